@@ -1,0 +1,59 @@
+// The finding format of the contract (shared/design.md, "A finding"). Version 1.
+
+export const categories = [
+  'photo', 'sms', 'mail', 'contact', 'call-log', 'identifier', 'location',
+  'credential', 'tls-pinned', 'opaque',
+] as const;
+export type Category = (typeof categories)[number];
+
+export const severities = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof severities)[number];
+
+export function severityRank(severity: Severity): number {
+  return severities.indexOf(severity);
+}
+
+export function parseSeverity(text: string): Severity | undefined {
+  return (severities as readonly string[]).includes(text) ? (text as Severity) : undefined;
+}
+
+export interface Evidence {
+  /** The decode chain from the raw message to the thing found. */
+  readonly path: readonly string[];
+  readonly bytes: number;
+  readonly sha256?: string;
+  readonly excerpt?: string;
+}
+
+export interface Destination {
+  readonly ip?: string;
+  readonly port?: number;
+  readonly country?: string | null;
+  readonly asn?: number | null;
+  readonly org?: string | null;
+}
+
+export interface Finding {
+  readonly v: 1;
+  readonly id: string;
+  readonly time: string;
+  readonly flowId: string;
+  readonly category: Category;
+  readonly severity: Severity;
+  readonly direction: 'request' | 'response' | 'both' | 'none';
+  readonly detector: string;
+  readonly summary: string;
+  readonly method?: string;
+  readonly url?: string;
+  readonly host: string;
+  readonly client: { readonly ip: string };
+  readonly destination: Destination;
+  readonly evidence: Evidence;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly canary: string | null;
+}
+
+/** What a detector reports; the pipeline adds the id, time and the flow's context. */
+export type FindingDraft = Pick<Finding, 'category' | 'severity' | 'direction' | 'detector' | 'summary' | 'evidence' | 'details'> & {
+  readonly canary?: string | null;
+};

@@ -1,0 +1,218 @@
+// phonehome's own certificate authority: created once in the CA folder (key 0600, folder 0700),
+// checked for expiry on every load, and used to issue leaf certificates per host.
+//
+// Certificates are *built* with node-forge (Node has no X.509 writer) and *signed* with Node's
+// native crypto: a forge RSA signature costs ~30 ms of blocked event loop, a native one well
+// under 1 ms, and every connection waits while the loop is blocked.
+
+import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import forge from 'node-forge';
+import { limits } from '../../limits.js';
+import { CaError } from '../../util/errors.js';
+
+const CA_CERT_FILE = 'ca.pem';
+const CA_KEY_FILE = 'ca.key';
+const DAY_MS = 24 * 60 * 60 * 1000;
+const SHA256_WITH_RSA = forge.pki.oids['sha256WithRSAEncryption']!;
+
+export interface CaInfo {
+  readonly dir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly subject: string;
+  readonly sha256Fingerprint: string;
+  readonly validFrom: Date;
+  readonly validTo: Date;
+  readonly daysLeft: number;
+  /** File name Android's system store uses for this CA (`<subject_hash_old>.0`). */
+  readonly androidSystemFileName: string;
+  readonly keyFileMode: string;
+  readonly warnings: readonly string[];
+}
+
+export interface IssuedLeaf {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+/** A positive serial of 16 random bytes: top bit clear, first byte non-zero (RFC 5280 §4.1.2.2). */
+export function randomSerialHex(): string {
+  const bytes = crypto.randomBytes(16);
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return bytes.toString('hex');
+}
+
+function signNatively(cert: forge.pki.Certificate, signingKey: KeyObject): void {
+  cert.signatureOid = SHA256_WITH_RSA;
+  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_WITH_RSA;
+  const tbsDer = forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes();
+  const signature = crypto.sign('sha256', Buffer.from(tbsDer, 'binary'), signingKey);
+  (cert as unknown as { signature: string }).signature = signature.toString('binary');
+}
+
+function forgePublicKey(key: KeyObject): forge.pki.PublicKey {
+  return forge.pki.publicKeyFromPem(key.export({ type: 'spki', format: 'pem' }).toString());
+}
+
+function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
+  cert.validity.notBefore = new Date(now.getTime() - limits.certificateBackdateDays * DAY_MS);
+  cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+export class CertificateAuthority {
+  readonly dir: string;
+  readonly certPem: string;
+  readonly #caKey: KeyObject;
+  readonly #caForgeCert: forge.pki.Certificate;
+  readonly #x509: X509Certificate;
+  /** One key pair for every leaf: generating RSA keys per host costs ~190 ms each. */
+  readonly #leafKey: KeyObject;
+  readonly #leafKeyPem: string;
+  readonly #leafForgePublicKey: forge.pki.PublicKey;
+
+  private constructor(dir: string, certPem: string, caKey: KeyObject) {
+    this.dir = dir;
+    this.certPem = certPem;
+    this.#caKey = caKey;
+    this.#caForgeCert = forge.pki.certificateFromPem(certPem);
+    this.#x509 = new X509Certificate(certPem);
+    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    this.#leafKey = privateKey;
+    this.#leafKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    this.#leafForgePublicKey = forgePublicKey(crypto.createPublicKey(privateKey));
+  }
+
+  /** Loads the CA from `dir`, creating it (and the folder) when there is none. */
+  static loadOrCreate(dir: string, now = new Date()): CertificateAuthority {
+    const certFile = path.join(dir, CA_CERT_FILE);
+    const keyFile = path.join(dir, CA_KEY_FILE);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw new CaError('PH_ERR_CA', `cannot create the CA folder ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    const haveCert = fs.existsSync(certFile);
+    const haveKey = fs.existsSync(keyFile);
+    if (haveCert !== haveKey) {
+      throw new CaError('PH_ERR_CA', `the CA folder ${dir} has ${haveCert ? CA_CERT_FILE : CA_KEY_FILE} but not ${haveCert ? CA_KEY_FILE : CA_CERT_FILE}; restore it or empty the folder`);
+    }
+    if (!haveCert) CertificateAuthority.#create(certFile, keyFile, now);
+    return CertificateAuthority.load(dir, now);
+  }
+
+  /** Loads an existing CA; fails with a clear message when it is missing, broken or expired. */
+  static load(dir: string, now = new Date()): CertificateAuthority {
+    const certFile = path.join(dir, CA_CERT_FILE);
+    const keyFile = path.join(dir, CA_KEY_FILE);
+    let certPem: string;
+    let caKey: KeyObject;
+    try {
+      certPem = fs.readFileSync(certFile, 'utf8');
+      caKey = crypto.createPrivateKey(fs.readFileSync(keyFile));
+    } catch (error) {
+      throw new CaError('PH_ERR_CA', `cannot read the CA in ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(certPem);
+    } catch (error) {
+      throw new CaError('PH_ERR_CA', `${certFile} is not a PEM certificate`, { cause: error });
+    }
+    if (!x509.ca) throw new CaError('PH_ERR_CA', `${certFile} is not a CA certificate`);
+    if (!x509.checkPrivateKey(caKey)) throw new CaError('PH_ERR_CA', `${keyFile} does not belong to ${certFile}`);
+    if (new Date(x509.validTo).getTime() <= now.getTime()) {
+      throw new CaError('PH_ERR_CA_EXPIRED', `the CA in ${dir} expired on ${new Date(x509.validTo).toISOString()}; move the folder away to create a new one (devices must then install the new CA)`);
+    }
+    return new CertificateAuthority(dir, certPem, caKey);
+  }
+
+  static #create(certFile: string, keyFile: string, now: Date): void {
+    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = forgePublicKey(publicKey);
+    cert.serialNumber = randomSerialHex();
+    validity(cert, now, limits.caValidityYears * 365);
+    const shortId = crypto.randomBytes(3).toString('hex');
+    const subject = [
+      { name: 'commonName', value: `phonehome lab CA ${shortId}` },
+      { name: 'organizationName', value: 'phonehome' },
+      { name: 'organizationalUnitName', value: 'privacy lab interception CA - do not trust outside the lab' },
+    ];
+    cert.setSubject(subject);
+    cert.setIssuer(subject);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: true, critical: true },
+      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      { name: 'subjectKeyIdentifier' },
+    ]);
+    signNatively(cert, privateKey);
+    const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    // Key first, exclusive and 0600 from the start: it is never world-readable, not even briefly.
+    fs.writeFileSync(keyFile, keyPem, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(certFile, forge.pki.certificateToPem(cert), { mode: 0o644, flag: 'wx' });
+  }
+
+  /** Issues a leaf for a DNS name or an IP address (SAN only; CN is informative). */
+  issueLeaf(host: string, now = new Date()): IssuedLeaf {
+    const cert = forge.pki.createCertificate();
+    cert.publicKey = this.#leafForgePublicKey;
+    cert.serialNumber = randomSerialHex();
+    validity(cert, now, limits.leafValidityDays);
+    const isIp = IPV4.test(host) || host.includes(':');
+    cert.setSubject([{ name: 'commonName', value: host.length <= 64 ? host : host.slice(0, 64) }, { name: 'organizationName', value: 'phonehome' }]);
+    cert.setIssuer(this.#caForgeCert.subject.attributes);
+    cert.setExtensions([
+      { name: 'basicConstraints', cA: false },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      { name: 'subjectAltName', altNames: [isIp ? { type: 7, ip: host } : { type: 2, value: host }] },
+      { name: 'authorityKeyIdentifier', keyIdentifier: this.#caForgeCert.generateSubjectKeyIdentifier().getBytes() },
+    ]);
+    signNatively(cert, this.#caKey);
+    return { certPem: forge.pki.certificateToPem(cert), keyPem: this.#leafKeyPem };
+  }
+
+  certDer(): Buffer {
+    return this.#x509.raw;
+  }
+
+  /** PKCS#12 with the CA certificate only (never the key), no password: what iOS and Android import. */
+  certP12(): Buffer {
+    const asn1 = forge.pkcs12.toPkcs12Asn1(null, [this.#caForgeCert], null, { algorithm: '3des', friendlyName: 'phonehome lab CA' });
+    return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
+  }
+
+  /** OpenSSL's `subject_hash_old`: the first four bytes of MD5 over the DER subject, little-endian. */
+  androidSubjectHashOld(): string {
+    const subjectDer = forge.asn1.toDer(forge.pki.distinguishedNameToAsn1(this.#caForgeCert.subject)).getBytes();
+    const md5 = crypto.createHash('md5').update(Buffer.from(subjectDer, 'binary')).digest();
+    return md5.readUInt32LE(0).toString(16).padStart(8, '0');
+  }
+
+  info(now = new Date()): CaInfo {
+    const validTo = new Date(this.#x509.validTo);
+    const daysLeft = Math.floor((validTo.getTime() - now.getTime()) / DAY_MS);
+    const keyFile = path.join(this.dir, CA_KEY_FILE);
+    const mode = fs.statSync(keyFile).mode & 0o777;
+    const warnings: string[] = [];
+    if (mode & 0o077) warnings.push(`${keyFile} has mode ${mode.toString(8).padStart(4, '0')}; run chmod 600 on it — anyone who reads it can intercept the devices that trust this CA`);
+    if (daysLeft < limits.caExpiryWarningDays) warnings.push(`the CA expires in ${daysLeft} days (${validTo.toISOString()})`);
+    return {
+      dir: this.dir,
+      certFile: path.join(this.dir, CA_CERT_FILE),
+      keyFile,
+      subject: this.#x509.subject.replace(/\n/g, ', '),
+      sha256Fingerprint: this.#x509.fingerprint256,
+      validFrom: new Date(this.#x509.validFrom),
+      validTo,
+      daysLeft,
+      androidSystemFileName: `${this.androidSubjectHashOld()}.0`,
+      keyFileMode: mode.toString(8).padStart(4, '0'),
+      warnings,
+    };
+  }
+}

@@ -1,0 +1,174 @@
+// A small lab for tests: a temporary CA folder, an origin server with its own CA (the "real"
+// server), phonehome's engine on 127.0.0.1:0, and clients that go through it with CONNECT.
+// Names ending in .test resolve to 127.0.0.1 for phonehome's upstream connections.
+
+import dns from 'node:dns';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/client-access.js';
+import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/engine/intercepting-proxy.js';
+import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
+import { EventBus, type PhonehomeEvents } from '../../src/flow/events.js';
+import type { Flow } from '../../src/flow/flow.js';
+
+export function tempDir(prefix = 'phonehome-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** Resolves *.test to 127.0.0.1, everything else as usual. */
+export const testLookup: net.LookupFunction = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+  if (hostname.endsWith('.test')) {
+    if ((options as { all?: boolean }).all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+    return;
+  }
+  dns.lookup(hostname, options, callback as never);
+}) as net.LookupFunction;
+
+let originCa: CertificateAuthority | undefined;
+/** The CA of the "real" servers in tests, distinct from phonehome's. */
+export function getOriginCa(): CertificateAuthority {
+  originCa ??= CertificateAuthority.loadOrCreate(tempDir('phonehome-origin-ca-'));
+  return originCa;
+}
+
+export interface Origin {
+  readonly port: number;
+  readonly server: http.Server | https.Server;
+  close(): Promise<void>;
+}
+
+/** Starts an HTTP or HTTPS origin on 127.0.0.1:0 with a certificate for `hostname`. */
+export async function startOrigin(options: { tls: boolean; hostname?: string; ca?: CertificateAuthority; handler: http.RequestListener }): Promise<Origin> {
+  let server: http.Server | https.Server;
+  if (options.tls) {
+    const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname ?? 'api.example.test');
+    server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, options.handler);
+  } else {
+    server = http.createServer(options.handler);
+  }
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    server,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+export interface Lab {
+  readonly proxy: InterceptingProxy;
+  readonly port: number;
+  readonly events: EventBus;
+  readonly ca: CertificateAuthority;
+  readonly caDir: string;
+  readonly flows: Flow[];
+  readonly passthrough: PassthroughPolicy;
+  /** Resolves with the first event (past or future) that matches. */
+  next<K extends keyof PhonehomeEvents>(event: K, match?: (...args: PhonehomeEvents[K]) => boolean): Promise<PhonehomeEvents[K][0]>;
+  close(): Promise<void>;
+}
+
+export async function startLab(overrides: Partial<InterceptingProxyOptions> = {}): Promise<Lab> {
+  const caDir = tempDir('phonehome-ca-');
+  const ca = CertificateAuthority.loadOrCreate(caDir);
+  const events = new EventBus();
+  const passthrough = overrides.passthrough ?? new PassthroughPolicy();
+  const proxy = new InterceptingProxy({
+    listenHost: '127.0.0.1', listenPort: 0, ca, events, bodyLimitBytes: 32 * 1024 * 1024,
+    upstreamCaPems: [getOriginCa().certPem], insecureUpstream: false, passthrough,
+    access: new ClientAccess([...defaultAllowedClients]), lookup: testLookup, ...overrides,
+  });
+  const { port } = await proxy.start();
+  const flows: Flow[] = [];
+  const seen = new Map<string, unknown[][]>();
+  const record = (name: string) => (...args: unknown[]) => {
+    const list = seen.get(name) ?? [];
+    list.push(args);
+    seen.set(name, list);
+  };
+  for (const name of ['flow:start', 'flow:end', 'tunnel:end', 'tls:failed', 'finding'] as const) events.on(name, record(name) as never);
+  events.on('flow:end', (flow) => flows.push(flow));
+  return {
+    proxy, port, events, ca, caDir, flows, passthrough,
+    next(event, match) {
+      const past = (seen.get(event) ?? []).find((args) => !match || (match as (...a: unknown[]) => boolean)(...args));
+      if (past) return Promise.resolve(past[0] as never);
+      return new Promise((resolve) => {
+        const listener = (...args: unknown[]): void => {
+          if (match && !(match as (...a: unknown[]) => boolean)(...args)) return;
+          events.off(event, listener as never);
+          resolve(args[0] as never);
+        };
+        events.on(event, listener as never);
+      });
+    },
+    close: () => proxy.stop(),
+  };
+}
+
+export interface ClientResponse {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+/** Opens a CONNECT tunnel through the proxy; resolves with the raw socket after 200. */
+export async function connectTunnel(proxyPort: number, authority: string, headers: Record<string, string> = {}): Promise<{ socket: net.Socket; status: number; head: Buffer }> {
+  const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: authority, headers: { host: authority, ...headers } });
+  req.end();
+  const [res, socket, head] = (await once(req, 'connect')) as [http.IncomingMessage, net.Socket, Buffer];
+  return { socket, status: res.statusCode ?? 0, head };
+}
+
+/** An HTTPS request through the proxy, trusting only `trust` (phonehome's CA by default). */
+export async function httpsViaProxy(options: {
+  proxyPort: number; host: string; port: number; path?: string; method?: string; body?: Buffer | string;
+  headers?: Record<string, string>; trust: string | string[]; servername?: string;
+}): Promise<ClientResponse> {
+  const { socket, status } = await connectTunnel(options.proxyPort, `${options.host}:${options.port}`);
+  if (status !== 200) {
+    socket.destroy();
+    throw new Error(`CONNECT answered ${status}`);
+  }
+  const req = https.request({
+    host: options.host, port: options.port, path: options.path ?? '/', method: options.method ?? 'GET', headers: options.headers,
+    // createConnection is only used without an agent: the request rides on our tunnel socket.
+    createConnection: () => tls.connect({ socket, ca: options.trust, servername: options.servername ?? (net.isIP(options.host) ? undefined : options.host) }),
+  });
+  req.end(options.body);
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+}
+
+/** A plain HTTP request through the proxy (absolute-form). */
+export async function httpViaProxy(options: { proxyPort: number; url: string; method?: string; body?: Buffer | string; headers?: Record<string, string> }): Promise<ClientResponse> {
+  const target = new URL(options.url);
+  const req = http.request({ host: '127.0.0.1', port: options.proxyPort, method: options.method ?? 'GET', path: options.url, headers: { host: target.host, ...options.headers }, agent: false });
+  req.end(options.body);
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+}
+
+/** Sends raw bytes to the proxy and collects everything it answers until it closes. */
+export async function rawExchange(proxyPort: number, bytes: string | Buffer): Promise<string> {
+  const socket = net.connect(proxyPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  socket.write(bytes);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await once(socket, 'close');
+  return Buffer.concat(chunks).toString('latin1');
+}
