@@ -1,0 +1,150 @@
+// The options of `capture` and the UI, declared once: this table drives parsing, --help and
+// validation. Messages name the option and say what to write instead.
+
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { limits } from '../limits.js';
+import { parseSeverity, severities, type Severity } from '../inspect/finding.js';
+import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-access.js';
+import { ProxyAuth } from '../proxy/access/proxy-auth.js';
+import { PassthroughPolicy } from '../proxy/passthrough.js';
+import { ConfigError } from '../util/errors.js';
+import { defaultCaDir } from './paths.js';
+
+export interface OptionSpec {
+  readonly name: string;
+  readonly kind: 'string' | 'boolean' | 'list';
+  readonly value?: string;
+  readonly defaultText: string;
+  readonly help: string;
+}
+
+export const captureOptionSpecs: readonly OptionSpec[] = [
+  { name: 'listen', kind: 'string', value: 'HOST:PORT', defaultText: '0.0.0.0:8080', help: 'where devices connect' },
+  { name: 'ca-dir', kind: 'string', value: 'DIR', defaultText: 'certs/ of the installation, or PHONEHOME_CA_DIR', help: 'CA certificate and key (key mode 0600)' },
+  { name: 'out', kind: 'string', value: 'DIR', defaultText: 'none for the UI, ./phonehome-run-<time> for capture', help: 'where files go' },
+  { name: 'duration', kind: 'string', value: 'SECONDS', defaultText: 'until a signal', help: 'stop after this long (also 90s, 10m, 2h)' },
+  { name: 'upstream-ca', kind: 'list', value: 'FILE', defaultText: 'Node\'s bundled Mozilla roots', help: 'extra CA (PEM) trusted for upstream servers (repeatable)' },
+  { name: 'insecure-upstream', kind: 'boolean', defaultText: 'off', help: 'skip upstream verification (recorded in every output)' },
+  { name: 'passthrough', kind: 'list', value: 'PATTERN', defaultText: 'none', help: 'hosts never decrypted, * wildcards (repeatable)' },
+  { name: 'allow-client', kind: 'list', value: 'CIDR', defaultText: 'loopback + private ranges', help: 'who may use the proxy, added to the defaults (repeatable)' },
+  { name: 'proxy-auth', kind: 'string', value: 'USER:PASS', defaultText: 'none', help: 'require proxy authentication' },
+  { name: 'rules', kind: 'string', value: 'DIR', defaultText: 'rules/', help: 'rule files' },
+  { name: 'canaries', kind: 'string', value: 'FILE', defaultText: 'none', help: 'known planted values to find in any encoding' },
+  { name: 'fail-on', kind: 'string', value: 'SEVERITY', defaultText: 'none', help: `exit 3 when a finding at or above it was made (${severities.join(', ')})` },
+  { name: 'body-limit', kind: 'string', value: 'BYTES', defaultText: '32 MiB', help: 'largest body inspected per message (also 512k, 64m, 1g)' },
+  { name: 'redact', kind: 'boolean', defaultText: 'off', help: 'evidence excerpts masked in all outputs' },
+];
+
+export interface CaptureOptions {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly caDir: string;
+  readonly outDir?: string;
+  readonly durationMs?: number;
+  readonly upstreamCaFiles: readonly string[];
+  readonly upstreamCaPems: readonly string[];
+  readonly insecureUpstream: boolean;
+  readonly passthrough: PassthroughPolicy;
+  readonly allowClient: readonly string[];
+  readonly access: ClientAccess;
+  readonly auth?: ProxyAuth;
+  readonly failOn?: Severity;
+  readonly bodyLimitBytes: number;
+  readonly redact: boolean;
+  /** The options as given, for summary.json and the HAR (the proxy password is masked). */
+  readonly record: Record<string, unknown>;
+}
+
+export function parseListen(text: string): { host: string; port: number } {
+  const v6 = /^\[([^\]]+)\]:(\d{1,5})$/.exec(text);
+  const v4 = /^([^:[\]]*):(\d{1,5})$/.exec(text);
+  const portOnly = /^(\d{1,5})$/.exec(text);
+  const host = v6?.[1] ?? v4?.[1] ?? (portOnly ? '0.0.0.0' : undefined);
+  const port = Number(v6?.[2] ?? v4?.[2] ?? portOnly?.[1]);
+  if (host === undefined || !Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(text)}: use HOST:PORT, e.g. 0.0.0.0:8080 or [::]:8080`);
+  const hostname = host === '' ? '0.0.0.0' : host;
+  if (!net.isIP(hostname) && hostname !== 'localhost') throw new ConfigError(`--listen ${JSON.stringify(text)}: the host must be an IP address (0.0.0.0 for every interface)`);
+  return { host: hostname === 'localhost' ? '127.0.0.1' : hostname, port };
+}
+
+export function parseDuration(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(s|m|h)?$/.exec(text.trim());
+  if (!match) throw new ConfigError(`--duration ${JSON.stringify(text)}: use seconds, or a number with s, m or h (90, 10m, 2h)`);
+  const ms = Number(match[1]) * { s: 1_000, m: 60_000, h: 3_600_000 }[(match[2] ?? 's') as 's' | 'm' | 'h'];
+  if (ms <= 0) throw new ConfigError('--duration must be more than 0');
+  return ms;
+}
+
+export function parseByteSize(text: string, option: string): number {
+  const match = /^(\d+)\s*(b|k|kb|kib|m|mb|mib|g|gb|gib)?$/i.exec(text.trim());
+  if (!match) throw new ConfigError(`${option} ${JSON.stringify(text)}: use a number of bytes, optionally with k, m or g (binary units), e.g. 32m`);
+  const unit = (match[2] ?? 'b').toLowerCase()[0] as 'b' | 'k' | 'm' | 'g';
+  const bytes = Number(match[1]) * { b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[unit];
+  if (!Number.isSafeInteger(bytes)) throw new ConfigError(`${option} is too large`);
+  return bytes;
+}
+
+function readPemFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`--upstream-ca ${file}: ${(error as Error).message}`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError(`--upstream-ca ${file}: not a PEM certificate file`);
+  return text;
+}
+
+export type RawOptions = Record<string, string | boolean | string[] | undefined>;
+
+export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', now = new Date()): CaptureOptions {
+  const str = (name: string): string | undefined => raw[name] as string | undefined;
+  const list = (name: string): string[] => (raw[name] as string[] | undefined) ?? [];
+  const listen = parseListen(str('listen') ?? '0.0.0.0:8080');
+  const failOnText = str('fail-on');
+  const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
+  if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
+  if (str('canaries') !== undefined) throw new ConfigError('--canaries: canary matching is not in this version yet (tracked in issue #4); run without it');
+  if (str('rules') !== undefined) throw new ConfigError('--rules: rule files are not in this version yet (tracked in issue #4); run without it');
+  const upstreamCaFiles = list('upstream-ca');
+  const upstreamCaPems = upstreamCaFiles.map(readPemFile);
+  const allowClient = list('allow-client');
+  const access = new ClientAccess([...defaultAllowedClients, ...allowClient]);
+  const passthrough = new PassthroughPolicy(list('passthrough'));
+  const proxyAuth = str('proxy-auth');
+  const auth = proxyAuth === undefined ? undefined : new ProxyAuth(proxyAuth);
+  const bodyLimitBytes = str('body-limit') === undefined ? limits.defaultBodyLimitBytes : parseByteSize(str('body-limit')!, '--body-limit');
+  const durationMs = str('duration') === undefined ? undefined : parseDuration(str('duration')!);
+  const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+  const outDir = str('out') ?? (mode === 'capture' ? path.resolve(`phonehome-run-${stamp}`) : undefined);
+  const record: Record<string, unknown> = {
+    listen: `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
+    caDir: str('ca-dir') ?? defaultCaDir(),
+    out: outDir ?? null,
+    durationSeconds: durationMs === undefined ? null : durationMs / 1000,
+    upstreamCa: upstreamCaFiles,
+    insecureUpstream: raw['insecure-upstream'] === true,
+    passthrough: list('passthrough'),
+    allowClient: [...defaultAllowedClients, ...allowClient],
+    proxyAuth: auth ? 'on' : 'off',
+    failOn: failOn ?? null,
+    bodyLimitBytes,
+    redact: raw['redact'] === true,
+  };
+  return {
+    listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
+    ...(outDir ? { outDir: path.resolve(outDir) } : {}),
+    ...(durationMs !== undefined ? { durationMs } : {}),
+    upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
+    allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
+    redact: raw['redact'] === true, record,
+  };
+}
+
+export function optionsHelp(specs: readonly OptionSpec[]): string {
+  const left = specs.map((s) => `  --${s.name}${s.value ? ` ${s.value}` : ''}`);
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  return specs.map((s, i) => `${left[i]!.padEnd(width)}${s.help} [default: ${s.defaultText}]`).join('\n');
+}

@@ -1,0 +1,61 @@
+// `phonehome analyze FILE.har [--out DIR] [--fail-on SEV]`: the detectors over a HAR file.
+// Deterministic: findings take their time from the flow, ids are numbered in file order.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { FindingPipeline } from '../app/finding-pipeline.js';
+import { toolVersion } from '../app/paths.js';
+import { EventBus } from '../flow/events.js';
+import { readHar } from '../flow/har-reader.js';
+import { defaultDetectors } from '../inspect/detect/registry.js';
+import { parseSeverity, severities, severityRank, type Finding } from '../inspect/finding.js';
+import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { ConfigError } from '../util/errors.js';
+import type { Output } from './capture-command.js';
+
+/** JSON.parse needs the whole file as one string; V8 strings stop at ~512 MiB. */
+const MAX_HAR_BYTES = 400 * 1024 * 1024;
+
+export function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output): number {
+  const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
+  if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (error) {
+    throw new ConfigError(`${file}: ${(error as Error).message}`);
+  }
+  if (stat.size > MAX_HAR_BYTES) throw new ConfigError(`${file} is ${Math.round(stat.size / 1048576)} MiB; analyze reads HAR files up to ${MAX_HAR_BYTES / 1048576} MiB`);
+  const flows = readHar(fs.readFileSync(file, 'utf8'), file);
+
+  const bus = new EventBus();
+  const summary = new SummaryCollector();
+  const findings: Finding[] = [];
+  bus.on('finding', (finding) => {
+    findings.push(finding);
+    summary.addFinding(finding);
+  });
+  bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
+  const pipeline = new FindingPipeline(bus, defaultDetectors);
+  const startedAt = new Date().toISOString();
+  for (const flow of flows) {
+    summary.addFlow(flow);
+    pipeline.inspectNow(flow);
+  }
+  const worst = Math.max(-1, ...findings.map((f) => severityRank(f.severity)));
+  const exitCode = failOn !== undefined && worst >= severityRank(failOn) ? 3 : 0;
+  const lines = findings.map((f) => `${JSON.stringify(f)}\n`).join('');
+  if (outDir) {
+    fs.mkdirSync(outDir, { recursive: true });
+    fs.writeFileSync(path.join(outDir, 'findings.jsonl'), lines);
+    writeJsonAtomically(path.join(outDir, 'summary.json'), summary.snapshot(
+      { version: toolVersion, startedAt, options: { analyze: path.resolve(file), failOn: failOn ?? null }, insecureUpstream: false, passthroughConfigured: [] },
+      { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
+    ));
+    io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s); files in ${outDir}`);
+  } else {
+    if (lines) io.out(lines.trimEnd());
+    io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s)`);
+  }
+  return exitCode;
+}

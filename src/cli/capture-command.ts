@@ -1,0 +1,45 @@
+// `phonehome capture` (and `phonehome` on a terminal until the UI lands): run the proxy until a
+// signal or --duration, then write the files and exit 0, or 3 with --fail-on.
+
+import { CaptureSession } from '../app/capture-session.js';
+import { resolveCaptureOptions } from '../app/options.js';
+import { safeListen } from '../app/safe-call.js';
+import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
+import { toDisplay } from '../util/sanitize.js';
+import type { RawOptions } from '../app/options.js';
+
+export interface Output {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Output): Promise<number> {
+  const options = resolveCaptureOptions(raw, mode);
+  const session = await CaptureSession.start(options);
+  for (const line of bannerLines(options.listenHost, session.port, options.outDir, session.ca.info().sha256Fingerprint)) io.out(line);
+  safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(finding)));
+  if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));
+  safeListen(session.bus, 'log', 'console', (entry) => {
+    if (entry.level !== 'debug') io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);
+  });
+
+  let signals = 0;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals === 1) {
+      io.err(`phonehome: ${signal}: stopping, writing files…`);
+      void session.stop();
+    } else {
+      // A second signal: the user insists. findings.jsonl is already on disk line by line.
+      io.err(`phonehome: ${signal} again: exiting now (flows.har may be left as flows.har.partial)`);
+      process.exit(2);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const result = await session.stopped;
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : ''}${result.exitCode === 3 ? `; findings at or above --fail-on ${options.failOn}: exit 3` : ''}`);
+  return result.exitCode;
+}

@@ -1,0 +1,84 @@
+// Command dispatch. Exit codes (contract): 0 done, 1 bad usage or configuration (one line on
+// stderr), 2 runtime failure, 3 findings at or above --fail-on.
+
+import { captureOptionSpecs, optionsHelp, type OptionSpec } from '../app/options.js';
+import { defaultCaDir, toolVersion } from '../app/paths.js';
+import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
+import { runAnalyze } from './analyze-command.js';
+import { runCaExport, runCaInfo } from './ca-command.js';
+import { runCapture, type Output } from './capture-command.js';
+import { parseOptions } from './parse.js';
+
+const HELP = `phonehome ${toolVersion} — finds personal data leaving a device, and says where it went
+
+usage:
+  phonehome [options]                 live view on a terminal; the same as capture otherwise
+  phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
+  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY]
+  phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
+  phonehome ca info [--json] [--ca-dir DIR]
+  phonehome --version
+
+options of capture and the live view:
+${optionsHelp(captureOptionSpecs)}
+
+exit codes: 0 done, 1 bad usage or configuration, 2 runtime failure, 3 findings at or above --fail-on
+`;
+
+const stringOption = (name: string, value: string, help: string): OptionSpec => ({ name, kind: 'string', value, defaultText: '', help });
+
+export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStream): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.out(HELP.trimEnd());
+      return 0;
+    }
+    if (command === '--version' || command === '-v') {
+      io.out(toolVersion);
+      return 0;
+    }
+    if (command === undefined || command.startsWith('--')) {
+      const { values } = parseOptions(argv, captureOptionSpecs, { min: 0, max: 0, usage: 'phonehome [options]' });
+      if (values['help']) return (io.out(HELP.trimEnd()), 0);
+      return await runCapture(values, stdout.isTTY ? 'ui' : 'capture', io);
+    }
+    switch (command) {
+      case 'capture': {
+        const { values } = parseOptions(rest, captureOptionSpecs, { min: 0, max: 0, usage: 'phonehome capture [options]' });
+        if (values['help']) return (io.out(HELP.trimEnd()), 0);
+        return await runCapture(values, 'capture', io);
+      }
+      case 'analyze': {
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', '')];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY]' });
+        if (values['help']) return (io.out(HELP.trimEnd()), 0);
+        return runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io);
+      }
+      case 'ca': {
+        const [sub, ...caArgs] = rest;
+        if (sub === 'export') {
+          const { values } = parseOptions(caArgs, [stringOption('format', 'FORMAT', ''), stringOption('out', 'FILE', ''), stringOption('ca-dir', 'DIR', '')], { min: 0, max: 0, usage: 'phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]' });
+          return runCaExport((values['ca-dir'] as string | undefined) ?? defaultCaDir(), (values['format'] as string | undefined) ?? 'pem', values['out'] as string | undefined, stdout);
+        }
+        if (sub === 'info') {
+          const { values } = parseOptions(caArgs, [{ name: 'json', kind: 'boolean', defaultText: '', help: '' }, stringOption('ca-dir', 'DIR', '')], { min: 0, max: 0, usage: 'phonehome ca info [--json] [--ca-dir DIR]' });
+          return runCaInfo((values['ca-dir'] as string | undefined) ?? defaultCaDir(), values['json'] === true, io);
+        }
+        throw new ConfigError('usage: phonehome ca export|info');
+      }
+      case 'rules':
+      case 'demo':
+        throw new ConfigError(`'phonehome ${command}' is not in this version yet (${command === 'rules' ? 'issue #4' : 'issue #5'})`);
+      default:
+        throw new ConfigError(`unknown command ${JSON.stringify(command)}; see phonehome --help`);
+    }
+  } catch (error) {
+    if (error instanceof PhonehomeError) {
+      io.err(`phonehome: ${error.message}`);
+      return 1;
+    }
+    io.err(`phonehome: runtime failure: ${describeError(error)}`);
+    return 2;
+  }
+}

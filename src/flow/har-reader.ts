@@ -1,0 +1,110 @@
+// Reads HAR 1.2 as phonehome, browsers, Charles and mitmproxy write it, into flows for `analyze`.
+// Accepts text postData, `params` (form fields), base64 with `encoding`, WebSocket messages
+// (`_webSocketMessages`) and phonehome's raw streams (`_phonehome.stream`).
+
+import { PhonehomeError } from '../util/errors.js';
+import type { CapturedBody } from './body-capture.js';
+import type { Flow, FlowKind, HeaderList, WebSocketMessageRecord } from './flow.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function decodeText(text: unknown, encoding: unknown): Buffer {
+  if (typeof text !== 'string') return Buffer.alloc(0);
+  return encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+}
+
+function body(bytes: Buffer, declaredSize: unknown): CapturedBody {
+  const total = typeof declaredSize === 'number' && declaredSize > bytes.length ? declaredSize : bytes.length;
+  return { bytes, totalBytes: total, truncated: total > bytes.length };
+}
+
+function headers(list: unknown): HeaderList {
+  if (!Array.isArray(list)) return [];
+  return list.filter(isObject).map((h) => [String(h['name'] ?? ''), String(h['value'] ?? '')] as const);
+}
+
+function postDataBytes(postData: unknown): Buffer {
+  if (!isObject(postData)) return Buffer.alloc(0);
+  if (typeof postData['text'] === 'string' && postData['text'] !== '') return decodeText(postData['text'], postData['encoding']);
+  // Some writers give only form fields.
+  if (Array.isArray(postData['params'])) {
+    const form = new URLSearchParams();
+    for (const p of postData['params'].filter(isObject)) form.append(String(p['name'] ?? ''), String(p['value'] ?? ''));
+    return Buffer.from(form.toString());
+  }
+  return Buffer.alloc(0);
+}
+
+function hostAndPort(url: string): { host: string; port: number } {
+  try {
+    const u = new URL(url);
+    const port = u.port ? Number(u.port) : u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : 80;
+    return { host: u.hostname.replace(/^\[|\]$/g, ''), port };
+  } catch {
+    return { host: '', port: 0 };
+  }
+}
+
+export function readHar(text: string, source = 'HAR file'): Flow[] {
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch (error) {
+    throw new PhonehomeError('PH_ERR_HAR', `${source} is not JSON: ${(error as Error).message}`);
+  }
+  const log = isObject(root) ? root['log'] : undefined;
+  const entries = isObject(log) ? log['entries'] : undefined;
+  if (!Array.isArray(entries)) throw new PhonehomeError('PH_ERR_HAR', `${source} is not a HAR file (no log.entries array)`);
+  return entries.filter(isObject).map((entry, index) => entryToFlow(entry, index));
+}
+
+function entryToFlow(entry: Json, index: number): Flow {
+  const req = isObject(entry['request']) ? entry['request'] : {};
+  const res = isObject(entry['response']) ? entry['response'] : {};
+  const ph = isObject(entry['_phonehome']) ? entry['_phonehome'] : {};
+  const url = String(req['url'] ?? '');
+  const method = String(req['method'] ?? 'GET');
+  const target = hostAndPort(url);
+  const startedAt = typeof entry['startedDateTime'] === 'string' ? entry['startedDateTime'] : new Date(0).toISOString();
+  const durationMs = typeof entry['time'] === 'number' && entry['time'] >= 0 ? entry['time'] : 0;
+  const endedAt = new Date((Date.parse(startedAt) || 0) + durationMs).toISOString();
+  const client = isObject(ph['client']) ? { ip: String(ph['client']['ip'] ?? 'unknown'), port: Number(ph['client']['port'] ?? 0) } : { ip: 'unknown', port: 0 };
+  const id = typeof ph['flowId'] === 'string' ? ph['flowId'] : `har-${String(index + 1).padStart(6, '0')}`;
+  const tags = Array.isArray(ph['tags']) ? ph['tags'].map(String) : [];
+  const serverIp = typeof entry['serverIPAddress'] === 'string' ? entry['serverIPAddress'].replace(/^\[|\]$/g, '') : undefined;
+  const destination = serverIp ? { ip: serverIp, port: target.port } : undefined;
+  const scheme = url.startsWith('https:') ? 'https' : url.startsWith('wss:') ? 'wss' : url.startsWith('ws:') ? 'ws' : url.startsWith('tcp:') ? 'tcp' : 'http';
+  const common = { id, startedAt, endedAt, durationMs, client, target, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
+
+  const stream = isObject(ph['stream']) ? ph['stream'] : undefined;
+  if (method === 'CONNECT' || stream) {
+    const up = stream && isObject(stream['up']) ? decodeText(stream['up']['text'], stream['up']['encoding']) : Buffer.alloc(0);
+    const down = stream && isObject(stream['down']) ? decodeText(stream['down']['text'], stream['down']['encoding']) : Buffer.alloc(0);
+    const kind: FlowKind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
+    return { ...common, kind, scheme: kind === 'raw' ? 'tcp' : 'tls', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}), bytesUp: Number(ph['bytesUp'] ?? up.length), bytesDown: Number(ph['bytesDown'] ?? down.length) };
+  }
+
+  const requestBody = body(postDataBytes(req['postData']), req['bodySize']);
+  const content = isObject(res['content']) ? res['content'] : {};
+  const responseBody = body(decodeText(content['text'], content['encoding']), content['size']);
+  const wsRaw = Array.isArray(entry['_webSocketMessages']) ? entry['_webSocketMessages'].filter(isObject) : undefined;
+  const webSocketMessages: WebSocketMessageRecord[] | undefined = wsRaw?.map((m) => {
+    const binary = m['opcode'] === 2;
+    const data = binary ? Buffer.from(String(m['data'] ?? ''), 'base64') : Buffer.from(String(m['data'] ?? ''), 'utf8');
+    return { time: typeof m['time'] === 'number' ? new Date(m['time'] * 1000).toISOString() : startedAt, fromClient: m['type'] === 'send', binary, data, totalBytes: data.length };
+  });
+  return {
+    ...common,
+    kind: webSocketMessages ? 'websocket' : 'http',
+    scheme: scheme === 'tcp' ? 'http' : scheme,
+    request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody },
+    response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: headers(res['headers']), body: responseBody },
+    ...(webSocketMessages ? { webSocketMessages } : {}),
+    bytesUp: requestBody.totalBytes,
+    bytesDown: responseBody.totalBytes,
+  };
+}

@@ -1,0 +1,102 @@
+// HAR 1.2 (http://www.softwareishard.com/blog/har-12-spec/) for phonehome flows, and back.
+// Bodies that are not UTF-8 are base64 with "encoding": "base64" — on postData too, as the
+// contract says. phonehome's own facts live in `_phonehome` objects (custom fields start with _).
+
+import { isUtf8 } from 'node:buffer';
+import { headerValue, type Flow, type HeaderList } from './flow.js';
+import type { CapturedBody } from './body-capture.js';
+
+export interface HarEntry {
+  startedDateTime: string;
+  time: number;
+  request: Record<string, unknown>;
+  response: Record<string, unknown>;
+  cache: Record<string, never>;
+  timings: { send: number; wait: number; receive: number };
+  serverIPAddress?: string;
+  connection?: string;
+  _webSocketMessages?: Array<{ type: 'send' | 'receive'; time: number; opcode: 1 | 2; data: string }>;
+  _phonehome: Record<string, unknown>;
+}
+
+function harHeaders(headers: HeaderList): Array<{ name: string; value: string }> {
+  return headers.map(([name, value]) => ({ name, value }));
+}
+
+/** Text when the bytes are UTF-8, base64 otherwise. */
+export function encodeBody(bytes: Buffer): { text: string; encoding?: 'base64' } {
+  if (bytes.length === 0) return { text: '' };
+  return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { text: bytes.toString('base64'), encoding: 'base64' };
+}
+
+function bodyFacts(body: CapturedBody): Record<string, unknown> {
+  return body.truncated ? { truncated: true, capturedBytes: body.bytes.length, totalBytes: body.totalBytes } : {};
+}
+
+function queryString(url: string): Array<{ name: string; value: string }> {
+  try {
+    return [...new URL(url).searchParams].map(([name, value]) => ({ name, value }));
+  } catch {
+    return [];
+  }
+}
+
+export interface HarEntryOptions {
+  /** With --redact, bodies are left out of the HAR. */
+  readonly omitBodies: boolean;
+}
+
+export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
+  const phonehome: Record<string, unknown> = {
+    flowId: flow.id, kind: flow.kind, client: flow.client, target: flow.target, tags: flow.tags,
+    bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
+    ...(flow.sni ? { sni: flow.sni } : {}),
+    ...(flow.error ? { error: flow.error } : {}),
+    ...(options.omitBodies ? { bodiesOmitted: 'redact' } : {}),
+  };
+  const base = {
+    startedDateTime: flow.startedAt,
+    time: flow.durationMs,
+    cache: {},
+    timings: { send: 0, wait: flow.durationMs, receive: 0 },
+    ...(flow.destination ? { serverIPAddress: flow.destination.ip } : {}),
+    connection: flow.id,
+  };
+  if (flow.request) {
+    const req = flow.request;
+    const reqBody = options.omitBodies ? { text: '' } : encodeBody(req.body.bytes);
+    const request = {
+      method: req.method, url: req.url, httpVersion: req.httpVersion, cookies: [], headers: harHeaders(req.headers),
+      queryString: queryString(req.url), headersSize: -1, bodySize: req.body.totalBytes,
+      ...(req.body.totalBytes > 0 ? { postData: { mimeType: headerValue(req.headers, 'content-type') ?? '', ...reqBody, ...(req.body.truncated ? { comment: 'truncated at the body limit' } : {}) } } : {}),
+    };
+    const res = flow.response;
+    const resBody = res && !options.omitBodies ? encodeBody(res.body.bytes) : { text: '' };
+    const response = res
+      ? { status: res.status, statusText: res.statusText, httpVersion: res.httpVersion, cookies: [], headers: harHeaders(res.headers),
+          content: { size: res.body.totalBytes, mimeType: headerValue(res.headers, 'content-type') ?? '', ...resBody }, redirectURL: headerValue(res.headers, 'location') ?? '', headersSize: -1, bodySize: res.body.totalBytes }
+      : { status: 0, statusText: '', httpVersion: '', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: -1 };
+    if (req.body.truncated) phonehome['requestBody'] = bodyFacts(req.body);
+    if (res?.body.truncated) phonehome['responseBody'] = bodyFacts(res.body);
+    const entry: HarEntry = { ...base, request, response, _phonehome: phonehome };
+    if (flow.webSocketMessages) {
+      entry._webSocketMessages = flow.webSocketMessages.map((m) => {
+        const body = options.omitBodies ? { text: '' } : m.binary ? { text: m.data.toString('base64') } : { text: m.data.toString('utf8') };
+        return { type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, opcode: m.binary ? 2 : 1, data: body.text };
+      });
+    }
+    return entry;
+  }
+  // Tunnels, raw streams, TLS failures and rejected requests: a CONNECT-shaped entry.
+  const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
+  const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
+  if (flow.stream && !options.omitBodies) {
+    phonehome['stream'] = { up: { ...encodeBody(flow.stream.up.bytes), ...bodyFacts(flow.stream.up) }, down: { ...encodeBody(flow.stream.down.bytes), ...bodyFacts(flow.stream.down) } };
+  }
+  return {
+    ...base,
+    request: { method: 'CONNECT', url: flow.target.host ? `${scheme}://${host}:${flow.target.port}/` : '', httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: flow.bytesUp },
+    response: { status: flow.kind === 'tunnel' || flow.kind === 'raw' ? 200 : 0, statusText: flow.error ?? '', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: flow.bytesDown, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: flow.bytesDown },
+    _phonehome: phonehome,
+  };
+}

@@ -1,0 +1,30 @@
+// The detector contract. Detectors are pure and synchronous: bytes and context in, finding drafts
+// out, within a budget. They never see a socket; the pipeline calls them off the forwarding path.
+
+import type { Flow } from '../../flow/flow.js';
+import type { Category, FindingDraft } from '../finding.js';
+
+/** One readable layer of a message: the bytes and how we got to them from the raw message. */
+export interface View {
+  readonly bytes: Buffer;
+  /** Decode chain from the raw message, e.g. ['body', 'content-encoding:gzip', 'json:$.photo', 'base64']. */
+  readonly path: readonly string[];
+  readonly direction: 'request' | 'response';
+  /** Media type declared for this layer, lower-case, without parameters, when known. */
+  readonly contentType?: string;
+  readonly flow: Flow;
+}
+
+export interface Budget {
+  /** Wall-clock deadline (performance.now() milliseconds) for this message. */
+  readonly deadlineMs: number;
+}
+
+export interface Detector {
+  /** Stable id, `category/what`: 'photo/jpeg'. */
+  readonly id: string;
+  readonly category: Category;
+  /** Cheap check; detect() runs only when this is true. */
+  gate(view: View): boolean;
+  detect(view: View, budget: Budget): FindingDraft[];
+}

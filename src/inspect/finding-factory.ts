@@ -1,0 +1,57 @@
+// Turns detector drafts and proxy events into complete findings (contract format, v1).
+
+import type { TlsFailure } from '../flow/events.js';
+import type { Flow } from '../flow/flow.js';
+import { severityRank, type Finding, type FindingDraft, type Severity } from './finding.js';
+
+export class FindingFactory {
+  #next = 1;
+
+  #id(): string {
+    return `f-${String(this.#next++).padStart(6, '0')}`;
+  }
+
+  fromDraft(draft: FindingDraft, flow: Flow): Finding {
+    // Data coming *to* the device is at most low unless a rule raises it (design: severities).
+    const severity: Severity = draft.direction === 'response' && severityRank(draft.severity) > severityRank('low') ? 'low' : draft.severity;
+    return {
+      v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
+      category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,
+      ...(flow.request ? { method: flow.request.method, url: flow.request.url } : {}),
+      host: flow.target.host, client: { ip: flow.client.ip },
+      destination: destinationOf(flow),
+      evidence: draft.evidence, details: draft.details, canary: draft.canary ?? null,
+    };
+  }
+
+  tlsPinned(failure: TlsFailure): Finding {
+    const name = failure.sni && failure.sni !== failure.host ? `${failure.sni} (CONNECT ${failure.host})` : failure.host;
+    return {
+      v: 1, id: this.#id(), time: failure.time, flowId: failure.flowId,
+      category: 'tls-pinned', severity: 'low', direction: 'none', detector: 'tls/pinned',
+      summary: `${name}:${failure.port} refused phonehome's certificate (${failure.reason})${failure.learnedPassthrough ? '; its traffic now passes through undecrypted' : ''}`,
+      host: failure.host, client: { ip: failure.client.ip },
+      destination: { port: failure.port, country: null, asn: null, org: null },
+      evidence: { path: ['tls:handshake'], bytes: 0 },
+      details: { sni: failure.sni ?? null, reason: failure.reason, learnedPassthrough: failure.learnedPassthrough },
+      canary: null,
+    };
+  }
+
+  opaqueTunnel(flow: Flow): Finding {
+    return {
+      v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
+      category: 'opaque', severity: 'info', direction: 'both', detector: 'tunnel/opaque',
+      summary: `${flow.target.host}:${flow.target.port} passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'}): ${flow.bytesUp} bytes up, ${flow.bytesDown} down`,
+      host: flow.target.host, client: { ip: flow.client.ip },
+      destination: destinationOf(flow),
+      evidence: { path: ['tunnel'], bytes: flow.bytesUp },
+      details: { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, durationMs: flow.durationMs },
+      canary: null,
+    };
+  }
+}
+
+function destinationOf(flow: Flow): Finding['destination'] {
+  return { ...(flow.destination ? { ip: flow.destination.ip, port: flow.destination.port } : { port: flow.target.port }), country: null, asn: null, org: null };
+}

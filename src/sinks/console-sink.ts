@@ -1,0 +1,44 @@
+// Human lines on stdout for headless runs: what to do, then one line per finding (and per flow
+// with --verbose). Every payload-derived string goes through toDisplay() first.
+
+import os from 'node:os';
+import type { Flow } from '../flow/flow.js';
+import type { Finding } from '../inspect/finding.js';
+import { toDisplay } from '../util/sanitize.js';
+
+const SEVERITY_MARK: Record<Finding['severity'], string> = { info: '·', low: '-', medium: '!', high: '!!', critical: '!!!' };
+
+export function lanAddresses(): string[] {
+  const addresses: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const entry of list ?? []) if (!entry.internal && entry.family === 'IPv4') addresses.push(entry.address);
+  }
+  return addresses;
+}
+
+export function bannerLines(listenHost: string, port: number, outDir: string | undefined, caFingerprint: string): string[] {
+  const wildcard = listenHost === '0.0.0.0' || listenHost === '::';
+  const where = wildcard ? lanAddresses().map((a) => `${a}:${port}`) : [`${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`];
+  return [
+    `phonehome listening on ${listenHost.includes(':') ? `[${listenHost}]` : listenHost}:${port}`,
+    `  device proxy setting: ${where.length > 0 ? where.join(' or ') : `this machine's address, port ${port}`}`,
+    '  install the CA on the device: open http://phonehome.cert/ in its browser once the proxy is set',
+    `  CA fingerprint (SHA-256): ${caFingerprint}`,
+    outDir ? `  writing findings.jsonl, flows.har and summary.json to ${outDir}` : '  not writing files (give --out DIR to keep a record)',
+  ];
+}
+
+function clock(iso: string): string {
+  return iso.slice(11, 19);
+}
+
+export function findingLine(finding: Finding): string {
+  const where = finding.destination.country ? `${finding.host} [${finding.destination.country}]` : finding.host;
+  return `${clock(finding.time)} ${SEVERITY_MARK[finding.severity].padEnd(3)} ${finding.severity.toUpperCase().padEnd(8)} ${finding.category.padEnd(10)} ${toDisplay(where, 80)}  ${toDisplay(finding.summary, 300)}`;
+}
+
+export function flowLine(flow: Flow): string {
+  const what = flow.request ? `${flow.request.method} ${flow.request.url}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
+  const status = flow.response ? String(flow.response.status) : flow.error ? 'ERR' : '-';
+  return `${clock(flow.endedAt)}     flow ${status.padEnd(4)} ${toDisplay(what, 200)} ↑${flow.bytesUp} ↓${flow.bytesDown}${flow.error ? `  (${toDisplay(flow.error, 160)})` : ''}`;
+}

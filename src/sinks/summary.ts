@@ -1,0 +1,121 @@
+// summary.json: counts per category, severity, destination host and country; flows seen,
+// decrypted, passed through, failed; bytes up and down per destination; the options in force.
+
+import fs from 'node:fs';
+import type { Flow } from '../flow/flow.js';
+import { categories, severities, type Finding } from '../inspect/finding.js';
+import type { LearnedHost } from '../proxy/passthrough.js';
+
+interface DestinationTotals {
+  host: string;
+  ips: Set<string>;
+  country: string | null;
+  flows: number;
+  bytesUp: number;
+  bytesDown: number;
+  findings: number;
+}
+
+export interface SummaryContext {
+  readonly version: string;
+  readonly startedAt: string;
+  readonly options: Record<string, unknown>;
+  readonly insecureUpstream: boolean;
+  readonly passthroughConfigured: readonly string[];
+}
+
+export class SummaryCollector {
+  readonly #flows = { seen: 0, http: 0, decrypted: 0, plainHttp: 0, websocket: 0, passedThrough: 0, raw: 0, tlsFailed: 0, rejected: 0, withErrors: 0, inspectedPartly: 0 };
+  readonly #byCategory: Record<string, number> = Object.fromEntries(categories.map((c) => [c, 0]));
+  readonly #bySeverity: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]));
+  readonly #byHost = new Map<string, number>();
+  readonly #byCountry = new Map<string, number>();
+  readonly #canaries = new Map<string, number>();
+  readonly #destinations = new Map<string, DestinationTotals>();
+  #findings = 0;
+
+  get findingCount(): number {
+    return this.#findings;
+  }
+
+  addFlow(flow: Flow): void {
+    this.#flows.seen++;
+    switch (flow.kind) {
+      case 'http':
+        this.#flows.http++;
+        if (flow.scheme === 'https') this.#flows.decrypted++;
+        else this.#flows.plainHttp++;
+        break;
+      case 'websocket': this.#flows.websocket++; break;
+      case 'tunnel': this.#flows.passedThrough++; break;
+      case 'raw': this.#flows.raw++; break;
+      case 'tls-failed': this.#flows.tlsFailed++; break;
+      case 'rejected': this.#flows.rejected++; break;
+    }
+    if (flow.error) this.#flows.withErrors++;
+    if (flow.tags.includes('inspected:partial')) this.#flows.inspectedPartly++;
+    if (flow.kind === 'rejected') return;
+    const destination = this.#destination(flow.target.host);
+    destination.flows++;
+    destination.bytesUp += flow.bytesUp;
+    destination.bytesDown += flow.bytesDown;
+    if (flow.destination) destination.ips.add(flow.destination.ip);
+  }
+
+  addFinding(finding: Finding): void {
+    this.#findings++;
+    this.#byCategory[finding.category] = (this.#byCategory[finding.category] ?? 0) + 1;
+    this.#bySeverity[finding.severity] = (this.#bySeverity[finding.severity] ?? 0) + 1;
+    this.#byHost.set(finding.host, (this.#byHost.get(finding.host) ?? 0) + 1);
+    const country = finding.destination.country ?? 'unknown';
+    this.#byCountry.set(country, (this.#byCountry.get(country) ?? 0) + 1);
+    if (finding.canary) this.#canaries.set(finding.canary, (this.#canaries.get(finding.canary) ?? 0) + 1);
+    this.#destination(finding.host).findings++;
+  }
+
+  #destination(host: string): DestinationTotals {
+    let entry = this.#destinations.get(host);
+    if (!entry) {
+      entry = { host, ips: new Set(), country: null, flows: 0, bytesUp: 0, bytesDown: 0, findings: 0 };
+      this.#destinations.set(host, entry);
+    }
+    return entry;
+  }
+
+  snapshot(context: SummaryContext, extra: { endedAt: string; learnedPassthrough: readonly LearnedHost[]; exitCode?: number; failOn?: string | null; notes?: readonly string[] }): Record<string, unknown> {
+    const sortDesc = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
+    return {
+      v: 1,
+      tool: { name: 'phonehome', version: context.version },
+      startedAt: context.startedAt,
+      endedAt: extra.endedAt,
+      durationMs: Date.parse(extra.endedAt) - Date.parse(context.startedAt),
+      ...(context.insecureUpstream ? { warning: 'upstream certificate verification was OFF (--insecure-upstream)' } : {}),
+      insecureUpstream: context.insecureUpstream,
+      options: context.options,
+      flows: { ...this.#flows },
+      findings: {
+        total: this.#findings,
+        byCategory: { ...this.#byCategory },
+        bySeverity: { ...this.#bySeverity },
+        byHost: sortDesc(this.#byHost),
+        byCountry: sortDesc(this.#byCountry),
+        byCanary: sortDesc(this.#canaries),
+      },
+      destinations: [...this.#destinations.values()]
+        .sort((a, b) => b.bytesUp - a.bytesUp || a.host.localeCompare(b.host))
+        .map((d) => ({ host: d.host, ips: [...d.ips].sort(), country: d.country, flows: d.flows, bytesUp: d.bytesUp, bytesDown: d.bytesDown, findings: d.findings })),
+      passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
+      failOn: extra.failOn ?? null,
+      ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
+      ...(extra.notes && extra.notes.length > 0 ? { notes: extra.notes } : {}),
+    };
+  }
+}
+
+/** Written whole or not at all: a reader never sees half a summary. */
+export function writeJsonAtomically(file: string, value: unknown): void {
+  const partial = `${file}.partial`;
+  fs.writeFileSync(partial, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
+  fs.renameSync(partial, file);
+}
