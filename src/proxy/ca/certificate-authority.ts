@@ -182,7 +182,7 @@ export class CertificateAuthority {
 
   /** PKCS#12 with the CA certificate only (never the key), no password: what iOS and Android import. */
   certP12(): Buffer {
-    const asn1 = forge.pkcs12.toPkcs12Asn1(null, [this.#caForgeCert], null, { algorithm: '3des', friendlyName: 'phonehome lab CA' });
+    const asn1 = forge.pkcs12.toPkcs12Asn1(null, [this.#caForgeCert], '', { algorithm: '3des', friendlyName: 'phonehome lab CA' });
     return Buffer.from(forge.asn1.toDer(asn1).getBytes(), 'binary');
   }
 

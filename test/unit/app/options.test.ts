@@ -1,0 +1,46 @@
+import t from 'tap';
+import { parseByteSize, parseDuration, parseListen, resolveCaptureOptions } from '../../../src/app/options.js';
+
+t.test('--listen forms', async (t) => {
+  t.same(parseListen('0.0.0.0:8080'), { host: '0.0.0.0', port: 8080 });
+  t.same(parseListen('[::]:8080'), { host: '::', port: 8080 });
+  t.same(parseListen('9090'), { host: '0.0.0.0', port: 9090 });
+  t.same(parseListen('localhost:0'), { host: '127.0.0.1', port: 0 });
+  for (const bad of ['nope', '1.2.3.4:99999', 'example.com:80', '1.2.3.4:']) t.throws(() => parseListen(bad), /--listen/, bad);
+});
+
+t.test('--duration forms', async (t) => {
+  t.equal(parseDuration('90'), 90_000);
+  t.equal(parseDuration('10m'), 600_000);
+  t.equal(parseDuration('2h'), 7_200_000);
+  t.equal(parseDuration('1.5s'), 1_500);
+  for (const bad of ['0', 'ten', '5d', '-1']) t.throws(() => parseDuration(bad), /--duration/, bad);
+});
+
+t.test('--body-limit forms', async (t) => {
+  t.equal(parseByteSize('1024', '--body-limit'), 1024);
+  t.equal(parseByteSize('32m', '--body-limit'), 32 * 1024 * 1024);
+  t.equal(parseByteSize('512KiB', '--body-limit'), 512 * 1024);
+  t.equal(parseByteSize('1g', '--body-limit'), 1024 ** 3);
+  t.throws(() => parseByteSize('lots', '--body-limit'), /--body-limit/);
+});
+
+t.test('capture gets a default output folder, the UI none', async (t) => {
+  const now = new Date('2026-11-27T18:30:11.512Z');
+  t.match(resolveCaptureOptions({}, 'capture', now).outDir, /phonehome-run-2026-11-27T18-30-11Z$/);
+  t.equal(resolveCaptureOptions({}, 'ui', now).outDir, undefined);
+});
+
+t.test('bad values are one-line configuration errors naming the option', async (t) => {
+  t.throws(() => resolveCaptureOptions({ 'fail-on': 'severe' }, 'capture'), /--fail-on "severe": use one of info, low/);
+  t.throws(() => resolveCaptureOptions({ 'upstream-ca': ['/nonexistent/ca.pem'] }, 'capture'), /--upstream-ca \/nonexistent/);
+  t.throws(() => resolveCaptureOptions({ 'allow-client': ['everyone'] }, 'capture'), /--allow-client/);
+  t.throws(() => resolveCaptureOptions({ 'proxy-auth': 'x' }, 'capture'), /--proxy-auth/);
+  t.throws(() => resolveCaptureOptions({ canaries: 'c.yaml' }, 'capture'), /--canaries/);
+});
+
+t.test('the recorded options never contain the proxy password', async (t) => {
+  const options = resolveCaptureOptions({ 'proxy-auth': 'lab:hunter2' }, 'ui');
+  t.notMatch(JSON.stringify(options.record), /hunter2/);
+  t.equal(options.record['proxyAuth'], 'on');
+});

@@ -1,0 +1,98 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import forge from 'node-forge';
+import { CertificateAuthority, randomSerialHex } from '../../../src/proxy/ca/certificate-authority.js';
+import { tempDir } from '../../helpers/lab.js';
+
+t.test('creates a CA once: key 0600 in a 0700 folder, 10 years, back-dated, a real CA', async (t) => {
+  const dir = path.join(tempDir(), 'ca');
+  const ca = CertificateAuthority.loadOrCreate(dir);
+  t.equal(fs.statSync(path.join(dir, 'ca.key')).mode & 0o777, 0o600);
+  t.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  const x = new X509Certificate(ca.certPem);
+  t.ok(x.ca);
+  t.ok(Date.parse(x.validFrom) < Date.now() - 86_400_000, 'back-dated');
+  const years = (Date.parse(x.validTo) - Date.now()) / (365.25 * 86_400_000);
+  t.ok(years > 9.9 && years < 10.1, `valid ${years.toFixed(2)} years`);
+  t.ok(x.verify(x.publicKey), 'self-signed with a native signature forge can build');
+  const again = CertificateAuthority.loadOrCreate(dir);
+  t.equal(again.certPem, ca.certPem, 'loaded, not re-created');
+  t.same(ca.info().warnings, []);
+});
+
+t.test('serials are positive, 16 bytes, and differ', async (t) => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 200; i++) {
+    const hex = randomSerialHex();
+    t.equal(hex.length, 32);
+    t.ok(Number.parseInt(hex.slice(0, 2), 16) < 0x80 && hex.slice(0, 2) !== '00');
+    seen.add(hex);
+  }
+  t.equal(seen.size, 200);
+});
+
+t.test('issues SAN leaves for names and IPs, under 200 days, server auth only', async (t) => {
+  const ca = CertificateAuthority.loadOrCreate(tempDir());
+  const caX = new X509Certificate(ca.certPem);
+  for (const host of ['api.example.com', '42.62.48.10', '2001:db8::1']) {
+    const leaf = new X509Certificate(ca.issueLeaf(host).certPem);
+    t.ok(leaf.checkIssued(caX) && leaf.verify(caX.publicKey), `${host} signed by the CA`);
+    if (host.includes('.') && !/^\d/.test(host)) t.equal(leaf.checkHost(host), host);
+    else t.equal(leaf.checkIP(host), host);
+    t.notOk(leaf.ca);
+    const days = (Date.parse(leaf.validTo) - Date.parse(leaf.validFrom)) / 86_400_000;
+    t.ok(days < 200, `validity ${days} days`);
+    const forgeLeaf = forge.pki.certificateFromPem(ca.issueLeaf(host).certPem);
+    t.same((forgeLeaf.getExtension('extKeyUsage') as { serverAuth?: boolean }).serverAuth, true);
+  }
+});
+
+t.test('refuses an expired CA, a half CA folder, and a key that does not match', async (t) => {
+  const dir = tempDir();
+  CertificateAuthority.loadOrCreate(dir);
+  t.throws(() => CertificateAuthority.load(dir, new Date(Date.now() + 11 * 365 * 86_400_000)), { code: 'PH_ERR_CA_EXPIRED' });
+
+  const half = tempDir();
+  fs.copyFileSync(path.join(dir, 'ca.pem'), path.join(half, 'ca.pem'));
+  t.throws(() => CertificateAuthority.loadOrCreate(half), /has ca.pem but not ca.key/);
+
+  const other = tempDir();
+  CertificateAuthority.loadOrCreate(other);
+  fs.copyFileSync(path.join(other, 'ca.key'), path.join(half, 'ca.key'));
+  t.throws(() => CertificateAuthority.load(half), /does not belong/);
+});
+
+t.test('warns when the key file is readable by others, and when expiry is near', async (t) => {
+  const dir = tempDir();
+  const ca = CertificateAuthority.loadOrCreate(dir);
+  fs.chmodSync(path.join(dir, 'ca.key'), 0o644);
+  t.match(ca.info().warnings.join('\n'), /mode 0644/);
+  t.match(ca.info(new Date(Date.now() + (10 * 365 - 20) * 86_400_000)).warnings.join('\n'), /expires in/);
+});
+
+t.test('exports DER and a certificate-only PKCS#12', async (t) => {
+  const ca = CertificateAuthority.loadOrCreate(tempDir());
+  t.same(new X509Certificate(ca.certDer()).fingerprint256, new X509Certificate(ca.certPem).fingerprint256);
+  const p12 = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(ca.certP12().toString('binary'))), '');
+  const certBags = p12.getBags({ bagType: forge.pki.oids['certBag']! })[forge.pki.oids['certBag']!] ?? [];
+  const keyBags = p12.getBags({ bagType: forge.pki.oids['pkcs8ShroudedKeyBag']! })[forge.pki.oids['pkcs8ShroudedKeyBag']!] ?? [];
+  t.equal(certBags.length, 1);
+  t.equal(keyBags.length, 0, 'never the key');
+});
+
+t.test('Android file name is OpenSSL subject_hash_old', async (t) => {
+  const dir = tempDir();
+  const ca = CertificateAuthority.loadOrCreate(dir);
+  t.match(ca.info().androidSystemFileName, /^[0-9a-f]{8}\.0$/);
+  let openssl: string | undefined;
+  try {
+    openssl = execFileSync('openssl', ['x509', '-in', path.join(dir, 'ca.pem'), '-noout', '-subject_hash_old'], { encoding: 'utf8' }).trim();
+  } catch {
+    t.skip('openssl not installed');
+    return;
+  }
+  t.equal(`${openssl}.0`, ca.info().androidSystemFileName);
+});
