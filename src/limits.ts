@@ -35,6 +35,8 @@ export const limits = {
   upstreamMaxFreeSockets: 16,
   /** Connections a client may hold open at once, to keep one device from exhausting descriptors. */
   maxConnections: 4_096,
+  /** On stop, how long open flows may take to close after their sockets were destroyed. */
+  stopGraceMs: 5_000,
   /** Passthrough hosts learned in one run. */
   learnedPassthroughHosts: 10_000,
 } as const;

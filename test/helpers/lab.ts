@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/client-access.js';
 import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/engine/intercepting-proxy.js';
@@ -171,4 +172,38 @@ export async function rawExchange(proxyPort: number, bytes: string | Buffer): Pr
   socket.on('data', (c: Buffer) => chunks.push(c));
   await once(socket, 'close');
   return Buffer.concat(chunks).toString('latin1');
+}
+
+/** An https.Agent whose connections ride CONNECT tunnels through phonehome (keep-alive capable). */
+export class TunnelAgent extends https.Agent {
+  readonly #proxyPort: number;
+  readonly #trust: string;
+  tunnelsOpened = 0;
+
+  constructor(proxyPort: number, trust: string, options: https.AgentOptions = {}) {
+    super({ keepAlive: true, ...options });
+    this.#proxyPort = proxyPort;
+    this.#trust = trust;
+  }
+
+  override createConnection(options: http.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
+    this.tunnelsOpened++;
+    const host = options.host ?? 'localhost';
+    connectTunnel(this.#proxyPort, `${host}:${options.port}`).then(({ socket, status }) => {
+      if (status !== 200) throw new Error(`CONNECT answered ${status}`);
+      const secure = tls.connect({ socket, ca: this.#trust, servername: net.isIP(host) ? undefined : host });
+      secure.once('secureConnect', () => callback?.(null, secure));
+      secure.once('error', (err) => callback?.(err, secure));
+    }).catch((err: Error) => callback?.(err, new net.Socket()));
+    return undefined;
+  }
+}
+
+/** A GET through a TunnelAgent. */
+export async function getWithAgent(agent: https.Agent, url: string): Promise<ClientResponse> {
+  const req = https.get(url, { agent });
+  const [res] = (await once(req, 'response')) as [http.IncomingMessage];
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
 }

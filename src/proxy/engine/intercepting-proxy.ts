@@ -134,9 +134,19 @@ export class InterceptingProxy {
     this.#agents.insecureHttps.destroy();
   }
 
+  /** Resolves when every open flow was emitted, or after a bounded wait (then says how many were not). */
   #whenIdle(): Promise<void> {
     if (this.#inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#events.log('warn', `stopped with ${this.#inFlight} flow(s) still closing; they are not in the output`);
+        resolve();
+      }, limits.stopGraceMs);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   #makeHttpServer(): http.Server {
@@ -296,6 +306,9 @@ export class InterceptingProxy {
       socket.unshift(first);
       this.#tunnels.set(socket, { connectFlowId: flowId, client, target, tls: false, requests: 0 });
       this.#tunnelServer.emit('connection', socket);
+      // The socket was paused for sniffing, and a paused stream does not start flowing when the
+      // HTTP parser adds its 'data' listener.
+      (socket as net.Socket).resume();
     } else this.#relayRaw(socket, first, flowId, client, target);
   }
 

@@ -70,7 +70,12 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
 
   client.on('error', fail('client'));
   upstream.on('error', fail('upstream'));
-  client.on('close', onClose);
+  // A client that is gone can receive nothing more: drop upstream too (pipe() only ends it on a
+  // clean end, not on destroy). The other way, pipe() ends the client after the last byte.
+  client.on('close', () => {
+    upstream.destroy();
+    onClose();
+  });
   upstream.on('close', onClose);
   upstream.setTimeout(options.idleTimeoutMs, () => {
     error ??= `idle for ${options.idleTimeoutMs} ms`;
