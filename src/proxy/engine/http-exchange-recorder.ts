@@ -92,7 +92,7 @@ export class HttpExchangeRecorder implements RelayObserver {
       ...(this.#context.sni ? { sni: this.#context.sni } : {}),
       scheme,
       ...(this.#destination ? { destination: this.#destination } : {}),
-      request: { method: req.method ?? 'GET', url: this.#context.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders), body: requestBody },
+      request: { method: req.method ?? 'GET', url: this.#context.url, httpVersion: `HTTP/${req.httpVersion}`, headers: withoutProxyCredentials(headerPairs(req.rawHeaders)), body: requestBody },
       ...(this.#response ? { response: { ...this.#response, body: responseBody ?? emptyBody } } : {}),
       ...(webSocket ? { webSocketMessages: this.#messages } : {}),
       bytesUp: requestBody.totalBytes + this.#wsBytesUp,
@@ -101,4 +101,9 @@ export class HttpExchangeRecorder implements RelayObserver {
       tags,
     });
   }
+}
+
+/** The proxy's own password is not the device's data: it never goes into a record. */
+function withoutProxyCredentials(headers: Array<[string, string]>): Array<[string, string]> {
+  return headers.map(([name, value]) => (name.toLowerCase() === 'proxy-authorization' ? [name, '(removed by phonehome)'] : [name, value]));
 }

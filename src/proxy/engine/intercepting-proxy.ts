@@ -97,7 +97,7 @@ export class InterceptingProxy {
     this.#tunnelServer = this.#makeHttpServer();
     this.#tunnelServer.on('request', (req, res) => this.#onTunnelRequest(req, res));
     this.#tunnelServer.on('upgrade', (req, socket, head) => this.#onTunnelUpgrade(req, socket, head));
-    this.#tunnelServer.on('connect', (_req, socket: Duplex) => socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n'));
+    this.#tunnelServer.on('connect', (_req, socket: Duplex) => refuse(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n'));
   }
 
   get port(): number {
@@ -162,7 +162,7 @@ export class InterceptingProxy {
     socket.on('error', () => undefined); // failures surface on the flow that owns the socket
     if (!this.#options.access.allows(socket.remoteAddress)) {
       this.#events.log('warn', `refused client ${normalizeClientIp(socket.remoteAddress)}: not in --allow-client ranges`);
-      socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: this client address may not use the proxy (see --allow-client)\n');
+      refuse(socket, 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: this client address may not use the proxy (see --allow-client)\n');
       return;
     }
     this.#sockets.add(socket);
@@ -189,7 +189,10 @@ export class InterceptingProxy {
     if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
       const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
       this.#rejected(this.#clientOf(socket), { host: '', port: 0 }, `malformed request: ${describeError(err)}`, [`client:${code || 'bad-request'}`]);
-      if (socket.writable && !(socket as net.Socket).bytesWritten) socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${status}\n`);
+      if (socket.writable && !(socket as net.Socket).bytesWritten) {
+        refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${status}\n`);
+        return;
+      }
     }
     socket.destroy();
   }
@@ -240,7 +243,7 @@ export class InterceptingProxy {
     const absolute = /^http:\/\/([^/?#]*)([^#]*)/i.exec(url);
     const parsed = absolute ? parseTarget(absolute[1]!, 80) : undefined;
     if (!this.#authorized(req) || !absolute || !parsed?.ok || req.headers.upgrade?.toLowerCase() !== 'websocket' || this.#isSelf(parsed.target)) {
-      socket.end(`HTTP/1.1 ${this.#authorized(req) ? '400 Bad Request' : '407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"'}\r\nConnection: close\r\n\r\n`);
+      refuse(socket, `HTTP/1.1 ${this.#authorized(req) ? '400 Bad Request' : '407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"'}\r\nConnection: close\r\n\r\n`);
       return;
     }
     this.#relayWebSocket(req, socket, head, { client: this.#clientOf(req.socket), target: parsed.target, tls: false, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
@@ -252,20 +255,20 @@ export class InterceptingProxy {
     const client = this.#clientOf(req.socket);
     socket.on('error', () => undefined);
     if (!this.#authorized(req)) {
-      socket.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"\r\nConnection: close\r\n\r\n');
+      refuse(socket, 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"\r\nConnection: close\r\n\r\n');
       return;
     }
     const parsed = parseTarget(req.url ?? '');
     if (!parsed.ok) {
       // Never let such a value reach a socket, a certificate or a file name.
       this.#rejected(client, { host: '', port: 0 }, `bad CONNECT target: ${parsed.reason}`, ['client:bad-target']);
-      socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: bad CONNECT target: ${parsed.reason}\n`);
+      refuse(socket, `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: bad CONNECT target: ${parsed.reason}\n`);
       return;
     }
     const target = parsed.target;
     if (this.#isSelf(target)) {
       this.#rejected(client, target, 'CONNECT to the proxy itself', ['client:loop']);
-      socket.end('HTTP/1.1 508 Loop Detected\r\nConnection: close\r\n\r\n');
+      refuse(socket, 'HTTP/1.1 508 Loop Detected\r\nConnection: close\r\n\r\n');
       return;
     }
     const flowId = newFlowId();
@@ -428,7 +431,7 @@ export class InterceptingProxy {
   #onTunnelUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const info = this.#tunnels.get(req.socket);
     if (!info || req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
     info.requests++;
@@ -498,6 +501,16 @@ export class InterceptingProxy {
     this.#inFlight--;
     if (this.#inFlight === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
+}
+
+/**
+ * Answers on a raw socket and closes it. The socket must also be drained: one that is never read
+ * never sees the client's FIN, so it would stay open and keep the listener from closing.
+ */
+function refuse(socket: Duplex, response: string): void {
+  socket.end(response);
+  socket.resume();
+  (socket as net.Socket).setTimeout?.(5_000, () => socket.destroy());
 }
 
 function respondText(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
