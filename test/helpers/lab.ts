@@ -142,7 +142,7 @@ export async function httpsViaProxy(options: {
   const req = https.request({
     host: options.host, port: options.port, path: options.path ?? '/', method: options.method ?? 'GET', headers: options.headers,
     // createConnection is only used without an agent: the request rides on our tunnel socket.
-    createConnection: () => tls.connect({ socket, ca: options.trust, servername: options.servername ?? (net.isIP(options.host) ? undefined : options.host) }),
+    createConnection: () => tls.connect({ socket, host: options.host, ca: options.trust, servername: options.servername ?? (net.isIP(options.host) ? undefined : options.host) }),
   });
   req.end(options.body);
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];

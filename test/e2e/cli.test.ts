@@ -1,0 +1,138 @@
+// The contract as scripts see it: the built CLI (dist/cli.js, built by `npm test`'s pretest),
+// its files, its exit codes and its one-line errors.
+
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
+import { installRoot } from '../../src/app/paths.js';
+import { getOriginCa, httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+
+const cli = path.join(installRoot, 'dist', 'cli.js');
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, [cli, ...args], { encoding: 'buffer', env: { ...process.env, ...env }, timeout: 60_000 });
+}
+
+/** Starts `phonehome capture` and resolves with the port from its banner. */
+async function startCapture(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
+  const child = spawn(process.execPath, [cli, 'capture', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (c: Buffer) => {
+      stdout += c.toString();
+      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`capture exited ${code}: ${stderr}`)));
+  });
+  return { child, port, stderr: () => stderr };
+}
+
+t.test('capture: real traffic, SIGTERM, whole files, exit 0', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => { req.resume(); req.on('end', () => res.end('from origin')); } });
+  t.teardown(() => origin.close());
+  const dir = tempDir();
+  const originCa = path.join(dir, 'origin-ca.pem');
+  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const out = path.join(dir, 'run');
+  const caDir = path.join(dir, 'ca');
+  const { child, port } = await startCapture(['--out', out, '--ca-dir', caDir, '--upstream-ca', originCa]);
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const exported = run(['ca', 'export', '--ca-dir', caDir]);
+  t.equal(exported.status, 0);
+  const res = await httpsViaProxy({ proxyPort: port, host: '127.0.0.1', port: origin.port, method: 'POST', body: 'photo bytes', trust: exported.stdout.toString() });
+  t.equal(res.body.toString(), 'from origin');
+  const page = await httpViaProxy({ proxyPort: port, url: 'http://phonehome.cert/' });
+  t.equal(page.status, 200);
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0);
+  const har = JSON.parse(fs.readFileSync(path.join(out, 'flows.har'), 'utf8'));
+  t.equal(har.log.entries.length, 1);
+  t.equal(har.log.entries[0].request.postData.text, 'photo bytes');
+  t.equal(har.log.entries[0].serverIPAddress, '127.0.0.1');
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.equal(summary.flows.decrypted, 1);
+  t.equal(summary.options.listen, '127.0.0.1:0');
+  t.ok(fs.existsSync(path.join(out, 'findings.jsonl')));
+  t.equal(fs.statSync(path.join(caDir, 'ca.key')).mode & 0o777, 0o600);
+
+  const analyzed = run(['analyze', path.join(out, 'flows.har'), '--out', path.join(dir, 'analysis')]);
+  t.equal(analyzed.status, 0, analyzed.stderr.toString());
+  t.ok(fs.existsSync(path.join(dir, 'analysis', 'summary.json')));
+});
+
+t.test('capture stops by itself after --duration', async (t) => {
+  const out = path.join(tempDir(), 'run');
+  const { child } = await startCapture(['--out', out, '--ca-dir', path.join(tempDir(), 'ca'), '--duration', '0.3s']);
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0);
+  t.ok(fs.existsSync(path.join(out, 'summary.json')));
+});
+
+t.test('bad usage exits 1 with one line that names the problem', async (t) => {
+  const rows: Array<[string[], RegExp]> = [
+    [['capture', '--listen', 'nowhere'], /--listen "nowhere"/],
+    [['capture', '--fail-on', 'severe'], /--fail-on "severe"/],
+    [['capture', '--bogus'], /Unknown option '--bogus'/],
+    [['capture', '--body-limit', 'lots'], /--body-limit/],
+    [['analyze'], /usage: phonehome analyze/],
+    [['analyze', '/nonexistent.har'], /\/nonexistent.har/],
+    [['ca', 'export', '--format', 'jpeg', '--ca-dir', tempDir()], /--format "jpeg"/],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ];
+  for (const [args, message] of rows) {
+    const result = run(args);
+    t.equal(result.status, 1, args.join(' '));
+    const lines = result.stderr.toString().trim().split('\n');
+    t.equal(lines.length, 1, `one line: ${lines.join(' | ')}`);
+    t.match(lines[0], message);
+  }
+});
+
+t.test('a port in use is a configuration error, not a crash', async (t) => {
+  const net = await import('node:net');
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const result = run(['capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', path.join(tempDir(), 'ca'), '--out', path.join(tempDir(), 'o')]);
+  t.equal(result.status, 1);
+  t.match(result.stderr.toString(), /port is in use/);
+});
+
+t.test('ca export writes PEM, DER and P12; ca info reports the key mode and fingerprint', async (t) => {
+  const dir = tempDir();
+  const caDir = path.join(dir, 'ca');
+  const pem = run(['ca', 'export', '--ca-dir', caDir]).stdout.toString();
+  t.match(pem, /^-----BEGIN CERTIFICATE-----/);
+  t.equal(run(['ca', 'export', '--format', 'der', '--out', path.join(dir, 'ca.cer'), '--ca-dir', caDir]).status, 0);
+  t.equal(new X509Certificate(fs.readFileSync(path.join(dir, 'ca.cer'))).fingerprint256, new X509Certificate(pem).fingerprint256);
+  t.equal(run(['ca', 'export', '--format', 'p12', '--out', path.join(dir, 'ca.p12'), '--ca-dir', caDir]).status, 0);
+  t.ok(fs.statSync(path.join(dir, 'ca.p12')).size > 500);
+  const info = JSON.parse(run(['ca', 'info', '--json', '--ca-dir', caDir]).stdout.toString());
+  t.equal(info.keyFileMode, '0600');
+  t.equal(info.sha256Fingerprint, new X509Certificate(pem).fingerprint256);
+  // PHONEHOME_CA_DIR is the default CA folder.
+  const viaEnv = run(['ca', 'export'], { PHONEHOME_CA_DIR: caDir }).stdout.toString();
+  t.equal(viaEnv, pem);
+});
+
+t.test('analyze is deterministic and honours --fail-on', async (t) => {
+  const dir = tempDir();
+  const harFile = path.join(dir, 'in.har');
+  fs.writeFileSync(harFile, JSON.stringify({ log: { version: '1.2', entries: [{ startedDateTime: '2026-01-01T00:00:00Z', time: 1, request: { method: 'GET', url: 'https://a.example/', headers: [] }, response: { status: 200, content: { size: 0 } } }] } }));
+  const first = run(['analyze', harFile]);
+  const second = run(['analyze', harFile]);
+  t.equal(first.status, 0);
+  t.same(first.stdout, second.stdout);
+  fs.writeFileSync(path.join(dir, 'bad.har'), '{"not":"har"}');
+  const bad = run(['analyze', path.join(dir, 'bad.har')]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr.toString(), /not a HAR file/);
+});
