@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import type { Duplex } from 'node:stream';
+import { connectTunnel } from '../../src/bench/tunnel-agent.js';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/client-access.js';
 import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/engine/intercepting-proxy.js';
@@ -121,13 +121,7 @@ export interface ClientResponse {
   readonly body: Buffer;
 }
 
-/** Opens a CONNECT tunnel through the proxy; resolves with the raw socket after 200. */
-export async function connectTunnel(proxyPort: number, authority: string, headers: Record<string, string> = {}): Promise<{ socket: net.Socket; status: number; head: Buffer }> {
-  const req = http.request({ host: '127.0.0.1', port: proxyPort, method: 'CONNECT', path: authority, headers: { host: authority, ...headers } });
-  req.end();
-  const [res, socket, head] = (await once(req, 'connect')) as [http.IncomingMessage, net.Socket, Buffer];
-  return { socket, status: res.statusCode ?? 0, head };
-}
+export { connectTunnel, TunnelAgent } from '../../src/bench/tunnel-agent.js';
 
 /** An HTTPS request through the proxy, trusting only `trust` (phonehome's CA by default). */
 export async function httpsViaProxy(options: {
@@ -172,31 +166,6 @@ export async function rawExchange(proxyPort: number, bytes: string | Buffer): Pr
   socket.on('data', (c: Buffer) => chunks.push(c));
   await once(socket, 'close');
   return Buffer.concat(chunks).toString('latin1');
-}
-
-/** An https.Agent whose connections ride CONNECT tunnels through phonehome (keep-alive capable). */
-export class TunnelAgent extends https.Agent {
-  readonly #proxyPort: number;
-  readonly #trust: string;
-  tunnelsOpened = 0;
-
-  constructor(proxyPort: number, trust: string, options: https.AgentOptions = {}) {
-    super({ keepAlive: true, ...options });
-    this.#proxyPort = proxyPort;
-    this.#trust = trust;
-  }
-
-  override createConnection(options: http.RequestOptions, callback?: (err: Error | null, stream: Duplex) => void): undefined {
-    this.tunnelsOpened++;
-    const host = options.host ?? 'localhost';
-    connectTunnel(this.#proxyPort, `${host}:${options.port}`).then(({ socket, status }) => {
-      if (status !== 200) throw new Error(`CONNECT answered ${status}`);
-      const secure = tls.connect({ socket, ca: this.#trust, servername: net.isIP(host) ? undefined : host });
-      secure.once('secureConnect', () => callback?.(null, secure));
-      secure.once('error', (err) => callback?.(err, secure));
-    }).catch((err: Error) => callback?.(err, new net.Socket()));
-    return undefined;
-  }
 }
 
 /** A GET through a TunnelAgent. */

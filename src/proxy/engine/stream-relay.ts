@@ -39,7 +39,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   let destination: { ip: string; port: number } | undefined;
   let finished = false;
   client.pause();
-  const upstream = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true });
+  const upstream = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true, noDelay: true });
 
   const finish = (): void => {
     if (finished) return;

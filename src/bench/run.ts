@@ -1,0 +1,280 @@
+// `npm run bench`: the same load through (a) direct TLS, (b) phonehome, (c) mitmproxy when
+// `mitmdump` is installed, printed side by side with ratios to direct. Everything runs on
+// 127.0.0.x. phonehome runs as its own process (the built CLI), so its memory is its own.
+//
+// Goals (issue #2, on a 2-core machine): inspected upload >= 0.5x direct; small requests >= 5x
+// mitmproxy; new-host p50 <= mitmproxy's; peak RSS < 400 MB with a 1 GB upload and a 200 MB
+// download to a slow reader.
+
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
+import { installRoot } from '../app/paths.js';
+import { TunnelAgent } from './tunnel-agent.js';
+
+const MB = 1024 * 1024;
+const LARGE_BYTES = Number(process.env['BENCH_LARGE_MB'] ?? 128) * MB;
+const SMALL_SECONDS = Number(process.env['BENCH_SMALL_SECONDS'] ?? 3);
+const NEW_HOSTS = 30;
+const CONCURRENCY = 10;
+
+interface Subject {
+  readonly name: string;
+  readonly proxyPort?: number;
+  readonly trust: string;
+  readonly pid?: number;
+  stop(): Promise<void>;
+}
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-bench-'));
+const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'));
+fs.writeFileSync(path.join(work, 'origin-ca.pem'), originCa.certPem);
+const chunk = Buffer.alloc(256 * 1024, 0x5a);
+
+// ---- origin servers -------------------------------------------------------------------------
+
+async function startOrigins(): Promise<{ port: number; newHostIps: string[]; close(): void }> {
+  const servers: https.Server[] = [];
+  const handler: Parameters<typeof https.createServer>[1] = (req, res) => {
+    const size = Number(new URL(req.url ?? '/', 'https://x').searchParams.get('size') ?? 2);
+    req.on('data', () => undefined);
+    req.on('end', () => {
+      if (size <= chunk.length) {
+        res.end(chunk.subarray(0, size));
+        return;
+      }
+      res.writeHead(200, { 'content-length': size });
+      let left = size;
+      const pump = (): void => {
+        while (left > 0) {
+          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+          left -= piece.length;
+          if (!res.write(piece)) return void res.once('drain', pump);
+        }
+        res.end();
+      };
+      pump();
+    });
+  };
+  const ips = ['127.0.0.1', ...Array.from({ length: NEW_HOSTS }, (_, i) => `127.0.0.${i + 2}`)];
+  let port = 0;
+  for (const ip of ips) {
+    const leaf = originCa.issueLeaf(ip);
+    const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, handler);
+    server.listen(port, ip);
+    await once(server, 'listening');
+    port = (server.address() as net.AddressInfo).port;
+    servers.push(server);
+  }
+  return { port, newHostIps: ips.slice(1), close: () => servers.forEach((s) => { s.closeAllConnections(); s.close(); }) };
+}
+
+// ---- subjects ---------------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  server.close();
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error('the proxy exited during start-up');
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  child.kill('SIGTERM');
+  return once(child, 'exit').then(() => undefined);
+}
+
+async function startPhonehome(): Promise<Subject> {
+  const port = await freePort();
+  const caDir = path.join(work, 'phonehome-ca');
+  const child = spawn(process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', caDir, '--out', path.join(work, 'phonehome-run'), '--upstream-ca', path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, child);
+  return { name: 'phonehome', proxyPort: port, trust: fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'), pid: child.pid, stop: () => stopChild(child) };
+}
+
+async function startMitmproxy(): Promise<Subject | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v mitmdump']).status !== 0) return undefined;
+  const port = await freePort();
+  const confdir = path.join(work, 'mitmproxy');
+  // stream_large_bodies: mitmproxy's fastest setting for large bodies (it buffers whole bodies by default).
+  const child = spawn('mitmdump', ['-q', '--listen-host', '127.0.0.1', '--listen-port', String(port), '--set', `confdir=${confdir}`, '--set', `ssl_verify_upstream_trusted_ca=${path.join(work, 'origin-ca.pem')}`, '--set', 'stream_large_bodies=1m'], { stdio: 'ignore' });
+  await waitForPort(port, child);
+  return { name: 'mitmproxy', proxyPort: port, trust: fs.readFileSync(path.join(confdir, 'mitmproxy-ca-cert.pem'), 'utf8'), pid: child.pid, stop: () => stopChild(child) };
+}
+
+function agentFor(subject: Subject, options: https.AgentOptions = {}): https.Agent {
+  return subject.proxyPort === undefined
+    ? new https.Agent({ keepAlive: true, ca: subject.trust, ...options })
+    : new TunnelAgent(subject.proxyPort, subject.trust, options);
+}
+
+// ---- scenarios --------------------------------------------------------------------------------
+
+function request(agent: https.Agent, host: string, port: number, pathAndQuery: string, options: { method?: string; uploadBytes?: number; slowReaderBytesPerSecond?: number } = {}): Promise<{ firstByteMs: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = https.request({ host, port, path: pathAndQuery, method: options.method ?? 'GET', agent, headers: options.uploadBytes ? { 'content-length': options.uploadBytes } : {} }, (res) => {
+      const firstByteMs = performance.now() - started;
+      let bytes = 0;
+      const readStarted = performance.now();
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        const rate = options.slowReaderBytesPerSecond;
+        if (rate) {
+          const aheadMs = (bytes / rate) * 1000 - (performance.now() - readStarted);
+          if (aheadMs > 5) {
+            res.pause();
+            setTimeout(() => res.resume(), aheadMs);
+          }
+        }
+      });
+      res.on('end', () => resolve({ firstByteMs, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    let left = options.uploadBytes ?? 0;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        if (!req.write(piece)) return void req.once('drain', pump);
+      }
+      req.end();
+    };
+    pump();
+  });
+}
+
+async function throughput(subject: Subject, port: number, direction: 'upload' | 'download'): Promise<number> {
+  const agent = agentFor(subject);
+  await request(agent, '127.0.0.1', port, '/warm');
+  const started = performance.now();
+  if (direction === 'upload') await request(agent, '127.0.0.1', port, '/upload', { method: 'POST', uploadBytes: LARGE_BYTES });
+  else await request(agent, '127.0.0.1', port, `/download?size=${LARGE_BYTES}`);
+  const seconds = (performance.now() - started) / 1000;
+  agent.destroy();
+  return LARGE_BYTES / MB / seconds;
+}
+
+async function smallRequests(subject: Subject, port: number): Promise<number> {
+  const agent = agentFor(subject, { maxSockets: CONCURRENCY });
+  let done = 0;
+  const until = performance.now() + SMALL_SECONDS * 1000;
+  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+    while (performance.now() < until) {
+      await request(agent, '127.0.0.1', port, '/small?size=64');
+      done++;
+    }
+  }));
+  agent.destroy();
+  return done / SMALL_SECONDS;
+}
+
+async function newHosts(subject: Subject, port: number, ips: string[]): Promise<{ p50: number; p95: number }> {
+  const times: number[] = [];
+  for (const ip of ips) {
+    const agent = agentFor(subject);
+    times.push((await request(agent, ip, port, '/new')).firstByteMs);
+    agent.destroy();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]! };
+}
+
+function peakRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1]);
+    return kb / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function memory(subject: Subject, port: number): Promise<number | undefined> {
+  const agent = agentFor(subject);
+  await request(agent, '127.0.0.1', port, '/upload', { method: 'POST', uploadBytes: 1024 * MB });
+  await request(agent, '127.0.0.1', port, `/download?size=${200 * MB}`, { slowReaderBytesPerSecond: 40 * MB });
+  agent.destroy();
+  return peakRssMb(subject.pid);
+}
+
+// ---- main -------------------------------------------------------------------------------------
+
+interface Row { upload: number; download: number; small: number; newHost: { p50: number; p95: number }; rss?: number }
+
+async function measure(subject: Subject, origins: Awaited<ReturnType<typeof startOrigins>>, withMemory: boolean): Promise<Row> {
+  process.stderr.write(`bench: ${subject.name}…\n`);
+  const upload = await throughput(subject, origins.port, 'upload');
+  const download = await throughput(subject, origins.port, 'download');
+  const small = await smallRequests(subject, origins.port);
+  const newHost = await newHosts(subject, origins.port, origins.newHostIps);
+  const rss = withMemory ? await memory(subject, origins.port) : undefined;
+  return { upload, download, small, newHost, ...(rss !== undefined ? { rss } : {}) };
+}
+
+const origins = await startOrigins();
+const direct: Subject = { name: 'direct', trust: originCa.certPem, stop: async () => undefined };
+const results = new Map<string, Row>();
+results.set('direct', await measure(direct, origins, false));
+const phonehome = await startPhonehome();
+try {
+  results.set('phonehome', await measure(phonehome, origins, true));
+} finally {
+  await phonehome.stop();
+}
+const mitm = await startMitmproxy();
+if (mitm) {
+  try {
+    results.set('mitmproxy', await measure(mitm, origins, true));
+  } finally {
+    await mitm.stop();
+  }
+}
+origins.close();
+
+const d = results.get('direct')!;
+const p = results.get('phonehome')!;
+const m = results.get('mitmproxy');
+const fmt = (n: number | undefined, digits = 0): string => (n === undefined ? '-' : n.toFixed(digits));
+const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}x`;
+const lines = [
+  `phonehome benchmark — ${os.cpus().length} cores, Node ${process.version}, ${LARGE_BYTES / MB} MB bodies, ${CONCURRENCY} concurrent small requests for ${SMALL_SECONDS} s, ${NEW_HOSTS} new hosts`,
+  '',
+  `${'scenario'.padEnd(32)}${'direct'.padStart(10)}${'phonehome'.padStart(12)}${'mitmproxy'.padStart(12)}   phonehome/direct   phonehome/mitmproxy`,
+  `${'HTTPS upload, MB/s'.padEnd(32)}${fmt(d.upload).padStart(10)}${fmt(p.upload).padStart(12)}${fmt(m?.upload).padStart(12)}   ${ratio(p.upload, d.upload).padEnd(19)}${m ? ratio(p.upload, m.upload) : '-'}`,
+  `${'HTTPS download, MB/s'.padEnd(32)}${fmt(d.download).padStart(10)}${fmt(p.download).padStart(12)}${fmt(m?.download).padStart(12)}   ${ratio(p.download, d.download).padEnd(19)}${m ? ratio(p.download, m.download) : '-'}`,
+  `${'small keep-alive requests, req/s'.padEnd(32)}${fmt(d.small).padStart(10)}${fmt(p.small).padStart(12)}${fmt(m?.small).padStart(12)}   ${ratio(p.small, d.small).padEnd(19)}${m ? ratio(p.small, m.small) : '-'}`,
+  `${'new host first byte p50, ms'.padEnd(32)}${fmt(d.newHost.p50, 1).padStart(10)}${fmt(p.newHost.p50, 1).padStart(12)}${fmt(m?.newHost.p50, 1).padStart(12)}   ${ratio(p.newHost.p50, d.newHost.p50).padEnd(19)}${m ? ratio(p.newHost.p50, m.newHost.p50) : '-'}`,
+  `${'new host first byte p95, ms'.padEnd(32)}${fmt(d.newHost.p95, 1).padStart(10)}${fmt(p.newHost.p95, 1).padStart(12)}${fmt(m?.newHost.p95, 1).padStart(12)}`,
+  `${'peak RSS, 1 GB up + 200 MB slow down'.padEnd(32)}${'-'.padStart(10)}${`${fmt(p.rss)} MB`.padStart(12)}${(m?.rss !== undefined ? `${fmt(m.rss)} MB` : '-').padStart(12)}`,
+  '',
+  'goals: upload >= 0.5x direct: ' + (p.upload >= 0.5 * d.upload ? 'met' : 'NOT met') +
+    '; small requests >= 5x mitmproxy: ' + (m ? (p.small >= 5 * m.small ? 'met' : 'NOT met') : 'mitmdump not installed') +
+    '; new host p50 <= mitmproxy: ' + (m ? (p.newHost.p50 <= m.newHost.p50 ? 'met' : 'NOT met') : 'mitmdump not installed') +
+    '; peak RSS < 400 MB: ' + (p.rss !== undefined ? (p.rss < 400 ? 'met' : 'NOT met') : 'not measured'),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+fs.rmSync(work, { recursive: true, force: true });
+process.exit(0);
