@@ -44,9 +44,20 @@ function queryString(url: string): Array<{ name: string; value: string }> {
 export interface HarEntryOptions {
   /** With --redact, bodies are left out of the HAR. */
   readonly omitBodies: boolean;
+  /**
+   * Stands in for a body's text: the HAR file sink streams large bodies into the file itself
+   * instead of building them into one JSON string. Returns the text to put in the entry.
+   */
+  readonly bodyText?: (bytes: Buffer, base64: boolean) => string;
 }
 
 export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
+  const encode = (bytes: Buffer): { text: string; encoding?: 'base64' } => {
+    if (options.omitBodies) return { text: '' };
+    if (!options.bodyText || bytes.length === 0) return encodeBody(bytes);
+    const base64 = !isUtf8(bytes);
+    return { text: options.bodyText(bytes, base64), ...(base64 ? { encoding: 'base64' as const } : {}) };
+  };
   const phonehome: Record<string, unknown> = {
     flowId: flow.id, kind: flow.kind, client: flow.client, target: flow.target, tags: flow.tags,
     bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
@@ -64,14 +75,14 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   };
   if (flow.request) {
     const req = flow.request;
-    const reqBody = options.omitBodies ? { text: '' } : encodeBody(req.body.bytes);
+    const reqBody = encode(req.body.bytes);
     const request = {
       method: req.method, url: req.url, httpVersion: req.httpVersion, cookies: [], headers: harHeaders(req.headers),
       queryString: queryString(req.url), headersSize: -1, bodySize: req.body.totalBytes,
       ...(req.body.totalBytes > 0 ? { postData: { mimeType: headerValue(req.headers, 'content-type') ?? '', ...reqBody, ...(req.body.truncated ? { comment: 'truncated at the body limit' } : {}) } } : {}),
     };
     const res = flow.response;
-    const resBody = res && !options.omitBodies ? encodeBody(res.body.bytes) : { text: '' };
+    const resBody = res ? encode(res.body.bytes) : { text: '' };
     const response = res
       ? { status: res.status, statusText: res.statusText, httpVersion: res.httpVersion, cookies: [], headers: harHeaders(res.headers),
           content: { size: res.body.totalBytes, mimeType: headerValue(res.headers, 'content-type') ?? '', ...resBody }, redirectURL: headerValue(res.headers, 'location') ?? '', headersSize: -1, bodySize: res.body.totalBytes }
@@ -91,7 +102,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
   const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
   if (flow.stream && !options.omitBodies) {
-    phonehome['stream'] = { up: { ...encodeBody(flow.stream.up.bytes), ...bodyFacts(flow.stream.up) }, down: { ...encodeBody(flow.stream.down.bytes), ...bodyFacts(flow.stream.down) } };
+    phonehome['stream'] = { up: { ...encode(flow.stream.up.bytes), ...bodyFacts(flow.stream.up) }, down: { ...encode(flow.stream.down.bytes), ...bodyFacts(flow.stream.down) } };
   }
   return {
     ...base,
