@@ -52,6 +52,16 @@ interface TunnelInfo {
   requests: number;
 }
 
+/** How a request arrived and where it goes. */
+interface ExchangeHow {
+  readonly client: Endpoint;
+  readonly target: Target;
+  readonly tls: boolean;
+  readonly sni?: string;
+  readonly url: string;
+  readonly tags: string[];
+}
+
 /** Ports where the server speaks first, so a client sends nothing we could sniff. */
 const SERVER_FIRST_PORTS = new Set([21, 22, 23, 25, 110, 143, 587, 2525]);
 const HTTP_REQUEST_LINE = /^[A-Z]{3,12} \S/;
@@ -456,18 +466,16 @@ export class InterceptingProxy {
 
   // ---- hand-off to the relay -----------------------------------------------------------------
 
-  #relayHttp(req: http.IncomingMessage, res: http.ServerResponse, how: { client: Endpoint; target: Target; tls: boolean; sni?: string; url: string; tags: string[] }): void {
-    const flowId = newFlowId();
-    this.#emitStart(flowId, how.client, how.target, 'request');
-    this.#trackFlow();
-    const recorder = new HttpExchangeRecorder({ flowId, client: how.client, target: how.target, ...(how.sni ? { sni: how.sni } : {}), tls: how.tls, url: how.url, tags: how.tags, bodyLimitBytes: this.#options.bodyLimitBytes }, req, (flow) => {
-      this.#events.emit('flow:end', flow);
-      this.#untrackFlow();
-    });
-    this.#relay.relayRequest(req, res, this.#plan(how, recorder));
+  #relayHttp(req: http.IncomingMessage, res: http.ServerResponse, how: ExchangeHow): void {
+    this.#relay.relayRequest(req, res, this.#startExchange(req, how));
   }
 
-  #relayWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, how: { client: Endpoint; target: Target; tls: boolean; sni?: string; url: string; tags: string[] }): void {
+  #relayWebSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, how: ExchangeHow): void {
+    this.#relay.relayUpgrade(req, socket, head, this.#startExchange(req, how));
+  }
+
+  /** A new flow for one request or WebSocket: announced, tracked until recorded, and planned. */
+  #startExchange(req: http.IncomingMessage, how: ExchangeHow): RelayPlan {
     const flowId = newFlowId();
     this.#emitStart(flowId, how.client, how.target, 'request');
     this.#trackFlow();
@@ -475,7 +483,7 @@ export class InterceptingProxy {
       this.#events.emit('flow:end', flow);
       this.#untrackFlow();
     });
-    this.#relay.relayUpgrade(req, socket, head, this.#plan(how, recorder));
+    return this.#plan(how, recorder);
   }
 
   #plan(how: { target: Target; tls: boolean; sni?: string }, observer: HttpExchangeRecorder): RelayPlan {
