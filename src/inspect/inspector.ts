@@ -1,37 +1,44 @@
-// Runs the registered detectors over every view of a finished flow. A detector that throws is
-// reported and skipped; it never takes the others (or the proxy) down.
+// Runs the registered detectors over every layer of a finished flow: each raw view (bodies,
+// WebSocket messages, stream directions) is expanded by the decode chain, within one budget per
+// flow. A detector that throws is reported and skipped; it never takes the others (or the proxy)
+// down. Budget problems are reported too, so a reader knows what was not looked at.
 
-import { performance } from 'node:perf_hooks';
 import type { Flow } from '../flow/flow.js';
 import { describeError } from '../util/errors.js';
+import { DecodeBudget } from './decode/budget.js';
+import { expandLayers } from './decode/decode-chain.js';
 import type { Detector } from './detect/detector.js';
 import type { FindingDraft } from './finding.js';
 import { viewsOf } from './views.js';
 
 export interface InspectionResult {
   readonly drafts: FindingDraft[];
-  /** One line per detector failure or exhausted budget, for the flow's record and the log. */
+  /** One line per detector failure or exhausted budget, for the log and the summary. */
   readonly problems: string[];
 }
 
-export const inspectionTimeBudgetMs = 2_000;
-
 export function inspectFlow(flow: Flow, detectors: readonly Detector[]): InspectionResult {
   const drafts: FindingDraft[] = [];
-  const problems: string[] = [];
-  const budget = { deadlineMs: performance.now() + inspectionTimeBudgetMs };
-  for (const view of viewsOf(flow)) {
-    for (const detector of detectors) {
-      if (performance.now() > budget.deadlineMs) {
-        problems.push(`inspection time budget of ${inspectionTimeBudgetMs} ms used up`);
-        return { drafts, problems };
-      }
-      try {
-        if (detector.gate(view)) drafts.push(...detector.detect(view, budget));
-      } catch (error) {
-        problems.push(`detector ${detector.id} failed on ${view.path.join(' > ')}: ${describeError(error)}`);
+  const budget = new DecodeBudget();
+  const seen = new Set<string>();
+  for (const root of viewsOf(flow)) {
+    for (const layer of expandLayers(root, budget)) {
+      for (const detector of detectors) {
+        if (budget.expired()) return { drafts, problems: [...budget.problems] };
+        try {
+          if (!detector.gate(layer)) continue;
+          for (const draft of detector.detect(layer, budget)) {
+            // The same thing seen through two routes (a structured layer and its raw text) is one finding.
+            const key = `${draft.category}|${draft.detector}|${draft.evidence.sha256 ?? draft.summary}`;
+            if (seen.has(key)) continue;
+            seen.add(key);
+            drafts.push(draft);
+          }
+        } catch (error) {
+          budget.note(`detector ${detector.id} failed on ${layer.path.join(' > ')}: ${describeError(error)}`);
+        }
       }
     }
   }
-  return { drafts, problems };
+  return { drafts, problems: [...budget.problems] };
 }

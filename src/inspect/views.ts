@@ -8,20 +8,32 @@ function mediaType(value: string | undefined): string | undefined {
   return value?.split(';')[0]?.trim().toLowerCase() || undefined;
 }
 
+/** The last path segment of a request URL, when it looks like a file name (IMG_0001.jpg). */
+function fileNameOf(url: string): { fileName?: string } {
+  try {
+    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
+    return /\.[a-z0-9]{2,5}$/i.test(last) ? { fileName: last } : {};
+  } catch {
+    return {};
+  }
+}
+
+/** The raw layers of a flow: bodies, WebSocket messages, stream directions. */
 export function viewsOf(flow: Flow): View[] {
   const views: View[] = [];
-  if (flow.request && flow.request.body.bytes.length > 0) {
-    views.push({ bytes: flow.request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(flow.request.headers, 'content-type')), flow });
+  // The request always has a layer, even without a body: credentials and query strings ride on it.
+  if (flow.request) {
+    views.push({ bytes: flow.request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(flow.request.headers, 'content-type')), headers: flow.request.headers, ...fileNameOf(flow.request.url), depth: 0, origin: 'http', flow });
   }
   if (flow.response && flow.response.body.bytes.length > 0) {
-    views.push({ bytes: flow.response.body.bytes, path: ['body'], direction: 'response', contentType: mediaType(headerValue(flow.response.headers, 'content-type')), flow });
+    views.push({ bytes: flow.response.body.bytes, path: ['body'], direction: 'response', contentType: mediaType(headerValue(flow.response.headers, 'content-type')), headers: flow.response.headers, depth: 0, origin: 'http', flow });
   }
   flow.webSocketMessages?.forEach((message, index) => {
-    views.push({ bytes: message.data, path: [`websocket:message[${index}]`], direction: message.fromClient ? 'request' : 'response', flow });
+    views.push({ bytes: message.data, path: [`websocket:message[${index}]`], direction: message.fromClient ? 'request' : 'response', depth: 0, origin: 'websocket', flow });
   });
   if (flow.stream) {
-    if (flow.stream.up.bytes.length > 0) views.push({ bytes: flow.stream.up.bytes, path: ['stream:up'], direction: 'request', flow });
-    if (flow.stream.down.bytes.length > 0) views.push({ bytes: flow.stream.down.bytes, path: ['stream:down'], direction: 'response', flow });
+    if (flow.stream.up.bytes.length > 0) views.push({ bytes: flow.stream.up.bytes, path: ['stream:up'], direction: 'request', depth: 0, origin: 'stream', flow });
+    if (flow.stream.down.bytes.length > 0) views.push({ bytes: flow.stream.down.bytes, path: ['stream:down'], direction: 'response', depth: 0, origin: 'stream', flow });
   }
   return views;
 }

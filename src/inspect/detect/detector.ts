@@ -12,6 +12,18 @@ export interface View {
   readonly direction: 'request' | 'response';
   /** Media type declared for this layer, lower-case, without parameters, when known. */
   readonly contentType?: string;
+  /** Headers that came with this layer (the message's, or a multipart part's), for context. */
+  readonly headers?: ReadonlyArray<readonly [string, string]>;
+  /** File name given for this layer (multipart filename, URL path). */
+  readonly fileName?: string;
+  /** The key or field name that held this layer (JSON key, form field), lower-case. */
+  readonly key?: string;
+  /** Structured value when the layer parsed as JSON or a form (fields as an object). */
+  readonly structured?: unknown;
+  /** How many decode steps below the raw message. */
+  readonly depth: number;
+  /** 'stream' for the two directions of a raw TCP stream (SMTP, IMAP…). */
+  readonly origin?: 'http' | 'websocket' | 'stream';
   readonly flow: Flow;
 }
 

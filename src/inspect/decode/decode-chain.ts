@@ -1,0 +1,55 @@
+// The decode driver: from one raw layer (a body, a WebSocket message, a stream direction) to
+// every readable layer beneath it, breadth first, within the message's budget.
+
+import type { View } from '../detect/detector.js';
+import { decodeLimits, type DecodeBudget } from './budget.js';
+import { compressedBlobDecoder, contentEncodingDecoder } from './content-encoding.js';
+import type { Decoder } from './layer.js';
+import { mailMimeDecoder } from './mail-message.js';
+import { mailProtocolDecoder } from './mail-protocols.js';
+import { multipartDecoder } from './multipart.js';
+import { formDecoder, jsonDecoder, queryLayer, structuredStringsDecoder } from './structured.js';
+
+/** The decoders, in the order they are tried on every layer. */
+export const decoders: readonly Decoder[] = [
+  contentEncodingDecoder,
+  compressedBlobDecoder,
+  multipartDecoder,
+  jsonDecoder,
+  formDecoder,
+  structuredStringsDecoder,
+  mailProtocolDecoder,
+  mailMimeDecoder,
+];
+
+export function expandLayers(root: View, budget: DecodeBudget): View[] {
+  const layers: View[] = [root];
+  const query = queryLayer(root);
+  if (query) layers.push(query);
+  const queue = [...layers];
+  while (queue.length > 0) {
+    if (budget.expired()) break;
+    const view = queue.shift()!;
+    if (view.depth >= decodeLimits.maxDepth) {
+      budget.note(`decode depth ${decodeLimits.maxDepth} reached at ${view.path.join(' > ')}`);
+      continue;
+    }
+    for (const decoder of decoders) {
+      let children: View[];
+      try {
+        children = decoder.decode(view, budget);
+      } catch (error) {
+        budget.note(`${decoder.name} failed at ${view.path.join(' > ')}: ${(error as Error).message}`);
+        continue;
+      }
+      for (const child of children) {
+        // A structured layer shares its parent's bytes: it costs a layer, not bytes.
+        const cost = child.bytes === view.bytes ? 0 : child.bytes.length;
+        if (!budget.take(cost)) return layers;
+        layers.push(child);
+        queue.push(child);
+      }
+    }
+  }
+  return layers;
+}

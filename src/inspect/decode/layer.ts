@@ -1,0 +1,34 @@
+// Helpers for decoders: a decoder is a pure function from one layer to the layers beneath it.
+
+import type { View } from '../detect/detector.js';
+import type { DecodeBudget } from './budget.js';
+
+export interface Decoder {
+  readonly name: string;
+  /** Child layers of `view`, or none. May throw: the driver records it and moves on. */
+  decode(view: View, budget: DecodeBudget): View[];
+}
+
+/** A child layer: same flow and direction, one step deeper, with `step` appended to the path. */
+export function childLayer(parent: View, bytes: Buffer, step: string, extra: Partial<Omit<View, 'flow' | 'direction' | 'depth' | 'path' | 'bytes'>> = {}): View {
+  return {
+    bytes,
+    path: [...parent.path, step],
+    direction: parent.direction,
+    depth: parent.depth + 1,
+    flow: parent.flow,
+    ...(parent.origin ? { origin: parent.origin } : {}),
+    ...extra,
+  };
+}
+
+/** Share of printable characters in a string (text vs. binary that happened to decode). */
+export function printableRatio(text: string): number {
+  if (text.length === 0) return 0;
+  let printable = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 0x20 && c !== 0x7f && c !== 0xfffd) || c === 0x09 || c === 0x0a || c === 0x0d) printable++;
+  }
+  return printable / text.length;
+}

@@ -1,0 +1,101 @@
+// Mail leaving the device: RFC 5322 messages in any layer (an .eml upload, a Gmail API `raw`
+// field once base64url-decoded, SMTP DATA and IMAP APPEND from raw streams, message/rfc822
+// parts), and JSON mail lists (from/to/subject/body) found by shape.
+
+import { headerValue } from '../../flow/flow.js';
+import { parseMailMessage } from '../decode/mail-message.js';
+import type { FindingDraft } from '../finding.js';
+import type { Detector, View } from './detector.js';
+
+const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
+
+function firstAddress(value: string | undefined): string | undefined {
+  return value ? EMAIL.exec(value)?.[0] : undefined;
+}
+
+function quote(text: string, max = 60): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return `'${flat.length > max ? `${flat.slice(0, max)}…` : flat}'`;
+}
+
+/** A readable line of the body: the first text part, without quoted-printable soft breaks. */
+function bodyExcerpt(bytes: Buffer, offset: number): string {
+  const text = bytes.toString('utf8', offset, Math.min(bytes.length, offset + 4096));
+  const plain = text.includes('Content-Type:') ? (text.split(/\r?\n\r?\n/)[1] ?? '') : text;
+  return plain.replace(/=\r?\n/g, '').replace(/\s+/g, ' ').trim().slice(0, 120);
+}
+
+interface MailRecord {
+  from: string;
+  to?: string;
+  subject?: string;
+  body?: string;
+}
+
+function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
+  const get = (...keys: string[]): unknown => {
+    for (const [k, v] of Object.entries(object)) if (keys.includes(k.toLowerCase())) return v;
+    return undefined;
+  };
+  const asText = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? v.filter((x) => typeof x === 'string').join(', ') : v && typeof v === 'object' ? String((v as Record<string, unknown>)['email'] ?? (v as Record<string, unknown>)['address'] ?? '') : undefined);
+  const from = firstAddress(asText(get('from', 'sender', 'from_address', 'fromaddress')));
+  const to = firstAddress(asText(get('to', 'recipients', 'to_address', 'toaddress', 'torecipients')));
+  const subject = asText(get('subject', 'title'));
+  const body = asText(get('body', 'text', 'snippet', 'html', 'content', 'bodypreview'));
+  // A sender's address plus a subject, and a recipient or a body.
+  if (!from || subject === undefined || (!to && body === undefined)) return undefined;
+  return { from, ...(to ? { to } : {}), subject, ...(body !== undefined ? { body } : {}) };
+}
+
+function collectMailRecords(value: unknown, out: MailRecord[], depth = 0): void {
+  if (out.length >= 1000 || depth > 12) return;
+  if (Array.isArray(value)) for (const item of value) collectMailRecords(item, out, depth + 1);
+  else if (value && typeof value === 'object') {
+    const record = mailRecordOf(value as Record<string, unknown>);
+    if (record) out.push(record);
+    else for (const inner of Object.values(value)) collectMailRecords(inner, out, depth + 1);
+  }
+}
+
+export const mailDetector: Detector = {
+  id: 'mail',
+  category: 'mail',
+  gate(view) {
+    if (view.structured !== undefined) return true;
+    // Header blocks start with a field name; most binary and JSON layers are out at once.
+    const head = view.bytes.toString('latin1', 0, 64);
+    return view.bytes.length >= 40 && /^(From |[!-9;-~]+:)/.test(head);
+  },
+  detect(view: View): FindingDraft[] {
+    if (view.structured !== undefined) {
+      const records: MailRecord[] = [];
+      collectMailRecords(view.structured, records);
+      if (records.length === 0) return [];
+      const first = records[0]!;
+      return [{
+        category: 'mail', severity: 'high', direction: view.direction, detector: 'mail/json',
+        summary: `${records.length} mail${records.length > 1 ? 's' : ''} from ${first.from}${first.to ? ` to ${first.to}` : ''}, ${quote(first.subject ?? '')}`,
+        evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${first.subject ?? ''} — ${(first.body ?? '').slice(0, 100)}` },
+        details: { count: records.length, mails: records.slice(0, 20) },
+      }];
+    }
+    const message = parseMailMessage(view.bytes);
+    if (!message) return [];
+    const from = headerValue(message.headers, 'from') ?? '';
+    const to = headerValue(message.headers, 'to') ?? headerValue(message.headers, 'cc') ?? '';
+    const subject = headerValue(message.headers, 'subject') ?? '';
+    const excerpt = bodyExcerpt(view.bytes, message.bodyOffset);
+    const source = view.path.some((p) => p.startsWith('smtp:')) ? 'SMTP' : view.path.some((p) => p.startsWith('imap:')) ? 'IMAP' : undefined;
+    return [{
+      category: 'mail', severity: 'high', direction: view.direction, detector: 'mail/rfc5322',
+      summary: `Mail${source ? ` sent over ${source}` : ''} from ${firstAddress(from) ?? from} to ${firstAddress(to) ?? (to || 'undisclosed recipients')}, ${quote(subject)}`,
+      evidence: { path: [...view.path, 'message/rfc822'], bytes: view.bytes.length, excerpt: `${subject} — ${excerpt}` },
+      details: {
+        from, to, subject,
+        ...(headerValue(message.headers, 'cc') ? { cc: headerValue(message.headers, 'cc') } : {}),
+        ...(headerValue(message.headers, 'date') ? { date: headerValue(message.headers, 'date') } : {}),
+        ...(headerValue(message.headers, 'message-id') ? { messageId: headerValue(message.headers, 'message-id') } : {}),
+      },
+    }];
+  },
+};

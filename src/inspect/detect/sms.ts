@@ -1,0 +1,167 @@
+// SMS leaving the device as records: the Android SMS provider's rows and their renamed variants,
+// found by shape (an address that is a phone number or a short sender, a text body, and a date,
+// a box type or a thread), in JSON and form layers; and SMS Backup & Restore XML.
+
+import type { FindingDraft } from '../finding.js';
+import type { Detector, View } from './detector.js';
+
+/** Keys that name an SMS correspondent in the Android provider and its common renamings. */
+const STRONG_ADDRESS_KEYS = new Set(['address', 'sender', 'originating_address', 'originatingaddress', 'phone', 'phone_number', 'phonenumber', 'msisdn', 'recipient', 'sender_number']);
+/** Keys that may name one, but name many other things too. */
+const WEAK_ADDRESS_KEYS = new Set(['from', 'to', 'number', 'num', 'contact', 'peer']);
+const BODY_KEYS = new Set(['body', 'text', 'content', 'message', 'msg', 'sms_body', 'smsbody', 'message_body', 'messagebody']);
+const DATE_KEYS = new Set(['date', 'time', 'timestamp', 'date_sent', 'datesent', 'ts', 'sent_at', 'received_at', 'created_at']);
+const TYPE_KEYS = new Set(['type', 'box', 'folder', 'msg_box', 'msgbox']);
+const THREAD_KEYS = new Set(['thread_id', 'threadid', 'thread', 'conversation_id', 'conversationid']);
+const READ_KEYS = new Set(['read', 'seen', 'is_read']);
+const SERVICE_KEYS = new Set(['service_center', 'sc', 'smsc', 'protocol', 'sub_id', 'subscription_id', 'sim_slot']);
+
+const TYPE_WORDS = /^(inbox|sent|draft|outbox|failed|queued|incoming|outgoing|received)$/i;
+
+export interface SmsRecord {
+  readonly address: string;
+  readonly body: string;
+  readonly date?: string;
+  readonly type?: string;
+}
+
+/** How strongly a value is an SMS address: 2 for an international number, 1 for a national one or a short alphanumeric sender. */
+export function smsAddressStrength(value: string): 0 | 1 | 2 {
+  const v = value.trim();
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(v)) return 0; // an IPv4 address
+  const digits = (v.match(/\d/g) ?? []).length;
+  if (/^\+\d[\d\s().-]{6,19}$/.test(v) && digits >= 8 && digits <= 15) return 2;
+  if (/^\d[\d\s().-]{4,19}$/.test(v) && digits >= 5 && digits <= 15) return 1;
+  // Alphanumeric senders are at most 11 characters (3GPP TS 23.038) and contain a letter.
+  if (/^[A-Za-z][A-Za-z0-9 .&-]{1,10}$/.test(v) && !/^(true|false|null|none|inbox|sent|text|body|admin|user|test|home|settings|main)$/i.test(v)) return 1;
+  return 0;
+}
+
+/** Milliseconds (2001–2033) or seconds since 1970, or an ISO date. */
+function isDate(value: unknown): string | undefined {
+  const n = typeof value === 'string' && /^\d{9,13}$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number') {
+    if (n >= 1e12 && n < 2e12) return new Date(n).toISOString();
+    if (n >= 1e9 && n < 2e9) return new Date(n * 1000).toISOString();
+    return undefined;
+  }
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
+  return undefined;
+}
+
+function isType(value: unknown): boolean {
+  if (typeof value === 'number') return Number.isInteger(value) && value >= 1 && value <= 6;
+  return typeof value === 'string' && (/^[1-6]$/.test(value) || TYPE_WORDS.test(value));
+}
+
+/**
+ * An object that has the shape of an SMS record, or undefined. Scored: the correspondent (2 for a
+ * number under an SMS key or an international number, 1 for weaker signs) plus supporting fields
+ * (a plausible date, a box type 1–6, a thread id, a read flag, a service centre); a text body is
+ * required. 3 or more is an SMS. So {to: "settings", message: "tap", timestamp} stays quiet.
+ */
+export function smsRecordOf(object: Record<string, unknown>): SmsRecord | undefined {
+  let address: string | undefined;
+  let addressScore = 0;
+  let body: string | undefined;
+  let date: string | undefined;
+  let type: string | undefined;
+  let support = 0;
+  for (const [rawKey, value] of Object.entries(object)) {
+    const key = rawKey.toLowerCase();
+    if ((STRONG_ADDRESS_KEYS.has(key) || WEAK_ADDRESS_KEYS.has(key)) && typeof value === 'string') {
+      const strength = smsAddressStrength(value);
+      const score = STRONG_ADDRESS_KEYS.has(key) ? strength + (strength > 0 ? 1 : 0) : strength === 2 ? 2 : 0;
+      if (score > addressScore) {
+        addressScore = Math.min(score, 2);
+        address = value.trim();
+      }
+    } else if (BODY_KEYS.has(key) && typeof value === 'string' && value.trim().length > 0 && !/^https?:\/\//.test(value)) {
+      body ??= value;
+    } else if (DATE_KEYS.has(key) && isDate(value)) {
+      date ??= isDate(value);
+      support++;
+    } else if (TYPE_KEYS.has(key) && isType(value)) {
+      type ??= String(value);
+      support++;
+    } else if (THREAD_KEYS.has(key) && (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)))) {
+      support++;
+    } else if (READ_KEYS.has(key) && (value === 0 || value === 1 || value === '0' || value === '1' || typeof value === 'boolean')) {
+      support++;
+    } else if (SERVICE_KEYS.has(key) && value !== null && value !== '') {
+      support++;
+    }
+  }
+  if (!address || body === undefined || addressScore === 0 || addressScore + support < 3) return undefined;
+  return { address, body, ...(date ? { date } : {}), ...(type ? { type } : {}) };
+}
+
+const MAX_RECORDS = 10_000;
+
+function collectRecords(value: unknown, out: SmsRecord[], depth = 0): void {
+  if (out.length >= MAX_RECORDS || depth > 12) return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectRecords(item, out, depth + 1);
+  } else if (value && typeof value === 'object') {
+    const record = smsRecordOf(value as Record<string, unknown>);
+    if (record) out.push(record);
+    else for (const inner of Object.values(value)) collectRecords(inner, out, depth + 1);
+  }
+}
+
+/** `<sms address="…" date="…" type="1" body="…" />` elements of an SMS Backup & Restore file. */
+export function smsBackupRecords(text: string): SmsRecord[] {
+  const records: SmsRecord[] = [];
+  const unescape = (v: string): string => v.replace(/&#(\d+);/g, (_, n: string) => String.fromCodePoint(Number(n))).replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  for (const match of text.matchAll(/<sms\s([^>]*?)\/?>/g)) {
+    const attributes: Record<string, string> = {};
+    for (const attr of match[1]!.matchAll(/([\w:-]+)="([^"]*)"/g)) attributes[attr[1]!] = unescape(attr[2]!);
+    const record = smsRecordOf(attributes);
+    if (record) records.push(record);
+    if (records.length >= MAX_RECORDS) break;
+  }
+  return records;
+}
+
+function maskNumber(address: string): string {
+  const digits = address.replace(/\D/g, '');
+  if (digits.length < 6) return address;
+  return `${address.slice(0, address.length - 6)}…`;
+}
+
+function quote(text: string, max = 40): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return `'${flat.length > max ? `${flat.slice(0, max)}…` : flat}'`;
+}
+
+export function smsSummary(records: readonly SmsRecord[]): string {
+  const first = records[0]!;
+  const addresses = new Set(records.map((r) => r.address));
+  const who = addresses.size === 1 ? ` with ${maskNumber(first.address)}` : ` with ${addresses.size} correspondents`;
+  return `${records.length} SMS${who}, ${quote(first.body)}`;
+}
+
+export const smsDetector: Detector = {
+  id: 'sms',
+  category: 'sms',
+  gate(view) {
+    if (view.structured !== undefined) return true;
+    return view.bytes.length >= 20 && view.bytes.includes('<sms ');
+  },
+  detect(view: View): FindingDraft[] {
+    const records: SmsRecord[] = [];
+    let detector = 'sms/records';
+    if (view.structured !== undefined) collectRecords(view.structured, records);
+    else {
+      records.push(...smsBackupRecords(view.bytes.toString('utf8')));
+      detector = 'sms/backup-xml';
+    }
+    if (records.length === 0) return [];
+    return [{
+      category: 'sms', severity: 'high', direction: view.direction, detector,
+      summary: smsSummary(records),
+      evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${records[0]!.address}: ${records[0]!.body.slice(0, 120)}` },
+      details: { count: records.length, records: records.slice(0, 20) },
+    }];
+  },
+};
