@@ -7,7 +7,6 @@ import path from 'node:path';
 import type net from 'node:net';
 import { EventBus } from '../flow/events.js';
 import type { Detector } from '../inspect/detect/detector.js';
-import { defaultDetectors } from '../inspect/detect/registry.js';
 import { severityRank, type Finding } from '../inspect/finding.js';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { InterceptingProxy } from '../proxy/engine/intercepting-proxy.js';
@@ -21,7 +20,7 @@ import { safeListen } from './safe-call.js';
 import { toolVersion } from './paths.js';
 
 export interface SessionHooks {
-  /** Detectors to run (the registry by default). */
+  /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
   readonly detectors?: readonly Detector[];
   /** Resolver override for upstream names (tests, benchmarks, the demo). */
   readonly lookup?: net.LookupFunction;
@@ -53,7 +52,7 @@ export class CaptureSession {
   private constructor(options: CaptureOptions, ca: CertificateAuthority, hooks: SessionHooks) {
     this.options = options;
     this.ca = ca;
-    this.#pipeline = new FindingPipeline(this.bus, hooks.detectors ?? defaultDetectors);
+    this.#pipeline = new FindingPipeline(this.bus, hooks.detectors ? { detectors: hooks.detectors } : {});
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
@@ -137,7 +136,8 @@ export class CaptureSession {
   async #stop(): Promise<StopResult> {
     clearTimeout(this.#timer);
     await this.#proxy.stop();
-    await this.#pipeline.drain();
+    await this.#pipeline.close();
+    if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);
     const failOn = this.options.failOn;
     const exitCode = failOn !== undefined && this.#worstSeverity >= severityRank(failOn) ? 3 : 0;
     await this.#closeFiles();

@@ -1,24 +1,34 @@
-// Wires inspection to the event bus: every finished flow is inspected off the forwarding path
-// (setImmediate), pinned handshakes and opaque tunnels become findings, and each finding is
-// emitted on the bus for the sinks.
+// Wires inspection to the event bus: every finished flow is inspected off the forwarding path —
+// in a worker thread for the default detectors, in this thread for detectors handed in (tests,
+// `analyze`) — pinned handshakes and opaque tunnels become findings, and each finding is emitted
+// on the bus for the sinks, in the order the flows ended.
 
 import type { EventBus } from '../flow/events.js';
 import type { Flow } from '../flow/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
-import { inspectFlow } from '../inspect/inspector.js';
+import { InspectionPool } from '../inspect/inspection-pool.js';
+import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
+
+export interface PipelineOptions {
+  /** Detectors to run in this thread; without them the default registry runs in a worker. */
+  readonly detectors?: readonly Detector[];
+}
 
 export class FindingPipeline {
   readonly #bus: EventBus;
-  readonly #detectors: readonly Detector[];
+  readonly #detectors: readonly Detector[] | undefined;
+  readonly #pool: InspectionPool | undefined;
   readonly #factory = new FindingFactory();
   readonly #opaqueHostsReported = new Set<string>();
-  #pending = 0;
-  #drainWaiters: Array<() => void> = [];
+  /** Flows are inspected concurrently but reported in order, so finding ids follow the traffic. */
+  #chain: Promise<void> = Promise.resolve();
+  #problems = 0;
 
-  constructor(bus: EventBus, detectors: readonly Detector[]) {
+  constructor(bus: EventBus, options: PipelineOptions = {}) {
     this.#bus = bus;
-    this.#detectors = detectors;
+    this.#detectors = options.detectors;
+    this.#pool = options.detectors ? undefined : new InspectionPool();
     bus.on('flow:end', (flow) => this.#schedule(flow));
     bus.on('tls:failed', (failure) => this.#bus.emit('finding', this.#factory.tlsPinned(failure)));
     bus.on('tunnel:end', (flow) => {
@@ -29,29 +39,37 @@ export class FindingPipeline {
     });
   }
 
-  /** Resolves when every flow handed in so far has been inspected. */
-  drain(): Promise<void> {
-    if (this.#pending === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  /** Inspection problems (budgets hit, detector failures, backlog) seen so far. */
+  get problemCount(): number {
+    return this.#problems;
   }
 
-  /** Inspects a flow now (analyze mode) and emits its findings. */
+  /** Resolves when every flow handed in so far has been inspected and reported. */
+  drain(): Promise<void> {
+    return this.#chain;
+  }
+
+  async close(): Promise<void> {
+    await this.drain();
+    await this.#pool?.close();
+  }
+
+  /** Inspects a flow in this thread and reports its findings at once (analyze). */
   inspectNow(flow: Flow): void {
-    const { drafts, problems } = inspectFlow(flow, this.#detectors);
-    for (const problem of problems) this.#bus.log('warn', `${flow.id}: ${problem}`);
+    this.#report(flow, inspectFlow(flow, this.#detectors ?? []));
+  }
+
+  #report(flow: Flow, { drafts, problems }: InspectionResult): void {
+    this.#problems += problems.length;
+    for (const problem of problems) this.#bus.log('warn', `${flow.id} ${flow.target.host}: ${problem}`);
     for (const draft of drafts) this.#bus.emit('finding', this.#factory.fromDraft(draft, flow));
   }
 
   #schedule(flow: Flow): void {
-    if (this.#detectors.length === 0) return;
-    this.#pending++;
-    setImmediate(() => {
-      try {
-        this.inspectNow(flow);
-      } finally {
-        this.#pending--;
-        if (this.#pending === 0) for (const resolve of this.#drainWaiters.splice(0)) resolve();
-      }
-    });
+    if (flow.kind === 'rejected' || flow.kind === 'tls-failed' || flow.kind === 'tunnel') return;
+    const result: Promise<InspectionResult> = this.#pool
+      ? this.#pool.inspect(flow)
+      : new Promise((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? []))));
+    this.#chain = this.#chain.then(async () => this.#report(flow, await result));
   }
 }

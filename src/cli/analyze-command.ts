@@ -36,7 +36,7 @@ export function runAnalyze(file: string, outDir: string | undefined, failOnText:
     summary.addFinding(finding);
   });
   bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
-  const pipeline = new FindingPipeline(bus, defaultDetectors);
+  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors });
   const startedAt = new Date().toISOString();
   for (const flow of flows) {
     summary.addFlow(flow);
