@@ -5,6 +5,7 @@
 
 import { isUtf8 } from 'node:buffer';
 import { sniff } from './magic.js';
+import { parseSmsPduHex } from './sms-pdu.js';
 import { printableRatio } from './layer.js';
 
 export interface DecodedString {
@@ -12,6 +13,9 @@ export interface DecodedString {
   readonly step: string;
   readonly contentType?: string;
 }
+
+/** Media type we give a layer that holds a validated SMS PDU. */
+export const SMS_PDU_TYPE = 'application/vnd.3gpp.sms';
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
@@ -58,6 +62,10 @@ export function decodeStringValue(value: string): DecodedString[] {
     } catch {
       // not JSON after all
     }
+  }
+  // SMS PDUs first: the validator is strict enough to run even on digest-length hex.
+  if (trimmed.length >= 26 && trimmed.length <= 352 && trimmed.length % 2 === 0 && HEX.test(trimmed) && parseSmsPduHex(trimmed)) {
+    return [{ bytes: Buffer.from(trimmed, 'hex'), step: 'hex:sms-pdu', contentType: SMS_PDU_TYPE }];
   }
   if (trimmed.length >= 32 && trimmed.length % 2 === 0 && HEX.test(trimmed) && !DIGEST_HEX_LENGTHS.has(trimmed.length)) {
     const bytes = Buffer.from(trimmed, 'hex');

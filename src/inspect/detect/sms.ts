@@ -2,6 +2,8 @@
 // found by shape (an address that is a phone number or a short sender, a text body, and a date,
 // a box type or a thread), in JSON and form layers; and SMS Backup & Restore XML.
 
+import { parseSmsPdu } from '../decode/sms-pdu.js';
+import { SMS_PDU_TYPE } from '../decode/strings.js';
 import type { FindingDraft } from '../finding.js';
 import type { Detector, View } from './detector.js';
 
@@ -145,13 +147,20 @@ export const smsDetector: Detector = {
   id: 'sms',
   category: 'sms',
   gate(view) {
-    if (view.structured !== undefined) return true;
+    if (view.structured !== undefined || view.contentType === SMS_PDU_TYPE) return true;
     return view.bytes.length >= 20 && view.bytes.includes('<sms ');
   },
   detect(view: View): FindingDraft[] {
     const records: SmsRecord[] = [];
     let detector = 'sms/records';
-    if (view.structured !== undefined) collectRecords(view.structured, records);
+    let details: Record<string, unknown> = {};
+    if (view.contentType === SMS_PDU_TYPE) {
+      const pdu = parseSmsPdu(view.bytes);
+      if (!pdu) return [];
+      records.push({ address: pdu.address, body: pdu.text, ...(pdu.time ? { date: pdu.time } : {}), type: pdu.kind === 'deliver' ? 'inbox' : 'sent' });
+      detector = `sms/pdu-${pdu.kind}`;
+      details = { pdu: { kind: pdu.kind, encoding: pdu.encoding, ...(pdu.smsc ? { smsc: pdu.smsc } : {}) } };
+    } else if (view.structured !== undefined) collectRecords(view.structured, records);
     else {
       records.push(...smsBackupRecords(view.bytes.toString('utf8')));
       detector = 'sms/backup-xml';
@@ -161,7 +170,7 @@ export const smsDetector: Detector = {
       category: 'sms', severity: 'high', direction: view.direction, detector,
       summary: smsSummary(records),
       evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${records[0]!.address}: ${records[0]!.body.slice(0, 120)}` },
-      details: { count: records.length, records: records.slice(0, 20) },
+      details: { count: records.length, records: records.slice(0, 20), ...details },
     }];
   },
 };
