@@ -8,6 +8,7 @@ import type { Decoder } from './layer.js';
 import { mailMimeDecoder } from './mail-message.js';
 import { mailProtocolDecoder } from './mail-protocols.js';
 import { multipartDecoder } from './multipart.js';
+import { protobufDecoder } from './protobuf.js';
 import { formDecoder, jsonDecoder, queryLayer, structuredStringsDecoder } from './structured.js';
 
 /** The decoders, in the order they are tried on every layer. */
@@ -18,6 +19,7 @@ export const decoders: readonly Decoder[] = [
   jsonDecoder,
   formDecoder,
   structuredStringsDecoder,
+  protobufDecoder,
   mailProtocolDecoder,
   mailMimeDecoder,
 ];

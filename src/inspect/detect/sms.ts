@@ -98,16 +98,36 @@ export function smsRecordOf(object: Record<string, unknown>): SmsRecord | undefi
   return { address, body, ...(date ? { date } : {}), ...(type ? { type } : {}) };
 }
 
+/**
+ * Records without key names (schemaless protobuf): an international number, a text and a
+ * timestamp among the values of one message.
+ */
+export function smsRecordByValues(object: Record<string, unknown>): SmsRecord | undefined {
+  let address: string | undefined;
+  let body: string | undefined;
+  let date: string | undefined;
+  for (const value of Object.values(object)) {
+    if (typeof value === 'string') {
+      if (!address && smsAddressStrength(value) === 2) address = value.trim();
+      else if (!body && /\p{L}/u.test(value) && value.trim().length >= 2 && smsAddressStrength(value) === 0) body = value;
+    } else if (typeof value === 'number' && !date) {
+      const ms = value >= 1e12 && value < 2e12 ? value : undefined;
+      if (ms) date = new Date(ms).toISOString();
+    }
+  }
+  return address && body && date ? { address, body, date } : undefined;
+}
+
 const MAX_RECORDS = 10_000;
 
-function collectRecords(value: unknown, out: SmsRecord[], depth = 0): void {
-  if (out.length >= MAX_RECORDS || depth > 12) return;
+function collectRecords(value: unknown, out: SmsRecord[], recordOf: (o: Record<string, unknown>) => SmsRecord | undefined, depth = 0): void {
+  if (out.length >= MAX_RECORDS || depth > 16) return;
   if (Array.isArray(value)) {
-    for (const item of value) collectRecords(item, out, depth + 1);
+    for (const item of value) collectRecords(item, out, recordOf, depth + 1);
   } else if (value && typeof value === 'object') {
-    const record = smsRecordOf(value as Record<string, unknown>);
+    const record = recordOf(value as Record<string, unknown>);
     if (record) out.push(record);
-    else for (const inner of Object.values(value)) collectRecords(inner, out, depth + 1);
+    else for (const inner of Object.values(value)) collectRecords(inner, out, recordOf, depth + 1);
   }
 }
 
@@ -160,7 +180,11 @@ export const smsDetector: Detector = {
       records.push({ address: pdu.address, body: pdu.text, ...(pdu.time ? { date: pdu.time } : {}), type: pdu.kind === 'deliver' ? 'inbox' : 'sent' });
       detector = `sms/pdu-${pdu.kind}`;
       details = { pdu: { kind: pdu.kind, encoding: pdu.encoding, ...(pdu.smsc ? { smsc: pdu.smsc } : {}) } };
-    } else if (view.structured !== undefined) collectRecords(view.structured, records);
+    } else if (view.structured !== undefined) {
+      const byValues = view.contentType === 'application/x-protobuf';
+      collectRecords(view.structured, records, byValues ? smsRecordByValues : smsRecordOf);
+      if (byValues) detector = 'sms/protobuf';
+    }
     else {
       records.push(...smsBackupRecords(view.bytes.toString('utf8')));
       detector = 'sms/backup-xml';
