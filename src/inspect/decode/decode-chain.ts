@@ -9,6 +9,7 @@ import { mailMimeDecoder } from './mail-message.js';
 import { mailProtocolDecoder } from './mail-protocols.js';
 import { multipartDecoder } from './multipart.js';
 import { protobufDecoder } from './protobuf.js';
+import { wbxmlDecoder } from './wbxml.js';
 import { formDecoder, jsonDecoder, queryLayer, structuredStringsDecoder } from './structured.js';
 
 /** The decoders, in the order they are tried on every layer. */
@@ -20,6 +21,7 @@ export const decoders: readonly Decoder[] = [
   formDecoder,
   structuredStringsDecoder,
   protobufDecoder,
+  wbxmlDecoder,
   mailProtocolDecoder,
   mailMimeDecoder,
 ];
