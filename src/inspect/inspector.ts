@@ -20,7 +20,7 @@ export interface InspectionResult {
 export function inspectFlow(flow: Flow, detectors: readonly Detector[]): InspectionResult {
   const drafts: FindingDraft[] = [];
   const budget = new DecodeBudget();
-  const seen = new Map<string, number>();
+  const seen = new Set<string>();
   for (const root of viewsOf(flow)) {
     for (const layer of expandLayers(root, budget)) {
       for (const detector of detectors) {
@@ -29,15 +29,10 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[]): Inspect
           if (!detector.gate(layer)) continue;
           for (const draft of detector.detect(layer, budget)) {
             // The same thing seen through two routes (a structured layer and its raw text) is one finding.
-            // Of two, keep the one found by decoding over the one carved at an offset: its path explains more.
             const key = `${draft.category}|${draft.detector}|${draft.evidence.sha256 ?? draft.summary}`;
-            const earlier = seen.get(key);
-            if (earlier === undefined) {
-              seen.set(key, drafts.length);
-              drafts.push(draft);
-            } else if (drafts[earlier]!.evidence.path.some((p) => p.startsWith('offset:')) && !draft.evidence.path.some((p) => p.startsWith('offset:'))) {
-              drafts[earlier] = draft;
-            }
+            if (seen.has(key)) continue;
+            seen.add(key);
+            drafts.push(draft);
           }
         } catch (error) {
           budget.note(`detector ${detector.id} failed on ${layer.path.join(' > ')}: ${describeError(error)}`);

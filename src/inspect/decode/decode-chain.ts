@@ -7,6 +7,7 @@ import { compressedBlobDecoder, contentEncodingDecoder } from './content-encodin
 import type { Decoder } from './layer.js';
 import { mailMimeDecoder } from './mail-message.js';
 import { mailProtocolDecoder } from './mail-protocols.js';
+import { mmsDecoder } from './mms.js';
 import { multipartDecoder } from './multipart.js';
 import { protobufDecoder } from './protobuf.js';
 import { wbxmlDecoder } from './wbxml.js';
@@ -20,6 +21,7 @@ export const decoders: readonly Decoder[] = [
   jsonDecoder,
   formDecoder,
   structuredStringsDecoder,
+  mmsDecoder,
   protobufDecoder,
   wbxmlDecoder,
   mailProtocolDecoder,
@@ -27,10 +29,16 @@ export const decoders: readonly Decoder[] = [
 ];
 
 export function expandLayers(root: View, budget: DecodeBudget): View[] {
-  const layers: View[] = [root];
+  const layers = collectLayers(root, budget);
+  const parents = new Set(layers.map((l) => l.parent).filter((p) => p !== undefined));
+  return layers.map((l) => (parents.has(l.view) ? { ...l.view, decoded: true } : l.view));
+}
+
+function collectLayers(root: View, budget: DecodeBudget): Array<{ view: View; parent?: View }> {
+  const layers: Array<{ view: View; parent?: View }> = [{ view: root }];
   const query = queryLayer(root);
-  if (query) layers.push(query);
-  const queue = [...layers];
+  if (query) layers.push({ view: query });
+  const queue = layers.map((l) => l.view);
   while (queue.length > 0) {
     if (budget.expired()) break;
     const view = queue.shift()!;
@@ -50,7 +58,7 @@ export function expandLayers(root: View, budget: DecodeBudget): View[] {
         // A structured layer shares its parent's bytes: it costs a layer, not bytes.
         const cost = child.bytes === view.bytes ? 0 : child.bytes.length;
         if (!budget.take(cost)) return layers;
-        layers.push(child);
+        layers.push({ view: child, parent: view });
         queue.push(child);
       }
     }

@@ -20,6 +20,8 @@ export interface View {
   readonly key?: string;
   /** Structured value when the layer parsed as JSON or a form (fields as an object). */
   readonly structured?: unknown;
+  /** The decode chain found layers beneath this one (so it is a container it could open). */
+  readonly decoded?: boolean;
   /** How many decode steps below the raw message. */
   readonly depth: number;
   /** 'stream' for the two directions of a raw TCP stream (SMTP, IMAP…). */

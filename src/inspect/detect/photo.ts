@@ -101,7 +101,7 @@ function photoFinding(view: View, bytes: Buffer, type: Sniffed, extraPath: strin
 }
 
 function isOpaqueContainer(view: View): boolean {
-  if (view.origin === 'stream') return false;
+  if (view.origin === 'stream' || view.decoded) return false;
   const type = view.contentType ?? '';
   if (/^(text\/|multipart\/|message\/)|json|xml|x-www-form-urlencoded/.test(type)) return false;
   const head = view.bytes.toString('latin1', 0, 2);

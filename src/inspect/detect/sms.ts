@@ -4,6 +4,7 @@
 
 import { parseSmsPdu } from '../decode/sms-pdu.js';
 import { SMS_PDU_TYPE } from '../decode/strings.js';
+import { MMS_TYPE } from '../decode/mms.js';
 import type { FindingDraft } from '../finding.js';
 import type { Detector, View } from './detector.js';
 
@@ -171,6 +172,7 @@ export const smsDetector: Detector = {
     return view.bytes.length >= 20 && view.bytes.includes('<sms ');
   },
   detect(view: View): FindingDraft[] {
+    if (view.contentType === MMS_TYPE && view.structured !== undefined) return mmsFinding(view);
     const records: SmsRecord[] = [];
     let detector = 'sms/records';
     let details: Record<string, unknown> = {};
@@ -198,3 +200,28 @@ export const smsDetector: Detector = {
     }];
   },
 };
+
+interface MmsSummary {
+  type: string;
+  from?: string;
+  to: string[];
+  cc: string[];
+  subject?: string;
+  date?: string;
+  parts: Array<{ contentType: string; name?: string; bytes: number; text?: string }>;
+}
+
+/** An MMS: who, what subject, which parts, and its text. Its photos are found in the part layers. */
+function mmsFinding(view: View): FindingDraft[] {
+  const mms = (view.structured as { mms?: MmsSummary }).mms;
+  if (!mms || (mms.type === 'notification-ind' && !mms.from)) return [];
+  const text = mms.parts.find((p) => p.text)?.text ?? '';
+  const who = [mms.from ? `from ${maskNumber(mms.from)}` : '', mms.to.length > 0 ? `to ${mms.to.map(maskNumber).join(', ')}` : ''].filter(Boolean).join(' ');
+  const kinds = mms.parts.filter((p) => !p.contentType.includes('smil')).map((p) => p.contentType);
+  return [{
+    category: 'sms', severity: 'high', direction: view.direction, detector: `sms/mms-${mms.type}`,
+    summary: `MMS ${who}${mms.subject ? `, subject ${quote(mms.subject)}` : ''}, ${kinds.length} part${kinds.length === 1 ? '' : 's'} (${kinds.join(', ')})${text ? `, ${quote(text)}` : ''}`,
+    evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${mms.subject ?? ''} ${text}`.trim().slice(0, 160) },
+    details: { mms },
+  }];
+}
