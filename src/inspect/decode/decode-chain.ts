@@ -8,6 +8,7 @@ import type { Decoder } from './layer.js';
 import { mailMimeDecoder } from './mail-message.js';
 import { mailProtocolDecoder } from './mail-protocols.js';
 import { mmsDecoder } from './mms.js';
+import { msgpackDecoder } from './msgpack.js';
 import { multipartDecoder } from './multipart.js';
 import { protobufDecoder } from './protobuf.js';
 import { wbxmlDecoder } from './wbxml.js';
@@ -22,6 +23,7 @@ export const decoders: readonly Decoder[] = [
   formDecoder,
   structuredStringsDecoder,
   mmsDecoder,
+  msgpackDecoder,
   protobufDecoder,
   wbxmlDecoder,
   mailProtocolDecoder,

@@ -103,7 +103,7 @@ export const structuredStringsDecoder: Decoder = {
   decode(view, budget) {
     if (view.structured === undefined) return [];
     const last = view.path[view.path.length - 1] ?? '';
-    const prefix = last === 'json' ? 'json' : 'form';
+    const prefix = last === 'json' || last === 'msgpack' ? last : last.startsWith('mms:') || last.startsWith('wbxml:') || last === 'protobuf' || last.startsWith('grpc:') ? 'value' : 'form';
     const children: View[] = [];
     let visited = 0;
     const walk = (value: unknown, path: string, key: string | undefined): void => {
@@ -122,7 +122,7 @@ export const structuredStringsDecoder: Decoder = {
         for (const [k, v] of Object.entries(value)) walk(v, pathStep(path, k), k);
       }
     };
-    walk(view.structured, prefix === 'json' ? '$' : '', undefined);
+    walk(view.structured, prefix === 'form' ? '' : '$', undefined);
     return children;
   },
 };
