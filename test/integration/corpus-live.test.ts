@@ -1,0 +1,50 @@
+// "Verify as a user would": the HTTP part of the inspection corpus, sent through a running capture
+// session by a client over real HTTPS. Every personal item must be reported in findings.jsonl;
+// nothing honest at medium or above. The counts are printed for the issue note.
+
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { CaptureSession } from '../../src/app/capture-session.js';
+import { resolveCaptureOptions } from '../../src/app/options.js';
+import type { Flow } from '../../src/flow/flow.js';
+import { negatives, positives } from '../helpers/corpus.js';
+import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
+
+const overHttp = (flow: Flow): boolean => flow.kind === 'http' && flow.request !== undefined;
+
+t.test('the HTTP corpus through a live capture over HTTPS', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'api.example.test', handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
+  t.teardown(() => origin.close());
+  const out = path.join(tempDir(), 'run');
+  const caFile = path.join(tempDir(), 'origin.pem');
+  fs.writeFileSync(caFile, getOriginCa().certPem);
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+
+  const rows = [...positives.map((r) => ({ ...r, positive: true })), ...negatives.map((r) => ({ ...r, positive: false, category: '', summary: /$^/ }))].filter((r) => overHttp(r.flow));
+  for (const [index, row] of rows.entries()) {
+    const request = row.flow.request!;
+    const url = new URL(request.url);
+    const headers = Object.fromEntries(request.headers.map(([k, v]) => [k.toLowerCase(), v]));
+    await httpsViaProxy({ proxyPort: session.port, host: 'api.example.test', port: origin.port, method: request.method, path: `${url.pathname}?corpus=${index}`, headers, body: request.body.bytes, trust: session.ca.certPem });
+  }
+  await session.stop();
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url: string; category: string; severity: string; summary: string });
+  let found = 0;
+  let quiet = 0;
+  for (const [index, row] of rows.entries()) {
+    const mine = findings.filter((f) => new URL(f.url).searchParams.get('corpus') === String(index));
+    if (row.positive) {
+      const hit = mine.some((f) => f.category === row.category && row.summary.test(f.summary));
+      t.ok(hit, `found live: ${row.name}`);
+      if (hit) found++;
+    } else {
+      const loud = mine.filter((f) => ['medium', 'high', 'critical'].includes(f.severity));
+      t.same(loud, [], `quiet live: ${row.name}`);
+      if (loud.length === 0) quiet++;
+    }
+  }
+  const positiveCount = rows.filter((r) => r.positive).length;
+  const negativeCount = rows.length - positiveCount;
+  t.comment(`live corpus over HTTPS: ${found}/${positiveCount} personal items found, ${quiet}/${negativeCount} look-alikes quiet, ${findings.length} findings in all`);
+});
