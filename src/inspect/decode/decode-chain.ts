@@ -12,6 +12,7 @@ import { msgpackDecoder } from './msgpack.js';
 import { multipartDecoder } from './multipart.js';
 import { protobufDecoder } from './protobuf.js';
 import { wbxmlDecoder } from './wbxml.js';
+import { xmlDecoder } from './xml.js';
 import { formDecoder, jsonDecoder, queryLayer, structuredStringsDecoder } from './structured.js';
 
 /** The decoders, in the order they are tried on every layer. */
@@ -21,6 +22,7 @@ export const decoders: readonly Decoder[] = [
   multipartDecoder,
   jsonDecoder,
   formDecoder,
+  xmlDecoder,
   structuredStringsDecoder,
   mmsDecoder,
   msgpackDecoder,

@@ -103,7 +103,7 @@ export const structuredStringsDecoder: Decoder = {
   decode(view, budget) {
     if (view.structured === undefined) return [];
     const last = view.path[view.path.length - 1] ?? '';
-    const prefix = last === 'json' || last === 'msgpack' ? last : last.startsWith('mms:') || last.startsWith('wbxml:') || last === 'protobuf' || last.startsWith('grpc:') ? 'value' : 'form';
+    const prefix = last === 'json' || last === 'msgpack' || last === 'xml' ? last : last.startsWith('mms:') || last.startsWith('wbxml:') || last === 'protobuf' || last.startsWith('grpc:') ? 'value' : 'form';
     const children: View[] = [];
     let visited = 0;
     const walk = (value: unknown, path: string, key: string | undefined): void => {
