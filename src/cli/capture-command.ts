@@ -6,6 +6,7 @@ import { resolveCaptureOptions } from '../app/options.js';
 import { safeListen } from '../app/safe-call.js';
 import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
 import { toDisplay } from '../util/sanitize.js';
+import { redactFinding } from '../util/redact.js';
 import type { RawOptions } from '../app/options.js';
 
 export interface Output {
@@ -17,7 +18,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   const options = resolveCaptureOptions(raw, mode);
   const session = await CaptureSession.start(options);
   for (const line of bannerLines(options.listenHost, session.port, options.outDir, session.ca.info().sha256Fingerprint)) io.out(line);
-  safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(finding)));
+  safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
   if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));
   safeListen(session.bus, 'log', 'console', (entry) => {
     if (entry.level !== 'debug') io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);

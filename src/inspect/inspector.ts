@@ -3,6 +3,7 @@
 // flow. A detector that throws is reported and skipped; it never takes the others (or the proxy)
 // down. Budget problems are reported too, so a reader knows what was not looked at.
 
+import crypto from 'node:crypto';
 import type { Flow } from '../flow/flow.js';
 import { describeError } from '../util/errors.js';
 import { DecodeBudget } from './decode/budget.js';
@@ -32,7 +33,8 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[]): Inspect
             const key = `${draft.category}|${draft.detector}|${draft.evidence.sha256 ?? draft.summary}`;
             if (seen.has(key)) continue;
             seen.add(key);
-            drafts.push(draft);
+            // Every finding's evidence carries a hash of what it was found in, so it can be matched later.
+            drafts.push(draft.evidence.sha256 ? draft : { ...draft, evidence: { ...draft.evidence, sha256: crypto.createHash('sha256').update(layer.bytes).digest('hex') } });
           }
         } catch (error) {
           budget.note(`detector ${detector.id} failed on ${layer.path.join(' > ')}: ${describeError(error)}`);

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import type { Finding } from '../inspect/finding.js';
-import { redactText } from '../util/redact.js';
+import { redactFinding } from '../util/redact.js';
 
 export class FindingsJsonlSink {
   readonly #fd: number;
@@ -17,8 +17,7 @@ export class FindingsJsonlSink {
   }
 
   write(finding: Finding): void {
-    let out: Finding & { insecureUpstream?: true } = finding;
-    if (this.#redact && finding.evidence.excerpt) out = { ...finding, evidence: { ...finding.evidence, excerpt: redactText(finding.evidence.excerpt) } };
+    let out: Finding & { insecureUpstream?: true } = this.#redact ? redactFinding(finding) : finding;
     // Upstream verification off is stated on every line, so no finding is read without it.
     if (this.#insecureUpstream) out = { ...out, insecureUpstream: true };
     fs.writeSync(this.#fd, `${JSON.stringify(out)}\n`);

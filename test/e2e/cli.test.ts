@@ -136,3 +136,19 @@ t.test('analyze is deterministic and honours --fail-on', async (t) => {
   t.equal(bad.status, 1);
   t.match(bad.stderr.toString(), /not a HAR file/);
 });
+
+t.test('analyze finds a photo in a HAR (as mitmproxy or a browser would write it) and --fail-on high exits 3', async (t) => {
+  const dir = tempDir();
+  const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
+  const harFile = path.join(dir, 'browser.har');
+  fs.writeFileSync(harFile, JSON.stringify({ log: { version: '1.2', creator: { name: 'browser', version: '1' }, entries: [{
+    startedDateTime: '2026-11-27T18:30:11.000Z', time: 120, serverIPAddress: '42.62.48.10',
+    request: { method: 'PUT', url: 'https://api.example.cn/gallery/upload', httpVersion: 'HTTP/1.1', headers: [{ name: 'Content-Type', value: 'image/jpeg' }], postData: { mimeType: 'image/jpeg', text: photo.toString('base64'), encoding: 'base64' } },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], content: { size: 2, mimeType: 'application/json', text: '{}' } },
+  }] } }));
+  const result = run(['analyze', harFile, '--fail-on', 'high']);
+  t.equal(result.status, 3, result.stderr.toString());
+  const finding = JSON.parse(result.stdout.toString().trim().split('\n')[0]!);
+  t.match(finding, { category: 'photo', severity: 'high', method: 'PUT', host: 'api.example.cn', destination: { ip: '42.62.48.10' }, summary: /GPS 48\.853 N 2\.350 E/, time: '2026-11-27T18:30:11.120Z' });
+  t.same(run(['analyze', harFile]).stdout, run(['analyze', harFile]).stdout, 'deterministic');
+});
