@@ -5,6 +5,7 @@
 import { headerValue } from '../../flow/flow.js';
 import { parseMailMessage } from '../decode/mail-message.js';
 import type { FindingDraft } from '../finding.js';
+import { quote } from './summary-text.js';
 import type { Detector, View } from './detector.js';
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
@@ -13,10 +14,6 @@ function firstAddress(value: string | undefined): string | undefined {
   return value ? EMAIL.exec(value)?.[0] : undefined;
 }
 
-function quote(text: string, max = 60): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return `'${flat.length > max ? `${flat.slice(0, max)}…` : flat}'`;
-}
 
 /** A readable line of the body: the first text part, without quoted-printable soft breaks. */
 function bodyExcerpt(bytes: Buffer, offset: number): string {
@@ -74,7 +71,7 @@ export const mailDetector: Detector = {
       const first = records[0]!;
       return [{
         category: 'mail', severity: 'high', direction: view.direction, detector: 'mail/json',
-        summary: `${records.length} mail${records.length > 1 ? 's' : ''} from ${first.from}${first.to ? ` to ${first.to}` : ''}, ${quote(first.subject ?? '')}`,
+        summary: `${records.length} mail${records.length > 1 ? 's' : ''} from ${first.from}${first.to ? ` to ${first.to}` : ''}, ${quote(first.subject ?? '', 60)}`,
         evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${first.subject ?? ''} — ${(first.body ?? '').slice(0, 100)}` },
         details: { count: records.length, mails: records.slice(0, 20) },
       }];
@@ -88,7 +85,7 @@ export const mailDetector: Detector = {
     const source = view.path.some((p) => p.startsWith('smtp:')) ? 'SMTP' : view.path.some((p) => p.startsWith('imap:')) ? 'IMAP' : undefined;
     return [{
       category: 'mail', severity: 'high', direction: view.direction, detector: 'mail/rfc5322',
-      summary: `Mail${source ? ` sent over ${source}` : ''} from ${firstAddress(from) ?? from} to ${firstAddress(to) ?? (to || 'undisclosed recipients')}, ${quote(subject)}`,
+      summary: `Mail${source ? ` sent over ${source}` : ''} from ${firstAddress(from) ?? from} to ${firstAddress(to) ?? (to || 'undisclosed recipients')}, ${quote(subject, 60)}`,
       evidence: { path: [...view.path, 'message/rfc822'], bytes: view.bytes.length, excerpt: `${subject} — ${excerpt}` },
       details: {
         from, to, subject,

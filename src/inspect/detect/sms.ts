@@ -6,6 +6,7 @@ import { parseSmsPdu } from '../decode/sms-pdu.js';
 import { SMS_PDU_TYPE } from '../decode/strings.js';
 import { MMS_TYPE } from '../decode/mms.js';
 import type { FindingDraft } from '../finding.js';
+import { maskNumber, quote } from './summary-text.js';
 import type { Detector, View } from './detector.js';
 
 /** Keys that name an SMS correspondent in the Android provider and its common renamings. */
@@ -146,16 +147,7 @@ export function smsBackupRecords(text: string): SmsRecord[] {
   return records;
 }
 
-function maskNumber(address: string): string {
-  const digits = address.replace(/\D/g, '');
-  if (digits.length < 6) return address;
-  return `${address.slice(0, address.length - 6)}…`;
-}
 
-function quote(text: string, max = 40): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return `'${flat.length > max ? `${flat.slice(0, max)}…` : flat}'`;
-}
 
 export function smsSummary(records: readonly SmsRecord[]): string {
   const first = records[0]!;
