@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type net from 'node:net';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EventBus } from '../flow/events.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { severityRank, type Finding } from '../inspect/finding.js';
@@ -66,6 +67,9 @@ export class CaptureSession {
   /** Creates the output folder and files, loads or creates the CA, and starts listening. */
   static async start(options: CaptureOptions, hooks: SessionHooks = {}): Promise<CaptureSession> {
     const ca = CertificateAuthority.loadOrCreate(options.caDir);
+    // Countries and networks come from offline databases: loaded once, before the first device
+    // connects, so no lookup ever waits.
+    await DestinationLookup.shared();
     const session = new CaptureSession(options, ca, hooks);
     if (options.outDir) session.#openFiles(options.outDir);
     try {

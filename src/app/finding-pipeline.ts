@@ -3,11 +3,13 @@
 // `analyze`) — pinned handshakes and opaque tunnels become findings, and each finding is emitted
 // on the bus for the sinks, in the order the flows ended.
 
+import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { EventBus } from '../flow/events.js';
 import type { Flow } from '../flow/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
 import { InspectionPool } from '../inspect/inspection-pool.js';
+import type { Finding } from '../inspect/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 
 export interface PipelineOptions {
@@ -30,12 +32,12 @@ export class FindingPipeline {
     this.#detectors = options.detectors;
     this.#pool = options.detectors ? undefined : new InspectionPool();
     bus.on('flow:end', (flow) => this.#schedule(flow));
-    bus.on('tls:failed', (failure) => this.#bus.emit('finding', this.#factory.tlsPinned(failure)));
+    bus.on('tls:failed', (failure) => this.#emit(this.#factory.tlsPinned(failure)));
     bus.on('tunnel:end', (flow) => {
       // One opaque finding per host and run: the flows themselves carry every tunnel.
       if (this.#opaqueHostsReported.has(flow.target.host)) return;
       this.#opaqueHostsReported.add(flow.target.host);
-      this.#bus.emit('finding', this.#factory.opaqueTunnel(flow));
+      this.#emit(this.#factory.opaqueTunnel(flow));
     });
   }
 
@@ -62,7 +64,13 @@ export class FindingPipeline {
   #report(flow: Flow, { drafts, problems }: InspectionResult): void {
     this.#problems += problems.length;
     for (const problem of problems) this.#bus.log('warn', `${flow.id} ${flow.target.host}: ${problem}`);
-    for (const draft of drafts) this.#bus.emit('finding', this.#factory.fromDraft(draft, flow));
+    for (const draft of drafts) this.#emit(this.#factory.fromDraft(draft, flow));
+  }
+
+  /** Adds the destination's country and network (offline databases), then hands the finding on. */
+  #emit(finding: Finding): void {
+    const where = DestinationLookup.locate(finding.destination.ip);
+    this.#bus.emit('finding', { ...finding, destination: { ...finding.destination, ...where } });
   }
 
   #schedule(flow: Flow): void {

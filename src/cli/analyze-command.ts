@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FindingPipeline } from '../app/finding-pipeline.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
 import { readHar } from '../flow/har-reader.js';
@@ -16,7 +17,7 @@ import type { Output } from './capture-command.js';
 /** JSON.parse needs the whole file as one string; V8 strings stop at ~512 MiB. */
 const MAX_HAR_BYTES = 400 * 1024 * 1024;
 
-export function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output): number {
+export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output): Promise<number> {
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
   let stat: fs.Stats;
@@ -27,6 +28,7 @@ export function runAnalyze(file: string, outDir: string | undefined, failOnText:
   }
   if (stat.size > MAX_HAR_BYTES) throw new ConfigError(`${file} is ${Math.round(stat.size / 1048576)} MiB; analyze reads HAR files up to ${MAX_HAR_BYTES / 1048576} MiB`);
   const flows = readHar(fs.readFileSync(file, 'utf8'), file);
+  await DestinationLookup.shared();
 
   const bus = new EventBus();
   const summary = new SummaryCollector();

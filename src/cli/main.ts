@@ -53,7 +53,7 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', '')];
         const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY]' });
         if (values['help']) return (io.out(HELP.trimEnd()), 0);
-        return runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io);
+        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io);
       }
       case 'ca': {
         const [sub, ...caArgs] = rest;

@@ -49,6 +49,8 @@ export interface HarEntryOptions {
    * instead of building them into one JSON string. Returns the text to put in the entry.
    */
   readonly bodyText?: (bytes: Buffer, base64: boolean) => string;
+  /** Country and network of the connected address, when known. */
+  readonly locate?: (ip: string) => { country: string | null; asn: number | null; org: string | null };
 }
 
 export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
@@ -64,6 +66,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
     ...(flow.sni ? { sni: flow.sni } : {}),
     ...(flow.error ? { error: flow.error } : {}),
     ...(options.omitBodies ? { bodiesOmitted: 'redact' } : {}),
+    ...(flow.destination && options.locate ? { destination: { ...flow.destination, ...options.locate(flow.destination.ip) } } : {}),
   };
   const base = {
     startedDateTime: flow.startedAt,

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { once } from 'node:events';
 import { flowToHarEntry } from '../flow/har.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Flow } from '../flow/flow.js';
 
 export interface HarLogFacts {
@@ -63,6 +64,7 @@ export class HarFileSink {
     const bodies: Array<{ bytes: Buffer; base64: boolean }> = [];
     const entry = flowToHarEntry(flow, {
       omitBodies: this.#omitBodies,
+      locate: (ip) => DestinationLookup.locate(ip),
       bodyText: (bytes, base64) => {
         if (bytes.length <= SLICE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
         bodies.push({ bytes, base64 });

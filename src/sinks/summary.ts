@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import type { Flow } from '../flow/flow.js';
 import { categories, severities, type Finding } from '../inspect/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
 
 interface DestinationTotals {
   host: string;
   ips: Set<string>;
-  country: string | null;
   flows: number;
   bytesUp: number;
   bytesDown: number;
@@ -76,7 +76,7 @@ export class SummaryCollector {
   #destination(host: string): DestinationTotals {
     let entry = this.#destinations.get(host);
     if (!entry) {
-      entry = { host, ips: new Set(), country: null, flows: 0, bytesUp: 0, bytesDown: 0, findings: 0 };
+      entry = { host, ips: new Set(), flows: 0, bytesUp: 0, bytesDown: 0, findings: 0 };
       this.#destinations.set(host, entry);
     }
     return entry;
@@ -84,6 +84,13 @@ export class SummaryCollector {
 
   snapshot(context: SummaryContext, extra: { endedAt: string; learnedPassthrough: readonly LearnedHost[]; exitCode?: number; failOn?: string | null; notes?: readonly string[] }): Record<string, unknown> {
     const sortDesc = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
+    const destinations = [...this.#destinations.values()]
+      .sort((a, b) => b.bytesUp - a.bytesUp || a.host.localeCompare(b.host))
+      .map((d) => {
+        const ips = [...d.ips].sort();
+        const where = DestinationLookup.locate(ips[0]);
+        return { host: d.host, ips, country: where.country, asn: where.asn, org: where.org, flows: d.flows, bytesUp: d.bytesUp, bytesDown: d.bytesDown, findings: d.findings };
+      });
     return {
       v: 1,
       tool: { name: 'phonehome', version: context.version },
@@ -102,15 +109,33 @@ export class SummaryCollector {
         byCountry: sortDesc(this.#byCountry),
         byCanary: sortDesc(this.#canaries),
       },
-      destinations: [...this.#destinations.values()]
-        .sort((a, b) => b.bytesUp - a.bytesUp || a.host.localeCompare(b.host))
-        .map((d) => ({ host: d.host, ips: [...d.ips].sort(), country: d.country, flows: d.flows, bytesUp: d.bytesUp, bytesDown: d.bytesDown, findings: d.findings })),
+      destinations,
+      byCountry: totalsBy(destinations, (d) => d.country ?? d.org ?? 'unknown'),
+      byNetwork: totalsBy(destinations, (d) => (d.asn ? `AS${d.asn} ${d.org ?? ''}`.trim() : d.org ?? 'unknown')),
       passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
       failOn: extra.failOn ?? null,
       ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
       ...(extra.notes && extra.notes.length > 0 ? { notes: extra.notes } : {}),
     };
   }
+}
+
+interface Totals { flows: number; bytesUp: number; bytesDown: number; findings: number; hosts: string[] }
+
+/** Flows, bytes and findings summed per key (a country, a network), largest upload first. */
+function totalsBy<T extends { host: string; flows: number; bytesUp: number; bytesDown: number; findings: number }>(destinations: T[], key: (d: T) => string): Record<string, Totals> {
+  const totals = new Map<string, Totals>();
+  for (const d of destinations) {
+    const k = key(d);
+    const t = totals.get(k) ?? { flows: 0, bytesUp: 0, bytesDown: 0, findings: 0, hosts: [] };
+    t.flows += d.flows;
+    t.bytesUp += d.bytesUp;
+    t.bytesDown += d.bytesDown;
+    t.findings += d.findings;
+    t.hosts.push(d.host);
+    totals.set(k, t);
+  }
+  return Object.fromEntries([...totals].sort((a, b) => b[1].bytesUp - a[1].bytesUp));
 }
 
 /** Written whole or not at all: a reader never sees half a summary. */

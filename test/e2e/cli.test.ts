@@ -149,6 +149,12 @@ t.test('analyze finds a photo in a HAR (as mitmproxy or a browser would write it
   const result = run(['analyze', harFile, '--fail-on', 'high']);
   t.equal(result.status, 3, result.stderr.toString());
   const finding = JSON.parse(result.stdout.toString().trim().split('\n')[0]!);
-  t.match(finding, { category: 'photo', severity: 'high', method: 'PUT', host: 'api.example.cn', destination: { ip: '42.62.48.10' }, summary: /GPS 48\.853 N 2\.350 E/, time: '2026-11-27T18:30:11.120Z' });
+  t.match(finding, { category: 'photo', severity: 'high', method: 'PUT', host: 'api.example.cn', destination: { ip: '42.62.48.10', country: 'CN', asn: 23724, org: /China Telecom/ }, summary: /GPS 48\.853 N 2\.350 E/, time: '2026-11-27T18:30:11.120Z' });
+  const out = path.join(dir, 'analysis');
+  t.equal(run(['analyze', harFile, '--out', out]).status, 0);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.equal(summary.findings.byCountry.CN, 1);
+  t.match(summary.byCountry.CN, { flows: 1, findings: 1, hosts: ['api.example.cn'] });
+  t.ok(summary.byNetwork['AS23724 IDC, China Telecommunications Corporation']);
   t.same(run(['analyze', harFile]).stdout, run(['analyze', harFile]).stdout, 'deterministic');
 });

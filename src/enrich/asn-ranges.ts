@@ -1,0 +1,101 @@
+// IP → autonomous system (number and organisation) from @ip-location-db/asn (DB-IP and Route
+// Views, CC BY 4.0): its numeric CSVs are parsed once into sorted typed arrays and searched by
+// bisection. About 410,000 IPv4 and 140,000 IPv6 ranges.
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+export interface AsnInfo { readonly asn: number; readonly org: string }
+
+interface Ranges<T extends number | bigint> { starts: T[] | Uint32Array; ends: T[] | Uint32Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
+
+function parseCsv<T extends number | bigint>(text: string, toNumber: (s: string) => T, v4: boolean): Ranges<T> {
+  const lines = text.split('\n');
+  const n = lines.length;
+  const starts = v4 ? new Uint32Array(n) : ([] as T[]);
+  const ends = v4 ? new Uint32Array(n) : ([] as T[]);
+  const asns = new Uint32Array(n);
+  const orgIndex = new Uint32Array(n);
+  const orgs: string[] = [];
+  const orgIds = new Map<string, number>();
+  let count = 0;
+  for (const line of lines) {
+    const a = line.indexOf(',');
+    const b = line.indexOf(',', a + 1);
+    const c = line.indexOf(',', b + 1);
+    if (a < 0 || b < 0 || c < 0) continue;
+    let org = line.slice(c + 1).trim();
+    if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
+    let id = orgIds.get(org);
+    if (id === undefined) {
+      id = orgs.length;
+      orgs.push(org);
+      orgIds.set(org, id);
+    }
+    if (v4) {
+      (starts as Uint32Array)[count] = Number(line.slice(0, a));
+      (ends as Uint32Array)[count] = Number(line.slice(a + 1, b));
+    } else {
+      (starts as T[]).push(toNumber(line.slice(0, a)));
+      (ends as T[]).push(toNumber(line.slice(a + 1, b)));
+    }
+    asns[count] = Number(line.slice(b + 1, c));
+    orgIndex[count] = id;
+    count++;
+  }
+  return { starts: v4 ? (starts as Uint32Array).subarray(0, count) : starts, ends: v4 ? (ends as Uint32Array).subarray(0, count) : ends, asns: asns.subarray(0, count), orgIndex: orgIndex.subarray(0, count), orgs };
+}
+
+function search<T extends number | bigint>(ranges: Ranges<T>, value: T): AsnInfo | undefined {
+  let lo = 0;
+  let hi = ranges.asns.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const start = ranges.starts[mid] as T;
+    if (start <= value) {
+      if (value <= (ranges.ends[mid] as T)) return ranges.asns[mid] === 0 ? undefined : { asn: ranges.asns[mid]!, org: ranges.orgs[ranges.orgIndex[mid]!]! };
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return undefined;
+}
+
+function ipv4ToNumber(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+function ipv6ToBigInt(ip: string): bigint {
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
+  return groups.reduce((n, g) => (n << 16n) + BigInt(parseInt(g || '0', 16)), 0n);
+}
+
+export class AsnRanges {
+  readonly #v4: Ranges<number>;
+  readonly #v6: Ranges<bigint>;
+
+  private constructor(v4: Ranges<number>, v6: Ranges<bigint>) {
+    this.#v4 = v4;
+    this.#v6 = v6;
+  }
+
+  static async load(): Promise<AsnRanges> {
+    const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/asn/package.json'));
+    const [v4, v6] = await Promise.all([
+      fs.promises.readFile(path.join(dir, 'asn-ipv4-num.csv'), 'utf8'),
+      fs.promises.readFile(path.join(dir, 'asn-ipv6-num.csv'), 'utf8'),
+    ]);
+    return new AsnRanges(parseCsv(v4, Number, true), parseCsv(v6, BigInt, false));
+  }
+
+  lookup(ip: string): AsnInfo | undefined {
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return search(this.#v4, ipv4ToNumber(ip));
+    if (ip.includes(':')) return search(this.#v6, ipv6ToBigInt(ip));
+    return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+// Where an address is: country (ISO 3166-1 alpha-2) and network (ASN, organisation), from offline
+// databases shipped as npm packages — nothing is looked up online. Loaded once per process, off
+// the forwarding path; lookups are cached.
+//
+// Data: @ip-location-db/geo-whois-asn-country-mmdb (NRO, CC BY 4.0), read with mmdb-lib;
+// @ip-location-db/asn (DB-IP and Route Views, CC BY 4.0).
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Reader, type Response } from 'mmdb-lib';
+import { specialAddressLabel } from './address-class.js';
+import { AsnRanges } from './asn-ranges.js';
+
+export interface DestinationInfo {
+  readonly country: string | null;
+  readonly asn: number | null;
+  readonly org: string | null;
+}
+
+const CACHE_ENTRIES = 10_000;
+
+export class DestinationLookup {
+  readonly #countries: Reader<Response>;
+  readonly #asns: AsnRanges;
+  readonly #cache = new Map<string, DestinationInfo>();
+
+  private constructor(countries: Reader<Response>, asns: AsnRanges) {
+    this.#countries = countries;
+    this.#asns = asns;
+  }
+
+  static #loading: Promise<DestinationLookup> | undefined;
+
+  /** Country and network of an address, or nulls while the databases are still loading. */
+  static locate(ip: string | undefined): DestinationInfo {
+    return DestinationLookup.#ready?.lookup(ip) ?? { country: null, asn: null, org: null };
+  }
+
+  /** The process-wide instance, loaded on first use (about a second, once). */
+  static shared(): Promise<DestinationLookup> {
+    DestinationLookup.#loading ??= (async () => {
+      const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/package.json'));
+      const [mmdb, asns] = await Promise.all([fs.promises.readFile(path.join(dir, 'geo-whois-asn-country.mmdb')), AsnRanges.load()]);
+      DestinationLookup.#ready = new DestinationLookup(new Reader(mmdb), asns);
+      return DestinationLookup.#ready;
+    })();
+    return DestinationLookup.#loading;
+  }
+
+  /** The shared instance when it has finished loading. */
+  static #ready: DestinationLookup | undefined;
+
+  lookup(ip: string | undefined): DestinationInfo {
+    if (!ip) return { country: null, asn: null, org: null };
+    const cached = this.#cache.get(ip);
+    if (cached) return cached;
+    let info: DestinationInfo;
+    const special = specialAddressLabel(ip);
+    if (special) {
+      info = { country: null, asn: null, org: special };
+    } else {
+      let country: string | null = null;
+      try {
+        country = (this.#countries.get(ip) as { country_code?: string } | null)?.country_code ?? null;
+      } catch {
+        country = null;
+      }
+      const asn = this.#asns.lookup(ip);
+      info = { country, asn: asn?.asn ?? null, org: asn?.org ?? null };
+    }
+    if (this.#cache.size >= CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(ip, info);
+    return info;
+  }
+}
