@@ -9,12 +9,16 @@ import type { Flow } from '../flow/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
 import { InspectionPool } from '../inspect/inspection-pool.js';
+import { loadCanaries } from '../inspect/canary/canary-file.js';
+import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
 import type { Finding } from '../inspect/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 
 export interface PipelineOptions {
   /** Detectors to run in this thread; without them the default registry runs in a worker. */
   readonly detectors?: readonly Detector[];
+  /** Planted values to look for too (--canaries). */
+  readonly canariesFile?: string;
 }
 
 export class FindingPipeline {
@@ -29,8 +33,8 @@ export class FindingPipeline {
 
   constructor(bus: EventBus, options: PipelineOptions = {}) {
     this.#bus = bus;
-    this.#detectors = options.detectors;
-    this.#pool = options.detectors ? undefined : new InspectionPool();
+    this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
+    this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
     bus.on('flow:end', (flow) => this.#schedule(flow));
     bus.on('tls:failed', (failure) => this.#emit(this.#factory.tlsPinned(failure)));
     bus.on('tunnel:end', (flow) => {

@@ -9,6 +9,7 @@ import { parseSeverity, severities, type Severity } from '../inspect/finding.js'
 import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-access.js';
 import { ProxyAuth } from '../proxy/access/proxy-auth.js';
 import { PassthroughPolicy } from '../proxy/passthrough.js';
+import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { ConfigError } from '../util/errors.js';
 import { defaultCaDir } from './paths.js';
 
@@ -53,6 +54,9 @@ export interface CaptureOptions {
   readonly failOn?: Severity;
   readonly bodyLimitBytes: number;
   readonly redact: boolean;
+  /** --canaries, validated at start (the inspection worker reads the same file). */
+  readonly canariesFile?: string;
+  readonly canaryCount: number;
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
 }
@@ -106,7 +110,6 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const failOnText = str('fail-on');
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
-  if (str('canaries') !== undefined) throw new ConfigError('--canaries: canary matching is not in this version yet (tracked in issue #4); run without it');
   if (str('rules') !== undefined) throw new ConfigError('--rules: rule files are not in this version yet (tracked in issue #4); run without it');
   const upstreamCaFiles = list('upstream-ca');
   const upstreamCaPems = upstreamCaFiles.map(readPemFile);
@@ -117,6 +120,8 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const auth = proxyAuth === undefined ? undefined : new ProxyAuth(proxyAuth);
   const bodyLimitBytes = str('body-limit') === undefined ? limits.defaultBodyLimitBytes : parseByteSize(str('body-limit')!, '--body-limit');
   const durationMs = str('duration') === undefined ? undefined : parseDuration(str('duration')!);
+  const canariesFile = str('canaries') === undefined ? undefined : path.resolve(str('canaries')!);
+  const canaryCount = canariesFile ? loadCanaries(canariesFile).length : 0;
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   const outDir = str('out') ?? (mode === 'capture' ? path.resolve(`phonehome-run-${stamp}`) : undefined);
   const record: Record<string, unknown> = {
@@ -132,6 +137,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     failOn: failOn ?? null,
     bodyLimitBytes,
     redact: raw['redact'] === true,
+    canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
   };
   return {
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
@@ -139,7 +145,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, record,
+    redact: raw['redact'] === true, record, canaryCount, ...(canariesFile ? { canariesFile } : {}),
   };
 }
 

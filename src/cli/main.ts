@@ -14,7 +14,7 @@ const HELP = `phonehome ${toolVersion} — finds personal data leaving a device,
 usage:
   phonehome [options]                 live view on a terminal; the same as capture otherwise
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
-  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY]
+  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE]
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
   phonehome --version
@@ -50,10 +50,10 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
-        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', '')];
-        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY]' });
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', '')];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE]' });
         if (values['help']) return (io.out(HELP.trimEnd()), 0);
-        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io);
+        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined);
       }
       case 'ca': {
         const [sub, ...caArgs] = rest;

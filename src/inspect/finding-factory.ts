@@ -12,8 +12,10 @@ export class FindingFactory {
   }
 
   fromDraft(draft: FindingDraft, flow: Flow): Finding {
-    // Data coming *to* the device is at most low unless a rule raises it (design: severities).
-    const severity: Severity = draft.direction === 'response' && severityRank(draft.severity) > severityRank('low') ? 'low' : draft.severity;
+    // Data coming *to* the device is at most low unless a rule raises it (design: severities). A
+    // planted value is the exception: seen in a response, the server already had it.
+    const capped = draft.direction === 'response' && !draft.canary && severityRank(draft.severity) > severityRank('low');
+    const severity: Severity = capped ? 'low' : draft.severity;
     return {
       v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
       category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,

@@ -16,11 +16,12 @@ export class InspectionPool {
   #backlogBytes = 0;
   #dead: string | undefined;
 
-  constructor() {
+  /** `canariesFile`: planted values the worker also looks for (validated by the caller). */
+  constructor(canariesFile?: string) {
     // In the built package this file is .js; under the test runner it is the .ts source, and the
     // worker inherits the runner's TypeScript loader through execArgv.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url));
+    this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url), { workerData: { canariesFile } });
     this.#worker.unref();
     this.#worker.on('message', (message: { seq: number; result: InspectionResult }) => {
       const pending = this.#pending.get(message.seq);

@@ -18,10 +18,16 @@ export interface InspectionResult {
   readonly problems: string[];
 }
 
+/** Every finding's evidence carries a hash of what it was found in, so it can be matched later. */
+function withHash(draft: FindingDraft, bytes: Buffer): FindingDraft {
+  return draft.evidence.sha256 ? draft : { ...draft, evidence: { ...draft.evidence, sha256: crypto.createHash('sha256').update(bytes).digest('hex') } };
+}
+
 export function inspectFlow(flow: Flow, detectors: readonly Detector[]): InspectionResult {
   const drafts: FindingDraft[] = [];
   const budget = new DecodeBudget();
   const seen = new Set<string>();
+  const canaries = new Map<string, number>();
   for (const root of viewsOf(flow)) {
     for (const layer of expandLayers(root, budget)) {
       for (const detector of detectors) {
@@ -30,11 +36,23 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[]): Inspect
           if (!detector.gate(layer)) continue;
           for (const draft of detector.detect(layer, budget)) {
             // The same thing seen through two routes (a structured layer and its raw text) is one finding.
+            // A planted value seen in a layer and again deeper is one finding: the deeper path says more.
+            if (draft.canary) {
+              const key = `canary|${draft.canary}|${draft.direction}`;
+              const earlier = canaries.get(key);
+              if (earlier !== undefined && drafts[earlier]!.evidence.path.length >= draft.evidence.path.length) continue;
+              if (earlier !== undefined) {
+                drafts[earlier] = withHash(draft, layer.bytes);
+                continue;
+              }
+              canaries.set(key, drafts.length);
+              drafts.push(withHash(draft, layer.bytes));
+              continue;
+            }
             const key = `${draft.category}|${draft.detector}|${draft.evidence.sha256 ?? draft.summary}`;
             if (seen.has(key)) continue;
             seen.add(key);
-            // Every finding's evidence carries a hash of what it was found in, so it can be matched later.
-            drafts.push(draft.evidence.sha256 ? draft : { ...draft, evidence: { ...draft.evidence, sha256: crypto.createHash('sha256').update(layer.bytes).digest('hex') } });
+            drafts.push(withHash(draft, layer.bytes));
           }
         } catch (error) {
           budget.note(`detector ${detector.id} failed on ${layer.path.join(' > ')}: ${describeError(error)}`);

@@ -86,3 +86,27 @@ t.test('SMTP through CONNECT: the mail and the clear-text password become findin
   t.match(credential?.summary, /SMTP AUTH PLAIN password for jane@example\.com sent to smtp\.example\.test:\d+ without TLS/);
   t.notMatch(fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8'), /s3cret/);
 });
+
+t.test('planted canaries sent hashed, gzipped and base64-wrapped are each found with their chain', async (t) => {
+  const zlib = await import('node:zlib');
+  const crypto = await import('node:crypto');
+  const origin = await startOrigin({ tls: true, hostname: 'tracker.example.test', handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
+  t.teardown(() => origin.close());
+  const out = path.join(tempDir(), 'run');
+  const caFile = path.join(tempDir(), 'origin.pem');
+  fs.writeFileSync(caFile, getOriginCa().certPem);
+  const canaries = path.join(import.meta.dirname, '..', 'fixtures', 'canaries', 'lab.yaml');
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile], canaries }, 'capture'), { lookup: testLookup });
+  const send = (body: string | Buffer, headers: Record<string, string>) => httpsViaProxy({ proxyPort: session.port, host: 'tracker.example.test', port: origin.port, method: 'POST', path: '/collect', body, headers, trust: session.ca.certPem });
+  await send(JSON.stringify({ ph: crypto.createHash('sha256').update('+33612345678').digest('hex') }), { 'content-type': 'application/json' });
+  await send(zlib.gzipSync(JSON.stringify({ d: Buffer.from(JSON.stringify({ imei: '353456789012348' })).toString('base64') })), { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+  await send(`note=${encodeURIComponent('Le code du portail est 4721B')}`, { 'content-type': 'application/x-www-form-urlencoded' });
+  await session.stop();
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const byLabel = (label: string) => findings.find((f) => f.canary === label);
+  t.match(byLabel('lab-phone'), { category: 'identifier', severity: 'high', evidence: { path: ['body', 'json', 'json:$.ph', 'canary:sha256(as planted) hex'] } });
+  t.match(byLabel('lab-imei'), { category: 'identifier', evidence: { path: ['body', 'content-encoding:gzip', 'json', 'json:$.d', 'base64', 'json', 'json:$.imei', 'canary:as planted'] } });
+  t.match(byLabel('planted-sms'), { category: 'sms', evidence: { path: ['body', 'form', 'form:note', 'canary:as planted'] } });
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.same(Object.keys(summary.findings.byCanary).sort(), ['lab-imei', 'lab-phone', 'planted-sms']);
+});
