@@ -53,7 +53,7 @@ export class CaptureSession {
   private constructor(options: CaptureOptions, ca: CertificateAuthority, hooks: SessionHooks) {
     this.options = options;
     this.ca = ca;
-    this.#pipeline = new FindingPipeline(this.bus, { ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
+    this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,

@@ -4,6 +4,7 @@
 // on the bus for the sinks, in the order the flows ended.
 
 import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { applyRules, type Rule } from '../enrich/rules.js';
 import type { EventBus } from '../flow/events.js';
 import type { Flow } from '../flow/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
@@ -19,6 +20,8 @@ export interface PipelineOptions {
   readonly detectors?: readonly Detector[];
   /** Planted values to look for too (--canaries). */
   readonly canariesFile?: string;
+  /** Rules applied to every finding before it is reported. */
+  readonly rules?: readonly Rule[];
 }
 
 export class FindingPipeline {
@@ -26,6 +29,7 @@ export class FindingPipeline {
   readonly #detectors: readonly Detector[] | undefined;
   readonly #pool: InspectionPool | undefined;
   readonly #factory = new FindingFactory();
+  readonly #rules: readonly Rule[];
   readonly #opaqueHostsReported = new Set<string>();
   /** Flows are inspected concurrently but reported in order, so finding ids follow the traffic. */
   #chain: Promise<void> = Promise.resolve();
@@ -33,6 +37,7 @@ export class FindingPipeline {
 
   constructor(bus: EventBus, options: PipelineOptions = {}) {
     this.#bus = bus;
+    this.#rules = options.rules ?? [];
     this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
     this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
     bus.on('flow:end', (flow) => this.#schedule(flow));
@@ -71,10 +76,11 @@ export class FindingPipeline {
     for (const draft of drafts) this.#emit(this.#factory.fromDraft(draft, flow));
   }
 
-  /** Adds the destination's country and network (offline databases), then hands the finding on. */
+  /** Adds the destination's country and network (offline databases), applies the rules, hands it on. */
   #emit(finding: Finding): void {
     const where = DestinationLookup.locate(finding.destination.ip);
-    this.#bus.emit('finding', { ...finding, destination: { ...finding.destination, ...where } });
+    const ruled = applyRules({ ...finding, destination: { ...finding.destination, ...where } }, this.#rules);
+    if (ruled) this.#bus.emit('finding', ruled);
   }
 
   #schedule(flow: Flow): void {

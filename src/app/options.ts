@@ -10,8 +10,9 @@ import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-acce
 import { ProxyAuth } from '../proxy/access/proxy-auth.js';
 import { PassthroughPolicy } from '../proxy/passthrough.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
+import { loadRules, type Rule } from '../enrich/rules.js';
 import { ConfigError } from '../util/errors.js';
-import { defaultCaDir } from './paths.js';
+import { defaultCaDir, installRoot } from './paths.js';
 
 export interface OptionSpec {
   readonly name: string;
@@ -57,6 +58,7 @@ export interface CaptureOptions {
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
+  readonly rules: readonly Rule[];
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
 }
@@ -101,6 +103,11 @@ function readPemFile(file: string): string {
   return text;
 }
 
+/** The rules shipped with phonehome (`rules/` of the installation). */
+export function defaultRulesDir(): string {
+  return path.join(installRoot, 'rules');
+}
+
 export type RawOptions = Record<string, string | boolean | string[] | undefined>;
 
 export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', now = new Date()): CaptureOptions {
@@ -110,7 +117,6 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const failOnText = str('fail-on');
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
-  if (str('rules') !== undefined) throw new ConfigError('--rules: rule files are not in this version yet (tracked in issue #4); run without it');
   const upstreamCaFiles = list('upstream-ca');
   const upstreamCaPems = upstreamCaFiles.map(readPemFile);
   const allowClient = list('allow-client');
@@ -120,6 +126,8 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const auth = proxyAuth === undefined ? undefined : new ProxyAuth(proxyAuth);
   const bodyLimitBytes = str('body-limit') === undefined ? limits.defaultBodyLimitBytes : parseByteSize(str('body-limit')!, '--body-limit');
   const durationMs = str('duration') === undefined ? undefined : parseDuration(str('duration')!);
+  const rulesDir = path.resolve(str('rules') ?? defaultRulesDir());
+  const rules = loadRules(rulesDir, str('rules') !== undefined);
   const canariesFile = str('canaries') === undefined ? undefined : path.resolve(str('canaries')!);
   const canaryCount = canariesFile ? loadCanaries(canariesFile).length : 0;
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -138,6 +146,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     bodyLimitBytes,
     redact: raw['redact'] === true,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
+    rules: { dir: rulesDir, names: rules.map((r) => r.name) },
   };
   return {
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
@@ -145,7 +154,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, record, canaryCount, ...(canariesFile ? { canariesFile } : {}),
+    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}),
   };
 }
 

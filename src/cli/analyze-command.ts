@@ -6,6 +6,8 @@ import path from 'node:path';
 import { FindingPipeline } from '../app/finding-pipeline.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
+import { loadRules } from '../enrich/rules.js';
+import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
 import { readHar } from '../flow/har-reader.js';
@@ -18,7 +20,7 @@ import type { Output } from './capture-command.js';
 /** JSON.parse needs the whole file as one string; V8 strings stop at ~512 MiB. */
 const MAX_HAR_BYTES = 400 * 1024 * 1024;
 
-export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string): Promise<number> {
+export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string): Promise<number> {
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
   let stat: fs.Stats;
@@ -40,7 +42,8 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   });
   bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
   if (canariesFile) loadCanaries(canariesFile); // validate first: a bad file is a usage error
-  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, ...(canariesFile ? { canariesFile } : {}) });
+  const rules = loadRules(path.resolve(rulesDir ?? defaultRulesDir()), rulesDir !== undefined);
+  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(canariesFile ? { canariesFile } : {}) });
   const startedAt = new Date().toISOString();
   for (const flow of flows) {
     summary.addFlow(flow);

@@ -1,7 +1,9 @@
 // Command dispatch. Exit codes (contract): 0 done, 1 bad usage or configuration (one line on
 // stderr), 2 runtime failure, 3 findings at or above --fail-on.
 
-import { captureOptionSpecs, optionsHelp, type OptionSpec } from '../app/options.js';
+import path from 'node:path';
+import { captureOptionSpecs, defaultRulesDir, optionsHelp, type OptionSpec } from '../app/options.js';
+import { loadRules } from '../enrich/rules.js';
 import { defaultCaDir, toolVersion } from '../app/paths.js';
 import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
 import { runAnalyze } from './analyze-command.js';
@@ -14,7 +16,8 @@ const HELP = `phonehome ${toolVersion} — finds personal data leaving a device,
 usage:
   phonehome [options]                 live view on a terminal; the same as capture otherwise
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
-  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE]
+  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
+  phonehome rules check [DIR]
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
   phonehome --version
@@ -50,10 +53,10 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
-        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', '')];
-        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE]' });
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', '')];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]' });
         if (values['help']) return (io.out(HELP.trimEnd()), 0);
-        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined);
+        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined);
       }
       case 'ca': {
         const [sub, ...caArgs] = rest;
@@ -67,9 +70,17 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         }
         throw new ConfigError('usage: phonehome ca export|info');
       }
-      case 'rules':
+      case 'rules': {
+        const [sub, ...ruleArgs] = rest;
+        if (sub !== 'check' || ruleArgs.length > 1) throw new ConfigError('usage: phonehome rules check [DIR]');
+        const dir = path.resolve(ruleArgs[0] ?? defaultRulesDir());
+        const rules = loadRules(dir, true);
+        io.out(`${rules.length} rule(s) in ${new Set(rules.map((r) => r.source)).size} file(s) in ${dir}: OK`);
+        for (const rule of rules) io.out(`  ${rule.name}  (${path.basename(rule.source)})`);
+        return 0;
+      }
       case 'demo':
-        throw new ConfigError(`'phonehome ${command}' is not in this version yet (${command === 'rules' ? 'issue #4' : 'issue #5'})`);
+        throw new ConfigError("'phonehome demo' is not in this version yet (issue #5)");
       default:
         throw new ConfigError(`unknown command ${JSON.stringify(command)}; see phonehome --help`);
     }

@@ -51,6 +51,8 @@ export interface Finding {
   readonly evidence: Evidence;
   readonly details: Readonly<Record<string, unknown>>;
   readonly canary: string | null;
+  /** Names of the rules that changed this finding (absent when none did). */
+  readonly rules?: readonly string[];
 }
 
 /** What a detector reports; the pipeline adds the id, time and the flow's context. */

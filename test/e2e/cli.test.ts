@@ -158,3 +158,30 @@ t.test('analyze finds a photo in a HAR (as mitmproxy or a browser would write it
   t.ok(summary.byNetwork['AS23724 IDC, China Telecommunications Corporation']);
   t.same(run(['analyze', harFile]).stdout, run(['analyze', harFile]).stdout, 'deterministic');
 });
+
+t.test('analyze: public server addresses get their countries, a home: FR rule makes China critical, --fail-on critical exits 3', async (t) => {
+  const dir = tempDir();
+  const rulesDir = path.join(dir, 'rules');
+  fs.mkdirSync(rulesDir);
+  fs.writeFileSync(path.join(rulesDir, 'home.yaml'), 'rules:\n  - name: home-fr\n    home: [FR]\n');
+  const entry = (ip: string, n: number) => ({
+    startedDateTime: `2026-11-27T18:30:1${n}.000Z`, time: 5, serverIPAddress: ip,
+    request: { method: 'POST', url: `https://h${n}.example/sync`, headers: [{ name: 'Content-Type', value: 'application/json' }], postData: { mimeType: 'application/json', text: JSON.stringify({ sms: [{ address: '+33612345678', body: `message ${n}`, date: 1413131405000 + n, type: 1 }] }) } },
+    response: { status: 200, content: { size: 0 } },
+  });
+  const ips = ['42.62.48.10', '221.228.214.101', '161.117.0.1', '95.163.0.1', '8.8.8.8'];
+  const harFile = path.join(dir, 'lab.har');
+  fs.writeFileSync(harFile, JSON.stringify({ log: { version: '1.2', entries: ips.map(entry) } }));
+  const result = run(['analyze', harFile, '--rules', rulesDir, '--fail-on', 'critical']);
+  t.equal(result.status, 3, result.stderr.toString());
+  const findings = result.stdout.toString().trim().split('\n').map((l) => JSON.parse(l));
+  t.same(findings.map((f) => f.destination.country), ['CN', 'CN', 'SG', 'RU', 'US']);
+  t.ok(findings.every((f) => f.severity === 'critical' && f.rules[0] === 'home-fr'));
+  const check = run(['rules', 'check', rulesDir]);
+  t.equal(check.status, 0);
+  t.match(check.stdout.toString(), /1 rule\(s\) in 1 file\(s\)/);
+  fs.writeFileSync(path.join(rulesDir, 'bad.yaml'), 'rules:\n  - name: x\n    severity: loud\n');
+  const bad = run(['rules', 'check', rulesDir]);
+  t.equal(bad.status, 1);
+  t.match(bad.stderr.toString(), /bad\.yaml:3: severity is one of/);
+});

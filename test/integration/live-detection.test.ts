@@ -104,7 +104,7 @@ t.test('planted canaries sent hashed, gzipped and base64-wrapped are each found 
   await session.stop();
   const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const byLabel = (label: string) => findings.find((f) => f.canary === label);
-  t.match(byLabel('lab-phone'), { category: 'identifier', severity: 'high', evidence: { path: ['body', 'json', 'json:$.ph', 'canary:sha256(as planted) hex'] } });
+  t.match(byLabel('lab-phone'), { category: 'identifier', severity: 'critical', rules: ['canary-found'], evidence: { path: ['body', 'json', 'json:$.ph', 'canary:sha256(as planted) hex'] } });
   t.match(byLabel('lab-imei'), { category: 'identifier', evidence: { path: ['body', 'content-encoding:gzip', 'json', 'json:$.d', 'base64', 'json', 'json:$.imei', 'canary:as planted'] } });
   t.match(byLabel('planted-sms'), { category: 'sms', evidence: { path: ['body', 'form', 'form:note', 'canary:as planted'] } });
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));

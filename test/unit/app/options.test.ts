@@ -37,6 +37,7 @@ t.test('bad values are one-line configuration errors naming the option', async (
   t.throws(() => resolveCaptureOptions({ 'allow-client': ['everyone'] }, 'capture'), /--allow-client/);
   t.throws(() => resolveCaptureOptions({ 'proxy-auth': 'x' }, 'capture'), /--proxy-auth/);
   t.throws(() => resolveCaptureOptions({ canaries: 'c.yaml' }, 'capture'), /--canaries/);
+  t.throws(() => resolveCaptureOptions({ rules: '/nonexistent-rules' }, 'capture'), /--rules \/nonexistent-rules/);
 });
 
 t.test('the recorded options never contain the proxy password', async (t) => {
