@@ -86,12 +86,17 @@ export function classifyIdentifier(key: string, raw: unknown): IdentifierHit | u
   }
 }
 
+/** An international number (E.164: +, country code, 8 to 15 digits in all) is a phone number under any key… */
+const E164 = /^\+[1-9]\d{7,14}$/;
+/** …but for the keys of SMS, call and contact records: those detectors report their numbers. */
+const RECORD_NUMBER_KEYS = /^(address|sender|recipient|from|to|number|num|contact|peer|caller|callee|data1|originating_?address|formatted_?number|normalized_?number)$/i;
+
 function collect(value: unknown, out: IdentifierHit[], depth = 0): void {
   if (depth > 16 || out.length > 200) return;
   if (Array.isArray(value)) for (const item of value) collect(item, out, depth + 1);
   else if (value && typeof value === 'object') {
     for (const [key, inner] of Object.entries(value)) {
-      const hit = classifyIdentifier(key, inner);
+      const hit = classifyIdentifier(key, inner) ?? (typeof inner === 'string' && !RECORD_NUMBER_KEYS.test(key) && E164.test(inner.replace(/[\s().-]/g, '')) ? { kind: 'phone number' as const, value: inner.trim(), key, note: 'E.164 number under another key' } : undefined);
       if (hit) out.push(hit);
       else if (inner && typeof inner === 'object') collect(inner, out, depth + 1);
     }
@@ -115,9 +120,10 @@ export const identifierDetector: Detector = {
     const byKind = new Map<IdentifierKind, IdentifierHit[]>();
     for (const hit of hits) byKind.set(hit.kind, [...(byKind.get(hit.kind) ?? []), hit]);
     return [...byKind].map(([kind, list]): FindingDraft => {
-      const real = list.filter((h) => !h.note || h.note.startsWith('randomised') || h.note === 'MEID');
-      const first = real[0] ?? list[0]!;
-      const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : SEVERITY[kind];
+      const weak = (h: IdentifierHit): boolean => h.note?.startsWith('randomised') === true || h.note?.startsWith('E.164') === true;
+      const real = list.filter((h) => !h.note || weak(h) || h.note === 'MEID');
+      const first = real.find((h) => !weak(h)) ?? real[0] ?? list[0]!;
+      const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : first.note?.startsWith('E.164') ? 'medium' : SEVERITY[kind];
       const distinct = new Set(list.map((h) => h.value)).size;
       return {
         category: 'identifier', severity, direction: view.direction, detector: `identifier/${kind.toLowerCase().replace(/\s+/g, '-')}`,

@@ -26,6 +26,7 @@ const positives: Array<[string, ReturnType<typeof json>, string, RegExp, string?
   ['an advertising ID', json({ gaid: '38400000-8cf0-11bd-b23e-10b96e40000d' }), 'identifier', /^advertising ID 38400000-8cf0-11bd… under "gaid"$/, 'medium'],
   ['a zeroed advertising ID (reported as such)', json({ idfa: '00000000-0000-0000-0000-000000000000' }), 'identifier', /present but zeroed/, 'info'],
   ['a phone number under msisdn', json({ msisdn: '+33612345678' }), 'identifier', /^phone number \+33612… under "msisdn"$/, 'high'],
+  ['an E.164 number under any key', json({ contact_info: { x1: '+8613800138000' } }), 'identifier', /^phone number \+861380… under "x1": E\.164 number under another key$/, 'medium'],
   ['latitude and longitude', json({ location: { lat: 48.853012, lng: 2.349902, accuracy: 12 } }), 'location', /^Position 48\.8530, 2\.3499 \(±1 m, lat\/lon keys\)$/, 'high'],
   ['a GeoJSON point ([lon, lat])', json({ geometry: { type: 'Point', coordinates: [2.3499, 48.853] } }), 'location', /^Position 48\.8530, 2\.3499/],
   ['latitudeE7 (Google location history)', json({ locations: [{ latitudeE7: 488530120, longitudeE7: 23499020, timestampMs: '1413131405000' }] }), 'location', /^Position 48\.8530, 2\.3499/],
