@@ -22,13 +22,17 @@ export function childLayer(parent: View, bytes: Buffer, step: string, extra: Par
   };
 }
 
-/** Share of printable characters in a string (text vs. binary that happened to decode). */
+/** Characters looked at by printableRatio(): text is text from its start. */
+const PRINTABLE_SAMPLE_CHARS = 64 * 1024;
+
+/** Share of printable characters in a string (text vs. binary that happened to decode), on a sample. */
 export function printableRatio(text: string): number {
   if (text.length === 0) return 0;
+  const length = Math.min(text.length, PRINTABLE_SAMPLE_CHARS);
   let printable = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = 0; i < length; i++) {
     const c = text.charCodeAt(i);
     if ((c >= 0x20 && c !== 0x7f && c !== 0xfffd) || c === 0x09 || c === 0x0a || c === 0x0d) printable++;
   }
-  return printable / text.length;
+  return printable / length;
 }

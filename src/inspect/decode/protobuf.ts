@@ -137,7 +137,8 @@ export const protobufDecoder: Decoder = {
     const type = view.contentType ?? '';
     if (type && !DECLARED.test(type)) return [];
     if (!type && view.depth === 0 && view.origin !== 'websocket') return [];
-    if (sniff(view.bytes) || (isUtf8(view.bytes) && printableRatio(view.bytes.toString('utf8')) > 0.95)) return [];
+    const head = view.bytes.subarray(0, 64 * 1024);
+    if (sniff(view.bytes) || (isUtf8(head) && printableRatio(head.toString('utf8')) > 0.95)) return [];
     if (type.includes('grpc')) {
       const frames = splitGrpcFrames(view.bytes);
       if (!frames) return [];

@@ -27,7 +27,7 @@ const DIGEST_HEX_LENGTHS = new Set([32, 40, 64, 128]);
 function meaningful(bytes: Buffer): { contentType?: string } | undefined {
   const type = sniff(bytes);
   if (type) return { contentType: type };
-  if (bytes.length >= 8 && isUtf8(bytes) && printableRatio(bytes.toString('utf8')) >= 0.9) return {};
+  if (bytes.length >= 8 && isUtf8(bytes) && printableRatio(bytes.toString('utf8', 0, 64 * 1024)) >= 0.9) return {};
   return undefined;
 }
 

@@ -73,9 +73,12 @@ export const formDecoder: Decoder = {
   decode(view) {
     if (view.structured !== undefined || view.bytes.length < 3 || view.bytes.length > MAX_JSON_BYTES) return [];
     const declared = view.contentType === 'application/x-www-form-urlencoded';
+    // Undeclared forms are sniffed only on raw bodies without a type of their own, and a cheap
+    // look at the first bytes comes before reading the whole body as text.
+    if (!declared && (view.depth !== 0 || (view.contentType !== undefined && view.contentType !== 'text/plain'))) return [];
+    if (!looksUrlencoded(view.bytes.toString('latin1', 0, Math.min(view.bytes.length, 256)).replace(/&[^&]*$/, '') || 'x')) return [];
     const text = view.bytes.toString('latin1');
-    if (!declared && !(view.depth === 0 && looksUrlencoded(text))) return [];
-    if (declared && !looksUrlencoded(text)) return [];
+    if (!looksUrlencoded(text)) return [];
     return [childLayer(view, view.bytes, 'form', { structured: parseForm(text) })];
   },
 };

@@ -33,6 +33,17 @@ const KEY_KINDS: Array<[RegExp, IdentifierKind]> = [
   [/^(serial|serial_?number|serialno|ro\.serialno)$/i, 'serial number'],
 ];
 
+/** Keys repeat across every record of a list: their kind is worked out once. */
+const keyKinds = new Map<string, IdentifierKind | null>();
+function kindOfKey(key: string): IdentifierKind | undefined {
+  let kind = keyKinds.get(key);
+  if (kind === undefined) {
+    kind = KEY_KINDS.find(([re]) => re.test(key))?.[1] ?? null;
+    if (keyKinds.size < 10_000) keyKinds.set(key, kind);
+  }
+  return kind ?? undefined;
+}
+
 const SEVERITY: Record<IdentifierKind, Severity> = {
   IMEI: 'high', IMEISV: 'high', IMSI: 'high', ICCID: 'high', 'phone number': 'high',
   MAC: 'medium', 'Android ID': 'medium', 'advertising ID': 'medium', 'serial number': 'medium',
@@ -49,7 +60,7 @@ export interface IdentifierHit { kind: IdentifierKind; value: string; key: strin
 export function classifyIdentifier(key: string, raw: unknown): IdentifierHit | undefined {
   const value = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : typeof raw === 'string' ? raw.trim() : undefined;
   if (!value) return undefined;
-  const kind = KEY_KINDS.find(([re]) => re.test(key))?.[1];
+  const kind = kindOfKey(key);
   if (!kind) return undefined;
   const lower = value.toLowerCase();
   if (PLACEHOLDERS.has(lower)) return { kind, value, key, note: 'emulator or placeholder value' };

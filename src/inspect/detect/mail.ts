@@ -30,8 +30,12 @@ interface MailRecord {
 }
 
 function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
+  const entries = Object.entries(object);
+  // Most objects are not mail: without a sender-like key there is nothing more to look at.
+  if (!entries.some(([k]) => /^(from|sender|from_?address)$/i.test(k))) return undefined;
+  const lower = new Map(entries.map(([k, v]) => [k.toLowerCase(), v]));
   const get = (...keys: string[]): unknown => {
-    for (const [k, v] of Object.entries(object)) if (keys.includes(k.toLowerCase())) return v;
+    for (const key of keys) if (lower.has(key)) return lower.get(key);
     return undefined;
   };
   const asText = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? v.filter((x) => typeof x === 'string').join(', ') : v && typeof v === 'object' ? String((v as Record<string, unknown>)['email'] ?? (v as Record<string, unknown>)['address'] ?? '') : undefined);
