@@ -24,6 +24,7 @@ function parseCsv<T extends number | bigint>(bytes: Buffer, toNumber: (s: string
   const orgIndex = new Uint32Array(n);
   const orgs: string[] = [];
   const orgIds = new Map<string, number>();
+  const orgOfAsn = new Map<number, number>();
   let count = 0;
   let at = 0;
   while (at < bytes.length) {
@@ -33,28 +34,42 @@ function parseCsv<T extends number | bigint>(bytes: Buffer, toNumber: (s: string
     const b = a < 0 ? -1 : bytes.indexOf(44, a + 1);
     const c = b < 0 ? -1 : bytes.indexOf(44, b + 1);
     if (a > 0 && c > 0 && c < eol) {
-      let org = bytes.toString('utf8', c + 1, eol).trim();
-      if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
-      let id = orgIds.get(org);
+      const asn = digits(bytes, b + 1, c);
+      // An AS keeps its name from line to line: decode it once per AS, not once per range.
+      let id = orgOfAsn.get(asn);
       if (id === undefined) {
-        id = orgs.length;
-        orgs.push(org);
-        orgIds.set(org, id);
+        let org = bytes.toString('utf8', c + 1, eol).trim();
+        if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
+        id = orgIds.get(org);
+        if (id === undefined) {
+          id = orgs.length;
+          orgs.push(org);
+          orgIds.set(org, id);
+        }
+        orgOfAsn.set(asn, id);
       }
       if (v4) {
-        (starts as Uint32Array)[count] = Number(bytes.toString('latin1', at, a));
-        (ends as Uint32Array)[count] = Number(bytes.toString('latin1', a + 1, b));
+        (starts as Uint32Array)[count] = digits(bytes, at, a);
+        (ends as Uint32Array)[count] = digits(bytes, a + 1, b);
       } else {
         (starts as T[]).push(toNumber(bytes.toString('latin1', at, a)));
         (ends as T[]).push(toNumber(bytes.toString('latin1', a + 1, b)));
       }
-      asns[count] = Number(bytes.toString('latin1', b + 1, c));
+      // (IPv6 values are packed into 64-bit halves by AsnRanges below.)
+      asns[count] = asn;
       orgIndex[count] = id;
       count++;
     }
     at = eol + 1;
   }
   return { starts: v4 ? (starts as Uint32Array).subarray(0, count) : starts, ends: v4 ? (ends as Uint32Array).subarray(0, count) : ends, asns: asns.subarray(0, count), orgIndex: orgIndex.subarray(0, count), orgs };
+}
+
+/** A decimal number from ASCII digits, without making a string. */
+function digits(bytes: Buffer, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) value = value * 10 + (bytes[i]! - 48);
+  return value;
 }
 
 function search<T extends number | bigint>(ranges: Ranges<T>, value: T): AsnInfo | undefined {
@@ -68,6 +83,43 @@ function search<T extends number | bigint>(ranges: Ranges<T>, value: T): AsnInfo
       lo = mid + 1;
     } else {
       hi = mid - 1;
+    }
+  }
+  return undefined;
+}
+
+/** IPv6 ranges with each 128-bit bound stored as two 64-bit halves in typed arrays. */
+interface PackedV6 { startHi: BigUint64Array; startLo: BigUint64Array; endHi: BigUint64Array; endLo: BigUint64Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
+
+const MASK64 = (1n << 64n) - 1n;
+
+function packV6(ranges: Ranges<bigint>): PackedV6 {
+  const n = ranges.asns.length;
+  const packed: PackedV6 = { startHi: new BigUint64Array(n), startLo: new BigUint64Array(n), endHi: new BigUint64Array(n), endLo: new BigUint64Array(n), asns: ranges.asns, orgIndex: ranges.orgIndex, orgs: ranges.orgs };
+  for (let i = 0; i < n; i++) {
+    const start = (ranges.starts as bigint[])[i]!;
+    const end = (ranges.ends as bigint[])[i]!;
+    packed.startHi[i] = start >> 64n;
+    packed.startLo[i] = start & MASK64;
+    packed.endHi[i] = end >> 64n;
+    packed.endLo[i] = end & MASK64;
+  }
+  return packed;
+}
+
+function searchV6(ranges: PackedV6, value: bigint): AsnInfo | undefined {
+  const hi = value >> 64n;
+  const lo = value & MASK64;
+  const le = (aHi: bigint, aLo: bigint, bHi: bigint, bLo: bigint): boolean => aHi < bHi || (aHi === bHi && aLo <= bLo);
+  let low = 0;
+  let high = ranges.asns.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if (le(ranges.startHi[mid]!, ranges.startLo[mid]!, hi, lo)) {
+      if (le(hi, lo, ranges.endHi[mid]!, ranges.endLo[mid]!)) return ranges.asns[mid] === 0 ? undefined : { asn: ranges.asns[mid]!, org: ranges.orgs[ranges.orgIndex[mid]!]! };
+      low = mid + 1;
+    } else {
+      high = mid - 1;
     }
   }
   return undefined;
@@ -87,25 +139,24 @@ function ipv6ToBigInt(ip: string): bigint {
 
 export class AsnRanges {
   readonly #v4: Ranges<number>;
-  readonly #v6: Ranges<bigint>;
+  readonly #v6: PackedV6;
 
-  private constructor(v4: Ranges<number>, v6: Ranges<bigint>) {
+  private constructor(v4: Ranges<number>, v6: PackedV6) {
     this.#v4 = v4;
     this.#v6 = v6;
   }
 
   static async load(): Promise<AsnRanges> {
     const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/asn/package.json'));
-    const [v4, v6] = await Promise.all([
-      fs.promises.readFile(path.join(dir, 'asn-ipv4-num.csv')),
-      fs.promises.readFile(path.join(dir, 'asn-ipv6-num.csv')),
-    ]);
-    return new AsnRanges(parseCsv(v4, Number, true), parseCsv(v6, BigInt, false));
+    // One file at a time: both raw files at once would raise the peak memory for nothing.
+    const v4 = parseCsv(await fs.promises.readFile(path.join(dir, 'asn-ipv4-num.csv')), Number, true);
+    const v6 = packV6(parseCsv(await fs.promises.readFile(path.join(dir, 'asn-ipv6-num.csv')), BigInt, false));
+    return new AsnRanges(v4, v6);
   }
 
   lookup(ip: string): AsnInfo | undefined {
     if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return search(this.#v4, ipv4ToNumber(ip));
-    if (ip.includes(':')) return search(this.#v6, ipv6ToBigInt(ip));
+    if (ip.includes(':')) return searchV6(this.#v6, ipv6ToBigInt(ip));
     return undefined;
   }
 }

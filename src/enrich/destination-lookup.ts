@@ -51,8 +51,10 @@ export class DestinationLookup {
   /** The shared instance when it has finished loading. */
   static #ready: DestinationLookup | undefined;
 
-  lookup(ip: string | undefined): DestinationInfo {
-    if (!ip) return { country: null, asn: null, org: null };
+  lookup(address: string | undefined): DestinationInfo {
+    if (!address) return { country: null, asn: null, org: null };
+    // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d.
+    const ip = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
     const cached = this.#cache.get(ip);
     if (cached) return cached;
     let info: DestinationInfo;

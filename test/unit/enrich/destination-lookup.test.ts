@@ -10,6 +10,8 @@ const rows: Array<[string, string | null, number | null, RegExp]> = [
   ['95.163.0.1', 'RU', 12695, /Digital Network/],
   ['8.8.8.8', 'US', 15169, /Google/],
   ['2001:4860:4860::8888', 'US', 15169, /Google/],
+  ['::ffff:8.8.8.8', 'US', 15169, /Google/],
+  ['2606:4700:4700::1111', 'US', 13335, /Cloudflare/],
   ['192.168.1.23', null, null, /^private network$/],
   ['10.0.0.1', null, null, /^private network$/],
   ['127.0.0.1', null, null, /^loopback$/],
