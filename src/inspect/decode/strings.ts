@@ -64,8 +64,13 @@ export function decodeStringValue(value: string): DecodedString[] {
     }
   }
   // SMS PDUs first: the validator is strict enough to run even on digest-length hex.
-  if (trimmed.length >= 26 && trimmed.length <= 352 && trimmed.length % 2 === 0 && HEX.test(trimmed) && parseSmsPduHex(trimmed)) {
-    return [{ bytes: Buffer.from(trimmed, 'hex'), step: 'hex:sms-pdu', contentType: SMS_PDU_TYPE }];
+  const pdu = trimmed.length >= 26 && trimmed.length <= 352 && trimmed.length % 2 === 0 && HEX.test(trimmed) ? parseSmsPduHex(trimmed) : undefined;
+  if (pdu) {
+    // The PDU for the SMS detector, and its decoded text as a layer of its own (canaries, GSM 7-bit included).
+    return [
+      { bytes: Buffer.from(trimmed, 'hex'), step: 'hex:sms-pdu', contentType: SMS_PDU_TYPE },
+      { bytes: Buffer.from(pdu.text, 'utf8'), step: 'hex:sms-pdu:text', contentType: 'text/plain' },
+    ];
   }
   if (trimmed.length >= 32 && trimmed.length % 2 === 0 && HEX.test(trimmed) && !DIGEST_HEX_LENGTHS.has(trimmed.length)) {
     const bytes = Buffer.from(trimmed, 'hex');

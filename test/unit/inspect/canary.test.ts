@@ -21,6 +21,22 @@ function found(body: Buffer | string, headers: Array<[string, string]> = [['Cont
   return inspectFlow(flow, detectors).drafts.filter((d) => d.canary);
 }
 
+/** An SMS-SUBMIT in GSM 7-bit (ASCII letters map to themselves in the default alphabet). */
+function gsm7Submit(number: string, text: string): string {
+  const digits = number.replace(/^\+/, '');
+  const bcd = (digits.length % 2 ? `${digits}F` : digits).match(/../g)!.map((p) => p[1]! + p[0]!).join('');
+  const packed: number[] = [];
+  let acc = 0;
+  let bits = 0;
+  for (const ch of text) {
+    acc |= (ch.charCodeAt(0) & 0x7f) << bits;
+    bits += 7;
+    while (bits >= 8) { packed.push(acc & 0xff); acc >>= 8; bits -= 8; }
+  }
+  if (bits > 0) packed.push(acc & 0xff);
+  return `0011000${digits.length.toString(16).toUpperCase()}91${bcd}0000AA${text.length.toString(16).padStart(2, '0')}${Buffer.from(packed).toString('hex')}`.toUpperCase();
+}
+
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
 const rows: Array<[string, Buffer | string, string, RegExp, Array<[string, string]>?]> = [
   ['the phone number as planted', JSON.stringify({ msisdn: '+33612345678' }), 'lab-phone', /as planted|e164/],
@@ -32,6 +48,7 @@ const rows: Array<[string, Buffer | string, string, RegExp, Array<[string, strin
   ['the IMEI base64\'d then gzipped then base64\'d again', JSON.stringify({ blob: zlib.gzipSync(JSON.stringify({ i: Buffer.from('353456789012348').toString('base64') })).toString('base64') }), 'lab-imei', /base64|as planted/],
   ['the SMS text in upper case', JSON.stringify({ t: 'LE CODE DU PORTAIL EST 4721B' }), 'planted-sms', /as planted/],
   ['the SMS text as UCS-2 hex (a PDU)', JSON.stringify({ pdu: Buffer.from('Le code du portail est 4721B', 'utf16le').swap16().toString('hex').toUpperCase() }), 'planted-sms', /UCS-2/],
+  ['the SMS text inside a GSM 7-bit PDU', JSON.stringify({ pdu: gsm7Submit('+33698765432', 'Le code du portail est 4721B') }), 'planted-sms', /^as planted$/],
   ['the e-mail address, MD5-hashed', JSON.stringify({ em: crypto.createHash('md5').update('jane.lab@example.com').digest('hex') }), 'lab-mail', /^md5\(as planted\) hex$/],
   ['the photo itself', photo, 'beach-photo', /the same file/, [['Content-Type', 'image/jpeg']]],
 ];
