@@ -18,6 +18,7 @@ usage:
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
   phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
   phonehome rules check [DIR]
+  phonehome demo [--headless] [--out DIR]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
   phonehome --version
@@ -44,7 +45,12 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
     if (command === undefined || command.startsWith('--')) {
       const { values } = parseOptions(argv, captureOptionSpecs, { min: 0, max: 0, usage: 'phonehome [options]' });
       if (values['help']) return (io.out(HELP.trimEnd()), 0);
-      return await runCapture(values, stdout.isTTY ? 'ui' : 'capture', io);
+      // The terminal UI only on a real terminal (blessed would write escape codes into a pipe).
+      if (stdout.isTTY && process.stdin.isTTY && process.env['TERM'] !== 'dumb') {
+        const { runUi } = await import('./ui-command.js');
+        return await runUi(values, io);
+      }
+      return await runCapture(values, 'capture', io);
     }
     switch (command) {
       case 'capture': {
@@ -79,8 +85,11 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         for (const rule of rules) io.out(`  ${rule.name}  (${path.basename(rule.source)})`);
         return 0;
       }
-      case 'demo':
-        throw new ConfigError("'phonehome demo' is not in this version yet (issue #5)");
+      case 'demo': {
+        const { values } = parseOptions(rest, [{ name: 'headless', kind: 'boolean', defaultText: '', help: '' }, stringOption('out', 'DIR', '')], { min: 0, max: 0, usage: 'phonehome demo [--headless] [--out DIR]' });
+        const { runDemo } = await import('./demo-command.js');
+        return await runDemo({ headless: values['headless'] === true, ...(values['out'] ? { out: values['out'] as string } : {}) }, io, stdout.isTTY === true && process.stdin.isTTY === true && process.env['TERM'] !== 'dumb');
+      }
       default:
         throw new ConfigError(`unknown command ${JSON.stringify(command)}; see phonehome --help`);
     }

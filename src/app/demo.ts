@@ -1,0 +1,153 @@
+// `phonehome demo`: the product at work without a phone. A local "cloud" (HTTPS with its own CA,
+// trusted upstream like a real server), an SMTP server, and a simulated leaky phone that uploads a
+// camera photo with GPS, SMS, a mail, contacts, its IMEI and its position, next to honest traffic
+// and a pinned app — all through the proxy over real TLS on loopback.
+
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import dns from 'node:dns';
+import { once } from 'node:events';
+import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
+import { TunnelAgent, connectTunnel } from '../bench/tunnel-agent.js';
+import { describeError } from '../util/errors.js';
+import { installRoot } from './paths.js';
+
+/** Names under .demo resolve to this machine, for the proxy's upstream connections only. */
+export const demoLookup: net.LookupFunction = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
+  if (hostname.endsWith('.demo')) {
+    if ((options as { all?: boolean }).all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
+    else callback(null, '127.0.0.1', 4);
+    return;
+  }
+  dns.lookup(hostname, options, callback as never);
+}) as net.LookupFunction;
+
+export interface DemoCloud {
+  readonly httpsPort: number;
+  readonly smtpPort: number;
+  readonly caFile: string;
+  readonly caPem: string;
+  close(): void;
+}
+
+/** The cloud: one HTTPS server answering for every *.demo name, and an SMTP server. */
+export async function startDemoCloud(): Promise<DemoCloud> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-demo-cloud-'));
+  const ca = CertificateAuthority.loadOrCreate(path.join(dir, 'ca'));
+  const contexts = new Map<string, tls.SecureContext>();
+  const contextFor = (name: string): tls.SecureContext => {
+    let context = contexts.get(name);
+    if (!context) {
+      const leaf = ca.issueLeaf(name);
+      context = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem });
+      contexts.set(name, context);
+    }
+    return context;
+  };
+  const fallback = ca.issueLeaf('cloud.demo');
+  const server = https.createServer({ key: fallback.keyPem, cert: fallback.certPem, SNICallback: (name, cb) => cb(null, contextFor(name)) }, (req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url?.startsWith('/v1/config') ? JSON.stringify({ theme: 'dark', refresh: 3600, features: ['radar', 'alerts'] }) : '{"ok":true}');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const smtp = net.createServer((socket) => {
+    socket.on('error', () => undefined);
+    socket.write('220 smtp.cloud.demo ESMTP\r\n');
+    let inData = false;
+    socket.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString('latin1').split('\r\n').filter(Boolean)) {
+        if (inData) {
+          if (line === '.') { inData = false; socket.write('250 queued\r\n'); }
+          continue;
+        }
+        if (line === 'DATA') { inData = true; socket.write('354 go ahead\r\n'); } else if (line === 'QUIT') socket.end('221 bye\r\n'); else socket.write('250 ok\r\n');
+      }
+    });
+  });
+  smtp.listen(0, '127.0.0.1');
+  await once(smtp, 'listening');
+  const caFile = path.join(dir, 'cloud-ca.pem');
+  fs.writeFileSync(caFile, ca.certPem);
+  return {
+    httpsPort: (server.address() as net.AddressInfo).port, smtpPort: (smtp.address() as net.AddressInfo).port, caFile, caPem: ca.certPem,
+    close: () => { server.closeAllConnections(); server.close(); smtp.close(); fs.rmSync(dir, { recursive: true, force: true }); },
+  };
+}
+
+export interface PhoneStep { readonly name: string; run(): Promise<void> }
+
+/** The simulated phone's day: what it sends, in order. */
+export function phoneSteps(proxyPort: number, proxyCaPem: string, cloud: DemoCloud): PhoneStep[] {
+  const agent = new TunnelAgent(proxyPort, proxyCaPem, { maxSockets: 4 });
+  const photo = fs.readFileSync(path.join(installRoot, 'assets', 'demo', 'IMG_20141012_183005.jpg'));
+  const send = (host: string, pathname: string, body: string | Buffer, headers: Record<string, string>, method = 'POST'): Promise<void> => new Promise((resolve) => {
+    const req = https.request({ host, port: cloud.httpsPort, path: pathname, method, agent, headers }, (res) => { res.resume(); res.on('end', resolve); });
+    req.on('error', () => resolve());
+    req.end(body);
+  });
+  const boundary = 'phonehomeDemoBoundary';
+  const upload = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="meta"\r\n\r\n{"album":"Camera"}\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="IMG_20141012_183005.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`), photo, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return [
+    { name: 'weather app fetches its config (honest)', run: () => send('config.weather.demo', '/v1/config', '', {}, 'GET') },
+    { name: 'analytics events (honest)', run: () => send('analytics.demo', '/events', JSON.stringify({ events: [{ name: 'screen_view', from: 'home', to: 'settings', timestamp: Date.now() }] }), { 'content-type': 'application/json' }) },
+    { name: 'gallery backup uploads a camera photo with GPS', run: () => send('gallery.cloud.demo', '/upload', upload, { 'content-type': `multipart/form-data; boundary=${boundary}` }) },
+    { name: 'message sync uploads SMS', run: () => send('sync.cloud.demo', '/v2/sms', JSON.stringify({ device: 'redmi', messages: [{ address: '+33612345678', body: 'Rendez-vous demain à 18h devant la gare', date: 1413131405000, type: 1, thread_id: 3 }, { address: '+33612345678', body: 'OK, à demain', date: 1413131505000, type: 2, thread_id: 3 }] }), { 'content-type': 'application/json' }) },
+    { name: 'contact sync uploads the address book', run: () => send('sync.cloud.demo', '/v2/contacts', 'BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Jean Dupont\r\nTEL;TYPE=CELL:+33 6 12 34 56 78\r\nEND:VCARD\r\nBEGIN:VCARD\r\nVERSION:3.0\r\nFN:Marie Curie\r\nEMAIL:marie@example.fr\r\nEND:VCARD\r\n', { 'content-type': 'text/vcard' }) },
+    { name: 'system service reports the IMEI', run: () => send('stats.vendor.demo', '/report', JSON.stringify({ imei: '353456789012348', model: 'Redmi Note', rom: 'MIUI 6' }), { 'content-type': 'application/json' }) },
+    { name: 'ad SDK sends the position', run: () => send('ads.demo', '/bid', JSON.stringify({ device: { geo: { lat: 48.853012, lon: 2.349902 } } }), { 'content-type': 'application/json' }) },
+    { name: 'mail app sends a message over SMTP without TLS', run: () => sendMail(proxyPort, cloud.smtpPort) },
+    { name: 'banking app with a pinned certificate (fails once, then passes through)', run: () => pinnedApp(proxyPort, cloud) },
+  ];
+}
+
+async function sendMail(proxyPort: number, smtpPort: number): Promise<void> {
+  const { socket } = await connectTunnel(proxyPort, `smtp.cloud.demo:${smtpPort}`);
+  socket.on('error', () => undefined);
+  let replies = '';
+  socket.on('data', (c: Buffer) => { replies += c.toString(); });
+  const waitFor = (count: number): Promise<void> => new Promise((resolve) => {
+    const check = (): void => { if ((replies.match(/\r\n/g) ?? []).length >= count) resolve(); else socket.once('data', check); };
+    check();
+  });
+  const lines = ['EHLO phone', `AUTH PLAIN ${Buffer.from('\0jane@example.com\0hunter2').toString('base64')}`, 'MAIL FROM:<jane@example.com>', 'RCPT TO:<bob@example.org>', 'DATA',
+    'From: Jane <jane@example.com>\r\nTo: bob@example.org\r\nSubject: Rendez-vous demain\r\nDate: Sun, 12 Oct 2014 18:30:05 +0200\r\n\r\nA 18h devant la gare.\r\n.', 'QUIT'];
+  await waitFor(1);
+  for (const [i, line] of lines.entries()) {
+    socket.write(`${line}\r\n`);
+    await waitFor(i + 2);
+  }
+  socket.destroy();
+}
+
+async function pinnedApp(proxyPort: number, cloud: DemoCloud): Promise<void> {
+  // The app trusts only its own server's CA: our certificate is refused, the app retries.
+  const attempt = (): Promise<boolean> => new Promise((resolve) => {
+    const agent = new TunnelAgent(proxyPort, cloud.caPem, { keepAlive: false });
+    const req = https.request({ host: 'pinned.bank.demo', port: cloud.httpsPort, path: '/accounts', agent }, (res) => { res.resume(); res.on('end', () => resolve(true)); });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+  if (!(await attempt())) await attempt();
+}
+
+/** Runs the phone's steps with `paceMs` between them; `onStep` hears each one. */
+export async function runPhone(steps: PhoneStep[], paceMs: number, onStep: (name: string, error?: string) => void, shouldStop: () => boolean = () => false): Promise<void> {
+  for (const step of steps) {
+    if (shouldStop()) return;
+    try {
+      await step.run();
+      onStep(step.name);
+    } catch (error) {
+      onStep(step.name, describeError(error));
+    }
+    if (paceMs > 0) await new Promise((resolve) => setTimeout(resolve, paceMs));
+  }
+}

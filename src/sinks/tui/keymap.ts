@@ -1,0 +1,37 @@
+// The keys, as data: one table drives the handlers, the `?` help and the hint line.
+
+export type Command =
+  | 'help' | 'next-pane' | 'down' | 'up' | 'top' | 'bottom' | 'page-down' | 'page-up'
+  | 'open' | 'back' | 'quit' | 'search' | 'search-next' | 'filter' | 'pause' | 'export';
+
+export type Context = 'main' | 'detail' | 'help';
+
+export interface KeyBinding {
+  readonly keys: readonly string[];
+  readonly command: Command;
+  readonly contexts: readonly Context[];
+  readonly help: string;
+}
+
+export const keymap: readonly KeyBinding[] = [
+  { keys: ['?'], command: 'help', contexts: ['main', 'detail'], help: 'this help' },
+  { keys: ['tab'], command: 'next-pane', contexts: ['main'], help: 'switch between findings and flows' },
+  { keys: ['j', 'down'], command: 'down', contexts: ['main', 'detail', 'help'], help: 'move down' },
+  { keys: ['k', 'up'], command: 'up', contexts: ['main', 'detail', 'help'], help: 'move up' },
+  { keys: ['g', 'home'], command: 'top', contexts: ['main', 'detail'], help: 'first (newest)' },
+  { keys: ['G', 'end'], command: 'bottom', contexts: ['main', 'detail'], help: 'last (oldest)' },
+  { keys: ['pagedown', 'C-f'], command: 'page-down', contexts: ['main', 'detail'], help: 'page down' },
+  { keys: ['pageup', 'C-b'], command: 'page-up', contexts: ['main', 'detail'], help: 'page up' },
+  { keys: ['enter'], command: 'open', contexts: ['main'], help: 'details of the selected finding or flow' },
+  { keys: ['escape', 'q'], command: 'back', contexts: ['detail', 'help', 'main'], help: 'back (clears a filter or search on the main screen)' },
+  { keys: ['/'], command: 'search', contexts: ['main'], help: 'search the current list' },
+  { keys: ['n'], command: 'search-next', contexts: ['main'], help: 'next search match' },
+  { keys: ['f'], command: 'filter', contexts: ['main'], help: 'filter: words, or cat:photo sev:high host:example' },
+  { keys: ['space', 'p'], command: 'pause', contexts: ['main'], help: 'pause the display / follow again (capture goes on)' },
+  { keys: ['e'], command: 'export', contexts: ['main', 'detail'], help: "export the selected finding's evidence to a file" },
+  { keys: ['Q', 'C-c'], command: 'quit', contexts: ['main', 'detail', 'help'], help: 'quit: stop, write files, restore the terminal' },
+];
+
+export function commandFor(key: string, context: Context): Command | undefined {
+  return keymap.find((b) => b.contexts.includes(context) && b.keys.includes(key))?.command;
+}

@@ -1,0 +1,382 @@
+// The terminal UI's state and what it shows, as plain data: rows in ring buffers, selection,
+// follow and pause, filter and search, which view is open. Pure (no blessed, no clock of its
+// own): the screen layer feeds it events and keys and paints what render() returns.
+
+import type { Flow } from '../../flow/flow.js';
+import { severities, severityRank, type Finding, type Severity } from '../../inspect/finding.js';
+import { toDisplay } from '../../util/sanitize.js';
+import { keymap, type Command, type Context } from './keymap.js';
+import { RingBuffer } from './ring-buffer.js';
+
+export type Style = 'plain' | 'dim' | 'bold' | 'selected' | 'header' | 'warn' | `sev.${Severity}`;
+export interface Line { readonly text: string; readonly style: Style }
+
+export interface FlowRow {
+  readonly id: string; readonly time: string; readonly method: string; readonly host: string; readonly path: string;
+  readonly status: string; readonly bytesUp: number; readonly bytesDown: number; readonly durationMs: number;
+  readonly kind: Flow['kind']; readonly error?: string; readonly tags: readonly string[]; readonly country?: string | null;
+  /** Headers and a body preview, bounded, for the detail view. */
+  readonly detail: readonly string[];
+}
+
+export interface ModelOptions {
+  readonly capacity: number;
+  readonly proxyAddresses: readonly string[];
+  readonly outDir?: string;
+  readonly insecureUpstream: boolean;
+  readonly redact: (finding: Finding) => Finding;
+}
+
+type Pane = 'findings' | 'flows';
+interface Filter { words: string[]; category?: string; severity?: Severity; host?: string }
+
+const PREVIEW_BYTES = 2048;
+
+function size(n: number): string {
+  if (n < 1024) return `${n}`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)}k`;
+  return `${(n / 1048576).toFixed(1)}M`;
+}
+
+function fit(text: string, width: number): string {
+  if (width <= 0) return '';
+  return text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`;
+}
+
+/** A body preview that never puts raw bytes on the terminal: text when it is text, else hex. */
+export function bodyPreview(bytes: Buffer): string[] {
+  if (bytes.length === 0) return ['(empty)'];
+  const head = bytes.subarray(0, PREVIEW_BYTES);
+  const text = head.toString('utf8');
+  const printable = [...text].filter((c) => c >= ' ' || c === '\n' || c === '\t').length / Math.max(1, text.length);
+  const more = bytes.length > PREVIEW_BYTES ? [`… (${bytes.length - PREVIEW_BYTES} more bytes)`] : [];
+  if (printable > 0.9) return [...text.split('\n').slice(0, 40).map((l) => toDisplay(l, 200)), ...more];
+  const lines: string[] = [];
+  for (let at = 0; at < Math.min(head.length, 256); at += 16) {
+    const chunk = head.subarray(at, at + 16);
+    lines.push(`${at.toString(16).padStart(6, '0')}  ${[...chunk].map((b) => b.toString(16).padStart(2, '0')).join(' ').padEnd(48)}  ${[...chunk].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('')}`);
+  }
+  return [...lines, ...(bytes.length > 256 ? [`… (${bytes.length} bytes in all)`] : [])];
+}
+
+export function flowRow(flow: Flow, country?: string | null): FlowRow {
+  const url = flow.request?.url;
+  let host = flow.target.host;
+  let path = '';
+  if (url) {
+    try {
+      const u = new URL(url);
+      host = u.hostname;
+      path = `${u.pathname}${u.search}`;
+    } catch { /* keep the target */ }
+  }
+  const detail: string[] = [
+    `flow ${flow.id}  ${flow.kind}  ${flow.scheme}  ${flow.startedAt}  ${flow.durationMs} ms`,
+    `client ${flow.client.ip}:${flow.client.port}  →  ${flow.target.host}:${flow.target.port}${flow.destination ? `  (connected ${flow.destination.ip}:${flow.destination.port}${country ? `, ${country}` : ''})` : ''}`,
+    ...(flow.sni ? [`TLS server name ${flow.sni}`] : []),
+    ...(flow.error ? [`error: ${flow.error}`] : []),
+    `tags: ${flow.tags.join(' ') || '-'}   bytes up ${flow.bytesUp}, down ${flow.bytesDown}`,
+  ];
+  if (flow.request) {
+    detail.push('', `── request: ${flow.request.method} ${flow.request.url}`);
+    for (const [k, v] of flow.request.headers.slice(0, 40)) detail.push(`${k}: ${k.toLowerCase() === 'authorization' ? '(hidden)' : v}`);
+    detail.push('', ...bodyPreview(flow.request.body.bytes));
+  }
+  if (flow.response) {
+    detail.push('', `── response: ${flow.response.status} ${flow.response.statusText}`);
+    for (const [k, v] of flow.response.headers.slice(0, 40)) detail.push(`${k}: ${v}`);
+    detail.push('', ...bodyPreview(flow.response.body.bytes));
+  }
+  if (flow.webSocketMessages) {
+    detail.push('', `── ${flow.webSocketMessages.length} WebSocket message(s)`);
+    for (const m of flow.webSocketMessages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary)` : toDisplay(m.data.toString('utf8'), 160)}`);
+  }
+  if (flow.stream) detail.push('', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes));
+  return {
+    id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : '-'),
+    host, path, status: flow.response ? String(flow.response.status) : flow.error ? 'ERR' : '-', bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
+    durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
+    detail: detail.map((l) => toDisplay(l, 400)),
+  };
+}
+
+export function parseFilter(text: string): Filter {
+  const filter: Filter = { words: [] };
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    const [key, value] = word.includes(':') ? [word.slice(0, word.indexOf(':')), word.slice(word.indexOf(':') + 1)] : ['', word];
+    if ((key === 'cat' || key === 'category') && value) filter.category = value.toLowerCase();
+    else if ((key === 'sev' || key === 'severity') && (severities as readonly string[]).includes(value.toLowerCase())) filter.severity = value.toLowerCase() as Severity;
+    else if (key === 'host' && value) filter.host = value.toLowerCase();
+    else filter.words.push(word.toLowerCase());
+  }
+  return filter;
+}
+
+export class TuiModel {
+  readonly #options: ModelOptions;
+  readonly findings: RingBuffer<Finding>;
+  readonly flows: RingBuffer<FlowRow>;
+  readonly #worstByFlow = new Map<string, Severity>();
+  readonly #severityCounts: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]));
+  #pendingFindings: Finding[] = [];
+  #pendingFlows: FlowRow[] = [];
+  #flowsSeen = 0;
+  #bytesUp = 0;
+  #clients = new Set<string>();
+  focus: Pane = 'findings';
+  view: Context = 'main';
+  paused = false;
+  #selected: Record<Pane, number> = { findings: 0, flows: 0 };
+  #detailScroll = 0;
+  #filterText = '';
+  #filter: Filter = { words: [] };
+  #search = '';
+  /** A one-line message for the hint line (export done, no match…). */
+  message = '';
+
+  constructor(options: ModelOptions) {
+    this.#options = options;
+    this.findings = new RingBuffer(options.capacity);
+    this.flows = new RingBuffer(options.capacity);
+  }
+
+  // ---- events --------------------------------------------------------------------------------
+
+  addFinding(finding: Finding): void {
+    const shown = this.#options.redact(finding);
+    this.#severityCounts[shown.severity] = (this.#severityCounts[shown.severity] ?? 0) + 1;
+    const worst = this.#worstByFlow.get(shown.flowId);
+    if (!worst || severityRank(shown.severity) > severityRank(worst)) {
+      this.#worstByFlow.set(shown.flowId, shown.severity);
+      if (this.#worstByFlow.size > this.#options.capacity * 2) this.#worstByFlow.delete(this.#worstByFlow.keys().next().value!);
+    }
+    if (this.paused) this.#pendingFindings.push(shown);
+    else this.#insert('findings', () => this.findings.push(shown));
+  }
+
+  addFlow(row: FlowRow, clientIp: string): void {
+    this.#flowsSeen++;
+    this.#bytesUp += row.bytesUp;
+    this.#clients.add(clientIp);
+    if (this.paused) this.#pendingFlows.push(row);
+    else this.#insert('flows', () => this.flows.push(row));
+  }
+
+  /** New rows arrive at the top: a reader who moved down keeps looking at the same row. */
+  #insert(pane: Pane, push: () => void): void {
+    push();
+    if (this.#selected[pane] > 0) this.#selected[pane] = Math.min(this.#selected[pane] + 1, this.#visible(pane).length - 1);
+  }
+
+  // ---- filtering -----------------------------------------------------------------------------
+
+  #matchesFinding(f: Finding): boolean {
+    const filter = this.#filter;
+    if (filter.category && !f.category.startsWith(filter.category)) return false;
+    if (filter.severity && severityRank(f.severity) < severityRank(filter.severity)) return false;
+    if (filter.host && !f.host.toLowerCase().includes(filter.host)) return false;
+    const text = `${f.summary} ${f.host} ${f.category} ${f.destination.country ?? ''}`.toLowerCase();
+    return filter.words.every((w) => text.includes(w));
+  }
+
+  #matchesFlow(r: FlowRow): boolean {
+    const filter = this.#filter;
+    if (filter.host && !r.host.toLowerCase().includes(filter.host)) return false;
+    if (filter.severity && severityRank(this.#worstByFlow.get(r.id) ?? 'info') < severityRank(filter.severity)) return false;
+    const text = `${r.method} ${r.host} ${r.path} ${r.status} ${r.kind}`.toLowerCase();
+    return filter.words.every((w) => text.includes(w));
+  }
+
+  #visible(pane: Pane): Array<Finding | FlowRow> {
+    const out: Array<Finding | FlowRow> = [];
+    if (pane === 'findings') for (const f of this.findings.fromNewest()) { if (this.#matchesFinding(f)) out.push(f); }
+    else for (const r of this.flows.fromNewest()) { if (this.#matchesFlow(r)) out.push(r); }
+    return out;
+  }
+
+  setFilter(text: string): void {
+    this.#filterText = text.trim();
+    this.#filter = parseFilter(text);
+    this.#selected = { findings: 0, flows: 0 };
+  }
+
+  setSearch(text: string): void {
+    this.#search = text.trim().toLowerCase();
+    this.#selected[this.focus] = -1;
+    this.#searchNext();
+  }
+
+  #searchNext(): void {
+    if (!this.#search) return;
+    const rows = this.#visible(this.focus);
+    for (let step = 1; step <= rows.length; step++) {
+      const index = (this.#selected[this.focus] + step + rows.length) % rows.length;
+      const row = rows[index]!;
+      const text = ('summary' in row ? `${row.summary} ${row.host}` : `${row.method} ${row.host} ${row.path}`).toLowerCase();
+      if (text.includes(this.#search)) {
+        this.#selected[this.focus] = index;
+        this.message = '';
+        return;
+      }
+    }
+    this.#selected[this.focus] = Math.max(0, this.#selected[this.focus]);
+    this.message = `no match for "${this.#search}"`;
+  }
+
+  // ---- keys ----------------------------------------------------------------------------------
+
+  /** Applies a command; returns what the screen layer must do beyond repainting. */
+  command(command: Command, pageRows = 10): 'quit' | 'prompt-search' | 'prompt-filter' | 'export' | undefined {
+    this.message = '';
+    const move = (delta: number): void => {
+      if (this.view === 'detail') {
+        this.#detailScroll = Math.max(0, this.#detailScroll + delta);
+        return;
+      }
+      const rows = this.#visible(this.focus).length;
+      this.#selected[this.focus] = Math.max(0, Math.min(rows - 1, this.#selected[this.focus] + delta));
+    };
+    switch (command) {
+      case 'quit': return 'quit';
+      case 'help': this.view = 'help'; return undefined;
+      case 'back':
+        if (this.view !== 'main') this.view = 'main';
+        else if (this.#filterText || this.#search) { this.setFilter(''); this.#search = ''; }
+        else this.message = 'press Q to quit';
+        return undefined;
+      case 'next-pane': this.focus = this.focus === 'findings' ? 'flows' : 'findings'; return undefined;
+      case 'down': move(1); return undefined;
+      case 'up': move(-1); return undefined;
+      case 'page-down': move(pageRows); return undefined;
+      case 'page-up': move(-pageRows); return undefined;
+      case 'top': if (this.view === 'detail') this.#detailScroll = 0; else this.#selected[this.focus] = 0; return undefined;
+      case 'bottom': if (this.view === 'detail') this.#detailScroll = 1e9; else this.#selected[this.focus] = Math.max(0, this.#visible(this.focus).length - 1); return undefined;
+      case 'open':
+        if (this.#visible(this.focus).length > 0) { this.view = 'detail'; this.#detailScroll = 0; }
+        return undefined;
+      case 'pause':
+        this.paused = !this.paused;
+        if (!this.paused) this.#flushPending();
+        return undefined;
+      case 'search': return 'prompt-search';
+      case 'search-next': this.#searchNext(); return undefined;
+      case 'filter': return 'prompt-filter';
+      case 'export': return this.selectedFinding() ? 'export' : ((this.message = 'select a finding to export its evidence'), undefined);
+    }
+  }
+
+  #flushPending(): void {
+    for (const f of this.#pendingFindings) this.findings.push(f);
+    for (const r of this.#pendingFlows) this.flows.push(r);
+    this.#pendingFindings = [];
+    this.#pendingFlows = [];
+    this.#selected = { findings: 0, flows: 0 };
+  }
+
+  selectedFinding(): Finding | undefined {
+    if (this.focus !== 'findings') return undefined;
+    return this.#visible('findings')[this.#selected.findings] as Finding | undefined;
+  }
+
+  selectedFlow(): FlowRow | undefined {
+    if (this.focus !== 'flows') return undefined;
+    return this.#visible('flows')[this.#selected.flows] as FlowRow | undefined;
+  }
+
+  // ---- rendering -----------------------------------------------------------------------------
+
+  #findingLine(f: Finding, width: number): string {
+    const where = f.destination.country ? `${f.host} [${f.destination.country}]` : f.host;
+    const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} `;
+    const hostWidth = Math.min(32, Math.max(12, Math.floor(width * 0.25)));
+    return fit(`${head}${fit(toDisplay(where, 80), hostWidth)} ${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
+  }
+
+  #flowLine(r: FlowRow, width: number): string {
+    const worst = this.#worstByFlow.get(r.id);
+    const badge = worst ? ` ▲${worst}` : '';
+    const hostWidth = Math.min(30, Math.max(10, Math.floor(width * 0.22)));
+    const right = ` ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)} ↓${size(r.bytesDown).padStart(5)} ${`${r.durationMs}ms`.padStart(7)}${badge}`;
+    const left = `${r.time} ${r.method.padEnd(7)} ${fit(toDisplay(r.host, 80), hostWidth)} `;
+    const pathWidth = Math.max(0, width - left.length - right.length);
+    return fit(`${left}${fit(toDisplay(r.path || (r.error ? `(${r.error})` : ''), 300), pathWidth)}${right}`, width);
+  }
+
+  #list(pane: Pane, height: number, width: number): Line[] {
+    const rows = this.#visible(pane);
+    const selected = Math.min(this.#selected[pane], Math.max(0, rows.length - 1));
+    this.#selected[pane] = Math.max(0, selected);
+    const top = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
+    const lines: Line[] = [];
+    for (let i = top; i < Math.min(rows.length, top + height); i++) {
+      const row = rows[i]!;
+      const isSelected = i === selected && this.focus === pane;
+      if ('summary' in row) lines.push({ text: this.#findingLine(row, width), style: isSelected ? 'selected' : `sev.${row.severity}` });
+      else {
+        const worst = this.#worstByFlow.get(row.id);
+        lines.push({ text: this.#flowLine(row, width), style: isSelected ? 'selected' : row.kind === 'tls-failed' || row.error ? 'warn' : worst && severityRank(worst) >= severityRank('medium') ? `sev.${worst}` : row.kind === 'tunnel' ? 'dim' : 'plain' });
+      }
+    }
+    if (rows.length === 0) lines.push({ text: pane === 'findings' ? (this.#filterText ? '  no finding matches the filter' : '  no findings yet') : this.#clients.size === 0 ? '  no device has connected yet: set its Wi-Fi proxy to an address above' : '  no flow matches the filter', style: 'dim' });
+    return lines;
+  }
+
+  #statusLine(width: number): string {
+    const sev = [...severities].reverse().filter((s) => (this.#severityCounts[s] ?? 0) > 0).map((s) => `${s} ${this.#severityCounts[s]}`).join(' · ') || 'no findings';
+    const pending = this.#pendingFindings.length + this.#pendingFlows.length;
+    const state = this.paused ? `❚❚ PAUSED${pending ? ` (${pending} waiting)` : ''}` : '● LIVE';
+    const filter = this.#filterText ? `  [filter: ${toDisplay(this.#filterText, 40)}]` : '';
+    const dropped = this.flows.dropped + this.findings.dropped > 0 ? `  [${this.flows.dropped + this.findings.dropped} oldest rows dropped]` : '';
+    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
+  }
+
+  #detailLines(): string[] {
+    const finding = this.selectedFinding();
+    if (finding) {
+      const json = JSON.stringify({ ...finding, details: finding.details }, null, 2).split('\n');
+      return [
+        `${finding.severity.toUpperCase()}  ${finding.category}  ${finding.detector}  ${finding.id} (flow ${finding.flowId})`,
+        toDisplay(finding.summary, 1000),
+        `to ${finding.host}${finding.destination.ip ? ` ${finding.destination.ip}` : ''}${finding.destination.country ? ` ${finding.destination.country}` : ''}${finding.destination.org ? ` (${finding.destination.asn ? `AS${finding.destination.asn} ` : ''}${finding.destination.org})` : ''}`,
+        `path: ${finding.evidence.path.join(' > ')}`,
+        ...(finding.evidence.excerpt ? [`excerpt: ${toDisplay(finding.evidence.excerpt, 300)}`] : []),
+        ...(finding.rules ? [`rules: ${finding.rules.join(', ')}`] : []),
+        '',
+        ...json.map((l) => toDisplay(l, 300)),
+      ];
+    }
+    return [...(this.selectedFlow()?.detail ?? ['(nothing selected)'])];
+  }
+
+  render(width: number, height: number): { header: Line[]; findings: Line[]; flows: Line[]; hint: Line; overlay?: Line[]; findingsTitle: string; flowsTitle: string } {
+    const header: Line[] = [
+      { text: fit(`phonehome  proxy: ${this.#options.proxyAddresses.join(' or ')}  CA: http://phonehome.cert/  ${this.#clients.size === 0 ? 'waiting for a device' : `${this.#clients.size} device(s) connected`}${this.#options.insecureUpstream ? '  INSECURE UPSTREAM' : ''}`, width), style: this.#options.insecureUpstream ? 'warn' : 'header' },
+      { text: this.#statusLine(width), style: this.paused ? 'warn' : 'bold' },
+    ];
+    const body = Math.max(2, height - header.length - 3);
+    const findingsHeight = Math.max(1, Math.ceil(body * 0.55));
+    const flowsHeight = Math.max(1, body - findingsHeight);
+    const hints = this.message || (this.view === 'main' ? '?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  Q:quit' : 'esc/q:back  j/k:scroll  Q:quit');
+    const result = {
+      header,
+      findings: this.#list('findings', findingsHeight, width),
+      flows: this.#list('flows', flowsHeight, width),
+      hint: { text: fit(hints, width), style: (this.message ? 'warn' : 'dim') as Style },
+      findingsTitle: `Findings (newest first)${this.focus === 'findings' ? ' ◀' : ''}`,
+      flowsTitle: `Flows (newest first)${this.focus === 'flows' ? ' ◀' : ''}`,
+    };
+    if (this.view === 'help') {
+      const lines: Line[] = [{ text: 'Keys', style: 'bold' }, { text: '', style: 'plain' }];
+      for (const b of keymap) lines.push({ text: fit(`${b.keys.join(', ').padEnd(18)} ${b.help}`, width), style: 'plain' });
+      lines.push({ text: '', style: 'plain' }, { text: 'Severity: CRITICAL > HIGH > MEDIUM > LOW > INFO (written out, and coloured unless NO_COLOR is set).', style: 'dim' });
+      return { ...result, overlay: lines };
+    }
+    if (this.view === 'detail') {
+      const lines = this.#detailLines();
+      const visible = height - 1;
+      this.#detailScroll = Math.min(this.#detailScroll, Math.max(0, lines.length - visible));
+      return { ...result, overlay: lines.slice(this.#detailScroll, this.#detailScroll + visible).map((text) => ({ text: fit(text, width), style: 'plain' as Style })) };
+    }
+    return result;
+  }
+}
