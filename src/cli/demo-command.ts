@@ -12,7 +12,8 @@ import { safeListen } from '../app/safe-call.js';
 import { findingLine } from '../sinks/console-sink.js';
 import type { Output } from './capture-command.js';
 
-const UI_PACE_MS = 6_000;
+/** One phone step every few seconds, so a person can watch; PHONEHOME_DEMO_PACE_MS changes it (tests). */
+const UI_PACE_MS = Number(process.env['PHONEHOME_DEMO_PACE_MS'] ?? 6_000);
 
 export async function runDemo(raw: { headless?: boolean; out?: string }, io: Output, interactive: boolean): Promise<number> {
   const headless = raw.headless === true || !interactive;

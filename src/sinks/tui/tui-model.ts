@@ -286,15 +286,17 @@ export class TuiModel {
   // ---- rendering -----------------------------------------------------------------------------
 
   #findingLine(f: Finding, width: number): string {
-    const where = f.destination.country ? `${f.host} [${f.destination.country}]` : f.host;
-    const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} `;
-    const hostWidth = Math.min(32, Math.max(12, Math.floor(width * 0.25)));
-    return fit(`${head}${fit(toDisplay(where, 80), hostWidth)} ${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
+    // The country has a column of its own: it is what a reader looks for, and it must never be cut.
+    const country = (f.destination.country ?? '--').padEnd(2);
+    const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} ${country} `;
+    const hostWidth = Math.min(32, Math.max(12, Math.floor(width * 0.22)));
+    return fit(`${head}${fit(toDisplay(f.host, 80), hostWidth)} ${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
   }
 
   #flowLine(r: FlowRow, width: number): string {
     const worst = this.#worstByFlow.get(r.id);
-    const badge = worst ? ` ▲${worst}` : '';
+    // Fixed width, so rows with and without a finding line up.
+    const badge = ` ${worst ? `▲${worst}` : ''}`.padEnd(10);
     const hostWidth = Math.min(30, Math.max(10, Math.floor(width * 0.22)));
     const right = ` ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)} ↓${size(r.bytesDown).padStart(5)} ${`${r.durationMs}ms`.padStart(7)}${badge}`;
     const left = `${r.time} ${r.method.padEnd(7)} ${fit(toDisplay(r.host, 80), hostWidth)} `;

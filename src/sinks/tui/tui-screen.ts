@@ -132,7 +132,9 @@ export class TuiScreen {
     this.#prompt.setLabel?.(label);
     this.#prompt.focus();
     this.#prompt.readInput((_err, value) => {
-      this.#prompting = false;
+      // The key that ended the prompt (enter, escape) is still being delivered to the screen:
+      // stop ignoring keys only after it.
+      setImmediate(() => { this.#prompting = false; });
       this.#prompt.hide();
       this.#hint.show();
       if (typeof value === 'string') done(value);

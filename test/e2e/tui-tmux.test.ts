@@ -1,0 +1,45 @@
+// The real thing in a real pseudo-terminal: `phonehome demo` in tmux, keys sent with send-keys,
+// the screen read with capture-pane (polled with a deadline, never a fixed sleep). Skipped where
+// tmux is not installed; .ci/run installs it.
+
+import t from 'tap';
+import path from 'node:path';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { installRoot } from '../../src/app/paths.js';
+
+const haveTmux = spawnSync('tmux', ['-V']).status === 0;
+const session = `phonehome-test-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', args, { encoding: 'utf8' });
+}
+
+async function screenShows(pattern: RegExp, deadlineMs = 30_000): Promise<string> {
+  const until = Date.now() + deadlineMs;
+  let screen = '';
+  while (Date.now() < until) {
+    screen = tmux('capture-pane', '-p', '-t', session);
+    if (pattern.test(screen)) return screen;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the screen never showed ${pattern}:\n${screen}`);
+}
+
+t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits and restores the shell', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
+  const cli = path.join(installRoot, 'dist', 'cli.js');
+  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '30', `PHONEHOME_DEMO_PACE_MS=150 TERM=xterm-256color NCURSES_NO_UTF8_ACS=1 ${process.execPath} ${cli} demo; echo "EXITED $?"; sleep 60`);
+  t.teardown(() => { spawnSync('tmux', ['kill-session', '-t', session]); });
+  const screen = await screenShows(/HIGH +photo .*JPEG camera photo/);
+  t.match(screen, /proxy: 127\.0\.0\.1:\d+ {2}CA: http:\/\/phonehome\.cert\//);
+  await screenShows(/CRITICAL credential/);
+  tmux('send-keys', '-t', session, '?');
+  await screenShows(/Q, C-c +quit: stop, write files, restore the terminal/);
+  tmux('send-keys', '-t', session, 'Escape');
+  await screenShows(/Findings \(newest first\)/);
+  tmux('resize-window', '-t', session, '-x', '70', '-y', '20');
+  await screenShows(/Findings/);
+  tmux('send-keys', '-t', session, 'Q');
+  const after = await screenShows(/EXITED 0/);
+  t.match(after, /phonehome: stopped; \d+ finding\(s\)/);
+  t.notMatch(after, /Findings \(newest first\)/, 'the alternate screen is gone');
+});
