@@ -265,7 +265,23 @@ async function detectorThroughput(): Promise<number> {
   return bytes / MB / ((performance.now() - started) / 1000);
 }
 
+/** Milliseconds to compute one UI frame with 100,000 flows and 10,000 findings (only visible rows are built). */
+async function tuiFrameMs(): Promise<number> {
+  const { TuiModel } = await import('../sinks/tui/tui-model.js');
+  const model = new TuiModel({ capacity: 100_000, proxyAddresses: ['192.168.1.5:8080'], insecureUpstream: false, redact: (f) => f });
+  for (let i = 0; i < 100_000; i++) {
+    model.addFlow({ id: `fl-${i}`, time: '18:30:11', method: 'POST', host: `h${i % 500}.example.com`, path: `/api/${i}`, status: '200', bytesUp: i, bytesDown: i, durationMs: 12, kind: 'http', tags: [], detail: [] }, '192.168.1.23');
+  }
+  for (let i = 0; i < 10_000; i++) {
+    model.addFinding({ v: 1, id: `f-${i}`, time: '2026-11-27T18:30:11.000Z', flowId: `fl-${i}`, category: 'photo', severity: 'high', direction: 'request', detector: 'photo/jpeg', summary: `photo ${i}`, host: 'h.example.com', client: { ip: '1' }, destination: { country: 'CN' }, evidence: { path: [], bytes: 1 }, details: {}, canary: null });
+  }
+  const started = performance.now();
+  for (let i = 0; i < 50; i++) model.render(200, 60);
+  return (performance.now() - started) / 50;
+}
+
 const detectorMBps = await detectorThroughput();
+const uiFrameMs = await tuiFrameMs();
 const origins = await startOrigins();
 const direct: Subject = { name: 'direct', trust: originCa.certPem, stop: async () => undefined };
 const results = new Map<string, Row>();
@@ -302,6 +318,7 @@ const lines = [
   `${'new host first byte p95, ms'.padEnd(32)}${fmt(d.newHost.p95, 1).padStart(10)}${fmt(p.newHost.p95, 1).padStart(12)}${fmt(m?.newHost.p95, 1).padStart(12)}`,
   `${'peak RSS, 1 GB up + 200 MB slow down'.padEnd(32)}${'-'.padStart(10)}${`${fmt(p.rss)} MB`.padStart(12)}${(m?.rss !== undefined ? `${fmt(m.rss)} MB` : '-').padStart(12)}`,
   `${'detection engine, MB/s (1 core)'.padEnd(32)}${'-'.padStart(10)}${fmt(detectorMBps).padStart(12)}`,
+  `${'UI frame, 100k flows, ms'.padEnd(32)}${'-'.padStart(10)}${fmt(uiFrameMs, 1).padStart(12)}`,
   '',
   'goals: detection engine >= 100 MB/s: ' + (detectorMBps >= 100 ? 'met' : 'NOT met') + '; upload >= 0.5x direct: ' + (p.upload >= 0.5 * d.upload ? 'met' : 'NOT met') +
     '; small requests >= 5x mitmproxy: ' + (m ? (p.small >= 5 * m.small ? 'met' : 'NOT met') : 'mitmdump not installed') +

@@ -150,6 +150,7 @@ export class TuiModel {
       this.#worstByFlow.set(shown.flowId, shown.severity);
       if (this.#worstByFlow.size > this.#options.capacity * 2) this.#worstByFlow.delete(this.#worstByFlow.keys().next().value!);
     }
+    delete this.#filtered.flows; // a flow's badge, and so a severity filter on flows, may change
     if (this.paused) this.#pendingFindings.push(shown);
     else this.#insert('findings', () => this.findings.push(shown));
   }
@@ -165,6 +166,7 @@ export class TuiModel {
   /** New rows arrive at the top: a reader who moved down keeps looking at the same row. */
   #insert(pane: Pane, push: () => void): void {
     push();
+    delete this.#filtered[pane];
     if (this.#selected[pane] > 0) this.#selected[pane] = Math.min(this.#selected[pane] + 1, this.#visible(pane).length - 1);
   }
 
@@ -187,16 +189,35 @@ export class TuiModel {
     return filter.words.every((w) => text.includes(w));
   }
 
-  #visible(pane: Pane): Array<Finding | FlowRow> {
-    const out: Array<Finding | FlowRow> = [];
-    if (pane === 'findings') for (const f of this.findings.fromNewest()) { if (this.#matchesFinding(f)) out.push(f); }
-    else for (const r of this.flows.fromNewest()) { if (this.#matchesFlow(r)) out.push(r); }
-    return out;
+  /** Rows a filter lets through, built once per change, not once per frame or per event. */
+  #filtered: Partial<Record<Pane, Array<Finding | FlowRow>>> = {};
+
+  #filterActive(): boolean {
+    const f = this.#filter;
+    return f.words.length > 0 || f.category !== undefined || f.severity !== undefined || f.host !== undefined;
+  }
+
+  /** The visible rows of a pane, newest first: straight from the ring when nothing is filtered. */
+  #visible(pane: Pane): { length: number; at(index: number): Finding | FlowRow | undefined } {
+    if (!this.#filterActive()) {
+      const ring = pane === 'findings' ? this.findings : this.flows;
+      return { length: ring.length, at: (i) => ring.newest(i) };
+    }
+    let rows = this.#filtered[pane];
+    if (!rows) {
+      rows = [];
+      if (pane === 'findings') for (const f of this.findings.fromNewest()) { if (this.#matchesFinding(f)) rows.push(f); }
+      else for (const r of this.flows.fromNewest()) { if (this.#matchesFlow(r)) rows.push(r); }
+      this.#filtered[pane] = rows;
+    }
+    const list = rows;
+    return { length: list.length, at: (i) => list[i] };
   }
 
   setFilter(text: string): void {
     this.#filterText = text.trim();
     this.#filter = parseFilter(text);
+    this.#filtered = {};
     this.#selected = { findings: 0, flows: 0 };
   }
 
@@ -211,7 +232,7 @@ export class TuiModel {
     const rows = this.#visible(this.focus);
     for (let step = 1; step <= rows.length; step++) {
       const index = (this.#selected[this.focus] + step + rows.length) % rows.length;
-      const row = rows[index]!;
+      const row = rows.at(index)!;
       const text = ('summary' in row ? `${row.summary} ${row.host}` : `${row.method} ${row.host} ${row.path}`).toLowerCase();
       if (text.includes(this.#search)) {
         this.#selected[this.focus] = index;
@@ -270,17 +291,18 @@ export class TuiModel {
     for (const r of this.#pendingFlows) this.flows.push(r);
     this.#pendingFindings = [];
     this.#pendingFlows = [];
+    this.#filtered = {};
     this.#selected = { findings: 0, flows: 0 };
   }
 
   selectedFinding(): Finding | undefined {
     if (this.focus !== 'findings') return undefined;
-    return this.#visible('findings')[this.#selected.findings] as Finding | undefined;
+    return this.#visible('findings').at(this.#selected.findings) as Finding | undefined;
   }
 
   selectedFlow(): FlowRow | undefined {
     if (this.focus !== 'flows') return undefined;
-    return this.#visible('flows')[this.#selected.flows] as FlowRow | undefined;
+    return this.#visible('flows').at(this.#selected.flows) as FlowRow | undefined;
   }
 
   // ---- rendering -----------------------------------------------------------------------------
@@ -311,7 +333,7 @@ export class TuiModel {
     const top = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
     const lines: Line[] = [];
     for (let i = top; i < Math.min(rows.length, top + height); i++) {
-      const row = rows[i]!;
+      const row = rows.at(i)!;
       const isSelected = i === selected && this.focus === pane;
       if ('summary' in row) lines.push({ text: this.#findingLine(row, width), style: isSelected ? 'selected' : `sev.${row.severity}` });
       else {
