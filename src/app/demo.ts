@@ -9,22 +9,15 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import dns from 'node:dns';
 import { once } from 'node:events';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { TunnelAgent, connectTunnel } from '../bench/tunnel-agent.js';
 import { describeError } from '../util/errors.js';
 import { installRoot } from './paths.js';
+import { loopbackLookup } from '../util/loopback-lookup.js';
 
 /** Names under .demo resolve to this machine, for the proxy's upstream connections only. */
-export const demoLookup: net.LookupFunction = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-  if (hostname.endsWith('.demo')) {
-    if ((options as { all?: boolean }).all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-    else callback(null, '127.0.0.1', 4);
-    return;
-  }
-  dns.lookup(hostname, options, callback as never);
-}) as net.LookupFunction;
+export const demoLookup = loopbackLookup('.demo');
 
 export interface DemoCloud {
   readonly httpsPort: number;

@@ -2,7 +2,6 @@
 // server), phonehome's engine on 127.0.0.1:0, and clients that go through it with CONNECT.
 // Names ending in .test resolve to 127.0.0.1 for phonehome's upstream connections.
 
-import dns from 'node:dns';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -17,6 +16,7 @@ import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/clie
 import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/engine/intercepting-proxy.js';
 import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
 import { EventBus, type PhonehomeEvents } from '../../src/flow/events.js';
+import { loopbackLookup } from '../../src/util/loopback-lookup.js';
 import type { Flow } from '../../src/flow/flow.js';
 
 export function tempDir(prefix = 'phonehome-test-'): string {
@@ -24,14 +24,7 @@ export function tempDir(prefix = 'phonehome-test-'): string {
 }
 
 /** Resolves *.test to 127.0.0.1, everything else as usual. */
-export const testLookup: net.LookupFunction = ((hostname: string, options: dns.LookupOptions, callback: (...args: unknown[]) => void) => {
-  if (hostname.endsWith('.test')) {
-    if ((options as { all?: boolean }).all) callback(null, [{ address: '127.0.0.1', family: 4 }]);
-    else callback(null, '127.0.0.1', 4);
-    return;
-  }
-  dns.lookup(hostname, options, callback as never);
-}) as net.LookupFunction;
+export const testLookup = loopbackLookup('.test');
 
 let originCa: CertificateAuthority | undefined;
 /** The CA of the "real" servers in tests, distinct from phonehome's. */

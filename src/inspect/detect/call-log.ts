@@ -5,6 +5,7 @@
 import type { FindingDraft } from '../finding.js';
 import type { Detector, View } from './detector.js';
 import { maskNumber } from './summary-text.js';
+import { collectRecords } from './record-walk.js';
 
 const NUMBER_KEYS = new Set(['number', 'phone', 'phone_number', 'num', 'caller', 'callee', 'address', 'formatted_number', 'normalized_number']);
 const DURATION_KEYS = new Set(['duration', 'dur', 'seconds', 'call_duration', 'length']);
@@ -32,16 +33,6 @@ function callOf(object: Record<string, unknown>): CallRecord | undefined {
   return number && duration !== undefined && (date || type) ? { number, duration, ...(date ? { date } : {}), ...(type ? { type } : {}) } : undefined;
 }
 
-function collect(value: unknown, out: CallRecord[], depth = 0): void {
-  if (depth > 12 || out.length > 10_000) return;
-  if (Array.isArray(value)) for (const item of value) collect(item, out, depth + 1);
-  else if (value && typeof value === 'object') {
-    const call = callOf(value as Record<string, unknown>);
-    if (call) out.push(call);
-    else for (const inner of Object.values(value)) collect(inner, out, depth + 1);
-  }
-}
-
 export const callLogDetector: Detector = {
   id: 'call-log',
   category: 'call-log',
@@ -49,8 +40,7 @@ export const callLogDetector: Detector = {
     return view.structured !== undefined;
   },
   detect(view: View): FindingDraft[] {
-    const calls: CallRecord[] = [];
-    collect(view.structured, calls);
+    const calls = collectRecords(view.structured, callOf, 10_000, 12);
     if (calls.length === 0) return [];
     const numbers = new Set(calls.map((c) => c.number));
     return [{

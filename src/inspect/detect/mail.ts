@@ -6,6 +6,7 @@ import { headerValue } from '../../flow/flow.js';
 import { parseMailMessage } from '../decode/mail-message.js';
 import type { FindingDraft } from '../finding.js';
 import { quote } from './summary-text.js';
+import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
@@ -48,16 +49,6 @@ function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
   return { from, ...(to ? { to } : {}), subject, ...(body !== undefined ? { body } : {}) };
 }
 
-function collectMailRecords(value: unknown, out: MailRecord[], depth = 0): void {
-  if (out.length >= 1000 || depth > 12) return;
-  if (Array.isArray(value)) for (const item of value) collectMailRecords(item, out, depth + 1);
-  else if (value && typeof value === 'object') {
-    const record = mailRecordOf(value as Record<string, unknown>);
-    if (record) out.push(record);
-    else for (const inner of Object.values(value)) collectMailRecords(inner, out, depth + 1);
-  }
-}
-
 export const mailDetector: Detector = {
   id: 'mail',
   category: 'mail',
@@ -69,8 +60,7 @@ export const mailDetector: Detector = {
   },
   detect(view: View): FindingDraft[] {
     if (view.structured !== undefined) {
-      const records: MailRecord[] = [];
-      collectMailRecords(view.structured, records);
+      const records = collectRecords(view.structured, mailRecordOf, 1000, 12);
       if (records.length === 0) return [];
       const first = records[0]!;
       return [{

@@ -7,6 +7,7 @@ import { SMS_PDU_TYPE } from '../decode/strings.js';
 import { MMS_TYPE } from '../decode/mms.js';
 import type { FindingDraft } from '../finding.js';
 import { maskNumber, quote } from './summary-text.js';
+import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';
 
 /** Keys that name an SMS correspondent in the Android provider and its common renamings. */
@@ -122,17 +123,6 @@ export function smsRecordByValues(object: Record<string, unknown>): SmsRecord | 
 
 const MAX_RECORDS = 10_000;
 
-function collectRecords(value: unknown, out: SmsRecord[], recordOf: (o: Record<string, unknown>) => SmsRecord | undefined, depth = 0): void {
-  if (out.length >= MAX_RECORDS || depth > 16) return;
-  if (Array.isArray(value)) {
-    for (const item of value) collectRecords(item, out, recordOf, depth + 1);
-  } else if (value && typeof value === 'object') {
-    const record = recordOf(value as Record<string, unknown>);
-    if (record) out.push(record);
-    else for (const inner of Object.values(value)) collectRecords(inner, out, recordOf, depth + 1);
-  }
-}
-
 /** `<sms address="…" date="…" type="1" body="…" />` elements of an SMS Backup & Restore file. */
 export function smsBackupRecords(text: string): SmsRecord[] {
   const records: SmsRecord[] = [];
@@ -176,7 +166,7 @@ export const smsDetector: Detector = {
       details = { pdu: { kind: pdu.kind, encoding: pdu.encoding, ...(pdu.smsc ? { smsc: pdu.smsc } : {}) } };
     } else if (view.structured !== undefined) {
       const byValues = view.contentType === 'application/x-protobuf';
-      collectRecords(view.structured, records, byValues ? smsRecordByValues : smsRecordOf);
+      records.push(...collectRecords(view.structured, byValues ? smsRecordByValues : smsRecordOf, MAX_RECORDS));
       if (byValues) detector = 'sms/protobuf';
     }
     else {
