@@ -6,8 +6,6 @@ const MiB = 1024 * 1024;
 export const limits = {
   /** Largest body captured for inspection per message (`--body-limit`). */
   defaultBodyLimitBytes: 32 * MiB,
-  /** Largest body kept in flows.har per message; the rest is said to be cut. */
-  harBodyLimitBytes: 32 * MiB,
   /** Bytes of a raw (non-HTTP) stream captured per direction. */
   rawStreamCaptureBytes: 4 * MiB,
   /** WebSocket messages captured per connection, and bytes per message. */

@@ -2,6 +2,7 @@
 // A finding sent to one of them says so instead of naming a country.
 
 import net from 'node:net';
+import { unmapIpv4 } from '../util/ip.js';
 
 const SPECIAL = new net.BlockList();
 const LABELS: Array<[string, number, 'ipv4' | 'ipv6', string]> = [
@@ -26,7 +27,7 @@ for (const [address, prefix, family, label] of LABELS) {
 
 /** 'loopback', 'private network'… for special-purpose addresses; undefined for public ones. */
 export function specialAddressLabel(ip: string): string | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+  const mapped = unmapIpv4(ip);
   const family = net.isIPv4(mapped) ? 'ipv4' : net.isIPv6(mapped) ? 'ipv6' : undefined;
   if (!family || !SPECIAL.check(mapped, family)) return undefined;
   for (const [label, list] of BY_LABEL) if (list.check(mapped, family)) return label;

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Reader, type Response } from 'mmdb-lib';
 import { specialAddressLabel } from './address-class.js';
 import { AsnRanges } from './asn-ranges.js';
+import { unmapIpv4 } from '../util/ip.js';
 
 export interface DestinationInfo {
   readonly country: string | null;
@@ -53,8 +54,7 @@ export class DestinationLookup {
 
   lookup(address: string | undefined): DestinationInfo {
     if (!address) return { country: null, asn: null, org: null };
-    // Dual-stack sockets report IPv4 peers as ::ffff:a.b.c.d.
-    const ip = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
+    const ip = unmapIpv4(address);
     const cached = this.#cache.get(ip);
     if (cached) return cached;
     let info: DestinationInfo;

@@ -4,6 +4,7 @@
 
 import crypto from 'node:crypto';
 import { readImageMetadata } from '../decode/image-metadata.js';
+import { structuredPrefix } from '../decode/structured.js';
 import { isImage, sniff } from '../decode/magic.js';
 import type { Detector, View } from '../detect/detector.js';
 import type { FindingDraft } from '../finding.js';
@@ -46,8 +47,7 @@ export function createCanaryDetector(canaries: readonly CanaryDefinition[]): Det
 
   const structuredMatches = (view: View): FindingDraft[] => {
     const drafts = new Map<string, { draft: FindingDraft; length: number }>();
-    const last = view.path[view.path.length - 1] ?? '';
-    const prefix = last === 'json' || last === 'msgpack' || last === 'xml' ? last : 'form';
+    const { prefix, root } = structuredPrefix(view);
     let visited = 0;
     const walk = (value: unknown, at: string): void => {
       if (++visited > 200_000) return;
@@ -62,7 +62,7 @@ export function createCanaryDetector(canaries: readonly CanaryDefinition[]): Det
       } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${at}[${i}]`));
       else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walk(v, at === '' ? k : `${at}.${k}`);
     };
-    walk(view.structured, prefix === 'form' ? '' : '$');
+    walk(view.structured, root);
     return [...drafts.values()].map((d) => d.draft);
   };
 

@@ -4,14 +4,16 @@
 
 import { headerValue } from '../../flow/flow.js';
 import { childLayer, type Decoder } from './layer.js';
-import { splitMultipart } from './multipart.js';
+import { boundaryFromHeader, splitMultipart } from './multipart.js';
+import { decodeQuotedPrintable } from './quoted-printable.js';
 
 export interface MailMessage {
   readonly headers: Array<[string, string]>;
   readonly bodyOffset: number;
 }
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
+/** An e-mail address inside a header or a value (a TLD of letters keeps out icon@2x.png). */
+export const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
 const FIELD_NAME = /^[!-9;-~]+$/;
 const SUPPORTING = ['to', 'cc', 'subject', 'date', 'message-id', 'mime-version', 'received', 'return-path', 'references', 'in-reply-to', 'dkim-signature', 'reply-to'];
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -69,12 +71,6 @@ export function parseMailMessage(bytes: Buffer): MailMessage | undefined {
   return { headers: headers.map(([n, v]) => [n, decodeEncodedWords(v)] as [string, string]), bodyOffset };
 }
 
-function boundaryOf(contentType: string | undefined): string | undefined {
-  if (!contentType || !/^multipart\//i.test(contentType)) return undefined;
-  const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
-  return match?.[1] ?? match?.[2];
-}
-
 /** Splits a (multipart) mail into its parts, decoding base64 and quoted-printable bodies. */
 export const mailMimeDecoder: Decoder = {
   name: 'mail-mime',
@@ -82,13 +78,13 @@ export const mailMimeDecoder: Decoder = {
     if (view.structured !== undefined || view.bytes.length < 40) return [];
     const message = parseMailMessage(view.bytes);
     if (!message) return [];
-    const boundary = boundaryOf(headerValue(message.headers, 'content-type'));
+    const boundary = boundaryFromHeader(headerValue(message.headers, 'content-type'));
     if (!boundary) return [];
     const decodePart = (part: { headers: Array<[string, string]>; body: Buffer }, index: number, step: string) => {
       const transfer = headerValue(part.headers, 'content-transfer-encoding')?.toLowerCase();
       let body = part.body;
       if (transfer === 'base64') body = Buffer.from(body.toString('latin1').replace(/[^A-Za-z0-9+/=]/g, ''), 'base64');
-      else if (transfer === 'quoted-printable') body = Buffer.from(body.toString('latin1').replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
+      else if (transfer === 'quoted-printable') body = decodeQuotedPrintable(body.toString('latin1'));
       const type = headerValue(part.headers, 'content-type')?.split(';')[0]?.trim().toLowerCase();
       const fileName = /filename\*?=(?:"([^"]+)"|([^;\s]+))/i.exec(headerValue(part.headers, 'content-disposition') ?? headerValue(part.headers, 'content-type') ?? '');
       return childLayer(view, body, `${step}[${index}]`, { headers: part.headers, ...(type ? { contentType: type } : {}), ...(fileName ? { fileName: fileName[1] ?? fileName[2]! } : {}) });

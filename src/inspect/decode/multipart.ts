@@ -8,7 +8,8 @@ import { childLayer, type Decoder } from './layer.js';
 
 const MAX_PARTS = 1_000;
 
-function boundaryFromHeader(contentTypeHeader: string | undefined): string | undefined {
+/** The boundary of a multipart Content-Type, quoted or not; undefined for other types. */
+export function boundaryFromHeader(contentTypeHeader: string | undefined): string | undefined {
   if (!contentTypeHeader || !/^multipart\//i.test(contentTypeHeader.trim())) return undefined;
   const match = /boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentTypeHeader);
   return match?.[1] ?? match?.[2];

@@ -100,13 +100,23 @@ function pathStep(parent: string, key: string | number): string {
   return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
 }
 
+/**
+ * How paths inside a structured layer are named: json:$.a, msgpack:$.a, xml:$.a for documents,
+ * form:field for forms and query strings, value:$.1 for decoded binary structures (protobuf,
+ * gRPC, MMS, WBXML). Decoders and detectors (canaries) name paths the same way through this.
+ */
+export function structuredPrefix(view: View): { prefix: string; root: string } {
+  const last = view.path[view.path.length - 1] ?? '';
+  const prefix = last === 'json' || last === 'msgpack' || last === 'xml' ? last : last.startsWith('mms:') || last.startsWith('wbxml:') || last === 'protobuf' || last.startsWith('grpc:') ? 'value' : 'form';
+  return { prefix, root: prefix === 'form' ? '' : '$' };
+}
+
 /** Decodes the string values of a structured layer into layers of their own. */
 export const structuredStringsDecoder: Decoder = {
   name: 'structured-strings',
   decode(view, budget) {
     if (view.structured === undefined) return [];
-    const last = view.path[view.path.length - 1] ?? '';
-    const prefix = last === 'json' || last === 'msgpack' || last === 'xml' ? last : last.startsWith('mms:') || last.startsWith('wbxml:') || last === 'protobuf' || last.startsWith('grpc:') ? 'value' : 'form';
+    const { prefix, root } = structuredPrefix(view);
     const children: View[] = [];
     let visited = 0;
     const walk = (value: unknown, path: string, key: string | undefined): void => {
@@ -125,7 +135,7 @@ export const structuredStringsDecoder: Decoder = {
         for (const [k, v] of Object.entries(value)) walk(v, pathStep(path, k), k);
       }
     };
-    walk(view.structured, prefix === 'form' ? '' : '$', undefined);
+    walk(view.structured, root, undefined);
     return children;
   },
 };

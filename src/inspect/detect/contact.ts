@@ -5,12 +5,9 @@
 import type { FindingDraft } from '../finding.js';
 import type { Detector, View } from './detector.js';
 import { quote } from './summary-text.js';
+import { decodeQuotedPrintable } from '../decode/quoted-printable.js';
 
 export interface Contact { name?: string; phones: string[]; emails: string[] }
-
-function decodeQuotedPrintable(text: string): string {
-  return Buffer.from(text.replace(/=\r?\n/g, '').replace(/=([0-9A-Fa-f]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
-}
 
 /** The cards of a vCard text: unfolded, quoted-printable decoded, names, phones and e-mails. */
 export function parseVcards(text: string): Contact[] {
@@ -30,7 +27,7 @@ export function parseVcards(text: string): Contact[] {
       // vCard 2.1 quoted-printable values continue on the next line after a soft break ('=').
       while (quotedPrintable && line.endsWith('=') && i + 1 < lines.length) line = `${line}\n${lines[++i]}`;
       let value = line.slice(colon + 1);
-      if (quotedPrintable) value = decodeQuotedPrintable(value);
+      if (quotedPrintable) value = decodeQuotedPrintable(value).toString('utf8');
       const field = name!.toUpperCase().replace(/^ITEM\d+\./, '');
       if (field === 'FN' && value.trim()) contact.name = value.trim();
       else if (field === 'N' && !contact.name) contact.name = value.split(';').filter(Boolean).reverse().join(' ').trim() || undefined;

@@ -3,13 +3,12 @@
 // parts), and JSON mail lists (from/to/subject/body) found by shape.
 
 import { headerValue } from '../../flow/flow.js';
-import { parseMailMessage } from '../decode/mail-message.js';
+import { EMAIL, parseMailMessage } from '../decode/mail-message.js';
 import type { FindingDraft } from '../finding.js';
 import { quote } from './summary-text.js';
 import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';
 
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}/;
 
 function firstAddress(value: string | undefined): string | undefined {
   return value ? EMAIL.exec(value)?.[0] : undefined;

@@ -3,6 +3,7 @@
 
 import net from 'node:net';
 import { ConfigError } from '../../util/errors.js';
+import { unmapIpv4 } from '../../util/ip.js';
 
 export const defaultAllowedClients = [
   '127.0.0.0/8', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '100.64.0.0/10',
@@ -29,16 +30,12 @@ export class ClientAccess {
 
   allows(remoteAddress: string | undefined): boolean {
     if (!remoteAddress) return false;
-    // IPv4 clients on a dual-stack socket appear as ::ffff:a.b.c.d.
-    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
-    if (mapped) return this.#list.check(mapped[1]!, 'ipv4');
-    return this.#list.check(remoteAddress, net.isIPv6(remoteAddress) ? 'ipv6' : 'ipv4');
+    const address = unmapIpv4(remoteAddress);
+    return this.#list.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4');
   }
 }
 
 /** Client address without the IPv4-mapped prefix, for records. */
 export function normalizeClientIp(remoteAddress: string | undefined): string {
-  if (!remoteAddress) return 'unknown';
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remoteAddress);
-  return mapped ? mapped[1]! : remoteAddress;
+  return remoteAddress ? unmapIpv4(remoteAddress) : 'unknown';
 }
