@@ -8,8 +8,8 @@ export const limits = {
   defaultBodyLimitBytes: 32 * MiB,
   /** Bytes of a raw (non-HTTP) stream captured per direction. */
   rawStreamCaptureBytes: 4 * MiB,
-  /** WebSocket messages captured per connection, and bytes per message. */
-  webSocketMessagesPerFlow: 10_000,
+  /** WebSocket and gRPC messages captured per flow (beyond it they are counted), and bytes per WebSocket message (a gRPC message may use the body limit). */
+  messagesPerFlow: 10_000,
   webSocketMessageCaptureBytes: 1 * MiB,
   /** How long we wait for a client's first byte inside CONNECT before treating the stream as server-first (SMTP, IMAP, POP3). */
   connectSniffTimeoutMs: 500,
@@ -35,6 +35,19 @@ export const limits = {
   maxConnections: 4_096,
   /** On stop, how long open flows may take to close after their sockets were destroyed. */
   stopGraceMs: 5_000,
+  /** How long an upstream may take to connect and finish its TLS handshake. */
+  upstreamConnectTimeoutMs: 15_000,
+  /** Servers that answered an h2 offer with HTTP/1.1 are not asked again for this long (and this many are remembered). */
+  http1OnlyMemoryMs: 10 * 60_000,
+  http1OnlyMemoryEntries: 10_000,
+  /** How long we wait for the rest of a TLS ClientHello that arrived in pieces. */
+  clientHelloTimeoutMs: 10_000,
+  /** HTTP/2 towards devices: streams open at once per connection, and the largest header list. */
+  h2MaxConcurrentStreams: 128,
+  h2MaxHeaderListBytes: 64 * 1024,
+  /** HTTP/2 rapid-reset guard (CVE-2023-44487): streams a client may reset in a burst, refilled at this rate per second. */
+  h2ClientResetBurst: 200,
+  h2ClientResetsPerSecond: 50,
   /** Passthrough hosts learned in one run. */
   learnedPassthroughHosts: 10_000,
 } as const;

@@ -6,13 +6,13 @@
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { applyRules, type Rule } from '../enrich/rules.js';
 import type { EventBus } from '../flow/events.js';
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../model/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
 import { InspectionPool } from '../inspect/inspection-pool.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
-import type { Finding } from '../inspect/finding.js';
+import type { Finding } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 
 export interface PipelineOptions {

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { limits } from '../limits.js';
-import { parseSeverity, severities, type Severity } from '../inspect/finding.js';
+import { parseSeverity, severities, type Severity } from '../model/finding.js';
 import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-access.js';
 import { ProxyAuth } from '../proxy/access/proxy-auth.js';
 import { PassthroughPolicy } from '../proxy/passthrough.js';

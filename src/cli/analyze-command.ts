@@ -12,7 +12,7 @@ import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
 import { readHar } from '../flow/har-reader.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
-import { parseSeverity, severities, severityRank, type Finding } from '../inspect/finding.js';
+import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';

@@ -18,7 +18,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
-import { categories, parseSeverity, severities, severityRank, type Finding, type Severity } from '../inspect/finding.js';
+import { categories, parseSeverity, severities, severityRank, type Finding, type Severity } from '../model/finding.js';
 import { ConfigError } from '../util/errors.js';
 import { globMatch } from './glob.js';
 

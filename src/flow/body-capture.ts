@@ -3,13 +3,9 @@
 // nobody writes into it afterwards, and a copy per chunk cost ~10% of upload throughput.
 // result() joins them once.
 
-export interface CapturedBody {
-  readonly bytes: Buffer;
-  /** Every byte that passed, captured or not. */
-  readonly totalBytes: number;
-  /** True when the body was longer than the capture limit. */
-  readonly truncated: boolean;
-}
+import type { CapturedBody } from '../model/flow.js';
+
+export type { CapturedBody };
 
 export class BodyCapture {
   readonly #limitBytes: number;

@@ -2,8 +2,8 @@
 // into findings; sinks (files, terminal) listen. A wrong payload is a type error.
 
 import { EventEmitter } from 'node:events';
-import type { Finding } from '../inspect/finding.js';
-import type { Endpoint, Flow } from './flow.js';
+import type { Finding } from '../model/finding.js';
+import type { Endpoint, Flow } from '../model/flow.js';
 
 export interface FlowStart {
   readonly id: string;

@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import type { Flow, FlowKind, HeaderList, WebSocketMessageRecord } from './flow.js';
+import type { Flow, FlowKind, HeaderList, MessageRecord, GrpcCallRecord } from '../model/flow.js';
 
 type Json = Record<string, unknown>;
 
@@ -92,18 +92,31 @@ function entryToFlow(entry: Json, index: number): Flow {
   const content = isObject(res['content']) ? res['content'] : {};
   const responseBody = body(decodeText(content['text'], content['encoding']), content['size']);
   const wsRaw = Array.isArray(entry['_webSocketMessages']) ? entry['_webSocketMessages'].filter(isObject) : undefined;
-  const webSocketMessages: WebSocketMessageRecord[] | undefined = wsRaw?.map((m) => {
+  const timeOf = (m: Record<string, unknown>): string => (typeof m['time'] === 'number' ? new Date(m['time'] * 1000).toISOString() : startedAt);
+  const webSocketMessages: MessageRecord[] | undefined = wsRaw?.map((m) => {
     const binary = m['opcode'] === 2;
     const data = binary ? Buffer.from(String(m['data'] ?? ''), 'base64') : Buffer.from(String(m['data'] ?? ''), 'utf8');
-    return { time: typeof m['time'] === 'number' ? new Date(m['time'] * 1000).toISOString() : startedAt, fromClient: m['type'] === 'send', binary, data, totalBytes: data.length };
+    return { protocol: 'websocket', time: timeOf(m), fromClient: m['type'] === 'send', binary, data, totalBytes: data.length };
   });
+  const grpcRaw = isObject(ph['grpc']) ? ph['grpc'] : undefined;
+  const grpcMessages: MessageRecord[] | undefined = Array.isArray(grpcRaw?.['messages']) ? grpcRaw['messages'].filter(isObject).map((m) => {
+    const data = Buffer.from(String(m['data'] ?? ''), 'base64');
+    return { protocol: 'grpc', time: timeOf(m), fromClient: m['type'] === 'send', binary: true, data, totalBytes: Number(m['size'] ?? data.length), ...(m['compressed'] === true ? { compressed: true, encoding: String(m['encoding'] ?? 'gzip') } : {}) };
+  }) : undefined;
+  const flavour = grpcRaw?.['flavour'];
+  const grpc: GrpcCallRecord | undefined = grpcRaw && (flavour === 'grpc' || flavour === 'grpc-web' || flavour === 'grpc-web-text')
+    ? { flavour, ...(typeof grpcRaw['status'] === 'number' ? { status: grpcRaw['status'] } : {}), ...(typeof grpcRaw['message'] === 'string' ? { message: grpcRaw['message'] } : {}) }
+    : undefined;
+  const messages = webSocketMessages ?? grpcMessages;
+  const trailers = (value: unknown): { trailers?: HeaderList } => (Array.isArray(value) ? { trailers: headers(value) } : {});
   return {
     ...common,
     kind: webSocketMessages ? 'websocket' : 'http',
     scheme: scheme === 'tcp' ? 'http' : scheme,
-    request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody },
-    response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: headers(res['headers']), body: responseBody },
-    ...(webSocketMessages ? { webSocketMessages } : {}),
+    request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody, ...trailers(ph['requestTrailers']) },
+    response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: headers(res['headers']), body: responseBody, ...trailers(ph['responseTrailers']) },
+    ...(messages ? { messages } : {}),
+    ...(grpc ? { grpc } : {}),
     bytesUp: requestBody.totalBytes,
     bytesDown: responseBody.totalBytes,
   };

@@ -3,7 +3,7 @@
 // contract says. phonehome's own facts live in `_phonehome` objects (custom fields start with _).
 
 import { isUtf8 } from 'node:buffer';
-import { headerValue, type Flow, type HeaderList } from './flow.js';
+import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import type { CapturedBody } from './body-capture.js';
 
 export interface HarEntry {
@@ -63,7 +63,9 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   const phonehome: Record<string, unknown> = {
     flowId: flow.id, kind: flow.kind, client: flow.client, target: flow.target, tags: flow.tags,
     bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
+    ...(flow.mode ? { mode: flow.mode } : {}),
     ...(flow.sni ? { sni: flow.sni } : {}),
+    ...(flow.alpn ? { alpn: flow.alpn } : {}),
     ...(flow.error ? { error: flow.error } : {}),
     ...(options.omitBodies ? { bodiesOmitted: 'redact' } : {}),
     ...(flow.destination && options.locate ? { destination: { ...flow.destination, ...options.locate(flow.destination.ip) } } : {}),
@@ -92,9 +94,23 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
       : { status: 0, statusText: '', httpVersion: '', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: -1 };
     if (req.body.truncated) phonehome['requestBody'] = bodyFacts(req.body);
     if (res?.body.truncated) phonehome['responseBody'] = bodyFacts(res.body);
+    if (req.trailers) phonehome['requestTrailers'] = harHeaders(req.trailers);
+    if (res?.trailers) phonehome['responseTrailers'] = harHeaders(res.trailers);
+    if (flow.grpc) {
+      // gRPC messages are binary protobuf: always base64, each with its direction and framing facts.
+      phonehome['grpc'] = {
+        ...flow.grpc,
+        messages: (flow.messages ?? []).filter((m) => m.protocol === 'grpc').map((m) => ({
+          type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, size: m.totalBytes,
+          ...(m.compressed ? { compressed: true, encoding: m.encoding ?? 'identity' } : {}),
+          data: options.omitBodies ? '' : m.data.toString('base64'), ...(m.data.length < m.totalBytes ? { truncated: true } : {}),
+        })),
+      };
+    }
     const entry: HarEntry = { ...base, request, response, _phonehome: phonehome };
-    if (flow.webSocketMessages) {
-      entry._webSocketMessages = flow.webSocketMessages.map((m) => {
+    const webSocketMessages = flow.messages?.filter((m) => m.protocol === 'websocket');
+    if (flow.kind === 'websocket' && webSocketMessages) {
+      entry._webSocketMessages = webSocketMessages.map((m) => {
         const body = options.omitBodies ? { text: '' } : m.binary ? { text: m.data.toString('base64') } : { text: m.data.toString('utf8') };
         return { type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, opcode: m.binary ? 2 : 1, data: body.text };
       });

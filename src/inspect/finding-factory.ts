@@ -1,8 +1,8 @@
 // Turns detector drafts and proxy events into complete findings (contract format, v1).
 
 import type { TlsFailure } from '../flow/events.js';
-import type { Flow } from '../flow/flow.js';
-import { severityRank, type Finding, type FindingDraft, type Severity } from './finding.js';
+import type { Flow } from '../model/flow.js';
+import { severityRank, type Finding, type FindingDraft, type Severity } from '../model/finding.js';
 
 export class FindingFactory {
   #next = 1;

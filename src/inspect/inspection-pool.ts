@@ -3,8 +3,8 @@
 // rather than held in memory without limit.
 
 import { Worker } from 'node:worker_threads';
-import type { Flow } from '../flow/flow.js';
-import { flowPayloadBytes } from './flow-transfer.js';
+import type { Flow } from '../model/flow.js';
+import { encodeFlow, flowPayloadBytes } from '../model/flow-codec.js';
 import type { InspectionResult } from './inspector.js';
 
 export const maxBacklogBytes = 256 * 1024 * 1024;
@@ -53,7 +53,7 @@ export class InspectionPool {
     const seq = ++this.#seq;
     return new Promise((resolve) => {
       this.#pending.set(seq, { resolve, bytes });
-      this.#worker.postMessage({ seq, flow });
+      this.#worker.postMessage({ seq, envelope: encodeFlow(flow) });
     });
   }
 

@@ -2,20 +2,19 @@
 // 32 MB body would stall every connection for a few hundred milliseconds. Here they run beside it.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Flow } from '../flow/flow.js';
+import { decodeFlow } from '../model/flow-codec.js';
 import { loadCanaries } from './canary/canary-file.js';
 import { createCanaryDetector } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
-import { rehydrateFlow } from './flow-transfer.js';
 import { inspectFlow } from './inspector.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
 const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
 
-parentPort?.on('message', (message: { seq: number; flow: Flow }) => {
+parentPort?.on('message', (message: { seq: number; envelope: unknown }) => {
   let result;
   try {
-    result = inspectFlow(rehydrateFlow(message.flow), detectors);
+    result = inspectFlow(decodeFlow(message.envelope), detectors);
   } catch (error) {
     result = { drafts: [], problems: [`inspection failed: ${(error as Error).message}`] };
   }

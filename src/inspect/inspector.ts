@@ -4,12 +4,12 @@
 // down. Budget problems are reported too, so a reader knows what was not looked at.
 
 import crypto from 'node:crypto';
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../model/flow.js';
 import { describeError } from '../util/errors.js';
 import { DecodeBudget } from './decode/budget.js';
 import { expandLayers } from './decode/decode-chain.js';
 import type { Detector } from './detect/detector.js';
-import type { FindingDraft } from './finding.js';
+import type { FindingDraft } from '../model/finding.js';
 import { viewsOf } from './views.js';
 
 export interface InspectionResult {

@@ -2,8 +2,8 @@
 // with --verbose). Every payload-derived string goes through toDisplay() first.
 
 import os from 'node:os';
-import type { Flow } from '../flow/flow.js';
-import type { Finding } from '../inspect/finding.js';
+import type { Flow } from '../model/flow.js';
+import type { Finding } from '../model/finding.js';
 import { toDisplay } from '../util/sanitize.js';
 
 const SEVERITY_MARK: Record<Finding['severity'], string> = { info: '·', low: '-', medium: '!', high: '!!', critical: '!!!' };

@@ -2,7 +2,7 @@
 // (writeSync), so a crash or a kill loses none.
 
 import fs from 'node:fs';
-import type { Finding } from '../inspect/finding.js';
+import type { Finding } from '../model/finding.js';
 import { redactFinding } from '../util/redact.js';
 
 export class FindingsJsonlSink {

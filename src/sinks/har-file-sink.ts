@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import { flowToHarEntry } from '../flow/har.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
-import type { Flow } from '../flow/flow.js';
+import type { Flow } from '../model/flow.js';
 
 export interface HarLogFacts {
   readonly version: string;

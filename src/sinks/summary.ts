@@ -2,8 +2,8 @@
 // decrypted, passed through, failed; bytes up and down per destination; the options in force.
 
 import fs from 'node:fs';
-import type { Flow } from '../flow/flow.js';
-import { categories, severities, type Finding } from '../inspect/finding.js';
+import type { Flow } from '../model/flow.js';
+import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 

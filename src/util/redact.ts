@@ -2,7 +2,7 @@
 // reader still sees what kind of value it was, but not the value. Applied in the sinks, never in
 // detectors, through redactFinding().
 
-import type { Finding } from '../inspect/finding.js';
+import type { Finding } from '../model/finding.js';
 
 export function redactText(text: string): string {
   return text.replace(/[\p{L}\p{N}]/gu, (c, offset: number) => (offset < 2 ? c : /\p{N}/u.test(c) ? '#' : '*'));

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import type { Flow } from '../../src/flow/flow.js';
+import type { Flow } from '../../src/model/flow.js';
 import { body, makeFlow } from './flows.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'photos');
@@ -68,13 +68,13 @@ export const positives: Array<{ name: string; flow: Flow; category: string; summ
   { name: 'a photo as a data URI in a form', flow: request(`img=${encodeURIComponent(`data:image/jpeg;base64,${photo.toString('base64')}`)}`, [['Content-Type', 'application/x-www-form-urlencoded']]), category: 'photo', summary: /GPS/, path: ['body', 'form', 'form:img', 'data-uri:image/jpeg', 'image/jpeg'] },
   { name: 'Android-escaped, line-wrapped base64 in JSON', flow: request(JSON.stringify({ photo: photo.toString('base64').replace(/.{76}/g, '$&\n') }).replace(/\//g, '\\/'), [['Content-Type', 'application/json']]), category: 'photo', summary: /GPS/ },
   { name: 'a HEIC upload', flow: request(heic, [['Content-Type', 'image/heic']]), category: 'photo', summary: /^HEIC camera photo/ },
-  { name: 'a photo in a WebSocket message', flow: makeFlow({ kind: 'websocket', scheme: 'wss', webSocketMessages: [{ time: '2026-11-27T18:30:11.000Z', fromClient: true, binary: true, data: photo, totalBytes: photo.length }] }), category: 'photo', summary: /GPS/, path: ['websocket:message[0]', 'image/jpeg'] },
+  { name: 'a photo in a WebSocket message', flow: makeFlow({ kind: 'websocket', scheme: 'wss', messages: [{ protocol: 'websocket', time: '2026-11-27T18:30:11.000Z', fromClient: true, binary: true, data: photo, totalBytes: photo.length }] }), category: 'photo', summary: /GPS/, path: ['websocket:message[0]', 'image/jpeg'] },
   { name: 'SMS provider rows as JSON', flow: request(JSON.stringify({ device: 'x', messages: smsRows }), [['Content-Type', 'application/json']]), category: 'sms', summary: /^2 SMS with \+33612…, 'Rendez-vous demain à 18h devant la gare'$/ },
   { name: 'renamed SMS rows (num/content/time/box)', flow: request(JSON.stringify([{ num: '+8613800138000', content: '验证码 123456', time: 1413131405, box: 'inbox' }]), [['Content-Type', 'application/json']]), category: 'sms', summary: /^1 SMS/ },
   { name: 'SMS rows inside base64 JSON inside a form', flow: request(`data=${encodeURIComponent(Buffer.from(JSON.stringify(smsRows)).toString('base64'))}`, [['Content-Type', 'application/x-www-form-urlencoded']]), category: 'sms', summary: /^2 SMS/, path: ['body', 'form', 'form:data', 'base64', 'json'] },
   { name: 'an SMS as form fields', flow: request(smsForm, [['Content-Type', 'application/x-www-form-urlencoded']]), category: 'sms', summary: /^1 SMS/ },
   { name: 'an SMS Backup & Restore XML file', flow: request(`<?xml version='1.0' encoding='UTF-8'?><smses count="1"><sms protocol="0" address="+33612345678" date="1413131405000" type="1" subject="null" body="Rendez-vous demain &amp; bises" read="1" status="-1" /></smses>`, [['Content-Type', 'text/xml']]), category: 'sms', summary: /^1 SMS.*Rendez-vous demain & bises/ },
-  { name: 'SMS in a WebSocket message', flow: makeFlow({ kind: 'websocket', scheme: 'wss', webSocketMessages: [{ time: '2026-11-27T18:30:11.000Z', fromClient: true, binary: false, data: Buffer.from(JSON.stringify({ op: 'sync', sms: smsRows[0] })), totalBytes: 10 }] }), category: 'sms', summary: /^1 SMS/ },
+  { name: 'SMS in a WebSocket message', flow: makeFlow({ kind: 'websocket', scheme: 'wss', messages: [{ protocol: 'websocket', time: '2026-11-27T18:30:11.000Z', fromClient: true, binary: false, data: Buffer.from(JSON.stringify({ op: 'sync', sms: smsRows[0] })), totalBytes: 10 }] }), category: 'sms', summary: /^1 SMS/ },
   { name: 'SMS PDUs in hex in JSON (as modem and spyware dumps carry them)', flow: request(JSON.stringify({ modem: 'dump', pdus: ['07911326040000F0040B911346610089F60000208062917314800CC8F71D14969741F977FD07'] }), [['Content-Type', 'application/json']]), category: 'sms', summary: /^1 SMS with \+31641…, 'How are you\?'$/, path: ['body', 'json', 'json:$.pdus[0]', 'hex:sms-pdu'] },
   { name: 'an .eml upload with an attached photo', flow: request(mail, [['Content-Type', 'message/rfc822']]), category: 'mail', summary: /^Mail from jane@example\.com to bob@example\.org, 'Rendez-vous demain'$/ },
   { name: 'the photo attached to that mail', flow: request(mail, [['Content-Type', 'message/rfc822']]), category: 'photo', summary: /GPS 48\.853 N/, path: ['body', 'mime:part[1]', 'image/jpeg'] },

@@ -1,7 +1,7 @@
 // Fixture factory for flows (like mitmproxy's tflow()).
 
 import { BodyCapture } from '../../src/flow/body-capture.js';
-import type { Flow } from '../../src/flow/flow.js';
+import type { Flow } from '../../src/model/flow.js';
 
 export function body(bytes: Buffer | string) {
   const buffer = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;

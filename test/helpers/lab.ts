@@ -13,11 +13,11 @@ import { once } from 'node:events';
 import { connectTunnel } from '../../src/bench/tunnel-agent.js';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/client-access.js';
-import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/engine/intercepting-proxy.js';
+import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/intercepting-proxy.js';
 import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
 import { EventBus, type PhonehomeEvents } from '../../src/flow/events.js';
 import { loopbackLookup } from '../../src/util/loopback-lookup.js';
-import type { Flow } from '../../src/flow/flow.js';
+import type { Flow } from '../../src/model/flow.js';
 
 export function tempDir(prefix = 'phonehome-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

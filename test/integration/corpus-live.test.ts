@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
-import type { Flow } from '../../src/flow/flow.js';
+import type { Flow } from '../../src/model/flow.js';
 import { negatives, positives } from '../helpers/corpus.js';
 import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
 

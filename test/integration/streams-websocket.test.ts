@@ -110,7 +110,7 @@ t.test('wss: messages both ways are relayed and captured; the subprotocol reache
   t.equal(upstreamProtocol, 'chat.v1');
   t.equal(flow.scheme, 'wss');
   t.equal(flow.request?.url, `wss://ws.example.test:${port}/chat`);
-  const messages = flow.webSocketMessages ?? [];
+  const messages = flow.messages ?? [];
   t.same(messages.map((m) => [m.fromClient, m.binary]), [[true, false], [false, false], [true, true], [false, true]]);
   t.equal(messages[0]?.data.toString(), '{"sms":"Rendez-vous demain"}');
   t.equal(flow.destination?.port, port);
@@ -133,7 +133,7 @@ t.test('ws inside a plain CONNECT tunnel works too', async (t) => {
   client.close();
   const flow = await lab.next('flow:end', (f) => f.kind === 'websocket');
   t.equal(flow.scheme, 'ws');
-  t.equal(flow.webSocketMessages?.[0]?.data.toString(), 'hello');
+  t.equal(flow.messages?.[0]?.data.toString(), 'hello');
 });
 
 t.test('a WebSocket whose upstream refuses the upgrade is closed and recorded', async (t) => {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { TuiModel, flowRow, parseFilter } from '../../src/sinks/tui/tui-model.js';
 import { keymap, commandFor } from '../../src/sinks/tui/keymap.js';
 import { RingBuffer } from '../../src/sinks/tui/ring-buffer.js';
-import type { Finding } from '../../src/inspect/finding.js';
+import type { Finding } from '../../src/model/finding.js';
 import { makeFlow } from '../helpers/flows.js';
 
 function finding(n: number, overrides: Partial<Finding> = {}): Finding {

@@ -4,7 +4,7 @@ import t from 'tap';
 import { PassThrough } from 'node:stream';
 import { TuiModel } from '../../src/sinks/tui/tui-model.js';
 import { TuiScreen } from '../../src/sinks/tui/tui-screen.js';
-import type { Finding } from '../../src/inspect/finding.js';
+import type { Finding } from '../../src/model/finding.js';
 
 function fakeTerminal(columns: number, rows: number) {
   const input = Object.assign(new PassThrough(), { isTTY: true, setRawMode: () => undefined });

@@ -7,7 +7,7 @@ import { readImageMetadata } from '../decode/image-metadata.js';
 import { structuredPrefix } from '../decode/structured.js';
 import { isImage, sniff } from '../decode/magic.js';
 import type { Detector, View } from '../detect/detector.js';
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import { AhoCorasick } from '../detect/aho-corasick.js';
 import type { CanaryDefinition } from './canary-file.js';
 import { canaryVariants, type CanaryVariant } from './canary-variants.js';

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../../util/errors.js';
-import type { Category } from '../finding.js';
+import type { Category } from '../../model/finding.js';
 
 export const canaryTypes = ['phone', 'email', 'imei', 'imsi', 'iccid', 'android-id', 'ad-id', 'name', 'sms-text', 'mail-subject', 'mail-text', 'text', 'location', 'photo'] as const;
 export type CanaryType = (typeof canaryTypes)[number];

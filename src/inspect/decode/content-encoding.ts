@@ -4,7 +4,7 @@
 
 import zlib from 'node:zlib';
 import { Decompress } from 'fzstd';
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';

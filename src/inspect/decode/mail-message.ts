@@ -2,7 +2,7 @@
 // blocks and lone MIME part headers), header parsing with encoded words, and a decoder that splits
 // a multipart message into its parts so attached photos reach the photo detector.
 
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import { childLayer, type Decoder } from './layer.js';
 import { boundaryFromHeader, splitMultipart } from './multipart.js';
 import { decodeQuotedPrintable } from './quoted-printable.js';

@@ -2,7 +2,7 @@
 // form-data only and throws on truncation). Boundary from the Content-Type, or from a first line
 // `--token`. Tolerates a missing final `--`, bare LF, a preamble, and a body cut at the limit.
 
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import { childLayer, type Decoder } from './layer.js';
 

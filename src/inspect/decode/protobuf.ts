@@ -4,7 +4,7 @@
 // their own (a photo inside a protobuf is still a photo).
 
 import { isUtf8 } from 'node:buffer';
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import { decompress } from './content-encoding.js';
 import { childLayer, printableRatio, type Decoder } from './layer.js';

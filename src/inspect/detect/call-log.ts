@@ -2,7 +2,7 @@
 // seconds, and a date or a call type (1–7: incoming, outgoing, missed, voicemail, rejected,
 // blocked, answered elsewhere).
 
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 import { maskNumber } from './summary-text.js';
 import { collectRecords } from './record-walk.js';

@@ -2,7 +2,7 @@
 // JSON address books (people with phones or e-mails, Android's contacts rows), and hashed
 // phone-number uploads (contact discovery: arrays of equal-length digests).
 
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 import { quote } from './summary-text.js';
 import { decodeQuotedPrintable } from '../decode/quoted-printable.js';

@@ -2,9 +2,9 @@
 // (sent in clear text, since phonehome could read them), and HTTP Basic auth to Exchange
 // ActiveSync. The password itself is never copied into a finding: only its length.
 
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import { parseMailClient } from '../decode/mail-protocols.js';
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 
 export const credentialDetector: Detector = {

@@ -1,8 +1,8 @@
 // The detector contract. Detectors are pure and synchronous: bytes and context in, finding drafts
 // out, within a budget. They never see a socket; the pipeline calls them off the forwarding path.
 
-import type { Flow } from '../../flow/flow.js';
-import type { Category, FindingDraft } from '../finding.js';
+import type { Flow } from '../../model/flow.js';
+import type { Category, FindingDraft } from '../../model/finding.js';
 
 /** One readable layer of a message: the bytes and how we got to them from the raw message. */
 export interface View {

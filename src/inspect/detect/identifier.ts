@@ -3,7 +3,7 @@
 // advertising IDs (the all-zero "limited" one is reported as such), and phone numbers under
 // phone keys. A 15-digit order number, a hash or an EAN code under another key stays quiet.
 
-import type { FindingDraft, Severity } from '../finding.js';
+import type { FindingDraft, Severity } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 
 export type IdentifierKind = 'IMEI' | 'IMEISV' | 'IMSI' | 'ICCID' | 'MAC' | 'Android ID' | 'advertising ID' | 'phone number' | 'serial number';

@@ -2,7 +2,7 @@
 // numbers, not 0,0), E7 integers, GeoJSON points ([lon, lat]), NMEA sentences with a valid
 // checksum; and location proxies: Wi-Fi scans (BSSIDs) and cell towers (MCC, MNC, LAC/TAC, CID).
 
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 
 const LAT_KEYS = new Set(['lat', 'latitude', 'gps_lat', 'gpslat', 'loc_lat']);

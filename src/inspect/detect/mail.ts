@@ -2,9 +2,9 @@
 // field once base64url-decoded, SMTP DATA and IMAP APPEND from raw streams, message/rfc822
 // parts), and JSON mail lists (from/to/subject/body) found by shape.
 
-import { headerValue } from '../../flow/flow.js';
+import { headerValue } from '../../model/flow.js';
 import { EMAIL, parseMailMessage } from '../decode/mail-message.js';
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import { quote } from './summary-text.js';
 import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';

@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { readImageMetadata, type ImageMetadata } from '../decode/image-metadata.js';
 import { findEmbeddedImage, isImage, sniff, type Sniffed } from '../decode/magic.js';
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 
 const FORMAT_NAME: Partial<Record<Sniffed, string>> = {

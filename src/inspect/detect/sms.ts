@@ -5,7 +5,7 @@
 import { parseSmsPdu } from '../decode/sms-pdu.js';
 import { SMS_PDU_TYPE } from '../decode/strings.js';
 import { MMS_TYPE } from '../decode/mms.js';
-import type { FindingDraft } from '../finding.js';
+import type { FindingDraft } from '../../model/finding.js';
 import { maskNumber, quote } from './summary-text.js';
 import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';

@@ -2,8 +2,8 @@
 // follow and pause, filter and search, which view is open. Pure (no blessed, no clock of its
 // own): the screen layer feeds it events and keys and paints what render() returns.
 
-import type { Flow } from '../../flow/flow.js';
-import { severities, severityRank, type Finding, type Severity } from '../../inspect/finding.js';
+import type { Flow } from '../../model/flow.js';
+import { severities, severityRank, type Finding, type Severity } from '../../model/finding.js';
 import { toDisplay } from '../../util/sanitize.js';
 import { keymap, type Command, type Context } from './keymap.js';
 import { RingBuffer } from './ring-buffer.js';
@@ -87,9 +87,17 @@ export function flowRow(flow: Flow, country?: string | null): FlowRow {
     for (const [k, v] of flow.response.headers.slice(0, 40)) detail.push(`${k}: ${v}`);
     detail.push('', ...bodyPreview(flow.response.body.bytes));
   }
-  if (flow.webSocketMessages) {
-    detail.push('', `── ${flow.webSocketMessages.length} WebSocket message(s)`);
-    for (const m of flow.webSocketMessages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary)` : toDisplay(m.data.toString('utf8'), 160)}`);
+  if (flow.response?.trailers) {
+    detail.push('', '── response trailers');
+    for (const [k, v] of flow.response.trailers.slice(0, 20)) detail.push(`${k}: ${v}`);
+  }
+  if (flow.grpc) {
+    const status = flow.grpc.status === undefined ? 'no status (call not finished)' : `grpc-status ${flow.grpc.status}${flow.grpc.message ? ` (${flow.grpc.message})` : ''}`;
+    detail.push('', `── ${flow.grpc.flavour} call: ${status}`);
+  }
+  if (flow.messages) {
+    detail.push('', `── ${flow.messages.length} ${flow.kind === 'websocket' ? 'WebSocket' : 'gRPC'} message(s)`);
+    for (const m of flow.messages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary${m.compressed ? `, ${m.encoding ?? 'compressed'}` : ''})` : toDisplay(m.data.toString('utf8'), 160)}`);
   }
   if (flow.stream) detail.push('', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes));
   return {

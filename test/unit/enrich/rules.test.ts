@@ -2,7 +2,7 @@ import t from 'tap';
 import path from 'node:path';
 import { applyRules, loadRules, parseRulesFile } from '../../../src/enrich/rules.js';
 import { globMatch } from '../../../src/enrich/glob.js';
-import type { Finding } from '../../../src/inspect/finding.js';
+import type { Finding } from '../../../src/model/finding.js';
 import { installRoot } from '../../../src/app/paths.js';
 
 function finding(overrides: Partial<Finding> = {}): Finding {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { BodyCapture } from '../../../src/flow/body-capture.js';
 import { flowToHarEntry, encodeBody } from '../../../src/flow/har.js';
 import { readHar } from '../../../src/flow/har-reader.js';
-import type { Flow } from '../../../src/flow/flow.js';
+import type { Flow } from '../../../src/model/flow.js';
 
 function body(bytes: Buffer, limit = 1 << 20) {
   const capture = new BodyCapture(limit);
@@ -58,16 +58,16 @@ t.test('a flow survives HAR and back with its bodies, addresses and tags', async
 
 t.test('raw streams and WebSocket messages survive the round trip', async (t) => {
   const raw = makeFlow({ kind: 'raw', scheme: 'tcp', request: undefined, response: undefined, target: { host: 'smtp.example.com', port: 587 }, stream: { up: body(Buffer.from('EHLO phone\r\n')), down: body(Buffer.from('220 hi\r\n')) } });
-  const ws = makeFlow({ kind: 'websocket', scheme: 'wss', webSocketMessages: [{ time: '2026-11-27T18:30:11.100Z', fromClient: true, binary: false, data: Buffer.from('{"sms":"hi"}'), totalBytes: 12 }, { time: '2026-11-27T18:30:11.200Z', fromClient: false, binary: true, data: Buffer.from([1, 2, 3]), totalBytes: 3 }] });
+  const ws = makeFlow({ kind: 'websocket', scheme: 'wss', messages: [{ protocol: 'websocket', time: '2026-11-27T18:30:11.100Z', fromClient: true, binary: false, data: Buffer.from('{"sms":"hi"}'), totalBytes: 12 }, { protocol: 'websocket', time: '2026-11-27T18:30:11.200Z', fromClient: false, binary: true, data: Buffer.from([1, 2, 3]), totalBytes: 3 }] });
   const har = JSON.stringify({ log: { entries: [flowToHarEntry(raw, { omitBodies: false }), flowToHarEntry(ws, { omitBodies: false })] } });
   const [rawBack, wsBack] = readHar(har);
   t.equal(rawBack?.kind, 'raw');
   t.equal(rawBack?.stream?.up.bytes.toString(), 'EHLO phone\r\n');
   t.equal(rawBack?.stream?.down.bytes.toString(), '220 hi\r\n');
   t.equal(wsBack?.kind, 'websocket');
-  t.equal(wsBack?.webSocketMessages?.[0]?.data.toString(), '{"sms":"hi"}');
-  t.same([...(wsBack?.webSocketMessages?.[1]?.data ?? [])], [1, 2, 3]);
-  t.equal(wsBack?.webSocketMessages?.[1]?.fromClient, false);
+  t.equal(wsBack?.messages?.[0]?.data.toString(), '{"sms":"hi"}');
+  t.same([...(wsBack?.messages?.[1]?.data ?? [])], [1, 2, 3]);
+  t.equal(wsBack?.messages?.[1]?.fromClient, false);
 });
 
 t.test('--redact leaves bodies out of the HAR', async (t) => {

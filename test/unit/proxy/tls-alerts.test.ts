@@ -1,5 +1,5 @@
 import t from 'tap';
-import { classifyHandshakeError } from '../../../src/proxy/engine/tls-alerts.js';
+import { classifyHandshakeError } from '../../../src/proxy/layers/tls-alerts.js';
 
 const rows: Array<[string, string | undefined, boolean]> = [
   ['ERR_SSL_TLSV1_ALERT_UNKNOWN_CA', 'tls:alert-48', true],

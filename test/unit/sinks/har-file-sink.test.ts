@@ -4,7 +4,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { BodyCapture } from '../../../src/flow/body-capture.js';
 import { readHar } from '../../../src/flow/har-reader.js';
-import type { Flow } from '../../../src/flow/flow.js';
+import type { Flow } from '../../../src/model/flow.js';
 import { HarFileSink } from '../../../src/sinks/har-file-sink.js';
 import { tempDir } from '../../helpers/lab.js';
 

@@ -1,6 +1,7 @@
-// The one module that imports http-mitm-proxy. We own the sockets, CONNECT parsing, TLS and
-// certificates (see intercepting-proxy.ts); the library relays HTTP requests and WebSocket
-// messages between a client connection we hand it and the upstream server.
+// The HTTP/1 relay: the one module that imports http-mitm-proxy. We own the sockets, CONNECT
+// parsing, TLS and certificates (modes/ and layers/); the library relays HTTP/1.x requests and
+// WebSocket messages between a client connection we hand it and the upstream server, and tells
+// an ExchangeObserver what passed.
 //
 // Defects of http-mitm-proxy 1.1.0 handled here (numbers from shared/notes/proxy-engine.md):
 //   #6  backpressure: patched filters (patches/http-mitm-proxy+1.1.0.patch)
@@ -16,7 +17,11 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { headerPairs } from '../../model/flow.js';
 import { describeError } from '../../util/errors.js';
+import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
+import { headerSafe } from '../replies.js';
+import { describeUpstreamError, type UpstreamAgents } from '../upstream.js';
 
 /** What the engine decided for one request or upgrade, and how it wants to hear about it. */
 export interface RelayPlan {
@@ -28,18 +33,14 @@ export interface RelayPlan {
   readonly servername?: string;
   /** Skip upstream certificate verification for this request (only with --insecure-upstream). */
   readonly insecure: boolean;
-  readonly observer: RelayObserver;
+  readonly observer: ExchangeObserver;
 }
 
-export interface RelayObserver {
-  /** A chunk of the request body as it passes (already forwarded, do not keep the reference). */
-  requestData(chunk: Buffer): void;
-  response(res: http.IncomingMessage, upstreamSocketAddress: { ip?: string; port?: number }): void;
-  responseData(chunk: Buffer): void;
-  /** The exchange is over: complete, aborted or failed (error set). Called once. */
-  done(error?: string): void;
-  webSocketOpen?(upstreamAddress: { ip?: string; port?: number }): void;
-  webSocketMessage?(fromClient: boolean, data: Buffer, binary: boolean): void;
+/** Relays HTTP/1.x requests and WebSocket upgrades to the planned upstream. */
+export interface HttpRelay {
+  relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void;
+  relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void;
+  close(): void;
 }
 
 // The parts of the library's context objects we touch; its own types stay inside this module.
@@ -75,25 +76,21 @@ interface MitmInternals {
   onWebSocketError(fn: (ctx: WebSocketContext, err: unknown) => void): void;
 }
 
-export interface RelayAgents {
-  readonly http: http.Agent;
-  readonly https: https.Agent;
-  /** An agent that does not verify upstream certificates, used only with --insecure-upstream. */
-  readonly insecureHttps: https.Agent;
-}
-
-export class MitmRelay {
+export class MitmRelay implements HttpRelay {
   readonly #mitm: MitmInternals;
-  readonly #agents: RelayAgents;
+  readonly #agents: UpstreamAgents;
   readonly #plans = new WeakMap<http.IncomingMessage, RelayPlan>();
   readonly #webSocketServer = new WebSocketServer({
     noServer: true,
     // The library has no way to wait for upstream's choice; the first offered protocol is what
     // servers pick in practice, and the same list is offered upstream.
     handleProtocols: (protocols) => protocols.values().next().value ?? false,
+    // permessage-deflate (RFC 7692) is accepted when the device offers it, with the parameters it
+    // asks for, so its traffic is not altered; ws hands us every message whole and inflated.
+    perMessageDeflate: true,
   });
 
-  constructor(agents: RelayAgents) {
+  constructor(agents: UpstreamAgents) {
     this.#agents = agents;
     this.#mitm = new MitmProxy() as unknown as MitmInternals;
     // listen() is never called: it would create the library's own CA and servers. Set what
@@ -107,7 +104,7 @@ export class MitmRelay {
     this.#mitm.onResponse((ctx, cb) => this.#onResponse(ctx, cb));
     this.#mitm.onWebSocketConnection((ctx, cb) => this.#onWebSocketConnection(ctx, cb));
     this.#mitm.onWebSocketFrame((ctx, type, fromServer, data, flags, cb) => {
-      if (type === 'message') this.#wsObserver(ctx)?.webSocketMessage?.(!fromServer, Buffer.isBuffer(data) ? data : Buffer.from(data), flags);
+      if (type === 'message') this.#wsObserver(ctx)?.webSocketMessage(!fromServer, Buffer.isBuffer(data) ? data : Buffer.from(data), flags);
       cb(null, data, flags);
     });
     this.#mitm.onWebSocketClose((ctx, _code, _message, cb) => {
@@ -117,13 +114,11 @@ export class MitmRelay {
     this.#mitm.onWebSocketError((ctx, err) => this.#finishWebSocket(ctx, describeError(err)));
   }
 
-  /** Relays one HTTP request. `res` must belong to `req`. */
   relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void {
     this.#plans.set(req, plan);
     this.#mitm._onHttpServerRequest(plan.tls, req, res);
   }
 
-  /** Relays a WebSocket upgrade: completes the client handshake, then connects upstream. */
   relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void {
     this.#plans.set(req, plan);
     this.#webSocketServer.handleUpgrade(req, socket, head, (ws) => {
@@ -160,7 +155,7 @@ export class MitmRelay {
       plan.observer.done(upstreamError ?? error);
     };
     // A passive tap: the request is paused here, so listening does not change its flow.
-    req.on('data', (chunk: Buffer) => plan.observer.requestData(chunk));
+    req.on('data', (chunk: Buffer) => plan.observer.data(true, chunk));
     req.on('close', () => {
       // #7: the client went away mid-upload: stop sending upstream.
       if (!req.complete) ctx.proxyToServerRequest?.destroy();
@@ -185,8 +180,12 @@ export class MitmRelay {
     const upstream = ctx.serverToProxyResponse;
     if (plan && upstream) {
       const socket = upstream.socket;
-      plan.observer.response(upstream, { ip: socket?.remoteAddress, port: socket?.remotePort });
-      upstream.on('data', (chunk: Buffer) => plan.observer.responseData(chunk));
+      plan.observer.response({ status: upstream.statusCode ?? 0, statusText: upstream.statusMessage ?? '', httpVersion: `HTTP/${upstream.httpVersion}`, headers: headerPairs(upstream.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+      upstream.on('data', (chunk: Buffer) => plan.observer.data(false, chunk));
+      // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them).
+      upstream.once('end', () => {
+        if (upstream.rawTrailers.length > 0) plan.observer.trailers(false, headerPairs(upstream.rawTrailers));
+      });
     }
     cb();
   }
@@ -213,7 +212,7 @@ export class MitmRelay {
     cb();
     const upstream = ctx.proxyToServerWebSocket;
     upstream?.once('upgrade', (response: http.IncomingMessage) => {
-      plan.observer.webSocketOpen?.({ ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
+      plan.observer.webSocketOpen({ ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
     });
     // The library only learns of an upstream failure through 'error'; it must also end our side.
     upstream?.once('unexpected-response', (_r: unknown, response: http.IncomingMessage) => {
@@ -222,7 +221,7 @@ export class MitmRelay {
     });
   }
 
-  #wsObserver(ctx: WebSocketContext): RelayObserver | undefined {
+  #wsObserver(ctx: WebSocketContext): ExchangeObserver | undefined {
     return this.#plans.get(ctx.clientToProxyWebSocket.upgradeReq)?.observer;
   }
 
@@ -246,24 +245,11 @@ export class MitmRelay {
     const res = ctx.proxyToClientResponse;
     if (!res.headersSent && !res.destroyed) {
       const body = `phonehome: the request could not be completed: ${reason}\n`;
-      res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': reason.replace(/[^\x20-\x7e]/g, '?').slice(0, 200) });
+      res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(reason) });
       res.end(body);
     } else if (!res.writableFinished) {
       // Mid-body failure: the client must see a broken response, not a short one that looks whole.
       res.destroy();
     }
   }
-}
-
-const TLS_VERIFY_CODES = new Set([
-  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED', 'CERT_REVOKED', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE',
-]);
-
-/** One line that says what went wrong upstream, with the verification failures named as such. */
-export function describeUpstreamError(err: unknown): string {
-  const code = (err as { code?: string } | null)?.code;
-  if (code && TLS_VERIFY_CODES.has(code)) return `upstream certificate verification failed (${code}): ${(err as Error).message}`;
-  return `upstream: ${describeError(err)}`;
 }

@@ -1,0 +1,135 @@
+// The flow model: one record per HTTP exchange (HTTP/1.x or HTTP/2 stream, gRPC call included),
+// WebSocket connection, tunnel, raw stream or failed handshake. Flows are built by the proxy's
+// recorder and handed, finished and read-only, to inspection and sinks. This folder imports
+// nothing else of the project, so the worker thread and (later) other machines share it as is.
+
+export type FlowKind =
+  /** an HTTP request/response (HTTP/1.x or one HTTP/2 stream), plain or decrypted; gRPC calls too */
+  | 'http'
+  /** a WebSocket connection with its messages */
+  | 'websocket'
+  /** an opaque TLS tunnel we did not decrypt (passthrough, learned or configured) */
+  | 'tunnel'
+  /** a non-TLS, non-HTTP stream (SMTP, IMAP, POP3…), relayed and captured */
+  | 'raw'
+  /** a client that refused our certificate */
+  | 'tls-failed'
+  /** a request or connection we refused or could not parse (bad target, access, auth, abuse) */
+  | 'rejected';
+
+/** How a connection reached phonehome: the HTTP proxy port, SOCKS5, or an OS redirect. */
+export type CaptureMode = 'http' | 'socks5' | 'transparent';
+
+export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
+
+export interface CapturedBody {
+  readonly bytes: Buffer;
+  /** Every byte that passed, captured or not. */
+  readonly totalBytes: number;
+  /** True when the body was longer than the capture limit. */
+  readonly truncated: boolean;
+}
+
+export interface HttpRequestRecord {
+  readonly method: string;
+  readonly url: string;
+  /** `HTTP/1.1`, `HTTP/2.0`… */
+  readonly httpVersion: string;
+  readonly headers: HeaderList;
+  readonly body: CapturedBody;
+  /** Trailing headers after the body (HTTP/2, chunked HTTP/1.1). */
+  readonly trailers?: HeaderList;
+}
+
+export interface HttpResponseRecord {
+  readonly status: number;
+  readonly statusText: string;
+  readonly httpVersion: string;
+  readonly headers: HeaderList;
+  readonly body: CapturedBody;
+  /** Trailing headers after the body: gRPC puts grpc-status and grpc-message here. */
+  readonly trailers?: HeaderList;
+}
+
+/** One message inside an exchange: a WebSocket message, or one length-prefixed gRPC message. */
+export interface MessageRecord {
+  readonly protocol: 'websocket' | 'grpc';
+  readonly time: string;
+  readonly fromClient: boolean;
+  /** WebSocket: a binary (not text) message. gRPC messages are always binary. */
+  readonly binary: boolean;
+  /** gRPC: the message was compressed with the call's grpc-encoding; `data` is as it was sent. */
+  readonly compressed?: boolean;
+  /** gRPC: the call's grpc-encoding for this direction (gzip, deflate), when compressed. */
+  readonly encoding?: string;
+  /** The message as captured (up to a per-message limit). */
+  readonly data: Buffer;
+  readonly totalBytes: number;
+}
+
+/** What the gRPC layer learned of one call. */
+export interface GrpcCallRecord {
+  /** `grpc`, `grpc-web` or `grpc-web-text`. */
+  readonly flavour: 'grpc' | 'grpc-web' | 'grpc-web-text';
+  /** From the trailers (or a trailers-only response); absent when the call never finished. */
+  readonly status?: number;
+  readonly message?: string;
+}
+
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface Flow {
+  readonly id: string;
+  readonly kind: FlowKind;
+  readonly startedAt: string;
+  readonly endedAt: string;
+  readonly durationMs: number;
+  readonly client: Endpoint;
+  /** How the connection arrived (absent in flows read from files of older versions). */
+  readonly mode?: CaptureMode;
+  /** The host and port the client asked for (CONNECT target, SOCKS5 request, original destination, Host header). */
+  readonly target: { readonly host: string; readonly port: number };
+  /** Server name from the TLS ClientHello, when there was one. */
+  readonly sni?: string;
+  /** Application protocol negotiated with the client by ALPN (`h2`, `http/1.1`), when one was. */
+  readonly alpn?: string;
+  readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls';
+  /** The address actually connected upstream, when a connection was made. */
+  readonly destination?: Endpoint;
+  readonly request?: HttpRequestRecord;
+  readonly response?: HttpResponseRecord;
+  /** WebSocket and gRPC messages, in the order they passed. */
+  readonly messages?: readonly MessageRecord[];
+  /** gRPC calls (over HTTP/2, or gRPC-Web over HTTP/1.1). */
+  readonly grpc?: GrpcCallRecord;
+  /** Raw streams: what each side sent, captured up to a limit. */
+  readonly stream?: { readonly up: CapturedBody; readonly down: CapturedBody };
+  readonly bytesUp: number;
+  readonly bytesDown: number;
+  /** Why the flow failed, in one line, when it did. */
+  readonly error?: string;
+  /** Machine-readable facts: `upstream:ECONNRESET`, `tls:alert-48`, `inspected:partial`, `host-mismatch`… */
+  readonly tags: readonly string[];
+}
+
+let nextFlowNumber = 1;
+
+export function newFlowId(): string {
+  return `fl-${String(nextFlowNumber++).padStart(6, '0')}`;
+}
+
+/** Headers as name/value pairs, in wire order, from Node's flat rawHeaders (HTTP/1 and HTTP/2 alike). */
+export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
+  const pairs: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) pairs.push([rawHeaders[i]!, rawHeaders[i + 1]!]);
+  return pairs;
+}
+
+export function headerValue(headers: HeaderList, name: string): string | undefined {
+  const lower = name.toLowerCase();
+  for (const [key, value] of headers) if (key.toLowerCase() === lower) return value;
+  return undefined;
+}

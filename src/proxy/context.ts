@@ -1,0 +1,37 @@
+// One ConnectionContext follows a client connection through the layers: who the client is, how it
+// arrived (the mode), where it was going, and what TLS and ALPN said. A mode creates it once it
+// knows the destination; every layer after that reads it (and adds the TLS facts).
+
+import { newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
+import type { Target } from './access/target.js';
+
+export interface TlsFacts {
+  /** The validated server name of the ClientHello, when there was one. */
+  sni?: string;
+  /** What the client offered by ALPN, in its order. */
+  clientAlpn: readonly string[];
+  /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
+  alpn?: string;
+  handshakeAtMs?: number;
+}
+
+export interface ConnectionContext {
+  /** Id of the connection-level flow (tunnel, raw stream or failed handshake); exchanges get their own. */
+  readonly id: string;
+  readonly mode: CaptureMode;
+  readonly client: Endpoint;
+  readonly target: Target;
+  readonly startedMs: number;
+  tls?: TlsFacts;
+  /** HTTP requests and HTTP/2 streams seen so far: a decrypted connection with none tells of pinning. */
+  exchanges: number;
+}
+
+export function newConnectionContext(mode: CaptureMode, client: Endpoint, target: Target): ConnectionContext {
+  return { id: newFlowId(), mode, client, target, startedMs: Date.now(), exchanges: 0 };
+}
+
+/** The port a scheme implies, so URLs leave it out like clients do. */
+export function defaultPortOf(context: ConnectionContext): number {
+  return context.tls ? 443 : 80;
+}

@@ -1,0 +1,56 @@
+// Announces flows on the event bus and counts the ones still open, so stopping can wait until
+// every open flow has been recorded (and says how many were not, if they take too long).
+
+import type { EventBus } from '../flow/events.js';
+import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
+import { limits } from '../limits.js';
+
+export class FlowTracker {
+  readonly #events: EventBus;
+  #open = 0;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(events: EventBus) {
+    this.#events = events;
+  }
+
+  /** A flow began: announced (when anyone listens) and counted until `end()`. */
+  begin(id: string, client: Endpoint, target: { host: string; port: number }, how: 'connect' | 'request'): void {
+    this.#open++;
+    if (this.#events.listenerCount('flow:start') === 0) return;
+    this.#events.emit('flow:start', { id, time: new Date().toISOString(), client, target: { host: target.host, port: target.port }, how });
+  }
+
+  /** A flow that was begun is recorded. */
+  end(flow: Flow): void {
+    this.#events.emit('flow:end', flow);
+    this.#open--;
+    if (this.#open === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** A flow that never needed tracking (it is over as soon as it is known). */
+  record(flow: Flow): void {
+    this.#events.emit('flow:end', flow);
+  }
+
+  /** A request or connection refused before it went anywhere. */
+  rejected(client: Endpoint, mode: CaptureMode, target: { host: string; port: number }, reason: string, tags: string[]): void {
+    const now = new Date().toISOString();
+    this.record({ id: newFlowId(), kind: 'rejected', startedAt: now, endedAt: now, durationMs: 0, client, mode, target: { host: target.host, port: target.port }, scheme: 'http', bytesUp: 0, bytesDown: 0, error: reason, tags });
+  }
+
+  /** Resolves when every open flow was recorded, or after a bounded wait (then says how many were not). */
+  whenIdle(): Promise<void> {
+    if (this.#open === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#events.log('warn', `stopped with ${this.#open} flow(s) still closing; they are not in the output`);
+        resolve();
+      }, limits.stopGraceMs);
+      this.#idleWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

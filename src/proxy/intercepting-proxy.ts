@@ -1,0 +1,139 @@
+// The proxy: one listening socket for devices, who may use it (client access), and the wiring of
+// modes and layers. A mode learns where a connection was going (today the HTTP proxy mode: CONNECT
+// or an absolute URL); the shared layers take it from there — TLS with our CA and ALPN, HTTP/1,
+// HTTP/2 (gRPC included), WebSocket, raw streams — and every exchange becomes a Flow on the bus.
+
+import net from 'node:net';
+import os from 'node:os';
+import type { EventBus } from '../flow/events.js';
+import { limits } from '../limits.js';
+import { describeError } from '../util/errors.js';
+import { normalizeClientIp, type ClientAccess } from './access/client-access.js';
+import type { ProxyAuth } from './access/proxy-auth.js';
+import type { Target } from './access/target.js';
+import type { CertificateAuthority } from './ca/certificate-authority.js';
+import { LeafStore } from './ca/leaf-store.js';
+import { FlowTracker } from './flow-tracker.js';
+import { Http1Layer } from './layers/http1-layer.js';
+import { MitmRelay } from './layers/http1-relay.js';
+import { Http2Layer } from './layers/http2-layer.js';
+import { LayerStack } from './layers/layer-stack.js';
+import { RawLayer } from './layers/raw-layer.js';
+import { TlsLayer } from './layers/tls-layer.js';
+import { HttpProxyMode } from './modes/http-proxy-mode.js';
+import type { PassthroughPolicy } from './passthrough.js';
+import { refuse } from './replies.js';
+import { UpstreamConnector } from './upstream.js';
+
+export interface InterceptingProxyOptions {
+  readonly listenHost: string;
+  readonly listenPort: number;
+  readonly ca: CertificateAuthority;
+  readonly events: EventBus;
+  readonly bodyLimitBytes: number;
+  /** Extra PEM roots trusted for upstream servers, besides Node's bundled Mozilla roots. */
+  readonly upstreamCaPems: readonly string[];
+  readonly insecureUpstream: boolean;
+  readonly passthrough: PassthroughPolicy;
+  readonly access: ClientAccess;
+  readonly auth?: ProxyAuth;
+  /** Resolver for upstream names (tests, benchmarks and the demo map names to loopback). */
+  readonly lookup?: net.LookupFunction;
+  /** Receives NSS key log lines of both sides of every decrypted connection (--keylog). */
+  readonly keylog?: (line: Buffer) => void;
+}
+
+export class InterceptingProxy {
+  readonly #options: InterceptingProxyOptions;
+  readonly #events: EventBus;
+  readonly #leaves: LeafStore;
+  readonly #upstream: UpstreamConnector;
+  readonly #tracker: FlowTracker;
+  readonly #http1: Http1Layer;
+  readonly #httpMode: HttpProxyMode;
+  readonly #listener: net.Server;
+  readonly #sockets = new Set<net.Socket>();
+  #ownAddresses = new Set<string>();
+  #port = 0;
+
+  constructor(options: InterceptingProxyOptions) {
+    this.#options = options;
+    this.#events = options.events;
+    this.#leaves = new LeafStore(options.ca);
+    this.#tracker = new FlowTracker(options.events);
+    this.#upstream = new UpstreamConnector({ upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
+    const tracker = this.#tracker;
+    this.#http1 = new Http1Layer({
+      tracker, relay: new MitmRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
+      onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
+    });
+    const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
+    const raw = new RawLayer(tracker, options.events, options.lookup);
+    const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, ...(options.keylog ? { keylog: options.keylog } : {}) });
+    const layers = new LayerStack({ tls, http1: this.#http1, http2, raw }, options.lookup);
+    this.#httpMode = new HttpProxyMode({
+      tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough,
+      layers, http1: this.#http1, raw, isSelf: (target) => this.#isSelf(target),
+    });
+
+    // noDelay: a plain net.Server leaves Nagle on (http.Server does not), and Nagle against the
+    // client's delayed ACK stalled every TLS handshake and small response by ~40 ms.
+    this.#listener = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#listener.maxConnections = limits.maxConnections;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get leafStats(): { issued: number; cached: number } {
+    return { issued: this.#leaves.issuedCount, cached: this.#leaves.cachedCount };
+  }
+
+  async start(): Promise<{ host: string; port: number }> {
+    await new Promise<void>((resolve, reject) => {
+      this.#listener.once('error', reject);
+      this.#listener.listen({ host: this.#options.listenHost, port: this.#options.listenPort }, () => {
+        this.#listener.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listener.on('error', (err) => this.#events.log('error', `listener: ${describeError(err)}`));
+    this.#port = (this.#listener.address() as net.AddressInfo).port;
+    this.#ownAddresses = collectOwnAddresses(this.#options.listenHost);
+    return { host: this.#options.listenHost, port: this.#port };
+  }
+
+  /** Stops accepting, closes every connection, and resolves when every open flow was emitted. */
+  async stop(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#listener.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    this.#http1.close();
+    await closed;
+    await this.#tracker.whenIdle();
+    this.#upstream.destroy();
+  }
+
+  #onConnection(socket: net.Socket): void {
+    socket.on('error', () => undefined); // failures surface on the flow that owns the socket
+    if (!this.#options.access.allows(socket.remoteAddress)) {
+      this.#events.log('warn', `refused client ${normalizeClientIp(socket.remoteAddress)}: not in --allow-client ranges`);
+      refuse(socket, 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: this client address may not use the proxy (see --allow-client)\n');
+      return;
+    }
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    this.#httpMode.handle(socket);
+  }
+
+  /** A target that is this proxy itself would make it talk to itself forever. */
+  #isSelf(target: Target): boolean {
+    return target.port === this.#port && (this.#ownAddresses.has(target.host) || target.host === 'localhost');
+  }
+}
+
+function collectOwnAddresses(listenHost: string): Set<string> {
+  const own = new Set<string>(['127.0.0.1', '::1', '0.0.0.0', '::', listenHost.toLowerCase()]);
+  for (const list of Object.values(os.networkInterfaces())) for (const entry of list ?? []) own.add(entry.address.toLowerCase());
+  return own;
+}

@@ -1,0 +1,105 @@
+// Reads the server name (SNI) and the offered application protocols (ALPN) from a TLS ClientHello,
+// before any TLS library sees it: the ALPN answer to the device depends on what the real server
+// accepts, and that must be asked before our handshake with the device starts (Node's ALPN
+// callback is synchronous). Pure and bounded; a ClientHello may span several TLS records and
+// several reads, so an incomplete one says how it stands instead of guessing.
+
+export type ClientHelloResult =
+  | { readonly kind: 'partial' }
+  | { readonly kind: 'invalid'; readonly reason: string }
+  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[] };
+
+const RECORD_HANDSHAKE = 0x16;
+const HANDSHAKE_CLIENT_HELLO = 1;
+const EXTENSION_SERVER_NAME = 0;
+const EXTENSION_ALPN = 16;
+
+/** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
+export const maxClientHelloBytes = 32 * 1024;
+
+/** Joins the handshake fragments of the leading TLS records; undefined when more bytes are needed. */
+function handshakeBytes(bytes: Buffer): Buffer | 'partial' | string {
+  const fragments: Buffer[] = [];
+  let have = 0;
+  let at = 0;
+  for (;;) {
+    if (at + 5 > bytes.length) return 'partial';
+    if (bytes[at] !== RECORD_HANDSHAKE) return 'not a TLS handshake record';
+    if (bytes[at + 1] !== 3) return 'not a TLS record version';
+    const length = bytes.readUInt16BE(at + 3);
+    if (length === 0 || length > 16_384 + 2_048) return 'bad TLS record length';
+    if (at + 5 + length > bytes.length) return 'partial';
+    fragments.push(bytes.subarray(at + 5, at + 5 + length));
+    have += length;
+    at += 5 + length;
+    const joined = fragments.length === 1 ? fragments[0]! : Buffer.concat(fragments, have);
+    if (joined.length >= 4) {
+      if (joined[0] !== HANDSHAKE_CLIENT_HELLO) return 'the first handshake message is not a ClientHello';
+      const needed = 4 + joined.readUIntBE(1, 3);
+      if (needed > maxClientHelloBytes) return `ClientHello of ${needed} bytes is over the ${maxClientHelloBytes}-byte limit`;
+      if (joined.length >= needed) return joined.subarray(0, needed);
+    }
+  }
+}
+
+export function parseClientHello(bytes: Buffer): ClientHelloResult {
+  const handshake = handshakeBytes(bytes.subarray(0, maxClientHelloBytes + 5 * 8));
+  if (handshake === 'partial') return bytes.length > maxClientHelloBytes + 5 * 8 ? { kind: 'invalid', reason: 'ClientHello too large' } : { kind: 'partial' };
+  if (typeof handshake === 'string') return { kind: 'invalid', reason: handshake };
+  const body = handshake.subarray(4);
+  let at = 2 + 32; // client_version, random
+  const skip = (lengthBytes: 1 | 2): boolean => {
+    if (at + lengthBytes > body.length) return false;
+    const length = body.readUIntBE(at, lengthBytes);
+    at += lengthBytes + length;
+    return at <= body.length;
+  };
+  if (!skip(1) || !skip(2) || !skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' };
+  // No extensions at all (old clients): no SNI, no ALPN.
+  if (at === body.length) return { kind: 'client-hello', alpn: [] };
+  if (at + 2 > body.length) return { kind: 'invalid', reason: 'truncated extensions' };
+  const end = at + 2 + body.readUInt16BE(at);
+  if (end > body.length) return { kind: 'invalid', reason: 'extensions run past the ClientHello' };
+  at += 2;
+  let sni: string | undefined;
+  let alpn: string[] = [];
+  while (at + 4 <= end) {
+    const type = body.readUInt16BE(at);
+    const length = body.readUInt16BE(at + 2);
+    const data = body.subarray(at + 4, at + 4 + length);
+    at += 4 + length;
+    if (at > end) return { kind: 'invalid', reason: 'an extension runs past the extension list' };
+    if (type === EXTENSION_SERVER_NAME) sni = readServerName(data);
+    else if (type === EXTENSION_ALPN) alpn = readProtocols(data);
+  }
+  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn };
+}
+
+function readServerName(data: Buffer): string | undefined {
+  if (data.length < 2) return undefined;
+  const listEnd = Math.min(data.length, 2 + data.readUInt16BE(0));
+  let at = 2;
+  while (at + 3 <= listEnd) {
+    const nameType = data[at]!;
+    const length = data.readUInt16BE(at + 1);
+    const name = data.subarray(at + 3, at + 3 + length);
+    at += 3 + length;
+    // Only host_name (0) is defined; the caller validates the name before it is used anywhere.
+    if (nameType === 0 && at <= listEnd) return name.toString('latin1');
+  }
+  return undefined;
+}
+
+function readProtocols(data: Buffer): string[] {
+  if (data.length < 2) return [];
+  const listEnd = Math.min(data.length, 2 + data.readUInt16BE(0));
+  const protocols: string[] = [];
+  let at = 2;
+  while (at < listEnd) {
+    const length = data[at]!;
+    if (length === 0 || at + 1 + length > listEnd) break;
+    protocols.push(data.subarray(at + 1, at + 1 + length).toString('latin1'));
+    at += 1 + length;
+  }
+  return protocols;
+}

@@ -1,0 +1,173 @@
+// HTTP/1.x on a connection whose destination is known (inside a CONNECT tunnel, decrypted or not;
+// later SOCKS5 and transparent connections): Node's parser reads the requests, the HTTP relay
+// forwards them, and each request or WebSocket becomes one flow through the ExchangeRecorder.
+// Absolute-form requests to the proxy port come here too, through exchange().
+
+import http from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { headerPairs, newFlowId, type CaptureMode, type Endpoint } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import { describeError } from '../../util/errors.js';
+import { normalizeClientIp } from '../access/client-access.js';
+import { formatAuthority, parseTarget, type Target } from '../access/target.js';
+import { defaultPortOf, type ConnectionContext } from '../context.js';
+import type { FlowTracker } from '../flow-tracker.js';
+import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
+import { refuse, respondText } from '../replies.js';
+import type { HttpRelay } from './http1-relay.js';
+
+/** How one request arrived and where it goes. */
+export interface ExchangeRoute {
+  readonly client: Endpoint;
+  readonly mode: CaptureMode;
+  readonly target: Target;
+  readonly tls: boolean;
+  readonly sni?: string;
+  readonly alpn?: string;
+  readonly url: string;
+  readonly tags: readonly string[];
+}
+
+export interface Http1LayerOptions {
+  readonly tracker: FlowTracker;
+  readonly relay: HttpRelay;
+  readonly bodyLimitBytes: number;
+  readonly insecureUpstream: boolean;
+  /** A malformed request on a connection: recorded as a rejected flow. */
+  readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
+}
+
+export class Http1Layer {
+  readonly #options: Http1LayerOptions;
+  /** Parses requests on connections whose destination is known. */
+  readonly #server: http.Server;
+  readonly #contexts = new WeakMap<Duplex, ConnectionContext>();
+
+  constructor(options: Http1LayerOptions) {
+    this.#options = options;
+    this.#server = makeHttpServer((err, socket) => this.#onClientError(err, socket));
+    this.#server.on('request', (req, res) => this.#onRequest(req, res));
+    this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+    this.#server.on('connect', (_req, socket: Duplex) => refuse(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n'));
+  }
+
+  /** Takes a connection (plain or decrypted) whose destination the context names. */
+  handle(socket: Duplex, context: ConnectionContext): void {
+    this.#contexts.set(socket, context);
+    this.#server.emit('connection', socket);
+    // The socket may have been paused for sniffing, and a paused stream does not start flowing
+    // when the HTTP parser adds its 'data' listener.
+    socket.resume();
+  }
+
+  /** Relays one request (absolute-form on the proxy port, or from a tunnel). */
+  exchange(req: http.IncomingMessage, res: http.ServerResponse, route: ExchangeRoute): void {
+    this.#options.relay.relayRequest(req, res, this.#plan(req, route));
+  }
+
+  webSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute): void {
+    this.#options.relay.relayUpgrade(req, socket, head, this.#plan(req, route));
+  }
+
+  close(): void {
+    this.#options.relay.close();
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const context = this.#contexts.get(req.socket);
+    if (!context) {
+      respondText(res, 500, 'internal error: request without a connection context');
+      return;
+    }
+    context.exchanges++;
+    this.exchange(req, res, routeOf(req, context, 'http'));
+  }
+
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const context = this.#contexts.get(req.socket);
+    if (!context || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    context.exchanges++;
+    this.webSocket(req, socket, head, routeOf(req, context, 'ws'));
+  }
+
+  /** A new flow for one request or WebSocket: announced, tracked until recorded, and planned. */
+  #plan(req: http.IncomingMessage, route: ExchangeRoute): Parameters<HttpRelay['relayRequest']>[2] {
+    const flowId = newFlowId();
+    const tracker = this.#options.tracker;
+    tracker.begin(flowId, route.client, route.target, 'request');
+    const recorder = new ExchangeRecorder(
+      { flowId, client: route.client, mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
+      { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
+      (flow) => tracker.end(flow),
+    );
+    return {
+      tls: route.tls, host: route.target.host, port: route.target.port,
+      ...(route.tls ? { servername: route.sni ?? (route.target.hostKind === 'dns' ? route.target.host : undefined) } : {}),
+      insecure: this.#options.insecureUpstream, observer: recorder,
+    };
+  }
+
+  #onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    const context = this.#contexts.get(socket);
+    answerClientError(err, socket, (reason, tag) => this.#options.onMalformed(context?.client ?? clientOf(socket), context?.mode ?? 'http', reason, tag));
+  }
+}
+
+/** The route of a request on a connection whose destination is known. */
+export function routeOf(req: http.IncomingMessage, context: ConnectionContext, kind: 'http' | 'ws'): ExchangeRoute {
+  const secure = context.tls !== undefined;
+  const scheme = kind === 'ws' ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
+  return {
+    client: context.client, mode: context.mode, target: context.target, tls: secure,
+    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    url: `${scheme}://${formatAuthority(context.target, defaultPortOf(context))}${pathOf(req.url ?? '/')}`,
+    tags: connectionTags(context, req.headers.host),
+  };
+}
+
+/** Tags that tell how a request arrived; a Host (or :authority) that names another server is worth a look. */
+export function connectionTags(context: ConnectionContext, authority: string | undefined): string[] {
+  const tags = [context.tls ? 'decrypted' : context.mode === 'http' ? 'connect:plain' : 'plain'];
+  const parsed = authority ? parseTarget(authority, context.target.port) : undefined;
+  const sni = context.tls?.sni;
+  if (parsed?.ok && parsed.target.host !== context.target.host && parsed.target.host !== sni) tags.push('host-mismatch');
+  if (sni && sni !== context.target.host) tags.push('sni-mismatch');
+  return tags;
+}
+
+export function pathOf(url: string): string {
+  if (url.startsWith('/')) return url;
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(url);
+  return match?.[1] || '/';
+}
+
+export function clientOf(socket: Duplex | undefined): Endpoint {
+  const s = socket as net.Socket | undefined;
+  return { ip: normalizeClientIp(s?.remoteAddress), port: s?.remotePort ?? 0 };
+}
+
+/** Node's HTTP/1 parser with our timeouts; it never listens, connections are handed to it. */
+export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void): http.Server {
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
+  server.timeout = limits.socketIdleTimeoutMs;
+  server.on('clientError', onClientError);
+  return server;
+}
+
+/** Malformed HTTP/1: a 4xx when nothing was sent on the socket yet, and a record of why. */
+export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, record: (reason: string, tag: string) => void): void {
+  const code = err.code ?? '';
+  if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
+    const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+    record(`malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
+    if (socket.writable && !(socket as net.Socket).bytesWritten) {
+      refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${status}\n`);
+      return;
+    }
+  }
+  socket.destroy();
+}

@@ -1,0 +1,267 @@
+// HTTP/2 towards the device and towards the server. Each client connection gets its own upstream
+// HTTP/2 session (the one the TLS layer opened while asking the server for h2), so GOAWAY can be
+// passed on both ways. Each stream is one flow: request and response bodies are piped with
+// HTTP/2 flow control (a slow reader stalls its stream, not the connection or our memory),
+// trailers are relayed, RST_STREAM is passed on with its code, server push is refused, and a
+// client that resets streams faster than a bound (CVE-2023-44487, "rapid reset") is cut off.
+
+import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
+import type { EventBus } from '../../flow/events.js';
+import { headerPairs, newFlowId } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import { describeError } from '../../util/errors.js';
+import { formatAuthority } from '../access/target.js';
+import { defaultPortOf, type ConnectionContext } from '../context.js';
+import type { FlowTracker } from '../flow-tracker.js';
+import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
+import { headerSafe } from '../replies.js';
+import { describeUpstreamError } from '../upstream.js';
+import { connectionTags } from './http1-layer.js';
+
+const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
+
+/** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
+export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { readonly error: string };
+
+/** Connection-specific headers HTTP/2 forbids; Node refuses to send them. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'host']);
+
+interface Connection {
+  readonly context: ConnectionContext;
+  readonly session: http2.ServerHttp2Session;
+  readonly upstream: Http2Upstream;
+  /** Token bucket of client stream resets (rapid-reset guard). */
+  resetTokens: number;
+  resetRefilledMs: number;
+  resetsSeen: number;
+  closedForAbuse: boolean;
+}
+
+export class Http2Layer {
+  readonly #tracker: FlowTracker;
+  readonly #events: EventBus;
+  readonly #bodyLimitBytes: number;
+  readonly #server: http2.Http2Server;
+  readonly #connections = new WeakMap<http2.Http2Session, Connection>();
+  #pending: Omit<Connection, 'session'> | undefined;
+
+  constructor(tracker: FlowTracker, events: EventBus, bodyLimitBytes: number) {
+    this.#tracker = tracker;
+    this.#events = events;
+    this.#bodyLimitBytes = bodyLimitBytes;
+    // Never listens: decrypted sockets are handed to it. Its limits are what devices get.
+    this.#server = http2.createServer({
+      settings: { enablePush: false, maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes },
+      maxHeaderListPairs: 256,
+      maxSessionRejectedStreams: 100,
+      maxSessionInvalidFrames: 1_000,
+    });
+    this.#server.on('session', (session) => this.#onSession(session));
+    this.#server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => this.#onStream(stream, headers, flags, rawHeaders));
+  }
+
+  /** Takes a connection on which the device speaks HTTP/2 (ALPN h2, or h2c with prior knowledge). */
+  handle(socket: Duplex, context: ConnectionContext, upstream: Http2Upstream): void {
+    // 'session' is emitted synchronously inside 'connection': that is how the session meets its context.
+    this.#pending = { context, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false };
+    try {
+      this.#server.emit('connection', socket);
+    } finally {
+      this.#pending = undefined;
+    }
+    socket.resume();
+  }
+
+  #onSession(session: http2.ServerHttp2Session): void {
+    const pending = this.#pending;
+    if (!pending) {
+      session.destroy();
+      return;
+    }
+    const connection: Connection = { ...pending, session };
+    this.#connections.set(session, connection);
+    session.setTimeout(limits.socketIdleTimeoutMs, () => session.close());
+    session.on('error', (error) => this.#events.log('debug', `HTTP/2 client session: ${describeError(error)}`));
+    const upstream = connection.upstream;
+    if (!('session' in upstream)) return;
+    const server = upstream.session;
+    server.on('error', (error) => this.#events.log('debug', `HTTP/2 upstream session: ${describeError(error)}`));
+    server.setTimeout(limits.socketIdleTimeoutMs, () => server.close());
+    // GOAWAY both ways: the side that stays gets a graceful close, so open streams can finish.
+    server.on('goaway', (code) => {
+      if (session.closed || session.destroyed) return;
+      if (code !== NGHTTP2_NO_ERROR) session.goaway(code);
+      session.close();
+    });
+    session.on('goaway', () => {
+      if (!server.closed && !server.destroyed) server.close();
+    });
+    session.on('close', () => {
+      if (!server.destroyed) server.close();
+    });
+    server.on('close', () => {
+      if (!session.closed && !session.destroyed) session.close();
+    });
+    // Server push is refused when offered anyway (we advertised enablePush: false).
+    server.on('stream', (pushed) => pushed.close(NGHTTP2_REFUSED_STREAM));
+  }
+
+  #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
+    const connection = this.#connections.get(stream.session!);
+    if (!connection) {
+      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    const { context } = connection;
+    context.exchanges++;
+    stream.on('error', () => undefined); // the flow says what went wrong
+    const method = String(headers[':method'] ?? 'GET');
+    const authority = typeof headers[':authority'] === 'string' ? headers[':authority'] : undefined;
+    const secure = context.tls !== undefined;
+    const url = `${secure ? 'https' : 'http'}://${formatAuthority(context.target, defaultPortOf(context))}${String(headers[':path'] ?? '/')}`;
+    const flowId = newFlowId();
+    this.#tracker.begin(flowId, context.client, context.target, 'request');
+    const recorder = new ExchangeRecorder(
+      { flowId, client: context.client, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
+      { method, url, httpVersion: 'HTTP/2.0', headers: headerPairs(rawHeaders) },
+      (flow) => this.#tracker.end(flow),
+    );
+    let error: string | undefined;
+    const fail = (reason: string): void => {
+      error ??= reason;
+    };
+    stream.on('data', (chunk: Buffer) => recorder.data(true, chunk));
+    stream.on('trailers', (_trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => recorder.trailers(true, headerPairs(raw)));
+
+    if (method === 'CONNECT') {
+      // Extended CONNECT (RFC 8441) is not offered, so a CONNECT stream is a proxy request we do not serve.
+      fail('CONNECT inside HTTP/2 is not supported');
+      respondError(stream, 405, 'CONNECT inside HTTP/2 is not supported');
+    } else if (!('session' in connection.upstream)) {
+      fail(connection.upstream.error);
+      respondError(stream, 502, connection.upstream.error);
+    } else {
+      // A request whose HEADERS ended the stream (a GET) has no body to wait for.
+      const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
+      this.#relay(stream, headers, endStream, connection, recorder, fail);
+    }
+
+    stream.once('close', () => {
+      const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
+      if (code !== NGHTTP2_NO_ERROR && error === undefined) {
+        fail(code === NGHTTP2_CANCEL ? 'the stream was cancelled before it completed' : `the stream was reset with code ${code}`);
+        recorder.tag(`h2:rst-stream-${code}`);
+        this.#countReset(connection);
+      }
+      recorder.done(error);
+    });
+  }
+
+  #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, endStream: boolean, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
+    const upstream = (connection.upstream as { session: http2.ClientHttp2Session }).session;
+    let upstreamStream: http2.ClientHttp2Stream;
+    try {
+      upstreamStream = upstream.request(forwardable(headers), endStream ? { endStream: true } : { waitForTrailers: true });
+    } catch (err) {
+      const reason = `upstream: ${describeError(err)}`;
+      fail(reason);
+      respondError(stream, 502, reason);
+      return;
+    }
+    upstreamStream.on('error', (err) => fail(describeUpstreamError(err)));
+    let clientTrailers: http2.IncomingHttpHeaders | undefined;
+    stream.on('trailers', (trailers) => {
+      clientTrailers = trailers;
+    });
+    upstreamStream.on('wantTrailers', () => upstreamStream.sendTrailers(clientTrailers ? forwardable(clientTrailers) : {}));
+    if (endStream) stream.resume();
+    else stream.pipe(upstreamStream);
+
+    let serverTrailers: http2.IncomingHttpHeaders | undefined;
+    upstreamStream.on('response', (responseHeaders: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, _flags: number, raw: string[]) => {
+      const status = Number(responseHeaders[':status'] ?? 0);
+      // The address actually connected: the upstream session's socket.
+      const socket = upstream.socket as { remoteAddress?: string; remotePort?: number } | undefined;
+      recorder.response({ status, statusText: '', httpVersion: 'HTTP/2.0', headers: headerPairs(raw) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+      if (stream.destroyed || stream.closed) return;
+      try {
+        stream.respond(forwardable(responseHeaders), { waitForTrailers: true });
+      } catch (err) {
+        fail(`response headers could not be relayed: ${describeError(err)}`);
+        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        return;
+      }
+      upstreamStream.on('data', (chunk: Buffer) => recorder.data(false, chunk));
+      upstreamStream.pipe(stream);
+    });
+    upstreamStream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      serverTrailers = trailers;
+      recorder.trailers(false, headerPairs(raw));
+    });
+    stream.on('wantTrailers', () => stream.sendTrailers(serverTrailers ? forwardable(serverTrailers) : {}));
+
+    // RST_STREAM both ways, with the code the other side chose.
+    upstreamStream.once('close', () => {
+      const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
+      if (code === NGHTTP2_NO_ERROR) return;
+      if (!stream.headersSent && !stream.closed) {
+        const reason = `the server reset the stream with code ${code}`;
+        fail(reason);
+        recorder.tag(`h2:server-rst-stream-${code}`);
+        respondError(stream, 502, reason);
+      } else if (!stream.closed) {
+        fail(`the server reset the stream with code ${code}`);
+        recorder.tag(`h2:server-rst-stream-${code}`);
+        stream.close(code);
+      }
+    });
+    stream.once('close', () => {
+      const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
+      if (!upstreamStream.closed) upstreamStream.close(code === NGHTTP2_NO_ERROR ? NGHTTP2_CANCEL : code);
+    });
+  }
+
+  /** Rapid-reset guard: a token bucket per connection; a client that empties it is cut off. */
+  #countReset(connection: Connection): void {
+    if (connection.closedForAbuse) return;
+    const now = Date.now();
+    connection.resetTokens = Math.min(limits.h2ClientResetBurst, connection.resetTokens + ((now - connection.resetRefilledMs) / 1000) * limits.h2ClientResetsPerSecond);
+    connection.resetRefilledMs = now;
+    connection.resetsSeen++;
+    connection.resetTokens -= 1;
+    if (connection.resetTokens >= 0) return;
+    connection.closedForAbuse = true;
+    const reason = `HTTP/2 rapid reset: the client reset ${connection.resetsSeen} streams, faster than ${limits.h2ClientResetsPerSecond}/s after a burst of ${limits.h2ClientResetBurst}; connection closed`;
+    this.#events.log('warn', `${connection.context.client.ip}: ${reason}`);
+    const { context } = connection;
+    this.#tracker.rejected(context.client, context.mode, context.target, reason, ['h2:rapid-reset']);
+    connection.session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
+    connection.session.destroy();
+    if ('session' in connection.upstream) connection.upstream.session.destroy();
+  }
+}
+
+/** Headers that may cross to the other side as they are (pseudo-headers included). */
+function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
+  const out: http2.OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    if (name === 'te' && String(value).toLowerCase() !== 'trailers') continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function respondError(stream: http2.ServerHttp2Stream, status: number, reason: string): void {
+  if (stream.destroyed || stream.closed) return;
+  if (stream.headersSent) {
+    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    return;
+  }
+  const body = `phonehome: ${reason}\n`;
+  stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(reason) });
+  stream.end(body);
+  // The request body, if any, is not wanted any more.
+  stream.resume();
+}

@@ -1,0 +1,81 @@
+// Where every mode hands over: a connection whose destination is known is sniffed (its first
+// bytes, or its silence) and given to the TLS, HTTP/1, HTTP/2 or raw layer. Whatever a mode is,
+// what follows is the same.
+
+import http2 from 'node:http2';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import { limits } from '../../limits.js';
+import { formatAuthority } from '../access/target.js';
+import type { ConnectionContext } from '../context.js';
+import { decideNextLayer, type NextLayer } from './next-layer.js';
+import type { Http1Layer } from './http1-layer.js';
+import type { Http2Layer } from './http2-layer.js';
+import type { RawLayer } from './raw-layer.js';
+import type { TlsLayer } from './tls-layer.js';
+
+export interface Layers {
+  readonly tls: TlsLayer;
+  readonly http1: Http1Layer;
+  readonly http2: Http2Layer;
+  readonly raw: RawLayer;
+}
+
+export class LayerStack {
+  readonly #layers: Layers;
+  readonly #lookup: net.LookupFunction | undefined;
+
+  constructor(layers: Layers, lookup?: net.LookupFunction) {
+    this.#layers = layers;
+    this.#lookup = lookup;
+  }
+
+  /** `head`: bytes the client already sent (after a CONNECT, or a SOCKS request); may be empty. */
+  start(socket: Duplex, context: ConnectionContext, head: Buffer): void {
+    const decision = decideNextLayer(head.length > 0 ? head : undefined, context.target.port);
+    if (decision.layer !== 'wait') {
+      this.#run(decision, socket, head, context);
+      return;
+    }
+    // Wait for the client's first bytes. A client that says nothing is waiting for a server that
+    // speaks first (SMTP, IMAP, POP3 on unusual ports).
+    const onData = (chunk: Buffer): void => {
+      clearTimeout(timer);
+      socket.pause();
+      this.#run(decideNextLayer(chunk, context.target.port), socket, chunk, context);
+    };
+    const timer = setTimeout(() => {
+      socket.off('data', onData);
+      this.#run(decideNextLayer(undefined, context.target.port, true), socket, Buffer.alloc(0), context);
+    }, limits.connectSniffTimeoutMs);
+    socket.once('data', onData);
+    socket.once('close', () => clearTimeout(timer));
+    socket.resume();
+  }
+
+  #run(decision: NextLayer, socket: Duplex, first: Buffer, context: ConnectionContext): void {
+    switch (decision.layer) {
+      case 'tls':
+        this.#layers.tls.handle(socket, first, context);
+        return;
+      case 'http1':
+        socket.unshift(first);
+        this.#layers.http1.handle(socket, context);
+        return;
+      case 'http2': {
+        // Clear-text HTTP/2 with prior knowledge: the server is spoken to the same way.
+        socket.unshift(first);
+        const session = http2.connect(`http://${formatAuthority(context.target)}`, { settings: { enablePush: false }, ...(this.#lookup ? { lookup: this.#lookup } : {}) });
+        session.on('error', () => undefined); // reported on the streams that use it
+        this.#layers.http2.handle(socket, context, { session });
+        return;
+      }
+      case 'raw':
+        this.#layers.raw.relay(socket, first.length > 0 ? first : undefined, context, decision.why);
+        return;
+      case 'wait':
+        // decideNextLayer only says wait without bytes and without silence; start() handles both.
+        socket.destroy();
+    }
+  }
+}

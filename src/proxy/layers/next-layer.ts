@@ -1,0 +1,37 @@
+// Which layer takes a connection next, decided from its first bytes and its destination port only
+// (mitmproxy's next_layer): every mode (HTTP proxy CONNECT, SOCKS5, transparent) learns where a
+// connection was going and then asks this. Pure, so it is table-tested without sockets.
+
+export type NextLayer =
+  /** A TLS ClientHello: terminate TLS with our CA (or pass it through). */
+  | { readonly layer: 'tls' }
+  /** An HTTP/1.x request line. */
+  | { readonly layer: 'http1' }
+  /** The HTTP/2 connection preface in clear text (h2c with prior knowledge). */
+  | { readonly layer: 'http2' }
+  /** Anything else, relayed as a byte stream and captured; `why` says how we know. */
+  | { readonly layer: 'raw'; readonly why: 'server-speaks-first' | 'client-silent' | 'not-tls-or-http' }
+  /** Nothing yet and the port does not tell: wait for the first bytes (or for silence). */
+  | { readonly layer: 'wait' };
+
+/** Ports where the server speaks first (SMTP, IMAP, POP3, FTP, SSH, telnet), so a client sends nothing we could sniff. */
+export const serverFirstPorts: ReadonlySet<number> = new Set([21, 22, 23, 25, 110, 143, 587, 2525]);
+
+const HTTP_REQUEST_LINE = /^[A-Z]{3,12} \S/;
+const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n';
+
+/**
+ * `first`: the client's first bytes, or undefined when it has sent none yet.
+ * `silent`: the client stayed quiet for the sniff window (it waits for a server that speaks first).
+ */
+export function decideNextLayer(first: Buffer | undefined, port: number, silent = false): NextLayer {
+  if (!first || first.length === 0) {
+    if (serverFirstPorts.has(port)) return { layer: 'raw', why: 'server-speaks-first' };
+    return silent ? { layer: 'raw', why: 'client-silent' } : { layer: 'wait' };
+  }
+  if (first[0] === 0x16) return { layer: 'tls' };
+  const head = first.subarray(0, 16).toString('latin1');
+  if (head.startsWith(HTTP2_PREFACE.slice(0, Math.min(head.length, HTTP2_PREFACE.length))) && head.length >= 4) return { layer: 'http2' };
+  if (HTTP_REQUEST_LINE.test(head)) return { layer: 'http1' };
+  return { layer: 'raw', why: 'not-tls-or-http' };
+}

@@ -1,0 +1,70 @@
+// Byte streams we do not parse: non-HTTP protocols (SMTP, IMAP, POP3…), relayed and captured for
+// the detectors, and opaque TLS tunnels (passthrough: configured, or learned from pinning), relayed
+// and only measured. Both are one flow per connection, with bytes, duration and destination.
+
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { EventBus } from '../../flow/events.js';
+import type { Flow } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import type { ConnectionContext } from '../context.js';
+import type { FlowTracker } from '../flow-tracker.js';
+import type { PassthroughReason } from '../passthrough.js';
+import { relayStream, type StreamRelayResult } from './stream-relay.js';
+
+/** How a mode answers its client once the upstream of an opaque tunnel is (or is not) reached. */
+export interface TunnelReply {
+  established(): void;
+  failed(reason: string): void;
+}
+
+export class RawLayer {
+  readonly #tracker: FlowTracker;
+  readonly #events: EventBus;
+  readonly #lookup: net.LookupFunction | undefined;
+
+  constructor(tracker: FlowTracker, events: EventBus, lookup?: net.LookupFunction) {
+    this.#tracker = tracker;
+    this.#events = events;
+    this.#lookup = lookup;
+  }
+
+  /** A stream we relay and capture (up to a limit per direction) for the detectors. */
+  relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string): void {
+    this.#tracker.begin(context.id, context.client, context.target, 'connect');
+    relayStream(socket, {
+      host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
+    }, (result) => {
+      const tags = ['stream:raw', `stream:${why}`];
+      if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
+      this.#tracker.end(streamFlow('raw', 'tcp', context, result, tags));
+    });
+  }
+
+  /** An opaque TLS tunnel: never decrypted, measured only. The mode answers its client through `reply`. */
+  tunnel(socket: Duplex, head: Buffer, context: ConnectionContext, why: PassthroughReason, reply: TunnelReply): void {
+    this.#tracker.begin(context.id, context.client, context.target, 'connect');
+    relayStream(socket, {
+      host: context.target.host, port: context.target.port, firstBytes: head, captureBytes: 0, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
+      onConnected: () => reply.established(),
+      onConnectFailed: (reason) => reply.failed(reason),
+    }, (result) => {
+      const flow = streamFlow('tunnel', 'tls', context, result, [`passthrough:${why}`]);
+      this.#tracker.end(flow);
+      this.#events.emit('tunnel:end', flow);
+    });
+  }
+}
+
+function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: ConnectionContext, result: StreamRelayResult, tags: string[]): Flow {
+  const now = Date.now();
+  return {
+    id: context.id, kind, scheme, startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
+    client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
+    ...(context.tls?.sni ? { sni: context.tls.sni } : {}),
+    ...(result.destination ? { destination: result.destination } : {}),
+    ...(result.up && result.down ? { stream: { up: result.up, down: result.down } } : {}),
+    bytesUp: result.bytesUp, bytesDown: result.bytesDown,
+    ...(result.error ? { error: result.error } : {}), tags,
+  };
+}

@@ -1,0 +1,145 @@
+// The HTTP proxy mode: devices configured with phonehome as their HTTP proxy. It only learns where
+// a connection is going — from a CONNECT target or an absolute-form URL — checks who may ask, and
+// hands over: CONNECT tunnels to the layer stack (or an opaque tunnel for passthrough hosts),
+// absolute-form requests to the HTTP/1 layer. Requests for the proxy's own address get the CA
+// install page.
+
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { INSTALL_HOST, serveInstallPage } from '../install-page.js';
+import type { ProxyAuth } from '../access/proxy-auth.js';
+import { formatAuthority, parseTarget, type Target } from '../access/target.js';
+import { newConnectionContext } from '../context.js';
+import type { FlowTracker } from '../flow-tracker.js';
+import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
+import type { LayerStack } from '../layers/layer-stack.js';
+import type { RawLayer } from '../layers/raw-layer.js';
+import type { PassthroughPolicy } from '../passthrough.js';
+import { refuse, respondText } from '../replies.js';
+
+export interface HttpProxyModeOptions {
+  readonly tracker: FlowTracker;
+  readonly ca: CertificateAuthority;
+  readonly auth?: ProxyAuth;
+  readonly passthrough: PassthroughPolicy;
+  readonly layers: LayerStack;
+  readonly http1: Http1Layer;
+  readonly raw: RawLayer;
+  /** True when a target is this proxy itself (it would talk to itself forever). */
+  readonly isSelf: (target: Target) => boolean;
+}
+
+const PROXY_AUTH_REQUIRED = 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"\r\nConnection: close\r\n\r\n';
+const ABSOLUTE_HTTP_URL = /^http:\/\/([^/?#]*)([^#]*)/i;
+
+export class HttpProxyMode {
+  readonly #options: HttpProxyModeOptions;
+  /** Parses requests on connections from devices (absolute-form requests and CONNECT). */
+  readonly #server: http.Server;
+
+  constructor(options: HttpProxyModeOptions) {
+    this.#options = options;
+    this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])));
+    this.#server.on('request', (req, res) => this.#onRequest(req, res));
+    this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
+    this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
+  }
+
+  /** A device's connection to the proxy port that speaks HTTP. */
+  handle(socket: Duplex): void {
+    this.#server.emit('connection', socket);
+  }
+
+  #authorized(req: http.IncomingMessage): boolean {
+    return !this.#options.auth || this.#options.auth.accepts(req.headers['proxy-authorization']);
+  }
+
+  #rejected(req: http.IncomingMessage, target: { host: string; port: number }, reason: string, tag: string): void {
+    this.#options.tracker.rejected(clientOf(req.socket), 'http', target, reason, [tag]);
+  }
+
+  #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '';
+    if (url.startsWith('/')) {
+      // Someone opened the proxy's own address in a browser: show how to install the CA.
+      serveInstallPage(this.#options.ca, url, res);
+      return;
+    }
+    if (!this.#authorized(req)) {
+      respondText(res, 407, 'proxy authentication required', { 'proxy-authenticate': 'Basic realm="phonehome"' });
+      return;
+    }
+    const absolute = ABSOLUTE_HTTP_URL.exec(url);
+    if (!absolute) {
+      this.#rejected(req, { host: '', port: 0 }, `unsupported request target ${JSON.stringify(url.slice(0, 80))}`, 'client:bad-target');
+      respondText(res, 400, 'phonehome expects absolute http:// URLs, or CONNECT for https');
+      return;
+    }
+    const authority = absolute[1]!;
+    const parsed = authority.includes('@') ? { ok: false as const, reason: 'credentials in the URL authority' } : parseTarget(authority, 80);
+    if (!parsed.ok) {
+      this.#rejected(req, { host: '', port: 0 }, `bad target: ${parsed.reason}`, 'client:bad-target');
+      respondText(res, 400, `bad target: ${parsed.reason}`);
+      return;
+    }
+    const target = parsed.target;
+    if (target.host === INSTALL_HOST) {
+      serveInstallPage(this.#options.ca, absolute[2] || '/', res);
+      return;
+    }
+    if (this.#options.isSelf(target)) {
+      this.#rejected(req, target, 'request to the proxy itself', 'client:loop');
+      respondText(res, 508, 'the target is this proxy');
+      return;
+    }
+    const client = clientOf(req.socket);
+    this.#options.http1.exchange(req, res, { client, mode: 'http', target, tls: false, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
+  }
+
+  #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const absolute = ABSOLUTE_HTTP_URL.exec(req.url ?? '');
+    const parsed = absolute ? parseTarget(absolute[1]!, 80) : undefined;
+    if (!this.#authorized(req)) {
+      refuse(socket, PROXY_AUTH_REQUIRED);
+      return;
+    }
+    if (!absolute || !parsed?.ok || req.headers.upgrade?.toLowerCase() !== 'websocket' || this.#options.isSelf(parsed.target)) {
+      refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), mode: 'http', target: parsed.target, tls: false, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
+  }
+
+  #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => undefined);
+    if (!this.#authorized(req)) {
+      refuse(socket, PROXY_AUTH_REQUIRED);
+      return;
+    }
+    const parsed = parseTarget(req.url ?? '');
+    if (!parsed.ok) {
+      // Never let such a value reach a socket, a certificate or a file name.
+      this.#rejected(req, { host: '', port: 0 }, `bad CONNECT target: ${parsed.reason}`, 'client:bad-target');
+      refuse(socket, `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: bad CONNECT target: ${parsed.reason}\n`);
+      return;
+    }
+    const target = parsed.target;
+    if (this.#options.isSelf(target)) {
+      this.#rejected(req, target, 'CONNECT to the proxy itself', 'client:loop');
+      refuse(socket, 'HTTP/1.1 508 Loop Detected\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const context = newConnectionContext('http', clientOf(req.socket), target);
+    const passthrough = this.#options.passthrough.decide(target.host);
+    if (passthrough) {
+      this.#options.raw.tunnel(socket, head, context, passthrough, {
+        established: () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'),
+        failed: (reason) => socket.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${reason}\n`),
+      });
+      return;
+    }
+    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+    this.#options.layers.start(socket, context, head);
+  }
+}

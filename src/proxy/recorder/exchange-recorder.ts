@@ -1,0 +1,247 @@
+// Builds the Flow of one exchange from version-neutral events — request head, data in either
+// direction, response head, trailers, messages, done — so HTTP/1.x, HTTP/2 streams, gRPC calls
+// and WebSocket connections share one path into the model (mitmproxy's http events).
+// gRPC is recognised by its content type: its length-prefixed messages are read as they pass
+// (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
+
+import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
+import { headerValue, type CaptureMode, type Endpoint, type Flow, type GrpcCallRecord, type HeaderList, type HttpResponseRecord, type MessageRecord } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
+
+export interface ExchangeContext {
+  readonly flowId: string;
+  readonly client: Endpoint;
+  readonly mode: CaptureMode;
+  readonly target: { readonly host: string; readonly port: number };
+  readonly sni?: string;
+  readonly alpn?: string;
+  readonly tls: boolean;
+  readonly tags: readonly string[];
+  readonly bodyLimitBytes: number;
+}
+
+export interface RequestHead {
+  readonly method: string;
+  /** The absolute URL, as the flow will show it. */
+  readonly url: string;
+  readonly httpVersion: string;
+  readonly headers: HeaderList;
+}
+
+export interface ResponseHead {
+  readonly status: number;
+  readonly statusText: string;
+  readonly httpVersion: string;
+  readonly headers: HeaderList;
+}
+
+/** What a relay reports about one exchange; every layer (HTTP/1, HTTP/2, WebSocket) speaks this. */
+export interface ExchangeObserver {
+  /** A chunk of a body as it passes (already forwarded; the reference is kept, never written to). */
+  data(fromClient: boolean, chunk: Buffer): void;
+  response(head: ResponseHead, upstream: { ip?: string; port?: number }): void;
+  trailers(fromClient: boolean, headers: HeaderList): void;
+  webSocketOpen(upstream: { ip?: string; port?: number }): void;
+  webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void;
+  /** A fact worth a tag on the flow (`h2:rst-stream-8`…). */
+  tag(tag: string): void;
+  /** The exchange is over: complete, aborted or failed (error set). Only the first call counts. */
+  done(error?: string): void;
+}
+
+type GrpcFlavour = GrpcCallRecord['flavour'];
+
+function grpcFlavour(contentType: string | undefined): GrpcFlavour | undefined {
+  const type = contentType?.split(';')[0]?.trim().toLowerCase() ?? '';
+  if (type.startsWith('application/grpc-web-text')) return 'grpc-web-text';
+  if (type.startsWith('application/grpc-web')) return 'grpc-web';
+  if (type === 'application/grpc' || type.startsWith('application/grpc+')) return 'grpc';
+  return undefined;
+}
+
+/** One direction of a gRPC call: frames read as they pass, base64 undone first for grpc-web-text. */
+class GrpcDirection {
+  readonly reader: GrpcFrameReader;
+  readonly #text?: Base64StreamDecoder;
+  encoding: string | undefined;
+
+  constructor(flavour: GrpcFlavour, captureBytes: number, encoding: string | undefined) {
+    this.reader = new GrpcFrameReader(captureBytes);
+    if (flavour === 'grpc-web-text') this.#text = new Base64StreamDecoder();
+    this.encoding = encoding;
+  }
+
+  push(chunk: Buffer): ReturnType<GrpcFrameReader['push']> {
+    return this.reader.push(this.#text ? this.#text.push(chunk) : chunk);
+  }
+}
+
+export class ExchangeRecorder implements ExchangeObserver {
+  readonly #context: ExchangeContext;
+  readonly #request: RequestHead;
+  readonly #onFlow: (flow: Flow) => void;
+  readonly #startedMs = Date.now();
+  readonly #startedAt = new Date().toISOString();
+  readonly #requestBody: BodyCapture;
+  #responseBody: BodyCapture | undefined;
+  #response: Omit<HttpResponseRecord, 'body'> | undefined;
+  #requestTrailers: HeaderList | undefined;
+  #destination: Endpoint | undefined;
+  #webSocket = false;
+  readonly #messages: MessageRecord[] = [];
+  #messagesDropped = 0;
+  #messageBytesLeft: number;
+  #messageBytesUp = 0;
+  #messageBytesDown = 0;
+  readonly #grpcFlavour: GrpcFlavour | undefined;
+  readonly #grpcUp: GrpcDirection | undefined;
+  #grpcDown: GrpcDirection | undefined;
+  readonly #tags: string[];
+  #finished = false;
+
+  constructor(context: ExchangeContext, request: RequestHead, onFlow: (flow: Flow) => void) {
+    this.#context = context;
+    this.#request = request;
+    this.#onFlow = onFlow;
+    this.#tags = [...context.tags];
+    // An upgrade request is a WebSocket flow even when the upstream never answers it.
+    this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket';
+    this.#grpcFlavour = grpcFlavour(headerValue(request.headers, 'content-type'));
+    // A gRPC call's body lives on as its messages; the framed body itself is only counted.
+    this.#requestBody = new BodyCapture(this.#grpcFlavour ? 0 : context.bodyLimitBytes);
+    this.#messageBytesLeft = 2 * context.bodyLimitBytes;
+    if (this.#grpcFlavour) this.#grpcUp = new GrpcDirection(this.#grpcFlavour, context.bodyLimitBytes, headerValue(request.headers, 'grpc-encoding'));
+  }
+
+  data(fromClient: boolean, chunk: Buffer): void {
+    if (fromClient) {
+      this.#requestBody.push(chunk);
+      if (this.#grpcUp) this.#grpcMessages(true, this.#grpcUp, chunk);
+    } else {
+      this.#responseBody?.push(chunk);
+      if (this.#grpcDown) this.#grpcMessages(false, this.#grpcDown, chunk);
+    }
+  }
+
+  response(head: ResponseHead, upstream: { ip?: string; port?: number }): void {
+    this.#response = head;
+    const responseFlavour = grpcFlavour(headerValue(head.headers, 'content-type'));
+    this.#responseBody = new BodyCapture(this.#grpcFlavour && responseFlavour ? 0 : this.#context.bodyLimitBytes);
+    if (this.#grpcFlavour && responseFlavour) this.#grpcDown = new GrpcDirection(this.#grpcFlavour, this.#context.bodyLimitBytes, headerValue(head.headers, 'grpc-encoding'));
+    if (upstream.ip) this.#destination = { ip: upstream.ip, port: upstream.port ?? this.#context.target.port };
+  }
+
+  trailers(fromClient: boolean, headers: HeaderList): void {
+    if (fromClient) this.#requestTrailers = headers;
+    else if (this.#response) this.#response = { ...this.#response, trailers: headers };
+  }
+
+  webSocketOpen(upstream: { ip?: string; port?: number }): void {
+    this.#webSocket = true;
+    this.#response = { status: 101, statusText: 'Switching Protocols', httpVersion: 'HTTP/1.1', headers: [] };
+    if (upstream.ip) this.#destination = { ip: upstream.ip, port: upstream.port ?? this.#context.target.port };
+  }
+
+  webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void {
+    this.#webSocket = true;
+    // Copied: ws may hand out a view into a larger receive buffer, which must not stay alive.
+    const kept = Buffer.from(data.subarray(0, limits.webSocketMessageCaptureBytes));
+    this.#keepMessage({ protocol: 'websocket', time: new Date().toISOString(), fromClient, binary, data: kept, totalBytes: data.length }, limits.webSocketMessageCaptureBytes);
+  }
+
+  tag(tag: string): void {
+    if (!this.#tags.includes(tag)) this.#tags.push(tag);
+  }
+
+  #grpcMessages(fromClient: boolean, direction: GrpcDirection, chunk: Buffer): void {
+    for (const frame of direction.push(chunk)) {
+      if (frame.trailers) {
+        this.trailers(false, parseGrpcWebTrailers(frame.data));
+        continue;
+      }
+      const encoding = frame.compressed ? direction.encoding ?? 'gzip' : undefined;
+      this.#keepMessage({ protocol: 'grpc', time: new Date().toISOString(), fromClient, binary: true, ...(encoding ? { compressed: true, encoding } : {}), data: frame.data, totalBytes: frame.totalBytes }, this.#context.bodyLimitBytes);
+    }
+  }
+
+  /** Keeps a message within the per-message and per-flow limits; the rest is counted and said. */
+  #keepMessage(message: MessageRecord, perMessageBytes: number): void {
+    if (message.fromClient) this.#messageBytesUp += message.totalBytes;
+    else this.#messageBytesDown += message.totalBytes;
+    if (this.#messages.length >= limits.messagesPerFlow || this.#messageBytesLeft <= 0) {
+      this.#messagesDropped++;
+      return;
+    }
+    const cap = Math.min(perMessageBytes, this.#messageBytesLeft);
+    // Copied when cut: a slice would keep the whole (possibly huge) chunk alive.
+    const data = message.data.length > cap ? Buffer.from(message.data.subarray(0, cap)) : message.data;
+    if (data.length < message.totalBytes) this.tag('inspected:partial');
+    this.#messageBytesLeft -= data.length;
+    this.#messages.push(data === message.data ? message : { ...message, data });
+  }
+
+  done(error?: string): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const requestBody = this.#requestBody.result();
+    const responseBody = this.#responseBody?.result();
+    const tags = this.#tags;
+    if (requestBody.truncated || responseBody?.truncated) this.tag('inspected:partial');
+    if (this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
+    const webSocket = this.#webSocket;
+    const tls = this.#context.tls;
+    const scheme = webSocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http';
+    const grpc = this.#grpcRecord();
+    if (grpc && (this.#grpcUp?.reader.pending || this.#grpcDown?.reader.pending)) tags.push('grpc:incomplete-message');
+    // A WebSocket's traffic after the upgrade is its messages; a gRPC call's is its (counted) bodies.
+    const bytesUp = requestBody.totalBytes + (webSocket ? this.#messageBytesUp : 0);
+    const bytesDown = (responseBody?.totalBytes ?? 0) + (webSocket ? this.#messageBytesDown : 0);
+    this.#onFlow({
+      id: this.#context.flowId,
+      kind: webSocket ? 'websocket' : 'http',
+      startedAt: this.#startedAt,
+      endedAt: new Date().toISOString(),
+      durationMs: Date.now() - this.#startedMs,
+      client: this.#context.client,
+      mode: this.#context.mode,
+      target: this.#context.target,
+      ...(this.#context.sni ? { sni: this.#context.sni } : {}),
+      ...(this.#context.alpn ? { alpn: this.#context.alpn } : {}),
+      scheme,
+      ...(this.#destination ? { destination: this.#destination } : {}),
+      request: { ...this.#request, headers: withoutProxyCredentials(this.#request.headers), body: requestBody, ...(this.#requestTrailers ? { trailers: this.#requestTrailers } : {}) },
+      ...(this.#response ? { response: { ...this.#response, body: responseBody ?? emptyBody } } : {}),
+      ...(webSocket || this.#messages.length > 0 ? { messages: this.#messages } : {}),
+      ...(grpc ? { grpc } : {}),
+      bytesUp,
+      bytesDown,
+      ...(error ? { error } : {}),
+      tags,
+    });
+  }
+
+  #grpcRecord(): GrpcCallRecord | undefined {
+    if (!this.#grpcFlavour) return undefined;
+    // grpc-status is in the trailers, or in the headers of a trailers-only response.
+    const sources = [this.#response?.trailers, this.#response?.headers].filter((h): h is HeaderList => h !== undefined);
+    const statusText = sources.map((h) => headerValue(h, 'grpc-status')).find((v) => v !== undefined);
+    const message = sources.map((h) => headerValue(h, 'grpc-message')).find((v) => v !== undefined);
+    const status = statusText !== undefined && /^\d{1,3}$/.test(statusText.trim()) ? Number(statusText.trim()) : undefined;
+    return { flavour: this.#grpcFlavour, ...(status !== undefined ? { status } : {}), ...(message !== undefined ? { message: decodeGrpcMessage(message) } : {}) };
+  }
+}
+
+/** grpc-message is percent-encoded UTF-8. */
+function decodeGrpcMessage(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The proxy's own password is not the device's data: it never goes into a record. */
+function withoutProxyCredentials(headers: HeaderList): Array<[string, string]> {
+  return headers.map(([name, value]) => (name.toLowerCase() === 'proxy-authorization' ? [name, '(removed by phonehome)'] : [name, value]));
+}

@@ -1,0 +1,26 @@
+// Answers the proxy gives itself (errors, refusals), on raw sockets and on HTTP responses.
+
+import type http from 'node:http';
+import type net from 'node:net';
+import type { Duplex } from 'node:stream';
+
+/**
+ * Answers on a raw socket and closes it. The socket must also be drained: one that is never read
+ * never sees the client's FIN, so it would stay open and keep the listener from closing.
+ */
+export function refuse(socket: Duplex, response: string | Buffer): void {
+  socket.end(response);
+  socket.resume();
+  (socket as net.Socket).setTimeout?.(5_000, () => socket.destroy());
+}
+
+export function respondText(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  const body = `phonehome: ${text}\n`;
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close', ...headers });
+  res.end(body);
+}
+
+/** A header value safe to send: printable ASCII only, bounded. */
+export function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+}
