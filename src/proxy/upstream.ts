@@ -90,13 +90,21 @@ export class UpstreamConnector {
     try {
       socket = await this.connectTls(host, port, servername, offer);
     } catch (error) {
-      return { protocol: 'none', reason: describeUpstreamError(error) };
+      // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
+      if ((error as { code?: string }).code !== 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { protocol: 'none', reason: describeUpstreamError(error) };
+      this.#rememberHttp1Only(key);
+      return { protocol: 'http/1.1' };
     }
     if (socket.alpnProtocol === 'h2') return { protocol: 'h2', socket };
     socket.destroy();
+    this.#rememberHttp1Only(key);
+    return { protocol: 'http/1.1' };
+  }
+
+  #rememberHttp1Only(key: string): void {
+    this.#http1Only.delete(key);
     this.#http1Only.set(key, Date.now() + limits.http1OnlyMemoryMs);
     if (this.#http1Only.size > limits.http1OnlyMemoryEntries) this.#http1Only.delete(this.#http1Only.keys().next().value!);
-    return { protocol: 'http/1.1' };
   }
 
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -168,4 +169,51 @@ export async function getWithAgent(agent: https.Agent, url: string): Promise<Cli
   const chunks: Buffer[] = [];
   for await (const chunk of res) chunks.push(chunk as Buffer);
   return { status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) };
+}
+
+/** An HTTP/2 origin on 127.0.0.1:0 (TLS, ALPN h2; `allowHttp1` also accepts HTTP/1.1 clients). */
+export async function startH2Origin(options: { hostname?: string; allowHttp1?: boolean; onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void }): Promise<Origin & { sessions: Set<http2.ServerHttp2Session> }> {
+  const leaf = getOriginCa().issueLeaf(options.hostname ?? 'api.example.test');
+  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: options.allowHttp1 ?? false });
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('stream', options.onStream);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    server: server as unknown as https.Server,
+    sessions,
+    close: () => new Promise((resolve) => {
+      for (const session of sessions) session.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** A device's HTTP/2 connection through the proxy: CONNECT, TLS offering `alpn`, then an h2 session when h2 was agreed. */
+export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[] }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
+  const { socket, status } = await connectTunnel(options.proxyPort, `${options.host}:${options.port}`);
+  if (status !== 200) throw new Error(`CONNECT answered ${status}`);
+  const secure = tls.connect({ socket, ca: options.trust, servername: options.host, ALPNProtocols: options.alpn ?? ['h2', 'http/1.1'] });
+  await once(secure, 'secureConnect');
+  if (secure.alpnProtocol !== 'h2') return { tls: secure };
+  const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure });
+  session.on('error', () => undefined);
+  return { tls: secure, session };
+}
+
+/** One HTTP/2 request on a session: status, headers, body and trailers. */
+export async function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: Buffer; trailers?: http2.IncomingHttpHeaders }> {
+  const stream = session.request(headers, { endStream: body === undefined });
+  if (body !== undefined) stream.end(body);
+  let trailers: http2.IncomingHttpHeaders | undefined;
+  stream.on('trailers', (t) => { trailers = t; });
+  const [responseHeaders] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return { status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks), ...(trailers ? { trailers } : {}) };
 }

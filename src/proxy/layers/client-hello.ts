@@ -17,7 +17,7 @@ const EXTENSION_ALPN = 16;
 /** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
 export const maxClientHelloBytes = 32 * 1024;
 
-/** Joins the handshake fragments of the leading TLS records; undefined when more bytes are needed. */
+/** Joins the handshake fragments of the leading TLS records: the whole ClientHello, 'partial', or why it is not one. */
 function handshakeBytes(bytes: Buffer): Buffer | 'partial' | string {
   const fragments: Buffer[] = [];
   let have = 0;
@@ -28,6 +28,11 @@ function handshakeBytes(bytes: Buffer): Buffer | 'partial' | string {
     if (bytes[at + 1] !== 3) return 'not a TLS record version';
     const length = bytes.readUInt16BE(at + 3);
     if (length === 0 || length > 16_384 + 2_048) return 'bad TLS record length';
+    if (at === 0 && bytes.length >= 9) {
+      // The handshake header is in the first record: a hello too large to wait for is refused now.
+      if (bytes[5] !== HANDSHAKE_CLIENT_HELLO) return 'the first handshake message is not a ClientHello';
+      if (4 + bytes.readUIntBE(6, 3) > maxClientHelloBytes) return `ClientHello of ${4 + bytes.readUIntBE(6, 3)} bytes is over the ${maxClientHelloBytes}-byte limit`;
+    }
     if (at + 5 + length > bytes.length) return 'partial';
     fragments.push(bytes.subarray(at + 5, at + 5 + length));
     have += length;

@@ -17,7 +17,8 @@ export type NextLayer =
 /** Ports where the server speaks first (SMTP, IMAP, POP3, FTP, SSH, telnet), so a client sends nothing we could sniff. */
 export const serverFirstPorts: ReadonlySet<number> = new Set([21, 22, 23, 25, 110, 143, 587, 2525]);
 
-const HTTP_REQUEST_LINE = /^[A-Z]{3,12} \S/;
+// Known methods only: a line like "EHLO phone" or "USER bob" is another protocol, not HTTP.
+const HTTP_REQUEST_LINE = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|SEARCH|MKCALENDAR|ACL|MERGE|PURGE|SUBSCRIBE|NOTIFY) \S/;
 const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n';
 
 /**

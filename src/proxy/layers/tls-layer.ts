@@ -95,6 +95,9 @@ export class TlsLayer {
     const keylog = this.#options.keylog;
     if (keylog) tlsSocket.on('keylog', (line) => keylog(line));
     tlsSocket.once('secure', () => {
+      // A server-side TLSSocket made by hand keeps secureConnecting set (tls.Server clears it);
+      // node:http2 would wait for a 'secureConnect' that never comes.
+      (tlsSocket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
       tlsFacts.handshakeAtMs = Date.now();
       tlsFacts.alpn = tlsSocket.alpnProtocol || undefined;
       if (tlsFacts.alpn === 'h2') this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
@@ -107,6 +110,8 @@ export class TlsLayer {
       if (tlsFacts.handshakeAtMs === undefined) failure ??= classifyHandshakeError(err);
     });
     tlsSocket.once('close', () => {
+      // The TLS socket sits on the client's TCP socket, which does not close with it by itself.
+      socket.destroy();
       if (tlsFacts.handshakeAtMs === undefined) {
         if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
         this.#handshakeFailed(context, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });

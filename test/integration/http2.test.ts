@@ -1,0 +1,186 @@
+// HTTP/2 end to end through the proxy: ALPN follows the real server, each stream is a flow with
+// HTTP/2.0, trailers and resets cross both ways, and hostile clients are cut off alone.
+
+import http2 from 'node:http2';
+import { once } from 'node:events';
+import t from 'tap';
+import { flowToHarEntry } from '../../src/flow/har.js';
+import { h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin } from '../helpers/lab.js';
+
+t.test('an h2 device and an h2 server talk HTTP/2 through the proxy; the flow and its HAR entry say HTTP/2.0', async (t) => {
+  const seen: string[] = [];
+  const origin = await startH2Origin({
+    onStream: (stream, headers) => {
+      seen.push(`${headers[':method']} ${headers[':path']} ${stream.session?.alpnProtocol}`);
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        stream.respond({ ':status': 200, 'content-type': 'application/json' }, { waitForTrailers: true });
+        stream.on('wantTrailers', () => stream.sendTrailers({ 'x-checksum': String(Buffer.concat(chunks).length) }));
+        stream.end(JSON.stringify({ got: Buffer.concat(chunks).length }));
+      });
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { tls, session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  t.equal(tls.alpnProtocol, 'h2', 'the device negotiated h2 with phonehome');
+  t.ok(session);
+  const body = Buffer.alloc(300_000, 0x61);
+  const response = await h2Request(session!, { ':method': 'POST', ':path': '/upload?x=1', 'content-type': 'application/octet-stream' }, body);
+  t.equal(response.status, 200);
+  t.same(JSON.parse(response.body.toString()), { got: body.length });
+  t.equal(response.trailers?.['x-checksum'], String(body.length), 'response trailers were relayed');
+  const get = await h2Request(session!, { ':method': 'GET', ':path': '/second' });
+  t.equal(get.status, 200);
+  session!.close();
+  t.same(seen, ['POST /upload?x=1 h2', 'GET /second h2'], 'the server saw HTTP/2');
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/upload?x=1') === true);
+  t.equal(flow.request?.httpVersion, 'HTTP/2.0');
+  t.equal(flow.response?.httpVersion, 'HTTP/2.0');
+  t.equal(flow.alpn, 'h2');
+  t.equal(flow.mode, 'http');
+  t.equal(flow.request?.url, `https://api.example.test:${origin.port}/upload?x=1`);
+  t.equal(flow.request?.body.totalBytes, body.length);
+  t.equal(flow.bytesUp, body.length);
+  t.same(flow.response?.trailers, [['x-checksum', String(body.length)]]);
+  t.equal(flow.destination?.ip, '127.0.0.1');
+  t.ok(flow.tags.includes('decrypted'));
+  const entry = flowToHarEntry(flow, { omitBodies: false });
+  t.equal((entry.request as { httpVersion: string }).httpVersion, 'HTTP/2.0');
+  t.equal(entry._phonehome['alpn'], 'h2');
+  t.equal(entry._phonehome['mode'], 'http');
+});
+
+t.test('a server that only speaks HTTP/1.1 never sees h2: the device is answered http/1.1', async (t) => {
+  const origin = await startOrigin({ tls: true, handler: (req, res) => res.end(`v${req.httpVersion}`) });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { tls, session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  t.equal(tls.alpnProtocol, 'http/1.1');
+  t.equal(session, undefined);
+  tls.write('GET /h1 HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n');
+  const chunks: Buffer[] = [];
+  tls.on('data', (c: Buffer) => chunks.push(c));
+  await once(tls, 'end');
+  t.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 200[\s\S]*v1\.1$/);
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/h1') === true);
+  t.equal(flow.request?.httpVersion, 'HTTP/1.1');
+  t.equal(flow.alpn, 'http/1.1');
+});
+
+t.test('an h2-only device and an HTTP/1.1-only server: each request gets a 502 that says why; the host is not taken for pinned', async (t) => {
+  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('h1') });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { tls, session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem, alpn: ['h2'] });
+  t.equal(tls.alpnProtocol, 'h2');
+  const response = await h2Request(session!, { ':method': 'GET', ':path': '/' });
+  t.equal(response.status, 502);
+  t.match(response.body.toString(), /does not speak HTTP\/2/);
+  session!.close();
+  const flow = await lab.next('flow:end', (f) => f.request?.httpVersion === 'HTTP/2.0');
+  t.match(flow.error, /does not speak HTTP\/2/);
+  t.same(lab.passthrough.learned(), []);
+});
+
+t.test('an unverifiable upstream gives an h2 device a 502 naming the certificate problem', async (t) => {
+  const origin = await startH2Origin({ onStream: (stream) => { stream.respond({ ':status': 200 }); stream.end('secret'); } });
+  const lab = await startLab({ upstreamCaPems: [] });
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem, alpn: ['h2'] });
+  const response = await h2Request(session!, { ':method': 'GET', ':path': '/' });
+  t.equal(response.status, 502);
+  t.match(response.body.toString(), /certificate verification failed/);
+  t.notMatch(response.body.toString(), /secret/);
+  session!.close();
+});
+
+t.test('RST_STREAM crosses both ways with its code', async (t) => {
+  const upstreamResets: number[] = [];
+  const origin = await startH2Origin({
+    onStream: (stream, headers) => {
+      stream.on('error', () => undefined);
+      if (headers[':path'] === '/server-resets') {
+        stream.respond({ ':status': 200 });
+        // A reset mid-body (destroy sends RST_STREAM with INTERNAL_ERROR).
+        stream.write('partial', () => stream.destroy(new Error('server gives up')));
+        return;
+      }
+      // /client-cancels: keep reading until the client gives up
+      stream.on('close', () => upstreamResets.push(stream.rstCode ?? -1));
+      stream.resume();
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+
+  const reset = session!.request({ ':method': 'GET', ':path': '/server-resets' });
+  reset.on('error', () => undefined);
+  reset.resume();
+  await new Promise((resolve) => reset.once('close', resolve));
+  t.equal(reset.rstCode, http2.constants.NGHTTP2_INTERNAL_ERROR, 'the device sees the server\'s reset code');
+  const serverFlow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/server-resets') === true);
+  t.ok(serverFlow.tags.includes(`h2:server-rst-stream-${http2.constants.NGHTTP2_INTERNAL_ERROR}`));
+  t.match(serverFlow.error, /server reset the stream/);
+
+  const upload = session!.request({ ':method': 'POST', ':path': '/client-cancels' });
+  upload.on('error', () => undefined);
+  upload.write(Buffer.alloc(10_000));
+  const clientFlowPromise = lab.next('flow:end', (f) => f.request?.url.endsWith('/client-cancels') === true);
+  // The proxy has the stream open upstream once the server's session sees it; then cancel.
+  await new Promise<void>((resolve) => { const check = (): void => { if (origin.sessions.size > 0) resolve(); else setImmediate(check); }; check(); });
+  upload.close(http2.constants.NGHTTP2_CANCEL);
+  const clientFlow = await clientFlowPromise;
+  t.match(clientFlow.error, /cancelled/);
+  t.ok(clientFlow.tags.includes(`h2:rst-stream-${http2.constants.NGHTTP2_CANCEL}`));
+  await new Promise<void>((resolve) => { const check = (): void => { if (upstreamResets.length > 0) resolve(); else setImmediate(check); }; check(); });
+  t.same(upstreamResets, [http2.constants.NGHTTP2_CANCEL], 'the server sees the device\'s cancel');
+  session!.close();
+});
+
+t.test('a client that resets streams faster than the bound (rapid reset) is cut off; other clients are served', async (t) => {
+  const origin = await startH2Origin({ onStream: (stream) => { stream.on('error', () => undefined); stream.respond({ ':status': 200 }); stream.end('ok'); } });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const attacker = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const closed = new Promise((resolve) => attacker.session!.once('close', resolve));
+  const goaway = new Promise<number>((resolve) => attacker.session!.once('goaway', resolve));
+  const cutOff = lab.next('flow:end', (f) => f.tags.includes('h2:rapid-reset'));
+  for (let i = 0; i < 1_000 && !attacker.session!.closed && !attacker.session!.destroyed; i++) {
+    const stream = attacker.session!.request({ ':method': 'GET', ':path': `/r${i}` });
+    stream.on('error', () => undefined);
+    stream.close(http2.constants.NGHTTP2_CANCEL);
+    if (i % 50 === 49) await new Promise((resolve) => setImmediate(resolve));
+  }
+  const flow = await cutOff;
+  t.equal(flow.kind, 'rejected');
+  t.match(flow.error, /rapid reset/);
+  t.equal(await goaway, http2.constants.NGHTTP2_ENHANCE_YOUR_CALM, 'GOAWAY says ENHANCE_YOUR_CALM');
+  await closed;
+  t.pass('the attacker\'s connection was closed');
+  const other = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const response = await h2Request(other.session!, { ':method': 'GET', ':path': '/fine' });
+  t.equal(response.status, 200, 'another client is served');
+  other.session!.close();
+});
+
+t.test('oversized request headers are refused without harm to the connection\'s neighbours', async (t) => {
+  const origin = await startH2Origin({ onStream: (stream) => { stream.respond({ ':status': 200 }); stream.end('ok'); } });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const big = session!.request({ ':method': 'GET', ':path': '/big', 'x-big': 'a'.repeat(200_000) });
+  big.on('error', () => undefined);
+  let status: number | undefined;
+  big.on('response', (h) => { status = Number(h[':status']); });
+  big.resume();
+  await new Promise((resolve) => big.once('close', resolve));
+  t.not(status, 200, 'the oversized request did not go through');
+  const other = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const response = await h2Request(other.session!, { ':method': 'GET', ':path': '/fine' });
+  t.equal(response.status, 200);
+  other.session!.close();
+  session!.destroy();
+});

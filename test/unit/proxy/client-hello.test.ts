@@ -1,0 +1,103 @@
+// ClientHello reading: SNI and ALPN from real and hand-built hellos, and every way one can be
+// short, split or bogus.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import t from 'tap';
+import { parseClientHello } from '../../../src/proxy/layers/client-hello.js';
+
+/** The first bytes a real Node TLS client sends, caught by a plain TCP server. */
+async function realHello(options: tls.ConnectionOptions): Promise<Buffer> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const got = new Promise<Buffer>((resolve) => server.once('connection', (socket) => {
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => {
+      chunks.push(c);
+      const all = Buffer.concat(chunks);
+      if (parseClientHello(all).kind !== 'partial') { resolve(all); socket.destroy(); }
+    });
+  }));
+  const client = tls.connect({ port: (server.address() as net.AddressInfo).port, host: '127.0.0.1', ...options });
+  client.on('error', () => undefined);
+  const bytes = await got;
+  client.destroy();
+  server.close();
+  return bytes;
+}
+
+function extension(type: number, data: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16BE(type, 0);
+  head.writeUInt16BE(data.length, 2);
+  return Buffer.concat([head, data]);
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+/** A minimal ClientHello with the given extensions, optionally cut into several TLS records. */
+function builtHello(extensions: Buffer[] | undefined, recordSizes?: number[]): Buffer {
+  const ext = extensions ? Buffer.concat(extensions) : undefined;
+  const body = Buffer.concat([
+    Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]),
+    ...(ext ? [u16(ext.length), ext] : []),
+  ]);
+  const handshake = Buffer.concat([Buffer.from([1, (body.length >> 16) & 0xff, (body.length >> 8) & 0xff, body.length & 0xff]), body]);
+  const sizes = recordSizes ?? [handshake.length];
+  const records: Buffer[] = [];
+  let at = 0;
+  for (const size of sizes) {
+    const piece = handshake.subarray(at, at + size);
+    at += size;
+    records.push(Buffer.concat([Buffer.from([0x16, 3, 1]), u16(piece.length), piece]));
+  }
+  return Buffer.concat(records);
+}
+
+const sni = (name: string): Buffer => { const n = Buffer.from(name, 'latin1'); return extension(0, Buffer.concat([u16(n.length + 3), Buffer.from([0]), u16(n.length), n])); };
+const alpn = (...protocols: string[]): Buffer => { const list = Buffer.concat(protocols.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)]))); return extension(16, Buffer.concat([u16(list.length), list])); };
+
+t.test('real hellos from Node\'s TLS client: server name and ALPN offer', async (t) => {
+  const rows: Array<[tls.ConnectionOptions, string | undefined, string[]]> = [
+    [{ servername: 'api.example.test', ALPNProtocols: ['h2', 'http/1.1'] }, 'api.example.test', ['h2', 'http/1.1']],
+    [{ servername: 'grpc.example.test', ALPNProtocols: ['h2'] }, 'grpc.example.test', ['h2']],
+    [{ servername: 'plain.example.test' }, 'plain.example.test', []],
+  ];
+  for (const [options, name, protocols] of rows) {
+    const hello = parseClientHello(await realHello(options));
+    t.same(hello, { kind: 'client-hello', ...(name ? { sni: name } : {}), alpn: protocols }, JSON.stringify(options));
+  }
+});
+
+t.test('built hellos: split, fragmented, minimal and hostile', async (t) => {
+  const whole = builtHello([sni('a.example'), alpn('h2', 'http/1.1')]);
+  t.same(parseClientHello(whole), { kind: 'client-hello', sni: 'a.example', alpn: ['h2', 'http/1.1'] });
+  for (const cut of [1, 4, 5, 9, whole.length - 1]) t.same(parseClientHello(whole.subarray(0, cut)), { kind: 'partial' }, `cut after ${cut} bytes`);
+  const fragmented = builtHello([sni('b.example'), alpn('h2')], [10, 20, 1000]);
+  t.same(parseClientHello(fragmented), { kind: 'client-hello', sni: 'b.example', alpn: ['h2'] }, 'one hello over three TLS records');
+  t.same(parseClientHello(builtHello(undefined)), { kind: 'client-hello', alpn: [] }, 'no extensions at all');
+  t.same(parseClientHello(builtHello([alpn('h2')])), { kind: 'client-hello', alpn: ['h2'] }, 'no SNI');
+  t.equal(parseClientHello(Buffer.from('GET / HTTP/1.1\r\n\r\n')).kind, 'invalid', 'not TLS');
+  t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 0])).kind, 'invalid', 'empty record');
+  t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 4, 2, 0, 0, 0])).kind, 'invalid', 'a ServerHello, not a ClientHello');
+  t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0x40, 0, 1, 0xff, 0xff, 0xff])).kind, 'invalid', 'a 16 MiB hello is refused before it is waited for');
+  const lying = Buffer.from(whole);
+  lying.writeUInt16BE(0xffff, whole.length - (sni('a.example').length + alpn('h2', 'http/1.1').length) - 2);
+  t.equal(parseClientHello(lying).kind, 'invalid', 'an extension list longer than the hello');
+  let seed = 7;
+  const random = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed; };
+  const kinds = new Map<string, number>();
+  for (let i = 0; i < 2_000; i++) {
+    const bytes = Buffer.from(whole);
+    bytes[5 + (random() % (bytes.length - 5))] = random() & 0xff;
+    const kind = parseClientHello(bytes).kind;
+    kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+  }
+  t.same([...kinds.keys()].filter((k) => !['partial', 'invalid', 'client-hello'].includes(k)), [], 'one corrupted byte anywhere: an answer, never a throw');
+});
