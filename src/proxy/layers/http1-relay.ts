@@ -203,7 +203,8 @@ export class MitmRelay implements HttpRelay {
     options.url = `${plan.tls ? 'wss' : 'ws'}://${host}:${plan.port}${path}`;
     options.agent = plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http;
     if (plan.tls && plan.servername) options.servername = plan.servername;
-    // Hop-by-hop and proxy headers are not the upstream's business.
+    // Hop-by-hop and proxy headers are not the upstream's business. (The library already leaves
+    // out Sec-WebSocket-*: ws writes its own, and offers permessage-deflate itself.)
     for (const name of Object.keys(options.headers)) {
       if (/^(proxy-|host$|connection$|upgrade$)/i.test(name)) delete options.headers[name];
     }
