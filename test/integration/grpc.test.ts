@@ -11,7 +11,9 @@ import t from 'tap';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Flow } from '../../src/model/flow.js';
-import { getOriginCa, tempDir, testLookup } from '../helpers/lab.js';
+import { defaultDetectors } from '../../src/inspect/detect/registry.js';
+import { inspectFlow } from '../../src/inspect/inspector.js';
+import { getOriginCa, httpsViaProxy, startLab, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
 
@@ -109,4 +111,28 @@ t.test('gRPC unary and bidirectional calls through the proxy are relayed, record
   t.equal(entry._phonehome.grpc.status, 0);
   t.equal(entry._phonehome.grpc.messages.length, 2);
   t.match(entry._phonehome.responseTrailers, [{ name: 'grpc-status', value: '0' }]);
+});
+
+t.test('gRPC-Web over HTTP/1.1 through the proxy is read the same way', async (t) => {
+  const framed = (message: Buffer, flag = 0): Buffer => { const head = Buffer.alloc(5); head[0] = flag; head.writeUInt32BE(message.length, 1); return Buffer.concat([head, message]); };
+  const origin = await startOrigin({
+    tls: true, hostname: 'grpcweb.example.test',
+    handler: (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/grpc-web+proto' });
+        res.end(Buffer.concat([framed(Buffer.from('pong')), framed(Buffer.from('grpc-status: 0\r\ngrpc-message: ok\r\n'), 0x80)]));
+      });
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const response = await httpsViaProxy({ proxyPort: lab.port, host: 'grpcweb.example.test', port: origin.port, method: 'POST', path: '/svc.Ping/Ping', body: framed(uploadRequest('IMG_1.jpg', photo)), headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1' }, trust: lab.ca.certPem });
+  t.equal(response.status, 200);
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/svc.Ping/Ping') === true);
+  t.match(flow.grpc, { flavour: 'grpc-web', status: 0, message: 'ok' });
+  t.same(flow.messages?.map((m) => m.fromClient), [true, false]);
+  t.equal(flow.request?.httpVersion, 'HTTP/1.1');
+  const photoFinding = inspectFlow(flow, defaultDetectors).drafts.find((d) => d.category === 'photo');
+  t.equal(photoFinding?.evidence.path[0], 'grpc:message[0]');
 });
