@@ -13,6 +13,7 @@ import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { InterceptingProxy } from '../proxy/intercepting-proxy.js';
 import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
 import { HarFileSink } from '../sinks/har-file-sink.js';
+import { KeylogFileSink } from '../sinks/keylog-file-sink.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
@@ -38,8 +39,11 @@ export class CaptureSession {
   readonly options: CaptureOptions;
   readonly ca: CertificateAuthority;
   readonly summary = new SummaryCollector();
+  /** Warnings of the start (CA expiry, --keylog, --insecure-upstream), for the front end to show. */
+  readonly startupWarnings: string[] = [];
   readonly #proxy: InterceptingProxy;
   readonly #pipeline: FindingPipeline;
+  readonly #keylog?: KeylogFileSink;
   readonly #startedAt = new Date().toISOString();
   #findingsSink?: FindingsJsonlSink;
   #harSink?: HarFileSink;
@@ -53,12 +57,15 @@ export class CaptureSession {
   private constructor(options: CaptureOptions, ca: CertificateAuthority, hooks: SessionHooks) {
     this.options = options;
     this.ca = ca;
+    if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
+    const keylog = this.#keylog;
     this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
       passthrough: options.passthrough, access: options.access, ...(options.auth ? { auth: options.auth } : {}),
       ...(hooks.lookup ? { lookup: hooks.lookup } : {}),
+      ...(keylog ? { keylog: (line: Buffer) => keylog.write(line) } : {}),
     });
     safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
     safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
@@ -77,13 +84,17 @@ export class CaptureSession {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       await session.#closeFiles();
+      session.#keylog?.close();
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         throw new ConfigError(`--listen ${options.listenHost}:${options.listenPort}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such address on this machine'}`);
       }
       throw error;
     }
-    for (const warning of ca.info().warnings) session.bus.log('warn', warning);
-    if (options.insecureUpstream) session.bus.log('warn', 'upstream certificate verification is OFF (--insecure-upstream): servers are not authenticated');
+    // Kept as well as logged: nobody listens to the bus yet, and these must reach the user.
+    session.startupWarnings.push(...ca.info().warnings);
+    if (options.keylogFile) session.startupWarnings.push(`TLS keys of both sides are appended to ${options.keylogFile} (--keylog): anyone with that file can decrypt this run's traffic`);
+    if (options.insecureUpstream) session.startupWarnings.push('upstream certificate verification is OFF (--insecure-upstream): servers are not authenticated');
+    for (const warning of session.startupWarnings) session.bus.log('warn', warning);
     if (options.durationMs !== undefined) {
       session.#timer = setTimeout(() => void session.stop(), options.durationMs);
     }
@@ -145,6 +156,10 @@ export class CaptureSession {
     const failOn = this.options.failOn;
     const exitCode = failOn !== undefined && this.#worstSeverity >= severityRank(failOn) ? 3 : 0;
     await this.#closeFiles();
+    if (this.#keylog) {
+      this.#keylog.close();
+      this.#notes.push(`TLS keys of both sides were written to ${this.#keylog.path} (${this.#keylog.lines} lines): it decrypts this run's traffic, keep it like the traffic itself`);
+    }
     const outDir = this.options.outDir;
     if (outDir) {
       writeJsonAtomically(path.join(outDir, 'summary.json'), this.summary.snapshot(

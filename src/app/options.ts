@@ -37,6 +37,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'fail-on', kind: 'string', value: 'SEVERITY', defaultText: 'none', help: `exit 3 when a finding at or above it was made (${severities.join(', ')})` },
   { name: 'body-limit', kind: 'string', value: 'BYTES', defaultText: '32 MiB', help: 'largest body inspected per message (also 512k, 64m, 1g)' },
   { name: 'redact', kind: 'boolean', defaultText: 'off', help: 'evidence excerpts masked in all outputs' },
+  { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
 ];
 
 export interface CaptureOptions {
@@ -58,6 +59,8 @@ export interface CaptureOptions {
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
+  /** --keylog, or SSLKEYLOGFILE: where TLS secrets of both sides are appended. */
+  readonly keylogFile?: string;
   readonly rules: readonly Rule[];
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
@@ -110,7 +113,7 @@ export function defaultRulesDir(): string {
 
 export type RawOptions = Record<string, string | boolean | string[] | undefined>;
 
-export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', now = new Date()): CaptureOptions {
+export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', now = new Date(), env: NodeJS.ProcessEnv = process.env): CaptureOptions {
   const str = (name: string): string | undefined => raw[name] as string | undefined;
   const list = (name: string): string[] => (raw[name] as string[] | undefined) ?? [];
   const listen = parseListen(str('listen') ?? '0.0.0.0:8080');
@@ -130,6 +133,8 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const rules = loadRules(rulesDir, str('rules') !== undefined);
   const canariesFile = str('canaries') === undefined ? undefined : path.resolve(str('canaries')!);
   const canaryCount = canariesFile ? loadCanaries(canariesFile).length : 0;
+  const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
+  const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   const outDir = str('out') ?? (mode === 'capture' ? path.resolve(`phonehome-run-${stamp}`) : undefined);
   const record: Record<string, unknown> = {
@@ -147,6 +152,8 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     redact: raw['redact'] === true,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
+    // Said in every summary: whoever holds this file can read the run's decrypted traffic.
+    keylog: keylogFile ? { file: keylogFile, from: str('keylog') !== undefined ? '--keylog' : 'SSLKEYLOGFILE', sensitive: true } : null,
   };
   return {
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
@@ -154,7 +161,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}),
+    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}),
   };
 }
 

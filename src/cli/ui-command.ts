@@ -67,6 +67,8 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
       screen.markDirty();
     }
   });
+  const lastWarning = session.startupWarnings.at(-1);
+  if (lastWarning) model.message = toDisplay(lastWarning, 200);
   const onSignal = (): void => void quit();
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

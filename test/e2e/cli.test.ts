@@ -185,3 +185,21 @@ t.test('analyze: public server addresses get their countries, a home: FR rule ma
   t.equal(bad.status, 1);
   t.match(bad.stderr.toString(), /bad\.yaml:3: severity is one of/);
 });
+
+t.test('capture: start-up warnings (--keylog, --insecure-upstream) reach stderr; --keylog to an unwritable path is exit 1 in one line', async (t) => {
+  const dir = tempDir();
+  const keylog = path.join(dir, 'keys.log');
+  const { child, stderr } = await startCapture(['--out', path.join(dir, 'run'), '--ca-dir', path.join(dir, 'ca'), '--keylog', keylog, '--insecure-upstream']);
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  child.kill('SIGTERM');
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0);
+  t.match(stderr(), /warn: TLS keys of both sides are appended to .*keys\.log/);
+  t.match(stderr(), /warn: upstream certificate verification is OFF/);
+  t.equal(fs.statSync(keylog).mode & 0o777, 0o600);
+  const bad = run(['capture', '--listen', '127.0.0.1:0', '--ca-dir', path.join(dir, 'ca'), '--out', path.join(dir, 'run2'), '--keylog', path.join(dir, 'no', 'such', 'dir', 'keys.log'), '--duration', '1']);
+  t.equal(bad.status, 1);
+  const lines = bad.stderr.toString().trim().split('\n');
+  t.equal(lines.length, 1, bad.stderr.toString());
+  t.match(lines[0], /--keylog .*keys\.log/);
+});
