@@ -1,5 +1,6 @@
 // `npm run bench`: the same load through (a) direct TLS, (b) phonehome, (c) mitmproxy when
-// `mitmdump` is installed, printed side by side with ratios to direct. Everything runs on
+// `mitmdump` is installed, printed side by side with ratios to direct. HTTP/1.1 and HTTP/2 rows
+// (small requests on one h2 connection, 8 streams at a time; one h2 upload). Everything runs on
 // 127.0.0.x. phonehome runs as its own process (the built CLI), so its memory is its own.
 //
 // Goals (issue #2, on a 2-core machine): inspected upload >= 0.5x direct; small requests >= 5x
@@ -7,6 +8,7 @@
 // download to a slow reader.
 
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -16,13 +18,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { installRoot } from '../app/paths.js';
-import { TunnelAgent } from './tunnel-agent.js';
+import tls from 'node:tls';
+import { connectTunnel, TunnelAgent } from './tunnel-agent.js';
 
 const MB = 1024 * 1024;
 const LARGE_BYTES = Number(process.env['BENCH_LARGE_MB'] ?? 128) * MB;
 const SMALL_SECONDS = Number(process.env['BENCH_SMALL_SECONDS'] ?? 3);
 const NEW_HOSTS = 30;
 const CONCURRENCY = 10;
+const H2_STREAMS = 8;
 
 interface Subject {
   readonly name: string;
@@ -73,6 +77,24 @@ async function startOrigins(): Promise<{ port: number; newHostIps: string[]; clo
     servers.push(server);
   }
   return { port, newHostIps: ips.slice(1), close: () => servers.forEach((s) => { s.closeAllConnections(); s.close(); }) };
+}
+
+/** An HTTP/2 origin (TLS, ALPN h2) with the same answers as the HTTP/1.1 ones. */
+async function startH2Origin(): Promise<{ port: number; close(): void }> {
+  const leaf = originCa.issueLeaf('127.0.0.1');
+  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem });
+  server.on('stream', (stream, headers) => {
+    const size = Number(new URL(String(headers[':path'] ?? '/'), 'https://x').searchParams.get('size') ?? 2);
+    stream.on('error', () => undefined);
+    stream.resume();
+    stream.on('end', () => {
+      stream.respond({ ':status': 200 });
+      stream.end(chunk.subarray(0, Math.min(size, chunk.length)));
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, close: () => server.close() };
 }
 
 // ---- subjects ---------------------------------------------------------------------------------
@@ -220,18 +242,77 @@ async function memory(subject: Subject, port: number): Promise<number | undefine
   return peakRssMb(subject.pid);
 }
 
+/** One HTTP/2 connection to the origin, through the subject's proxy when it has one (CONNECT, then TLS with ALPN h2). */
+async function h2Session(subject: Subject, port: number): Promise<http2.ClientHttp2Session> {
+  if (subject.proxyPort === undefined) return http2.connect(`https://127.0.0.1:${port}`, { ca: subject.trust });
+  const { socket } = await connectTunnel(subject.proxyPort, `127.0.0.1:${port}`);
+  socket.setNoDelay(true);
+  // host (not servername): an IP is checked against the certificate's IP names, and sends no SNI.
+  const secure = tls.connect({ socket, host: '127.0.0.1', ca: subject.trust, ALPNProtocols: ['h2'] });
+  secure.on('error', () => undefined); // reported by the session's streams
+  await once(secure, 'secureConnect');
+  if (secure.alpnProtocol !== 'h2') throw new Error(`${subject.name} did not negotiate h2`);
+  return http2.connect(`https://127.0.0.1:${port}`, { createConnection: () => secure });
+}
+
+function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uploadBytes = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': uploadBytes > 0 ? 'POST' : 'GET', ':path': pathAndQuery }, { endStream: uploadBytes === 0 });
+    let bytes = 0;
+    stream.on('data', (c: Buffer) => { bytes += c.length; });
+    stream.on('end', () => resolve(bytes));
+    stream.on('error', reject);
+    let left = uploadBytes;
+    const pump = (): void => {
+      while (left > 0) {
+        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+        left -= piece.length;
+        if (!stream.write(piece)) return void stream.once('drain', pump);
+      }
+      if (uploadBytes > 0) stream.end();
+    };
+    pump();
+  });
+}
+
+/** Small requests on one HTTP/2 connection, 8 streams at a time; and one large upload stream. */
+async function h2Rows(subject: Subject, port: number): Promise<{ small: number; upload: number }> {
+  const session = await h2Session(subject, port);
+  session.on('error', (error) => process.stderr.write(`bench: ${subject.name}: HTTP/2 session: ${error.message}\n`));
+  await h2Request(session, '/warm');
+  let done = 0;
+  const until = performance.now() + SMALL_SECONDS * 1000;
+  await Promise.all(Array.from({ length: H2_STREAMS }, async () => {
+    while (performance.now() < until) {
+      await h2Request(session, '/small?size=64');
+      done++;
+    }
+  }));
+  const started = performance.now();
+  await h2Request(session, '/upload', LARGE_BYTES);
+  const upload = LARGE_BYTES / MB / ((performance.now() - started) / 1000);
+  session.close();
+  return { small: done / SMALL_SECONDS, upload };
+}
+
 // ---- main -------------------------------------------------------------------------------------
 
-interface Row { upload: number; download: number; small: number; newHost: { p50: number; p95: number }; rss?: number }
+interface Row { upload: number; download: number; small: number; newHost: { p50: number; p95: number }; h2?: { small: number; upload: number }; rss?: number }
 
-async function measure(subject: Subject, origins: Awaited<ReturnType<typeof startOrigins>>, withMemory: boolean): Promise<Row> {
+async function measure(subject: Subject, origins: Awaited<ReturnType<typeof startOrigins>>, h2Port: number, withMemory: boolean): Promise<Row> {
   process.stderr.write(`bench: ${subject.name}…\n`);
   const upload = await throughput(subject, origins.port, 'upload');
   const download = await throughput(subject, origins.port, 'download');
   const small = await smallRequests(subject, origins.port);
   const newHost = await newHosts(subject, origins.port, origins.newHostIps);
+  let h2: Row['h2'];
+  try {
+    h2 = await h2Rows(subject, h2Port);
+  } catch (error) {
+    process.stderr.write(`bench: ${subject.name}: HTTP/2 rows failed: ${(error as Error).message}\n`);
+  }
   const rss = withMemory ? await memory(subject, origins.port) : undefined;
-  return { upload, download, small, newHost, ...(rss !== undefined ? { rss } : {}) };
+  return { upload, download, small, newHost, ...(h2 ? { h2 } : {}), ...(rss !== undefined ? { rss } : {}) };
 }
 
 /** MB/s of the detection engine (decode chain + detectors) on one core, over a mixed corpus. */
@@ -283,24 +364,26 @@ async function tuiFrameMs(): Promise<number> {
 const detectorMBps = await detectorThroughput();
 const uiFrameMs = await tuiFrameMs();
 const origins = await startOrigins();
+const h2Origin = await startH2Origin();
 const direct: Subject = { name: 'direct', trust: originCa.certPem, stop: async () => undefined };
 const results = new Map<string, Row>();
-results.set('direct', await measure(direct, origins, false));
+results.set('direct', await measure(direct, origins, h2Origin.port, false));
 const phonehome = await startPhonehome();
 try {
-  results.set('phonehome', await measure(phonehome, origins, true));
+  results.set('phonehome', await measure(phonehome, origins, h2Origin.port, true));
 } finally {
   await phonehome.stop();
 }
 const mitm = await startMitmproxy();
 if (mitm) {
   try {
-    results.set('mitmproxy', await measure(mitm, origins, true));
+    results.set('mitmproxy', await measure(mitm, origins, h2Origin.port, true));
   } finally {
     await mitm.stop();
   }
 }
 origins.close();
+h2Origin.close();
 
 const d = results.get('direct')!;
 const p = results.get('phonehome')!;
@@ -315,6 +398,8 @@ const lines = [
   `${'HTTPS download, MB/s'.padEnd(32)}${fmt(d.download).padStart(10)}${fmt(p.download).padStart(12)}${fmt(m?.download).padStart(12)}   ${ratio(p.download, d.download).padEnd(19)}${m ? ratio(p.download, m.download) : '-'}`,
   `${'small keep-alive requests, req/s'.padEnd(32)}${fmt(d.small).padStart(10)}${fmt(p.small).padStart(12)}${fmt(m?.small).padStart(12)}   ${ratio(p.small, d.small).padEnd(19)}${m ? ratio(p.small, m.small) : '-'}`,
   `${'new host first byte p50, ms'.padEnd(32)}${fmt(d.newHost.p50, 1).padStart(10)}${fmt(p.newHost.p50, 1).padStart(12)}${fmt(m?.newHost.p50, 1).padStart(12)}   ${ratio(p.newHost.p50, d.newHost.p50).padEnd(19)}${m ? ratio(p.newHost.p50, m.newHost.p50) : '-'}`,
+  `${'HTTP/2 small requests, req/s'.padEnd(32)}${fmt(d.h2?.small).padStart(10)}${fmt(p.h2?.small).padStart(12)}${fmt(m?.h2?.small).padStart(12)}   ${d.h2 && p.h2 ? ratio(p.h2.small, d.h2.small).padEnd(19) : '-'.padEnd(19)}${m?.h2 && p.h2 ? ratio(p.h2.small, m.h2.small) : '-'}`,
+  `${'HTTP/2 upload, MB/s'.padEnd(32)}${fmt(d.h2?.upload).padStart(10)}${fmt(p.h2?.upload).padStart(12)}${fmt(m?.h2?.upload).padStart(12)}   ${d.h2 && p.h2 ? ratio(p.h2.upload, d.h2.upload).padEnd(19) : '-'.padEnd(19)}${m?.h2 && p.h2 ? ratio(p.h2.upload, m.h2.upload) : '-'}`,
   `${'new host first byte p95, ms'.padEnd(32)}${fmt(d.newHost.p95, 1).padStart(10)}${fmt(p.newHost.p95, 1).padStart(12)}${fmt(m?.newHost.p95, 1).padStart(12)}`,
   `${'peak RSS, 1 GB up + 200 MB slow down'.padEnd(32)}${'-'.padStart(10)}${`${fmt(p.rss)} MB`.padStart(12)}${(m?.rss !== undefined ? `${fmt(m.rss)} MB` : '-').padStart(12)}`,
   `${'detection engine, MB/s (1 core)'.padEnd(32)}${'-'.padStart(10)}${fmt(detectorMBps).padStart(12)}`,

@@ -1,6 +1,7 @@
 // The proxy: one listening socket for devices, who may use it (client access), and the wiring of
-// modes and layers. A mode learns where a connection was going (today the HTTP proxy mode: CONNECT
-// or an absolute URL); the shared layers take it from there — TLS with our CA and ALPN, HTTP/1,
+// modes and layers. A mode learns where a connection was going (the HTTP proxy mode: CONNECT or an
+// absolute URL; the SOCKS mode, on the same port, told apart by the first byte); the shared
+// layers take it from there — TLS with our CA and ALPN, HTTP/1,
 // HTTP/2 (gRPC included), WebSocket, raw streams — and every exchange becomes a Flow on the bus.
 
 import net from 'node:net';
@@ -21,6 +22,8 @@ import { LayerStack } from './layers/layer-stack.js';
 import { RawLayer } from './layers/raw-layer.js';
 import { TlsLayer } from './layers/tls-layer.js';
 import { HttpProxyMode } from './modes/http-proxy-mode.js';
+import { SocksMode } from './modes/socks-mode.js';
+import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
 import { UpstreamConnector } from './upstream.js';
@@ -51,6 +54,7 @@ export class InterceptingProxy {
   readonly #tracker: FlowTracker;
   readonly #http1: Http1Layer;
   readonly #httpMode: HttpProxyMode;
+  readonly #socksMode: SocksMode;
   readonly #listener: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #ownAddresses = new Set<string>();
@@ -75,6 +79,7 @@ export class InterceptingProxy {
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough,
       layers, http1: this.#http1, raw, isSelf: (target) => this.#isSelf(target),
     });
+    this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough, layers, raw, isSelf: (target) => this.#isSelf(target) });
 
     // noDelay: a plain net.Server leaves Nagle on (http.Server does not), and Nagle against the
     // client's delayed ACK stalled every TLS handshake and small response by ~40 ms.
@@ -123,7 +128,16 @@ export class InterceptingProxy {
     }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
-    this.#httpMode.handle(socket);
+    // One port for every device: the first byte tells SOCKS (4 or 5) from HTTP (a letter).
+    const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    socket.once('data', (first: Buffer) => {
+      clearTimeout(timer);
+      socket.pause();
+      socket.unshift(first);
+      if (first[0] === SOCKS5 || first[0] === SOCKS4) this.#socksMode.handle(socket);
+      else this.#httpMode.handle(socket);
+    });
+    socket.once('close', () => clearTimeout(timer));
   }
 
   /** A target that is this proxy itself would make it talk to itself forever. */

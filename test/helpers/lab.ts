@@ -217,3 +217,46 @@ export async function h2Request(session: http2.ClientHttp2Session, headers: http
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return { status: Number(responseHeaders[':status']), headers: responseHeaders, body: Buffer.concat(chunks), ...(trailers ? { trailers } : {}) };
 }
+
+/** A SOCKS5 client by hand (RFC 1928/1929): resolves with the connected socket, or the reply code it got. */
+export async function socks5Connect(proxyPort: number, target: { host: string; port: number }, credentials?: { user: string; pass: string }): Promise<{ socket: net.Socket; reply: number }> {
+  const socket = net.connect(proxyPort, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  let buffered = Buffer.alloc(0);
+  const read = async (n: number): Promise<Buffer> => {
+    while (buffered.length < n) {
+      const chunk = await new Promise<Buffer | undefined>((resolve) => {
+        const onData = (c: Buffer): void => { socket.off('close', onClose); resolve(c); };
+        const onClose = (): void => { socket.off('data', onData); resolve(undefined); };
+        socket.once('data', onData);
+        socket.once('close', onClose);
+      });
+      if (!chunk) throw new Error(`the proxy closed the connection (had ${buffered.length} of ${n} bytes)`);
+      buffered = Buffer.concat([buffered, chunk]);
+    }
+    const out = buffered.subarray(0, n);
+    buffered = buffered.subarray(n);
+    return out;
+  };
+  socket.write(Buffer.from([5, 1, credentials ? 2 : 0]));
+  const [, method] = await read(2);
+  if (method === 0xff) return { socket, reply: 0xff };
+  if (method === 2) {
+    const user = Buffer.from(credentials?.user ?? '');
+    const pass = Buffer.from(credentials?.pass ?? '');
+    socket.write(Buffer.concat([Buffer.from([1, user.length]), user, Buffer.from([pass.length]), pass]));
+    const [, status] = await read(2);
+    if (status !== 0) return { socket, reply: 0xff };
+  }
+  const v4 = net.isIPv4(target.host);
+  const host = Buffer.from(target.host);
+  const address = v4 ? Buffer.from([1, ...target.host.split('.').map(Number)]) : Buffer.concat([Buffer.from([3, host.length]), host]);
+  const port = Buffer.alloc(2);
+  port.writeUInt16BE(target.port);
+  socket.write(Buffer.concat([Buffer.from([5, 1, 0]), address, port]));
+  const reply = await read(10);
+  socket.pause();
+  if (buffered.length > 0) socket.unshift(buffered);
+  return { socket, reply: reply[1]! };
+}

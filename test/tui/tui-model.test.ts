@@ -115,3 +115,19 @@ t.test('flow detail: headers and a bounded, escaped body preview; binary bodies 
   t.match(text, /Authorization: \(hidden\)/);
   t.notMatch(text, /\u001b/);
 });
+
+t.test('a gRPC flow\'s detail shows its status, trailers and messages (escaped)', async (t) => {
+  const flow = makeFlow({
+    url: 'https://grpc.example.cn/gallery.Sync/Upload',
+    requestHeaders: [['content-type', 'application/grpc']],
+    response: { status: 200, statusText: '', httpVersion: 'HTTP/2.0', headers: [[':status', '200']], body: { bytes: Buffer.alloc(0), totalBytes: 0, truncated: false }, trailers: [['grpc-status', '7'], ['grpc-message', 'denied\u001b[2J']] },
+    grpc: { flavour: 'grpc', status: 7, message: 'denied\u001b[2J' },
+    messages: [{ protocol: 'grpc', time: '2026-11-27T18:30:11.000Z', fromClient: true, binary: true, compressed: true, encoding: 'gzip', data: Buffer.from([1, 2]), totalBytes: 2 }],
+  });
+  const detail = flowRow(flow, 'CN').detail.join('\n');
+  t.match(detail, /grpc call: grpc-status 7 \(denied/);
+  t.match(detail, /response trailers/);
+  t.match(detail, /1 gRPC message\(s\)/);
+  t.match(detail, /→ \(2 bytes binary, gzip\)/);
+  t.notMatch(detail, /\u001b/, 'no escape code reaches the terminal');
+});

@@ -12,6 +12,11 @@ export class ProxyAuth {
     this.#expected = Buffer.from(`Basic ${Buffer.from(userColonPass).toString('base64')}`);
   }
 
+  /** SOCKS5 username/password (RFC 1929): the same check as the HTTP header. */
+  acceptsCredentials(user: string, pass: string): boolean {
+    return this.accepts(`Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`);
+  }
+
   accepts(headerValue: string | string[] | undefined): boolean {
     if (typeof headerValue !== 'string') return false;
     const given = Buffer.from(headerValue.trim());

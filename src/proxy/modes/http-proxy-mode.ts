@@ -49,6 +49,8 @@ export class HttpProxyMode {
   /** A device's connection to the proxy port that speaks HTTP. */
   handle(socket: Duplex): void {
     this.#server.emit('connection', socket);
+    // It was paused while its first byte told HTTP from SOCKS.
+    socket.resume();
   }
 
   #authorized(req: http.IncomingMessage): boolean {
