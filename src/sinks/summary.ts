@@ -1,8 +1,10 @@
 // summary.json: counts per category, severity, destination host and country; flows seen,
-// decrypted, passed through, failed; bytes up and down per destination; the options in force.
+// decrypted, passed through, failed; bytes up and down per destination; the options in force;
+// and the coverage ledger: what could not be seen, with bytes, per destination.
 
 import fs from 'node:fs';
 import type { Flow } from '../model/flow.js';
+import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
@@ -14,6 +16,24 @@ interface DestinationTotals {
   bytesUp: number;
   bytesDown: number;
   findings: number;
+  coverage: CoverageTotals;
+}
+
+/** The ledger of one destination (or of the whole run): flows per class, and bytes seen and not. */
+interface CoverageTotals {
+  flows: Partial<Record<Exclude<CoverageClass, 'rejected'>, number>>;
+  bytesUp: number;
+  bytesUpInspected: number;
+  bytesDown: number;
+  bytesDownInspected: number;
+}
+
+function emptyCoverage(): CoverageTotals {
+  return { flows: {}, bytesUp: 0, bytesUpInspected: 0, bytesDown: 0, bytesDownInspected: 0 };
+}
+
+function shareOf(part: number, whole: number): number | null {
+  return whole === 0 ? null : Math.round((part / whole) * 10_000) / 10_000;
 }
 
 export interface SummaryContext {
@@ -32,6 +52,7 @@ export class SummaryCollector {
   readonly #byCountry = new Map<string, number>();
   readonly #canaries = new Map<string, number>();
   readonly #destinations = new Map<string, DestinationTotals>();
+  readonly #coverage = emptyCoverage();
   #findings = 0;
 
   get findingCount(): number {
@@ -60,6 +81,15 @@ export class SummaryCollector {
     destination.bytesUp += flow.bytesUp;
     destination.bytesDown += flow.bytesDown;
     if (flow.destination) destination.ips.add(flow.destination.ip);
+    const coverage = coverageOf(flow);
+    for (const totals of [destination.coverage, this.#coverage]) {
+      const cls = coverage.class as Exclude<CoverageClass, 'rejected'>;
+      totals.flows[cls] = (totals.flows[cls] ?? 0) + 1;
+      totals.bytesUp += coverage.bytesUp;
+      totals.bytesUpInspected += coverage.bytesUpInspected;
+      totals.bytesDown += coverage.bytesDown;
+      totals.bytesDownInspected += coverage.bytesDownInspected;
+    }
   }
 
   addFinding(finding: Finding): void {
@@ -76,10 +106,31 @@ export class SummaryCollector {
   #destination(host: string): DestinationTotals {
     let entry = this.#destinations.get(host);
     if (!entry) {
-      entry = { host, ips: new Set(), flows: 0, bytesUp: 0, bytesDown: 0, findings: 0 };
+      entry = { host, ips: new Set(), flows: 0, bytesUp: 0, bytesDown: 0, findings: 0, coverage: emptyCoverage() };
       this.#destinations.set(host, entry);
     }
     return entry;
+  }
+
+  /**
+   * What could not be seen: per destination host that had anything unseen or cut, the flows per
+   * class and the bytes up and down with how many of them the detectors got; and the run's totals.
+   */
+  #coverageLedger(): Record<string, unknown> {
+    const describe = (c: CoverageTotals): Record<string, unknown> => ({
+      flows: { ...c.flows },
+      bytesUp: c.bytesUp, bytesUpInspected: c.bytesUpInspected, shareUpInspected: shareOf(c.bytesUpInspected, c.bytesUp),
+      bytesDown: c.bytesDown, bytesDownInspected: c.bytesDownInspected, shareDownInspected: shareOf(c.bytesDownInspected, c.bytesDown),
+    });
+    const byHost = [...this.#destinations.values()]
+      .filter((d) => d.coverage.bytesUpInspected < d.coverage.bytesUp || d.coverage.bytesDownInspected < d.coverage.bytesDown || (d.coverage.flows['tls-failed'] ?? 0) > 0)
+      .sort((a, b) => (b.coverage.bytesUp - b.coverage.bytesUpInspected) - (a.coverage.bytesUp - a.coverage.bytesUpInspected) || a.host.localeCompare(b.host));
+    return { totals: describe(this.#coverage), unseenByHost: Object.fromEntries(byHost.map((d) => [d.host, describe(d.coverage)])) };
+  }
+
+  /** Share of the bytes devices sent that the detectors were given so far (null before any). */
+  get shareUpInspected(): number | null {
+    return shareOf(this.#coverage.bytesUpInspected, this.#coverage.bytesUp);
   }
 
   snapshot(context: SummaryContext, extra: { endedAt: string; learnedPassthrough: readonly LearnedHost[]; exitCode?: number; failOn?: string | null; notes?: readonly string[] }): Record<string, unknown> {
@@ -113,6 +164,7 @@ export class SummaryCollector {
       byCountry: totalsBy(destinations, (d) => d.country ?? d.org ?? 'unknown'),
       byNetwork: totalsBy(destinations, (d) => (d.asn ? `AS${d.asn} ${d.org ?? ''}`.trim() : d.org ?? 'unknown')),
       passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
+      coverage: this.#coverageLedger(),
       failOn: extra.failOn ?? null,
       ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
       ...(extra.notes && extra.notes.length > 0 ? { notes: extra.notes } : {}),

@@ -3,6 +3,7 @@
 // own): the screen layer feeds it events and keys and paints what render() returns.
 
 import type { Flow } from '../../model/flow.js';
+import { coverageOf } from '../../flow/coverage.js';
 import { severities, severityRank, type Finding, type Severity } from '../../model/finding.js';
 import { toDisplay } from '../../util/sanitize.js';
 import { keymap, type Command, type Context } from './keymap.js';
@@ -15,6 +16,8 @@ export interface FlowRow {
   readonly id: string; readonly time: string; readonly method: string; readonly host: string; readonly path: string;
   readonly status: string; readonly bytesUp: number; readonly bytesDown: number; readonly durationMs: number;
   readonly kind: Flow['kind']; readonly error?: string; readonly tags: readonly string[]; readonly country?: string | null;
+  /** Bytes up the detectors were given, and whether nothing of the flow could be seen (coverage ledger). */
+  readonly bytesUpInspected?: number; readonly unseen?: boolean;
   /** Headers and a body preview, bounded, for the detail view. */
   readonly detail: readonly string[];
 }
@@ -60,6 +63,7 @@ export function bodyPreview(bytes: Buffer): string[] {
 }
 
 export function flowRow(flow: Flow, country?: string | null): FlowRow {
+  const coverage = coverageOf(flow);
   const url = flow.request?.url;
   let host = flow.target.host;
   let path = '';
@@ -71,7 +75,7 @@ export function flowRow(flow: Flow, country?: string | null): FlowRow {
     } catch { /* keep the target */ }
   }
   const detail: string[] = [
-    `flow ${flow.id}  ${flow.kind}  ${flow.scheme}  ${flow.startedAt}  ${flow.durationMs} ms`,
+    `flow ${flow.id}  ${flow.kind}  ${flow.scheme}${flow.request?.httpVersion ? `  ${flow.request.httpVersion}` : ''}${flow.mode ? `  via ${flow.mode}` : ''}  ${flow.startedAt}  ${flow.durationMs} ms  coverage: ${coverage.class}`,
     `client ${flow.client.ip}:${flow.client.port}  →  ${flow.target.host}:${flow.target.port}${flow.destination ? `  (connected ${flow.destination.ip}:${flow.destination.port}${country ? `, ${country}` : ''})` : ''}`,
     ...(flow.sni ? [`TLS server name ${flow.sni}`] : []),
     ...(flow.error ? [`error: ${flow.error}`] : []),
@@ -104,6 +108,7 @@ export function flowRow(flow: Flow, country?: string | null): FlowRow {
     id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : '-'),
     host, path, status: flow.response ? String(flow.response.status) : flow.error ? 'ERR' : '-', bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
     durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
+    bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen,
     detail: detail.map((l) => toDisplay(l, 400)),
   };
 }
@@ -130,6 +135,7 @@ export class TuiModel {
   #pendingFlows: FlowRow[] = [];
   #flowsSeen = 0;
   #bytesUp = 0;
+  #bytesUpInspected = 0;
   #clients = new Set<string>();
   focus: Pane = 'findings';
   view: Context = 'main';
@@ -166,6 +172,7 @@ export class TuiModel {
   addFlow(row: FlowRow, clientIp: string): void {
     this.#flowsSeen++;
     this.#bytesUp += row.bytesUp;
+    this.#bytesUpInspected += row.bytesUpInspected ?? row.bytesUp;
     this.#clients.add(clientIp);
     if (this.paused) this.#pendingFlows.push(row);
     else this.#insert('flows', () => this.flows.push(row));
@@ -326,7 +333,8 @@ export class TuiModel {
   #flowLine(r: FlowRow, width: number): string {
     const worst = this.#worstByFlow.get(r.id);
     // Fixed width, so rows with and without a finding line up.
-    const badge = ` ${worst ? `▲${worst}` : ''}`.padEnd(10);
+    // Unseen flows (opaque tunnels, refused handshakes) say so where a finding would stand.
+    const badge = ` ${worst ? `▲${worst}` : r.unseen ? '⊘ unseen' : ''}`.padEnd(10);
     const hostWidth = Math.min(30, Math.max(10, Math.floor(width * 0.22)));
     const right = ` ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)} ↓${size(r.bytesDown).padStart(5)} ${`${r.durationMs}ms`.padStart(7)}${badge}`;
     const left = `${r.time} ${r.method.padEnd(7)} ${fit(toDisplay(r.host, 80), hostWidth)} `;
@@ -359,7 +367,9 @@ export class TuiModel {
     const state = this.paused ? `❚❚ PAUSED${pending ? ` (${pending} waiting)` : ''}` : '● LIVE';
     const filter = this.#filterText ? `  [filter: ${toDisplay(this.#filterText, 40)}]` : '';
     const dropped = this.flows.dropped + this.findings.dropped > 0 ? `  [${this.flows.dropped + this.findings.dropped} oldest rows dropped]` : '';
-    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
+    // The coverage ledger in one figure: how much of what devices sent the detectors could read.
+    const seen = this.#bytesUp === 0 ? '' : ` (${Math.floor((this.#bytesUpInspected / this.#bytesUp) * 100)}% inspected)`;
+    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}${seen}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
   }
 
   #detailLines(): string[] {

@@ -1,0 +1,56 @@
+// What phonehome could and could not see, per flow: the coverage ledger's one classifier, shared
+// by summary.json and the terminal UI. Pure: a finished Flow in, its class and byte counts out.
+// "Inspected" bytes are the ones the detectors were given (captured bodies, messages, raw-stream
+// captures); passed-through tunnels, failed handshakes and bytes past a capture limit are not.
+
+import type { Flow } from '../model/flow.js';
+
+export type CoverageClass =
+  /** decrypted HTTP/1, HTTP/2, gRPC or WebSocket, read whole */
+  | 'decrypted'
+  /** clear-text HTTP or WebSocket, read whole */
+  | 'plain'
+  /** read, but a body, message or stream was longer than its capture limit */
+  | 'partial'
+  /** a non-HTTP stream (SMTP, IMAP…), captured up to its limit */
+  | 'raw'
+  /** an opaque tunnel: a host that pinned its certificate (learned in this run) */
+  | 'passthrough-learned'
+  /** an opaque tunnel: a host given with --passthrough */
+  | 'passthrough-configured'
+  /** a client that refused our certificate: nothing passed */
+  | 'tls-failed'
+  /** refused before it went anywhere (not part of the ledger) */
+  | 'rejected';
+
+export interface FlowCoverage {
+  readonly class: CoverageClass;
+  /** Nothing of this flow's payload reached the detectors. */
+  readonly unseen: boolean;
+  readonly bytesUp: number;
+  readonly bytesUpInspected: number;
+  readonly bytesDown: number;
+  readonly bytesDownInspected: number;
+}
+
+function captured(flow: Flow, fromClient: boolean): number {
+  if (flow.stream) return (fromClient ? flow.stream.up : flow.stream.down).bytes.length;
+  const messages = flow.messages?.filter((m) => m.fromClient === fromClient).reduce((n, m) => n + m.data.length, 0) ?? 0;
+  const body = (fromClient ? flow.request : flow.response)?.body.bytes.length ?? 0;
+  return messages + body;
+}
+
+export function coverageOf(flow: Flow): FlowCoverage {
+  const bytes = { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown };
+  const nothing = { ...bytes, bytesUpInspected: 0, bytesDownInspected: 0 };
+  switch (flow.kind) {
+    case 'rejected': return { class: 'rejected', unseen: true, ...nothing };
+    case 'tls-failed': return { class: 'tls-failed', unseen: true, ...nothing };
+    case 'tunnel': return { class: flow.tags.includes('passthrough:configured') ? 'passthrough-configured' : 'passthrough-learned', unseen: true, ...nothing };
+    default: break;
+  }
+  const inspected = { bytesUpInspected: Math.min(flow.bytesUp, captured(flow, true)), bytesDownInspected: Math.min(flow.bytesDown, captured(flow, false)) };
+  const partial = flow.tags.includes('inspected:partial');
+  const cls: CoverageClass = flow.kind === 'raw' ? 'raw' : partial ? 'partial' : flow.scheme === 'https' || flow.scheme === 'wss' ? 'decrypted' : 'plain';
+  return { class: cls, unseen: false, ...bytes, ...inspected };
+}
