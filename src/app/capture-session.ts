@@ -66,6 +66,7 @@ export class CaptureSession {
       passthrough: options.passthrough, access: options.access, ...(options.auth ? { auth: options.auth } : {}),
       ...(hooks.lookup ? { lookup: hooks.lookup } : {}),
       ...(keylog ? { keylog: (line: Buffer) => keylog.write(line) } : {}),
+      ...(options.transparent ? { transparent: options.transparent } : {}),
     });
     safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
     safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
@@ -86,7 +87,9 @@ export class CaptureSession {
       await session.#closeFiles();
       session.#keylog?.close();
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        throw new ConfigError(`--listen ${options.listenHost}:${options.listenPort}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such address on this machine'}`);
+        const transparent = (error as { listener?: string }).listener === 'transparent' && options.transparent;
+        const option = transparent ? `--transparent ${transparent.host}:${transparent.port}` : `--listen ${options.listenHost}:${options.listenPort}`;
+        throw new ConfigError(`${option}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such address on this machine'}`);
       }
       throw error;
     }
@@ -103,6 +106,11 @@ export class CaptureSession {
 
   get port(): number {
     return this.#proxy.port;
+  }
+
+  /** The transparent listener's port, 0 without --transparent. */
+  get transparentPort(): number {
+    return this.#proxy.transparentPort;
   }
 
   get leafStats(): { issued: number; cached: number } {

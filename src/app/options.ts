@@ -9,6 +9,7 @@ import { parseSeverity, severities, type Severity } from '../model/finding.js';
 import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-access.js';
 import { ProxyAuth } from '../proxy/access/proxy-auth.js';
 import { PassthroughPolicy } from '../proxy/passthrough.js';
+import { transparentUnavailable } from '../proxy/modes/original-destination.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadRules, type Rule } from '../enrich/rules.js';
 import { ConfigError } from '../util/errors.js';
@@ -37,6 +38,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'fail-on', kind: 'string', value: 'SEVERITY', defaultText: 'none', help: `exit 3 when a finding at or above it was made (${severities.join(', ')})` },
   { name: 'body-limit', kind: 'string', value: 'BYTES', defaultText: '32 MiB', help: 'largest body inspected per message (also 512k, 64m, 1g)' },
   { name: 'redact', kind: 'boolean', defaultText: 'off', help: 'evidence excerpts masked in all outputs' },
+  { name: 'transparent', kind: 'string', value: 'HOST:PORT', defaultText: 'off', help: 'also accept connections redirected by the OS (Linux REDIRECT; see transparent-rules)' },
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
 ];
 
@@ -59,6 +61,8 @@ export interface CaptureOptions {
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
+  /** --transparent: the listener for connections redirected by the OS. */
+  readonly transparent?: { readonly host: string; readonly port: number };
   /** --keylog, or SSLKEYLOGFILE: where TLS secrets of both sides are appended. */
   readonly keylogFile?: string;
   readonly rules: readonly Rule[];
@@ -133,6 +137,17 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const rules = loadRules(rulesDir, str('rules') !== undefined);
   const canariesFile = str('canaries') === undefined ? undefined : path.resolve(str('canaries')!);
   const canaryCount = canariesFile ? loadCanaries(canariesFile).length : 0;
+  const transparentText = str('transparent');
+  let transparent: { host: string; port: number } | undefined;
+  if (transparentText !== undefined) {
+    try {
+      transparent = parseListen(transparentText);
+    } catch {
+      throw new ConfigError(`--transparent ${JSON.stringify(transparentText)}: use HOST:PORT, e.g. 0.0.0.0:8443`);
+    }
+    const why = transparentUnavailable();
+    if (why) throw new ConfigError(`--transparent: ${why}`);
+  }
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -152,6 +167,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     redact: raw['redact'] === true,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
+    transparent: transparent ? `${transparent.host.includes(':') ? `[${transparent.host}]` : transparent.host}:${transparent.port}` : null,
     // Said in every summary: whoever holds this file can read the run's decrypted traffic.
     keylog: keylogFile ? { file: keylogFile, from: str('keylog') !== undefined ? '--keylog' : 'SSLKEYLOGFILE', sensitive: true } : null,
   };
@@ -161,7 +177,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}),
+    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
   };
 }
 

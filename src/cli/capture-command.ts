@@ -18,6 +18,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   const options = resolveCaptureOptions(raw, mode);
   const session = await CaptureSession.start(options);
   for (const line of bannerLines(options.listenHost, session.port, options.outDir, session.ca.info().sha256Fingerprint)) io.out(line);
+  if (options.transparent) io.out(`  transparent (redirected) connections on ${options.transparent.host}:${session.transparentPort}; phonehome transparent-rules prints the iptables commands`);
   for (const warning of session.startupWarnings) io.err(`phonehome: warn: ${warning}`);
   safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
   if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));

@@ -10,6 +10,7 @@ import { runAnalyze } from './analyze-command.js';
 import { runCaExport, runCaInfo } from './ca-command.js';
 import { runCapture, type Output } from './capture-command.js';
 import { parseOptions } from './parse.js';
+import { defaultTransparentPort, transparentRules, validateInterface } from './transparent-rules.js';
 
 const HELP = `phonehome ${toolVersion} — finds personal data leaving a device, and says where it went
 
@@ -18,6 +19,7 @@ usage:
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
   phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
   phonehome rules check [DIR]
+  phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
   phonehome demo [--headless] [--out DIR]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
@@ -83,6 +85,17 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         const rules = loadRules(dir, true);
         io.out(`${rules.length} rule(s) in ${new Set(rules.map((r) => r.source)).size} file(s) in ${dir}: OK`);
         for (const rule of rules) io.out(`  ${rule.name}  (${path.basename(rule.source)})`);
+        return 0;
+      }
+      case 'transparent-rules': {
+        const usage = 'phonehome transparent-rules --interface IF [--port N] [--undo]';
+        const { values } = parseOptions(rest, [stringOption('interface', 'IF', ''), stringOption('port', 'N', ''), { name: 'undo', kind: 'boolean', defaultText: '', help: '' }], { min: 0, max: 0, usage });
+        if (values['help']) return (io.out(`usage: ${usage}\nprints the iptables commands that redirect a hotspot interface's TCP to phonehome capture --transparent (default port ${defaultTransparentPort}); it runs nothing`), 0);
+        if (typeof values['interface'] !== 'string') throw new ConfigError(`--interface is required (usage: ${usage})`);
+        const portText = (values['port'] as string | undefined) ?? String(defaultTransparentPort);
+        const port = Number(portText);
+        if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`--port ${JSON.stringify(portText)}: use a port number from 1 to 65535`);
+        for (const line of transparentRules(validateInterface(values['interface']), port, values['undo'] === true)) io.out(line);
         return 0;
       }
       case 'demo': {

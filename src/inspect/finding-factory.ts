@@ -1,7 +1,7 @@
 // Turns detector drafts and proxy events into complete findings (contract format, v1).
 
 import type { TlsFailure } from '../flow/events.js';
-import type { Flow } from '../model/flow.js';
+import { flowHost, type Flow } from '../model/flow.js';
 import { severityRank, type Finding, type FindingDraft, type Severity } from '../model/finding.js';
 
 export class FindingFactory {
@@ -20,7 +20,7 @@ export class FindingFactory {
       v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
       category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,
       ...(flow.request ? { method: flow.request.method, url: flow.request.url } : {}),
-      host: flow.target.host, client: { ip: flow.client.ip },
+      host: flowHost(flow), client: { ip: flow.client.ip },
       destination: destinationOf(flow),
       evidence: draft.evidence, details: draft.details, canary: draft.canary ?? null,
     };
@@ -45,7 +45,7 @@ export class FindingFactory {
       v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
       category: 'opaque', severity: 'info', direction: 'both', detector: 'tunnel/opaque',
       summary: `${flow.target.host}:${flow.target.port} passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'}): ${flow.bytesUp} bytes up, ${flow.bytesDown} down`,
-      host: flow.target.host, client: { ip: flow.client.ip },
+      host: flowHost(flow), client: { ip: flow.client.ip },
       destination: destinationOf(flow),
       evidence: { path: ['tunnel'], bytes: flow.bytesUp },
       details: { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, durationMs: flow.durationMs },

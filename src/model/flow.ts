@@ -133,3 +133,21 @@ export function headerValue(headers: HeaderList, name: string): string | undefin
   for (const [key, value] of headers) if (key.toLowerCase() === lower) return value;
   return undefined;
 }
+
+/**
+ * The server name a flow is reported under. A proxy client names its target; a redirected
+ * (transparent) connection only has an address, so its name comes from the request URL (Host,
+ * :authority) or the SNI, when there was one.
+ */
+export function flowHost(flow: Flow): string {
+  if (flow.mode !== 'transparent') return flow.target.host;
+  if (flow.request) {
+    try {
+      const host = new URL(flow.request.url).hostname;
+      if (host) return host.startsWith('[') ? host.slice(1, -1) : host;
+    } catch {
+      // fall through to the SNI
+    }
+  }
+  return flow.sni ?? flow.target.host;
+}

@@ -3,7 +3,7 @@
 // knows the destination; every layer after that reads it (and adds the TLS facts).
 
 import { newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
-import type { Target } from './access/target.js';
+import { formatAuthority, parseTarget, type Target } from './access/target.js';
 
 export interface TlsFacts {
   /** The validated server name of the ClientHello, when there was one. */
@@ -34,4 +34,19 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 /** The port a scheme implies, so URLs leave it out like clients do. */
 export function defaultPortOf(context: ConnectionContext): number {
   return context.tls ? 443 : 80;
+}
+
+/**
+ * The authority a flow's URL shows. A proxy client names its target (CONNECT, SOCKS, absolute URL);
+ * a redirected connection only has an address, so its URL takes the name the client used — the
+ * Host header (or :authority), else the SNI — while the connection still goes to the address.
+ */
+export function urlAuthority(context: ConnectionContext, claimed: string | undefined): string {
+  const port = defaultPortOf(context);
+  if (context.mode === 'transparent') {
+    const named = claimed ? parseTarget(claimed, context.target.port) : undefined;
+    if (named?.ok) return formatAuthority({ host: named.target.host, port: context.target.port }, port);
+    if (context.tls?.sni) return formatAuthority({ host: context.tls.sni, port: context.target.port }, port);
+  }
+  return formatAuthority(context.target, port);
 }

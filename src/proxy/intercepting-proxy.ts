@@ -24,6 +24,7 @@ import { TlsLayer } from './layers/tls-layer.js';
 import { HttpProxyMode } from './modes/http-proxy-mode.js';
 import { SocksMode } from './modes/socks-mode.js';
 import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
+import { TransparentMode } from './modes/transparent-mode.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
 import { UpstreamConnector } from './upstream.js';
@@ -44,6 +45,8 @@ export interface InterceptingProxyOptions {
   readonly lookup?: net.LookupFunction;
   /** Receives NSS key log lines of both sides of every decrypted connection (--keylog). */
   readonly keylog?: (line: Buffer) => void;
+  /** A second listener for connections the OS redirected to us (--transparent HOST:PORT). */
+  readonly transparent?: { readonly host: string; readonly port: number };
 }
 
 export class InterceptingProxy {
@@ -55,6 +58,9 @@ export class InterceptingProxy {
   readonly #http1: Http1Layer;
   readonly #httpMode: HttpProxyMode;
   readonly #socksMode: SocksMode;
+  readonly #transparentMode: TransparentMode;
+  readonly #transparentListener: net.Server | undefined;
+  #transparentPort = 0;
   readonly #listener: net.Server;
   readonly #sockets = new Set<net.Socket>();
   #ownAddresses = new Set<string>();
@@ -73,13 +79,18 @@ export class InterceptingProxy {
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
     const raw = new RawLayer(tracker, options.events, options.lookup);
-    const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, ...(options.keylog ? { keylog: options.keylog } : {}) });
+    const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}) });
     const layers = new LayerStack({ tls, http1: this.#http1, http2, raw }, options.lookup);
     this.#httpMode = new HttpProxyMode({
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough,
       layers, http1: this.#http1, raw, isSelf: (target) => this.#isSelf(target),
     });
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough, layers, raw, isSelf: (target) => this.#isSelf(target) });
+    this.#transparentMode = new TransparentMode({ tracker, passthrough: options.passthrough, layers, raw, isSelf: (target) => this.#isSelf(target) });
+    if (options.transparent) {
+      this.#transparentListener = net.createServer({ noDelay: true }, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));
+      this.#transparentListener.maxConnections = limits.maxConnections;
+    }
 
     // noDelay: a plain net.Server leaves Nagle on (http.Server does not), and Nagle against the
     // client's delayed ACK stalled every TLS handshake and small response by ~40 ms.
@@ -91,27 +102,39 @@ export class InterceptingProxy {
     return this.#port;
   }
 
+  /** The transparent listener's port (0 when there is none). */
+  get transparentPort(): number {
+    return this.#transparentPort;
+  }
+
   get leafStats(): { issued: number; cached: number } {
     return { issued: this.#leaves.issuedCount, cached: this.#leaves.cachedCount };
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    await new Promise<void>((resolve, reject) => {
-      this.#listener.once('error', reject);
-      this.#listener.listen({ host: this.#options.listenHost, port: this.#options.listenPort }, () => {
-        this.#listener.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(this.#listener, this.#options.listenHost, this.#options.listenPort);
     this.#listener.on('error', (err) => this.#events.log('error', `listener: ${describeError(err)}`));
     this.#port = (this.#listener.address() as net.AddressInfo).port;
+    const transparent = this.#options.transparent;
+    if (this.#transparentListener && transparent) {
+      const listener = this.#transparentListener;
+      try {
+        await listen(listener, transparent.host, transparent.port);
+      } catch (error) {
+        this.#listener.close();
+        throw Object.assign(error as Error, { listener: 'transparent' });
+      }
+      listener.on('error', (err) => this.#events.log('error', `transparent listener: ${describeError(err)}`));
+      this.#transparentPort = (listener.address() as net.AddressInfo).port;
+    }
     this.#ownAddresses = collectOwnAddresses(this.#options.listenHost);
+    if (transparent) this.#ownAddresses.add(transparent.host.toLowerCase());
     return { host: this.#options.listenHost, port: this.#port };
   }
 
   /** Stops accepting, closes every connection, and resolves when every open flow was emitted. */
   async stop(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.#listener.close(() => resolve()));
+    const closed = Promise.all([this.#listener, this.#transparentListener].map((listener) => listener && new Promise<void>((resolve) => listener.close(() => resolve()))));
     for (const socket of this.#sockets) socket.destroy();
     this.#http1.close();
     await closed;
@@ -119,7 +142,8 @@ export class InterceptingProxy {
     this.#upstream.destroy();
   }
 
-  #onConnection(socket: net.Socket): void {
+  /** Every listener: who may connect, and the bookkeeping that lets stop() close every socket. */
+  #accept(socket: net.Socket, then: () => void): void {
     socket.on('error', () => undefined); // failures surface on the flow that owns the socket
     if (!this.#options.access.allows(socket.remoteAddress)) {
       this.#events.log('warn', `refused client ${normalizeClientIp(socket.remoteAddress)}: not in --allow-client ranges`);
@@ -128,6 +152,14 @@ export class InterceptingProxy {
     }
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
+    then();
+  }
+
+  #onConnection(socket: net.Socket): void {
+    this.#accept(socket, () => this.#sniffMode(socket));
+  }
+
+  #sniffMode(socket: net.Socket): void {
     // One port for every device: the first byte tells SOCKS (4 or 5) from HTTP (a letter).
     const timer = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
     socket.once('data', (first: Buffer) => {
@@ -140,10 +172,21 @@ export class InterceptingProxy {
     socket.once('close', () => clearTimeout(timer));
   }
 
-  /** A target that is this proxy itself would make it talk to itself forever. */
+  /** A target that is this proxy itself (either listener) would make it talk to itself forever. */
   #isSelf(target: Target): boolean {
-    return target.port === this.#port && (this.#ownAddresses.has(target.host) || target.host === 'localhost');
+    const ours = target.port === this.#port || (this.#transparentPort !== 0 && target.port === this.#transparentPort);
+    return ours && (this.#ownAddresses.has(target.host) || target.host === 'localhost');
   }
+}
+
+function listen(server: net.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }
 
 function collectOwnAddresses(listenHost: string): Set<string> {

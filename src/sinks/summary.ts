@@ -3,7 +3,7 @@
 // and the coverage ledger: what could not be seen, with bytes, per destination.
 
 import fs from 'node:fs';
-import type { Flow } from '../model/flow.js';
+import { flowHost, type Flow } from '../model/flow.js';
 import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
@@ -76,7 +76,7 @@ export class SummaryCollector {
     if (flow.error) this.#flows.withErrors++;
     if (flow.tags.includes('inspected:partial')) this.#flows.inspectedPartly++;
     if (flow.kind === 'rejected') return;
-    const destination = this.#destination(flow.target.host);
+    const destination = this.#destination(flowHost(flow));
     destination.flows++;
     destination.bytesUp += flow.bytesUp;
     destination.bytesDown += flow.bytesDown;

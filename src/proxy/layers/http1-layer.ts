@@ -10,8 +10,8 @@ import { headerPairs, newFlowId, type CaptureMode, type Endpoint } from '../../m
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { normalizeClientIp } from '../access/client-access.js';
-import { formatAuthority, parseTarget, type Target } from '../access/target.js';
-import { defaultPortOf, type ConnectionContext } from '../context.js';
+import { parseTarget, type Target } from '../access/target.js';
+import { urlAuthority, type ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
@@ -124,7 +124,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   return {
     client: context.client, mode: context.mode, target: context.target, tls: secure,
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
-    url: `${scheme}://${formatAuthority(context.target, defaultPortOf(context))}${pathOf(req.url ?? '/')}`,
+    url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host),
   };
 }

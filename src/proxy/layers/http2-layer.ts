@@ -11,8 +11,7 @@ import type { EventBus } from '../../flow/events.js';
 import { headerPairs, newFlowId } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
-import { formatAuthority } from '../access/target.js';
-import { defaultPortOf, type ConnectionContext } from '../context.js';
+import { urlAuthority, type ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
@@ -118,7 +117,7 @@ export class Http2Layer {
     const method = String(headers[':method'] ?? 'GET');
     const authority = typeof headers[':authority'] === 'string' ? headers[':authority'] : undefined;
     const secure = context.tls !== undefined;
-    const url = `${secure ? 'https' : 'http'}://${formatAuthority(context.target, defaultPortOf(context))}${String(headers[':path'] ?? '/')}`;
+    const url = `${secure ? 'https' : 'http'}://${urlAuthority(context, authority)}${String(headers[':path'] ?? '/')}`;
     const flowId = newFlowId();
     this.#tracker.begin(flowId, context.client, context.target, 'request');
     const recorder = new ExchangeRecorder(

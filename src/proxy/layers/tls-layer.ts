@@ -21,6 +21,7 @@ import type { UpstreamConnector } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
+import type { RawLayer } from './raw-layer.js';
 import { classifyHandshakeError, type HandshakeFailure } from './tls-alerts.js';
 
 export interface TlsLayerOptions {
@@ -31,6 +32,7 @@ export interface TlsLayerOptions {
   readonly passthrough: PassthroughPolicy;
   readonly http1: Http1Layer;
   readonly http2: Http2Layer;
+  readonly raw: RawLayer;
   /** Receives NSS key log lines of the device side (--keylog). */
   readonly keylog?: (line: Buffer) => void;
 }
@@ -54,6 +56,14 @@ export class TlsLayer {
       socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
       context.tls = { clientAlpn: hello.kind === 'client-hello' ? hello.alpn : [], ...(sni?.ok ? { sni: sni.host } : {}) };
+      // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
+      // a host to pass through (or one learned as pinned). Its mode has already answered the client.
+      const passthrough = sni?.ok && sni.host !== context.target.host ? this.#options.passthrough.decide(sni.host) : undefined;
+      if (passthrough) {
+        socket.pause();
+        this.#options.raw.tunnel(socket, Buffer.alloc(0), context, passthrough, { established: () => undefined, failed: () => socket.destroy() });
+        return;
+      }
       void this.#planAlpn(context).then((plan) => {
         if (socket.destroyed) {
           if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
@@ -117,7 +127,7 @@ export class TlsLayer {
         this.#handshakeFailed(context, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });
       } else if (context.exchanges === 0) {
         const ms = Date.now() - tlsFacts.handshakeAtMs;
-        const learned = this.#options.passthrough.recordRejection(context.target.host, { kind: 'closed-without-request', msAfterHandshake: ms });
+        const learned = this.#options.passthrough.recordRejection(pinnedName(context), { kind: 'closed-without-request', msAfterHandshake: ms });
         if (learned) this.#tlsFailedFlow(context, learned.reason, ['tls:closed-without-request'], true, true);
       }
     });
@@ -126,7 +136,7 @@ export class TlsLayer {
   #handshakeFailed(context: ConnectionContext, why: HandshakeFailure): void {
     const tags = why.alertTag ? [why.alertTag] : [];
     const learned = why.certificateRejected
-      ? this.#options.passthrough.recordRejection(context.target.host, { kind: 'handshake-error', reason: why.reason }) !== undefined
+      ? this.#options.passthrough.recordRejection(pinnedName(context), { kind: 'handshake-error', reason: why.reason }) !== undefined
       : false;
     this.#tlsFailedFlow(context, why.reason, tags, learned, why.certificateRejected);
   }
@@ -144,6 +154,11 @@ export class TlsLayer {
       this.#options.events.emit('tls:failed', { flowId: context.id, time: now.toISOString(), client: context.client, host: context.target.host, port: context.target.port, ...(sni ? { sni } : {}), reason, learnedPassthrough: learned });
     }
   }
+}
+
+/** The name a pinning client is learned by: its SNI, else the destination. */
+function pinnedName(context: ConnectionContext): string {
+  return context.tls?.sni ?? context.target.host;
 }
 
 /**

@@ -1,0 +1,65 @@
+// The transparent mode: connections the OS redirected to us (a Linux hotspot with iptables or
+// nftables REDIRECT), from devices that never heard of a proxy. The destination comes from the
+// kernel; from there the shared layers take over: TLS names from SNI (no SNI: a leaf for the
+// original address), HTTP keeps its Host header, anything else is a raw stream to the original
+// address. A connection whose original destination is phonehome itself is refused (no loops).
+
+import type net from 'node:net';
+import type { FlowTracker } from '../flow-tracker.js';
+import { parseTarget, type Target } from '../access/target.js';
+import { newConnectionContext } from '../context.js';
+import { clientOf } from '../layers/http1-layer.js';
+import type { LayerStack } from '../layers/layer-stack.js';
+import type { RawLayer } from '../layers/raw-layer.js';
+import type { PassthroughPolicy } from '../passthrough.js';
+import { originalDestination } from './original-destination.js';
+
+export interface TransparentModeOptions {
+  readonly tracker: FlowTracker;
+  readonly passthrough: PassthroughPolicy;
+  readonly layers: LayerStack;
+  readonly raw: RawLayer;
+  readonly isSelf: (target: Target) => boolean;
+}
+
+export class TransparentMode {
+  readonly #options: TransparentModeOptions;
+
+  constructor(options: TransparentModeOptions) {
+    this.#options = options;
+  }
+
+  handle(socket: net.Socket): void {
+    const client = clientOf(socket);
+    let original: { host: string; port: number };
+    try {
+      original = originalDestination(socket);
+    } catch (error) {
+      this.#refuse(socket, client, { host: '', port: 0 }, `no original destination (was it redirected?): ${(error as Error).message}`, 'transparent:no-original-destination');
+      return;
+    }
+    const parsed = parseTarget(`${original.host.includes(':') ? `[${original.host}]` : original.host}:${original.port}`);
+    if (!parsed.ok) {
+      this.#refuse(socket, client, original, `bad original destination: ${parsed.reason}`, 'client:bad-target');
+      return;
+    }
+    if (this.#options.isSelf(parsed.target)) {
+      // Not redirected at all (someone connected to the transparent port directly), or a loop.
+      this.#refuse(socket, client, parsed.target, 'the original destination is phonehome itself', 'client:loop');
+      return;
+    }
+    const context = newConnectionContext('transparent', client, parsed.target);
+    const passthrough = this.#options.passthrough.decide(parsed.target.host);
+    if (passthrough) {
+      // The device thinks it is talking to the server already: nothing to answer either way.
+      this.#options.raw.tunnel(socket, Buffer.alloc(0), context, passthrough, { established: () => undefined, failed: () => socket.destroy() });
+      return;
+    }
+    this.#options.layers.start(socket, context, Buffer.alloc(0));
+  }
+
+  #refuse(socket: net.Socket, client: ReturnType<typeof clientOf>, target: { host: string; port: number }, reason: string, tag: string): void {
+    this.#options.tracker.rejected(client, 'transparent', target, reason, [tag]);
+    socket.destroy();
+  }
+}

@@ -1,0 +1,128 @@
+// Transparent mode for real: three network namespaces made for this test — a "phone" with no proxy
+// settings, a "gateway" running `phonehome capture --transparent` with iptables REDIRECT on the
+// phone-facing veth (the hotspot), and a "cloud" with HTTPS, HTTP and SMTP servers. The phone's
+// HTTPS (with and without SNI), HTTP and SMTP reach the cloud through phonehome, decrypted where
+// possible, and the findings name the cloud's address as their destination.
+// Needs root, ip (iproute2) and iptables; skips with the reason otherwise.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import t from 'tap';
+import { installRoot } from '../../src/app/paths.js';
+import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
+import { getOriginCa, tempDir } from '../helpers/lab.js';
+
+const cli = path.join(installRoot, 'dist', 'cli.js');
+const fixtures = path.join(installRoot, 'test', 'fixtures', 'netns');
+const has = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
+const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
+  : !has('ip') ? 'needs ip (iproute2)'
+  : !has('iptables') ? 'needs iptables'
+  : transparentUnavailable() ?? false;
+
+const tag = `${process.pid % 10000}`;
+const ns = { phone: `phph${tag}`, gw: `phgw${tag}`, cloud: `phcl${tag}` };
+const net = { phoneGw: '10.231.1.1', phone: '10.231.1.2', cloudGw: '10.231.2.1', cloud: '10.231.2.2' };
+const TRANSPARENT_PORT = 8081;
+
+function sh(command: string): void {
+  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command}: ${result.stderr.trim()}`);
+}
+
+function setUp(): void {
+  for (const name of Object.values(ns)) sh(`ip netns add ${name}`);
+  sh(`ip link add vp${tag} type veth peer name vg${tag}`);
+  sh(`ip link set vp${tag} netns ${ns.phone} && ip link set vg${tag} netns ${ns.gw}`);
+  sh(`ip link add vc${tag} type veth peer name vh${tag}`);
+  sh(`ip link set vc${tag} netns ${ns.cloud} && ip link set vh${tag} netns ${ns.gw}`);
+  for (const [space, link, address] of [[ns.phone, `vp${tag}`, net.phone], [ns.gw, `vg${tag}`, net.phoneGw], [ns.gw, `vh${tag}`, net.cloudGw], [ns.cloud, `vc${tag}`, net.cloud]] as const) {
+    sh(`ip -n ${space} addr add ${address}/24 dev ${link} && ip -n ${space} link set ${link} up`);
+  }
+  for (const space of Object.values(ns)) sh(`ip -n ${space} link set lo up`);
+  sh(`ip -n ${ns.phone} route add default via ${net.phoneGw}`);
+  sh(`ip -n ${ns.cloud} route add default via ${net.cloudGw}`);
+  sh(`ip netns exec ${ns.gw} sysctl -qw net.ipv4.ip_forward=1`);
+}
+
+function tearDown(): void {
+  for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
+}
+
+/** Waits until the child prints a line matching `pattern`; resolves with that match. */
+function waitForLine(child: ChildProcess, pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child[stream]!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = pattern.exec(text);
+      if (match) resolve(match);
+    });
+    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${pattern}: ${text}`)));
+  });
+}
+
+t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP and SMTP go through --transparent', { skip }, async (t) => {
+  t.teardown(tearDown);
+  tearDown();
+  setUp();
+  const work = tempDir();
+  const origin = getOriginCa();
+  const named = origin.issueLeaf('cloud.example.test');
+  const address = origin.issueLeaf(net.cloud);
+  fs.writeFileSync(path.join(work, 'certs.json'), JSON.stringify({ names: { 'cloud.example.test': { key: named.keyPem, cert: named.certPem } }, address: { key: address.keyPem, cert: address.certPem } }));
+  fs.writeFileSync(path.join(work, 'origin-ca.pem'), origin.certPem);
+
+  const cloud = spawn('ip', ['netns', 'exec', ns.cloud, process.execPath, path.join(fixtures, 'cloud.mjs'), path.join(work, 'certs.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { cloud.kill('SIGKILL'); });
+  await waitForLine(cloud, /ready/);
+
+  // The hotspot: every TCP connection arriving from the phone's side goes to phonehome.
+  sh(`ip netns exec ${ns.gw} iptables -t nat -A PREROUTING -i vg${tag} -p tcp -j REDIRECT --to-ports ${TRANSPARENT_PORT}`);
+  const out = path.join(work, 'run');
+  const caDir = path.join(work, 'ca');
+  const capture = spawn('ip', ['netns', 'exec', ns.gw, process.execPath, cli, 'capture', '--listen', '127.0.0.1:0', '--transparent', `0.0.0.0:${TRANSPARENT_PORT}`, '--ca-dir', caDir, '--out', out, '--upstream-ca', path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { if (capture.exitCode === null) capture.kill('SIGKILL'); });
+  let captureErr = '';
+  capture.stderr!.on('data', (c: Buffer) => { captureErr += c.toString(); });
+  await waitForLine(capture, /transparent \(redirected\) connections on 0\.0\.0\.0:8081/);
+
+  const phone = spawnSync('ip', ['netns', 'exec', ns.phone, process.execPath, path.join(fixtures, 'phone.mjs'), path.join(caDir, 'ca.pem'), net.cloud], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(phone.status, 0, phone.stderr);
+  const results = JSON.parse(phone.stdout.trim().split('\n').pop()!);
+  t.comment(`phone saw: ${JSON.stringify(results)}`);
+  t.match(results.httpsWithSni, { status: 200, body: /cloud got POST \/sync \(\d+ bytes\) for cloud\.example\.test/ });
+  t.match(results.httpsWithoutSni, { status: 200, body: /cloud got GET \/no-sni/ });
+  t.match(results.plainHttp, { status: 200, body: /cloud got GET \/plain \(0 bytes\) for plain\.example\.test/ });
+  t.match(results.smtp.transcript, /221 bye/);
+
+  // A connection straight to the transparent port (not redirected) is refused, never looped.
+  const direct = spawnSync('ip', ['netns', 'exec', ns.gw, process.execPath, '-e', `const s=require('net').connect(${TRANSPARENT_PORT},'127.0.0.1');s.on('error',()=>process.exit(0));s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(3),5000)`], { encoding: 'utf8' });
+  t.equal(direct.status, 0, 'closed at once');
+
+  capture.kill('SIGTERM');
+  const [code] = await once(capture, 'exit');
+  t.equal(code, 0, captureErr);
+  const har = JSON.parse(fs.readFileSync(path.join(out, 'flows.har'), 'utf8'));
+  const entries = har.log.entries as Array<{ request: { url: string; method: string }; serverIPAddress?: string; _phonehome: Record<string, unknown> }>;
+  const transparent = entries.filter((e) => e._phonehome['mode'] === 'transparent');
+  t.ok(transparent.length >= 4, `${transparent.length} transparent flows`);
+  const sync = entries.find((e) => e.request.url === 'https://cloud.example.test/sync');
+  t.ok(sync, 'the HTTPS request with SNI is decrypted, its URL named by the SNI/Host');
+  t.equal(sync?.serverIPAddress, net.cloud, 'serverIPAddress is the original destination');
+  t.ok((sync?._phonehome['tags'] as string[]).includes('decrypted'));
+  t.ok(entries.find((e) => e.request.url === `https://${net.cloud}/no-sni`), 'without SNI: decrypted with a leaf for the address');
+  t.ok(entries.find((e) => e.request.url === 'http://plain.example.test/plain'), 'HTTP keeps its Host header');
+  const raw = entries.find((e) => e._phonehome['kind'] === 'raw');
+  t.match(raw?.request.url, `tcp://${net.cloud}:25/`, 'SMTP is a raw stream to the original address');
+
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const sms = findings.find((f) => f.category === 'sms');
+  t.comment(`sms finding: ${JSON.stringify({ host: sms?.host, destination: sms?.destination, url: sms?.url })}`);
+  t.match(sms, { host: 'cloud.example.test', destination: { ip: net.cloud, port: 443 } }, 'the finding names the cloud\'s address');
+  t.ok(findings.some((f) => f.category === 'mail' && f.destination.ip === net.cloud), 'the mail sent over SMTP is found');
+  const loop = entries.find((e) => e._phonehome['mode'] === 'transparent' && e._phonehome['kind'] === 'rejected');
+  t.ok((loop?._phonehome['tags'] as string[] | undefined)?.includes('client:loop'), `the direct connection is a rejected flow: ${JSON.stringify(loop?._phonehome)}`);
+});
