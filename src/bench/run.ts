@@ -41,6 +41,20 @@ const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'))
 fs.writeFileSync(path.join(work, 'origin-ca.pem'), originCa.certPem);
 const chunk = Buffer.alloc(256 * 1024, 0x5a);
 
+/** Writes `bytes` of the shared chunk with backpressure, then ends the stream. */
+function writeBody(stream: NodeJS.WritableStream, bytes: number): void {
+  let left = bytes;
+  const pump = (): void => {
+    while (left > 0) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      if (!stream.write(piece)) return void stream.once('drain', pump);
+    }
+    stream.end();
+  };
+  pump();
+}
+
 // ---- origin servers -------------------------------------------------------------------------
 
 async function startOrigins(): Promise<{ port: number; newHostIps: string[]; close(): void }> {
@@ -54,16 +68,7 @@ async function startOrigins(): Promise<{ port: number; newHostIps: string[]; clo
         return;
       }
       res.writeHead(200, { 'content-length': size });
-      let left = size;
-      const pump = (): void => {
-        while (left > 0) {
-          const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-          left -= piece.length;
-          if (!res.write(piece)) return void res.once('drain', pump);
-        }
-        res.end();
-      };
-      pump();
+      writeBody(res, size);
     });
   };
   const ips = ['127.0.0.1', ...Array.from({ length: NEW_HOSTS }, (_, i) => `127.0.0.${i + 2}`)];
@@ -174,16 +179,7 @@ function request(agent: https.Agent, host: string, port: number, pathAndQuery: s
       res.on('error', reject);
     });
     req.on('error', reject);
-    let left = options.uploadBytes ?? 0;
-    const pump = (): void => {
-      while (left > 0) {
-        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-        left -= piece.length;
-        if (!req.write(piece)) return void req.once('drain', pump);
-      }
-      req.end();
-    };
-    pump();
+    writeBody(req, options.uploadBytes ?? 0);
   });
 }
 
@@ -262,16 +258,7 @@ function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uplo
     stream.on('data', (c: Buffer) => { bytes += c.length; });
     stream.on('end', () => resolve(bytes));
     stream.on('error', reject);
-    let left = uploadBytes;
-    const pump = (): void => {
-      while (left > 0) {
-        const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-        left -= piece.length;
-        if (!stream.write(piece)) return void stream.once('drain', pump);
-      }
-      if (uploadBytes > 0) stream.end();
-    };
-    pump();
+    if (uploadBytes > 0) writeBody(stream, uploadBytes);
   });
 }
 
