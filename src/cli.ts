@@ -4,15 +4,38 @@
 import { main } from './cli/main.js';
 import { describeError } from './util/errors.js';
 
+// Whoever reads our output may go away (a harness that crashed, `| head`, a closed SSH session).
+// That is not an error of ours: console output stops quietly, the files go on, and signals still
+// stop the run. (Writing about a failed write to a closed stderr used to loop at 100% of a core.)
+const gone = { stdout: false, stderr: false };
+process.stdout.on('error', () => { gone.stdout = true; });
+process.stderr.on('error', () => { gone.stderr = true; });
+
+function write(stream: 'stdout' | 'stderr', line: string): void {
+  if (gone[stream]) return;
+  try {
+    process[stream].write(`${line}\n`);
+  } catch {
+    gone[stream] = true;
+  }
+}
+
 // A last resort, not the fix: every input is validated where it enters. Should something still
-// throw asynchronously, say so and keep the proxy up rather than drop every device's traffic.
+// throw asynchronously, say so (once per kind, never about our own console) and keep the proxy up
+// rather than drop every device's traffic.
+const reported = new Set<string>();
 process.on('uncaughtException', (error) => {
-  process.stderr.write(`phonehome: internal error (kept running): ${describeError(error)}\n`);
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EPIPE' || code === 'ERR_STREAM_DESTROYED') return;
+  const text = describeError(error);
+  if (reported.has(text)) return;
+  reported.add(text);
+  write('stderr', `phonehome: internal error (kept running): ${text}`);
 });
 
 const io = {
-  out: (line: string) => process.stdout.write(`${line}\n`),
-  err: (line: string) => process.stderr.write(`${line}\n`),
+  out: (line: string) => write('stdout', line),
+  err: (line: string) => write('stderr', line),
 };
 
 const code = await main(process.argv.slice(2), io, process.stdout);

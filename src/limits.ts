@@ -48,6 +48,9 @@ export const limits = {
   /** HTTP/2 rapid-reset guard (CVE-2023-44487): streams a client may reset in a burst, refilled at this rate per second. */
   h2ClientResetBurst: 200,
   h2ClientResetsPerSecond: 50,
+  /** A file sink that cannot write (a full disk) keeps this many bytes of lines in memory, and retries this often. */
+  sinkBacklogBytes: 64 * MiB,
+  sinkRetryMs: 2_000,
   /** Passthrough hosts learned in one run. */
   learnedPassthroughHosts: 10_000,
 } as const;

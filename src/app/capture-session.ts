@@ -12,7 +12,11 @@ import { severityRank, type Finding } from '../model/finding.js';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { InterceptingProxy } from '../proxy/intercepting-proxy.js';
 import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
-import { HarFileSink } from '../sinks/har-file-sink.js';
+import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
+import { continueFlowNumbersAfter } from '../model/flow.js';
+import { limits } from '../limits.js';
+import { FINDINGS_FILE, FLOW_LOG, prepareRunFolder, writeRunRecord, type PreparedRun, type RunRecord } from './run-folder.js';
+import { replayRun } from './recover.js';
 import { KeylogFileSink } from '../sinks/keylog-file-sink.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError, describeError } from '../util/errors.js';
@@ -26,12 +30,17 @@ export interface SessionHooks {
   readonly detectors?: readonly Detector[];
   /** Resolver override for upstream names (tests, benchmarks, the demo). */
   readonly lookup?: net.LookupFunction;
+  /** Set by start(): the --out folder, made ready. */
+  readonly prepared?: PreparedRun;
 }
 
 export interface StopResult {
-  readonly exitCode: 0 | 3;
+  /** 0 done, 3 findings at or above --fail-on, 2 evidence could not be written (`failure` says why). */
+  readonly exitCode: 0 | 2 | 3;
   readonly findings: number;
   readonly outDir?: string;
+  /** One line: what could not be written, when something could not. */
+  readonly failure?: string;
 }
 
 export class CaptureSession {
@@ -46,7 +55,8 @@ export class CaptureSession {
   readonly #keylog?: KeylogFileSink;
   readonly #startedAt = new Date().toISOString();
   #findingsSink?: FindingsJsonlSink;
-  #harSink?: HarFileSink;
+  #flowLog?: FlowLogSink;
+  #run?: RunRecord;
   #worstSeverity = -1;
   #stopping?: Promise<StopResult>;
   #timer?: NodeJS.Timeout;
@@ -59,7 +69,7 @@ export class CaptureSession {
     this.ca = ca;
     if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
     const keylog = this.#keylog;
-    this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
+    this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}), ...(hooks.prepared ? { lastFindingNumber: hooks.prepared.lastFindingNumber } : {}) });
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
@@ -78,13 +88,17 @@ export class CaptureSession {
     // Countries and networks come from offline databases: loaded once, before the first device
     // connects, so no lookup ever waits.
     await DestinationLookup.shared();
-    const session = new CaptureSession(options, ca, hooks);
-    if (options.outDir) session.#openFiles(options.outDir);
+    const existedBefore = options.outDir !== undefined && fs.existsSync(options.outDir);
+    const prepared = options.outDir ? await prepareRunFolder(options.outDir, { append: options.append, force: options.force }) : undefined;
+    if (prepared) continueFlowNumbersAfter(prepared.lastFlowNumber);
+    const session = new CaptureSession(options, ca, { ...hooks, ...(prepared ? { prepared } : {}) });
+    session.startupWarnings.push(...(prepared?.notices ?? []));
+    if (options.outDir && prepared) await session.#openFiles(options.outDir, prepared);
     try {
       await session.#proxy.start();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      await session.#closeFiles();
+      session.#abandonFiles(existedBefore);
       session.#keylog?.close();
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
         const transparent = (error as { listener?: string }).listener === 'transparent' && options.transparent;
@@ -127,24 +141,58 @@ export class CaptureSession {
     this.#worstSeverity = Math.max(this.#worstSeverity, severityRank(finding.severity));
   }
 
-  #openFiles(outDir: string): void {
-    try {
-      fs.mkdirSync(outDir, { recursive: true });
-      fs.accessSync(outDir, fs.constants.W_OK);
-    } catch (error) {
-      throw new ConfigError(`--out ${outDir}: ${describeError(error)}`);
-    }
-    const findingsSink = new FindingsJsonlSink(path.join(outDir, 'findings.jsonl'), { redact: this.options.redact, insecureUpstream: this.options.insecureUpstream });
-    const harSink = new HarFileSink(path.join(outDir, 'flows.har'), { version: toolVersion, startedAt: this.#startedAt, insecureUpstream: this.options.insecureUpstream, options: this.options.record }, { redact: this.options.redact });
+  async #openFiles(outDir: string, prepared: PreparedRun): Promise<void> {
+    const events = {
+      failed: (message: string) => this.bus.log('error', message),
+      recovered: (message: string) => this.bus.log('info', message),
+    };
+    const files = { backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs };
+    const findingsSink = new FindingsJsonlSink(path.join(outDir, FINDINGS_FILE), events, { redact: this.options.redact, insecureUpstream: this.options.insecureUpstream, ...files });
+    const flowLog = new FlowLogSink(path.join(outDir, FLOW_LOG), events, { redact: this.options.redact, ...files });
     this.#findingsSink = findingsSink;
-    this.#harSink = harSink;
-    safeListen(this.bus, 'finding', 'findings.jsonl', (finding) => findingsSink.write(finding));
-    safeListen(this.bus, 'flow:end', 'flows.har', (flow) => harSink.write(flow));
+    this.#flowLog = flowLog;
+    // --append: the summary goes on from what the folder already holds.
+    if (prepared.previous || prepared.lastFlowNumber > 0) await replayRun(outDir, this.summary);
+    this.#run = {
+      v: 1, tool: { name: 'phonehome', version: toolVersion }, insecureUpstream: this.options.insecureUpstream,
+      passthroughConfigured: this.options.passthrough.patterns,
+      sessions: [...(prepared.previous?.sessions ?? []), { startedAt: this.#startedAt, options: this.options.record }],
+      finished: false,
+    };
+    writeRunRecord(outDir, this.#run);
+    safeListen(this.bus, 'finding', FINDINGS_FILE, (finding) => findingsSink.write(finding));
+    safeListen(this.bus, 'flow:end', FLOW_LOG, (flow) => flowLog.write(flow));
   }
 
-  async #closeFiles(): Promise<void> {
+  /** A start that failed leaves no trace of this run: the files it made are removed, never older ones. */
+  #abandonFiles(folderExistedBefore: boolean): void {
+    const outDir = this.options.outDir;
     this.#findingsSink?.close();
-    await this.#harSink?.close();
+    this.#flowLog?.close();
+    if (!outDir || this.#run === undefined || this.#run.sessions.length > 1) return;
+    for (const name of [FINDINGS_FILE, FLOW_LOG, 'run.json']) {
+      const file = path.join(outDir, name);
+      if (fs.existsSync(file) && (name === 'run.json' || fs.statSync(file).size === 0)) fs.rmSync(file);
+    }
+    if (!folderExistedBefore && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
+  }
+
+  /** Closes the durable files and builds flows.har from the flow log; returns what could not be written. */
+  async #closeFiles(): Promise<string[]> {
+    const problems: string[] = [];
+    const outDir = this.options.outDir;
+    for (const [name, sink] of [[FINDINGS_FILE, this.#findingsSink], [FLOW_LOG, this.#flowLog]] as const) {
+      const stats = sink?.close();
+      if (stats && (stats.dropped > 0 || stats.pending > 0)) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
+    }
+    if (outDir && this.#flowLog) {
+      try {
+        await buildHar(path.join(outDir, FLOW_LOG), path.join(outDir, 'flows.har'), { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, insecureUpstream: this.options.insecureUpstream, options: this.options.record });
+      } catch (error) {
+        problems.push(`flows.har: ${describeError(error)} (flows.jsonl keeps every flow; run phonehome recover ${outDir} when there is room)`);
+      }
+    }
+    return problems;
   }
 
   /** Stops once; later calls return the same result. */
@@ -162,19 +210,35 @@ export class CaptureSession {
     await this.#pipeline.close();
     if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);
     const failOn = this.options.failOn;
-    const exitCode = failOn !== undefined && this.#worstSeverity >= severityRank(failOn) ? 3 : 0;
-    await this.#closeFiles();
+    const problems = await this.#closeFiles();
     if (this.#keylog) {
       this.#keylog.close();
       this.#notes.push(`TLS keys of both sides were written to ${this.#keylog.path} (${this.#keylog.lines} lines): it decrypts this run's traffic, keep it like the traffic itself`);
     }
     const outDir = this.options.outDir;
+    const endedAt = new Date().toISOString();
+    const exitCode = problems.length > 0 ? 2 : failOn !== undefined && this.#worstSeverity >= severityRank(failOn) ? 3 : 0;
     if (outDir) {
-      writeJsonAtomically(path.join(outDir, 'summary.json'), this.summary.snapshot(
-        { version: toolVersion, startedAt: this.#startedAt, options: this.options.record, insecureUpstream: this.options.insecureUpstream, passthroughConfigured: this.options.passthrough.patterns },
-        { endedAt: new Date().toISOString(), learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes },
-      ));
+      if (problems.length > 0) this.#notes.push(...problems.map((p) => `not written: ${p}`));
+      try {
+        writeJsonAtomically(path.join(outDir, 'summary.json'), this.summary.snapshot(
+          { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, options: this.options.record, insecureUpstream: this.options.insecureUpstream, passthroughConfigured: this.options.passthrough.patterns },
+          { endedAt, learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes },
+        ));
+      } catch (error) {
+        problems.push(`summary.json: ${describeError(error)}`);
+      }
+      if (this.#run && problems.length === 0) {
+        this.#run.sessions.at(-1)!.endedAt = endedAt;
+        this.#run.finished = true;
+        try {
+          writeRunRecord(outDir, this.#run);
+        } catch (error) {
+          problems.push(`run.json: ${describeError(error)}`);
+        }
+      }
     }
-    return { exitCode, findings: this.summary.findingCount, ...(outDir ? { outDir } : {}) };
+    const failure = problems.length > 0 ? `evidence not fully written to ${outDir}: ${problems.join('; ')}` : undefined;
+    return { exitCode: failure ? 2 : exitCode, findings: this.summary.findingCount, ...(outDir ? { outDir } : {}), ...(failure ? { failure } : {}) };
   }
 }

@@ -22,13 +22,15 @@ export interface PipelineOptions {
   readonly canariesFile?: string;
   /** Rules applied to every finding before it is reported. */
   readonly rules?: readonly Rule[];
+  /** Finding numbers already used in the run's files (--append goes on after them). */
+  readonly lastFindingNumber?: number;
 }
 
 export class FindingPipeline {
   readonly #bus: EventBus;
   readonly #detectors: readonly Detector[] | undefined;
   readonly #pool: InspectionPool | undefined;
-  readonly #factory = new FindingFactory();
+  readonly #factory: FindingFactory;
   readonly #rules: readonly Rule[];
   readonly #opaqueHostsReported = new Set<string>();
   /** Flows are inspected concurrently but reported in order, so finding ids follow the traffic. */
@@ -38,6 +40,7 @@ export class FindingPipeline {
   constructor(bus: EventBus, options: PipelineOptions = {}) {
     this.#bus = bus;
     this.#rules = options.rules ?? [];
+    this.#factory = new FindingFactory(options.lastFindingNumber ?? 0);
     this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
     this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
     bus.on('flow:end', (flow) => this.#schedule(flow));

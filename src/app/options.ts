@@ -38,6 +38,9 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'fail-on', kind: 'string', value: 'SEVERITY', defaultText: 'none', help: `exit 3 when a finding at or above it was made (${severities.join(', ')})` },
   { name: 'body-limit', kind: 'string', value: 'BYTES', defaultText: '32 MiB', help: 'largest body inspected per message (also 512k, 64m, 1g)' },
   { name: 'redact', kind: 'boolean', defaultText: 'off', help: 'evidence excerpts masked in all outputs' },
+  { name: 'append', kind: 'boolean', defaultText: 'off', help: '--out holds a finished run: add a new session to it (ids go on)' },
+  { name: 'force', kind: 'boolean', defaultText: 'off', help: '--out holds a finished run: move it aside to DIR.moved-<time> (never deleted)' },
+  { name: 'no-files', kind: 'boolean', defaultText: 'off', help: 'the live view and demo write no files (they do by default)' },
   { name: 'transparent', kind: 'string', value: 'HOST:PORT', defaultText: 'off', help: 'also accept connections redirected by the OS (Linux REDIRECT; see transparent-rules)' },
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
 ];
@@ -61,6 +64,9 @@ export interface CaptureOptions {
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
+  /** --append / --force: what to do when --out holds a finished run (without either: refuse). */
+  readonly append: boolean;
+  readonly force: boolean;
   /** --transparent: the listener for connections redirected by the OS. */
   readonly transparent?: { readonly host: string; readonly port: number };
   /** --keylog, or SSLKEYLOGFILE: where TLS secrets of both sides are appended. */
@@ -151,7 +157,11 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
-  const outDir = str('out') ?? (mode === 'capture' ? path.resolve(`phonehome-run-${stamp}`) : undefined);
+  if (raw['append'] === true && raw['force'] === true) throw new ConfigError('--append and --force: choose one (add a session to the run in --out, or move it aside)');
+  if (raw['no-files'] === true && str('out') !== undefined) throw new ConfigError('--no-files and --out: choose one');
+  if (raw['no-files'] === true && mode === 'capture') throw new ConfigError('--no-files is for the live view and the demo; capture always writes its files');
+  // Every run keeps its evidence unless told not to: capture, the live view and the demo alike.
+  const outDir = str('out') ?? (raw['no-files'] === true ? undefined : path.resolve(`phonehome-run-${stamp}`));
   const record: Record<string, unknown> = {
     listen: `${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`,
     caDir: str('ca-dir') ?? defaultCaDir(),
@@ -176,7 +186,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(outDir ? { outDir: path.resolve(outDir) } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
-    allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
+    append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
     redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { loadRules } from '../enrich/rules.js';
 import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
-import { readHar } from '../flow/har-reader.js';
+import { readHarFile } from '../flow/har-reader.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
 import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
@@ -30,7 +30,9 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }
   if (stat.size > MAX_HAR_BYTES) throw new ConfigError(`${file} is ${Math.round(stat.size / 1048576)} MiB; analyze reads HAR files up to ${MAX_HAR_BYTES / 1048576} MiB`);
-  const flows = readHar(fs.readFileSync(file, 'utf8'), file);
+  const read = readHarFile(fs.readFileSync(file, 'utf8'), file);
+  const flows = read.flows;
+  if (read.truncated) io.err(`phonehome: ${file} is cut short: read its ${flows.length} whole entr${flows.length === 1 ? 'y' : 'ies'}${read.droppedTail ? ', dropped the incomplete last one' : ''}`);
   await DestinationLookup.shared();
 
   const bus = new EventBus();
@@ -48,6 +50,11 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   for (const flow of flows) {
     summary.addFlow(flow);
     pipeline.inspectNow(flow);
+    // What the proxy said live about refused certificates and opaque tunnels, said again from the file.
+    if (flow.kind === 'tls-failed' && flow.tags.includes('tls:certificate-rejected')) {
+      bus.emit('tls:failed', { flowId: flow.id, time: flow.endedAt, client: flow.client, host: flow.target.host, port: flow.target.port, ...(flow.sni ? { sni: flow.sni } : {}), reason: flow.error ?? 'refused our certificate', learnedPassthrough: flow.tags.includes('passthrough:learned') });
+    }
+    if (flow.kind === 'tunnel') bus.emit('tunnel:end', flow);
   }
   const worst = Math.max(-1, ...findings.map((f) => severityRank(f.severity)));
   const exitCode = failOn !== undefined && worst >= severityRank(failOn) ? 3 : 0;

@@ -34,7 +34,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
       void session.stop();
     } else {
       // A second signal: the user insists. findings.jsonl is already on disk line by line.
-      io.err(`phonehome: ${signal} again: exiting now (flows.har may be left as flows.har.partial)`);
+      io.err(`phonehome: ${signal} again: exiting now; findings.jsonl and flows.jsonl hold everything so far (phonehome recover ${options.outDir ?? 'DIR'} builds flows.har and summary.json)`);
       process.exit(2);
     }
   };
@@ -43,6 +43,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   const result = await session.stopped;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
-  io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : ''}${result.exitCode === 3 ? `; findings at or above --fail-on ${options.failOn}: exit 3` : ''}`);
+  if (result.failure) io.err(`phonehome: ${result.failure}`);
+  io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : ''}${result.exitCode === 3 ? `; findings at or above --fail-on ${options.failOn}: exit 3` : ''}${result.exitCode === 2 ? '; exit 2' : ''}`);
   return result.exitCode;
 }

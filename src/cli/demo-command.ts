@@ -15,20 +15,22 @@ import type { Output } from './capture-command.js';
 /** One phone step every few seconds, so a person can watch; PHONEHOME_DEMO_PACE_MS changes it (tests). */
 const UI_PACE_MS = Number(process.env['PHONEHOME_DEMO_PACE_MS'] ?? 6_000);
 
-export async function runDemo(raw: { headless?: boolean; out?: string }, io: Output, interactive: boolean): Promise<number> {
+export async function runDemo(raw: { headless?: boolean; out?: string; noFiles?: boolean }, io: Output, interactive: boolean): Promise<number> {
   const headless = raw.headless === true || !interactive;
   const cloud = await startDemoCloud();
   const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-demo-ca-'));
   try {
-    const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': caDir, 'upstream-ca': [cloud.caFile], ...(raw.out ? { out: raw.out } : {}) }, headless ? 'capture' : 'ui');
+    // Like the live view, the demo keeps its files (./phonehome-run-<time>) unless --no-files.
+    const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': caDir, 'upstream-ca': [cloud.caFile], ...(raw.out ? { out: raw.out } : {}), ...(raw.noFiles ? { 'no-files': true } : {}) }, 'ui');
     const session = await CaptureSession.start(options, { lookup: demoLookup });
     const steps = phoneSteps(session.port, session.ca.certPem, cloud);
     if (headless) {
       safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(finding)));
       await runPhone(steps, 0, (name, error) => io.err(`phonehome demo: phone: ${name}${error ? ` (${error})` : ''}`));
       const result = await session.stop();
-      io.err(`phonehome demo: ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : ''}`);
-      return 0;
+      if (result.failure) io.err(`phonehome demo: ${result.failure}`);
+      io.err(`phonehome demo: ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : '; no files were written (--no-files)'}`);
+      return result.exitCode === 2 ? 2 : 0;
     }
     const { runUi } = await import('./ui-command.js');
     let stopped = false;

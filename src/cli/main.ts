@@ -19,8 +19,9 @@ usage:
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
   phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
   phonehome rules check [DIR]
+  phonehome recover RUN_DIR           rebuild flows.har and summary.json of a run that was killed
   phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
-  phonehome demo [--headless] [--out DIR]   proxy + a simulated leaky phone + a local cloud
+  phonehome demo [--headless] [--out DIR] [--no-files]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
   phonehome --version
@@ -32,6 +33,17 @@ exit codes: 0 done, 1 bad usage or configuration, 2 runtime failure, 3 findings 
 `;
 
 const stringOption = (name: string, value: string, help: string): OptionSpec => ({ name, kind: 'string', value, defaultText: '', help });
+
+/** Each command's own usage, answered to `--help` anywhere in its arguments, before anything runs. */
+const USAGE: Record<string, string> = {
+  capture: `usage: phonehome capture [options]\nheadless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json\n\noptions:\n${optionsHelp(captureOptionSpecs)}`,
+  analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read)',
+  recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
+  ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
+  rules: 'usage: phonehome rules check [DIR]\nvalidates rule files (the shipped rules/ by default); errors as file:line',
+  demo: 'usage: phonehome demo [--headless] [--out DIR] [--no-files]\nthe proxy, a local cloud and a simulated leaky phone on loopback, in the terminal UI (--headless: files and console only); files go to ./phonehome-run-<time> unless --out or --no-files',
+  'transparent-rules': `usage: phonehome transparent-rules --interface IF [--port N] [--undo]\nprints the iptables commands that redirect a hotspot interface's TCP to phonehome capture --transparent (default port ${defaultTransparentPort}); it runs nothing`,
+};
 
 export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStream): Promise<number> {
   try {
@@ -54,16 +66,18 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
       }
       return await runCapture(values, 'capture', io);
     }
+    if (USAGE[command] && rest.some((a) => a === '--help' || a === '-h')) {
+      io.out(USAGE[command]!);
+      return 0;
+    }
     switch (command) {
       case 'capture': {
         const { values } = parseOptions(rest, captureOptionSpecs, { min: 0, max: 0, usage: 'phonehome capture [options]' });
-        if (values['help']) return (io.out(HELP.trimEnd()), 0);
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
         const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', '')];
         const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]' });
-        if (values['help']) return (io.out(HELP.trimEnd()), 0);
         return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined);
       }
       case 'ca': {
@@ -79,18 +93,26 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         throw new ConfigError('usage: phonehome ca export|info');
       }
       case 'rules': {
-        const [sub, ...ruleArgs] = rest;
-        if (sub !== 'check' || ruleArgs.length > 1) throw new ConfigError('usage: phonehome rules check [DIR]');
-        const dir = path.resolve(ruleArgs[0] ?? defaultRulesDir());
+        const { positionals } = parseOptions(rest, [], { min: 1, max: 2, usage: 'phonehome rules check [DIR]' });
+        if (positionals[0] !== 'check') throw new ConfigError('usage: phonehome rules check [DIR]');
+        const dir = path.resolve(positionals[1] ?? defaultRulesDir());
         const rules = loadRules(dir, true);
         io.out(`${rules.length} rule(s) in ${new Set(rules.map((r) => r.source)).size} file(s) in ${dir}: OK`);
         for (const rule of rules) io.out(`  ${rule.name}  (${path.basename(rule.source)})`);
         return 0;
       }
+      case 'recover': {
+        const usage = 'phonehome recover RUN_DIR';
+        const { positionals } = parseOptions(rest, [], { min: 1, max: 1, usage });
+        const { recoverRun } = await import('../app/recover.js');
+        const dir = path.resolve(positionals[0]!);
+        const recovered = await recoverRun(dir);
+        io.err(`phonehome: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) in ${dir}${recovered.cutFlowLines + recovered.cutFindingLines > 0 ? `; ${recovered.cutFlowLines + recovered.cutFindingLines} line(s) cut by the stop left out` : ''}`);
+        return 0;
+      }
       case 'transparent-rules': {
         const usage = 'phonehome transparent-rules --interface IF [--port N] [--undo]';
         const { values } = parseOptions(rest, [stringOption('interface', 'IF', ''), stringOption('port', 'N', ''), { name: 'undo', kind: 'boolean', defaultText: '', help: '' }], { min: 0, max: 0, usage });
-        if (values['help']) return (io.out(`usage: ${usage}\nprints the iptables commands that redirect a hotspot interface's TCP to phonehome capture --transparent (default port ${defaultTransparentPort}); it runs nothing`), 0);
         if (typeof values['interface'] !== 'string') throw new ConfigError(`--interface is required (usage: ${usage})`);
         const portText = (values['port'] as string | undefined) ?? String(defaultTransparentPort);
         const port = Number(portText);
@@ -99,9 +121,10 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return 0;
       }
       case 'demo': {
-        const { values } = parseOptions(rest, [{ name: 'headless', kind: 'boolean', defaultText: '', help: '' }, stringOption('out', 'DIR', '')], { min: 0, max: 0, usage: 'phonehome demo [--headless] [--out DIR]' });
+        const usage = 'phonehome demo [--headless] [--out DIR] [--no-files]';
+        const { values } = parseOptions(rest, [{ name: 'headless', kind: 'boolean', defaultText: '', help: '' }, stringOption('out', 'DIR', ''), { name: 'no-files', kind: 'boolean', defaultText: '', help: '' }], { min: 0, max: 0, usage });
         const { runDemo } = await import('./demo-command.js');
-        return await runDemo({ headless: values['headless'] === true, ...(values['out'] ? { out: values['out'] as string } : {}) }, io, stdout.isTTY === true && process.stdin.isTTY === true && process.env['TERM'] !== 'dumb');
+        return await runDemo({ headless: values['headless'] === true, ...(values['out'] ? { out: values['out'] as string } : {}), noFiles: values['no-files'] === true }, io, stdout.isTTY === true && process.stdin.isTTY === true && process.env['TERM'] !== 'dumb');
       }
       default:
         throw new ConfigError(`unknown command ${JSON.stringify(command)}; see phonehome --help`);

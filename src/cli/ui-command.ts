@@ -31,7 +31,8 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
     quitting ??= (async () => {
       const result = await session.stop();
       screen.destroy();
-      io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : ''}`);
+      if (result.failure) io.err(`phonehome: ${result.failure}`);
+      io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : '; no files were written (--no-files)'}`);
       finish(result.exitCode);
       return result.exitCode;
     })();

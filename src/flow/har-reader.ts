@@ -6,6 +6,8 @@ import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
 import type { Flow, FlowKind, HeaderList, MessageRecord, GrpcCallRecord } from '../model/flow.js';
 
+export type HarEntryJson = Record<string, unknown>;
+
 type Json = Record<string, unknown>;
 
 function isObject(value: unknown): value is Json {
@@ -50,19 +52,73 @@ function hostAndPort(url: string): { host: string; port: number } {
 }
 
 export function readHar(text: string, source = 'HAR file'): Flow[] {
+  return readHarFile(text, source).flows;
+}
+
+/**
+ * A HAR file as flows. A file cut short (a crash, a full disk, a copy that stopped) is read up to
+ * its last whole entry, and `droppedTail` says an incomplete one was left out.
+ * A UTF-8 byte-order mark (Charles and Windows tools write one) is skipped.
+ */
+export function readHarFile(text: string, source = 'HAR file'): { flows: Flow[]; truncated: boolean; droppedTail: boolean } {
+  const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   let root: unknown;
   try {
-    root = JSON.parse(text);
+    root = JSON.parse(json);
   } catch (error) {
-    throw new PhonehomeError('PH_ERR_HAR', `${source} is not JSON: ${(error as Error).message}`);
+    const salvaged = wholeEntriesOf(json);
+    if (!salvaged) throw new PhonehomeError('PH_ERR_HAR', `${source} is not JSON: ${(error as Error).message}`);
+    return { flows: salvaged.entries.map((entry, index) => harEntryToFlow(entry, index)), truncated: true, droppedTail: salvaged.droppedTail };
   }
   const log = isObject(root) ? root['log'] : undefined;
   const entries = isObject(log) ? log['entries'] : undefined;
   if (!Array.isArray(entries)) throw new PhonehomeError('PH_ERR_HAR', `${source} is not a HAR file (no log.entries array)`);
-  return entries.filter(isObject).map((entry, index) => entryToFlow(entry, index));
+  return { flows: entries.filter(isObject).map((entry, index) => harEntryToFlow(entry, index)), truncated: false, droppedTail: false };
 }
 
-function entryToFlow(entry: Json, index: number): Flow {
+/**
+ * The whole entries of a HAR document that was cut short: the objects of its "entries" array,
+ * found by walking brackets outside strings. Undefined when there is no entries array to walk.
+ */
+export function wholeEntriesOf(text: string): { entries: Json[]; droppedTail: boolean } | undefined {
+  const key = /"entries"\s*:\s*\[/.exec(text);
+  if (!key) return undefined;
+  const entries: Json[] = [];
+  let at = key.index + key[0].length;
+  let depth = 0;
+  let start = -1;
+  let inString = false;
+  for (; at < text.length; at++) {
+    const c = text.charCodeAt(at);
+    if (inString) {
+      if (c === 0x5c) at++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x7b) {
+      if (depth === 0) start = at;
+      depth++;
+    } else if (c === 0x7d) {
+      depth--;
+      if (depth === 0 && start >= 0) {
+        try {
+          const entry: unknown = JSON.parse(text.slice(start, at + 1));
+          if (isObject(entry)) entries.push(entry);
+        } catch {
+          // not an object after all: skip it
+        }
+        start = -1;
+      }
+    } else if (c === 0x5d && depth === 0) {
+      return { entries, droppedTail: false };
+    }
+  }
+  return { entries, droppedTail: depth > 0 };
+}
+
+/** One HAR entry (phonehome's, a browser's, mitmproxy's…) as a flow. */
+export function harEntryToFlow(entry: Json, index: number): Flow {
   const req = isObject(entry['request']) ? entry['request'] : {};
   const res = isObject(entry['response']) ? entry['response'] : {};
   const ph = isObject(entry['_phonehome']) ? entry['_phonehome'] : {};
@@ -78,7 +134,11 @@ function entryToFlow(entry: Json, index: number): Flow {
   const serverIp = typeof entry['serverIPAddress'] === 'string' ? entry['serverIPAddress'].replace(/^\[|\]$/g, '') : undefined;
   const destination = serverIp ? { ip: serverIp, port: target.port } : undefined;
   const scheme = url.startsWith('https:') ? 'https' : url.startsWith('wss:') ? 'wss' : url.startsWith('ws:') ? 'ws' : url.startsWith('tcp:') ? 'tcp' : 'http';
-  const common = { id, startedAt, endedAt, durationMs, client, target, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
+  // phonehome's own entries say where the client was going, how it arrived and what TLS said.
+  const recorded = isObject(ph['target']) && typeof ph['target']['host'] === 'string' ? { host: ph['target']['host'], port: Number(ph['target']['port'] ?? target.port) } : undefined;
+  const mode = (['http', 'socks5', 'transparent'] as const).find((m) => m === ph['mode']);
+  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}) };
+  const common = { id, startedAt, endedAt, durationMs, client, target: recorded ?? target, ...facts, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
 
   const stream = isObject(ph['stream']) ? ph['stream'] : undefined;
   if (method === 'CONNECT' || stream) {
@@ -91,6 +151,11 @@ function entryToFlow(entry: Json, index: number): Flow {
   const requestBody = body(postDataBytes(req['postData']), req['bodySize']);
   const content = isObject(res['content']) ? res['content'] : {};
   const responseBody = body(decodeText(content['text'], content['encoding']), content['size']);
+  // HAR 1.2: content.text is the decoded body, while the response keeps its Content-Encoding
+  // header. phonehome's own entries hold the bytes as they travelled; everyone else's (browsers,
+  // mitmproxy, Charles) are already decoded, so the header must not make anyone decode them twice.
+  const ownEntry = isObject(entry['_phonehome']);
+  const responseHeaders = ownEntry ? headers(res['headers']) : headers(res['headers']).filter(([name]) => name.toLowerCase() !== 'content-encoding');
   const wsRaw = Array.isArray(entry['_webSocketMessages']) ? entry['_webSocketMessages'].filter(isObject) : undefined;
   const timeOf = (m: Record<string, unknown>): string => (typeof m['time'] === 'number' ? new Date(m['time'] * 1000).toISOString() : startedAt);
   const webSocketMessages: MessageRecord[] | undefined = wsRaw?.map((m) => {
@@ -114,7 +179,7 @@ function entryToFlow(entry: Json, index: number): Flow {
     kind: webSocketMessages ? 'websocket' : 'http',
     scheme: scheme === 'tcp' ? 'http' : scheme,
     request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody, ...trailers(ph['requestTrailers']) },
-    response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: headers(res['headers']), body: responseBody, ...trailers(ph['responseTrailers']) },
+    response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: responseHeaders, body: responseBody, ...trailers(ph['responseTrailers']) },
     ...(messages ? { messages } : {}),
     ...(grpc ? { grpc } : {}),
     bytesUp: requestBody.totalBytes,

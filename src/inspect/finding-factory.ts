@@ -5,7 +5,12 @@ import { flowHost, type Flow } from '../model/flow.js';
 import { severityRank, type Finding, type FindingDraft, type Severity } from '../model/finding.js';
 
 export class FindingFactory {
-  #next = 1;
+  #next: number;
+
+  /** `lastNumber`: ids already used in the run's files (--append); numbering goes on after them. */
+  constructor(lastNumber = 0) {
+    this.#next = lastNumber + 1;
+  }
 
   #id(): string {
     return `f-${String(this.#next++).padStart(6, '0')}`;

@@ -121,6 +121,11 @@ export function newFlowId(): string {
   return `fl-${String(nextFlowNumber++).padStart(6, '0')}`;
 }
 
+/** A run that goes on in the same files (--append) numbers its flows after the ones already there. */
+export function continueFlowNumbersAfter(last: number): void {
+  nextFlowNumber = Math.max(nextFlowNumber, last + 1);
+}
+
 /** Headers as name/value pairs, in wire order, from Node's flat rawHeaders (HTTP/1 and HTTP/2 alike). */
 export function headerPairs(rawHeaders: readonly string[]): Array<[string, string]> {
   const pairs: Array<[string, string]> = [];

@@ -45,7 +45,8 @@ export function isErrorLike(value: unknown): value is ErrorLike {
 /** A short, single-line description of anything thrown. */
 export function describeError(value: unknown): string {
   if (isErrorLike(value)) {
-    const code = value.code ? `${value.code}: ` : '';
+    // Node's fs errors already start with their code ("EACCES: permission denied…"): say it once.
+    const code = value.code && !value.message.startsWith(`${value.code}:`) ? `${value.code}: ` : '';
     return (code + value.message).replace(/\s+/g, ' ').trim();
   }
   return String(value).replace(/\s+/g, ' ').trim();

@@ -3,6 +3,8 @@
 // tmux is not installed; .ci/run installs it.
 
 import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { installRoot } from '../../src/app/paths.js';
@@ -27,7 +29,9 @@ async function screenShows(pattern: RegExp, deadlineMs = 30_000): Promise<string
 
 t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits and restores the shell', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
   const cli = path.join(installRoot, 'dist', 'cli.js');
-  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '30', `PHONEHOME_DEMO_PACE_MS=150 TERM=xterm-256color NCURSES_NO_UTF8_ACS=1 ${process.execPath} ${cli} demo; echo "EXITED $?"; sleep 60`);
+  // The live view keeps its evidence like capture does; here in a folder of the test's own.
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-tmux-')), 'run');
+  tmux('new-session', '-d', '-s', session, '-x', '110', '-y', '30', `PHONEHOME_DEMO_PACE_MS=150 TERM=xterm-256color NCURSES_NO_UTF8_ACS=1 ${process.execPath} ${cli} demo --out ${out}; echo "EXITED $?"; sleep 60`);
   t.teardown(() => { spawnSync('tmux', ['kill-session', '-t', session]); });
   const screen = await screenShows(/HIGH +photo .*JPEG camera photo/);
   t.match(screen, /proxy: 127\.0\.0\.1:\d+ {2}CA: http:\/\/phonehome\.cert\//);
@@ -40,6 +44,8 @@ t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits 
   await screenShows(/Findings/);
   tmux('send-keys', '-t', session, 'Q');
   const after = await screenShows(/EXITED 0/);
-  t.match(after, /phonehome: stopped; \d+ finding\(s\)/);
+  t.match(after, /phonehome: stopped; \d+ finding\(s\), files in/, 'quitting says where the files are');
+  t.ok(fs.existsSync(path.join(out, 'flows.har')) && fs.existsSync(path.join(out, 'summary.json')), 'and they are there');
+  t.ok(fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').includes('"category":"photo"'));
   t.notMatch(after, /Findings \(newest first\)/, 'the alternate screen is gone');
 });

@@ -25,10 +25,14 @@ t.test('--body-limit forms', async (t) => {
   t.throws(() => parseByteSize('lots', '--body-limit'), /--body-limit/);
 });
 
-t.test('capture gets a default output folder, the UI none', async (t) => {
+t.test('capture and the live view both get a default output folder; --no-files is for the live view only', async (t) => {
   const now = new Date('2026-11-27T18:30:11.512Z');
   t.match(resolveCaptureOptions({}, 'capture', now).outDir, /phonehome-run-2026-11-27T18-30-11Z$/);
-  t.equal(resolveCaptureOptions({}, 'ui', now).outDir, undefined);
+  t.match(resolveCaptureOptions({}, 'ui', now).outDir, /phonehome-run-2026-11-27T18-30-11Z$/, 'the live view keeps its evidence too');
+  t.equal(resolveCaptureOptions({ 'no-files': true }, 'ui', now).outDir, undefined);
+  t.throws(() => resolveCaptureOptions({ 'no-files': true }, 'capture', now), /--no-files is for the live view/);
+  t.throws(() => resolveCaptureOptions({ 'no-files': true, out: '/tmp/x' }, 'ui', now), /--no-files and --out/);
+  t.throws(() => resolveCaptureOptions({ append: true, force: true }, 'capture', now), /--append and --force/);
 });
 
 t.test('bad values are one-line configuration errors naming the option', async (t) => {

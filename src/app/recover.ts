@@ -1,0 +1,102 @@
+// `phonehome recover RUN_DIR`: rebuilds flows.har and summary.json of a run that was killed, from
+// what it had already made durable — flows.jsonl (every flow completed before the kill) and
+// findings.jsonl (every finding made) — or, for folders of older versions, from the whole entries
+// of flows.har.partial. Lines cut by the kill are left out and counted. A capture that finds an
+// unfinished run in its --out runs this first.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { harEntryToFlow, wholeEntriesOf } from '../flow/har-reader.js';
+import type { Flow } from '../model/flow.js';
+import type { Finding } from '../model/finding.js';
+import type { LearnedHost } from '../proxy/passthrough.js';
+import { buildHar, readFlowLog } from '../sinks/flow-log-sink.js';
+import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { ConfigError } from '../util/errors.js';
+import { toolVersion } from './paths.js';
+import { FINDINGS_FILE, FLOW_LOG, readRunRecord, writeRunRecord, type RunRecord } from './run-folder.js';
+
+export interface Recovered {
+  readonly flows: number;
+  readonly findings: number;
+  /** Lines (or a HAR entry) cut by the crash, left out. */
+  readonly cutFlowLines: number;
+  readonly cutFindingLines: number;
+}
+
+/** Replays the durable files into a summary collector (also used by --append to go on counting). */
+export async function replayRun(dir: string, summary: SummaryCollector): Promise<{ flows: number; findings: number; cutFlowLines: number; cutFindingLines: number; learned: LearnedHost[]; lastFlowEnd?: string }> {
+  const cut = { count: 0 };
+  let flows = 0;
+  let lastFlowEnd: string | undefined;
+  const learned: LearnedHost[] = [];
+  for await (const line of readFlowLog(path.join(dir, FLOW_LOG), cut)) {
+    const flow: Flow = harEntryToFlow(JSON.parse(line) as Record<string, unknown>, flows);
+    summary.addFlow(flow);
+    flows++;
+    if (!lastFlowEnd || flow.endedAt > lastFlowEnd) lastFlowEnd = flow.endedAt;
+    if (flow.kind === 'tls-failed' && flow.tags.includes('passthrough:learned')) learned.push({ host: flow.target.host, time: flow.endedAt, reason: flow.error ?? 'refused our certificate' });
+  }
+  let findings = 0;
+  let cutFindingLines = 0;
+  const file = path.join(dir, FINDINGS_FILE);
+  if (fs.existsSync(file)) {
+    const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (line.length === 0) continue;
+      let finding: Finding;
+      try {
+        finding = JSON.parse(line) as Finding;
+      } catch {
+        cutFindingLines++;
+        continue;
+      }
+      summary.addFinding(finding);
+      findings++;
+    }
+  }
+  return { flows, findings, cutFlowLines: cut.count, cutFindingLines, learned, ...(lastFlowEnd ? { lastFlowEnd } : {}) };
+}
+
+export async function recoverRun(dir: string): Promise<Recovered> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
+  const log = path.join(dir, FLOW_LOG);
+  const legacyPartial = path.join(dir, 'flows.har.partial');
+  let salvagedFromHar = 0;
+  if (!fs.existsSync(log)) {
+    if (!fs.existsSync(legacyPartial)) throw new ConfigError(`${dir} holds no phonehome run to recover (no ${FLOW_LOG}, no flows.har.partial)`);
+    // An older version's half-written HAR: its whole entries become the flow log.
+    const salvaged = wholeEntriesOf(fs.readFileSync(legacyPartial, 'utf8'));
+    const entries = salvaged?.entries ?? [];
+    fs.writeFileSync(log, entries.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o644 });
+    salvagedFromHar = salvaged?.droppedTail ? 1 : 0;
+  }
+  const record: RunRecord | undefined = readRunRecord(dir);
+  await DestinationLookup.shared();
+  const summary = new SummaryCollector();
+  const replayed = await replayRun(dir, summary);
+  const cutFlowLines = replayed.cutFlowLines + salvagedFromHar;
+  const session = record?.sessions.at(-1);
+  const startedAt = record?.sessions[0]?.startedAt ?? new Date(0).toISOString();
+  const endedAt = replayed.lastFlowEnd ?? startedAt;
+  const note = `recovered after an unclean stop by phonehome recover: ${replayed.flows} flow(s), ${replayed.findings} finding(s)${cutFlowLines + replayed.cutFindingLines > 0 ? `; ${cutFlowLines} flow line(s) and ${replayed.cutFindingLines} finding line(s) cut by the stop were left out` : ''}`;
+  const facts = { version: record?.tool.version ?? toolVersion, startedAt, insecureUpstream: record?.insecureUpstream ?? false, options: session?.options ?? {} };
+  await buildHar(log, path.join(dir, 'flows.har'), facts, note);
+  writeJsonAtomically(path.join(dir, 'summary.json'), summary.snapshot(
+    { ...facts, passthroughConfigured: record?.passthroughConfigured ?? [] },
+    { endedAt, learnedPassthrough: replayed.learned, notes: [note] },
+  ));
+  if (record) {
+    if (session) {
+      session.endedAt ??= endedAt;
+      session.recovered = true;
+    }
+    record.finished = true;
+    writeRunRecord(dir, record);
+  } else {
+    writeRunRecord(dir, { v: 1, tool: { name: 'phonehome', version: toolVersion }, insecureUpstream: false, passthroughConfigured: [], sessions: [{ startedAt, endedAt, options: {}, recovered: true }], finished: true });
+  }
+  return { flows: replayed.flows, findings: replayed.findings, cutFlowLines, cutFindingLines: replayed.cutFindingLines };
+}

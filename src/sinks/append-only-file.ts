@@ -1,0 +1,145 @@
+// One line at a time, handed to the OS as it is made (writeSync), so a crash, a kill or a power
+// cut of the process loses nothing already written. When the disk is full (or any write fails),
+// nothing is lost silently and the proxy is never held up: lines wait in a bounded backlog, the
+// failure is said once, writing resumes by itself when space returns, and what could not be kept
+// is counted. findings.jsonl and flows.jsonl are such files.
+
+import fs from 'node:fs';
+import { describeError } from '../util/errors.js';
+
+export interface AppendOnlyFileEvents {
+  /** Said once per failure episode: the first write that failed, and what happens now. */
+  failed(message: string): void;
+  /** Writing works again; `written` lines from the backlog went out. */
+  recovered(message: string): void;
+}
+
+export interface AppendOnlyFileStats {
+  readonly lines: number;
+  /** Lines that could not be kept (backlog full); counted, never silently. */
+  readonly dropped: number;
+  /** Lines still waiting in memory. */
+  readonly pending: number;
+  /** The last write error while failing, else undefined. */
+  readonly error?: string;
+}
+
+export class AppendOnlyFile {
+  readonly path: string;
+  readonly #fd: number;
+  readonly #events: AppendOnlyFileEvents;
+  readonly #backlogLimitBytes: number;
+  readonly #retryMs: number;
+  #backlog: string[][] = [];
+  #backlogBytes = 0;
+  #lines = 0;
+  #dropped = 0;
+  #error: string | undefined;
+  /** A line was cut by a failing write: the next write starts a new line, so readers can skip it. */
+  #brokenLine = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(file: string, events: AppendOnlyFileEvents, options: { backlogLimitBytes: number; retryMs: number; mode?: number }) {
+    this.path = file;
+    this.#fd = fs.openSync(file, 'a', options.mode ?? 0o644);
+    this.#events = events;
+    this.#backlogLimitBytes = options.backlogLimitBytes;
+    this.#retryMs = options.retryMs;
+  }
+
+  get stats(): AppendOnlyFileStats {
+    return { lines: this.#lines, dropped: this.#dropped, pending: this.#backlog.length, ...(this.#error ? { error: this.#error } : {}) };
+  }
+
+  /** Appends one line given in pieces (the newline is added). Never throws. */
+  append(pieces: string[]): void {
+    if (this.#closed) return;
+    if (this.#backlog.length > 0 && !this.#flushBacklog()) {
+      this.#keep(pieces);
+      return;
+    }
+    if (!this.#write(pieces)) this.#keep(pieces);
+  }
+
+  /** Tries the backlog once more and closes. What is left is in `stats`. */
+  close(): AppendOnlyFileStats {
+    clearTimeout(this.#retryTimer);
+    if (!this.#closed) {
+      this.#flushBacklog();
+      this.#closed = true;
+      try {
+        fs.closeSync(this.#fd);
+      } catch {
+        // closing a file on a full disk can fail too; the stats say what was not written
+      }
+    }
+    return this.stats;
+  }
+
+  #write(pieces: string[]): boolean {
+    let started = false;
+    try {
+      if (this.#brokenLine) {
+        fs.writeSync(this.#fd, '\n');
+        this.#brokenLine = false;
+      }
+      for (const piece of pieces) {
+        if (piece.length === 0) continue;
+        fs.writeSync(this.#fd, piece);
+        started = true;
+      }
+      fs.writeSync(this.#fd, '\n');
+      this.#lines++;
+      if (this.#error) this.#recovered();
+      return true;
+    } catch (error) {
+      if (started) this.#brokenLine = true;
+      this.#fail(error);
+      return false;
+    }
+  }
+
+  #keep(pieces: string[]): void {
+    const bytes = pieces.reduce((n, p) => n + p.length, 0);
+    if (this.#backlogBytes + bytes > this.#backlogLimitBytes) {
+      this.#dropped++;
+      return;
+    }
+    this.#backlog.push(pieces);
+    this.#backlogBytes += bytes;
+    this.#scheduleRetry();
+  }
+
+  #flushBacklog(): boolean {
+    while (this.#backlog.length > 0) {
+      const next = this.#backlog[0]!;
+      if (!this.#write(next)) return false;
+      this.#backlog.shift();
+      this.#backlogBytes -= next.reduce((n, p) => n + p.length, 0);
+    }
+    return true;
+  }
+
+  #fail(error: unknown): void {
+    const first = this.#error === undefined;
+    this.#error = describeError(error);
+    if (first) this.#events.failed(`${this.path}: ${this.#error}; the proxy goes on, new lines wait in memory (up to ${Math.round(this.#backlogLimitBytes / 1048576)} MiB) and are written when it works again`);
+    this.#scheduleRetry();
+  }
+
+  #recovered(): void {
+    const dropped = this.#dropped;
+    this.#error = undefined;
+    this.#events.recovered(`${this.path}: writing again${dropped > 0 ? `; ${dropped} line(s) could not be kept meanwhile` : ''}`);
+  }
+
+  #scheduleRetry(): void {
+    if (this.#retryTimer || this.#closed) return;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      if (this.#backlog.length > 0 && !this.#flushBacklog()) this.#scheduleRetry();
+    }, this.#retryMs);
+    this.#retryTimer.unref();
+  }
+}

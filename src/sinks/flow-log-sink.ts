@@ -1,0 +1,144 @@
+// flows.jsonl, the run's write-ahead log of flows: one HAR 1.2 entry per line, handed to the OS as
+// each flow ends, so a flow completed before a crash is never lost. flows.har is built from it on
+// stop (and by `phonehome recover` after a crash): the log is the record, the HAR its view.
+// Large bodies go to the file in 1 MiB slices, never as one giant string.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import readline from 'node:readline';
+import { once } from 'node:events';
+import { flowToHarEntry } from '../flow/har.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
+import type { Flow } from '../model/flow.js';
+import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats } from './append-only-file.js';
+
+export interface HarLogFacts {
+  readonly version: string;
+  readonly startedAt: string;
+  readonly insecureUpstream: boolean;
+  readonly options: Record<string, unknown>;
+}
+
+/** Bodies larger than this are written in slices of this size. */
+const SLICE_BYTES = 1024 * 1024;
+
+export class FlowLogSink {
+  readonly #file: AppendOnlyFile;
+  readonly #omitBodies: boolean;
+  /** Unguessable, so no payload can forge a body placeholder. */
+  readonly #token = `@@phonehome-body-${crypto.randomBytes(12).toString('hex')}-`;
+
+  constructor(file: string, events: AppendOnlyFileEvents, options: { redact: boolean; backlogLimitBytes: number; retryMs: number }) {
+    this.#file = new AppendOnlyFile(file, events, options);
+    this.#omitBodies = options.redact;
+  }
+
+  get stats(): AppendOnlyFileStats {
+    return this.#file.stats;
+  }
+
+  write(flow: Flow): void {
+    const bodies: Array<{ bytes: Buffer; base64: boolean }> = [];
+    const entry = flowToHarEntry(flow, {
+      omitBodies: this.#omitBodies,
+      locate: (ip) => DestinationLookup.locate(ip),
+      bodyText: (bytes, base64) => {
+        if (bytes.length <= SLICE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
+        bodies.push({ bytes, base64 });
+        return `${this.#token}${bodies.length - 1}`;
+      },
+    });
+    let json = JSON.stringify(entry);
+    const pieces: string[] = [];
+    for (let i = 0; i < bodies.length; i++) {
+      const marker = `${this.#token}${i}`;
+      const at = json.indexOf(marker);
+      pieces.push(json.slice(0, at), ...bodySlices(bodies[i]!));
+      json = json.slice(at + marker.length);
+    }
+    pieces.push(json);
+    this.#file.append(pieces);
+  }
+
+  close(): AppendOnlyFileStats {
+    return this.#file.close();
+  }
+}
+
+/** One body as JSON string content, a slice at a time. */
+function bodySlices(body: { bytes: Buffer; base64: boolean }): string[] {
+  const { bytes } = body;
+  // Base64 slices must be whole groups of 3 bytes; UTF-8 slices must not split a character.
+  const step = body.base64 ? SLICE_BYTES - (SLICE_BYTES % 3) : SLICE_BYTES;
+  const slices: string[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    let end = Math.min(offset + step, bytes.length);
+    if (!body.base64) while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
+    const slice = bytes.subarray(offset, end);
+    slices.push(body.base64 ? slice.toString('base64') : JSON.stringify(slice.toString('utf8')).slice(1, -1));
+    offset = end;
+  }
+  return slices;
+}
+
+/** The lines of a flow log that are whole JSON objects, one at a time; the others are counted. */
+export async function* readFlowLog(file: string, skipped: { count: number }): AsyncGenerator<string> {
+  if (!fs.existsSync(file)) return;
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.length === 0) continue;
+    // A line cut by a crash or a full disk does not end its object; it is left out, and said.
+    if (!line.startsWith('{') || !line.endsWith('}') || !isJson(line)) {
+      skipped.count++;
+      continue;
+    }
+    yield line;
+  }
+}
+
+function isJson(line: string): boolean {
+  try {
+    JSON.parse(line);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes flows.har from the flow log: the HAR's head, every whole entry, the tail, then renamed into
+ * place, so flows.har is always a whole document. Memory holds one entry at a time.
+ */
+export async function buildHar(logFile: string, harFile: string, facts: HarLogFacts, extraComment?: string): Promise<{ entries: number; skipped: number }> {
+  const partial = `${harFile}.partial`;
+  const out = fs.createWriteStream(partial, { flags: 'w', mode: 0o644 });
+  const failed = new Promise<never>((_resolve, reject) => out.once('error', reject));
+  failed.catch(() => undefined);
+  const put = async (text: string): Promise<void> => {
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
+  };
+  const comments = [
+    ...(facts.insecureUpstream ? ['WARNING: upstream certificate verification was OFF (--insecure-upstream) for this capture'] : []),
+    ...(extraComment ? [extraComment] : []),
+  ];
+  const head = {
+    version: '1.2',
+    creator: { name: 'phonehome', version: facts.version },
+    pages: [],
+    ...(comments.length > 0 ? { comment: comments.join('; ') } : {}),
+    _phonehome: { startedAt: facts.startedAt, insecureUpstream: facts.insecureUpstream, options: facts.options },
+  };
+  const skipped = { count: 0 };
+  let entries = 0;
+  // Everything up to the closing `}}` of the log, then the entries array.
+  await put(`${JSON.stringify({ log: head }).slice(0, -2)},"entries":[\n`);
+  for await (const line of readFlowLog(logFile, skipped)) {
+    await put(`${entries === 0 ? '' : ',\n'}${line}`);
+    entries++;
+  }
+  out.end('\n]}}\n');
+  await Promise.race([once(out, 'finish'), failed]);
+  fs.renameSync(partial, harFile);
+  return { entries, skipped: skipped.count };
+}
