@@ -51,6 +51,8 @@ export const limits = {
   /** A file sink that cannot write (a full disk) keeps this many bytes of lines in memory, and retries this often. */
   sinkBacklogBytes: 64 * MiB,
   sinkRetryMs: 2_000,
+  /** A console notice (upstream certificate, DNS, refused client, pinned host) is said once per host in this time. */
+  noticeIntervalMs: 60_000,
   /** Passthrough hosts learned in one run. */
   learnedPassthroughHosts: 10_000,
 } as const;

@@ -2,6 +2,8 @@
 // signal or --duration, then write the files and exit 0, or 3 with --fail-on.
 
 import { CaptureSession } from '../app/capture-session.js';
+import { Notices } from '../app/notices.js';
+import { limits } from '../limits.js';
 import { resolveCaptureOptions } from '../app/options.js';
 import { safeListen } from '../app/safe-call.js';
 import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
@@ -22,6 +24,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   for (const warning of session.startupWarnings) io.err(`phonehome: warn: ${warning}`);
   safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
   if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));
+  new Notices(session.bus, (line) => io.err(`phonehome: ${toDisplay(line, 400)}`), { intervalMs: limits.noticeIntervalMs });
   safeListen(session.bus, 'log', 'console', (entry) => {
     if (entry.level !== 'debug') io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);
   });

@@ -13,6 +13,8 @@ import { TuiModel, flowRow } from '../sinks/tui/tui-model.js';
 import { TuiScreen } from '../sinks/tui/tui-screen.js';
 import { redactFinding } from '../util/redact.js';
 import { toDisplay } from '../util/sanitize.js';
+import { Notices } from '../app/notices.js';
+import { limits } from '../limits.js';
 import type { Output } from './capture-command.js';
 
 export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & { session?: CaptureSession } = {}): Promise<number> {
@@ -68,6 +70,10 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
       screen.markDirty();
     }
   });
+  new Notices(session.bus, (line) => {
+    model.addEvent(toDisplay(line, 400));
+    screen.markDirty();
+  }, { intervalMs: limits.noticeIntervalMs });
   const lastWarning = session.startupWarnings.at(-1);
   if (lastWarning) model.message = toDisplay(lastWarning, 200);
   const onSignal = (): void => void quit();

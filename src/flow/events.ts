@@ -31,11 +31,18 @@ export interface LogEntry {
   readonly message: string;
 }
 
+/** A connection refused by client access (not loopback, private, or --allow-client). */
+export interface ClientRefusal {
+  readonly time: string;
+  readonly ip: string;
+}
+
 export interface PhonehomeEvents {
   'flow:start': [FlowStart];
   'flow:end': [Flow];
   'tunnel:end': [Flow];
   'tls:failed': [TlsFailure];
+  'client:refused': [ClientRefusal];
   finding: [Finding];
   log: [LogEntry];
 }

@@ -146,7 +146,8 @@ export class InterceptingProxy {
   #accept(socket: net.Socket, then: () => void): void {
     socket.on('error', () => undefined); // failures surface on the flow that owns the socket
     if (!this.#options.access.allows(socket.remoteAddress)) {
-      this.#events.log('warn', `refused client ${normalizeClientIp(socket.remoteAddress)}: not in --allow-client ranges`);
+      // Said on the console (rate-limited) by the notices, not here: a scan would flood it.
+      this.#events.emit('client:refused', { time: new Date().toISOString(), ip: normalizeClientIp(socket.remoteAddress) });
       refuse(socket, 'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: this client address may not use the proxy (see --allow-client)\n');
       return;
     }

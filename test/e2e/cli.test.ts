@@ -203,3 +203,19 @@ t.test('capture: start-up warnings (--keylog, --insecure-upstream) reach stderr;
   t.equal(lines.length, 1, bad.stderr.toString());
   t.match(lines[0], /--keylog .*keys\.log/);
 });
+
+t.test('capture tells, once, why a server could not be reached: a forgotten --upstream-ca names the fix', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => res.end('hi') });
+  t.teardown(() => origin.close());
+  const dir = tempDir();
+  const caDir = path.join(dir, 'ca');
+  const { child, port, stderr } = await startCapture(['--out', path.join(dir, 'run'), '--ca-dir', caDir]);
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const trust = run(['ca', 'export', '--ca-dir', caDir]).stdout.toString();
+  for (let i = 0; i < 3; i++) t.equal((await httpsViaProxy({ proxyPort: port, host: '127.0.0.1', port: origin.port, trust })).status, 502);
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  const lines = stderr().split('\n').filter((l) => l.includes('could not be verified'));
+  t.equal(lines.length, 1, 'said once for three failures');
+  t.match(lines[0], /127\.0\.0\.1:\d+: the server's certificate could not be verified .*--upstream-ca FILE/);
+});

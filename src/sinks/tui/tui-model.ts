@@ -142,6 +142,8 @@ export class TuiModel {
   paused = false;
   #selected: Record<Pane, number> = { findings: 0, flows: 0 };
   #detailScroll = 0;
+  /** The event log (E): notices, newest last, bounded. */
+  readonly #events = new RingBuffer<string>(1_000);
   #filterText = '';
   #filter: Filter = { words: [] };
   #search = '';
@@ -167,6 +169,12 @@ export class TuiModel {
     delete this.#filtered.flows; // a flow's badge, and so a severity filter on flows, may change
     if (this.paused) this.#pendingFindings.push(shown);
     else this.#insert('findings', () => this.findings.push(shown));
+  }
+
+  /** A notice for the event log (already one line); also shown on the hint line until the next key. */
+  addEvent(line: string, time = new Date()): void {
+    this.#events.push(`${time.toISOString().slice(11, 19)}  ${line}`);
+    this.message = `${line}  (E: event log)`;
   }
 
   addFlow(row: FlowRow, clientIp: string): void {
@@ -265,7 +273,7 @@ export class TuiModel {
   command(command: Command, pageRows = 10): 'quit' | 'prompt-search' | 'prompt-filter' | 'export' | undefined {
     this.message = '';
     const move = (delta: number): void => {
-      if (this.view === 'detail') {
+      if (this.view === 'detail' || this.view === 'events') {
         this.#detailScroll = Math.max(0, this.#detailScroll + delta);
         return;
       }
@@ -275,6 +283,7 @@ export class TuiModel {
     switch (command) {
       case 'quit': return 'quit';
       case 'help': this.view = 'help'; return undefined;
+      case 'events': this.view = 'events'; this.#detailScroll = 0; return undefined;
       case 'back':
         if (this.view !== 'main') this.view = 'main';
         else if (this.#filterText || this.#search) { this.setFilter(''); this.#search = ''; }
@@ -285,8 +294,8 @@ export class TuiModel {
       case 'up': move(-1); return undefined;
       case 'page-down': move(pageRows); return undefined;
       case 'page-up': move(-pageRows); return undefined;
-      case 'top': if (this.view === 'detail') this.#detailScroll = 0; else this.#selected[this.focus] = 0; return undefined;
-      case 'bottom': if (this.view === 'detail') this.#detailScroll = 1e9; else this.#selected[this.focus] = Math.max(0, this.#visible(this.focus).length - 1); return undefined;
+      case 'top': if (this.view === 'detail' || this.view === 'events') this.#detailScroll = 0; else this.#selected[this.focus] = 0; return undefined;
+      case 'bottom': if (this.view === 'detail' || this.view === 'events') this.#detailScroll = 1e9; else this.#selected[this.focus] = Math.max(0, this.#visible(this.focus).length - 1); return undefined;
       case 'open':
         if (this.#visible(this.focus).length > 0) { this.view = 'detail'; this.#detailScroll = 0; }
         return undefined;
@@ -398,7 +407,7 @@ export class TuiModel {
     const body = Math.max(2, height - header.length - 3);
     const findingsHeight = Math.max(1, Math.ceil(body * 0.55));
     const flowsHeight = Math.max(1, body - findingsHeight);
-    const hints = this.message || (this.view === 'main' ? '?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  Q:quit' : 'esc/q:back  j/k:scroll  Q:quit');
+    const hints = this.message || (this.view === 'main' ? '?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  E:events  Q:quit' : 'esc/q:back  j/k:scroll  Q:quit');
     const result = {
       header,
       findings: this.#list('findings', findingsHeight, width),
@@ -412,6 +421,13 @@ export class TuiModel {
       for (const b of keymap) lines.push({ text: fit(`${b.keys.join(', ').padEnd(18)} ${b.help}`, width), style: 'plain' });
       lines.push({ text: '', style: 'plain' }, { text: 'Severity: CRITICAL > HIGH > MEDIUM > LOW > INFO (written out, and coloured unless NO_COLOR is set).', style: 'dim' });
       return { ...result, overlay: lines };
+    }
+    if (this.view === 'events') {
+      const events = [...this.#events.fromNewest()];
+      const lines = [`Event log (newest first, ${this.#events.length} event(s))`, '', ...(events.length > 0 ? events : ['(nothing yet: unverifiable servers, DNS failures, refused clients and pinned hosts show here)'])];
+      const visible = height - 1;
+      this.#detailScroll = Math.min(this.#detailScroll, Math.max(0, lines.length - visible));
+      return { ...result, overlay: lines.slice(this.#detailScroll, this.#detailScroll + visible).map((text, i) => ({ text: fit(toDisplay(text, 400), width), style: (i === 0 && this.#detailScroll === 0 ? 'bold' : 'plain') as Style })) };
     }
     if (this.view === 'detail') {
       const lines = this.#detailLines();

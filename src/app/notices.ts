@@ -1,0 +1,70 @@
+// What a person running phonehome must hear about, in one line each, without drowning in
+// repeats: a server whose certificate could not be verified (with the option that fixes it), a
+// name that did not resolve, an unreachable server, a client refused by --allow-client, a host
+// that refused our certificate (pinned). Each (kind, host) is said once a minute at most, with a
+// count of the repeats in between. The console and the terminal UI's event log both listen.
+
+import type { EventBus } from '../flow/events.js';
+import type { Flow } from '../model/flow.js';
+import { flowHost } from '../model/flow.js';
+
+export interface NoticeOptions {
+  readonly intervalMs: number;
+  readonly now?: () => number;
+}
+
+type Kind = 'upstream-certificate' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
+
+/** One line for a failed flow, or nothing when its failure is not one a person can act on. */
+export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: string } | undefined {
+  const error = flow.error ?? '';
+  const host = flowHost(flow);
+  const where = `${host}:${flow.target.port}`;
+  const verify = /certificate verification failed \(([A-Z_]+)\)/.exec(error);
+  if (verify) {
+    return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${verify[1]}); the device got 502. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
+  }
+  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(error)) return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };
+  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.test(error) && flow.kind !== 'rejected') {
+    const code = /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.exec(error)![0];
+    return { kind: 'unreachable', key: where, line: `${where}: could not be reached (${code})` };
+  }
+  return undefined;
+}
+
+export class Notices {
+  readonly #say: (line: string) => void;
+  readonly #intervalMs: number;
+  readonly #now: () => number;
+  readonly #last = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(bus: EventBus, say: (line: string) => void, options: NoticeOptions) {
+    this.#say = say;
+    this.#intervalMs = options.intervalMs;
+    this.#now = options.now ?? Date.now;
+    bus.on('flow:end', (flow) => {
+      const notice = noticeForFlow(flow);
+      if (notice) this.#notice(`${notice.kind}|${notice.key}`, notice.line);
+    });
+    bus.on('tls:failed', (failure) => {
+      const name = failure.sni ?? failure.host;
+      this.#notice(`pinned|${name}`, `${name}:${failure.port} refused phonehome's certificate (${failure.reason}): the app pins its certificates, or the CA is not installed on the device${failure.learnedPassthrough ? '; its traffic now passes through undecrypted' : ''}`);
+    });
+    bus.on('client:refused', (refusal) => {
+      this.#notice(`refused-client|${refusal.ip}`, `refused client ${refusal.ip}: not in the allowed ranges (loopback, private networks, --allow-client)`);
+    });
+  }
+
+  #notice(key: string, line: string): void {
+    const now = this.#now();
+    const last = this.#last.get(key);
+    if (last && now - last.at < this.#intervalMs) {
+      last.suppressed++;
+      return;
+    }
+    const repeats = last?.suppressed ? ` (${last.suppressed} more like it in the last minute)` : '';
+    this.#last.set(key, { at: now, suppressed: 0 });
+    if (this.#last.size > 10_000) this.#last.delete(this.#last.keys().next().value!);
+    this.#say(`${line}${repeats}`);
+  }
+}
