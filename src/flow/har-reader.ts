@@ -176,7 +176,7 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const trailers = (value: unknown): { trailers?: HeaderList } => (Array.isArray(value) ? { trailers: headers(value) } : {});
   return {
     ...common,
-    kind: webSocketMessages ? 'websocket' : 'http',
+    kind: ph['kind'] === 'rejected' ? 'rejected' : webSocketMessages ? 'websocket' : 'http',
     scheme: scheme === 'tcp' ? 'http' : scheme,
     request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody, ...trailers(ph['requestTrailers']) },
     response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: responseHeaders, body: responseBody, ...trailers(ph['responseTrailers']) },

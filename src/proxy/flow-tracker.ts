@@ -4,6 +4,7 @@
 import type { EventBus } from '../flow/events.js';
 import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
 import { limits } from '../limits.js';
+import { emptyBody } from '../flow/body-capture.js';
 
 export class FlowTracker {
   readonly #events: EventBus;
@@ -33,10 +34,17 @@ export class FlowTracker {
     this.#events.emit('flow:end', flow);
   }
 
-  /** A request or connection refused before it went anywhere. */
-  rejected(client: Endpoint, mode: CaptureMode, target: { host: string; port: number }, reason: string, tags: string[]): void {
+  /**
+   * A request or connection refused before it went anywhere. `request`: what a refused HTTP request
+   * asked for, so its record says GET http://… rather than looking like a CONNECT.
+   */
+  rejected(client: Endpoint, mode: CaptureMode, target: { host: string; port: number }, reason: string, tags: string[], request?: { method: string; url: string; httpVersion: string }): void {
     const now = new Date().toISOString();
-    this.record({ id: newFlowId(), kind: 'rejected', startedAt: now, endedAt: now, durationMs: 0, client, mode, target: { host: target.host, port: target.port }, scheme: 'http', bytesUp: 0, bytesDown: 0, error: reason, tags });
+    this.record({
+      id: newFlowId(), kind: 'rejected', startedAt: now, endedAt: now, durationMs: 0, client, mode, target: { host: target.host, port: target.port }, scheme: 'http',
+      ...(request ? { request: { ...request, headers: [], body: emptyBody } } : {}),
+      bytesUp: 0, bytesDown: 0, error: reason, tags,
+    });
   }
 
   /** Resolves when every open flow was recorded, or after a bounded wait (then says how many were not). */

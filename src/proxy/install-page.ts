@@ -1,6 +1,7 @@
 // http://phonehome.cert/ — served by the proxy itself to its clients (like mitm.it), so a phone
 // pointed at phonehome can fetch and install the CA without a cable.
 
+import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 
@@ -13,6 +14,7 @@ export function serveInstallPage(ca: CertificateAuthority, path: string, res: ht
     '/phonehome-ca.cer': { type: 'application/x-x509-ca-cert', body: () => ca.certDer(), name: 'phonehome-ca.cer' },
     '/phonehome-ca.p12': { type: 'application/x-pkcs12', body: () => ca.certP12(), name: 'phonehome-ca.p12' },
     [`/${hashFile}`]: { type: 'application/x-pem-file', body: () => ca.certPem, name: hashFile },
+    '/phonehome-ca.mobileconfig': { type: 'application/x-apple-aspen-config', body: () => mobileconfig(ca), name: 'phonehome-ca.mobileconfig' },
   };
   const pathname = path.split('?')[0] ?? '/';
   const file = files[pathname];
@@ -52,9 +54,9 @@ Only do this on a test device, and remove the CA after the lab run.</p>
 <li><b>Android 14 and later:</b> system CAs come from the Conscrypt APEX (<code>/apex/com.android.conscrypt/cacerts</code>), which is read-only; writing <code>/system/etc/security/cacerts</code> is not enough. Mount the file over the APEX folder in each app's mount namespace (Magisk/KernelSU modules or a tmpfs bind mount do this).</li>
 </ol>
 <h2>iOS / iPadOS</h2>
-<p><a class="b" href="/phonehome-ca.pem">Download phonehome-ca.pem</a></p>
+<p><a class="b" href="/phonehome-ca.mobileconfig">Download the profile (phonehome-ca.mobileconfig)</a></p>
 <ol>
-<li>Open this page in <b>Safari</b>, download the profile, then Settings → General → VPN &amp; Device Management → install it.</li>
+<li>Open this page in <b>Safari</b>, download the profile, then Settings → General → VPN &amp; Device Management → <i>phonehome lab CA</i> → Install.</li>
 <li>Then Settings → General → About → <b>Certificate Trust Settings</b> → turn on full trust for the phonehome lab CA. Without this step HTTPS is not trusted.</li>
 </ol>
 <h2>Other systems</h2>
@@ -63,4 +65,62 @@ Only do this on a test device, and remove the CA after the lab run.</p>
 `;
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
   res.end(html);
+}
+
+/**
+ * An Apple configuration profile with one payload: our CA as a trusted root
+ * (com.apple.security.root). iOS still wants the "full trust" toggle turned on by hand afterwards.
+ * Its UUIDs come from the CA's fingerprint, so every download of the same CA is the same profile.
+ */
+export function mobileconfig(ca: CertificateAuthority): string {
+  const fingerprint = ca.info().sha256Fingerprint.replace(/:/g, '').toLowerCase();
+  const uuid = (salt: string): string => {
+    const hex = crypto.createHash('sha256').update(`${salt}:${fingerprint}`).digest('hex');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`.toUpperCase();
+  };
+  const der = ca.certDer().toString('base64').replace(/(.{64})/g, '$1\n');
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+  <key>PayloadContent</key>
+  <array>
+    <dict>
+      <key>PayloadCertificateFileName</key>
+      <string>phonehome-ca.cer</string>
+      <key>PayloadContent</key>
+      <data>
+${der}
+      </data>
+      <key>PayloadDescription</key>
+      <string>The phonehome lab CA, so the lab proxy can read this device's HTTPS traffic. Test devices only.</string>
+      <key>PayloadDisplayName</key>
+      <string>phonehome lab CA</string>
+      <key>PayloadIdentifier</key>
+      <string>cert.phonehome.ca.${fingerprint.slice(0, 16)}</string>
+      <key>PayloadType</key>
+      <string>com.apple.security.root</string>
+      <key>PayloadUUID</key>
+      <string>${uuid('certificate')}</string>
+      <key>PayloadVersion</key>
+      <integer>1</integer>
+    </dict>
+  </array>
+  <key>PayloadDescription</key>
+  <string>Installs the phonehome lab CA. After installing, turn on full trust in Settings, General, About, Certificate Trust Settings.</string>
+  <key>PayloadDisplayName</key>
+  <string>phonehome lab CA</string>
+  <key>PayloadIdentifier</key>
+  <string>phonehome.ca.${fingerprint.slice(0, 16)}</string>
+  <key>PayloadRemovalDisallowed</key>
+  <false/>
+  <key>PayloadType</key>
+  <string>Configuration</string>
+  <key>PayloadUUID</key>
+  <string>${uuid('profile')}</string>
+  <key>PayloadVersion</key>
+  <integer>1</integer>
+</dict>
+</plist>
+`;
 }

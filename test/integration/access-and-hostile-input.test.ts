@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ClientAccess } from '../../src/proxy/access/client-access.js';
 import { ProxyAuth } from '../../src/proxy/access/proxy-auth.js';
+import { flowToHarEntry } from '../../src/flow/har.js';
+import { readHar } from '../../src/flow/har-reader.js';
 import { httpsViaProxy, httpViaProxy, rawExchange, startLab, startOrigin } from '../helpers/lab.js';
 
 t.test('clients outside the allowed ranges are refused with 403', async (t) => {
@@ -76,4 +78,16 @@ t.test('the install page is served to proxy clients at http://phonehome.cert/', 
   t.equal(pem.body.toString(), lab.ca.certPem);
   const missing = await httpViaProxy({ proxyPort: lab.port, url: 'http://phonehome.cert/../../etc/passwd' });
   t.equal(missing.status, 404);
+});
+
+t.test('a refused absolute-URL request is recorded as the request it was, not as a CONNECT', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const res = await httpViaProxy({ proxyPort: lab.port, url: `http://127.0.0.1:${lab.port}/loop` });
+  t.equal(res.status, 508);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'rejected');
+  const entry = flowToHarEntry(flow, { omitBodies: false });
+  t.match(entry.request, { method: 'GET', url: `http://127.0.0.1:${lab.port}/loop` });
+  const back = readHar(JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry] } }))[0];
+  t.equal(back?.kind, 'rejected', 'and read back as a rejection');
 });

@@ -73,9 +73,10 @@ export const formDecoder: Decoder = {
   decode(view) {
     if (view.structured !== undefined || view.bytes.length < 3 || view.bytes.length > MAX_JSON_BYTES) return [];
     const declared = view.contentType === 'application/x-www-form-urlencoded';
-    // Undeclared forms are sniffed only on raw bodies without a type of their own, and a cheap
-    // look at the first bytes comes before reading the whole body as text.
-    if (!declared && (view.depth !== 0 || (view.contentType !== undefined && view.contentType !== 'text/plain'))) return [];
+    // A raw body is sniffed whatever its Content-Type claims (a form sent as application/json or
+    // octet-stream is still a form); deeper layers only when they say they are forms. A cheap look
+    // at the first bytes comes before reading the whole body as text.
+    if (!declared && view.depth !== 0) return [];
     if (!looksUrlencoded(view.bytes.toString('latin1', 0, Math.min(view.bytes.length, 256)).replace(/&[^&]*$/, '') || 'x')) return [];
     const text = view.bytes.toString('latin1');
     if (!looksUrlencoded(text)) return [];

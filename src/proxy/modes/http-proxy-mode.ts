@@ -58,7 +58,9 @@ export class HttpProxyMode {
   }
 
   #rejected(req: http.IncomingMessage, target: { host: string; port: number }, reason: string, tag: string): void {
-    this.#options.tracker.rejected(clientOf(req.socket), 'http', target, reason, [tag]);
+    // A refused CONNECT is recorded as a connection; a refused absolute-URL request as that request.
+    const request = req.method === 'CONNECT' ? undefined : { method: req.method ?? 'GET', url: (req.url ?? '').slice(0, 2048), httpVersion: `HTTP/${req.httpVersion}` };
+    this.#options.tracker.rejected(clientOf(req.socket), 'http', target, reason, [tag], request);
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
