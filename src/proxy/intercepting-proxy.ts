@@ -27,7 +27,7 @@ import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
-import { UpstreamConnector } from './upstream.js';
+import { describeUpstreamError, UpstreamConnector } from './upstream.js';
 
 export interface InterceptingProxyOptions {
   readonly listenHost: string;
@@ -76,6 +76,10 @@ export class InterceptingProxy {
     this.#http1 = new Http1Layer({
       tracker, relay: new MitmRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
+      verifyUpstream: (host, port, servername) => this.#upstream.connectTls(host, port, servername, ['http/1.1']).then((socket) => {
+        socket.destroy();
+        return undefined;
+      }, (error: unknown) => describeUpstreamError(error)),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
     const raw = new RawLayer(tracker, options.events, options.lookup);

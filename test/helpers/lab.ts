@@ -260,3 +260,15 @@ export async function socks5Connect(proxyPort: number, target: { host: string; p
   if (buffered.length > 0) socket.unshift(buffered);
   return { socket, reply: reply[1]! };
 }
+
+/**
+ * A deadline for an awaited event: a regression fails the test with what was awaited, instead of
+ * hanging until the runner's timeout. Not a sleep: it resolves as soon as the event comes.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}

@@ -3,7 +3,7 @@ import net from 'node:net';
 import https from 'node:https';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
-import { connectTunnel, getOriginCa, startLab, startOrigin, TunnelAgent } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, startLab, startOrigin, TunnelAgent, within } from '../helpers/lab.js';
 
 /** A minimal SMTP server: speaks first, as real ones do, and accepts one message. */
 async function startSmtp(): Promise<{ port: number; received: Promise<string>; close(): void }> {
@@ -146,5 +146,31 @@ t.test('a WebSocket whose upstream refuses the upgrade is closed and recorded', 
   await once(client, 'close');
   const flow = await lab.next('flow:end', (f) => f.kind === 'websocket');
   t.ok(flow.error, `error: ${flow.error}`);
+  agent.destroy();
+});
+
+t.test('wss to a server that cannot be verified: the device gets 502 before any handshake, never an open socket', async (t) => {
+  const leaf = getOriginCa().issueLeaf('ws.example.test');
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem });
+  const wss = new WebSocketServer({ server });
+  let upstreamConnections = 0;
+  wss.on('connection', () => { upstreamConnections++; });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const lab = await startLab({ upstreamCaPems: [] }); // the origin's CA is not trusted
+  t.teardown(async () => { await lab.close(); wss.close(); server.close(); });
+  const agent = new TunnelAgent(lab.port, lab.ca.certPem);
+  const client = new WebSocket(`wss://ws.example.test:${port}/`, { agent });
+  let opened = false;
+  client.on('open', () => { opened = true; });
+  client.on('error', () => undefined);
+  const [, response] = (await within(once(client, 'unexpected-response'), 10_000, 'HTTP answer to the upgrade')) as [unknown, import('node:http').IncomingMessage];
+  t.equal(response.statusCode, 502);
+  t.match(String(response.headers['x-phonehome-error']), /certificate verification failed/);
+  t.equal(opened, false, 'the device never saw an open WebSocket');
+  const flow = await within(lab.next('flow:end', (f) => f.kind === 'websocket'), 10_000, 'WebSocket flow');
+  t.match(flow.error, /certificate verification failed/);
+  t.equal(upstreamConnections, 0);
   agent.destroy();
 });
