@@ -7,7 +7,8 @@ import type { Flow } from '../model/flow.js';
 import { encodeFlow, flowPayloadBytes } from '../model/flow-codec.js';
 import type { InspectionResult } from './inspector.js';
 
-export const maxBacklogBytes = 256 * 1024 * 1024;
+/** Bytes of flows waiting for the worker before new ones are passed over (said, never silent). */
+export const defaultMaxBacklogBytes = 256 * 1024 * 1024;
 
 export class InspectionPool {
   readonly #worker: Worker;
@@ -15,9 +16,11 @@ export class InspectionPool {
   #seq = 0;
   #backlogBytes = 0;
   #dead: string | undefined;
+  readonly #maxBacklogBytes: number;
 
   /** `canariesFile`: planted values the worker also looks for (validated by the caller). */
-  constructor(canariesFile?: string) {
+  constructor(canariesFile?: string, maxBacklogBytes = defaultMaxBacklogBytes) {
+    this.#maxBacklogBytes = maxBacklogBytes;
     // In the built package this file is .js; under the test runner it is the .ts source, and the
     // worker inherits the runner's TypeScript loader through execArgv.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
@@ -46,7 +49,7 @@ export class InspectionPool {
   inspect(flow: Flow): Promise<InspectionResult> {
     if (this.#dead) return Promise.resolve({ drafts: [], problems: [this.#dead] });
     const bytes = flowPayloadBytes(flow);
-    if (this.#backlogBytes + bytes > maxBacklogBytes) {
+    if (this.#backlogBytes + bytes > this.#maxBacklogBytes) {
       return Promise.resolve({ drafts: [], problems: [`not inspected: inspection is ${Math.round(this.#backlogBytes / 1048576)} MiB behind the traffic`] });
     }
     this.#backlogBytes += bytes;

@@ -1,0 +1,41 @@
+// The inspection worker's edges: a backlog past its bound is passed over and said; a worker that
+// is gone answers every flow with the reason instead of hanging the run.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { InspectionPool } from '../../../src/inspect/inspection-pool.js';
+import { PassthroughPolicy } from '../../../src/proxy/passthrough.js';
+import { limits } from '../../../src/limits.js';
+import { makeFlow } from '../../helpers/flows.js';
+
+const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
+
+t.test('a flow that would push the backlog past its bound is not inspected, and says so', async (t) => {
+  const pool = new InspectionPool(undefined, 1024);
+  t.teardown(() => pool.close());
+  const small = await pool.inspect(makeFlow({ requestBody: 'a=1' }));
+  t.same(small.problems, []);
+  const big = await pool.inspect(makeFlow({ requestBody: photo }));
+  t.equal(big.drafts.length, 0);
+  t.match(big.problems[0], /not inspected: inspection is \d+ MiB behind the traffic/);
+});
+
+t.test('a worker that is gone answers with the reason, at once', async (t) => {
+  const pool = new InspectionPool();
+  const found = await pool.inspect(makeFlow({ requestBody: photo, requestHeaders: [['content-type', 'image/jpeg']] }));
+  t.ok(found.drafts.some((d) => d.category === 'photo'), 'alive: the photo is found in the worker');
+  await pool.close();
+  const after = await pool.inspect(makeFlow({ requestBody: photo }));
+  t.equal(after.drafts.length, 0);
+  t.match(after.problems[0], /inspection worker exited/);
+});
+
+t.test('pinned hosts learned in one run are capped', async (t) => {
+  const policy = new PassthroughPolicy();
+  for (let i = 0; i < limits.learnedPassthroughHosts; i++) policy.recordRejection(`h${i}.example.com`, { kind: 'handshake-error', reason: 'alert' });
+  t.equal(policy.learned().length, limits.learnedPassthroughHosts);
+  t.equal(policy.recordRejection('one-more.example.com', { kind: 'handshake-error', reason: 'alert' }), undefined, 'past the cap nothing more is learned');
+  t.equal(policy.decide('one-more.example.com'), undefined, 'so it is still decrypted');
+  t.equal(policy.decide('h0.example.com'), 'learned');
+});
