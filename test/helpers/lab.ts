@@ -96,14 +96,15 @@ export async function startLab(overrides: Partial<InterceptingProxyOptions> = {}
     next(event, match) {
       const past = (seen.get(event) ?? []).find((args) => !match || (match as (...a: unknown[]) => boolean)(...args));
       if (past) return Promise.resolve(past[0] as never);
-      return new Promise((resolve) => {
+      // Every awaited event has a deadline: a regression fails with what was awaited, not a hang.
+      return within(new Promise((resolve) => {
         const listener = (...args: unknown[]): void => {
           if (match && !(match as (...a: unknown[]) => boolean)(...args)) return;
           events.off(event, listener as never);
           resolve(args[0] as never);
         };
         events.on(event, listener as never);
-      });
+      }), 20_000, `${event} event${match ? ' matching the test' : ''}`);
     },
     close: () => proxy.stop(),
   };

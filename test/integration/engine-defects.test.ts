@@ -7,7 +7,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createRequire } from 'node:module';
 import { EventEmitter, once } from 'node:events';
-import { connectTunnel, httpsViaProxy, startLab, startOrigin } from '../helpers/lab.js';
+import { connectTunnel, httpsViaProxy, startLab, startOrigin, within } from '../helpers/lab.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,7 +17,7 @@ t.test('#6 backpressure: the patched request filter reports a full upstream and 
   const proxy = { _onRequestData: (_ctx: unknown, chunk: Buffer, cb: (err: null, chunk: Buffer) => void) => cb(null, chunk), _onError: () => undefined };
   const filter = new ProxyFinalRequestFilter(proxy, { proxyToServerRequest: upstream });
   t.equal(filter.write(Buffer.from('x')), false, 'write() says stop when upstream is full');
-  const drained = once(filter, 'drain');
+  const drained = within(once(filter, 'drain'), 5_000, "'drain' from the request filter");
   upstream.emit('drain');
   await drained;
   t.pass('drain relayed to the piping source');
@@ -29,10 +29,10 @@ t.test('#6 backpressure: the patched response filter does the same toward a slow
   const proxy = { _onResponseData: (_ctx: unknown, chunk: Buffer, cb: (err: null, chunk: Buffer) => void) => cb(null, chunk), _onError: () => undefined };
   const filter = new ProxyFinalResponseFilter(proxy, { proxyToClientResponse: client });
   t.equal(filter.write(Buffer.from('x')), false);
-  const drained = once(filter, 'drain');
+  const drained = within(once(filter, 'drain'), 5_000, "'drain' from the response filter");
   client.emit('drain');
   await drained;
-  t.pass();
+  t.pass('drain relayed to the piping source');
 });
 
 function listeningServers(): number {
