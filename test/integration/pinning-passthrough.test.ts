@@ -1,6 +1,6 @@
 import t from 'tap';
 import tls from 'node:tls';
-import { connectTunnel, getOriginCa, httpsViaProxy, startLab, startOrigin } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, httpsViaProxy, startLab, startOrigin, within } from '../helpers/lab.js';
 import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
 
 t.test('a pinning client fails once, is recorded, then passes through and works', async (t) => {
@@ -64,6 +64,18 @@ t.test('a passthrough target that cannot be reached gets 502, not a hang', async
   socket.destroy();
   t.equal(status, 502);
   const flow = await lab.next('tunnel:end');
+  t.match(flow.error, /upstream: ECONNREFUSED/);
+});
+
+t.test('after a 502 for an unreachable passthrough target, a client that closes politely (FIN) is closed too: no descriptor left behind', async (t) => {
+  const lab = await startLab({ passthrough: new PassthroughPolicy(['down.test']) });
+  t.teardown(() => lab.close());
+  const { status, socket } = await connectTunnel(lab.port, 'down.test:1');
+  t.equal(status, 502);
+  socket.on('error', () => undefined);
+  // Like a TLS client that did not read the 502: a ClientHello goes out anyway, then it gives up.
+  socket.end(Buffer.from([0x16, 3, 1, 0, 4, 1, 0, 0, 0]));
+  const flow = await within(lab.next('tunnel:end'), 8_000, 'the tunnel to close once the client sent its FIN');
   t.match(flow.error, /upstream: ECONNREFUSED/);
 });
 
