@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
-import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, until } from '../helpers/lab.js';
 
 const cli = path.join(installRoot, 'dist', 'cli.js');
 const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
@@ -56,7 +56,7 @@ t.test('kill -9 with an upload in flight: recover rebuilds flows.har and summary
   for (let i = 0; i < 3; i++) await upload(port, lab.origin.port, lab.trust(), `/photo-${i}`, photo);
   // Findings are made off the forwarding path: wait until the three photos are on disk.
   const findingsFile = path.join(out, 'findings.jsonl');
-  for (let i = 0; i < 400 && (fs.existsSync(findingsFile) ? fs.readFileSync(findingsFile, 'utf8').trim().split('\n').filter(Boolean).length : 0) < 3; i++) await new Promise((r) => setImmediate(r));
+  await until(() => fs.existsSync(findingsFile) && fs.readFileSync(findingsFile, 'utf8').trim().split('\n').filter(Boolean).length >= 3, 30_000, 'three findings on disk');
   // One more upload, left hanging half-sent: in flight when the process dies.
   const { socket } = await connectTunnel(port, `127.0.0.1:${lab.origin.port}`);
   const tls = await import('node:tls');
@@ -105,7 +105,7 @@ t.test('random kills under load: every flow completed before the kill is recover
     const lanes = [client(0), client(1), client(2)];
     // Kill at a random moment once some traffic has flowed (waiting on completed requests, not time).
     const target = 5 + Math.floor(random() * 20);
-    while (completed.length < target) await new Promise((r) => setImmediate(r));
+    await until(() => completed.length >= target, 60_000, `${target} completed uploads`);
     child.kill('SIGKILL');
     killed = true;
     await once(child, 'exit');
@@ -161,7 +161,7 @@ t.test('--out that holds a finished run: refused without a flag; --append goes o
   await upload(killed.port, lab.origin.port, lab.trust(), '/before-kill', 'x');
   const log = path.join(lab.dir, 'killed', 'flows.jsonl');
   // The flow is written as the exchange ends, a moment after the client has its answer.
-  while (!(fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('/before-kill'))) await new Promise((r) => setImmediate(r));
+  await until(() => fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('/before-kill'), 20_000, 'the flow in flows.jsonl');
   killed.child.kill('SIGKILL');
   await once(killed.child, 'exit');
   const next = run(['capture', '--listen', '127.0.0.1:0', '--out', path.join(lab.dir, 'killed'), '--ca-dir', lab.caDir, '--duration', '0.2', '--append']);
@@ -202,7 +202,7 @@ t.test('a 2 MB disk fills up: the proxy keeps forwarding, says so once, writes a
   t.ok((capture.stderr().match(/flows\.jsonl: .*ENOSPC/g) ?? []).length <= 1, 'and said once per file');
   fs.rmSync(filler);
   await upload(capture.port, lab.origin.port, lab.trust(), '/after', 'small');
-  for (let i = 0; i < 400 && !/writing again/.test(capture.stderr()); i++) await new Promise((r) => setTimeout(r, 25));
+  await until(() => /writing again/.test(capture.stderr()), 20_000, 'writing again after space returned');
   t.match(capture.stderr(), /writing again/, 'space came back: the waiting lines went out');
   capture.child.kill('SIGTERM');
   const [code] = await once(capture.child, 'exit');
@@ -234,7 +234,7 @@ t.test('a reader that goes away is not an error: with its pipes closed, capture 
   const bad = net.connect(port, '127.0.0.1');
   bad.on('error', () => undefined);
   bad.end('CONNECT ../../etc:443 HTTP/1.1\r\n\r\n');
-  for (let i = 0; i < 400 && !(fs.existsSync(path.join(out, 'findings.jsonl')) && fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').length > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await until(() => fs.existsSync(path.join(out, 'findings.jsonl')) && fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').length > 0, 30_000, 'a finding on disk');
   const started = Date.now();
   child.kill('SIGTERM');
   const [code] = await once(child, 'exit');
