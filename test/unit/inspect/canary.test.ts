@@ -38,14 +38,18 @@ function gsm7Submit(number: string, text: string): string {
 }
 
 const sha256 = (s: string) => crypto.createHash('sha256').update(s).digest('hex');
-const rows: Array<[string, Buffer | string, string, RegExp, Array<[string, string]>?]> = [
-  ['the phone number as planted', JSON.stringify({ msisdn: '+33612345678' }), 'lab-phone', /as planted|e164/],
+/** name, body, canary label, its transform exactly, headers, and the whole decode path where it matters. */
+const rows: Array<[string, Buffer | string, string, RegExp, Array<[string, string]>?, string[]?]> = [
+  ['the phone number as planted', JSON.stringify({ msisdn: '+33612345678' }), 'lab-phone', /^as planted$/],
   ['the phone in national grouped form', 'tel=06 12 34 56 78', 'lab-phone', /national grouped/, [['Content-Type', 'text/plain']]],
   // The form decoder undoes the URL encoding, so the value is found as planted, under its field.
   ['the phone URL-encoded in a form', 'p=%2B33612345678', 'lab-phone', /^as planted$/, [['Content-Type', 'application/x-www-form-urlencoded']]],
   ['the phone hashed with SHA-256 (contact discovery)', JSON.stringify({ h: [sha256('+33612345678')] }), 'lab-phone', /^sha256\(as planted\) hex$/],
   ['the IMEI as a truncated SHA-1', JSON.stringify({ did: crypto.createHash('sha1').update('353456789012348').digest('hex').slice(0, 16) }), 'lab-imei', /sha1\(as planted\) hex, first 8 bytes/],
-  ['the IMEI base64\'d then gzipped then base64\'d again', JSON.stringify({ blob: zlib.gzipSync(JSON.stringify({ i: Buffer.from('353456789012348').toString('base64') })).toString('base64') }), 'lab-imei', /base64|as planted/],
+  ['the IMEI base64\'d then gzipped then base64\'d again', JSON.stringify({ blob: zlib.gzipSync(JSON.stringify({ i: Buffer.from('353456789012348').toString('base64') })).toString('base64') }), 'lab-imei', /^as planted$/, undefined, ['body', 'json', 'json:$.blob', 'base64', 'gzip', 'json', 'json:$.i', 'base64', 'canary:as planted']],
+  // Inside free text nothing decodes the base64 as a whole: only the precomputed variants find it.
+  ['the IMEI base64\'d inside a log line', `boot: device ${Buffer.from('353456789012348').toString('base64').replace(/=+$/, '')} registered`, 'lab-imei', /^as planted, base64$/, [['Content-Type', 'text/plain']]],
+  ['the phone\'s SHA-256 in base64 inside a log line', `match ${crypto.createHash('sha256').update('+33612345678').digest('base64').replace(/=+$/, '')} found`, 'lab-phone', /^sha256\(as planted\) base64$/, [['Content-Type', 'text/plain']]],
   ['the SMS text in upper case', JSON.stringify({ t: 'LE CODE DU PORTAIL EST 4721B' }), 'planted-sms', /as planted/],
   ['the SMS text as UCS-2 hex (a PDU)', JSON.stringify({ pdu: Buffer.from('Le code du portail est 4721B', 'utf16le').swap16().toString('hex').toUpperCase() }), 'planted-sms', /UCS-2/],
   ['the SMS text inside a GSM 7-bit PDU', JSON.stringify({ pdu: gsm7Submit('+33698765432', 'Le code du portail est 4721B') }), 'planted-sms', /^as planted$/],
@@ -53,7 +57,7 @@ const rows: Array<[string, Buffer | string, string, RegExp, Array<[string, strin
   ['the photo itself', photo, 'beach-photo', /the same file/, [['Content-Type', 'image/jpeg']]],
 ];
 
-for (const [name, body, label, transform, headers] of rows) {
+for (const [name, body, label, transform, headers, fullPath] of rows) {
   t.test(`finds ${name}`, async (t) => {
     const hits = found(body, headers);
     const hit = hits.find((d) => d.canary === label);
@@ -62,6 +66,7 @@ for (const [name, body, label, transform, headers] of rows) {
       t.match(String(hit.details['transform']), transform);
       t.equal(hit.severity, 'high');
       t.match(hit.evidence.path[hit.evidence.path.length - 1], /^canary:/);
+      if (fullPath) t.same(hit.evidence.path, fullPath, 'every layer of the wrapping is undone and named');
     }
   });
 }
