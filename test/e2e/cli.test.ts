@@ -219,3 +219,37 @@ t.test('capture tells, once, why a server could not be reached: a forgotten --up
   t.equal(lines.length, 1, 'said once for three failures');
   t.match(lines[0], /127\.0\.0\.1:\d+: the server's certificate could not be verified .*--upstream-ca FILE/);
 });
+
+t.test('analyze: a phonehome HAR keeps its pinned and opaque findings; a browser HAR is not decoded twice; a cut HAR is read to its last whole entry', async (t) => {
+  const { flowToHarEntry } = await import('../../src/flow/har.js');
+  const { makeFlow } = await import('../helpers/flows.js');
+  const dir = tempDir();
+  const pinned = makeFlow({ id: 'fl-000001', kind: 'tls-failed', scheme: 'tls', request: undefined, target: { host: 'bank.example.com', port: 443 }, error: 'client sent TLS alert unknown ca (48)', tags: ['tls:alert-48', 'tls:certificate-rejected', 'passthrough:learned'] });
+  const tunnel = makeFlow({ id: 'fl-000002', kind: 'tunnel', scheme: 'tls', request: undefined, target: { host: 'bank.example.com', port: 443 }, bytesUp: 1200, bytesDown: 5000, tags: ['passthrough:learned'] });
+  const ours = { log: { version: '1.2', creator: { name: 'phonehome', version: 't' }, entries: [pinned, tunnel].map((f) => flowToHarEntry(f, { omitBodies: false })) } };
+  fs.writeFileSync(path.join(dir, 'ours.har'), JSON.stringify(ours));
+  const result = run(['analyze', path.join(dir, 'ours.har')]);
+  t.equal(result.status, 0, result.stderr.toString());
+  const categories = result.stdout.toString().trim().split('\n').map((l) => JSON.parse(l).category).sort();
+  t.same(categories, ['opaque', 'tls-pinned'], 'what the proxy said live is said again from the file');
+
+  // A browser writes the decoded body in content.text and keeps Content-Encoding: gzip.
+  const sms = JSON.stringify({ sms: [{ address: '+33612345678', body: 'Rendez-vous demain', date: 1413131405000, type: 1 }] });
+  const browser = { log: { version: '1.2', creator: { name: 'Chrome', version: '1' }, entries: [{
+    startedDateTime: '2026-11-27T18:30:11.000Z', time: 5, serverIPAddress: '42.62.48.10',
+    request: { method: 'GET', url: 'https://sync.example.cn/inbox', httpVersion: 'HTTP/2.0', headers: [], queryString: [], cookies: [], headersSize: -1, bodySize: 0 },
+    response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/2.0', headers: [{ name: 'content-encoding', value: 'gzip' }, { name: 'content-type', value: 'application/json' }], cookies: [], content: { size: sms.length, mimeType: 'application/json', text: sms }, redirectURL: '', headersSize: -1, bodySize: 100 },
+    cache: {}, timings: { send: 0, wait: 5, receive: 0 },
+  }] } };
+  const text = JSON.stringify(browser);
+  fs.writeFileSync(path.join(dir, 'browser.har'), `\ufeff${text}`);
+  const read = run(['analyze', path.join(dir, 'browser.har')]);
+  t.equal(read.status, 0, read.stderr.toString());
+  t.notMatch(read.stderr.toString(), /could not be decoded/);
+  t.match(read.stdout.toString(), /"category":"sms"/, 'the SMS in the already-decoded body is found');
+
+  fs.writeFileSync(path.join(dir, 'cut.har'), JSON.stringify(ours).slice(0, -60));
+  const cut = run(['analyze', path.join(dir, 'cut.har')]);
+  t.equal(cut.status, 0, cut.stderr.toString());
+  t.match(cut.stderr.toString(), /cut short: read its 1 whole entry, dropped the incomplete last one/);
+});
