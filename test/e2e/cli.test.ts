@@ -253,3 +253,29 @@ t.test('analyze: a phonehome HAR keeps its pinned and opaque findings; a browser
   t.equal(cut.status, 0, cut.stderr.toString());
   t.match(cut.stderr.toString(), /cut short: read its 1 whole entry, dropped the incomplete last one/);
 });
+
+const asNobody = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v runuser']).status === 0;
+t.test('an unreadable CA key is exit 1 with one line, whichever way the folder is given; a folder we may not change is left alone', { skip: asNobody ? false : 'needs root (runuser) to read as another user' }, async (t) => {
+  const dir = tempDir();
+  fs.chmodSync(dir, 0o755);
+  const caDir = path.join(dir, 'ca');
+  t.equal(run(['ca', 'info', '--ca-dir', caDir]).status, 0);
+  fs.chmodSync(caDir, 0o755);
+  fs.chmodSync(path.join(caDir, 'ca.key'), 0o000);
+  fs.chmodSync(path.join(caDir, 'ca.pem'), 0o644);
+  const cases: Array<[string[], NodeJS.ProcessEnv]> = [
+    [['ca', 'info', '--ca-dir', caDir], {}],
+    [['ca', 'export', '--ca-dir', caDir], {}],
+    [['ca', 'info'], { PHONEHOME_CA_DIR: caDir }],
+    [['capture', '--listen', '127.0.0.1:0', '--ca-dir', caDir, '--out', path.join(dir, 'out'), '--duration', '1'], {}],
+  ];
+  for (const [args, env] of cases) {
+    // A clean environment: the test runner's own instrumentation (NODE_OPTIONS) is not nobody's to write.
+    const result = spawnSync('runuser', ['-u', 'nobody', '--', 'env', '-i', `PATH=${process.env['PATH'] ?? ''}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, cli, ...args], { encoding: 'utf8' });
+    t.equal(result.status, 1, `${args.join(' ')} ${JSON.stringify(env)}`);
+    const lines = result.stderr.trim().split('\n');
+    t.equal(lines.length, 1, result.stderr);
+    t.match(lines[0], /cannot read the CA in .*EACCES: permission denied/);
+    t.notMatch(lines[0], /EACCES: EACCES/);
+  }
+});

@@ -92,10 +92,15 @@ export class CertificateAuthority {
     const keyFile = path.join(dir, CA_KEY_FILE);
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      // The folder holds the CA key: others may not even list it (a checkout gives folders 0755).
-      if ((fs.statSync(dir).mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
     } catch (error) {
       throw new CaError('PH_ERR_CA', `cannot create the CA folder ${dir}: ${(error as Error).message}`, { cause: error });
+    }
+    // The folder holds the CA key: others may not even list it (a checkout gives folders 0755).
+    // Tightened when it is ours to change; otherwise `ca info` and the start-up warn about modes.
+    try {
+      if ((fs.statSync(dir).mode & 0o077) !== 0) fs.chmodSync(dir, 0o700);
+    } catch {
+      // not our folder: left as it is
     }
     const haveCert = fs.existsSync(certFile);
     const haveKey = fs.existsSync(keyFile);
