@@ -4,34 +4,18 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { installRoot } from '../../src/app/paths.js';
+import { cli, startCapture } from '../helpers/cli.js';
 import { getOriginCa, httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
 
-const cli = path.join(installRoot, 'dist', 'cli.js');
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'buffer', env: { ...process.env, ...env }, timeout: 60_000 });
 }
 
-/** Starts `phonehome capture` and resolves with the port from its banner. */
-async function startCapture(args: string[]): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [cli, 'capture', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`capture exited ${code}: ${stderr}`)));
-  });
-  return { child, port, stderr: () => stderr };
-}
 
 t.test('capture: real traffic, SIGTERM, whole files, exit 0', async (t) => {
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => { req.resume(); req.on('end', () => res.end('from origin')); } });

@@ -5,35 +5,19 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { cli, startCapture } from '../helpers/cli.js';
 import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, until } from '../helpers/lab.js';
 
-const cli = path.join(installRoot, 'dist', 'cli.js');
 const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
 
 function run(args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 }
 
-async function startCapture(args: string[], stdio: 'pipe' | 'ignore-out' = 'pipe'): Promise<{ child: ChildProcess; port: number; stderr: () => string }> {
-  const child = spawn(process.execPath, [cli, 'capture', '--listen', '127.0.0.1:0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString();
-      const match = /listening on 127\.0\.0\.1:(\d+)/.exec(stdout);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`capture exited ${code}: ${stderr}`)));
-  });
-  void stdio;
-  return { child, port, stderr: () => stderr };
-}
 
 /** A lab: an HTTPS origin, its CA in a file, a CA folder for phonehome. */
 async function setUp(t: { teardown(fn: () => unknown): void }): Promise<{ dir: string; originCa: string; caDir: string; origin: Awaited<ReturnType<typeof startOrigin>>; trust: () => string }> {
