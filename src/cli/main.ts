@@ -6,6 +6,7 @@ import { captureOptionSpecs, defaultRulesDir, optionsHelp, type OptionSpec } fro
 import { loadRules } from '../enrich/rules.js';
 import { defaultCaDir, toolVersion } from '../app/paths.js';
 import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
+import { parseSeverity, severities, severityRank, type Severity } from '../model/finding.js';
 import { runAnalyze } from './analyze-command.js';
 import { runCaExport, runCaInfo } from './ca-command.js';
 import { runCapture, type Output } from './capture-command.js';
@@ -20,6 +21,7 @@ usage:
   phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
   phonehome rules check [DIR]
   phonehome recover RUN_DIR           rebuild flows.har and summary.json of a run that was killed
+  phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]   what is new (and gone) since a baseline run
   phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
   phonehome demo [--headless] [--out DIR] [--no-files]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
@@ -38,6 +40,7 @@ const stringOption = (name: string, value: string, help: string): OptionSpec => 
 const USAGE: Record<string, string> = {
   capture: `usage: phonehome capture [options]\nheadless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json\n\noptions:\n${optionsHelp(captureOptionSpecs)}`,
   analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read)',
+  compare: 'usage: phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]\nwhat a run has that a baseline run has not (and what is gone): destinations, categories, findings, as JSON Lines; exit 3 on a new finding at or above --fail-on',
   recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
   ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
   rules: 'usage: phonehome rules check [DIR]\nvalidates rule files (the shipped rules/ by default); errors as file:line',
@@ -100,6 +103,18 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         io.out(`${rules.length} rule(s) in ${new Set(rules.map((r) => r.source)).size} file(s) in ${dir}: OK`);
         for (const rule of rules) io.out(`  ${rule.name}  (${path.basename(rule.source)})`);
         return 0;
+      }
+      case 'compare': {
+        const usage = 'phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]';
+        const { values, positionals } = parseOptions(rest, [stringOption('fail-on', 'SEVERITY', '')], { min: 2, max: 2, usage });
+        const failOnText = values['fail-on'] as string | undefined;
+        const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
+        if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
+        const { compareRuns, loadRun } = await import('../app/compare.js');
+        const lines = compareRuns(loadRun(path.resolve(positionals[0]!)), loadRun(path.resolve(positionals[1]!)));
+        for (const line of lines) io.out(JSON.stringify(line));
+        const worst = (lines.at(-1) as { worstNew: Severity | null }).worstNew;
+        return failOn !== undefined && worst !== null && severityRank(worst) >= severityRank(failOn) ? 3 : 0;
       }
       case 'recover': {
         const usage = 'phonehome recover RUN_DIR';

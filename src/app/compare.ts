@@ -1,0 +1,90 @@
+// `phonehome compare BASE_DIR RUN_DIR`: what a run has that a baseline run has not, and what it
+// no longer has — destinations, categories, findings — for scripts (the differential experiment:
+// privacy setting on vs off, SIM in vs out, the new firmware vs the old). A finding is the same
+// finding when its category, destination host, detector and evidence hash match, so the same photo
+// sent twice is one thing, and a new photo is new.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { severityRank, type Finding, type Severity } from '../model/finding.js';
+import { ConfigError } from '../util/errors.js';
+
+export interface RunView {
+  readonly dir: string;
+  readonly findings: readonly Finding[];
+  /** Destination hosts with their country and bytes sent, from summary.json. */
+  readonly destinations: ReadonlyMap<string, { country: string | null; bytesUp: number }>;
+}
+
+export type CompareLine =
+  | { kind: 'destination'; change: 'new' | 'gone'; host: string; country: string | null; bytesUp: number }
+  | { kind: 'category'; change: 'new' | 'gone'; category: string; findings: number }
+  | { kind: 'finding'; change: 'new' | 'gone'; category: string; severity: Severity; host: string; detector: string; sha256: string | null; summary: string; id: string; flowId: string; country: string | null }
+  | { kind: 'summary'; base: string; run: string; newDestinations: number; goneDestinations: number; newCategories: string[]; goneCategories: string[]; newFindings: number; goneFindings: number; worstNew: Severity | null };
+
+/** The identity of a finding across runs. */
+export function findingKey(finding: Finding): string {
+  return [finding.category, finding.host, finding.detector, finding.evidence.sha256 ?? finding.summary].join('|');
+}
+
+export function loadRun(dir: string): RunView {
+  const findingsFile = path.join(dir, 'findings.jsonl');
+  const summaryFile = path.join(dir, 'summary.json');
+  if (!fs.existsSync(dir)) throw new ConfigError(`${dir}: no such folder`);
+  if (!fs.existsSync(summaryFile)) throw new ConfigError(`${dir} has no summary.json (a run that was killed? phonehome recover ${dir} first)`);
+  const findings: Finding[] = [];
+  if (fs.existsSync(findingsFile)) {
+    for (const line of fs.readFileSync(findingsFile, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        findings.push(JSON.parse(line) as Finding);
+      } catch {
+        // a line cut by a crash: not a finding
+      }
+    }
+  }
+  let summary: { destinations?: Array<{ host: string; country: string | null; bytesUp: number }> };
+  try {
+    summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as typeof summary;
+  } catch (error) {
+    throw new ConfigError(`${summaryFile} is not JSON: ${(error as Error).message}`);
+  }
+  const destinations = new Map((summary.destinations ?? []).filter((d) => typeof d.host === 'string' && d.host !== '').map((d) => [d.host, { country: d.country ?? null, bytesUp: d.bytesUp ?? 0 }]));
+  return { dir, findings, destinations };
+}
+
+export function compareRuns(base: RunView, run: RunView): CompareLine[] {
+  const lines: CompareLine[] = [];
+  for (const [host, d] of run.destinations) if (!base.destinations.has(host)) lines.push({ kind: 'destination', change: 'new', host, country: d.country, bytesUp: d.bytesUp });
+  for (const [host, d] of base.destinations) if (!run.destinations.has(host)) lines.push({ kind: 'destination', change: 'gone', host, country: d.country, bytesUp: d.bytesUp });
+  const count = (findings: readonly Finding[]): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const f of findings) m.set(f.category, (m.get(f.category) ?? 0) + 1);
+    return m;
+  };
+  const baseCategories = count(base.findings);
+  const runCategories = count(run.findings);
+  for (const [category, n] of runCategories) if (!baseCategories.has(category)) lines.push({ kind: 'category', change: 'new', category, findings: n });
+  for (const [category, n] of baseCategories) if (!runCategories.has(category)) lines.push({ kind: 'category', change: 'gone', category, findings: n });
+  const keys = (findings: readonly Finding[]): Map<string, Finding> => {
+    const m = new Map<string, Finding>();
+    for (const f of findings) if (!m.has(findingKey(f))) m.set(findingKey(f), f);
+    return m;
+  };
+  const baseKeys = keys(base.findings);
+  const runKeys = keys(run.findings);
+  const describe = (f: Finding, change: 'new' | 'gone'): CompareLine => ({ kind: 'finding', change, category: f.category, severity: f.severity, host: f.host, detector: f.detector, sha256: f.evidence.sha256 ?? null, summary: f.summary, id: f.id, flowId: f.flowId, country: f.destination.country ?? null });
+  const added = [...runKeys].filter(([k]) => !baseKeys.has(k)).map(([, f]) => f);
+  const gone = [...baseKeys].filter(([k]) => !runKeys.has(k)).map(([, f]) => f);
+  lines.push(...added.map((f) => describe(f, 'new')), ...gone.map((f) => describe(f, 'gone')));
+  const worst = added.reduce<Severity | null>((w, f) => (w === null || severityRank(f.severity) > severityRank(w) ? f.severity : w), null);
+  lines.push({
+    kind: 'summary', base: base.dir, run: run.dir,
+    newDestinations: lines.filter((l) => l.kind === 'destination' && l.change === 'new').length,
+    goneDestinations: lines.filter((l) => l.kind === 'destination' && l.change === 'gone').length,
+    newCategories: [...runCategories.keys()].filter((c) => !baseCategories.has(c)),
+    goneCategories: [...baseCategories.keys()].filter((c) => !runCategories.has(c)),
+    newFindings: added.length, goneFindings: gone.length, worstNew: worst,
+  });
+  return lines;
+}
