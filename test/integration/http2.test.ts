@@ -184,3 +184,22 @@ t.test('oversized request headers are refused without harm to the connection\'s 
   other.session!.close();
   session!.destroy();
 });
+
+t.test('a server that resets many streams does not get its client cut off: only the client\'s own resets count', async (t) => {
+  // Each answer starts, then the server resets it: the proxy passes 300 resets on to the device.
+  const origin = await startH2Origin({ onStream: (stream) => { stream.on('error', () => undefined); stream.respond({ ':status': 200 }); stream.write('x', () => stream.destroy(new Error('server gives up'))); } });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  for (let batch = 0; batch < 6; batch++) {
+    await Promise.all(Array.from({ length: 50 }, (_, i) => new Promise<void>((resolve) => {
+      const stream = session!.request({ ':method': 'GET', ':path': `/reset-${batch}-${i}` });
+      stream.on('error', () => undefined);
+      stream.resume();
+      stream.once('close', () => resolve());
+    })));
+  }
+  t.notOk(session!.closed || session!.destroyed, 'the device\'s connection is still open after 300 server resets');
+  t.notOk(lab.flows.some((f) => f.tags.includes('h2:rapid-reset')), 'no rapid-reset verdict');
+  session!.close();
+});

@@ -20,6 +20,14 @@ import { connectionTags } from './http1-layer.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
+/** Streams we reset ourselves (passing on the server's reset, or failing): not the client's doing. */
+const resetByProxy = new WeakSet<http2.Http2Stream>();
+
+function resetStream(stream: http2.ServerHttp2Stream, code: number): void {
+  resetByProxy.add(stream);
+  stream.close(code);
+}
+
 /** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
 export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { readonly error: string };
 
@@ -108,7 +116,7 @@ export class Http2Layer {
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
     const connection = this.#connections.get(stream.session!);
     if (!connection) {
-      stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+      resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
     const { context } = connection;
@@ -150,8 +158,9 @@ export class Http2Layer {
       if (code !== NGHTTP2_NO_ERROR && error === undefined) {
         fail(code === NGHTTP2_CANCEL ? 'the stream was cancelled before it completed' : `the stream was reset with code ${code}`);
         recorder.tag(`h2:rst-stream-${code}`);
-        this.#countReset(connection);
       }
+      // Only the client's own resets count toward the rapid-reset guard, never the ones we pass on.
+      if (code !== NGHTTP2_NO_ERROR && !resetByProxy.has(stream)) this.#countReset(connection);
       recorder.done(error);
     });
   }
@@ -190,7 +199,7 @@ export class Http2Layer {
         stream.respond(forwardable(responseHeaders), { waitForTrailers: true });
       } catch (err) {
         fail(`response headers could not be relayed: ${describeError(err)}`);
-        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
         return;
       }
       upstreamStream.on('data', (chunk: Buffer) => recorder.data(false, chunk));
@@ -214,7 +223,7 @@ export class Http2Layer {
       } else if (!stream.closed) {
         fail(`the server reset the stream with code ${code}`);
         recorder.tag(`h2:server-rst-stream-${code}`);
-        stream.close(code);
+        resetStream(stream, code);
       }
     });
     stream.once('close', () => {
@@ -262,7 +271,7 @@ function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHead
 function respondError(stream: http2.ServerHttp2Stream, status: number, reason: string): void {
   if (stream.destroyed || stream.closed) return;
   if (stream.headersSent) {
-    stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+    resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
     return;
   }
   const body = `phonehome: ${reason}\n`;
