@@ -7,6 +7,9 @@
 import fs from 'node:fs';
 import { describeError } from '../util/errors.js';
 
+/** Lines shorter than this go out in one write; longer ones (large bodies) piece by piece. */
+const ONE_WRITE_CHARS = 1024 * 1024;
+
 export interface AppendOnlyFileEvents {
   /** Said once per failure episode: the first write that failed, and what happens now. */
   failed(message: string): void;
@@ -84,12 +87,18 @@ export class AppendOnlyFile {
         fs.writeSync(this.#fd, '\n');
         this.#brokenLine = false;
       }
-      for (const piece of pieces) {
-        if (piece.length === 0) continue;
-        fs.writeSync(this.#fd, piece);
-        started = true;
+      const length = pieces.reduce((n, p) => n + p.length, 0);
+      if (length < ONE_WRITE_CHARS) {
+        // Most lines: one system call (a profile of small requests showed a write per piece).
+        fs.writeSync(this.#fd, `${pieces.join('')}\n`);
+      } else {
+        for (const piece of pieces) {
+          if (piece.length === 0) continue;
+          fs.writeSync(this.#fd, piece);
+          started = true;
+        }
+        fs.writeSync(this.#fd, '\n');
       }
-      fs.writeSync(this.#fd, '\n');
       this.#lines++;
       if (this.#error) this.#recovered();
       return true;
