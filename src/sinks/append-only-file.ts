@@ -10,6 +10,16 @@ import { describeError } from '../util/errors.js';
 /** Lines shorter than this go out in one write; longer ones (large bodies) piece by piece. */
 const ONE_WRITE_CHARS = 1024 * 1024;
 
+/**
+ * Writes all of `text`: a nearly full disk may take part of a write and refuse the rest, and
+ * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written.
+ */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text);
+  let at = 0;
+  while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+}
+
 export interface AppendOnlyFileEvents {
   /** Said once per failure episode: the first write that failed, and what happens now. */
   failed(message: string): void;
@@ -84,20 +94,21 @@ export class AppendOnlyFile {
     let started = false;
     try {
       if (this.#brokenLine) {
-        fs.writeSync(this.#fd, '\n');
+        writeAll(this.#fd, '\n');
         this.#brokenLine = false;
       }
       const length = pieces.reduce((n, p) => n + p.length, 0);
       if (length < ONE_WRITE_CHARS) {
         // Most lines: one system call (a profile of small requests showed a write per piece).
-        fs.writeSync(this.#fd, `${pieces.join('')}\n`);
+        started = true;
+        writeAll(this.#fd, `${pieces.join('')}\n`);
       } else {
         for (const piece of pieces) {
           if (piece.length === 0) continue;
-          fs.writeSync(this.#fd, piece);
           started = true;
+          writeAll(this.#fd, piece);
         }
-        fs.writeSync(this.#fd, '\n');
+        writeAll(this.#fd, '\n');
       }
       this.#lines++;
       if (this.#error) this.#recovered();
