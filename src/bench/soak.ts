@@ -6,6 +6,7 @@
 // one in CI and asserts the same properties.
 
 import fs from 'node:fs';
+import readline from 'node:readline';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,8 +129,20 @@ export async function soak(options: { seconds: number; sampleEverySeconds: numbe
   const [exitCode] = (await once(child, 'exit')) as [number | null];
   origin.close();
   smtp.close();
-  const entries = JSON.parse(fs.readFileSync(path.join(out, 'flows.har'), 'utf8')).log.entries as Array<{ _phonehome: { kind: string } }>;
-  const recorded = entries.filter((e) => e._phonehome.kind === 'http' || e._phonehome.kind === 'raw' || e._phonehome.kind === 'websocket').length;
+  // Counted in the flow log, a line at a time: a 30-minute flows.har is larger than one string may be.
+  let recorded = 0;
+  for await (const line of readline.createInterface({ input: fs.createReadStream(path.join(out, 'flows.jsonl'), { encoding: 'utf8' }), crlfDelay: Infinity })) {
+    if (!line) continue;
+    const kind = (JSON.parse(line) as { _phonehome: { kind: string } })._phonehome.kind;
+    if (kind === 'http' || kind === 'raw' || kind === 'websocket') recorded++;
+  }
+  // And flows.har must be a whole document: it ends its entries array and its log.
+  const har = path.join(out, 'flows.har');
+  const tail = Buffer.alloc(5);
+  const fd = fs.openSync(har, 'r');
+  fs.readSync(fd, tail, 0, 5, Math.max(0, fs.statSync(har).size - 5));
+  fs.closeSync(fd);
+  if (tail.toString() !== '\n]}}\n') recorded = 0;
   fs.rmSync(work, { recursive: true, force: true });
   return { samples, completed, recorded, missing: Math.max(0, completed - recorded), exitCode };
 }
