@@ -139,6 +139,15 @@ async function startPhonehome(): Promise<Subject> {
   return { name: 'phonehome', proxyPort: port, trust: fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'), pid: child.pid, stop: () => stopChild(child) };
 }
 
+/** A bare Node relay (the floor): no recording, no inspection. */
+async function startBareRelay(mode: 'pipe' | 'http'): Promise<Subject> {
+  const port = await freePort();
+  const caDir = path.join(work, 'phonehome-ca');
+  const child = spawn(process.execPath, [path.join(installRoot, 'dist', 'bench', 'bare-relay.js'), mode, String(port), caDir, path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(port, child);
+  return { name: `bare ${mode} relay`, proxyPort: port, trust: fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'), pid: child.pid, stop: () => stopChild(child) };
+}
+
 async function startMitmproxy(): Promise<Subject | undefined> {
   if (spawnSync('sh', ['-c', 'command -v mitmdump']).status !== 0) return undefined;
   const port = await freePort();
@@ -361,6 +370,14 @@ try {
 } finally {
   await phonehome.stop();
 }
+for (const mode of ['pipe', 'http'] as const) {
+  const bare = await startBareRelay(mode);
+  try {
+    results.set(`bare-${mode}`, await measure(bare, origins, h2Origin.port, false));
+  } finally {
+    await bare.stop();
+  }
+}
 const mitm = await startMitmproxy();
 if (mitm) {
   try {
@@ -391,6 +408,16 @@ const lines = [
   `${'peak RSS, 1 GB up + 200 MB slow down'.padEnd(32)}${'-'.padStart(10)}${`${fmt(p.rss)} MB`.padStart(12)}${(m?.rss !== undefined ? `${fmt(m.rss)} MB` : '-').padStart(12)}`,
   `${'detection engine, MB/s (1 core)'.padEnd(32)}${'-'.padStart(10)}${fmt(detectorMBps).padStart(12)}`,
   `${'UI frame, 100k flows, ms'.padEnd(32)}${'-'.padStart(10)}${fmt(uiFrameMs, 1).padStart(12)}`,
+  '',
+  // The floor: what a Node relay with no recording and no inspection does on these cores.
+  `${'floor (bare Node relays)'.padEnd(32)}${'pipe'.padStart(10)}${'http'.padStart(12)}   phonehome/pipe     phonehome/http`,
+  ...(['upload', 'download', 'small'] as const).map((k) => {
+    const pipe = results.get('bare-pipe')?.[k];
+    const httpRelay = results.get('bare-http')?.[k];
+    const label = { upload: 'HTTPS upload, MB/s', download: 'HTTPS download, MB/s', small: 'small keep-alive requests, req/s' }[k];
+    return `${label.padEnd(32)}${fmt(pipe).padStart(10)}${fmt(httpRelay).padStart(12)}   ${(pipe ? ratio(p[k], pipe) : '-').padEnd(19)}${httpRelay ? ratio(p[k], httpRelay) : '-'}`;
+  }),
+  `${'new host first byte p50, ms'.padEnd(32)}${fmt(results.get('bare-pipe')?.newHost.p50, 1).padStart(10)}${fmt(results.get('bare-http')?.newHost.p50, 1).padStart(12)}`,
   '',
   'goals: detection engine >= 100 MB/s: ' + (detectorMBps >= 100 ? 'met' : 'NOT met') + '; upload >= 0.5x direct: ' + (p.upload >= 0.5 * d.upload ? 'met' : 'NOT met') +
     '; small requests >= 5x mitmproxy: ' + (m ? (p.small >= 5 * m.small ? 'met' : 'NOT met') : 'mitmdump not installed') +
