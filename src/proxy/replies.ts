@@ -5,11 +5,13 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 
 /**
- * Answers on a raw socket and closes it. The socket must also be drained: one that is never read
- * never sees the client's FIN, so it would stay open and keep the listener from closing.
+ * Answers on a raw socket (when there is anything to say) and closes it. The socket must also be
+ * drained: one that is never read never sees the client's FIN, so it would stay open for good and
+ * keep the listener from closing.
  */
-export function refuse(socket: Duplex, response: string | Buffer): void {
-  socket.end(response);
+export function refuse(socket: Duplex, response?: string | Buffer): void {
+  if (response === undefined) socket.end();
+  else socket.end(response);
   socket.resume();
   (socket as net.Socket).setTimeout?.(5_000, () => socket.destroy());
 }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BodyCapture, type CapturedBody } from '../../flow/body-capture.js';
 import { describeError } from '../../util/errors.js';
+import { refuse } from '../replies.js';
 
 export interface StreamRelayResult {
   readonly bytesUp: number;
@@ -60,11 +61,9 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     error ??= `${side}: ${describeError(err)}`;
     if (!destination && side === 'upstream' && options.onConnectFailed) {
       options.onConnectFailed(error);
-      // The client was paused until upstream answered: drain it, or its FIN is never read and the
-      // socket stays open for good (one descriptor per failed tunnel, seen in the soak run).
-      client.end();
-      client.resume();
-      (client as net.Socket).setTimeout?.(5_000, () => client.destroy());
+      // The client was paused until upstream answered: refused like any other, so it is drained
+      // (one descriptor per failed tunnel stayed open without that, seen in the soak run).
+      refuse(client);
       upstream.destroy();
       return;
     }

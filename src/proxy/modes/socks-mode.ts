@@ -15,6 +15,7 @@ import { clientOf } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
 import type { RawLayer } from '../layers/raw-layer.js';
 import type { PassthroughPolicy } from '../passthrough.js';
+import { refuse } from '../replies.js';
 import {
   parseSocks4Request, parseSocks5Greeting, parseSocks5Request, parseUserPass, socks4Response, socks5Method, socks5Reply, socks5Response,
   SOCKS5, type SocksAddress,
@@ -58,11 +59,7 @@ export class SocksMode {
       stop();
       stage = 'done';
       this.#options.tracker.rejected(client, 'socks5', target, reason, [tag]);
-      if (reply) socket.end(reply);
-      else socket.end();
-      // Drained and bounded, like every refusal: a socket never read never sees the client's FIN.
-      socket.resume();
-      socket.setTimeout(5_000, () => socket.destroy());
+      refuse(socket, reply);
     };
     const onClose = (): void => stop();
     const onData = (chunk: Buffer): void => {
