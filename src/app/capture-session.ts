@@ -238,6 +238,15 @@ export class CaptureSession {
         }
       }
     }
+    // The report is made from the files just closed, so it says exactly what they say.
+    if (outDir && this.options.report && problems.length === 0) {
+      try {
+        const { reportRunFolder } = await import('../report/build-report.js');
+        await reportRunFolder(outDir, { redact: this.options.redact });
+      } catch (error) {
+        problems.push(`report.html: ${describeError(error)}`);
+      }
+    }
     const failure = problems.length > 0 ? `evidence not fully written to ${outDir}: ${problems.join('; ')}` : undefined;
     return { exitCode: failure ? 2 : exitCode, findings: this.summary.findingCount, ...(outDir ? { outDir } : {}), ...(failure ? { failure } : {}) };
   }

@@ -15,9 +15,24 @@ import { TunnelAgent, connectTunnel } from '../bench/tunnel-agent.js';
 import { describeError } from '../util/errors.js';
 import { installRoot } from './paths.js';
 import { loopbackLookup } from '../util/loopback-lookup.js';
+import { demoAddressOf, demoAddresses } from './demo-places.js';
 
-/** Names under .demo resolve to this machine, for the proxy's upstream connections only. */
-export const demoLookup = loopbackLookup('.demo');
+/** Names under .demo resolve to this machine (each to its placed address), for the proxy's upstream connections only. */
+export const demoLookup = loopbackLookup('.demo', demoAddressOf);
+
+/**
+ * A server listening on 127.0.0.1 also answers on each placed address, at the same port: the
+ * connections are handed to it as if it had accepted them.
+ */
+async function answerOnPlacedAddresses(server: net.Server): Promise<net.Server[]> {
+  const port = (server.address() as net.AddressInfo).port;
+  return Promise.all([...demoAddresses.keys()].map(async (address) => {
+    const listener = net.createServer((socket) => server.emit('connection', socket));
+    listener.listen(port, address);
+    await once(listener, 'listening');
+    return listener;
+  }));
+}
 
 export interface DemoCloud {
   readonly httpsPort: number;
@@ -67,11 +82,12 @@ export async function startDemoCloud(): Promise<DemoCloud> {
   });
   smtp.listen(0, '127.0.0.1');
   await once(smtp, 'listening');
+  const placed = [...await answerOnPlacedAddresses(server), ...await answerOnPlacedAddresses(smtp)];
   const caFile = path.join(dir, 'cloud-ca.pem');
   fs.writeFileSync(caFile, ca.certPem);
   return {
     httpsPort: (server.address() as net.AddressInfo).port, smtpPort: (smtp.address() as net.AddressInfo).port, caFile, caPem: ca.certPem,
-    close: () => { server.closeAllConnections(); server.close(); smtp.close(); fs.rmSync(dir, { recursive: true, force: true }); },
+    close: () => { server.closeAllConnections(); server.close(); smtp.close(); for (const listener of placed) listener.close(); fs.rmSync(dir, { recursive: true, force: true }); },
   };
 }
 

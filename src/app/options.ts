@@ -42,6 +42,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'force', kind: 'boolean', defaultText: 'off', help: '--out holds a finished run: move it aside to DIR.moved-<time> (never deleted)' },
   { name: 'no-files', kind: 'boolean', defaultText: 'off', help: 'the live view and demo write no files (they do by default)' },
   { name: 'transparent', kind: 'string', value: 'HOST:PORT', defaultText: 'off', help: 'also accept connections redirected by the OS (Linux REDIRECT; see transparent-rules)' },
+  { name: 'report', kind: 'boolean', defaultText: 'off', help: 'on stop, also write report.html (the HTML evidence report) into --out' },
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
 ];
 
@@ -61,6 +62,8 @@ export interface CaptureOptions {
   readonly failOn?: Severity;
   readonly bodyLimitBytes: number;
   readonly redact: boolean;
+  /** --report: write report.html into the run folder on stop. */
+  readonly report: boolean;
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
@@ -159,6 +162,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   if (raw['append'] === true && raw['force'] === true) throw new ConfigError('--append and --force: choose one (add a session to the run in --out, or move it aside)');
   if (raw['no-files'] === true && str('out') !== undefined) throw new ConfigError('--no-files and --out: choose one');
+  if (raw['no-files'] === true && raw['report'] === true) throw new ConfigError('--report and --no-files: the report is made from the run\'s files');
   if (raw['no-files'] === true && mode === 'capture') throw new ConfigError('--no-files is for the live view and the demo; capture always writes its files');
   // Every run keeps its evidence unless told not to: capture, the live view and the demo alike.
   const outDir = str('out') ?? (raw['no-files'] === true ? undefined : path.resolve(`phonehome-run-${stamp}`));
@@ -175,6 +179,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     failOn: failOn ?? null,
     bodyLimitBytes,
     redact: raw['redact'] === true,
+    report: raw['report'] === true,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
     transparent: transparent ? `${transparent.host.includes(':') ? `[${transparent.host}]` : transparent.host}:${transparent.port}` : null,
@@ -187,7 +192,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
+    redact: raw['redact'] === true, report: raw['report'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
   };
 }
 

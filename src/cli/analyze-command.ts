@@ -20,7 +20,7 @@ import type { Output } from './capture-command.js';
 /** JSON.parse needs the whole file as one string; V8 strings stop at ~512 MiB. */
 const MAX_HAR_BYTES = 400 * 1024 * 1024;
 
-export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string): Promise<number> {
+export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false): Promise<number> {
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
   let stat: fs.Stats;
@@ -59,17 +59,26 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   const worst = Math.max(-1, ...findings.map((f) => severityRank(f.severity)));
   const exitCode = failOn !== undefined && worst >= severityRank(failOn) ? 3 : 0;
   const lines = findings.map((f) => `${JSON.stringify(f)}\n`).join('');
+  const snapshot = summary.snapshot(
+    { version: toolVersion, startedAt, options: { analyze: path.resolve(file), failOn: failOn ?? null }, insecureUpstream: false, passthroughConfigured: [] },
+    { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
+  );
   if (outDir) {
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'findings.jsonl'), lines);
-    writeJsonAtomically(path.join(outDir, 'summary.json'), summary.snapshot(
-      { version: toolVersion, startedAt, options: { analyze: path.resolve(file), failOn: failOn ?? null }, insecureUpstream: false, passthroughConfigured: [] },
-      { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
-    ));
+    writeJsonAtomically(path.join(outDir, 'summary.json'), snapshot);
     io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s); files in ${outDir}`);
   } else {
     if (lines) io.out(lines.trimEnd());
     io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s)`);
+  }
+  if (report) {
+    // Without --out the report goes next to the HAR file: capture.har -> capture.report.html.
+    const reportFile = outDir ? path.join(outDir, 'report.html') : `${file.replace(/\.har$/i, '')}.report.html`;
+    const { writeReport } = await import('../report/build-report.js');
+    const { memorySource } = await import('../report/report-source.js');
+    const written = await writeReport(memorySource(path.resolve(file), snapshot, findings, flows), path.resolve(reportFile));
+    io.err(`phonehome: report: ${written.file}`);
   }
   return exitCode;
 }

@@ -6,6 +6,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CaptureSession } from '../app/capture-session.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { demoAddresses } from '../app/demo-places.js';
 import { demoLookup, phoneSteps, runPhone, startDemoCloud } from '../app/demo.js';
 import { resolveCaptureOptions } from '../app/options.js';
 import { safeListen } from '../app/safe-call.js';
@@ -18,6 +20,7 @@ const UI_PACE_MS = Number(process.env['PHONEHOME_DEMO_PACE_MS'] ?? 6_000);
 export async function runDemo(raw: { headless?: boolean; out?: string; noFiles?: boolean }, io: Output, interactive: boolean): Promise<number> {
   const headless = raw.headless === true || !interactive;
   const cloud = await startDemoCloud();
+  DestinationLookup.place(demoAddresses);
   const caDir = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-demo-ca-'));
   try {
     // Like the live view, the demo keeps its files (./phonehome-run-<time>) unless --no-files.

@@ -18,9 +18,10 @@ const HELP = `phonehome ${toolVersion} — finds personal data leaving a device,
 usage:
   phonehome [options]                 live view on a terminal; the same as capture otherwise
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
-  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]
+  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]
   phonehome rules check [DIR]
   phonehome recover RUN_DIR           rebuild flows.har and summary.json of a run that was killed
+  phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]   one HTML evidence report (RUN_DIR/report.html)
   phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]   what is new (and gone) since a baseline run
   phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
   phonehome demo [--headless] [--out DIR] [--no-files]   proxy + a simulated leaky phone + a local cloud
@@ -39,8 +40,9 @@ const stringOption = (name: string, value: string, help: string): OptionSpec => 
 /** Each command's own usage, answered to `--help` anywhere in its arguments, before anything runs. */
 const USAGE: Record<string, string> = {
   capture: `usage: phonehome capture [options]\nheadless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json\n\noptions:\n${optionsHelp(captureOptionSpecs)}`,
-  analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read)',
+  analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out)',
   compare: 'usage: phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]\nwhat a run has that a baseline run has not (and what is gone): destinations, categories, findings, as JSON Lines; exit 3 on a new finding at or above --fail-on',
+  report: 'usage: phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]\none self-contained HTML evidence report of a run (default RUN_DIR/report.html): what left the device and where, a map, a timeline, every finding with its evidence, what could not be seen; with --baseline, what is new since that run; --redact masks personal values and leaves photos out',
   recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
   ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
   rules: 'usage: phonehome rules check [DIR]\nvalidates rule files (the shipped rules/ by default); errors as file:line',
@@ -79,9 +81,9 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
-        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', '')];
-        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR]' });
-        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined);
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', ''), { name: 'report', kind: 'boolean', defaultText: '', help: '' } as OptionSpec];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]' });
+        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined, values['report'] === true);
       }
       case 'ca': {
         const [sub, ...caArgs] = rest;
@@ -115,6 +117,16 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         for (const line of lines) io.out(JSON.stringify(line));
         const worst = (lines.at(-1) as { worstNew: Severity | null }).worstNew;
         return failOn !== undefined && worst !== null && severityRank(worst) >= severityRank(failOn) ? 3 : 0;
+      }
+      case 'report': {
+        const usage = 'phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]';
+        const { values, positionals } = parseOptions(rest, [stringOption('out', 'FILE', ''), stringOption('baseline', 'RUN_DIR', ''), { name: 'redact', kind: 'boolean', defaultText: '', help: '' }], { min: 1, max: 1, usage });
+        const { reportRunFolder } = await import('../report/build-report.js');
+        const out = values['out'] as string | undefined;
+        const baseline = values['baseline'] as string | undefined;
+        const written = await reportRunFolder(path.resolve(positionals[0]!), { ...(out ? { out: path.resolve(out) } : {}), ...(baseline ? { baselineDir: path.resolve(baseline) } : {}), redact: values['redact'] === true });
+        io.err(`phonehome: report of ${written.findings} finding(s), ${written.thumbnails} thumbnail(s), ${Math.round(written.bytes / 1024)} kB: ${written.file}`);
+        return 0;
       }
       case 'recover': {
         const usage = 'phonehome recover RUN_DIR';

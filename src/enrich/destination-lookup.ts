@@ -35,7 +35,19 @@ export class DestinationLookup {
 
   /** Country and network of an address, or nulls while the databases are still loading. */
   static locate(ip: string | undefined): DestinationInfo {
+    const placed = ip === undefined ? undefined : DestinationLookup.#placed.get(unmapIpv4(ip));
+    if (placed) return placed;
     return DestinationLookup.#ready?.lookup(ip) ?? { country: null, asn: null, org: null };
+  }
+
+  static #placed: ReadonlyMap<string, DestinationInfo> = new Map();
+
+  /**
+   * Addresses whose place is given rather than looked up: the demo's loopback servers, which
+   * play servers in other countries (and say so in their network name). Never set by a capture.
+   */
+  static place(addresses: ReadonlyMap<string, DestinationInfo>): void {
+    DestinationLookup.#placed = addresses;
   }
 
   /** The process-wide instance, loaded on first use (about a second, once). */

@@ -9,20 +9,10 @@ import t from 'tap';
 import type { Finding } from '../../src/model/finding.js';
 import { cli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lab.js';
+import { makeFinding, writeRunFolder } from '../helpers/runs.js';
 
-function finding(id: number, overrides: Partial<Finding>): Finding {
-  return {
-    v: 1, id: `f-${String(id).padStart(6, '0')}`, time: '2026-11-27T18:30:11.000Z', flowId: `fl-${String(id).padStart(6, '0')}`, category: 'photo', severity: 'high', direction: 'request',
-    detector: 'photo/jpeg', summary: 'JPEG photo', host: 'gallery.example.cn', client: { ip: '192.168.1.23' }, destination: { ip: '42.62.48.10', port: 443, country: 'CN', asn: 23724, org: 'x' },
-    evidence: { path: ['body'], bytes: 10, sha256: 'a'.repeat(64) }, details: {}, canary: null, ...overrides,
-  };
-}
-
-function writeRun(dir: string, findings: Finding[], hosts: string[]): void {
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'findings.jsonl'), findings.map((f) => `${JSON.stringify(f)}\n`).join(''));
-  fs.writeFileSync(path.join(dir, 'summary.json'), JSON.stringify({ v: 1, destinations: hosts.map((host) => ({ host, country: host.endsWith('.cn') ? 'CN' : 'US', bytesUp: 100 })) }));
-}
+const finding = makeFinding;
+const writeRun = (dir: string, findings: Finding[], hosts: string[]): string => writeRunFolder(dir, { findings, hosts });
 
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 

@@ -1,0 +1,113 @@
+// What a report is made from: a run's summary, its findings and its flows — read from a run folder
+// (flows.jsonl a line at a time, or flows.har for folders without it), or handed over in memory by
+// `analyze --report`. Lines cut by a crash are skipped and counted, never fatal.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { FINDINGS_FILE, FLOW_LOG, readRunRecord, type RunRecord } from '../app/run-folder.js';
+import { harEntryToFlow, readHarFile } from '../flow/har-reader.js';
+import type { Finding } from '../model/finding.js';
+import type { Flow } from '../model/flow.js';
+import { readFlowLog } from '../sinks/flow-log-sink.js';
+import { ConfigError } from '../util/errors.js';
+
+/** The parts of summary.json a report reads (every field optional: older and hand-made files too). */
+export interface RunSummary {
+  readonly tool?: { readonly version?: string };
+  readonly startedAt?: string;
+  readonly endedAt?: string;
+  readonly durationMs?: number;
+  readonly insecureUpstream?: boolean;
+  readonly options?: Record<string, unknown>;
+  readonly flows?: Record<string, number>;
+  readonly findings?: { readonly total?: number; readonly byCategory?: Record<string, number>; readonly bySeverity?: Record<string, number> };
+  readonly destinations?: ReadonlyArray<{ host: string; ips?: string[]; country?: string | null; asn?: number | null; org?: string | null; flows?: number; bytesUp?: number; bytesDown?: number; findings?: number }>;
+  readonly byCountry?: Record<string, { flows?: number; bytesUp?: number; bytesDown?: number; findings?: number; hosts?: string[] }>;
+  readonly byNetwork?: Record<string, { flows?: number; bytesUp?: number; bytesDown?: number; findings?: number; hosts?: string[] }>;
+  readonly passthrough?: { readonly configured?: string[]; readonly learned?: Array<{ host: string; time?: string; reason?: string }> };
+  readonly coverage?: { readonly totals?: CoverageTotalsJson; readonly unseenByHost?: Record<string, CoverageTotalsJson> };
+  readonly notes?: string[];
+  readonly exitCode?: number;
+}
+
+export interface CoverageTotalsJson {
+  readonly flows?: Record<string, number>;
+  readonly bytesUp?: number;
+  readonly bytesUpInspected?: number;
+  readonly shareUpInspected?: number | null;
+  readonly bytesDown?: number;
+  readonly bytesDownInspected?: number;
+}
+
+export interface ReportSource {
+  /** What the report is of: the run folder, or the HAR file analyzed. */
+  readonly title: string;
+  readonly summary: RunSummary;
+  readonly findings: readonly Finding[];
+  readonly run?: RunRecord;
+  /** The flows, in recorded order; may be read more than once. */
+  flows(): AsyncIterable<Flow>;
+  /** Lines of findings.jsonl or flows.jsonl cut by a crash, left out. */
+  readonly cutLines: () => number;
+}
+
+/** HAR files are parsed whole; V8 strings stop near 512 MiB. */
+const MAX_HAR_BYTES = 400 * 1024 * 1024;
+
+export async function readFindingsFile(file: string): Promise<{ findings: Finding[]; cut: number }> {
+  const findings: Finding[] = [];
+  let cut = 0;
+  if (!fs.existsSync(file)) return { findings, cut };
+  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (!line.trim()) continue;
+    try {
+      const finding = JSON.parse(line) as Finding;
+      if (finding && typeof finding === 'object' && typeof finding.category === 'string') findings.push(finding);
+      else cut++;
+    } catch {
+      cut++;
+    }
+  }
+  return { findings, cut };
+}
+
+export async function runFolderSource(dir: string): Promise<ReportSource> {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
+  const summaryFile = path.join(dir, 'summary.json');
+  if (!fs.existsSync(summaryFile)) throw new ConfigError(`${dir} has no summary.json (a run that was killed? phonehome recover ${dir} first)`);
+  let summary: RunSummary;
+  try {
+    summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as RunSummary;
+  } catch (error) {
+    throw new ConfigError(`${summaryFile} is not JSON: ${(error as Error).message}`);
+  }
+  if (!summary || typeof summary !== 'object') throw new ConfigError(`${summaryFile} is not a phonehome summary`);
+  const { findings, cut } = await readFindingsFile(path.join(dir, FINDINGS_FILE));
+  const flowLog = path.join(dir, FLOW_LOG);
+  const har = path.join(dir, 'flows.har');
+  const skipped = { count: 0 };
+  const flows = async function* (): AsyncGenerator<Flow> {
+    skipped.count = 0;
+    if (fs.existsSync(flowLog)) {
+      let index = 0;
+      for await (const line of readFlowLog(flowLog, skipped)) yield harEntryToFlow(JSON.parse(line) as Record<string, unknown>, index++);
+      return;
+    }
+    if (!fs.existsSync(har)) return;
+    if (fs.statSync(har).size > MAX_HAR_BYTES) throw new ConfigError(`${har} is larger than ${MAX_HAR_BYTES / 1048576} MiB and there is no ${FLOW_LOG} to read instead`);
+    yield* readHarFile(fs.readFileSync(har, 'utf8'), har).flows;
+  };
+  const run = readRunRecord(dir);
+  return { title: dir, summary, findings, ...(run ? { run } : {}), flows, cutLines: () => cut + skipped.count };
+}
+
+/** `analyze --report`: the flows read from the HAR, the findings and summary just made. */
+export function memorySource(title: string, summary: RunSummary, findings: readonly Finding[], flows: readonly Flow[]): ReportSource {
+  return {
+    title, summary, findings,
+    flows: async function* () { yield* flows; },
+    cutLines: () => 0,
+  };
+}
