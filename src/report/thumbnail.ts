@@ -39,6 +39,14 @@ export function embeddedJpeg(bytes: Buffer): Buffer | undefined {
   return undefined;
 }
 
+/** libvips' error, said in a line a reader understands. */
+function whyNot(error: string): string {
+  if (/compression format has not been built in|Support for this compr/i.test(error)) return 'HEIC photos (HEVC) cannot be decoded by the bundled image library, and this one carries no JPEG thumbnail';
+  if (/pixel limit/i.test(error)) return `larger than ${MAX_INPUT_PIXELS / 1_000_000} megapixels, not decoded`;
+  const lines = error.split('\n').map((l) => l.trim()).filter(Boolean);
+  return `not a readable image (${(lines.at(-1) ?? 'unknown error').slice(0, 120)})`;
+}
+
 export async function makeThumbnail(bytes: Buffer): Promise<Thumbnail> {
   let firstError: string;
   try {
@@ -56,5 +64,5 @@ export async function makeThumbnail(bytes: Buffer): Promise<Thumbnail> {
       // fall through to the placeholder
     }
   }
-  return { kind: 'placeholder', reason: `no preview: ${firstError.split('\n')[0]!.slice(0, 160)}` };
+  return { kind: 'placeholder', reason: `no preview: ${whyNot(firstError)}` };
 }

@@ -2,7 +2,7 @@
 // (darker where more was sent) and findings as marks coloured by severity. Drawn at build time as
 // SVG; binned so ten thousand flows stay a few hundred shapes.
 
-import { escapeHtml, formatBytes } from './html-text.js';
+import { escapeHtml, formatBytes, shown } from './html-text.js';
 import type { Severity } from '../model/finding.js';
 
 export interface TimelineFlow {
@@ -70,17 +70,17 @@ export function timelineSvg(flows: readonly TimelineFlow[], findings: readonly T
   const binWidth = PLOT_WIDTH / BINS;
   rows.forEach((host, i) => {
     const y = i * ROW_HEIGHT;
-    parts.push(`<text class="row-label" x="${LABEL_WIDTH - 6}" y="${y + 13}" text-anchor="end">${escapeHtml(host.length > 34 ? `${host.slice(0, 33)}…` : host)}</text>`);
+    parts.push(`<text class="row-label" x="${LABEL_WIDTH - 6}" y="${y + 13}" text-anchor="end">${shown(host, 34)}</text>`);
     parts.push(`<line class="row-line" x1="${LABEL_WIDTH}" x2="${LABEL_WIDTH + PLOT_WIDTH}" y1="${y + ROW_HEIGHT - 0.5}" y2="${y + ROW_HEIGHT - 0.5}"/>`);
     for (const [bin, c] of bins[i]!) {
       const shade = Math.min(5, Math.max(1, Math.floor(Math.log10(c.bytes + 1)) - 1));
-      parts.push(`<rect class="bin sent-${shade}" x="${(LABEL_WIDTH + bin * binWidth).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, binWidth - 0.5).toFixed(1)}" height="${ROW_HEIGHT - 6}"><title>${escapeHtml(`${host}: ${c.flows} flow${c.flows === 1 ? '' : 's'}, ${formatBytes(c.bytes)} sent`)}</title></rect>`);
+      parts.push(`<rect class="bin sent-${shade}" x="${(LABEL_WIDTH + bin * binWidth).toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, binWidth - 0.5).toFixed(1)}" height="${ROW_HEIGHT - 6}"><title>${shown(`${host}: ${c.flows} flow${c.flows === 1 ? '' : 's'}, ${formatBytes(c.bytes)} sent`)}</title></rect>`);
     }
   });
   for (const f of findings) {
     const cx = x(f.time);
     const cy = rowOf(f.host) * ROW_HEIGHT + ROW_HEIGHT / 2;
-    parts.push(`<a href="#${escapeHtml(f.id)}"><path class="mark sev-${f.severity}" d="M${cx.toFixed(1)} ${cy - 6}l5 6-5 6-5-6z"><title>${escapeHtml(`${clock(f.time)} ${f.severity}: ${f.label}`)}</title></path></a>`);
+    parts.push(`<a href="#${escapeHtml(f.id)}"><path class="mark sev-${f.severity}" d="M${cx.toFixed(1)} ${cy - 6}l5 6-5 6-5-6z"><title>${shown(`${clock(f.time)} ${f.severity}: ${f.label}`, 300)}</title></path></a>`);
   }
   const axisY = rows.length * ROW_HEIGHT + 14;
   for (let i = 0; i <= 4; i++) {
