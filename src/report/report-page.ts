@@ -24,6 +24,8 @@ function place(code: string | null | undefined): string {
 }
 
 const sev = (s: Severity): string => `<span class="sev ${s}">${s}</span>`;
+/** A count in a matrix: empty when zero, so the numbers that matter stand out. */
+const count = (n: number): string => (n === 0 ? '<td class="num muted">·</td>' : `<td class="num">${n}</td>`);
 const num = (n: number | undefined): string => `<td class="num">${escapeHtml((n ?? 0).toLocaleString('en-US'))}</td>`;
 
 function worstOf(findings: readonly Finding[]): Severity | null {
@@ -59,13 +61,13 @@ function headline(model: ReportModel): string {
   }
   const items = ordered.map(([category, list]) => {
     const hosts = groupBy(list, (f) => f.host);
-    const where = [...hosts].slice(0, 4).map(([host, fs]) => `<code>${shown(host, 120)}</code> (${shown(place(fs[0]!.destination?.country ?? fs[0]!.destination?.org))})`).join(', ');
+    const where = [...hosts].slice(0, 4).map(([host, fs]) => `<code>${shown(host, 120)}</code> in ${shown(place(fs[0]!.destination?.country ?? fs[0]!.destination?.org))}`).join(', ');
     const more = hosts.size > 4 ? ` and ${hosts.size - 4} more` : '';
     return `<li>${sev(worstOf(list)!)} <strong>${escapeHtml(categoryTitle(category))}</strong>: <span data-count-category="${escapeHtml(category)}">${list.length}</span> finding${list.length === 1 ? '' : 's'}, sent to ${where}${more}</li>`;
   });
   const countries = [...new Set(findings.map((f) => f.destination?.country ?? 'unknown'))].sort();
   const matrix = `<table class="matrix"><caption class="muted">Findings by category and destination country</caption><thead><tr><th>category</th><th>worst</th>${countries.map((c) => `<th class="num">${shown(place(c === 'unknown' ? null : c))}</th>`).join('')}<th class="num">total</th></tr></thead><tbody>${
-    ordered.map(([category, list]) => `<tr><td>${escapeHtml(categoryTitle(category))}</td><td>${sev(worstOf(list)!)}</td>${countries.map((c) => num(list.filter((f) => (f.destination?.country ?? 'unknown') === c).length)).join('')}${num(list.length)}</tr>`).join('')
+    ordered.map(([category, list]) => `<tr><td>${escapeHtml(categoryTitle(category))}</td><td>${sev(worstOf(list)!)}</td>${countries.map((c) => count(list.filter((f) => (f.destination?.country ?? 'unknown') === c).length)).join('')}${num(list.length)}</tr>`).join('')
   }</tbody></table>`;
   return `<div class="headline" id="headline"><p><strong id="total-findings">${escapeHtml(String(total))}</strong> finding${total === 1 ? '' : 's'}: what left the device, and where it went.</p><ul>${items.join('')}</ul></div>${matrix}`;
 }
