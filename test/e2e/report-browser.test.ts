@@ -65,7 +65,7 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
     }
     t.equal(await page.locator('article.finding').count(), summary.findings.total, 'one article per finding');
     const thumb = page.locator('article.finding[data-category="photo"] img.thumb');
-    t.equal(await thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0 && img.naturalWidth <= 240), true, 'the photo thumbnail is decoded and shown');
+    t.equal(await thumb.evaluate((img) => { const image = img as unknown as { complete: boolean; naturalWidth: number }; return image.complete && image.naturalWidth > 0 && image.naturalWidth <= 240; }), true, 'the photo thumbnail is decoded and shown');
 
     await page.fill('#filter', 'gallery');
     t.equal(await page.locator('#shown-count').textContent(), '1', 'typing narrows the list');
@@ -98,7 +98,7 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
     t.equal(run(['report', dir]).status, 0);
     const file = path.join(dir, 'report.html');
     const escaped = await open(browser, file);
-    t.equal(await escaped.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'no payload ran');
+    t.equal(await escaped.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, 'no payload ran');
     t.equal(await escaped.page.locator('body').isVisible(), true, 'no payload style applied');
     t.equal(await escaped.page.locator('a[href^="javascript:"]').count(), 0, 'no javascript: link');
     t.same(escaped.errors, []);
@@ -107,7 +107,7 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
     const smuggled = path.join(dir, 'smuggled.html');
     fs.writeFileSync(smuggled, fs.readFileSync(file, 'utf8').replace('<main>', '<main><script>window.__pwned=4</script><img src="x" onerror="window.__pwned=5"><img src="https://tracker.invalid/p.gif">'));
     const attacked = await open(browser, smuggled);
-    t.equal(await attacked.page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined, 'the smuggled script and handler did not run');
+    t.equal(await attacked.page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned), undefined, 'the smuggled script and handler did not run');
     t.same(attacked.requests, [], 'the smuggled image was not fetched');
     t.ok(attacked.errors.some((e) => /Content Security Policy/.test(e)), 'the browser says the CSP refused them');
     t.equal(await attacked.page.locator('#shown-count').textContent(), '1', 'and the page script itself still runs');
@@ -134,7 +134,7 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
     const context = await browser.newContext({ recordHar: { path: harFile } });
     const page = await context.newPage();
     await page.goto(`http://127.0.0.1:${(server.address() as { port: number }).port}/`);
-    await page.waitForFunction(() => document.title.startsWith('done'));
+    await page.waitForFunction(() => (globalThis as unknown as { document: { title: string } }).document.title.startsWith('done'));
     await context.close();
     const analyzed = run(['analyze', harFile, '--report']);
     t.equal(analyzed.status, 0, analyzed.stderr);

@@ -10,7 +10,7 @@ import { embeddedJpeg, makeThumbnail } from '../../../src/report/thumbnail.js';
 const photos = path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos');
 const read = (name: string): Buffer => fs.readFileSync(path.join(photos, name));
 
-async function decoded(dataUri: string): Promise<sharp.Metadata> {
+async function decoded(dataUri: string): Promise<Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>> {
   t.match(dataUri, /^data:image\/jpeg;base64,[A-Za-z0-9+/=]+$/, 'a JPEG data URI, nothing else');
   return sharp(Buffer.from(dataUri.slice(dataUri.indexOf(',') + 1), 'base64')).metadata();
 }
