@@ -14,9 +14,20 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Binary bodies written as one character per byte (latin-1), as mitmproxy's har_dump does: no
+ * character above U+00FF, and some that text never holds (C0 controls other than tab and line
+ * ends, or C1 controls). A real text's "à" is U+00E0 too, so controls are what tell them apart.
+ */
+function isLatin1Binary(text: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  return !/[^\u0000-\u00ff]/.test(text) && /[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/.test(text);
+}
+
 function decodeText(text: unknown, encoding: unknown): Buffer {
   if (typeof text !== 'string') return Buffer.alloc(0);
-  return encoding === 'base64' ? Buffer.from(text, 'base64') : Buffer.from(text, 'utf8');
+  if (encoding === 'base64') return Buffer.from(text, 'base64');
+  return Buffer.from(text, isLatin1Binary(text) ? 'latin1' : 'utf8');
 }
 
 function body(bytes: Buffer, declaredSize: unknown): CapturedBody {

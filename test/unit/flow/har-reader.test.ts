@@ -25,3 +25,17 @@ t.test('a file cut anywhere: every whole entry is read, and it says the last one
   t.equal(cutAfterSecond.droppedTail, false);
   t.throws(() => readHarFile('{"log": {"version"'), /not JSON/);
 });
+
+t.test("mitmproxy's har_dump: binary bodies as one character per byte are read back as those bytes", async (t) => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
+  const har = (text: string) => JSON.stringify({ log: { version: '1.2', creator: { name: 'mitmproxy har_dump', version: '0.1' }, entries: [{ startedDateTime: '2026-11-27T18:30:11.000Z', time: 1, request: { method: 'POST', url: 'http://a.example/upload', httpVersion: 'HTTP/1.1', headers: [], postData: { mimeType: 'image/jpeg', text, params: [] } }, response: { status: 200, statusText: '', httpVersion: 'HTTP/1.1', headers: [], content: { size: 0, mimeType: '' } } }] } });
+  const cases: Array<[string, string, Buffer]> = [
+    ['a JPEG written as latin-1', photo.toString('latin1'), photo],
+    ['French text stays UTF-8 (its à is U+00E0 too)', 'Rendez-vous demain à 18h', Buffer.from('Rendez-vous demain à 18h', 'utf8')],
+    ['text with characters above U+00FF stays UTF-8 even with a control', '验证码\u0001 123456', Buffer.from('验证码\u0001 123456', 'utf8')],
+    ['JSON with tabs and newlines stays UTF-8', '{\n\t"body": "café"\n}', Buffer.from('{\n\t"body": "café"\n}', 'utf8')],
+  ];
+  for (const [name, text, bytes] of cases) t.same(readHarFile(har(text)).flows[0]!.request!.body.bytes, bytes, name);
+});
