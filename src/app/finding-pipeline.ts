@@ -14,6 +14,7 @@ import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
 import type { Finding } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
+import { loadSqlite } from '../inspect/decode/sqlite.js';
 
 export interface PipelineOptions {
   /** Detectors to run in this thread; without them the default registry runs in a worker. */
@@ -68,7 +69,7 @@ export class FindingPipeline {
     await this.#pool?.close();
   }
 
-  /** Inspects a flow in this thread and reports its findings at once (analyze). */
+  /** Inspects a flow in this thread and reports its findings at once (analyze: await loadSqlite() first). */
   inspectNow(flow: Flow): void {
     this.#report(flow, inspectFlow(flow, this.#detectors ?? []));
   }
@@ -90,7 +91,7 @@ export class FindingPipeline {
     if (flow.kind === 'rejected' || flow.kind === 'tls-failed' || flow.kind === 'tunnel') return;
     const result: Promise<InspectionResult> = this.#pool
       ? this.#pool.inspect(flow)
-      : new Promise((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? []))));
+      : loadSqlite().catch(() => undefined).then(() => new Promise<InspectionResult>((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? [])))));
     this.#chain = this.#chain.then(async () => this.#report(flow, await result));
   }
 }

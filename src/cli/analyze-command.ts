@@ -11,6 +11,7 @@ import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
 import { readHarFile } from '../flow/har-reader.js';
+import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
 import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
@@ -33,7 +34,7 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   const read = readHarFile(fs.readFileSync(file, 'utf8'), file);
   const flows = read.flows;
   if (read.truncated) io.err(`phonehome: ${file} is cut short: read its ${flows.length} whole entr${flows.length === 1 ? 'y' : 'ies'}${read.droppedTail ? ', dropped the incomplete last one' : ''}`);
-  await DestinationLookup.shared();
+  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
 
   const bus = new EventBus();
   const summary = new SummaryCollector();

@@ -7,11 +7,16 @@ import { loadCanaries } from './canary/canary-file.js';
 import { createCanaryDetector } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
 import { inspectFlow } from './inspector.js';
+import { loadSqlite } from './decode/sqlite.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
 const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
 
-parentPort?.on('message', (message: { seq: number; envelope: unknown }) => {
+// SQLite's WebAssembly loads once; flows that arrive meanwhile wait for it, in order.
+const sqliteReady = loadSqlite().catch(() => undefined);
+
+parentPort?.on('message', async (message: { seq: number; envelope: unknown }) => {
+  await sqliteReady;
   let result;
   try {
     result = inspectFlow(decodeFlow(message.envelope), detectors);

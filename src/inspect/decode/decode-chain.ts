@@ -5,6 +5,9 @@ import type { View } from '../detect/detector.js';
 import { decodeLimits, type DecodeBudget } from './budget.js';
 import { compressedBlobDecoder, contentEncodingDecoder } from './content-encoding.js';
 import type { Decoder } from './layer.js';
+import { archiveDecoder } from './archive.js';
+import { textRowsDecoder } from './text-records.js';
+import { sqliteDecoder } from './sqlite.js';
 import { mailMimeDecoder } from './mail-message.js';
 import { mailProtocolDecoder } from './mail-protocols.js';
 import { mmsDecoder } from './mms.js';
@@ -20,8 +23,11 @@ export const decoders: readonly Decoder[] = [
   contentEncodingDecoder,
   compressedBlobDecoder,
   multipartDecoder,
+  archiveDecoder,
+  sqliteDecoder,
   jsonDecoder,
   formDecoder,
+  textRowsDecoder,
   xmlDecoder,
   structuredStringsDecoder,
   mmsDecoder,
