@@ -1,7 +1,7 @@
 // The layers of a flow that detectors look at: each body, WebSocket or gRPC message and raw stream
 // as it was captured. The decode chain adds the decoded layers beneath each of these.
 
-import { headerValue, type Flow } from '../model/flow.js';
+import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import type { View } from './detect/detector.js';
 
 function mediaType(value: string | undefined): string | undefined {
@@ -18,7 +18,47 @@ function fileNameOf(url: string): { fileName?: string } {
   }
 }
 
-/** The raw layers of a flow: bodies, WebSocket and gRPC messages, stream directions. */
+/** Request headers that carry nothing about the person: left out of the headers layer. */
+const ROUTINE_HEADERS = new Set(['host', 'connection', 'content-length', 'content-type', 'content-encoding', 'accept', 'accept-encoding', 'accept-language', 'cache-control', 'pragma', 'te', 'transfer-encoding', 'upgrade', 'keep-alive', 'proxy-connection', 'origin', 'referer', 'sec-fetch-site', 'sec-fetch-mode', 'sec-fetch-dest', 'sec-websocket-key', 'sec-websocket-version', 'sec-websocket-extensions', 'if-none-match', 'if-modified-since', 'range', 'expect', 'priority', 'authorization', 'proxy-authorization', 'cookie']);
+
+/** `a=1; b=2` as fields. */
+export function parseCookieHeader(value: string): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of value.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) continue;
+    const name = part.slice(0, eq).trim();
+    let v = part.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
+    try {
+      v = decodeURIComponent(v);
+    } catch {
+      // not percent-encoded
+    }
+    if (name) cookies[name] = v;
+  }
+  return cookies;
+}
+
+/**
+ * Identifiers travel in request headers (`X-Device-IMEI`) and cookies as often as in bodies: both
+ * become structured layers of their own, so the detectors see them with their names as keys.
+ */
+function headerViews(flow: Flow, headers: HeaderList): View[] {
+  const fields: Record<string, string> = {};
+  const cookies: Record<string, string> = {};
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') Object.assign(cookies, parseCookieHeader(value));
+    else if (!ROUTINE_HEADERS.has(lower) && !lower.startsWith(':')) fields[name] = value;
+  }
+  const views: View[] = [];
+  const text = (o: Record<string, string>): Buffer => Buffer.from(Object.entries(o).map(([k, v]) => `${k}: ${v}`).join('\r\n'));
+  if (Object.keys(fields).length > 0) views.push({ bytes: text(fields), path: ['request-headers'], direction: 'request', structured: fields, contentType: 'application/x-http-headers', depth: 0, origin: 'http', flow });
+  if (Object.keys(cookies).length > 0) views.push({ bytes: text(cookies), path: ['cookie'], direction: 'request', structured: cookies, contentType: 'application/x-http-cookies', depth: 0, origin: 'http', flow });
+  return views;
+}
+
+/** The raw layers of a flow: bodies, headers and cookies, WebSocket and gRPC messages, stream directions. */
 export function viewsOf(flow: Flow): View[] {
   const views: View[] = [];
   // A gRPC call's bodies are its length-prefixed messages: each message is its own layer (below),
@@ -28,6 +68,7 @@ export function viewsOf(flow: Flow): View[] {
   if (flow.request) {
     views.push({ bytes: grpc ? Buffer.alloc(0) : flow.request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(flow.request.headers, 'content-type')), headers: flow.request.headers, ...fileNameOf(flow.request.url), depth: 0, origin: 'http', flow });
   }
+  if (flow.request) views.push(...headerViews(flow, flow.request.headers));
   if (flow.response && flow.response.body.bytes.length > 0 && !grpc) {
     views.push({ bytes: flow.response.body.bytes, path: ['body'], direction: 'response', contentType: mediaType(headerValue(flow.response.headers, 'content-type')), headers: flow.response.headers, depth: 0, origin: 'http', flow });
   }

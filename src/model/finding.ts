@@ -2,7 +2,7 @@
 
 export const categories = [
   'photo', 'sms', 'mail', 'contact', 'call-log', 'identifier', 'location',
-  'credential', 'tls-pinned', 'opaque',
+  'credential', 'browsing', 'app-list', 'tls-pinned', 'opaque',
 ] as const;
 export type Category = (typeof categories)[number];
 

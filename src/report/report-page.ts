@@ -12,7 +12,7 @@ import { countryName, worldMapSvg } from './world-map.js';
 
 const CATEGORY_TITLES: Record<string, string> = {
   photo: 'Photos', sms: 'SMS', mail: 'Mail', contact: 'Contacts', 'call-log': 'Call logs', identifier: 'Identifiers',
-  location: 'Location', credential: 'Credentials', 'app-list': 'App inventories', 'tls-pinned': 'Pinned connections (not decrypted)', opaque: 'Data that could not be read',
+  location: 'Location', credential: 'Credentials', browsing: 'Browsing history', 'app-list': 'App inventories', 'tls-pinned': 'Pinned connections (not decrypted)', opaque: 'Data that could not be read',
 };
 
 const categoryTitle = (category: string): string => CATEGORY_TITLES[category] ?? category;

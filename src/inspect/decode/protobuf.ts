@@ -46,7 +46,10 @@ export function parseProtobuf(bytes: Buffer, depth = 0, budget = { fields: MAX_F
       [value, at] = v;
     } else if (wire === 1) {
       if (at + 8 > bytes.length) return undefined;
-      value = bytes.readBigUInt64LE(at).toString();
+      // fixed64 is a double as often as an integer: a fractional value in coordinate range is kept
+      // as the double it is (a position), anything else as the unsigned integer.
+      const double = bytes.readDoubleLE(at);
+      value = Number.isFinite(double) && !Number.isInteger(double) && Math.abs(double) <= 180 && Math.abs(double) >= 1e-6 ? double : bytes.readBigUInt64LE(at).toString();
       at += 8;
     } else if (wire === 5) {
       if (at + 4 > bytes.length) return undefined;

@@ -52,27 +52,66 @@ function strings(value: unknown, depth = 0): string[] {
   return [];
 }
 
+/** Google People API: `names: [{displayName, givenName, familyName}]`. */
+function peopleApiName(value: unknown): string | undefined {
+  if (!Array.isArray(value)) return undefined;
+  for (const item of value) {
+    if (!item || typeof item !== 'object') continue;
+    const n = item as Record<string, unknown>;
+    const text = n['displayName'] ?? n['unstructuredName'] ?? [n['givenName'], n['familyName']].filter((x) => typeof x === 'string').join(' ');
+    if (typeof text === 'string' && /\p{L}/u.test(text)) return text;
+  }
+  return undefined;
+}
+
 function personOf(object: Record<string, unknown>): Contact | undefined {
   let name: string | undefined;
   const phones: string[] = [];
   const emails: string[] = [];
   for (const [rawKey, value] of Object.entries(object)) {
     const key = rawKey.toLowerCase();
-    if (NAME_KEYS.has(key) && typeof value === 'string' && /\p{L}/u.test(value)) name ??= value;
+    if (key === 'names') name ??= peopleApiName(value);
+    else if (NAME_KEYS.has(key) && typeof value === 'string' && /\p{L}/u.test(value)) name ??= value;
     else if (PHONE_KEYS.has(key)) phones.push(...strings(value).filter((s) => /^\+?[\d\s().-]{6,20}$/.test(s) && (s.match(/\d/g) ?? []).length >= 6));
     else if (EMAIL_KEYS.has(key)) emails.push(...strings(value).filter((s) => /^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(s)));
   }
   return name && (phones.length > 0 || emails.length > 0) ? { name, phones, emails } : undefined;
 }
 
+/** A person, or a wrapper holding one (`{contactPerson: {...}}` in People API batch calls). */
+function personIn(value: unknown): Contact | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const direct = personOf(value as Record<string, unknown>);
+  if (direct) return direct;
+  for (const inner of Object.values(value)) {
+    if (inner && typeof inner === 'object' && !Array.isArray(inner)) {
+      const wrapped = personOf(inner as Record<string, unknown>);
+      if (wrapped) return wrapped;
+    }
+  }
+  return undefined;
+}
+
+/** The People API's own shape (`names` with `phoneNumbers` or `emailAddresses`): a contact even alone. */
+function isPeopleApiPerson(value: unknown): boolean {
+  return !!value && typeof value === 'object' && !Array.isArray(value) && Array.isArray((value as Record<string, unknown>)['names']) && (Array.isArray((value as Record<string, unknown>)['phoneNumbers']) || Array.isArray((value as Record<string, unknown>)['emailAddresses']));
+}
+
 function collectPeople(value: unknown, out: Contact[], depth = 0): void {
   if (depth > 12 || out.length > 10_000) return;
   if (Array.isArray(value)) {
-    const people = value.filter((v) => v && typeof v === 'object' && !Array.isArray(v)).map((v) => personOf(v as Record<string, unknown>)).filter((p): p is Contact => p !== undefined);
+    const people = value.map(personIn).filter((p): p is Contact => p !== undefined);
     // One person with a phone is a profile; an address book is a list of them.
     if (people.length >= 2) out.push(...people);
     else for (const item of value) collectPeople(item, out, depth + 1);
   } else if (value && typeof value === 'object') {
+    if (isPeopleApiPerson(value)) {
+      const person = personOf(value as Record<string, unknown>);
+      if (person) {
+        out.push(person);
+        return;
+      }
+    }
     for (const inner of Object.values(value)) collectPeople(inner, out, depth + 1);
   }
 }

@@ -38,7 +38,9 @@ const keyKinds = new Map<string, IdentifierKind | null>();
 function kindOfKey(key: string): IdentifierKind | undefined {
   let kind = keyKinds.get(key);
   if (kind === undefined) {
-    kind = KEY_KINDS.find(([re]) => re.test(key))?.[1] ?? null;
+    // Header and cookie names: `X-Device-IMEI` is device_imei.
+    const normal = key.replace(/^x[-_]/i, '').replace(/-/g, '_');
+    kind = KEY_KINDS.find(([re]) => re.test(normal))?.[1] ?? null;
     if (keyKinds.size < 10_000) keyKinds.set(key, kind);
   }
   return kind ?? undefined;
@@ -100,7 +102,7 @@ export function classifyIdentifier(key: string, raw: unknown): IdentifierHit | u
 /** An international number (E.164: +, country code, 8 to 15 digits in all) is a phone number under any key… */
 const E164 = /^\+[1-9]\d{7,14}$/;
 /** …but for the keys of SMS, call and contact records: those detectors report their numbers. */
-const RECORD_NUMBER_KEYS = /^(address|sender|recipient|from|to|number|num|contact|peer|caller|callee|data1|originating_?address|formatted_?number|normalized_?number)$/i;
+const RECORD_NUMBER_KEYS = /^(address|sender|recipient|from|to|number|num|contact|peer|caller|callee|data1|originating_?address|formatted_?number|normalized_?number|service_?center|sms_(from|to|sender|address|number)|(from|to)_number)$/i;
 
 function collect(value: unknown, out: IdentifierHit[], depth = 0): void {
   if (depth > 16 || out.length > 200) return;

@@ -49,6 +49,21 @@ export function positionOf(object: Record<string, unknown>): Position | undefine
   return undefined;
 }
 
+/**
+ * A schemaless protobuf message holding a position: two fields with consecutive numbers that are
+ * doubles (the decoder keeps fractional fixed64 values as doubles), a latitude then a longitude,
+ * each with at least four decimals. Integers never qualify: varints and ids stay quiet.
+ */
+export function positionOfFieldPair(object: Record<string, unknown>): Position | undefined {
+  for (const [key, value] of Object.entries(object)) {
+    if (typeof value !== 'number' || Number.isInteger(value) || !/^\d+$/.test(key)) continue;
+    const next = object[String(Number(key) + 1)];
+    if (typeof next !== 'number' || Number.isInteger(next)) continue;
+    if (decimals(value) >= 4 && decimals(next) >= 4 && Math.abs(value) <= 90 && plausible(value, next)) return { lat: value, lon: next, decimals: Math.min(decimals(value), decimals(next)), how: 'protobuf doubles' };
+  }
+  return undefined;
+}
+
 /** NMEA 0183 GGA/RMC sentences with a valid XOR checksum. */
 export function nmeaPositions(text: string): Position[] {
   const positions: Position[] = [];
@@ -70,21 +85,21 @@ export function nmeaPositions(text: string): Position[] {
 
 const MAC = /^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$/i;
 
-function collect(value: unknown, out: { positions: Position[]; bssids: Set<string>; cells: number }, depth = 0): void {
+function collect(value: unknown, out: { positions: Position[]; bssids: Set<string>; cells: number }, depth = 0, protobuf = false): void {
   if (depth > 16 || out.positions.length > 1000) return;
   if (Array.isArray(value)) {
-    for (const item of value) collect(item, out, depth + 1);
+    for (const item of value) collect(item, out, depth + 1, protobuf);
     return;
   }
   if (!value || typeof value !== 'object') return;
   const object = value as Record<string, unknown>;
-  const position = positionOf(object);
+  const position = positionOf(object) ?? (protobuf ? positionOfFieldPair(object) : undefined);
   if (position) out.positions.push(position);
   const keys = new Set(Object.keys(object).map((k) => k.toLowerCase()));
   const bssid = object['bssid'] ?? object['BSSID'] ?? object['mac'];
   if (typeof bssid === 'string' && MAC.test(bssid) && (keys.has('bssid') || keys.has('rssi') || keys.has('level') || keys.has('ssid'))) out.bssids.add(bssid.toLowerCase());
   if (keys.has('mcc') && keys.has('mnc') && (keys.has('cid') || keys.has('ci') || keys.has('cellid') || keys.has('cell_id')) && (keys.has('lac') || keys.has('tac'))) out.cells++;
-  for (const inner of Object.values(object)) if (inner && typeof inner === 'object') collect(inner, out, depth + 1);
+  for (const inner of Object.values(object)) if (inner && typeof inner === 'object') collect(inner, out, depth + 1, protobuf);
 }
 
 function precision(decimalPlaces: number): string {
@@ -99,7 +114,7 @@ export const locationDetector: Detector = {
   },
   detect(view: View): FindingDraft[] {
     const found = { positions: [] as Position[], bssids: new Set<string>(), cells: 0 };
-    if (view.structured !== undefined) collect(view.structured, found);
+    if (view.structured !== undefined) collect(view.structured, found, 0, view.contentType === 'application/x-protobuf');
     else found.positions.push(...nmeaPositions(view.bytes.toString('latin1')));
     const findings: FindingDraft[] = [];
     if (found.positions.length > 0) {

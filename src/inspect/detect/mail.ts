@@ -23,30 +23,96 @@ function bodyExcerpt(bytes: Buffer, offset: number): string {
 }
 
 interface MailRecord {
-  from: string;
+  from?: string;
   to?: string;
   subject?: string;
   body?: string;
+  /** Which API shape it came in: JMAP, Microsoft Graph / Outlook REST, EWS, Gmail API, or plain JSON. */
+  via: 'jmap' | 'graph' | 'ews' | 'gmail-api' | 'json';
 }
 
-function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
-  const entries = Object.entries(object);
-  // Most objects are not mail: without a sender-like key there is nothing more to look at.
-  if (!entries.some(([k]) => /^(from|sender|from_?address)$/i.test(k))) return undefined;
-  const lower = new Map(entries.map(([k, v]) => [k.toLowerCase(), v]));
-  const get = (...keys: string[]): unknown => {
+const FROM_KEYS = ['from', 'sender', 'from_address', 'fromaddress'];
+const TO_KEYS = ['to', 'recipients', 'to_address', 'toaddress', 'torecipients', 'cc', 'ccrecipients'];
+const SUBJECT_KEYS = ['subject', 'title'];
+const BODY_KEYS = ['body', 'text', 'snippet', 'html', 'content', 'bodypreview', 'bodyvalues', 'uniquebody', 'textbody', 'htmlbody', 'preview'];
+
+/** The first e-mail address anywhere in a value (a string, `[{email}]`, `{emailAddress: {address}}`, EWS mailboxes). */
+function addressIn(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return firstAddress(value);
+  if (depth > 4 || !value || typeof value !== 'object') return undefined;
+  for (const inner of Array.isArray(value) ? value : Object.values(value)) {
+    const found = addressIn(inner, depth + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Base64url text (a Gmail API part's body.data), when it decodes to readable UTF-8. */
+function base64urlText(value: string): string | undefined {
+  if (value.length < 8 || !/^[A-Za-z0-9_-]+={0,2}$/.test(value)) return undefined;
+  const text = Buffer.from(value, 'base64url').toString('utf8');
+  return /^[^\u0000-\u0008\ufffd]*$/.test(text) ? text : undefined;
+}
+
+/** The text of a body value: a string, `{content}` (Graph), `{"#text"}` (EWS), JMAP's `bodyValues`, Gmail parts. */
+function textIn(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') return value;
+  if (depth > 4 || !value || typeof value !== 'object') return undefined;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const text = textIn(item, depth + 1);
+      if (text !== undefined) return text;
+    }
+    return undefined;
+  }
+  const object = value as Record<string, unknown>;
+  for (const key of ['content', 'Content', '#text', 'value']) if (typeof object[key] === 'string') return object[key] as string;
+  if (typeof object['data'] === 'string') return base64urlText(object['data']);
+  for (const inner of Object.values(object)) {
+    const text = textIn(inner, depth + 1);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+/** Gmail API message payloads carry their fields as `headers: [{name, value}]`. */
+function headerFields(object: Record<string, unknown>): Map<string, unknown> | undefined {
+  const headers = object['headers'];
+  if (!Array.isArray(headers) || headers.length === 0) return undefined;
+  const fields = new Map<string, unknown>();
+  for (const h of headers) {
+    if (h && typeof h === 'object' && typeof (h as Record<string, unknown>)['name'] === 'string') fields.set(String((h as Record<string, unknown>)['name']).toLowerCase(), (h as Record<string, unknown>)['value']);
+  }
+  if (!fields.has('from') && !fields.has('to')) return undefined;
+  if (object['parts'] !== undefined) fields.set('body', object['parts']);
+  else if (object['body'] !== undefined) fields.set('body', object['body']);
+  return fields;
+}
+
+export function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
+  const gmail = headerFields(object);
+  const lower = gmail ?? new Map(Object.entries(object).map(([k, v]) => [k.toLowerCase(), v]));
+  // Most objects are not mail: without a sender or a recipient key there is nothing more to look at.
+  if (!FROM_KEYS.some((k) => lower.has(k)) && !TO_KEYS.some((k) => lower.has(k))) return undefined;
+  const get = (keys: readonly string[]): unknown => {
     for (const key of keys) if (lower.has(key)) return lower.get(key);
     return undefined;
   };
-  const asText = (v: unknown): string | undefined => (typeof v === 'string' ? v : Array.isArray(v) ? v.filter((x) => typeof x === 'string').join(', ') : v && typeof v === 'object' ? String((v as Record<string, unknown>)['email'] ?? (v as Record<string, unknown>)['address'] ?? '') : undefined);
-  const from = firstAddress(asText(get('from', 'sender', 'from_address', 'fromaddress')));
-  const to = firstAddress(asText(get('to', 'recipients', 'to_address', 'toaddress', 'torecipients')));
-  const subject = asText(get('subject', 'title'));
-  const body = asText(get('body', 'text', 'snippet', 'html', 'content', 'bodypreview'));
-  // A sender's address plus a subject, and a recipient or a body.
-  if (!from || subject === undefined || (!to && body === undefined)) return undefined;
-  return { from, ...(to ? { to } : {}), subject, ...(body !== undefined ? { body } : {}) };
+  const from = addressIn(get(FROM_KEYS));
+  const to = addressIn(get(TO_KEYS));
+  const subjectValue = get(SUBJECT_KEYS);
+  const subject = typeof subjectValue === 'string' ? subjectValue : textIn(subjectValue);
+  const bodyValue = get(BODY_KEYS);
+  const body = bodyValue === undefined ? undefined : textIn(bodyValue) ?? '';
+  if (subject === undefined) return undefined;
+  // A sender with a recipient or a body; or, for APIs that send as the signed-in account (Graph's
+  // sendMail), a recipient's address with a body.
+  if (!(from && (to || body !== undefined)) && !(to && body !== undefined)) return undefined;
+  const via: MailRecord['via'] = gmail ? 'gmail-api' : lower.has('bodyvalues') ? 'jmap' : lower.has('torecipients') ? 'graph' : 'json';
+  return { ...(from ? { from } : {}), ...(to ? { to } : {}), subject, ...(body !== undefined ? { body } : {}), via };
 }
+
+const VIA_NAMES: Record<MailRecord['via'], string> = { jmap: 'JMAP', graph: 'Microsoft Graph / Outlook', ews: 'Exchange Web Services', 'gmail-api': 'the Gmail API', json: 'JSON' };
 
 export const mailDetector: Detector = {
   id: 'mail',
@@ -59,12 +125,14 @@ export const mailDetector: Detector = {
   },
   detect(view: View): FindingDraft[] {
     if (view.structured !== undefined) {
-      const records = collectRecords(view.structured, mailRecordOf, 1000, 12);
+      const ews = view.contentType === 'application/xml';
+      const records = collectRecords(view.structured, mailRecordOf, 1000, 12).map((r) => (ews && r.via !== 'gmail-api' ? { ...r, via: 'ews' as const } : r));
       if (records.length === 0) return [];
       const first = records[0]!;
+      const who = `${first.from ? `from ${first.from}` : 'from the signed-in account'}${first.to ? ` to ${first.to}` : ''}`;
       return [{
-        category: 'mail', severity: 'high', direction: view.direction, detector: 'mail/json',
-        summary: `${records.length} mail${records.length > 1 ? 's' : ''} from ${first.from}${first.to ? ` to ${first.to}` : ''}, ${quote(first.subject ?? '', 60)}`,
+        category: 'mail', severity: 'high', direction: view.direction, detector: `mail/${first.via}`,
+        summary: `${records.length} mail${records.length > 1 ? 's' : ''}${first.via === 'json' ? '' : ` through ${VIA_NAMES[first.via]}`} ${who}, ${quote(first.subject ?? '', 60)}`,
         evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${first.subject ?? ''} — ${(first.body ?? '').slice(0, 100)}` },
         details: { count: records.length, mails: records.slice(0, 20) },
       }];

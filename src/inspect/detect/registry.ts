@@ -1,5 +1,7 @@
 // The registry: an explicit, ordered list of the detectors that run on every layer.
 
+import { appListDetector } from './app-list.js';
+import { browsingDetector } from './browsing.js';
 import { callLogDetector } from './call-log.js';
 import { contactDetector } from './contact.js';
 import { credentialDetector } from './credential.js';
@@ -13,4 +15,5 @@ import { smsDetector } from './sms.js';
 export const defaultDetectors: readonly Detector[] = [
   photoDetector, smsDetector, mailDetector, credentialDetector,
   contactDetector, callLogDetector, identifierDetector, locationDetector,
+  browsingDetector, appListDetector,
 ];

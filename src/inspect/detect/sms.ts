@@ -11,11 +11,14 @@ import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';
 
 /** Keys that name an SMS correspondent in the Android provider and its common renamings. */
-const STRONG_ADDRESS_KEYS = new Set(['address', 'sender', 'originating_address', 'originatingaddress', 'phone', 'phone_number', 'phonenumber', 'msisdn', 'recipient', 'sender_number']);
+const STRONG_ADDRESS_KEYS = new Set(['address', 'sender', 'originating_address', 'originatingaddress', 'phone', 'phone_number', 'phonenumber', 'msisdn', 'recipient', 'sender_number', 'sms_from', 'sms_sender', 'sms_address', 'sms_to', 'sms_number', 'from_number', 'to_number']);
 /** Keys that may name one, but name many other things too. */
 const WEAK_ADDRESS_KEYS = new Set(['from', 'to', 'number', 'num', 'contact', 'peer']);
 const BODY_KEYS = new Set(['body', 'text', 'content', 'message', 'msg', 'sms_body', 'smsbody', 'message_body', 'messagebody']);
-const DATE_KEYS = new Set(['date', 'time', 'timestamp', 'date_sent', 'datesent', 'ts', 'sent_at', 'received_at', 'created_at']);
+const DATE_KEYS = new Set(['date', 'time', 'timestamp', 'date_sent', 'datesent', 'ts', 'sent_at', 'received_at', 'created_at', 'sms_time', 'sms_date']);
+/** Keys of an event that may name what it is about: `{event: "sms_received", …}`. */
+const EVENT_KEYS = new Set(['event', 'event_type', 'eventtype', 'type', 'kind', 'category', 'name', 'action']);
+const NAMES_SMS = /(^|[_\s.:-])(sms|text_?message|mms)([_\s.:-]|$)/i;
 const TYPE_KEYS = new Set(['type', 'box', 'folder', 'msg_box', 'msgbox']);
 const THREAD_KEYS = new Set(['thread_id', 'threadid', 'thread', 'conversation_id', 'conversationid']);
 const READ_KEYS = new Set(['read', 'seen', 'is_read']);
@@ -89,6 +92,8 @@ export function smsRecordOf(object: Record<string, unknown>): SmsRecord | undefi
     } else if (TYPE_KEYS.has(key) && isType(value)) {
       type ??= String(value);
       support++;
+    } else if (EVENT_KEYS.has(key) && typeof value === 'string' && NAMES_SMS.test(value)) {
+      support++; // an event that says it is an SMS
     } else if (THREAD_KEYS.has(key) && (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value)))) {
       support++;
     } else if (READ_KEYS.has(key) && (value === 0 || value === 1 || value === '0' || value === '1' || typeof value === 'boolean')) {
@@ -119,6 +124,38 @@ export function smsRecordByValues(object: Record<string, unknown>): SmsRecord | 
     }
   }
   return address && body && date ? { address, body, date } : undefined;
+}
+
+/** Text a person wrote: letters, two words or more (or one run of CJK), no template placeholders. */
+function isHumanText(value: string): boolean {
+  const v = value.trim();
+  if (!/\p{L}/u.test(v) || /%[sd@]|\{\{|\$\{|\{\d+\}/.test(v) || /^https?:\/\//.test(v)) return false;
+  return v.split(/\s+/).length >= 2 || /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]{2,}/u.test(v);
+}
+
+/**
+ * Records whose keys say nothing (`{a: "+33612…", b: "Rendez-vous…", d: 1413131405000, t: 1}`):
+ * all keys one or two characters, and the values alone make the provider's row — an international
+ * number, a text a person wrote, a timestamp and a box type 1–6. All four, so a bot's greeting or
+ * a notification (no number, or no box type) stays quiet.
+ */
+export function smsRecordByShortKeys(object: Record<string, unknown>): SmsRecord | undefined {
+  const keys = Object.keys(object);
+  if (keys.length < 4 || keys.length > 12 || keys.some((k) => k.length > 2)) return undefined;
+  let address: string | undefined;
+  let body: string | undefined;
+  let date: string | undefined;
+  let type: string | undefined;
+  for (const value of Object.values(object)) {
+    if (typeof value === 'string') {
+      if (!address && smsAddressStrength(value) === 2) address = value.trim();
+      else if (!body && isHumanText(value)) body = value;
+    } else if (typeof value === 'number') {
+      if (!date && isDate(value)) date = isDate(value);
+      else if (!type && Number.isInteger(value) && value >= 1 && value <= 6) type = String(value);
+    }
+  }
+  return address && body && date && type ? { address, body, date, type } : undefined;
 }
 
 const MAX_RECORDS = 10_000;
@@ -166,7 +203,7 @@ export const smsDetector: Detector = {
       details = { pdu: { kind: pdu.kind, encoding: pdu.encoding, ...(pdu.smsc ? { smsc: pdu.smsc } : {}) } };
     } else if (view.structured !== undefined) {
       const byValues = view.contentType === 'application/x-protobuf';
-      records.push(...collectRecords(view.structured, byValues ? smsRecordByValues : smsRecordOf, MAX_RECORDS));
+      records.push(...collectRecords(view.structured, byValues ? smsRecordByValues : (o) => smsRecordOf(o) ?? smsRecordByShortKeys(o), MAX_RECORDS));
       if (byValues) detector = 'sms/protobuf';
     }
     else {

@@ -7,6 +7,9 @@ import { inspectFlow } from '../../../src/inspect/inspector.js';
 import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
 import { makeFlow } from '../../helpers/flows.js';
 import { negatives, positives, smsRows } from '../../helpers/corpus.js';
+import { loadSqlite } from '../../../src/inspect/decode/sqlite.js';
+
+await loadSqlite();
 
 function request(bytes: Buffer | string, headers: Array<[string, string]> = [], url = 'https://api.example.com/sync') {
   return makeFlow({ requestBody: bytes, requestHeaders: headers, url });
