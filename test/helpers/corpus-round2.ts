@@ -11,6 +11,7 @@ import type { Flow } from '../../src/model/flow.js';
 import { makeFlow } from './flows.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
+const icon = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'app_icon.png'));
 const SQL = await initSqlJs();
 
 const request = (bytes: Buffer | string, headers: Array<[string, string]> = [], url = 'https://api.example.com/sync', method = 'POST'): Flow => makeFlow({ requestBody: bytes, requestHeaders: headers, url, method });
@@ -142,7 +143,7 @@ export const positives2: Array<{ name: string; flow: Flow; category: string; sum
   { name: 'one SMS as form fields (sms_from/sms_body)', flow: request('sms_from=%2B33612345678&sms_body=Rendez-vous+demain&sms_time=1413131405', [['Content-Type', 'application/x-www-form-urlencoded']]), category: 'sms', summary: /^1 SMS/ },
   { name: 'an event naming SMS, in a WebSocket message', flow: ws(JSON.stringify({ type: 'sms', from: '+33612345678', text: 'Rendez-vous demain à 18h' })), category: 'sms', summary: /^1 SMS/ },
   { name: 'SMS rows with abbreviated keys', flow: json({ v: 2, r: [{ a: '+33612345678', b: 'Rendez-vous demain à 18h', d: 1413131405000, t: 1 }, { a: '+33612345678', b: 'OK, à demain', d: 1413131505000, t: 2 }] }), category: 'sms', summary: /^2 SMS/ },
-  { name: 'an IMEI in an X-Device-IMEI header', flow: request('{}', [['Content-Type', 'application/json'], ['X-Device-IMEI', '353456789012348']]), category: 'identifier', summary: /^IMEI 35345678… under "X-Device-IMEI"$/, path: ['request-headers'] },
+  { name: 'an IMEI in an X-Device-IMEI header', flow: request('{}', [['Content-Type', 'application/json'], ['X-Device-IMEI', '353456789012348']]), category: 'identifier', summary: /^IMEI 35345678… under "X-Device-IMEI"$/i, path: ['request-headers'] },
   { name: 'an advertising ID in a cookie', flow: request('', [['Cookie', 'sid=abc; gaid=38400000-8cf0-11bd-b23e-10b96e40000d; lang=fr']], 'https://ads.example.com/bid', 'GET'), category: 'identifier', summary: /^advertising ID 38400000-8cf0-11bd… under "gaid"$/, path: ['cookie'] },
   { name: 'a position as protobuf doubles', flow: request(protobufPosition(), [['Content-Type', 'application/x-protobuf']]), category: 'location', summary: /^Position 48\.8530, 2\.3499 \(±\d+ m, protobuf doubles\)$/ },
   { name: 'a browsing history list', flow: json({ device: 'x', history }), category: 'browsing', summary: /^4 pages visited on 4 sites incl\. doctissimo\.fr, leboncoin\.fr, wikipedia\.org, 'Dépression : les symptômes'$/ },
@@ -187,4 +188,21 @@ export const negatives2: Array<{ name: string; flow: Flow }> = [
   { name: 'a few well-known SDK package names (not an inventory)', flow: json({ sdks: ['com.google.firebase', 'com.facebook.sdk', 'com.appsflyer'] }) },
   { name: 'a single search box value without a time', flow: json({ q: 'pizza near me', page: 1 }) },
   { name: 'a WebSocket heartbeat with a URL', flow: ws(JSON.stringify({ op: 'ping', url: 'wss://rt.example.com/socket', t: 1413131405000 })) },
+  { name: 'an icon pack ZIP', flow: request(Buffer.from(zipSync({ 'icons/app_icon.png': icon, 'icons/app_icon@2x.png': icon })), [['Content-Type', 'application/zip']]) },
+  { name: 'city-level whole-degree coordinates', flow: json({ city: 'Paris', lat: 48, lon: 2 }) },
+  { name: 'a delivery zone polygon (not a point)', flow: json({ type: 'Polygon', coordinates: [[[2.2241, 48.8156], [2.4699, 48.8156], [2.4699, 48.9022], [2.2241, 48.8156]]] }) },
+  { name: 'NMEA with a bad checksum', flow: request('$GPGGA,183005.00,4851.1800,N,00221.0000,E,1,08,0.9,35.0,M,47.0,M,,*00\r\n', [['Content-Type', 'text/plain']]) },
+  { name: 'app log entries with message, time and level', flow: json({ logs: [{ level: 'info', message: 'Sync done in 120 ms', time: 1413131405000, type: 1 }, { level: 'warn', message: 'Retrying upload', time: 1413131406000, type: 2 }] }) },
+  { name: 'a crash report with model and OS only', flow: json({ crash: { model: 'Redmi Note', os: 'Android 4.4', app: '4.2.1', thread: 'main', install_id: '5b0c1e7a-93c4-4d1c-8f7e-6d5c4b3a2910' } }) },
+  { name: 'an IMEI-looking number that fails Luhn', flow: json({ imei: '353456789012345' }) },
+  { name: 'an IMSI with an impossible country code', flow: json({ imsi: '999010123456789' }) },
+  { name: 'the zeroed advertising ID of limited ad tracking', flow: json({ gaid: '00000000-0000-0000-0000-000000000000' }) },
+  { name: 'the placeholder MAC address Android reports', flow: json({ wifi_mac: '02:00:00:00:00:00' }) },
+  { name: 'country calling codes', flow: json({ codes: [{ code: '+33', country: 'FR' }, { code: '+49', country: 'DE' }, { code: '+86', country: 'CN' }] }) },
+  { name: 'a protobuf config of text fields', flow: request(Buffer.concat([Buffer.from([0x0a, 0x05]), Buffer.from('theme'), Buffer.from([0x12, 0x04]), Buffer.from('dark'), Buffer.from([0x18, 0x90, 0x1c])]), [['Content-Type', 'application/x-protobuf']]) },
+  { name: 'an HTML article with links to many sites', flow: request('<html><body><a href="https://lemonde.fr/a">A</a> <a href="https://bbc.co.uk/b">B</a> <a href="https://nytimes.com/c">C</a></body></html>', [['Content-Type', 'text/html']]) },
+  { name: 'a mail-settings object with a server address and a subject line', flow: json({ smtp: { host: 'smtp.example.com', from: 'noreply@example.com', port: 587 }, digest: { subject: 'Your weekly digest' } }) },
+  { name: 'a translation table with from/to/text', flow: json({ strings: [{ from: 'en', to: 'fr', text: 'Good morning', ts: 1413131405000 }, { from: 'en', to: 'de', text: 'Good night', ts: 1413131405000 }] }) },
+  { name: 'a list of SDK endpoints with timestamps', flow: json({ sdks: [{ package: 'com.appsflyer', url: 'https://t.appsflyer.com', lastSync: 1413131405000 }, { package: 'com.adjust.sdk', url: 'https://app.adjust.com', lastSync: 1413131405000 }] }) },
+  { name: 'a settings table dump with phone-like numbers', flow: request(['Row: 0 _id=1, name=volume_ring, value=5', 'Row: 1 _id=2, name=screen_off_timeout, value=30000', 'Row: 2 _id=3, name=build_number, value=123456789012'].join('\n'), [['Content-Type', 'text/plain']]) },
 ];

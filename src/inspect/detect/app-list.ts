@@ -25,6 +25,7 @@ const vendorOf = (name: string): string => name.split('.').slice(0, 2).join('.')
 
 function packagesIn(value: unknown): string[] {
   if (Array.isArray(value)) {
+    if (value.length < 10) return [];
     const names: string[] = [];
     for (const item of value) {
       if (typeof item === 'string' && isPackageName(item)) names.push(item);
@@ -34,7 +35,11 @@ function packagesIn(value: unknown): string[] {
     }
     return names;
   }
-  if (value && typeof value === 'object') return Object.keys(value).filter((k) => isPackageName(k));
+  // An object keyed by package: only worth reading with ten keys or more.
+  if (value && typeof value === 'object') {
+    const keys = Object.keys(value);
+    return keys.length >= 10 ? keys.filter((k) => isPackageName(k)) : [];
+  }
   return [];
 }
 

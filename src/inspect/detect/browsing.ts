@@ -71,6 +71,16 @@ function collect(value: unknown, found: Found, hinted: boolean, depth = 0): void
   }
   if (!value || typeof value !== 'object') return;
   const object = value as Record<string, unknown>;
+  // Most objects have neither a URL nor a query key: one look at the keys, then straight down.
+  let candidate = false;
+  for (const key in object) {
+    const lower = key.toLowerCase();
+    if (URL_KEYS.has(lower) || QUERY_KEYS.has(lower)) { candidate = true; break; }
+  }
+  if (!candidate) {
+    for (const key in object) { const inner = object[key]; if (inner && typeof inner === 'object') collect(inner, found, hinted || HISTORY_WORDS.test(key), depth + 1); }
+    return;
+  }
   const visit = visitOf(object, hinted);
   if (visit) {
     found.visits.push(visit);

@@ -89,10 +89,16 @@ function headerFields(object: Record<string, unknown>): Map<string, unknown> | u
   return fields;
 }
 
+const PARTY_KEY = /^(from|sender|from_?address|to|recipients|to_?address|torecipients|cc|ccrecipients)$/i;
+
 export function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
+  // Most objects are not mail: without a sender or a recipient key (or Gmail's header list) there
+  // is nothing more to look at, and nothing is built.
+  let party = false;
+  for (const key in object) if (PARTY_KEY.test(key) || key === 'headers') { party = true; break; }
+  if (!party) return undefined;
   const gmail = headerFields(object);
   const lower = gmail ?? new Map(Object.entries(object).map(([k, v]) => [k.toLowerCase(), v]));
-  // Most objects are not mail: without a sender or a recipient key there is nothing more to look at.
   if (!FROM_KEYS.some((k) => lower.has(k)) && !TO_KEYS.some((k) => lower.has(k))) return undefined;
   const get = (keys: readonly string[]): unknown => {
     for (const key of keys) if (lower.has(key)) return lower.get(key);

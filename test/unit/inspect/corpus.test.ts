@@ -60,3 +60,14 @@ t.test('nested base64 stops at the depth limit', async (t) => {
   const { problems } = inspectFlow(request(value, [['Content-Type', 'application/json']]), defaultDetectors);
   t.match(problems.join('\n'), /decode depth/);
 });
+
+t.test('precision and recall per category over the whole corpus (the table in the README)', async (t) => {
+  const { scoreCorpus, scoreTable } = await import('../../helpers/precision.js');
+  const scores = scoreCorpus(positives, negatives, (flow) => inspectFlow(flow, defaultDetectors).drafts);
+  t.comment(`\n${scoreTable(scores, negatives.length)}`);
+  t.ok(negatives.length >= positives.length, `look-alikes (${negatives.length}) at least as many as positives (${positives.length})`);
+  for (const s of scores) {
+    t.equal(s.missed, 0, `${s.category}: nothing missed`);
+    t.equal(s.falseAlarms, 0, `${s.category}: no false alarm`);
+  }
+});
