@@ -48,3 +48,43 @@ t.test('the HTTP corpus through a live capture over HTTPS', async (t) => {
   const negativeCount = rows.length - positiveCount;
   t.comment(`live corpus over HTTPS: ${found}/${positiveCount} personal items found, ${quiet}/${negativeCount} look-alikes quiet, ${findings.length} findings in all`);
 });
+
+t.test('the WebSocket corpus through a live capture over wss', async (t) => {
+  const { WebSocket, WebSocketServer } = await import('ws');
+  const https = await import('node:https');
+  const { once } = await import('node:events');
+  const { TunnelAgent } = await import('../helpers/lab.js');
+  const leaf = getOriginCa().issueLeaf('ws.example.test');
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem });
+  const wss = new WebSocketServer({ server });
+  wss.on('connection', (ws) => ws.on('message', () => ws.send('ok')));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => { wss.close(); server.close(); });
+  const port = (server.address() as { port: number }).port;
+  const out = path.join(tempDir(), 'run');
+  const caFile = path.join(tempDir(), 'origin.pem');
+  fs.writeFileSync(caFile, getOriginCa().certPem);
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const agent = new TunnelAgent(session.port, session.ca.certPem);
+  const rows = [...positives.map((r) => ({ ...r, positive: true })), ...negatives.map((r) => ({ ...r, positive: false, category: '', summary: /$^/ }))].filter((r) => r.flow.kind === 'websocket');
+  for (const [index, row] of rows.entries()) {
+    const client = new WebSocket(`wss://ws.example.test:${port}/live?corpus=${index}`, { agent });
+    await once(client, 'open');
+    for (const message of (row.flow.messages ?? []).filter((m) => m.fromClient)) {
+      client.send(message.data, { binary: message.binary });
+      await once(client, 'message');
+    }
+    client.close();
+    await once(client, 'close');
+  }
+  agent.destroy();
+  await session.stop();
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { url: string; category: string; severity: string; summary: string; evidence: { path: string[] } });
+  t.ok(rows.length >= 5, `${rows.length} WebSocket rows`);
+  for (const [index, row] of rows.entries()) {
+    const mine = findings.filter((f) => new URL(f.url).searchParams.get('corpus') === String(index));
+    if (row.positive) t.ok(mine.some((f) => f.category === row.category && row.summary.test(f.summary) && f.evidence.path[0] === 'websocket:message[0]'), `found live over wss: ${row.name}`);
+    else t.same(mine.filter((f) => ['medium', 'high', 'critical'].includes(f.severity)), [], `quiet live over wss: ${row.name}`);
+  }
+});
