@@ -9,7 +9,10 @@ import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Flow } from '../../src/model/flow.js';
 import { negatives, positives } from '../helpers/corpus.js';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
+import https from 'node:https';
+import { once } from 'node:events';
+import { WebSocket, WebSocketServer } from 'ws';
+import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup, TunnelAgent } from '../helpers/lab.js';
 
 const overHttp = (flow: Flow): boolean => flow.kind === 'http' && flow.request !== undefined;
 
@@ -50,10 +53,6 @@ t.test('the HTTP corpus through a live capture over HTTPS', async (t) => {
 });
 
 t.test('the WebSocket corpus through a live capture over wss', async (t) => {
-  const { WebSocket, WebSocketServer } = await import('ws');
-  const https = await import('node:https');
-  const { once } = await import('node:events');
-  const { TunnelAgent } = await import('../helpers/lab.js');
   const leaf = getOriginCa().issueLeaf('ws.example.test');
   const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem });
   const wss = new WebSocketServer({ server });
