@@ -50,6 +50,8 @@ export const limits = {
   h2ClientResetsPerSecond: 50,
   /** A file sink that cannot write (a full disk) keeps this many bytes of lines in memory, and retries this often. */
   sinkBacklogBytes: 64 * MiB,
+  /** Records a fleet node keeps for NATS while it is unreachable; past this they are counted as dropped. */
+  fleetQueueBytes: 256 * MiB,
   sinkRetryMs: 2_000,
   /** A console notice (upstream certificate, DNS, refused client, pinned host) is said once per host in this time. */
   noticeIntervalMs: 60_000,

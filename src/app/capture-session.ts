@@ -22,6 +22,7 @@ import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
 import { FindingPipeline } from './finding-pipeline.js';
+import type { FleetLink } from '../fleet/fleet-link.js';
 import { safeListen } from './safe-call.js';
 import { toolVersion } from './paths.js';
 
@@ -32,6 +33,8 @@ export interface SessionHooks {
   readonly lookup?: net.LookupFunction;
   /** Set by start(): the --out folder, made ready. */
   readonly prepared?: PreparedRun;
+  /** Set by start(): the link to the fleet (--publish). */
+  readonly fleet?: FleetLink;
 }
 
 export interface StopResult {
@@ -55,6 +58,7 @@ export class CaptureSession {
   readonly #keylog?: KeylogFileSink;
   readonly #startedAt = new Date().toISOString();
   #findingsSink?: FindingsJsonlSink;
+  readonly #fleet: FleetLink | undefined;
   #flowLog?: FlowLogSink;
   #run?: RunRecord;
   #worstSeverity = -1;
@@ -69,7 +73,9 @@ export class CaptureSession {
     this.ca = ca;
     if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
     const keylog = this.#keylog;
-    this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}), ...(hooks.prepared ? { lastFindingNumber: hooks.prepared.lastFindingNumber } : {}) });
+    this.#fleet = hooks.fleet;
+    const remote = hooks.fleet?.remote;
+    this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.fleet ? { node: hooks.fleet.options.node } : {}), ...(remote ? { remote } : {}), ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}), ...(hooks.prepared ? { lastFindingNumber: hooks.prepared.lastFindingNumber } : {}) });
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
@@ -80,6 +86,7 @@ export class CaptureSession {
     });
     safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
     safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
+    this.#fleet?.attach(this.bus, (finding) => this.#pipeline.emitRemote(finding));
   }
 
   /** Creates the output folder and files, loads or creates the CA, and starts listening. */
@@ -89,9 +96,14 @@ export class CaptureSession {
     // connects, so no lookup ever waits.
     await DestinationLookup.shared();
     const existedBefore = options.outDir !== undefined && fs.existsSync(options.outDir);
+    // The bus first: unreachable NATS is a one-line error before anything is written.
+    const fleetWarnings: string[] = [];
+    const fleet = options.fleet ? await (await import('../fleet/fleet-link.js')).FleetLink.open(options.fleet, (message) => fleetWarnings.push(message)) : undefined;
     const prepared = options.outDir ? await prepareRunFolder(options.outDir, { append: options.append, force: options.force }) : undefined;
     if (prepared) continueFlowNumbersAfter(prepared.lastFlowNumber);
-    const session = new CaptureSession(options, ca, { ...hooks, ...(prepared ? { prepared } : {}) });
+    const session = new CaptureSession(options, ca, { ...hooks, ...(prepared ? { prepared } : {}), ...(fleet ? { fleet } : {}) });
+    session.startupWarnings.push(...fleetWarnings);
+    fleet?.onLog((message) => session.bus.log('warn', message));
     session.startupWarnings.push(...(prepared?.notices ?? []));
     if (options.outDir && prepared) await session.#openFiles(options.outDir, prepared);
     try {
@@ -208,6 +220,7 @@ export class CaptureSession {
     clearTimeout(this.#timer);
     await this.#proxy.stop();
     await this.#pipeline.close();
+    await this.#fleet?.close();
     if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);
     const failOn = this.options.failOn;
     const problems = await this.#closeFiles();
@@ -223,7 +236,7 @@ export class CaptureSession {
       try {
         writeJsonAtomically(path.join(outDir, 'summary.json'), this.summary.snapshot(
           { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, options: this.options.record, insecureUpstream: this.options.insecureUpstream, passthroughConfigured: this.options.passthrough.patterns },
-          { endedAt, learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes },
+          { endedAt, learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes, ...(this.#fleet ? { fleet: this.#fleet.facts() } : {}) },
         ));
       } catch (error) {
         problems.push(`summary.json: ${describeError(error)}`);

@@ -25,6 +25,19 @@ export interface PipelineOptions {
   readonly rules?: readonly Rule[];
   /** Finding numbers already used in the run's files (--append goes on after them). */
   readonly lastFindingNumber?: number;
+  /** In a fleet: the capture node's name, carried by every finding. */
+  readonly node?: string;
+  /**
+   * --inspect remote: hands a flow to the fleet's workers; false when it cannot (the bus is
+   * down), and the flow is inspected here instead.
+   */
+  readonly remote?: { submit(flow: Flow): boolean };
+}
+
+/** A finding made complete: the destination's country and network (offline), then the rules. */
+export function locateAndRule(finding: Finding, rules: readonly Rule[]): Finding | undefined {
+  const where = DestinationLookup.locate(finding.destination.ip);
+  return applyRules({ ...finding, destination: { ...finding.destination, ...where } }, rules) ?? undefined;
 }
 
 export class FindingPipeline {
@@ -33,6 +46,8 @@ export class FindingPipeline {
   readonly #pool: InspectionPool | undefined;
   readonly #factory: FindingFactory;
   readonly #rules: readonly Rule[];
+  readonly #node: string | undefined;
+  readonly #remote: PipelineOptions['remote'];
   readonly #opaqueHostsReported = new Set<string>();
   /** Flows are inspected concurrently but reported in order, so finding ids follow the traffic. */
   #chain: Promise<void> = Promise.resolve();
@@ -41,6 +56,8 @@ export class FindingPipeline {
   constructor(bus: EventBus, options: PipelineOptions = {}) {
     this.#bus = bus;
     this.#rules = options.rules ?? [];
+    this.#node = options.node;
+    this.#remote = options.remote;
     this.#factory = new FindingFactory(options.lastFindingNumber ?? 0);
     this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
     this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
@@ -82,13 +99,18 @@ export class FindingPipeline {
 
   /** Adds the destination's country and network (offline databases), applies the rules, hands it on. */
   #emit(finding: Finding): void {
-    const where = DestinationLookup.locate(finding.destination.ip);
-    const ruled = applyRules({ ...finding, destination: { ...finding.destination, ...where } }, this.#rules);
+    const ruled = locateAndRule(this.#node ? { ...finding, node: this.#node } : finding, this.#rules);
     if (ruled) this.#bus.emit('finding', ruled);
+  }
+
+  /** A finding a fleet worker made for one of this node's flows: already complete. */
+  emitRemote(finding: Finding): void {
+    this.#bus.emit('finding', finding);
   }
 
   #schedule(flow: Flow): void {
     if (flow.kind === 'rejected' || flow.kind === 'tls-failed' || flow.kind === 'tunnel') return;
+    if (this.#remote?.submit(flow)) return;
     const result: Promise<InspectionResult> = this.#pool
       ? this.#pool.inspect(flow)
       : loadSqlite().catch(() => undefined).then(() => new Promise<InspectionResult>((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? [])))));

@@ -12,6 +12,8 @@ import { PassthroughPolicy } from '../proxy/passthrough.js';
 import { transparentUnavailable } from '../proxy/modes/original-destination.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadRules, type Rule } from '../enrich/rules.js';
+import type { FleetOptions } from '../fleet/fleet-link.js';
+import { defaultNodeName, parseBusUrl, validateNodeName } from '../fleet/fleet-names.js';
 import { ConfigError } from '../util/errors.js';
 import { defaultCaDir, installRoot } from './paths.js';
 
@@ -42,6 +44,12 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'force', kind: 'boolean', defaultText: 'off', help: '--out holds a finished run: move it aside to DIR.moved-<time> (never deleted)' },
   { name: 'no-files', kind: 'boolean', defaultText: 'off', help: 'the live view and demo write no files (they do by default)' },
   { name: 'transparent', kind: 'string', value: 'HOST:PORT', defaultText: 'off', help: 'also accept connections redirected by the OS (Linux REDIRECT; see transparent-rules)' },
+  { name: 'publish', kind: 'string', value: 'nats://HOST:PORT', defaultText: 'off', help: 'also publish flows and findings to NATS JetStream (fleet); local files are still written' },
+  { name: 'node', kind: 'string', value: 'NAME', defaultText: 'the host name', help: "this capture node's name in the fleet" },
+  { name: 'inspect', kind: 'string', value: 'local|remote', defaultText: 'local', help: 'remote: leave inspection to fleet workers (needs --publish)' },
+  { name: 'publish-optional', kind: 'boolean', defaultText: 'off', help: 'start without the bus when NATS cannot be reached (a warning, not exit 1)' },
+  { name: 'nats-creds', kind: 'string', value: 'FILE', defaultText: 'none', help: 'NATS credentials file (JWT + nkey)' },
+  { name: 'nats-ca', kind: 'string', value: 'FILE', defaultText: 'none', help: 'CA (PEM) for TLS to NATS' },
   { name: 'report', kind: 'boolean', defaultText: 'off', help: 'on stop, also write report.html (the HTML evidence report) into --out' },
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
 ];
@@ -64,6 +72,8 @@ export interface CaptureOptions {
   readonly redact: boolean;
   /** --report: write report.html into the run folder on stop. */
   readonly report: boolean;
+  /** --publish and its companions: this run is a node of a fleet. */
+  readonly fleet?: FleetOptions;
   /** --canaries, validated at start (the inspection worker reads the same file). */
   readonly canariesFile?: string;
   readonly canaryCount: number;
@@ -126,6 +136,30 @@ export function defaultRulesDir(): string {
 
 export type RawOptions = Record<string, string | boolean | string[] | undefined>;
 
+/** --publish, --node, --inspect, --publish-optional, --nats-creds, --nats-ca. */
+function fleetOptions(str: (name: string) => string | undefined, raw: RawOptions): FleetOptions | undefined {
+  const url = str('publish');
+  const inspect = str('inspect') ?? 'local';
+  if (inspect !== 'local' && inspect !== 'remote') throw new ConfigError(`--inspect ${JSON.stringify(inspect)}: use local or remote`);
+  if (url === undefined) {
+    for (const name of ['node', 'nats-creds', 'nats-ca']) if (str(name) !== undefined) throw new ConfigError(`--${name} is for a fleet node: add --publish nats://HOST:PORT`);
+    if (inspect === 'remote') throw new ConfigError('--inspect remote leaves inspection to fleet workers: add --publish nats://HOST:PORT');
+    if (raw['publish-optional'] === true) throw new ConfigError('--publish-optional goes with --publish nats://HOST:PORT');
+    return undefined;
+  }
+  parseBusUrl(url);
+  const node = validateNodeName(str('node') ?? defaultNodeName());
+  for (const name of ['nats-creds', 'nats-ca']) {
+    const file = str(name);
+    if (file !== undefined && !fs.existsSync(file)) throw new ConfigError(`--${name} ${file}: no such file`);
+  }
+  return {
+    url, node, inspect, optional: raw['publish-optional'] === true, maxQueueBytes: limits.fleetQueueBytes,
+    ...(str('nats-creds') ? { credsFile: path.resolve(str('nats-creds')!) } : {}),
+    ...(str('nats-ca') ? { caFile: path.resolve(str('nats-ca')!) } : {}),
+  };
+}
+
 export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', now = new Date(), env: NodeJS.ProcessEnv = process.env): CaptureOptions {
   const str = (name: string): string | undefined => raw[name] as string | undefined;
   const list = (name: string): string[] => (raw[name] as string[] | undefined) ?? [];
@@ -157,6 +191,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     const why = transparentUnavailable();
     if (why) throw new ConfigError(`--transparent: ${why}`);
   }
+  const fleet = fleetOptions(str, raw);
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
@@ -180,6 +215,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     bodyLimitBytes,
     redact: raw['redact'] === true,
     report: raw['report'] === true,
+    fleet: fleet ? { nats: parseBusUrl(fleet.url).servers, node: fleet.node, inspect: fleet.inspect } : null,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
     transparent: transparent ? `${transparent.host.includes(':') ? `[${transparent.host}]` : transparent.host}:${transparent.port}` : null,
@@ -192,7 +228,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, report: raw['report'] === true, record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
+    redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
   };
 }
 

@@ -24,6 +24,9 @@ usage:
   phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]   one HTML evidence report (RUN_DIR/report.html)
   phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]   what is new (and gone) since a baseline run
   phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
+  phonehome worker nats://HOST:PORT [--rules DIR] [--canaries FILE] [--ack-wait SECONDS]   a fleet inspection worker
+  phonehome collect nats://HOST:PORT --out DIR [--name NAME]   the fleet's findings, merged, written to DIR
+  phonehome watch nats://HOST:PORT    the terminal UI over the whole fleet (a node column)
   phonehome demo [--headless] [--out DIR] [--no-files]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
@@ -43,6 +46,9 @@ const USAGE: Record<string, string> = {
   analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out)',
   compare: 'usage: phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]\nwhat a run has that a baseline run has not (and what is gone): destinations, categories, findings, as JSON Lines; exit 3 on a new finding at or above --fail-on',
   report: 'usage: phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]\none self-contained HTML evidence report of a run (default RUN_DIR/report.html): what left the device and where, a map, a timeline, every finding with its evidence, what could not be seen; with --baseline, what is new since that run; --redact masks personal values and leaves photos out',
+  worker: 'usage: phonehome worker nats://HOST:PORT [--rules DIR] [--canaries FILE] [--ack-wait SECONDS] [--nats-creds FILE] [--nats-ca FILE]\na fleet inspection worker: pulls the flows capture nodes publish with --inspect remote, inspects them (same detectors, canaries and rules as a local run), publishes the findings; a flow is acknowledged only after its findings are stored, and one left unacknowledged for --ack-wait (default 30s) goes to another worker',
+  collect: 'usage: phonehome collect nats://HOST:PORT --out DIR [--name NAME] [--nats-creds FILE] [--nats-ca FILE]\nthe fleet\'s findings, merged from every capture node, written to DIR/findings.jsonl (each once), with DIR/summary.json (per-node counts) and DIR/fleet-flows.jsonl; a durable consumer: restarted, it goes on where it stopped',
+  watch: 'usage: phonehome watch nats://HOST:PORT [--nats-creds FILE] [--nats-ca FILE]\nthe terminal UI over the whole fleet\'s flows and findings, with the node in the device column',
   recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
   ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
   rules: 'usage: phonehome rules check [DIR]\nvalidates rule files (the shipped rules/ by default); errors as file:line',
@@ -127,6 +133,24 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         const written = await reportRunFolder(path.resolve(positionals[0]!), { ...(out ? { out: path.resolve(out) } : {}), ...(baseline ? { baselineDir: path.resolve(baseline) } : {}), redact: values['redact'] === true });
         io.err(`phonehome: report of ${written.findings} finding(s), ${written.thumbnails} thumbnail(s), ${Math.round(written.bytes / 1024)} kB: ${written.file}`);
         return 0;
+      }
+      case 'worker':
+      case 'collect':
+      case 'watch': {
+        const natsSpecs = [stringOption('nats-creds', 'FILE', ''), stringOption('nats-ca', 'FILE', '')];
+        const specs = command === 'worker' ? [...natsSpecs, stringOption('rules', 'DIR', ''), stringOption('canaries', 'FILE', ''), stringOption('ack-wait', 'SECONDS', '')]
+          : command === 'collect' ? [...natsSpecs, stringOption('out', 'DIR', ''), stringOption('name', 'NAME', '')] : natsSpecs;
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: USAGE[command]!.split('\n')[0]!.replace(/^usage: /, '') });
+        const str = (name: string): string | undefined => values[name] as string | undefined;
+        const common = { url: positionals[0]!, ...(str('nats-creds') ? { credsFile: str('nats-creds')! } : {}), ...(str('nats-ca') ? { caFile: str('nats-ca')! } : {}) };
+        const fleet = await import('./fleet-commands.js');
+        if (command === 'worker') return await fleet.runWorkerCommand({ ...common, ...(str('rules') ? { rulesDir: str('rules')! } : {}), ...(str('canaries') ? { canariesFile: str('canaries')! } : {}), ...(str('ack-wait') ? { ackWait: str('ack-wait')! } : {}) }, io);
+        if (command === 'collect') {
+          if (!str('out')) throw new ConfigError('collect needs --out DIR (where the fleet\'s findings are written)');
+          return await fleet.runCollectCommand({ ...common, outDir: str('out')!, ...(str('name') ? { name: str('name')! } : {}) }, io);
+        }
+        const { runWatchCommand } = await import('./watch-command.js');
+        return await runWatchCommand(common, io);
       }
       case 'recover': {
         const usage = 'phonehome recover RUN_DIR';

@@ -16,13 +16,14 @@ export class FindingFactory {
     return `f-${String(this.#next++).padStart(6, '0')}`;
   }
 
-  fromDraft(draft: FindingDraft, flow: Flow): Finding {
+  /** `id`: given by a fleet worker (one derived from the flow, the same on every redelivery). */
+  fromDraft(draft: FindingDraft, flow: Flow, id?: string): Finding {
     // Data coming *to* the device is at most low unless a rule raises it (design: severities). A
     // planted value is the exception: seen in a response, the server already had it.
     const capped = draft.direction === 'response' && !draft.canary && severityRank(draft.severity) > severityRank('low');
     const severity: Severity = capped ? 'low' : draft.severity;
     return {
-      v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
+      v: 1, id: id ?? this.#id(), time: flow.endedAt, flowId: flow.id,
       category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,
       ...(flow.request ? { method: flow.request.method, url: flow.request.url } : {}),
       host: flowHost(flow), client: { ip: flow.client.ip },

@@ -53,6 +53,8 @@ export interface Finding {
   readonly canary: string | null;
   /** Names of the rules that changed this finding (absent when none did). */
   readonly rules?: readonly string[];
+  /** The capture node that saw the flow, in a fleet (--publish); absent otherwise. */
+  readonly node?: string;
 }
 
 /** What a detector reports; the pipeline adds the id, time and the flow's context. */

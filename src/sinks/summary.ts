@@ -133,7 +133,7 @@ export class SummaryCollector {
     return shareOf(this.#coverage.bytesUpInspected, this.#coverage.bytesUp);
   }
 
-  snapshot(context: SummaryContext, extra: { endedAt: string; learnedPassthrough: readonly LearnedHost[]; exitCode?: number; failOn?: string | null; notes?: readonly string[] }): Record<string, unknown> {
+  snapshot(context: SummaryContext, extra: { endedAt: string; learnedPassthrough: readonly LearnedHost[]; exitCode?: number; failOn?: string | null; notes?: readonly string[]; fleet?: Record<string, unknown> }): Record<string, unknown> {
     const sortDesc = (map: Map<string, number>): Record<string, number> => Object.fromEntries([...map].sort((a, b) => b[1] - a[1]));
     const destinations = [...this.#destinations.values()]
       .sort((a, b) => b.bytesUp - a.bytesUp || a.host.localeCompare(b.host))
@@ -166,6 +166,7 @@ export class SummaryCollector {
       passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
       coverage: this.#coverageLedger(),
       failOn: extra.failOn ?? null,
+      ...(extra.fleet ? { fleet: extra.fleet } : {}),
       ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
       ...(extra.notes && extra.notes.length > 0 ? { notes: extra.notes } : {}),
     };
