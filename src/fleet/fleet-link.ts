@@ -50,7 +50,7 @@ export class FleetLink {
       return new FleetLink(options, bus, log);
     } catch (error) {
       if (!options.optional) throw error;
-      log(`fleet: ${describeError(error)}; going on without the bus (--publish-optional)`);
+      log(`fleet: ${(error as Error).message}; going on without the bus (--publish-optional)`);
       return undefined;
     }
   }
