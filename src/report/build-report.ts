@@ -4,7 +4,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildReportModel, type Baseline, type ReportLimits } from './report-model.js';
+import { loadRun } from '../app/compare.js';
+import { buildReportModel, type ReportLimits } from './report-model.js';
 import { renderReport } from './report-page.js';
 import { runFolderSource, type ReportSource } from './report-source.js';
 
@@ -21,17 +22,9 @@ export interface WrittenReport {
   readonly thumbnails: number;
 }
 
-export async function loadBaseline(dir: string): Promise<Baseline> {
-  const source = await runFolderSource(dir);
-  return {
-    title: source.title,
-    findings: source.findings,
-    hosts: new Map((source.summary.destinations ?? []).map((d) => [d.host, { country: d.country ?? null, bytesUp: d.bytesUp ?? 0 }])),
-  };
-}
-
 export async function writeReport(source: ReportSource, file: string, options: ReportOptions = {}): Promise<WrittenReport> {
-  const baseline = options.baselineDir ? await loadBaseline(options.baselineDir) : undefined;
+  // The baseline is read as `compare` reads it: its findings and its summary's destinations.
+  const baseline = options.baselineDir ? loadRun(options.baselineDir) : undefined;
   const model = await buildReportModel(source, { ...(options.redact ? { redact: true } : {}), ...(baseline ? { baseline } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const html = renderReport(model);
   fs.mkdirSync(path.dirname(file), { recursive: true });

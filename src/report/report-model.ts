@@ -4,7 +4,7 @@
 // where it has them, so the page and the file never disagree.
 
 import { createRequire } from 'node:module';
-import { findingKey } from '../app/compare.js';
+import { compareRuns, findingKey, type CompareLine, type RunView } from '../app/compare.js';
 import { flowHost } from '../model/flow.js';
 import { severityRank, type Finding, type Severity } from '../model/finding.js';
 import { redactFinding } from '../util/redact.js';
@@ -22,12 +22,6 @@ export interface ReportLimits {
 }
 
 export const defaultReportLimits: ReportLimits = { maxThumbnails: 200, maxThumbnailBytes: 12 * 1024 * 1024 };
-
-export interface Baseline {
-  readonly title: string;
-  readonly findings: readonly Finding[];
-  readonly hosts: ReadonlyMap<string, { country: string | null; bytesUp: number }>;
-}
 
 export interface Comparison {
   readonly baseTitle: string;
@@ -76,30 +70,28 @@ function worse(a: Severity | null, b: Severity): Severity {
   return a === null || severityRank(b) > severityRank(a) ? b : a;
 }
 
-function compare(findings: readonly Finding[], hosts: ReadonlyMap<string, { country: string | null; bytesUp: number }>, baseline: Baseline): Comparison {
-  const baseKeys = new Set(baseline.findings.map(findingKey));
-  const runKeys = new Set(findings.map(findingKey));
-  const seen = new Set<string>();
-  const goneFindings = baseline.findings.filter((f) => {
-    const key = findingKey(f);
-    if (runKeys.has(key) || seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-  const baseCategories = new Set(baseline.findings.map((f) => f.category));
-  const runCategories = new Set(findings.map((f) => f.category));
+/** The report's view of `compare`: the same lines, with this run's findings marked by id. */
+function compare(findings: readonly Finding[], hosts: RunView['destinations'], title: string, baseline: RunView): Comparison {
+  const lines = compareRuns(baseline, { dir: title, findings, destinations: hosts });
+  const ids = (change: 'new' | 'gone'): Set<string> => new Set(lines.flatMap((l) => (l.kind === 'finding' && l.change === change ? [l.id] : [])));
+  const hostsOf = (change: 'new' | 'gone') => lines.flatMap((l) => (l.kind === 'destination' && l.change === change ? [{ host: l.host, country: l.country, bytesUp: l.bytesUp }] : []));
+  // compare lists one finding per identity; the page marks every finding of a new identity.
+  const newIds = ids('new');
+  const newKeys = new Set(findings.filter((f) => newIds.has(f.id)).map(findingKey));
+  const goneIds = ids('gone');
+  const summary = lines.at(-1) as Extract<CompareLine, { kind: 'summary' }>;
   return {
-    baseTitle: baseline.title,
-    newFindingIds: new Set(findings.filter((f) => !baseKeys.has(findingKey(f))).map((f) => f.id)),
-    goneFindings,
-    newHosts: [...hosts].filter(([host]) => !baseline.hosts.has(host)).map(([host, d]) => ({ host, ...d })),
-    goneHosts: [...baseline.hosts].filter(([host]) => !hosts.has(host)).map(([host, d]) => ({ host, ...d })),
-    newCategories: [...runCategories].filter((c) => !baseCategories.has(c)),
-    goneCategories: [...baseCategories].filter((c) => !runCategories.has(c)),
+    baseTitle: baseline.dir,
+    newFindingIds: new Set(findings.filter((f) => newKeys.has(findingKey(f))).map((f) => f.id)),
+    goneFindings: baseline.findings.filter((f) => goneIds.has(f.id)),
+    newHosts: hostsOf('new'),
+    goneHosts: hostsOf('gone'),
+    newCategories: summary.newCategories,
+    goneCategories: summary.goneCategories,
   };
 }
 
-export async function buildReportModel(source: ReportSource, options: { redact?: boolean; baseline?: Baseline; limits?: ReportLimits; now?: Date } = {}): Promise<ReportModel> {
+export async function buildReportModel(source: ReportSource, options: { redact?: boolean; baseline?: RunView; limits?: ReportLimits; now?: Date } = {}): Promise<ReportModel> {
   const limits = options.limits ?? defaultReportLimits;
   // A run captured with --redact has masked findings already; its report never shows photos.
   const redacted = options.redact === true || source.summary.options?.['redact'] === true;
@@ -177,7 +169,7 @@ export async function buildReportModel(source: ReportSource, options: { redact?:
     countries,
     thumbnails,
     photosWithoutThumbnail: photoFindings.filter((f) => !thumbnails.has(f.id) || thumbnails.get(f.id)!.kind !== 'image').length,
-    ...(options.baseline ? { comparison: compare(findings, hosts, options.baseline) } : {}),
+    ...(options.baseline ? { comparison: compare(findings, hosts, source.title, options.baseline) } : {}),
     geoDatabases: geoDatabaseFacts(),
     builtAt: (options.now ?? new Date()).toISOString(),
   };
