@@ -89,13 +89,13 @@ function headerFields(object: Record<string, unknown>): Map<string, unknown> | u
   return fields;
 }
 
-const PARTY_KEY = /^(from|sender|from_?address|to|recipients|to_?address|torecipients|cc|ccrecipients)$/i;
+const PARTY_KEYS = new Set([...FROM_KEYS, ...TO_KEYS]);
 
 export function mailRecordOf(object: Record<string, unknown>): MailRecord | undefined {
   // Most objects are not mail: without a sender or a recipient key (or Gmail's header list) there
   // is nothing more to look at, and nothing is built.
   let party = false;
-  for (const key in object) if (PARTY_KEY.test(key) || key === 'headers') { party = true; break; }
+  for (const key in object) if (PARTY_KEYS.has(key.toLowerCase()) || key === 'headers') { party = true; break; }
   if (!party) return undefined;
   const gmail = headerFields(object);
   const lower = gmail ?? new Map(Object.entries(object).map(([k, v]) => [k.toLowerCase(), v]));
