@@ -12,23 +12,13 @@ import { connectBus, type Bus } from '../fleet/bus-connection.js';
 import { ALL_FINDINGS, WORK_STREAM, WORKER_CONSUMER, workSubject } from '../fleet/fleet-names.js';
 import { decodeFinding, encodeFlowMessage } from '../fleet/fleet-wire.js';
 import { installRoot } from '../app/paths.js';
+import { launchNatsServer, natsServerPath } from './nats-server.js';
 import type { Flow } from '../model/flow.js';
 
-const natsServer = ['/usr/sbin/nats-server', '/usr/bin/nats-server'].find((p) => fs.existsSync(p));
 const cli = path.join(installRoot, 'dist', 'cli.js');
 
 async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-bench-nats-'));
-  const child = spawn(natsServer!, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', store], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      log += c.toString();
-      const m = /Listening for client connections on 127\.0\.0\.1:(\d+)/.exec(log);
-      if (m && /Server is ready/.test(log)) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`nats-server exited ${code}`)));
-  });
+  const { child, port } = await launchNatsServer(-1, fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-bench-nats-')));
   return { url: `nats://127.0.0.1:${port}`, child };
 }
 
@@ -93,7 +83,7 @@ const percentile = (values: number[], p: number): number => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 };
 
-if (!natsServer) {
+if (!natsServerPath) {
   process.stderr.write('bench:fleet needs nats-server (apt-get install nats-server)\n');
   process.exit(1);
 }
