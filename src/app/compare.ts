@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { severityRank, type Finding, type Severity } from '../model/finding.js';
+import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { ConfigError } from '../util/errors.js';
 
 export interface RunView {
@@ -27,22 +28,14 @@ export function findingKey(finding: Finding): string {
   return [finding.category, finding.host, finding.detector, finding.evidence.sha256 ?? finding.summary].join('|');
 }
 
-export function loadRun(dir: string): RunView {
+export async function loadRun(dir: string): Promise<RunView> {
   const findingsFile = path.join(dir, 'findings.jsonl');
   const summaryFile = path.join(dir, 'summary.json');
   if (!fs.existsSync(dir)) throw new ConfigError(`${dir}: no such folder`);
   if (!fs.existsSync(summaryFile)) throw new ConfigError(`${dir} has no summary.json (a run that was killed? phonehome recover ${dir} first)`);
   const findings: Finding[] = [];
-  if (fs.existsSync(findingsFile)) {
-    for (const line of fs.readFileSync(findingsFile, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        findings.push(JSON.parse(line) as Finding);
-      } catch {
-        // a line cut by a crash: not a finding
-      }
-    }
-  }
+  // A line cut by a crash is not a finding.
+  for await (const finding of readFindingsJsonl(findingsFile, { count: 0 })) findings.push(finding);
   let summary: { destinations?: Array<{ host: string; country: string | null; bytesUp: number }> };
   try {
     summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as typeof summary;

@@ -6,13 +6,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { harEntryToFlow, wholeEntriesOf } from '../flow/har-reader.js';
 import type { Flow } from '../model/flow.js';
-import type { Finding } from '../model/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
 import { buildHar, readFlowLog } from '../sinks/flow-log-sink.js';
+import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import { toolVersion } from './paths.js';
@@ -40,23 +39,12 @@ export async function replayRun(dir: string, summary: SummaryCollector): Promise
     if (flow.kind === 'tls-failed' && flow.tags.includes('passthrough:learned')) learned.push({ host: flow.target.host, time: flow.endedAt, reason: flow.error ?? 'refused our certificate' });
   }
   let findings = 0;
-  let cutFindingLines = 0;
-  const file = path.join(dir, FINDINGS_FILE);
-  if (fs.existsSync(file)) {
-    const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    for await (const line of lines) {
-      if (line.length === 0) continue;
-      let finding: Finding;
-      try {
-        finding = JSON.parse(line) as Finding;
-      } catch {
-        cutFindingLines++;
-        continue;
-      }
-      summary.addFinding(finding);
-      findings++;
-    }
+  const cutFindings = { count: 0 };
+  for await (const finding of readFindingsJsonl(path.join(dir, FINDINGS_FILE), cutFindings)) {
+    summary.addFinding(finding);
+    findings++;
   }
+  const cutFindingLines = cutFindings.count;
   return { flows, findings, cutFlowLines: cut.count, cutFindingLines, learned, ...(lastFlowEnd ? { lastFlowEnd } : {}) };
 }
 

@@ -119,7 +119,7 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
         if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
         const { compareRuns, loadRun } = await import('../app/compare.js');
-        const lines = compareRuns(loadRun(path.resolve(positionals[0]!)), loadRun(path.resolve(positionals[1]!)));
+        const lines = compareRuns(await loadRun(path.resolve(positionals[0]!)), await loadRun(path.resolve(positionals[1]!)));
         for (const line of lines) io.out(JSON.stringify(line));
         const worst = (lines.at(-1) as { worstNew: Severity | null }).worstNew;
         return failOn !== undefined && worst !== null && severityRank(worst) >= severityRank(failOn) ? 3 : 0;

@@ -10,6 +10,7 @@ import readline from 'node:readline';
 import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { categories, severities, type Finding } from '../model/finding.js';
 import { writeJsonAtomically } from '../sinks/summary.js';
+import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { describeError } from '../util/errors.js';
 import { toolVersion } from '../app/paths.js';
 import { connectBus } from './bus-connection.js';
@@ -83,14 +84,9 @@ export async function startCollector(options: CollectorOptions, log: (line: stri
   const flowsFile = path.join(options.outDir, FLEET_FLOWS_FILE);
   const totals = new FleetTotals();
   // A restart: what is already written is not written again.
-  for await (const line of lines(findingsFile)) {
-    try {
-      const finding = JSON.parse(line) as Finding;
-      totals.findingKeys.add(`${finding.node ?? ''}|${finding.id}`);
-      totals.addFinding(finding);
-    } catch {
-      // a line cut by a crash
-    }
+  for await (const finding of readFindingsJsonl(findingsFile, { count: 0 })) {
+    totals.findingKeys.add(`${finding.node ?? ''}|${finding.id}`);
+    totals.addFinding(finding);
   }
   for await (const line of lines(flowsFile)) {
     try {

@@ -24,7 +24,7 @@ export interface WrittenReport {
 
 export async function writeReport(source: ReportSource, file: string, options: ReportOptions = {}): Promise<WrittenReport> {
   // The baseline is read as `compare` reads it: its findings and its summary's destinations.
-  const baseline = options.baselineDir ? loadRun(options.baselineDir) : undefined;
+  const baseline = options.baselineDir ? await loadRun(options.baselineDir) : undefined;
   const model = await buildReportModel(source, { ...(options.redact ? { redact: true } : {}), ...(baseline ? { baseline } : {}), ...(options.limits ? { limits: options.limits } : {}) });
   const html = renderReport(model);
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -4,12 +4,12 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
 import { FINDINGS_FILE, FLOW_LOG, readRunRecord, type RunRecord } from '../app/run-folder.js';
 import { harEntryToFlow, readHarFile } from '../flow/har-reader.js';
 import type { Finding } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
 import { readFlowLog } from '../sinks/flow-log-sink.js';
+import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { ConfigError } from '../util/errors.js';
 
 /** The parts of summary.json a report reads (every field optional: older and hand-made files too). */
@@ -55,24 +55,6 @@ export interface ReportSource {
 /** HAR files are parsed whole; V8 strings stop near 512 MiB. */
 const MAX_HAR_BYTES = 400 * 1024 * 1024;
 
-export async function readFindingsFile(file: string): Promise<{ findings: Finding[]; cut: number }> {
-  const findings: Finding[] = [];
-  let cut = 0;
-  if (!fs.existsSync(file)) return { findings, cut };
-  const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line.trim()) continue;
-    try {
-      const finding = JSON.parse(line) as Finding;
-      if (finding && typeof finding === 'object' && typeof finding.category === 'string') findings.push(finding);
-      else cut++;
-    } catch {
-      cut++;
-    }
-  }
-  return { findings, cut };
-}
-
 export async function runFolderSource(dir: string): Promise<ReportSource> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
   const summaryFile = path.join(dir, 'summary.json');
@@ -84,7 +66,10 @@ export async function runFolderSource(dir: string): Promise<ReportSource> {
     throw new ConfigError(`${summaryFile} is not JSON: ${(error as Error).message}`);
   }
   if (!summary || typeof summary !== 'object') throw new ConfigError(`${summaryFile} is not a phonehome summary`);
-  const { findings, cut } = await readFindingsFile(path.join(dir, FINDINGS_FILE));
+  const cutFindings = { count: 0 };
+  const findings: Finding[] = [];
+  for await (const finding of readFindingsJsonl(path.join(dir, FINDINGS_FILE), cutFindings)) findings.push(finding);
+  const cut = cutFindings.count;
   const flowLog = path.join(dir, FLOW_LOG);
   const har = path.join(dir, 'flows.har');
   const skipped = { count: 0 };
