@@ -76,10 +76,6 @@ export class FleetPublisher {
     return this.#connected;
   }
 
-  get queued(): number {
-    return this.#queue.length;
-  }
-
   #enqueue(item: Outgoing): boolean {
     const size = item.data.length + (item.object?.data.length ?? 0);
     if (this.#closed || this.#queuedBytes + size > this.#maxQueueBytes) return false;
