@@ -35,7 +35,8 @@ export class DestinationLookup {
 
   /** Country and network of an address, or nulls while the databases are still loading. */
   static locate(ip: string | undefined): DestinationInfo {
-    const placed = ip === undefined ? undefined : DestinationLookup.#placed.get(unmapIpv4(ip));
+    // Only the demo places addresses: a capture's lookups skip this at the cost of a size check.
+    const placed = ip === undefined || DestinationLookup.#placed.size === 0 ? undefined : DestinationLookup.#placed.get(unmapIpv4(ip));
     if (placed) return placed;
     return DestinationLookup.#ready?.lookup(ip) ?? { country: null, asn: null, org: null };
   }
