@@ -1,68 +1,106 @@
 // IP → autonomous system (number and organisation) from @ip-location-db/asn (DB-IP and Route
-// Views, CC BY 4.0): its numeric CSVs are parsed once into sorted typed arrays and searched by
-// bisection. About 410,000 IPv4 and 140,000 IPv6 ranges.
+// Views, CC BY 4.0): its numeric CSVs are read through a small buffer into sorted typed arrays and
+// searched by bisection. About 410,000 IPv4 and 140,000 IPv6 ranges.
 
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { eachLine } from '../util/file-lines.js';
 
 export interface AsnInfo { readonly asn: number; readonly org: string }
 
-interface Ranges<T extends number | bigint> { starts: T[] | Uint32Array; ends: T[] | Uint32Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
+/** IPv4 ranges: bounds as 32-bit numbers. */
+interface Ranges { starts: Uint32Array; ends: Uint32Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
+
+/** IPv6 ranges with each 128-bit bound stored as two 64-bit halves in typed arrays. */
+interface PackedV6 { startHi: BigUint64Array; startLo: BigUint64Array; endHi: BigUint64Array; endLo: BigUint64Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
+
+/** Typed-array columns that double when full, trimmed to their length at the end. */
+class GrowingColumn<A extends Uint32Array | BigUint64Array> {
+  values: A;
+  constructor(make: (n: number) => A) {
+    this.values = make(1 << 16);
+    this.#make = make;
+  }
+  readonly #make: (n: number) => A;
+  ensure(length: number): void {
+    if (length <= this.values.length) return;
+    const bigger = this.#make(this.values.length * 2);
+    bigger.set(this.values as never);
+    this.values = bigger;
+  }
+  trimmed(length: number): A {
+    return this.values.slice(0, length) as A;
+  }
+}
 
 /**
- * Parses "start,end,asn,org" lines straight from the file's bytes: no 20 MB string and no array
- * of 400,000 line strings, which would raise the proxy's peak memory for good.
+ * Reads "start,end,asn,org" lines; `bounds` stores one line's start and end (given as byte
+ * offsets of their digits) and returns false for a line it cannot read. An AS keeps its name from
+ * line to line, so a name is decoded once per AS, not once per range.
  */
-function parseCsv<T extends number | bigint>(bytes: Buffer, toNumber: (s: string) => T, v4: boolean): Ranges<T> {
-  let lines = 0;
-  for (let i = bytes.indexOf(10); i >= 0; i = bytes.indexOf(10, i + 1)) lines++;
-  const n = lines + 1;
-  const starts = v4 ? new Uint32Array(n) : ([] as T[]);
-  const ends = v4 ? new Uint32Array(n) : ([] as T[]);
-  const asns = new Uint32Array(n);
-  const orgIndex = new Uint32Array(n);
+async function parseRanges(file: string, bounds: (row: number, bytes: Buffer, start: [number, number], end: [number, number]) => void): Promise<{ count: number; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }> {
+  const asns = new GrowingColumn((n) => new Uint32Array(n));
+  const orgIndex = new GrowingColumn((n) => new Uint32Array(n));
   const orgs: string[] = [];
   const orgIds = new Map<string, number>();
   const orgOfAsn = new Map<number, number>();
   let count = 0;
-  let at = 0;
-  while (at < bytes.length) {
-    let eol = bytes.indexOf(10, at);
-    if (eol < 0) eol = bytes.length;
+  await eachLine(file, (bytes, at, eol) => {
     const a = bytes.indexOf(44, at);
     const b = a < 0 ? -1 : bytes.indexOf(44, a + 1);
     const c = b < 0 ? -1 : bytes.indexOf(44, b + 1);
-    if (a > 0 && c > 0 && c < eol) {
-      const asn = digits(bytes, b + 1, c);
-      // An AS keeps its name from line to line: decode it once per AS, not once per range.
-      let id = orgOfAsn.get(asn);
+    if (!(a > at && c > 0 && c < eol)) return;
+    const asn = digits(bytes, b + 1, c);
+    let id = orgOfAsn.get(asn);
+    if (id === undefined) {
+      let org = bytes.toString('utf8', c + 1, eol).trim();
+      if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
+      id = orgIds.get(org);
       if (id === undefined) {
-        let org = bytes.toString('utf8', c + 1, eol).trim();
-        if (org.startsWith('"')) org = org.slice(1, -1).replace(/""/g, '"');
-        id = orgIds.get(org);
-        if (id === undefined) {
-          id = orgs.length;
-          orgs.push(org);
-          orgIds.set(org, id);
-        }
-        orgOfAsn.set(asn, id);
+        id = orgs.length;
+        orgs.push(org);
+        orgIds.set(org, id);
       }
-      if (v4) {
-        (starts as Uint32Array)[count] = digits(bytes, at, a);
-        (ends as Uint32Array)[count] = digits(bytes, a + 1, b);
-      } else {
-        (starts as T[]).push(toNumber(bytes.toString('latin1', at, a)));
-        (ends as T[]).push(toNumber(bytes.toString('latin1', a + 1, b)));
-      }
-      // (IPv6 values are packed into 64-bit halves by AsnRanges below.)
-      asns[count] = asn;
-      orgIndex[count] = id;
-      count++;
+      orgOfAsn.set(asn, id);
     }
-    at = eol + 1;
-  }
-  return { starts: v4 ? (starts as Uint32Array).subarray(0, count) : starts, ends: v4 ? (ends as Uint32Array).subarray(0, count) : ends, asns: asns.subarray(0, count), orgIndex: orgIndex.subarray(0, count), orgs };
+    asns.ensure(count + 1);
+    orgIndex.ensure(count + 1);
+    bounds(count, bytes, [at, a], [a + 1, b]);
+    asns.values[count] = asn;
+    orgIndex.values[count] = id;
+    count++;
+  });
+  return { count, asns: asns.trimmed(count), orgIndex: orgIndex.trimmed(count), orgs };
+}
+
+async function parseV4(file: string): Promise<Ranges> {
+  const starts = new GrowingColumn((n) => new Uint32Array(n));
+  const ends = new GrowingColumn((n) => new Uint32Array(n));
+  const rows = await parseRanges(file, (row, bytes, start, end) => {
+    starts.ensure(row + 1);
+    ends.ensure(row + 1);
+    starts.values[row] = digits(bytes, start[0], start[1]);
+    ends.values[row] = digits(bytes, end[0], end[1]);
+  });
+  return { starts: starts.trimmed(rows.count), ends: ends.trimmed(rows.count), asns: rows.asns, orgIndex: rows.orgIndex, orgs: rows.orgs };
+}
+
+const MASK64 = (1n << 64n) - 1n;
+
+async function parseV6(file: string): Promise<PackedV6> {
+  const columns = [0, 1, 2, 3].map(() => new GrowingColumn((n) => new BigUint64Array(n)));
+  const [startHi, startLo, endHi, endLo] = columns as [GrowingColumn<BigUint64Array>, GrowingColumn<BigUint64Array>, GrowingColumn<BigUint64Array>, GrowingColumn<BigUint64Array>];
+  const rows = await parseRanges(file, (row, bytes, start, end) => {
+    for (const column of columns) column.ensure(row + 1);
+    const first = BigInt(bytes.toString('latin1', start[0], start[1]));
+    const last = BigInt(bytes.toString('latin1', end[0], end[1]));
+    startHi.values[row] = first >> 64n;
+    startLo.values[row] = first & MASK64;
+    endHi.values[row] = last >> 64n;
+    endLo.values[row] = last & MASK64;
+  });
+  return { startHi: startHi.trimmed(rows.count), startLo: startLo.trimmed(rows.count), endHi: endHi.trimmed(rows.count), endLo: endLo.trimmed(rows.count), asns: rows.asns, orgIndex: rows.orgIndex, orgs: rows.orgs };
 }
 
 /** A decimal number from ASCII digits, without making a string. */
@@ -72,39 +110,19 @@ function digits(bytes: Buffer, start: number, end: number): number {
   return value;
 }
 
-function search<T extends number | bigint>(ranges: Ranges<T>, value: T): AsnInfo | undefined {
+function search(ranges: Ranges, value: number): AsnInfo | undefined {
   let lo = 0;
   let hi = ranges.asns.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const start = ranges.starts[mid] as T;
-    if (start <= value) {
-      if (value <= (ranges.ends[mid] as T)) return ranges.asns[mid] === 0 ? undefined : { asn: ranges.asns[mid]!, org: ranges.orgs[ranges.orgIndex[mid]!]! };
+    if (ranges.starts[mid]! <= value) {
+      if (value <= ranges.ends[mid]!) return ranges.asns[mid] === 0 ? undefined : { asn: ranges.asns[mid]!, org: ranges.orgs[ranges.orgIndex[mid]!]! };
       lo = mid + 1;
     } else {
       hi = mid - 1;
     }
   }
   return undefined;
-}
-
-/** IPv6 ranges with each 128-bit bound stored as two 64-bit halves in typed arrays. */
-interface PackedV6 { startHi: BigUint64Array; startLo: BigUint64Array; endHi: BigUint64Array; endLo: BigUint64Array; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }
-
-const MASK64 = (1n << 64n) - 1n;
-
-function packV6(ranges: Ranges<bigint>): PackedV6 {
-  const n = ranges.asns.length;
-  const packed: PackedV6 = { startHi: new BigUint64Array(n), startLo: new BigUint64Array(n), endHi: new BigUint64Array(n), endLo: new BigUint64Array(n), asns: ranges.asns, orgIndex: ranges.orgIndex, orgs: ranges.orgs };
-  for (let i = 0; i < n; i++) {
-    const start = (ranges.starts as bigint[])[i]!;
-    const end = (ranges.ends as bigint[])[i]!;
-    packed.startHi[i] = start >> 64n;
-    packed.startLo[i] = start & MASK64;
-    packed.endHi[i] = end >> 64n;
-    packed.endLo[i] = end & MASK64;
-  }
-  return packed;
 }
 
 function searchV6(ranges: PackedV6, value: bigint): AsnInfo | undefined {
@@ -138,20 +156,17 @@ function ipv6ToBigInt(ip: string): bigint {
 }
 
 export class AsnRanges {
-  readonly #v4: Ranges<number>;
+  readonly #v4: Ranges;
   readonly #v6: PackedV6;
 
-  private constructor(v4: Ranges<number>, v6: PackedV6) {
+  private constructor(v4: Ranges, v6: PackedV6) {
     this.#v4 = v4;
     this.#v6 = v6;
   }
 
   static async load(): Promise<AsnRanges> {
     const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/asn/package.json'));
-    // One file at a time: both raw files at once would raise the peak memory for nothing.
-    const v4 = parseCsv(await fs.promises.readFile(path.join(dir, 'asn-ipv4-num.csv')), Number, true);
-    const v6 = packV6(parseCsv(await fs.promises.readFile(path.join(dir, 'asn-ipv6-num.csv')), BigInt, false));
-    return new AsnRanges(v4, v6);
+    return new AsnRanges(await parseV4(path.join(dir, 'asn-ipv4-num.csv')), await parseV6(path.join(dir, 'asn-ipv6-num.csv')));
   }
 
   lookup(ip: string): AsnInfo | undefined {
