@@ -6,7 +6,8 @@ import { decodeFlow } from '../model/flow-codec.js';
 import { loadCanaries } from './canary/canary-file.js';
 import { createCanaryDetector } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
-import { inspectFlow } from './inspector.js';
+import { inspectFlow, type InspectionResult } from './inspector.js';
+import type { InspectionAnswers, InspectionBatch } from './inspection-pool.js';
 import { loadSqlite } from './decode/sqlite.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
@@ -15,13 +16,17 @@ const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(load
 // SQLite's WebAssembly loads once; flows that arrive meanwhile wait for it, in order.
 const sqliteReady = loadSqlite().catch(() => undefined);
 
-parentPort?.on('message', async (message: { seq: number; envelope: unknown }) => {
-  await sqliteReady;
-  let result;
+function inspectOne(envelope: unknown): InspectionResult {
   try {
-    result = inspectFlow(decodeFlow(message.envelope), detectors);
+    return inspectFlow(decodeFlow(envelope), detectors);
   } catch (error) {
-    result = { drafts: [], problems: [`inspection failed: ${(error as Error).message}`] };
+    return { drafts: [], problems: [`inspection failed: ${(error as Error).message}`] };
   }
-  parentPort?.postMessage({ seq: message.seq, result });
+}
+
+// A batch is answered in one message, in the order it came.
+parentPort?.on('message', async (batch: InspectionBatch) => {
+  await sqliteReady;
+  const answers: InspectionAnswers = { results: batch.flows.map(({ seq, envelope }) => ({ seq, result: inspectOne(envelope) })) };
+  parentPort?.postMessage(answers);
 });

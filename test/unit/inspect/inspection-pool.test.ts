@@ -31,6 +31,19 @@ t.test('a worker that is gone answers with the reason, at once', async (t) => {
   t.match(after.problems[0], /inspection worker exited/);
 });
 
+t.test('flows handed in during one turn cross together and each gets its own result', async (t) => {
+  const pool = new InspectionPool();
+  t.teardown(() => pool.close());
+  // Every third flow carries the photo; the rest carry nothing worth a finding.
+  const flows = Array.from({ length: 60 }, (_, i) => (i % 3 === 0 ? makeFlow({ requestBody: photo, requestHeaders: [['content-type', 'image/jpeg']] }) : makeFlow({ requestBody: `n=${i}` })));
+  const results = await Promise.all(flows.map((flow) => pool.inspect(flow)));
+  t.same(results.map((r) => r.drafts.some((d) => d.category === 'photo')), flows.map((_, i) => i % 3 === 0));
+  t.ok(results.every((r) => r.problems.length === 0));
+  // And the next turn's flows make a batch of their own.
+  const later = await pool.inspect(makeFlow({ requestBody: photo, requestHeaders: [['content-type', 'image/jpeg']] }));
+  t.ok(later.drafts.some((d) => d.category === 'photo'));
+});
+
 t.test('pinned hosts learned in one run are capped', async (t) => {
   const policy = new PassthroughPolicy();
   for (let i = 0; i < limits.learnedPassthroughHosts; i++) policy.recordRejection(`h${i}.example.com`, { kind: 'handshake-error', reason: 'alert' });
