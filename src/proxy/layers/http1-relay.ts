@@ -1,14 +1,16 @@
-// The HTTP/1 relay: the one module that imports http-mitm-proxy. We own the sockets, CONNECT
-// parsing, TLS and certificates (modes/ and layers/); the library relays HTTP/1.x requests and
-// WebSocket messages between a client connection we hand it and the upstream server, and tells
-// an ExchangeObserver what passed.
+// The HTTP/1 relay. We own the sockets, CONNECT parsing, TLS and certificates (modes/ and
+// layers/). Requests are relayed by relayHttpRequest (http1-request-relay.ts, our own: the
+// library's per-request machinery cost about a quarter of small-request throughput);
+// WebSocket upgrades go to http-mitm-proxy, the one module that imports it, which relays their
+// messages between the client connection we hand it and the upstream server and tells an
+// ExchangeObserver what passed.
 //
-// Defects of http-mitm-proxy 1.1.0 handled here (numbers from shared/notes/proxy-engine.md):
-//   #6  backpressure: patched filters (patches/http-mitm-proxy+1.1.0.patch)
-//   #7  client aborts: destroy the other side on an early close (below)
+// Defects of http-mitm-proxy 1.1.0 handled (numbers from shared/notes/proxy-engine.md):
+//   #6  backpressure: patched filters (patches/http-mitm-proxy+1.1.0.patch); requests use pipe()
+//   #7  client aborts: destroy the other side on an early close (http1-request-relay.ts)
 //   #10 console noise and #11 ECONNRESET noise: _onError replaced, nothing goes to console
 //   #12 WebSocket subprotocols: patched, protocols offered upstream
-//   #13 hook gaps: only global onRequest/onResponse/onWebSocket* hooks are used, each tested
+//   #13 hook gaps: only global onWebSocket* hooks are used, each tested
 //   #14 keep-alive: our own agents with keepAlive
 //   the 504 body with internals: replaced with a neutral 502 text
 
@@ -17,11 +19,10 @@ import type https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { Proxy as MitmProxy } from 'http-mitm-proxy';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { headerPairs } from '../../model/flow.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
-import { headerSafe } from '../replies.js';
-import { describeUpstreamError, type UpstreamAgents } from '../upstream.js';
+import type { UpstreamAgents } from '../upstream.js';
+import { relayHttpRequest } from './http1-request-relay.js';
 
 /** What the engine decided for one request or upgrade, and how it wants to hear about it. */
 export interface RelayPlan {
@@ -44,15 +45,6 @@ export interface HttpRelay {
 }
 
 // The parts of the library's context objects we touch; its own types stay inside this module.
-interface RequestContext {
-  clientToProxyRequest: http.IncomingMessage;
-  proxyToClientResponse: http.ServerResponse;
-  proxyToServerRequest?: http.ClientRequest;
-  serverToProxyResponse?: http.IncomingMessage;
-  proxyToServerRequestOptions: http.RequestOptions & https.RequestOptions;
-  onErrorHandlers: Array<(ctx: RequestContext, err: unknown, kind: string) => void>;
-}
-
 interface WebSocketContext {
   clientToProxyWebSocket: WebSocket & { upgradeReq: http.IncomingMessage };
   proxyToServerWebSocket?: WebSocket;
@@ -61,15 +53,12 @@ interface WebSocketContext {
 }
 
 interface MitmInternals {
-  _onHttpServerRequest(isSSL: boolean, req: http.IncomingMessage, res: http.ServerResponse): void;
   _onWebSocketServerConnect(isSSL: boolean, ws: WebSocket, req: http.IncomingMessage): void;
-  _onError(kind: string, ctx: RequestContext | null, err: unknown): void;
+  _onError(kind: string, ctx: unknown, err: unknown): void;
   httpAgent: http.Agent;
   httpsAgent: https.Agent;
   keepAlive: boolean;
   options: Record<string, unknown>;
-  onRequest(fn: (ctx: RequestContext, cb: (err?: Error) => void) => void): void;
-  onResponse(fn: (ctx: RequestContext, cb: (err?: Error) => void) => void): void;
   onWebSocketConnection(fn: (ctx: WebSocketContext, cb: (err?: Error) => void) => void): void;
   onWebSocketFrame(fn: (ctx: WebSocketContext, type: string, fromServer: boolean, data: Buffer, flags: boolean, cb: (err: Error | null, data: Buffer, flags: boolean) => void) => void): void;
   onWebSocketClose(fn: (ctx: WebSocketContext, code: number, message: Buffer, cb: (err?: Error | null) => void) => void): void;
@@ -99,9 +88,9 @@ export class MitmRelay implements HttpRelay {
     this.#mitm.keepAlive = true;
     this.#mitm.httpAgent = agents.http;
     this.#mitm.httpsAgent = agents.https;
-    this.#mitm._onError = (kind, ctx, err) => this.#onError(kind, ctx, err);
-    this.#mitm.onRequest((ctx, cb) => this.#onRequest(ctx, cb));
-    this.#mitm.onResponse((ctx, cb) => this.#onResponse(ctx, cb));
+    // Only request paths report through _onError, and requests no longer go through the
+    // library: whatever still arrives here is socket noise with nobody to tell (#10, #11).
+    this.#mitm._onError = () => undefined;
     this.#mitm.onWebSocketConnection((ctx, cb) => this.#onWebSocketConnection(ctx, cb));
     this.#mitm.onWebSocketFrame((ctx, type, fromServer, data, flags, cb) => {
       if (type === 'message') this.#wsObserver(ctx)?.webSocketMessage(!fromServer, Buffer.isBuffer(data) ? data : Buffer.from(data), flags);
@@ -115,8 +104,7 @@ export class MitmRelay implements HttpRelay {
   }
 
   relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void {
-    this.#plans.set(req, plan);
-    this.#mitm._onHttpServerRequest(plan.tls, req, res);
+    relayHttpRequest(req, res, plan, this.#agents);
   }
 
   relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void {
@@ -129,65 +117,6 @@ export class MitmRelay implements HttpRelay {
 
   close(): void {
     this.#webSocketServer.close();
-  }
-
-  #onRequest(ctx: RequestContext, cb: (err?: Error) => void): void {
-    const plan = this.#plans.get(ctx.clientToProxyRequest);
-    if (!plan) {
-      cb(new Error('request reached the relay without a plan'));
-      return;
-    }
-    const options = ctx.proxyToServerRequestOptions;
-    // Upstream is the validated target, never the raw Host header.
-    options.host = plan.host;
-    options.port = plan.port;
-    if (plan.tls) {
-      if (plan.servername) options.servername = plan.servername;
-      if (plan.insecure) options.agent = this.#agents.insecureHttps;
-    }
-    const req = ctx.clientToProxyRequest;
-    const res = ctx.proxyToClientResponse;
-    let finished = false;
-    let upstreamError: string | undefined;
-    const done = (error?: string): void => {
-      if (finished) return;
-      finished = true;
-      plan.observer.done(upstreamError ?? error);
-    };
-    // A passive tap: the request is paused here, so listening does not change its flow.
-    req.on('data', (chunk: Buffer) => plan.observer.data(true, chunk));
-    req.on('close', () => {
-      // #7: the client went away mid-upload: stop sending upstream.
-      if (!req.complete) ctx.proxyToServerRequest?.destroy();
-    });
-    res.on('finish', () => done());
-    res.on('close', () => {
-      if (!res.writableFinished) {
-        // #7, the other way: the client stopped reading the response.
-        ctx.serverToProxyResponse?.destroy();
-        ctx.proxyToServerRequest?.destroy();
-        done('client closed the connection before the response was complete');
-      }
-    });
-    ctx.onErrorHandlers.push((_ctx, err) => {
-      upstreamError ??= describeUpstreamError(err);
-    });
-    cb();
-  }
-
-  #onResponse(ctx: RequestContext, cb: (err?: Error) => void): void {
-    const plan = this.#plans.get(ctx.clientToProxyRequest);
-    const upstream = ctx.serverToProxyResponse;
-    if (plan && upstream) {
-      const socket = upstream.socket;
-      plan.observer.response({ status: upstream.statusCode ?? 0, statusText: upstream.statusMessage ?? '', httpVersion: `HTTP/${upstream.httpVersion}`, headers: headerPairs(upstream.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
-      upstream.on('data', (chunk: Buffer) => plan.observer.data(false, chunk));
-      // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them).
-      upstream.once('end', () => {
-        if (upstream.rawTrailers.length > 0) plan.observer.trailers(false, headerPairs(upstream.rawTrailers));
-      });
-    }
-    cb();
   }
 
   #onWebSocketConnection(ctx: WebSocketContext, cb: (err?: Error) => void): void {
@@ -236,21 +165,6 @@ export class MitmRelay implements HttpRelay {
       // Close both sides: a half-dead WebSocket would otherwise stay open forever.
       ctx.clientToProxyWebSocket.terminate();
       ctx.proxyToServerWebSocket?.terminate();
-    }
-  }
-
-  #onError(kind: string, ctx: RequestContext | null, err: unknown): void {
-    if (!ctx) return; // socket-level noise without a request: nothing to report to anyone
-    const reason = describeUpstreamError(err);
-    for (const handler of ctx.onErrorHandlers) handler(ctx, err, kind);
-    const res = ctx.proxyToClientResponse;
-    if (!res.headersSent && !res.destroyed) {
-      const body = `phonehome: the request could not be completed: ${reason}\n`;
-      res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(reason) });
-      res.end(body);
-    } else if (!res.writableFinished) {
-      // Mid-body failure: the client must see a broken response, not a short one that looks whole.
-      res.destroy();
     }
   }
 }
