@@ -11,12 +11,28 @@ import { describeError } from '../util/errors.js';
 const ONE_WRITE_CHARS = 1024 * 1024;
 
 /**
+ * Part of a line: text, or text made only when it is written — a large body's base64 slice, so the
+ * 40 MB of text of a 32 MB body never exist at once (only one slice at a time). `chars` is its
+ * length, or an estimate when it cannot be known without making it (backlog accounting only).
+ */
+export type LinePiece = string | { readonly chars: number; text(): string };
+
+function charsOf(pieces: readonly LinePiece[]): number {
+  let n = 0;
+  for (const piece of pieces) n += typeof piece === 'string' ? piece.length : piece.chars;
+  return n;
+}
+
+/**
  * Writes all of `text`: a nearly full disk may take part of a write and refuse the rest, and
  * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written.
  */
 function writeAll(fd: number, text: string): void {
+  // Most lines go out whole in one call, without a Buffer copy of them first.
+  const written = fs.writeSync(fd, text);
+  if (written >= Buffer.byteLength(text)) return;
   const bytes = Buffer.from(text);
-  let at = 0;
+  let at = written;
   while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
 }
 
@@ -43,7 +59,7 @@ export class AppendOnlyFile {
   readonly #events: AppendOnlyFileEvents;
   readonly #backlogLimitBytes: number;
   readonly #retryMs: number;
-  #backlog: string[][] = [];
+  #backlog: LinePiece[][] = [];
   #backlogBytes = 0;
   #lines = 0;
   #dropped = 0;
@@ -66,7 +82,7 @@ export class AppendOnlyFile {
   }
 
   /** Appends one line given in pieces (the newline is added). Never throws. */
-  append(pieces: string[]): void {
+  append(pieces: LinePiece[]): void {
     if (this.#closed) return;
     if (this.#backlog.length > 0 && !this.#flushBacklog()) {
       this.#keep(pieces);
@@ -90,23 +106,26 @@ export class AppendOnlyFile {
     return this.stats;
   }
 
-  #write(pieces: string[]): boolean {
+  #write(pieces: LinePiece[]): boolean {
     let started = false;
     try {
       if (this.#brokenLine) {
         writeAll(this.#fd, '\n');
         this.#brokenLine = false;
       }
-      const length = pieces.reduce((n, p) => n + p.length, 0);
-      if (length < ONE_WRITE_CHARS) {
+      if (pieces.length === 1 && typeof pieces[0] === 'string') {
+        started = true;
+        writeAll(this.#fd, `${pieces[0]}\n`);
+      } else if (charsOf(pieces) < ONE_WRITE_CHARS) {
         // Most lines: one system call (a profile of small requests showed a write per piece).
         started = true;
-        writeAll(this.#fd, `${pieces.join('')}\n`);
+        writeAll(this.#fd, `${pieces.map((p) => (typeof p === 'string' ? p : p.text())).join('')}\n`);
       } else {
         for (const piece of pieces) {
-          if (piece.length === 0) continue;
+          const text = typeof piece === 'string' ? piece : piece.text();
+          if (text.length === 0) continue;
           started = true;
-          writeAll(this.#fd, piece);
+          writeAll(this.#fd, text);
         }
         writeAll(this.#fd, '\n');
       }
@@ -120,8 +139,8 @@ export class AppendOnlyFile {
     }
   }
 
-  #keep(pieces: string[]): void {
-    const bytes = pieces.reduce((n, p) => n + p.length, 0);
+  #keep(pieces: LinePiece[]): void {
+    const bytes = charsOf(pieces);
     if (this.#backlogBytes + bytes > this.#backlogLimitBytes) {
       this.#dropped++;
       return;
@@ -136,7 +155,7 @@ export class AppendOnlyFile {
       const next = this.#backlog[0]!;
       if (!this.#write(next)) return false;
       this.#backlog.shift();
-      this.#backlogBytes -= next.reduce((n, p) => n + p.length, 0);
+      this.#backlogBytes -= charsOf(next);
     }
     return true;
   }

@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { flowToHarEntry } from '../flow/har.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Flow } from '../model/flow.js';
-import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats } from './append-only-file.js';
+import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats, type LinePiece } from './append-only-file.js';
 
 export interface HarLogFacts {
   readonly version: string;
@@ -49,7 +49,7 @@ export class FlowLogSink {
       },
     });
     let json = JSON.stringify(entry);
-    const pieces: string[] = [];
+    const pieces: LinePiece[] = [];
     for (let i = 0; i < bodies.length; i++) {
       const marker = `${this.#token}${i}`;
       const at = json.indexOf(marker);
@@ -65,18 +65,23 @@ export class FlowLogSink {
   }
 }
 
-/** One body as JSON string content, a slice at a time. */
-function bodySlices(body: { bytes: Buffer; base64: boolean }): string[] {
+/**
+ * One body as JSON string content, a slice at a time; each slice's text is made only when it is
+ * written, so a large body never exists as text all at once.
+ */
+function bodySlices(body: { bytes: Buffer; base64: boolean }): LinePiece[] {
   const { bytes } = body;
   // Base64 slices must be whole groups of 3 bytes; UTF-8 slices must not split a character.
   const step = body.base64 ? SLICE_BYTES - (SLICE_BYTES % 3) : SLICE_BYTES;
-  const slices: string[] = [];
+  const slices: LinePiece[] = [];
   let offset = 0;
   while (offset < bytes.length) {
     let end = Math.min(offset + step, bytes.length);
     if (!body.base64) while (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) end--;
     const slice = bytes.subarray(offset, end);
-    slices.push(body.base64 ? slice.toString('base64') : JSON.stringify(slice.toString('utf8')).slice(1, -1));
+    slices.push(body.base64
+      ? { chars: Math.ceil(slice.length / 3) * 4, text: () => slice.toString('base64') }
+      : { chars: slice.length, text: () => JSON.stringify(slice.toString('utf8')).slice(1, -1) });
     offset = end;
   }
   return slices;

@@ -109,7 +109,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket';
     this.#grpcFlavour = grpcFlavour(headerValue(request.headers, 'content-type'));
     // A gRPC call's body lives on as its messages; the framed body itself is only counted.
-    this.#requestBody = new BodyCapture(this.#grpcFlavour ? 0 : context.bodyLimitBytes);
+    this.#requestBody = new BodyCapture(this.#grpcFlavour ? 0 : context.bodyLimitBytes, announcedLength(request.headers));
     this.#messageBytesLeft = 2 * context.bodyLimitBytes;
     if (this.#grpcFlavour) this.#grpcUp = new GrpcDirection(this.#grpcFlavour, context.bodyLimitBytes, headerValue(request.headers, 'grpc-encoding'));
   }
@@ -127,7 +127,7 @@ export class ExchangeRecorder implements ExchangeObserver {
   response(head: ResponseHead, upstream: { ip?: string; port?: number }): void {
     this.#response = head;
     const responseFlavour = grpcFlavour(headerValue(head.headers, 'content-type'));
-    this.#responseBody = new BodyCapture(this.#grpcFlavour && responseFlavour ? 0 : this.#context.bodyLimitBytes);
+    this.#responseBody = new BodyCapture(this.#grpcFlavour && responseFlavour ? 0 : this.#context.bodyLimitBytes, this.#request.method === 'HEAD' || head.status === 204 || head.status === 304 ? undefined : announcedLength(head.headers));
     if (this.#grpcFlavour && responseFlavour) this.#grpcDown = new GrpcDirection(this.#grpcFlavour, this.#context.bodyLimitBytes, headerValue(head.headers, 'grpc-encoding'));
     if (upstream.ip) this.#destination = { ip: upstream.ip, port: upstream.port ?? this.#context.target.port };
   }
@@ -230,6 +230,12 @@ export class ExchangeRecorder implements ExchangeObserver {
     const status = statusText !== undefined && /^\d{1,3}$/.test(statusText.trim()) ? Number(statusText.trim()) : undefined;
     return { flavour: this.#grpcFlavour, ...(status !== undefined ? { status } : {}), ...(message !== undefined ? { message: decodeGrpcMessage(message) } : {}) };
   }
+}
+
+/** The Content-Length a message announced, when it is a plain number. */
+function announcedLength(headers: HeaderList): number | undefined {
+  const value = headerValue(headers, 'content-length');
+  return value !== undefined && /^\d{1,15}$/.test(value.trim()) ? Number(value.trim()) : undefined;
 }
 
 /** grpc-message is percent-encoded UTF-8. */
