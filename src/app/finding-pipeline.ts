@@ -15,6 +15,11 @@ import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
 import type { Finding } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
+import { flowPayloadBytes } from '../model/flow-codec.js';
+import { collectGarbage } from '../util/collect-garbage.js';
+
+/** Flows carrying this many body bytes are followed by a garbage collection (peak memory). */
+const COLLECT_AFTER_BYTES = 16 * 1024 * 1024;
 
 export interface PipelineOptions {
   /** Detectors to run in this thread; without them the default registry runs in a worker. */
@@ -114,6 +119,12 @@ export class FindingPipeline {
     const result: Promise<InspectionResult> = this.#pool
       ? this.#pool.inspect(flow)
       : loadSqlite().catch(() => undefined).then(() => new Promise<InspectionResult>((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? [])))));
-    this.#chain = this.#chain.then(async () => this.#report(flow, await result));
+    const large = flowPayloadBytes(flow) >= COLLECT_AFTER_BYTES;
+    this.#chain = this.#chain.then(async () => {
+      this.#report(flow, await result);
+      // The body is let go of now; collected at once rather than whenever V8 sees pressure (a
+      // full collection here takes 10–30 ms, paid once per very large body).
+      if (large) setImmediate(collectGarbage);
+    });
   }
 }

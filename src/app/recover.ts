@@ -31,8 +31,8 @@ export async function replayRun(dir: string, summary: SummaryCollector): Promise
   let flows = 0;
   let lastFlowEnd: string | undefined;
   const learned: LearnedHost[] = [];
-  for await (const line of readFlowLog(path.join(dir, FLOW_LOG), cut)) {
-    const flow: Flow = harEntryToFlow(JSON.parse(line) as Record<string, unknown>, flows);
+  for await (const entry of readFlowLog(path.join(dir, FLOW_LOG), cut)) {
+    const flow: Flow = harEntryToFlow(entry, flows);
     summary.addFlow(flow);
     flows++;
     if (!lastFlowEnd || flow.endedAt > lastFlowEnd) lastFlowEnd = flow.endedAt;

@@ -4,6 +4,9 @@
 // result() joins them once. When the size is announced (Content-Length) and large, the body is
 // instead copied into one buffer of that size as it passes: joining 32 MB of chunks at the end
 // held the chunks and the joined copy at once, 32 MB more at the proxy's peak.
+// Large bodies live in shared memory (SharedArrayBuffer): the inspection worker then reads the
+// very bytes the proxy captured instead of a structured-clone copy of them — one 32 MB body was
+// three copies at once (chunks, joined, the worker's). Nobody writes into a captured body.
 
 import type { CapturedBody } from '../model/flow.js';
 
@@ -11,6 +14,11 @@ export type { CapturedBody };
 
 /** Announced sizes from this on get one buffer up front; smaller bodies mostly come in one chunk. */
 const PREALLOCATE_FROM_BYTES = 64 * 1024;
+
+/** A zero-filled Buffer in shared memory, for bodies the worker will read. */
+function sharedBuffer(bytes: number): Buffer {
+  return Buffer.from(new SharedArrayBuffer(bytes));
+}
 
 export class BodyCapture {
   readonly #limitBytes: number;
@@ -24,7 +32,7 @@ export class BodyCapture {
   constructor(limitBytes: number, expectedBytes?: number) {
     this.#limitBytes = Math.max(0, limitBytes);
     if (expectedBytes !== undefined && Number.isSafeInteger(expectedBytes) && expectedBytes >= PREALLOCATE_FROM_BYTES && this.#limitBytes >= PREALLOCATE_FROM_BYTES) {
-      this.#into = Buffer.allocUnsafe(Math.min(expectedBytes, this.#limitBytes));
+      this.#into = sharedBuffer(Math.min(expectedBytes, this.#limitBytes));
     }
   }
 
@@ -56,12 +64,21 @@ export class BodyCapture {
     if (into) {
       // Fewer bytes than announced: a copy of what came, so the large buffer is not kept alive
       // (and its unwritten rest never shown).
-      this.#chunks = [this.#capturedBytes === into.length ? into : Buffer.from(into.subarray(0, this.#capturedBytes))];
+      this.#chunks = [this.#capturedBytes === into.length ? into : this.#join([into.subarray(0, this.#capturedBytes)])];
       this.#into = undefined;
     }
-    const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#capturedBytes);
+    const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : this.#join(this.#chunks);
     this.#chunks = [bytes];
     return { bytes, totalBytes: this.#totalBytes, truncated: this.#totalBytes > this.#capturedBytes };
+  }
+
+  /** The captured bytes in one buffer of their own: shared memory when large. */
+  #join(chunks: Buffer[]): Buffer {
+    if (this.#capturedBytes < PREALLOCATE_FROM_BYTES) return Buffer.concat(chunks, this.#capturedBytes);
+    const joined = sharedBuffer(this.#capturedBytes);
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(joined, at);
+    return joined;
   }
 }
 

@@ -2,13 +2,14 @@
 // 32 MB body would stall every connection for a few hundred milliseconds. Here they run beside it.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { decodeFlow } from '../model/flow-codec.js';
+import { decodeFlow, flowPayloadBytes } from '../model/flow-codec.js';
 import { loadCanaries } from './canary/canary-file.js';
 import { createCanaryDetector } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
 import { inspectFlow, type InspectionResult } from './inspector.js';
 import type { InspectionAnswers, InspectionBatch } from './inspection-pool.js';
 import { loadSqlite } from './decode/sqlite.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
 const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
@@ -24,9 +25,15 @@ function inspectOne(envelope: unknown): InspectionResult {
   }
 }
 
+// This thread allocates little of its own, so V8 may not collect for a long time, and every large
+// body it was handed stays alive until it does (the proxy's peak memory held two or three of them).
+// After a batch that carried large bodies, it collects at once: a few milliseconds on this small heap.
+const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+
 // A batch is answered in one message, in the order it came.
 parentPort?.on('message', async (batch: InspectionBatch) => {
   await sqliteReady;
   const answers: InspectionAnswers = { results: batch.flows.map(({ seq, envelope }) => ({ seq, result: inspectOne(envelope) })) };
   parentPort?.postMessage(answers);
+  if (batch.flows.reduce((n, { envelope }) => n + flowPayloadBytes(envelope.flow), 0) >= COLLECT_AFTER_BYTES) collectGarbage();
 });

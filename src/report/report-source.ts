@@ -77,7 +77,7 @@ export async function runFolderSource(dir: string): Promise<ReportSource> {
     skipped.count = 0;
     if (fs.existsSync(flowLog)) {
       let index = 0;
-      for await (const line of readFlowLog(flowLog, skipped)) yield harEntryToFlow(JSON.parse(line) as Record<string, unknown>, index++);
+      for await (const entry of readFlowLog(flowLog, skipped)) yield harEntryToFlow(entry, index++);
       return;
     }
     if (!fs.existsSync(har)) return;

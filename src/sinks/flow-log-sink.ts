@@ -6,10 +6,10 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { once } from 'node:events';
 import { flowToHarEntry } from '../flow/har.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Flow } from '../model/flow.js';
+import { ObjectLineScanner } from './object-line-scanner.js';
 import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats, type LinePiece } from './append-only-file.js';
 
 export interface HarLogFacts {
@@ -21,6 +21,9 @@ export interface HarLogFacts {
 
 /** Bodies larger than this are written in slices of this size. */
 const SLICE_BYTES = 1024 * 1024;
+/** flows.jsonl is copied into flows.har through a buffer of this size. */
+const READ_BYTES = 1024 * 1024;
+const ENTRY_SEPARATOR = Buffer.from(',\n');
 
 export class FlowLogSink {
   readonly #file: AppendOnlyFile;
@@ -87,42 +90,33 @@ function bodySlices(body: { bytes: Buffer; base64: boolean }): LinePiece[] {
   return slices;
 }
 
-/** The lines of a flow log that are whole JSON objects, one at a time; the others are counted. */
-export async function* readFlowLog(file: string, skipped: { count: number }): AsyncGenerator<string> {
+/** The entries of a flow log, parsed; lines that are not whole JSON objects (cut) are counted. */
+export async function* readFlowLog(file: string, skipped: { count: number }): AsyncGenerator<Record<string, unknown>> {
   if (!fs.existsSync(file)) return;
   const lines = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
   for await (const line of lines) {
     if (line.length === 0) continue;
     // A line cut by a crash or a full disk does not end its object; it is left out, and said.
-    if (!line.startsWith('{') || !line.endsWith('}') || !isJson(line)) {
+    let entry: unknown;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      entry = undefined;
+    }
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) {
       skipped.count++;
       continue;
     }
-    yield line;
-  }
-}
-
-function isJson(line: string): boolean {
-  try {
-    JSON.parse(line);
-    return true;
-  } catch {
-    return false;
+    yield entry as Record<string, unknown>;
   }
 }
 
 /**
  * Writes flows.har from the flow log: the HAR's head, every whole entry, the tail, then renamed into
- * place, so flows.har is always a whole document. Memory holds one entry at a time.
+ * place, so flows.har is always a whole document. Memory holds one read buffer, however large an entry.
  */
 export async function buildHar(logFile: string, harFile: string, facts: HarLogFacts, extraComment?: string): Promise<{ entries: number; skipped: number }> {
   const partial = `${harFile}.partial`;
-  const out = fs.createWriteStream(partial, { flags: 'w', mode: 0o644 });
-  const failed = new Promise<never>((_resolve, reject) => out.once('error', reject));
-  failed.catch(() => undefined);
-  const put = async (text: string): Promise<void> => {
-    if (!out.write(text)) await Promise.race([once(out, 'drain'), failed]);
-  };
   const comments = [
     ...(facts.insecureUpstream ? ['WARNING: upstream certificate verification was OFF (--insecure-upstream) for this capture'] : []),
     ...(extraComment ? [extraComment] : []),
@@ -134,16 +128,68 @@ export async function buildHar(logFile: string, harFile: string, facts: HarLogFa
     ...(comments.length > 0 ? { comment: comments.join('; ') } : {}),
     _phonehome: { startedAt: facts.startedAt, insecureUpstream: facts.insecureUpstream, options: facts.options },
   };
-  const skipped = { count: 0 };
   let entries = 0;
-  // Everything up to the closing `}}` of the log, then the entries array.
-  await put(`${JSON.stringify({ log: head }).slice(0, -2)},"entries":[\n`);
-  for await (const line of readFlowLog(logFile, skipped)) {
-    await put(`${entries === 0 ? '' : ',\n'}${line}`);
-    entries++;
+  let skipped = 0;
+  const out = await fs.promises.open(partial, 'w', 0o644);
+  let position = 0;
+  const put = async (bytes: Uint8Array): Promise<void> => {
+    let at = 0;
+    while (at < bytes.length) {
+      const { bytesWritten } = await out.write(bytes, at, bytes.length - at, position);
+      at += bytesWritten;
+      position += bytesWritten;
+    }
+  };
+  try {
+    // Everything up to the closing `}}` of the log, then the entries array.
+    await put(Buffer.from(`${JSON.stringify({ log: head }).slice(0, -2)},"entries":[\n`));
+    // Each line's bytes go out as they are read, checked as they pass; a line that turns out cut is
+    // taken back out of the file (truncated to where it began). Memory: one read buffer.
+    let line: ObjectLineScanner | undefined;
+    let lineStart = 0;
+    const endLine = async (): Promise<void> => {
+      if (!line) return;
+      if (line.whole) {
+        entries++;
+      } else {
+        skipped++;
+        await out.truncate(lineStart);
+        position = lineStart;
+      }
+      line = undefined;
+    };
+    const input = fs.existsSync(logFile) ? await fs.promises.open(logFile, 'r') : undefined;
+    try {
+      const buffer = Buffer.allocUnsafe(READ_BYTES);
+      for (;;) {
+        const { bytesRead } = input ? await input.read(buffer, 0, buffer.length, null) : { bytesRead: 0 };
+        if (bytesRead === 0) break;
+        const view = buffer.subarray(0, bytesRead);
+        let at = 0;
+        while (at < bytesRead) {
+          const newline = view.indexOf(10, at);
+          const end = newline < 0 ? bytesRead : newline;
+          if (end > at) {
+            if (!line) {
+              line = new ObjectLineScanner();
+              lineStart = position;
+              if (entries > 0) await put(ENTRY_SEPARATOR);
+            }
+            line.push(view, at, end);
+            await put(view.subarray(at, end));
+          }
+          if (newline >= 0) await endLine();
+          at = end + 1;
+        }
+      }
+      await endLine();
+    } finally {
+      await input?.close();
+    }
+    await put(Buffer.from('\n]}}\n'));
+  } finally {
+    await out.close();
   }
-  out.end('\n]}}\n');
-  await Promise.race([once(out, 'finish'), failed]);
   fs.renameSync(partial, harFile);
-  return { entries, skipped: skipped.count };
+  return { entries, skipped };
 }

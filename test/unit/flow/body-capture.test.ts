@@ -52,3 +52,13 @@ t.test('fewer bytes than announced do not keep the large buffer alive', async (t
   t.equal(result.bytes.toString(), 'short');
   t.ok(result.bytes.buffer.byteLength < 64 * KiB, `backing store ${result.bytes.buffer.byteLength} bytes`);
 });
+
+t.test('large bodies end up in shared memory (the inspection worker reads them without a copy); small ones do not', async (t) => {
+  const large = crypto.randomBytes(200 * KiB);
+  for (const [name, announced] of [['announced', large.length], ['not announced', undefined], ['announced long', 400 * KiB]] as const) {
+    const result = capture(large, 1024 * KiB, announced);
+    t.ok(result.bytes.buffer instanceof SharedArrayBuffer, `${name}: shared`);
+    t.ok(result.bytes.equals(large), `${name}: same bytes`);
+  }
+  t.notOk(capture(Buffer.from('a=1&b=2'), 1024 * KiB, 7).bytes.buffer instanceof SharedArrayBuffer, 'a small body stays an ordinary buffer');
+});
