@@ -90,6 +90,63 @@ function bodySlices(body: { bytes: Buffer; base64: boolean }): LinePiece[] {
   return slices;
 }
 
+/** A file written through a 1 MiB buffer, whose end can be cut back (a line that turned out cut). */
+class BufferedOutput {
+  readonly #file: fs.promises.FileHandle;
+  readonly #buffer = Buffer.allocUnsafe(READ_BYTES);
+  #buffered = 0;
+  /** Bytes already in the file. */
+  #flushed = 0;
+
+  constructor(file: fs.promises.FileHandle) {
+    this.#file = file;
+  }
+
+  /** Where the next byte goes. */
+  get position(): number {
+    return this.#flushed + this.#buffered;
+  }
+
+  async put(bytes: Uint8Array): Promise<void> {
+    if (this.#buffered + bytes.length > this.#buffer.length) await this.flush();
+    if (bytes.length > this.#buffer.length) {
+      await this.#write(bytes);
+      return;
+    }
+    this.#buffer.set(bytes, this.#buffered);
+    this.#buffered += bytes.length;
+  }
+
+  async flush(): Promise<void> {
+    await this.#write(this.#buffer.subarray(0, this.#buffered));
+    this.#buffered = 0;
+  }
+
+  /** Cuts everything from `position` on. */
+  async truncate(position: number): Promise<void> {
+    if (position >= this.#flushed) {
+      this.#buffered = position - this.#flushed;
+      return;
+    }
+    this.#buffered = 0;
+    await this.#file.truncate(position);
+    this.#flushed = position;
+  }
+
+  close(): Promise<void> {
+    return this.#file.close();
+  }
+
+  async #write(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) {
+      const { bytesWritten } = await this.#file.write(bytes, at, bytes.length - at, this.#flushed);
+      at += bytesWritten;
+      this.#flushed += bytesWritten;
+    }
+  }
+}
+
 /** The entries of a flow log, parsed; lines that are not whole JSON objects (cut) are counted. */
 export async function* readFlowLog(file: string, skipped: { count: number }): AsyncGenerator<Record<string, unknown>> {
   if (!fs.existsSync(file)) return;
@@ -130,21 +187,12 @@ export async function buildHar(logFile: string, harFile: string, facts: HarLogFa
   };
   let entries = 0;
   let skipped = 0;
-  const out = await fs.promises.open(partial, 'w', 0o644);
-  let position = 0;
-  const put = async (bytes: Uint8Array): Promise<void> => {
-    let at = 0;
-    while (at < bytes.length) {
-      const { bytesWritten } = await out.write(bytes, at, bytes.length - at, position);
-      at += bytesWritten;
-      position += bytesWritten;
-    }
-  };
+  const out = new BufferedOutput(await fs.promises.open(partial, 'w', 0o644));
   try {
     // Everything up to the closing `}}` of the log, then the entries array.
-    await put(Buffer.from(`${JSON.stringify({ log: head }).slice(0, -2)},"entries":[\n`));
+    await out.put(Buffer.from(`${JSON.stringify({ log: head }).slice(0, -2)},"entries":[\n`));
     // Each line's bytes go out as they are read, checked as they pass; a line that turns out cut is
-    // taken back out of the file (truncated to where it began). Memory: one read buffer.
+    // taken back out (truncated to where it began). Memory: one read and one write buffer.
     let line: ObjectLineScanner | undefined;
     let lineStart = 0;
     const endLine = async (): Promise<void> => {
@@ -154,7 +202,6 @@ export async function buildHar(logFile: string, harFile: string, facts: HarLogFa
       } else {
         skipped++;
         await out.truncate(lineStart);
-        position = lineStart;
       }
       line = undefined;
     };
@@ -172,11 +219,11 @@ export async function buildHar(logFile: string, harFile: string, facts: HarLogFa
           if (end > at) {
             if (!line) {
               line = new ObjectLineScanner();
-              lineStart = position;
-              if (entries > 0) await put(ENTRY_SEPARATOR);
+              lineStart = out.position;
+              if (entries > 0) await out.put(ENTRY_SEPARATOR);
             }
             line.push(view, at, end);
-            await put(view.subarray(at, end));
+            await out.put(view.subarray(at, end));
           }
           if (newline >= 0) await endLine();
           at = end + 1;
@@ -186,7 +233,8 @@ export async function buildHar(logFile: string, harFile: string, facts: HarLogFa
     } finally {
       await input?.close();
     }
-    await put(Buffer.from('\n]}}\n'));
+    await out.put(Buffer.from('\n]}}\n'));
+    await out.flush();
   } finally {
     await out.close();
   }

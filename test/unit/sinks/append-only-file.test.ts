@@ -55,3 +55,16 @@ t.test('flows.jsonl holds whole HAR entries (large bodies in slices); flows.har 
   t.equal(flows[1]!.request!.body.bytes.toString(), 'small "quoted" body');
   t.notOk(fs.existsSync(path.join(dir, 'flows.har.partial')));
 });
+
+t.test('flows.har leaves out a cut line of several megabytes between whole ones (taken back out of the file)', async (t) => {
+  const dir = tempDir();
+  const log = path.join(dir, 'flows.jsonl');
+  const big = (id: string, n: number): string => JSON.stringify({ startedDateTime: '2026-11-27T18:30:11.000Z', request: { method: 'POST', url: `https://x.test/${id}`, postData: { text: 'b'.repeat(n) } }, response: {}, _phonehome: { flowId: id } });
+  const cut = big('cut', 2_500_000).slice(0, 2_000_000);
+  fs.writeFileSync(log, `${big('fl-1', 3_000_000)}\n${cut}\n\n${big('fl-2', 10)}\n${cut}`);
+  const built = await buildHar(log, path.join(dir, 'flows.har'), { version: 't', startedAt: '2026-11-27T18:30:11.000Z', insecureUpstream: false, options: {} });
+  t.same(built, { entries: 2, skipped: 2 });
+  const har = JSON.parse(fs.readFileSync(path.join(dir, 'flows.har'), 'utf8')) as { log: { entries: Array<{ request: { url: string; postData: { text: string } } }> } };
+  t.same(har.log.entries.map((e) => e.request.url), ['https://x.test/fl-1', 'https://x.test/fl-2']);
+  t.equal(har.log.entries[0]!.request.postData.text.length, 3_000_000);
+});
