@@ -8,18 +8,23 @@ import { createCanaryDetector } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
 import { inspectFlow, type InspectionResult } from './inspector.js';
 import type { InspectionAnswers, InspectionBatch } from './inspection-pool.js';
-import { loadSqlite } from './decode/sqlite.js';
+import { loadSqlite, takeSqliteWanted } from './decode/sqlite.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
 const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
 
-// SQLite's WebAssembly loads once; flows that arrive meanwhile wait for it, in order.
-const sqliteReady = loadSqlite().catch(() => undefined);
-
-function inspectOne(envelope: unknown): InspectionResult {
+/**
+ * SQLite's WebAssembly is loaded the first time a flow holds a database (most runs never see one,
+ * and it is the largest thing in this thread); that flow is then inspected again with it.
+ */
+async function inspectOne(envelope: unknown): Promise<InspectionResult> {
   try {
-    return inspectFlow(decodeFlow(envelope), detectors);
+    const flow = decodeFlow(envelope);
+    const result = inspectFlow(flow, detectors);
+    if (!takeSqliteWanted()) return result;
+    const loaded = await loadSqlite().then(() => true, () => false);
+    return loaded ? inspectFlow(flow, detectors) : result;
   } catch (error) {
     return { drafts: [], problems: [`inspection failed: ${(error as Error).message}`] };
   }
@@ -32,8 +37,9 @@ const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
 
 // A batch is answered in one message, in the order it came.
 parentPort?.on('message', async (batch: InspectionBatch) => {
-  await sqliteReady;
-  const answers: InspectionAnswers = { results: batch.flows.map(({ seq, envelope }) => ({ seq, result: inspectOne(envelope) })) };
+  const results: Array<InspectionAnswers['results'][number]> = [];
+  for (const { seq, envelope } of batch.flows) results.push({ seq, result: await inspectOne(envelope) });
+  const answers: InspectionAnswers = { results };
   parentPort?.postMessage(answers);
   if (batch.flows.reduce((n, { envelope }) => n + flowPayloadBytes(envelope.flow), 0) >= COLLECT_AFTER_BYTES) collectGarbage();
 });

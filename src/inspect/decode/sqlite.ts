@@ -6,8 +6,10 @@
 // BLOB cells of some size become layers of their own (a photo thumbnail stored in a table).
 //
 // Read with sql.js (SQLite compiled to WebAssembly): no native build, and the file is opened in
-// memory, never written to disk. Its WebAssembly loads once, asynchronously, before inspection
-// starts (loadSqlite); until then the decoder says it could not look.
+// memory, never written to disk. Its WebAssembly (about 20 MB once running) loads asynchronously,
+// once (loadSqlite): `analyze` loads it before it starts; the inspection worker only when a flow
+// first holds a database — the decoder then says it wanted the reader (takeSqliteWanted), and the
+// worker loads it and inspects that flow again. Until it is loaded the decoder says it could not look.
 
 import { createRequire } from 'node:module';
 import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
@@ -24,8 +26,16 @@ const MIN_BLOB_LAYER_BYTES = 64;
 
 let sql: SqlJsStatic | undefined;
 let loading: Promise<void> | undefined;
+let wanted = false;
 
-/** Loads SQLite's WebAssembly once; inspection calls it before its first flow. */
+/** Whether a database was met without the reader since the last call (the flow deserves another look once it is loaded). */
+export function takeSqliteWanted(): boolean {
+  const was = wanted;
+  wanted = false;
+  return was;
+}
+
+/** Loads SQLite's WebAssembly once. */
 export function loadSqlite(): Promise<void> {
   loading ??= (async () => {
     const wasm = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
@@ -79,6 +89,7 @@ function tablesOf(db: Database): string[] {
 
 function sqliteLayers(view: View, budget: DecodeBudget): View[] {
   if (!sql) {
+    wanted = true;
     budget.note(`SQLite database at ${view.path.join(' > ')} not read: the SQLite reader was not loaded`);
     return [];
   }

@@ -8,6 +8,7 @@ import { InspectionPool } from '../../../src/inspect/inspection-pool.js';
 import { PassthroughPolicy } from '../../../src/proxy/passthrough.js';
 import { limits } from '../../../src/limits.js';
 import { makeFlow } from '../../helpers/flows.js';
+import { positives2 } from '../../helpers/corpus-round2.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
 
@@ -42,6 +43,19 @@ t.test('flows handed in during one turn cross together and each gets its own res
   // And the next turn's flows make a batch of their own.
   const later = await pool.inspect(makeFlow({ requestBody: photo, requestHeaders: [['content-type', 'image/jpeg']] }));
   t.ok(later.drafts.some((d) => d.category === 'photo'));
+});
+
+t.test("SQLite's reader is loaded by the first flow that holds a database, and that flow is found", async (t) => {
+  const pool = new InspectionPool();
+  t.teardown(() => pool.close());
+  const plain = await pool.inspect(makeFlow({ requestBody: 'a=1' }));
+  t.same(plain.problems, [], 'flows without a database do not wait for it');
+  for (const name of ['a SQLite SMS store (mmssms.db)', 'a SQLite call log (calllog.db) inside a ZIP']) {
+    const positive = positives2.find((p) => p.name === name)!;
+    const result = await pool.inspect(positive.flow);
+    t.ok(result.drafts.some((d) => d.category === positive.category), `${name}: found on first sight`);
+    t.notOk(result.problems.some((p) => /not loaded/.test(p)), `${name}: no "reader not loaded" note`);
+  }
 });
 
 t.test('pinned hosts learned in one run are capped', async (t) => {
