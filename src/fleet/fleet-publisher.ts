@@ -163,9 +163,13 @@ export class FleetPublisher {
     await this.#bus.js.publish(item.subject, item.data, { msgID: item.msgID, timeout: 5000 });
   }
 
-  /** Waits for the queue to empty (or the deadline), then closes the connection. */
+  /**
+   * Waits for the queue to empty (or the deadline), then closes the connection. It waits while
+   * reconnecting too: a node stopped just after an outage would otherwise drop everything it had
+   * queued at once, though the bus comes back a moment later (a fleet test caught it under load).
+   */
   async close(deadlineMs: number): Promise<void> {
-    if (this.#queue.length > 0 && this.#connected) {
+    if (this.#queue.length > 0) {
       await Promise.race([new Promise<void>((resolve) => this.#idle.push(resolve)), new Promise((resolve) => setTimeout(resolve, deadlineMs))]);
     }
     this.#closed = true;
