@@ -2,7 +2,6 @@
 // Views, CC BY 4.0): its numeric CSVs are read through a small buffer into sorted typed arrays and
 // searched by bisection. About 410,000 IPv4 and 140,000 IPv6 ranges.
 
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { eachLine } from '../util/file-lines.js';
@@ -35,8 +34,8 @@ class GrowingColumn<A extends Uint32Array | BigUint64Array> {
 }
 
 /**
- * Reads "start,end,asn,org" lines; `bounds` stores one line's start and end (given as byte
- * offsets of their digits) and returns false for a line it cannot read. An AS keeps its name from
+ * Reads "start,end,asn,org" lines (lines without three commas are passed over); `bounds` stores
+ * row `row`'s start and end, given as the byte offsets of their digits. An AS keeps its name from
  * line to line, so a name is decoded once per AS, not once per range.
  */
 async function parseRanges(file: string, bounds: (row: number, bytes: Buffer, start: [number, number], end: [number, number]) => void): Promise<{ count: number; asns: Uint32Array; orgIndex: Uint32Array; orgs: string[] }> {

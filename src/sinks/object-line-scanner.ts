@@ -22,17 +22,11 @@ export class ObjectLineScanner {
   #closedAt = -1;
   #broken = false;
 
-  /** Bytes of the line seen so far. */
-  get length(): number {
-    return this.#bytes;
-  }
-
   /** The next bytes of the line (no newline among them). */
   push(bytes: Uint8Array, start = 0, end = bytes.length): void {
-    for (let i = start; i < end; i++) {
+    for (let i = start; i < end && !this.#broken; i++) {
       const c = bytes[i]!;
       const at = this.#bytes + (i - start);
-      if (this.#broken) break;
       if (at === 0 && c !== OPEN_BRACE) {
         this.#broken = true;
         break;
@@ -63,11 +57,4 @@ export class ObjectLineScanner {
   get whole(): boolean {
     return !this.#broken && this.#bytes > 0 && this.#closedAt === this.#bytes - 1;
   }
-}
-
-/** The same check on a line already in memory. */
-export function isWholeObject(line: string | Uint8Array): boolean {
-  const scanner = new ObjectLineScanner();
-  scanner.push(typeof line === 'string' ? Buffer.from(line) : line);
-  return scanner.whole;
 }
