@@ -11,6 +11,8 @@ export const limits = {
   /** WebSocket and gRPC messages captured per flow (beyond it they are counted), and bytes per WebSocket message (a gRPC message may use the body limit). */
   messagesPerFlow: 10_000,
   webSocketMessageCaptureBytes: 1 * MiB,
+  /** WebSocket messages a relay holds for a side that cannot take them yet (already read while the sender was paused); past it, both sides are closed with 1013. */
+  webSocketHeldBytes: 16 * MiB,
   /** How long we wait for a client's first byte inside CONNECT before treating the stream as server-first (SMTP, IMAP, POP3). */
   connectSniffTimeoutMs: 500,
   /** Leaf certificates kept in memory (mitmproxy keeps 100). */

@@ -16,7 +16,7 @@ import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafStore } from './ca/leaf-store.js';
 import { FlowTracker } from './flow-tracker.js';
 import { Http1Layer } from './layers/http1-layer.js';
-import { MitmRelay } from './layers/http1-relay.js';
+import { Http1Relay } from './layers/http1-relay.js';
 import { Http2Layer } from './layers/http2-layer.js';
 import { LayerStack } from './layers/layer-stack.js';
 import { RawLayer } from './layers/raw-layer.js';
@@ -74,12 +74,8 @@ export class InterceptingProxy {
     this.#upstream = new UpstreamConnector({ upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
     const tracker = this.#tracker;
     this.#http1 = new Http1Layer({
-      tracker, relay: new MitmRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
+      tracker, relay: new Http1Relay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
-      verifyUpstream: (host, port, servername) => this.#upstream.connectTls(host, port, servername, ['http/1.1']).then((socket) => {
-        socket.destroy();
-        return undefined;
-      }, (error: unknown) => describeUpstreamError(error)),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
     const raw = new RawLayer(tracker, options.events, options.lookup);

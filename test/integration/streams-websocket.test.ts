@@ -136,16 +136,26 @@ t.test('ws inside a plain CONNECT tunnel works too', async (t) => {
   t.equal(flow.messages?.[0]?.data.toString(), 'hello');
 });
 
-t.test('a WebSocket whose upstream refuses the upgrade is closed and recorded', async (t) => {
-  const origin = await startOrigin({ tls: true, hostname: 'ws.example.test', handler: (_req, res) => { res.statusCode = 403; res.end('no'); } });
+t.test("a WebSocket whose upstream refuses the upgrade: the device hears the server's answer, and the flow says why", async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'ws.example.test', handler: (_req, res) => { res.statusCode = 403; res.setHeader('x-reason', 'banned'); res.end('no'); } });
   const lab = await startLab();
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const agent = new TunnelAgent(lab.port, lab.ca.certPem);
   const client = new WebSocket(`wss://ws.example.test:${origin.port}/`, { agent });
+  let opened = false;
+  client.on('open', () => { opened = true; });
   client.on('error', () => undefined);
-  await once(client, 'close');
+  const [, response] = (await within(once(client, 'unexpected-response'), 10_000, 'HTTP answer to the upgrade')) as [unknown, import('node:http').IncomingMessage];
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  t.equal(response.statusCode, 403, "the server's status, not a 101");
+  t.equal(response.headers['x-reason'], 'banned', "the server's headers");
+  t.equal(Buffer.concat(chunks).toString(), 'no', "the server's body");
+  t.equal(opened, false);
   const flow = await lab.next('flow:end', (f) => f.kind === 'websocket');
-  t.ok(flow.error, `error: ${flow.error}`);
+  t.match(flow.error, /upstream answered the WebSocket upgrade with 403/);
+  t.equal(flow.response?.status, 403);
+  t.equal(flow.response?.body.bytes.toString(), 'no');
   agent.destroy();
 });
 

@@ -14,7 +14,7 @@ import { parseTarget, type Target } from '../access/target.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
-import { headerSafe, refuse, respondText } from '../replies.js';
+import { refuse, respondText } from '../replies.js';
 import type { HttpRelay } from './http1-relay.js';
 
 /** How one request arrived and where it goes. */
@@ -36,11 +36,6 @@ export interface Http1LayerOptions {
   readonly insecureUpstream: boolean;
   /** A malformed request on a connection: recorded as a rejected flow. */
   readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
-  /**
-   * Checks a TLS upstream's certificate (one handshake) and says why it failed, if it did. A
-   * WebSocket answers the device before its upstream connects, so the check comes first.
-   */
-  readonly verifyUpstream?: (host: string, port: number, servername: string | undefined) => Promise<string | undefined>;
 }
 
 export class Http1Layer {
@@ -72,28 +67,8 @@ export class Http1Layer {
   }
 
   webSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute): void {
-    const plan = this.#plan(req, route);
-    const verify = this.#options.verifyUpstream;
-    if (!plan.tls || plan.insecure || !verify) {
-      this.#options.relay.relayUpgrade(req, socket, head, plan);
-      return;
-    }
-    // Never complete a device's wss handshake for a server we could not verify: 502, as for HTTP.
-    socket.pause();
-    void verify(plan.host, plan.port, plan.servername).then((failure) => {
-      if (socket.destroyed) {
-        plan.observer.done(failure ?? 'the client went away before the upstream was checked');
-        return;
-      }
-      if (!failure) {
-        this.#options.relay.relayUpgrade(req, socket, head, plan);
-        socket.resume();
-        return;
-      }
-      const body = `phonehome: the WebSocket could not be opened: ${failure}\n`;
-      refuse(socket, `HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Phonehome-Error: ${headerSafe(failure)}\r\nConnection: close\r\n\r\n${body}`);
-      plan.observer.done(failure);
-    });
+    // The relay opens (and verifies) the upstream before it answers the device.
+    this.#options.relay.relayUpgrade(req, socket, head, this.#plan(req, route));
   }
 
   close(): void {
