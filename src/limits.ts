@@ -27,6 +27,11 @@ export const limits = {
   pinnedCloseWindowMs: 2_000,
   /** Idle time before a client or tunnel socket is closed. */
   socketIdleTimeoutMs: 120_000,
+  /**
+   * Largest HTTP/1 header block (request line and headers, or status line and headers) we parse
+   * from a device or a server; Node's default is 16 KiB, and apps send larger (cookies, tokens).
+   */
+  http1MaxHeaderBytes: 64 * 1024,
   /** Headers must arrive within this time; bodies may take as long as they need (uploads). */
   headersTimeoutMs: 30_000,
   keepAliveTimeoutMs: 15_000,
@@ -42,6 +47,12 @@ export const limits = {
   /** Servers that answered an h2 offer with HTTP/1.1 are not asked again for this long (and this many are remembered). */
   http1OnlyMemoryMs: 10 * 60_000,
   http1OnlyMemoryEntries: 10_000,
+  /**
+   * After a TLS 1.3 handshake with a server, how long we wait for its first word (a session ticket,
+   * or the alert that says it wanted a client certificate) before answering the device. Servers
+   * send tickets right after the handshake; one that sends none costs this once per probe period.
+   */
+  clientCertificateProbeMs: 250,
   /** How long we wait for the rest of a TLS ClientHello that arrived in pieces. */
   clientHelloTimeoutMs: 10_000,
   /** HTTP/2 towards devices: streams open at once per connection, and the largest header list. */

@@ -79,6 +79,7 @@ export class CaptureSession {
     this.#proxy = new InterceptingProxy({
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
+      clientCertificates: options.clientCertificates, ...(options.upstreamTlsMin ? { upstreamTlsMin: options.upstreamTlsMin } : {}),
       passthrough: options.passthrough, access: options.access, ...(options.auth ? { auth: options.auth } : {}),
       ...(hooks.lookup ? { lookup: hooks.lookup } : {}),
       ...(keylog ? { keylog: (line: Buffer) => keylog.write(line) } : {}),

@@ -9,6 +9,8 @@ import { parseSeverity, severities, type Severity } from '../model/finding.js';
 import { ClientAccess, defaultAllowedClients } from '../proxy/access/client-access.js';
 import { ProxyAuth } from '../proxy/access/proxy-auth.js';
 import { PassthroughPolicy } from '../proxy/passthrough.js';
+import type { ClientCertificate, UpstreamTlsMin } from '../proxy/upstream.js';
+import { parseClientCertificates, parseUpstreamTlsMin } from './upstream-tls-options.js';
 import { transparentUnavailable } from '../proxy/modes/original-destination.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadRules, type Rule } from '../enrich/rules.js';
@@ -32,6 +34,8 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'duration', kind: 'string', value: 'SECONDS', defaultText: 'until a signal', help: 'stop after this long (also 90s, 10m, 2h)' },
   { name: 'upstream-ca', kind: 'list', value: 'FILE', defaultText: 'Node\'s bundled Mozilla roots', help: 'extra CA (PEM) trusted for upstream servers (repeatable)' },
   { name: 'insecure-upstream', kind: 'boolean', defaultText: 'off', help: 'skip upstream verification (recorded in every output)' },
+  { name: 'upstream-tls-min', kind: 'string', value: '1.0|1.1|1.2', defaultText: '1.2', help: 'oldest TLS spoken to servers, for old lab servers (devices may always use TLS 1.0-1.3)' },
+  { name: 'client-cert', kind: 'list', value: 'HOST=CERT.pem[,KEY.pem]', defaultText: 'none', help: "the device's client certificate for a server that requires one (mutual TLS; without it such hosts pass through) (repeatable)" },
   { name: 'passthrough', kind: 'list', value: 'PATTERN', defaultText: 'none', help: 'hosts never decrypted, * wildcards (repeatable)' },
   { name: 'allow-client', kind: 'list', value: 'CIDR', defaultText: 'loopback + private ranges', help: 'who may use the proxy, added to the defaults (repeatable)' },
   { name: 'proxy-auth', kind: 'string', value: 'USER:PASS', defaultText: 'none', help: 'require proxy authentication' },
@@ -64,6 +68,10 @@ export interface CaptureOptions {
   readonly upstreamCaPems: readonly string[];
   readonly insecureUpstream: boolean;
   readonly passthrough: PassthroughPolicy;
+  /** --upstream-tls-min (undefined: TLS 1.2). */
+  readonly upstreamTlsMin?: UpstreamTlsMin;
+  /** --client-cert, by lower-case host. */
+  readonly clientCertificates: ReadonlyMap<string, ClientCertificate>;
   readonly allowClient: readonly string[];
   readonly access: ClientAccess;
   readonly auth?: ProxyAuth;
@@ -172,6 +180,8 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const allowClient = list('allow-client');
   const access = new ClientAccess([...defaultAllowedClients, ...allowClient]);
   const passthrough = new PassthroughPolicy(list('passthrough'));
+  const upstreamTlsMin = parseUpstreamTlsMin(str('upstream-tls-min'));
+  const clientCertificates = parseClientCertificates(list('client-cert'));
   const proxyAuth = str('proxy-auth');
   const auth = proxyAuth === undefined ? undefined : new ProxyAuth(proxyAuth);
   const bodyLimitBytes = str('body-limit') === undefined ? limits.defaultBodyLimitBytes : parseByteSize(str('body-limit')!, '--body-limit');
@@ -209,6 +219,9 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     upstreamCa: upstreamCaFiles,
     insecureUpstream: raw['insecure-upstream'] === true,
     passthrough: list('passthrough'),
+    upstreamTlsMin: upstreamTlsMin ?? 'TLSv1.2',
+    // Hosts only: the certificates are the device's secrets and stay out of the run's files.
+    clientCertificates: [...clientCertificates.keys()],
     allowClient: [...defaultAllowedClients, ...allowClient],
     proxyAuth: auth ? 'on' : 'off',
     failOn: failOn ?? null,
@@ -226,7 +239,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
     ...(outDir ? { outDir: path.resolve(outDir) } : {}),
     ...(durationMs !== undefined ? { durationMs } : {}),
-    upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough,
+    upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough, clientCertificates, ...(upstreamTlsMin ? { upstreamTlsMin } : {}),
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
     redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
   };

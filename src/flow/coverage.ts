@@ -18,6 +18,8 @@ export type CoverageClass =
   | 'passthrough-learned'
   /** an opaque tunnel: a host given with --passthrough */
   | 'passthrough-configured'
+  /** an opaque tunnel: the server asks for a client certificate only the device holds (mutual TLS) */
+  | 'passthrough-client-certificate'
   /** a client that refused our certificate: nothing passed */
   | 'tls-failed'
   /** refused before it went anywhere (not part of the ledger) */
@@ -40,13 +42,19 @@ function captured(flow: Flow, fromClient: boolean): number {
   return messages + body;
 }
 
+function tunnelClass(flow: Flow): CoverageClass {
+  if (flow.tags.includes('passthrough:configured')) return 'passthrough-configured';
+  if (flow.tags.includes('passthrough:client-certificate')) return 'passthrough-client-certificate';
+  return 'passthrough-learned';
+}
+
 export function coverageOf(flow: Flow): FlowCoverage {
   const bytes = { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown };
   const nothing = { ...bytes, bytesUpInspected: 0, bytesDownInspected: 0 };
   switch (flow.kind) {
     case 'rejected': return { class: 'rejected', unseen: true, ...nothing };
     case 'tls-failed': return { class: 'tls-failed', unseen: true, ...nothing };
-    case 'tunnel': return { class: flow.tags.includes('passthrough:configured') ? 'passthrough-configured' : 'passthrough-learned', unseen: true, ...nothing };
+    case 'tunnel': return { class: tunnelClass(flow), unseen: true, ...nothing };
     default: break;
   }
   const inspected = { bytesUpInspected: Math.min(flow.bytesUp, captured(flow, true)), bytesDownInspected: Math.min(flow.bytesDown, captured(flow, false)) };

@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import type { Flow, FlowKind, HeaderList, MessageRecord, GrpcCallRecord } from '../model/flow.js';
+import type { Flow, FlowKind, HeaderList, MessageRecord, GrpcCallRecord, TlsRecord, TlsSide } from '../model/flow.js';
 
 export type HarEntryJson = Record<string, unknown>;
 
@@ -128,6 +128,15 @@ export function wholeEntriesOf(text: string): { entries: Json[]; droppedTail: bo
   return { entries, droppedTail: depth > 0 };
 }
 
+/** `_phonehome.tls`: each side's version and cipher, when they are strings. */
+function tlsRecord(value: unknown): TlsRecord | undefined {
+  if (!isObject(value)) return undefined;
+  const side = (v: unknown): TlsSide | undefined => (isObject(v) && typeof v['version'] === 'string' ? { version: v['version'], ...(typeof v['cipher'] === 'string' ? { cipher: v['cipher'] } : {}) } : undefined);
+  const client = side(value['client']);
+  const server = side(value['server']);
+  return client || server ? { ...(client ? { client } : {}), ...(server ? { server } : {}) } : undefined;
+}
+
 /** One HAR entry (phonehome's, a browser's, mitmproxy's…) as a flow. */
 export function harEntryToFlow(entry: Json, index: number): Flow {
   const req = isObject(entry['request']) ? entry['request'] : {};
@@ -148,7 +157,8 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   // phonehome's own entries say where the client was going, how it arrived and what TLS said.
   const recorded = isObject(ph['target']) && typeof ph['target']['host'] === 'string' ? { host: ph['target']['host'], port: Number(ph['target']['port'] ?? target.port) } : undefined;
   const mode = (['http', 'socks5', 'transparent'] as const).find((m) => m === ph['mode']);
-  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}) };
+  const tls = tlsRecord(ph['tls']);
+  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}), ...(tls ? { tls } : {}) };
   const common = { id, startedAt, endedAt, durationMs, client, target: recorded ?? target, ...facts, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
 
   const stream = isObject(ph['stream']) ? ph['stream'] : undefined;

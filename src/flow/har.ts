@@ -68,6 +68,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.mode) phonehome['mode'] = flow.mode;
   if (flow.sni) phonehome['sni'] = flow.sni;
   if (flow.alpn) phonehome['alpn'] = flow.alpn;
+  if (flow.tls) phonehome['tls'] = flow.tls;
   if (flow.error) phonehome['error'] = flow.error;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
   if (flow.destination && options.locate) {

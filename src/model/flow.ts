@@ -76,6 +76,18 @@ export interface GrpcCallRecord {
   readonly message?: string;
 }
 
+/** One side of a TLS connection: `TLSv1`…`TLSv1.3` and the IANA cipher suite name. */
+export interface TlsSide {
+  readonly version: string;
+  readonly cipher?: string;
+}
+
+/** What TLS each side of a decrypted connection spoke: the device with us, we with the server. */
+export interface TlsRecord {
+  readonly client?: TlsSide;
+  readonly server?: TlsSide;
+}
+
 export interface Endpoint {
   readonly ip: string;
   readonly port: number;
@@ -97,6 +109,8 @@ export interface Flow {
   /** Application protocol negotiated with the client by ALPN (`h2`, `http/1.1`), when one was. */
   readonly alpn?: string;
   readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls';
+  /** TLS versions and cipher suites of a decrypted connection, both sides where known. */
+  readonly tls?: TlsRecord;
   /** The address actually connected upstream, when a connection was made. */
   readonly destination?: Endpoint;
   readonly request?: HttpRequestRecord;

@@ -13,6 +13,14 @@ export interface TlsFacts {
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
+  /** The device side's TLS version (`TLSv1`…`TLSv1.3`) and cipher suite (IANA name), once agreed. */
+  version?: string;
+  cipher?: string;
+  /** The server side's, when we learned them before answering the device. */
+  upstreamVersion?: string;
+  upstreamCipher?: string;
+  /** The device sent at least one byte after the handshake: whatever happens next, it trusted us. */
+  clientSpoke?: boolean;
 }
 
 export interface ConnectionContext {

@@ -20,6 +20,7 @@ import { Http1Relay } from './layers/http1-relay.js';
 import { Http2Layer } from './layers/http2-layer.js';
 import { LayerStack } from './layers/layer-stack.js';
 import { RawLayer } from './layers/raw-layer.js';
+import { StartTlsLayer } from './layers/starttls-layer.js';
 import { TlsLayer } from './layers/tls-layer.js';
 import { HttpProxyMode } from './modes/http-proxy-mode.js';
 import { SocksMode } from './modes/socks-mode.js';
@@ -27,7 +28,7 @@ import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
-import { describeUpstreamError, UpstreamConnector } from './upstream.js';
+import { describeUpstreamError, UpstreamConnector, type ClientCertificate, type UpstreamTlsMin } from './upstream.js';
 
 export interface InterceptingProxyOptions {
   readonly listenHost: string;
@@ -38,6 +39,10 @@ export interface InterceptingProxyOptions {
   /** Extra PEM roots trusted for upstream servers, besides Node's bundled Mozilla roots. */
   readonly upstreamCaPems: readonly string[];
   readonly insecureUpstream: boolean;
+  /** Oldest TLS spoken to servers (--upstream-tls-min); TLS 1.2 when absent. */
+  readonly upstreamTlsMin?: UpstreamTlsMin;
+  /** Client certificates for servers that require one (--client-cert), by lower-case host. */
+  readonly clientCertificates?: ReadonlyMap<string, ClientCertificate>;
   readonly passthrough: PassthroughPolicy;
   readonly access: ClientAccess;
   readonly auth?: ProxyAuth;
@@ -71,7 +76,10 @@ export class InterceptingProxy {
     this.#events = options.events;
     this.#leaves = new LeafStore(options.ca);
     this.#tracker = new FlowTracker(options.events);
-    this.#upstream = new UpstreamConnector({ upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
+    this.#upstream = new UpstreamConnector({
+      upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}),
+      ...(options.upstreamTlsMin ? { tlsMin: options.upstreamTlsMin } : {}), ...(options.clientCertificates ? { clientCertificates: options.clientCertificates } : {}),
+    });
     const tracker = this.#tracker;
     this.#http1 = new Http1Layer({
       tracker, relay: new Http1Relay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
@@ -80,7 +88,8 @@ export class InterceptingProxy {
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
     const raw = new RawLayer(tracker, options.events, options.lookup);
     const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}) });
-    const layers = new LayerStack({ tls, http1: this.#http1, http2, raw }, options.lookup);
+    const starttls = new StartTlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
+    const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.lookup);
     this.#httpMode = new HttpProxyMode({
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough,
       layers, http1: this.#http1, raw, isSelf: (target) => this.#isSelf(target),

@@ -5,12 +5,18 @@
 import { limits } from '../limits.js';
 import { ConfigError } from '../util/errors.js';
 
-export type PassthroughReason = 'configured' | 'learned';
+/**
+ * Why a host is tunnelled: `--passthrough`; `learned` from a client that refused our certificate;
+ * `client-certificate`: the server asks for a client certificate only the device holds.
+ */
+export type PassthroughReason = 'configured' | 'learned' | 'client-certificate';
 
 export interface LearnedHost {
   readonly host: string;
   readonly time: string;
   readonly reason: string;
+  /** Absent for a pinning client (files of earlier runs have none either). */
+  readonly kind?: 'client-certificate';
 }
 
 /** `*` matches any run of characters, dots included; everything else literally, case-insensitive. */
@@ -34,7 +40,8 @@ export class PassthroughPolicy {
 
   decide(host: string): PassthroughReason | undefined {
     const lower = host.toLowerCase();
-    if (this.#learned.has(lower)) return 'learned';
+    const learned = this.#learned.get(lower);
+    if (learned) return learned.kind ?? 'learned';
     if (this.#compiled.some((re) => re.test(lower))) return 'configured';
     return undefined;
   }
@@ -54,6 +61,15 @@ export class PassthroughPolicy {
       ? rejection.reason
       : `closed ${rejection.msAfterHandshake} ms after the handshake without sending a request`;
     const entry: LearnedHost = { host: lower, time: now.toISOString(), reason };
+    this.#learned.set(lower, entry);
+    return entry;
+  }
+
+  /** The server wants a client certificate we do not hold (mutual TLS): only the device can go on. */
+  recordClientCertificate(host: string, reason: string, now = new Date()): LearnedHost | undefined {
+    const lower = host.toLowerCase();
+    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
+    const entry: LearnedHost = { host: lower, time: now.toISOString(), reason, kind: 'client-certificate' };
     this.#learned.set(lower, entry);
     return entry;
   }

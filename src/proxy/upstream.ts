@@ -5,10 +5,21 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
+import net from 'node:net';
 import tls from 'node:tls';
 import { limits } from '../limits.js';
+import { Duplex } from 'node:stream';
 import { describeError } from '../util/errors.js';
+import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
+
+/** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
+export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
+
+/** A client certificate to show a server that asks for one (--client-cert HOST=CERT.pem[,KEY.pem]). */
+export interface ClientCertificate {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
 
 export interface UpstreamAgents {
   readonly http: http.Agent;
@@ -24,7 +35,20 @@ export interface UpstreamOptions {
   readonly lookup?: net.LookupFunction;
   /** Receives NSS key log lines of every upstream TLS connection (--keylog). */
   readonly keylog?: (line: Buffer) => void;
+  /** Default TLSv1.2: older servers only when a lab asks (--upstream-tls-min). */
+  readonly tlsMin?: UpstreamTlsMin;
+  /** Client certificates by lower-case host name (--client-cert). */
+  readonly clientCertificates?: ReadonlyMap<string, ClientCertificate>;
 }
+
+/** What an eager look at the server found, before we answer the device's ClientHello. */
+export type UpstreamProbe =
+  /** The server finished its handshake; `alpn` is what it chose from the device's offer. */
+  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly socket?: tls.TLSSocket }
+  /** The server asked for a client certificate we do not hold: only the device can talk to it. */
+  | { readonly outcome: 'client-certificate'; readonly reason: string }
+  /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
+  | { readonly outcome: 'failed'; readonly reason: string };
 
 export type AlpnAnswer =
   /** The server chose h2: this connection carries the HTTP/2 session. */
@@ -44,13 +68,32 @@ const TLS_VERIFY_CODES = new Set([
 export function describeUpstreamError(err: unknown): string {
   const code = (err as { code?: string } | null)?.code;
   if (code && TLS_VERIFY_CODES.has(code)) return `upstream certificate verification failed (${code}): ${(err as Error).message}`;
+  if ((code && LEGACY_TLS_CODES.has(code)) || LEGACY_TLS_MESSAGE.test((err as Error | null)?.message ?? '')) return `upstream: the server speaks only a TLS version older than we allow (${code}); for an old lab server, run with --upstream-tls-min 1.0`;
   return `upstream: ${describeError(err)}`;
 }
+
+/** What OpenSSL says when a server offers only TLS 1.0/1.1 (or cipher suites of that age). */
+const LEGACY_TLS_CODES = new Set([
+  'ERR_SSL_UNSUPPORTED_PROTOCOL', 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_NO_PROTOCOLS_AVAILABLE',
+]);
+
+/** The same, when OpenSSL's error reaches us through a write (code EPROTO) rather than the handshake. */
+const LEGACY_TLS_MESSAGE = /alert protocol version|unsupported protocol|wrong version number|no protocols available/i;
+
+/** The alerts a server sends when it wanted a client certificate and got none (TLS 1.3; TLS 1.2 is told by the watcher). */
+const CLIENT_CERT_REQUIRED_CODES = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED']);
+
+/** Alerts a TLS 1.2 server sends for a missing client certificate, among other reasons. */
+const AMBIGUOUS_HANDSHAKE_CODES = new Set(['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', 'ECONNRESET']);
 
 export class UpstreamConnector {
   readonly agents: UpstreamAgents;
   readonly #options: UpstreamOptions;
   readonly #secureContext: tls.SecureContext | undefined;
+  /** Per host: the shared context plus that host's client certificate. */
+  readonly #clientCertContexts = new Map<string, tls.SecureContext>();
+  /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
+  readonly #probed = new Map<string, { until: number; alpn?: string }>();
   /** Servers known to answer HTTP/1.1 to an h2 offer: no need to ask them again for a while. */
   readonly #http1Only = new Map<string, number>();
 
@@ -61,11 +104,18 @@ export class UpstreamConnector {
     // `ca` into its pool key on every request (all ~140 root PEMs concatenated: it was 56% of the
     // CPU under small requests) and parses it again for every new upstream connection.
     // An explicit CA list replaces Node's default store, so the bundled roots are listed too.
-    this.#secureContext = options.upstreamCaPems.length > 0 ? tls.createSecureContext({ ca: [...tls.rootCertificates, ...options.upstreamCaPems] }) : undefined;
+    const floor = upstreamFloor(options.tlsMin);
+    const needsContext = options.upstreamCaPems.length > 0 || floor !== undefined;
+    const roots = options.upstreamCaPems.length > 0 ? { ca: [...tls.rootCertificates, ...options.upstreamCaPems] } : {};
+    this.#secureContext = needsContext ? tls.createSecureContext({ ...roots, ...floor }) : undefined;
+    for (const [host, certificate] of options.clientCertificates ?? []) {
+      this.#clientCertContexts.set(host, tls.createSecureContext({ ...roots, ...floor, cert: certificate.certPem, key: certificate.keyPem }));
+    }
+    const contextFor = (host: string | undefined): tls.SecureContext | undefined => this.#contextFor(host);
     this.agents = {
       http: new http.Agent(agentOptions),
-      https: new https.Agent({ ...agentOptions, ...(this.#secureContext ? { secureContext: this.#secureContext } : {}), rejectUnauthorized: !options.insecureUpstream }),
-      insecureHttps: new https.Agent({ ...agentOptions, rejectUnauthorized: false }),
+      https: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: !options.insecureUpstream }, contextFor),
+      insecureHttps: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: false }, contextFor),
     };
     const keylog = options.keylog;
     if (keylog) {
@@ -78,44 +128,74 @@ export class UpstreamConnector {
     return this.#options.insecureUpstream;
   }
 
+  /** The context for a server: its client certificate's when the lab gave one, else the shared one. */
+  #contextFor(host: string | undefined): tls.SecureContext | undefined {
+    return (host && this.#clientCertContexts.get(host.toLowerCase())) || this.#secureContext;
+  }
+
   /**
-   * Connects to the server with the client's ALPN offer (h2 and/or http/1.1) and tells what the
-   * server chose: mitmproxy's approach, so a device is only offered h2 when the server speaks it.
+   * Looks at the server before we answer the device (mitmproxy's eager connection strategy): does it
+   * answer, which of the device's ALPN protocols does it choose, does it want a client certificate?
+   * An h2 answer keeps its socket (it carries the session); other answers close it, and a server
+   * that answered plainly is not asked again for a while.
    */
-  async negotiate(host: string, port: number, servername: string | undefined, offer: readonly string[]): Promise<AlpnAnswer> {
-    const key = `${host}|${port}|${servername ?? ''}`;
-    const known = this.#http1Only.get(key);
-    if (known !== undefined && known > Date.now()) return { protocol: 'http/1.1' };
+  async probe(host: string, port: number, servername: string | undefined, offer: readonly string[]): Promise<UpstreamProbe> {
+    const key = `${host}|${port}|${servername ?? ''}|${offer.join(',')}`;
+    const known = this.#probed.get(key);
+    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, offer);
     } catch (error) {
+      const code = (error as { code?: string }).code ?? '';
+      if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
+      // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. Ask
+      // again, this time reading its handshake, to tell that from a real failure.
+      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contextHasCertificate(servername ?? host)) {
+        const watcher = new ServerHandshakeWatcher();
+        await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
+        if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
+      }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
-      if ((error as { code?: string }).code !== 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { protocol: 'none', reason: describeUpstreamError(error) };
-      this.#rememberHttp1Only(key);
-      return { protocol: 'http/1.1' };
+      if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
+      return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
-    if (socket.alpnProtocol === 'h2') return { protocol: 'h2', socket };
+    const facts = { ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName };
+    // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
+    // says so only after our Finished: wait for its first word (a session ticket, data, or the
+    // certificate_required alert), bounded for servers that send no tickets.
+    if (socket.getProtocol() === 'TLSv1.3' && !this.#contextHasCertificate(servername ?? host)) {
+      const refused = await firstWordAfterHandshake(socket);
+      if (refused) {
+        socket.destroy();
+        return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${refused})` };
+      }
+      if (socket.destroyed) return { outcome: 'failed', reason: 'upstream: the server closed the connection right after the TLS handshake' };
+    }
+    if (facts.alpn === 'h2') return { outcome: 'ok', ...facts, socket };
     socket.destroy();
-    this.#rememberHttp1Only(key);
-    return { protocol: 'http/1.1' };
+    this.#probed.delete(key);
+    this.#probed.set(key, { until: Date.now() + limits.http1OnlyMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+    if (this.#probed.size > limits.http1OnlyMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
+    return { outcome: 'ok', ...facts };
   }
 
-  #rememberHttp1Only(key: string): void {
-    this.#http1Only.delete(key);
-    this.#http1Only.set(key, Date.now() + limits.http1OnlyMemoryMs);
-    if (this.#http1Only.size > limits.http1OnlyMemoryEntries) this.#http1Only.delete(this.#http1Only.keys().next().value!);
+  #contextHasCertificate(host: string): boolean {
+    return this.#clientCertContexts.has(host.toLowerCase());
   }
 
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
-  connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[]): Promise<tls.TLSSocket> {
+  connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const socket = tls.connect({
-        host, port, ...(servername ? { servername } : {}), ALPNProtocols: [...alpn],
-        rejectUnauthorized: !this.#options.insecureUpstream,
-        ...(this.#secureContext && !this.#options.insecureUpstream ? { secureContext: this.#secureContext } : {}),
-        ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}),
-      });
+      const secureContext = this.#contextFor(servername ?? host);
+      const common = {
+        ...(servername ? { servername } : {}), ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
+        rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
+      };
+      const lookup = this.#options.lookup ? { lookup: this.#options.lookup } : {};
+      // The watched connection reads the server's bytes through JavaScript (slower), so it is
+      // only used to tell why a handshake failed; every other one is native end to end.
+      const socket = watcher ? tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) }) : tls.connect({ ...common, host, port, ...lookup });
       // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
       socket.setNoDelay(true);
       const keylog = this.#options.keylog;
@@ -134,8 +214,105 @@ export class UpstreamConnector {
   }
 
   destroy(): void {
+    this.#probed.clear();
     this.agents.http.destroy();
     this.agents.https.destroy();
     this.agents.insecureHttps.destroy();
   }
+
+  /**
+   * TLS over a connection already open to the server (STARTTLS), with the same roots and checks as
+   * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
+   * server's certificate must name.
+   */
+  secureExisting(socket: net.Socket, host: string, servername: string | undefined): Promise<tls.TLSSocket> {
+    return new Promise((resolve, reject) => {
+      const secureContext = this.#contextFor(servername ?? host);
+      const secure = tls.connect({ socket, host, ...(servername ? { servername } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}) });
+      const keylog = this.#options.keylog;
+      if (keylog) secure.on('keylog', (line) => keylog(line));
+      const timer = setTimeout(() => secure.destroy(new Error(`no TLS handshake within ${limits.upstreamConnectTimeoutMs} ms`)), limits.upstreamConnectTimeoutMs);
+      secure.once('secureConnect', () => {
+        clearTimeout(timer);
+        secure.off('error', reject);
+        resolve(secure);
+      });
+      secure.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  }
+}
+
+/** A TCP connection whose incoming bytes the watcher sees before TLS does. */
+function watchedConnection(host: string, port: number, lookup: { lookup?: net.LookupFunction }, watcher: ServerHandshakeWatcher): Duplex {
+  const tcp = net.connect({ host, port, noDelay: true, ...lookup });
+  const tap: Duplex = new Duplex({
+    read: () => tcp.resume(),
+    write: (chunk: Buffer, _encoding, callback) => tcp.write(chunk, callback),
+    final: (callback) => tcp.end(callback),
+    destroy: (error, callback) => {
+      tcp.destroy();
+      callback(error);
+    },
+  });
+  tcp.on('data', (chunk: Buffer) => {
+    if (!watcher.done) watcher.push(chunk);
+    if (!tap.push(chunk)) tcp.pause();
+  });
+  tcp.once('end', () => tap.push(null));
+  tcp.once('error', (error) => tap.destroy(error));
+  return tap;
+}
+
+/** tls options for the upstream floor; undefined for Node's default (TLS 1.2, security level 1). */
+function upstreamFloor(min: UpstreamTlsMin | undefined): { minVersion: tls.SecureVersion; ciphers: string } | undefined {
+  if (min === undefined || min === 'TLSv1.2') return undefined;
+  // OpenSSL 3 refuses TLS < 1.2 above security level 0 (SHA-1 handshake signatures).
+  return { minVersion: min, ciphers: `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEVEL=0` };
+}
+
+/**
+ * The https.Agent of the relay, with the context each server needs: the shared roots, or the
+ * lab's client certificate for that host. (An agent's own `secureContext` would be one for all.)
+ */
+class UpstreamHttpsAgent extends https.Agent {
+  readonly #contextFor: (host: string | undefined) => tls.SecureContext | undefined;
+
+  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined) {
+    super(options);
+    this.#contextFor = contextFor;
+  }
+
+  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
+    const secureContext = this.#contextFor(options.servername || options.host);
+    const create = https.Agent.prototype.createConnection as (this: https.Agent, o: tls.ConnectionOptions, cb?: unknown) => net.Socket;
+    return create.call(this, secureContext ? { ...options, secureContext } : options, callback);
+  }
+}
+
+/**
+ * After a TLS 1.3 handshake, the server's first word: resolves with the alert code when it refused
+ * us for lack of a client certificate, else undefined (a ticket, data, a close, or nothing in time).
+ */
+function firstWordAfterHandshake(socket: tls.TLSSocket): Promise<string | undefined> {
+  // No 'data' listener: it would start the flow of bytes an HTTP/2 session must read itself.
+  // OpenSSL reads tickets and alerts as they arrive all the same.
+  return new Promise((resolve) => {
+    const finish = (answer: string | undefined): void => {
+      clearTimeout(timer);
+      socket.off('session', onSession);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      resolve(answer);
+    };
+    const onSession = (): void => finish(undefined);
+    const onClose = (): void => finish(undefined);
+    const onError = (error: Error & { code?: string }): void => finish(CLIENT_CERT_REQUIRED_CODES.has(error.code ?? '') ? error.code : undefined);
+    const timer = setTimeout(() => finish(undefined), limits.clientCertificateProbeMs);
+    socket.on('session', onSession);
+    socket.once('error', onError);
+    socket.once('close', onClose);
+  });
 }

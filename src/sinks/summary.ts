@@ -53,6 +53,8 @@ export class SummaryCollector {
   readonly #canaries = new Map<string, number>();
   readonly #destinations = new Map<string, DestinationTotals>();
   readonly #coverage = emptyCoverage();
+  /** Per side and TLS version: flows, and the hosts and devices that spoke it. */
+  readonly #tlsVersions = { client: new Map<string, TlsVersionTotals>(), server: new Map<string, TlsVersionTotals>() };
   #findings = 0;
 
   get findingCount(): number {
@@ -76,6 +78,7 @@ export class SummaryCollector {
     if (flow.error) this.#flows.withErrors++;
     if (flow.tags.includes('inspected:partial')) this.#flows.inspectedPartly++;
     if (flow.kind === 'rejected') return;
+    this.#countTls(flow);
     const destination = this.#destination(flowHost(flow));
     destination.flows++;
     destination.bytesUp += flow.bytesUp;
@@ -90,6 +93,25 @@ export class SummaryCollector {
       totals.bytesDown += coverage.bytesDown;
       totals.bytesDownInspected += coverage.bytesDownInspected;
     }
+  }
+
+  #countTls(flow: Flow): void {
+    for (const side of ['client', 'server'] as const) {
+      const version = flow.tls?.[side]?.version;
+      if (!version) continue;
+      const byVersion = this.#tlsVersions[side];
+      let totals = byVersion.get(version);
+      if (!totals) byVersion.set(version, (totals = { flows: 0, hosts: new Set(), devices: new Set() }));
+      totals.flows++;
+      if (totals.hosts.size < MAX_LISTED) totals.hosts.add(flowHost(flow));
+      if (totals.devices.size < MAX_LISTED) totals.devices.add(flow.client.ip);
+    }
+  }
+
+  /** TLS versions spoken, per side: "3 hosts reached over TLS 1.0" is worth reading. */
+  #tlsLedger(): Record<string, unknown> {
+    const describe = (byVersion: Map<string, TlsVersionTotals>): Record<string, unknown> => Object.fromEntries([...byVersion].sort((a, b) => a[0].localeCompare(b[0])).map(([version, t]) => [version, { flows: t.flows, hosts: [...t.hosts].sort(), devices: [...t.devices].sort() }]));
+    return { client: describe(this.#tlsVersions.client), server: describe(this.#tlsVersions.server) };
   }
 
   addFinding(finding: Finding): void {
@@ -165,6 +187,7 @@ export class SummaryCollector {
       byNetwork: totalsBy(destinations, (d) => (d.asn ? `AS${d.asn} ${d.org ?? ''}`.trim() : d.org ?? 'unknown')),
       passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
       coverage: this.#coverageLedger(),
+      tls: this.#tlsLedger(),
       failOn: extra.failOn ?? null,
       ...(extra.fleet ? { fleet: extra.fleet } : {}),
       ...(extra.exitCode !== undefined ? { exitCode: extra.exitCode } : {}),
@@ -172,6 +195,11 @@ export class SummaryCollector {
     };
   }
 }
+
+/** Hosts and devices listed per TLS version, at most (a long run's counts stay exact in `flows`). */
+const MAX_LISTED = 1_000;
+
+interface TlsVersionTotals { flows: number; hosts: Set<string>; devices: Set<string> }
 
 interface Totals { flows: number; bytesUp: number; bytesDown: number; findings: number; hosts: string[] }
 

@@ -19,7 +19,10 @@ export const credentialDetector: Detector = {
     const host = view.flow.target.host;
     if (view.origin === 'stream') {
       const conversation = parseMailClient(view.bytes);
-      const findings: FindingDraft[] = conversation.credentials.map((credential) => ({
+      // A login inside TLS we decrypted (SMTPS, IMAPS, POP3S) is how mail is meant to work, not a
+      // password in clear text on the network: no finding.
+      const overTls = view.flow.scheme === 'tls';
+      const findings: FindingDraft[] = (overTls ? [] : conversation.credentials).map((credential) => ({
         category: 'credential', severity: 'high', direction: 'request', detector: `credential/${credential.protocol}`,
         summary: `${credential.protocol.toUpperCase()} ${credential.mechanism} password for ${credential.user} sent to ${host}:${view.flow.target.port} without TLS`,
         evidence: { path: [...view.path, `${credential.protocol}:${credential.mechanism.toLowerCase().replace(/\W+/g, '-')}`], bytes: view.bytes.length, excerpt: `user ${credential.user}, password ${'*'.repeat(Math.min(credential.passwordLength, 16))}` },

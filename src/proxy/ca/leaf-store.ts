@@ -2,10 +2,20 @@
 // Issuing is synchronous and takes about a millisecond (one shared leaf key, native signing), so
 // there is no window in which two connections for a new host could both issue: no race, no
 // semaphore, and no file on disk, so no host name ever reaches a path.
+//
+// The device side accepts every TLS version from 1.0 to 1.3. Android 4.1–4.4 apps speak TLS 1.0 by
+// default (HttpsURLConnection before API 20), and a proxy that refuses them sees nothing of what
+// they would have sent. OpenSSL 3 refuses TLS < 1.2 below security level 0 (their handshakes sign
+// with SHA-1), so the device side runs at @SECLEVEL=0 with Node's default suites plus the plain-RSA
+// CBC suites old stacks offer first. The upstream side keeps Node's defaults (TLS >= 1.2,
+// verified): weakening what we accept from a device exposes nothing the device did not already send.
 
 import tls from 'node:tls';
 import { limits } from '../../limits.js';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+
+/** Cipher suites for the device side: today's defaults first, then what old Android and iOS offer. */
+export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0`;
 
 export class LeafStore {
   readonly #ca: CertificateAuthority;
@@ -35,7 +45,9 @@ export class LeafStore {
       return cached;
     }
     const leaf = this.#ca.issueLeaf(host);
-    const context = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem + this.#ca.certPem });
+    const context = tls.createSecureContext({
+      key: leaf.keyPem, cert: leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: DEVICE_SIDE_CIPHERS,
+    });
     this.#issued++;
     this.#contexts.set(host, context);
     if (this.#contexts.size > limits.leafCacheEntries) {

@@ -12,6 +12,7 @@ import { headerPairs, newFlowId } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
+import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
@@ -129,7 +130,7 @@ export class Http2Layer {
     const flowId = newFlowId();
     this.#tracker.begin(flowId, context.client, context.target, 'request');
     const recorder = new ExchangeRecorder(
-      { flowId, client: context.client, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
+      { flowId, client: context.client, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, ...tlsRecordFor(context), tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
       { method, url, httpVersion: 'HTTP/2.0', headers: headerPairs(rawHeaders) },
       (flow) => this.#tracker.end(flow),
     );

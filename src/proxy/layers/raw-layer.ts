@@ -5,11 +5,12 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
-import type { Flow } from '../../model/flow.js';
+import type { Flow, TlsRecord } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughReason } from '../passthrough.js';
+import { tlsRecordOf } from '../tls-record.js';
 import { relayStream, type StreamRelayResult } from './stream-relay.js';
 
 /** How a mode answers its client once the upstream of an opaque tunnel is (or is not) reached. */
@@ -29,15 +30,19 @@ export class RawLayer {
     this.#lookup = lookup;
   }
 
-  /** A stream we relay and capture (up to a limit per direction) for the detectors. */
-  relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string): void {
+  /**
+   * A stream we relay and capture (up to a limit per direction) for the detectors. A decrypted one
+   * (SMTPS, IMAPS, MQTT over TLS…) comes with `connectTls`, which opens the server side.
+   */
+  relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string, connectTls?: () => Promise<net.Socket>): void {
     this.#tracker.begin(context.id, context.client, context.target, 'connect');
     relayStream(socket, {
       host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
+      ...(connectTls ? { connect: connectTls } : {}),
     }, (result) => {
-      const tags = ['stream:raw', `stream:${why}`];
+      const tags = [...(connectTls ? ['decrypted'] : []), 'stream:raw', `stream:${why}`];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
-      this.#tracker.end(streamFlow('raw', 'tcp', context, result, tags));
+      this.#tracker.end(streamFlow('raw', connectTls ? 'tls' : 'tcp', context, result, tags));
     });
   }
 
@@ -62,9 +67,15 @@ function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: Conn
     id: context.id, kind, scheme, startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
     client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}),
+    ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    ...withTls(tlsRecordOf(context)),
     ...(result.destination ? { destination: result.destination } : {}),
     ...(result.up && result.down ? { stream: { up: result.up, down: result.down } } : {}),
     bytesUp: result.bytesUp, bytesDown: result.bytesDown,
     ...(result.error ? { error: result.error } : {}), tags,
   };
+}
+
+function withTls(record: TlsRecord | undefined): { tls?: TlsRecord } {
+  return record ? { tls: record } : {};
 }

@@ -30,6 +30,11 @@ export interface StreamRelayOptions {
   readonly onConnected?: () => void;
   /** Called when upstream could not be reached, before the client is closed (to answer 502). */
   readonly onConnectFailed?: (reason: string) => void;
+  /**
+   * Makes the upstream connection instead of a plain TCP one (TLS to the server for a decrypted
+   * stream), resolved once it is ready to carry bytes; a rejection's message is the flow's error.
+   */
+  readonly connect?: () => Promise<net.Socket>;
 }
 
 /** Connects upstream and relays until both sides are closed; `done` is called exactly once. */
@@ -39,11 +44,13 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   let error: string | undefined;
   let destination: { ip: string; port: number } | undefined;
   let finished = false;
+  let upstream: net.Socket | undefined;
+  let clientClosed = false;
+  let upstreamClosed = false;
   client.pause();
-  const upstream = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true, noDelay: true });
 
   const finish = (): void => {
-    if (finished) return;
+    if (finished || !clientClosed || !upstreamClosed) return;
     finished = true;
     done({
       bytesUp: up.totalBytes,
@@ -53,58 +60,85 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
       ...(error ? { error } : {}),
     });
   };
-  let closed = 0;
-  const onClose = (): void => {
-    if (++closed === 2) finish();
-  };
-  const fail = (side: string) => (err: Error): void => {
-    error ??= `${side}: ${describeError(err)}`;
-    if (!destination && side === 'upstream' && options.onConnectFailed) {
-      options.onConnectFailed(error);
-      // The client was paused until upstream answered: refused like any other, so it is drained
-      // (one descriptor per failed tunnel stayed open without that, seen in the soak run).
-      refuse(client);
-      upstream.destroy();
-      return;
-    }
-    client.destroy();
-    upstream.destroy();
+  const connectFailed = (reason: string): void => {
+    error ??= reason;
+    upstreamClosed = true;
+    options.onConnectFailed?.(error);
+    // The client was paused until upstream answered: refused like any other, so it is drained
+    // (one descriptor per failed tunnel stayed open without that, seen in the soak run).
+    if (options.onConnectFailed) refuse(client);
+    else client.destroy();
+    finish();
   };
 
-  client.on('error', fail('client'));
-  upstream.on('error', fail('upstream'));
+  client.on('error', (err: Error) => {
+    error ??= `client: ${describeError(err)}`;
+    client.destroy();
+    upstream?.destroy();
+  });
   // A client that is gone can receive nothing more: drop upstream too (pipe() only ends it on a
   // clean end, not on destroy). The other way, pipe() ends the client after the last byte.
   client.on('close', () => {
-    upstream.destroy();
-    onClose();
-  });
-  upstream.on('close', onClose);
-  upstream.setTimeout(options.idleTimeoutMs, () => {
-    error ??= `idle for ${options.idleTimeoutMs} ms`;
-    client.destroy();
-    upstream.destroy();
+    clientClosed = true;
+    upstream?.destroy();
+    finish();
   });
 
-  upstream.once('connect', () => {
-    destination = { ip: upstream.remoteAddress ?? options.host, port: upstream.remotePort ?? options.port };
+  const connected = (socket: net.Socket): void => {
+    upstream = socket;
+    if (client.destroyed) {
+      socket.destroy();
+      upstreamClosed = true;
+      finish();
+      return;
+    }
+    socket.on('error', (err: Error) => {
+      error ??= `upstream: ${describeError(err)}`;
+      client.destroy();
+      socket.destroy();
+    });
+    socket.on('close', () => {
+      upstreamClosed = true;
+      finish();
+    });
+    socket.setTimeout(options.idleTimeoutMs, () => {
+      error ??= `idle for ${options.idleTimeoutMs} ms`;
+      client.destroy();
+      socket.destroy();
+    });
+    destination = { ip: socket.remoteAddress ?? options.host, port: socket.remotePort ?? options.port };
     options.onConnected?.();
     if (options.firstBytes && options.firstBytes.length > 0) {
       up.push(options.firstBytes);
-      upstream.write(options.firstBytes);
+      socket.write(options.firstBytes);
     }
     // Passive taps for counting and capture; pipe() does the forwarding and the backpressure.
     client.on('data', (chunk: Buffer) => up.push(chunk));
-    upstream.on('data', (chunk: Buffer) => down.push(chunk));
-    client.pipe(upstream);
-    upstream.pipe(client);
+    socket.on('data', (chunk: Buffer) => down.push(chunk));
+    client.pipe(socket);
+    socket.pipe(client);
     client.resume();
-  });
+  };
+
+  if (options.connect) {
+    options.connect().then(connected, (err: unknown) => connectFailed(err instanceof Error ? err.message : String(err)));
+  } else {
+    const socket = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true, noDelay: true });
+    const early = (err: Error): void => {
+      socket.destroy();
+      connectFailed(`upstream: ${describeError(err)}`);
+    };
+    socket.once('error', early);
+    socket.once('connect', () => {
+      socket.off('error', early);
+      connected(socket);
+    });
+  }
 
   return {
     destroy(): void {
       client.destroy();
-      upstream.destroy();
+      upstream?.destroy();
     },
   };
 }

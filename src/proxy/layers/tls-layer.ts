@@ -1,9 +1,12 @@
 // TLS towards the device with a leaf from our CA, for the name the client asked for (SNI, else
-// the destination). Before answering, the ClientHello is read: when the device offers h2, the real
-// server is asked first (mitmproxy's approach) and the device is offered exactly what the server
-// chose, so a server that only speaks HTTP/1.1 never sees h2 from us and a device never gets h2 we
-// cannot carry. Then HTTP/2 or HTTP/1 takes over. Clients that refuse our certificate teach the
-// passthrough policy (pinning), and the failure is a flow of its own.
+// the destination: a CONNECT name, or the original address in transparent mode). Before answering,
+// the ClientHello is read and the real server is asked first (mitmproxy's eager strategy): the
+// device is offered exactly the ALPN protocol the server chose, so a server that only speaks
+// HTTP/1.1 never sees h2 from us and a device never gets h2 we cannot carry; and a server that
+// wants a client certificate we do not hold is passed through before we answer, so the device
+// keeps working. After the handshake the stack decides again (next-layer-after-tls.ts): HTTP/2,
+// HTTP/1, or a decrypted raw stream (SMTPS, IMAPS, MQTT…). Clients that refuse our certificate
+// teach the passthrough policy (pinning), and the failure is a flow of its own.
 
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -17,8 +20,9 @@ import type { LeafStore } from '../ca/leaf-store.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
-import type { UpstreamConnector } from '../upstream.js';
+import { describeUpstreamError, type UpstreamConnector, type UpstreamProbe } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
@@ -60,37 +64,38 @@ export class TlsLayer {
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.
       const passthrough = sni?.ok && sni.host !== context.target.host ? this.#options.passthrough.decide(sni.host) : undefined;
       if (passthrough) {
-        socket.pause();
-        this.#options.raw.tunnel(socket, Buffer.alloc(0), context, passthrough, { established: () => undefined, failed: () => socket.destroy() });
+        this.#passThrough(socket, context, passthrough);
         return;
       }
-      void this.#planAlpn(context).then((plan) => {
+      const target = context.target;
+      const servername = context.tls.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
+      void this.#options.upstream.probe(target.host, target.port, servername, context.tls.clientAlpn).then((probe) => {
         if (socket.destroyed) {
-          if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
+          if (probe.outcome === 'ok') probe.socket?.destroy();
           return;
         }
-        this.#terminate(socket, context, plan);
+        if (probe.outcome === 'client-certificate') {
+          // Only the device holds the certificate: it talks to the server itself, and we learn
+          // the host so its next connections are not even tried.
+          const name = pinnedName(context);
+          if (this.#options.passthrough.recordClientCertificate(name, probe.reason)) {
+            this.#options.events.log('warn', `${name}:${target.port}: ${probe.reason}, which only the device holds: its connections pass through undecrypted (--client-cert ${name}=CERT.pem,KEY.pem decrypts them)`);
+          }
+          this.#passThrough(socket, context, 'client-certificate');
+          return;
+        }
+        if (probe.outcome === 'ok') {
+          if (probe.version) context.tls!.upstreamVersion = probe.version;
+          if (probe.cipher) context.tls!.upstreamCipher = probe.cipher;
+        }
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe));
       });
     });
   }
 
-  async #planAlpn(context: ConnectionContext): Promise<AlpnPlan> {
-    const offered = context.tls?.clientAlpn ?? [];
-    const h1 = offered.includes('http/1.1');
-    if (!offered.includes('h2')) return h1 ? { protocols: ['http/1.1'] } : {};
-    const target = context.target;
-    const servername = context.tls?.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
-    const answer = await this.#options.upstream.negotiate(target.host, target.port, servername, h1 ? ['h2', 'http/1.1'] : ['h2']);
-    if (answer.protocol === 'h2') {
-      const session = http2.connect(`https://${servername ?? 'upstream'}`, { createConnection: () => answer.socket, settings: { enablePush: false } });
-      session.on('error', () => undefined); // reported on the streams that use it
-      return { protocols: ['h2'], http2: { session } };
-    }
-    // The device may speak HTTP/1.1: let it, and the HTTP/1 relay says what went wrong, if anything.
-    if (h1) return { protocols: ['http/1.1'] };
-    // An h2-only device (gRPC): it gets h2, and each request an answer that says why it cannot go on.
-    const error = answer.protocol === 'none' ? answer.reason : 'the server does not speak HTTP/2, and the client offered nothing else';
-    return { protocols: ['h2'], http2: { error } };
+  #passThrough(socket: Duplex, context: ConnectionContext, why: Parameters<RawLayer['tunnel']>[3]): void {
+    socket.pause();
+    this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
   }
 
   #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan): void {
@@ -104,17 +109,19 @@ export class TlsLayer {
     });
     const keylog = this.#options.keylog;
     if (keylog) tlsSocket.on('keylog', (line) => keylog(line));
+    const dropSession = (): void => {
+      if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
+    };
     tlsSocket.once('secure', () => {
       // A server-side TLSSocket made by hand keeps secureConnecting set (tls.Server clears it);
       // node:http2 would wait for a 'secureConnect' that never comes.
       (tlsSocket as tls.TLSSocket & { secureConnecting: boolean }).secureConnecting = false;
       tlsFacts.handshakeAtMs = Date.now();
       tlsFacts.alpn = tlsSocket.alpnProtocol || undefined;
-      if (tlsFacts.alpn === 'h2') this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
-      else {
-        if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
-        this.#options.http1.handle(tlsSocket, context);
-      }
+      tlsFacts.version = tlsSocket.getProtocol() ?? undefined;
+      tlsFacts.cipher = tlsSocket.getCipher()?.standardName;
+      if (tlsFacts.alpn !== 'h2') dropSession();
+      this.#afterHandshake(tlsSocket, context, plan);
     });
     tlsSocket.on('error', (err) => {
       if (tlsFacts.handshakeAtMs === undefined) failure ??= classifyHandshakeError(err);
@@ -123,14 +130,69 @@ export class TlsLayer {
       // The TLS socket sits on the client's TCP socket, which does not close with it by itself.
       socket.destroy();
       if (tlsFacts.handshakeAtMs === undefined) {
-        if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
+        dropSession();
         this.#handshakeFailed(context, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });
-      } else if (context.exchanges === 0) {
+      } else if (!tlsFacts.clientSpoke) {
+        // Only a client that never sent a byte may have refused us after the handshake (an app's
+        // own pin check). One that sent anything trusted us, whatever we or the server answered.
         const ms = Date.now() - tlsFacts.handshakeAtMs;
         const learned = this.#options.passthrough.recordRejection(pinnedName(context), { kind: 'closed-without-request', msAfterHandshake: ms });
         if (learned) this.#tlsFailedFlow(context, learned.reason, ['tls:closed-without-request'], true, true);
       }
     });
+  }
+
+  /** The stack decides again on the decrypted stream: ALPN first, else its first bytes (or silence). */
+  #afterHandshake(tlsSocket: tls.TLSSocket, context: ConnectionContext, plan: AlpnPlan): void {
+    const tlsFacts = context.tls!;
+    const decided = (decision: LayerAfterTls, first: Buffer | undefined): void => {
+      if (first) tlsSocket.unshift(first);
+      this.#dispatch(tlsSocket, context, plan, decision);
+    };
+    const now = decideAfterTls(tlsFacts.alpn, context.target.port);
+    if (now.layer === 'raw') {
+      decided(now, undefined);
+      return;
+    }
+    // Wait for the first decrypted bytes: they tell a client that trusts us (and, without ALPN,
+    // what it speaks). With ALPN the layer is known; the wait only learns that the client spoke.
+    const onData = (chunk: Buffer): void => {
+      clearTimeout(timer);
+      tlsSocket.pause();
+      tlsFacts.clientSpoke = true;
+      decided(now.layer === 'wait' ? decideAfterTls(undefined, context.target.port, chunk) : now, chunk);
+    };
+    const timer = now.layer === 'wait'
+      ? setTimeout(() => {
+        tlsSocket.off('data', onData);
+        tlsSocket.pause();
+        decided(decideAfterTls(undefined, context.target.port, undefined, true), undefined);
+      }, limits.connectSniffTimeoutMs)
+      : undefined;
+    tlsSocket.once('data', onData);
+    tlsSocket.once('close', () => clearTimeout(timer));
+  }
+
+  #dispatch(tlsSocket: tls.TLSSocket, context: ConnectionContext, plan: AlpnPlan, decision: LayerAfterTls): void {
+    switch (decision.layer) {
+      case 'http2':
+        this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
+        return;
+      case 'http1':
+        this.#options.http1.handle(tlsSocket, context);
+        return;
+      case 'raw': {
+        const target = context.target;
+        const servername = context.tls?.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
+        const alpn = context.tls?.alpn;
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => this.#options.upstream.connectTls(target.host, target.port, servername, alpn ? [alpn] : []).catch((error: unknown) => {
+          throw new Error(describeUpstreamError(error));
+        }));
+        return;
+      }
+      case 'wait':
+        tlsSocket.destroy();
+    }
   }
 
   #handshakeFailed(context: ConnectionContext, why: HandshakeFailure): void {
@@ -154,6 +216,31 @@ export class TlsLayer {
       this.#options.events.emit('tls:failed', { flowId: context.id, time: now.toISOString(), client: context.client, host: context.target.host, port: context.target.port, ...(sni ? { sni } : {}), reason, learnedPassthrough: learned });
     }
   }
+}
+
+/**
+ * What we answer the device by ALPN: what the server chose from the device's own offer. A server
+ * we could not reach still lets an HTTP/1.1 device in (its requests then say why in a 502); an
+ * h2-only device (gRPC) gets h2, and each request an answer that says why it cannot go on.
+ */
+export function planAlpn(offered: readonly string[], probe: UpstreamProbe): AlpnPlan {
+  const h1 = offered.includes('http/1.1');
+  if (probe.outcome === 'ok') {
+    if (probe.alpn === 'h2' && probe.socket) {
+      const socket = probe.socket;
+      const session = http2.connect('https://upstream', { createConnection: () => socket, settings: { enablePush: false } });
+      session.on('error', () => undefined); // reported on the streams that use it
+      return { protocols: ['h2'], http2: { session } };
+    }
+    if (probe.alpn && offered.includes(probe.alpn)) return { protocols: [probe.alpn] };
+    // The server chose nothing: HTTP/1.1 if the device can speak it, else no ALPN at all.
+    if (h1) return { protocols: ['http/1.1'] };
+    if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: 'the server does not speak HTTP/2, and the client offered nothing else' } };
+    return {};
+  }
+  if (h1) return { protocols: ['http/1.1'] };
+  if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: probe.reason } };
+  return {};
 }
 
 /** The name a pinning client is learned by: its SNI, else the destination. */

@@ -5,7 +5,7 @@
 // (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
 
 import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
-import { headerValue, type CaptureMode, type Endpoint, type Flow, type GrpcCallRecord, type HeaderList, type HttpResponseRecord, type MessageRecord } from '../../model/flow.js';
+import { headerValue, type CaptureMode, type Endpoint, type Flow, type GrpcCallRecord, type HeaderList, type HttpResponseRecord, type MessageRecord, type TlsRecord } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
 
@@ -17,6 +17,8 @@ export interface ExchangeContext {
   readonly sni?: string;
   readonly alpn?: string;
   readonly tls: boolean;
+  /** TLS versions and suites of the connection, both sides where known. */
+  readonly tlsRecord?: TlsRecord;
   readonly tags: readonly string[];
   readonly bodyLimitBytes: number;
 }
@@ -208,6 +210,7 @@ export class ExchangeRecorder implements ExchangeObserver {
       target: this.#context.target,
       ...(this.#context.sni ? { sni: this.#context.sni } : {}),
       ...(this.#context.alpn ? { alpn: this.#context.alpn } : {}),
+      ...(this.#context.tlsRecord ? { tls: this.#context.tlsRecord } : {}),
       scheme,
       ...(this.#destination ? { destination: this.#destination } : {}),
       request: { ...this.#request, headers: withoutProxyCredentials(this.#request.headers), body: requestBody, ...(this.#requestTrailers ? { trailers: this.#requestTrailers } : {}) },

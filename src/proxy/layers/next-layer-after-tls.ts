@@ -1,0 +1,35 @@
+// Which layer takes a connection once we have decrypted it (mitmproxy's next_layer, after TLS).
+// ALPN decides first; without it, the first decrypted bytes do, as on a plain connection, and the
+// port says when the server speaks first (implicit-TLS mail: SMTPS greets, IMAPS and POP3S too),
+// so a client that waits is not mistaken for one that has nothing to say. Pure, table-tested.
+
+import { decideNextLayer } from './next-layer.js';
+
+export type LayerAfterTls =
+  | { readonly layer: 'http1' }
+  | { readonly layer: 'http2' }
+  /** Relayed as a decrypted byte stream and captured; `why` says how we know. */
+  | { readonly layer: 'raw'; readonly why: 'alpn' | 'server-speaks-first' | 'client-silent' | 'not-http' }
+  /** Nothing yet, and neither ALPN nor the port tells: wait for the client's first bytes. */
+  | { readonly layer: 'wait' };
+
+/** Implicit-TLS ports where the server speaks first: SMTPS, IMAPS, POP3S, NNTPS, FTPS, telnets. */
+export const implicitTlsServerFirstPorts: ReadonlySet<number> = new Set([465, 563, 990, 992, 993, 995]);
+
+/**
+ * `alpn`: what we agreed with the device (undefined when it offered none, or we chose none).
+ * `first`: its first decrypted bytes, when it sent some. `silent`: it said nothing for the sniff window.
+ */
+export function decideAfterTls(alpn: string | undefined, port: number, first?: Buffer, silent = false): LayerAfterTls {
+  if (alpn === 'h2') return { layer: 'http2' };
+  if (alpn === 'http/1.1' || alpn === 'http/1.0') return { layer: 'http1' };
+  if (alpn) return { layer: 'raw', why: 'alpn' };
+  if (!first || first.length === 0) {
+    if (implicitTlsServerFirstPorts.has(port)) return { layer: 'raw', why: 'server-speaks-first' };
+    return silent ? { layer: 'raw', why: 'client-silent' } : { layer: 'wait' };
+  }
+  const plain = decideNextLayer(first, port);
+  if (plain.layer === 'http1' || plain.layer === 'http2') return plain;
+  // A ClientHello inside TLS, or anything else: not ours to parse, relayed and captured as it is.
+  return { layer: 'raw', why: 'not-http' };
+}

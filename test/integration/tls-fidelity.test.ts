@@ -1,0 +1,207 @@
+// Devices whose TLS we used to break: an Android 4.4 app speaking TLS 1.0 without SNI, a mail app
+// over implicit TLS (the server speaks first), a client that trusted us but sent a request we
+// refused, a device with a client certificate for a server that requires one, and an old lab
+// server. Each runs with real TLS on both sides through the proxy.
+
+import t from 'tap';
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { CaptureSession } from '../../src/app/capture-session.js';
+import { resolveCaptureOptions } from '../../src/app/options.js';
+import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
+
+/** What HttpsURLConnection on Android 4.4 offers by default: TLS 1.0 only, these suites, first to last. */
+const ANDROID_44_CIPHERS = 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0';
+
+/** A TLS client on a CONNECT tunnel; `servername: undefined` sends no SNI (the client is given an address). */
+async function tlsViaProxy(proxyPort: number, authority: string, options: tls.ConnectionOptions): Promise<tls.TLSSocket> {
+  const { socket, status } = await connectTunnel(proxyPort, authority);
+  if (status !== 200) throw new Error(`CONNECT answered ${status}`);
+  const secure = tls.connect({ socket, ...options });
+  await within(Promise.race([once(secure, 'secureConnect'), once(secure, 'error').then(([e]) => Promise.reject(e))]), 10_000, 'TLS handshake through the proxy');
+  return secure;
+}
+
+/** Writes an HTTP/1.0 request and reads until the server closes: the whole answer. */
+async function http10(secure: tls.TLSSocket, request: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  secure.on('data', (c: Buffer) => chunks.push(c));
+  secure.write(request);
+  await within(once(secure, 'end'), 10_000, 'the response');
+  return Buffer.concat(chunks).toString('latin1');
+}
+
+t.test('an Android 4.4 client (TLS 1.0, its suites, no SNI) is decrypted; the flow records both sides\' TLS', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'legacy.example.test', handler: (_req, res) => res.end('hello old phone') });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `legacy.example.test:${origin.port}`, {
+    host: '127.0.0.1', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS, ca: lab.ca.certPem,
+    // No SNI: the leaf must still name the CONNECT host.
+    checkServerIdentity: (_host, cert) => tls.checkServerIdentity('legacy.example.test', cert),
+  });
+  t.equal(secure.getProtocol(), 'TLSv1');
+  const answer = await http10(secure, 'GET /feed HTTP/1.0\r\nHost: legacy.example.test\r\n\r\n');
+  t.match(answer, /^HTTP\/1\.[01] 200/);
+  t.match(answer, /hello old phone$/);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.notOk(flow.sni, 'the client sent no SNI');
+  t.match(flow.tls, { client: { version: 'TLSv1', cipher: /^TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA$/ }, server: { version: 'TLSv1.3' } });
+  t.equal(lab.passthrough.learned().length, 0);
+});
+
+t.test('SMTPS (implicit TLS, the server speaks first): the greeting arrives, the mail is relayed and found', async (t) => {
+  const leaf = getOriginCa().issueLeaf('smtps.example.test');
+  const received: Buffer[] = [];
+  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
+    socket.write('220 smtps.example.test ESMTP\r\n');
+    let inData = false;
+    socket.on('data', (chunk: Buffer) => {
+      received.push(chunk);
+      for (const line of chunk.toString('latin1').split('\r\n').filter(Boolean)) {
+        if (inData) { if (line === '.') { inData = false; socket.write('250 queued\r\n'); } continue; }
+        if (line === 'DATA') { inData = true; socket.write('354 go\r\n'); } else if (line === 'QUIT') socket.end('221 bye\r\n'); else socket.write('250 ok\r\n');
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const out = path.join(tempDir(), 'run');
+  const caFile = path.join(tempDir(), 'origin.pem');
+  fs.writeFileSync(caFile, getOriginCa().certPem);
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const secure = await tlsViaProxy(session.port, `smtps.example.test:${(server.address() as net.AddressInfo).port}`, { servername: 'smtps.example.test', ca: session.ca.certPem });
+  let replies = '';
+  secure.on('data', (c: Buffer) => { replies += c.toString(); });
+  const replyCount = (): number => (replies.match(/\r\n/g) ?? []).length;
+  const waitReplies = (n: number) => within(new Promise<void>((resolve) => { const check = () => { if (replyCount() >= n) resolve(); else secure.once('data', check); }; check(); }), 10_000, `${n} SMTP replies`);
+  await waitReplies(1);
+  t.match(replies, /^220 smtps\.example\.test/, 'the server\'s greeting reached the client');
+  const lines = ['EHLO phone', `AUTH PLAIN ${Buffer.from('\0jane@example.com\0s3cret').toString('base64')}`, 'MAIL FROM:<jane@example.com>', 'RCPT TO:<bob@example.org>', 'DATA',
+    'From: Jane <jane@example.com>\r\nTo: bob@example.org\r\nSubject: Photos de vacances\r\nDate: Sun, 12 Oct 2014 18:30:05 +0200\r\n\r\nVoici les photos.\r\n.', 'QUIT'];
+  const sent = lines.map((l) => `${l}\r\n`).join('');
+  for (const [i, line] of lines.entries()) {
+    secure.write(`${line}\r\n`);
+    await waitReplies(i + 2);
+  }
+  await within(once(secure, 'close'), 10_000, 'the server to close');
+  await session.stop();
+  t.equal(Buffer.concat(received).toString('latin1'), sent, 'the server received exactly what the client sent');
+  const flows = fs.readFileSync(path.join(out, 'flows.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const raw = flows.find((f) => f._phonehome?.kind === 'raw');
+  t.match(raw?._phonehome, { tags: ['decrypted', 'stream:raw', 'stream:client-silent'], tls: { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1.3' } } });
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const mail = findings.find((f) => f.category === 'mail');
+  t.match(mail?.summary, /^Mail sent over SMTP from jane@example\.com to bob@example\.org, 'Photos de vacances'$/);
+  t.notOk(findings.find((f) => f.category === 'credential'), 'a login inside TLS is not a clear-text password');
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.match(summary.tls, { client: { 'TLSv1.3': { flows: 1, hosts: ['smtps.example.test'], devices: ['127.0.0.1'] } } });
+});
+
+t.test('a client that trusted us and was refused a request (431) does not make its host "pinned"', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'big.example.test', handler: (_req, res) => res.end('ok') });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `big.example.test:${origin.port}`, { servername: 'big.example.test', ca: lab.ca.certPem });
+  const answer = await http10(secure, `GET / HTTP/1.1\r\nHost: big.example.test\r\nX-Huge: ${'a'.repeat(200 * 1024)}\r\nConnection: close\r\n\r\n`);
+  t.match(answer, /^HTTP\/1\.1 431 /);
+  await lab.next('flow:end', (f) => f.kind === 'rejected');
+  t.same(lab.passthrough.learned(), [], 'nothing learned');
+  const again = await tlsViaProxy(lab.port, `big.example.test:${origin.port}`, { servername: 'big.example.test', ca: lab.ca.certPem });
+  t.match(await http10(again, 'GET / HTTP/1.1\r\nHost: big.example.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200[^]*ok$/, 'the next connection is still decrypted');
+});
+
+t.test('a client that closes right after the handshake without a byte is still learned as pinned', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'pin.example.test', handler: (_req, res) => res.end('ok') });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `pin.example.test:${origin.port}`, { servername: 'pin.example.test', ca: lab.ca.certPem });
+  secure.end();
+  const failure = await lab.next('tls:failed');
+  t.match(failure, { host: 'pin.example.test', learnedPassthrough: true });
+});
+
+/** A self-signed client certificate (extended key usage clientAuth), as a device would hold. */
+function deviceCertificate(): { certPem: string; keyPem: string; file: string } {
+  const dir = tempDir('phonehome-device-cert-');
+  const [key, cert] = [path.join(dir, 'device.key'), path.join(dir, 'device.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=device-0042', '-keyout', key, '-out', cert, '-days', '2', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
+  const both = path.join(dir, 'device-both.pem');
+  fs.writeFileSync(both, fs.readFileSync(cert, 'utf8') + fs.readFileSync(key, 'utf8'));
+  return { certPem: fs.readFileSync(cert, 'utf8'), keyPem: fs.readFileSync(key, 'utf8'), file: both };
+}
+
+for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
+  t.test(`mutual TLS (${maxVersion}): a device with a client certificate passes through; with --client-cert it is decrypted`, async (t) => {
+    const device = deviceCertificate();
+    const leaf = getOriginCa().issueLeaf('mtls.example.test');
+    const seen: string[] = [];
+    const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, ca: device.certPem, requestCert: true, rejectUnauthorized: true, maxVersion }, (req, res) => {
+      const peer = (req.socket as tls.TLSSocket).getPeerCertificate();
+      seen.push(String(peer.subject?.CN ?? ''));
+      res.end('device known');
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+    const port = (server.address() as net.AddressInfo).port;
+
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const secure = await tlsViaProxy(lab.port, `mtls.example.test:${port}`, { servername: 'mtls.example.test', ca: getOriginCa().certPem, cert: device.certPem, key: device.keyPem });
+    t.match(await http10(secure, 'GET / HTTP/1.1\r\nHost: mtls.example.test\r\nConnection: close\r\n\r\n'), /device known$/, 'the device reached the real server on its first try');
+    const tunnel = await lab.next('flow:end', (f) => f.kind === 'tunnel');
+    t.same(tunnel.tags, ['passthrough:client-certificate']);
+    t.match(lab.passthrough.learned(), [{ host: 'mtls.example.test', kind: 'client-certificate', reason: /client certificate/ }]);
+
+    const decrypting = await startLab({ clientCertificates: new Map([['mtls.example.test', { certPem: device.certPem, keyPem: device.keyPem }]]) });
+    t.teardown(() => decrypting.close());
+    const through = await tlsViaProxy(decrypting.port, `mtls.example.test:${port}`, { servername: 'mtls.example.test', ca: decrypting.ca.certPem });
+    t.match(await http10(through, 'GET /who HTTP/1.1\r\nHost: mtls.example.test\r\nConnection: close\r\n\r\n'), /device known$/);
+    const flow = await decrypting.next('flow:end', (f) => f.kind === 'http');
+    t.match(flow, { tags: ['decrypted'], response: { status: 200 } });
+    t.same(seen, ['device-0042', 'device-0042'], 'the server saw the device\'s certificate both times');
+  });
+}
+
+t.test('--client-cert: a certificate and key that do not belong together are a one-line error', async (t) => {
+  const a = deviceCertificate();
+  const b = deviceCertificate();
+  const mixed = path.join(tempDir(), 'mixed.pem');
+  fs.writeFileSync(mixed, a.certPem + b.keyPem);
+  t.throws(() => resolveCaptureOptions({ 'client-cert': [`mtls.example.test=${mixed}`] }, 'capture'), /--client-cert mtls\.example\.test: the key does not belong to the certificate/);
+  t.throws(() => resolveCaptureOptions({ 'client-cert': ['mtls.example.test'] }, 'capture'), /use HOST=CERT\.pem\[,KEY\.pem\]/);
+  t.throws(() => resolveCaptureOptions({ 'upstream-tls-min': '1.3' }, 'capture'), /--upstream-tls-min "1\.3": use 1\.0, 1\.1 or 1\.2/);
+  const options = resolveCaptureOptions({ 'client-cert': [`MTLS.example.test=${a.file}`] }, 'capture');
+  t.same([...options.clientCertificates.keys()], ['mtls.example.test']);
+  t.same(options.record['clientCertificates'], ['mtls.example.test'], 'the run records the host, never the key');
+});
+
+t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, and with it the request goes through', async (t) => {
+  const leaf = getOriginCa().issueLeaf('old.example.test');
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' }, (_req, res) => res.end('old server'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const port = (server.address() as net.AddressInfo).port;
+  const strict = await startLab();
+  t.teardown(() => strict.close());
+  const refused = await http10(await tlsViaProxy(strict.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: strict.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
+  t.match(refused, /^HTTP\/1\.1 502 /);
+  t.match(refused, /--upstream-tls-min 1\.0/);
+  const lenient = await startLab({ upstreamTlsMin: 'TLSv1' });
+  t.teardown(() => lenient.close());
+  const answer = await http10(await tlsViaProxy(lenient.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: lenient.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
+  t.match(answer, /^HTTP\/1\.1 200[^]*old server$/);
+  const flow = await lenient.next('flow:end', (f) => f.kind === 'http');
+  t.match(flow.tls, { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1' } });
+});
