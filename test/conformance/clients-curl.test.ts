@@ -1,0 +1,102 @@
+// curl, direct and through the proxy under test (HTTP proxy and SOCKS5): HTTP/1.1 GET and POST in
+// clear and over TLS, HTTP/2 over TLS, a chunked upload and a compressed answer. The origin's
+// record and curl's output (-i: status line, headers, body) must be the same in every mode.
+
+import zlib from 'node:zlib';
+import t from 'tap';
+import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+
+/** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
+const knownDifferences: KnownDifferences = {
+  ...bothModes('curl GET http', {
+    origin: 'header names lower-cased, Connection: keep-alive added (http1-headers fix)',
+    client: 'header names lower-cased, Date (and through the HTTP proxy Proxy-Connection) added (http1-headers fix)',
+  }),
+  ...Object.fromEntries(['curl POST https http/1.1', 'curl chunked upload', 'curl --compressed'].flatMap((name) => Object.entries(bothModes(name, {
+    origin: 'the upstream TLS handshake offers no ALPN where curl offered http/1.1; header names lower-cased (http1-headers fix)',
+    client: 'header names lower-cased, Date added (http1-headers fix)',
+  })))),
+  ...bothModes('curl --http2 POST', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
+};
+
+const skip = missingCommand('curl', 'curl');
+
+/** curl's arguments for a mode: direct pins the name to 127.0.0.1, the proxied modes name the proxy. */
+function curlArgs(context: RunContext, url: string, extra: readonly string[]): string[] {
+  const { port, hostname } = context.origin;
+  const base = ['-q', '-sS', '-i', '--max-time', '30', '--cacert', context.caFile];
+  const route = context.mode === 'direct' ? ['--resolve', `${hostname}:${port}:127.0.0.1`]
+    : context.mode === 'http-proxy' ? ['--proxy', `http://127.0.0.1:${context.proxy.httpPort}`, '--suppress-connect-headers']
+      : ['--proxy', `socks5h://127.0.0.1:${context.proxy.socksPort}`];
+  return [...base, ...route, ...extra, url];
+}
+
+/** Answers every request with what it got, deterministically (no Date header). */
+const echo = (req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string) => unknown; end: (b: Buffer | string) => unknown }): void => {
+  const body: Buffer[] = [];
+  req.on('data', (c) => body.push(c!));
+  req.on('end', () => {
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    res.setHeader('x-echo', 'yes');
+    res.end(`${req.method} ${req.url} with ${Buffer.concat(body).length} bytes\n`);
+  });
+};
+
+t.test('curl', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+
+  t.test('HTTP/1.1 GET in clear', async (t) => {
+    const origin = await startRecordingOrigin({ handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl GET http',
+      run: async (c) => (await runClient('curl', curlArgs(c, `http://${origin.hostname}:${origin.port}/hello?q=1&r=%20x`, ['-H', 'X-Custom-Header: MiXeD case']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('HTTP/1.1 POST over TLS', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl POST https http/1.1',
+      run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/upload`, ['--http1.1', '-d', 'name=Ada&city=London', '-H', 'Content-Type: application/x-www-form-urlencoded']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('HTTP/2 over TLS', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl --http2 POST',
+      run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/v2/items?id=7`, ['--http2', '-d', '{"a":1}', '-H', 'content-type: application/json', '-H', 'x-trace: abc']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('chunked upload', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl chunked upload',
+      run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/chunked`, ['--http1.1', '-H', 'Transfer-Encoding: chunked', '--data-binary', 'one chunk of an upload of unknown length']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('--compressed', async (t) => {
+    const gzipped = zlib.gzipSync(Buffer.from('a compressed answer\n'.repeat(50)));
+    const origin = await startRecordingOrigin({
+      tls: true,
+      handler: ((req: { headers: Record<string, string | string[] | undefined> }, res: { setHeader: (n: string, v: string) => unknown; end: (b: Buffer) => unknown }) => {
+        res.setHeader('content-type', 'text/plain');
+        res.setHeader('content-encoding', 'gzip');
+        res.setHeader('vary', 'Accept-Encoding');
+        res.end(gzipped);
+      }) as never,
+    });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl --compressed',
+      run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/feed`, ['--http1.1', '--compressed']))).text,
+    }, knownDifferences);
+  });
+});
