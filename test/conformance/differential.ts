@@ -41,7 +41,8 @@ export type ProxiedMode = Exclude<Mode, 'direct'>;
 // ---- the proxy under test ---------------------------------------------------------------------
 
 export interface ProxyUnderTest {
-  readonly name: 'phonehome' | 'mitmproxy';
+  /** phonehome, mitmproxy, or a relay of the harness's own test. */
+  readonly name: string;
   /** Port for HTTP proxy clients (absolute-form and CONNECT). */
   readonly httpPort: number;
   /** Port for SOCKS5 clients (phonehome's is the same port). */
@@ -308,7 +309,7 @@ function replay(socket: net.Socket, head: Buffer): Duplex {
  * It is the direct path for clients that have no way to pin a name to an address (mosquitto's
  * have no --resolve), so that the name, and with it the TLS SNI, is the same as through the proxy.
  */
-export async function startPlainSocksRelay(): Promise<{ port: number; close(): Promise<void> }> {
+export async function startPlainSocksRelay(tamper?: { up?: (bytes: Buffer) => Buffer; down?: (bytes: Buffer) => Buffer }): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     sockets.add(client);
@@ -341,7 +342,13 @@ export async function startPlainSocksRelay(): Promise<{ port: number; close(): P
         client.write(socks5Response(socks5Reply.succeeded));
         const rest = received.subarray(request.consumed);
         if (rest.length > 0) upstream.write(rest);
-        client.pipe(upstream).pipe(client);
+        // The harness's own test passes a tamper to prove that a changed byte is seen.
+        if (!tamper) { client.pipe(upstream).pipe(client); return; }
+        client.on('data', (c: Buffer) => upstream.write(tamper.up?.(c) ?? c));
+        upstream.on('data', (c: Buffer) => client.write(tamper.down?.(c) ?? c));
+        client.on('end', () => upstream.end());
+        upstream.on('end', () => client.end());
+        client.resume();
       });
     };
     client.on('data', onData);
@@ -421,6 +428,14 @@ export interface Scenario {
  */
 export type KnownDifferences = Readonly<Record<string, string>>;
 
+/** One run of a scenario in one mode, on fresh origin connections: what the client got and what the origin received. */
+export async function runScenario(proxy: ProxyUnderTest, origin: RecordingOrigin, scenario: Scenario, mode: Mode): Promise<{ client: string; origin: string }> {
+  await origin.reset();
+  const trust = mode === 'direct' ? { caFile: origin.caFile, caPem: origin.caPem } : { caFile: proxy.caFile, caPem: proxy.caPem };
+  const client = await scenario.run({ mode, proxy, origin, ...trust });
+  return { client, origin: (scenario.originView ?? ((s: string) => s))(origin.transcript()) };
+}
+
 /** Known differences of one scenario, the same in each of `modes`. */
 export function bothModes(scenario: string, reasons: { origin?: string; client?: string }, modes: readonly ProxiedMode[] = ['http-proxy', 'socks5']): Record<string, string> {
   const out: Record<string, string> = {};
@@ -436,13 +451,7 @@ export function bothModes(scenario: string, reasons: { origin?: string; client?:
  * origin's transcript and the client's output match the direct run's.
  */
 export async function differential(t: Test, proxy: ProxyUnderTest, origin: RecordingOrigin, scenario: Scenario, known: KnownDifferences = {}): Promise<void> {
-  const view = scenario.originView ?? ((s: string) => s);
-  const runOnce = async (mode: Mode): Promise<{ client: string; origin: string }> => {
-    await origin.reset();
-    const trust = mode === 'direct' ? { caFile: origin.caFile, caPem: origin.caPem } : { caFile: proxy.caFile, caPem: proxy.caPem };
-    const client = await scenario.run({ mode, proxy, origin, ...trust });
-    return { client, origin: view(origin.transcript()) };
-  };
+  const runOnce = (mode: Mode) => runScenario(proxy, origin, scenario, mode);
   const all = !!process.env['CONFORMANCE_ALL'];
   const direct = await runOnce('direct');
   for (const mode of scenario.modes ?? ['http-proxy', 'socks5']) {
