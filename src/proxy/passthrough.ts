@@ -4,6 +4,7 @@
 
 import { limits } from '../limits.js';
 import { ConfigError } from '../util/errors.js';
+import { pinningVerdict } from './pinning-verdict.js';
 
 /**
  * Why a host is tunnelled: `--passthrough`; `learned` from a client that refused our certificate;
@@ -47,22 +48,22 @@ export class PassthroughPolicy {
   }
 
   /**
-   * A client refused our leaf for `host`. A handshake alert is proof enough; a tunnel that finished
-   * the handshake and closed without a request counts only when it closed fast (an app's pin check
-   * right after the handshake), not after idling (a browser's unused pre-connect).
-   * Returns the learned entry when the host is newly passed through.
+   * A client refused our leaf for `host` (pinning-verdict.ts decides when that is so). Returns
+   * the learned entry when the host is newly passed through.
    */
-  recordRejection(host: string, rejection: { kind: 'handshake-error'; reason: string } | { kind: 'closed-without-request'; msAfterHandshake: number }, now = new Date()): LearnedHost | undefined {
+  learnPinned(host: string, reason: string, now = new Date()): LearnedHost | undefined {
     const lower = host.toLowerCase();
-    if (this.#learned.has(lower)) return undefined;
-    if (rejection.kind === 'closed-without-request' && rejection.msAfterHandshake > limits.pinnedCloseWindowMs) return undefined;
-    if (this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
-    const reason = rejection.kind === 'handshake-error'
-      ? rejection.reason
-      : `closed ${rejection.msAfterHandshake} ms after the handshake without sending a request`;
+    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
     const entry: LearnedHost = { host: lower, time: now.toISOString(), reason };
     this.#learned.set(lower, entry);
     return entry;
+  }
+
+  /** The same, from how the connection ended: learned only when the verdict says pinned. */
+  recordRejection(host: string, rejection: { kind: 'handshake-error'; reason: string } | { kind: 'closed-without-request'; msAfterHandshake: number }, now = new Date()): LearnedHost | undefined {
+    if (rejection.kind === 'handshake-error') return this.learnPinned(host, rejection.reason, now);
+    const verdict = pinningVerdict({ stage: 'after-handshake', clientSpoke: false, msAfterHandshake: rejection.msAfterHandshake });
+    return verdict.pinned ? this.learnPinned(host, verdict.reason, now) : undefined;
   }
 
   /** The server wants a client certificate we do not hold (mutual TLS): only the device can go on. */

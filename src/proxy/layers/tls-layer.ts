@@ -20,13 +20,13 @@ import type { LeafStore } from '../ca/leaf-store.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
+import { pinningVerdict } from '../pinning-verdict.js';
 import { describeUpstreamError, type UpstreamConnector, type UpstreamProbe } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
-import { classifyHandshakeError, type HandshakeFailure } from './tls-alerts.js';
 
 export interface TlsLayerOptions {
   readonly events: EventBus;
@@ -101,7 +101,6 @@ export class TlsLayer {
   #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
-    let failure: HandshakeFailure | undefined;
     const tlsSocket = new tls.TLSSocket(socket as net.Socket, {
       isServer: true,
       secureContext: leaves.contextFor(tlsFacts.sni ?? context.target.host),
@@ -123,22 +122,21 @@ export class TlsLayer {
       if (tlsFacts.alpn !== 'h2') dropSession();
       this.#afterHandshake(tlsSocket, context, plan);
     });
+    let handshakeError: unknown;
     tlsSocket.on('error', (err) => {
-      if (tlsFacts.handshakeAtMs === undefined) failure ??= classifyHandshakeError(err);
+      if (tlsFacts.handshakeAtMs === undefined) handshakeError ??= err;
     });
     tlsSocket.once('close', () => {
       // The TLS socket sits on the client's TCP socket, which does not close with it by itself.
       socket.destroy();
-      if (tlsFacts.handshakeAtMs === undefined) {
-        dropSession();
-        this.#handshakeFailed(context, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });
-      } else if (!tlsFacts.clientSpoke) {
-        // Only a client that never sent a byte may have refused us after the handshake (an app's
-        // own pin check). One that sent anything trusted us, whatever we or the server answered.
-        const ms = Date.now() - tlsFacts.handshakeAtMs;
-        const learned = this.#options.passthrough.recordRejection(pinnedName(context), { kind: 'closed-without-request', msAfterHandshake: ms });
-        if (learned) this.#tlsFailedFlow(context, learned.reason, ['tls:closed-without-request'], true, true);
-      }
+      const handshakeDone = tlsFacts.handshakeAtMs !== undefined;
+      if (!handshakeDone) dropSession();
+      const verdict = pinningVerdict(handshakeDone
+        ? { stage: 'after-handshake', clientSpoke: tlsFacts.clientSpoke === true, msAfterHandshake: Date.now() - tlsFacts.handshakeAtMs! }
+        : { stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) });
+      const learned = verdict.pinned ? this.#options.passthrough.learnPinned(pinnedName(context), verdict.reason) !== undefined : false;
+      // A failed handshake is always a flow of its own; a close after it only when it taught us.
+      if (verdict.failedHandshake || learned) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], learned, verdict.pinned);
     });
   }
 
@@ -193,14 +191,6 @@ export class TlsLayer {
       case 'wait':
         tlsSocket.destroy();
     }
-  }
-
-  #handshakeFailed(context: ConnectionContext, why: HandshakeFailure): void {
-    const tags = why.alertTag ? [why.alertTag] : [];
-    const learned = why.certificateRejected
-      ? this.#options.passthrough.recordRejection(pinnedName(context), { kind: 'handshake-error', reason: why.reason }) !== undefined
-      : false;
-    this.#tlsFailedFlow(context, why.reason, tags, learned, why.certificateRejected);
   }
 
   #tlsFailedFlow(context: ConnectionContext, reason: string, tags: string[], learned: boolean, rejected: boolean): void {

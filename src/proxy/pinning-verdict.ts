@@ -1,0 +1,44 @@
+// When a connection we decrypted ends, did the device refuse our certificate? Only that teaches
+// the passthrough policy a "pinned" host, and the evidence must be TLS evidence: an alert about
+// our certificate during the handshake, or a client that closed right after the handshake without
+// sending a single byte (an app's own pin check). Anything a client does after it sent a byte —
+// a request we answered 400/431/502, an upstream that failed, a server that closed — shows it
+// trusted us. Pure, so every way a connection can end is one row of a table test.
+
+import { limits } from '../limits.js';
+import { classifyHandshakeError } from './layers/tls-alerts.js';
+
+export type ConnectionEnding =
+  /** The TLS handshake with the device did not finish; `error` is what the TLS socket said, if anything. */
+  | { readonly stage: 'handshake'; readonly error?: unknown }
+  /** The handshake finished, then the connection closed. */
+  | { readonly stage: 'after-handshake'; readonly clientSpoke: boolean; readonly msAfterHandshake: number };
+
+export interface PinningVerdict {
+  /** The client refused our certificate: learn its host as pinned. */
+  readonly pinned: boolean;
+  /** One line: why, either way. */
+  readonly reason: string;
+  /** Facts for the flow (`tls:alert-48`, `tls:closed-without-request`). */
+  readonly tags: readonly string[];
+  /** A handshake that failed is a flow of its own (tls-failed), pinned or not. */
+  readonly failedHandshake: boolean;
+}
+
+export function pinningVerdict(ending: ConnectionEnding): PinningVerdict {
+  if (ending.stage === 'handshake') {
+    if (ending.error === undefined) {
+      return { pinned: true, reason: 'client closed the connection during the TLS handshake', tags: [], failedHandshake: true };
+    }
+    const failure = classifyHandshakeError(ending.error);
+    return { pinned: failure.certificateRejected, reason: failure.reason, tags: failure.alertTag ? [failure.alertTag] : [], failedHandshake: true };
+  }
+  if (ending.clientSpoke) {
+    return { pinned: false, reason: 'the client sent data after the handshake: it trusted our certificate', tags: [], failedHandshake: false };
+  }
+  if (ending.msAfterHandshake > limits.pinnedCloseWindowMs) {
+    // A browser's unused pre-connect idles, then closes: not a refusal.
+    return { pinned: false, reason: `closed ${ending.msAfterHandshake} ms after the handshake without sending anything (idle, not a refusal)`, tags: [], failedHandshake: false };
+  }
+  return { pinned: true, reason: `closed ${ending.msAfterHandshake} ms after the handshake without sending a request`, tags: ['tls:closed-without-request'], failedHandshake: false };
+}
