@@ -12,6 +12,7 @@ import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
+import type { StartTlsLayer } from './starttls-layer.js';
 import type { TlsLayer } from './tls-layer.js';
 
 export interface Layers {
@@ -19,6 +20,7 @@ export interface Layers {
   readonly http1: Http1Layer;
   readonly http2: Http2Layer;
   readonly raw: RawLayer;
+  readonly starttls: StartTlsLayer;
 }
 
 export class LayerStack {
@@ -72,6 +74,9 @@ export class LayerStack {
       }
       case 'raw':
         this.#layers.raw.relay(socket, first.length > 0 ? first : undefined, context, decision.why);
+        return;
+      case 'starttls':
+        this.#layers.starttls.handle(socket, first.length > 0 ? first : undefined, context, decision.protocol, decision.why);
         return;
       case 'wait':
         // decideNextLayer only says wait without bytes and without silence; start() handles both.

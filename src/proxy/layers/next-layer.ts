@@ -2,6 +2,8 @@
 // (mitmproxy's next_layer): every mode (HTTP proxy CONNECT, SOCKS5, transparent) learns where a
 // connection was going and then asks this. Pure, so it is table-tested without sockets.
 
+import type { MailProtocol } from './starttls-watcher.js';
+
 export type NextLayer =
   /** A TLS ClientHello: terminate TLS with our CA (or pass it through). */
   | { readonly layer: 'tls' }
@@ -11,11 +13,20 @@ export type NextLayer =
   | { readonly layer: 'http2' }
   /** Anything else, relayed as a byte stream and captured; `why` says how we know. */
   | { readonly layer: 'raw'; readonly why: 'server-speaks-first' | 'client-silent' | 'not-tls-or-http' }
+  /**
+   * A dialogue that may switch to TLS half-way (STARTTLS): relayed and captured like raw, and
+   * decrypted after the switch. `protocol` is the port's, or undefined when the server's greeting
+   * must tell (a client that waits for the server on a port we do not know).
+   */
+  | { readonly layer: 'starttls'; readonly protocol: MailProtocol | undefined; readonly why: 'server-speaks-first' | 'client-silent' | 'client-speaks-first' }
   /** Nothing yet and the port does not tell: wait for the first bytes (or for silence). */
   | { readonly layer: 'wait' };
 
 /** Ports where the server speaks first (SMTP, IMAP, POP3, FTP, SSH, telnet), so a client sends nothing we could sniff. */
 export const serverFirstPorts: ReadonlySet<number> = new Set([21, 22, 23, 25, 110, 143, 587, 2525]);
+
+/** Ports whose protocol has a STARTTLS: SMTP (relay, submission, the common alternative), POP3, IMAP, XMPP clients. */
+export const startTlsPorts: ReadonlyMap<number, MailProtocol> = new Map([[25, 'smtp'], [587, 'smtp'], [2525, 'smtp'], [110, 'pop3'], [143, 'imap'], [5222, 'xmpp']]);
 
 // Known methods only: a line like "EHLO phone" or "USER bob" is another protocol, not HTTP.
 const HTTP_REQUEST_LINE = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|SEARCH|MKCALENDAR|ACL|MERGE|PURGE|SUBSCRIBE|NOTIFY) \S/;
@@ -26,13 +37,19 @@ const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n';
  * `silent`: the client stayed quiet for the sniff window (it waits for a server that speaks first).
  */
 export function decideNextLayer(first: Buffer | undefined, port: number, silent = false): NextLayer {
+  const mail = startTlsPorts.get(port);
   if (!first || first.length === 0) {
+    if (mail && serverFirstPorts.has(port)) return { layer: 'starttls', protocol: mail, why: 'server-speaks-first' };
     if (serverFirstPorts.has(port)) return { layer: 'raw', why: 'server-speaks-first' };
-    return silent ? { layer: 'raw', why: 'client-silent' } : { layer: 'wait' };
+    // A client that waits expects a greeting: a mail server on another port would be recognised
+    // by it, and anything else is relayed as raw would relay it.
+    return silent ? { layer: 'starttls', protocol: mail, why: 'client-silent' } : { layer: 'wait' };
   }
   if (first[0] === 0x16) return { layer: 'tls' };
   const head = first.subarray(0, 16).toString('latin1');
   if (head.startsWith(HTTP2_PREFACE.slice(0, Math.min(head.length, HTTP2_PREFACE.length))) && head.length >= 4) return { layer: 'http2' };
   if (HTTP_REQUEST_LINE.test(head)) return { layer: 'http1' };
+  // XMPP clients open the stream; a mail client may speak before the greeting (pipelining).
+  if (mail) return { layer: 'starttls', protocol: mail, why: 'client-speaks-first' };
   return { layer: 'raw', why: 'not-tls-or-http' };
 }

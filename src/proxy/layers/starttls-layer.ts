@@ -1,0 +1,329 @@
+// Mail (SMTP, IMAP, POP3) and XMPP streams that switch to TLS half-way (STARTTLS). The plaintext
+// dialogue is relayed byte for byte and captured, as any raw stream; when the client asks for TLS
+// and the server agrees, the agreement reaches the device, TLS is set up with the server over the
+// same connection (verified, like every upstream), and only then with the device using our CA; the
+// decrypted continuation is relayed and captured into the same flow, tagged `starttls`. Whatever
+// the watcher cannot follow, and every host passed through, is relayed as it is: a witness never
+// alters the dialogue. A device that refuses our certificate teaches the passthrough policy.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import { BodyCapture } from '../../flow/body-capture.js';
+import type { EventBus } from '../../flow/events.js';
+import type { Flow } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import { describeError } from '../../util/errors.js';
+import { validateHost } from '../access/target.js';
+import type { LeafStore } from '../ca/leaf-store.js';
+import type { ConnectionContext } from '../context.js';
+import type { FlowTracker } from '../flow-tracker.js';
+import type { PassthroughPolicy } from '../passthrough.js';
+import { describeUpstreamError, type UpstreamConnector } from '../upstream.js';
+import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
+import { classifyHandshakeError, type HandshakeFailure } from './tls-alerts.js';
+
+export interface StartTlsLayerOptions {
+  readonly events: EventBus;
+  readonly tracker: FlowTracker;
+  readonly leaves: LeafStore;
+  readonly upstream: UpstreamConnector;
+  readonly passthrough: PassthroughPolicy;
+  readonly lookup?: net.LookupFunction;
+  /** Receives NSS key log lines of the device side (--keylog). */
+  readonly keylog?: (line: Buffer) => void;
+}
+
+export class StartTlsLayer {
+  readonly #options: StartTlsLayerOptions;
+
+  constructor(options: StartTlsLayerOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * `protocol`: what the port says, or undefined to learn it from the server's greeting.
+   * `why`: how the connection came here (`server-speaks-first`, `client-silent`…), for the tags.
+   */
+  handle(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, protocol: MailProtocol | undefined, why: string): void {
+    new StartTlsConnection(this.#options, socket, context, new StartTlsWatcher(protocol), why).start(first);
+  }
+}
+
+/** Forwards `from` to `to` with backpressure until stopped; `onChunk` sees every chunk first. */
+function forward(from: Duplex, to: Duplex, onChunk: (chunk: Buffer) => 'write' | 'stop'): { stop(): void } {
+  let stopped = false;
+  const onData = (chunk: Buffer): void => {
+    if (onChunk(chunk) === 'stop') return;
+    if (!to.write(chunk)) {
+      from.pause();
+      to.once('drain', () => {
+        if (!stopped) from.resume();
+      });
+    }
+  };
+  // A clean end travels on as a half-close; a destroyed side is handled by the connection.
+  const onEnd = (): void => {
+    if (!stopped) to.end();
+  };
+  from.on('data', onData);
+  from.once('end', onEnd);
+  from.resume();
+  return {
+    stop(): void {
+      stopped = true;
+      from.pause();
+      from.off('data', onData);
+      from.off('end', onEnd);
+    },
+  };
+}
+
+class StartTlsConnection {
+  readonly #options: StartTlsLayerOptions;
+  readonly #device: Duplex;
+  readonly #context: ConnectionContext;
+  readonly #watcher: StartTlsWatcher;
+  readonly #tags: string[];
+  readonly #up = new BodyCapture(limits.rawStreamCaptureBytes);
+  readonly #down = new BodyCapture(limits.rawStreamCaptureBytes);
+  readonly #server: net.Socket;
+  /** The sockets carrying the dialogue now: the TCP ones, then the two TLS ones. */
+  #deviceSide: Duplex;
+  #serverSide: Duplex;
+  #pumps: Array<{ stop(): void }> = [];
+  #destination: { ip: string; port: number } | undefined;
+  /** Cleared once the dialogue is past STARTTLS (or opaque): nothing is looked at any more. */
+  #watching = true;
+  /** Decrypted bytes from the device: none after a handshake tells of a pin check. */
+  #decryptedUp = 0;
+  #error: string | undefined;
+  #closed = 0;
+  #finished = false;
+
+  constructor(options: StartTlsLayerOptions, device: Duplex, context: ConnectionContext, watcher: StartTlsWatcher, why: string) {
+    this.#options = options;
+    this.#device = device;
+    this.#deviceSide = device;
+    this.#context = context;
+    this.#watcher = watcher;
+    this.#tags = ['stream:raw', `stream:${why}`];
+    device.pause();
+    this.#server = net.connect({ host: context.target.host, port: context.target.port, allowHalfOpen: true, noDelay: true, ...(options.lookup ? { lookup: options.lookup } : {}) });
+    this.#serverSide = this.#server;
+  }
+
+  start(first: Buffer | undefined): void {
+    const { tracker } = this.#options;
+    const context = this.#context;
+    tracker.begin(context.id, context.client, context.target, 'connect');
+    const server = this.#server;
+    this.#device.on('error', (err) => this.#fail(`client: ${describeError(err)}`));
+    server.on('error', (err) => this.#fail(`upstream: ${describeError(err)}`));
+    // A device that is gone can receive nothing more: the server goes too. The other way, the
+    // server's clean end reaches the device as an end after the last byte.
+    this.#device.on('close', () => {
+      this.#serverSide.destroy();
+      server.destroy();
+      this.#onClose();
+    });
+    server.on('close', () => this.#onClose());
+    server.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
+    server.once('connect', () => {
+      this.#destination = { ip: server.remoteAddress ?? context.target.host, port: server.remotePort ?? context.target.port };
+      if (first && first.length > 0 && this.#fromDevice(first) === 'write') server.write(first);
+      this.#relayPlain();
+    });
+  }
+
+  #relayPlain(): void {
+    this.#pumps = [
+      forward(this.#device, this.#server, (chunk) => this.#fromDevice(chunk)),
+      forward(this.#server, this.#device, (chunk) => {
+        this.#down.push(chunk);
+        if (!this.#watching) return 'write';
+        const verdict = this.#watcher.serverSent(chunk);
+        if (verdict.kind === 'refused') this.#tag('starttls:refused');
+        if (verdict.kind === 'gave-up') this.#gaveUp(verdict.code);
+        if (verdict.kind !== 'upgrade') return 'write';
+        this.#watching = false;
+        // The agreement reaches the device, then nothing else in clear text: both sides stop here.
+        for (const pump of this.#pumps) pump.stop();
+        this.#device.write(chunk);
+        this.#readClientHello();
+        return 'stop';
+      }),
+    ];
+  }
+
+  #fromDevice(chunk: Buffer): 'write' {
+    this.#up.push(chunk);
+    if (!this.#watching) return 'write';
+    const verdict = this.#watcher.clientSent(chunk);
+    if (verdict.kind === 'gave-up') this.#gaveUp(verdict.code);
+    return 'write';
+  }
+
+  /** The watcher lost the thread: the stream goes on as it is, and the flow says why for mail. */
+  #gaveUp(code: GiveUpCode): void {
+    this.#watching = false;
+    if (code !== 'not-mail') this.#tag(`starttls:${code}`);
+  }
+
+  /** The device's ClientHello after the agreement: its SNI names the leaf and what to pass through. */
+  #readClientHello(): void {
+    const device = this.#device;
+    let bytes = Buffer.alloc(0);
+    let hello: ClientHelloResult = { kind: 'partial' };
+    const done = (): void => {
+      clearTimeout(timer);
+      device.off('data', onData);
+      device.off('close', done);
+      device.pause();
+      if (hello.kind === 'client-hello') this.#upgrade(bytes, hello);
+      else if (!device.destroyed) this.#relayOpaque(bytes, hello.kind === 'invalid' ? 'starttls:not-tls' : 'starttls:no-client-hello');
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes = Buffer.concat([bytes, chunk]);
+      hello = parseClientHello(bytes);
+      if (hello.kind !== 'partial') done();
+    };
+    const timer = setTimeout(done, limits.clientHelloTimeoutMs);
+    device.on('data', onData);
+    device.once('close', done);
+    device.resume();
+  }
+
+  /** Relays the rest as it is (passthrough, or a client that did not start TLS after all). */
+  #relayOpaque(pending: Buffer, tag: string): void {
+    this.#tag(tag);
+    if (pending.length > 0) this.#fromDevice(pending);
+    this.#server.write(pending);
+    this.#relayPlain();
+  }
+
+  #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }): void {
+    const context = this.#context;
+    const sni = hello.sni ? validateHost(hello.sni) : undefined;
+    context.tls = { clientAlpn: hello.alpn, ...(sni?.ok ? { sni: sni.host } : {}) };
+    const name = context.tls.sni ?? context.target.host;
+    const passthrough = this.#options.passthrough.decide(name);
+    if (passthrough) {
+      this.#relayOpaque(helloBytes, `passthrough:${passthrough}`);
+      return;
+    }
+    const servername = context.tls.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
+    // The server first: a device's TLS is never completed for a server we could not verify.
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername).then((serverTls) => {
+      if (this.#device.destroyed) {
+        serverTls.destroy();
+        return;
+      }
+      this.#serverSide = serverTls;
+      serverTls.on('error', (err) => this.#fail(`upstream: ${describeError(err)}`));
+      // As on the device side, the TCP socket under TLS does not close by itself; and its idle
+      // timer would not see the traffic that now passes through the TLS socket.
+      serverTls.once('close', () => this.#server.destroy());
+      this.#server.setTimeout(0);
+      serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
+      this.#device.unshift(helloBytes);
+      this.#terminateDevice(name);
+    }, (error: unknown) => {
+      this.#tag('starttls:upstream-failed');
+      this.#fail(describeUpstreamError(error));
+    });
+  }
+
+  #terminateDevice(name: string): void {
+    const { leaves, keylog } = this.#options;
+    const facts = this.#context.tls!;
+    let failure: HandshakeFailure | undefined;
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(name) });
+    this.#deviceSide = deviceTls;
+    if (keylog) deviceTls.on('keylog', (line) => keylog(line));
+    deviceTls.on('error', (err) => {
+      if (facts.handshakeAtMs === undefined) failure ??= classifyHandshakeError(err);
+      else this.#fail(`client: ${describeError(err)}`);
+    });
+    deviceTls.once('close', () => {
+      // The TLS socket sits on the device's TCP socket, which does not close with it by itself.
+      this.#device.destroy();
+      if (facts.handshakeAtMs === undefined) {
+        this.#deviceRefused(name, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });
+      } else if (this.#decryptedUp === 0) {
+        const ms = Date.now() - facts.handshakeAtMs;
+        const learned = this.#options.passthrough.recordRejection(name, { kind: 'closed-without-request', msAfterHandshake: ms });
+        if (learned) this.#refusal(name, learned.reason, ['tls:closed-without-request'], true);
+      }
+    });
+    deviceTls.once('secure', () => {
+      facts.handshakeAtMs = Date.now();
+      this.#tag('starttls', `starttls:${this.#watcher.protocol ?? 'unknown'}`);
+      this.#pumps = [
+        forward(deviceTls, this.#serverSide, (chunk) => {
+          this.#decryptedUp += chunk.length;
+          this.#up.push(chunk);
+          return 'write';
+        }),
+        forward(this.#serverSide, deviceTls, (chunk) => {
+          this.#down.push(chunk);
+          return 'write';
+        }),
+      ];
+    });
+  }
+
+  #deviceRefused(name: string, why: HandshakeFailure): void {
+    const learned = why.certificateRejected
+      ? this.#options.passthrough.recordRejection(name, { kind: 'handshake-error', reason: why.reason }) !== undefined
+      : false;
+    this.#refusal(name, why.reason, why.alertTag ? [why.alertTag] : [], learned, why.certificateRejected);
+  }
+
+  /** The device refused our certificate: the flow says so, and the bus hears it as any pinning. */
+  #refusal(name: string, reason: string, tags: string[], learned: boolean, rejected = true): void {
+    this.#error ??= reason;
+    this.#tag('starttls:tls-failed', ...tags, ...(rejected ? ['tls:certificate-rejected'] : []), ...(learned ? ['passthrough:learned'] : []));
+    this.#serverSide.destroy();
+    this.#server.destroy();
+    if (!rejected) return;
+    const context = this.#context;
+    const sni = context.tls?.sni;
+    this.#options.events.emit('tls:failed', {
+      flowId: context.id, time: new Date().toISOString(), client: context.client, host: context.target.host, port: context.target.port,
+      ...(sni ? { sni } : {}), reason: `${reason} (after STARTTLS, as ${name})`, learnedPassthrough: learned,
+    });
+  }
+
+  #tag(...tags: string[]): void {
+    for (const tag of tags) if (!this.#tags.includes(tag)) this.#tags.push(tag);
+  }
+
+  #fail(reason: string): void {
+    this.#error ??= reason;
+    this.#deviceSide.destroy();
+    this.#device.destroy();
+    this.#serverSide.destroy();
+    this.#server.destroy();
+  }
+
+  #onClose(): void {
+    if (++this.#closed < 2 || this.#finished) return;
+    this.#finished = true;
+    const context = this.#context;
+    const now = Date.now();
+    const up = this.#up.result();
+    const down = this.#down.result();
+    if (up.truncated || down.truncated) this.#tag('inspected:partial');
+    const flow: Flow = {
+      id: context.id, kind: 'raw', scheme: 'tcp', startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
+      client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
+      ...(context.tls?.sni ? { sni: context.tls.sni } : {}),
+      ...(this.#destination ? { destination: this.#destination } : {}),
+      stream: { up, down }, bytesUp: up.totalBytes, bytesDown: down.totalBytes,
+      ...(this.#error ? { error: this.#error } : {}), tags: this.#tags,
+    };
+    this.#options.tracker.end(flow);
+  }
+}

@@ -1,0 +1,363 @@
+// STARTTLS through phonehome with real clients: `openssl s_client -starttls smtp|imap|pop3` through
+// CONNECT, against mail servers of our own on 127.0.0.1:0 that speak clear text and then upgrade
+// with a certificate of the origin CA. The dialogue must pass unchanged both ways, the flow must
+// hold it decrypted, and the mail in it must become a finding. Also: a device that refuses our CA
+// (learned, then passed through), a server that refuses STARTTLS, and one we cannot verify.
+
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { CaptureSession } from '../../src/app/capture-session.js';
+import { resolveCaptureOptions } from '../../src/app/options.js';
+import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import type { Flow } from '../../src/model/flow.js';
+import { connectTunnel, getOriginCa, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
+
+type Protocol = 'smtp' | 'imap' | 'pop3';
+
+interface MailServer {
+  readonly port: number;
+  /** What the server read, in clear text before STARTTLS and decrypted after. */
+  readonly plain: () => string;
+  readonly secure: () => string;
+  /** Resolves when a connection has closed. */
+  readonly closed: () => Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A small SMTP, IMAP or POP3 server: clear text, STARTTLS (or a refusal), then the same dialogue in TLS. */
+async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority }): Promise<MailServer> {
+  const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname);
+  let plain = '';
+  let secure = '';
+  let closedOne: () => void = () => undefined;
+  let closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((raw) => {
+    sockets.add(raw);
+    raw.on('error', () => undefined);
+    raw.on('close', () => {
+      sockets.delete(raw);
+      closedOne();
+    });
+    let io: net.Socket | tls.TLSSocket = raw;
+    let upgraded = false;
+    let buffer = '';
+    let literal = 0;
+    let inData = false;
+    let literalTag = '';
+    const send = (text: string): void => { io.write(text); };
+    const upgrade = (): void => {
+      io.removeAllListeners('data');
+      upgraded = true;
+      const secured = new tls.TLSSocket(raw, { isServer: true, key: leaf.keyPem, cert: leaf.certPem });
+      secured.on('error', () => undefined);
+      io = secured;
+      secured.on('data', onData);
+    };
+    const onLine = (line: string): void => {
+      if (protocol === 'smtp') {
+        if (inData) {
+          if (line === '.') { inData = false; send('250 2.0.0 queued as 42\r\n'); }
+          return;
+        }
+        const verb = line.split(' ')[0]!.toUpperCase();
+        if (verb === 'EHLO') send(`250-${options.hostname}\r\n${upgraded ? '' : '250-STARTTLS\r\n'}250 AUTH PLAIN\r\n`);
+        else if (verb === 'STARTTLS' && options.refuse) send('454 4.7.0 TLS not available due to temporary reason\r\n');
+        else if (verb === 'STARTTLS') { send('220 2.0.0 Ready to start TLS\r\n'); upgrade(); }
+        else if (verb === 'DATA') { inData = true; send('354 End data with <CR><LF>.<CR><LF>\r\n'); }
+        else if (verb === 'QUIT') io.end('221 2.0.0 Bye\r\n');
+        else send('250 2.1.0 Ok\r\n');
+      } else if (protocol === 'imap') {
+        const [tag = '*', command = '', ...rest] = line.split(' ');
+        const upper = command.toUpperCase();
+        if (upper === 'CAPABILITY') send(`* CAPABILITY IMAP4rev1${upgraded ? '' : ' STARTTLS'} AUTH=PLAIN\r\n${tag} OK CAPABILITY completed\r\n`);
+        else if (upper === 'STARTTLS' && options.refuse) send(`${tag} NO not now\r\n`);
+        else if (upper === 'STARTTLS') { send(`${tag} OK Begin TLS negotiation now\r\n`); upgrade(); }
+        else if (upper === 'APPEND') {
+          literal = Number(/\{(\d+)\}$/.exec(rest.join(' '))?.[1] ?? 0);
+          literalTag = tag;
+          send('+ Ready for literal data\r\n');
+        } else if (upper === 'LOGOUT') io.end(`* BYE logging out\r\n${tag} OK LOGOUT completed\r\n`);
+        else send(`${tag} OK ${upper} completed\r\n`);
+      } else {
+        const verb = line.split(' ')[0]!.toUpperCase();
+        if (verb === 'CAPA') send(`+OK\r\n${upgraded ? '' : 'STLS\r\n'}USER\r\n.\r\n`);
+        else if (verb === 'STLS' && options.refuse) send('-ERR not now\r\n');
+        else if (verb === 'STLS') { send('+OK Begin TLS negotiation\r\n'); upgrade(); }
+        else if (verb === 'RETR') send('+OK 44 octets\r\nSubject: stored\r\n\r\n+OK not a status line\r\n.\r\n');
+        else if (verb === 'QUIT') io.end('+OK bye\r\n');
+        else send('+OK\r\n');
+      }
+    };
+    function onData(chunk: Buffer): void {
+      const text = chunk.toString('latin1');
+      if (upgraded) secure += text;
+      else plain += text;
+      buffer += text;
+      for (;;) {
+        if (literal > 0) {
+          if (buffer.length < literal) return;
+          buffer = buffer.slice(literal);
+          literal = 0;
+          // The APPEND command ends after its literal with CRLF.
+          const eol = buffer.indexOf('\r\n');
+          if (eol < 0) return;
+          buffer = buffer.slice(eol + 2);
+          send(`${literalTag} OK APPEND completed\r\n`);
+          continue;
+        }
+        const eol = buffer.indexOf('\r\n');
+        if (eol < 0) return;
+        const line = buffer.slice(0, eol);
+        buffer = buffer.slice(eol + 2);
+        const wasUpgraded = upgraded;
+        onLine(line);
+        // After the switch, what is left in clear text would be pipelined bytes: none are expected.
+        if (upgraded !== wasUpgraded) return;
+      }
+    }
+    raw.on('data', onData);
+    send(protocol === 'smtp' ? `220 ${options.hostname} ESMTP ready\r\n` : protocol === 'imap' ? '* OK [CAPABILITY IMAP4rev1 STARTTLS] ready\r\n' : '+OK POP3 ready\r\n');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    plain: () => plain,
+    secure: () => secure,
+    closed: () => {
+      const awaited = closedPromise;
+      closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
+      return awaited;
+    },
+    close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+/** `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it ends. */
+async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn('openssl', [
+    's_client', '-starttls', options.protocol, '-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`,
+    '-servername', options.host, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', options.host, '-crlf', '-quiet',
+  ], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.input);
+  const [code] = (await within(once(child, 'exit'), 20_000, `openssl s_client -starttls ${options.protocol} to exit`)) as [number | null];
+  return { code, stdout, stderr };
+}
+
+function pemFile(pem: string): string {
+  const file = path.join(tempDir(), 'ca.pem');
+  fs.writeFileSync(file, pem);
+  return file;
+}
+
+const mailText = [
+  'From: Jane <jane@example.com>', 'To: bob@example.org', 'Subject: Rendez-vous demain', 'Date: Sun, 12 Oct 2014 18:30:05 +0200', '',
+  'A 18h devant la gare. Mon numero: +33 6 12 34 56 78.',
+].join('\n');
+
+t.test('SMTP STARTTLS via openssl: relayed unchanged, decrypted into the same flow, and the mail is a finding', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const server = await startMailServer('smtp', { hostname: 'smtp.example.test' });
+  t.teardown(() => server.close());
+  const out = path.join(tempDir(), 'run');
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [pemFile(getOriginCa().certPem)] }, 'capture'), { lookup: testLookup });
+  const flows: Flow[] = [];
+  session.bus.on('flow:end', (flow) => flows.push(flow));
+  const input = ['EHLO phone', 'MAIL FROM:<jane@example.com>', 'RCPT TO:<bob@example.org>', 'DATA', mailText, '.', 'QUIT', ''].join('\n');
+  const result = await sClient({ protocol: 'smtp', proxyPort: session.port, host: 'smtp.example.test', port: server.port, caFile: pemFile(session.ca.certPem), input });
+  t.equal(result.code, 0, `openssl succeeded: ${result.stderr}`);
+  await session.stop();
+
+  t.match(server.plain(), /^EHLO \S+\r\nSTARTTLS\r\n$/, 'the server read the clear-text dialogue as sent');
+  t.equal(server.secure(), input.replace(/\n/g, '\r\n'), 'the server read exactly what the client sent after STARTTLS');
+  t.match(result.stdout, /250 2\.0\.0 queued as 42\r\n221 2\.0\.0 Bye/, 'the client read the server\'s replies');
+  const flow = flows.find((f) => f.target.host === 'smtp.example.test');
+  t.ok(flow, 'one flow for the connection');
+  t.equal(flow?.kind, 'raw');
+  t.ok(flow?.tags.includes('starttls') && flow.tags.includes('starttls:smtp'), `tagged starttls (${flow?.tags})`);
+  t.equal(flow?.sni, 'smtp.example.test');
+  t.notOk(flow?.error, 'no error');
+  const up = flow?.stream?.up.bytes.toString('latin1') ?? '';
+  t.match(up, /STARTTLS\r\nEHLO phone\r\nMAIL FROM:<jane@example\.com>\r\n/, 'the flow holds the clear text and the decrypted continuation');
+  t.match(flow?.stream?.down.bytes.toString('latin1') ?? '', /220 2\.0\.0 Ready to start TLS\r\n250-smtp\.example\.test\r\n250 AUTH PLAIN/);
+  const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const mail = findings.find((f) => f.category === 'mail');
+  t.match(mail?.summary, /from jane@example\.com to bob@example\.org, 'Rendez-vous demain'/, 'the mail sent after STARTTLS is a finding');
+});
+
+t.test('IMAP and POP3 STARTTLS via openssl: relayed unchanged and decrypted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const caFile = pemFile(lab.ca.certPem);
+
+  const imap = await startMailServer('imap', { hostname: 'imap.example.test' });
+  t.teardown(() => imap.close());
+  const message = mailText.replace(/\n/g, '\r\n');
+  const imapInput = ['a1 LOGIN jane secret', `a2 APPEND Sent {${message.length}}`, mailText, 'a3 LOGOUT', ''].join('\n');
+  const imapResult = await sClient({ protocol: 'imap', proxyPort: lab.port, host: 'imap.example.test', port: imap.port, caFile, input: imapInput });
+  t.equal(imapResult.code, 0, `openssl succeeded: ${imapResult.stderr}`);
+  t.match(imap.plain(), /^\S+ CAPABILITY\r\n\S+ STARTTLS\r\n$/);
+  t.equal(imap.secure(), imapInput.replace(/\n/g, '\r\n'));
+  t.match(imapResult.stdout, /a2 OK APPEND completed\r\n\* BYE logging out\r\na3 OK LOGOUT completed/);
+  const imapFlow = await lab.next('flow:end', (f) => f.target.host === 'imap.example.test');
+  t.ok(imapFlow.tags.includes('starttls:imap'), `tagged (${imapFlow.tags})`);
+  t.match(imapFlow.stream?.up.bytes.toString('latin1'), /STARTTLS\r\na1 LOGIN jane secret\r\na2 APPEND Sent/);
+
+  const pop = await startMailServer('pop3', { hostname: 'pop.example.test' });
+  t.teardown(() => pop.close());
+  const popInput = ['USER jane', 'PASS secret', 'RETR 1', 'QUIT', ''].join('\n');
+  const popResult = await sClient({ protocol: 'pop3', proxyPort: lab.port, host: 'pop.example.test', port: pop.port, caFile, input: popInput });
+  t.equal(popResult.code, 0, `openssl succeeded: ${popResult.stderr}`);
+  t.equal(pop.plain(), 'STLS\r\n');
+  t.equal(pop.secure(), popInput.replace(/\n/g, '\r\n'));
+  t.match(popResult.stdout, /\+OK not a status line\r\n\.\r\n\+OK bye/);
+  const popFlow = await lab.next('flow:end', (f) => f.target.host === 'pop.example.test');
+  t.ok(popFlow.tags.includes('starttls:pop3'), `tagged (${popFlow.tags})`);
+  t.match(popFlow.stream?.up.bytes.toString('latin1'), /STLS\r\nUSER jane\r\nPASS secret\r\nRETR 1/);
+});
+
+t.test('a device that refuses our CA after STARTTLS: the host is learned, and its next STARTTLS is not intercepted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'pinned.example.test' });
+  t.teardown(() => server.close());
+  // The device trusts only the real server's CA: ours is refused (alert 48, unknown CA).
+  const originOnly = pemFile(getOriginCa().certPem);
+  const input = ['EHLO phone', 'QUIT', ''].join('\n');
+  const first = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'pinned.example.test', port: server.port, caFile: originOnly, input });
+  t.not(first.code, 0, 'the device refused our certificate');
+  const failed = await lab.next('tls:failed', (f) => f.host === 'pinned.example.test');
+  t.ok(failed.learnedPassthrough, 'learned');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'pinned.example.test');
+  t.ok(flow.tags.includes('starttls:tls-failed') && flow.tags.includes('tls:certificate-rejected') && flow.tags.includes('passthrough:learned'), `tags say so (${flow.tags})`);
+  t.ok(flow.tags.includes('tls:alert-48'), 'with the alert');
+  t.match(flow.error, /unknown ca/);
+  t.same(lab.passthrough.learned().map((h) => h.host), ['pinned.example.test']);
+
+  // Next time the device reaches the real server, whose certificate it trusts. (By hand, not with
+  // openssl: a passed-through tunnel answers CONNECT once the server is reached, so the greeting
+  // may come in the same segment, and s_client's proxy code drops what follows the 200.)
+  const { socket, waitFor } = await dialogue(lab.port, `pinned.example.test:${server.port}`);
+  await waitFor(/220 .*\r\n/);
+  socket.write('EHLO phone\r\n');
+  await waitFor(/250 AUTH PLAIN\r\n/);
+  socket.write('STARTTLS\r\n');
+  await waitFor(/220 2\.0\.0 .*\r\n/);
+  const device = tls.connect({ socket, servername: 'pinned.example.test', ca: getOriginCa().certPem });
+  await within(once(device, 'secureConnect'), 10_000, 'the handshake with the real server');
+  let replies = '';
+  device.on('data', (c: Buffer) => { replies += c.toString('latin1'); });
+  device.write('EHLO phone\r\nQUIT\r\n');
+  await within(new Promise((resolve) => device.once('close', resolve)), 10_000, 'the server to close');
+  t.match(replies, /221 2\.0\.0 Bye/, 'the second connection works');
+  t.equal(server.secure(), 'EHLO phone\r\nQUIT\r\n', 'the server read what the device sent, and nothing from the first try');
+  const passed = await lab.next('flow:end', (f) => f.target.host === 'pinned.example.test' && f.id !== flow.id);
+  t.ok(passed.tags.includes('passthrough:learned'), `not intercepted (${passed.kind}, ${passed.tags})`);
+  t.notOk(passed.tags.includes('starttls'), 'not decrypted');
+});
+
+/** A device by hand: CONNECT, the greeting, then each line and the server's full reply. */
+async function dialogue(proxyPort: number, target: string) {
+  const { socket, status, head } = await connectTunnel(proxyPort, target);
+  if (status !== 200) throw new Error(`CONNECT answered ${status}`);
+  // The greeting may come with the CONNECT answer.
+  let received = head.toString('latin1');
+  const waitFor = (pattern: RegExp): Promise<string> => within(new Promise<string>((resolve, reject) => {
+    const check = (): void => {
+      const match = pattern.exec(received);
+      if (match) {
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        received = received.slice(match.index + match[0].length);
+        resolve(match[0]);
+      }
+    };
+    const onData = (chunk: Buffer): void => { received += chunk.toString('latin1'); check(); };
+    const onClose = (): void => reject(new Error(`closed while waiting for ${pattern}`));
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    check();
+  }), 10_000, `a reply matching ${pattern}`);
+  return { socket, waitFor };
+}
+
+t.test('a server that refuses STARTTLS: the dialogue goes on in clear text, relayed and captured', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'norelay.example.test', refuse: true });
+  t.teardown(() => server.close());
+  const { socket, waitFor } = await dialogue(lab.port, `norelay.example.test:${server.port}`);
+  await waitFor(/220 .*\r\n/);
+  const lines = ['EHLO phone', 'STARTTLS', 'MAIL FROM:<jane@example.com>', 'RCPT TO:<bob@example.org>', 'DATA', mailText.replace(/\n/g, '\r\n'), '.', 'QUIT'];
+  const replies = [/250 AUTH PLAIN\r\n/, /454 .*\r\n/, /250 .*\r\n/, /250 .*\r\n/, /354 .*\r\n/, null, /250 2\.0\.0 queued.*\r\n/, /221 .*\r\n/];
+  for (const [index, line] of lines.entries()) {
+    socket.write(`${line}\r\n`);
+    const reply = replies[index];
+    if (reply) await waitFor(reply);
+  }
+  await once(socket, 'close');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'norelay.example.test');
+  t.equal(server.plain(), lines.map((l) => `${l}\r\n`).join(''), 'the server read every byte in clear text');
+  t.equal(server.secure(), '');
+  t.ok(flow.tags.includes('starttls:refused'), `tagged refused (${flow.tags})`);
+  t.notOk(flow.tags.includes('starttls'), 'not tagged starttls');
+  t.match(flow.stream?.up.bytes.toString('latin1'), /STARTTLS\r\nMAIL FROM:<jane@example\.com>/);
+  t.match(flow.stream?.down.bytes.toString('latin1'), /454 4\.7\.0/);
+});
+
+t.test('a client that pipelines after STARTTLS: not intercepted, every byte relayed as sent', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'pipelined.example.test', refuse: true });
+  t.teardown(() => server.close());
+  const { socket, waitFor } = await dialogue(lab.port, `pipelined.example.test:${server.port}`);
+  await waitFor(/220 .*\r\n/);
+  socket.write('STARTTLS\r\nNOOP\r\n');
+  await waitFor(/454 .*\r\n/);
+  await waitFor(/250 .*\r\n/);
+  socket.write('QUIT\r\n');
+  await once(socket, 'close');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'pipelined.example.test');
+  t.equal(server.plain(), 'STARTTLS\r\nNOOP\r\nQUIT\r\n');
+  t.ok(flow.tags.includes('starttls:pipelined'), `tagged (${flow.tags})`);
+});
+
+t.test('a server we cannot verify after STARTTLS: the device is closed before any handshake, and the flow says why', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const stranger = CertificateAuthority.loadOrCreate(tempDir('phonehome-stranger-ca-'));
+  const server = await startMailServer('smtp', { hostname: 'rogue.example.test', ca: stranger });
+  t.teardown(() => server.close());
+  const { socket, waitFor } = await dialogue(lab.port, `rogue.example.test:${server.port}`);
+  await waitFor(/220 .*\r\n/);
+  socket.write('EHLO phone\r\n');
+  await waitFor(/250 AUTH PLAIN\r\n/);
+  socket.write('STARTTLS\r\n');
+  await waitFor(/220 2\.0\.0 .*\r\n/);
+  const device = tls.connect({ socket, servername: 'rogue.example.test', ca: lab.ca.certPem });
+  let secured = false;
+  device.on('secureConnect', () => { secured = true; });
+  device.on('error', () => undefined);
+  // Not once(): it rejects on the 'error' the closed handshake brings.
+  await within(new Promise((resolve) => device.once('close', resolve)), 10_000, 'the device connection to close');
+  t.notOk(secured, 'the device never completed a handshake');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'rogue.example.test');
+  t.match(flow.error, /upstream certificate verification failed/);
+  t.ok(flow.tags.includes('starttls:upstream-failed'), `tagged (${flow.tags})`);
+  t.notOk(flow.tags.includes('starttls'));
+});
