@@ -12,6 +12,7 @@ h1 { font-size: 1.6rem; margin: 0 0 4px; } h2 { font-size: 1.25rem; margin: 32px
 .subtitle, .muted { color: var(--muted); }
 table { border-collapse: collapse; margin: 8px 0; font-size: 0.92rem; } th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; } th { background: var(--panel); } td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .warning { background: #fdecea; border: 2px solid var(--high); color: var(--critical); padding: 8px 12px; font-weight: 600; }
+tr.old-tls td { background: #fdecea; color: var(--critical); }
 .headline { background: var(--panel); border-left: 6px solid var(--high); padding: 10px 16px; } .headline.calm { border-left-color: var(--info); }
 .headline li { margin: 4px 0; }
 .sev { display: inline-block; padding: 0 6px; border-radius: 3px; color: #fff; font-size: 0.8rem; font-weight: 700; text-transform: uppercase; letter-spacing: 0.03em; }

@@ -6,7 +6,7 @@ import { severities, severityRank, type Finding, type Severity } from '../model/
 import { escapeHtml, formatBytes, shown } from './html-text.js';
 import { contentSecurityPolicy, REPORT_CSS, REPORT_SCRIPT } from './page-assets.js';
 import type { ReportModel } from './report-model.js';
-import type { CoverageTotalsJson } from './report-source.js';
+import type { CoverageTotalsJson, RunSummary } from './report-source.js';
 import { timelineSvg } from './timeline.js';
 import { countryName, worldMapSvg } from './world-map.js';
 
@@ -182,6 +182,19 @@ function share(part: number | undefined, whole: number | undefined): string {
   return `${(((part ?? 0) / whole) * 100).toFixed(1)} %`;
 }
 
+/** Old TLS is worth a line of its own: a device or server still on TLS 1.0 is a finding to read. */
+const TLS_VERSION_NAMES: Record<string, string> = { TLSv1: 'TLS 1.0', 'TLSv1.1': 'TLS 1.1', 'TLSv1.2': 'TLS 1.2', 'TLSv1.3': 'TLS 1.3' };
+
+function tlsVersionsPart(tls: RunSummary['tls']): string {
+  const rows = (['client', 'server'] as const).flatMap((side) => Object.entries(tls?.[side] ?? {}).map(([version, t]) => {
+    const old = version === 'TLSv1' || version === 'TLSv1.1';
+    const who = side === 'client' ? `device(s) ${(t.devices ?? []).slice(0, 20).map((d) => `<code>${shown(d, 60)}</code>`).join(', ')}` : 'phonehome to the server';
+    return `<tr${old ? ' class="old-tls"' : ''}><td>${side === 'client' ? 'device → phonehome' : 'phonehome → server'}</td><td>${escapeHtml(TLS_VERSION_NAMES[version] ?? version)}${old ? ' <strong>(obsolete)</strong>' : ''}</td><td class="num">${escapeHtml(String(t.flows ?? 0))}</td><td class="num">${escapeHtml(String((t.hosts ?? []).length))}</td><td>${who}</td></tr>`;
+  }));
+  if (rows.length === 0) return '';
+  return `<table class="tls-versions"><caption class="muted">TLS versions spoken (decrypted connections)</caption><thead><tr><th>side</th><th>version</th><th class="num">flows</th><th class="num">hosts</th><th>who</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function coverageSection(model: ReportModel): string {
   const s = model.source.summary;
   const totals: CoverageTotalsJson | undefined = s.coverage?.totals;
@@ -194,8 +207,9 @@ function coverageSection(model: ReportModel): string {
   const learned = s.passthrough?.learned ?? [];
   const configured = s.passthrough?.configured ?? [];
   if (learned.length + configured.length > 0) {
-    parts.push(`<h3>Not decrypted</h3><ul>${learned.map((l) => `<li><code>${shown(l.host, 200)}</code>: ${shown(l.reason ?? 'refused our certificate', 200)} (learned)</li>`).join('')}${configured.map((h) => `<li><code>${shown(h, 200)}</code> (configured --passthrough)</li>`).join('')}</ul>`);
+    parts.push(`<h3>Not decrypted</h3><ul>${learned.map((l) => `<li><code>${shown(l.host, 200)}</code>: ${shown(l.reason ?? 'refused our certificate', 200)} (${l.kind === 'client-certificate' ? 'the server requires a client certificate only the device holds' : 'learned'})</li>`).join('')}${configured.map((h) => `<li><code>${shown(h, 200)}</code> (configured --passthrough)</li>`).join('')}</ul>`);
   }
+  parts.push(tlsVersionsPart(s.tls));
   const unseen = Object.entries(s.coverage?.unseenByHost ?? {});
   if (unseen.length > 0) {
     parts.push(`<table class="unseen"><caption class="muted">Destinations with something unseen</caption><thead><tr><th>destination</th><th>flows by class</th><th class="num">bytes sent</th><th class="num">inspected</th><th class="num">bytes received</th><th class="num">inspected</th></tr></thead><tbody>${

@@ -13,6 +13,12 @@ import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { ConfigError } from '../util/errors.js';
 
 /** The parts of summary.json a report reads (every field optional: older and hand-made files too). */
+export interface TlsVersionJson {
+  readonly flows?: number;
+  readonly hosts?: string[];
+  readonly devices?: string[];
+}
+
 export interface RunSummary {
   readonly tool?: { readonly version?: string };
   readonly startedAt?: string;
@@ -25,7 +31,9 @@ export interface RunSummary {
   readonly destinations?: ReadonlyArray<{ host: string; ips?: string[]; country?: string | null; asn?: number | null; org?: string | null; flows?: number; bytesUp?: number; bytesDown?: number; findings?: number }>;
   readonly byCountry?: Record<string, { flows?: number; bytesUp?: number; bytesDown?: number; findings?: number; hosts?: string[] }>;
   readonly byNetwork?: Record<string, { flows?: number; bytesUp?: number; bytesDown?: number; findings?: number; hosts?: string[] }>;
-  readonly passthrough?: { readonly configured?: string[]; readonly learned?: Array<{ host: string; time?: string; reason?: string }> };
+  readonly passthrough?: { readonly configured?: string[]; readonly learned?: Array<{ host: string; time?: string; reason?: string; kind?: string }> };
+  /** TLS versions spoken, per side (device with phonehome, phonehome with the server). */
+  readonly tls?: { readonly client?: Record<string, TlsVersionJson>; readonly server?: Record<string, TlsVersionJson> };
   readonly coverage?: { readonly totals?: CoverageTotalsJson; readonly unseenByHost?: Record<string, CoverageTotalsJson> };
   readonly notes?: string[];
   readonly exitCode?: number;

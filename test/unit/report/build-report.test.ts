@@ -29,6 +29,7 @@ const summary = {
   destinations: [{ host: 'gallery.example.cn', ips: ['42.62.48.10'], country: 'CN', asn: 23724, org: 'CHINANET', flows: 1, bytesUp: 75_000, bytesDown: 20, findings: 1 }, { host: 'mail.example.de', ips: ['5.9.1.1'], country: 'DE', asn: 24940, org: 'Hetzner', flows: 1, bytesUp: 900, bytesDown: 200, findings: 2 }],
   byCountry: { CN: { flows: 1, bytesUp: 75_000, bytesDown: 20, findings: 1, hosts: ['gallery.example.cn'] }, DE: { flows: 1, bytesUp: 900, bytesDown: 200, findings: 2, hosts: ['mail.example.de'] } },
   coverage: { totals: { flows: { inspected: 2 }, bytesUp: 75_900, bytesUpInspected: 75_900, bytesDown: 220, bytesDownInspected: 220 }, unseenByHost: {} },
+  tls: { client: { TLSv1: { flows: 1, hosts: ['gallery.example.cn'], devices: ['192.168.1.23'] }, 'TLSv1.3': { flows: 1, hosts: ['mail.example.de'], devices: ['192.168.1.23'] } }, server: { 'TLSv1.3': { flows: 2, hosts: ['gallery.example.cn', 'mail.example.de'], devices: ['192.168.1.23'] } } },
 };
 
 const hostile = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"></style>javascript:alert(1) \u202Egpj.exe';
@@ -66,6 +67,8 @@ t.test('the report of a run: counts of summary.json, each finding, the photo fou
   t.match(html, /canary: mail-canary/, 'the canary label');
   t.match(html, /href="#f-000001"/, 'the timeline links to the evidence');
   t.match(html, /The detectors were given <strong>100\.0 %<\/strong>/, 'the coverage ledger');
+  t.match(html, /<tr class="old-tls"><td>device → phonehome<\/td><td>TLS 1\.0 <strong>\(obsolete\)<\/strong><\/td><td class="num">1<\/td><td class="num">1<\/td><td>device\(s\) <code>192\.168\.1\.23<\/code><\/td><\/tr>/, 'a device on TLS 1.0 stands out');
+  t.match(html, /<tr><td>phonehome → server<\/td><td>TLS 1\.3<\/td><td class="num">2<\/td><td class="num">2<\/td>/);
   t.notMatch(html, /https?:\/\/(?!www\.openstreetmap\.org)[^"\s<]*"/, 'no other address to fetch in any attribute');
 });
 
