@@ -153,9 +153,13 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
 
 /** Node's HTTP/1 parser with our timeouts; it never listens, connections are handed to it. */
 export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void): http.Server {
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs });
+  const server = http.createServer({ requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
   server.timeout = limits.socketIdleTimeoutMs;
   server.on('clientError', onClientError);
+  // An Expect header is the server's to answer: Node would send 100 Continue (or 417) itself.
+  // As plain requests, it goes upstream and the server's 100 or final answer comes back.
+  server.on('checkContinue', (req, res) => server.emit('request', req, res));
+  server.on('checkExpectation', (req, res) => server.emit('request', req, res));
   return server;
 }
 
@@ -164,9 +168,11 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, re
   const code = err.code ?? '';
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
     const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    record(`malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
+    const why = code === 'HPE_HEADER_OVERFLOW' ? `the request line and headers are larger than ${limits.http1MaxHeaderBytes} bytes, phonehome's limit` : undefined;
+    record(why ? `malformed request: ${why}` : `malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
     if (socket.writable && !(socket as net.Socket).bytesWritten) {
-      refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${status}\n`);
+      const body = `phonehome: ${status}${why ? `: ${why}` : ''}\n`;
+      refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }
   }

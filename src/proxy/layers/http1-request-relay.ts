@@ -5,18 +5,47 @@
 // http-mitm-proxy relayed requests until a profile of small keep-alive requests showed its
 // per-request machinery (a context of fifteen closures, six async.forEach hook stages, two filter
 // streams and a UUID per request) costing about a quarter of the throughput; it still relays
-// WebSockets (http1-relay.ts). What it did for a request is kept here: proxy-* headers stay with
-// the proxy, absolute-form targets become origin-form, the upstream's headers go back as they
-// came except Public-Key-Pins (a pin on our certificate would lock the device out of the site),
-// and a failure before the response is a neutral 502 that says why.
+// WebSockets (http1-relay.ts).
+//
+// A witness must not change the traffic, so heads go through as they were sent (issue 19): the
+// raw header lists with their case, order and repeats, no header of Node's own (Connection,
+// Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
+// chunked with trailers, or until close) and the server's 1xx answers. What is still changed:
+//   - absolute-form request targets become origin-form, and Proxy-* request headers stay with
+//     the proxy (they are addressed to us);
+//   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
+//   - the device's status line says HTTP/1.1 whatever the server's said (Node's ServerResponse
+//     writes its own version, as RFC 9110 §6.2 asks of an intermediary);
+//   - chunked bodies are chunked again as they pass, so chunk sizes follow what each read
+//     delivered (the bytes, their order and the trailers are the server's or the device's);
+//   - an HTTP/1.0 device never gets chunked framing, trailers or a 1xx it cannot read: a
+//     chunked answer reaches it as the body until close;
+//   - an HTTP/1.0 device that asked the proxy to keep its connection (Proxy-Connection:
+//     keep-alive) is told Connection and Proxy-Connection: keep-alive on a length-delimited
+//     answer, as before: without it a 1.0 client must reconnect for every request, and the
+//     connection it keeps is the one to us.
+// A failure before the response is a neutral 502 that says why.
 
 import http from 'node:http';
 import https from 'node:https';
+import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { headerSafe } from '../replies.js';
 import { describeUpstreamError, type UpstreamAgents } from '../upstream.js';
 import { pathOf } from './http1-layer.js';
 import type { RelayPlan } from './http1-relay.js';
+
+/**
+ * Node 20 has no public way to send a header list without adding its own Connection header
+ * (`setDefaultHeaders: false` came in Node 22.5) nor to write an arbitrary 1xx block. These are
+ * the two methods its own code uses for that; test/conformance/http1-headers.test.ts pins them.
+ */
+interface OutgoingInternals {
+  /** What http.request does with an array of headers, here with the device's request line. */
+  _storeHeader(firstLine: string, headers: readonly string[]): void;
+  /** What writeContinue and writeEarlyHints use: bytes before the response, in pipeline order. */
+  _writeRaw(data: string, encoding: BufferEncoding): boolean;
+}
 
 export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan, agents: UpstreamAgents): void {
   const observer = plan.observer;
@@ -28,9 +57,11 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     observer.done(failure ?? error);
   };
   let answer: http.IncomingMessage | undefined;
+  const http10Device = req.httpVersion === '1.0';
+  const path = pathOf(req.url ?? '/');
 
   const upstream = (plan.tls ? https : http).request({
-    host: plan.host, port: plan.port, method: req.method, path: pathOf(req.url ?? '/'), headers: requestHeaders(req),
+    host: plan.host, port: plan.port, method: req.method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
     agent: plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http,
     ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
   });
@@ -50,6 +81,13 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     }
   };
 
+  upstream.on('information', (info: http.InformationEvent) => {
+    if (http10Device || res.headersSent) return;
+    // The device's Expect: 100-continue went to the server; its 100 releases the device's body.
+    if (info.statusCode === 100 && info.rawHeaders.length === 0) res.writeContinue();
+    else (res as unknown as OutgoingInternals)._writeRaw(informationalHead(info), 'latin1');
+  });
+
   upstream.on('response', (response: http.IncomingMessage) => {
     answer = response;
     response.on('error', fail);
@@ -58,10 +96,19 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     response.on('data', (chunk: Buffer) => observer.data(false, chunk));
     // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them).
     response.once('end', () => {
-      if (response.rawTrailers.length > 0) observer.trailers(false, headerPairs(response.rawTrailers));
+      if (response.rawTrailers.length === 0) return;
+      const trailers = headerPairs(response.rawTrailers);
+      observer.trailers(false, trailers);
+      // Before pipe() ends the response (its 'end' listener comes after this one). Node sends
+      // them only with chunked framing, which an HTTP/1.0 device does not get.
+      try {
+        res.addTrailers(trailers);
+      } catch {
+        // A trailer Node's parser let in but its writer refuses: the body still goes.
+      }
     });
     try {
-      res.writeHead(response.statusCode ?? 502, responseHeaders(response, req));
+      writeResponseHead(res, response, req);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -70,6 +117,14 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     response.pipe(res);
   });
   upstream.on('error', fail);
+
+  try {
+    storeRequestHead(upstream, req, path);
+  } catch (error) {
+    fail(error);
+    done();
+    return;
+  }
 
   // A passive tap before the pipe: listening does not change the flow.
   req.on('data', (chunk: Buffer) => observer.data(true, chunk));
@@ -89,21 +144,63 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   req.pipe(upstream);
 }
 
-/** The device's headers without the proxy's own (Proxy-Authorization, Proxy-Connection). */
-function requestHeaders(req: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const name in req.headers) if (!name.startsWith('proxy-')) headers[name] = req.headers[name];
-  return headers;
+/**
+ * The device's request line (origin-form) and header block, as sent, less the Proxy-* headers.
+ * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
+ * Connection: keep-alive (our agents keep connections) and, to a POST without a body,
+ * Transfer-Encoding: chunked. Headers the device did send set the framing as usual.
+ */
+function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string): void {
+  upstream.removeHeader('Connection');
+  upstream.removeHeader('Content-Length');
+  upstream.removeHeader('Transfer-Encoding');
+  const raw = req.rawHeaders;
+  const headers: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (!/^proxy-/i.test(raw[i]!)) headers.push(raw[i]!, raw[i + 1]!);
+  }
+  // An HTTP/1.0 request stays one, so the server answers it as it would have answered the device.
+  const version = req.httpVersion === '1.0' ? '1.0' : '1.1';
+  (upstream as unknown as OutgoingInternals)._storeHeader(`${req.method ?? 'GET'} ${path} HTTP/${version}\r\n`, headers);
 }
 
-/** The upstream's headers for the device, as they came, less Public-Key-Pins. */
-function responseHeaders(response: http.IncomingMessage, req: http.IncomingMessage): http.OutgoingHttpHeaders {
-  const headers: http.OutgoingHttpHeaders = {};
-  for (const name in response.headers) if (!name.startsWith('public-key-pins')) headers[name] = response.headers[name];
-  // A client that spoke to us as a proxy (Proxy-Connection) keeps its connection to us.
-  if (req.headers['proxy-connection']) {
-    headers['proxy-connection'] = 'keep-alive';
-    headers['connection'] = 'keep-alive';
+/**
+ * The server's status and header block for the device, as sent. sendDate and removeHeader() are
+ * Node's public ways to keep it from adding Date, Connection (with Keep-Alive), Content-Length or
+ * Transfer-Encoding: with neither length nor chunked framing from the server, Node then writes
+ * the body as it comes and closes the device's connection after it, as the server did.
+ */
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage): void {
+  res.sendDate = false;
+  res.removeHeader('Connection');
+  res.removeHeader('Content-Length');
+  res.removeHeader('Transfer-Encoding');
+  const http10Device = req.httpVersion === '1.0';
+  const raw = response.rawHeaders;
+  const headers: string[] = [];
+  let lengthKnown = false;
+  let connection = false;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toLowerCase();
+    if (name === 'public-key-pins' || name === 'public-key-pins-report-only') continue;
+    // An HTTP/1.0 client cannot read chunked framing (RFC 9112 §6.1): Node unchunks, and the
+    // body then runs until close.
+    if (http10Device && (name === 'transfer-encoding' || name === 'trailer')) continue;
+    if (name === 'content-length') lengthKnown = true;
+    if (name === 'connection') connection = true;
+    headers.push(raw[i]!, raw[i + 1]!);
   }
-  return headers;
+  const status = response.statusCode ?? 502;
+  const bodiless = req.method === 'HEAD' || status === 204 || status === 304;
+  if (http10Device && !connection && (lengthKnown || bodiless) && /^keep-alive$/i.test(String(req.headers['proxy-connection'] ?? ''))) {
+    headers.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
+  }
+  res.writeHead(status, response.statusMessage ?? '', headers);
+}
+
+/** A 1xx head as the server sent it (its reason phrase and headers), in HTTP/1.1. */
+function informationalHead(info: http.InformationEvent): string {
+  let head = `HTTP/1.1 ${info.statusCode} ${info.statusMessage}\r\n`;
+  for (let i = 0; i + 1 < info.rawHeaders.length; i += 2) head += `${info.rawHeaders[i]}: ${info.rawHeaders[i + 1]}\r\n`;
+  return `${head}\r\n`;
 }

@@ -1,0 +1,545 @@
+// HTTP/1 heads and framing as sent (issue 19, "Headers as sent"). Each scenario runs once straight
+// to a raw origin and once through phonehome — plain HTTP proxy (absolute-form) against a plain
+// origin, and a CONNECT tunnel with TLS against a TLS origin — and the two runs must agree byte for
+// byte: what the origin received and what the client received. The origin and the client are raw
+// sockets that record every byte and send exactly the bytes chosen here. The only difference a
+// proxied request may carry is the documented one: the absolute-form request line and Proxy-*
+// headers of a client talking to a proxy, which never reach the origin.
+// curl covers the same ground with a real client where it helps (HTTP/1.0, HEAD, a 3 MB upload
+// with Expect: 100-continue, --compressed).
+
+import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import zlib from 'node:zlib';
+import { once } from 'node:events';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { limits } from '../../src/limits.js';
+import { connectTunnel, getOriginCa, startLab, tempDir, within, type Lab } from '../helpers/lab.js';
+
+const HOST = 'api.example.test';
+const DEADLINE_MS = 10_000;
+
+// ---- raw peers --------------------------------------------------------------------------------
+
+/** One side of a raw connection: every byte it received, and ways to wait on them. */
+class RawPeer {
+  received = Buffer.alloc(0);
+  closed = false;
+  /** Where the current exchange starts: an origin's keep-alive connection carries several. */
+  start = 0;
+  /** What the origin's take() already handed out. */
+  taken = 0;
+  readonly #socket: net.Socket;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      this.received = Buffer.concat([this.received, chunk]);
+      for (const wake of this.#waiters) wake();
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      for (const wake of this.#waiters) wake();
+    });
+  }
+
+  /** What was received since the current exchange started. */
+  get text(): string {
+    return this.received.subarray(this.start).toString('latin1');
+  }
+
+  /** Resolves when a byte past the current exchange arrives, or the connection closes. */
+  nextExchange(): Promise<void> {
+    this.start = this.received.length;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.received.length === this.start && !this.closed) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+    });
+  }
+
+  write(bytes: string | Buffer): void {
+    this.#socket.write(typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : bytes);
+  }
+
+  end(): void {
+    this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  /** Resolves once `ready` holds for what was received (a close without it fails). */
+  waitFor(ready: (text: string) => boolean, what: string): Promise<void> {
+    return within(new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (ready(this.text)) {
+          this.#waiters.delete(check);
+          resolve();
+        } else if (this.closed) {
+          this.#waiters.delete(check);
+          reject(new Error(`closed before ${what}; received ${JSON.stringify(this.text.slice(0, 400))}`));
+        }
+      };
+      this.#waiters.add(check);
+      check();
+    }), DEADLINE_MS, what);
+  }
+
+  waitClose(): Promise<void> {
+    return within(new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (!this.closed) return;
+        this.#waiters.delete(check);
+        resolve();
+      };
+      this.#waiters.add(check);
+      check();
+    }), DEADLINE_MS, 'the connection to close');
+  }
+}
+
+/** The end of the first header block, with the number of body bytes it announces. */
+function headEnd(text: string): number {
+  const end = text.indexOf('\r\n\r\n');
+  return end < 0 ? -1 : end + 4;
+}
+
+function hasHead(text: string): boolean {
+  return headEnd(text) >= 0;
+}
+
+function contentLength(text: string): number {
+  const match = /\r\ncontent-length:\s*(\d+)/i.exec(text.slice(0, headEnd(text)));
+  return match ? Number(match[1]) : 0;
+}
+
+/** A request (or response) head plus its Content-Length body arrived. */
+function hasLengthBody(text: string): boolean {
+  return hasHead(text) && text.length - headEnd(text) >= contentLength(text);
+}
+
+type OriginScript = (peer: RawPeer) => Promise<void>;
+
+interface RawOrigin {
+  readonly port: number;
+  script: OriginScript;
+  /** What each connection received since the last take(), in order of connection. */
+  take(): Buffer[];
+  close(): Promise<void>;
+}
+
+/** A raw origin on 127.0.0.1:0 (TLS with a certificate from the origins' CA when `secure`). */
+async function startRawOrigin(secure: boolean): Promise<RawOrigin> {
+  let peers: RawPeer[] = [];
+  const sockets = new Set<net.Socket>();
+  const origin = {
+    port: 0,
+    script: (async () => undefined) as OriginScript,
+    take: () => {
+      const taken = peers.map((peer) => peer.received.subarray(peer.taken)).filter((bytes) => bytes.length > 0);
+      for (const peer of peers) peer.taken = peer.received.length;
+      peers = peers.filter((peer) => !peer.closed);
+      return taken;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+      await once(server, 'close');
+    },
+  };
+  const onSocket = (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const peer = new RawPeer(socket);
+    peers.push(peer);
+    // One script run per request: a proxy may send the next one on the same connection.
+    void (async () => {
+      while (!peer.closed) {
+        await origin.script(peer);
+        await peer.nextExchange();
+      }
+    })().catch(() => socket.destroy());
+  };
+  let server: net.Server;
+  if (secure) {
+    const leaf = getOriginCa().issueLeaf(HOST);
+    server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, onSocket);
+  } else {
+    server = net.createServer(onSocket);
+  }
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  origin.port = (server.address() as net.AddressInfo).port;
+  return origin;
+}
+
+type Route = 'direct' | 'absolute-form' | 'direct-tls' | 'tunnel-tls';
+
+/** A client connection by the given route; `head` rewrites a request head for that route. */
+async function connectClient(route: Route, lab: Lab, port: number, proxyConnection = true): Promise<{ peer: RawPeer; head: (text: string) => string }> {
+  const asIs = (text: string): string => text;
+  if (route === 'direct') {
+    const socket = net.connect(port, '127.0.0.1');
+    const peer = new RawPeer(socket);
+    await once(socket, 'connect');
+    return { peer, head: asIs };
+  }
+  if (route === 'absolute-form') {
+    const socket = net.connect(lab.port, '127.0.0.1');
+    const peer = new RawPeer(socket);
+    await once(socket, 'connect');
+    // What a client configured with an HTTP proxy sends: the absolute URL and a Proxy-* header.
+    const head = (text: string): string => text
+      .replace(/^(\S+) (\/\S*) /, `$1 http://${HOST}:${port}$2 `)
+      .replace(/\r\n\r\n/, proxyConnection ? '\r\nProxy-Connection: keep-alive\r\n\r\n' : '\r\n\r\n');
+    return { peer, head };
+  }
+  let carrier: net.Socket | undefined;
+  if (route === 'tunnel-tls') {
+    const tunnel = await connectTunnel(lab.port, `${HOST}:${port}`);
+    if (tunnel.status !== 200) throw new Error(`CONNECT answered ${tunnel.status}`);
+    carrier = tunnel.socket;
+  }
+  const secure = tls.connect({
+    ...(carrier ? { socket: carrier } : { host: '127.0.0.1', port }),
+    servername: HOST, ca: route === 'tunnel-tls' ? lab.ca.certPem : getOriginCa().certPem, ALPNProtocols: ['http/1.1'],
+  });
+  const peer = new RawPeer(secure);
+  await once(secure, 'secureConnect');
+  return { peer, head: asIs };
+}
+
+// ---- scenarios ----------------------------------------------------------------------------------
+
+interface Scenario {
+  readonly name: string;
+  /** False for a client that sends no Proxy-Connection to the proxy (it changes HTTP/1.0 answers). */
+  readonly proxyConnection?: boolean;
+  readonly origin: OriginScript;
+  /** Sends the request (its head through `head`) and resolves once the answer is complete. */
+  readonly client: (peer: RawPeer, head: (text: string) => string, authority: string) => Promise<void>;
+}
+
+/** Answers one request (head and Content-Length body) with `bytes`, then closes when asked. */
+function answer(bytes: string, options: { close?: boolean; until?: (text: string) => boolean } = {}): OriginScript {
+  return async (peer) => {
+    await peer.waitFor(options.until ?? hasLengthBody, 'the request');
+    peer.write(bytes);
+    if (options.close) peer.end();
+  };
+}
+
+const headDone = (peer: RawPeer): Promise<void> => peer.waitFor((text) => hasHead(text.slice(text.lastIndexOf('HTTP/1.1 '))), 'a whole response head');
+const endsWith = (peer: RawPeer, suffix: string): Promise<void> => peer.waitFor((text) => text.endsWith(suffix), `the answer ending ${JSON.stringify(suffix)}`);
+
+const scenarios: Scenario[] = [
+  {
+    name: 'names keep their case, order and repeats both ways; nothing is added',
+    origin: answer('HTTP/1.1 200 OK\r\nX-Dup: 1\r\ncontent-TYPE: text/plain\r\nx-dup: 2\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\nContent-Length: 5\r\n\r\nhello'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /headers?x=1 HTTP/1.1\r\nHost: ${authority}\r\nX-Dup: a\r\nuser-AGENT: raw/1\r\nX-Dup: b\r\nACCEPT: */*\r\n\r\n`));
+      await endsWith(peer, 'hello');
+    },
+  },
+  {
+    name: 'a body delimited by the close of the connection stays so, and the device connection ends',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nthe body runs until the server closes', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /stream HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'chunked both ways, with the trailers',
+    origin: answer('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: abc\r\n\r\n', { until: (text) => text.endsWith('0\r\n\r\n') }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\nContent-Type: text/plain\r\n\r\n`) + '7\r\npayload\r\n0\r\n\r\n');
+      await endsWith(peer, 'X-Checksum: abc\r\n\r\n');
+    },
+  },
+  {
+    name: '103 Early Hints reaches the device before the final answer',
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request');
+      peer.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\nX-Hint: 1\r\n\r\n');
+      peer.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /page HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+  {
+    name: "Expect: 100-continue is answered by the server's 100",
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request head');
+      peer.write('HTTP/1.1 100 Continue\r\n\r\n');
+      await peer.waitFor(hasLengthBody, 'the body');
+      peer.write('HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nstored');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n`));
+      await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
+      peer.write('hello world');
+      await endsWith(peer, 'stored');
+    },
+  },
+  {
+    name: 'Expect: 100-continue refused by the server: its final answer, no 100 from us',
+    origin: answer('HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm="x"\r\nContent-Length: 0\r\n\r\n', { until: hasHead }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`PUT /big HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 5000000\r\nExpect: 100-continue\r\n\r\n`));
+      await peer.waitFor((text) => text.includes(' 401 ') && text.endsWith('\r\n\r\n'), 'the 401');
+    },
+  },
+  {
+    name: 'HEAD: the length of the body that was not sent',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: 1234\r\n\r\n'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`HEAD /file.bin HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await headDone(peer);
+    },
+  },
+  {
+    name: 'HEAD of a chunked resource: no chunk follows',
+    origin: answer('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`HEAD /feed HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await headDone(peer);
+    },
+  },
+  {
+    name: '204 No Content',
+    origin: answer('HTTP/1.1 204 No Content\r\nX-Request-Id: 42\r\n\r\n'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`DELETE /items/1 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await headDone(peer);
+    },
+  },
+  {
+    name: '304 Not Modified',
+    origin: answer('HTTP/1.1 304 Not Modified\r\nETag: "v1"\r\nCache-Control: max-age=60\r\n\r\n'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /cached HTTP/1.1\r\nHost: ${authority}\r\nIf-None-Match: "v1"\r\n\r\n`));
+      await headDone(peer);
+    },
+  },
+  {
+    name: 'an HTTP/1.0 request stays one, and its connection ends with the answer',
+    proxyConnection: false,
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nlegacy', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /legacy HTTP/1.0\r\nHost: ${authority}\r\nUser-Agent: old/1\r\n\r\n`));
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'a POST without a body gets no framing header added',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /ping HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'pong');
+    },
+  },
+  {
+    name: "the server's Connection: close ends the device's connection after the body",
+    origin: answer('HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /form HTTP/1.1\r\nHost: ${authority}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2`));
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'a 60 kB header block passes both ways',
+    origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /big HTTP/1.1\r\nHost: ${authority}\r\nCookie: ${'c'.repeat(60_000)}\r\n\r\n`));
+      await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+];
+
+/** Runs one scenario by one route; resolves with what the origin and the client received. */
+async function run(scenario: Scenario, route: Route, origin: RawOrigin, lab: Lab): Promise<{ origin: string; client: string }> {
+  origin.take();
+  origin.script = scenario.origin;
+  const { peer, head } = await connectClient(route, lab, origin.port, scenario.proxyConnection);
+  try {
+    await scenario.client(peer, head, `${HOST}:${origin.port}`);
+  } finally {
+    peer.destroy();
+  }
+  return { origin: Buffer.concat(origin.take()).toString('latin1'), client: peer.text };
+}
+
+t.test('HTTP/1 heads and framing through phonehome are as sent (raw origin, raw client)', async (t) => {
+  const lab = await startLab();
+  const plain = await startRawOrigin(false);
+  const secure = await startRawOrigin(true);
+  t.teardown(async () => { await lab.close(); await plain.close(); await secure.close(); });
+  for (const scenario of scenarios) {
+    await t.test(scenario.name, async (t) => {
+      for (const [direct, proxied, origin] of [['direct', 'absolute-form', plain], ['direct-tls', 'tunnel-tls', secure]] as const) {
+        const expected = await run(scenario, direct, origin, lab);
+        const seen = await run(scenario, proxied, origin, lab);
+        t.equal(seen.origin, expected.origin, `${proxied}: the origin received what a direct client sends`);
+        t.equal(seen.client, expected.client, `${proxied}: the client received what the origin sent`);
+      }
+    });
+  }
+});
+
+t.test('the HAR records the head the device sent, with its case and repeats', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  await run(scenarios[0]!, 'absolute-form', origin, lab);
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/headers?x=1') ?? false);
+  t.same(flow.request?.headers, [['Host', `${HOST}:${origin.port}`], ['X-Dup', 'a'], ['user-AGENT', 'raw/1'], ['X-Dup', 'b'], ['ACCEPT', '*/*'], ['Proxy-Connection', 'keep-alive']]);
+  t.same(flow.response?.headers, [['X-Dup', '1'], ['content-TYPE', 'text/plain'], ['x-dup', '2'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '5']]);
+});
+
+t.test('Public-Key-Pins is still dropped, the rest of the head as sent', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(true);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  origin.script = answer('HTTP/1.1 200 OK\r\nPublic-Key-Pins: pin-sha256="AAAA"; max-age=10\r\nX-A: 1\r\npublic-key-pins-report-only: pin-sha256="AAAA"\r\nContent-Length: 2\r\n\r\nok');
+  const { peer } = await connectClient('tunnel-tls', lab, origin.port);
+  peer.write(`GET / HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+  await endsWith(peer, 'ok');
+  peer.destroy();
+  t.equal(peer.text, 'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok');
+});
+
+t.test(`a header block over ${limits.http1MaxHeaderBytes} bytes: 431 that says why, and a rejected flow`, async (t) => {
+  const lab = await startLab();
+  const plain = await startRawOrigin(false);
+  const secure = await startRawOrigin(true);
+  t.teardown(async () => { await lab.close(); await plain.close(); await secure.close(); });
+  let requests = 0;
+  const count: OriginScript = async (peer) => {
+    await peer.waitFor(hasHead, 'a request');
+    requests++;
+  };
+  plain.script = count;
+  secure.script = count;
+  for (const [route, origin] of [['absolute-form', plain], ['tunnel-tls', secure]] as const) {
+    const { peer, head } = await connectClient(route, lab, origin.port);
+    peer.write(head(`GET /too-big HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nCookie: ${'c'.repeat(70_000)}\r\n\r\n`));
+    await peer.waitClose();
+    t.match(peer.text, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/, route);
+    t.match(peer.text, new RegExp(`\\r\\n\\r\\nphonehome: 431 Request Header Fields Too Large: the request line and headers are larger than ${limits.http1MaxHeaderBytes} bytes`));
+    const length = Number(/Content-Length: (\d+)/.exec(peer.text)?.[1]);
+    t.equal(peer.text.length - headEnd(peer.text), length, 'the body is as long as announced');
+  }
+  const rejected = await lab.next('flow:end', (f) => f.kind === 'rejected' && /larger than/.test(f.error ?? ''));
+  t.match(rejected.tags, ['client:HPE_HEADER_OVERFLOW']);
+  t.equal(requests, 0, 'no request reached an origin');
+});
+
+t.test('an HTTP/1.0 client that asked the proxy to keep its connection is told keep-alive, and keeps it', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  origin.script = answer('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nlegacy');
+  const { peer, head } = await connectClient('absolute-form', lab, origin.port);
+  const request = head(`GET /legacy HTTP/1.0\r\nHost: ${HOST}:${origin.port}\r\n\r\n`);
+  peer.write(request);
+  await endsWith(peer, 'legacy');
+  t.equal(peer.text, 'HTTP/1.1 200 OK\r\nContent-Length: 6\r\nProxy-Connection: keep-alive\r\nConnection: keep-alive\r\n\r\nlegacy', 'the documented addition, nothing else');
+  t.same(origin.take().map((bytes) => bytes.toString('latin1')), [`GET /legacy HTTP/1.0\r\nHost: ${HOST}:${origin.port}\r\n\r\n`], 'the origin gets the request without it');
+  peer.write(request);
+  await peer.waitFor((text) => text.split('legacy').length === 3, 'a second answer on the same connection');
+  peer.destroy();
+});
+
+// ---- curl ----------------------------------------------------------------------------------------
+
+const execFileAsync = promisify(execFile);
+
+/** A generic origin for curl: 100 Continue when asked, the body by Content-Length, then the answer. */
+function curlOrigin(answerFor: (head: string, body: Buffer) => string | Buffer, options: { close?: boolean } = {}): OriginScript {
+  return async (peer) => {
+    await peer.waitFor(hasHead, 'a request head');
+    const head = peer.text.slice(0, headEnd(peer.text));
+    if (/\r\nexpect: 100-continue/i.test(head)) peer.write('HTTP/1.1 100 Continue\r\n\r\n');
+    await peer.waitFor(hasLengthBody, 'the request body');
+    const body = peer.received.subarray(peer.start + head.length, peer.start + head.length + contentLength(head));
+    peer.write(answerFor(head, body));
+    if (options.close) peer.end();
+  };
+}
+
+async function curl(args: string[], dir: string, name: string): Promise<{ headers: string; body: Buffer }> {
+  const headers = path.join(dir, `${name}.headers`);
+  const body = path.join(dir, `${name}.body`);
+  await within(execFileAsync('curl', ['-sS', '--max-time', '20', '-D', headers, '-o', body, ...args]), 25_000, `curl ${name}`);
+  return { headers: fs.readFileSync(headers, 'latin1'), body: fs.readFileSync(body) };
+}
+
+t.test('curl: direct and through phonehome (-x) get the same answers, and the origin the same requests', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const dir = tempDir('phonehome-curl-');
+  const upload = path.join(dir, 'upload.bin');
+  fs.writeFileSync(upload, crypto.randomBytes(3 * 1024 * 1024));
+  const gzipped = zlib.gzipSync(Buffer.from('compressed '.repeat(100)));
+  const cases: Array<{ name: string; args: (url: string) => string[]; origin: OriginScript }> = [
+    {
+      name: 'GET with repeated mixed-case headers',
+      args: (url) => ['-H', 'X-Dup: a', '-H', 'x-dup: b', url],
+      origin: curlOrigin(() => 'HTTP/1.1 200 OK\r\nX-Dup: 1\r\nx-DUP: 2\r\nContent-Length: 2\r\n\r\nok'),
+    },
+    {
+      name: '--http1.0',
+      args: (url) => ['--http1.0', url],
+      origin: curlOrigin(() => 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close', { close: true }),
+    },
+    {
+      name: '-I (HEAD)',
+      args: (url) => ['-I', url],
+      origin: curlOrigin(() => 'HTTP/1.1 200 OK\r\nContent-Length: 99\r\nETag: "e"\r\n\r\n'),
+    },
+    {
+      name: 'a 3 MB upload with Expect: 100-continue',
+      args: (url) => ['-H', 'Expect: 100-continue', '--data-binary', `@${upload}`, url],
+      origin: curlOrigin((_head, body) => {
+        const digest = crypto.createHash('sha256').update(body).digest('hex');
+        return `HTTP/1.1 200 OK\r\nContent-Length: ${digest.length}\r\n\r\n${digest}`;
+      }),
+    },
+    {
+      name: '--compressed',
+      args: (url) => ['--compressed', url],
+      origin: curlOrigin(() => Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nVary: Accept-Encoding\r\nContent-Length: ${gzipped.length}\r\n\r\n`), gzipped])),
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, async (t) => {
+      origin.script = c.origin;
+      const url = `http://${HOST}:${origin.port}/curl?case=${encodeURIComponent(c.name)}`;
+      origin.take();
+      const direct = await curl(['--resolve', `${HOST}:${origin.port}:127.0.0.1`, ...c.args(url)], dir, 'direct');
+      const directOrigin = Buffer.concat(origin.take()).toString('latin1');
+      const proxied = await curl(['-x', `http://127.0.0.1:${lab.port}`, ...c.args(url)], dir, 'proxied');
+      const proxiedOrigin = Buffer.concat(origin.take()).toString('latin1');
+      // curl sends the absolute URL and its own Proxy-Connection to a proxy; the origin sees neither.
+      t.equal(proxiedOrigin, directOrigin, 'the origin received the same request');
+      t.equal(proxied.headers, direct.headers, 'curl saw the same heads');
+      t.ok(proxied.body.equals(direct.body), 'and the same body');
+    });
+  }
+});
