@@ -89,13 +89,12 @@ export class InterceptingProxy {
     const raw = new RawLayer(tracker, options.events, options.lookup);
     const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}) });
     const starttls = new StartTlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
-    const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.lookup);
+    const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.passthrough, options.lookup);
     this.#httpMode = new HttpProxyMode({
-      tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough,
-      layers, http1: this.#http1, raw, isSelf: (target) => this.#isSelf(target),
+      tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), layers, http1: this.#http1, isSelf: (target) => this.#isSelf(target),
     });
-    this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), passthrough: options.passthrough, layers, raw, isSelf: (target) => this.#isSelf(target) });
-    this.#transparentMode = new TransparentMode({ tracker, passthrough: options.passthrough, layers, raw, isSelf: (target) => this.#isSelf(target) });
+    this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });
+    this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target) });
     if (options.transparent) {
       this.#transparentListener = net.createServer({ noDelay: true }, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));
       this.#transparentListener.maxConnections = limits.maxConnections;

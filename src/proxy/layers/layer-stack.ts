@@ -11,7 +11,8 @@ import type { ConnectionContext } from '../context.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
-import type { RawLayer } from './raw-layer.js';
+import type { PassthroughPolicy } from '../passthrough.js';
+import type { RawLayer, TunnelReply } from './raw-layer.js';
 import type { StartTlsLayer } from './starttls-layer.js';
 import type { TlsLayer } from './tls-layer.js';
 
@@ -26,10 +27,29 @@ export interface Layers {
 export class LayerStack {
   readonly #layers: Layers;
   readonly #lookup: net.LookupFunction | undefined;
+  readonly #passthrough: PassthroughPolicy;
 
-  constructor(layers: Layers, lookup?: net.LookupFunction) {
+  constructor(layers: Layers, passthrough: PassthroughPolicy, lookup?: net.LookupFunction) {
     this.#layers = layers;
+    this.#passthrough = passthrough;
     this.#lookup = lookup;
+  }
+
+  /**
+   * Where every mode hands over, once it knows the destination. Passthrough is decided here, by
+   * target, for every mode (and by SNI in the TLS layer): an opaque tunnel is answered only once
+   * its upstream is reached; anything else is told yes at once, and the layers connect upstream
+   * when they know what the client speaks. `reply` is the mode's way to say yes or no (a CONNECT
+   * 200 or 502, a SOCKS reply; nothing at all for a redirected connection).
+   */
+  enter(socket: Duplex, context: ConnectionContext, head: Buffer, reply: TunnelReply): void {
+    const passthrough = this.#passthrough.decide(context.target.host);
+    if (passthrough) {
+      this.#layers.raw.tunnel(socket, head, context, passthrough, reply);
+      return;
+    }
+    reply.established();
+    this.start(socket, context, head);
   }
 
   /** `head`: bytes the client already sent (after a CONNECT, or a SOCKS request); may be empty. */

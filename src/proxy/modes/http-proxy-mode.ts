@@ -1,6 +1,6 @@
 // The HTTP proxy mode: devices configured with phonehome as their HTTP proxy. It only learns where
 // a connection is going — from a CONNECT target or an absolute-form URL — checks who may ask, and
-// hands over: CONNECT tunnels to the layer stack (or an opaque tunnel for passthrough hosts),
+// hands over: CONNECT tunnels to the layer stack (which decides passthrough),
 // absolute-form requests to the HTTP/1 layer. Requests for the proxy's own address get the CA
 // install page.
 
@@ -14,18 +14,14 @@ import { newConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
-import type { RawLayer } from '../layers/raw-layer.js';
-import type { PassthroughPolicy } from '../passthrough.js';
 import { refuse, respondText } from '../replies.js';
 
 export interface HttpProxyModeOptions {
   readonly tracker: FlowTracker;
   readonly ca: CertificateAuthority;
   readonly auth?: ProxyAuth;
-  readonly passthrough: PassthroughPolicy;
   readonly layers: LayerStack;
   readonly http1: Http1Layer;
-  readonly raw: RawLayer;
   /** True when a target is this proxy itself (it would talk to itself forever). */
   readonly isSelf: (target: Target) => boolean;
 }
@@ -135,15 +131,9 @@ export class HttpProxyMode {
       return;
     }
     const context = newConnectionContext('http', clientOf(req.socket), target);
-    const passthrough = this.#options.passthrough.decide(target.host);
-    if (passthrough) {
-      this.#options.raw.tunnel(socket, head, context, passthrough, {
-        established: () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'),
-        failed: (reason) => socket.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${reason}\n`),
-      });
-      return;
-    }
-    socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-    this.#options.layers.start(socket, context, head);
+    this.#options.layers.enter(socket, context, head, {
+      established: () => socket.write('HTTP/1.1 200 Connection Established\r\n\r\n'),
+      failed: (reason) => socket.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${reason}\n`),
+    });
   }
 }

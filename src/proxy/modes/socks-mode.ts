@@ -13,8 +13,6 @@ import { newConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { clientOf } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
-import type { RawLayer } from '../layers/raw-layer.js';
-import type { PassthroughPolicy } from '../passthrough.js';
 import { refuse } from '../replies.js';
 import {
   parseSocks4Request, parseSocks5Greeting, parseSocks5Request, parseUserPass, socks4Response, socks5Method, socks5Reply, socks5Response,
@@ -24,9 +22,7 @@ import {
 export interface SocksModeOptions {
   readonly tracker: FlowTracker;
   readonly auth?: ProxyAuth;
-  readonly passthrough: PassthroughPolicy;
   readonly layers: LayerStack;
-  readonly raw: RawLayer;
   readonly isSelf: (target: Target) => boolean;
 }
 
@@ -176,19 +172,10 @@ export class SocksMode {
     return parseTarget(`${address.type === 'ipv6' ? `[${address.host}]` : address.host}:${port}`);
   }
 
-  /** Hands over: an opaque tunnel for passthrough hosts (answered once upstream is reached), else the layers. */
+  /** Hands over to the layers (an opaque tunnel for passthrough hosts is answered once upstream is reached). */
   #start(socket: net.Socket, client: Endpoint, target: Target, head: Buffer, reply: { established(): void; failed(reason: string): void }): void {
     socket.pause();
-    const context = newConnectionContext('socks5', client, target);
-    const passthrough = this.#options.passthrough.decide(target.host);
-    if (passthrough) {
-      this.#options.raw.tunnel(socket, head, context, passthrough, reply);
-      return;
-    }
-    // As for HTTP CONNECT: the client is told yes at once, and the layers connect upstream when
-    // they know what it speaks (an unreachable server then shows as that layer's error).
-    reply.established();
-    this.#options.layers.start(socket, context, head);
+    this.#options.layers.enter(socket, newConnectionContext('socks5', client, target), head, reply);
   }
 }
 

@@ -10,15 +10,11 @@ import { parseTarget, type Target } from '../access/target.js';
 import { newConnectionContext } from '../context.js';
 import { clientOf } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
-import type { RawLayer } from '../layers/raw-layer.js';
-import type { PassthroughPolicy } from '../passthrough.js';
 import { originalDestination } from './original-destination.js';
 
 export interface TransparentModeOptions {
   readonly tracker: FlowTracker;
-  readonly passthrough: PassthroughPolicy;
   readonly layers: LayerStack;
-  readonly raw: RawLayer;
   readonly isSelf: (target: Target) => boolean;
 }
 
@@ -48,14 +44,8 @@ export class TransparentMode {
       this.#refuse(socket, client, parsed.target, 'the original destination is phonehome itself', 'client:loop');
       return;
     }
-    const context = newConnectionContext('transparent', client, parsed.target);
-    const passthrough = this.#options.passthrough.decide(parsed.target.host);
-    if (passthrough) {
-      // The device thinks it is talking to the server already: nothing to answer either way.
-      this.#options.raw.tunnel(socket, Buffer.alloc(0), context, passthrough, { established: () => undefined, failed: () => socket.destroy() });
-      return;
-    }
-    this.#options.layers.start(socket, context, Buffer.alloc(0));
+    // The device thinks it is talking to the server already: nothing to answer either way.
+    this.#options.layers.enter(socket, newConnectionContext('transparent', client, parsed.target), Buffer.alloc(0), { established: () => undefined, failed: () => socket.destroy() });
   }
 
   #refuse(socket: net.Socket, client: ReturnType<typeof clientOf>, target: { host: string; port: number }, reason: string, tag: string): void {
