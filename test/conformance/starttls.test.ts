@@ -361,3 +361,24 @@ t.test('a server we cannot verify after STARTTLS: the device is closed before an
   t.ok(flow.tags.includes('starttls:upstream-failed'), `tagged (${flow.tags})`);
   t.notOk(flow.tags.includes('starttls'));
 });
+
+t.test('a device that trusts our CA but closes right after the handshake without a byte (an app\'s pin check) is learned too', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('imap', { hostname: 'pincheck.example.test' });
+  t.teardown(() => server.close());
+  const { socket, waitFor } = await dialogue(lab.port, `pincheck.example.test:${server.port}`);
+  await waitFor(/\* OK .*\r\n/);
+  socket.write('a1 STARTTLS\r\n');
+  await waitFor(/a1 OK .*\r\n/);
+  const device = tls.connect({ socket, servername: 'pincheck.example.test', ca: lab.ca.certPem });
+  device.on('error', () => undefined);
+  // TLS 1.3: the session ticket comes once phonehome has read our Finished, so the handshake is
+  // over on both sides before we close.
+  await within(once(device, 'session'), 10_000, 'the handshake with phonehome, and its ticket');
+  device.destroy();
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'pincheck.example.test');
+  t.ok(flow.tags.includes('tls:closed-without-request') && flow.tags.includes('passthrough:learned'), `tags say so (${flow.tags})`);
+  t.same(lab.passthrough.learned().map((h) => h.host), ['pincheck.example.test']);
+  t.equal(server.secure(), '', 'the server got nothing after the handshake');
+});

@@ -19,10 +19,10 @@ import type { LeafStore } from '../ca/leaf-store.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
+import { pinningVerdict } from '../pinning-verdict.js';
 import { describeUpstreamError, type UpstreamConnector } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
-import { classifyHandshakeError, type HandshakeFailure } from './tls-alerts.js';
 
 export interface StartTlsLayerOptions {
   readonly events: EventBus;
@@ -238,24 +238,25 @@ class StartTlsConnection {
   #terminateDevice(name: string): void {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
-    let failure: HandshakeFailure | undefined;
+    let handshakeError: unknown;
     const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(name) });
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {
-      if (facts.handshakeAtMs === undefined) failure ??= classifyHandshakeError(err);
+      if (facts.handshakeAtMs === undefined) handshakeError ??= err;
       else this.#fail(`client: ${describeError(err)}`);
     });
     deviceTls.once('close', () => {
       // The TLS socket sits on the device's TCP socket, which does not close with it by itself.
       this.#device.destroy();
-      if (facts.handshakeAtMs === undefined) {
-        this.#deviceRefused(name, failure ?? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake' });
-      } else if (this.#decryptedUp === 0) {
-        const ms = Date.now() - facts.handshakeAtMs;
-        const learned = this.#options.passthrough.recordRejection(name, { kind: 'closed-without-request', msAfterHandshake: ms });
-        if (learned) this.#refusal(name, learned.reason, ['tls:closed-without-request'], true);
-      }
+      // The same rules as for any decrypted connection: an alert about our certificate, or a
+      // close right after the handshake without a byte sent, is a refusal (pinning).
+      const handshakeDone = facts.handshakeAtMs !== undefined;
+      const verdict = pinningVerdict(handshakeDone
+        ? { stage: 'after-handshake', clientSpoke: this.#decryptedUp > 0, msAfterHandshake: Date.now() - facts.handshakeAtMs! }
+        : { stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) });
+      const learned = verdict.pinned ? this.#options.passthrough.learnPinned(name, verdict.reason) !== undefined : false;
+      if (verdict.failedHandshake || learned) this.#refusal(name, verdict.reason, [...verdict.tags], learned, verdict.pinned);
     });
     deviceTls.once('secure', () => {
       facts.handshakeAtMs = Date.now();
@@ -274,15 +275,8 @@ class StartTlsConnection {
     });
   }
 
-  #deviceRefused(name: string, why: HandshakeFailure): void {
-    const learned = why.certificateRejected
-      ? this.#options.passthrough.recordRejection(name, { kind: 'handshake-error', reason: why.reason }) !== undefined
-      : false;
-    this.#refusal(name, why.reason, why.alertTag ? [why.alertTag] : [], learned, why.certificateRejected);
-  }
-
-  /** The device refused our certificate: the flow says so, and the bus hears it as any pinning. */
-  #refusal(name: string, reason: string, tags: string[], learned: boolean, rejected = true): void {
+  /** The device's TLS failed (or it refused our certificate): the flow says so, and the bus hears a refusal as any pinning. */
+  #refusal(name: string, reason: string, tags: string[], learned: boolean, rejected: boolean): void {
     this.#error ??= reason;
     this.#tag('starttls:tls-failed', ...tags, ...(rejected ? ['tls:certificate-rejected'] : []), ...(learned ? ['passthrough:learned'] : []));
     this.#serverSide.destroy();
