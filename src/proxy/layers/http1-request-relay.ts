@@ -57,6 +57,8 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     observer.done(failure ?? error);
   };
   let answer: http.IncomingMessage | undefined;
+  /** The server's head went to the device: a failure from here on cuts its response. */
+  let relaying = false;
   const http10Device = req.httpVersion === '1.0';
   const path = pathOf(req.url ?? '/');
 
@@ -75,7 +77,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       const body = `phonehome: the request could not be completed: ${failure}\n`;
       res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(failure) });
       res.end(body);
-    } else if (!res.writableFinished) {
+    } else if (relaying && !res.writableFinished) {
       // Mid-body: the client must see a broken response, not a short one that looks whole.
       res.destroy();
     }
@@ -114,6 +116,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       fail(error);
       return;
     }
+    relaying = true;
     response.pipe(res);
   });
   upstream.on('error', fail);
