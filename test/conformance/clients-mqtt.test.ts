@@ -61,5 +61,5 @@ t.test('mosquitto_pub and mosquitto_sub over TLS', { skip: skip ?? false }, asyn
     const sub = await runClient('mosquitto_sub', [...common, '-i', 'conformance-sub', '-v', '-C', '1', '-W', '20']);
     return `mosquitto_pub: ${pub.text}\nmosquitto_sub: ${sub.text}`;
   };
-  await differential(t, proxy, origin, { name: 'mosquitto pub/sub over TLS', modes: ['socks5'], run }, knownDifferences);
+  await differential(t, proxy, origin, { name: 'mosquitto pub/sub over TLS', modes: ['socks5'], closesConnections: true, run }, knownDifferences);
 });

@@ -141,6 +141,8 @@ export interface RecordingOrigin {
   /** What was received since the last reset, as text made to be diffed (see render). */
   transcript(): string;
   reset(): Promise<void>;
+  /** Resolves once every connection to the origin has closed (for clients that close theirs). */
+  allClosed(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -158,6 +160,8 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
   let recorded = 0;
   let nextConnection = 1;
   const sockets = new Set<net.Socket | Duplex>();
+  const clientConnections = new Set<net.Socket>();
+  let onAllClosed: (() => void) | undefined;
 
   const record = (connection: number, kind: Segment['kind'], bytes: Buffer | string): void => {
     const chunk = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
@@ -219,7 +223,7 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
     sockets.add(upstream);
     upstream.on('connect', () => { if (h2) inner.h2Connections.set(upstream.localPort ?? 0, connection()); });
     upstream.on('error', () => conn.destroy());
-    conn.on('error', () => upstream.destroy());
+    conn.on('error', () => upstream.end());
     conn.on('data', (c: Buffer) => { if (!h2) record(connection(), 'bytes', c); });
     conn.pipe(upstream).pipe(conn);
     upstream.on('close', () => sockets.delete(upstream));
@@ -227,7 +231,12 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
 
   const front = net.createServer((socket) => {
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    clientConnections.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      clientConnections.delete(socket);
+      if (clientConnections.size === 0) onAllClosed?.();
+    });
     socket.on('error', () => undefined);
     // Numbered on first bytes, not on accept: browsers open spare connections they may never use.
     let connection = 0;
@@ -273,6 +282,7 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
       await Promise.all(closing);
       segments = []; recorded = 0; nextConnection = 1;
     },
+    allClosed: () => (clientConnections.size === 0 ? Promise.resolve() : new Promise<void>((resolve) => { onAllClosed = resolve; })),
     close: async () => {
       for (const socket of sockets) socket.destroy();
       const closing = [new Promise<void>((resolve) => front.close(() => resolve()))];
@@ -336,8 +346,10 @@ export async function startPlainSocksRelay(tamper?: { up?: (bytes: Buffer) => Bu
       const upstream = net.connect(request.port, host);
       sockets.add(upstream);
       upstream.on('close', () => sockets.delete(upstream));
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
+      // A reset on one side ends the other after what was already relayed: a client that closes
+      // abruptly (mosquitto_sub after its last message) must not lose its last bytes here.
+      upstream.on('error', () => client.end());
+      client.on('error', () => upstream.end());
       upstream.once('connect', () => {
         client.write(socks5Response(socks5Reply.succeeded));
         const rest = received.subarray(request.consumed);
@@ -417,6 +429,12 @@ export interface Scenario {
   readonly modes?: readonly ProxiedMode[];
   /** Runs the client once and returns what it got, as text (exit status and errors included). */
   run(context: RunContext): Promise<string>;
+  /**
+   * The client closes its connections when it is done (MQTT clients do; HTTP clients keep them for
+   * reuse): the run waits for every origin connection to close before the transcript is read, so
+   * the last bytes in flight are in it, and a proxy that keeps the upstream open fails the run.
+   */
+  readonly closesConnections?: boolean;
   /** Turns the origin's transcript into the form compared, e.g. requests sorted for a browser. */
   readonly originView?: (transcript: string) => string;
 }
@@ -433,6 +451,7 @@ export async function runScenario(proxy: ProxyUnderTest, origin: RecordingOrigin
   await origin.reset();
   const trust = mode === 'direct' ? { caFile: origin.caFile, caPem: origin.caPem } : { caFile: proxy.caFile, caPem: proxy.caPem };
   const client = await scenario.run({ mode, proxy, origin, ...trust });
+  if (scenario.closesConnections) await within(origin.allClosed(), 10_000, `the origin's connections to close after ${scenario.name} @ ${mode}`);
   return { client, origin: (scenario.originView ?? ((s: string) => s))(origin.transcript()) };
 }
 
@@ -462,7 +481,13 @@ export async function differential(t: Test, proxy: ProxyUnderTest, origin: Recor
       t.pass(`${label}: known to differ`, { skip: `origin: ${originKnown}; client: ${clientKnown} (CONFORMANCE_ALL=1 runs it)` });
       continue;
     }
-    const proxied = await runOnce(mode);
+    let proxied: { client: string; origin: string };
+    try {
+      proxied = await runOnce(mode);
+    } catch (error) {
+      appendTableRow({ proxy: proxy.name, scenario: scenario.name, mode, identical: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
+      throw error;
+    }
     const originDifference = firstDifference(direct.origin, proxied.origin);
     const clientDifference = firstDifference(direct.client, proxied.client);
     appendTableRow({ proxy: proxy.name, scenario: scenario.name, mode, identical: !originDifference && !clientDifference, origin: originDifference, client: clientDifference });
