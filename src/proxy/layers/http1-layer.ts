@@ -6,12 +6,13 @@
 import http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { headerPairs, newFlowId, type CaptureMode, type Endpoint } from '../../model/flow.js';
+import { headerPairs, newFlowId, type CaptureMode, type Endpoint, type TlsRecord } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { normalizeClientIp } from '../access/client-access.js';
 import { parseTarget, type Target } from '../access/target.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
+import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
@@ -25,6 +26,7 @@ export interface ExchangeRoute {
   readonly tls: boolean;
   readonly sni?: string;
   readonly alpn?: string;
+  readonly tlsRecord?: TlsRecord;
   readonly url: string;
   readonly tags: readonly string[];
 }
@@ -101,7 +103,7 @@ export class Http1Layer {
     const tracker = this.#options.tracker;
     tracker.begin(flowId, route.client, route.target, 'request');
     const recorder = new ExchangeRecorder(
-      { flowId, client: route.client, mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
+      { flowId, client: route.client, mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
       { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
       (flow) => tracker.end(flow),
     );
@@ -125,6 +127,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   return {
     client: context.client, mode: context.mode, target: context.target, tls: secure,
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    ...tlsRecordFor(context),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host),
   };
