@@ -230,6 +230,8 @@ class StartTlsConnection {
       this.#device.unshift(helloBytes);
       this.#terminateDevice(name);
     }, (error: unknown) => {
+      // A device that left meanwhile took the server connection with it: not the server's fault.
+      if (this.#device.destroyed) return;
       this.#tag('starttls:upstream-failed');
       this.#fail(describeUpstreamError(error));
     });
