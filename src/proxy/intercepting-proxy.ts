@@ -28,7 +28,7 @@ import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
-import { describeUpstreamError, UpstreamConnector, type ClientCertificate, type UpstreamTlsMin } from './upstream.js';
+import { UpstreamConnector, type ClientCertificate, type UpstreamTlsMin } from './upstream.js';
 
 export interface InterceptingProxyOptions {
   readonly listenHost: string;
