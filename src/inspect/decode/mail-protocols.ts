@@ -1,6 +1,6 @@
 // What a mail client said in a raw SMTP, IMAP or POP3 stream: the messages it sent (SMTP DATA,
 // IMAP APPEND literals), the credentials it gave (AUTH PLAIN/LOGIN, LOGIN, USER/PASS), and whether
-// it switched to TLS (after STARTTLS the rest is unreadable). Sans-IO: client bytes in, facts out.
+// it switched to TLS (STARTTLS: the rest is readable only when phonehome intercepted the upgrade). Sans-IO: client bytes in, facts out.
 
 import type { View } from '../detect/detector.js';
 import { childLayer, type Decoder } from './layer.js';
@@ -10,6 +10,8 @@ export interface MailCredential {
   readonly mechanism: string;
   readonly user: string;
   readonly passwordLength: number;
+  /** Given after the client's STARTTLS: inside TLS on the wire (readable here only because phonehome intercepted it). */
+  readonly afterStartTls: boolean;
 }
 
 export interface MailConversation {
@@ -54,7 +56,7 @@ export function parseMailClient(bytes: Buffer): MailConversation {
   };
   const addPlain = (payload: string): void => {
     const creds = plainCredentials(payload);
-    if (creds) credentials.push({ protocol: 'smtp', mechanism: 'AUTH PLAIN', user: creds.user, passwordLength: creds.password.length });
+    if (creds) credentials.push({ protocol: 'smtp', mechanism: 'AUTH PLAIN', user: creds.user, passwordLength: creds.password.length, afterStartTls: starttls });
   };
 
   while (pos < text.length) {
@@ -67,7 +69,7 @@ export function parseMailClient(bytes: Buffer): MailConversation {
       } else if (pending.user === undefined) {
         pending.user = b64(line);
       } else {
-        credentials.push({ protocol: 'smtp', mechanism: 'AUTH LOGIN', user: pending.user, passwordLength: b64(line).length });
+        credentials.push({ protocol: 'smtp', mechanism: 'AUTH LOGIN', user: pending.user, passwordLength: b64(line).length, afterStartTls: starttls });
         pending = undefined;
       }
       continue;
@@ -100,7 +102,7 @@ export function parseMailClient(bytes: Buffer): MailConversation {
     const imapLogin = /^\S+ LOGIN ("(?:[^"\\]|\\.)*"|\S+) ("(?:[^"\\]|\\.)*"|\S+)$/i.exec(line);
     if (imapLogin) {
       protocol = 'imap';
-      credentials.push({ protocol: 'imap', mechanism: 'LOGIN', user: unquoteImap(imapLogin[1]), passwordLength: unquoteImap(imapLogin[2]).length });
+      credentials.push({ protocol: 'imap', mechanism: 'LOGIN', user: unquoteImap(imapLogin[1]), passwordLength: unquoteImap(imapLogin[2]).length, afterStartTls: starttls });
       continue;
     }
     const append = /^\S+ APPEND .*\{(\d+)\+?\}$/i.exec(line);
@@ -118,7 +120,7 @@ export function parseMailClient(bytes: Buffer): MailConversation {
       const pass = /^PASS (.+)$/.exec(nextLine());
       if (pass) {
         protocol = 'pop3';
-        credentials.push({ protocol: 'pop3', mechanism: 'USER/PASS', user: user[1]!, passwordLength: pass[1]!.length });
+        credentials.push({ protocol: 'pop3', mechanism: 'USER/PASS', user: user[1]!, passwordLength: pass[1]!.length, afterStartTls: starttls });
       } else {
         pos = save;
       }

@@ -19,16 +19,19 @@ export const credentialDetector: Detector = {
     const host = view.flow.target.host;
     if (view.origin === 'stream') {
       const conversation = parseMailClient(view.bytes);
-      // A login inside TLS we decrypted (SMTPS, IMAPS, POP3S) is how mail is meant to work, not a
-      // password in clear text on the network: no finding.
+      // A login inside TLS we decrypted (SMTPS, IMAPS, POP3S, or after a STARTTLS we intercepted)
+      // is how mail is meant to work, not a password in clear text on the network: no finding.
       const overTls = view.flow.scheme === 'tls';
-      const findings: FindingDraft[] = (overTls ? [] : conversation.credentials).map((credential) => ({
+      const decryptedUpgrade = view.flow.tags.includes('starttls');
+      const clearText = overTls ? [] : conversation.credentials.filter((c) => !(decryptedUpgrade && c.afterStartTls));
+      const findings: FindingDraft[] = clearText.map((credential) => ({
         category: 'credential', severity: 'high', direction: 'request', detector: `credential/${credential.protocol}`,
         summary: `${credential.protocol.toUpperCase()} ${credential.mechanism} password for ${credential.user} sent to ${host}:${view.flow.target.port} without TLS`,
         evidence: { path: [...view.path, `${credential.protocol}:${credential.mechanism.toLowerCase().replace(/\W+/g, '-')}`], bytes: view.bytes.length, excerpt: `user ${credential.user}, password ${'*'.repeat(Math.min(credential.passwordLength, 16))}` },
         details: { protocol: credential.protocol, mechanism: credential.mechanism, user: credential.user, passwordLength: credential.passwordLength },
       }));
-      if (conversation.starttls) {
+      // After a STARTTLS phonehome did not intercept (pinned, refused), the rest is opaque: say so.
+      if (conversation.starttls && !decryptedUpgrade) {
         findings.push({
           category: 'opaque', severity: 'info', direction: 'both', detector: 'stream/starttls',
           summary: `${(conversation.protocol ?? 'mail').toUpperCase()} to ${host}:${view.flow.target.port} switched to TLS (STARTTLS); what followed is not readable`,

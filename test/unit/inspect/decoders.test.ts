@@ -80,7 +80,7 @@ t.test('forms: + is a space, %-escapes, repeated fields', async (t) => {
 t.test('mail protocols: DATA with dot-stuffing, AUTH continuation lines, STARTTLS', async (t) => {
   const smtp = parseMailClient(Buffer.from('EHLO x\r\nAUTH LOGIN\r\namFuZQ==\r\nczNjcmV0\r\nMAIL FROM:<jane@example.com>\r\nRCPT TO:<a@example.org>\r\nRCPT TO:<b@example.org>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n.\r\nSTARTTLS\r\n'));
   t.equal(smtp.protocol, 'smtp');
-  t.same(smtp.credentials, [{ protocol: 'smtp', mechanism: 'AUTH LOGIN', user: 'jane', passwordLength: 6 }]);
+  t.same(smtp.credentials, [{ protocol: 'smtp', mechanism: 'AUTH LOGIN', user: 'jane', passwordLength: 6, afterStartTls: false }]);
   t.same(smtp.envelope, { from: 'jane@example.com', to: ['a@example.org', 'b@example.org'] });
   t.equal(smtp.messages[0]!.toString(), 'Subject: x\r\n\r\n.dot');
   t.ok(smtp.starttls);
