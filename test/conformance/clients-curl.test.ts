@@ -8,14 +8,10 @@ import { bothModes, differential, missingCommand, runClient, startProxyUnderTest
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
-  ...bothModes('curl GET http', {
-    origin: 'header names lower-cased, Connection: keep-alive added (http1-headers fix)',
-    client: 'header names lower-cased, Date (and through the HTTP proxy Proxy-Connection) added (http1-headers fix)',
-  }),
-  ...Object.fromEntries(['curl POST https http/1.1', 'curl chunked upload', 'curl --compressed'].flatMap((name) => Object.entries(bothModes(name, {
-    origin: 'the upstream TLS handshake offers no ALPN where curl offered http/1.1; header names lower-cased (http1-headers fix)',
-    client: 'header names lower-cased, Date added (http1-headers fix)',
-  })))),
+  ...Object.fromEntries(['curl POST https http/1.1', 'curl chunked upload', 'curl --compressed'].flatMap((name) => [
+    [`${name} @ http-proxy origin`, 'phonehome first probes the server with a TLS handshake offering http/1.1 and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN'],
+    [`${name} @ socks5 origin`, 'the upstream ClientHello offers no ALPN where curl offered http/1.1'],
+  ])),
   ...bothModes('curl --http2 POST', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
 };
 
