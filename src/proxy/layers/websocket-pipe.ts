@@ -55,19 +55,16 @@ export class MessagePipe {
       return;
     }
     if (this.#heldBytes + data.length > limits.webSocketHeldBytes) {
+      const wanted = this.#heldBytes + data.length;
       this.#overflowed = true;
       this.#held.length = 0;
-      this.#onOverflow(this.#heldBytes + data.length);
+      this.#heldBytes = 0;
+      this.#onOverflow(wanted);
       return;
     }
     this.#held.push({ data, binary });
     this.#heldBytes += data.length;
     this.#source.pause();
-  }
-
-  /** Bytes held for the target, not yet handed to it. */
-  get heldBytes(): number {
-    return this.#heldBytes;
   }
 
   #canWrite(): boolean {
