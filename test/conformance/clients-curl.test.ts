@@ -8,9 +8,9 @@ import { bothModes, differential, missingCommand, runClient, startProxyUnderTest
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
-  ...Object.fromEntries(['curl POST https http/1.1', 'curl chunked upload', 'curl --compressed'].flatMap((name) => [
-    [`${name} @ http-proxy origin`, 'phonehome first probes the server with a TLS handshake offering http/1.1 and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN'],
-    [`${name} @ socks5 origin`, 'the upstream ClientHello offers no ALPN where curl offered http/1.1'],
+  ...Object.fromEntries(['curl POST https http/1.1', 'curl --http2 to an HTTP/1.1 origin', 'curl chunked upload', 'curl --compressed'].flatMap((name) => [
+    [`${name} @ http-proxy origin`, 'phonehome first probes the server with a TLS handshake offering what curl offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN'],
+    [`${name} @ socks5 origin`, 'the upstream ClientHello offers no ALPN where curl offered http/1.1 (or h2,http/1.1)'],
   ])),
   ...bothModes('curl --http2 POST', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
 };
@@ -66,6 +66,16 @@ t.test('curl', { skip }, async (t) => {
     await differential(t, proxy, origin, {
       name: 'curl --http2 POST',
       run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/v2/items?id=7`, ['--http2', '-d', '{"a":1}', '-H', 'content-type: application/json', '-H', 'x-trace: abc']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('HTTP/2 offered to an origin that speaks HTTP/1.1 only', async (t) => {
+    // The answer to curl's ALPN offer must be the server's choice (http/1.1), not the proxy's.
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl --http2 to an HTTP/1.1 origin',
+      run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/legacy`, ['--http2', '-d', 'x=1']))).text,
     }, knownDifferences);
   });
 

@@ -8,10 +8,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = bothModes('okhttp GET + JSON POST (h2)', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' });
+const knownDifferences: KnownDifferences = {
+  ...bothModes('okhttp GET + JSON POST (h2)', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
+  'okhttp GET + JSON POST (http/1.1) @ http-proxy origin': 'phonehome first probes the server with a TLS handshake offering what OkHttp offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN',
+  'okhttp GET + JSON POST (http/1.1) @ socks5 origin': 'the upstream ClientHello offers no ALPN where OkHttp offered h2,http/1.1',
+};
 
 const jars = ['/usr/share/java/okhttp.jar', '/usr/share/java/okio.jar'];
 const source = path.join(import.meta.dirname, '..', 'fixtures', 'okhttp', 'ConformanceClient.java');
@@ -34,12 +38,21 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   t.equal(compiled.status, 0, `javac: ${compiled.text}`);
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
-  const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
-  t.teardown(() => origin.close());
-  const run = async (context: RunContext): Promise<string> => {
+  const runAgainst = (origin: RecordingOrigin) => async (context: RunContext): Promise<string> => {
     const mode = context.mode === 'http-proxy' ? 'http' : context.mode;
     const port = context.mode === 'socks5' ? context.proxy.socksPort : context.proxy.httpPort;
     return (await runClient('java', ['-cp', [classes, ...jars].join(':'), 'ConformanceClient', mode, String(port), context.caFile, `https://${origin.hostname}:${origin.port}`])).text;
   };
-  await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (h2)', run }, knownDifferences);
+
+  t.test('an origin offering h2 and HTTP/1.1', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (h2)', run: runAgainst(origin) }, knownDifferences);
+  });
+
+  t.test('an origin speaking HTTP/1.1 only', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: handler as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (http/1.1)', run: runAgainst(origin) }, knownDifferences);
+  });
 });
