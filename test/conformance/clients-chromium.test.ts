@@ -12,6 +12,9 @@ import { bothModes, differential, missingCommand, runClient, startProxyUnderTest
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
+  // Not a proxy defect: Chromium speaks its own dialect to an HTTP proxy, sending Proxy-Connection
+  // where it sends Connection direct, and Proxy-* headers are the proxy's to drop (documented).
+  'chromium page + fetch POST (http) @ http-proxy origin': 'Chromium sends Proxy-Connection: keep-alive to a proxy in place of Connection: keep-alive, which phonehome drops as documented: the origin gets neither (expected)',
   'chromium page + fetch POST (h2) @ http-proxy client': 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)',
   ...bothModes('chromium page + fetch POST (h2)', {
     origin: 'phonehome learned the host as pinned during the http-proxy run ("closed 768 ms after the handshake without sending a request": a Chromium connection it never used), so it passes the host through and the browser, which trusts phonehome\'s CA only, refuses the origin\'s certificate: net::ERR_CERT_AUTHORITY_INVALID',
@@ -79,7 +82,7 @@ async function runChromium(context: RunContext): Promise<string> {
   const browser = await chromium.launchPersistentContext(userDataDir, { executablePath: chromiumPath!, headless: true, args, env: { ...process.env, HOME: home } });
   try {
     const tab = browser.pages()[0] ?? await browser.newPage();
-    const response = await tab.goto(`https://${origin.hostname}:${origin.port}/`, { waitUntil: 'load' });
+    const response = await tab.goto(`${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}/`, { waitUntil: 'load' });
     await tab.locator('#out').filter({ hasNotText: 'waiting' }).waitFor({ timeout: 20_000 });
     const headers = response ? await response.headersArray() : [];
     return [
@@ -97,7 +100,16 @@ const skip = chromiumPath ? missingCommand('certutil', 'libnss3-tools') : 'chrom
 t.test('Chromium', { skip: skip ?? false }, async (t) => {
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
-  const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
-  t.teardown(() => origin.close());
-  await differential(t, proxy, origin, { name: 'chromium page + fetch POST (h2)', run: runChromium, originView: requestsSorted }, knownDifferences);
+
+  t.test('a page in clear (HTTP/1.1)', async (t) => {
+    const origin = await startRecordingOrigin({ handler: handler as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'chromium page + fetch POST (http)', run: runChromium, originView: requestsSorted }, knownDifferences);
+  });
+
+  t.test('a page over TLS (h2)', async (t) => {
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'chromium page + fetch POST (h2)', run: runChromium, originView: requestsSorted }, knownDifferences);
+  });
 });

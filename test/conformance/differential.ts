@@ -135,6 +135,7 @@ export interface OriginOptions {
 export interface RecordingOrigin {
   readonly port: number;
   readonly hostname: string;
+  readonly tls: boolean;
   /** The origin CA, which direct clients trust. */
   readonly caPem: string;
   readonly caFile: string;
@@ -272,7 +273,7 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
   fs.writeFileSync(caFile, getOriginCa().certPem);
 
   return {
-    port: portOf(front), hostname, caPem: getOriginCa().certPem, caFile,
+    port: portOf(front), hostname, tls: !!options.tls, caPem: getOriginCa().certPem, caFile,
     transcript: () => render(segments),
     // Each run starts on fresh connections: a proxy's pooled upstream connection from the last run
     // would skip the TLS handshake, whose ClientHello is part of what a run must match.
