@@ -13,24 +13,25 @@ export interface NoticeOptions {
   readonly now?: () => number;
 }
 
-type Kind = 'upstream-certificate' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
+type Kind = 'upstream-certificate' | 'upstream-tls-version' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
 
-/** One line for a failed flow, or nothing when its failure is not one a person can act on. */
+/** One line for a failed flow, or nothing when its failure is not one a person can act on. Read from the flow's `upstream:` tag, made where the error happened. */
 export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: string } | undefined {
-  const error = flow.error ?? '';
+  const tag = flow.tags.find((t) => t.startsWith('upstream:'));
+  if (!tag || flow.kind === 'rejected') return undefined;
   const host = flowHost(flow);
   const where = `${host}:${flow.target.port}`;
-  const verify = /certificate verification failed \(([A-Z_]+)\)/.exec(error);
-  if (verify) {
-    return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${verify[1]}); the device got 502. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
+  const code = tag.slice('upstream:'.length);
+  if (code.startsWith('certificate:')) {
+    return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${code.slice('certificate:'.length)}); the device got 502. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
   }
-  if (/ENOTFOUND|EAI_AGAIN|EAI_NONAME/.test(error)) return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };
-  if (/ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.test(error) && flow.kind !== 'rejected') {
-    const code = /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH/.exec(error)![0];
-    return { kind: 'unreachable', key: where, line: `${where}: could not be reached (${code})` };
-  }
+  if (code === 'tls-version') return { kind: 'upstream-tls-version', key: host, line: `${where}: the server speaks only TLS older than 1.2; the device got 502. An old lab server? Run with --upstream-tls-min 1.0` };
+  if (code === 'dns') return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };
+  if (UNREACHABLE.has(code)) return { kind: 'unreachable', key: where, line: `${where}: could not be reached (${code})` };
   return undefined;
 }
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export class Notices {
   readonly #say: (line: string) => void;

@@ -64,12 +64,30 @@ const TLS_VERIFY_CODES = new Set([
   'CERT_UNTRUSTED', 'CERT_REVOKED', 'UNABLE_TO_GET_ISSUER_CERT', 'CERT_SIGNATURE_FAILURE',
 ]);
 
+/**
+ * What went wrong upstream, twice: a tag for machines (`upstream:ECONNREFUSED`, `upstream:dns`,
+ * `upstream:certificate:DEPTH_ZERO_SELF_SIGNED_CERT`, `upstream:tls-version`) that flows carry and
+ * the console's notices read, and one line for people. Made once, where the error happens, so
+ * nothing downstream parses the sentence again.
+ */
+export interface UpstreamFailure {
+  readonly tag: string;
+  readonly reason: string;
+}
+
+export function upstreamFailure(err: unknown): UpstreamFailure {
+  const code = (err as { code?: string } | null)?.code;
+  if (code && TLS_VERIFY_CODES.has(code)) return { tag: `upstream:certificate:${code}`, reason: `upstream certificate verification failed (${code}): ${(err as Error).message}` };
+  if ((code && LEGACY_TLS_CODES.has(code)) || LEGACY_TLS_MESSAGE.test((err as Error | null)?.message ?? '')) {
+    return { tag: 'upstream:tls-version', reason: `upstream: the server speaks only a TLS version older than we allow (${code}); for an old lab server, run with --upstream-tls-min 1.0` };
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return { tag: 'upstream:dns', reason: `upstream: ${describeError(err)}` };
+  return { tag: `upstream:${code && /^[A-Z0-9_]{1,64}$/.test(code) ? code : 'error'}`, reason: `upstream: ${describeError(err)}` };
+}
+
 /** One line that says what went wrong upstream, with the verification failures named as such. */
 export function describeUpstreamError(err: unknown): string {
-  const code = (err as { code?: string } | null)?.code;
-  if (code && TLS_VERIFY_CODES.has(code)) return `upstream certificate verification failed (${code}): ${(err as Error).message}`;
-  if ((code && LEGACY_TLS_CODES.has(code)) || LEGACY_TLS_MESSAGE.test((err as Error | null)?.message ?? '')) return `upstream: the server speaks only a TLS version older than we allow (${code}); for an old lab server, run with --upstream-tls-min 1.0`;
-  return `upstream: ${describeError(err)}`;
+  return upstreamFailure(err).reason;
 }
 
 /** What OpenSSL says when a server offers only TLS 1.0/1.1 (or cipher suites of that age). */

@@ -166,8 +166,15 @@ export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socke
   return server;
 }
 
+/** Connections already answered with a 4xx by answerClientError. */
+const refused = new WeakSet<Duplex>();
+
 /** Malformed HTTP/1: a 4xx when nothing was sent on the socket yet, and a record of why. */
 export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, record: (reason: string, tag: string) => void): void {
+  // Refusing drains the socket, and Node's parser may say the rest of an oversized request is
+  // malformed too: one answer and one record per connection, and no destroy that would cut the
+  // answer still on its way (over TLS it was lost that way).
+  if (refused.has(socket)) return;
   const code = err.code ?? '';
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
     const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
@@ -175,6 +182,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, re
     record(why ? `malformed request: ${why}` : `malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
     if (socket.writable && !(socket as net.Socket).bytesWritten) {
       const body = `phonehome: ${status}${why ? `: ${why}` : ''}\n`;
+      refused.add(socket);
       refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       return;
     }

@@ -31,7 +31,8 @@ import https from 'node:https';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { headerSafe } from '../replies.js';
-import { describeUpstreamError, type UpstreamAgents } from '../upstream.js';
+import { describeError } from '../../util/errors.js';
+import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { pathOf } from './http1-layer.js';
 import type { RelayPlan } from './http1-relay.js';
 
@@ -69,8 +70,12 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   });
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
-  const fail = (err: unknown): void => {
-    failure ??= describeUpstreamError(err);
+  const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
+    if (failure === undefined) {
+      const said = upstreamFailure(err);
+      failure = side === 'client' ? `client: ${describeError(err)}` : said.reason;
+      if (side === 'upstream') observer.tag(said.tag);
+    }
     upstream.destroy();
     answer?.destroy();
     if (!res.headersSent && !res.destroyed) {
@@ -131,7 +136,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 
   // A passive tap before the pipe: listening does not change the flow.
   req.on('data', (chunk: Buffer) => observer.data(true, chunk));
-  req.on('error', fail);
+  req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
     // The client went away mid-upload: stop sending upstream.
     if (!req.complete) upstream.destroy();

@@ -16,7 +16,7 @@ import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
-import { describeUpstreamError } from '../upstream.js';
+import { upstreamFailure } from '../upstream.js';
 import { connectionTags } from './http1-layer.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
@@ -172,14 +172,18 @@ export class Http2Layer {
     try {
       upstreamStream = upstream.request(forwardable(headers), endStream ? { endStream: true } : { waitForTrailers: true });
     } catch (err) {
-      const reason = `upstream: ${describeError(err)}`;
-      fail(reason);
-      respondError(stream, 502, reason);
+      const failure = upstreamFailure(err);
+      recorder.tag(failure.tag);
+      fail(failure.reason);
+      respondError(stream, 502, failure.reason);
       return;
     }
     upstreamStream.on('error', (err) => {
       // A reset is said better (with its code) when the stream closes.
-      if ((err as { code?: string }).code !== 'ERR_HTTP2_STREAM_ERROR') fail(describeUpstreamError(err));
+      if ((err as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR') return;
+      const failure = upstreamFailure(err);
+      recorder.tag(failure.tag);
+      fail(failure.reason);
     });
     let clientTrailers: http2.IncomingHttpHeaders | undefined;
     stream.on('trailers', (trailers) => {

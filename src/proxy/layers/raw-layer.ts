@@ -40,7 +40,7 @@ export class RawLayer {
       host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
       ...(connectTls ? { connect: connectTls } : {}),
     }, (result) => {
-      const tags = [...(connectTls ? ['decrypted'] : []), 'stream:raw', `stream:${why}`];
+      const tags = [...(connectTls ? ['decrypted'] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
       this.#tracker.end(streamFlow('raw', connectTls ? 'tls' : 'tcp', context, result, tags));
     });
@@ -54,7 +54,7 @@ export class RawLayer {
       onConnected: () => reply.established(),
       onConnectFailed: (reason) => reply.failed(reason),
     }, (result) => {
-      const flow = streamFlow('tunnel', 'tls', context, result, [`passthrough:${why}`]);
+      const flow = streamFlow('tunnel', 'tls', context, result, [`passthrough:${why}`, ...(result.errorTag ? [result.errorTag] : [])]);
       this.#tracker.end(flow);
       this.#events.emit('tunnel:end', flow);
     });

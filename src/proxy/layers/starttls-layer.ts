@@ -20,7 +20,7 @@ import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
-import { describeUpstreamError, type UpstreamConnector } from '../upstream.js';
+import { upstreamFailure, type UpstreamConnector } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
 
@@ -120,7 +120,7 @@ class StartTlsConnection {
     tracker.begin(context.id, context.client, context.target, 'connect');
     const server = this.#server;
     this.#device.on('error', (err) => this.#fail(`client: ${describeError(err)}`));
-    server.on('error', (err) => this.#fail(`upstream: ${describeError(err)}`));
+    server.on('error', (err) => this.#failUpstream(err));
     // A device that is gone can receive nothing more: the server goes too. The other way, the
     // server's clean end reaches the device as an end after the last byte.
     this.#device.on('close', () => {
@@ -221,7 +221,7 @@ class StartTlsConnection {
         return;
       }
       this.#serverSide = serverTls;
-      serverTls.on('error', (err) => this.#fail(`upstream: ${describeError(err)}`));
+      serverTls.on('error', (err) => this.#failUpstream(err));
       // As on the device side, the TCP socket under TLS does not close by itself; and its idle
       // timer would not see the traffic that now passes through the TLS socket.
       serverTls.once('close', () => this.#server.destroy());
@@ -233,7 +233,7 @@ class StartTlsConnection {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
       this.#tag('starttls:upstream-failed');
-      this.#fail(describeUpstreamError(error));
+      this.#failUpstream(error);
     });
   }
 
@@ -294,6 +294,12 @@ class StartTlsConnection {
 
   #tag(...tags: string[]): void {
     for (const tag of tags) if (!this.#tags.includes(tag)) this.#tags.push(tag);
+  }
+
+  #failUpstream(err: unknown): void {
+    const failure = upstreamFailure(err);
+    if (this.#error === undefined) this.#tag(failure.tag);
+    this.#fail(failure.reason);
   }
 
   #fail(reason: string): void {

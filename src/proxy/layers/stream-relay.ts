@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { BodyCapture, type CapturedBody } from '../../flow/body-capture.js';
 import { describeError } from '../../util/errors.js';
 import { refuse } from '../replies.js';
+import { upstreamFailure } from '../upstream.js';
 
 export interface StreamRelayResult {
   readonly bytesUp: number;
@@ -15,6 +16,8 @@ export interface StreamRelayResult {
   readonly up?: CapturedBody;
   readonly down?: CapturedBody;
   readonly error?: string;
+  /** The machine-readable side of an upstream failure (`upstream:ECONNREFUSED`…), when there was one. */
+  readonly errorTag?: string;
 }
 
 export interface StreamRelayOptions {
@@ -32,7 +35,7 @@ export interface StreamRelayOptions {
   readonly onConnectFailed?: (reason: string) => void;
   /**
    * Makes the upstream connection instead of a plain TCP one (TLS to the server for a decrypted
-   * stream), resolved once it is ready to carry bytes; a rejection's message is the flow's error.
+   * stream), resolved once it is ready to carry bytes; a rejection is an upstream failure.
    */
   readonly connect?: () => Promise<net.Socket>;
 }
@@ -42,6 +45,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   const up = new BodyCapture(options.captureBytes);
   const down = new BodyCapture(options.captureBytes);
   let error: string | undefined;
+  let errorTag: string | undefined;
   let destination: { ip: string; port: number } | undefined;
   let finished = false;
   let upstream: net.Socket | undefined;
@@ -58,12 +62,19 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
       destination,
       ...(options.captureBytes > 0 ? { up: up.result(), down: down.result() } : {}),
       ...(error ? { error } : {}),
+      ...(errorTag ? { errorTag } : {}),
     });
   };
-  const connectFailed = (reason: string): void => {
-    error ??= reason;
+  const upstreamFailed = (err: unknown): void => {
+    if (error !== undefined) return;
+    const failure = upstreamFailure(err);
+    error = failure.reason;
+    errorTag = failure.tag;
+  };
+  const connectFailed = (err: unknown): void => {
+    upstreamFailed(err);
     upstreamClosed = true;
-    options.onConnectFailed?.(error);
+    options.onConnectFailed?.(error ?? 'upstream: the connection failed');
     // The client was paused until upstream answered: refused like any other, so it is drained
     // (one descriptor per failed tunnel stayed open without that, seen in the soak run).
     if (options.onConnectFailed) refuse(client);
@@ -93,7 +104,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
       return;
     }
     socket.on('error', (err: Error) => {
-      error ??= `upstream: ${describeError(err)}`;
+      upstreamFailed(err);
       client.destroy();
       socket.destroy();
     });
@@ -121,12 +132,12 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   };
 
   if (options.connect) {
-    options.connect().then(connected, (err: unknown) => connectFailed(err instanceof Error ? err.message : String(err)));
+    options.connect().then(connected, connectFailed);
   } else {
     const socket = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true, noDelay: true });
     const early = (err: Error): void => {
       socket.destroy();
-      connectFailed(`upstream: ${describeError(err)}`);
+      connectFailed(err);
     };
     socket.once('error', early);
     socket.once('connect', () => {

@@ -21,7 +21,7 @@ import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
-import { describeUpstreamError, type UpstreamConnector, type UpstreamProbe } from '../upstream.js';
+import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
@@ -183,9 +183,7 @@ export class TlsLayer {
         const target = context.target;
         const servername = context.tls?.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
         const alpn = context.tls?.alpn;
-        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => this.#options.upstream.connectTls(target.host, target.port, servername, alpn ? [alpn] : []).catch((error: unknown) => {
-          throw new Error(describeUpstreamError(error));
-        }));
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => this.#options.upstream.connectTls(target.host, target.port, servername, alpn ? [alpn] : []));
         return;
       }
       case 'wait':

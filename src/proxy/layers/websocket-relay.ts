@@ -20,7 +20,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
-import { describeUpstreamError, type UpstreamAgents } from '../upstream.js';
+import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './http1-relay.js';
 import { pathOf } from './http1-layer.js';
 import { MessagePipe } from './websocket-pipe.js';
@@ -129,11 +129,13 @@ class WebSocketSession {
     upstream.once('unexpected-response', (_request: http.ClientRequest, response: http.IncomingMessage) => this.#relayRefusal(response));
     upstream.on('error', (error: Error) => {
       if (this.#finished) return; // our own abort of a handshake that was already answered
+      const failure = upstreamFailure(error);
+      this.#observer.tag(failure.tag);
       if (!this.#device) {
-        this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${describeUpstreamError(error)}`);
+        this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${failure.reason}`);
         return;
       }
-      this.#failure ??= describeUpstreamError(error);
+      this.#failure ??= failure.reason;
     });
     upstream.once('open', () => this.#openDevice(upstream));
   }

@@ -6,20 +6,35 @@ import { EventBus } from '../../../src/flow/events.js';
 import { TuiModel } from '../../../src/sinks/tui/tui-model.js';
 import { makeFlow } from '../../helpers/flows.js';
 
-t.test('which failed flows become notices', async (t) => {
+t.test('which failed flows become notices: read from the tag made where the error happened', async (t) => {
   const rows: Array<[string, string | undefined, RegExp | undefined]> = [
-    ['upstream certificate verification failed (DEPTH_ZERO_SELF_SIGNED_CERT): self-signed certificate', 'upstream-certificate', /--upstream-ca FILE/],
-    ['upstream: ENOTFOUND: getaddrinfo ENOTFOUND api.example.com', 'dns', /did not resolve/],
-    ['upstream: ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:443', 'unreachable', /could not be reached \(ECONNREFUSED\)/],
-    ['client closed the connection before the response was complete', undefined, undefined],
-    ['the stream was cancelled before it completed', undefined, undefined],
+    ['upstream:certificate:DEPTH_ZERO_SELF_SIGNED_CERT', 'upstream-certificate', /verified \(DEPTH_ZERO_SELF_SIGNED_CERT\).*--upstream-ca FILE/],
+    ['upstream:tls-version', 'upstream-tls-version', /--upstream-tls-min 1\.0/],
+    ['upstream:dns', 'dns', /did not resolve/],
+    ['upstream:ECONNREFUSED', 'unreachable', /could not be reached \(ECONNREFUSED\)/],
+    ['upstream:ECONNRESET', undefined, undefined],
+    ['passthrough:learned', undefined, undefined],
   ];
-  for (const [error, kind, line] of rows) {
-    const notice = noticeForFlow(makeFlow({ error }));
-    t.equal(notice?.kind, kind, error);
+  for (const [tag, kind, line] of rows) {
+    const notice = noticeForFlow(makeFlow({ error: 'whatever the sentence says', tags: [tag] }));
+    t.equal(notice?.kind, kind, tag);
     if (line) t.match(notice?.line, line);
   }
-  t.equal(noticeForFlow(makeFlow({})), undefined, 'a flow without an error says nothing');
+  t.equal(noticeForFlow(makeFlow({ error: 'upstream: ECONNREFUSED: connect ECONNREFUSED 10.0.0.1:443' })), undefined, 'the sentence alone is never parsed');
+  t.equal(noticeForFlow(makeFlow({ kind: 'rejected', tags: ['upstream:ECONNREFUSED'] })), undefined, 'a rejected request is said elsewhere');
+});
+
+t.test('the tags come from the errors themselves', async (t) => {
+  const { upstreamFailure } = await import('../../../src/proxy/upstream.js');
+  const error = (code: string, message = code): Error => Object.assign(new Error(message), { code });
+  t.same(upstreamFailure(error('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate')).tag, 'upstream:certificate:DEPTH_ZERO_SELF_SIGNED_CERT');
+  t.same(upstreamFailure(error('ERR_TLS_CERT_ALTNAME_INVALID')).tag, 'upstream:certificate:ERR_TLS_CERT_ALTNAME_INVALID');
+  t.same(upstreamFailure(error('ENOTFOUND')).tag, 'upstream:dns');
+  t.same(upstreamFailure(error('ECONNREFUSED')).tag, 'upstream:ECONNREFUSED');
+  t.same(upstreamFailure(error('EPROTO', 'write EPROTO ...:ssl3_read_bytes:tlsv1 alert protocol version')).tag, 'upstream:tls-version');
+  t.same(upstreamFailure(error('ERR_SSL_UNSUPPORTED_PROTOCOL')).tag, 'upstream:tls-version');
+  t.same(upstreamFailure(new Error('no code')).tag, 'upstream:error');
+  t.same(upstreamFailure(error('not a code: <script>')).tag, 'upstream:error', 'only plain codes become tags');
 });
 
 t.test('each host is said once a minute, with the repeats counted; pinned hosts and refused clients too', async (t) => {
@@ -27,9 +42,9 @@ t.test('each host is said once a minute, with the repeats counted; pinned hosts 
   const said: string[] = [];
   let now = 0;
   new Notices(bus, (line) => said.push(line), { intervalMs: 60_000, now: () => now });
-  const bad = makeFlow({ error: 'upstream certificate verification failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): unable to verify' });
+  const bad = makeFlow({ error: 'upstream certificate verification failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE): unable to verify', tags: ['upstream:certificate:UNABLE_TO_VERIFY_LEAF_SIGNATURE'] });
   for (let i = 0; i < 5; i++) bus.emit('flow:end', bad);
-  bus.emit('flow:end', makeFlow({ target: { host: 'other.example.com', port: 443 }, error: 'upstream: ENOTFOUND: nope' }));
+  bus.emit('flow:end', makeFlow({ target: { host: 'other.example.com', port: 443 }, error: 'upstream: ENOTFOUND: nope', tags: ['upstream:dns'] }));
   t.equal(said.length, 2, 'five failures to one host: one line; another host: its own line');
   now = 61_000;
   bus.emit('flow:end', bad);
