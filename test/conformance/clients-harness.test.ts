@@ -60,6 +60,20 @@ t.test('the differential harness', { skip: skip ?? false }, async (t) => {
     t.match(firstDifference(direct.client, run.client), /^line 1: direct "exit 0" vs proxied "exit \d+"/, 'curl fails, and the first line says so');
   });
 
+  t.test('an origin that answers scripted bytes records what it got, in clear', async (t) => {
+    const scripted = await startRecordingOrigin({
+      script: (received) => (received.includes('\r\n\r\n') ? Buffer.from('HTTP/1.1 200 OK\r\nX-Odd:  two  spaces \r\nContent-Length: 3\r\n\r\nok\n') : undefined),
+    });
+    t.teardown(() => scripted.close());
+    const proxy = relayAsProxy(reference.port, scripted);
+    const run = await runScenario(proxy, scripted, {
+      name: 'curl in clear',
+      run: async (c) => (await runClient('curl', ['-q', '-sS', '-i', '--max-time', '20', '--proxy', `socks5h://127.0.0.1:${c.proxy.socksPort}`, `http://${c.origin.hostname}:${c.origin.port}/raw`])).text,
+    }, 'socks5');
+    t.match(run.origin, /^--- connection 1 bytes\nGET \/raw HTTP\/1\.1\\r\\n\nHost: api\.example\.test:\d+\\r\\n\n/);
+    t.equal(run.client, 'exit 0\nHTTP/1.1 200 OK\\r\\n\nX-Odd:  two  spaces \\r\\n\nContent-Length: 3\\r\\n\n\\r\\n\nok\\n\n', 'the scripted bytes as sent');
+  });
+
   t.test('bytes are rendered so that a diff shows them', async (t) => {
     t.equal(escapeBytes(Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nA: b\\c\r\n\r\n'), Buffer.from([0, 255])])), 'GET / HTTP/1.1\\r\\n\nA: b\\\\c\\r\\n\n\\r\\n\n\\x00\\xff');
     t.equal(firstDifference('a\nb', 'a\nc'), 'line 2: direct "b" vs proxied "c"');

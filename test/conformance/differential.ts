@@ -147,7 +147,7 @@ export interface RecordingOrigin {
   close(): Promise<void>;
 }
 
-interface Segment { readonly connection: number; readonly kind: 'tls' | 'bytes' | 'h2'; chunks: Buffer[]; text?: string }
+interface Segment { readonly connection: number; readonly kind: 'tls' | 'bytes' | 'h2' | 'note'; chunks: Buffer[] }
 
 /** Largest record of one run; a scenario past it is a broken scenario, not a bigger buffer. */
 const MAX_RECORDED_BYTES = 8 * 1024 * 1024;
@@ -166,8 +166,13 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
 
   const record = (connection: number, kind: Segment['kind'], bytes: Buffer | string): void => {
     const chunk = typeof bytes === 'string' ? Buffer.from(bytes) : bytes;
+    if (recorded > MAX_RECORDED_BYTES) return;
     recorded += chunk.length;
-    if (recorded > MAX_RECORDED_BYTES) throw new Error(`the origin recorded more than ${MAX_RECORDED_BYTES} bytes in one run`);
+    if (recorded > MAX_RECORDED_BYTES) {
+      // The run then differs from any complete one, and says why in the diff.
+      segments.push({ connection, kind: 'note', chunks: [Buffer.from(`recording stopped past ${MAX_RECORDED_BYTES} bytes`)] });
+      return;
+    }
     const last = segments.at(-1);
     if (kind === 'bytes' && last?.kind === 'bytes' && last.connection === connection) last.chunks.push(chunk);
     else segments.push({ connection, kind, chunks: [chunk] });
@@ -227,7 +232,7 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
     conn.on('error', () => upstream.end());
     conn.on('data', (c: Buffer) => { if (!h2) record(connection(), 'bytes', c); });
     conn.pipe(upstream).pipe(conn);
-    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('close', () => { sockets.delete(upstream); inner.h2Connections.delete(upstream.localPort ?? 0); });
   };
 
   const front = net.createServer((socket) => {
