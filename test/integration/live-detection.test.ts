@@ -8,6 +8,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
+import { serveSmtp } from '../helpers/smtp-server.js';
 import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
@@ -50,16 +51,7 @@ t.test('a photo and SMS uploaded over HTTPS become findings in findings.jsonl; -
 });
 
 t.test('SMTP through CONNECT: the mail and the clear-text password become findings', async (t) => {
-  const server = net.createServer((socket) => {
-    socket.write('220 smtp.example.test ESMTP\r\n');
-    let inData = false;
-    socket.on('data', (chunk: Buffer) => {
-      for (const line of chunk.toString('latin1').split('\r\n').filter(Boolean)) {
-        if (inData) { if (line === '.') { inData = false; socket.write('250 queued\r\n'); } continue; }
-        if (line === 'DATA') { inData = true; socket.write('354 go\r\n'); } else if (line === 'QUIT') socket.end('221 bye\r\n'); else socket.write('250 ok\r\n');
-      }
-    });
-  });
+  const server = net.createServer((socket) => serveSmtp(socket, 'smtp.example.test'));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => server.close());

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
+import { serveSmtp } from '../helpers/smtp-server.js';
 import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
 
 /** What HttpsURLConnection on Android 4.4 offers by default: TLS 1.0 only, these suites, first to last. */
@@ -59,17 +60,7 @@ t.test('an Android 4.4 client (TLS 1.0, its suites, no SNI) is decrypted; the fl
 t.test('SMTPS (implicit TLS, the server speaks first): the greeting arrives, the mail is relayed and found', async (t) => {
   const leaf = getOriginCa().issueLeaf('smtps.example.test');
   const received: Buffer[] = [];
-  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
-    socket.write('220 smtps.example.test ESMTP\r\n');
-    let inData = false;
-    socket.on('data', (chunk: Buffer) => {
-      received.push(chunk);
-      for (const line of chunk.toString('latin1').split('\r\n').filter(Boolean)) {
-        if (inData) { if (line === '.') { inData = false; socket.write('250 queued\r\n'); } continue; }
-        if (line === 'DATA') { inData = true; socket.write('354 go\r\n'); } else if (line === 'QUIT') socket.end('221 bye\r\n'); else socket.write('250 ok\r\n');
-      }
-    });
-  });
+  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => serveSmtp(socket, 'smtps.example.test', received));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => server.close());

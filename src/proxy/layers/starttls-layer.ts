@@ -21,7 +21,8 @@ import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
 import { upstreamFailure, type UpstreamConnector } from '../upstream.js';
-import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import type { ClientHelloResult } from './client-hello.js';
+import { readClientHello } from './read-client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
 
 export interface StartTlsLayerOptions {
@@ -174,25 +175,10 @@ class StartTlsConnection {
   /** The device's ClientHello after the agreement: its SNI names the leaf and what to pass through. */
   #readClientHello(): void {
     const device = this.#device;
-    let bytes = Buffer.alloc(0);
-    let hello: ClientHelloResult = { kind: 'partial' };
-    const done = (): void => {
-      clearTimeout(timer);
-      device.off('data', onData);
-      device.off('close', done);
-      device.pause();
+    readClientHello(device, Buffer.alloc(0), (bytes, hello) => {
       if (hello.kind === 'client-hello') this.#upgrade(bytes, hello);
       else if (!device.destroyed) this.#relayOpaque(bytes, hello.kind === 'invalid' ? 'starttls:not-tls' : 'starttls:no-client-hello');
-    };
-    const onData = (chunk: Buffer): void => {
-      bytes = Buffer.concat([bytes, chunk]);
-      hello = parseClientHello(bytes);
-      if (hello.kind !== 'partial') done();
-    };
-    const timer = setTimeout(done, limits.clientHelloTimeoutMs);
-    device.on('data', onData);
-    device.once('close', done);
-    device.resume();
+    });
   }
 
   /** Relays the rest as it is (passthrough, or a client that did not start TLS after all). */

@@ -22,7 +22,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
-import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { readClientHello } from './read-client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
@@ -234,33 +234,4 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
 /** The name a pinning client is learned by: its SNI, else the destination. */
 function pinnedName(context: ConnectionContext): string {
   return context.tls?.sni ?? context.target.host;
-}
-
-/**
- * Reads until the whole ClientHello is in (it may arrive in pieces), then calls `done` with every
- * byte read so far. A ClientHello we cannot read is left to the TLS library to refuse.
- */
-function readClientHello(socket: Duplex, first: Buffer, done: (bytes: Buffer, hello: ClientHelloResult) => void): void {
-  let bytes = first;
-  let hello = parseClientHello(bytes);
-  if (hello.kind !== 'partial') {
-    done(bytes, hello);
-    return;
-  }
-  const finish = (): void => {
-    clearTimeout(timer);
-    socket.off('data', onData);
-    socket.off('close', finish);
-    socket.pause();
-    done(bytes, hello);
-  };
-  const onData = (chunk: Buffer): void => {
-    bytes = Buffer.concat([bytes, chunk]);
-    hello = parseClientHello(bytes);
-    if (hello.kind !== 'partial') finish();
-  };
-  const timer = setTimeout(finish, limits.clientHelloTimeoutMs);
-  socket.on('data', onData);
-  socket.once('close', finish);
-  socket.resume();
 }
