@@ -61,6 +61,17 @@ t.test('curl', { skip }, async (t) => {
     }, knownDifferences);
   });
 
+  t.test('HTTP/1.1 in clear inside a CONNECT tunnel (--proxytunnel)', async (t) => {
+    // An app that tunnels everything: the proxy must find plain HTTP inside the tunnel and relay it as sent.
+    const origin = await startRecordingOrigin({ handler: echo as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl --proxytunnel http',
+      modes: ['http-proxy'],
+      run: async (c) => (await runClient('curl', curlArgs(c, `http://${origin.hostname}:${origin.port}/tunnelled`, [...(c.mode === 'direct' ? [] : ['--proxytunnel']), '-d', 'a=1', '-H', 'X-Lower: v']))).text,
+    }, knownDifferences);
+  });
+
   t.test('HTTP/1.1 POST over TLS', async (t) => {
     const origin = await startRecordingOrigin({ tls: true, handler: echo as never });
     t.teardown(() => origin.close());
