@@ -1,7 +1,7 @@
 // OkHttp 3 (Debian's libokhttp-java on the Debian JDK), the HTTP client of many Android apps,
 // direct and through the proxy under test as an HTTP proxy and as a SOCKS5 proxy: a GET and a JSON
-// POST over TLS to an origin offering h2 and HTTP/1.1. The client in test/fixtures/okhttp/ is
-// compiled with javac into a temporary folder. The origin's record and what OkHttp got (protocol,
+// POST over TLS to an origin offering h2 and HTTP/1.1, to one speaking HTTP/1.1 only, and in
+// clear. The client in test/fixtures/okhttp/ is compiled with javac into a temporary folder. The origin's record and what OkHttp got (protocol,
 // status, headers, body) must be the same in every mode.
 
 import fs from 'node:fs';
@@ -41,13 +41,19 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   const runAgainst = (origin: RecordingOrigin) => async (context: RunContext): Promise<string> => {
     const mode = context.mode === 'http-proxy' ? 'http' : context.mode;
     const port = context.mode === 'socks5' ? context.proxy.socksPort : context.proxy.httpPort;
-    return (await runClient('java', ['-cp', [classes, ...jars].join(':'), 'ConformanceClient', mode, String(port), context.caFile, `https://${origin.hostname}:${origin.port}`])).text;
+    return (await runClient('java', ['-cp', [classes, ...jars].join(':'), 'ConformanceClient', mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`])).text;
   };
 
   t.test('an origin offering h2 and HTTP/1.1', async (t) => {
     const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (h2)', run: runAgainst(origin) }, knownDifferences);
+  });
+
+  t.test('an origin in clear', async (t) => {
+    const origin = await startRecordingOrigin({ handler: handler as never });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (http)', run: runAgainst(origin) }, knownDifferences);
   });
 
   t.test('an origin speaking HTTP/1.1 only', async (t) => {
