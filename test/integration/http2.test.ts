@@ -203,3 +203,20 @@ t.test('a server that resets many streams does not get its client cut off: only 
   t.notOk(lab.flows.some((f) => f.tags.includes('h2:rapid-reset')), 'no rapid-reset verdict');
   session!.close();
 });
+
+t.test('HTTP/2 responses keep the server\'s headers: no Date of ours when the server sent none', async (t) => {
+  const origin = await startH2Origin({
+    onStream: (stream) => {
+      stream.respond({ ':status': 200, 'x-Origin': 'kept' }, { sendDate: false } as http2.ServerStreamResponseOptions);
+      stream.end('no date here');
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const response = await h2Request(session!, { ':method': 'GET', ':path': '/' });
+  session!.close();
+  t.equal(response.status, 200);
+  t.equal(response.headers['date'], undefined, 'no Date added');
+  t.equal(response.headers['x-origin'], 'kept');
+});

@@ -201,7 +201,9 @@ export class Http2Layer {
       recorder.response({ status, statusText: '', httpVersion: 'HTTP/2.0', headers: headerPairs(raw) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
       if (stream.destroyed || stream.closed) return;
       try {
-        stream.respond(forwardable(responseHeaders), { waitForTrailers: true });
+        // sendDate: false: the device gets the server's headers, not a Date of ours (the option respond()
+        // shares with the compatibility API's response.sendDate).
+        stream.respond(forwardable(responseHeaders), { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
       } catch (err) {
         fail(`response headers could not be relayed: ${describeError(err)}`);
         resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
