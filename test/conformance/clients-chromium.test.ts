@@ -15,7 +15,6 @@ const knownDifferences: KnownDifferences = {
   // Not a proxy defect: Chromium speaks its own dialect to an HTTP proxy, sending Proxy-Connection
   // where it sends Connection direct, and Proxy-* headers are the proxy's to drop (documented).
   'chromium page + fetch POST (http) @ http-proxy origin': 'Chromium sends Proxy-Connection: keep-alive to a proxy in place of Connection: keep-alive, which phonehome drops as documented: the origin gets neither (expected)',
-  'chromium page + fetch POST (h2) @ http-proxy client': 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)',
   ...bothModes('chromium page + fetch POST (h2)', {
     origin: 'phonehome learned the host as pinned during the http-proxy run ("closed 768 ms after the handshake without sending a request": a Chromium connection it never used), so it passes the host through and the browser, which trusts phonehome\'s CA only, refuses the origin\'s certificate: net::ERR_CERT_AUTHORITY_INVALID',
     client: 'see origin: the page does not load',

@@ -8,7 +8,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
@@ -16,8 +16,6 @@ const knownDifferences: KnownDifferences = {
     [`${name} @ http-proxy origin`, 'phonehome first probes the server with a TLS handshake offering what curl offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN'],
     [`${name} @ socks5 origin`, 'the upstream ClientHello offers no ALPN where curl offered http/1.1 (or h2,http/1.1)'],
   ])),
-  ...bothModes('curl --http2 1 MiB up and down with trailers', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
-  ...bothModes('curl --http2 POST', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
 };
 
 const skip = missingCommand('curl', 'curl');

@@ -8,10 +8,8 @@ import type http2 from 'node:http2';
 import t from 'tap';
 import { differential, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
-/** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  'grpc-js unary + bidi stream @ http-proxy client': 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)',
-};
+/** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. None since b268f5f (HTTP/2 Date). */
+const knownDifferences: KnownDifferences = {};
 
 /** gRPC's length-prefixed messages (uncompressed), both ways. */
 const frame = (payload: Buffer): Buffer => Buffer.concat([Buffer.from([0]), Buffer.from(Uint32Array.of(payload.length).buffer).reverse(), payload]);

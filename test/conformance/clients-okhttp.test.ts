@@ -8,11 +8,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
-  ...bothModes('okhttp GET + JSON POST (h2)', { client: 'the HTTP/2 layer adds a Date header the origin did not send (stream.respond without sendDate: false)' }),
   'okhttp GET + JSON POST (http/1.1) @ http-proxy origin': 'phonehome first probes the server with a TLS handshake offering what OkHttp offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN',
   'okhttp GET + JSON POST (http/1.1) @ socks5 origin': 'the upstream ClientHello offers no ALPN where OkHttp offered h2,http/1.1',
 };
