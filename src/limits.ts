@@ -53,6 +53,10 @@ export const limits = {
    * send tickets right after the handshake; one that sends none costs this once per probe period.
    */
   clientCertificateProbeMs: 250,
+  /** (device, host) pairs remembered as trusting our CA, so an unused connection's close is not taken for pinning. */
+  trustedPairs: 100_000,
+  /** How long a close without a byte waits before it counts as pinning, so a racing sibling connection can show trust first. */
+  pinnedTrustGraceMs: 300,
   /** How long we wait for the rest of a TLS ClientHello that arrived in pieces. */
   clientHelloTimeoutMs: 10_000,
   /** HTTP/2 towards devices: streams open at once per connection, and the largest header list. */

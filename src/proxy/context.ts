@@ -4,6 +4,7 @@
 
 import { newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
+import type { ConnectionAgent } from './upstream.js';
 
 export interface TlsFacts {
   /** The validated server name of the ClientHello, when there was one. */
@@ -31,8 +32,10 @@ export interface ConnectionContext {
   readonly target: Target;
   readonly startedMs: number;
   tls?: TlsFacts;
-  /** HTTP requests and HTTP/2 streams seen so far: a decrypted connection with none tells of pinning. */
+  /** HTTP requests and HTTP/2 streams seen so far. */
   exchanges: number;
+  /** A decrypted connection's own upstream for HTTP/1 and WebSockets (one server connection for it, as direct). */
+  upstreamAgent?: ConnectionAgent;
 }
 
 export function newConnectionContext(mode: CaptureMode, client: Endpoint, target: Target): ConnectionContext {

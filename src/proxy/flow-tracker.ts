@@ -25,6 +25,24 @@ export class FlowTracker {
   /** A flow that was begun is recorded. */
   end(flow: Flow): void {
     this.#events.emit('flow:end', flow);
+    this.#settled();
+  }
+
+  /**
+   * A decision still to come that may record a flow (a pinning verdict that waits a moment):
+   * counted like an open flow, so stopping waits for it. Call the returned function once, when done.
+   */
+  pending(): () => void {
+    this.#open++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#settled();
+    };
+  }
+
+  #settled(): void {
     this.#open--;
     if (this.#open === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }

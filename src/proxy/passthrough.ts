@@ -33,6 +33,8 @@ export class PassthroughPolicy {
   readonly patterns: readonly string[];
   readonly #compiled: RegExp[];
   readonly #learned = new Map<string, LearnedHost>();
+  /** "device ip|host" pairs where the device sent data after our handshake: it trusts our CA there. */
+  readonly #trusted = new Set<string>();
 
   constructor(patterns: readonly string[] = []) {
     this.patterns = patterns;
@@ -73,6 +75,18 @@ export class PassthroughPolicy {
     const entry: LearnedHost = { host: lower, time: now.toISOString(), reason, kind: 'client-certificate' };
     this.#learned.set(lower, entry);
     return entry;
+  }
+
+  /** The device at `clientIp` sent data to `host` over a connection we decrypted. */
+  recordTrust(clientIp: string, host: string): void {
+    const key = `${clientIp}|${host.toLowerCase()}`;
+    if (this.#trusted.has(key)) return;
+    if (this.#trusted.size >= limits.trustedPairs) this.#trusted.delete(this.#trusted.values().next().value!);
+    this.#trusted.add(key);
+  }
+
+  trusts(clientIp: string, host: string): boolean {
+    return this.#trusted.has(`${clientIp}|${host.toLowerCase()}`);
   }
 
   learned(): LearnedHost[] {

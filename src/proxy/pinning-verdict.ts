@@ -3,7 +3,9 @@
 // our certificate during the handshake, or a client that closed right after the handshake without
 // sending a single byte (an app's own pin check). Anything a client does after it sent a byte —
 // a request we answered 400/431/502, an upstream that failed, a server that closed — shows it
-// trusted us. Pure, so every way a connection can end is one row of a table test.
+// trusted us, and so did one whose device already sent data to the same host on another connection
+// (Chromium closes unused pre-connects soon after a page load). Pure, so every way a connection
+// can end is one row of a table test.
 
 import { limits } from '../limits.js';
 import { classifyHandshakeError } from './layers/tls-alerts.js';
@@ -11,8 +13,12 @@ import { classifyHandshakeError } from './layers/tls-alerts.js';
 export type ConnectionEnding =
   /** The TLS handshake with the device did not finish; `error` is what the TLS socket said, if anything. */
   | { readonly stage: 'handshake'; readonly error?: unknown }
-  /** The handshake finished, then the connection closed. */
-  | { readonly stage: 'after-handshake'; readonly clientSpoke: boolean; readonly msAfterHandshake: number };
+  /**
+   * The handshake finished, then the connection closed. `trustedBefore`: the same device already
+   * sent data over another connection to this host through us (a browser's unused pre-connect
+   * closing; a pinning app never gets that far).
+   */
+  | { readonly stage: 'after-handshake'; readonly clientSpoke: boolean; readonly msAfterHandshake: number; readonly trustedBefore?: boolean };
 
 export interface PinningVerdict {
   /** The client refused our certificate: learn its host as pinned. */
@@ -35,6 +41,9 @@ export function pinningVerdict(ending: ConnectionEnding): PinningVerdict {
   }
   if (ending.clientSpoke) {
     return { pinned: false, reason: 'the client sent data after the handshake: it trusted our certificate', tags: [], failedHandshake: false };
+  }
+  if (ending.trustedBefore) {
+    return { pinned: false, reason: 'closed without sending anything, but the device already trusted our certificate for this host on another connection', tags: [], failedHandshake: false };
   }
   if (ending.msAfterHandshake > limits.pinnedCloseWindowMs) {
     // A browser's unused pre-connect idles, then closes: not a refusal.

@@ -190,12 +190,28 @@ export class UpstreamConnector {
       }
       if (socket.destroyed) return { outcome: 'failed', reason: 'upstream: the server closed the connection right after the TLS handshake' };
     }
-    if (facts.alpn === 'h2') return { outcome: 'ok', ...facts, socket };
-    socket.destroy();
-    this.#probed.delete(key);
+    if (facts.alpn !== 'h2') {
+      // Asked once; the next device connections to it are answered without a look first.
+      this.#probed.delete(key);
     this.#probed.set(key, { until: Date.now() + limits.http1OnlyMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
-    if (this.#probed.size > limits.http1OnlyMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
-    return { outcome: 'ok', ...facts };
+      if (this.#probed.size > limits.http1OnlyMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
+    }
+    // The connection that answered is the one the device's traffic then rides on: the server sees
+    // one connection per device connection, with the device's own ALPN offer, as it would directly.
+    return { outcome: 'ok', ...facts, socket };
+  }
+
+  /**
+   * The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays: one
+   * server connection at a time, kept alive, starting with the probe's when there is one, and
+   * offering the device's own ALPN list. A server that answers h2 on it this time (it chose
+   * HTTP/1.1 when asked with the same offer) is dropped with a reason rather than misread.
+   */
+  connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[]): ConnectionAgent {
+    return new ConnectionAgent(
+      { keepAlive: true, noDelay: true, maxSockets: 1, maxFreeSockets: 1, rejectUnauthorized: !this.#options.insecureUpstream, ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}) },
+      (host) => this.#contextFor(host), reserved, this.#options.keylog,
+    );
   }
 
   #contextHasCertificate(host: string): boolean {
@@ -307,6 +323,42 @@ class UpstreamHttpsAgent extends https.Agent {
     const secureContext = this.#contextFor(options.servername || options.host);
     const create = https.Agent.prototype.createConnection as (this: https.Agent, o: tls.ConnectionOptions, cb?: unknown) => net.Socket;
     return create.call(this, secureContext ? { ...options, secureContext } : options, callback);
+  }
+}
+
+/** The agent of one device connection (UpstreamConnector.connectionAgent). */
+export class ConnectionAgent extends UpstreamHttpsAgent {
+  #reserved: tls.TLSSocket | undefined;
+  readonly #keylog: ((line: Buffer) => void) | undefined;
+
+  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined, reserved: tls.TLSSocket | undefined, keylog: ((line: Buffer) => void) | undefined) {
+    super(options, contextFor);
+    this.#reserved = reserved;
+    this.#keylog = keylog;
+  }
+
+  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
+    const reserved = this.#reserved;
+    this.#reserved = undefined;
+    if (reserved && !reserved.destroyed) return reserved;
+    const socket = super.createConnection(options, callback) as tls.TLSSocket;
+    if (this.#keylog) socket.on('keylog', this.#keylog);
+    socket.once('secureConnect', () => {
+      if (socket.alpnProtocol === 'h2') socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
+    });
+    return socket;
+  }
+
+  /**
+   * The device connection is gone: idle server connections go now, busy ones when their exchange
+   * is over (a relayed close frame or the rest of a response still has to pass).
+   */
+  release(): void {
+    this.#reserved?.destroy();
+    this.#reserved = undefined;
+    // Node's Agent reads keepAlive when a socket comes free (not in its typings): off, so it is closed then.
+    (this as unknown as { keepAlive: boolean }).keepAlive = false;
+    for (const sockets of Object.values(this.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 }
 

@@ -8,17 +8,13 @@ import path from 'node:path';
 import t from 'tap';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../helpers/lab.js';
-import { bothModes, differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
   // Not a proxy defect: Chromium speaks its own dialect to an HTTP proxy, sending Proxy-Connection
   // where it sends Connection direct, and Proxy-* headers are the proxy's to drop (documented).
   'chromium page + fetch POST (http) @ http-proxy origin': 'Chromium sends Proxy-Connection: keep-alive to a proxy in place of Connection: keep-alive, which phonehome drops as documented: the origin gets neither (expected)',
-  ...bothModes('chromium page + fetch POST (h2)', {
-    origin: 'phonehome learned the host as pinned during the http-proxy run ("closed 768 ms after the handshake without sending a request": a Chromium connection it never used), so it passes the host through and the browser, which trusts phonehome\'s CA only, refuses the origin\'s certificate: net::ERR_CERT_AUTHORITY_INVALID',
-    client: 'see origin: the page does not load',
-  }, ['socks5']),
 };
 
 const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));

@@ -11,12 +11,8 @@ import { tempDir } from '../helpers/lab.js';
 import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  ...Object.fromEntries(['curl POST https http/1.1', 'curl --http2 to an HTTP/1.1 origin', 'curl chunked upload', 'curl --compressed'].flatMap((name) => [
-    [`${name} @ http-proxy origin`, 'phonehome first probes the server with a TLS handshake offering what curl offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN'],
-    [`${name} @ socks5 origin`, 'the upstream ClientHello offers no ALPN where curl offered http/1.1 (or h2,http/1.1)'],
-  ])),
-};
+/** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. None at the moment. */
+const knownDifferences: KnownDifferences = {};
 
 const skip = missingCommand('curl', 'curl');
 

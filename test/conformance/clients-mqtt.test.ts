@@ -12,12 +12,10 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import t from 'tap';
 import { tempDir, until } from '../helpers/lab.js';
-import { bothModes, differential, missingCommand, runClient, startPlainSocksRelay, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startPlainSocksRelay, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = bothModes('mosquitto pub/sub over TLS', {
-  origin: 'phonehome first probes the server with a TLS handshake of its own, closed without a byte: the origin sees an extra connection before each of the client\'s',
-}, ['socks5']);
+const knownDifferences: KnownDifferences = {};
 
 const mosquittoPath = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
 const skip = mosquittoPath === undefined ? 'mosquitto is not installed (apt-get install mosquitto)' : missingCommand('mosquitto_pub', 'mosquitto-clients') ?? missingCommand('mosquitto_sub', 'mosquitto-clients');

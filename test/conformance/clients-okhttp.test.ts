@@ -11,10 +11,7 @@ import { tempDir } from '../helpers/lab.js';
 import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  'okhttp GET + JSON POST (http/1.1) @ http-proxy origin': 'phonehome first probes the server with a TLS handshake offering what OkHttp offered and closes it without a byte, then relays on a second connection whose ClientHello offers no ALPN',
-  'okhttp GET + JSON POST (http/1.1) @ socks5 origin': 'the upstream ClientHello offers no ALPN where OkHttp offered h2,http/1.1',
-};
+const knownDifferences: KnownDifferences = {};
 
 const jars = ['/usr/share/java/okhttp.jar', '/usr/share/java/okio.jar'];
 const source = path.join(import.meta.dirname, '..', 'fixtures', 'okhttp', 'ConformanceClient.java');

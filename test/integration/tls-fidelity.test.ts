@@ -196,3 +196,18 @@ t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, a
   const flow = await lenient.next('flow:end', (f) => f.kind === 'http');
   t.match(flow.tls, { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1' } });
 });
+
+t.test('an unused connection closing right after the handshake is not "pinned" when the device already sent data to that host (a browser\'s pre-connect)', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'browser.example.test', handler: (_req, res) => res.end('page') });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const used = await tlsViaProxy(lab.port, `browser.example.test:${origin.port}`, { servername: 'browser.example.test', ca: lab.ca.certPem });
+  t.match(await http10(used, 'GET / HTTP/1.1\r\nHost: browser.example.test\r\nConnection: close\r\n\r\n'), /page$/);
+  const unused = await tlsViaProxy(lab.port, `browser.example.test:${origin.port}`, { servername: 'browser.example.test', ca: lab.ca.certPem });
+  unused.end();
+  await within(once(unused, 'close'), 10_000, 'the unused connection to close');
+  await lab.proxy.stop();
+  t.same(lab.passthrough.learned(), [], 'nothing learned');
+  t.notOk(lab.flows.some((f) => f.kind === 'tls-failed'), 'no failed-handshake flow either');
+});

@@ -27,6 +27,8 @@ export interface ExchangeRoute {
   readonly sni?: string;
   readonly alpn?: string;
   readonly tlsRecord?: TlsRecord;
+  /** The connection's own upstream agent, when it has one. */
+  readonly agent?: http.Agent;
   readonly url: string;
   readonly tags: readonly string[];
 }
@@ -110,7 +112,7 @@ export class Http1Layer {
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
       ...(route.tls ? { servername: route.sni ?? (route.target.hostKind === 'dns' ? route.target.host : undefined) } : {}),
-      insecure: this.#options.insecureUpstream, observer: recorder,
+      insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
 
@@ -127,7 +129,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   return {
     client: context.client, mode: context.mode, target: context.target, tls: secure,
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
-    ...tlsRecordFor(context),
+    ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host),
   };

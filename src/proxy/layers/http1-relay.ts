@@ -20,6 +20,8 @@ export interface RelayPlan {
   readonly servername?: string;
   /** Skip upstream certificate verification for this request (only with --insecure-upstream). */
   readonly insecure: boolean;
+  /** The device connection's own upstream agent (decrypted connections); the shared pool otherwise. */
+  readonly agent?: http.Agent;
   readonly observer: ExchangeObserver;
 }
 

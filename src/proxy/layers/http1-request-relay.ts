@@ -65,7 +65,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 
   const upstream = (plan.tls ? https : http).request({
     host: plan.host, port: plan.port, method: req.method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
-    agent: plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http,
+    agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
     ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
   });
 

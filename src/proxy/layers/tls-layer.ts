@@ -20,7 +20,7 @@ import type { LeafStore } from '../ca/leaf-store.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
-import { pinningVerdict } from '../pinning-verdict.js';
+import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
 import { readClientHello } from './read-client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
@@ -45,6 +45,8 @@ export interface TlsLayerOptions {
 interface AlpnPlan {
   readonly protocols?: string[];
   readonly http2?: Http2Upstream;
+  /** The probe's server connection, when it does not carry the HTTP/2 session: the device's traffic rides on it. */
+  readonly reserved?: tls.TLSSocket;
 }
 
 export class TlsLayer {
@@ -111,6 +113,11 @@ export class TlsLayer {
     const dropSession = (): void => {
       if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
     };
+    // Whatever layer takes the connection, its server side goes when the device does.
+    tlsSocket.once('close', () => {
+      if (!context.upstreamAgent) plan.reserved?.destroy();
+      context.upstreamAgent?.release();
+    });
     tlsSocket.once('secure', () => {
       // A server-side TLSSocket made by hand keeps secureConnecting set (tls.Server clears it);
       // node:http2 would wait for a 'secureConnect' that never comes.
@@ -130,13 +137,21 @@ export class TlsLayer {
       // The TLS socket sits on the client's TCP socket, which does not close with it by itself.
       socket.destroy();
       const handshakeDone = tlsFacts.handshakeAtMs !== undefined;
-      if (!handshakeDone) dropSession();
-      const verdict = pinningVerdict(handshakeDone
-        ? { stage: 'after-handshake', clientSpoke: tlsFacts.clientSpoke === true, msAfterHandshake: Date.now() - tlsFacts.handshakeAtMs! }
-        : { stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) });
-      const learned = verdict.pinned ? this.#options.passthrough.learnPinned(pinnedName(context), verdict.reason) !== undefined : false;
-      // A failed handshake is always a flow of its own; a close after it only when it taught us.
-      if (verdict.failedHandshake || learned) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], learned, verdict.pinned);
+      if (!handshakeDone) {
+        dropSession();
+        this.#judge(context, pinningVerdict({ stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) }));
+        return;
+      }
+      const ending = { stage: 'after-handshake', clientSpoke: tlsFacts.clientSpoke === true, msAfterHandshake: Date.now() - tlsFacts.handshakeAtMs! } as const;
+      const trusted = (): boolean => this.#options.passthrough.trusts(context.client.ip, pinnedName(context));
+      if (!pinningVerdict({ ...ending, trustedBefore: trusted() }).pinned) return;
+      // A browser races two connections to a host and closes the one it did not need, sometimes
+      // before the other has said a word: decide a moment later, when the other may have spoken.
+      const settled = this.#options.tracker.pending();
+      setTimeout(() => {
+        this.#judge(context, pinningVerdict({ ...ending, trustedBefore: trusted() }));
+        settled();
+      }, limits.pinnedTrustGraceMs);
     });
   }
 
@@ -158,6 +173,7 @@ export class TlsLayer {
       clearTimeout(timer);
       tlsSocket.pause();
       tlsFacts.clientSpoke = true;
+      this.#options.passthrough.recordTrust(context.client.ip, pinnedName(context));
       decided(now.layer === 'wait' ? decideAfterTls(undefined, context.target.port, chunk) : now, chunk);
     };
     const timer = now.layer === 'wait'
@@ -177,18 +193,26 @@ export class TlsLayer {
         this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
         return;
       case 'http1':
+        context.upstreamAgent = this.#options.upstream.connectionAgent(plan.reserved, context.tls?.clientAlpn ?? []);
         this.#options.http1.handle(tlsSocket, context);
         return;
       case 'raw': {
         const target = context.target;
         const servername = context.tls?.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
-        const alpn = context.tls?.alpn;
-        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => this.#options.upstream.connectTls(target.host, target.port, servername, alpn ? [alpn] : []));
+        const alpn = context.tls?.clientAlpn ?? [];
+        const reserved = plan.reserved && !plan.reserved.destroyed ? plan.reserved : undefined;
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, servername, alpn)));
         return;
       }
       case 'wait':
         tlsSocket.destroy();
     }
+  }
+
+  /** Learns a pinned host when the verdict says so; a failed handshake is a flow of its own either way. */
+  #judge(context: ConnectionContext, verdict: PinningVerdict): void {
+    const learned = verdict.pinned ? this.#options.passthrough.learnPinned(pinnedName(context), verdict.reason) !== undefined : false;
+    if (verdict.failedHandshake || learned) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], learned, verdict.pinned);
   }
 
   #tlsFailedFlow(context: ConnectionContext, reason: string, tags: string[], learned: boolean, rejected: boolean): void {
@@ -220,11 +244,15 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
       session.on('error', () => undefined); // reported on the streams that use it
       return { protocols: ['h2'], http2: { session } };
     }
-    if (probe.alpn && offered.includes(probe.alpn)) return { protocols: [probe.alpn] };
+    const reserved = probe.socket ? { reserved: probe.socket } : {};
+    if (probe.alpn && offered.includes(probe.alpn)) return { protocols: [probe.alpn], ...reserved };
     // The server chose nothing: HTTP/1.1 if the device can speak it, else no ALPN at all.
-    if (h1) return { protocols: ['http/1.1'] };
-    if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: 'the server does not speak HTTP/2, and the client offered nothing else' } };
-    return {};
+    if (h1) return { protocols: ['http/1.1'], ...reserved };
+    if (offered.includes('h2')) {
+      probe.socket?.destroy();
+      return { protocols: ['h2'], http2: { error: 'the server does not speak HTTP/2, and the client offered nothing else' } };
+    }
+    return reserved;
   }
   if (h1) return { protocols: ['http/1.1'] };
   if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: probe.reason } };

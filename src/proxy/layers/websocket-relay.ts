@@ -108,7 +108,7 @@ class WebSocketSession {
     let upstream: WebSocket;
     try {
       upstream = new WebSocket(url, protocols, {
-        agent: plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http,
+        agent: plan.agent ?? (plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http),
         ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
         headers: forwardedHeaders(req.rawHeaders),
         perMessageDeflate: deflate,

@@ -21,6 +21,7 @@ const rows: Array<[string, ConnectionEnding, boolean, readonly string[]]> = [
   ['garbage instead of a ClientHello', { stage: 'handshake', error: alert('ERR_SSL_WRONG_VERSION_NUMBER') }, false, []],
   ['closed right after the handshake without a byte (an app\'s pin check)', { stage: 'after-handshake', clientSpoke: false, msAfterHandshake: 15 }, true, ['tls:closed-without-request']],
   ['closed without a byte after idling (a browser\'s pre-connect)', { stage: 'after-handshake', clientSpoke: false, msAfterHandshake: limits.pinnedCloseWindowMs + 1 }, false, []],
+  ['closed right after the handshake without a byte, but the device sent data to this host before (Chromium\'s unused pre-connect)', { stage: 'after-handshake', clientSpoke: false, msAfterHandshake: 15, trustedBefore: true }, false, []],
   ['closed after a request we answered 431 (header too large)', { stage: 'after-handshake', clientSpoke: true, msAfterHandshake: 20 }, false, []],
   ['closed after a request we answered 400 (malformed)', { stage: 'after-handshake', clientSpoke: true, msAfterHandshake: 5 }, false, []],
   ['closed after a 502 (the server could not be reached)', { stage: 'after-handshake', clientSpoke: true, msAfterHandshake: 30 }, false, []],
