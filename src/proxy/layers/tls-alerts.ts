@@ -7,7 +7,7 @@ const ALERT_NUMBERS: Record<string, number> = {
 };
 
 export interface HandshakeFailure {
-  /** `tls:alert-48` style tag when the client sent an alert. */
+  /** `tls:alert-48` when the client sent an alert; `tls:reset`, or the OpenSSL code (`tls:unsupported-protocol`), otherwise. */
   readonly alertTag?: string;
   /** The client refused our certificate (as opposed to garbage or a protocol mismatch). */
   readonly certificateRejected: boolean;
@@ -28,6 +28,9 @@ export function classifyHandshakeError(err: unknown): HandshakeFailure {
       reason: `client sent TLS alert ${name.toLowerCase().replace(/_/g, ' ')}${number ? ` (${number})` : ''}`,
     };
   }
-  if (code === 'ECONNRESET') return { certificateRejected: true, reason: 'client reset the connection during the TLS handshake' };
-  return { certificateRejected: false, reason: `TLS handshake failed: ${code ? `${code}: ` : ''}${message}`.replace(/\s+/g, ' ') };
+  if (code === 'ECONNRESET') return { alertTag: 'tls:reset', certificateRejected: true, reason: 'client reset the connection during the TLS handshake' };
+  // Not an alert (an SSLv3 client, plain HTTP to a TLS port, garbage): the code as a tag too, so
+  // nothing downstream reads the sentence (ERR_SSL_UNSUPPORTED_PROTOCOL -> tls:unsupported-protocol).
+  const tag = /^ERR_SSL_[A-Z0-9_]{1,60}$/.test(code) ? `tls:${code.slice('ERR_SSL_'.length).toLowerCase().replace(/_/g, '-')}` : undefined;
+  return { ...(tag ? { alertTag: tag } : {}), certificateRejected: false, reason: `TLS handshake failed: ${code ? `${code}: ` : ''}${message}`.replace(/\s+/g, ' ') };
 }

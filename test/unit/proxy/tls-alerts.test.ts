@@ -6,9 +6,11 @@ const rows: Array<[string, string | undefined, boolean]> = [
   ['ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'tls:alert-42', true],
   ['ERR_SSL_SSLV3_ALERT_CERTIFICATE_UNKNOWN', 'tls:alert-46', true],
   ['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'tls:alert-40', false],
-  ['ECONNRESET', undefined, true],
-  ['ERR_SSL_WRONG_VERSION_NUMBER', undefined, false],
-  ['ERR_SSL_HTTP_REQUEST', undefined, false],
+  ['ECONNRESET', 'tls:reset', true],
+  ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls:wrong-version-number', false],
+  ['ERR_SSL_HTTP_REQUEST', 'tls:http-request', false],
+  ['ERR_SSL_UNSUPPORTED_PROTOCOL', 'tls:unsupported-protocol', false],
+  ['EPROTO', undefined, false],
 ];
 for (const [code, tag, rejected] of rows) {
   t.test(code, async (t) => {
