@@ -42,6 +42,14 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
   return { id: newFlowId(), mode, client, target, startedMs: Date.now(), exchanges: 0 };
 }
 
+/**
+ * The name to send and verify upstream: the device's SNI, else the target when it is a name (an
+ * address needs none: the server's certificate must then name the address).
+ */
+export function upstreamServername(context: ConnectionContext): string | undefined {
+  return context.tls?.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
+}
+
 /** The port a scheme implies, so URLs leave it out like clients do. */
 export function defaultPortOf(context: ConnectionContext): number {
   return context.tls ? 443 : 80;

@@ -7,8 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
-import { limits } from '../limits.js';
 import { Duplex } from 'node:stream';
+import { limits } from '../limits.js';
 import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 
@@ -49,14 +49,6 @@ export type UpstreamProbe =
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
   | { readonly outcome: 'failed'; readonly reason: string };
-
-export type AlpnAnswer =
-  /** The server chose h2: this connection carries the HTTP/2 session. */
-  | { readonly protocol: 'h2'; readonly socket: tls.TLSSocket }
-  /** The server chose HTTP/1.1, or no ALPN at all (which means HTTP/1.1). */
-  | { readonly protocol: 'http/1.1' }
-  /** The server could not be reached or verified; `reason` is one line. */
-  | { readonly protocol: 'none'; readonly reason: string };
 
 const TLS_VERIFY_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -112,8 +104,6 @@ export class UpstreamConnector {
   readonly #clientCertContexts = new Map<string, tls.SecureContext>();
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
   readonly #probed = new Map<string, { until: number; alpn?: string }>();
-  /** Servers known to answer HTTP/1.1 to an h2 offer: no need to ask them again for a while. */
-  readonly #http1Only = new Map<string, number>();
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
@@ -154,8 +144,8 @@ export class UpstreamConnector {
   /**
    * Looks at the server before we answer the device (mitmproxy's eager connection strategy): does it
    * answer, which of the device's ALPN protocols does it choose, does it want a client certificate?
-   * An h2 answer keeps its socket (it carries the session); other answers close it, and a server
-   * that answered plainly is not asked again for a while.
+   * The connection that answered is handed back for the device's traffic; a server that answered
+   * without h2 is not asked first again for a while (later answers carry no socket).
    */
   async probe(host: string, port: number, servername: string | undefined, offer: readonly string[]): Promise<UpstreamProbe> {
     const key = `${host}|${port}|${servername ?? ''}|${offer.join(',')}`;
@@ -193,7 +183,7 @@ export class UpstreamConnector {
     if (facts.alpn !== 'h2') {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
-    this.#probed.set(key, { until: Date.now() + limits.http1OnlyMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+      this.#probed.set(key, { until: Date.now() + limits.http1OnlyMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
       if (this.#probed.size > limits.http1OnlyMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
     }
     // The connection that answered is the one the device's traffic then rides on: the server sees
@@ -220,18 +210,41 @@ export class UpstreamConnector {
 
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
   connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher): Promise<tls.TLSSocket> {
+    const secureContext = this.#contextFor(servername ?? host);
+    const common = {
+      ...(servername ? { servername } : {}), ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
+      rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
+    };
+    const lookup = this.#options.lookup ? { lookup: this.#options.lookup } : {};
+    // The watched connection reads the server's bytes through JavaScript (slower), so it is
+    // only used to tell why a handshake failed; every other one is native end to end.
+    const socket = watcher ? tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) }) : tls.connect({ ...common, host, port, ...lookup });
+    // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
+    socket.setNoDelay(true);
+    return this.#whenSecure(socket);
+  }
+
+
+  destroy(): void {
+    this.#probed.clear();
+    this.agents.http.destroy();
+    this.agents.https.destroy();
+    this.agents.insecureHttps.destroy();
+  }
+
+  /**
+   * TLS over a connection already open to the server (STARTTLS), with the same roots and checks as
+   * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
+   * server's certificate must name.
+   */
+  secureExisting(socket: net.Socket, host: string, servername: string | undefined): Promise<tls.TLSSocket> {
+    const secureContext = this.#contextFor(servername ?? host);
+    return this.#whenSecure(tls.connect({ socket, host, ...(servername ? { servername } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}) }));
+  }
+
+  /** Our side of every upstream handshake: keys to the key log, a deadline, resolved once secure. */
+  #whenSecure(socket: tls.TLSSocket): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
-      const secureContext = this.#contextFor(servername ?? host);
-      const common = {
-        ...(servername ? { servername } : {}), ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
-        rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
-      };
-      const lookup = this.#options.lookup ? { lookup: this.#options.lookup } : {};
-      // The watched connection reads the server's bytes through JavaScript (slower), so it is
-      // only used to tell why a handshake failed; every other one is native end to end.
-      const socket = watcher ? tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) }) : tls.connect({ ...common, host, port, ...lookup });
-      // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
-      socket.setNoDelay(true);
       const keylog = this.#options.keylog;
       if (keylog) socket.on('keylog', (line) => keylog(line));
       const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${limits.upstreamConnectTimeoutMs} ms`)), limits.upstreamConnectTimeoutMs);
@@ -247,36 +260,6 @@ export class UpstreamConnector {
     });
   }
 
-  destroy(): void {
-    this.#probed.clear();
-    this.agents.http.destroy();
-    this.agents.https.destroy();
-    this.agents.insecureHttps.destroy();
-  }
-
-  /**
-   * TLS over a connection already open to the server (STARTTLS), with the same roots and checks as
-   * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
-   * server's certificate must name.
-   */
-  secureExisting(socket: net.Socket, host: string, servername: string | undefined): Promise<tls.TLSSocket> {
-    return new Promise((resolve, reject) => {
-      const secureContext = this.#contextFor(servername ?? host);
-      const secure = tls.connect({ socket, host, ...(servername ? { servername } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}) });
-      const keylog = this.#options.keylog;
-      if (keylog) secure.on('keylog', (line) => keylog(line));
-      const timer = setTimeout(() => secure.destroy(new Error(`no TLS handshake within ${limits.upstreamConnectTimeoutMs} ms`)), limits.upstreamConnectTimeoutMs);
-      secure.once('secureConnect', () => {
-        clearTimeout(timer);
-        secure.off('error', reject);
-        resolve(secure);
-      });
-      secure.once('error', (error) => {
-        clearTimeout(timer);
-        reject(error);
-      });
-    });
-  }
 }
 
 /** A TCP connection whose incoming bytes the watcher sees before TLS does. */

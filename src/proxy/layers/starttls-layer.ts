@@ -16,7 +16,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
-import type { ConnectionContext } from '../context.js';
+import { upstreamServername, type ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
@@ -199,7 +199,7 @@ class StartTlsConnection {
       this.#relayOpaque(helloBytes, `passthrough:${passthrough}`);
       return;
     }
-    const servername = context.tls.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
+    const servername = upstreamServername(context);
     // The server first: a device's TLS is never completed for a server we could not verify.
     this.#options.upstream.secureExisting(this.#server, context.target.host, servername).then((serverTls) => {
       if (this.#device.destroyed) {

@@ -17,7 +17,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
-import type { ConnectionContext } from '../context.js';
+import { upstreamServername, type ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
@@ -70,8 +70,7 @@ export class TlsLayer {
         return;
       }
       const target = context.target;
-      const servername = context.tls.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
-      void this.#options.upstream.probe(target.host, target.port, servername, context.tls.clientAlpn).then((probe) => {
+      void this.#options.upstream.probe(target.host, target.port, upstreamServername(context), context.tls.clientAlpn).then((probe) => {
         if (socket.destroyed) {
           if (probe.outcome === 'ok') probe.socket?.destroy();
           return;
@@ -198,10 +197,8 @@ export class TlsLayer {
         return;
       case 'raw': {
         const target = context.target;
-        const servername = context.tls?.sni ?? (target.hostKind === 'dns' ? target.host : undefined);
-        const alpn = context.tls?.clientAlpn ?? [];
         const reserved = plan.reserved && !plan.reserved.destroyed ? plan.reserved : undefined;
-        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, servername, alpn)));
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), context.tls?.clientAlpn ?? [])));
         return;
       }
       case 'wait':
