@@ -44,9 +44,12 @@ export const limits = {
   stopGraceMs: 5_000,
   /** How long an upstream may take to connect and finish its TLS handshake. */
   upstreamConnectTimeoutMs: 15_000,
-  /** Servers that answered an h2 offer with HTTP/1.1 are not asked again for this long (and this many are remembered). */
-  http1OnlyMemoryMs: 10 * 60_000,
-  http1OnlyMemoryEntries: 10_000,
+  /**
+   * Servers that answered the probe before a device without h2 and without wanting a client
+   * certificate are not probed again for this long (and this many are remembered).
+   */
+  probeMemoryMs: 10 * 60_000,
+  probeMemoryEntries: 10_000,
   /**
    * After a TLS 1.3 handshake with a server, how long we wait for its first word (a session ticket,
    * or the alert that says it wanted a client certificate) before answering the device. Servers

@@ -183,8 +183,8 @@ export class UpstreamConnector {
     if (facts.alpn !== 'h2') {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
-      this.#probed.set(key, { until: Date.now() + limits.http1OnlyMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
-      if (this.#probed.size > limits.http1OnlyMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
+      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+      if (this.#probed.size > limits.probeMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
     }
     // The connection that answered is the one the device's traffic then rides on: the server sees
     // one connection per device connection, with the device's own ALPN offer, as it would directly.
