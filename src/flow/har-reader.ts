@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import type { Flow, FlowKind, HeaderList, MessageRecord, GrpcCallRecord, TlsRecord, TlsSide } from '../model/flow.js';
+import { captureModes, type DnsAnswer, type DnsRecord, type Flow, type FlowKind, type HeaderList, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
 
 export type HarEntryJson = Record<string, unknown>;
 
@@ -137,6 +137,20 @@ function tlsRecord(value: unknown): TlsRecord | undefined {
   return client || server ? { ...(client ? { client } : {}), ...(server ? { server } : {}) } : undefined;
 }
 
+/** phonehome's `_phonehome.dns`, checked field by field (a file is input, not trusted). */
+function dnsRecord(value: unknown): DnsRecord | undefined {
+  if (!isObject(value) || typeof value['name'] !== 'string' || typeof value['type'] !== 'string') return undefined;
+  const answers: DnsAnswer[] = Array.isArray(value['answers'])
+    ? value['answers'].filter(isObject).map((a) => ({ name: String(a['name'] ?? ''), type: String(a['type'] ?? ''), ttl: Number(a['ttl'] ?? 0), data: String(a['data'] ?? '') }))
+    : [];
+  return {
+    name: value['name'], type: value['type'], answers,
+    ...(typeof value['rcode'] === 'string' ? { rcode: value['rcode'] } : {}),
+    ...(typeof value['stripped'] === 'number' ? { stripped: value['stripped'] } : {}),
+    ...(typeof value['upstream'] === 'string' ? { upstream: value['upstream'] } : {}),
+  };
+}
+
 /** One HAR entry (phonehome's, a browser's, mitmproxy's…) as a flow. */
 export function harEntryToFlow(entry: Json, index: number): Flow {
   const req = isObject(entry['request']) ? entry['request'] : {};
@@ -148,7 +162,7 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const startedAt = typeof entry['startedDateTime'] === 'string' ? entry['startedDateTime'] : new Date(0).toISOString();
   const durationMs = typeof entry['time'] === 'number' && entry['time'] >= 0 ? entry['time'] : 0;
   const endedAt = new Date((Date.parse(startedAt) || 0) + durationMs).toISOString();
-  const client = isObject(ph['client']) ? { ip: String(ph['client']['ip'] ?? 'unknown'), port: Number(ph['client']['port'] ?? 0) } : { ip: 'unknown', port: 0 };
+  const client = isObject(ph['client']) ? { ip: String(ph['client']['ip'] ?? 'unknown'), port: Number(ph['client']['port'] ?? 0), ...(typeof ph['client']['name'] === 'string' ? { name: ph['client']['name'] } : {}) } : { ip: 'unknown', port: 0 };
   const id = typeof ph['flowId'] === 'string' ? ph['flowId'] : `har-${String(index + 1).padStart(6, '0')}`;
   const tags = Array.isArray(ph['tags']) ? ph['tags'].map(String) : [];
   const serverIp = typeof entry['serverIPAddress'] === 'string' ? entry['serverIPAddress'].replace(/^\[|\]$/g, '') : undefined;
@@ -156,10 +170,13 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const scheme = url.startsWith('https:') ? 'https' : url.startsWith('wss:') ? 'wss' : url.startsWith('ws:') ? 'ws' : url.startsWith('tcp:') ? 'tcp' : 'http';
   // phonehome's own entries say where the client was going, how it arrived and what TLS said.
   const recorded = isObject(ph['target']) && typeof ph['target']['host'] === 'string' ? { host: ph['target']['host'], port: Number(ph['target']['port'] ?? target.port) } : undefined;
-  const mode = (['http', 'socks5', 'transparent'] as const).find((m) => m === ph['mode']);
+  const mode = captureModes.find((m) => m === ph['mode']);
   const tls = tlsRecord(ph['tls']);
-  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}), ...(tls ? { tls } : {}) };
+  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}), ...(tls ? { tls } : {}), ...(typeof ph['dnsName'] === 'string' ? { dnsName: ph['dnsName'] } : {}) };
   const common = { id, startedAt, endedAt, durationMs, client, target: recorded ?? target, ...facts, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
+
+  const dns = ph['kind'] === 'dns' ? dnsRecord(ph['dns']) : undefined;
+  if (dns) return { ...common, kind: 'dns', scheme: 'dns', dns, bytesUp: Number(ph['bytesUp'] ?? 0), bytesDown: Number(ph['bytesDown'] ?? 0) };
 
   const stream = isObject(ph['stream']) ? ph['stream'] : undefined;
   if (method === 'CONNECT' || stream) {

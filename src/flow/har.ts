@@ -3,7 +3,7 @@
 // contract says. phonehome's own facts live in `_phonehome` objects (custom fields start with _).
 
 import { isUtf8 } from 'node:buffer';
-import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
+import { headerValue, type DnsRecord, type Flow, type HeaderList } from '../model/flow.js';
 import type { CapturedBody } from './body-capture.js';
 
 export interface HarEntry {
@@ -69,6 +69,8 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.sni) phonehome['sni'] = flow.sni;
   if (flow.alpn) phonehome['alpn'] = flow.alpn;
   if (flow.tls) phonehome['tls'] = flow.tls;
+  if (flow.dnsName) phonehome['dnsName'] = flow.dnsName;
+  if (flow.dns) phonehome['dns'] = flow.dns;
   if (flow.error) phonehome['error'] = flow.error;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
   if (flow.destination && options.locate) {
@@ -119,6 +121,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
     }
     return entry;
   }
+  if (flow.dns) return dnsEntry(flow, flow.dns, base, phonehome);
   // Tunnels, raw streams, TLS failures and rejected requests: a CONNECT-shaped entry.
   const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
   const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
@@ -131,4 +134,21 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
     response: { status: flow.kind === 'tunnel' || flow.kind === 'raw' ? 200 : 0, statusText: flow.error ?? '', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: flow.bytesDown, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: flow.bytesDown },
     _phonehome: phonehome,
   };
+}
+
+/**
+ * A DNS question as a HAR entry: HAR has no shape for DNS, so the entry reads like a request for
+ * `dns://RESOLVER/NAME?type=T` whose status text is the response code; `_phonehome.dns` holds the
+ * question and answers themselves.
+ */
+function dnsEntry(flow: Flow, dns: DnsRecord, base: Pick<HarEntry, 'startedDateTime' | 'time' | 'cache' | 'timings' | 'serverIPAddress' | 'connection'>, phonehome: Record<string, unknown>): HarEntry {
+  const resolver = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
+  const url = `dns://${resolver}:${flow.target.port}/${encodeURIComponent(dns.name)}?type=${encodeURIComponent(dns.type)}`;
+  const answered = dns.rcode !== undefined;
+  return {
+    ...base,
+    request: { method: 'QUERY', url, httpVersion: 'DNS', cookies: [], headers: [], queryString: [{ name: 'type', value: dns.type }], headersSize: -1, bodySize: flow.bytesUp },
+    response: { status: answered ? 200 : 0, statusText: dns.rcode ?? flow.error ?? '', httpVersion: 'DNS', cookies: [], headers: [], content: { size: flow.bytesDown, mimeType: 'application/dns-message' }, redirectURL: '', headersSize: -1, bodySize: flow.bytesDown },
+    _phonehome: phonehome,
+  } as HarEntry;
 }

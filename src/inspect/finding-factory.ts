@@ -26,7 +26,7 @@ export class FindingFactory {
       v: 1, id: id ?? this.#id(), time: flow.endedAt, flowId: flow.id,
       category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,
       ...(flow.request ? { method: flow.request.method, url: flow.request.url } : {}),
-      host: flowHost(flow), client: { ip: flow.client.ip },
+      host: flowHost(flow), client: clientOf(flow), ...(flow.mode ? { mode: flow.mode } : {}),
       destination: destinationOf(flow),
       evidence: draft.evidence, details: draft.details, canary: draft.canary ?? null,
     };
@@ -38,7 +38,7 @@ export class FindingFactory {
       v: 1, id: this.#id(), time: failure.time, flowId: failure.flowId,
       category: 'tls-pinned', severity: 'low', direction: 'none', detector: 'tls/pinned',
       summary: `${name}:${failure.port} refused phonehome's certificate (${failure.reason})${failure.learnedPassthrough ? '; its traffic now passes through undecrypted' : ''}`,
-      host: failure.host, client: { ip: failure.client.ip },
+      host: failure.host, client: failure.client.name ? { ip: failure.client.ip, name: failure.client.name } : { ip: failure.client.ip },
       destination: { port: failure.port, country: null, asn: null, org: null },
       evidence: { path: ['tls:handshake'], bytes: 0 },
       details: { sni: failure.sni ?? null, reason: failure.reason, learnedPassthrough: failure.learnedPassthrough },
@@ -51,7 +51,7 @@ export class FindingFactory {
       v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
       category: 'opaque', severity: 'info', direction: 'both', detector: 'tunnel/opaque',
       summary: `${flow.target.host}:${flow.target.port} passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'}): ${flow.bytesUp} bytes up, ${flow.bytesDown} down`,
-      host: flowHost(flow), client: { ip: flow.client.ip },
+      host: flowHost(flow), client: clientOf(flow), ...(flow.mode ? { mode: flow.mode } : {}),
       destination: destinationOf(flow),
       evidence: { path: ['tunnel'], bytes: flow.bytesUp },
       details: { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, durationMs: flow.durationMs },
@@ -62,4 +62,9 @@ export class FindingFactory {
 
 function destinationOf(flow: Flow): Finding['destination'] {
   return { ...(flow.destination ? { ip: flow.destination.ip, port: flow.destination.port } : { port: flow.target.port }), country: null, asn: null, org: null };
+}
+
+/** The finding's client: the address, and the WireGuard peer's name when the flow came through the tunnel. */
+function clientOf(flow: Flow): Finding['client'] {
+  return flow.client.name ? { ip: flow.client.ip, name: flow.client.name } : { ip: flow.client.ip };
 }

@@ -1,5 +1,7 @@
 // The finding format of the contract (shared/design.md, "A finding"). Version 1.
 
+import type { CaptureMode } from './flow.js';
+
 export const categories = [
   'photo', 'sms', 'mail', 'contact', 'call-log', 'identifier', 'location',
   'credential', 'browsing', 'app-list', 'tls-pinned', 'opaque',
@@ -46,7 +48,10 @@ export interface Finding {
   readonly method?: string;
   readonly url?: string;
   readonly host: string;
-  readonly client: { readonly ip: string };
+  /** The device: its address, and its name where it has one (the WireGuard peer). */
+  readonly client: { readonly ip: string; readonly name?: string };
+  /** How the device's connection reached phonehome (`http`, `socks5`, `transparent`, `wireguard`), when known. */
+  readonly mode?: CaptureMode;
   readonly destination: Destination;
   readonly evidence: Evidence;
   readonly details: Readonly<Record<string, unknown>>;

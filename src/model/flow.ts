@@ -1,5 +1,5 @@
 // The flow model: one record per HTTP exchange (HTTP/1.x or HTTP/2 stream, gRPC call included),
-// WebSocket connection, tunnel, raw stream or failed handshake. Flows are built by the proxy's
+// WebSocket connection, tunnel, raw stream, failed handshake or DNS query. Flows are built by the proxy's
 // recorder and handed, finished and read-only, to inspection and sinks. This folder imports
 // nothing else of the project, so the worker thread and (later) other machines share it as is.
 
@@ -15,10 +15,44 @@ export type FlowKind =
   /** a client that refused our certificate */
   | 'tls-failed'
   /** a request or connection we refused or could not parse (bad target, access, auth, abuse) */
-  | 'rejected';
+  | 'rejected'
+  /** one DNS question and its answer, forwarded by phonehome's DNS listener */
+  | 'dns';
 
-/** How a connection reached phonehome: the HTTP proxy port, SOCKS5, or an OS redirect. */
-export type CaptureMode = 'http' | 'socks5' | 'transparent';
+/**
+ * How a connection reached phonehome: the HTTP proxy port, SOCKS5, an OS redirect (a hotspot), or
+ * the WireGuard tunnel (an OS redirect too, from the tunnel's interface; the client is a named peer).
+ */
+export type CaptureMode = 'http' | 'socks5' | 'transparent' | 'wireguard';
+
+/** All capture modes, for readers of files that must not trust what they read. */
+export const captureModes: readonly CaptureMode[] = ['http', 'socks5', 'transparent', 'wireguard'];
+
+/** One resource record of a DNS answer, as text (`A 93.184.216.34`, `CNAME cdn.example.net`). */
+export interface DnsAnswer {
+  readonly name: string;
+  /** `A`, `AAAA`, `CNAME`, `HTTPS`… */
+  readonly type: string;
+  readonly ttl: number;
+  /** The record's data as text: an address, a name, or a short rendering of anything else. */
+  readonly data: string;
+}
+
+/** One DNS question and the answer the device got for it. */
+export interface DnsRecord {
+  /** The name asked for, lower-case, without the final dot. */
+  readonly name: string;
+  /** The question's type: `A`, `AAAA`, `HTTPS`, `TXT`… */
+  readonly type: string;
+  /** The response code (`NOERROR`, `NXDOMAIN`, `SERVFAIL`…); absent when no answer came. */
+  readonly rcode?: string;
+  /** The answer section as the device received it (after stripping). */
+  readonly answers: readonly DnsAnswer[];
+  /** HTTPS/SVCB records removed before the answer reached the device (no ECH keys, no HTTP/3 hints). */
+  readonly stripped?: number;
+  /** The resolver the question was forwarded to (`IP:PORT`). */
+  readonly upstream?: string;
+}
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
@@ -91,6 +125,8 @@ export interface TlsRecord {
 export interface Endpoint {
   readonly ip: string;
   readonly port: number;
+  /** A client's name where it has one: the WireGuard peer the connection came through. */
+  readonly name?: string;
 }
 
 export interface Flow {
@@ -108,7 +144,7 @@ export interface Flow {
   readonly sni?: string;
   /** Application protocol negotiated with the client by ALPN (`h2`, `http/1.1`), when one was. */
   readonly alpn?: string;
-  readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls';
+  readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls' | 'dns';
   /** TLS versions and cipher suites of a decrypted connection, both sides where known. */
   readonly tls?: TlsRecord;
   /** The address actually connected upstream, when a connection was made. */
@@ -119,6 +155,13 @@ export interface Flow {
   readonly messages?: readonly MessageRecord[];
   /** gRPC calls (over HTTP/2, or gRPC-Web over HTTP/1.1). */
   readonly grpc?: GrpcCallRecord;
+  /** DNS flows: the question and the answer. */
+  readonly dns?: DnsRecord;
+  /**
+   * The name the device looked up for the target address (from DNS answers phonehome forwarded in
+   * this run), when the target is an address: what names a connection that had no SNI or Host.
+   */
+  readonly dnsName?: string;
   /** Raw streams: what each side sent, captured up to a limit. */
   readonly stream?: { readonly up: CapturedBody; readonly down: CapturedBody };
   readonly bytesUp: number;
@@ -153,13 +196,20 @@ export function headerValue(headers: HeaderList, name: string): string | undefin
   return undefined;
 }
 
+/** Connections the OS redirected to us: they name only an address, never a host. */
+export function isRedirected(mode: CaptureMode | undefined): boolean {
+  return mode === 'transparent' || mode === 'wireguard';
+}
+
 /**
  * The server name a flow is reported under. A proxy client names its target; a redirected
- * (transparent) connection only has an address, so its name comes from the request URL (Host,
- * :authority) or the SNI, when there was one.
+ * (transparent, WireGuard) connection only has an address, so its name comes from the request URL
+ * (Host, :authority), the SNI, or the DNS answer that gave the device the address, in that order.
+ * A DNS flow is reported under the name it asked for.
  */
 export function flowHost(flow: Flow): string {
-  if (flow.mode !== 'transparent') return flow.target.host;
+  if (flow.dns) return flow.dns.name;
+  if (!isRedirected(flow.mode)) return flow.dnsName ?? flow.target.host;
   if (flow.request) {
     try {
       const host = new URL(flow.request.url).hostname;
@@ -168,5 +218,5 @@ export function flowHost(flow: Flow): string {
       // fall through to the SNI
     }
   }
-  return flow.sni ?? flow.target.host;
+  return flow.sni ?? flow.dnsName ?? flow.target.host;
 }

@@ -2,7 +2,7 @@
 // arrived (the mode), where it was going, and what TLS and ALPN said. A mode creates it once it
 // knows the destination; every layer after that reads it (and adds the TLS facts).
 
-import { newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
+import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './upstream.js';
 
@@ -62,7 +62,7 @@ export function defaultPortOf(context: ConnectionContext): number {
  */
 export function urlAuthority(context: ConnectionContext, claimed: string | undefined): string {
   const port = defaultPortOf(context);
-  if (context.mode === 'transparent') {
+  if (isRedirected(context.mode)) {
     const named = claimed ? parseTarget(claimed, context.target.port) : undefined;
     if (named?.ok) return formatAuthority({ host: named.target.host, port: context.target.port }, port);
     if (context.tls?.sni) return formatAuthority({ host: context.tls.sni, port: context.target.port }, port);

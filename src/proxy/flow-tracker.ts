@@ -1,6 +1,8 @@
 // Announces flows on the event bus and counts the ones still open, so stopping can wait until
-// every open flow has been recorded (and says how many were not, if they take too long).
+// every open flow has been recorded (and says how many were not, if they take too long). With DNS
+// on, a flow whose target is a bare address is named here, once, from the answers the device got.
 
+import net from 'node:net';
 import type { EventBus } from '../flow/events.js';
 import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
 import { limits } from '../limits.js';
@@ -10,9 +12,17 @@ export class FlowTracker {
   readonly #events: EventBus;
   #open = 0;
   #idleWaiters: Array<() => void> = [];
+  /** The name a DNS answer of this run gave the device for an address (set when DNS is on). */
+  nameOf: ((address: string) => string | undefined) | undefined;
 
   constructor(events: EventBus) {
     this.#events = events;
+  }
+
+  #named(flow: Flow): Flow {
+    if (!this.nameOf || flow.dnsName !== undefined || flow.kind === 'dns' || net.isIP(flow.target.host) === 0) return flow;
+    const name = this.nameOf(flow.target.host);
+    return name ? { ...flow, dnsName: name } : flow;
   }
 
   /** A flow began: announced (when anyone listens) and counted until `end()`. */
@@ -24,7 +34,7 @@ export class FlowTracker {
 
   /** A flow that was begun is recorded. */
   end(flow: Flow): void {
-    this.#events.emit('flow:end', flow);
+    this.#events.emit('flow:end', this.#named(flow));
     this.#settled();
   }
 
@@ -49,7 +59,7 @@ export class FlowTracker {
 
   /** A flow that never needed tracking (it is over as soon as it is known). */
   record(flow: Flow): void {
-    this.#events.emit('flow:end', flow);
+    this.#events.emit('flow:end', this.#named(flow));
   }
 
   /**

@@ -52,6 +52,10 @@ export interface InterceptingProxyOptions {
   readonly keylog?: (line: Buffer) => void;
   /** A second listener for connections the OS redirected to us (--transparent HOST:PORT). */
   readonly transparent?: { readonly host: string; readonly port: number };
+  /** The WireGuard peer a redirected connection's client address belongs to (--wireguard). */
+  readonly peerOf?: (ip: string) => string | undefined;
+  /** The name a DNS answer gave the device for an address (DNS on): names flows that only have an address. */
+  readonly nameOf?: (address: string) => string | undefined;
 }
 
 export class InterceptingProxy {
@@ -76,6 +80,7 @@ export class InterceptingProxy {
     this.#events = options.events;
     this.#leaves = new LeafStore(options.ca);
     this.#tracker = new FlowTracker(options.events);
+    this.#tracker.nameOf = options.nameOf;
     this.#upstream = new UpstreamConnector({
       upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}),
       ...(options.upstreamTlsMin ? { tlsMin: options.upstreamTlsMin } : {}), ...(options.clientCertificates ? { clientCertificates: options.clientCertificates } : {}),
@@ -94,7 +99,7 @@ export class InterceptingProxy {
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), layers, http1: this.#http1, isSelf: (target) => this.#isSelf(target),
     });
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });
-    this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target) });
+    this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target), ...(options.peerOf ? { peerOf: options.peerOf } : {}) });
     if (options.transparent) {
       this.#transparentListener = net.createServer({ noDelay: true }, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));
       this.#transparentListener.maxConnections = limits.maxConnections;
