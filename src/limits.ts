@@ -77,4 +77,13 @@ export const limits = {
   noticeIntervalMs: 60_000,
   /** Passthrough hosts learned in one run. */
   learnedPassthroughHosts: 10_000,
+  /** DNS: (address, name) pairs the name map keeps; queries forwarded at once (past it, a query is dropped as a busy resolver drops it). */
+  dnsNameEntries: 100_000,
+  dnsMaxInFlight: 512,
+  /** DNS: the largest query datagram taken from a device (EDNS buffers are at most 4096 in practice), and the largest TCP message (its 2-byte length). */
+  dnsMaxQueryDatagramBytes: 4_096,
+  dnsMaxTcpMessageBytes: 65_535,
+  /** DNS: how long the upstream may take before the device gets SERVFAIL; a device's TCP connection idle this long is closed. */
+  dnsUpstreamTimeoutMs: 5_000,
+  dnsTcpIdleMs: 30_000,
 } as const;
