@@ -2,7 +2,11 @@
 // characters) or from an SVG, into pixels, decoded with jsQR (an independent decoder). The quiet
 // zone is whatever the rendering itself has; nothing is added around it.
 
-import jsQR from 'jsqr';
+import jsQRModule from 'jsqr';
+
+// jsqr is CommonJS typed with `export default`: under NodeNext the default import is the function
+// at run time but typed as the module.
+const jsQR = jsQRModule as unknown as typeof jsQRModule.default;
 
 const PIXELS_PER_MODULE = 4;
 /** Half-block cells whose lit part is the code's light modules: [top light, bottom light]. */
