@@ -4,10 +4,22 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
+import { serveWireguardPage } from './wireguard-page.js';
+import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
 
 export const INSTALL_HOST = 'phonehome.cert';
 
-export function serveInstallPage(ca: CertificateAuthority, path: string, res: http.ServerResponse): void {
+export interface InstallPageOptions {
+  /** The running WireGuard endpoint (--wireguard); absent, or undefined when called, when it is off. */
+  readonly wireguard?: () => WireguardInfo | undefined;
+  /**
+   * False when the proxy asks for credentials (--proxy-auth) and this request brought none that
+   * fit: the CA is public, the phones' WireGuard private keys are not.
+   */
+  readonly authorized?: boolean;
+}
+
+export function serveInstallPage(ca: CertificateAuthority, path: string, res: http.ServerResponse, options: InstallPageOptions = {}): void {
   const hashFile = ca.info().androidSystemFileName;
   const files: Record<string, { type: string; body: () => Buffer | string; name: string }> = {
     '/phonehome-ca.pem': { type: 'application/x-pem-file', body: () => ca.certPem, name: 'phonehome-ca.pem' },
@@ -17,6 +29,10 @@ export function serveInstallPage(ca: CertificateAuthority, path: string, res: ht
     '/phonehome-ca.mobileconfig': { type: 'application/x-apple-aspen-config', body: () => mobileconfig(ca), name: 'phonehome-ca.mobileconfig' },
   };
   const pathname = path.split('?')[0] ?? '/';
+  if (pathname === '/wireguard' || pathname.startsWith('/wireguard/')) {
+    serveWireguardPage(pathname, res, options.wireguard?.(), options.authorized ?? true);
+    return;
+  }
   const file = files[pathname];
   if (file) {
     const body = file.body();
@@ -35,6 +51,7 @@ export function serveInstallPage(ca: CertificateAuthority, path: string, res: ht
     return;
   }
   const info = ca.info();
+  const wireguard = options.wireguard?.() ? '<h2>WireGuard</h2>\n<p><a class="b" href="/wireguard">The phones\' WireGuard configurations (QR codes)</a> — every app through phonehome, no proxy setting needed.</p>\n' : '';
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>phonehome — install the lab CA</title>
@@ -61,7 +78,7 @@ Only do this on a test device, and remove the CA after the lab run.</p>
 </ol>
 <h2>Other systems</h2>
 <p><a class="b" href="/phonehome-ca.pem">PEM</a> <a class="b" href="/phonehome-ca.cer">DER (.cer)</a> <a class="b" href="/phonehome-ca.p12">PKCS#12 (.p12, certificate only, no password)</a></p>
-</body></html>
+${wireguard}</body></html>
 `;
   res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(html), 'cache-control': 'no-store' });
   res.end(html);

@@ -26,6 +26,7 @@ import { HttpProxyMode } from './modes/http-proxy-mode.js';
 import { SocksMode } from './modes/socks-mode.js';
 import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
+import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
 import { UpstreamConnector, type ClientCertificate, type UpstreamTlsMin } from './upstream.js';
@@ -56,6 +57,8 @@ export interface InterceptingProxyOptions {
   readonly peerOf?: (ip: string) => string | undefined;
   /** The name a DNS answer gave the device for an address (DNS on): names flows that only have an address. */
   readonly nameOf?: (address: string) => string | undefined;
+  /** The running WireGuard endpoint (--wireguard): the install page shows its phones' configurations at /wireguard. */
+  readonly wireguard?: () => WireguardInfo | undefined;
 }
 
 export class InterceptingProxy {
@@ -97,6 +100,7 @@ export class InterceptingProxy {
     const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.passthrough, options.lookup);
     this.#httpMode = new HttpProxyMode({
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), layers, http1: this.#http1, isSelf: (target) => this.#isSelf(target),
+      ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     });
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });
     this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target), ...(options.peerOf ? { peerOf: options.peerOf } : {}) });

@@ -15,6 +15,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
 import { refuse, respondText } from '../replies.js';
+import type { WireguardInfo } from './wireguard/wireguard-info.js';
 
 export interface HttpProxyModeOptions {
   readonly tracker: FlowTracker;
@@ -24,6 +25,8 @@ export interface HttpProxyModeOptions {
   readonly http1: Http1Layer;
   /** True when a target is this proxy itself (it would talk to itself forever). */
   readonly isSelf: (target: Target) => boolean;
+  /** The running WireGuard endpoint, for the install page's /wireguard (--wireguard). */
+  readonly wireguard?: () => WireguardInfo | undefined;
 }
 
 const PROXY_AUTH_REQUIRED = 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"\r\nConnection: close\r\n\r\n';
@@ -62,8 +65,12 @@ export class HttpProxyMode {
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
     const url = req.url ?? '';
     if (url.startsWith('/')) {
-      // Someone opened the proxy's own address in a browser: show how to install the CA.
-      serveInstallPage(this.#options.ca, url, res);
+      // Someone opened the proxy's own address in a browser: show how to install the CA. A browser
+      // sends no Proxy-Authorization to a page it opens directly, so --proxy-auth is asked for
+      // with Authorization (401) before the WireGuard keys are shown.
+      const auth = this.#options.auth;
+      const authorized = !auth || auth.accepts(req.headers['proxy-authorization']) || auth.accepts(req.headers.authorization);
+      serveInstallPage(this.#options.ca, url, res, { ...this.#installPage(), authorized });
       return;
     }
     if (!this.#authorized(req)) {
@@ -85,7 +92,7 @@ export class HttpProxyMode {
     }
     const target = parsed.target;
     if (target.host === INSTALL_HOST) {
-      serveInstallPage(this.#options.ca, absolute[2] || '/', res);
+      serveInstallPage(this.#options.ca, absolute[2] || '/', res, { ...this.#installPage(), authorized: true });
       return;
     }
     if (this.#options.isSelf(target)) {
@@ -95,6 +102,10 @@ export class HttpProxyMode {
     }
     const client = clientOf(req.socket);
     this.#options.http1.exchange(req, res, { client, mode: 'http', target, tls: false, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
+  }
+
+  #installPage(): { wireguard?: () => WireguardInfo | undefined } {
+    return this.#options.wireguard ? { wireguard: this.#options.wireguard } : {};
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
