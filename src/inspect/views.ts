@@ -1,8 +1,10 @@
 // The layers of a flow that detectors look at: each body, WebSocket or gRPC message and raw stream
-// as it was captured. The decode chain adds the decoded layers beneath each of these.
+// as it was captured, and the name of a DNS question. The decode chain adds the decoded layers
+// beneath each of these.
 
 import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import type { View } from './detect/detector.js';
+import { dnsNameViews } from './dns/dns-name-views.js';
 
 function mediaType(value: string | undefined): string | undefined {
   return value?.split(';')[0]?.trim().toLowerCase() || undefined;
@@ -88,5 +90,7 @@ export function viewsOf(flow: Flow): View[] {
     if (flow.stream.up.bytes.length > 0) views.push({ bytes: flow.stream.up.bytes, path: ['stream:up'], direction: 'request', depth: 0, origin: 'stream', flow });
     if (flow.stream.down.bytes.length > 0) views.push({ bytes: flow.stream.down.bytes, path: ['stream:down'], direction: 'response', depth: 0, origin: 'stream', flow });
   }
+  // A DNS question: the name asked for, and its labels decoded.
+  if (flow.dns) views.push(...dnsNameViews(flow));
   return views;
 }

@@ -24,8 +24,8 @@ export interface View {
   readonly decoded?: boolean;
   /** How many decode steps below the raw message. */
   readonly depth: number;
-  /** 'stream' for the two directions of a raw TCP stream (SMTP, IMAP…). */
-  readonly origin?: 'http' | 'websocket' | 'stream';
+  /** 'stream' for the two directions of a raw TCP stream (SMTP, IMAP…); 'dns' for a DNS question's name. */
+  readonly origin?: 'http' | 'websocket' | 'stream' | 'dns';
   readonly flow: Flow;
 }
 

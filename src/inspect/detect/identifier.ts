@@ -130,20 +130,25 @@ export const identifierDetector: Detector = {
   detect(view: View): FindingDraft[] {
     const hits: IdentifierHit[] = [];
     collect(view.structured, hits);
-    const byKind = new Map<IdentifierKind, IdentifierHit[]>();
-    for (const hit of hits) byKind.set(hit.kind, [...(byKind.get(hit.kind) ?? []), hit]);
-    return [...byKind].map(([kind, list]): FindingDraft => {
-      const weak = (h: IdentifierHit): boolean => h.note?.startsWith('randomised') === true || h.note?.startsWith('E.164') === true;
-      const real = list.filter((h) => !h.note || weak(h) || h.note === 'MEID');
-      const first = real.find((h) => !weak(h)) ?? real[0] ?? list[0]!;
-      const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : first.note?.startsWith('E.164') ? 'medium' : SEVERITY[kind];
-      const distinct = new Set(list.map((h) => h.value)).size;
-      return {
-        category: 'identifier', severity, direction: view.direction, detector: `identifier/${kind.toLowerCase().replace(/\s+/g, '-')}`,
-        summary: `${kind} ${shown(first)} under "${first.key}"${distinct > 1 ? ` (and ${distinct - 1} more)` : ''}${first.note ? `: ${first.note}` : ''}`,
-        evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${first.key}: ${first.value}` },
-        details: { kind, values: [...new Set(list.map((h) => h.value))].slice(0, 20), keys: [...new Set(list.map((h) => h.key))], ...(first.note ? { note: first.note } : {}) },
-      };
-    });
+    return identifierDrafts(view, hits);
   },
 };
+
+/** One finding per kind of identifier found in a layer (also used for the labels of DNS names). */
+export function identifierDrafts(view: View, hits: readonly IdentifierHit[]): FindingDraft[] {
+  const byKind = new Map<IdentifierKind, IdentifierHit[]>();
+  for (const hit of hits) byKind.set(hit.kind, [...(byKind.get(hit.kind) ?? []), hit]);
+  return [...byKind].map(([kind, list]): FindingDraft => {
+    const weak = (h: IdentifierHit): boolean => h.note?.startsWith('randomised') === true || h.note?.startsWith('E.164') === true;
+    const real = list.filter((h) => !h.note || weak(h) || h.note === 'MEID');
+    const first = real.find((h) => !weak(h)) ?? real[0] ?? list[0]!;
+    const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : first.note?.startsWith('E.164') ? 'medium' : SEVERITY[kind];
+    const distinct = new Set(list.map((h) => h.value)).size;
+    return {
+      category: 'identifier', severity, direction: view.direction, detector: `identifier/${kind.toLowerCase().replace(/\s+/g, '-')}`,
+      summary: `${kind} ${shown(first)} under "${first.key}"${distinct > 1 ? ` (and ${distinct - 1} more)` : ''}${first.note ? `: ${first.note}` : ''}`,
+      evidence: { path: view.path, bytes: view.bytes.length, excerpt: `${first.key}: ${first.value}` },
+      details: { kind, values: [...new Set(list.map((h) => h.value))].slice(0, 20), keys: [...new Set(list.map((h) => h.key))], ...(first.note ? { note: first.note } : {}) },
+    };
+  });
+}

@@ -5,6 +5,7 @@ import { browsingDetector } from './browsing.js';
 import { callLogDetector } from './call-log.js';
 import { contactDetector } from './contact.js';
 import { credentialDetector } from './credential.js';
+import { dnsIdentifierDetector } from '../dns/dns-identifier-detector.js';
 import type { Detector } from './detector.js';
 import { identifierDetector } from './identifier.js';
 import { locationDetector } from './location.js';
@@ -15,5 +16,5 @@ import { smsDetector } from './sms.js';
 export const defaultDetectors: readonly Detector[] = [
   photoDetector, smsDetector, mailDetector, credentialDetector,
   contactDetector, callLogDetector, identifierDetector, locationDetector,
-  browsingDetector, appListDetector,
+  browsingDetector, appListDetector, dnsIdentifierDetector,
 ];
