@@ -2,9 +2,9 @@
 
 export type Command =
   | 'help' | 'next-pane' | 'down' | 'up' | 'top' | 'bottom' | 'page-down' | 'page-up'
-  | 'open' | 'back' | 'quit' | 'search' | 'search-next' | 'filter' | 'pause' | 'export' | 'events';
+  | 'open' | 'back' | 'quit' | 'search' | 'search-next' | 'filter' | 'pause' | 'export' | 'events' | 'wireguard';
 
-export type Context = 'main' | 'detail' | 'help' | 'events';
+export type Context = 'main' | 'detail' | 'help' | 'events' | 'wireguard';
 
 export interface KeyBinding {
   readonly keys: readonly string[];
@@ -16,21 +16,22 @@ export interface KeyBinding {
 export const keymap: readonly KeyBinding[] = [
   { keys: ['?'], command: 'help', contexts: ['main', 'detail'], help: 'this help' },
   { keys: ['tab'], command: 'next-pane', contexts: ['main'], help: 'switch between findings and flows' },
-  { keys: ['j', 'down'], command: 'down', contexts: ['main', 'detail', 'help', 'events'], help: 'move down' },
-  { keys: ['k', 'up'], command: 'up', contexts: ['main', 'detail', 'help', 'events'], help: 'move up' },
-  { keys: ['g', 'home'], command: 'top', contexts: ['main', 'detail', 'events'], help: 'first (newest)' },
-  { keys: ['G', 'end'], command: 'bottom', contexts: ['main', 'detail', 'events'], help: 'last (oldest)' },
-  { keys: ['pagedown', 'C-f'], command: 'page-down', contexts: ['main', 'detail', 'events'], help: 'page down' },
-  { keys: ['pageup', 'C-b'], command: 'page-up', contexts: ['main', 'detail', 'events'], help: 'page up' },
+  { keys: ['j', 'down'], command: 'down', contexts: ['main', 'detail', 'help', 'events', 'wireguard'], help: 'move down' },
+  { keys: ['k', 'up'], command: 'up', contexts: ['main', 'detail', 'help', 'events', 'wireguard'], help: 'move up' },
+  { keys: ['g', 'home'], command: 'top', contexts: ['main', 'detail', 'events', 'wireguard'], help: 'first (newest)' },
+  { keys: ['G', 'end'], command: 'bottom', contexts: ['main', 'detail', 'events', 'wireguard'], help: 'last (oldest)' },
+  { keys: ['pagedown', 'C-f'], command: 'page-down', contexts: ['main', 'detail', 'events', 'wireguard'], help: 'page down' },
+  { keys: ['pageup', 'C-b'], command: 'page-up', contexts: ['main', 'detail', 'events', 'wireguard'], help: 'page up' },
   { keys: ['enter'], command: 'open', contexts: ['main'], help: 'details of the selected finding or flow' },
-  { keys: ['escape', 'q'], command: 'back', contexts: ['detail', 'help', 'main', 'events'], help: 'back (clears a filter or search on the main screen)' },
+  { keys: ['escape', 'q'], command: 'back', contexts: ['detail', 'help', 'main', 'events', 'wireguard'], help: 'back (clears a filter or search on the main screen)' },
   { keys: ['E'], command: 'events', contexts: ['main', 'detail'], help: 'event log: unverifiable servers, DNS failures, refused clients, pinned hosts' },
+  { keys: ['w'], command: 'wireguard', contexts: ['main', 'detail'], help: "WireGuard: the phones' QR codes and the endpoint (capture --wireguard)" },
   { keys: ['/'], command: 'search', contexts: ['main'], help: 'search the current list' },
   { keys: ['n'], command: 'search-next', contexts: ['main'], help: 'next search match' },
   { keys: ['f'], command: 'filter', contexts: ['main'], help: 'filter: words, or cat:photo sev:high host:example' },
   { keys: ['space', 'p'], command: 'pause', contexts: ['main'], help: 'pause the display / follow again (capture goes on)' },
   { keys: ['e'], command: 'export', contexts: ['main', 'detail'], help: "export the selected finding's evidence to a file" },
-  { keys: ['Q', 'C-c'], command: 'quit', contexts: ['main', 'detail', 'help', 'events'], help: 'quit: stop, write files, restore the terminal' },
+  { keys: ['Q', 'C-c'], command: 'quit', contexts: ['main', 'detail', 'help', 'events', 'wireguard'], help: 'quit: stop, write files, restore the terminal' },
 ];
 
 export function commandFor(key: string, context: Context): Command | undefined {

@@ -5,11 +5,14 @@
 import type { Flow } from '../../model/flow.js';
 import { coverageOf } from '../../flow/coverage.js';
 import { severities, severityRank, type Finding, type Severity } from '../../model/finding.js';
+import type { WireguardInfo } from '../../proxy/modes/wireguard/wireguard-info.js';
+import { terminalQr } from '../../proxy/modes/wireguard/wireguard-qr.js';
 import { toDisplay } from '../../util/sanitize.js';
 import { keymap, type Command, type Context } from './keymap.js';
 import { RingBuffer } from './ring-buffer.js';
 
-export type Style = 'plain' | 'dim' | 'bold' | 'selected' | 'header' | 'warn' | `sev.${Severity}`;
+/** `qr`: a QR code's half blocks, painted white on black so scanners read it on any terminal. */
+export type Style = 'plain' | 'dim' | 'bold' | 'selected' | 'header' | 'warn' | 'qr' | `sev.${Severity}`;
 export interface Line { readonly text: string; readonly style: Style }
 
 export interface FlowRow {
@@ -28,12 +31,16 @@ export interface ModelOptions {
   readonly outDir?: string;
   readonly insecureUpstream: boolean;
   readonly redact: (finding: Finding) => Finding;
+  /** The running WireGuard endpoint (capture --wireguard), for the `w` view; absent or undefined when off. */
+  readonly wireguard?: () => WireguardInfo | undefined;
 }
 
 type Pane = 'findings' | 'flows';
 interface Filter { words: string[]; category?: string; severity?: Severity; host?: string }
 
 const PREVIEW_BYTES = 2048;
+/** QR codes drawn and kept (one per configured phone; a frame must not encode them again). */
+const QR_CACHE_ENTRIES = 64;
 
 function size(n: number): string {
   if (n < 1024) return `${n}`;
@@ -149,6 +156,7 @@ export class TuiModel {
   #search = '';
   /** A one-line message for the hint line (export done, no match…). */
   message = '';
+  readonly #qrLines = new Map<string, string[]>();
 
   constructor(options: ModelOptions) {
     this.#options = options;
@@ -273,7 +281,7 @@ export class TuiModel {
   command(command: Command, pageRows = 10): 'quit' | 'prompt-search' | 'prompt-filter' | 'export' | undefined {
     this.message = '';
     const move = (delta: number): void => {
-      if (this.view === 'detail' || this.view === 'events') {
+      if (this.#scrolls()) {
         this.#detailScroll = Math.max(0, this.#detailScroll + delta);
         return;
       }
@@ -284,6 +292,10 @@ export class TuiModel {
       case 'quit': return 'quit';
       case 'help': this.view = 'help'; return undefined;
       case 'events': this.view = 'events'; this.#detailScroll = 0; return undefined;
+      case 'wireguard':
+        if (this.#options.wireguard?.()) { this.view = 'wireguard'; this.#detailScroll = 0; }
+        else this.message = 'WireGuard is off (capture --wireguard)';
+        return undefined;
       case 'back':
         if (this.view !== 'main') this.view = 'main';
         else if (this.#filterText || this.#search) { this.setFilter(''); this.#search = ''; }
@@ -294,8 +306,8 @@ export class TuiModel {
       case 'up': move(-1); return undefined;
       case 'page-down': move(pageRows); return undefined;
       case 'page-up': move(-pageRows); return undefined;
-      case 'top': if (this.view === 'detail' || this.view === 'events') this.#detailScroll = 0; else this.#selected[this.focus] = 0; return undefined;
-      case 'bottom': if (this.view === 'detail' || this.view === 'events') this.#detailScroll = 1e9; else this.#selected[this.focus] = Math.max(0, this.#visible(this.focus).length - 1); return undefined;
+      case 'top': if (this.#scrolls()) this.#detailScroll = 0; else this.#selected[this.focus] = 0; return undefined;
+      case 'bottom': if (this.#scrolls()) this.#detailScroll = 1e9; else this.#selected[this.focus] = Math.max(0, this.#visible(this.focus).length - 1); return undefined;
       case 'open':
         if (this.#visible(this.focus).length > 0) { this.view = 'detail'; this.#detailScroll = 0; }
         return undefined;
@@ -308,6 +320,11 @@ export class TuiModel {
       case 'filter': return 'prompt-filter';
       case 'export': return this.selectedFinding() ? 'export' : ((this.message = 'select a finding to export its evidence'), undefined);
     }
+  }
+
+  /** Views that are one long text: the keys scroll it instead of moving a selection. */
+  #scrolls(): boolean {
+    return this.view === 'detail' || this.view === 'events' || this.view === 'wireguard';
   }
 
   #flushPending(): void {
@@ -399,6 +416,33 @@ export class TuiModel {
     return [...(this.selectedFlow()?.detail ?? ['(nothing selected)'])];
   }
 
+  #qr(config: string): string[] {
+    let lines = this.#qrLines.get(config);
+    if (!lines) {
+      lines = terminalQr(config).split('\n');
+      if (this.#qrLines.size >= QR_CACHE_ENTRIES) this.#qrLines.clear();
+      this.#qrLines.set(config, lines);
+    }
+    return lines;
+  }
+
+  /** The `w` view: the endpoint, then per phone its address and its QR code whole (never cut to the width). */
+  #wireguardLines(info: WireguardInfo, width: number, height: number): Line[] {
+    const lines: Line[] = [{ text: fit(toDisplay(`WireGuard: phones connect to ${info.endpoint} (UDP); in the WireGuard app tap +, "Scan from QR code"`, 300), width), style: 'bold' }];
+    const codes = info.clients.map((client) => this.#qr(client.config));
+    const tallest = Math.max(0, ...codes.map((qr) => qr.length));
+    if (tallest + 2 > height - 1) lines.push({ text: fit(`j/k scroll; a terminal of ${tallest + 3} lines shows a whole code at once`, width), style: 'warn' });
+    info.clients.forEach((client, i) => {
+      const qr = codes[i]!;
+      const qrWidth = Math.max(0, ...qr.map((l) => [...l].length));
+      lines.push({ text: fit(toDisplay(`${client.name}: tunnel address ${client.address}`, 200), width), style: 'header' });
+      if (qrWidth > width) lines.push({ text: fit(`(widen to ${qrWidth + 2} columns for the QR code)`, width), style: 'warn' });
+      else lines.push(...qr.map((text) => ({ text, style: 'qr' as Style })));
+      lines.push({ text: fit(toDisplay(`or: phonehome wireguard config --client ${client.name}   (also http://phonehome.cert/wireguard)`, 300), width), style: 'dim' }, { text: '', style: 'plain' });
+    });
+    return lines;
+  }
+
   render(width: number, height: number): { header: Line[]; findings: Line[]; flows: Line[]; hint: Line; overlay?: Line[]; findingsTitle: string; flowsTitle: string } {
     const header: Line[] = [
       { text: fit(`phonehome  proxy: ${this.#options.proxyAddresses.join(' or ')}  CA: http://phonehome.cert/  ${this.#clients.size === 0 ? 'waiting for a device' : `${this.#clients.size} device(s) connected`}${this.#options.insecureUpstream ? '  INSECURE UPSTREAM' : ''}`, width), style: this.#options.insecureUpstream ? 'warn' : 'header' },
@@ -407,7 +451,7 @@ export class TuiModel {
     const body = Math.max(2, height - header.length - 3);
     const findingsHeight = Math.max(1, Math.ceil(body * 0.55));
     const flowsHeight = Math.max(1, body - findingsHeight);
-    const hints = this.message || (this.view === 'main' ? '?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  E:events  Q:quit' : 'esc/q:back  j/k:scroll  Q:quit');
+    const hints = this.message || (this.view === 'main' ? `?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  E:events${this.#options.wireguard?.() ? '  w:WireGuard' : ''}  Q:quit` : 'esc/q:back  j/k:scroll  Q:quit');
     const result = {
       header,
       findings: this.#list('findings', findingsHeight, width),
@@ -428,6 +472,13 @@ export class TuiModel {
       const visible = height - 1;
       this.#detailScroll = Math.min(this.#detailScroll, Math.max(0, lines.length - visible));
       return { ...result, overlay: lines.slice(this.#detailScroll, this.#detailScroll + visible).map((text, i) => ({ text: fit(toDisplay(text, 400), width), style: (i === 0 && this.#detailScroll === 0 ? 'bold' : 'plain') as Style })) };
+    }
+    if (this.view === 'wireguard') {
+      const info = this.#options.wireguard?.();
+      const lines = info ? this.#wireguardLines(info, width, height) : [{ text: 'WireGuard is off (capture --wireguard)', style: 'bold' as Style }];
+      const visible = height - 1;
+      this.#detailScroll = Math.min(this.#detailScroll, Math.max(0, lines.length - visible));
+      return { ...result, overlay: lines.slice(this.#detailScroll, this.#detailScroll + visible) };
     }
     if (this.view === 'detail') {
       const lines = this.#detailLines();

@@ -13,6 +13,8 @@ const FRAME_MS = 33;
 const COLOURS: Record<string, string> = {
   'sev.critical': '{red-fg}{bold}', 'sev.high': '{red-fg}', 'sev.medium': '{yellow-fg}', 'sev.low': '{cyan-fg}', 'sev.info': '',
   warn: '{magenta-fg}', dim: '', header: '{bold}', bold: '{bold}', selected: '{inverse}', plain: '',
+  // Lit cells are the code's light modules (terminalQr): white on black reads right on any terminal.
+  qr: '{#000000-bg}{#ffffff-fg}',
 };
 const MONO: Record<string, string> = { selected: '{inverse}', 'sev.critical': '{bold}', 'sev.high': '{bold}', header: '{bold}', bold: '{bold}' };
 
