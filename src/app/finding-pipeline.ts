@@ -10,9 +10,10 @@ import type { Flow } from '../model/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
 import { InspectionPool } from '../inspect/inspection-pool.js';
+import { DnsTunnelWatch } from '../inspect/dns/dns-tunnel-watch.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
-import type { Finding } from '../model/finding.js';
+import type { Finding, FindingDraft } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { flowPayloadBytes } from '../model/flow-codec.js';
@@ -54,6 +55,11 @@ export class FindingPipeline {
   readonly #node: string | undefined;
   readonly #remote: PipelineOptions['remote'];
   readonly #opaqueHostsReported = new Set<string>();
+  /**
+   * DNS tunnelling is seen across a run's DNS flows, not in one: watched here, where every flow
+   * passes in the order it ended whoever inspects its payload (the worker, this thread, the fleet).
+   */
+  readonly #dnsTunnels = new DnsTunnelWatch();
   /** Flows are inspected concurrently but reported in order, so finding ids follow the traffic. */
   #chain: Promise<void> = Promise.resolve();
   #problems = 0;
@@ -93,13 +99,14 @@ export class FindingPipeline {
 
   /** Inspects a flow in this thread and reports its findings at once (analyze: await loadSqlite() first). */
   inspectNow(flow: Flow): void {
-    this.#report(flow, inspectFlow(flow, this.#detectors ?? []));
+    this.#report(flow, inspectFlow(flow, this.#detectors ?? []), this.#dnsTunnels.observe(flow));
   }
 
-  #report(flow: Flow, { drafts, problems }: InspectionResult): void {
+  /** `tunnel`: the DNS tunnel this flow completed the evidence of, reported after its own findings. */
+  #report(flow: Flow, { drafts, problems }: InspectionResult, tunnel?: FindingDraft): void {
     this.#problems += problems.length;
     for (const problem of problems) this.#bus.log('warn', `${flow.id} ${flow.target.host}: ${problem}`);
-    for (const draft of drafts) this.#emit(this.#factory.fromDraft(draft, flow));
+    for (const draft of tunnel ? [...drafts, tunnel] : drafts) this.#emit(this.#factory.fromDraft(draft, flow));
   }
 
   /** Adds the destination's country and network (offline databases), applies the rules, hands it on. */
@@ -115,13 +122,17 @@ export class FindingPipeline {
 
   #schedule(flow: Flow): void {
     if (flow.kind === 'rejected' || flow.kind === 'tls-failed' || flow.kind === 'tunnel') return;
-    if (this.#remote?.submit(flow)) return;
+    const tunnel = this.#dnsTunnels.observe(flow);
+    if (this.#remote?.submit(flow)) {
+      if (tunnel) this.#chain = this.#chain.then(() => this.#report(flow, { drafts: [], problems: [] }, tunnel));
+      return;
+    }
     const result: Promise<InspectionResult> = this.#pool
       ? this.#pool.inspect(flow)
       : loadSqlite().catch(() => undefined).then(() => new Promise<InspectionResult>((resolve) => setImmediate(() => resolve(inspectFlow(flow, this.#detectors ?? [])))));
     const large = flowPayloadBytes(flow) >= COLLECT_AFTER_BYTES;
     this.#chain = this.#chain.then(async () => {
-      this.#report(flow, await result);
+      this.#report(flow, await result, tunnel);
       // The body is let go of now; collected at once rather than whenever V8 sees pressure (a
       // full collection here takes 10–30 ms, paid once per very large body).
       if (large) setImmediate(collectGarbage);
