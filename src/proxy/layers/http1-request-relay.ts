@@ -31,6 +31,7 @@ import https from 'node:https';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { headerSafe } from '../replies.js';
+import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { pathOf } from './http1-layer.js';
@@ -115,7 +116,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       }
     });
     try {
-      writeResponseHead(res, response, req);
+      if (writeResponseHead(res, response, req)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -177,8 +178,9 @@ function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessag
  * Node's public ways to keep it from adding Date, Connection (with Keep-Alive), Content-Length or
  * Transfer-Encoding: with neither length nor chunked framing from the server, Node then writes
  * the body as it comes and closes the device's connection after it, as the server did.
+ * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage): void {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage): boolean {
   res.sendDate = false;
   res.removeHeader('Connection');
   res.removeHeader('Content-Length');
@@ -188,6 +190,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   const headers: string[] = [];
   let lengthKnown = false;
   let connection = false;
+  let altSvcChanged = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toLowerCase();
     if (name === 'public-key-pins' || name === 'public-key-pins-report-only') continue;
@@ -196,6 +199,12 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
     if (http10Device && (name === 'transfer-encoding' || name === 'trailer')) continue;
     if (name === 'content-length') lengthKnown = true;
     if (name === 'connection') connection = true;
+    if (name === 'alt-svc') {
+      const value = withoutHttp3(raw[i + 1]!);
+      if (value !== raw[i + 1]) altSvcChanged = true;
+      if (value !== undefined) headers.push(raw[i]!, value);
+      continue;
+    }
     headers.push(raw[i]!, raw[i + 1]!);
   }
   const status = response.statusCode ?? 502;
@@ -204,6 +213,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
     headers.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
   }
   res.writeHead(status, response.statusMessage ?? '', headers);
+  return altSvcChanged;
 }
 
 /** A 1xx head as the server sent it (its reason phrase and headers), in HTTP/1.1. */

@@ -9,6 +9,7 @@ import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
 import { headerPairs, newFlowId } from '../../model/flow.js';
+import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
@@ -203,7 +204,10 @@ export class Http2Layer {
       try {
         // sendDate: false: the device gets the server's headers, not a Date of ours (the option respond()
         // shares with the compatibility API's response.sendDate).
-        stream.respond(forwardable(responseHeaders), { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
+        // Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why); the record keeps the server's.
+        const headersForDevice = forwardable(responseHeaders);
+        if (dropHttp3FromHeaders(headersForDevice)) recorder.tag(altSvcH3RemovedTag);
+        stream.respond(headersForDevice, { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
       } catch (err) {
         fail(`response headers could not be relayed: ${describeError(err)}`);
         resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
