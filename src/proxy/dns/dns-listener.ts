@@ -13,6 +13,9 @@
 // still carry the query's id and question. Sockets are bounded by `limits.dnsMaxInFlight`. TCP
 // queries go upstream over TCP, one connection each, since they may be too long for UDP.
 //
+// A query with several questions (all but unused: servers answer only the first, RFC 9619) is
+// forwarded whole and recorded under its first question.
+//
 // An upstream that does not answer in time: the device gets SERVFAIL, as from a recursive resolver
 // that could not get an answer (unbound, systemd-resolved do the same), so its resolver fails over
 // or gives up at once instead of waiting for its own timeout, and the flow says why.
