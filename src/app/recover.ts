@@ -25,12 +25,22 @@ export interface Recovered {
   readonly cutFindingLines: number;
 }
 
+/** The run's summary.json as it stands, for the counters no flow carries (QUIC dropped); undefined when absent or unreadable. */
+function previousSummary(dir: string): unknown {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Replays the durable files into a summary collector (also used by --append to go on counting). */
 export async function replayRun(dir: string, summary: SummaryCollector): Promise<{ flows: number; findings: number; cutFlowLines: number; cutFindingLines: number; learned: LearnedHost[]; lastFlowEnd?: string }> {
   const cut = { count: 0 };
   let flows = 0;
   let lastFlowEnd: string | undefined;
   const learned: LearnedHost[] = [];
+  summary.continueFrom(previousSummary(dir));
   for await (const entry of readFlowLog(path.join(dir, FLOW_LOG), cut)) {
     const flow: Flow = harEntryToFlow(entry, flows);
     summary.addFlow(flow);

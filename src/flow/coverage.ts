@@ -4,6 +4,7 @@
 // captures); passed-through tunnels, failed handshakes and bytes past a capture limit are not.
 
 import type { Flow } from '../model/flow.js';
+import { encryptedDnsOf, type EncryptedDns } from './encrypted-dns.js';
 
 export type CoverageClass =
   /** decrypted HTTP/1, HTTP/2, gRPC or WebSocket, read whole */
@@ -14,6 +15,8 @@ export type CoverageClass =
   | 'partial'
   /** a non-HTTP stream (SMTP, IMAP…), captured up to its limit */
   | 'raw'
+  /** a DNS question answered by phonehome's listener: the name was inspected, the answer recorded */
+  | 'dns'
   /** an opaque tunnel: a host that pinned its certificate (learned in this run) */
   | 'passthrough-learned'
   /** an opaque tunnel: a host given with --passthrough */
@@ -33,6 +36,11 @@ export interface FlowCoverage {
   readonly bytesUpInspected: number;
   readonly bytesDown: number;
   readonly bytesDownInspected: number;
+  /**
+   * DNS over TLS or HTTPS to a public resolver (encrypted-dns.ts): with `unseen`, the names it
+   * carried went by without reaching the DNS listener or the detectors.
+   */
+  readonly encryptedDns?: EncryptedDns;
 }
 
 function captured(flow: Flow, fromClient: boolean): number {
@@ -49,12 +57,15 @@ function tunnelClass(flow: Flow): CoverageClass {
 }
 
 export function coverageOf(flow: Flow): FlowCoverage {
-  const bytes = { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown };
+  const encrypted = encryptedDnsOf(flow);
+  const bytes = { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, ...(encrypted ? { encryptedDns: encrypted } : {}) };
   const nothing = { ...bytes, bytesUpInspected: 0, bytesDownInspected: 0 };
   switch (flow.kind) {
     case 'rejected': return { class: 'rejected', unseen: true, ...nothing };
     case 'tls-failed': return { class: 'tls-failed', unseen: true, ...nothing };
     case 'tunnel': return { class: tunnelClass(flow), unseen: true, ...nothing };
+    // The whole message was read: its question went through the detectors, its answer is recorded.
+    case 'dns': return { class: 'dns', unseen: false, ...bytes, bytesUpInspected: flow.bytesUp, bytesDownInspected: flow.bytesDown };
     default: break;
   }
   const inspected = { bytesUpInspected: Math.min(flow.bytesUp, captured(flow, true)), bytesDownInspected: Math.min(flow.bytesDown, captured(flow, false)) };

@@ -1,6 +1,7 @@
 // summary.json: counts per category, severity, destination host and country; flows seen,
 // decrypted, passed through, failed; bytes up and down per destination; the options in force;
-// and the coverage ledger: what could not be seen, with bytes, per destination.
+// and the coverage ledger: what could not be seen, with bytes, per destination; the DNS names seen
+// and the encrypted DNS not seen; the QUIC that was made to fall back to TCP.
 
 import fs from 'node:fs';
 import { flowHost, type Flow } from '../model/flow.js';
@@ -44,8 +45,23 @@ export interface SummaryContext {
   readonly passthroughConfigured: readonly string[];
 }
 
+/** Distinct DNS names counted exactly up to here; past it the count says "at least". */
+const MAX_DNS_NAMES = 100_000;
+/** The tag the HTTP layers put on a response whose Alt-Svc lost its HTTP/3 alternatives. */
+const ALT_SVC_H3_REMOVED = 'alt-svc:h3-removed';
+
 export class SummaryCollector {
-  readonly #flows = { seen: 0, http: 0, decrypted: 0, plainHttp: 0, websocket: 0, passedThrough: 0, raw: 0, tlsFailed: 0, rejected: 0, withErrors: 0, inspectedPartly: 0 };
+  readonly #flows = { seen: 0, http: 0, decrypted: 0, plainHttp: 0, websocket: 0, passedThrough: 0, raw: 0, dns: 0, tlsFailed: 0, rejected: 0, withErrors: 0, inspectedPartly: 0 };
+  /** DNS questions phonehome answered: how many, which names, how many HTTPS/SVCB records it stripped. */
+  readonly #dns = { queries: 0, names: new Set<string>(), namesCapped: false, stripped: 0 };
+  /**
+   * Encrypted DNS whose messages we did not read (tunnels, refused handshakes to DoT or DoH
+   * resolvers): names not seen. A DoH or DoT flow we decrypted was read like any other (its bytes
+   * went to the detectors) and is only counted as `decrypted`.
+   */
+  readonly #encryptedDns = { flows: 0, hosts: new Set<string>(), bytes: 0, decrypted: 0 };
+  /** QUIC packets the WireGuard firewall dropped: earlier sessions of the run (--append), and this one (null: not counted). */
+  readonly #quic = { droppedEarlier: null as number | null, droppedNow: null as number | null, altSvcH3Removed: 0 };
   readonly #byCategory: Record<string, number> = Object.fromEntries(categories.map((c) => [c, 0]));
   readonly #bySeverity: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]));
   readonly #byHost = new Map<string, number>();
@@ -74,18 +90,26 @@ export class SummaryCollector {
       case 'raw': this.#flows.raw++; break;
       case 'tls-failed': this.#flows.tlsFailed++; break;
       case 'rejected': this.#flows.rejected++; break;
+      case 'dns': this.#flows.dns++; break;
     }
     if (flow.error) this.#flows.withErrors++;
     if (flow.tags.includes('inspected:partial')) this.#flows.inspectedPartly++;
+    if (flow.tags.includes(ALT_SVC_H3_REMOVED)) this.#quic.altSvcH3Removed++;
     if (flow.kind === 'rejected') return;
     this.#countTls(flow);
-    const destination = this.#destination(flowHost(flow));
-    destination.flows++;
-    destination.bytesUp += flow.bytesUp;
-    destination.bytesDown += flow.bytesDown;
-    if (flow.destination) destination.ips.add(flow.destination.ip);
     const coverage = coverageOf(flow);
-    for (const totals of [destination.coverage, this.#coverage]) {
+    if (coverage.encryptedDns) this.#countEncryptedDns(flow, coverage.unseen);
+    // A DNS question is not a destination: its name is where the device means to go next, and
+    // its address is the resolver's, which would lend the name the resolver's country.
+    if (flow.kind === 'dns') this.#countDns(flow);
+    const destination = flow.kind === 'dns' ? undefined : this.#destination(flowHost(flow));
+    if (destination) {
+      destination.flows++;
+      destination.bytesUp += flow.bytesUp;
+      destination.bytesDown += flow.bytesDown;
+      if (flow.destination) destination.ips.add(flow.destination.ip);
+    }
+    for (const totals of destination ? [destination.coverage, this.#coverage] : [this.#coverage]) {
       const cls = coverage.class as Exclude<CoverageClass, 'rejected'>;
       totals.flows[cls] = (totals.flows[cls] ?? 0) + 1;
       totals.bytesUp += coverage.bytesUp;
@@ -93,6 +117,44 @@ export class SummaryCollector {
       totals.bytesDown += coverage.bytesDown;
       totals.bytesDownInspected += coverage.bytesDownInspected;
     }
+  }
+
+  #countDns(flow: Flow): void {
+    this.#dns.queries++;
+    this.#dns.stripped += flow.dns?.stripped ?? 0;
+    const name = flow.dns?.name;
+    if (name === undefined) return;
+    if (this.#dns.names.size < MAX_DNS_NAMES) this.#dns.names.add(name);
+    else if (!this.#dns.names.has(name)) this.#dns.namesCapped = true;
+  }
+
+  #countEncryptedDns(flow: Flow, unseen: boolean): void {
+    if (!unseen) {
+      this.#encryptedDns.decrypted++;
+      return;
+    }
+    this.#encryptedDns.flows++;
+    this.#encryptedDns.bytes += flow.bytesUp + flow.bytesDown;
+    if (this.#encryptedDns.hosts.size < MAX_LISTED) this.#encryptedDns.hosts.add(flowHost(flow));
+  }
+
+  /** QUIC packets the WireGuard firewall dropped in this session (read from its counter at stop). */
+  setQuicDropped(packets: number): void {
+    this.#quic.droppedNow = packets;
+  }
+
+  /**
+   * What the flow log cannot give back, from the run's previous summary.json (--append, recover):
+   * the QUIC packets dropped in earlier sessions. Anything unreadable counts as not counted.
+   */
+  continueFrom(previous: unknown): void {
+    const dropped = (previous as { coverage?: { quic?: { dropped?: unknown } } } | null)?.coverage?.quic?.dropped;
+    if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0) this.#quic.droppedEarlier = dropped;
+  }
+
+  #quicDropped(): number | null {
+    const { droppedEarlier, droppedNow } = this.#quic;
+    return droppedEarlier === null && droppedNow === null ? null : (droppedEarlier ?? 0) + (droppedNow ?? 0);
   }
 
   #countTls(flow: Flow): void {
@@ -147,7 +209,16 @@ export class SummaryCollector {
     const byHost = [...this.#destinations.values()]
       .filter((d) => d.coverage.bytesUpInspected < d.coverage.bytesUp || d.coverage.bytesDownInspected < d.coverage.bytesDown || (d.coverage.flows['tls-failed'] ?? 0) > 0)
       .sort((a, b) => (b.coverage.bytesUp - b.coverage.bytesUpInspected) - (a.coverage.bytesUp - a.coverage.bytesUpInspected) || a.host.localeCompare(b.host));
-    return { totals: describe(this.#coverage), unseenByHost: Object.fromEntries(byHost.map((d) => [d.host, describe(d.coverage)])) };
+    return {
+      totals: describe(this.#coverage),
+      unseenByHost: Object.fromEntries(byHost.map((d) => [d.host, describe(d.coverage)])),
+      dns: {
+        queries: this.#dns.queries, names: this.#dns.names.size, ...(this.#dns.namesCapped ? { namesCapped: true } : {}), stripped: this.#dns.stripped,
+        encrypted: { flows: this.#encryptedDns.flows, hosts: [...this.#encryptedDns.hosts].sort(), bytes: this.#encryptedDns.bytes, decrypted: this.#encryptedDns.decrypted },
+      },
+      // dropped: null when no WireGuard firewall counted (no --wireguard, or a run recovered after a kill).
+      quic: { dropped: this.#quicDropped(), altSvcH3Removed: this.#quic.altSvcH3Removed },
+    };
   }
 
   /** Share of the bytes devices sent that the detectors were given so far (null before any). */
