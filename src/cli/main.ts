@@ -2,7 +2,7 @@
 // stderr), 2 runtime failure, 3 findings at or above --fail-on.
 
 import path from 'node:path';
-import { captureOptionSpecs, defaultRulesDir, optionsHelp, type OptionSpec } from '../app/options.js';
+import { captureOptionSpecs, defaultRulesDir, defaultWireguardPort, optionsHelp, type OptionSpec } from '../app/options.js';
 import { loadRules } from '../enrich/rules.js';
 import { defaultCaDir, toolVersion } from '../app/paths.js';
 import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
@@ -30,6 +30,7 @@ usage:
   phonehome demo [--headless] [--out DIR] [--no-files]   proxy + a simulated leaky phone + a local cloud
   phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]
   phonehome ca info [--json] [--ca-dir DIR]
+  phonehome wireguard config [--client NAME] [--ca-dir DIR] [--qr] [--endpoint HOST[:PORT]]   the phone's configuration for --wireguard
   phonehome --version
 
 options of capture and the live view:
@@ -51,6 +52,7 @@ const USAGE: Record<string, string> = {
   watch: 'usage: phonehome watch nats://HOST:PORT [--nats-creds FILE] [--nats-ca FILE]\nthe terminal UI over the whole fleet\'s flows and findings, with the node in the device column',
   recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
   ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
+  wireguard: `usage: phonehome wireguard config [--client NAME] [--ca-dir DIR] [--qr] [--endpoint HOST[:PORT]]\nthe phone's WireGuard configuration for capture --wireguard (what the official app imports), as text or, with --qr, a QR code to scan; keys are created beside the CA when missing; the endpoint is --endpoint (port ${defaultWireguardPort} unless given), else the one the last capture announced, else this machine's first LAN address`,
   rules: 'usage: phonehome rules check [DIR]\nvalidates rule files (the shipped rules/ by default); errors as file:line',
   demo: 'usage: phonehome demo [--headless] [--out DIR] [--no-files]\nthe proxy, a local cloud and a simulated leaky phone on loopback, in the terminal UI (--headless: files and console only); files go to ./phonehome-run-<time> unless --out or --no-files',
   'transparent-rules': `usage: phonehome transparent-rules --interface IF [--port N] [--undo]\nprints the iptables commands that redirect a hotspot interface's TCP to phonehome capture --transparent (default port ${defaultTransparentPort}); it runs nothing`,
@@ -102,6 +104,14 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
           return runCaInfo((values['ca-dir'] as string | undefined) ?? defaultCaDir(), values['json'] === true, io);
         }
         throw new ConfigError('usage: phonehome ca export|info');
+      }
+      case 'wireguard': {
+        const usage = 'phonehome wireguard config [--client NAME] [--ca-dir DIR] [--qr] [--endpoint HOST[:PORT]]';
+        const { values, positionals } = parseOptions(rest, [stringOption('client', 'NAME', ''), stringOption('ca-dir', 'DIR', ''), { name: 'qr', kind: 'boolean', defaultText: '', help: '' }, stringOption('endpoint', 'HOST[:PORT]', '')], { min: 1, max: 1, usage });
+        if (positionals[0] !== 'config') throw new ConfigError(`usage: ${usage}`);
+        const { runWireguardConfig } = await import('./wireguard-command.js');
+        const str = (name: string): string | undefined => values[name] as string | undefined;
+        return runWireguardConfig({ caDir: str('ca-dir') ?? defaultCaDir(), ...(str('client') !== undefined ? { client: str('client')! } : {}), ...(str('endpoint') !== undefined ? { endpoint: str('endpoint')! } : {}), qr: values['qr'] === true, colour: stdout.isTTY === true && !process.env['NO_COLOR'] }, io);
       }
       case 'rules': {
         const { positionals } = parseOptions(rest, [], { min: 1, max: 2, usage: 'phonehome rules check [DIR]' });
