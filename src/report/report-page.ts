@@ -195,6 +195,27 @@ function tlsVersionsPart(tls: RunSummary['tls']): string {
   return `<table class="tls-versions"><caption class="muted">TLS versions spoken (decrypted connections)</caption><thead><tr><th>side</th><th>version</th><th class="num">flows</th><th class="num">hosts</th><th>who</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
+/** DNS names seen, encrypted DNS not seen, QUIC made to fall back to TCP (summaries of older versions have none). */
+function dnsCoveragePart(coverage: RunSummary['coverage']): string {
+  const dns = coverage?.dns;
+  const quic = coverage?.quic;
+  const items: string[] = [];
+  if (dns) {
+    const names = `${dns.names ?? 0}${dns.namesCapped ? '+' : ''}`;
+    items.push(`<li id="dns-seen">${escapeHtml(String(dns.queries ?? 0))} DNS question(s) answered by phonehome, ${escapeHtml(names)} distinct name(s) seen and inspected${dns.stripped ? `; ${escapeHtml(String(dns.stripped))} HTTPS/SVCB record(s) stripped from the answers` : ''}</li>`);
+    const encrypted = dns.encrypted;
+    if (encrypted && (encrypted.flows ?? 0) > 0) {
+      const hosts = (encrypted.hosts ?? []).slice(0, 20).map((h) => `<code>${shown(h, 200)}</code>`).join(', ');
+      items.push(`<li id="dns-encrypted"><strong>${escapeHtml(String(encrypted.flows))} connection(s) of encrypted DNS not seen</strong> (DNS over TLS or HTTPS${hosts ? ` to ${hosts}` : ''}, ${escapeHtml(formatBytes(encrypted.bytes ?? 0))}): the names they looked up are not in this report</li>`);
+    } else {
+      items.push('<li id="dns-encrypted">no encrypted DNS (DNS over TLS or HTTPS to a known public resolver) went by unread</li>');
+    }
+  }
+  if (quic && typeof quic.dropped === 'number') items.push(`<li id="quic-dropped">${escapeHtml(String(quic.dropped))} QUIC packet(s) dropped, so apps fell back to TCP where phonehome reads them</li>`);
+  if (quic && (quic.altSvcH3Removed ?? 0) > 0) items.push(`<li id="alt-svc-removed">${escapeHtml(String(quic.altSvcH3Removed))} response(s) had their HTTP/3 offer (Alt-Svc h3) removed</li>`);
+  return items.length > 0 ? `<h3>DNS and QUIC</h3><ul>${items.join('')}</ul>` : '';
+}
+
 function coverageSection(model: ReportModel): string {
   const s = model.source.summary;
   const totals: CoverageTotalsJson | undefined = s.coverage?.totals;
@@ -204,6 +225,7 @@ function coverageSection(model: ReportModel): string {
     parts.push(`<p>The detectors were given <strong>${escapeHtml(share(totals.bytesUpInspected, totals.bytesUp))}</strong> of the ${escapeHtml(formatBytes(totals.bytesUp ?? 0))} the devices sent, and ${escapeHtml(share(totals.bytesDownInspected, totals.bytesDown))} of the ${escapeHtml(formatBytes(totals.bytesDown ?? 0))} they received.</p>`);
   }
   parts.push(`<ul><li>${escapeHtml(String(flows['passedThrough'] ?? 0))} connection(s) passed through undecrypted (pinned apps, configured pass-through)</li><li>${escapeHtml(String(flows['raw'] ?? 0))} raw stream(s) that were not HTTP or TLS</li><li>${escapeHtml(String(flows['tlsFailed'] ?? 0))} TLS handshake(s) refused by the device</li><li>${escapeHtml(String(flows['inspectedPartly'] ?? 0))} flow(s) inspected only in part (bodies over the limit)</li></ul>`);
+  parts.push(dnsCoveragePart(s.coverage));
   const learned = s.passthrough?.learned ?? [];
   const configured = s.passthrough?.configured ?? [];
   if (learned.length + configured.length > 0) {

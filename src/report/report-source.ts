@@ -34,7 +34,14 @@ export interface RunSummary {
   readonly passthrough?: { readonly configured?: string[]; readonly learned?: Array<{ host: string; time?: string; reason?: string; kind?: string }> };
   /** TLS versions spoken, per side (device with phonehome, phonehome with the server). */
   readonly tls?: { readonly client?: Record<string, TlsVersionJson>; readonly server?: Record<string, TlsVersionJson> };
-  readonly coverage?: { readonly totals?: CoverageTotalsJson; readonly unseenByHost?: Record<string, CoverageTotalsJson> };
+  readonly coverage?: {
+    readonly totals?: CoverageTotalsJson;
+    readonly unseenByHost?: Record<string, CoverageTotalsJson>;
+    /** DNS questions phonehome answered, and encrypted DNS it could not read (names not seen). */
+    readonly dns?: { readonly queries?: number; readonly names?: number; readonly namesCapped?: boolean; readonly stripped?: number; readonly encrypted?: { readonly flows?: number; readonly hosts?: string[]; readonly bytes?: number; readonly decrypted?: number } };
+    /** QUIC packets dropped by the WireGuard firewall (null: not counted), responses whose Alt-Svc lost its h3. */
+    readonly quic?: { readonly dropped?: number | null; readonly altSvcH3Removed?: number };
+  };
   readonly notes?: string[];
   readonly exitCode?: number;
 }

@@ -4,7 +4,7 @@ import type { DnsRecord, Flow } from '../../src/model/flow.js';
 
 let next = 1;
 
-export function dnsFlow(name: string, overrides: Partial<Flow> & { type?: string; at?: string; dns?: Partial<DnsRecord> } = {}): Flow {
+export function dnsFlow(name: string, overrides: Partial<Omit<Flow, 'dns'>> & { type?: string; at?: string; dns?: Partial<DnsRecord> } = {}): Flow {
   const { type, at, dns, ...rest } = overrides;
   const time = at ?? '2026-11-27T18:30:11.000Z';
   return {
