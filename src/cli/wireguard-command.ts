@@ -77,7 +77,7 @@ export function runWireguardConfig(request: WireguardConfigRequest, io: Output):
     io.out(config.trimEnd());
     return 0;
   }
-  io.out(`WireGuard client ${client.name} (${client.address}), endpoint ${endpoint}: scan with the WireGuard app (+, scan from QR code)`);
+  io.out(`WireGuard client ${client.name} (${client.address}), endpoint ${endpoint}: scan with the WireGuard app`);
   const qr = terminalQr(config);
   io.out(request.colour ? onBlack(qr) : qr);
   return 0;

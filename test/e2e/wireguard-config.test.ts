@@ -61,7 +61,7 @@ t.test('--qr: one line naming the client and endpoint, then a code that decodes 
   const qr = run('config', '--ca-dir', caDir, '--endpoint', '192.0.2.10:51821', '--qr');
   t.equal(qr.code, 0, qr.stderr);
   const [caption, ...rest] = qr.stdout.split('\n');
-  t.equal(caption, 'WireGuard client phone (10.64.77.2), endpoint 192.0.2.10:51821: scan with the WireGuard app (+, scan from QR code)');
+  t.equal(caption, 'WireGuard client phone (10.64.77.2), endpoint 192.0.2.10:51821: scan with the WireGuard app');
   t.notMatch(qr.stdout, /\x1b/, 'no colours into a pipe');
   t.equal(decodeTerminalQr(rest.join('\n')), text.stdout);
   t.ok(rest.filter(Boolean).every((line) => [...line].length <= 80), 'fits 80 columns');
