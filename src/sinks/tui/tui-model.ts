@@ -21,6 +21,8 @@ export interface FlowRow {
   readonly kind: Flow['kind']; readonly error?: string; readonly tags: readonly string[]; readonly country?: string | null;
   /** Bytes up the detectors were given, and whether nothing of the flow could be seen (coverage ledger). */
   readonly bytesUpInspected?: number; readonly unseen?: boolean;
+  /** Encrypted DNS (DoT, DoH to a public resolver) we could not read: names not seen. */
+  readonly encryptedDnsUnseen?: boolean;
   /** Headers and a body preview, bounded, for the detail view. */
   readonly detail: readonly string[];
 }
@@ -111,11 +113,18 @@ export function flowRow(flow: Flow, country?: string | null): FlowRow {
     for (const m of flow.messages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary${m.compressed ? `, ${m.encoding ?? 'compressed'}` : ''})` : toDisplay(m.data.toString('utf8'), 160)}`);
   }
   if (flow.stream) detail.push('', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes));
+  if (flow.dns) {
+    host = flow.dns.name;
+    path = flow.dns.type;
+    detail.push('', `── DNS ${flow.dns.type} ${flow.dns.name}: ${flow.dns.rcode ?? 'no answer'}${flow.dns.upstream ? ` from ${flow.dns.upstream}` : ''}${flow.dns.stripped ? `, ${flow.dns.stripped} HTTPS/SVCB record(s) stripped` : ''}`);
+    for (const a of flow.dns.answers.slice(0, 20)) detail.push(`${a.name}  ${a.ttl}  ${a.type}  ${a.data}`);
+  }
+  if (coverage.encryptedDns && coverage.unseen) detail.push('', `── encrypted DNS (${coverage.encryptedDns === 'dot' ? 'DNS over TLS' : 'DNS over HTTPS'}): the names it carried were not seen`);
   return {
-    id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : '-'),
-    host, path, status: flow.response ? String(flow.response.status) : flow.error ? 'ERR' : '-', bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
+    id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : flow.kind === 'dns' ? 'DNS' : '-'),
+    host, path, status: flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-'), bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
     durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
-    bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen,
+    bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen, ...(coverage.encryptedDns && coverage.unseen ? { encryptedDnsUnseen: true } : {}),
     detail: detail.map((l) => toDisplay(l, 400)),
   };
 }
@@ -144,6 +153,9 @@ export class TuiModel {
   #bytesUp = 0;
   #bytesUpInspected = 0;
   #clients = new Set<string>();
+  /** DNS questions seen, and encrypted DNS connections not read (the coverage line says both). */
+  #dnsQueries = 0;
+  #encryptedDnsUnseen = 0;
   focus: Pane = 'findings';
   view: Context = 'main';
   paused = false;
@@ -189,6 +201,8 @@ export class TuiModel {
     this.#flowsSeen++;
     this.#bytesUp += row.bytesUp;
     this.#bytesUpInspected += row.bytesUpInspected ?? row.bytesUp;
+    if (row.kind === 'dns') this.#dnsQueries++;
+    if (row.encryptedDnsUnseen) this.#encryptedDnsUnseen++;
     this.#clients.add(clientIp);
     if (this.paused) this.#pendingFlows.push(row);
     else this.#insert('flows', () => this.flows.push(row));
@@ -395,7 +409,8 @@ export class TuiModel {
     const dropped = this.flows.dropped + this.findings.dropped > 0 ? `  [${this.flows.dropped + this.findings.dropped} oldest rows dropped]` : '';
     // The coverage ledger in one figure: how much of what devices sent the detectors could read.
     const seen = this.#bytesUp === 0 ? '' : ` (${Math.floor((this.#bytesUpInspected / this.#bytesUp) * 100)}% inspected)`;
-    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}${seen}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
+    const dns = this.#dnsQueries + this.#encryptedDnsUnseen === 0 ? '' : `  DNS ${this.#dnsQueries}${this.#encryptedDnsUnseen ? ` (${this.#encryptedDnsUnseen} encrypted, unseen)` : ''}`;
+    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}${seen}${dns}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
   }
 
   #detailLines(): string[] {

@@ -93,3 +93,20 @@ t.test('recover and --append keep the DNS ledger, and the QUIC count of earlier 
   await recoverRun(dir);
   t.match(JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')), { coverage: { quic: { dropped: 40 } } });
 });
+
+t.test('the UI counts DNS questions and encrypted DNS not seen, and shows a question', async (t) => {
+  const { TuiModel, flowRow } = await import('../../../src/sinks/tui/tui-model.js');
+  const model = new TuiModel({ capacity: 100, proxyAddresses: ['10.64.0.1:8080'], insecureUpstream: false, redact: (f) => f });
+  const question = dnsFlow('api.example.com', { type: 'AAAA', dns: { answers: [{ name: 'api.example.com', type: 'AAAA', ttl: 60, data: '2001:db8::1' }], stripped: 1 } });
+  model.addFlow(flowRow(question), '10.64.0.2');
+  model.addFlow(flowRow(dnsFlow('cdn.example.net')), '10.64.0.2');
+  t.notMatch(model.render(140, 30).header[1]!.text, /encrypted/, 'nothing encrypted yet');
+  model.addFlow(flowRow(tunnel('dns.google', 853, '8.8.8.8')), '10.64.0.2');
+  const frame = model.render(140, 30);
+  t.match(frame.header[1]!.text, /DNS 2 \(1 encrypted, unseen\)/);
+  t.match(frame.flows.map((l) => l.text).join('\n'), /DNS .*api\.example\.com/);
+  const row = flowRow(question);
+  t.match(row, { method: 'DNS', host: 'api.example.com', path: 'AAAA', status: 'NOERROR' });
+  t.match(row.detail.join('\n'), /coverage: dns[\s\S]*── DNS AAAA api\.example\.com: NOERROR from 9\.9\.9\.9:53, 1 HTTPS\/SVCB record\(s\) stripped\napi\.example\.com {2}60 {2}AAAA {2}2001:db8::1/);
+  t.match(flowRow(tunnel('dns.google', 853, '8.8.8.8')).detail.join('\n'), /encrypted DNS \(DNS over TLS\): the names it carried were not seen/);
+});
