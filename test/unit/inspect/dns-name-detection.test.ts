@@ -140,3 +140,17 @@ t.test('findings carry the mode and the WireGuard peer (the factory)', async (t)
   const finding = new FindingFactory().fromDraft(draft!, flow);
   t.match(finding, { host: 'imei-356938035643809.t.example.net', mode: 'wireguard', client: { ip: '10.64.0.2', name: 'phone' }, direction: 'request' });
 });
+
+t.test('through the inspection worker: a hex canary in a query is a finding with the mode and the peer', async (t) => {
+  const { FindingPipeline } = await import('../../../src/app/finding-pipeline.js');
+  const { EventBus } = await import('../../../src/flow/events.js');
+  const bus = new EventBus();
+  const findings: import('../../../src/model/finding.js').Finding[] = [];
+  bus.on('finding', (f) => findings.push(f));
+  const pipeline = new FindingPipeline(bus, { canariesFile: path.join(import.meta.dirname, '..', '..', 'fixtures', 'canaries', 'lab.yaml') });
+  bus.emit('flow:end', dnsFlow(`${hex('353456789012348')}.t.example.net`, { type: 'TXT' }));
+  bus.emit('flow:end', dnsFlow('www.example.com'));
+  await pipeline.close();
+  t.equal(findings.length, 1);
+  t.match(findings[0], { canary: 'lab-imei', severity: 'high', direction: 'request', mode: 'wireguard', client: { ip: '10.64.0.2', name: 'phone' }, host: `${hex('353456789012348')}.t.example.net`, evidence: { path: ['dns:query', 'label:1', 'hex', 'canary:as planted'] } });
+});
