@@ -25,6 +25,14 @@ import { FindingPipeline } from './finding-pipeline.js';
 import type { FleetLink } from '../fleet/fleet-link.js';
 import { safeListen } from './safe-call.js';
 import { toolVersion } from './paths.js';
+import { DnsNames } from '../proxy/dns/dns-names.js';
+import { DnsListener } from '../proxy/dns/dns-listener.js';
+import { systemResolver } from '../proxy/dns/dns-upstream.js';
+import { WireguardEndpoint } from '../proxy/modes/wireguard/wireguard-endpoint.js';
+import { loadOrCreateWireguardKeys, rememberEndpoint, type WireguardKeys } from '../proxy/modes/wireguard/wireguard-keys.js';
+import { wireguardInfo } from '../proxy/modes/wireguard/wireguard-config.js';
+import type { WireguardInfo } from '../proxy/modes/wireguard/wireguard-info.js';
+import { lanAddresses } from '../sinks/console-sink.js';
 
 export interface SessionHooks {
   /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
@@ -35,6 +43,8 @@ export interface SessionHooks {
   readonly prepared?: PreparedRun;
   /** Set by start(): the link to the fleet (--publish). */
   readonly fleet?: FleetLink;
+  /** Set by start(): the WireGuard keys (--wireguard). */
+  readonly wireguardKeys?: WireguardKeys;
 }
 
 export interface StopResult {
@@ -65,6 +75,13 @@ export class CaptureSession {
   #stopping?: Promise<StopResult>;
   #timer?: NodeJS.Timeout;
   readonly #notes: string[] = [];
+  /** What the DNS answers of this run told the devices: names address-only flows. */
+  readonly #names = new DnsNames();
+  readonly #wireguardKeys: WireguardKeys | undefined;
+  #wireguard?: WireguardEndpoint;
+  /** --wireguard: where the phones connect and their configurations, once the endpoint runs. */
+  wireguard?: WireguardInfo;
+  readonly #dnsListeners: DnsListener[] = [];
   #resolveStopped!: (result: StopResult) => void;
   readonly #stoppedPromise = new Promise<StopResult>((resolve) => { this.#resolveStopped = resolve; });
 
@@ -74,6 +91,12 @@ export class CaptureSession {
     if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
     const keylog = this.#keylog;
     this.#fleet = hooks.fleet;
+    this.#wireguardKeys = hooks.wireguardKeys;
+    const dnsOn = options.dns !== undefined || options.wireguard !== undefined;
+    // With --wireguard the tunnel's TCP is redirected to a transparent listener on our tunnel
+    // address (REDIRECT delivers to the address of the interface it came in on), unless
+    // --transparent already listens on every address.
+    const transparent = options.transparent ?? (hooks.wireguardKeys ? { host: hooks.wireguardKeys.gateway, port: 0 } : undefined);
     const remote = hooks.fleet?.remote;
     this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.fleet ? { node: hooks.fleet.options.node } : {}), ...(remote ? { remote } : {}), ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}), ...(hooks.prepared ? { lastFindingNumber: hooks.prepared.lastFindingNumber } : {}) });
     this.#proxy = new InterceptingProxy({
@@ -83,7 +106,9 @@ export class CaptureSession {
       passthrough: options.passthrough, access: options.access, ...(options.auth ? { auth: options.auth } : {}),
       ...(hooks.lookup ? { lookup: hooks.lookup } : {}),
       ...(keylog ? { keylog: (line: Buffer) => keylog.write(line) } : {}),
-      ...(options.transparent ? { transparent: options.transparent } : {}),
+      ...(transparent ? { transparent } : {}),
+      ...(hooks.wireguardKeys ? { peerOf: (ip: string) => this.#wireguard?.peerOf(ip), wireguard: () => this.wireguard } : {}),
+      ...(dnsOn ? { nameOf: (address: string, atMs: number) => this.#names.nameOf(address, atMs) } : {}),
     });
     safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
     safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
@@ -100,22 +125,28 @@ export class CaptureSession {
     // The bus first: unreachable NATS is a one-line error before anything is written.
     const fleetWarnings: string[] = [];
     const fleet = options.fleet ? await (await import('../fleet/fleet-link.js')).FleetLink.open(options.fleet, (message) => fleetWarnings.push(message)) : undefined;
+    const wireguardKeys = options.wireguard ? loadOrCreateWireguardKeys(options.caDir, options.wireguard.clients) : undefined;
     const prepared = options.outDir ? await prepareRunFolder(options.outDir, { append: options.append, force: options.force }) : undefined;
     if (prepared) continueFlowNumbersAfter(prepared.lastFlowNumber);
-    const session = new CaptureSession(options, ca, { ...hooks, ...(prepared ? { prepared } : {}), ...(fleet ? { fleet } : {}) });
+    const session = new CaptureSession(options, ca, { ...hooks, ...(prepared ? { prepared } : {}), ...(fleet ? { fleet } : {}), ...(wireguardKeys ? { wireguardKeys } : {}) });
     session.startupWarnings.push(...fleetWarnings);
     fleet?.onLog((message) => session.bus.log('warn', message));
     session.startupWarnings.push(...(prepared?.notices ?? []));
     if (options.outDir && prepared) await session.#openFiles(options.outDir, prepared);
     try {
+      await session.#startWireguard();
       await session.#proxy.start();
+      await session.#startDns();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
+      await session.#stopNetwork();
+      await session.#proxy.stop();
       session.#abandonFiles(existedBefore);
       session.#keylog?.close();
       if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-        const transparent = (error as { listener?: string }).listener === 'transparent' && options.transparent;
-        const option = transparent ? `--transparent ${transparent.host}:${transparent.port}` : `--listen ${options.listenHost}:${options.listenPort}`;
+        const listener = (error as { listener?: string }).listener;
+        const transparent = listener === 'transparent' && options.transparent;
+        const option = listener === 'dns' ? String((error as { option?: string }).option) : transparent ? `--transparent ${transparent.host}:${transparent.port}` : listener === 'transparent' && options.wireguard ? `--wireguard (the tunnel's listener on ${wireguardKeys?.gateway})` : `--listen ${options.listenHost}:${options.listenPort}`;
         throw new ConfigError(`${option}: ${code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)' : 'no such address on this machine'}`);
       }
       throw error;
@@ -133,6 +164,59 @@ export class CaptureSession {
 
   get port(): number {
     return this.#proxy.port;
+  }
+
+  /**
+   * --wireguard: the endpoint and its interface come up before the proxy listens (the tunnel's
+   * transparent listener binds to the tunnel address). The phones' endpoint address is chosen
+   * first, so the tunnel's own address is never offered as the machine's LAN address.
+   */
+  async #startWireguard(): Promise<void> {
+    const options = this.options.wireguard;
+    const keys = this.#wireguardKeys;
+    if (!options || !keys) return;
+    const host = options.endpointHost ?? lanAddresses()[0];
+    if (!host) this.startupWarnings.push('--wireguard: this machine has no LAN address to put in the phone\'s configuration; give --wireguard-endpoint HOST');
+    const endpoint = `${(host ?? '127.0.0.1').includes(':') ? `[${host}]` : host ?? '127.0.0.1'}:${options.port}`;
+    this.#wireguard = await WireguardEndpoint.start({ listen: { host: options.host, port: options.port }, keys, log: (level, message) => this.bus.log(level, message) });
+    rememberEndpoint(this.options.caDir, endpoint);
+    this.wireguard = wireguardInfo(keys, this.#wireguard.interfaceName, endpoint);
+  }
+
+  /** DNS listeners (the tunnel's on its address, port 53; --dns), then the tunnel's redirection to them and to the proxy. */
+  async #startDns(): Promise<void> {
+    const wanted: Array<{ host: string; port: number; option: string }> = [];
+    if (this.#wireguardKeys) wanted.push({ host: this.#wireguardKeys.gateway, port: 53, option: '--wireguard (DNS on the tunnel address, port 53)' });
+    if (this.options.dns) wanted.push({ ...this.options.dns, option: `--dns ${this.options.dns.host}:${this.options.dns.port}` });
+    if (wanted.length === 0) return;
+    const upstream = this.options.dnsUpstream ?? systemResolver();
+    for (const where of wanted) {
+      try {
+        this.#dnsListeners.push(await DnsListener.start({
+          host: where.host, port: where.port, upstream, names: this.#names,
+          record: (flow) => this.bus.emit('flow:end', flow),
+          ...(this.#wireguard ? { peerOf: (ip: string) => this.#wireguard?.peerOf(ip) } : {}),
+          isAllowed: (ip: string) => this.options.access.allows(ip),
+          log: (level, message) => this.bus.log(level, message),
+        }));
+      } catch (error) {
+        throw Object.assign(error as Error, { listener: 'dns', option: where.option });
+      }
+    }
+    if (this.#wireguard) await this.#wireguard.redirect({ tcp: this.#proxy.transparentPort, dns: this.#dnsListeners[0]!.port });
+  }
+
+  /** The DNS listeners and the WireGuard endpoint (its rules, process and interface) go; the QUIC count is kept first. */
+  async #stopNetwork(): Promise<void> {
+    await Promise.all(this.#dnsListeners.splice(0).map((listener) => listener.stop()));
+    const wireguard = this.#wireguard;
+    if (!wireguard) return;
+    try {
+      this.summary.setQuicDropped(await wireguard.quicDropped());
+    } catch (error) {
+      this.bus.log('warn', `QUIC packets dropped could not be counted: ${describeError(error)}`);
+    }
+    await wireguard.stop();
   }
 
   /** The transparent listener's port, 0 without --transparent. */
@@ -220,6 +304,7 @@ export class CaptureSession {
   async #stop(): Promise<StopResult> {
     clearTimeout(this.#timer);
     await this.#proxy.stop();
+    await this.#stopNetwork();
     await this.#pipeline.close();
     await this.#fleet?.close();
     if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);

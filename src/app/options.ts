@@ -12,6 +12,9 @@ import { PassthroughPolicy } from '../proxy/passthrough.js';
 import type { ClientCertificate, UpstreamTlsMin } from '../proxy/upstream.js';
 import { parseClientCertificates, parseUpstreamTlsMin } from './upstream-tls-options.js';
 import { transparentUnavailable } from '../proxy/modes/original-destination.js';
+import { wireguardUnavailable } from '../proxy/modes/wireguard/wireguard-endpoint.js';
+import { validateClientName } from '../proxy/modes/wireguard/wireguard-keys.js';
+import { parseDnsUpstream } from '../proxy/dns/dns-upstream.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadRules, type Rule } from '../enrich/rules.js';
 import type { FleetOptions } from '../fleet/fleet-link.js';
@@ -25,7 +28,11 @@ export interface OptionSpec {
   readonly value?: string;
   readonly defaultText: string;
   readonly help: string;
+  /** The value a string option takes when it is given bare (`--wireguard` alone). */
+  readonly omittedValue?: string;
 }
+
+export const defaultWireguardPort = 51820;
 
 export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'listen', kind: 'string', value: 'HOST:PORT', defaultText: '0.0.0.0:8080', help: 'where devices connect' },
@@ -48,6 +55,11 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'force', kind: 'boolean', defaultText: 'off', help: '--out holds a finished run: move it aside to DIR.moved-<time> (never deleted)' },
   { name: 'no-files', kind: 'boolean', defaultText: 'off', help: 'the live view and demo write no files (they do by default)' },
   { name: 'transparent', kind: 'string', value: 'HOST:PORT', defaultText: 'off', help: 'also accept connections redirected by the OS (Linux REDIRECT; see transparent-rules)' },
+  { name: 'wireguard', kind: 'string', value: '[HOST:]PORT', omittedValue: String(defaultWireguardPort), defaultText: 'off', help: `a WireGuard endpoint (UDP, ${defaultWireguardPort} when given bare; Linux, root): the tunnel's TCP goes through phonehome, its DNS is answered and recorded, QUIC dropped` },
+  { name: 'wireguard-client', kind: 'list', value: 'NAME', defaultText: 'one client, phone', help: 'a peer to configure (repeatable); keys kept beside the CA, stable across runs' },
+  { name: 'wireguard-endpoint', kind: 'string', value: 'HOST', defaultText: 'the first LAN address', help: "the address the phone's configuration points at" },
+  { name: 'dns', kind: 'string', value: 'HOST:PORT', defaultText: 'off (on the tunnel address with --wireguard)', help: 'answer, forward and record DNS (UDP and TCP), e.g. for a hotspot' },
+  { name: 'dns-upstream', kind: 'string', value: 'IP[:PORT]', defaultText: 'the system resolver', help: 'where DNS queries are forwarded' },
   { name: 'publish', kind: 'string', value: 'nats://HOST:PORT', defaultText: 'off', help: 'also publish flows and findings to NATS JetStream (fleet); local files are still written' },
   { name: 'node', kind: 'string', value: 'NAME', defaultText: 'the host name', help: "this capture node's name in the fleet" },
   { name: 'inspect', kind: 'string', value: 'local|remote', defaultText: 'local', help: 'remote: leave inspection to fleet workers (needs --publish)' },
@@ -90,11 +102,45 @@ export interface CaptureOptions {
   readonly force: boolean;
   /** --transparent: the listener for connections redirected by the OS. */
   readonly transparent?: { readonly host: string; readonly port: number };
+  /** --wireguard and its companions: the tunnel endpoint to run. */
+  readonly wireguard?: WireguardOptions;
+  /** --dns: a DNS listener besides the tunnel's own (a hotspot's devices). */
+  readonly dns?: { readonly host: string; readonly port: number };
+  /** --dns-upstream (undefined: the system resolver). */
+  readonly dnsUpstream?: { readonly ip: string; readonly port: number };
   /** --keylog, or SSLKEYLOGFILE: where TLS secrets of both sides are appended. */
   readonly keylogFile?: string;
   readonly rules: readonly Rule[];
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
+}
+
+export interface WireguardOptions {
+  /** Where the endpoint listens (UDP). */
+  readonly host: string;
+  readonly port: number;
+  /** The peers to configure, by name. */
+  readonly clients: readonly string[];
+  /** --wireguard-endpoint: the host the phones' configurations point at (else the first LAN address). */
+  readonly endpointHost?: string;
+}
+
+/** `--wireguard PORT`, `HOST:PORT` or `[V6]:PORT`. */
+function parseWireguardListen(text: string): { host: string; port: number } {
+  try {
+    const listen = parseListen(text);
+    if (listen.port === 0) throw new ConfigError('port 0');
+    return listen;
+  } catch {
+    throw new ConfigError(`--wireguard ${JSON.stringify(text)}: use a UDP port or HOST:PORT, e.g. 51820 or 0.0.0.0:51820`);
+  }
+}
+
+/** --wireguard-endpoint: a host name or an address the phone can reach, nothing that could break the .conf. */
+function parseEndpointHost(text: string): string {
+  const bare = text.replace(/^\[(.*)\]$/, '$1');
+  if (net.isIP(bare) || /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(bare)) return bare;
+  throw new ConfigError(`--wireguard-endpoint ${JSON.stringify(text)}: use the host name or address the phone reaches this machine at (no port: it is --wireguard's)`);
 }
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -201,6 +247,22 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     const why = transparentUnavailable();
     if (why) throw new ConfigError(`--transparent: ${why}`);
   }
+  const wireguard = wireguardOptions(str, list);
+  if (wireguard && transparent && transparent.host !== '0.0.0.0' && transparent.host !== '::') {
+    throw new ConfigError(`--transparent ${transparentText} with --wireguard: the tunnel's connections are redirected to the same listener, so it must listen on every address (0.0.0.0:PORT)`);
+  }
+  const dnsText = str('dns');
+  let dns: { host: string; port: number } | undefined;
+  if (dnsText !== undefined) {
+    try {
+      dns = parseListen(dnsText);
+    } catch {
+      throw new ConfigError(`--dns ${JSON.stringify(dnsText)}: use HOST:PORT, e.g. 0.0.0.0:53`);
+    }
+  }
+  const dnsUpstreamText = str('dns-upstream');
+  if (dnsUpstreamText !== undefined && !dns && !wireguard) throw new ConfigError('--dns-upstream is where phonehome forwards DNS: add --dns HOST:PORT or --wireguard');
+  const dnsUpstream = dnsUpstreamText === undefined ? undefined : parseDnsUpstream(dnsUpstreamText);
   const fleet = fleetOptions(str, raw);
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
@@ -232,6 +294,9 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
     transparent: transparent ? `${transparent.host.includes(':') ? `[${transparent.host}]` : transparent.host}:${transparent.port}` : null,
+    wireguard: wireguard ? { listen: `${wireguard.host.includes(':') ? `[${wireguard.host}]` : wireguard.host}:${wireguard.port}`, clients: wireguard.clients, endpoint: wireguard.endpointHost ?? null } : null,
+    dns: dns ? `${dns.host.includes(':') ? `[${dns.host}]` : dns.host}:${dns.port}` : null,
+    dnsUpstream: dnsUpstream ? `${dnsUpstream.ip.includes(':') ? `[${dnsUpstream.ip}]` : dnsUpstream.ip}:${dnsUpstream.port}` : null,
     // Said in every summary: whoever holds this file can read the run's decrypted traffic.
     keylog: keylogFile ? { file: keylogFile, from: str('keylog') !== undefined ? '--keylog' : 'SSLKEYLOGFILE', sensitive: true } : null,
   };
@@ -242,7 +307,26 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough, clientCertificates, ...(upstreamTlsMin ? { upstreamTlsMin } : {}),
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
     redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
+    ...(wireguard ? { wireguard } : {}), ...(dns ? { dns } : {}), ...(dnsUpstream ? { dnsUpstream } : {}),
   };
+}
+
+/** --wireguard, --wireguard-client, --wireguard-endpoint; undefined without --wireguard. */
+function wireguardOptions(str: (name: string) => string | undefined, list: (name: string) => string[]): WireguardOptions | undefined {
+  const text = str('wireguard');
+  if (text === undefined) {
+    for (const name of ['wireguard-client', 'wireguard-endpoint']) {
+      if (str(name) !== undefined || list(name).length > 0) throw new ConfigError(`--${name} configures the WireGuard endpoint: add --wireguard [HOST:]PORT`);
+    }
+    return undefined;
+  }
+  const listen = parseWireguardListen(text);
+  const clients = [...new Set(list('wireguard-client').map((name) => validateClientName(name)))];
+  const endpointText = str('wireguard-endpoint');
+  // The tunnel's connections arrive redirected: the original-destination addon is needed as well.
+  const why = wireguardUnavailable() ?? transparentUnavailable();
+  if (why) throw new ConfigError(`--wireguard: ${why}`);
+  return { ...listen, clients: clients.length > 0 ? clients : ['phone'], ...(endpointText !== undefined ? { endpointHost: parseEndpointHost(endpointText) } : {}) };
 }
 
 export function optionsHelp(specs: readonly OptionSpec[]): string {

@@ -7,6 +7,8 @@ import { limits } from '../limits.js';
 import { resolveCaptureOptions } from '../app/options.js';
 import { safeListen } from '../app/safe-call.js';
 import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
+import { wireguardBanner } from '../sinks/wireguard-banner.js';
+import { onBlack, terminalQr } from '../proxy/modes/wireguard/wireguard-qr.js';
 import { toDisplay } from '../util/sanitize.js';
 import { redactFinding } from '../util/redact.js';
 import type { RawOptions } from '../app/options.js';
@@ -21,6 +23,14 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   const session = await CaptureSession.start(options);
   for (const line of bannerLines(options.listenHost, session.port, options.outDir, session.ca.info().sha256Fingerprint)) io.out(line);
   if (options.transparent) io.out(`  transparent (redirected) connections on ${options.transparent.host}:${session.transparentPort}; phonehome transparent-rules prints the iptables commands`);
+  if (session.wireguard) {
+    const wg = session.wireguard;
+    io.out(`  WireGuard endpoint ${wg.endpoint} listening (UDP, interface ${wg.interfaceName}); the tunnel's TCP goes through phonehome, DNS is answered on ${wg.gateway}, QUIC is dropped`);
+    // Painted white on black only on a terminal: a pipe or a log file gets the plain half blocks.
+    const paint = process.stdout.isTTY && !process.env['NO_COLOR'] ? onBlack : (qr: string) => qr;
+    for (const line of wireguardBanner(wg, (text) => paint(terminalQr(text)), raw['ca-dir'] === undefined ? undefined : options.caDir)) io.out(line);
+  }
+  if (options.dns) io.out(`  DNS answered and recorded on ${options.dns.host}:${options.dns.port} (forwarded to ${options.dnsUpstream ? options.dnsUpstream.ip : 'the system resolver'})`);
   for (const warning of session.startupWarnings) io.err(`phonehome: warn: ${warning}`);
   safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
   if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));

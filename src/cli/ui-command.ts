@@ -25,6 +25,7 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
   const model = new TuiModel({
     capacity: 100_000, proxyAddresses: proxyAddresses.length > 0 ? proxyAddresses : [`port ${session.port}`], insecureUpstream: options.insecureUpstream,
     ...(options.outDir ? { outDir: options.outDir } : {}), redact: options.redact ? redactFinding : (f) => f,
+    wireguard: () => session.wireguard,
   });
   let quitting: Promise<number> | undefined;
   let finish!: (code: number) => void;

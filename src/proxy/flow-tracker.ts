@@ -12,8 +12,8 @@ export class FlowTracker {
   readonly #events: EventBus;
   #open = 0;
   #idleWaiters: Array<() => void> = [];
-  /** The name a DNS answer of this run gave the device for an address (set when DNS is on). */
-  nameOf: ((address: string) => string | undefined) | undefined;
+  /** The name a DNS answer of this run gave the device for an address, as it stood at a time (set when DNS is on). */
+  nameOf: ((address: string, atMs: number) => string | undefined) | undefined;
 
   constructor(events: EventBus) {
     this.#events = events;
@@ -21,7 +21,8 @@ export class FlowTracker {
 
   #named(flow: Flow): Flow {
     if (!this.nameOf || flow.dnsName !== undefined || flow.kind === 'dns' || net.isIP(flow.target.host) === 0) return flow;
-    const name = this.nameOf(flow.target.host);
+    // As it stood when the flow began: a long connection outlives its answer's TTL.
+    const name = this.nameOf(flow.target.host, Date.parse(flow.startedAt));
     return name ? { ...flow, dnsName: name } : flow;
   }
 

@@ -56,7 +56,7 @@ export interface InterceptingProxyOptions {
   /** The WireGuard peer a redirected connection's client address belongs to (--wireguard). */
   readonly peerOf?: (ip: string) => string | undefined;
   /** The name a DNS answer gave the device for an address (DNS on): names flows that only have an address. */
-  readonly nameOf?: (address: string) => string | undefined;
+  readonly nameOf?: (address: string, atMs: number) => string | undefined;
   /** The running WireGuard endpoint (--wireguard): the install page shows its phones' configurations at /wireguard. */
   readonly wireguard?: () => WireguardInfo | undefined;
 }

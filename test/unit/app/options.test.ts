@@ -49,3 +49,24 @@ t.test('the recorded options never contain the proxy password', async (t) => {
   t.notMatch(JSON.stringify(options.record), /hunter2/);
   t.equal(options.record['proxyAuth'], 'on');
 });
+
+t.test('--wireguard: a port or HOST:PORT, bare means 51820; its companions need it', async (t) => {
+  const { parseOptions } = await import('../../../src/cli/parse.js');
+  const { captureOptionSpecs } = await import('../../../src/app/options.js');
+  const usage = { min: 0, max: 0, usage: 'phonehome capture [options]' };
+  t.equal(parseOptions(['--wireguard'], captureOptionSpecs, usage).values['wireguard'], '51820', 'bare, at the end');
+  t.equal(parseOptions(['--wireguard', '--out', 'x'], captureOptionSpecs, usage).values['wireguard'], '51820', 'bare, before another option');
+  t.equal(parseOptions(['--wireguard', '0.0.0.0:51999'], captureOptionSpecs, usage).values['wireguard'], '0.0.0.0:51999', 'with a value');
+  t.throws(() => parseOptions(['--transparent'], captureOptionSpecs, usage), /--transparent/, 'options without an omitted value still need theirs');
+  for (const name of ['wireguard-client', 'wireguard-endpoint']) {
+    const value = name === 'wireguard-client' ? ['tablet'] : 'lab.example.test';
+    t.throws(() => resolveCaptureOptions({ [name]: value }, 'capture'), new RegExp(`--${name} configures the WireGuard endpoint: add --wireguard`), name);
+  }
+  t.throws(() => resolveCaptureOptions({ 'dns-upstream': '9.9.9.9' }, 'capture'), /--dns-upstream is where phonehome forwards DNS: add --dns/);
+  t.throws(() => resolveCaptureOptions({ dns: 'nowhere' }, 'capture'), /--dns "nowhere": use HOST:PORT/);
+  t.throws(() => resolveCaptureOptions({ dns: '127.0.0.1:5353', 'dns-upstream': 'dns.google' }, 'capture'), /--dns-upstream "dns.google": use a resolver's IP address/);
+  const dns = resolveCaptureOptions({ dns: '127.0.0.1:5353', 'dns-upstream': '9.9.9.9' }, 'capture');
+  t.same(dns.dns, { host: '127.0.0.1', port: 5353 });
+  t.same(dns.record['dns'], '127.0.0.1:5353');
+  t.same(dns.record['dnsUpstream'], '9.9.9.9:53');
+});
