@@ -163,7 +163,8 @@ t.test('a phone on a WireGuard tunnel: DNS, a photo over HTTPS, a mail over SMTP
   t.comment(`findings: ${findings.map((f) => `${f.category}/${f.detector} ${f.host} ${f.mode} ${f.client?.name}`).join('; ')}`);
   const photoFinding = findings.find((f) => f.category === 'photo');
   t.match(photoFinding, { host: 'cloud.example.test', mode: 'wireguard', client: { ip: tunnelAddress, name: 'phone' }, destination: { ip: net.cloud, port: 443 } }, 'the photo: name, mode, peer and address');
-  t.match(findings.find((f) => f.category === 'mail'), { mode: 'wireguard', client: { name: 'phone' }, destination: { ip: net.cloud, port: 25 } }, 'the mail sent over SMTP');
+  // SMTP names nothing (no SNI, no Host): its name comes from the DNS answer the phone got.
+  t.match(findings.find((f) => f.category === 'mail'), { host: 'cloud.example.test', mode: 'wireguard', client: { name: 'phone' }, destination: { ip: net.cloud, port: 25 } }, 'the mail sent over SMTP, named from DNS');
   const dnsLeak = findings.find((f) => f.evidence?.path?.[0] === 'dns:query' && f.canary);
   t.ok(dnsLeak, 'the canary in a DNS label is a finding whose path starts with dns:query');
   t.match(dnsLeak, { mode: 'wireguard', client: { name: 'phone' } });
@@ -174,6 +175,8 @@ t.test('a phone on a WireGuard tunnel: DNS, a photo over HTTPS, a mail over SMTP
   t.ok(dnsEntries.some((e) => e._phonehome['dns'].name === 'cloud.example.test' && e._phonehome['dns'].answers.some((a: { data: string }) => a.data === net.cloud)), 'the DNS question and its answer are in the HAR');
   t.ok(dnsEntries.every((e) => e._phonehome['mode'] === 'wireguard' && e._phonehome['client'].name === 'phone'), 'DNS flows carry the mode and the peer');
   t.ok(entries.some((e) => e._phonehome['mode'] === 'wireguard' && e.request.url === 'https://cloud.example.test/gallery/upload'), 'the upload is a wireguard flow');
+  const smtpEntry = entries.find((e) => e._phonehome['kind'] === 'raw' && e.request.url === `tcp://${net.cloud}:25/`);
+  t.equal(smtpEntry?._phonehome['dnsName'], 'cloud.example.test', 'the raw SMTP stream to an address carries the name the phone looked up');
 
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
   t.comment(`coverage: dns ${JSON.stringify(summary.coverage.dns)} quic ${JSON.stringify(summary.coverage.quic)}`);
