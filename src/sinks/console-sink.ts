@@ -38,7 +38,7 @@ export function findingLine(finding: Finding): string {
 }
 
 export function flowLine(flow: Flow): string {
-  const what = flow.request ? `${flow.request.method} ${flow.request.url}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
-  const status = flow.response ? String(flow.response.status) : flow.error ? 'ERR' : '-';
+  const what = flow.request ? `${flow.request.method} ${flow.request.url}` : flow.dns ? `DNS ${flow.dns.type} ${flow.dns.name}${flow.dns.answers.length > 0 ? ` → ${flow.dns.answers.slice(0, 3).map((a) => a.data).join(', ')}` : ''}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
+  const status = flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-');
   return `${clock(flow.endedAt)}     flow ${status.padEnd(4)} ${toDisplay(what, 200)} ↑${flow.bytesUp} ↓${flow.bytesDown}${flow.error ? `  (${toDisplay(flow.error, 160)})` : ''}`;
 }
