@@ -97,6 +97,18 @@ t.test('the finding pipeline reports a tunnel once per run, with the mode and th
   await pipeline.close();
   const tunnels = findings.filter((f) => f.detector === 'dns/tunnel');
   t.equal(tunnels.length, 1);
-  t.match(tunnels[0], { category: 'opaque', severity: 'medium', direction: 'request', mode: 'wireguard', client: { name: 'phone' }, evidence: { path: ['dns:query', 'tunnel'] } });
+  t.match(tunnels[0], { category: 'opaque', severity: 'low', direction: 'request', mode: 'wireguard', client: { name: 'phone' }, evidence: { path: ['dns:query', 'tunnel'] } });
   t.equal(findings.length, 1, 'random labels are not themselves findings');
+});
+
+t.test('the shipped rules raise a DNS tunnel to medium, and say so on the finding', async (t) => {
+  const { loadRules } = await import('../../../src/enrich/rules.js');
+  const { defaultRulesDir } = await import('../../../src/app/options.js');
+  const bus = new EventBus();
+  const findings: Finding[] = [];
+  bus.on('finding', (f) => findings.push(f));
+  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules: loadRules(defaultRulesDir(), true) });
+  for (const i of range(20)) bus.emit('flow:end', dnsFlow(`${hexLabel(`r${i}`)}.t.example.org`, { type: 'TXT', at: new Date(start + i * 500).toISOString() }));
+  await pipeline.close();
+  t.match(findings.find((f) => f.detector === 'dns/tunnel'), { category: 'opaque', severity: 'medium', rules: ['dns-tunnel'] });
 });
