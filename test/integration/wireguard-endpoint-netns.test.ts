@@ -62,7 +62,7 @@ function setUp(): void {
 
 function tearDown(): void {
   // A failed run may leave a killed fixture's wireguard-go behind: it would keep a deleted namespace alive.
-  for (const name of [serverInterface, `phwx${tag}`]) {
+  for (const name of [serverInterface, `phwx${tag}`, `phwy${tag}`]) {
     const record = readRunRecord(name);
     if (record?.wireguardGo && isRunning(record.wireguardGo)) process.kill(record.wireguardGo.pid, 'SIGKILL');
     if (record) fs.rmSync(runRecordFile(name), { force: true });
@@ -205,6 +205,22 @@ t.test('a phone in a namespace reaches the WireGuard endpoint: TCP and DNS redir
   t.notOk(fs.existsSync(runRecordFile(`phwx${tag}`)), 'the refused start left no record');
   t.equal(spawnSync('ip', ['-n', ns.gw, 'link', 'show', `phwx${tag}`]).status, 1, 'nor an interface');
 
+  // A port taken only for IPv6 passes our IPv4 check; wireguard-go's bind fails inside wg setconf:
+  // still one line, and the wireguard-go already started is stopped again (no interface, no record).
+  const holder = spawn('ip', ['netns', 'exec', ns.gw, process.execPath, '-e', `
+    const s = require('dgram').createSocket({ type: 'udp6', ipv6Only: true });
+    s.bind(${WG_PORT + 1}, '::', () => console.log('bound'));`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { holder.kill('SIGKILL'); });
+  await within(once(holder.stdout!, 'data'), 10_000, 'the IPv6 port holder');
+  const lateRefusal = startFixture({ ...options, interfaceName: `phwy${tag}`, port: WG_PORT + 1 });
+  const late = await lateRefusal.next((line) => typeof line['error'] === 'string', 'the refusal from wg setconf');
+  t.equal(late['error'], `--wireguard: UDP port ${WG_PORT + 1} is in use (another WireGuard or program listens there); choose another with --wireguard PORT`);
+  await once(lateRefusal.child, 'exit');
+  t.equal(spawnSync('ip', ['-n', ns.gw, 'link', 'show', `phwy${tag}`]).status, 1, 'the interface wireguard-go had made is gone');
+  t.notOk(fs.existsSync(runRecordFile(`phwy${tag}`)), 'no record');
+  t.notOk(fs.existsSync(`/var/run/wireguard/phwy${tag}.sock`), 'no socket');
+  holder.kill('SIGKILL');
+
   // kill -9: the rules, the record and an orphaned wireguard-go stay behind ...
   const record = JSON.parse(fs.readFileSync(runRecordFile(serverInterface), 'utf8'));
   first.child.kill('SIGKILL');
@@ -221,6 +237,12 @@ t.test('a phone in a namespace reaches the WireGuard endpoint: TCP and DNS redir
   phoneUp(caDir, work); // a fresh handshake with the restarted endpoint (same keys)
   const again = probe();
   t.match(again['tcp'], /^tcp 10\.64\.77\.2 phone /, 'the phone works again with the same configuration');
+
+  // wireguard-go dying during the run is one error line; the capture (here, the fixture) goes on and still stops cleanly.
+  const running = readRunRecord(serverInterface)!;
+  process.kill(running.wireguardGo!.pid, 'SIGKILL');
+  const died = await third.next((line) => line['log'] === 'error', 'the error line for a dead wireguard-go');
+  t.match(died['message'], new RegExp(`^wireguard-go for ${serverInterface} exited \\(SIGKILL\\); the WireGuard tunnel is down, the other modes go on$`));
 
   third.child.stdin!.write('stop\n');
   const stopped = await third.next((line) => line['stopped'] === true, 'the stop');

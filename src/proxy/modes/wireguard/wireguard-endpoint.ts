@@ -89,6 +89,21 @@ function uapiAnswers(interfaceName: string): Promise<boolean> {
   });
 }
 
+/** wireguard-go removes its socket when it stops in order; one that was killed leaves it behind. */
+async function removeStaleSocket(interfaceName: string): Promise<void> {
+  if (fs.existsSync(uapiSocket(interfaceName)) && !(await uapiAnswers(interfaceName))) fs.rmSync(uapiSocket(interfaceName), { force: true });
+}
+
+/** Stops our wireguard-go: SIGTERM (it closes its interface and socket), SIGKILL past the deadline. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_DEADLINE_MS);
+  await exited;
+  clearTimeout(timer);
+}
+
 async function interfaceExists(interfaceName: string): Promise<boolean> {
   return (await runCommand('ip', ['-o', 'link', 'show', 'dev', interfaceName])).code === 0;
 }
@@ -128,6 +143,7 @@ export async function removeLeftovers(interfaceName: string): Promise<number> {
     }
   }
   const removed = await removeTaggedRules(interfaceName);
+  await removeStaleSocket(interfaceName);
   if (record) {
     const here = record.netns === currentNetns();
     if (here && record.ipForwardBefore !== undefined) fs.writeFileSync(IP_FORWARD, record.ipForwardBefore);
@@ -255,10 +271,8 @@ export class WireguardEndpoint {
 
     const undo = async (error: unknown): Promise<never> => {
       watcher.close();
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        child.kill('SIGKILL');
-        await once(child, 'exit').catch(() => undefined);
-      }
+      if (child.pid !== undefined) await stopChild(child);
+      await removeStaleSocket(interfaceName);
       removeRunRecord(interfaceName);
       runningHere.delete(interfaceName);
       if (error instanceof ConfigError) throw error;
@@ -366,14 +380,8 @@ export class WireguardEndpoint {
       this.#log('warn', `${describeError(error)}; remove them with iptables, or start again to have them removed`);
     }
     this.#restoreIpForward();
-    const child = this.#child;
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_DEADLINE_MS);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopChild(this.#child);
+    await removeStaleSocket(this.interfaceName);
     try {
       if (await interfaceExists(this.interfaceName)) await runChecked('ip', ['link', 'delete', 'dev', this.interfaceName]);
     } catch (error) {
