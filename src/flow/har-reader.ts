@@ -145,6 +145,7 @@ function dnsRecord(value: unknown): DnsRecord | undefined {
     : [];
   return {
     name: value['name'], type: value['type'], answers,
+    ...(typeof value['asked'] === 'string' ? { asked: value['asked'] } : {}),
     ...(typeof value['rcode'] === 'string' ? { rcode: value['rcode'] } : {}),
     ...(typeof value['stripped'] === 'number' ? { stripped: value['stripped'] } : {}),
     ...(typeof value['upstream'] === 'string' ? { upstream: value['upstream'] } : {}),

@@ -42,6 +42,8 @@ export interface DnsAnswer {
 export interface DnsRecord {
   /** The name asked for, lower-case, without the final dot. */
   readonly name: string;
+  /** The name exactly as the device sent it, when its letter case differs (base64 in a label depends on it). */
+  readonly asked?: string;
   /** The question's type: `A`, `AAAA`, `HTTPS`, `TXT`… */
   readonly type: string;
   /** The response code (`NOERROR`, `NXDOMAIN`, `SERVFAIL`…); absent when no answer came. */

@@ -27,7 +27,8 @@ export function payloadLabels(name: string): string[] {
 
 /** The query name as the flow recorded it (lower-case per the model; case kept where the listener kept it). */
 export function queryName(flow: Flow): string | undefined {
-  const name = flow.dns?.name.replace(/\.$/, '').slice(0, MAX_NAME_CHARS);
+  // As the device sent it: decoding base64 in a label needs its letter case.
+  const name = (flow.dns?.asked ?? flow.dns?.name)?.replace(/\.$/, '').slice(0, MAX_NAME_CHARS);
   return name ? name : undefined;
 }
 

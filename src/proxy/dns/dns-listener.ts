@@ -236,6 +236,7 @@ export class DnsListener {
         destination: { ip: this.#options.upstream.ip, port: this.#options.upstream.port },
         dns: {
           name: question?.name ?? '',
+          ...(question?.asked ? { asked: question.asked } : {}),
           type: question?.type ?? '',
           ...(details.rcode !== undefined ? { rcode: details.rcode } : {}),
           answers,

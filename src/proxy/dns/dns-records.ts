@@ -28,10 +28,13 @@ export function isServiceBinding(type: string): boolean {
 }
 
 /** The question a flow is recorded under: the first one (a query with several is all but unknown in practice). */
-export function questionOf(message: DecodedPacket): { readonly name: string; readonly type: string; readonly class: string } | undefined {
+export function questionOf(message: DecodedPacket): { readonly name: string; readonly asked?: string; readonly type: string; readonly class: string } | undefined {
   const question: Question | undefined = message.questions?.[0];
   if (!question) return undefined;
-  return { name: recordName(question.name), type: typeName(question.type), class: question.class ?? 'IN' };
+  const asked = question.name.replace(/\.$/, '');
+  const name = recordName(question.name);
+  // The letter case as sent is evidence too: base64 in a label needs it.
+  return { name, type: typeName(question.type), class: question.class ?? 'IN', ...(asked !== name && asked !== '' ? { asked } : {}) };
 }
 
 /** The answer section as text (OPT pseudo-records are not answers). */

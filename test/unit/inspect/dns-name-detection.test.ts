@@ -154,3 +154,13 @@ t.test('through the inspection worker: a hex canary in a query is a finding with
   t.equal(findings.length, 1);
   t.match(findings[0], { canary: 'lab-imei', severity: 'high', direction: 'request', mode: 'wireguard', client: { ip: '10.64.0.2', name: 'phone' }, host: `${hex('353456789012348')}.t.example.net`, evidence: { path: ['dns:query', 'label:1', 'hex', 'canary:as planted'] } });
 });
+
+t.test('the name as the device sent it is what is decoded: base64 keeps its letter case', async (t) => {
+  const sent = `${b64('Le code du portail est 4721B')}.t.example.net`;
+  const recorded = dnsFlow(sent.toLowerCase(), { dns: { asked: sent } });
+  const found = inspectFlow(recorded, detectors).drafts.filter((d) => d.canary === 'planted-sms');
+  t.same(found[0]?.evidence.path, ['dns:query', 'label:1', 'base64', 'canary:as planted'], 'decoded as sent, not as lower-cased');
+  const identifier = `${b64('imei=356938035643809')}.t.example.net`;
+  const byIdentifier = inspectFlow(dnsFlow(identifier.toLowerCase(), { dns: { asked: identifier } }), detectors).drafts;
+  t.ok(byIdentifier.some((d) => d.detector === 'identifier/imei'), 'an identifier in a base64 label is found');
+});

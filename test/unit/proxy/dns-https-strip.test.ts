@@ -85,7 +85,7 @@ t.test('the UDP limit is the query\'s EDNS buffer, else 512', async (t) => {
 const typeRows: Array<[string, string]> = [['A', 'A'], ['UNKNOWN_65', 'HTTPS'], ['UNKNOWN_64', 'SVCB'], ['UNKNOWN_999', 'TYPE999'], ['TXT', 'TXT']];
 for (const [raw, named] of typeRows) t.test(`type ${raw} is recorded as ${named}`, async (t) => t.equal(typeName(raw), named));
 
-t.test('answers are recorded as text, lower-case names, no final dot', async (t) => {
+t.test('answers are recorded as text, lower-case names, no final dot (the question also as sent)', async (t) => {
   const bytes = dnsPacket.encode({
     id: 7, type: 'response', flags,
     questions: [{ name: 'WWW.Example.TEST', type: 'A' }],
@@ -100,7 +100,8 @@ t.test('answers are recorded as text, lower-case names, no final dot', async (t)
     ],
   });
   const decoded = dnsPacket.decode(bytes);
-  t.same(questionOf(decoded), { name: 'www.example.test', type: 'A', class: 'IN' });
+  t.same(questionOf(decoded), { name: 'www.example.test', asked: 'WWW.Example.TEST', type: 'A', class: 'IN' }, 'the name as sent is kept beside it when its case differs');
+  t.same(questionOf(dnsPacket.decode(dnsPacket.encode({ id: 8, type: 'query', questions: [{ name: 'plain.example.test', type: 'A' }] }))), { name: 'plain.example.test', type: 'A', class: 'IN' }, 'and only then');
   t.same(answersOf(decoded), [
     { name: 'www.example.test', type: 'CNAME', ttl: 30, data: 'cloud.example.test' },
     { name: 'cloud.example.test', type: 'A', ttl: 300, data: '127.0.0.1' },
