@@ -19,7 +19,7 @@ import { installRoot } from '../../src/app/paths.js';
 import { phoneConfig } from '../../src/proxy/modes/wireguard/wireguard-config.js';
 import { wireguardUnavailable } from '../../src/proxy/modes/wireguard/wireguard-endpoint.js';
 import { readWireguardKeys } from '../../src/proxy/modes/wireguard/wireguard-keys.js';
-import { isRunning, readRunRecord, runRecordFile } from '../../src/proxy/modes/wireguard/wireguard-run-record.js';
+import { isRunning, processIdentity, readRunRecord, runRecordFile } from '../../src/proxy/modes/wireguard/wireguard-run-record.js';
 import { tempDir, until, within } from '../helpers/lab.js';
 
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'wireguard');
@@ -159,13 +159,23 @@ t.test('a phone in a namespace reaches the WireGuard endpoint: TCP and DNS redir
   t.teardown(() => { cloud.kill('SIGKILL'); });
   await within(once(cloud.stdout!, 'data'), 10_000, 'the cloud echo');
 
+  // A dead interface left by a run whose phonehome and wireguard-go are both gone (here a persistent
+  // TUN device and the record of an exited process): the first start deletes it and goes on.
+  const exited = spawn(process.execPath, ['-e', '']);
+  const exitedIdentity = processIdentity(exited.pid!)!;
+  await once(exited, 'exit');
+  sh(`ip -n ${ns.gw} tuntap add mode tun name ${serverInterface}`);
+  fs.mkdirSync(path.dirname(runRecordFile(serverInterface)), { recursive: true });
+  fs.writeFileSync(runRecordFile(serverInterface), JSON.stringify({ owner: exitedIdentity, wireguardGo: exitedIdentity, netns: sh(`ip netns exec ${ns.gw} readlink /proc/self/ns/net`).trim() }));
+
   const options = { caDir, interfaceName: serverInterface, port: WG_PORT, tcpPort: TCP_PORT, dnsPort: DNS_PORT };
   const first = startFixture(options);
   t.teardown(() => { if (first.child.exitCode === null) first.child.kill('SIGKILL'); });
   const ready = await first.next((line) => line['ready'] === true, 'the endpoint ready');
   t.match(ready, { interfaceName: serverInterface, gateway: '10.64.77.1', listenPort: WG_PORT });
   t.match(sh(`ip -n ${ns.gw} -o addr show dev ${serverInterface}`), /inet 10\.64\.77\.1\/24/, 'the tunnel has the gateway address');
-  t.match(sh(`ip -n ${ns.gw} -o link show dev ${serverInterface}`), /mtu 1420.*state (UNKNOWN|UP)/);
+  t.match(sh(`ip -n ${ns.gw} -o link show dev ${serverInterface}`), /mtu 1420.*state (UNKNOWN|UP)/, 'up, and no longer the dead device');
+  t.notOk(first.lines.some((line) => line['error'] || line['log'] === 'error'), 'the dead interface was removed without complaint');
   t.equal(ourRules().length, 11, 'eleven tagged rules');
   t.equal(sh(`ip netns exec ${ns.gw} cat /proc/sys/net/ipv4/ip_forward`).trim(), '1');
 
