@@ -59,6 +59,8 @@ function setUp(): void {
 function tearDown(): void {
   for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
   fs.rmSync(`/etc/netns/${ns.phone}`, { recursive: true, force: true });
+  // The phone's wireguard-go is killed, not stopped: its UAPI socket file stays behind otherwise.
+  fs.rmSync(`/var/run/wireguard/${phoneTunnel}.sock`, { force: true });
 }
 
 /** Waits until the child prints a line matching `pattern`; resolves with that match. */
