@@ -7,16 +7,16 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
 import { getOriginCa, tempDir } from '../helpers/lab.js';
+import { has, makeLab, removeLab, sh, waitForLine, type Lab } from '../helpers/netns.js';
 
 const cli = path.join(installRoot, 'dist', 'cli.js');
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'netns');
-const has = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
   : !has('ip') ? 'needs ip (iproute2)'
   : !has('iptables') ? 'needs iptables'
@@ -27,41 +27,21 @@ const ns = { phone: `phph${tag}`, gw: `phgw${tag}`, cloud: `phcl${tag}` };
 const net = { phoneGw: '10.231.1.1', phone: '10.231.1.2', cloudGw: '10.231.2.1', cloud: '10.231.2.2' };
 const TRANSPARENT_PORT = 8081;
 
-function sh(command: string): void {
-  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command}: ${result.stderr.trim()}`);
-}
+const lab: Lab = {
+  ns,
+  links: { phone: `vp${tag}`, gwPhone: `vg${tag}`, gwCloud: `vh${tag}`, cloud: `vc${tag}` },
+  addresses: { phone: net.phone, gwPhone: net.phoneGw, gwCloud: net.cloudGw, cloud: net.cloud },
+};
 
 function setUp(): void {
-  for (const name of Object.values(ns)) sh(`ip netns add ${name}`);
-  sh(`ip link add vp${tag} type veth peer name vg${tag}`);
-  sh(`ip link set vp${tag} netns ${ns.phone} && ip link set vg${tag} netns ${ns.gw}`);
-  sh(`ip link add vc${tag} type veth peer name vh${tag}`);
-  sh(`ip link set vc${tag} netns ${ns.cloud} && ip link set vh${tag} netns ${ns.gw}`);
-  for (const [space, link, address] of [[ns.phone, `vp${tag}`, net.phone], [ns.gw, `vg${tag}`, net.phoneGw], [ns.gw, `vh${tag}`, net.cloudGw], [ns.cloud, `vc${tag}`, net.cloud]] as const) {
-    sh(`ip -n ${space} addr add ${address}/24 dev ${link} && ip -n ${space} link set ${link} up`);
-  }
-  for (const space of Object.values(ns)) sh(`ip -n ${space} link set lo up`);
+  makeLab(lab);
   sh(`ip -n ${ns.phone} route add default via ${net.phoneGw}`);
   sh(`ip -n ${ns.cloud} route add default via ${net.cloudGw}`);
   sh(`ip netns exec ${ns.gw} sysctl -qw net.ipv4.ip_forward=1`);
 }
 
 function tearDown(): void {
-  for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
-}
-
-/** Waits until the child prints a line matching `pattern`; resolves with that match. */
-function waitForLine(child: ChildProcess, pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child[stream]!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match) resolve(match);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${pattern}: ${text}`)));
-  });
+  removeLab(lab);
 }
 
 t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP and SMTP go through --transparent', { skip }, async (t) => {

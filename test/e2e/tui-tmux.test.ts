@@ -6,26 +6,12 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { haveTmux, tmuxSession } from '../helpers/tmux.js';
 import { installRoot } from '../../src/app/paths.js';
 
-const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const session = `phonehome-test-${process.pid}`;
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
-
-async function screenShows(pattern: RegExp, deadlineMs = 30_000): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  let screen = '';
-  while (Date.now() < until) {
-    screen = tmux('capture-pane', '-p', '-t', session);
-    if (pattern.test(screen)) return screen;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the screen never showed ${pattern}:\n${screen}`);
-}
+const { tmux, screenShows } = tmuxSession(session);
 
 t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits and restores the shell', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
   const cli = path.join(installRoot, 'dist', 'cli.js');

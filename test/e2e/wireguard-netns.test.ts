@@ -17,11 +17,11 @@ import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
 import { getOriginCa, tempDir, within } from '../helpers/lab.js';
+import { has, makeLab, removeLab, sh, waitForLine, type Lab } from '../helpers/netns.js';
 
 const cli = path.join(installRoot, 'dist', 'cli.js');
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'netns');
 const photo = path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg');
-const has = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
   : !has('ip') ? 'needs ip (iproute2)'
   : !has('iptables') ? 'needs iptables'
@@ -35,45 +35,24 @@ const net = { phoneLan: '10.232.1.2', gwLan: '10.232.1.1', gwCloud: '10.232.2.1'
 const phoneTunnel = `phwt${tag}`;
 const IMEI = '353456789012348';
 
-function sh(command: string): string {
-  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+const lab: Lab = {
+  ns,
+  links: { phone: `wp${tag}`, gwPhone: `wg${tag}`, gwCloud: `wh${tag}`, cloud: `wc${tag}` },
+  addresses: { phone: net.phoneLan, gwPhone: net.gwLan, gwCloud: net.gwCloud, cloud: net.cloud },
+};
 
 function setUp(): void {
-  for (const name of Object.values(ns)) sh(`ip netns add ${name}`);
-  sh(`ip link add wp${tag} type veth peer name wg${tag}`);
-  sh(`ip link set wp${tag} netns ${ns.phone} && ip link set wg${tag} netns ${ns.gw}`);
-  sh(`ip link add wc${tag} type veth peer name wh${tag}`);
-  sh(`ip link set wc${tag} netns ${ns.cloud} && ip link set wh${tag} netns ${ns.gw}`);
-  for (const [space, link, address] of [[ns.phone, `wp${tag}`, net.phoneLan], [ns.gw, `wg${tag}`, net.gwLan], [ns.gw, `wh${tag}`, net.gwCloud], [ns.cloud, `wc${tag}`, net.cloud]] as const) {
-    sh(`ip -n ${space} addr add ${address}/24 dev ${link} && ip -n ${space} link set ${link} up`);
-  }
-  for (const space of Object.values(ns)) sh(`ip -n ${space} link set lo up`);
+  makeLab(lab);
   sh(`ip -n ${ns.cloud} route add default via ${net.gwCloud}`);
   // The phone's resolver, as `ip netns exec` shows it: the tunnel address (set once it is known).
   fs.mkdirSync(`/etc/netns/${ns.phone}`, { recursive: true });
 }
 
 function tearDown(): void {
-  for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
+  removeLab(lab);
   fs.rmSync(`/etc/netns/${ns.phone}`, { recursive: true, force: true });
   // The phone's wireguard-go is killed, not stopped: its UAPI socket file stays behind otherwise.
   fs.rmSync(`/var/run/wireguard/${phoneTunnel}.sock`, { force: true });
-}
-
-/** Waits until the child prints a line matching `pattern`; resolves with that match. */
-function waitForLine(child: ChildProcess, pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child[stream]!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = pattern.exec(text);
-      if (match) resolve(match);
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${pattern}: ${text}`)));
-  });
 }
 
 /** Runs a command in the phone's namespace; resolves with its exit status and output. */

@@ -4,28 +4,14 @@
 
 import t from 'tap';
 import path from 'node:path';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { haveTmux, tmuxSession } from '../helpers/tmux.js';
 import { cli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lab.js';
 import { decodeTerminalQr, qrLines } from '../helpers/qr-decode.js';
 
-const haveTmux = spawnSync('tmux', ['-V']).status === 0;
 const session = `phonehome-wg-qr-${process.pid}`;
-
-function tmux(...args: string[]): string {
-  return execFileSync('tmux', args, { encoding: 'utf8' });
-}
-
-async function screenShows(pattern: RegExp, deadlineMs = 30_000): Promise<string> {
-  const until = Date.now() + deadlineMs;
-  let screen = '';
-  while (Date.now() < until) {
-    screen = tmux('capture-pane', '-p', '-t', session);
-    if (pattern.test(screen)) return screen;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`the screen never showed ${pattern}:\n${screen}`);
-}
+const { tmux, screenShows } = tmuxSession(session);
 
 t.test('the terminal QR code of `wireguard config --qr`, read off a tmux screen, is the configuration', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
   const caDir = path.join(tempDir(), 'ca');

@@ -21,10 +21,10 @@ import { wireguardUnavailable } from '../../src/proxy/modes/wireguard/wireguard-
 import { readWireguardKeys } from '../../src/proxy/modes/wireguard/wireguard-keys.js';
 import { isRunning, processIdentity, readRunRecord, runRecordFile } from '../../src/proxy/modes/wireguard/wireguard-run-record.js';
 import { tempDir, until, within } from '../helpers/lab.js';
+import { has, makeLab, removeLab, sh, type Lab } from '../helpers/netns.js';
 
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'wireguard');
 const built = path.join(installRoot, 'dist', 'proxy', 'modes', 'wireguard', 'wireguard-endpoint.js');
-const has = (command: string): boolean => spawnSync('sh', ['-c', `command -v ${command}`]).status === 0;
 const skip = process.getuid?.() !== 0 ? 'needs root (network namespaces)'
   : !has('ip') ? 'needs ip (iproute2)'
   : !has('iptables') ? 'needs iptables'
@@ -40,22 +40,14 @@ const TCP_PORT = 8081;
 const DNS_PORT = 5353;
 const QUIC_PACKETS = 3;
 
-function sh(command: string): string {
-  const result = spawnSync('sh', ['-c', command], { encoding: 'utf8' });
-  if (result.status !== 0) throw new Error(`${command}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+const lab: Lab = {
+  ns,
+  links: { phone: `wp${tag}`, gwPhone: `wg${tag}`, gwCloud: `wh${tag}`, cloud: `wc${tag}` },
+  addresses: { phone: net.phone, gwPhone: net.phoneGw, gwCloud: net.cloudGw, cloud: net.cloud },
+};
 
 function setUp(): void {
-  for (const name of Object.values(ns)) sh(`ip netns add ${name}`);
-  sh(`ip link add wp${tag} type veth peer name wg${tag}`);
-  sh(`ip link set wp${tag} netns ${ns.phone} && ip link set wg${tag} netns ${ns.gw}`);
-  sh(`ip link add wc${tag} type veth peer name wh${tag}`);
-  sh(`ip link set wc${tag} netns ${ns.cloud} && ip link set wh${tag} netns ${ns.gw}`);
-  for (const [space, link, address] of [[ns.phone, `wp${tag}`, net.phone], [ns.gw, `wg${tag}`, net.phoneGw], [ns.gw, `wh${tag}`, net.cloudGw], [ns.cloud, `wc${tag}`, net.cloud]] as const) {
-    sh(`ip -n ${space} addr add ${address}/24 dev ${link} && ip -n ${space} link set ${link} up`);
-  }
-  for (const space of Object.values(ns)) sh(`ip -n ${space} link set lo up`);
+  makeLab(lab);
   // The gateway reaches "the internet" (any address) through the cloud; the cloud has no route back to the tunnel.
   sh(`ip -n ${ns.gw} route add default via ${net.cloud}`);
 }
@@ -67,7 +59,7 @@ function tearDown(): void {
     if (record?.wireguardGo && isRunning(record.wireguardGo)) process.kill(record.wireguardGo.pid, 'SIGKILL');
     if (record) fs.rmSync(runRecordFile(name), { force: true });
   }
-  for (const name of Object.values(ns)) spawnSync('ip', ['netns', 'del', name]);
+  removeLab(lab);
 }
 
 /** The tagged rules in the gateway's iptables-save output. */
