@@ -12,8 +12,8 @@ import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
-import { getOriginCa, tempDir } from '../helpers/lab.js';
-import { has, makeLab, removeLab, sh, waitForLine, type Lab } from '../helpers/netns.js';
+import { tempDir } from '../helpers/lab.js';
+import { has, makeLab, removeLab, sh, waitForLine, writeCloudCertificates, type Lab } from '../helpers/netns.js';
 
 const cli = path.join(installRoot, 'dist', 'cli.js');
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'netns');
@@ -49,11 +49,7 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   tearDown();
   setUp();
   const work = tempDir();
-  const origin = getOriginCa();
-  const named = origin.issueLeaf('cloud.example.test');
-  const address = origin.issueLeaf(net.cloud);
-  fs.writeFileSync(path.join(work, 'certs.json'), JSON.stringify({ names: { 'cloud.example.test': { key: named.keyPem, cert: named.certPem } }, address: { key: address.keyPem, cert: address.certPem } }));
-  fs.writeFileSync(path.join(work, 'origin-ca.pem'), origin.certPem);
+  writeCloudCertificates(work, net.cloud);
 
   const cloud = spawn('ip', ['netns', 'exec', ns.cloud, process.execPath, path.join(fixtures, 'cloud.mjs'), path.join(work, 'certs.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { cloud.kill('SIGKILL'); });

@@ -16,8 +16,8 @@ import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
-import { getOriginCa, tempDir, within } from '../helpers/lab.js';
-import { has, makeLab, removeLab, sh, waitForLine, type Lab } from '../helpers/netns.js';
+import { tempDir, within } from '../helpers/lab.js';
+import { has, makeLab, removeLab, sh, waitForLine, writeCloudCertificates, type Lab } from '../helpers/netns.js';
 
 const cli = path.join(installRoot, 'dist', 'cli.js');
 const fixtures = path.join(installRoot, 'test', 'fixtures', 'netns');
@@ -66,11 +66,7 @@ t.test('a phone on a WireGuard tunnel: DNS, a photo over HTTPS, a mail over SMTP
   tearDown();
   setUp();
   const work = tempDir();
-  const origin = getOriginCa();
-  const named = origin.issueLeaf('cloud.example.test');
-  const address = origin.issueLeaf(net.cloud);
-  fs.writeFileSync(path.join(work, 'certs.json'), JSON.stringify({ names: { 'cloud.example.test': { key: named.keyPem, cert: named.certPem } }, address: { key: address.keyPem, cert: address.certPem } }));
-  fs.writeFileSync(path.join(work, 'origin-ca.pem'), origin.certPem);
+  writeCloudCertificates(work, net.cloud);
   fs.writeFileSync(path.join(work, 'canaries.yaml'), `canaries:\n  - { label: lab-imei, type: imei, value: "${IMEI}" }\n`);
 
   const cloud = spawn('ip', ['netns', 'exec', ns.cloud, process.execPath, path.join(fixtures, 'cloud.mjs'), path.join(work, 'certs.json')], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,7 +2,10 @@
 // WireGuard modes): made and removed here, so every such test builds the same three-namespace lab.
 // Needs root and iproute2; callers skip with the reason when they are missing.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { getOriginCa } from './lab.js';
 
 /** Runs a shell line; its stdout, or an error that names the line and says what went wrong. */
 export function sh(command: string): string {
@@ -53,4 +56,20 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, stream: 'stdou
     });
     child.once('exit', (code) => reject(new Error(`exited with ${code} before printing ${pattern}: ${text}`)));
   });
+}
+
+/**
+ * The cloud's certificates for the fixtures in test/fixtures/netns (cloud.mjs): one for
+ * cloud.example.test and one for its address (clients without SNI), from the tests' origin CA,
+ * written to DIR/certs.json, with that CA in DIR/origin-ca.pem for `--upstream-ca`.
+ */
+export function writeCloudCertificates(dir: string, cloudIp: string): { certs: string; originCa: string } {
+  const origin = getOriginCa();
+  const named = origin.issueLeaf('cloud.example.test');
+  const address = origin.issueLeaf(cloudIp);
+  const certs = path.join(dir, 'certs.json');
+  const originCa = path.join(dir, 'origin-ca.pem');
+  fs.writeFileSync(certs, JSON.stringify({ names: { 'cloud.example.test': { key: named.keyPem, cert: named.certPem } }, address: { key: address.keyPem, cert: address.certPem } }));
+  fs.writeFileSync(originCa, origin.certPem);
+  return { certs, originCa };
 }
