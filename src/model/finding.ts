@@ -60,6 +60,8 @@ export interface Finding {
   readonly rules?: readonly string[];
   /** The capture node that saw the flow, in a fleet (--publish); absent otherwise. */
   readonly node?: string;
+  /** Made by `phonehome decrypt` from ciphertext recorded during the run and keys brought afterwards. */
+  readonly decryptedLater?: boolean;
 }
 
 /** What a detector reports; the pipeline adds the id, time and the flow's context. */
