@@ -86,4 +86,6 @@ export const limits = {
   /** DNS: how long the upstream may take before the device gets SERVFAIL; a device's TCP connection idle this long is closed. */
   dnsUpstreamTimeoutMs: 5_000,
   dnsTcpIdleMs: 30_000,
+  /** Ciphertext of passthrough and opaque flows kept in opaque.pcapng by default (--opaque-limit), for phonehome decrypt. */
+  defaultOpaqueLimitBytes: 256 * 1024 * 1024,
 } as const;

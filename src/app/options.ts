@@ -68,6 +68,8 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'nats-ca', kind: 'string', value: 'FILE', defaultText: 'none', help: 'CA (PEM) for TLS to NATS' },
   { name: 'report', kind: 'boolean', defaultText: 'off', help: 'on stop, also write report.html (the HTML evidence report) into --out' },
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
+  { name: 'opaque-limit', kind: 'string', value: 'BYTES', defaultText: '256 MiB', help: 'ciphertext of passthrough and opaque flows kept in opaque.pcapng, for phonehome decrypt (0: none; also 64m, 1g)' },
+  { name: 'pcap', kind: 'string', value: 'FILE', defaultText: 'off', help: 'also write the device side, decrypted, as pcapng with its keys embedded (Wireshark opens it decrypted); sensitive' },
 ];
 
 export interface CaptureOptions {
@@ -110,6 +112,10 @@ export interface CaptureOptions {
   readonly dnsUpstream?: { readonly ip: string; readonly port: number };
   /** --keylog, or SSLKEYLOGFILE: where TLS secrets of both sides are appended. */
   readonly keylogFile?: string;
+  /** --opaque-limit: bytes of ciphertext kept in opaque.pcapng (0: the file is not written). */
+  readonly opaqueLimitBytes: number;
+  /** --pcap: the device side of decrypted traffic, with its keys, as pcapng. */
+  readonly pcapFile?: string;
   readonly rules: readonly Rule[];
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
@@ -263,6 +269,9 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const dnsUpstreamText = str('dns-upstream');
   if (dnsUpstreamText !== undefined && !dns && !wireguard) throw new ConfigError('--dns-upstream is where phonehome forwards DNS: add --dns HOST:PORT or --wireguard');
   const dnsUpstream = dnsUpstreamText === undefined ? undefined : parseDnsUpstream(dnsUpstreamText);
+  const opaqueLimitBytes = str('opaque-limit') === undefined ? limits.defaultOpaqueLimitBytes : parseByteSize(str('opaque-limit')!, '--opaque-limit');
+  if (str('opaque-limit') !== undefined && raw['no-files'] === true) throw new ConfigError('--opaque-limit and --no-files: opaque.pcapng is one of the run\'s files');
+  const pcapFile = str('pcap') === undefined ? undefined : path.resolve(str('pcap')!);
   const fleet = fleetOptions(str, raw);
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
@@ -299,6 +308,9 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     dnsUpstream: dnsUpstream ? `${dnsUpstream.ip.includes(':') ? `[${dnsUpstream.ip}]` : dnsUpstream.ip}:${dnsUpstream.port}` : null,
     // Said in every summary: whoever holds this file can read the run's decrypted traffic.
     keylog: keylogFile ? { file: keylogFile, from: str('keylog') !== undefined ? '--keylog' : 'SSLKEYLOGFILE', sensitive: true } : null,
+    opaqueLimitBytes: outDir ? opaqueLimitBytes : 0,
+    // Like the key log: whoever holds this file reads the decrypted traffic.
+    pcap: pcapFile ? { file: pcapFile, sensitive: true } : null,
   };
   return {
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
@@ -308,6 +320,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
     redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
     ...(wireguard ? { wireguard } : {}), ...(dns ? { dns } : {}), ...(dnsUpstream ? { dnsUpstream } : {}),
+    opaqueLimitBytes: outDir ? opaqueLimitBytes : 0, ...(pcapFile ? { pcapFile } : {}),
   };
 }
 

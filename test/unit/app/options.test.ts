@@ -70,3 +70,14 @@ t.test('--wireguard: a port or HOST:PORT, bare means 51820; its companions need 
   t.same(dns.record['dns'], '127.0.0.1:5353');
   t.same(dns.record['dnsUpstream'], '9.9.9.9:53');
 });
+
+t.test('--opaque-limit and --pcap', async (t) => {
+  t.equal(resolveCaptureOptions({}, 'capture').opaqueLimitBytes, 256 * 1024 * 1024, '256 MiB by default');
+  t.equal(resolveCaptureOptions({ 'opaque-limit': '0' }, 'capture').opaqueLimitBytes, 0, '0 turns it off');
+  t.equal(resolveCaptureOptions({ 'opaque-limit': '64m' }, 'capture').opaqueLimitBytes, 64 * 1024 * 1024);
+  t.equal(resolveCaptureOptions({ 'no-files': true }, 'ui').opaqueLimitBytes, 0, 'no run folder, no opaque.pcapng');
+  t.throws(() => resolveCaptureOptions({ 'opaque-limit': 'lots' }, 'capture'), /--opaque-limit "lots"/);
+  const pcap = resolveCaptureOptions({ pcap: 'out.pcapng' }, 'capture');
+  t.match(pcap.pcapFile, /\/out\.pcapng$/);
+  t.match(pcap.record['pcap'], { sensitive: true });
+});
