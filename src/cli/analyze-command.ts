@@ -10,30 +10,24 @@ import { loadRules } from '../enrich/rules.js';
 import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
 import { EventBus } from '../flow/events.js';
-import { readHarFile } from '../flow/har-reader.js';
+import { harFileFlows, type HarStreamEnd } from '../flow/har-file-stream.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
 import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
+import type { Flow } from '../model/flow.js';
+import type { ReportSource } from '../report/report-source.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';
 
-/** JSON.parse needs the whole file as one string; V8 strings stop at ~512 MiB. */
-const MAX_HAR_BYTES = 400 * 1024 * 1024;
-
 export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false): Promise<number> {
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
-  let stat: fs.Stats;
   try {
-    stat = fs.statSync(file);
+    fs.statSync(file);
   } catch (error) {
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }
-  if (stat.size > MAX_HAR_BYTES) throw new ConfigError(`${file} is ${Math.round(stat.size / 1048576)} MiB; analyze reads HAR files up to ${MAX_HAR_BYTES / 1048576} MiB`);
-  const read = readHarFile(fs.readFileSync(file, 'utf8'), file);
-  const flows = read.flows;
-  if (read.truncated) io.err(`phonehome: ${file} is cut short: read its ${flows.length} whole entr${flows.length === 1 ? 'y' : 'ies'}${read.droppedTail ? ', dropped the incomplete last one' : ''}`);
   await Promise.all([DestinationLookup.shared(), loadSqlite()]);
 
   const bus = new EventBus();
@@ -48,7 +42,11 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   const rules = loadRules(path.resolve(rulesDir ?? defaultRulesDir()), rulesDir !== undefined);
   const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(canariesFile ? { canariesFile } : {}) });
   const startedAt = new Date().toISOString();
-  for (const flow of flows) {
+  // Entry by entry (har-file-stream.ts): a HAR of any size is read in bounded memory; no flow is kept.
+  let flowCount = 0;
+  let read: HarStreamEnd | undefined;
+  for await (const flow of harFileFlows(file, file, (end) => { read = end; })) {
+    flowCount++;
     summary.addFlow(flow);
     pipeline.inspectNow(flow);
     // What the proxy said live about refused certificates and opaque tunnels, said again from the file.
@@ -57,7 +55,9 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
     }
     if (flow.kind === 'tunnel') bus.emit('tunnel:end', flow);
   }
-  const worst = Math.max(-1, ...findings.map((f) => severityRank(f.severity)));
+  for (const note of read?.notes ?? []) io.err(`phonehome: ${note}`);
+  // A loop, not Math.max(...spread): a large HAR can give more findings than a call takes arguments.
+  const worst = findings.reduce((most, f) => Math.max(most, severityRank(f.severity)), -1);
   const exitCode = failOn !== undefined && worst >= severityRank(failOn) ? 3 : 0;
   const lines = findings.map((f) => `${JSON.stringify(f)}\n`).join('');
   const snapshot = summary.snapshot(
@@ -68,17 +68,18 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'findings.jsonl'), lines);
     writeJsonAtomically(path.join(outDir, 'summary.json'), snapshot);
-    io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s); files in ${outDir}`);
+    io.err(`phonehome: ${flowCount} flow(s), ${findings.length} finding(s); files in ${outDir}`);
   } else {
     if (lines) io.out(lines.trimEnd());
-    io.err(`phonehome: ${flows.length} flow(s), ${findings.length} finding(s)`);
+    io.err(`phonehome: ${flowCount} flow(s), ${findings.length} finding(s)`);
   }
   if (report) {
     // Without --out the report goes next to the HAR file: capture.har -> capture.report.html.
     const reportFile = outDir ? path.join(outDir, 'report.html') : `${file.replace(/\.har$/i, '')}.report.html`;
     const { writeReport } = await import('../report/build-report.js');
-    const { memorySource } = await import('../report/report-source.js');
-    const written = await writeReport(memorySource(path.resolve(file), snapshot, findings, flows), path.resolve(reportFile));
+    // The report reads the flows again from the file, as it reads a run folder's flow log.
+    const source: ReportSource = { title: path.resolve(file), summary: snapshot, findings, flows: (): AsyncIterable<Flow> => harFileFlows(file), cutLines: () => 0 };
+    const written = await writeReport(source, path.resolve(reportFile));
     io.err(`phonehome: report: ${written.file}`);
   }
   return exitCode;
