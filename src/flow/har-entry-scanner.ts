@@ -81,6 +81,11 @@ export class HarEntryScanner {
   #entryTooLarge = false;
   #oversized: number[] = [];
   #bom = 0;
+  readonly #maxEntryBytes: number;
+
+  constructor(maxEntryBytes = MAX_ENTRY_BYTES) {
+    this.#maxEntryBytes = maxEntryBytes;
+  }
 
   /** The next bytes of the file; returns the entries they completed, in order. */
   push(chunk: Buffer): ScannedEntry[] {
@@ -228,7 +233,7 @@ export class HarEntryScanner {
   #keepEntryBytes(bytes: Buffer): void {
     if (this.#entryTooLarge) return;
     this.#entryBytes += bytes.length;
-    if (this.#entryBytes > MAX_ENTRY_BYTES) {
+    if (this.#entryBytes > this.#maxEntryBytes) {
       this.#entryTooLarge = true;
       this.#entryParts = [];
       return;

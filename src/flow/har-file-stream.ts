@@ -83,7 +83,7 @@ export async function* harFileFlows(file: string, source = file, onEnd?: (end: H
     notes.push(`${source} is cut short: read its ${plural(index, 'whole entry', 'whole entries')}${end.droppedTail ? ', dropped the incomplete last one' : ''} (the file stops at byte ${end.bytes}${end.droppedAt !== undefined ? `, in an entry that began at byte ${end.droppedAt}` : ''})`);
   }
   if (end.oversized.length > 0) notes.push(`${source}: left out ${plural(end.oversized.length, 'entry', 'entries')} larger than ${Math.floor(MAX_ENTRY_BYTES / 1048576)} MiB, which a JavaScript string cannot hold (the first at byte ${end.oversized[0]})`);
-  if (unreadable > 0) notes.push(`${source}: left out ${plural(unreadable, 'entry', 'entries')} that are not JSON (${firstUnreadable})`);
+  if (unreadable > 0) notes.push(`${source}: left out ${plural(unreadable, 'entry', 'entries')}, not JSON (${firstUnreadable})`);
   if (end.trailingAt !== undefined) notes.push(`${source}: the HAR document ends before byte ${end.trailingAt}; what follows was not read`);
   onEnd?.({ flows: index, bytes: end.bytes, truncated, droppedTail: end.droppedTail, notes });
 }
