@@ -111,7 +111,7 @@ export class SessionAssembler {
       else session.bytesDown += payloadLength;
     }
 
-    if (line.has('tls.record.content_type') || line.has('tls.handshake.type')) this.#tlsFrame(session, line, fromClient, time);
+    if (line.has('tls.record.content_type') || line.has('tls.record.opaque_type') || line.has('tls.handshake.type')) this.#tlsFrame(session, line, fromClient, time);
     else if (!session.tls && !retransmitted && payloadLength > 0) {
       const payload = line.last('tcp.payload');
       if (payload) this.#keep(session, fromClient, time, Buffer.from(payload, 'hex'));
@@ -150,7 +150,7 @@ export class SessionAssembler {
       const alpn = line.first('tls.handshake.extensions_alpn_str');
       if (alpn) tls.alpn = alpn;
     }
-    if (line.all('tls.record.content_type').includes(tlsApplicationData)) tls.applicationRecords = true;
+    if (line.all('tls.record.content_type').includes(tlsApplicationData) || line.all('tls.record.opaque_type').includes(tlsApplicationData)) tls.applicationRecords = true;
     for (const hex of line.all('data.data')) {
       tls.decrypted = true;
       this.#keep(session, fromClient, time, Buffer.from(hex, 'hex'));

@@ -18,6 +18,8 @@ export const frameFields = [
   'tcp.analysis.lost_segment',
   'tcp.payload',
   'tls.record.content_type',
+  // TLS 1.3 records seen without keys: their outer type (application_data) only.
+  'tls.record.opaque_type',
   'tls.handshake.type',
   'tls.handshake.extensions_server_name',
   'tls.handshake.extensions_alpn_str',

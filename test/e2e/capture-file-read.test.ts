@@ -1,0 +1,161 @@
+// Capture files read back with tshark, for real: in a network namespace made for this test, tcpdump
+// records a client uploading a camera JPEG over TLS 1.2 (HTTP/1.1) and an SMS over TLS 1.3 (HTTP/2),
+// plus a DNS lookup, while the client writes its TLS keys. The reader opens both sessions with the
+// key log, with the keys injected into the file (a Decryption Secrets Block) and not at all.
+// Needs root, ip (iproute2), tcpdump, tshark and editcap; skips with the reason otherwise.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import t from 'tap';
+import { installRoot } from '../../src/app/paths.js';
+import { readCaptureFile, type ReadCaptureOptions } from '../../src/capture-file/read-capture.js';
+import type { RecordedDns } from '../../src/capture-file/dns-exchanges.js';
+import type { RecordedSession } from '../../src/capture-file/recorded-session.js';
+import { getOriginCa, tempDir, within } from '../helpers/lab.js';
+import { has, sh, waitForLine } from '../helpers/netns.js';
+
+const fixture = path.join(installRoot, 'test', 'fixtures', 'capture-file', 'uploads.mjs');
+const photoFile = path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg');
+const missing = ['ip', 'tcpdump', 'tshark', 'editcap'].find((command) => !has(command));
+const skip = process.getuid?.() !== 0 ? 'needs root (a network namespace for tcpdump)' : missing ? `needs ${missing}` : false;
+const ns = `phcap${process.pid % 10000}`;
+
+interface Recorded {
+  readonly work: string;
+  readonly pcap: string;
+  readonly keys: string;
+  readonly photo: Buffer;
+  readonly sms: string;
+  readonly wire: { readonly photo: { up: number; down: number }; readonly sms: { up: number; down: number } };
+}
+
+/** Records the fixture's traffic on the namespace's loopback; the file and what the client saw. */
+async function record(): Promise<Recorded> {
+  const work = tempDir('phonehome-capture-');
+  const origin = getOriginCa();
+  const photos = origin.issueLeaf('photos.example.test');
+  const smsLeaf = origin.issueLeaf('sms.example.test');
+  const certs = path.join(work, 'certs.json');
+  fs.writeFileSync(certs, JSON.stringify({ ca: origin.certPem, photos: { key: photos.keyPem, cert: photos.certPem }, sms: { key: smsLeaf.keyPem, cert: smsLeaf.certPem } }));
+  spawnSync('ip', ['netns', 'del', ns]);
+  sh(`ip netns add ${ns} && ip -n ${ns} link set lo up`);
+  const pcap = path.join(work, 'cap.pcap');
+  const keys = path.join(work, 'keys.log');
+  // tcpdump drops to its own user: the file is written in a directory it may write to.
+  fs.chmodSync(work, 0o777);
+  const tcpdump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', 'lo', '--immediate-mode', '-U', '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    await within(waitForLine(tcpdump, /listening on/, 'stderr'), 10_000, 'tcpdump listening');
+    const client = spawn('ip', ['netns', 'exec', ns, process.execPath, fixture, certs, photoFile, keys], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    client.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const [code] = await within(once(client, 'exit'), 30_000, 'the uploads');
+    if (code !== 0) throw new Error(`uploads.mjs exited with ${code}`);
+    const result = JSON.parse(out) as { photo: { answer: string; wire: { up: number; down: number } }; sms: { answer: string; wire: { up: number; down: number } } };
+    const photo = fs.readFileSync(photoFile);
+    const sms = JSON.stringify({ sms: [{ address: '+33612345678', body: 'Rendez-vous demain a 18h', date: 1413131405000, type: 1 }] });
+    if (result.photo.answer !== `got ${photo.length}` || result.sms.answer !== `got ${Buffer.byteLength(sms)}`) throw new Error(`the servers did not get the uploads: ${out}`);
+    return { work, pcap, keys, photo, sms, wire: { photo: result.photo.wire, sms: result.sms.wire } };
+  } finally {
+    const exited = once(tcpdump, 'exit');
+    tcpdump.kill('SIGINT');
+    await within(exited, 10_000, 'tcpdump writing its file');
+    spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+async function read(file: string, options: Omit<ReadCaptureOptions, 'onSession' | 'onDns'> = {}) {
+  const sessions: RecordedSession[] = [];
+  const dns: RecordedDns[] = [];
+  const result = await readCaptureFile(file, { ...options, onSession: (session) => sessions.push(session), onDns: (exchange) => dns.push(exchange) });
+  const byHost = (sni: string): RecordedSession => {
+    const session = sessions.find((s) => s.tls?.sni === sni);
+    if (!session) throw new Error(`no session for ${sni} in ${JSON.stringify(sessions.map((s) => s.tls))}`);
+    return session;
+  };
+  return { result, sessions, dns, photo: byHost('photos.example.test'), sms: byHost('sms.example.test') };
+}
+
+const sent = (session: RecordedSession, fromClient: boolean): Buffer => Buffer.concat(session.chunks.filter((c) => c.fromClient === fromClient).map((c) => c.data));
+
+t.test('a capture file read back with tshark', { skip }, async (t) => {
+  const recorded = await record();
+  t.teardown(() => fs.rmSync(recorded.work, { recursive: true, force: true }));
+
+  const decryptedBoth = (t: Tap.Test, read: Awaited<ReturnType<typeof read>>): void => {
+    t.equal(read.result.sessions, 2, 'two TCP sessions');
+    t.match(read.photo.tls, { sni: 'photos.example.test', alpn: 'http/1.1', version: 'TLSv1.2', decrypted: true }, 'TLS 1.2: SNI, ALPN, version, opened');
+    t.match(read.photo.tls?.cipher, /^TLS_ECDHE_/, 'TLS 1.2: its cipher suite by name');
+    t.match(read.sms.tls, { sni: 'sms.example.test', alpn: 'h2', version: 'TLSv1.3', decrypted: true }, 'TLS 1.3: SNI, ALPN, version, opened');
+    t.match(read.sms.tls?.cipher, /^TLS_AES_|^TLS_CHACHA20_/, 'TLS 1.3: its cipher suite by name');
+    const upload = sent(read.photo, true);
+    t.match(upload.subarray(0, 40).toString('latin1'), /^POST \/upload HTTP\/1\.1\r\n/, 'the photo session starts with the request as the client wrote it');
+    t.ok(upload.includes(recorded.photo), 'the whole JPEG is in the client\'s bytes, in order');
+    t.match(sent(read.photo, false).toString('latin1'), /^HTTP\/1\.1 200 OK[\s\S]*got 74389$/, 'the response, whole');
+    t.match(sent(read.sms, true).subarray(0, 24).toString('latin1'), 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'the HTTP/2 preface first');
+    t.ok(sent(read.sms, true).includes(Buffer.from(recorded.sms)), 'the SMS JSON is in the client\'s HTTP/2 bytes');
+    t.equal(read.photo.chunks[0]?.fromClient, true, 'chunks alternate sides in the order they passed');
+  };
+
+  await t.test('with the client\'s key log', async (t) => {
+    const got = await read(recorded.pcap, { keylogFiles: [recorded.keys] });
+    decryptedBoth(t, got);
+    t.match(got.photo, { client: { ip: '127.0.0.1' }, server: { ip: '127.0.0.2', port: 443 }, bytesUp: recorded.wire.photo.up, bytesDown: recorded.wire.photo.down }, 'client by its SYN, the server, and the bytes on the wire each way as the client counted them');
+    t.match(got.sms, { server: { ip: '127.0.0.3', port: 443 }, bytesUp: recorded.wire.sms.up, bytesDown: recorded.wire.sms.down }, 'the same for the TLS 1.3 session');
+    t.same(got.photo.tags, [], 'nothing missing');
+    t.ok(got.photo.startedAt <= got.photo.endedAt && got.photo.startedAt.startsWith('20'), 'times from the capture');
+    t.equal(got.result.dns, 1, 'one DNS exchange');
+    t.match(got.dns[0], { client: { ip: '127.0.0.1' }, server: { ip: '127.0.0.53', port: 53 }, dns: { name: 'photos.example.test', type: 'A', rcode: 'NOERROR', answers: [{ type: 'A', data: '127.0.0.2', ttl: 60 }] } }, 'the DNS question and its answer, as the live listener words them');
+    t.same(got.result.problems, [], 'tshark had nothing to say about the file');
+    t.equal(got.result.bytes, fs.statSync(recorded.pcap).size, 'the file\'s size');
+  });
+
+  await t.test('with the keys split over two key logs', async (t) => {
+    const lines = fs.readFileSync(recorded.keys, 'utf8').trimEnd().split('\n');
+    const first = path.join(recorded.work, 'first.keys');
+    const second = path.join(recorded.work, 'second.keys');
+    fs.writeFileSync(first, lines.slice(0, 1).join('\n')); // no final newline: the files are still joined line by line
+    fs.writeFileSync(second, `${lines.slice(1).join('\n')}\n`);
+    decryptedBoth(t, await read(recorded.pcap, { keylogFiles: [first, second] }));
+  });
+
+  await t.test('with the keys injected into the file (a Decryption Secrets Block), no key log', async (t) => {
+    const dsb = path.join(recorded.work, 'cap-dsb.pcapng');
+    sh(`editcap --inject-secrets tls,${recorded.keys} ${recorded.pcap} ${dsb}`);
+    decryptedBoth(t, await read(dsb));
+  });
+
+  await t.test('without keys: opaque sessions, with their facts and bytes', async (t) => {
+    const got = await read(recorded.pcap);
+    t.match(got.photo, { tls: { sni: 'photos.example.test', version: 'TLSv1.2', decrypted: false }, chunks: [], bytesUp: recorded.wire.photo.up, bytesDown: recorded.wire.photo.down, tags: ['tls:no-keys'] }, 'TLS 1.2 unopened: SNI, version, ciphertext counted, no chunks');
+    t.match(got.sms, { tls: { sni: 'sms.example.test', version: 'TLSv1.3', decrypted: false }, chunks: [], bytesUp: recorded.wire.sms.up, bytesDown: recorded.wire.sms.down, tags: ['tls:no-keys'] }, 'TLS 1.3 unopened (its ALPN is encrypted)');
+    t.equal(got.sms.tls?.alpn, undefined, 'TLS 1.3 hides the server\'s ALPN choice without keys');
+    const wrong = path.join(recorded.work, 'wrong.keys');
+    fs.writeFileSync(wrong, fs.readFileSync(recorded.keys, 'utf8').replace(/ ([0-9a-f]{64,})$/gm, (_m, secret: string) => ` ${'0'.repeat(secret.length)}`));
+    const withWrongKeys = await read(recorded.pcap, { keylogFiles: [wrong] });
+    t.equal(withWrongKeys.photo.tls?.decrypted, false, 'a look-alike key log (right client randoms, wrong secrets) opens nothing');
+    t.same(withWrongKeys.photo.chunks, [], 'and yields no bytes');
+  });
+
+  await t.test('a budget per direction: the rest is counted and tagged', async (t) => {
+    const got = await read(recorded.pcap, { keylogFiles: [recorded.keys], keepBytesPerDirection: 1000 });
+    t.equal(sent(got.photo, true).length, 1000, 'the client\'s first 1000 bytes kept');
+    t.ok(got.photo.tags.includes('pcap:truncated'), 'tagged pcap:truncated');
+    t.equal(got.photo.bytesUp, recorded.wire.photo.up, 'the wire bytes still counted whole');
+  });
+
+  await t.test('a file tshark cannot read, a missing key log, no tshark: one line each', async (t) => {
+    const notCapture = path.join(recorded.work, 'notes.txt');
+    fs.writeFileSync(notCapture, 'not a capture file\n');
+    await t.rejects(read(notCapture), { name: 'ConfigError', message: /^[^\n]*notes\.txt: [^\n]+$/ }, 'not a capture file');
+    await t.rejects(read(path.join(recorded.work, 'absent.pcap')), { message: /absent\.pcap: no such file$/ }, 'no such file');
+    await t.rejects(read(recorded.pcap, { keylogFiles: [path.join(recorded.work, 'absent.keys')] }), { message: /^--keylog .*absent\.keys: no such file$/ }, 'a key log that is not there');
+    const pathBefore = process.env['PATH'];
+    process.env['PATH'] = recorded.work; // a PATH with no tshark in it
+    t.teardown(() => { process.env['PATH'] = pathBefore; });
+    await t.rejects(read(recorded.pcap), { message: /needs tshark .*apt-get install tshark$/ }, 'tshark not installed');
+    process.env['PATH'] = pathBefore;
+  });
+});
