@@ -18,9 +18,10 @@ const HELP = `phonehome ${toolVersion} — finds personal data leaving a device,
 usage:
   phonehome [options]                 live view on a terminal; the same as capture otherwise
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
-  phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]
+  phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]
   phonehome rules check [DIR]
   phonehome recover RUN_DIR           rebuild flows.har and summary.json of a run that was killed
+  phonehome decrypt RUN_DIR --keylog FILE [--keylog FILE…]   open the run's recorded opaque TLS with keys obtained later
   phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]   one HTML evidence report (RUN_DIR/report.html)
   phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]   what is new (and gone) since a baseline run
   phonehome transparent-rules --interface IF [--port N] [--undo]   iptables commands for --transparent (printed, not run)
@@ -44,12 +45,13 @@ const stringOption = (name: string, value: string, help: string): OptionSpec => 
 /** Each command's own usage, answered to `--help` anywhere in its arguments, before anything runs. */
 const USAGE: Record<string, string> = {
   capture: `usage: phonehome capture [options]\nheadless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json\n\noptions:\n${optionsHelp(captureOptionSpecs)}`,
-  analyze: 'usage: phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out)',
+  analyze: 'usage: phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read) or a capture file (pcap, pcapng, read with tshark: TLS opened with --keylog key logs or the file\'s own secrets block, other TLS counted as opaque; --out also gets flows.jsonl and flows.har); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out)',
   compare: 'usage: phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]\nwhat a run has that a baseline run has not (and what is gone): destinations, categories, findings, as JSON Lines; exit 3 on a new finding at or above --fail-on',
   report: 'usage: phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]\none self-contained HTML evidence report of a run (default RUN_DIR/report.html): what left the device and where, a map, a timeline, every finding with its evidence, what could not be seen; with --baseline, what is new since that run; --redact masks personal values and leaves photos out',
   worker: 'usage: phonehome worker nats://HOST:PORT [--rules DIR] [--canaries FILE] [--ack-wait SECONDS] [--nats-creds FILE] [--nats-ca FILE]\na fleet inspection worker: pulls the flows capture nodes publish with --inspect remote, inspects them (same detectors, canaries and rules as a local run), publishes the findings; a flow is acknowledged only after its findings are stored, and one left unacknowledged for --ack-wait (default 30s) goes to another worker',
   collect: 'usage: phonehome collect nats://HOST:PORT --out DIR [--name NAME] [--nats-creds FILE] [--nats-ca FILE]\nthe fleet\'s findings, merged from every capture node, written to DIR/findings.jsonl (each once), with DIR/summary.json (per-node counts) and DIR/fleet-flows.jsonl; a durable consumer: restarted, it goes on where it stopped',
   watch: 'usage: phonehome watch nats://HOST:PORT [--nats-creds FILE] [--nats-ca FILE]\nthe terminal UI over the whole fleet\'s flows and findings, with the node in the device column',
+  decrypt: 'usage: phonehome decrypt RUN_DIR --keylog FILE [--keylog FILE…]\nopens the TLS sessions a run recorded undecrypted (RUN_DIR/opaque.pcapng: pinned apps, --passthrough) with keys obtained afterwards, in NSS key log format (friTap, PCAPdroid, SSLKEYLOGFILE, PiRogue); their flows (tagged decrypted-later) and findings ("decryptedLater": true) are added to the run as a new session, ids going on, and flows.har, summary.json and report.html are rebuilt; sessions without keys stay opaque and are counted',
   recover: 'usage: phonehome recover RUN_DIR\nrebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
   ca: 'usage: phonehome ca export [--format pem|der|p12] [--out FILE] [--ca-dir DIR]\n       phonehome ca info [--json] [--ca-dir DIR]\nthe CA certificate (to stdout without --out), or where the CA lives, its fingerprint and validity',
   wireguard: `usage: phonehome wireguard config [--client NAME] [--ca-dir DIR] [--qr] [--endpoint HOST[:PORT]]\nthe phone's WireGuard configuration for capture --wireguard (what the official app imports), as text or, with --qr, a QR code to scan; keys are created beside the CA when missing; the endpoint is --endpoint (port ${defaultWireguardPort} unless given), else the one the last capture announced, else this machine's first LAN address`,
@@ -89,9 +91,9 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
-        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', ''), { name: 'report', kind: 'boolean', defaultText: '', help: '' } as OptionSpec];
-        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]' });
-        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined, values['report'] === true);
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', ''), { name: 'report', kind: 'boolean', defaultText: '', help: '' } as OptionSpec, { name: 'keylog', kind: 'list', value: 'FILE', defaultText: '', help: '' } as OptionSpec];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]' });
+        return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined, values['report'] === true, (values['keylog'] as string[] | undefined) ?? []);
       }
       case 'ca': {
         const [sub, ...caArgs] = rest;
@@ -170,6 +172,14 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         const recovered = await recoverRun(dir);
         io.err(`phonehome: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) in ${dir}${recovered.cutFlowLines + recovered.cutFindingLines > 0 ? `; ${recovered.cutFlowLines + recovered.cutFindingLines} line(s) cut by the stop left out` : ''}`);
         return 0;
+      }
+      case 'decrypt': {
+        const usage = 'phonehome decrypt RUN_DIR --keylog FILE [--keylog FILE…]';
+        const { values, positionals } = parseOptions(rest, [{ name: 'keylog', kind: 'list', value: 'FILE', defaultText: '', help: '' }], { min: 1, max: 1, usage });
+        const keylogs = (values['keylog'] as string[] | undefined) ?? [];
+        if (keylogs.length === 0) throw new ConfigError(`--keylog FILE is required (usage: ${usage})`);
+        const { runDecrypt } = await import('./decrypt-command.js');
+        return await runDecrypt(positionals[0]!, keylogs, io);
       }
       case 'transparent-rules': {
         const usage = 'phonehome transparent-rules --interface IF [--port N] [--undo]';

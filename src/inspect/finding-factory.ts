@@ -29,6 +29,8 @@ export class FindingFactory {
       host: flowHost(flow), client: clientOf(flow), ...(flow.mode ? { mode: flow.mode } : {}),
       destination: destinationOf(flow),
       evidence: draft.evidence, details: draft.details, canary: draft.canary ?? null,
+      // Flows `phonehome decrypt` opened from the run's ciphertext, with keys brought afterwards.
+      ...(flow.tags.includes('decrypted-later') ? { decryptedLater: true } : {}),
     };
   }
 

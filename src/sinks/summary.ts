@@ -49,6 +49,8 @@ export interface SummaryContext {
 const MAX_DNS_NAMES = 100_000;
 /** The tag the HTTP layers put on a response whose Alt-Svc lost its HTTP/3 alternatives. */
 const ALT_SVC_H3_REMOVED = 'alt-svc:h3-removed';
+/** The tag of flows `phonehome decrypt` made from the run's recorded ciphertext (src/app/decrypt-later.ts). */
+const DECRYPTED_LATER = 'decrypted-later';
 
 export class SummaryCollector {
   readonly #flows = { seen: 0, http: 0, decrypted: 0, plainHttp: 0, websocket: 0, passedThrough: 0, raw: 0, dns: 0, tlsFailed: 0, rejected: 0, withErrors: 0, inspectedPartly: 0 };
@@ -62,6 +64,12 @@ export class SummaryCollector {
   readonly #encryptedDns = { flows: 0, hosts: new Set<string>(), bytes: 0, decrypted: 0 };
   /** QUIC packets the WireGuard firewall dropped: earlier sessions of the run (--append), and this one (null: not counted). */
   readonly #quic = { droppedEarlier: null as number | null, droppedNow: null as number | null, altSvcH3Removed: 0 };
+  /**
+   * Opaque sessions opened afterwards by `decrypt`: their flows are counted here, not again in the
+   * destinations' bytes and the ledger's totals, which already hold them as the tunnels they were.
+   * `decrypt` writes a session's flows one after another, so a new connection starts a new session.
+   */
+  readonly #decryptedLater = { sessions: 0, flows: 0, bytesUp: 0, bytesDown: 0, lastConnection: '' };
   readonly #byCategory: Record<string, number> = Object.fromEntries(categories.map((c) => [c, 0]));
   readonly #bySeverity: Record<string, number> = Object.fromEntries(severities.map((s) => [s, 0]));
   readonly #byHost = new Map<string, number>();
@@ -97,6 +105,7 @@ export class SummaryCollector {
     if (flow.tags.includes(ALT_SVC_H3_REMOVED)) this.#quic.altSvcH3Removed++;
     if (flow.kind === 'rejected') return;
     this.#countTls(flow);
+    if (flow.tags.includes(DECRYPTED_LATER)) return this.#countDecryptedLater(flow);
     const coverage = coverageOf(flow);
     if (coverage.encryptedDns) this.#countEncryptedDns(flow, coverage.unseen);
     // A DNS question is not a destination: its name is where the device means to go next, and
@@ -136,6 +145,16 @@ export class SummaryCollector {
     this.#encryptedDns.flows++;
     this.#encryptedDns.bytes += flow.bytesUp + flow.bytesDown;
     if (this.#encryptedDns.hosts.size < MAX_LISTED) this.#encryptedDns.hosts.add(flowHost(flow));
+  }
+
+  #countDecryptedLater(flow: Flow): void {
+    const later = this.#decryptedLater;
+    const connection = `${flow.client.ip}:${flow.client.port}>${flow.destination?.ip ?? flow.target.host}:${flow.destination?.port ?? flow.target.port}`;
+    if (connection !== later.lastConnection) later.sessions++;
+    later.lastConnection = connection;
+    later.flows++;
+    later.bytesUp += flow.bytesUp;
+    later.bytesDown += flow.bytesDown;
   }
 
   /** QUIC packets the WireGuard firewall dropped in this session (read from its counter at stop). */
@@ -218,6 +237,8 @@ export class SummaryCollector {
       },
       // dropped: null when no WireGuard firewall counted (no --wireguard, or a run recovered after a kill).
       quic: { dropped: this.#quicDropped(), altSvcH3Removed: this.#quic.altSvcH3Removed },
+      // Application bytes read from the opened sessions (their ciphertext is in the totals, as tunnels).
+      decryptedLater: { sessions: this.#decryptedLater.sessions, flows: this.#decryptedLater.flows, bytesUp: this.#decryptedLater.bytesUp, bytesDown: this.#decryptedLater.bytesDown },
     };
   }
 
