@@ -19,8 +19,9 @@ import type { ReportSource } from '../report/report-source.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';
+import { isCaptureFile, runAnalyzeCapture } from './analyze-capture.js';
 
-export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false): Promise<number> {
+export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false, keylogFiles: readonly string[] = []): Promise<number> {
   const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
   if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
   try {
@@ -28,6 +29,9 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   } catch (error) {
     throw new ConfigError(`${file}: ${(error as Error).message}`);
   }
+  // A pcap or pcapng file (by its magic bytes) is read with tshark: analyze-capture.ts.
+  if (isCaptureFile(file)) return runAnalyzeCapture(file, { ...(outDir !== undefined ? { outDir } : {}), ...(failOnText !== undefined ? { failOnText } : {}), keylogFiles, ...(canariesFile !== undefined ? { canariesFile } : {}), ...(rulesDir !== undefined ? { rulesDir } : {}), report }, io);
+  if (keylogFiles.length > 0) throw new ConfigError(`--keylog is for capture files (pcap, pcapng); ${file} is not one`);
   await Promise.all([DestinationLookup.shared(), loadSqlite()]);
 
   const bus = new EventBus();

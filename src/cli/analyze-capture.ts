@@ -1,0 +1,168 @@
+// `phonehome analyze FILE.pcap|FILE.pcapng [--keylog FILE…]`: the detectors over a capture file.
+// tshark reads the file in one pass (read-capture.ts); each TCP session becomes the Flows a live
+// capture records (session-to-flows.ts), each DNS exchange a `dns` flow, and those go through the
+// same pipeline, summary, files and report as `analyze FILE.har`. A TLS session no key opened is an
+// opaque tunnel, counted per destination. Flows are not kept in memory: with --out they go to
+// flows.jsonl as they come (flows.har is built from it), and the report reads them back from there.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { FindingPipeline } from '../app/finding-pipeline.js';
+import { defaultRulesDir } from '../app/options.js';
+import { toolVersion } from '../app/paths.js';
+import type { RecordedDns } from '../capture-file/dns-exchanges.js';
+import { readCaptureFile } from '../capture-file/read-capture.js';
+import type { RecordedSession } from '../capture-file/recorded-session.js';
+import { sessionToFlows } from '../capture-file/session-to-flows.js';
+import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { loadRules } from '../enrich/rules.js';
+import { EventBus } from '../flow/events.js';
+import { harFileFlows } from '../flow/har-file-stream.js';
+import { loadCanaries } from '../inspect/canary/canary-file.js';
+import { loadSqlite } from '../inspect/decode/sqlite.js';
+import { defaultDetectors } from '../inspect/detect/registry.js';
+import { limits } from '../limits.js';
+import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
+import { newFlowId, type Flow } from '../model/flow.js';
+import type { ReportSource } from '../report/report-source.js';
+import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
+import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { ConfigError } from '../util/errors.js';
+import type { Output } from './capture-command.js';
+
+const pcapMagics = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]; // microsecond and nanosecond pcap, either byte order
+const pcapngMagic = 0x0a0d0d0a; // a Section Header Block, the same in both byte orders
+
+/** True when the file starts like a pcap or pcapng file (by its first four bytes, not its name). */
+export function isCaptureFile(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, 'r');
+    const head = Buffer.alloc(4);
+    if (fs.readSync(fd, head, 0, 4, 0) < 4) return false;
+    const magic = head.readUInt32BE(0);
+    return magic === pcapngMagic || pcapMagics.includes(magic);
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+export interface AnalyzeCaptureOptions {
+  readonly outDir?: string;
+  readonly failOnText?: string;
+  readonly keylogFiles: readonly string[];
+  readonly canariesFile?: string;
+  readonly rulesDir?: string;
+  readonly report: boolean;
+  readonly bodyLimitBytes?: number;
+}
+
+export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOptions, io: Output): Promise<number> {
+  const failOn = options.failOnText === undefined ? undefined : parseSeverity(options.failOnText);
+  if (options.failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(options.failOnText)}: use one of ${severities.join(', ')}`);
+  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
+  const bodyLimitBytes = options.bodyLimitBytes ?? limits.defaultBodyLimitBytes;
+
+  const bus = new EventBus();
+  const summary = new SummaryCollector();
+  const findings: Finding[] = [];
+  bus.on('finding', (finding) => {
+    findings.push(finding);
+    summary.addFinding(finding);
+  });
+  bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
+  if (options.canariesFile) loadCanaries(options.canariesFile); // validate first: a bad file is a usage error
+  const rules = loadRules(path.resolve(options.rulesDir ?? defaultRulesDir()), options.rulesDir !== undefined);
+  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
+  const startedAt = new Date().toISOString();
+
+  // The flows go to a flow log as they come: in --out, or in a private folder when only the report needs them.
+  const flowDir = options.outDir ?? (options.report ? fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-analyze-')) : undefined);
+  if (options.outDir) fs.mkdirSync(options.outDir, { recursive: true });
+  const writeProblems: string[] = [];
+  const flowLog = flowDir ? new FlowLogSink(path.join(flowDir, 'flows.jsonl'), { failed: (message) => writeProblems.push(message), recovered: () => undefined }, { redact: false, backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs }) : undefined;
+
+  const counts = { flows: 0, opened: 0, plain: 0, opaque: 0, opaqueBytes: 0 };
+  const take = (flow: Flow): void => {
+    counts.flows++;
+    summary.addFlow(flow);
+    flowLog?.write(flow);
+    pipeline.inspectNow(flow);
+    // What the proxy says live at the end of an opaque tunnel, said again from the file.
+    if (flow.kind === 'tunnel') bus.emit('tunnel:end', flow);
+  };
+  const onSession = (session: RecordedSession): void => {
+    if (session.tls && !session.tls.decrypted) {
+      counts.opaque++;
+      counts.opaqueBytes += session.bytesUp + session.bytesDown;
+    } else if (session.tls) counts.opened++;
+    else counts.plain++;
+    for (const flow of sessionToFlows(session, { bodyLimitBytes })) take(flow);
+  };
+  let read: Awaited<ReturnType<typeof readCaptureFile>>;
+  try {
+    read = await readCaptureFile(file, { keylogFiles: options.keylogFiles, keepBytesPerDirection: bodyLimitBytes, onSession, onDns: (exchange) => take(dnsFlow(exchange)) });
+  } finally {
+    const stats = flowLog?.close();
+    if (stats && (stats.dropped > 0 || stats.pending > 0)) writeProblems.push(`flows.jsonl: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
+    await pipeline.close();
+  }
+  for (const problem of read.problems) io.err(`phonehome: ${file}: ${problem}`);
+  for (const problem of writeProblems) io.err(`phonehome: ${problem}`);
+  io.err(`phonehome: ${read.sessions} TCP session(s): ${counts.opened} TLS opened, ${counts.opaque} TLS without keys (${counts.opaqueBytes} bytes, opaque), ${counts.plain} not TLS; ${read.dns} DNS exchange(s)`);
+
+  const worst = findings.reduce((most, f) => Math.max(most, severityRank(f.severity)), -1);
+  const exitCode = failOn !== undefined && worst >= severityRank(failOn) ? 3 : 0;
+  const lines = findings.map((f) => `${JSON.stringify(f)}\n`).join('');
+  const recordedOptions = { analyze: path.resolve(file), keylogs: options.keylogFiles.map((f) => path.resolve(f)), failOn: failOn ?? null };
+  const snapshot = summary.snapshot(
+    { version: toolVersion, startedAt, options: recordedOptions, insecureUpstream: false, passthroughConfigured: [] },
+    { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
+  );
+  const harFile = flowDir ? path.join(flowDir, 'flows.har') : undefined;
+  if (flowDir && harFile) await buildHar(path.join(flowDir, 'flows.jsonl'), harFile, { version: toolVersion, startedAt, insecureUpstream: false, options: recordedOptions });
+  try {
+    if (options.outDir) {
+      fs.writeFileSync(path.join(options.outDir, 'findings.jsonl'), lines);
+      writeJsonAtomically(path.join(options.outDir, 'summary.json'), snapshot);
+      io.err(`phonehome: ${counts.flows} flow(s), ${findings.length} finding(s); files in ${options.outDir}`);
+    } else {
+      if (lines) io.out(lines.trimEnd());
+      io.err(`phonehome: ${counts.flows} flow(s), ${findings.length} finding(s)`);
+    }
+    if (options.report && harFile) {
+      // Without --out the report goes next to the capture: cap.pcap -> cap.report.html.
+      const reportFile = options.outDir ? path.join(options.outDir, 'report.html') : `${file.replace(/\.pcap(ng)?$/i, '')}.report.html`;
+      const { writeReport } = await import('../report/build-report.js');
+      const source: ReportSource = { title: path.resolve(file), summary: snapshot, findings, flows: (): AsyncIterable<Flow> => harFileFlows(harFile), cutLines: () => 0 };
+      const written = await writeReport(source, path.resolve(reportFile));
+      io.err(`phonehome: report: ${written.file}`);
+    }
+  } finally {
+    if (flowDir && !options.outDir) fs.rmSync(flowDir, { recursive: true, force: true });
+  }
+  return exitCode;
+}
+
+/** A DNS exchange read from the file as the `dns` flow the live DNS listener records. */
+function dnsFlow(exchange: RecordedDns): Flow {
+  return {
+    id: newFlowId(),
+    kind: 'dns',
+    startedAt: exchange.startedAt,
+    endedAt: exchange.endedAt,
+    durationMs: Math.max(0, Date.parse(exchange.endedAt) - Date.parse(exchange.startedAt)),
+    client: exchange.client,
+    mode: 'transparent',
+    target: { host: exchange.server.ip, port: exchange.server.port },
+    scheme: 'dns',
+    destination: exchange.server,
+    dns: exchange.dns,
+    bytesUp: exchange.bytesUp,
+    bytesDown: exchange.bytesDown,
+    tags: [...exchange.tags],
+  };
+}
