@@ -174,6 +174,8 @@ export function http2Flows(connection: OfflineConnection): Flow[] {
   time = endedAt;
   const unfinished = failure ?? (directions.some((d) => d.reader.pending) ? 'the capture ended inside an HTTP/2 frame' : 'the capture ended before the stream completed');
   for (const id of [...streams.keys()]) finish(id, unfinished);
+  // A frame cut by the end of the capture, or bytes that never made a frame, are kept as raw bytes.
+  if (!failure && directions.some((d) => d.reader.pending)) failure = 'the capture ended inside an HTTP/2 frame';
   if (failure) {
     const up = RecordedDirection.of(connection.session, true);
     const down = RecordedDirection.of(connection.session, false);

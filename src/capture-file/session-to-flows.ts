@@ -26,7 +26,10 @@ const SNIFF_BYTES = 24;
 
 export function chooseLayer(session: RecordedSession, first: Buffer): OfflineLayer {
   if (session.tls && !session.tls.decrypted) return { layer: 'tunnel' };
-  const bytes = first.length > 0 ? first : undefined;
+  // A server that spoke first (an SMTP or IMAP greeting) had a client that waited: the live stack
+  // decides such a connection in the silence, before the client's first bytes.
+  const serverFirst = session.chunks.find((chunk) => chunk.data.length > 0)?.fromClient === false;
+  const bytes = first.length > 0 && !serverFirst ? first : undefined;
   // The whole session is known: a client that sent nothing was silent, never still to be waited for.
   const decided = session.tls ? decideAfterTls(session.tls.alpn, session.server.port, bytes, true) : decideNextLayer(bytes, session.server.port, true);
   switch (decided.layer) {
