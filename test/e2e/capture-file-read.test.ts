@@ -1,7 +1,8 @@
 // Capture files read back with tshark, for real: in a network namespace made for this test, tcpdump
 // records a client uploading a camera JPEG over TLS 1.2 (HTTP/1.1) and an SMS over TLS 1.3 (HTTP/2),
 // plus a DNS lookup, while the client writes its TLS keys. The reader opens both sessions with the
-// key log, with the keys injected into the file (a Decryption Secrets Block) and not at all.
+// key log, with the keys injected into the file (a Decryption Secrets Block) and not at all; then
+// `phonehome analyze` (the built CLI, dist/cli.js) finds the photo and the SMS in the same files.
 // Needs root, ip (iproute2), tcpdump, tshark and editcap; skips with the reason otherwise.
 
 import fs from 'node:fs';
@@ -13,6 +14,7 @@ import { installRoot } from '../../src/app/paths.js';
 import { readCaptureFile, type ReadCaptureOptions } from '../../src/capture-file/read-capture.js';
 import type { RecordedDns } from '../../src/capture-file/dns-exchanges.js';
 import type { RecordedSession } from '../../src/capture-file/recorded-session.js';
+import { cli } from '../helpers/cli.js';
 import { getOriginCa, tempDir, within } from '../helpers/lab.js';
 import { has, sh, waitForLine } from '../helpers/netns.js';
 
@@ -157,5 +159,38 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
     t.teardown(() => { process.env['PATH'] = pathBefore; });
     await t.rejects(read(recorded.pcap), { message: /needs tshark .*apt-get install tshark$/ }, 'tshark not installed');
     process.env['PATH'] = pathBefore;
+  });
+
+  await t.test('phonehome analyze: the photo and the SMS found, with keys from a key log or the file; opaque without', async (t) => {
+    const analyze = (args: string[]) => {
+      const result = spawnSync(process.execPath, [cli, 'analyze', ...args], { encoding: 'utf8', timeout: 120_000 });
+      t.equal(result.status, 0, `analyze ${args.join(' ')}: ${result.stderr}`);
+      return result;
+    };
+    const findingsIn = (dir: string) => fs.readFileSync(path.join(dir, 'findings.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as { category: string; host?: string; method?: string; url?: string; severity: string });
+
+    const withKeys = path.join(recorded.work, 'with-keys');
+    const result = analyze([recorded.pcap, '--keylog', recorded.keys, '--out', withKeys, '--report']);
+    t.match(result.stderr, /2 TCP session\(s\): 2 TLS opened, 0 TLS without keys/, 'both sessions opened, said in one line');
+    const found = findingsIn(withKeys);
+    t.match(found.find((f) => f.category === 'photo'), { severity: 'high', method: 'POST', url: 'https://photos.example.test/upload' }, 'the camera photo, on its host and path');
+    t.match(found.find((f) => f.category === 'sms'), { severity: 'high', method: 'POST', url: 'https://sms.example.test/sync' }, 'the SMS, over HTTP/2');
+    for (const name of ['summary.json', 'flows.jsonl', 'flows.har', 'report.html']) t.ok(fs.existsSync(path.join(withKeys, name)), `${name} written`);
+    const har = JSON.parse(fs.readFileSync(path.join(withKeys, 'flows.har'), 'utf8')) as { log: { entries: Array<{ request: { url: string } }> } };
+    t.ok(har.log.entries.some((e) => e.request.url === 'https://photos.example.test/upload'), 'flows.har holds the upload');
+    t.ok(har.log.entries.some((e) => e.request.url.startsWith('dns:')), 'and the DNS exchange');
+
+    const fromDsb = path.join(recorded.work, 'from-dsb');
+    const dsb = path.join(recorded.work, 'cap-dsb.pcapng');
+    if (!fs.existsSync(dsb)) sh(`editcap --inject-secrets tls,${recorded.keys} ${recorded.pcap} ${dsb}`);
+    analyze([dsb, '--out', fromDsb]);
+    t.same(findingsIn(fromDsb).map((f) => f.category).sort(), found.map((f) => f.category).sort(), 'the file with its keys inside gives the same findings, no --keylog');
+
+    const opaque = path.join(recorded.work, 'opaque');
+    analyze([recorded.pcap, '--out', opaque]);
+    t.notOk(findingsIn(opaque).some((f) => f.category === 'photo' || f.category === 'sms'), 'without keys, nothing is read inside');
+    const summary = JSON.parse(fs.readFileSync(path.join(opaque, 'summary.json'), 'utf8')) as { destinations: Array<{ host: string; bytesUp: number; bytesDown: number }> };
+    t.match(summary.destinations.find((d) => d.host === 'photos.example.test'), { bytesUp: recorded.wire.photo.up, bytesDown: recorded.wire.photo.down }, 'the opaque photo upload counted on its destination, bytes each way');
+    t.match(summary.destinations.find((d) => d.host === 'sms.example.test'), { bytesUp: recorded.wire.sms.up, bytesDown: recorded.wire.sms.down }, 'and the SMS one');
   });
 });
