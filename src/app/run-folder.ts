@@ -12,6 +12,8 @@ import { recoverRun } from './recover.js';
 export const RUN_FILE = 'run.json';
 export const FLOW_LOG = 'flows.jsonl';
 export const FINDINGS_FILE = 'findings.jsonl';
+/** The ciphertext of passthrough tunnels, for `decrypt` (pcapng, one section per session). */
+export const OPAQUE_FILE = 'opaque.pcapng';
 
 export interface RunSession {
   readonly startedAt: string;

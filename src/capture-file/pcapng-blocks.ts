@@ -134,3 +134,9 @@ export function wholeBlocksEnd(readAt: (position: number, length: number) => Buf
   }
   return at;
 }
+
+/** Several packets as one run of Enhanced Packet Blocks (one write), a microsecond apart from `timeUs`. */
+export function enhancedPacketBlocks(packets: readonly Buffer[], timeUs: number, interfaceId = 0): Buffer {
+  return Buffer.concat(packets.map((packet, i) => enhancedPacketBlock(packet, timeUs + i, interfaceId)));
+}
+

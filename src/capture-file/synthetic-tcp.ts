@@ -140,6 +140,12 @@ export class SyntheticTcp {
     return packets;
   }
 
+  /** Bytes one side sent that are not recorded: the sequence numbers move on, so readers see a gap. */
+  skip(fromClient: boolean, length: number): void {
+    const from = fromClient ? this.#client : this.#server;
+    from.seq = (from.seq + length) >>> 0;
+  }
+
   /** One side closes: its FIN and the other side's ACK. A side closes once. */
   fin(fromClient: boolean): Buffer[] {
     const key = fromClient ? 'client' : 'server';

@@ -27,6 +27,7 @@ import { SocksMode } from './modes/socks-mode.js';
 import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
 import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
+import type { DeviceTlsObserver, TunnelObserver } from './connection-tap.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';
 import { UpstreamConnector, type ClientCertificate, type UpstreamTlsMin } from './upstream.js';
@@ -59,6 +60,10 @@ export interface InterceptingProxyOptions {
   readonly nameOf?: (address: string, atMs: number) => string | undefined;
   /** The running WireGuard endpoint (--wireguard): the install page shows its phones' configurations at /wireguard. */
   readonly wireguard?: () => WireguardInfo | undefined;
+  /** Sees the ciphertext of every passthrough tunnel as it passes (opaque.pcapng: OpaqueRecorder.observe). */
+  readonly opaqueObserver?: TunnelObserver;
+  /** Sees the device side (TLS bytes and keys) of every decrypted connection (--pcap: DeviceTlsRecorder.observe). */
+  readonly deviceTlsObserver?: DeviceTlsObserver;
 }
 
 export class InterceptingProxy {
@@ -94,8 +99,11 @@ export class InterceptingProxy {
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
-    const raw = new RawLayer(tracker, options.events, options.lookup);
-    const tls = new TlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}) });
+    const raw = new RawLayer(tracker, options.events, options.lookup, options.opaqueObserver);
+    const tls = new TlsLayer({
+      events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}),
+      ...(options.deviceTlsObserver ? { deviceTls: options.deviceTlsObserver } : {}),
+    });
     const starttls = new StartTlsLayer({ events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, ...(options.lookup ? { lookup: options.lookup } : {}), ...(options.keylog ? { keylog: options.keylog } : {}) });
     const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.passthrough, options.lookup);
     this.#httpMode = new HttpProxyMode({

@@ -7,10 +7,12 @@ import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
 import type { Flow, TlsRecord } from '../../model/flow.js';
 import { limits } from '../../limits.js';
+import type { TunnelObserver } from '../connection-tap.js';
 import type { ConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughReason } from '../passthrough.js';
 import { tlsRecordOf } from '../tls-record.js';
+import { describeError } from '../../util/errors.js';
 import { relayStream, type StreamRelayResult } from './stream-relay.js';
 
 /** How a mode answers its client once the upstream of an opaque tunnel is (or is not) reached. */
@@ -23,11 +25,14 @@ export class RawLayer {
   readonly #tracker: FlowTracker;
   readonly #events: EventBus;
   readonly #lookup: net.LookupFunction | undefined;
+  readonly #tunnelObserver: TunnelObserver | undefined;
 
-  constructor(tracker: FlowTracker, events: EventBus, lookup?: net.LookupFunction) {
+  /** `tunnelObserver`: sees the ciphertext of every opaque tunnel as it passes (opaque.pcapng). */
+  constructor(tracker: FlowTracker, events: EventBus, lookup?: net.LookupFunction, tunnelObserver?: TunnelObserver) {
     this.#tracker = tracker;
     this.#events = events;
     this.#lookup = lookup;
+    this.#tunnelObserver = tunnelObserver;
   }
 
   /**
@@ -53,11 +58,23 @@ export class RawLayer {
       host: context.target.host, port: context.target.port, firstBytes: head, captureBytes: 0, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
       onConnected: () => reply.established(),
       onConnectFailed: (reason) => reply.failed(reason),
+      ...(this.#tunnelObserver ? { observe: this.#observeTunnel(this.#tunnelObserver, context) } : {}),
     }, (result) => {
       const flow = streamFlow('tunnel', 'tls', context, result, [`passthrough:${why}`, ...(result.errorTag ? [result.errorTag] : [])]);
       this.#tracker.end(flow);
       this.#events.emit('tunnel:end', flow);
     });
+  }
+
+  #observeTunnel(observer: TunnelObserver, context: ConnectionContext): (destination: { ip: string; port: number }) => ReturnType<TunnelObserver> {
+    return (destination) => {
+      try {
+        return observer({ id: context.id, client: context.client, server: destination, ...(context.tls?.sni ? { sni: context.tls.sni } : {}) });
+      } catch (error) {
+        this.#events.log('warn', `tunnel ${context.id}: not recorded: ${describeError(error)}`);
+        return undefined;
+      }
+    };
   }
 }
 

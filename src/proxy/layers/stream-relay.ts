@@ -8,6 +8,7 @@ import { BodyCapture, type CapturedBody } from '../../flow/body-capture.js';
 import { describeError } from '../../util/errors.js';
 import { refuse } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
+import type { ConnectionTap } from '../connection-tap.js';
 
 export interface StreamRelayResult {
   readonly bytesUp: number;
@@ -38,6 +39,11 @@ export interface StreamRelayOptions {
    * stream), resolved once it is ready to carry bytes; a rejection is an upstream failure.
    */
   readonly connect?: () => Promise<net.Socket>;
+  /**
+   * Called once upstream is connected, with the address actually reached: a tap that is handed
+   * each chunk as it passes (opaque.pcapng). Absent, nothing is attached.
+   */
+  readonly observe?: (destination: { ip: string; port: number }) => ConnectionTap | undefined;
 }
 
 /** Connects upstream and relays until both sides are closed; `done` is called exactly once. */
@@ -56,6 +62,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   const finish = (): void => {
     if (finished || !clientClosed || !upstreamClosed) return;
     finished = true;
+    tap?.close();
     done({
       bytesUp: up.totalBytes,
       bytesDown: down.totalBytes,
@@ -94,6 +101,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     upstream?.destroy();
     finish();
   });
+  let tap: ConnectionTap | undefined;
 
   const connected = (socket: net.Socket): void => {
     upstream = socket;
@@ -119,13 +127,23 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     });
     destination = { ip: socket.remoteAddress ?? options.host, port: socket.remotePort ?? options.port };
     options.onConnected?.();
+    tap = options.observe?.(destination);
     if (options.firstBytes && options.firstBytes.length > 0) {
       up.push(options.firstBytes);
+      tap?.data(true, options.firstBytes);
       socket.write(options.firstBytes);
     }
     // Passive taps for counting and capture; pipe() does the forwarding and the backpressure.
-    client.on('data', (chunk: Buffer) => up.push(chunk));
-    socket.on('data', (chunk: Buffer) => down.push(chunk));
+    if (tap) {
+      const seen = tap;
+      client.on('data', (chunk: Buffer) => { up.push(chunk); seen.data(true, chunk); });
+      socket.on('data', (chunk: Buffer) => { down.push(chunk); seen.data(false, chunk); });
+      client.once('end', () => seen.end(true));
+      socket.once('end', () => seen.end(false));
+    } else {
+      client.on('data', (chunk: Buffer) => up.push(chunk));
+      socket.on('data', (chunk: Buffer) => down.push(chunk));
+    }
     client.pipe(socket);
     socket.pipe(client);
     client.resume();

@@ -18,6 +18,7 @@ import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
+import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
@@ -27,6 +28,7 @@ import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
+import { tappedDuplex } from './tapped-duplex.js';
 
 export interface TlsLayerOptions {
   readonly events: EventBus;
@@ -39,6 +41,8 @@ export interface TlsLayerOptions {
   readonly raw: RawLayer;
   /** Receives NSS key log lines of the device side (--keylog). */
   readonly keylog?: (line: Buffer) => void;
+  /** Sees the device side of every connection we terminate: its TLS bytes and keys (--pcap). */
+  readonly deviceTls?: DeviceTlsObserver;
 }
 
 /** What we answer the device by ALPN, and the HTTP/2 upstream when it is h2. */
@@ -102,13 +106,18 @@ export class TlsLayer {
   #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
-    const tlsSocket = new tls.TLSSocket(socket as net.Socket, {
+    const tap = this.#tapDevice(context, plan);
+    const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
       isServer: true,
       secureContext: leaves.contextFor(tlsFacts.sni ?? context.target.host),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     const keylog = this.#options.keylog;
     if (keylog) tlsSocket.on('keylog', (line) => keylog(line));
+    if (tap) {
+      tlsSocket.on('keylog', (line) => tap.keylog(line));
+      tlsSocket.once('secure', () => tap.secure());
+    }
     const dropSession = (): void => {
       if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
     };
@@ -152,6 +161,25 @@ export class TlsLayer {
         settled();
       }, limits.pinnedTrustGraceMs);
     });
+  }
+
+  /**
+   * The --pcap tap of the device side, when it is on. The server end it names is the server
+   * connection made for this one before answering (the probe), else the target when it is an
+   * address, else 192.0.2.1 (a documentation address: the name is in the ClientHello's SNI).
+   */
+  #tapDevice(context: ConnectionContext, plan: AlpnPlan): TlsConnectionTap | undefined {
+    const observer = this.#options.deviceTls;
+    if (!observer) return undefined;
+    const server = plan.reserved ?? (plan.http2 && 'session' in plan.http2 ? plan.http2.session.socket : undefined);
+    const ip = server?.remoteAddress ?? (context.target.hostKind === 'dns' ? '192.0.2.1' : context.target.host);
+    const port = server?.remotePort ?? context.target.port;
+    try {
+      return observer({ id: context.id, client: context.client, server: { ip, port }, ...(context.tls?.sni ? { sni: context.tls.sni } : {}) });
+    } catch (error) {
+      this.#options.events.log('warn', `${context.id}: not written to the --pcap file: ${(error as Error).message}`);
+      return undefined;
+    }
   }
 
   /** The stack decides again on the decrypted stream: ALPN first, else its first bytes (or silence). */
