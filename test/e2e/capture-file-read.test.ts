@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { installRoot } from '../../src/app/paths.js';
 import { readCaptureFile, type ReadCaptureOptions } from '../../src/capture-file/read-capture.js';
 import type { RecordedDns } from '../../src/capture-file/dns-exchanges.js';
@@ -80,13 +80,16 @@ async function read(file: string, options: Omit<ReadCaptureOptions, 'onSession' 
   return { result, sessions, dns, photo: byHost('photos.example.test'), sms: byHost('sms.example.test') };
 }
 
+type ReadBack = Awaited<ReturnType<typeof read>>;
+
 const sent = (session: RecordedSession, fromClient: boolean): Buffer => Buffer.concat(session.chunks.filter((c) => c.fromClient === fromClient).map((c) => c.data));
 
 t.test('a capture file read back with tshark', { skip }, async (t) => {
   const recorded = await record();
   t.teardown(() => fs.rmSync(recorded.work, { recursive: true, force: true }));
 
-  const decryptedBoth = (t: Tap.Test, read: Awaited<ReturnType<typeof read>>): void => {
+  const decryptedBoth = (t: Test, got: ReadBack): void => {
+    const read = got;
     t.equal(read.result.sessions, 2, 'two TCP sessions');
     t.match(read.photo.tls, { sni: 'photos.example.test', alpn: 'http/1.1', version: 'TLSv1.2', decrypted: true }, 'TLS 1.2: SNI, ALPN, version, opened');
     t.match(read.photo.tls?.cipher, /^TLS_ECDHE_/, 'TLS 1.2: its cipher suite by name');
