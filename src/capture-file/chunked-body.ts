@@ -19,7 +19,7 @@ export interface ChunkedBody {
 const MAX_LINE_BYTES = 8 * 1024;
 
 function readLine(direction: RecordedDirection, from: number): { line: string; next: number } | undefined {
-  const at = direction.indexOf('\n', from, from + MAX_LINE_BYTES);
+  const at = direction.indexOfByte(0x0a, from, from + MAX_LINE_BYTES);
   if (at < 0) return undefined;
   return { line: direction.slice(from, at).toString('latin1').replace(/\r$/, ''), next: at + 1 };
 }

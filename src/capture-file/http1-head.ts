@@ -28,15 +28,6 @@ export type ParsedHead<T> = { readonly ok: true; readonly head: T } | { readonly
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VERSION = /^HTTP\/1\.[01]$/;
 
-/** Where a head that starts at 0 ends (just past its empty line), or -1 when it has not ended. */
-export function headEnd(bytes: Buffer): number {
-  const crlf = bytes.indexOf('\r\n\r\n', 0, 'latin1');
-  const lf = bytes.indexOf('\n\n', 0, 'latin1');
-  if (crlf < 0) return lf < 0 ? -1 : lf + 2;
-  if (lf >= 0 && lf < crlf) return lf + 2;
-  return crlf + 4;
-}
-
 function lines(head: Buffer): string[] {
   return head.toString('latin1').replace(/\r?\n\r?\n$/, '').split(/\r?\n/);
 }

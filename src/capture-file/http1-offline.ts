@@ -8,21 +8,24 @@
 import { headerValue, type Flow } from '../model/flow.js';
 import { limits } from '../limits.js';
 import { readChunkedBody } from './chunked-body.js';
-import { headEnd, parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type ResponseHeadLine } from './http1-head.js';
+import { parseRequestHead, parseResponseHead, requestFraming, responseFraming, type BodyFraming, type ResponseHeadLine } from './http1-head.js';
 import { requestUrl, type OfflineConnection } from './offline-connection.js';
 import { rawFlow } from './raw-offline.js';
 import { RecordedExchange } from './recorded-exchange.js';
 import type { RecordedDirection } from './recorded-direction.js';
 import { webSocketFlow } from './websocket-offline.js';
 
-type Head<T> = { kind: 'head'; head: T; end: number } | { kind: 'incomplete' } | { kind: 'bad'; reason: string };
+type Head<T> = { kind: 'head'; head: T; end: number } | { kind: 'incomplete' } | { kind: 'bad'; reason: string } | { kind: 'nothing' };
 
-function readHead<T>(direction: RecordedDirection, from: number, parse: (bytes: Buffer) => { ok: true; head: T } | { ok: false; reason: string }): Head<T> {
-  const window = direction.slice(from, from + limits.http1MaxHeaderBytes);
-  const length = headEnd(window);
-  if (length < 0) return window.length >= limits.http1MaxHeaderBytes ? { kind: 'bad', reason: `head longer than ${limits.http1MaxHeaderBytes} bytes` } : { kind: 'incomplete' };
-  const parsed = parse(window.subarray(0, length));
-  return parsed.ok ? { kind: 'head', head: parsed.head, end: from + length } : { kind: 'bad', reason: parsed.reason };
+function readHead<T>(direction: RecordedDirection, start: number, parse: (bytes: Buffer) => { ok: true; head: T } | { ok: false; reason: string }): Head<T> {
+  // Empty lines before a message are passed over (RFC 9112 §2.2: some clients add one after a body).
+  let from = start;
+  while (from < direction.length && from - start < 4 && (direction.byteAt(from) === 0x0d || direction.byteAt(from) === 0x0a)) from++;
+  if (from >= direction.length) return { kind: 'nothing' };
+  const end = direction.headEnd(from, from + limits.http1MaxHeaderBytes);
+  if (end < 0) return direction.length - from >= limits.http1MaxHeaderBytes ? { kind: 'bad', reason: `head longer than ${limits.http1MaxHeaderBytes} bytes` } : { kind: 'incomplete' };
+  const parsed = parse(direction.slice(from, end));
+  return parsed.ok ? { kind: 'head', head: parsed.head, end } : { kind: 'bad', reason: parsed.reason };
 }
 
 /** Feeds a body to the exchange; returns where the message ends and why it is not whole, if it is not. */
@@ -67,6 +70,10 @@ export function http1Flows(connection: OfflineConnection, up: RecordedDirection,
   };
   while (u < up.length) {
     const request = readHead(up, u, parseRequestHead);
+    if (request.kind === 'nothing') {
+      u = up.length;
+      break;
+    }
     if (request.kind === 'incomplete') {
       remainder('the capture ended inside a request head', 'http:incomplete-head');
       return flows;
@@ -88,6 +95,10 @@ export function http1Flows(connection: OfflineConnection, up: RecordedDirection,
     for (;;) {
       if (d >= down.length) break;
       const read = readHead(down, d, parseResponseHead);
+      if (read.kind === 'nothing') {
+        d = down.length;
+        break;
+      }
       if (read.kind !== 'head') {
         error ??= read.kind === 'incomplete' ? 'the capture ended inside the response head' : `bad response: ${read.reason}`;
         flows.push(exchange.finish(error, endedAt));

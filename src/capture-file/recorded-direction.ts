@@ -74,10 +74,39 @@ export class RecordedDirection {
     return out;
   }
 
-  /** First offset >= from where `needle` starts and ends before `limit`, or -1. */
-  indexOf(needle: string, from: number, limit: number): number {
-    const window = this.slice(from, Math.min(limit, this.length));
-    const at = window.indexOf(needle, 0, 'latin1');
-    return at < 0 ? -1 : from + at;
+  /** First offset in [from, limit) holding `byte`, or -1; scans the chunks in place, without copying. */
+  indexOfByte(byte: number, from: number, limit: number): number {
+    const end = Math.min(limit, this.length);
+    if (from >= end || this.#pieces.length === 0) return -1;
+    for (let i = this.#pieceAt(from); i < this.#pieces.length; i++) {
+      const piece = this.#pieces[i]!;
+      if (piece.start >= end) break;
+      const a = Math.max(from, piece.start) - piece.start;
+      const b = Math.min(end, piece.start + piece.data.length) - piece.start;
+      const at = piece.data.subarray(a, b).indexOf(byte);
+      if (at >= 0) return piece.start + a + at;
+    }
+    return -1;
+  }
+
+  /**
+   * Where an HTTP/1 head starting at `from` ends (just past its empty line: CRLF CRLF, or bare
+   * LFs), or -1 when no empty line comes before `limit`. Line by line, so nothing is copied.
+   */
+  headEnd(from: number, limit: number): number {
+    let lineStart = from;
+    for (;;) {
+      const newline = this.indexOfByte(0x0a, lineStart, limit);
+      if (newline < 0) return -1;
+      const length = newline - lineStart;
+      if (lineStart > from && (length === 0 || (length === 1 && this.byteAt(lineStart) === 0x0d))) return newline + 1;
+      lineStart = newline + 1;
+    }
+  }
+
+  /** The byte at `offset` (inside the stream). */
+  byteAt(offset: number): number {
+    const piece = this.#pieces[this.#pieceAt(offset)]!;
+    return piece.data[offset - piece.start]!;
   }
 }

@@ -251,3 +251,49 @@ t.test('what cannot be parsed becomes a raw remainder that says why', async (t) 
   t.equal(noAnswer.length, 1);
   t.equal(noAnswer[0]!.error, 'no response in the capture');
 });
+
+t.test('a keep-alive session cut anywhere: no throw, and every exchange whole before the cut is kept', async (t) => {
+  const session = await record(echo, async (agent, port) => {
+    await request(agent, port, { path: '/one' });
+    await request(agent, port, { path: '/two', method: 'POST', headers: { 'transfer-encoding': 'chunked' } }, (req) => {
+      req.write('part one');
+      req.end('part two');
+    });
+    await request(agent, port, { path: '/three' });
+  });
+  const total = session.chunks.reduce((sum, c) => sum + c.data.length, 0);
+  let failures = 0;
+  let previousWhole = 0;
+  let monotonic = true;
+  for (let point = 0; point <= total; point++) {
+    const chunks = [];
+    let left = point;
+    for (const chunk of session.chunks) {
+      if (left <= 0) break;
+      chunks.push({ ...chunk, data: chunk.data.subarray(0, left) });
+      left -= chunk.data.length;
+    }
+    try {
+      const flows = sessionToFlows({ ...session, chunks }, { bodyLimitBytes: MiB });
+      const whole = flows.filter((f) => f.kind === 'http' && !f.error).length;
+      if (whole < previousWhole) monotonic = false;
+      previousWhole = whole;
+      if (point > 0 && flows.length === 0) failures++;
+    } catch {
+      failures++;
+    }
+  }
+  t.equal(failures, 0, `cut at all ${total + 1} points: flows and no throw`);
+  t.ok(monotonic, 'a longer capture never has fewer whole exchanges');
+  t.equal(previousWhole, 3);
+});
+
+t.test('an empty line before a request (after a body) is passed over', async (t) => {
+  const flows = flowsOf([
+    [true, 'POST /a HTTP/1.1\r\nHost: a.test\r\nContent-Length: 2\r\n\r\nok\r\n'],
+    [false, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+    [true, 'GET /b HTTP/1.1\r\nHost: a.test\r\n\r\n'],
+    [false, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'],
+  ]);
+  t.same(flows.map((f) => [f.kind, f.request?.url, f.error]), [['http', 'http://a.test/a', undefined], ['http', 'http://a.test/b', undefined]]);
+});

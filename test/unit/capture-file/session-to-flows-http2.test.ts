@@ -120,6 +120,18 @@ t.test('HTTP/2: concurrent streams are one flow each, with bodies, trailers and 
   t.ok(hang.tags.includes('h2:rst-stream-8'));
   t.notOk(hang.response);
   for (const flow of [a, b]) t.notOk(flow.error);
+
+  // The same bytes as a decrypted TLS session with ALPN h2: https URLs, the TLS facts on every stream.
+  const overTls = sessionToFlows({ ...session, tls: { sni: 'h2.example.test', alpn: 'h2', version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384', decrypted: true } }, { bodyLimitBytes: MiB, tags: ['decrypted-later'] });
+  t.equal(overTls.length, 4);
+  for (const flow of overTls) {
+    t.equal(flow.scheme, 'https');
+    t.match(flow.request!.url, new RegExp(`^https://127\\.0\\.0\\.1:${session.server.port}/`));
+    t.equal(flow.alpn, 'h2');
+    t.equal(flow.sni, 'h2.example.test');
+    t.same(flow.tls, { client: { version: 'TLSv1.3', cipher: 'TLS_AES_256_GCM_SHA384' } });
+    t.ok(flow.tags.includes('decrypted-later') && flow.tags.includes('decrypted'));
+  }
 });
 
 t.test('a gRPC call through grpc-js: its messages, status and trailers', async (t) => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
 import { sessionToFlows } from '../../../src/capture-file/session-to-flows.js';
 import type { RecordedChunk, RecordedSession } from '../../../src/capture-file/recorded-session.js';
@@ -33,7 +33,7 @@ function cut(session: RecordedSession, bytes: number): RecordedSession {
 }
 
 /** Every 1/steps of the session, and the first bytes one by one: no throw, and flows come out. */
-function cutEverywhere(t: Tap.Test, session: RecordedSession, steps = 200): void {
+function cutEverywhere(t: Test, session: RecordedSession, steps = 200): void {
   const total = session.chunks.reduce((sum, c) => sum + c.data.length, 0);
   const points = new Set<number>([...Array.from({ length: 64 }, (_, i) => i), ...Array.from({ length: steps + 1 }, (_, i) => Math.round((total * i) / steps))]);
   let failures = 0;
