@@ -64,6 +64,8 @@ export class SummaryCollector {
   readonly #encryptedDns = { flows: 0, hosts: new Set<string>(), bytes: 0, decrypted: 0 };
   /** QUIC packets the WireGuard firewall dropped: earlier sessions of the run (--append), and this one (null: not counted). */
   readonly #quic = { droppedEarlier: null as number | null, droppedNow: null as number | null, altSvcH3Removed: 0 };
+  /** opaque.pcapng (OpaqueRecorder's stats): earlier sessions of the run (--append), and this one (null: not recorded). */
+  readonly #opaque = { earlier: null as OpaqueCounts | null, now: null as OpaqueCounts | null };
   /**
    * Opaque sessions opened afterwards by `decrypt`: their flows are counted here, not again in the
    * destinations' bytes and the ledger's totals, which already hold them as the tunnels they were.
@@ -162,13 +164,32 @@ export class SummaryCollector {
     this.#quic.droppedNow = packets;
   }
 
+  /** Tunnel bytes opaque.pcapng recorded and did not (--opaque-limit, a full disk) in this session, and the tunnels recorded. */
+  setOpaqueRecorded(stats: OpaqueCounts): void {
+    this.#opaque.now = { recordedBytes: stats.recordedBytes, notRecordedBytes: stats.notRecordedBytes, sessions: stats.sessions };
+  }
+
   /**
    * What the flow log cannot give back, from the run's previous summary.json (--append, recover):
-   * the QUIC packets dropped in earlier sessions. Anything unreadable counts as not counted.
+   * the QUIC packets dropped and the opaque.pcapng counts of earlier sessions. Anything unreadable
+   * counts as not counted.
    */
   continueFrom(previous: unknown): void {
-    const dropped = (previous as { coverage?: { quic?: { dropped?: unknown } } } | null)?.coverage?.quic?.dropped;
+    const coverage = (previous as { coverage?: { quic?: { dropped?: unknown }; opaque?: Record<string, unknown> | null } } | null)?.coverage;
+    const dropped = coverage?.quic?.dropped;
     if (typeof dropped === 'number' && Number.isSafeInteger(dropped) && dropped >= 0) this.#quic.droppedEarlier = dropped;
+    const opaque = coverage?.opaque;
+    const count = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+    if (opaque && count(opaque.recordedBytes) && count(opaque.notRecordedBytes) && count(opaque.sessions)) {
+      this.#opaque.earlier = { recordedBytes: opaque.recordedBytes, notRecordedBytes: opaque.notRecordedBytes, sessions: opaque.sessions };
+    }
+  }
+
+  #opaqueCounts(): OpaqueCounts | null {
+    const { earlier, now } = this.#opaque;
+    if (!earlier && !now) return null;
+    const sum = (key: keyof OpaqueCounts): number => (earlier?.[key] ?? 0) + (now?.[key] ?? 0);
+    return { recordedBytes: sum('recordedBytes'), notRecordedBytes: sum('notRecordedBytes'), sessions: sum('sessions') };
   }
 
   #quicDropped(): number | null {
@@ -237,6 +258,8 @@ export class SummaryCollector {
       },
       // dropped: null when no WireGuard firewall counted (no --wireguard, or a run recovered after a kill).
       quic: { dropped: this.#quicDropped(), altSvcH3Removed: this.#quic.altSvcH3Removed },
+      // Tunnel ciphertext kept in opaque.pcapng for `decrypt`, and what passed unrecorded; null when it was not written.
+      opaque: this.#opaqueCounts(),
       // Application bytes read from the opened sessions (their ciphertext is in the totals, as tunnels).
       decryptedLater: { sessions: this.#decryptedLater.sessions, flows: this.#decryptedLater.flows, bytesUp: this.#decryptedLater.bytesUp, bytesDown: this.#decryptedLater.bytesDown },
     };
@@ -287,6 +310,9 @@ export class SummaryCollector {
     };
   }
 }
+
+/** coverage.opaque: tunnel bytes in opaque.pcapng, tunnel bytes not in it, tunnels recorded. */
+interface OpaqueCounts { recordedBytes: number; notRecordedBytes: number; sessions: number }
 
 /** Hosts and devices listed per TLS version, at most (a long run's counts stay exact in `flows`). */
 const MAX_LISTED = 1_000;
