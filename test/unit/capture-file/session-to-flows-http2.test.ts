@@ -28,6 +28,34 @@ t.test('HPACK: RFC 7541 C.4, requests with Huffman coding and a dynamic table', 
   t.throws(() => new HpackDecoder().decode(Buffer.from('41', 'hex')), /ends/, 'a block cut inside a literal');
 });
 
+t.test('HPACK: the Huffman code is a complete prefix code, and decodes every byte nghttp2 codes', async (t) => {
+  const { huffmanCodes, huffmanCodeLengths } = await import('../../../src/capture-file/hpack-huffman-code.js');
+  t.equal(huffmanCodes.length, 257);
+  // Kraft's sum of a complete prefix code is exactly 1; in units of 2^-30 it is 2^30.
+  t.equal(huffmanCodeLengths.reduce((sum, length) => sum + 2 ** (30 - length), 0), 2 ** 30, 'complete');
+  t.ok(huffmanCodes.every((code, i) => code < 2 ** huffmanCodeLengths[i]!), 'every code fits its length');
+
+  // Each byte a header value may hold, among 'a's (5 bits each) so nghttp2 finds the Huffman
+  // form shorter and uses it (and no value starts or ends with white space, which it drops);
+  // what the server read is what the flow must show.
+  const symbols = [9, ...Array.from({ length: 0x7f - 0x20 }, (_, i) => 0x20 + i), ...Array.from({ length: 0x80 }, (_, i) => 0x80 + i)];
+  const value = `${symbols.map((byte) => `aaaaaaaa${String.fromCharCode(byte)}`).join('')}a`;
+  let received: string | undefined;
+  const { session } = await recordH2((stream, headers) => {
+    received = String(headers['x-bytes']);
+    stream.respond({ ':status': 200, 'x-bytes': value });
+    stream.end();
+  }, async (client) => {
+    await exchange(client, { ':path': '/bytes', 'x-bytes': value });
+  });
+  const clientBytes = Buffer.concat(session.chunks.filter((c) => c.fromClient).map((c) => c.data));
+  t.notOk(clientBytes.includes(Buffer.from('aaaaaaaa')), 'the value went Huffman-coded');
+  const [flow] = sessionToFlows(session, { bodyLimitBytes: MiB });
+  t.equal(received, value, 'the server read the value');
+  t.equal(headerValue(flow!.request!.headers, 'x-bytes'), received, `${symbols.length} byte values, as Node's own decoder read them`);
+  t.equal(headerValue(flow!.response!.headers, 'x-bytes'), received);
+});
+
 interface Recorded {
   readonly session: RecordedSession;
 }
