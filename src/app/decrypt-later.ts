@@ -37,7 +37,7 @@ export const DECRYPTED_LATER_TAG = 'decrypted-later';
 const OPENED_FROM_TAG = 'decrypted-later-of:';
 
 /** The capture-file reader (src/capture-file/read-capture.ts): calls `onSession` for each TCP connection of the file. */
-export type CaptureReader = (file: string, options: { keylogFiles: readonly string[]; onSession: (session: RecordedSession) => void }) => Promise<unknown>;
+export type CaptureReader = (file: string, options: { keylogFiles: readonly string[]; onSession: (session: RecordedSession) => void }) => Promise<{ readonly problems?: readonly string[] } | void>;
 /** The offline protocol layers (src/capture-file/session-to-flows.ts): one recorded connection's flows. */
 export type SessionLayers = (session: RecordedSession, options: { bodyLimitBytes: number; tags: readonly string[] }) => Flow[];
 
@@ -145,8 +145,8 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
   run.finished = false;
   writeRunRecord(dir, run);
 
-  const problems: string[] = [];
-  const events = { failed: (message: string) => problems.push(message), recovered: () => undefined };
+  const writeProblems: string[] = [];
+  const events = { failed: (message: string) => writeProblems.push(message), recovered: () => undefined };
   const files = { redact, backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs };
   const flowLog = new FlowLogSink(path.join(dir, FLOW_LOG), events, files);
   const findingsSink = new FindingsJsonlSink(path.join(dir, FINDINGS_FILE), events, { ...files, insecureUpstream: run.insecureUpstream });
@@ -174,6 +174,8 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     count(opened, recorded);
     const tunnel = tunnels.get(`${recorded.client.ip}:${recorded.client.port}`);
     const tags = [DECRYPTED_LATER_TAG, ...(tunnel ? [`${OPENED_FROM_TAG}${tunnel.id}`] : [])];
+    // The layers read it as a tap on the wire does (addresses only: URLs from Host and :authority);
+    // what the device asked the proxy for comes from the tunnel flow afterwards.
     for (const made of options.sessionToFlows(recorded, { bodyLimitBytes, tags })) {
       const flow = withTunnelFacts({ ...made, id: `fl-${String(++lastFlowNumber).padStart(6, '0')}` }, tunnel, tags);
       flows.push(flow);
@@ -181,8 +183,11 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
       pipeline.inspectNow(flow);
     }
   };
+  let problems: readonly string[] = [];
   try {
-    await options.readCapture(opaqueFile, { keylogFiles: [keylogFile], onSession });
+    problems = (await options.readCapture(opaqueFile, { keylogFiles: [keylogFile], onSession }))?.problems ?? [];
+    // What tshark said of the file (a capture cut by a kill ends mid-block): said, and kept with the session.
+    for (const problem of problems) options.notice?.(`${OPAQUE_CAPTURE}: ${problem}`);
   } catch (error) {
     // Nothing added (tshark missing, a file it cannot read): the run is left as it was found.
     // Once flows were written, the run stays unfinished, so the next command recovers what they hold.
@@ -196,12 +201,12 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     await pipeline.close();
     for (const [name, sink] of [[FLOW_LOG, flowLog], [FINDINGS_FILE, findingsSink]] as const) {
       const stats = sink.close();
-      if (stats.dropped > 0 || stats.pending > 0) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
+      if (stats.dropped > 0 || stats.pending > 0) writeProblems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
     }
   }
-  if (problems.length > 0) throw new Error(`${dir}: ${problems.join('; ')} (run phonehome recover ${dir} when there is room)`);
+  if (writeProblems.length > 0) throw new Error(`${dir}: ${writeProblems.join('; ')} (run phonehome recover ${dir} when there is room)`);
 
-  const facts = { opened, alreadyOpened, withoutKeys, notTls, flows: flows.length, findings: findings.length };
+  const facts = { opened, alreadyOpened, withoutKeys, notTls, flows: flows.length, findings: findings.length, ...(problems.length > 0 ? { problems } : {}) };
   Object.assign(session.options['decrypt'] as object, facts);
   const note = `phonehome decrypt at ${startedAt}: keys opened ${opened.sessions} of the ${opened.sessions + withoutKeys.sessions + alreadyOpened.sessions} TLS session(s) in ${OPAQUE_CAPTURE} (${opened.bytes} bytes), ${withoutKeys.sessions} stayed opaque (${withoutKeys.bytes} bytes); ${flows.length} flow(s) and ${findings.length} finding(s) added`;
   await rebuildRunViews(dir, run, note);
@@ -223,14 +228,19 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
  * SOCKS host), how it came and which WireGuard peer it was. The flow keeps its own facts where it has them.
  */
 function withTunnelFacts(flow: Flow, tunnel: TunnelFacts | undefined, tags: readonly string[]): Flow {
-  const allTags = [...flow.tags, ...tags.filter((t) => !flow.tags.includes(t))];
+  let allTags = [...flow.tags, ...tags.filter((t) => !flow.tags.includes(t))];
   if (!tunnel) return { ...flow, tags: allTags };
-  const targetIsAddress = flow.target.host === flow.destination?.ip || flow.target.host === flow.client.ip || /^[\d.]+$|:/.test(flow.target.host);
+  const targetIsAddress = flow.target.host === flow.destination?.ip || /^[\d.]+$|:/.test(flow.target.host);
+  if (targetIsAddress) {
+    // The layers compared the SNI with the address; the live proxy compares it with the host asked for.
+    allTags = allTags.filter((t) => t !== 'sni-mismatch');
+    if (flow.sni && flow.sni !== tunnel.target.host) allTags.push('sni-mismatch');
+  }
   return {
     ...flow,
     tags: allTags,
     ...(targetIsAddress ? { target: tunnel.target } : {}),
-    ...(!flow.mode && tunnel.mode ? { mode: tunnel.mode } : {}),
+    ...(tunnel.mode ? { mode: tunnel.mode } : {}),
     ...(!flow.client.name && tunnel.clientName ? { client: { ...flow.client, name: tunnel.clientName } } : {}),
   };
 }

@@ -3,25 +3,10 @@
 // The new findings go to stdout as JSON Lines (as analyze prints them); what was done, to stderr.
 
 import path from 'node:path';
-import { decryptLater, type CaptureReader, type SessionLayers } from '../app/decrypt-later.js';
-import { ConfigError } from '../util/errors.js';
+import { decryptLater } from '../app/decrypt-later.js';
+import { readCaptureFile } from '../capture-file/read-capture.js';
+import { sessionToFlows } from '../capture-file/session-to-flows.js';
 import type { Output } from './capture-command.js';
-
-/** The capture-file reader and the offline layers: loaded only by this command (tshark behind them). */
-async function captureModules(): Promise<{ readCapture: CaptureReader; sessionToFlows: SessionLayers }> {
-  // Named at run time while the two modules are being written next to this one (issue 21); a
-  // missing one is said in one line.
-  const load = async <T>(name: string): Promise<T> => {
-    try {
-      return await import(`../capture-file/${name}.js`) as T;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') throw new ConfigError(`decrypt needs src/capture-file/${name}.ts, which this build does not have yet`);
-      throw error;
-    }
-  };
-  const [reader, layers] = await Promise.all([load<{ readCaptureFile: CaptureReader }>('read-capture'), load<{ sessionToFlows: SessionLayers }>('session-to-flows')]);
-  return { readCapture: reader.readCaptureFile, sessionToFlows: layers.sessionToFlows };
-}
 
 function kB(bytes: number): string {
   return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} kB`;
@@ -31,7 +16,7 @@ export async function runDecrypt(runDir: string, keylogFiles: readonly string[],
   const dir = path.resolve(runDir);
   const result = await decryptLater(dir, {
     keylogFiles: keylogFiles.map((f) => path.resolve(f)),
-    ...(await captureModules()),
+    readCapture: readCaptureFile, sessionToFlows,
     notice: (message) => io.err(`phonehome: ${message}`),
   });
   for (const finding of result.findings) io.out(JSON.stringify(finding));
@@ -39,6 +24,6 @@ export async function runDecrypt(runDir: string, keylogFiles: readonly string[],
   const tlsSessions = opened.sessions + withoutKeys.sessions + alreadyOpened.sessions;
   const ids = flows.length === 0 ? '' : flows.length === 1 ? ` (${flows[0]!.id})` : ` (${flows[0]!.id}…${flows.at(-1)!.id})`;
   io.err(`phonehome: keys opened ${opened.sessions} of ${tlsSessions} TLS session(s) in opaque.pcapng (${kB(opened.bytes)}); ${withoutKeys.sessions} stayed opaque (${kB(withoutKeys.bytes)})${alreadyOpened.sessions > 0 ? `; ${alreadyOpened.sessions} were opened by an earlier decrypt and not added again` : ''}`);
-  io.err(`phonehome: added ${flows.length} flow(s)${ids} and ${result.findings.length} finding(s) to ${dir} as a new session; flows.har and summary.json${result.reportRebuilt ? ' and report.html' : ''} rebuilt`);
+  io.err(`phonehome: added ${flows.length} flow(s)${ids} and ${result.findings.length} finding(s) to ${dir} as a new session; ${result.reportRebuilt ? 'flows.har, summary.json and report.html' : 'flows.har and summary.json'} rebuilt`);
   return 0;
 }

@@ -101,7 +101,8 @@ const layers: SessionLayers = (s, options) => {
     scheme: 'https', destination: s.server, ...(s.tls?.sni ? { sni: s.tls.sni } : {}),
     request: { method: 'POST', url: `https://pinned.example.test:${s.server.port}/upload`, httpVersion: 'HTTP/1.1', headers: [['host', `pinned.example.test:${s.server.port}`], ['content-type', `multipart/form-data; boundary=${boundary}`]], body: body(payload) },
     response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [], body: body('stored') },
-    bytesUp: payload.length, bytesDown: 6, tags: [...options.tags, 'offline'],
+    // As the real layers do on a tap: the SNI differs from the address they know.
+    bytesUp: payload.length, bytesDown: 6, tags: [...options.tags, 'offline', 'sni-mismatch'],
   }];
 };
 
@@ -128,7 +129,7 @@ t.test('keys open a recorded session: its flows and findings join the run as a n
 
   const flows = lines<{ _phonehome: { flowId: string; tags: string[]; target: { host: string } } }>(path.join(dir, 'flows.jsonl'));
   t.same(flows.map((f) => f._phonehome.flowId), ['fl-000001', 'fl-000002', 'fl-000003'], 'flow ids go on after the last; no flow for the sessions without keys');
-  t.same(flows[2]!._phonehome.tags, ['decrypted-later', 'decrypted-later-of:fl-000002', 'offline']);
+  t.same(flows[2]!._phonehome.tags, ['decrypted-later', 'decrypted-later-of:fl-000002', 'offline'], 'the SNI matches the host the device asked for: no sni-mismatch');
   t.equal(flows[2]!._phonehome.target.host, 'pinned.example.test', 'the host the device asked for, from the tunnel flow');
 
   const findings = lines<Finding>(path.join(dir, 'findings.jsonl'));
