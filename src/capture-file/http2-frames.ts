@@ -60,7 +60,16 @@ export class Http2FrameReader {
   /** The first `n` held bytes, not consumed (n is small: a preface or a frame header). */
   #peek(n: number): Buffer {
     const first = this.#held[0]!;
-    return first.length >= n ? first.subarray(0, n) : Buffer.concat(this.#held, this.#heldBytes).subarray(0, n);
+    if (first.length >= n) return first.subarray(0, n);
+    // Only the few buffers that hold the first n bytes: a large frame's many chunks stay as they are.
+    const parts: Buffer[] = [];
+    let have = 0;
+    for (const buffer of this.#held) {
+      parts.push(buffer);
+      have += buffer.length;
+      if (have >= n) break;
+    }
+    return Buffer.concat(parts, have).subarray(0, n);
   }
 
   /** The frames this chunk completes. Throws on a client that does not start with the preface. */
