@@ -367,7 +367,7 @@ export class TuiModel {
     const country = (f.destination.country ?? '--').padEnd(2);
     const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} ${country} `;
     const hostWidth = Math.min(32, Math.max(12, Math.floor(width * 0.22)));
-    return fit(`${head}${fit(toDisplay(f.host, 80), hostWidth)} ${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
+    return fit(`${head}${fit(toDisplay(f.host, 80), hostWidth)} ${f.decryptedLater ? '[decrypted later] ' : ''}${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
   }
 
   #flowLine(r: FlowRow, width: number): string {
