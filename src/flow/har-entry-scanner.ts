@@ -7,6 +7,7 @@
 // ASCII quote, backslash, bracket, colon or comma.
 
 import { constants } from 'node:buffer';
+import { StringDecoder } from 'node:string_decoder';
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -27,8 +28,8 @@ const KEY_CAPTURE_LIMIT = 16;
 export const MAX_ENTRY_BYTES = constants.MAX_STRING_LENGTH;
 
 export interface ScannedEntry {
-  /** The entry's bytes, from its `{` to its `}`. */
-  readonly bytes: Buffer;
+  /** The entry's text, from its `{` to its `}`. */
+  readonly text: string;
   /** Where it starts in the file (bytes). */
   readonly offset: number;
 }
@@ -74,9 +75,14 @@ export class HarEntryScanner {
   #inLog = false;
   #inEntries = false;
   #sawEntries = false;
-  /** The entry being read: where it began, its bytes so far (or none once it is too large). */
+  /**
+   * The entry being read: where it began, its text so far (or none once it is too large). An entry
+   * longer than a chunk is decoded piece by piece as it comes, so its bytes are not kept beside its
+   * text (a 300 MB body would otherwise be held three times: chunks, joined bytes, string).
+   */
   #entryStart = -1;
-  #entryParts: Buffer[] = [];
+  #entryPieces: string[] = [];
+  #decoder = new StringDecoder('utf8');
   #entryBytes = 0;
   #entryTooLarge = false;
   #oversized: number[] = [];
@@ -141,7 +147,7 @@ export class HarEntryScanner {
           this.#sawEntries = true;
         } else if (this.#depth === 3 && this.#inEntries && c === OPEN_BRACE) {
           this.#entryStart = this.#offset + i;
-          this.#entryParts = [];
+          this.#entryPieces = [];
           this.#entryBytes = 0;
           this.#entryTooLarge = false;
           entryFrom = i;
@@ -235,23 +241,32 @@ export class HarEntryScanner {
     this.#entryBytes += bytes.length;
     if (this.#entryBytes > this.#maxEntryBytes) {
       this.#entryTooLarge = true;
-      this.#entryParts = [];
+      this.#entryPieces = [];
       return;
     }
-    this.#entryParts.push(bytes);
+    this.#entryPieces.push(this.#decoder.write(bytes));
   }
 
   #takeEntry(chunk: Buffer, from: number, to: number): ScannedEntry | undefined {
-    this.#keepEntryBytes(chunk.subarray(from, to));
     const offset = this.#entryStart;
-    const parts = this.#entryParts;
     this.#entryStart = -1;
-    this.#entryParts = [];
+    if (this.#entryPieces.length === 0 && !this.#entryTooLarge) {
+      // Within one chunk (the usual case): decoded straight from it.
+      if (to - from > this.#maxEntryBytes) {
+        this.#oversized.push(offset);
+        return undefined;
+      }
+      return { text: chunk.toString('utf8', from, to), offset };
+    }
+    this.#keepEntryBytes(chunk.subarray(from, to));
+    const pieces = this.#entryPieces;
+    this.#entryPieces = [];
+    const tail = this.#decoder.end(); // a character cut by the entry's end: JSON.parse will say
     if (this.#entryTooLarge) {
       this.#oversized.push(offset);
       return undefined;
     }
-    // One part (the usual case) is a view into the chunk: no copy.
-    return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#entryBytes), offset };
+    if (tail) pieces.push(tail);
+    return { text: pieces.length === 1 ? pieces[0]! : pieces.join(''), offset };
   }
 }

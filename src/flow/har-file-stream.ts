@@ -29,13 +29,19 @@ function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** The entry's bytes as a JSON object, or why not. The text lives only in here, so it is freed before the flow is built. */
-function parseEntry(scanned: ScannedEntry): Record<string, unknown> | Error {
+/**
+ * The k-th scanned entry as a JSON object, or why not. It is taken out of the list here, so that
+ * nothing holds its text once it is parsed: the text of a 300 MB entry can then be collected while
+ * its body is decoded.
+ */
+function parseEntry(scanned: ScannedEntry[], k: number): { entry: Record<string, unknown> | Error; offset: number } {
+  const { text, offset } = scanned[k]!;
+  scanned[k] = undefined as unknown as ScannedEntry;
   try {
-    const value: unknown = JSON.parse(scanned.bytes.toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : new Error('not an object');
+    const value: unknown = JSON.parse(text);
+    return { entry: typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : new Error('not an object'), offset };
   } catch (error) {
-    return error as Error;
+    return { entry: error as Error, offset };
   }
 }
 
@@ -55,11 +61,9 @@ export async function* harFileFlows(file: string, source = file, onEnd?: (end: H
       const entries = scanner.push(chunk);
       // Handed on one by one, each let go of before the next is parsed.
       for (let k = 0; k < entries.length; k++) {
-        const scanned = entries[k]!;
-        entries[k] = undefined as unknown as ScannedEntry;
-        const entry = parseEntry(scanned);
+        const { entry, offset } = parseEntry(entries, k);
         if (entry instanceof Error) {
-          if (unreadable++ === 0) firstUnreadable = `the first at byte ${scanned.offset}: ${entry.message}`;
+          if (unreadable++ === 0) firstUnreadable = `the first at byte ${offset}: ${entry.message}`;
           continue;
         }
         yield harEntryToFlow(entry, index++);

@@ -61,7 +61,7 @@ t.test('wherever the chunks are cut, the scanner finds the same entries', async 
   for (const size of [1, 2, 3, 5, 7, 64, 1000, 65536]) {
     const scanner = new HarEntryScanner();
     const found: string[] = [];
-    for (let at = 0; at < bytes.length; at += size) for (const e of scanner.push(bytes.subarray(at, at + size))) found.push(e.bytes.toString());
+    for (let at = 0; at < bytes.length; at += size) for (const e of scanner.push(bytes.subarray(at, at + size))) found.push(e.text);
     t.same(found, expected, `chunks of ${size} byte(s)`);
     t.match(scanner.end(), { whole: true, sawEntries: true, droppedTail: false, bytes: bytes.length }, `chunks of ${size}: whole`);
   }
@@ -118,7 +118,7 @@ t.test('an entry too large for a JavaScript string is not kept while it is read,
   const bytes = Buffer.from(`{"log":{"entries":[${JSON.stringify(entries[0])},${JSON.stringify(entries[2])},${JSON.stringify(entries[1])}]}}`);
   const scanner = new HarEntryScanner(5000); // the photo's entry is ~100 kB
   const found: string[] = [];
-  for (let at = 0; at < bytes.length; at += 1024) for (const e of scanner.push(bytes.subarray(at, at + 1024))) found.push(e.bytes.toString());
+  for (let at = 0; at < bytes.length; at += 1024) for (const e of scanner.push(bytes.subarray(at, at + 1024))) found.push(e.text);
   t.same(found, [JSON.stringify(entries[0]), JSON.stringify(entries[1])]);
   t.same(scanner.end().oversized, [bytes.indexOf('{"started', 30)]);
 });
