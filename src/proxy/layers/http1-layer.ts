@@ -140,6 +140,9 @@ export function connectionTags(context: ConnectionContext, authority: string | u
   const tags = [context.tls ? 'decrypted' : context.mode === 'http' ? 'connect:plain' : 'plain'];
   const parsed = authority ? parseTarget(authority, context.target.port) : undefined;
   const sni = context.tls?.sni;
+  // Only a named target can be contradicted: a redirected connection (or a client that dialled an
+  // address) names no server, so a Host or SNI that differs from its address is the normal case.
+  if (context.target.hostKind !== 'dns') return tags;
   if (parsed?.ok && parsed.target.host !== context.target.host && parsed.target.host !== sni) tags.push('host-mismatch');
   if (sni && sni !== context.target.host) tags.push('sni-mismatch');
   return tags;
