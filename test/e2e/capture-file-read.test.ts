@@ -30,7 +30,7 @@ interface Recorded {
   readonly keys: string;
   readonly photo: Buffer;
   readonly sms: string;
-  readonly wire: { readonly photo: { up: number; down: number }; readonly sms: { up: number; down: number } };
+  readonly wire: { readonly photo: { up: number; down: number }; readonly sms: { up: number; down: number }; readonly plain: { up: number; down: number } };
 }
 
 /** Records the fixture's traffic on the namespace's loopback; the file and what the client saw. */
@@ -55,11 +55,12 @@ async function record(): Promise<Recorded> {
     client.stdout.on('data', (chunk: Buffer) => { out += chunk.toString(); });
     const [code] = await within(once(client, 'exit'), 30_000, 'the uploads');
     if (code !== 0) throw new Error(`uploads.mjs exited with ${code}`);
-    const result = JSON.parse(out) as { photo: { answer: string; wire: { up: number; down: number } }; sms: { answer: string; wire: { up: number; down: number } } };
+    type Answered = { answer: string; wire: { up: number; down: number } };
+    const result = JSON.parse(out) as { photo: Answered; sms: Answered; plain: Answered };
     const photo = fs.readFileSync(photoFile);
     const sms = JSON.stringify({ sms: [{ address: '+33612345678', body: 'Rendez-vous demain a 18h', date: 1413131405000, type: 1 }] });
     if (result.photo.answer !== `got ${photo.length}` || result.sms.answer !== `got ${Buffer.byteLength(sms)}`) throw new Error(`the servers did not get the uploads: ${out}`);
-    return { work, pcap, keys, photo, sms, wire: { photo: result.photo.wire, sms: result.sms.wire } };
+    return { work, pcap, keys, photo, sms, wire: { photo: result.photo.wire, sms: result.sms.wire, plain: result.plain.wire } };
   } finally {
     const exited = once(tcpdump, 'exit');
     tcpdump.kill('SIGINT');
@@ -77,7 +78,7 @@ async function read(file: string, options: Omit<ReadCaptureOptions, 'onSession' 
     if (!session) throw new Error(`no session for ${sni} in ${JSON.stringify(sessions.map((s) => s.tls))}`);
     return session;
   };
-  return { result, sessions, dns, photo: byHost('photos.example.test'), sms: byHost('sms.example.test') };
+  return { result, sessions, dns, photo: byHost('photos.example.test'), sms: byHost('sms.example.test'), plain: sessions.find((s) => s.server.port === 80) };
 }
 
 type ReadBack = Awaited<ReturnType<typeof read>>;
@@ -90,7 +91,7 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
 
   const decryptedBoth = (t: Test, got: ReadBack): void => {
     const read = got;
-    t.equal(read.result.sessions, 2, 'two TCP sessions');
+    t.equal(read.result.sessions, 3, 'three TCP sessions');
     t.match(read.photo.tls, { sni: 'photos.example.test', alpn: 'http/1.1', version: 'TLSv1.2', decrypted: true }, 'TLS 1.2: SNI, ALPN, version, opened');
     t.match(read.photo.tls?.cipher, /^TLS_ECDHE_/, 'TLS 1.2: its cipher suite by name');
     t.match(read.sms.tls, { sni: 'sms.example.test', alpn: 'h2', version: 'TLSv1.3', decrypted: true }, 'TLS 1.3: SNI, ALPN, version, opened');
@@ -113,6 +114,10 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
     t.ok(got.photo.startedAt <= got.photo.endedAt && got.photo.startedAt.startsWith('20'), 'times from the capture');
     t.equal(got.result.dns, 1, 'one DNS exchange');
     t.match(got.dns[0], { client: { ip: '127.0.0.1' }, server: { ip: '127.0.0.53', port: 53 }, dns: { name: 'photos.example.test', type: 'A', rcode: 'NOERROR', answers: [{ type: 'A', data: '127.0.0.2', ttl: 60 }] } }, 'the DNS question and its answer, as the live listener words them');
+    t.match(got.plain, { client: { ip: '127.0.0.1' }, server: { ip: '127.0.0.4', port: 80 }, bytesUp: recorded.wire.plain.up, bytesDown: recorded.wire.plain.down, tags: [] }, 'a plain TCP session: no TLS, its bytes on the wire');
+    t.equal(got.plain?.tls, undefined, 'no TLS facts on it');
+    t.match(got.plain && sent(got.plain, true).toString('latin1'), /^POST \/form HTTP\/1\.1\r\n[\s\S]*\r\n\r\nname=plain\+text&city=Lyon$/, 'its TCP payload, whole and in order');
+    t.match(got.plain && sent(got.plain, false).toString('latin1'), /^HTTP\/1\.1 200 OK[\s\S]*got 25$/, 'and the answer');
     t.same(got.result.problems, [], 'tshark had nothing to say about the file');
     t.equal(got.result.bytes, fs.statSync(recorded.pcap).size, 'the file\'s size');
   });
@@ -151,6 +156,16 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
     t.equal(got.photo.bytesUp, recorded.wire.photo.up, 'the wire bytes still counted whole');
   });
 
+  await t.test('a file cut short: what it holds is read, and tshark\'s word on it is a problem line', async (t) => {
+    const cut = path.join(recorded.work, 'cut.pcap');
+    fs.writeFileSync(cut, fs.readFileSync(recorded.pcap).subarray(0, 60_000));
+    const sessions: RecordedSession[] = [];
+    const result = await readCaptureFile(cut, { keylogFiles: [recorded.keys], onSession: (s) => sessions.push(s) });
+    t.equal(result.sessions, 1, 'the photo session, up to where the file stops');
+    t.match(sessions[0], { tls: { sni: 'photos.example.test', decrypted: true }, tags: ['pcap:unfinished'] }, 'opened, and tagged unfinished');
+    t.match(result.problems, [/cut short/], 'tshark\'s line about the cut');
+  });
+
   await t.test('a file tshark cannot read, a missing key log, no tshark: one line each', async (t) => {
     const notCapture = path.join(recorded.work, 'notes.txt');
     fs.writeFileSync(notCapture, 'not a capture file\n');
@@ -174,7 +189,7 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
 
     const withKeys = path.join(recorded.work, 'with-keys');
     const result = analyze([recorded.pcap, '--keylog', recorded.keys, '--out', withKeys, '--report']);
-    t.match(result.stderr, /2 TCP session\(s\): 2 TLS opened, 0 TLS without keys/, 'both sessions opened, said in one line');
+    t.match(result.stderr, /3 TCP session\(s\): 2 TLS opened, 0 TLS without keys \(0 bytes, opaque\), 1 not TLS; 1 DNS/, 'both TLS sessions opened, said in one line');
     const found = findingsIn(withKeys);
     t.match(found.find((f) => f.category === 'photo'), { severity: 'high', method: 'POST', url: 'https://photos.example.test/upload' }, 'the camera photo, on its host and path');
     t.match(found.find((f) => f.category === 'sms'), { severity: 'high', method: 'POST', url: 'https://sms.example.test/sync' }, 'the SMS, over HTTP/2');
@@ -182,6 +197,7 @@ t.test('a capture file read back with tshark', { skip }, async (t) => {
     const har = JSON.parse(fs.readFileSync(path.join(withKeys, 'flows.har'), 'utf8')) as { log: { entries: Array<{ request: { url: string } }> } };
     t.ok(har.log.entries.some((e) => e.request.url === 'https://photos.example.test/upload'), 'flows.har holds the upload');
     t.ok(har.log.entries.some((e) => e.request.url.startsWith('dns:')), 'and the DNS exchange');
+    t.ok(har.log.entries.some((e) => e.request.url === 'http://plain.example.test/form'), 'and the plain HTTP post');
 
     const fromDsb = path.join(recorded.work, 'from-dsb');
     const dsb = path.join(recorded.work, 'cap-dsb.pcapng');
