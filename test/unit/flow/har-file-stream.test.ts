@@ -122,3 +122,19 @@ t.test('an entry too large for a JavaScript string is not kept while it is read,
   t.same(found, [JSON.stringify(entries[0]), JSON.stringify(entries[1])]);
   t.same(scanner.end().oversized, [bytes.indexOf('{"started', 30)]);
 });
+
+t.test('base64 bodies larger than a decoding slice come back byte for byte (padded, unpadded, with line breaks)', async (t) => {
+  const { harEntryToFlow } = await import('../../../src/flow/har-reader.js');
+  const { randomBytes } = await import('node:crypto');
+  const big = randomBytes(5 * 1024 * 1024 + 1); // ~6.7 MB of base64, past the 4 MiB slice
+  for (const [name, bytes, text] of [
+    ['padded with =', big, big.toString('base64')],
+    ['padded with ==', big.subarray(1), big.subarray(1).toString('base64')],
+    ['unpadded', big.subarray(2), big.subarray(2).toString('base64').replace(/=+$/, '')],
+    ['MIME line breaks', big, big.toString('base64').replace(/.{76}/g, '$&\r\n')],
+    ['URL-safe alphabet', big, big.toString('base64url')],
+  ] as const) {
+    const flow = harEntryToFlow({ request: { method: 'POST', url: 'https://a.example/', postData: { text, encoding: 'base64' } }, response: { status: 200, content: { size: 0 } } }, 0);
+    t.ok(flow.request!.body.bytes.equals(bytes), name);
+  }
+});
