@@ -102,7 +102,7 @@ export class PcapngFile {
     this.#lastTryMs = Date.now();
     try {
       const written = fs.writeSync(this.#fd, blocks);
-      if (written !== blocks.length) throw Object.assign(new Error(`short write (${written} of ${blocks.length} bytes): the disk is full`), { code: 'ENOSPC' });
+      if (written !== blocks.length) throw Object.assign(new Error(`short write (${written} of ${blocks.length} bytes): the disk took only part of it`), { code: 'ENOSPC' });
     } catch (error) {
       this.#takeBack();
       this.#failedAppends++;

@@ -150,7 +150,7 @@ t.test('kill -9 while writing leaves whole blocks that tshark opens', { skip }, 
   const dir = tempDir();
   const file = path.join(dir, 'opaque.pcapng');
   const script = path.join(dir, 'writer.mts');
-  const recorderModule = path.resolve('src/capture-file/opaque-recorder.ts');
+  const recorderModule = path.resolve('src/capture-file/opaque-recorder.js');
   fs.writeFileSync(script, `
 import { OpaqueRecorder } from ${JSON.stringify(recorderModule)};
 const recorder = new OpaqueRecorder(${JSON.stringify(file)}, 1024 * 1024 * 1024, () => undefined);
@@ -187,6 +187,54 @@ more();
   t.equal(after.readUInt32LE(size), 0x0a0d0d0a, 'the torn block is gone: a new section starts where the whole blocks ended');
   t.equal(trimToWholeBlocks(file), 0, 'and the file is whole');
   t.equal(tshark(['-r', file, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').length, packets, 'tshark reads every packet of the first section through to the second');
+});
+
+/** A 256 KiB tmpfs (root only): a disk that really fills up. */
+function smallDisk(): string | undefined {
+  const dir = tempDir('phonehome-small-disk-');
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir]).status === 0 ? dir : undefined;
+}
+
+t.test('a full disk (ENOSPC): whole blocks only, the rest counted, said once; writing resumes when space returns', { skip }, async (t) => {
+  const disk = smallDisk();
+  if (!disk) {
+    t.plan(0, 'mounting a small tmpfs needs root');
+    return;
+  }
+  t.teardown(() => { spawnSync('umount', [disk]); });
+  const filler = path.join(disk, 'filler');
+  fs.writeFileSync(filler, Buffer.alloc(64 * 1024));
+  const file = path.join(disk, 'opaque.pcapng');
+  const messages: string[] = [];
+  const recorder = new OpaqueRecorder(file, 1024 * 1024 * 1024, (level, message) => messages.push(`${level} ${message}`), { retryMs: 0 });
+  const tap = recorder.observe({ id: 'fl-1', client: { ip: '192.168.1.5', port: 51000 }, server: { ip: '203.0.113.4', port: 443 } })!;
+  let fed = 0;
+  const feed = (count: number): void => {
+    for (let i = 0; i < count; i++) {
+      const chunk = Buffer.alloc(5000 + i * 13, i);
+      tap.data(i % 3 !== 0, chunk);
+      fed += chunk.length;
+    }
+  };
+  feed(100);
+  const full = recorder.stats;
+  t.ok(full.recordedBytes > 50_000 && full.notRecordedBytes > 200_000, `${full.recordedBytes} recorded, ${full.notRecordedBytes} counted once the disk was full`);
+  t.match(full.error ?? '', /ENOSPC/);
+  t.equal(messages.length, 1, 'said once');
+  t.match(messages[0], /^error .*opaque\.pcapng: .*ENOSPC.*the proxy goes on/);
+  t.equal(trimToWholeBlocks(file), 0, 'a cut block was taken back: whole blocks only');
+  fs.unlinkSync(filler);
+  feed(5);
+  tap.close();
+  const stats = recorder.close();
+  t.equal(messages.length, 2);
+  t.match(messages[1], /^info .*writing again/, 'writing resumed by itself');
+  t.ok(stats.recordedBytes > full.recordedBytes, 'and the bytes after it are in the file');
+  t.equal(stats.recordedBytes + stats.notRecordedBytes, fed, `${stats.recordedBytes} recorded + ${stats.notRecordedBytes} counted = ${fed} passed`);
+  const lengths = tshark(['-r', file, '-T', 'fields', '-e', 'tcp.len']).trim().split('\n').map(Number);
+  t.equal(lengths.reduce((a, b) => a + b, 0), stats.recordedBytes, 'tshark reads every recorded byte');
+  const gaps = tshark(['-r', file, '-Y', 'tcp.analysis.lost_segment', '-T', 'fields', '-e', 'frame.number']).trim();
+  t.ok(gaps.length > 0, 'and sees the gap where the disk was full (the sequence numbers went on)');
 });
 
 t.test('--pcap: the device side of decrypted connections, with its keys inside: tshark -Y http lists the requests', { skip }, async (t) => {
