@@ -18,6 +18,13 @@ const BACKSLASH = 0x5c;
 const COLON = 0x3a;
 const COMMA = 0x2c;
 
+/**
+ * An entry that grows past this is decoded to text as it comes, piece by piece, rather than kept as
+ * bytes and decoded at its end: a 300 MB body is then never held as bytes and as text at once.
+ * Smaller ones stay views into the chunks they were read in (cheaper for the garbage collector).
+ */
+const DECODE_AS_IT_COMES = 8 * 1024 * 1024;
+
 /** Keys longer than this are none of the two we look for, and are not kept. */
 const KEY_CAPTURE_LIMIT = 16;
 
@@ -76,11 +83,11 @@ export class HarEntryScanner {
   #inEntries = false;
   #sawEntries = false;
   /**
-   * The entry being read: where it began, its text so far (or none once it is too large). An entry
-   * longer than a chunk is decoded piece by piece as it comes, so its bytes are not kept beside its
-   * text (a 300 MB body would otherwise be held three times: chunks, joined bytes, string).
+   * The entry being read: where it began, its bytes so far as views into the chunks, or (past
+   * DECODE_AS_IT_COMES) its text so far; neither once it is too large.
    */
   #entryStart = -1;
+  #entryParts: Buffer[] = [];
   #entryPieces: string[] = [];
   #decoder = new StringDecoder('utf8');
   #entryBytes = 0;
@@ -147,6 +154,7 @@ export class HarEntryScanner {
           this.#sawEntries = true;
         } else if (this.#depth === 3 && this.#inEntries && c === OPEN_BRACE) {
           this.#entryStart = this.#offset + i;
+          this.#entryParts = [];
           this.#entryPieces = [];
           this.#entryBytes = 0;
           this.#entryTooLarge = false;
@@ -241,16 +249,23 @@ export class HarEntryScanner {
     this.#entryBytes += bytes.length;
     if (this.#entryBytes > this.#maxEntryBytes) {
       this.#entryTooLarge = true;
+      this.#entryParts = [];
       this.#entryPieces = [];
       return;
     }
-    this.#entryPieces.push(this.#decoder.write(bytes));
+    this.#entryParts.push(bytes);
+    if (this.#entryBytes > DECODE_AS_IT_COMES) this.#decodeParts();
+  }
+
+  #decodeParts(): void {
+    for (const part of this.#entryParts) this.#entryPieces.push(this.#decoder.write(part));
+    this.#entryParts = [];
   }
 
   #takeEntry(chunk: Buffer, from: number, to: number): ScannedEntry | undefined {
     const offset = this.#entryStart;
     this.#entryStart = -1;
-    if (this.#entryPieces.length === 0 && !this.#entryTooLarge) {
+    if (this.#entryParts.length === 0 && this.#entryPieces.length === 0 && !this.#entryTooLarge) {
       // Within one chunk (the usual case): decoded straight from it.
       if (to - from > this.#maxEntryBytes) {
         this.#oversized.push(offset);
@@ -259,14 +274,22 @@ export class HarEntryScanner {
       return { text: chunk.toString('utf8', from, to), offset };
     }
     this.#keepEntryBytes(chunk.subarray(from, to));
-    const pieces = this.#entryPieces;
-    this.#entryPieces = [];
-    const tail = this.#decoder.end(); // a character cut by the entry's end: JSON.parse will say
     if (this.#entryTooLarge) {
+      this.#decoder.end();
       this.#oversized.push(offset);
       return undefined;
     }
+    if (this.#entryPieces.length === 0) {
+      // Not large: its views joined once and decoded once.
+      const parts = this.#entryParts;
+      this.#entryParts = [];
+      return { text: Buffer.concat(parts, this.#entryBytes).toString('utf8'), offset };
+    }
+    this.#decodeParts();
+    const pieces = this.#entryPieces;
+    this.#entryPieces = [];
+    const tail = this.#decoder.end(); // a character cut by the entry's end: JSON.parse will say
     if (tail) pieces.push(tail);
-    return { text: pieces.length === 1 ? pieces[0]! : pieces.join(''), offset };
+    return { text: pieces.join(''), offset };
   }
 }

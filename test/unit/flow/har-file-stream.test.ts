@@ -138,3 +138,14 @@ t.test('base64 bodies larger than a decoding slice come back byte for byte (padd
     t.ok(flow.request!.body.bytes.equals(bytes), name);
   }
 });
+
+t.test('an entry past 8 MiB is decoded as it comes: multi-byte characters cut between chunks come back whole', async (t) => {
+  const large = request(7, 'é验"\\'.repeat(1_000_000)); // ~9 MB of JSON, 2- and 3-byte characters and escapes
+  const bytes = Buffer.from(`{"log":{"entries":[${JSON.stringify(entries[0])},${JSON.stringify(large)},${JSON.stringify(entries[1])}]}}`);
+  for (const size of [65537, 1024 * 1024]) {
+    const scanner = new HarEntryScanner();
+    const found: string[] = [];
+    for (let at = 0; at < bytes.length; at += size) for (const e of scanner.push(bytes.subarray(at, at + size))) found.push(e.text);
+    t.same(found, [JSON.stringify(entries[0]), JSON.stringify(large), JSON.stringify(entries[1])], `chunks of ${size} bytes`);
+  }
+});
