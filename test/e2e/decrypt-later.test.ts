@@ -36,7 +36,10 @@ async function pinnedApp(proxyPort: number, originPort: number, keys: Buffer[]):
   const { socket } = await connectTunnel(proxyPort, `pinned.example.test:${originPort}`);
   const secure = tls.connect({ socket, ca: getOriginCa().certPem, servername: 'pinned.example.test', ALPNProtocols: ['http/1.1'] });
   secure.on('keylog', (line) => keys.push(line));
-  const handshake = await Promise.race([once(secure, 'secureConnect').then(() => 'ok' as const), once(secure, 'error').then(() => 'refused' as const)]);
+  const handshake = await new Promise<'ok' | 'refused'>((resolve) => {
+    secure.once('secureConnect', () => resolve('ok'));
+    secure.once('error', () => resolve('refused'));
+  });
   if (handshake === 'refused') return { refused: true };
   const boundary = '----phonehome-pinned-app';
   const body = Buffer.concat([
