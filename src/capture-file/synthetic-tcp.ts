@@ -62,11 +62,25 @@ function plainIpv4(address: string): string | undefined {
   return mapped ? mapped[1] : undefined;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Ones' complement sum of 16-bit words, not yet folded or inverted. */
 function sum16(data: Buffer, start = 0, end = data.length, initial = 0): number {
   let sum = initial;
   let i = start;
-  for (; i + 1 < end; i += 2) sum += data.readUInt16BE(i);
+  const aligned = (data.byteOffset + start) % 2 === 0;
+  if (aligned && end - start >= 64) {
+    // Payloads: words read in the machine's order through a typed array (several times faster);
+    // a ones' complement sum only has its two bytes swapped by that (RFC 1071), so swap them back.
+    const words = new Uint16Array(data.buffer, data.byteOffset + start, (end - start) >> 1);
+    let native = 0;
+    for (let w = 0; w < words.length; w++) native += words[w]!;
+    while (native > 0xffff) native = (native & 0xffff) + Math.floor(native / 0x10000);
+    sum += LITTLE_ENDIAN ? ((native & 0xff) << 8) | (native >> 8) : native;
+    i = start + words.length * 2;
+  } else {
+    for (; i + 1 < end; i += 2) sum += data.readUInt16BE(i);
+  }
   if (i < end) sum += data[i]! << 8;
   return sum;
 }

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
-import { decryptionSecretsBlock, enhancedPacketBlock, interfaceDescriptionBlock, sectionHeaderBlock, wholeBlocksEnd } from '../../../src/capture-file/pcapng-blocks.js';
+import { decryptionSecretsBlock, enhancedPacketBlock, enhancedPacketBlocks, interfaceDescriptionBlock, sectionHeaderBlock, wholeBlocksEnd } from '../../../src/capture-file/pcapng-blocks.js';
 import { ipv6Bytes, SyntheticTcp } from '../../../src/capture-file/synthetic-tcp.js';
 import { getOriginCa, tempDir } from '../../helpers/lab.js';
 
@@ -175,4 +175,9 @@ t.test('a TLS session with its keys in a Decryption Secrets Block: tshark shows 
   writeCapture(withoutKeys, packets);
   t.equal(tshark(['-r', withoutKeys, '-Y', 'http']).trim(), '', 'without the block, nothing is decrypted');
   t.match(tshark(['-r', withoutKeys, '-Y', 'tls.handshake.type == 1', '-T', 'fields', '-e', 'tls.handshake.extensions_server_name']).trim(), 'dsb.example.test', 'the ClientHello is there either way');
+});
+
+t.test('a run of packet blocks is the blocks one by one, padding zeroed', async (t) => {
+  const packets = [Buffer.from([1]), Buffer.from([1, 2, 3, 4]), Buffer.from([9, 9, 9, 9, 9, 9, 9])];
+  t.ok(enhancedPacketBlocks(packets, 1000).equals(Buffer.concat(packets.map((p, i) => enhancedPacketBlock(p, 1000 + i)))));
 });
