@@ -66,7 +66,8 @@ export interface DecryptResult {
   readonly withoutKeys: SessionCount;
   /** Connections of opaque.pcapng that carried no TLS (nothing for keys to open). */
   readonly notTls: SessionCount;
-  readonly flows: readonly Flow[];
+  /** Ids of the flows added, in order (the flows themselves went to flows.jsonl: bodies are not kept). */
+  readonly flowIds: readonly string[];
   readonly findings: readonly Finding[];
   readonly reportRebuilt: boolean;
 }
@@ -157,7 +158,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
   });
   bus.on('log', (entry) => options.notice?.(`${entry.level}: ${entry.message}`));
 
-  const flows: Flow[] = [];
+  const flowIds: string[] = [];
   const opened: SessionCount = { sessions: 0, bytes: 0 };
   const alreadyOpened: SessionCount = { sessions: 0, bytes: 0 };
   const withoutKeys: SessionCount = { sessions: 0, bytes: 0 };
@@ -178,7 +179,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     // what the device asked the proxy for comes from the tunnel flow afterwards.
     for (const made of options.sessionToFlows(recorded, { bodyLimitBytes, tags })) {
       const flow = withTunnelFacts({ ...made, id: `fl-${String(++lastFlowNumber).padStart(6, '0')}` }, tunnel, tags);
-      flows.push(flow);
+      flowIds.push(flow.id);
       flowLog.write(flow);
       pipeline.inspectNow(flow);
     }
@@ -191,7 +192,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
   } catch (error) {
     // Nothing added (tshark missing, a file it cannot read): the run is left as it was found.
     // Once flows were written, the run stays unfinished, so the next command recovers what they hold.
-    if (flows.length === 0 && findings.length === 0) {
+    if (flowIds.length === 0 && findings.length === 0) {
       run.sessions.pop();
       run.finished = true;
       writeRunRecord(dir, run);
@@ -206,9 +207,9 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
   }
   if (writeProblems.length > 0) throw new Error(`${dir}: ${writeProblems.join('; ')} (run phonehome recover ${dir} when there is room)`);
 
-  const facts = { opened, alreadyOpened, withoutKeys, notTls, flows: flows.length, findings: findings.length, ...(problems.length > 0 ? { problems } : {}) };
+  const facts = { opened, alreadyOpened, withoutKeys, notTls, flows: flowIds.length, findings: findings.length, ...(problems.length > 0 ? { problems } : {}) };
   Object.assign(session.options['decrypt'] as object, facts);
-  const note = `phonehome decrypt at ${startedAt}: keys opened ${opened.sessions} of the ${opened.sessions + withoutKeys.sessions + alreadyOpened.sessions} TLS session(s) in ${OPAQUE_CAPTURE} (${opened.bytes} bytes), ${withoutKeys.sessions} stayed opaque (${withoutKeys.bytes} bytes); ${flows.length} flow(s) and ${findings.length} finding(s) added`;
+  const note = `phonehome decrypt at ${startedAt}: keys opened ${opened.sessions} of the ${opened.sessions + withoutKeys.sessions + alreadyOpened.sessions} TLS session(s) in ${OPAQUE_CAPTURE} (${opened.bytes} bytes), ${withoutKeys.sessions} stayed opaque (${withoutKeys.bytes} bytes); ${flowIds.length} flow(s) and ${findings.length} finding(s) added`;
   await rebuildRunViews(dir, run, note);
   Object.assign(session, { endedAt: now().toISOString() });
   run.finished = true;
@@ -220,7 +221,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     await reportRunFolder(dir, { redact });
     reportRebuilt = true;
   }
-  return { keys, opened, alreadyOpened, withoutKeys, notTls, flows, findings, reportRebuilt };
+  return { keys, opened, alreadyOpened, withoutKeys, notTls, flowIds, findings, reportRebuilt };
 }
 
 /**

@@ -20,10 +20,10 @@ export async function runDecrypt(runDir: string, keylogFiles: readonly string[],
     notice: (message) => io.err(`phonehome: ${message}`),
   });
   for (const finding of result.findings) io.out(JSON.stringify(finding));
-  const { opened, withoutKeys, alreadyOpened, flows } = result;
+  const { opened, withoutKeys, alreadyOpened, flowIds } = result;
   const tlsSessions = opened.sessions + withoutKeys.sessions + alreadyOpened.sessions;
-  const ids = flows.length === 0 ? '' : flows.length === 1 ? ` (${flows[0]!.id})` : ` (${flows[0]!.id}…${flows.at(-1)!.id})`;
+  const ids = flowIds.length === 0 ? '' : flowIds.length === 1 ? ` (${flowIds[0]})` : ` (${flowIds[0]}…${flowIds.at(-1)})`;
   io.err(`phonehome: keys opened ${opened.sessions} of ${tlsSessions} TLS session(s) in opaque.pcapng (${kB(opened.bytes)}); ${withoutKeys.sessions} stayed opaque (${kB(withoutKeys.bytes)})${alreadyOpened.sessions > 0 ? `; ${alreadyOpened.sessions} were opened by an earlier decrypt and not added again` : ''}`);
-  io.err(`phonehome: added ${flows.length} flow(s)${ids} and ${result.findings.length} finding(s) to ${dir} as a new session; ${result.reportRebuilt ? 'flows.har, summary.json and report.html' : 'flows.har and summary.json'} rebuilt`);
+  io.err(`phonehome: added ${flowIds.length} flow(s)${ids} and ${result.findings.length} finding(s) to ${dir} as a new session; ${result.reportRebuilt ? 'flows.har, summary.json and report.html' : 'flows.har and summary.json'} rebuilt`);
   return 0;
 }
