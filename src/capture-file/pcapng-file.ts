@@ -1,6 +1,9 @@
 // A pcapng file written as traffic passes, crash-safe the way the flow log is, for binary blocks:
-// each append is one write system call of whole blocks, so a kill -9 leaves a file every reader
-// opens up to the last whole block. The flow log's AppendOnlyFile repairs a line cut by a failing
+// each append is one write system call of whole blocks, so a kill -9 between writes leaves only
+// whole blocks. A kill that lands inside a write may cut its last block (the kernel stops copying
+// at a page boundary): readers still get every block before it (tshark reads them, then says the
+// file was cut short), and the next open — or recover, with trimToWholeBlocks — takes the cut
+// block off. The flow log's AppendOnlyFile repairs a line cut by a failing
 // write with a newline; a cut block has no such repair (a reader would stop there for good), so a
 // failed or short write (ENOSPC, EIO) is taken back with ftruncate to the last whole block. While
 // the disk refuses, blocks are not kept in memory (the proxy must not grow): they are counted as

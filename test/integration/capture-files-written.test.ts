@@ -13,9 +13,10 @@ import tls from 'node:tls';
 import t from 'tap';
 import { DeviceTlsRecorder } from '../../src/capture-file/device-tls-recorder.js';
 import { OpaqueRecorder } from '../../src/capture-file/opaque-recorder.js';
+import { wholeBlocksEnd } from '../../src/capture-file/pcapng-blocks.js';
 import { trimToWholeBlocks } from '../../src/capture-file/pcapng-file.js';
 import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
-import { connectTunnel, getOriginCa, httpsViaProxy, startLab, startOrigin, tempDir, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, h2Request, h2ViaProxy, httpsViaProxy, startH2Origin, startLab, startOrigin, tempDir, within } from '../helpers/lab.js';
 
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
 const skip = hasTshark ? false : 'tshark is not installed';
@@ -146,7 +147,7 @@ t.test('a second session (--append) adds a section tshark reads after the first'
   t.same([...new Set(sections)], ['1', '2'], 'two sections');
 });
 
-t.test('kill -9 while writing leaves whole blocks that tshark opens', { skip }, async (t) => {
+t.test('kill -9 while writing: tshark reads every whole block, a cut last block is trimmed by the next open', { skip }, async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'opaque.pcapng');
   const script = path.join(dir, 'writer.mts');
@@ -176,18 +177,44 @@ more();
   await once(child, 'exit');
   const size = fs.statSync(file).size;
   t.ok(size > 1024 * 1024, `${size} bytes written before the kill`);
-  const packets = tshark(['-r', file, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').length;
-  t.ok(packets > 1000, `tshark opens it: ${packets} packets, no error`);
-  t.equal(trimToWholeBlocks(file), 0, 'nothing to trim: the file ends on a whole block');
-  // A torn tail (a power cut) is trimmed by the next open, which then adds its section.
+  // SIGKILL may land inside a write system call: the kernel stops copying between pages and keeps
+  // what it has, so the last block may be cut (seen: files ending on a 4 KiB boundary). Readers get
+  // every whole block before it; the next open (and recover) trims the cut one.
+  const whole = wholeBlocksEnd((at, length) => readSlice(file, at, length), size);
+  const read = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const packets = read.stdout.trim().split('\n').length;
+  t.ok(packets > 1000, `tshark reads ${packets} packets`);
+  t.equal(packets, packetBlocksIn(file, whole), 'every packet of the whole blocks');
+  if (whole < size) t.match(read.stderr, /cut short in the middle of a packet/, `a cut last block (${size - whole} bytes) is only the end of the read`);
+  else t.equal(read.status, 0, 'the kill fell between writes: nothing cut');
+  t.equal(trimToWholeBlocks(file), size - whole, 'the next open trims what a kill cut');
+  // A torn tail (a kill, a power cut) is trimmed by the next open, which then adds its section.
   fs.appendFileSync(file, Buffer.from([6, 0, 0, 0, 200, 0, 0, 0, 1, 2, 3]));
   const next = new OpaqueRecorder(file, 1024 * 1024, () => undefined);
   next.close();
   const after = fs.readFileSync(file);
-  t.equal(after.readUInt32LE(size), 0x0a0d0d0a, 'the torn block is gone: a new section starts where the whole blocks ended');
+  t.equal(after.readUInt32LE(whole), 0x0a0d0d0a, 'the torn block is gone: a new section starts where the whole blocks ended');
   t.equal(trimToWholeBlocks(file), 0, 'and the file is whole');
-  t.equal(tshark(['-r', file, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').length, packets, 'tshark reads every packet of the first section through to the second');
+  t.equal(tshark(['-r', file, '-T', 'fields', '-e', 'frame.number']).trim().split('\n').length, packets, 'tshark reads every packet of the first section through to the second, without an error');
 });
+
+function readSlice(file: string, at: number, length: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const out = Buffer.alloc(length);
+    return out.subarray(0, fs.readSync(fd, out, 0, length, at));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Enhanced Packet Blocks among the first `end` bytes. */
+function packetBlocksIn(file: string, end: number): number {
+  const data = fs.readFileSync(file).subarray(0, end);
+  let count = 0;
+  for (let at = 0; at + 8 <= data.length; at += data.readUInt32LE(at + 4)) if (data.readUInt32LE(at) === 6) count++;
+  return count;
+}
 
 /** A 256 KiB tmpfs (root only): a disk that really fills up. */
 function smallDisk(): string | undefined {
@@ -264,6 +291,34 @@ t.test('--pcap: the device side of decrypted connections, with its keys inside: 
   t.same(responses, ['200', '200']);
   const plain = tshark(['-r', file, '-Y', 'http.request.method == "POST"', '-T', 'fields', '-e', 'http.content_length']).trim();
   t.equal(plain, String(upload.length), 'the upload is whole');
+});
+
+t.test('--pcap with HTTP/2: tshark decodes the device\'s h2 requests from the embedded keys, and the device gets its answers', { skip }, async (t) => {
+  const dir = tempDir();
+  const file = path.join(dir, 'h2.pcapng');
+  const recorder = new DeviceTlsRecorder(file, () => undefined);
+  const origin = await startH2Origin({ hostname: 'grpc.example.test', onStream: (stream, headers) => {
+    let n = 0;
+    stream.on('data', (c: Buffer) => { n += c.length; });
+    stream.on('end', () => { stream.respond({ ':status': 200 }); stream.end(`${headers[':path']} ${n}`); });
+  } });
+  t.teardown(() => origin.close());
+  const lab = await startLab({ deviceTlsObserver: recorder.observe });
+  t.teardown(() => lab.close());
+  const { session, tls: secure } = await h2ViaProxy({ proxyPort: lab.port, host: 'grpc.example.test', port: origin.port, trust: lab.ca.certPem });
+  t.ok(session, 'h2 agreed');
+  const a = await h2Request(session!, { ':method': 'POST', ':path': '/sms.Send/Post' }, Buffer.alloc(40_000, 3));
+  const b = await h2Request(session!, { ':method': 'GET', ':path': '/contacts' });
+  t.equal(a.body.toString(), '/sms.Send/Post 40000');
+  t.equal(b.body.toString(), '/contacts 0');
+  session!.close();
+  secure.destroy();
+  await lab.next('flow:end', (f) => f.kind === 'http' && f.request?.url?.endsWith('/contacts') === true);
+  await lab.close();
+  recorder.close();
+  const paths = tshark(['-r', file, '-Y', 'http2.type == 1', '-T', 'fields', '-e', 'http2.header.value']).trim();
+  t.match(paths, /\/sms\.Send\/Post/, 'the POST\'s headers, decrypted with no key file');
+  t.match(paths, /\/contacts/);
 });
 
 t.test('--pcap is not --pcap off: without the observer nothing is tapped and the same exchange works', async (t) => {
