@@ -1,7 +1,8 @@
 // The capture files phonehome writes as traffic passes, read back by tshark: opaque.pcapng holds
 // a passthrough tunnel's ciphertext with the real addresses and ports, reassembles, and opens
-// with the client's own keys; --opaque-limit counts what it does not write; a kill -9 leaves a
-// file tshark reads; and the --pcap file shows the decrypted requests with no key file.
+// with the client's own keys; --opaque-limit counts what it does not write; after a kill -9
+// tshark reads every whole block and the next open trims a cut one; a full disk costs bytes, not
+// the file; and the --pcap file shows the decrypted requests with no key file.
 
 import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
