@@ -40,11 +40,19 @@ export interface PcapngFileOptions {
   readonly retryMs?: number;
 }
 
-/** Trims `file` to its last whole block; returns the bytes removed (0 for a whole file). */
+/**
+ * Trims `file` to its last whole block; returns the bytes removed (0 for a whole file). A file that
+ * is not a little-endian pcapng (another tool's capture, any other file) is refused, never cut.
+ */
 export function trimToWholeBlocks(file: string): number {
   const fd = fs.openSync(file, 'r+');
   try {
     const size = fs.fstatSync(fd).size;
+    const start = Buffer.alloc(12);
+    const got = fs.readSync(fd, start, 0, 12, 0);
+    if (size > 0 && (got < 12 || start.readUInt32LE(0) !== 0x0a0d0d0a || start.readUInt32LE(8) !== 0x1a2b3c4d)) {
+      throw new Error(`${file} is not a pcapng file phonehome wrote (it is left as it is): choose another file`);
+    }
     const head = Buffer.alloc(8);
     const end = wholeBlocksEnd((position, length) => {
       const read = fs.readSync(fd, head, 0, length, position);

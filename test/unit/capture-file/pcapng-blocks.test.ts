@@ -181,3 +181,15 @@ t.test('a run of packet blocks is the blocks one by one, padding zeroed', async 
   const packets = [Buffer.from([1]), Buffer.from([1, 2, 3, 4]), Buffer.from([9, 9, 9, 9, 9, 9, 9])];
   t.ok(enhancedPacketBlocks(packets, 1000).equals(Buffer.concat(packets.map((p, i) => enhancedPacketBlock(p, 1000 + i)))));
 });
+
+t.test('a file that is not our pcapng is refused, never cut or appended to', async (t) => {
+  const { PcapngFile } = await import('../../../src/capture-file/pcapng-file.js');
+  const file = path.join(tempDir(), 'notes.txt');
+  fs.writeFileSync(file, 'my notes, not a capture\n');
+  t.throws(() => new PcapngFile(file, { failed: () => undefined, recovered: () => undefined }, { application: 't' }), /is not a pcapng file phonehome wrote/);
+  t.equal(fs.readFileSync(file, 'utf8'), 'my notes, not a capture\n', 'untouched');
+  const empty = path.join(tempDir(), 'empty.pcapng');
+  fs.writeFileSync(empty, '');
+  new PcapngFile(empty, { failed: () => undefined, recovered: () => undefined }, { application: 't' }).close();
+  t.equal(fs.readFileSync(empty).readUInt32LE(0), 0x0a0d0d0a, 'an empty file is begun');
+});
