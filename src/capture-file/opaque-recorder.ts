@@ -42,6 +42,7 @@ export class OpaqueRecorder {
 
   /** Opens `file` (a new section); throws when it cannot be written. `limitBytes` > 0. */
   constructor(file: string, limitBytes: number, log: RecorderLog, options: { application?: string; retryMs?: number } = {}) {
+    if (!(limitBytes > 0)) throw new Error(`--opaque-limit ${limitBytes}: no recorder is made for 0 (opaque.pcapng is not written)`);
     this.path = file;
     this.#limitBytes = limitBytes;
     this.#log = log;
