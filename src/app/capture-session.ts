@@ -15,7 +15,7 @@ import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
 import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
 import { continueFlowNumbersAfter } from '../model/flow.js';
 import { limits } from '../limits.js';
-import { FINDINGS_FILE, FLOW_LOG, prepareRunFolder, writeRunRecord, type PreparedRun, type RunRecord } from './run-folder.js';
+import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, prepareRunFolder, writeRunRecord, type PreparedRun, type RunRecord } from './run-folder.js';
 import { replayRun } from './recover.js';
 import { KeylogFileSink } from '../sinks/keylog-file-sink.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
@@ -33,6 +33,8 @@ import { loadOrCreateWireguardKeys, rememberEndpoint, type WireguardKeys } from 
 import { wireguardInfo } from '../proxy/modes/wireguard/wireguard-config.js';
 import type { WireguardInfo } from '../proxy/modes/wireguard/wireguard-info.js';
 import { lanAddresses } from '../sinks/console-sink.js';
+import { OpaqueRecorder } from '../capture-file/opaque-recorder.js';
+import { DeviceTlsRecorder } from '../capture-file/device-tls-recorder.js';
 
 export interface SessionHooks {
   /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
@@ -82,6 +84,10 @@ export class CaptureSession {
   /** --wireguard: where the phones connect and their configurations, once the endpoint runs. */
   wireguard?: WireguardInfo;
   readonly #dnsListeners: DnsListener[] = [];
+  /** opaque.pcapng: the ciphertext of passthrough tunnels, for `decrypt` (--opaque-limit). */
+  #opaque?: OpaqueRecorder;
+  /** --pcap: the device side of decrypted connections, with their keys. */
+  #devicePcap?: DeviceTlsRecorder;
   #resolveStopped!: (result: StopResult) => void;
   readonly #stoppedPromise = new Promise<StopResult>((resolve) => { this.#resolveStopped = resolve; });
 
@@ -109,6 +115,9 @@ export class CaptureSession {
       ...(transparent ? { transparent } : {}),
       ...(hooks.wireguardKeys ? { peerOf: (ip: string) => this.#wireguard?.peerOf(ip), wireguard: () => this.wireguard } : {}),
       ...(dnsOn ? { nameOf: (address: string, atMs: number) => this.#names.nameOf(address, atMs) } : {}),
+      // The files open once the run folder is ready; until then (and after stop) nothing is tapped.
+      ...(options.outDir && options.opaqueLimitBytes > 0 ? { opaqueObserver: (connection) => this.#opaque?.observe(connection) } : {}),
+      ...(options.pcapFile ? { deviceTlsObserver: (connection) => this.#devicePcap?.observe(connection) } : {}),
     });
     safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
     safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
@@ -133,6 +142,15 @@ export class CaptureSession {
     fleet?.onLog((message) => session.bus.log('warn', message));
     session.startupWarnings.push(...(prepared?.notices ?? []));
     if (options.outDir && prepared) await session.#openFiles(options.outDir, prepared);
+    // --pcap is a file of its own, written with or without a run folder.
+    if (options.pcapFile) {
+      try {
+        session.#devicePcap = new DeviceTlsRecorder(options.pcapFile, (level, message) => session.bus.log(level, message));
+      } catch (error) {
+        session.#abandonFiles(existedBefore);
+        throw new ConfigError(`--pcap ${options.pcapFile}: ${describeError(error)}`);
+      }
+    }
     try {
       await session.#startWireguard();
       await session.#proxy.start();
@@ -206,6 +224,17 @@ export class CaptureSession {
     if (this.#wireguard) await this.#wireguard.redirect({ tcp: this.#proxy.transparentPort, dns: this.#dnsListeners[0]!.port });
   }
 
+  /** opaque.pcapng and --pcap: closed once no connection can add to them; their counts go to the summary and the notes. */
+  #closeRecorders(): void {
+    const opaque = this.#opaque?.close();
+    if (opaque) {
+      this.summary.setOpaqueRecorded(opaque);
+      if (opaque.limitReached) this.#notes.push(`opaque.pcapng reached --opaque-limit: ${opaque.notRecordedBytes} byte(s) of passthrough traffic were not recorded for decrypt`);
+    }
+    const pcap = this.#devicePcap?.close();
+    if (pcap && this.#devicePcap) this.#notes.push(`the device side of ${pcap.connections} decrypted connection(s) was written to ${this.#devicePcap.path} with its TLS keys (--pcap): it decrypts this run's traffic, keep it like the traffic itself`);
+  }
+
   /** The DNS listeners and the WireGuard endpoint (its rules, process and interface) go; the QUIC count is kept first. */
   async #stopNetwork(): Promise<void> {
     await Promise.all(this.#dnsListeners.splice(0).map((listener) => listener.stop()));
@@ -257,6 +286,7 @@ export class CaptureSession {
       finished: false,
     };
     writeRunRecord(outDir, this.#run);
+    if (this.options.opaqueLimitBytes > 0) this.#opaque = new OpaqueRecorder(path.join(outDir, OPAQUE_FILE), this.options.opaqueLimitBytes, (level, message) => this.bus.log(level, message));
     safeListen(this.bus, 'finding', FINDINGS_FILE, (finding) => findingsSink.write(finding));
     safeListen(this.bus, 'flow:end', FLOW_LOG, (flow) => flowLog.write(flow));
   }
@@ -266,10 +296,13 @@ export class CaptureSession {
     const outDir = this.options.outDir;
     this.#findingsSink?.close();
     this.#flowLog?.close();
+    this.#opaque?.close();
+    this.#devicePcap?.close();
     if (!outDir || this.#run === undefined || this.#run.sessions.length > 1) return;
-    for (const name of [FINDINGS_FILE, FLOW_LOG, 'run.json']) {
+    for (const name of [FINDINGS_FILE, FLOW_LOG, 'run.json', OPAQUE_FILE]) {
       const file = path.join(outDir, name);
-      if (fs.existsSync(file) && (name === 'run.json' || fs.statSync(file).size === 0)) fs.rmSync(file);
+      // opaque.pcapng holds its section header from the start: made by this start, it goes too.
+      if (fs.existsSync(file) && (name === 'run.json' || name === OPAQUE_FILE || fs.statSync(file).size === 0)) fs.rmSync(file);
     }
     if (!folderExistedBefore && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
   }
@@ -305,6 +338,7 @@ export class CaptureSession {
     clearTimeout(this.#timer);
     await this.#proxy.stop();
     await this.#stopNetwork();
+    this.#closeRecorders();
     await this.#pipeline.close();
     await this.#fleet?.close();
     if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);

@@ -15,7 +15,8 @@ import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
 import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import { toolVersion } from './paths.js';
-import { FINDINGS_FILE, FLOW_LOG, readRunRecord, writeRunRecord, type RunRecord } from './run-folder.js';
+import { trimToWholeBlocks } from '../capture-file/pcapng-file.js';
+import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, readRunRecord, writeRunRecord, type RunRecord } from './run-folder.js';
 
 export interface Recovered {
   readonly flows: number;
@@ -72,6 +73,17 @@ export async function recoverRun(dir: string): Promise<Recovered> {
     salvagedFromHar = salvaged?.droppedTail ? 1 : 0;
   }
   const record: RunRecord | undefined = readRunRecord(dir);
+  // A kill can land inside a write of opaque.pcapng: the cut block goes, every whole one stays for decrypt.
+  const opaque = path.join(dir, OPAQUE_FILE);
+  let opaqueNote = '';
+  if (fs.existsSync(opaque)) {
+    try {
+      const cut = trimToWholeBlocks(opaque);
+      if (cut > 0) opaqueNote = `; ${cut} byte(s) of a block of ${OPAQUE_FILE} cut by the stop were left out`;
+    } catch (error) {
+      opaqueNote = `; ${OPAQUE_FILE} was left as it is (${(error as Error).message})`;
+    }
+  }
   await DestinationLookup.shared();
   const summary = new SummaryCollector();
   const replayed = await replayRun(dir, summary);
@@ -79,7 +91,7 @@ export async function recoverRun(dir: string): Promise<Recovered> {
   const session = record?.sessions.at(-1);
   const startedAt = record?.sessions[0]?.startedAt ?? new Date(0).toISOString();
   const endedAt = replayed.lastFlowEnd ?? startedAt;
-  const note = `recovered after an unclean stop by phonehome recover: ${replayed.flows} flow(s), ${replayed.findings} finding(s)${cutFlowLines + replayed.cutFindingLines > 0 ? `; ${cutFlowLines} flow line(s) and ${replayed.cutFindingLines} finding line(s) cut by the stop were left out` : ''}`;
+  const note = `recovered after an unclean stop by phonehome recover: ${replayed.flows} flow(s), ${replayed.findings} finding(s)${cutFlowLines + replayed.cutFindingLines > 0 ? `; ${cutFlowLines} flow line(s) and ${replayed.cutFindingLines} finding line(s) cut by the stop were left out` : ''}${opaqueNote}`;
   const facts = { version: record?.tool.version ?? toolVersion, startedAt, insecureUpstream: record?.insecureUpstream ?? false, options: session?.options ?? {} };
   await buildHar(log, path.join(dir, 'flows.har'), facts, note);
   writeJsonAtomically(path.join(dir, 'summary.json'), summary.snapshot(
