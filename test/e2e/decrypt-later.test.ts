@@ -6,6 +6,7 @@
 
 import t from 'tap';
 import fs from 'node:fs';
+import http2 from 'node:http2';
 import https from 'node:https';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -17,7 +18,7 @@ import { resolveCaptureOptions } from '../../src/app/options.js';
 import { installRoot } from '../../src/app/paths.js';
 import type { Finding } from '../../src/model/finding.js';
 import { cli } from '../helpers/cli.js';
-import { connectTunnel, getOriginCa, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, h2Request, startH2Origin, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const photo = fs.readFileSync(path.join(here, '../fixtures/photos/camera.jpg'));
@@ -83,7 +84,10 @@ t.test('a pinned app\'s photo upload, passed through live, becomes a photo findi
   session.bus.on('finding', (f) => findingsLive.push(f));
 
   const appKeys: Buffer[] = [];
+  // The proxy learns the host from the refused handshake: the next connection waits for that.
+  const learned = within(once(session.bus, 'tls:failed'), 20_000, 'the pinned host learned');
   t.same(await pinnedApp(session.port, origin.port, appKeys), { refused: true }, 'the first handshake fails: the app pins');
+  t.match(await learned, [{ host: 'pinned.example.test', learnedPassthrough: true }]);
   const upload = await pinnedApp(session.port, origin.port, appKeys);
   t.same(upload, { status: 200, body: 'stored' }, 'then it passes through, untouched');
   t.ok(received > photo.length, 'the server got the photo');
@@ -139,6 +143,48 @@ t.test('a pinned app\'s photo upload, passed through live, becomes a photo findi
   t.equal(again.code, 0);
   t.equal(again.stdout, '', 'the same keys again add nothing');
   t.match(again.stderr, /1 were opened by an earlier decrypt and not added again/);
+});
+
+t.test('TLS 1.2 (CLIENT_RANDOM) and HTTP/2 open too: a pinned h2 app uploading a photo', { skip }, async (t) => {
+  const origin = await startH2Origin({ hostname: 'pinned-h2.example.test', onStream: (stream) => { stream.resume(); stream.on('end', () => { stream.respond({ ':status': 201 }); stream.end('stored'); }); } });
+  t.teardown(() => origin.close());
+  const out = path.join(tempDir('phonehome-decrypt-e2e-'), 'run');
+  const caFile = path.join(tempDir(), 'origin.pem');
+  fs.writeFileSync(caFile, getOriginCa().certPem);
+  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const keys: Buffer[] = [];
+  const app = async (): Promise<tls.TLSSocket | undefined> => {
+    const { socket } = await connectTunnel(session.port, `pinned-h2.example.test:${origin.port}`);
+    const secure = tls.connect({ socket, ca: getOriginCa().certPem, servername: 'pinned-h2.example.test', ALPNProtocols: ['h2'], maxVersion: 'TLSv1.2' });
+    secure.on('keylog', (line) => keys.push(line));
+    return new Promise((resolve) => {
+      secure.once('secureConnect', () => resolve(secure));
+      secure.once('error', () => resolve(undefined));
+    });
+  };
+  const learned = within(once(session.bus, 'tls:failed'), 20_000, 'the pinned host learned');
+  t.equal(await app(), undefined, 'pinned: refused once');
+  await learned;
+  const secure = (await app())!;
+  t.equal(secure.getProtocol(), 'TLSv1.2');
+  t.equal(secure.alpnProtocol, 'h2');
+  const h2 = http2.connect(`https://pinned-h2.example.test:${origin.port}`, { createConnection: () => secure });
+  const answer = await h2Request(h2, { ':method': 'POST', ':path': '/api/photos', 'content-type': 'image/jpeg' }, photo);
+  t.equal(answer.status, 201);
+  h2.close();
+  await once(secure, 'close');
+  await session.stop();
+  t.match(Buffer.concat(keys).toString(), /^CLIENT_RANDOM /m, 'a TLS 1.2 key log');
+
+  const keyFile = path.join(path.dirname(out), 'app.keys');
+  fs.writeFileSync(keyFile, Buffer.concat(keys), { mode: 0o600 });
+  const decrypted = await run(['decrypt', out, '--keylog', keyFile]);
+  t.equal(decrypted.code, 0, decrypted.stderr);
+  const found = decrypted.stdout.trim().split('\n').map((line) => JSON.parse(line) as Finding).find((f) => f.category === 'photo');
+  t.match(found, { decryptedLater: true, host: 'pinned-h2.example.test', method: 'POST', url: `https://pinned-h2.example.test:${origin.port}/api/photos` });
+  t.equal(found?.evidence.path[0], 'body');
+  const added = jsonLines<{ request: { httpVersion: string }; _phonehome: { tags: string[] } }>(path.join(out, 'flows.jsonl')).filter((f) => f._phonehome.tags.includes('decrypted-later'));
+  t.same(added.map((f) => f.request.httpVersion), ['HTTP/2.0'], 'read as HTTP/2');
 });
 
 t.test('decrypt refuses in one line: no ciphertext kept, a bad key log, no --keylog', async (t) => {
