@@ -108,3 +108,27 @@ t.test('--insecure-upstream is stated in every output; --redact masks excerpts a
   t.match(har.log.comment, /verification was OFF/);
   t.notMatch(harText, /Rendez-vous/);
 });
+
+t.test('--pcap: Wireshark reads the device side decrypted with no key file; opaque.pcapng holds a passthrough tunnel', { skip: (await import('node:child_process')).spawnSync('tshark', ['--version']).status === 0 ? false : 'tshark is not installed' }, async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const pcap = path.join(tempDir(), 'device.pcapng');
+  const { out, session } = await runSession(t, { pcap, passthrough: ['pinned.example.test'] }, async (port, originPort, caPem) => {
+    await httpsViaProxy({ proxyPort: port, host: 'api.example.test', port: originPort, method: 'POST', path: '/upload?imei=356938035643809', body: 'msg=PLANTED-SMS', trust: caPem });
+    // Passed through (--passthrough, decided by the CONNECT target): the client talks to the origin
+    // itself, whose certificate names api.example.test.
+    await httpsViaProxy({ proxyPort: port, host: 'pinned.example.test', port: originPort, method: 'POST', path: '/pinned', body: 'secret', trust: getOriginCa().certPem, servername: 'api.example.test' });
+  });
+  t.equal(fs.statSync(pcap).mode & 0o777, 0o600, 'the file holds keys: owner only');
+  const requests = spawnSync('tshark', ['-r', pcap, '-Y', 'http.request', '-T', 'fields', '-e', 'http.request.method', '-e', 'http.request.uri'], { encoding: 'utf8' });
+  t.equal(requests.status, 0, requests.stderr);
+  t.match(requests.stdout, /POST\t\/upload\?imei=356938035643809/, 'tshark lists the decrypted request without a key file');
+  t.notMatch(requests.stdout, /\/pinned/, 'the passthrough tunnel is not in the device-side file');
+  const opaque = spawnSync('tshark', ['-r', path.join(out, 'opaque.pcapng'), '-T', 'fields', '-e', 'tls.handshake.extensions_server_name', '-Y', 'tls.handshake.type == 1'], { encoding: 'utf8' });
+  t.equal(opaque.status, 0, opaque.stderr);
+  t.equal(opaque.stdout.trim(), 'api.example.test', 'opaque.pcapng holds the passthrough tunnel\'s handshake, and only it');
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.match(summary.coverage.opaque, { sessions: 1, notRecordedBytes: 0 });
+  t.ok(summary.coverage.opaque.recordedBytes > 0);
+  t.match(summary.notes.join(' '), /--pcap/);
+  t.ok(session);
+});
