@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { FINDINGS_FILE, FLOW_LOG, readRunRecord, type RunRecord } from '../app/run-folder.js';
-import { harEntryToFlow, readHarFile } from '../flow/har-reader.js';
+import { harEntryToFlow } from '../flow/har-reader.js';
+import { harFileFlows } from '../flow/har-file-stream.js';
 import type { Finding } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
 import { readFlowLog } from '../sinks/flow-log-sink.js';
@@ -67,9 +68,6 @@ export interface ReportSource {
   readonly cutLines: () => number;
 }
 
-/** HAR files are parsed whole; V8 strings stop near 512 MiB. */
-const MAX_HAR_BYTES = 400 * 1024 * 1024;
-
 export async function runFolderSource(dir: string): Promise<ReportSource> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
   const summaryFile = path.join(dir, 'summary.json');
@@ -96,8 +94,8 @@ export async function runFolderSource(dir: string): Promise<ReportSource> {
       return;
     }
     if (!fs.existsSync(har)) return;
-    if (fs.statSync(har).size > MAX_HAR_BYTES) throw new ConfigError(`${har} is larger than ${MAX_HAR_BYTES / 1048576} MiB and there is no ${FLOW_LOG} to read instead`);
-    yield* readHarFile(fs.readFileSync(har, 'utf8'), har).flows;
+    // Entry by entry, in bounded memory, whatever the HAR's size.
+    yield* harFileFlows(har);
   };
   const run = readRunRecord(dir);
   return { title: dir, summary, findings, ...(run ? { run } : {}), flows, cutLines: () => cut + skipped.count };
