@@ -23,6 +23,8 @@ export type CoverageClass =
   | 'passthrough-configured'
   /** an opaque tunnel: the server asks for a client certificate only the device holds (mutual TLS) */
   | 'passthrough-client-certificate'
+  /** TLS read from a capture file (analyze FILE.pcap) that no key opened */
+  | 'no-keys'
   /** a client that refused our certificate: nothing passed */
   | 'tls-failed'
   /** refused before it went anywhere (not part of the ledger) */
@@ -53,6 +55,7 @@ function captured(flow: Flow, fromClient: boolean): number {
 function tunnelClass(flow: Flow): CoverageClass {
   if (flow.tags.includes('passthrough:configured')) return 'passthrough-configured';
   if (flow.tags.includes('passthrough:client-certificate')) return 'passthrough-client-certificate';
+  if (flow.tags.includes('opaque:no-keys')) return 'no-keys';
   return 'passthrough-learned';
 }
 

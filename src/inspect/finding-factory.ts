@@ -52,7 +52,7 @@ export class FindingFactory {
     return {
       v: 1, id: this.#id(), time: flow.endedAt, flowId: flow.id,
       category: 'opaque', severity: 'info', direction: 'both', detector: 'tunnel/opaque',
-      summary: `${flow.target.host}:${flow.target.port} passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'}): ${flow.bytesUp} bytes up, ${flow.bytesDown} down`,
+      summary: `${flow.target.host}:${flow.target.port} ${opaqueWhy(flow)}: ${flow.bytesUp} bytes up, ${flow.bytesDown} down`,
       host: flowHost(flow), client: clientOf(flow), ...(flow.mode ? { mode: flow.mode } : {}),
       destination: destinationOf(flow),
       evidence: { path: ['tunnel'], bytes: flow.bytesUp },
@@ -69,4 +69,11 @@ function destinationOf(flow: Flow): Finding['destination'] {
 /** The finding's client: the address, and the WireGuard peer's name when the flow came through the tunnel. */
 function clientOf(flow: Flow): Finding['client'] {
   return flow.client.name ? { ip: flow.client.ip, name: flow.client.name } : { ip: flow.client.ip };
+}
+
+/** Why a tunnel's bytes were not read, as its tags say. */
+function opaqueWhy(flow: Flow): string {
+  if (flow.tags.includes('opaque:no-keys')) return 'was not decrypted (the capture file and --keylog had no keys for it)';
+  if (flow.tags.includes('passthrough:client-certificate')) return 'passed through undecrypted (the server requires a client certificate only the device holds)';
+  return `passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'})`;
 }

@@ -110,3 +110,13 @@ t.test('the UI counts DNS questions and encrypted DNS not seen, and shows a ques
   t.match(row.detail.join('\n'), /coverage: dns[\s\S]*── DNS AAAA api\.example\.com: NOERROR from 9\.9\.9\.9:53, 1 HTTPS\/SVCB record\(s\) stripped\napi\.example\.com {2}60 {2}AAAA {2}2001:db8::1/);
   t.match(flowRow(tunnel('dns.google', 853, '8.8.8.8')).detail.join('\n'), /encrypted DNS \(DNS over TLS\): the names it carried were not seen/);
 });
+
+t.test('TLS from a capture file that no key opened is its own class and says so, not a passthrough', async (t) => {
+  const { FindingFactory } = await import('../../../src/inspect/finding-factory.js');
+  const noKeys = tunnel('203.0.113.9', 443, '203.0.113.9', { tags: ['opaque:no-keys'] });
+  t.equal(coverageOf(noKeys).class, 'no-keys');
+  t.equal(coverageOf(tunnel('pinned.example', 443, '203.0.113.9')).class, 'passthrough-learned', 'a learned passthrough is still one');
+  const factory = new FindingFactory();
+  t.match(factory.opaqueTunnel(noKeys).summary, /was not decrypted \(the capture file and --keylog had no keys for it\)/);
+  t.match(factory.opaqueTunnel(tunnel('pinned.example', 443, '203.0.113.9')).summary, /passed through undecrypted \(pinned app\)/);
+});
