@@ -8,27 +8,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { FindingPipeline } from '../app/finding-pipeline.js';
-import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
 import type { RecordedDns } from '../capture-file/dns-exchanges.js';
 import { readCaptureFile } from '../capture-file/read-capture.js';
 import type { RecordedSession } from '../capture-file/recorded-session.js';
 import { sessionToFlows } from '../capture-file/session-to-flows.js';
-import { DestinationLookup } from '../enrich/destination-lookup.js';
-import { loadRules } from '../enrich/rules.js';
-import { EventBus } from '../flow/events.js';
+import { parseFailOn, startAnalysis } from './analysis-pipeline.js';
 import { harFileFlows } from '../flow/har-file-stream.js';
-import { loadCanaries } from '../inspect/canary/canary-file.js';
-import { loadSqlite } from '../inspect/decode/sqlite.js';
-import { defaultDetectors } from '../inspect/detect/registry.js';
 import { limits } from '../limits.js';
-import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
+import { severityRank } from '../model/finding.js';
 import { newFlowId, type Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
 import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
-import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
-import { ConfigError } from '../util/errors.js';
+import { writeJsonAtomically } from '../sinks/summary.js';
 import type { Output } from './capture-command.js';
 
 const pcapMagics = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]; // microsecond and nanosecond pcap, either byte order
@@ -61,22 +53,9 @@ export interface AnalyzeCaptureOptions {
 }
 
 export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOptions, io: Output): Promise<number> {
-  const failOn = options.failOnText === undefined ? undefined : parseSeverity(options.failOnText);
-  if (options.failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(options.failOnText)}: use one of ${severities.join(', ')}`);
-  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
+  const failOn = parseFailOn(options.failOnText);
   const bodyLimitBytes = options.bodyLimitBytes ?? limits.defaultBodyLimitBytes;
-
-  const bus = new EventBus();
-  const summary = new SummaryCollector();
-  const findings: Finding[] = [];
-  bus.on('finding', (finding) => {
-    findings.push(finding);
-    summary.addFinding(finding);
-  });
-  bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
-  if (options.canariesFile) loadCanaries(options.canariesFile); // validate first: a bad file is a usage error
-  const rules = loadRules(path.resolve(options.rulesDir ?? defaultRulesDir()), options.rulesDir !== undefined);
-  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}) });
+  const { bus, summary, findings, pipeline } = await startAnalysis(io, options.canariesFile, options.rulesDir);
   const startedAt = new Date().toISOString();
 
   // The flows go to a flow log as they come: in --out, or in a private folder when only the report needs them.

@@ -3,27 +3,19 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { FindingPipeline } from '../app/finding-pipeline.js';
-import { DestinationLookup } from '../enrich/destination-lookup.js';
-import { loadCanaries } from '../inspect/canary/canary-file.js';
-import { loadRules } from '../enrich/rules.js';
-import { defaultRulesDir } from '../app/options.js';
 import { toolVersion } from '../app/paths.js';
-import { EventBus } from '../flow/events.js';
 import { harFileFlows, type HarStreamEnd } from '../flow/har-file-stream.js';
-import { loadSqlite } from '../inspect/decode/sqlite.js';
-import { defaultDetectors } from '../inspect/detect/registry.js';
-import { parseSeverity, severities, severityRank, type Finding } from '../model/finding.js';
+import { severityRank } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
-import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { writeJsonAtomically } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';
 import { isCaptureFile, runAnalyzeCapture } from './analyze-capture.js';
+import { parseFailOn, startAnalysis } from './analysis-pipeline.js';
 
 export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false, keylogFiles: readonly string[] = []): Promise<number> {
-  const failOn = failOnText === undefined ? undefined : parseSeverity(failOnText);
-  if (failOnText !== undefined && !failOn) throw new ConfigError(`--fail-on ${JSON.stringify(failOnText)}: use one of ${severities.join(', ')}`);
+  const failOn = parseFailOn(failOnText);
   try {
     fs.statSync(file);
   } catch (error) {
@@ -32,19 +24,7 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   // A pcap or pcapng file (by its magic bytes) is read with tshark: analyze-capture.ts.
   if (isCaptureFile(file)) return runAnalyzeCapture(file, { ...(outDir !== undefined ? { outDir } : {}), ...(failOnText !== undefined ? { failOnText } : {}), keylogFiles, ...(canariesFile !== undefined ? { canariesFile } : {}), ...(rulesDir !== undefined ? { rulesDir } : {}), report }, io);
   if (keylogFiles.length > 0) throw new ConfigError(`--keylog is for capture files (pcap, pcapng); ${file} is not one`);
-  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
-
-  const bus = new EventBus();
-  const summary = new SummaryCollector();
-  const findings: Finding[] = [];
-  bus.on('finding', (finding) => {
-    findings.push(finding);
-    summary.addFinding(finding);
-  });
-  bus.on('log', (entry) => io.err(`phonehome: ${entry.level}: ${entry.message}`));
-  if (canariesFile) loadCanaries(canariesFile); // validate first: a bad file is a usage error
-  const rules = loadRules(path.resolve(rulesDir ?? defaultRulesDir()), rulesDir !== undefined);
-  const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(canariesFile ? { canariesFile } : {}) });
+  const { bus, summary, findings, pipeline } = await startAnalysis(io, canariesFile, rulesDir);
   const startedAt = new Date().toISOString();
   // Entry by entry (har-file-stream.ts): a HAR of any size is read in bounded memory; no flow is kept.
   let flowCount = 0;
