@@ -9,14 +9,7 @@
 import { constants } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COLON = 0x3a;
-const COMMA = 0x2c;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../util/json-bytes.js';
 
 /**
  * An entry that grows past this is decoded to text as it comes, piece by piece, rather than kept as

@@ -6,12 +6,7 @@
 // and what can go wrong with them is a cut. UTF-8 is safe to scan byte by byte: no byte of a
 // multi-byte character is an ASCII quote, backslash or bracket.
 
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE } from '../util/json-bytes.js';
 
 export class ObjectLineScanner {
   #bytes = 0;

@@ -75,3 +75,15 @@ export async function startSessionRecorder(upstreamPort: number, tls?: RecordedT
     },
   };
 }
+
+/** The session cut after `bytes` bytes of application data, as a capture that stopped there. */
+export function cutSession(session: RecordedSession, bytes: number, tags: readonly string[] = session.tags): RecordedSession {
+  const chunks: RecordedChunk[] = [];
+  let left = bytes;
+  for (const chunk of session.chunks) {
+    if (left <= 0) break;
+    chunks.push({ ...chunk, data: chunk.data.subarray(0, left) });
+    left -= chunk.data.length;
+  }
+  return { ...session, chunks, tags };
+}

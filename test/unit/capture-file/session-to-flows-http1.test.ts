@@ -9,7 +9,7 @@ import { sessionToFlows } from '../../../src/capture-file/session-to-flows.js';
 import type { RecordedSession, RecordedTls } from '../../../src/capture-file/recorded-session.js';
 import { headerValue, type Flow } from '../../../src/model/flow.js';
 import { within } from '../../helpers/lab.js';
-import { startSessionRecorder } from '../../helpers/session-recorder.js';
+import { cutSession, startSessionRecorder } from '../../helpers/session-recorder.js';
 
 const MiB = 1024 * 1024;
 
@@ -266,13 +266,7 @@ t.test('a keep-alive session cut anywhere: no throw, and every exchange whole be
   let previousWhole = 0;
   let monotonic = true;
   for (let point = 0; point <= total; point++) {
-    const chunks = [];
-    let left = point;
-    for (const chunk of session.chunks) {
-      if (left <= 0) break;
-      chunks.push({ ...chunk, data: chunk.data.subarray(0, left) });
-      left -= chunk.data.length;
-    }
+    const { chunks } = cutSession(session, point);
     try {
       const flows = sessionToFlows({ ...session, chunks }, { bodyLimitBytes: MiB });
       const whole = flows.filter((f) => f.kind === 'http' && !f.error).length;

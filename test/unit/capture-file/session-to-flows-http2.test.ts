@@ -12,7 +12,7 @@ import { sessionToFlows } from '../../../src/capture-file/session-to-flows.js';
 import type { RecordedSession } from '../../../src/capture-file/recorded-session.js';
 import { headerValue } from '../../../src/model/flow.js';
 import { within } from '../../helpers/lab.js';
-import { startSessionRecorder } from '../../helpers/session-recorder.js';
+import { cutSession, startSessionRecorder } from '../../helpers/session-recorder.js';
 
 const MiB = 1024 * 1024;
 const PRINTABLE = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
@@ -206,13 +206,7 @@ t.test('HTTP/2 cut anywhere or damaged: no throw, whole streams kept', async (t)
   const all = Buffer.concat(session.chunks.map((c) => c.data));
   let problems = 0;
   for (let cut = 0; cut <= all.length; cut += 7) {
-    const chunks = [];
-    let left = cut;
-    for (const chunk of session.chunks) {
-      if (left <= 0) break;
-      chunks.push({ ...chunk, data: chunk.data.subarray(0, left) });
-      left -= chunk.data.length;
-    }
+    const { chunks } = cutSession(session, cut);
     try {
       const flows = sessionToFlows({ ...session, chunks }, { bodyLimitBytes: MiB });
       if (flows.some((f) => !f.kind)) problems++;

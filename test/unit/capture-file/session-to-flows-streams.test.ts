@@ -15,21 +15,14 @@ import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
 import { inspectFlow } from '../../../src/inspect/inspector.js';
 import type { Flow } from '../../../src/model/flow.js';
 import { within } from '../../helpers/lab.js';
-import { startSessionRecorder } from '../../helpers/session-recorder.js';
+import { cutSession, startSessionRecorder } from '../../helpers/session-recorder.js';
 
 const MiB = 1024 * 1024;
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
 
 /** The session cut after `bytes` bytes of application data, as a capture that stopped there. */
 function cut(session: RecordedSession, bytes: number): RecordedSession {
-  const chunks: RecordedChunk[] = [];
-  let left = bytes;
-  for (const chunk of session.chunks) {
-    if (left <= 0) break;
-    chunks.push({ ...chunk, data: chunk.data.subarray(0, left) });
-    left -= chunk.data.length;
-  }
-  return { ...session, chunks, tags: ['pcap:gap'] };
+  return cutSession(session, bytes, ['pcap:gap']);
 }
 
 /** Every 1/steps of the session, and the first bytes one by one: no throw, and flows come out. */
