@@ -89,17 +89,26 @@ function isoTime(epoch: string | undefined): string {
 }
 
 /**
- * tshark takes one key log: several are joined into a private temporary file (mode 0600, removed
- * after the read), since key logs are secrets.
+ * tshark takes one key log: a single one is read where it is (decrypt hands over the one it has
+ * already checked and merged); several are joined into a private temporary file (mode 0600,
+ * removed after the read), since key logs are secrets.
  */
 function mergeKeylogs(files: readonly string[]): { file: string; remove(): void } | undefined {
   if (files.length === 0) return undefined;
-  const contents = files.map((file) => {
+  const readable = (file: string): void => {
     try {
-      return fs.readFileSync(file);
+      fs.accessSync(file, fs.constants.R_OK);
     } catch (error) {
       throw new ConfigError(`--keylog ${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     }
+  };
+  if (files.length === 1) {
+    readable(files[0]!);
+    return { file: files[0]!, remove: () => undefined };
+  }
+  const contents = files.map((file) => {
+    readable(file);
+    return fs.readFileSync(file);
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-keylog-'));
   const merged = path.join(dir, 'keys.log');
