@@ -1,4 +1,4 @@
-// `phonehome capture` (and `phonehome` on a terminal until the UI lands): run the proxy until a
+// `phonehome capture` (and `phonehome` when stdout is not a terminal): run the proxy until a
 // signal or --duration, then write the files and exit 0, or 3 with --fail-on.
 
 import { CaptureSession } from '../app/capture-session.js';
