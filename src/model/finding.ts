@@ -1,6 +1,6 @@
 // The finding format of the contract (shared/design.md, "A finding"). Version 1.
 
-import type { CaptureMode } from './flow.js';
+import type { AppAttribution, CaptureMode } from './flow.js';
 
 export const categories = [
   'photo', 'sms', 'mail', 'contact', 'call-log', 'identifier', 'location',
@@ -33,6 +33,12 @@ export interface Destination {
   readonly country?: string | null;
   readonly asn?: number | null;
   readonly org?: string | null;
+  /** The company behind the host (`Umeng (Alibaba)`, `Xiaomi`), from the tracker and company databases. */
+  readonly entity?: string | null;
+  /** What that company's service does here: `analytics`, `advertising`, `crash reporting`, `push`, `vendor cloud`… */
+  readonly purpose?: string | null;
+  /** The app's own vendor: the app's package and the entity belong to the same company. */
+  readonly firstParty?: boolean;
 }
 
 export interface Finding {
@@ -52,6 +58,8 @@ export interface Finding {
   readonly client: { readonly ip: string; readonly name?: string };
   /** How the device's connection reached phonehome (`http`, `socks5`, `transparent`, `wireguard`), when known. */
   readonly mode?: CaptureMode;
+  /** The app that sent the flow, with confidence and evidence, when it could be told. */
+  readonly app?: AppAttribution;
   readonly destination: Destination;
   readonly evidence: Evidence;
   readonly details: Readonly<Record<string, unknown>>;

@@ -124,6 +124,26 @@ export interface TlsRecord {
   readonly server?: TlsSide;
 }
 
+/**
+ * How sure an app attribution is. `high`: the app named itself (a package header, a User-Agent that
+ * is a package name). `medium`: a User-Agent shape that names the app, or a package name in the body.
+ * `low`: a weaker hint (an app id in a body that is not shaped like a package). A flow that only
+ * shares its connection with the revealing one keeps that one's level: a connection belongs to one app.
+ */
+export type AppConfidence = 'high' | 'medium' | 'low';
+
+/** The app a flow was attributed to, best effort, always with what gave it away. */
+export interface AppAttribution {
+  /** The Android package or iOS bundle id where known (`com.miui.gallery`); else the app's name as its User-Agent gives it. */
+  readonly id: string;
+  /** A display name, where the evidence gives one (the iOS app's name in a CFNetwork User-Agent). */
+  readonly name?: string;
+  readonly version?: string;
+  readonly confidence: AppConfidence;
+  /** What gave it away: a header (`X-Requested-With`, `User-Agent`), `body:package`, or `connection fl-000012: X-Requested-With`. */
+  readonly evidence: string;
+}
+
 export interface Endpoint {
   readonly ip: string;
   readonly port: number;
@@ -138,6 +158,11 @@ export interface Flow {
   readonly endedAt: string;
   readonly durationMs: number;
   readonly client: Endpoint;
+  /**
+   * The id of the client connection this flow travelled on (the connection-level flow's id), so the
+   * requests and streams of one connection can be grouped; absent in flows of older files.
+   */
+  readonly connection?: string;
   /** How the connection arrived (absent in flows read from files of older versions). */
   readonly mode?: CaptureMode;
   /** The host and port the client asked for (CONNECT target, SOCKS5 request, original destination, Host header). */
@@ -164,6 +189,8 @@ export interface Flow {
    * this run), when the target is an address: what names a connection that had no SNI or Host.
    */
   readonly dnsName?: string;
+  /** The app that sent this flow, when its headers, body or connection gave it away. */
+  readonly app?: AppAttribution;
   /** Raw streams: what each side sent, captured up to a limit. */
   readonly stream?: { readonly up: CapturedBody; readonly down: CapturedBody };
   readonly bytesUp: number;
