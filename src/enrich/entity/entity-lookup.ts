@@ -24,6 +24,12 @@ export class EntityLookup {
     return Promise.resolve();
   }
 
+  /**
+   * Hosts whose company is given rather than looked up: the demo's `*.demo` servers, which play
+   * real companies (and say they are simulated). Never set by a capture.
+   */
+  static place(_hosts: ReadonlyMap<string, EntityInfo>): void {}
+
   /** --entities FILE (a trackerdb.json of a newer release) or `none`; call before shared(). */
   static configure(_file: string | undefined): void {}
 }
