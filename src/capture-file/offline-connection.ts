@@ -36,7 +36,8 @@ export function offlineConnection(session: RecordedSession, options: OfflineOpti
   const target: Target = { host: checked.ok ? checked.host : session.server.ip, port: session.server.port, hostKind: checked.ok ? checked.hostKind : 'ipv4' };
   const tls = session.tls;
   const context: ConnectionContext = {
-    id: '', mode: options.mode ?? 'transparent', client: session.client, target, startedMs: Date.parse(session.startedAt) || 0, exchanges: 0,
+    // Names the recorded connection, so the exchanges on it can share what one revealed (Flow.connection).
+    id: `${session.client.ip}:${session.client.port}@${session.startedAt}`, mode: options.mode ?? 'transparent', client: session.client, target, startedMs: Date.parse(session.startedAt) || 0, exchanges: 0,
     ...(tls ? {
       tls: {
         clientAlpn: tls.alpn ? [tls.alpn] : [],

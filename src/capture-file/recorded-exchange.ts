@@ -28,7 +28,7 @@ export class RecordedExchange {
     const tls = connection.session.tls;
     this.#recorder = new ExchangeRecorder(
       {
-        flowId: '', client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
+        flowId: '', client: context.client, connection: context.id, mode: context.mode, target: { host: context.target.host, port: context.target.port },
         ...(tls?.sni ? { sni: tls.sni } : {}), ...(tls?.alpn ? { alpn: tls.alpn } : request.httpVersion === 'HTTP/2.0' ? { alpn: 'h2c' } : {}),
         tls: tls !== undefined, ...tlsRecordFor(context),
         tags: exchangeTags(connection, authority), bodyLimitBytes: connection.options.bodyLimitBytes,

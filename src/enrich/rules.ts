@@ -11,7 +11,9 @@
 //       ignore: true
 //
 // Conditions (all must hold): category, country (ISO codes; "unknown" when none), asn, org, host,
-// direction, detector (patterns: * and ? wildcards), canary (true/false). Actions: severity (set),
+// direction, detector, entity (the company behind the host), purpose (what its service does:
+// analytics, advertising…), app (the package that sent it) — patterns with * and ? wildcards —
+// first-party and canary (true/false). Actions: severity (set),
 // home (countries: a finding sent elsewhere rises to `severity`, critical by default, never lowers),
 // ignore. Rules apply in file-name then list order; every finding names the rules that changed it.
 
@@ -30,6 +32,10 @@ export interface RuleCondition {
   readonly host?: readonly string[];
   readonly direction?: 'request' | 'response';
   readonly detector?: readonly string[];
+  readonly entity?: readonly string[];
+  readonly purpose?: readonly string[];
+  readonly app?: readonly string[];
+  readonly 'first-party'?: boolean;
   readonly canary?: boolean;
 }
 
@@ -42,7 +48,7 @@ export interface Rule {
   readonly ignore: boolean;
 }
 
-const CONDITION_KEYS = ['category', 'country', 'asn', 'org', 'host', 'direction', 'detector', 'canary'];
+const CONDITION_KEYS = ['category', 'country', 'asn', 'org', 'host', 'direction', 'detector', 'entity', 'purpose', 'app', 'first-party', 'canary'];
 const RULE_KEYS = ['name', 'when', 'severity', 'home', 'ignore', 'description'];
 
 function list(value: unknown): unknown[] {
@@ -94,8 +100,8 @@ export function parseRulesFile(file: string, text: string): Rule[] {
       } else if (key === 'direction') {
         if (value !== 'request' && value !== 'response') throw new ConfigError(`${where}: direction is request or response`);
         when[key] = value;
-      } else if (key === 'canary') {
-        if (typeof value !== 'boolean') throw new ConfigError(`${where}: canary is true or false`);
+      } else if (key === 'canary' || key === 'first-party') {
+        if (typeof value !== 'boolean') throw new ConfigError(`${where}: ${key} is true or false`);
         when[key] = value;
       } else {
         for (const p of list(value)) if (typeof p !== 'string' || p.length === 0 || p.length > 256) throw new ConfigError(`${where}: ${key} takes patterns (text with * and ? wildcards)`);
@@ -142,8 +148,17 @@ function matches(rule: Rule, finding: Finding): boolean {
   if (w.host && !w.host.some((p) => globMatch(p, finding.host))) return false;
   if (w.direction && finding.direction !== w.direction) return false;
   if (w.detector && !w.detector.some((p) => globMatch(p, finding.detector))) return false;
+  // A finding with no known company, purpose or app matches no pattern (not even `*`).
+  if (w.entity && !matchesKnown(w.entity, finding.destination.entity)) return false;
+  if (w.purpose && !matchesKnown(w.purpose, finding.destination.purpose)) return false;
+  if (w.app && !matchesKnown(w.app, finding.app?.id)) return false;
+  if (w['first-party'] !== undefined && (finding.destination.firstParty === true) !== w['first-party']) return false;
   if (w.canary !== undefined && (finding.canary !== null) !== w.canary) return false;
   return true;
+}
+
+function matchesKnown(patterns: readonly string[], value: string | null | undefined): boolean {
+  return value !== undefined && value !== null && patterns.some((p) => globMatch(p, value));
 }
 
 /** The finding after the rules, with the names of those that changed it; undefined when one ignores it. */

@@ -27,6 +27,7 @@ export class FindingFactory {
       category: draft.category, severity, direction: draft.direction, detector: draft.detector, summary: draft.summary,
       ...(flow.request ? { method: flow.request.method, url: flow.request.url } : {}),
       host: flowHost(flow), client: clientOf(flow), ...(flow.mode ? { mode: flow.mode } : {}),
+      ...(flow.app ? { app: flow.app } : {}),
       destination: destinationOf(flow),
       evidence: draft.evidence, details: draft.details, canary: draft.canary ?? null,
       // Flows `phonehome decrypt` opened from the run's ciphertext, with keys brought afterwards.

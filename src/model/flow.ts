@@ -159,8 +159,9 @@ export interface Flow {
   readonly durationMs: number;
   readonly client: Endpoint;
   /**
-   * The id of the client connection this flow travelled on (the connection-level flow's id), so the
-   * requests and streams of one connection can be grouped; absent in flows of older files.
+   * The id of the client connection this flow travelled on (the connection-level flow's id; `proxy-N`
+   * for a plain proxy connection, which has none), so the requests and streams of one connection can
+   * be grouped; absent in flows of older files.
    */
   readonly connection?: string;
   /** How the connection arrived (absent in flows read from files of older versions). */

@@ -1,15 +1,19 @@
 // Announces flows on the event bus and counts the ones still open, so stopping can wait until
-// every open flow has been recorded (and says how many were not, if they take too long). With DNS
-// on, a flow whose target is a bare address is named here, once, from the answers the device got.
+// every open flow has been recorded (and says how many were not, if they take too long). Every
+// flow passes here once, so this is where it is told which app sent it (from its own requests or
+// its connection's), and, with DNS on, where a flow to a bare address is named from the answers the
+// device got.
 
 import net from 'node:net';
 import type { EventBus } from '../flow/events.js';
 import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
 import { limits } from '../limits.js';
 import { emptyBody } from '../flow/body-capture.js';
+import { ConnectionApps } from '../enrich/app/connection-apps.js';
 
 export class FlowTracker {
   readonly #events: EventBus;
+  readonly #apps = new ConnectionApps();
   #open = 0;
   #idleWaiters: Array<() => void> = [];
   /** The name a DNS answer of this run gave the device for an address, as it stood at a time (set when DNS is on). */
@@ -17,6 +21,10 @@ export class FlowTracker {
 
   constructor(events: EventBus) {
     this.#events = events;
+  }
+
+  #enriched(flow: Flow): Flow {
+    return this.#apps.attribute(this.#named(flow));
   }
 
   #named(flow: Flow): Flow {
@@ -35,7 +43,7 @@ export class FlowTracker {
 
   /** A flow that was begun is recorded. */
   end(flow: Flow): void {
-    this.#events.emit('flow:end', this.#named(flow));
+    this.#events.emit('flow:end', this.#enriched(flow));
     this.#settled();
   }
 
@@ -60,7 +68,7 @@ export class FlowTracker {
 
   /** A flow that never needed tracking (it is over as soon as it is known). */
   record(flow: Flow): void {
-    this.#events.emit('flow:end', this.#named(flow));
+    this.#events.emit('flow:end', this.#enriched(flow));
   }
 
   /**

@@ -21,6 +21,8 @@ import type { HttpRelay } from './http1-relay.js';
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
   readonly client: Endpoint;
+  /** The client connection's id (see Flow.connection). */
+  readonly connection?: string;
   readonly mode: CaptureMode;
   readonly target: Target;
   readonly tls: boolean;
@@ -105,7 +107,7 @@ export class Http1Layer {
     const tracker = this.#options.tracker;
     tracker.begin(flowId, route.client, route.target, 'request');
     const recorder = new ExchangeRecorder(
-      { flowId, client: route.client, mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
+      { flowId, client: route.client, ...(route.connection ? { connection: route.connection } : {}), mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
       { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
       (flow) => tracker.end(flow),
     );
@@ -127,7 +129,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   const secure = context.tls !== undefined;
   const scheme = kind === 'ws' ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
   return {
-    client: context.client, mode: context.mode, target: context.target, tls: secure,
+    client: context.client, connection: context.id, mode: context.mode, target: context.target, tls: secure,
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,

@@ -131,7 +131,7 @@ export class Http2Layer {
     const flowId = newFlowId();
     this.#tracker.begin(flowId, context.client, context.target, 'request');
     const recorder = new ExchangeRecorder(
-      { flowId, client: context.client, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, ...tlsRecordFor(context), tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
+      { flowId, client: context.client, connection: context.id, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, ...tlsRecordFor(context), tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
       { method, url, httpVersion: 'HTTP/2.0', headers: headerPairs(rawHeaders) },
       (flow) => this.#tracker.end(flow),
     );

@@ -101,7 +101,7 @@ export class HttpProxyMode {
       return;
     }
     const client = clientOf(req.socket);
-    this.#options.http1.exchange(req, res, { client, mode: 'http', target, tls: false, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
+    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
   }
 
   #installPage(): { wireguard?: () => WireguardInfo | undefined } {
@@ -119,7 +119,7 @@ export class HttpProxyMode {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), mode: 'http', target: parsed.target, tls: false, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
+    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -147,4 +147,20 @@ export class HttpProxyMode {
       failed: (reason) => socket.write(`HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nphonehome: ${reason}\n`),
     });
   }
+}
+
+/**
+ * Plain requests a device sends to the proxy in absolute form share one client connection without a
+ * connection-level flow; they get an id of their own (`proxy-N`) so their flows can still be grouped.
+ */
+const proxyConnectionIds = new WeakMap<object, string>();
+let nextProxyConnection = 1;
+
+function proxyConnectionId(socket: object): string {
+  let id = proxyConnectionIds.get(socket);
+  if (!id) {
+    id = `proxy-${nextProxyConnection++}`;
+    proxyConnectionIds.set(socket, id);
+  }
+  return id;
 }

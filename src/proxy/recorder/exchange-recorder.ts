@@ -11,6 +11,8 @@ import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './gr
 
 export interface ExchangeContext {
   readonly flowId: string;
+  /** The client connection the exchange travelled on (see Flow.connection). */
+  readonly connection?: string;
   readonly client: Endpoint;
   readonly mode: CaptureMode;
   readonly target: { readonly host: string; readonly port: number };
@@ -206,6 +208,7 @@ export class ExchangeRecorder implements ExchangeObserver {
       endedAt: new Date().toISOString(),
       durationMs: Date.now() - this.#startedMs,
       client: this.#context.client,
+      ...(this.#context.connection ? { connection: this.#context.connection } : {}),
       mode: this.#context.mode,
       target: this.#context.target,
       ...(this.#context.sni ? { sni: this.#context.sni } : {}),

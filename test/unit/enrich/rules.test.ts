@@ -73,3 +73,24 @@ t.test('glob patterns match without regular expressions, in bounded time', async
   t.notOk(globMatch(`${'*a'.repeat(30)}b`, 'a'.repeat(5000)));
   t.ok(performance.now() - started < 2000, `${Math.round(performance.now() - started)} ms`);
 });
+
+t.test('entity, purpose, app and first-party conditions: the company and the app behind a finding', async (t) => {
+  const who = parseRulesFile('who.yaml', `rules:
+  - name: analytics-abroad
+    when: { purpose: [analytics, advertising], first-party: false }
+    severity: critical
+  - name: vendor-cloud-photos
+    when: { entity: "Xiaomi*", category: photo, app: "com.miui.*" }
+    severity: medium
+`);
+  const umeng = finding({ category: 'identifier', severity: 'medium', destination: { ip: '42.62.48.10', country: 'CN', asn: 1, org: 'x', entity: 'Umeng (Alibaba)', purpose: 'analytics' } });
+  t.match(applyRules(umeng, who), { severity: 'critical', rules: ['analytics-abroad'] }, 'a third-party analytics company matches purpose and first-party: false');
+  const own = finding({ category: 'identifier', severity: 'medium', destination: { ip: '1.1.1.1', entity: 'Google', purpose: 'analytics', firstParty: true } });
+  t.equal(applyRules(own, who)?.severity, 'medium', 'the app\'s own vendor is not a third party');
+  const gallery = finding({ app: { id: 'com.miui.gallery', confidence: 'high', evidence: 'X-Requested-With' }, destination: { ip: '1.1.1.1', entity: 'Xiaomi', purpose: 'vendor cloud', firstParty: true } });
+  t.match(applyRules(gallery, who), { severity: 'medium', rules: ['vendor-cloud-photos'] });
+  t.equal(applyRules(finding({ destination: { ip: '1.1.1.1', entity: 'Xiaomi', purpose: 'vendor cloud' } }), who)?.severity, 'high', 'no app: an app pattern does not match');
+  t.equal(applyRules(finding(), parseRulesFile('any.yaml', 'rules:\n  - name: any-entity\n    when: { entity: "*" }\n    severity: low\n'))?.severity, 'high', 'an unknown company matches no pattern, not even *');
+  t.throws(() => parseRulesFile('bad.yaml', 'rules:\n  - name: x\n    when: { first-party: maybe }\n    severity: low\n'), /bad\.yaml:3: first-party is true or false/);
+  t.throws(() => parseRulesFile('bad.yaml', 'rules:\n  - name: x\n    when: { company: Umeng }\n    severity: low\n'), /unknown condition "company" \(use .*entity, purpose, app, first-party/);
+});
