@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type net from 'node:net';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EventBus } from '../flow/events.js';
 import type { Detector } from '../inspect/detect/detector.js';
@@ -127,9 +128,10 @@ export class CaptureSession {
   /** Creates the output folder and files, loads or creates the CA, and starts listening. */
   static async start(options: CaptureOptions, hooks: SessionHooks = {}): Promise<CaptureSession> {
     const ca = CertificateAuthority.loadOrCreate(options.caDir);
-    // Countries and networks come from offline databases: loaded once, before the first device
-    // connects, so no lookup ever waits.
-    await DestinationLookup.shared();
+    // Countries, networks and companies come from offline databases: loaded once, before the first
+    // device connects, so no lookup ever waits.
+    EntityLookup.configure(options.entitiesFile);
+    await Promise.all([DestinationLookup.shared(), EntityLookup.shared()]);
     const existedBefore = options.outDir !== undefined && fs.existsSync(options.outDir);
     // The bus first: unreachable NATS is a one-line error before anything is written.
     const fleetWarnings: string[] = [];

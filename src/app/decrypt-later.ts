@@ -9,6 +9,8 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConnectionApps } from '../enrich/app/connection-apps.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { loadRules } from '../enrich/rules.js';
 import { EventBus } from '../flow/events.js';
@@ -130,7 +132,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     if (flow.tags.includes(DECRYPTED_LATER_TAG)) openedBefore.add(connectionKey(flow.client, flow.destination));
   }
 
-  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
+  await Promise.all([DestinationLookup.shared(), EntityLookup.shared(), loadSqlite()]);
   const rulesDir = (captured['rules'] as { dir?: unknown } | undefined)?.dir;
   const rules = typeof rulesDir === 'string' && fs.existsSync(rulesDir) ? loadRules(rulesDir, false) : [];
   const canariesFile = (captured['canaries'] as { file?: unknown } | null | undefined)?.file;
@@ -167,6 +169,8 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     into.sessions++;
     into.bytes += s.bytesUp + s.bytesDown;
   };
+  // The app of each opened flow, as the live capture would have told it.
+  const apps = new ConnectionApps();
   // Everything here is synchronous, so sessions are handled one at a time in the reader's order.
   const onSession = (recorded: RecordedSession): void => {
     if (!recorded.tls) return count(notTls, recorded);
@@ -178,7 +182,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
     // The layers read it as a tap on the wire does (addresses only: URLs from Host and :authority);
     // what the device asked the proxy for comes from the tunnel flow afterwards.
     for (const made of options.sessionToFlows(recorded, { bodyLimitBytes, tags })) {
-      const flow = withTunnelFacts({ ...made, id: `fl-${String(++lastFlowNumber).padStart(6, '0')}` }, tunnel, tags);
+      const flow = apps.attribute(withTunnelFacts({ ...made, id: `fl-${String(++lastFlowNumber).padStart(6, '0')}` }, tunnel, tags));
       flowIds.push(flow.id);
       flowLog.write(flow);
       pipeline.inspectNow(flow);

@@ -48,6 +48,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'proxy-auth', kind: 'string', value: 'USER:PASS', defaultText: 'none', help: 'require proxy authentication' },
   { name: 'rules', kind: 'string', value: 'DIR', defaultText: 'rules/', help: 'rule files' },
   { name: 'canaries', kind: 'string', value: 'FILE', defaultText: 'none', help: 'known planted values to find in any encoding' },
+  { name: 'entities', kind: 'string', value: 'FILE|none', defaultText: 'Ghostery trackerdb + our mobile table', help: 'the company database: a newer trackerdb.json, or none' },
   { name: 'fail-on', kind: 'string', value: 'SEVERITY', defaultText: 'none', help: `exit 3 when a finding at or above it was made (${severities.join(', ')})` },
   { name: 'body-limit', kind: 'string', value: 'BYTES', defaultText: '32 MiB', help: 'largest body inspected per message (also 512k, 64m, 1g)' },
   { name: 'redact', kind: 'boolean', defaultText: 'off', help: 'evidence excerpts masked in all outputs' },
@@ -117,6 +118,8 @@ export interface CaptureOptions {
   /** --pcap: the device side of decrypted traffic, with its keys, as pcapng. */
   readonly pcapFile?: string;
   readonly rules: readonly Rule[];
+  /** --entities: a trackerdb.json to use instead of the installed one, or `none`. */
+  readonly entitiesFile?: string;
   /** The options as given, for summary.json and the HAR (the proxy password is masked). */
   readonly record: Record<string, unknown>;
 }
@@ -189,6 +192,11 @@ function readPemFile(file: string): string {
   return text;
 }
 
+/** --entities FILE (made absolute) or `none`; undefined: the installed databases. */
+export function entitiesOption(value: string | undefined): string | undefined {
+  return value === undefined || value === 'none' ? value : path.resolve(value);
+}
+
 /** The rules shipped with phonehome (`rules/` of the installation). */
 export function defaultRulesDir(): string {
   return path.join(installRoot, 'rules');
@@ -242,6 +250,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const rules = loadRules(rulesDir, str('rules') !== undefined);
   const canariesFile = str('canaries') === undefined ? undefined : path.resolve(str('canaries')!);
   const canaryCount = canariesFile ? loadCanaries(canariesFile).length : 0;
+  const entitiesFile = entitiesOption(str('entities'));
   const transparentText = str('transparent');
   let transparent: { host: string; port: number } | undefined;
   if (transparentText !== undefined) {
@@ -302,6 +311,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     fleet: fleet ? { nats: parseBusUrl(fleet.url).servers, node: fleet.node, inspect: fleet.inspect } : null,
     canaries: canariesFile ? { file: canariesFile, count: canaryCount } : null,
     rules: { dir: rulesDir, names: rules.map((r) => r.name) },
+    entities: entitiesFile ?? null,
     transparent: transparent ? `${transparent.host.includes(':') ? `[${transparent.host}]` : transparent.host}:${transparent.port}` : null,
     wireguard: wireguard ? { listen: `${wireguard.host.includes(':') ? `[${wireguard.host}]` : wireguard.host}:${wireguard.port}`, clients: wireguard.clients, endpoint: wireguard.endpointHost ?? null } : null,
     dns: dns ? `${dns.host.includes(':') ? `[${dns.host}]` : dns.host}:${dns.port}` : null,
@@ -318,7 +328,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     ...(durationMs !== undefined ? { durationMs } : {}),
     upstreamCaFiles, upstreamCaPems, insecureUpstream: raw['insecure-upstream'] === true, passthrough, clientCertificates, ...(upstreamTlsMin ? { upstreamTlsMin } : {}),
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
-    redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
+    redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(entitiesFile ? { entitiesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
     ...(wireguard ? { wireguard } : {}), ...(dns ? { dns } : {}), ...(dnsUpstream ? { dnsUpstream } : {}),
     opaqueLimitBytes: outDir ? opaqueLimitBytes : 0, ...(pcapFile ? { pcapFile } : {}),
   };

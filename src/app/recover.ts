@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { harEntryToFlow, wholeEntriesOf } from '../flow/har-reader.js';
 import type { Flow } from '../model/flow.js';
@@ -84,7 +85,7 @@ export async function recoverRun(dir: string): Promise<Recovered> {
       opaqueNote = `; ${OPAQUE_FILE} was left as it is (${(error as Error).message})`;
     }
   }
-  await DestinationLookup.shared();
+  await Promise.all([DestinationLookup.shared(), EntityLookup.shared()]);
   const summary = new SummaryCollector();
   const replayed = await replayRun(dir, summary);
   const cutFlowLines = replayed.cutFlowLines + salvagedFromHar;

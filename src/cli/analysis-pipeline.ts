@@ -1,13 +1,17 @@
 // What `analyze` sets up before its first flow, for a HAR and a capture file alike: the offline
 // databases loaded, the canaries and rules checked (a bad file is a usage error before any work),
-// and the bus with the summary, the findings in file order and the finding pipeline on it.
+// the bus with the summary, the findings in file order and the finding pipeline on it, and the app
+// attribution a live capture makes in its flow tracker.
 
 import path from 'node:path';
 import { FindingPipeline } from '../app/finding-pipeline.js';
 import { defaultRulesDir } from '../app/options.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { loadRules } from '../enrich/rules.js';
 import { EventBus } from '../flow/events.js';
+import { ConnectionApps } from '../enrich/app/connection-apps.js';
+import type { Flow } from '../model/flow.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
@@ -22,6 +26,8 @@ export interface Analysis {
   /** Every finding, in the order made (file order: ids are deterministic). */
   readonly findings: Finding[];
   readonly pipeline: FindingPipeline;
+  /** A flow read from the file with the app that sent it (its own requests', or its connection's), as a live capture tells it. */
+  readonly attribute: (flow: Flow) => Flow;
 }
 
 /** --fail-on, checked: undefined when not given. */
@@ -33,7 +39,7 @@ export function parseFailOn(text: string | undefined): Severity | undefined {
 }
 
 export async function startAnalysis(io: Output, canariesFile: string | undefined, rulesDir: string | undefined): Promise<Analysis> {
-  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
+  await Promise.all([DestinationLookup.shared(), EntityLookup.shared(), loadSqlite()]);
   const bus = new EventBus();
   const summary = new SummaryCollector();
   const findings: Finding[] = [];
@@ -45,5 +51,6 @@ export async function startAnalysis(io: Output, canariesFile: string | undefined
   if (canariesFile) loadCanaries(canariesFile); // validate first: a bad file is a usage error
   const rules = loadRules(path.resolve(rulesDir ?? defaultRulesDir()), rulesDir !== undefined);
   const pipeline = new FindingPipeline(bus, { detectors: defaultDetectors, rules, ...(canariesFile ? { canariesFile } : {}) });
-  return { bus, summary, findings, pipeline };
+  const apps = new ConnectionApps();
+  return { bus, summary, findings, pipeline, attribute: (flow) => apps.attribute(flow) };
 }

@@ -55,7 +55,7 @@ export interface AnalyzeCaptureOptions {
 export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOptions, io: Output): Promise<number> {
   const failOn = parseFailOn(options.failOnText);
   const bodyLimitBytes = options.bodyLimitBytes ?? limits.defaultBodyLimitBytes;
-  const { bus, summary, findings, pipeline } = await startAnalysis(io, options.canariesFile, options.rulesDir);
+  const { bus, summary, findings, pipeline, attribute } = await startAnalysis(io, options.canariesFile, options.rulesDir);
   const startedAt = new Date().toISOString();
 
   // The flows go to a flow log as they come: in --out, or in a private folder when only the report needs them.
@@ -65,7 +65,8 @@ export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOpt
   const flowLog = flowDir ? new FlowLogSink(path.join(flowDir, 'flows.jsonl'), { failed: (message) => writeProblems.push(message), recovered: () => undefined }, { redact: false, backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs }) : undefined;
 
   const counts = { flows: 0, opened: 0, plain: 0, opaque: 0, opaqueBytes: 0 };
-  const take = (flow: Flow): void => {
+  const take = (made: Flow): void => {
+    const flow = attribute(made);
     counts.flows++;
     summary.addFlow(flow);
     flowLog?.write(flow);

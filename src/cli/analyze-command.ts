@@ -24,12 +24,13 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   // A pcap or pcapng file (by its magic bytes) is read with tshark: analyze-capture.ts.
   if (isCaptureFile(file)) return runAnalyzeCapture(file, { ...(outDir !== undefined ? { outDir } : {}), ...(failOnText !== undefined ? { failOnText } : {}), keylogFiles, ...(canariesFile !== undefined ? { canariesFile } : {}), ...(rulesDir !== undefined ? { rulesDir } : {}), report }, io);
   if (keylogFiles.length > 0) throw new ConfigError(`--keylog is for capture files (pcap, pcapng); ${file} is not one`);
-  const { bus, summary, findings, pipeline } = await startAnalysis(io, canariesFile, rulesDir);
+  const { bus, summary, findings, pipeline, attribute } = await startAnalysis(io, canariesFile, rulesDir);
   const startedAt = new Date().toISOString();
   // Entry by entry (har-file-stream.ts): a HAR of any size is read in bounded memory; no flow is kept.
   let flowCount = 0;
   let read: HarStreamEnd | undefined;
-  for await (const flow of harFileFlows(file, file, (end) => { read = end; })) {
+  for await (const entry of harFileFlows(file, file, (end) => { read = end; })) {
+    const flow = attribute(entry);
     flowCount++;
     summary.addFlow(flow);
     pipeline.inspectNow(flow);

@@ -2,8 +2,9 @@
 // stderr), 2 runtime failure, 3 findings at or above --fail-on.
 
 import path from 'node:path';
-import { captureOptionSpecs, defaultRulesDir, defaultWireguardPort, optionsHelp, type OptionSpec } from '../app/options.js';
+import { captureOptionSpecs, defaultRulesDir, defaultWireguardPort, entitiesOption, optionsHelp, type OptionSpec } from '../app/options.js';
 import { loadRules } from '../enrich/rules.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { defaultCaDir, toolVersion } from '../app/paths.js';
 import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
 import { parseSeverity, severities, severityRank, type Severity } from '../model/finding.js';
@@ -18,7 +19,7 @@ const HELP = `phonehome ${toolVersion} — finds personal data leaving a device,
 usage:
   phonehome [options]                 live view on a terminal; the same as capture otherwise
   phonehome capture [options]         headless proxy until SIGINT/SIGTERM or --duration
-  phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]
+  phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--entities FILE|none] [--report]
   phonehome rules check [DIR]
   phonehome recover RUN_DIR           rebuild flows.har and summary.json of a run that was killed
   phonehome decrypt RUN_DIR --keylog FILE [--keylog FILE…]   open the run's recorded opaque TLS with keys obtained later
@@ -45,7 +46,7 @@ const stringOption = (name: string, value: string, help: string): OptionSpec => 
 /** Each command's own usage, answered to `--help` anywhere in its arguments, before anything runs. */
 const USAGE: Record<string, string> = {
   capture: `usage: phonehome capture [options]\nheadless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json\n\noptions:\n${optionsHelp(captureOptionSpecs)}`,
-  analyze: 'usage: phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read) or a capture file (pcap, pcapng, read with tshark: TLS opened with --keylog key logs or the file\'s own secrets block, other TLS counted as opaque; --out also gets flows.jsonl and flows.har); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out)',
+  analyze: 'usage: phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--entities FILE|none] [--report]\nruns the detectors over a HAR file (a truncated one too: every whole entry is read) or a capture file (pcap, pcapng, read with tshark: TLS opened with --keylog key logs or the file\'s own secrets block, other TLS counted as opaque; --out also gets flows.jsonl and flows.har); --report also writes the HTML evidence report (DIR/report.html, or FILE.report.html without --out); --entities takes a newer trackerdb.json for the companies behind hosts, or none',
   compare: 'usage: phonehome compare BASE_DIR RUN_DIR [--fail-on SEVERITY]\nwhat a run has that a baseline run has not (and what is gone): destinations, categories, findings, as JSON Lines; exit 3 on a new finding at or above --fail-on',
   report: 'usage: phonehome report RUN_DIR [--out FILE] [--baseline RUN_DIR] [--redact]\none self-contained HTML evidence report of a run (default RUN_DIR/report.html): what left the device and where, a map, a timeline, every finding with its evidence, what could not be seen; with --baseline, what is new since that run; --redact masks personal values and leaves photos out',
   worker: 'usage: phonehome worker nats://HOST:PORT [--rules DIR] [--canaries FILE] [--ack-wait SECONDS] [--nats-creds FILE] [--nats-ca FILE]\na fleet inspection worker: pulls the flows capture nodes publish with --inspect remote, inspects them (same detectors, canaries and rules as a local run), publishes the findings; a flow is acknowledged only after its findings are stored, and one left unacknowledged for --ack-wait (default 30s) goes to another worker',
@@ -91,8 +92,10 @@ export async function main(argv: string[], io: Output, stdout: NodeJS.WriteStrea
         return await runCapture(values, 'capture', io);
       }
       case 'analyze': {
-        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', ''), { name: 'report', kind: 'boolean', defaultText: '', help: '' } as OptionSpec, { name: 'keylog', kind: 'list', value: 'FILE', defaultText: '', help: '' } as OptionSpec];
-        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--report]' });
+        const specs = [stringOption('out', 'DIR', ''), stringOption('fail-on', 'SEVERITY', ''), stringOption('canaries', 'FILE', ''), stringOption('rules', 'DIR', ''), stringOption('entities', 'FILE|none', ''), { name: 'report', kind: 'boolean', defaultText: '', help: '' } as OptionSpec, { name: 'keylog', kind: 'list', value: 'FILE', defaultText: '', help: '' } as OptionSpec];
+        const { values, positionals } = parseOptions(rest, specs, { min: 1, max: 1, usage: 'phonehome analyze FILE.har|FILE.pcap|FILE.pcapng [--keylog FILE…] [--out DIR] [--fail-on SEVERITY] [--canaries FILE] [--rules DIR] [--entities FILE|none] [--report]' });
+        // The company database is the process's (like the country database): set before the analysis loads it.
+        EntityLookup.configure(entitiesOption(values['entities'] as string | undefined));
         return await runAnalyze(positionals[0]!, values['out'] as string | undefined, values['fail-on'] as string | undefined, io, values['canaries'] as string | undefined, values['rules'] as string | undefined, values['report'] === true, (values['keylog'] as string[] | undefined) ?? []);
       }
       case 'ca': {

@@ -3,6 +3,7 @@
 // column shows the node before the device's address.
 
 import { DeliverPolicy } from '@nats-io/jetstream';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { connectBus } from '../fleet/bus-connection.js';
 import { nodeOfSubject, parseBusUrl, RECORD_STREAM } from '../fleet/fleet-names.js';
@@ -17,7 +18,7 @@ export async function runWatchCommand(options: FleetCommandOptions, io: Output):
   if (!process.stdout.isTTY || !process.stdin.isTTY || process.env['TERM'] === 'dumb') throw new ConfigError('watch is a terminal UI: run it on a terminal (scripts read the collector\'s files: phonehome collect)');
   const servers = parseBusUrl(options.url).servers;
   const bus = await connectBus({ url: options.url, name: 'phonehome watch', ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
-  await DestinationLookup.shared();
+  await Promise.all([DestinationLookup.shared(), EntityLookup.shared()]);
   const model = new TuiModel({ capacity: 100_000, proxyAddresses: [`fleet on ${servers}`], insecureUpstream: false, redact: (f) => f });
   let finish!: () => void;
   const done = new Promise<void>((resolve) => { finish = resolve; });

@@ -7,6 +7,7 @@
 
 import { AckPolicy, type JsMsg } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Rule } from '../enrich/rules.js';
 import { locateAndRule } from '../app/finding-pipeline.js';
@@ -70,7 +71,7 @@ export interface WorkerHandle {
 
 export async function startWorker(options: WorkerOptions, log: (line: string) => void): Promise<WorkerHandle> {
   const bus = await connectBus({ url: options.url, name: options.name, ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
-  await Promise.all([DestinationLookup.shared(), loadSqlite()]);
+  await Promise.all([DestinationLookup.shared(), EntityLookup.shared(), loadSqlite()]);
   const detectors: readonly Detector[] = options.canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(options.canariesFile))] : defaultDetectors;
   await ensureConsumer(bus, options.ackWaitMs);
   const consumer = await bus.js.consumers.get(WORK_STREAM, WORKER_CONSUMER);

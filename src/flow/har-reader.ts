@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import { captureModes, type DnsAnswer, type DnsRecord, type Flow, type FlowKind, type HeaderList, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
+import { captureModes, type AppAttribution, type AppConfidence, type DnsAnswer, type DnsRecord, type Flow, type FlowKind, type HeaderList, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
 
 export type HarEntryJson = Record<string, unknown>;
 
@@ -168,6 +168,20 @@ function dnsRecord(value: unknown): DnsRecord | undefined {
   };
 }
 
+const appConfidences: readonly AppConfidence[] = ['high', 'medium', 'low'];
+
+/** `_phonehome.app`: the app a flow was attributed to, when the fields are what they should be. */
+function appAttribution(value: unknown): AppAttribution | undefined {
+  if (!isObject(value) || typeof value['id'] !== 'string' || typeof value['evidence'] !== 'string') return undefined;
+  const confidence = appConfidences.find((c) => c === value['confidence']);
+  if (!confidence || value['id'].length === 0 || value['id'].length > 256) return undefined;
+  return {
+    id: value['id'], confidence, evidence: value['evidence'].slice(0, 512),
+    ...(typeof value['name'] === 'string' ? { name: value['name'].slice(0, 256) } : {}),
+    ...(typeof value['version'] === 'string' ? { version: value['version'].slice(0, 64) } : {}),
+  };
+}
+
 /** One HAR entry (phonehome's, a browser's, mitmproxy's…) as a flow. */
 export function harEntryToFlow(entry: Json, index: number): Flow {
   const req = isObject(entry['request']) ? entry['request'] : {};
@@ -189,7 +203,10 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const recorded = isObject(ph['target']) && typeof ph['target']['host'] === 'string' ? { host: ph['target']['host'], port: Number(ph['target']['port'] ?? target.port) } : undefined;
   const mode = captureModes.find((m) => m === ph['mode']);
   const tls = tlsRecord(ph['tls']);
-  const facts = { ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}), ...(tls ? { tls } : {}), ...(typeof ph['dnsName'] === 'string' ? { dnsName: ph['dnsName'] } : {}) };
+  const app = appAttribution(ph['app']);
+  // HAR's parent connection id (browsers write their socket's); phonehome's older files wrote the flow's own id.
+  const connection = (typeof entry['connection'] === 'string' || typeof entry['connection'] === 'number') && String(entry['connection']) !== id ? String(entry['connection']).slice(0, 128) : undefined;
+  const facts = { ...(connection ? { connection } : {}), ...(app ? { app } : {}), ...(mode ? { mode } : {}), ...(typeof ph['sni'] === 'string' ? { sni: ph['sni'] } : {}), ...(typeof ph['alpn'] === 'string' ? { alpn: ph['alpn'] } : {}), ...(tls ? { tls } : {}), ...(typeof ph['dnsName'] === 'string' ? { dnsName: ph['dnsName'] } : {}) };
   const common = { id, startedAt, endedAt, durationMs, client, target: recorded ?? target, ...facts, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
 
   const dns = ph['kind'] === 'dns' ? dnsRecord(ph['dns']) : undefined;

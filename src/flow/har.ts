@@ -53,6 +53,8 @@ export interface HarEntryOptions {
   readonly bodyText?: (bytes: Buffer, base64: boolean) => string;
   /** Country and network of the connected address, when known. */
   readonly locate?: (ip: string) => { country: string | null; asn: number | null; org: string | null };
+  /** The company behind the flow's host and what its service does, when known. */
+  readonly company?: (flow: Flow) => { entity: string; purpose: string } | undefined;
 }
 
 export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
@@ -71,15 +73,23 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.tls) phonehome['tls'] = flow.tls;
   if (flow.dnsName) phonehome['dnsName'] = flow.dnsName;
   if (flow.dns) phonehome['dns'] = flow.dns;
+  if (flow.app) phonehome['app'] = flow.app;
   if (flow.error) phonehome['error'] = flow.error;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
   if (flow.destination && options.locate) {
     const where = options.locate(flow.destination.ip);
-    phonehome['destination'] = { ip: flow.destination.ip, port: flow.destination.port, country: where.country, asn: where.asn, org: where.org };
+    const destination: Record<string, unknown> = { ip: flow.destination.ip, port: flow.destination.port, country: where.country, asn: where.asn, org: where.org };
+    const company = options.company?.(flow);
+    if (company) {
+      destination['entity'] = company.entity;
+      destination['purpose'] = company.purpose;
+    }
+    phonehome['destination'] = destination;
   }
   const base: Pick<HarEntry, 'startedDateTime' | 'time' | 'cache' | 'timings' | 'serverIPAddress' | 'connection'> = { startedDateTime: flow.startedAt, time: flow.durationMs, cache: {}, timings: { send: 0, wait: flow.durationMs, receive: 0 } };
   if (flow.destination) base.serverIPAddress = flow.destination.ip;
-  base.connection = flow.id;
+  // HAR's parent TCP connection: the exchanges of one connection share it.
+  base.connection = flow.connection ?? flow.id;
   if (flow.request) {
     const req = flow.request;
     const request: Record<string, unknown> = {

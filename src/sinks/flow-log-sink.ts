@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { flowToHarEntry } from '../flow/har.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
-import type { Flow } from '../model/flow.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
+import { flowHost, type Flow } from '../model/flow.js';
 import { ObjectLineScanner } from './object-line-scanner.js';
 import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats, type LinePiece } from './append-only-file.js';
 
@@ -45,6 +46,7 @@ export class FlowLogSink {
     const entry = flowToHarEntry(flow, {
       omitBodies: this.#omitBodies,
       locate: (ip) => DestinationLookup.locate(ip),
+      company: (flow) => EntityLookup.of(flowHost(flow)),
       bodyText: (bytes, base64) => {
         if (bytes.length <= SLICE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
         bodies.push({ bytes, base64 });

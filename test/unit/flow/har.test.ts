@@ -93,3 +93,25 @@ t.test('a file that is not HAR gets a clear error', async (t) => {
   t.throws(() => readHar('not json', 'x.har'), /x.har is not JSON/);
   t.throws(() => readHar('{"log":{}}', 'x.har'), /no log.entries/);
 });
+
+t.test("the app, the parent connection and the destination's company survive HAR and back", async (t) => {
+  const app = { id: 'com.miui.gallery', confidence: 'high' as const, evidence: 'X-Requested-With' };
+  const flow = makeFlow({ id: 'fl-000007', connection: 'fl-000005', app });
+  const entry = flowToHarEntry(flow, {
+    omitBodies: false,
+    locate: () => ({ country: 'CN', asn: 4808, org: 'China Unicom' }),
+    company: (f) => (f.target.host === 'api.example.com' ? { entity: 'Xiaomi', purpose: 'vendor cloud' } : undefined),
+  });
+  t.equal(entry.connection, 'fl-000005', 'HAR connection is the client connection, shared by its exchanges');
+  const phonehome = entry['_phonehome'] as Record<string, unknown>;
+  t.same(phonehome['app'], app);
+  t.match(phonehome['destination'], { country: 'CN', entity: 'Xiaomi', purpose: 'vendor cloud' });
+  const [back] = readHar(JSON.stringify({ log: { version: '1.2', entries: [entry] } }));
+  t.same(back?.app, app);
+  t.equal(back?.connection, 'fl-000005');
+  const old = flowToHarEntry(makeFlow(), { omitBodies: false });
+  t.equal(old.connection, 'fl-000001', 'a flow without a connection id names itself, as before');
+  t.equal(readHar(JSON.stringify({ log: { version: '1.2', entries: [old] } }))[0]?.connection, undefined, 'read back: no connection of its own');
+  const forged = { ...entry, _phonehome: { ...phonehome, app: { id: 'x'.repeat(300), confidence: 'certain', evidence: 1 } } };
+  t.equal(readHar(JSON.stringify({ log: { version: '1.2', entries: [forged] } }))[0]?.app, undefined, 'a malformed app in a file is not believed');
+});
