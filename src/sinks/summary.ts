@@ -8,6 +8,8 @@ import { flowHost, type Flow } from '../model/flow.js';
 import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../proxy/passthrough.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
+import { DeviceLedger } from './device-ledger.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 
 interface DestinationTotals {
@@ -79,6 +81,7 @@ export class SummaryCollector {
   readonly #canaries = new Map<string, number>();
   readonly #destinations = new Map<string, DestinationTotals>();
   readonly #coverage = emptyCoverage();
+  readonly #devices = new DeviceLedger();
   /** Per side and TLS version: flows, and the hosts and devices that spoke it. */
   readonly #tlsVersions = { client: new Map<string, TlsVersionTotals>(), server: new Map<string, TlsVersionTotals>() };
   #findings = 0;
@@ -106,6 +109,7 @@ export class SummaryCollector {
     if (flow.tags.includes('inspected:partial')) this.#flows.inspectedPartly++;
     if (flow.tags.includes(ALT_SVC_H3_REMOVED)) this.#quic.altSvcH3Removed++;
     if (flow.kind === 'rejected') return;
+    this.#devices.add(flow);
     this.#countTls(flow);
     if (flow.tags.includes(DECRYPTED_LATER)) return this.#countDecryptedLater(flow);
     const coverage = coverageOf(flow);
@@ -277,7 +281,8 @@ export class SummaryCollector {
       .map((d) => {
         const ips = [...d.ips].sort();
         const where = DestinationLookup.locate(ips[0]);
-        return { host: d.host, ips, country: where.country, asn: where.asn, org: where.org, flows: d.flows, bytesUp: d.bytesUp, bytesDown: d.bytesDown, findings: d.findings };
+        const company = EntityLookup.of(d.host);
+        return { host: d.host, ips, country: where.country, asn: where.asn, org: where.org, entity: company?.entity ?? null, purpose: company?.purpose ?? null, flows: d.flows, bytesUp: d.bytesUp, bytesDown: d.bytesDown, findings: d.findings };
       });
     return {
       v: 1,
@@ -300,6 +305,8 @@ export class SummaryCollector {
       destinations,
       byCountry: totalsBy(destinations, (d) => d.country ?? d.org ?? 'unknown'),
       byNetwork: totalsBy(destinations, (d) => (d.asn ? `AS${d.asn} ${d.org ?? ''}`.trim() : d.org ?? 'unknown')),
+      devices: this.#devices.devices(),
+      apps: this.#devices.attribution(),
       passthrough: { configured: context.passthroughConfigured, learned: extra.learnedPassthrough },
       coverage: this.#coverageLedger(),
       tls: this.#tlsLedger(),
