@@ -1,5 +1,5 @@
 // Everything a report shows, worked out from its source before any HTML is written: the headline
-// (categories by country), the per-country totals for the map, the timeline's points, the photos'
+// (app → data → company and country, categories by country, apps by category and destination), the per-country totals for the map, the timeline's points, the photos'
 // thumbnails, the comparison with a baseline, the coverage ledger. Numbers come from summary.json
 // where it has them, so the page and the file never disagree.
 
@@ -31,6 +31,12 @@ export interface Comparison {
   readonly goneHosts: ReadonlyArray<{ host: string; country: string | null; bytesUp: number }>;
   readonly newCategories: readonly string[];
   readonly goneCategories: readonly string[];
+  /** Apps sending something in this run and nothing in the baseline, and the other way round. */
+  readonly newApps: ReadonlyArray<Extract<CompareLine, { kind: 'app' }>>;
+  readonly goneApps: ReadonlyArray<Extract<CompareLine, { kind: 'app' }>>;
+  /** Companies receiving findings in this run and none in the baseline, and the other way round. */
+  readonly newEntities: ReadonlyArray<Extract<CompareLine, { kind: 'entity' }>>;
+  readonly goneEntities: ReadonlyArray<Extract<CompareLine, { kind: 'entity' }>>;
 }
 
 export interface ReportModel {
@@ -80,6 +86,8 @@ function compare(findings: readonly Finding[], hosts: RunView['destinations'], t
   const newKeys = new Set(findings.filter((f) => newIds.has(f.id)).map(findingKey));
   const goneIds = ids('gone');
   const summary = lines.at(-1) as Extract<CompareLine, { kind: 'summary' }>;
+  const apps = (change: 'new' | 'gone') => lines.flatMap((l) => (l.kind === 'app' && l.change === change ? [l] : []));
+  const entities = (change: 'new' | 'gone') => lines.flatMap((l) => (l.kind === 'entity' && l.change === change ? [l] : []));
   return {
     baseTitle: baseline.dir,
     newFindingIds: new Set(findings.filter((f) => newKeys.has(findingKey(f))).map((f) => f.id)),
@@ -88,6 +96,8 @@ function compare(findings: readonly Finding[], hosts: RunView['destinations'], t
     goneHosts: hostsOf('gone'),
     newCategories: summary.newCategories,
     goneCategories: summary.goneCategories,
+    newApps: apps('new'), goneApps: apps('gone'),
+    newEntities: entities('new'), goneEntities: entities('gone'),
   };
 }
 

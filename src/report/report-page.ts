@@ -9,6 +9,10 @@ import type { ReportModel } from './report-model.js';
 import type { CoverageTotalsJson, RunSummary } from './report-source.js';
 import { timelineSvg } from './timeline.js';
 import { countryName, worldMapSvg } from './world-map.js';
+import { appTable, appText, sentence, sentenceGroups } from './who-sent-it.js';
+
+/** Sentences in the headline; the table of apps has them all. */
+const HEADLINE_SENTENCES = 12;
 
 const CATEGORY_TITLES: Record<string, string> = {
   photo: 'Photos', sms: 'SMS', mail: 'Mail', contact: 'Contacts', 'call-log': 'Call logs', identifier: 'Identifiers',
@@ -59,17 +63,17 @@ function headline(model: ReportModel): string {
   if (ordered.length === 0) {
     return `<div class="headline calm" id="headline"><p><strong>No personal data was found leaving the device</strong> in the ${escapeHtml(String(source.summary.flows?.['seen'] ?? model.flows.length))} flows recorded. See <a href="#coverage">what could not be seen</a> before concluding that nothing left.</p></div>`;
   }
-  const items = ordered.map(([category, list]) => {
-    const hosts = groupBy(list, (f) => f.host);
-    const where = [...hosts].slice(0, 4).map(([host, fs]) => `<code>${shown(host, 120)}</code> in ${shown(place(fs[0]!.destination?.country ?? fs[0]!.destination?.org))}`).join(', ');
-    const more = hosts.size > 4 ? ` and ${hosts.size - 4} more` : '';
-    return `<li>${sev(worstOf(list)!)} <strong>${escapeHtml(categoryTitle(category))}</strong>: <span data-count-category="${escapeHtml(category)}">${list.length}</span> finding${list.length === 1 ? '' : 's'}, sent to ${where}${more}</li>`;
-  });
+  // One sentence per app, category and destination: "com.miui.gallery: photo → Xiaomi (vendor cloud, CN)".
+  const groups = sentenceGroups(findings);
+  const items = groups.slice(0, HEADLINE_SENTENCES).map((g) => `<li>${sev(g.worst)} ${sentence(g)}</li>`);
+  const more = groups.length > HEADLINE_SENTENCES ? `<p class="muted">and ${escapeHtml(String(groups.length - HEADLINE_SENTENCES))} more (see the table of apps below)</p>` : '';
+  const perCategory = ordered.map(([category, list]) => `${escapeHtml(categoryTitle(category))} <span data-count-category="${escapeHtml(category)}">${list.length}</span>`).join(', ');
   const countries = [...new Set(findings.map((f) => f.destination?.country ?? 'unknown'))].sort();
   const matrix = `<table class="matrix"><caption class="muted">Findings by category and destination country</caption><thead><tr><th>category</th><th>worst</th>${countries.map((c) => `<th class="num">${shown(place(c === 'unknown' ? null : c))}</th>`).join('')}<th class="num">total</th></tr></thead><tbody>${
     ordered.map(([category, list]) => `<tr><td>${escapeHtml(categoryTitle(category))}</td><td>${sev(worstOf(list)!)}</td>${countries.map((c) => count(list.filter((f) => (f.destination?.country ?? 'unknown') === c).length)).join('')}${num(list.length)}</tr>`).join('')
   }</tbody></table>`;
-  return `<div class="headline" id="headline"><p><strong id="total-findings">${escapeHtml(String(total))}</strong> finding${total === 1 ? '' : 's'}: what left the device, and where it went.</p><ul>${items.join('')}</ul></div>${matrix}`;
+  const apps = appTable(findings, ordered.map(([category]) => category), categoryTitle);
+  return `<div class="headline" id="headline"><p><strong id="total-findings">${escapeHtml(String(total))}</strong> finding${total === 1 ? '' : 's'}: what left the device, which app sent it, and who got it.</p><ul>${items.join('')}</ul>${more}<p class="muted by-category">By category: ${perCategory}</p></div>${matrix}${apps}`;
 }
 
 function facts(model: ReportModel): string {
@@ -133,6 +137,8 @@ function findingArticle(f: Finding, model: ReportModel): string {
     : thumb?.kind === 'image' ? `<img class="thumb" alt="${escapeHtml(`thumbnail of the ${f.category} sent to ${f.host}`)}" src="${thumb.dataUri}">`
       : `<div class="placeholder">${model.redacted ? 'photo not shown (redacted report)' : shown(thumb?.reason ?? 'no preview: the photo was not kept in the run (--no-record, a body over the limit, or over the report\'s thumbnail limit)', 200)}</div>`;
   const rows = [
+    f.app ? `<dt>app</dt><dd>${appText(f.app)} <small class="muted">${escapeHtml(f.app.confidence)} confidence: ${shown(f.app.evidence, 200)}</small></dd>` : '',
+    dest.entity ? `<dt>company</dt><dd>${shown(dest.entity, 120)}${dest.purpose ? `: ${shown(dest.purpose, 60)}` : ''}${dest.firstParty ? ' (first party: the app\'s own vendor)' : ''}</dd>` : '',
     `<dt>destination</dt><dd><code>${shown(f.host, 200)}</code>${dest.ip ? ` at <code>${shown(dest.ip, 60)}${dest.port ? `:${escapeHtml(String(dest.port))}` : ''}</code>` : ''}</dd>`,
     `<dt>country</dt><dd>${shown(place(dest.country ?? dest.org))}${dest.asn ? `, network AS${escapeHtml(String(dest.asn))}` : ''}${dest.org && dest.country ? ` ${shown(dest.org, 120)}` : ''}</dd>`,
     f.url ? `<dt>request</dt><dd><code>${shown(f.method ?? '', 12)} ${shown(f.url, 400)}</code></dd>` : '',
@@ -152,7 +158,7 @@ function findingArticle(f: Finding, model: ReportModel): string {
 
 function findingsSection(model: ReportModel): string {
   const groups = [...groupBy(model.findings, (f) => f.category)].sort((a, b) => severityRank(worstOf(b[1])!) - severityRank(worstOf(a[1])!) || b[1].length - a[1].length);
-  const controls = `<div class="controls"><label for="filter">Search</label><input type="search" id="filter" placeholder="host, country, words of a message…" autocomplete="off"><label for="min-severity">at least</label><select id="min-severity">${severities.map((s) => `<option value="${s}">${s}</option>`).join('')}</select><span class="muted"><span id="shown-count">${model.findings.length}</span> of ${model.findings.length} shown</span></div>`;
+  const controls = `<div class="controls"><label for="filter">Search</label><input type="search" id="filter" placeholder="app, company, host, country, words of a message…" autocomplete="off"><label for="min-severity">at least</label><select id="min-severity">${severities.map((s) => `<option value="${s}">${s}</option>`).join('')}</select><span class="muted"><span id="shown-count">${model.findings.length}</span> of ${model.findings.length} shown</span></div>`;
   const photoNote = model.photosWithoutThumbnail > 0 ? `<p class="muted">${escapeHtml(String(model.photosWithoutThumbnail))} photo finding(s) without a thumbnail (redacted, not kept in the run, unreadable, or over the report's limit of thumbnails).</p>` : '';
   const body = groups.map(([category, list]) => {
     const sorted = [...list].sort((a, b) => severityRank(b.severity) - severityRank(a.severity) || a.time.localeCompare(b.time));
@@ -167,13 +173,19 @@ function comparisonSection(model: ReportModel): string {
   const newFindings = model.findings.filter((f) => c.newFindingIds.has(f.id));
   const hostItem = (h: { host: string; country: string | null; bytesUp: number }, change: 'new' | 'gone'): string => `<li class="change-${change}"><code>${shown(h.host, 200)}</code> (${shown(place(h.country))}, ${escapeHtml(formatBytes(h.bytesUp))} sent)</li>`;
   const findingItem = (f: Finding, change: 'new' | 'gone'): string => `<li class="change-${change}">${sev(f.severity)} ${escapeHtml(categoryTitle(f.category))} to <code>${shown(f.host, 200)}</code>: ${change === 'new' ? `<a href="#${escapeHtml(f.id)}">${shown(f.summary, 300)}</a>` : shown(f.summary, 300)}</li>`;
+  const appItem = (a: NonNullable<ReportModel['comparison']>['newApps'][number], change: 'new' | 'gone'): string => `<li class="change-${change}">${appText({ id: a.app, ...(a.name ? { name: a.name } : {}), confidence: a.confidence, evidence: a.evidence })}: ${escapeHtml(String(a.findings))} finding(s) (${a.categories.map((c) => escapeHtml(categoryTitle(c))).join(', ')}) to ${a.hosts.slice(0, 6).map((h) => `<code>${shown(h, 200)}</code>`).join(', ')}</li>`;
+  const entityItem = (e: NonNullable<ReportModel['comparison']>['newEntities'][number], change: 'new' | 'gone'): string => `<li class="change-${change}"><span class="entity">${shown(e.entity, 120)}</span>${e.purpose ? ` (${shown(e.purpose, 60)})` : ''}: ${escapeHtml(String(e.findings))} finding(s) (${e.categories.map((c) => escapeHtml(categoryTitle(c))).join(', ')}) at ${e.hosts.slice(0, 6).map((h) => `<code>${shown(h, 200)}</code>`).join(', ')}</li>`;
   const list = (title: string, items: string[]): string => `<h3>${escapeHtml(title)} (${items.length})</h3>${items.length === 0 ? '<p class="muted">none</p>' : `<ul>${items.join('')}</ul>`}`;
   return `<section id="comparison"><h2>Compared with the baseline run</h2><p>Baseline: <code>${shown(c.baseTitle, 300)}</code>. A finding is the same when its category, destination, detector and evidence hash match: the same photo sent twice is one thing, a new photo is new.</p>
 ${list('New categories', c.newCategories.map((x) => `<li class="change-new">${escapeHtml(categoryTitle(x))}</li>`))}
+${list('New apps sending something', c.newApps.map((a) => appItem(a, 'new')))}
+${list('New companies receiving something', c.newEntities.map((e) => entityItem(e, 'new')))}
 ${list('New findings', newFindings.map((f) => findingItem(f, 'new')))}
 ${list('New destinations', c.newHosts.map((h) => hostItem(h, 'new')))}
 ${list('Findings gone since the baseline', c.goneFindings.map((f) => findingItem(f, 'gone')))}
 ${list('Destinations gone', c.goneHosts.map((h) => hostItem(h, 'gone')))}
+${c.goneApps.length > 0 ? list('Apps that sent nothing this time', c.goneApps.map((a) => appItem(a, 'gone'))) : ''}
+${c.goneEntities.length > 0 ? list('Companies that received nothing this time', c.goneEntities.map((e) => entityItem(e, 'gone'))) : ''}
 ${c.goneCategories.length > 0 ? list('Categories gone', c.goneCategories.map((x) => `<li class="change-gone">${escapeHtml(categoryTitle(x))}</li>`)) : ''}</section>`;
 }
 
