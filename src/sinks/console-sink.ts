@@ -33,7 +33,11 @@ function clock(iso: string): string {
 }
 
 export function findingLine(finding: Finding): string {
-  const where = finding.destination.country ? `${finding.host} [${finding.destination.country}]` : finding.host;
+  const host = finding.destination.country ? `${finding.host} [${finding.destination.country}]` : finding.host;
+  // Who sent it and who got it, where known: `com.miui.gallery → api.xiaomi.com [CN] Xiaomi (vendor cloud)`.
+  const { entity, purpose, firstParty } = finding.destination;
+  const company = entity ? ` ${entity} (${[purpose, firstParty ? 'first party' : undefined].filter(Boolean).join(', ')})` : '';
+  const where = `${finding.app ? `${finding.app.id} → ` : ''}${host}${company}`;
   return `${clock(finding.time)} ${SEVERITY_MARK[finding.severity].padEnd(3)} ${finding.severity.toUpperCase().padEnd(8)} ${finding.category.padEnd(10)} ${toDisplay(where, 80)}  ${toDisplay(finding.summary, 300)}`;
 }
 
