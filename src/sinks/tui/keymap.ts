@@ -2,7 +2,7 @@
 
 export type Command =
   | 'help' | 'next-pane' | 'down' | 'up' | 'top' | 'bottom' | 'page-down' | 'page-up'
-  | 'open' | 'back' | 'quit' | 'search' | 'search-next' | 'filter' | 'pause' | 'export' | 'events' | 'wireguard';
+  | 'open' | 'back' | 'quit' | 'search' | 'search-next' | 'filter' | 'next-app' | 'pause' | 'export' | 'events' | 'wireguard';
 
 export type Context = 'main' | 'detail' | 'help' | 'events' | 'wireguard';
 
@@ -28,7 +28,8 @@ export const keymap: readonly KeyBinding[] = [
   { keys: ['w'], command: 'wireguard', contexts: ['main', 'detail'], help: "WireGuard: the phones' QR codes and the endpoint (capture --wireguard)" },
   { keys: ['/'], command: 'search', contexts: ['main'], help: 'search the current list' },
   { keys: ['n'], command: 'search-next', contexts: ['main'], help: 'next search match' },
-  { keys: ['f'], command: 'filter', contexts: ['main'], help: 'filter: words, or cat:photo sev:high host:example' },
+  { keys: ['f'], command: 'filter', contexts: ['main'], help: 'filter: words (apps, companies too) or cat:photo sev:high host:x app:gallery entity:google' },
+  { keys: ['a'], command: 'next-app', contexts: ['main'], help: 'one app at a time: each app seen in turn, then all again (keeps the rest of the filter)' },
   { keys: ['space', 'p'], command: 'pause', contexts: ['main'], help: 'pause the display / follow again (capture goes on)' },
   { keys: ['e'], command: 'export', contexts: ['main', 'detail'], help: "export the selected finding's evidence to a file" },
   { keys: ['Q', 'C-c'], command: 'quit', contexts: ['main', 'detail', 'help', 'events', 'wireguard'], help: 'quit: stop, write files, restore the terminal' },

@@ -8,6 +8,9 @@ import { severities, severityRank, type Finding, type Severity } from '../../mod
 import type { WireguardInfo } from '../../proxy/modes/wireguard/wireguard-info.js';
 import { terminalQr } from '../../proxy/modes/wireguard/wireguard-qr.js';
 import { toDisplay } from '../../util/sanitize.js';
+import type { EntityInfo } from '../../enrich/entity/entity-lookup.js';
+import { APP_HELP, appDetail, appLabel, fitLabel } from './app-label.js';
+import { planColumns, type ColumnPlan } from './column-layout.js';
 import { keymap, type Command, type Context } from './keymap.js';
 import { RingBuffer } from './ring-buffer.js';
 
@@ -23,6 +26,10 @@ export interface FlowRow {
   readonly bytesUpInspected?: number; readonly unseen?: boolean;
   /** Encrypted DNS (DoT, DoH to a public resolver) we could not read: names not seen. */
   readonly encryptedDnsUnseen?: boolean;
+  /** The app that sent it, as the app column shows it (with its confidence mark), and its id; both display-safe. */
+  readonly app?: string; readonly appId?: string;
+  /** The company behind the host and what its service does; display-safe. */
+  readonly entity?: string; readonly purpose?: string;
   /** Headers and a body preview, bounded, for the detail view. */
   readonly detail: readonly string[];
 }
@@ -38,11 +45,21 @@ export interface ModelOptions {
 }
 
 type Pane = 'findings' | 'flows';
-interface Filter { words: string[]; category?: string; severity?: Severity; host?: string }
+type FindingColumn = 'host' | 'entity' | 'app';
+type FlowColumn = 'host' | 'app' | 'company' | 'down' | 'duration';
+interface Filter {
+  words: string[]; category?: string; severity?: Severity; host?: string;
+  /** `app:` part of an app's id or name; `appExact`: the whole id (set by the `a` key, which names one app). */
+  app?: string; appExact?: boolean;
+  /** `entity:` part of the company's name or of its purpose (`entity:analytics`). */
+  entity?: string;
+}
 
 const PREVIEW_BYTES = 2048;
 /** QR codes drawn and kept (one per configured phone; a frame must not encode them again). */
 const QR_CACHE_ENTRIES = 64;
+/** Apps the `a` key cycles through: the first ones seen (a run has tens, not thousands). */
+const APPS_KEPT = 500;
 
 function size(n: number): string {
   if (n < 1024) return `${n}`;
@@ -71,7 +88,24 @@ export function bodyPreview(bytes: Buffer): string[] {
   return [...lines, ...(bytes.length > 256 ? [`… (${bytes.length} bytes in all)`] : [])];
 }
 
-export function flowRow(flow: Flow, country?: string | null): FlowRow {
+/** The company and its purpose, `Xiaomi (vendor cloud)`, display-safe ('' when unknown). */
+function companyText(entity: string | null | undefined, purpose: string | null | undefined): string {
+  if (!entity) return '';
+  return toDisplay(purpose ? `${entity} (${purpose})` : entity, 120);
+}
+
+/** The company column: with its purpose when that fits, else the name alone, cut at its end. */
+function fitCompany(entity: string | null | undefined, purpose: string | null | undefined, width: number): string {
+  const full = companyText(entity, purpose);
+  if (full.length <= width) return full.padEnd(width);
+  return fit(companyText(entity, undefined), width);
+}
+
+/**
+ * A flow as the list shows it. `entityOf` names the company behind the flow's host (the UI passes
+ * EntityLookup.of; tests pass their own), so the row needs no database of its own.
+ */
+export function flowRow(flow: Flow, country?: string | null, entityOf?: (host: string) => EntityInfo | undefined): FlowRow {
   const coverage = coverageOf(flow);
   const url = flow.request?.url;
   let host = flow.target.host;
@@ -119,12 +153,21 @@ export function flowRow(flow: Flow, country?: string | null): FlowRow {
     detail.push('', `── DNS ${flow.dns.type} ${flow.dns.name}: ${flow.dns.rcode ?? 'no answer'}${flow.dns.upstream ? ` from ${flow.dns.upstream}` : ''}${flow.dns.stripped ? `, ${flow.dns.stripped} HTTPS/SVCB record(s) stripped` : ''}`);
     for (const a of flow.dns.answers.slice(0, 20)) detail.push(`${a.name}  ${a.ttl}  ${a.type}  ${a.data}`);
   }
+  const company = host ? entityOf?.(host) : undefined;
+  // Who sent it and who got it, right under the addresses (the rest of the detail is the exchange).
+  const who = [
+    ...(flow.app ? [appDetail(flow.app)] : []),
+    ...(company ? [`company: ${company.entity}${company.purpose ? ` (${company.purpose})` : ''}${company.country ? `, based in ${company.country}` : ''}; ${company.domain} per ${company.source}`] : []),
+  ];
+  detail.splice(flow.sni ? 3 : 2, 0, ...who);
   if (coverage.encryptedDns && coverage.unseen) detail.push('', `── encrypted DNS (${coverage.encryptedDns === 'dot' ? 'DNS over TLS' : 'DNS over HTTPS'}): the names it carried were not seen`);
   return {
     id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : flow.kind === 'dns' ? 'DNS' : '-'),
     host, path, status: flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-'), bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
     durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
     bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen, ...(coverage.encryptedDns && coverage.unseen ? { encryptedDnsUnseen: true } : {}),
+    ...(flow.app ? { app: appLabel(flow.app), appId: toDisplay(flow.app.id, 120) } : {}),
+    ...(company ? { entity: toDisplay(company.entity, 120), ...(company.purpose ? { purpose: toDisplay(company.purpose, 80) } : {}) } : {}),
     detail: detail.map((l) => toDisplay(l, 400)),
   };
 }
@@ -136,6 +179,8 @@ export function parseFilter(text: string): Filter {
     if ((key === 'cat' || key === 'category') && value) filter.category = value.toLowerCase();
     else if ((key === 'sev' || key === 'severity') && (severities as readonly string[]).includes(value.toLowerCase())) filter.severity = value.toLowerCase() as Severity;
     else if (key === 'host' && value) filter.host = value.toLowerCase();
+    else if (key === 'app' && value) filter.app = value.toLowerCase();
+    else if ((key === 'entity' || key === 'company') && value) filter.entity = value.toLowerCase();
     else filter.words.push(word.toLowerCase());
   }
   return filter;
@@ -169,6 +214,11 @@ export class TuiModel {
   /** A one-line message for the hint line (export done, no match…). */
   message = '';
   readonly #qrLines = new Map<string, string[]>();
+  /** App ids seen (display-safe), first seen first: what the `a` key cycles through. */
+  readonly #apps = new Set<string>();
+  /** The app and company columns appear once something has an app or a company (not before). */
+  #anyApp = false;
+  #anyEntity = false;
 
   constructor(options: ModelOptions) {
     this.#options = options;
@@ -180,6 +230,8 @@ export class TuiModel {
 
   addFinding(finding: Finding): void {
     const shown = this.#options.redact(finding);
+    if (shown.app) this.#sawApp(toDisplay(shown.app.id, 120));
+    if (shown.destination.entity) this.#anyEntity = true;
     this.#severityCounts[shown.severity] = (this.#severityCounts[shown.severity] ?? 0) + 1;
     const worst = this.#worstByFlow.get(shown.flowId);
     if (!worst || severityRank(shown.severity) > severityRank(worst)) {
@@ -204,8 +256,15 @@ export class TuiModel {
     if (row.kind === 'dns') this.#dnsQueries++;
     if (row.encryptedDnsUnseen) this.#encryptedDnsUnseen++;
     this.#clients.add(clientIp);
+    if (row.appId) this.#sawApp(row.appId);
+    if (row.entity) this.#anyEntity = true;
     if (this.paused) this.#pendingFlows.push(row);
     else this.#insert('flows', () => this.flows.push(row));
+  }
+
+  #sawApp(id: string): void {
+    this.#anyApp = true;
+    if (this.#apps.size < APPS_KEPT) this.#apps.add(id);
   }
 
   /** New rows arrive at the top: a reader who moved down keeps looking at the same row. */
@@ -222,15 +281,31 @@ export class TuiModel {
     if (filter.category && !f.category.startsWith(filter.category)) return false;
     if (filter.severity && severityRank(f.severity) < severityRank(filter.severity)) return false;
     if (filter.host && !f.host.toLowerCase().includes(filter.host)) return false;
-    const text = `${f.summary} ${f.host} ${f.category} ${f.destination.country ?? ''}`.toLowerCase();
+    const app = f.app ? toDisplay(f.app.id, 120) : undefined;
+    if (!this.#appMatches(app, f.app ? appLabel(f.app) : undefined)) return false;
+    const company = companyText(f.destination.entity, f.destination.purpose);
+    if (filter.entity && !company.toLowerCase().includes(filter.entity)) return false;
+    const text = `${f.summary} ${f.host} ${f.category} ${f.destination.country ?? ''} ${app ?? ''} ${f.app ? appLabel(f.app) : ''} ${company}`.toLowerCase();
     return filter.words.every((w) => text.includes(w));
+  }
+
+  /** `app:` matches part of the id or label; the `a` key's filter, the whole id. */
+  #appMatches(id: string | undefined, label: string | undefined): boolean {
+    const wanted = this.#filter.app;
+    if (wanted === undefined) return true;
+    if (id === undefined) return false;
+    if (this.#filter.appExact) return id.toLowerCase() === wanted;
+    return `${id} ${label ?? ''}`.toLowerCase().includes(wanted);
   }
 
   #matchesFlow(r: FlowRow): boolean {
     const filter = this.#filter;
     if (filter.host && !r.host.toLowerCase().includes(filter.host)) return false;
     if (filter.severity && severityRank(this.#worstByFlow.get(r.id) ?? 'info') < severityRank(filter.severity)) return false;
-    const text = `${r.method} ${r.host} ${r.path} ${r.status} ${r.kind}`.toLowerCase();
+    if (!this.#appMatches(r.appId, r.app)) return false;
+    const company = companyText(r.entity, r.purpose);
+    if (filter.entity && !company.toLowerCase().includes(filter.entity)) return false;
+    const text = `${r.method} ${r.host} ${r.path} ${r.status} ${r.kind} ${r.appId ?? ''} ${r.app ?? ''} ${company} ${r.country ?? ''}`.toLowerCase();
     return filter.words.every((w) => text.includes(w));
   }
 
@@ -239,7 +314,7 @@ export class TuiModel {
 
   #filterActive(): boolean {
     const f = this.#filter;
-    return f.words.length > 0 || f.category !== undefined || f.severity !== undefined || f.host !== undefined;
+    return f.words.length > 0 || f.category !== undefined || f.severity !== undefined || f.host !== undefined || f.app !== undefined || f.entity !== undefined;
   }
 
   /** The visible rows of a pane, newest first: straight from the ring when nothing is filtered. */
@@ -266,6 +341,31 @@ export class TuiModel {
     this.#selected = { findings: 0, flows: 0 };
   }
 
+  /**
+   * The `a` key: show one app at a time, in the order they were first seen, then all again. The
+   * rest of the filter stays; the app is matched whole (one package must not also show another
+   * whose id merely contains it).
+   */
+  #nextApp(): void {
+    const apps = [...this.#apps];
+    if (apps.length === 0) {
+      this.message = 'no app told yet: apps show when a request names one (X-Requested-With, User-Agent…)';
+      return;
+    }
+    const current = this.#filter.appExact ? apps.findIndex((a) => a.toLowerCase() === this.#filter.app) : -1;
+    const next = apps[current + 1];
+    const others = this.#filterText.split(/\s+/).filter((w) => w && !/^app:/i.test(w)).join(' ');
+    const text = next ? `${others} app:${next}`.trim() : others;
+    const wasFocus = this.focus;
+    this.setFilter(others);
+    if (next) {
+      this.#filterText = text;
+      this.#filter = { ...this.#filter, app: next.toLowerCase(), appExact: true };
+    }
+    this.focus = wasFocus;
+    this.message = next ? `app ${current + 2} of ${apps.length}: ${next}  (a: next app)` : 'all apps';
+  }
+
   setSearch(text: string): void {
     this.#search = text.trim().toLowerCase();
     this.#selected[this.focus] = -1;
@@ -278,7 +378,7 @@ export class TuiModel {
     for (let step = 1; step <= rows.length; step++) {
       const index = (this.#selected[this.focus] + step + rows.length) % rows.length;
       const row = rows.at(index)!;
-      const text = ('summary' in row ? `${row.summary} ${row.host}` : `${row.method} ${row.host} ${row.path}`).toLowerCase();
+      const text = ('summary' in row ? `${row.summary} ${row.host} ${row.app ? appLabel(row.app) : ''} ${row.destination.entity ?? ''}` : `${row.method} ${row.host} ${row.path} ${row.app ?? ''} ${row.entity ?? ''}`).toLowerCase();
       if (text.includes(this.#search)) {
         this.#selected[this.focus] = index;
         this.message = '';
@@ -332,6 +432,7 @@ export class TuiModel {
       case 'search': return 'prompt-search';
       case 'search-next': this.#searchNext(); return undefined;
       case 'filter': return 'prompt-filter';
+      case 'next-app': this.#nextApp(); return undefined;
       case 'export': return this.selectedFinding() ? 'export' : ((this.message = 'select a finding to export its evidence'), undefined);
     }
   }
@@ -362,22 +463,58 @@ export class TuiModel {
 
   // ---- rendering -----------------------------------------------------------------------------
 
-  #findingLine(f: Finding, width: number): string {
+  /**
+   * Finding rows: time, severity, category, country, then the company beside the country, the
+   * host, the app and the summary. The company and app columns exist once some row has one; on a
+   * narrow terminal the app column shrinks first, then hides, then the company's (both stay in
+   * the detail view). The summary keeps at least 20 columns.
+   */
+  #findingColumns(width: number): ColumnPlan<FindingColumn> {
+    const head = 8 + 1 + 8 + 1 + 10 + 1 + 2 + 1;
+    return planColumns(width, head, Math.max(20, Math.floor(width * 0.3)), [
+      { name: 'host', min: 12, ideal: Math.min(32, Math.max(12, Math.floor(width * 0.22))) },
+      ...(this.#anyEntity ? [{ name: 'entity' as const, min: 8, ideal: 24 }] : []),
+      ...(this.#anyApp ? [{ name: 'app' as const, min: 12, ideal: 26 }] : []),
+    ], ['host', 'entity', 'app']);
+  }
+
+  #findingLine(f: Finding, width: number, columns: ColumnPlan<FindingColumn>): string {
     // The country has a column of its own: it is what a reader looks for, and it must never be cut.
     const country = (f.destination.country ?? '--').padEnd(2);
     const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} ${country} `;
-    const hostWidth = Math.min(32, Math.max(12, Math.floor(width * 0.22)));
-    return fit(`${head}${fit(toDisplay(f.host, 80), hostWidth)} ${f.decryptedLater ? '[decrypted later] ' : ''}${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
+    const { host: hostWidth, entity: entityWidth = 0, app: appWidth = 0 } = columns.widths as Partial<Record<FindingColumn, number>>;
+    const entity = entityWidth ? `${fitCompany(f.destination.entity, f.destination.purpose, entityWidth)} ` : '';
+    const host = hostWidth ? `${fit(toDisplay(f.host, 80), hostWidth)} ` : '';
+    const app = appWidth ? `${fitLabel(f.app ? appLabel(f.app) : '', appWidth)} ` : '';
+    return fit(`${head}${entity}${host}${app}${f.decryptedLater ? '[decrypted later] ' : ''}${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
   }
 
-  #flowLine(r: FlowRow, width: number): string {
+  /**
+   * Flow rows: time, method, host, app, path, country, company, status, bytes up, bytes down,
+   * duration and the finding badge. Going narrower, the app column shrinks first (with host and
+   * company); then the duration, the bytes down, the company and the app hide, in that order, so
+   * the path keeps 15% of the width (8 columns at least). The country always stays.
+   */
+  #flowColumns(width: number): ColumnPlan<FlowColumn> {
+    const fixed = 8 + 1 + 7 + 1 + 3 + 5 + 7 + 10; // time, method, country, status, bytes up, badge
+    return planColumns(width, fixed, Math.max(8, Math.floor(width * 0.15)), [
+      { name: 'host', min: 8, ideal: Math.min(26, Math.max(10, Math.floor(width * 0.2))) },
+      ...(this.#anyApp ? [{ name: 'app' as const, min: 12, ideal: 24 }] : []),
+      ...(this.#anyEntity ? [{ name: 'company' as const, min: 6, ideal: 26 }] : []),
+      { name: 'down', min: 6, ideal: 6 },
+      { name: 'duration', min: 7, ideal: 7 },
+    ], ['host', 'company', 'app']);
+  }
+
+  #flowLine(r: FlowRow, width: number, columns: ColumnPlan<FlowColumn>): string {
     const worst = this.#worstByFlow.get(r.id);
     // Fixed width, so rows with and without a finding line up.
     // Unseen flows (opaque tunnels, refused handshakes) say so where a finding would stand.
     const badge = ` ${worst ? `▲${worst}` : r.unseen ? '⊘ unseen' : ''}`.padEnd(10);
-    const hostWidth = Math.min(30, Math.max(10, Math.floor(width * 0.22)));
-    const right = ` ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)} ↓${size(r.bytesDown).padStart(5)} ${`${r.durationMs}ms`.padStart(7)}${badge}`;
-    const left = `${r.time} ${r.method.padEnd(7)} ${fit(toDisplay(r.host, 80), hostWidth)} `;
+    const { host: hostWidth, app: appWidth = 0, company: companyWidth = 0, down: downWidth, duration: durationWidth } = columns.widths as Partial<Record<FlowColumn, number>>;
+    const country = ` ${(r.country ?? '--').padEnd(2)}${companyWidth ? ` ${fitCompany(r.entity, r.purpose, companyWidth)}` : ''}`;
+    const right = `${country} ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)}${downWidth ? ` ↓${size(r.bytesDown).padStart(5)}` : ''}${durationWidth ? ` ${`${r.durationMs}ms`.padStart(7)}` : ''}${badge}`;
+    const left = `${r.time} ${r.method.padEnd(7)} ${hostWidth ? `${fit(toDisplay(r.host, 80), hostWidth)} ` : ''}${appWidth ? `${fitLabel(r.app ?? '', appWidth)} ` : ''}`;
     const pathWidth = Math.max(0, width - left.length - right.length);
     return fit(`${left}${fit(toDisplay(r.path || (r.error ? `(${r.error})` : ''), 300), pathWidth)}${right}`, width);
   }
@@ -388,13 +525,16 @@ export class TuiModel {
     this.#selected[pane] = Math.max(0, selected);
     const top = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
     const lines: Line[] = [];
+    // One plan per frame: every row of a list lines up.
+    const findingColumns = this.#findingColumns(width);
+    const flowColumns = this.#flowColumns(width);
     for (let i = top; i < Math.min(rows.length, top + height); i++) {
       const row = rows.at(i)!;
       const isSelected = i === selected && this.focus === pane;
-      if ('summary' in row) lines.push({ text: this.#findingLine(row, width), style: isSelected ? 'selected' : `sev.${row.severity}` });
+      if ('summary' in row) lines.push({ text: this.#findingLine(row, width, findingColumns), style: isSelected ? 'selected' : `sev.${row.severity}` });
       else {
         const worst = this.#worstByFlow.get(row.id);
-        lines.push({ text: this.#flowLine(row, width), style: isSelected ? 'selected' : row.kind === 'tls-failed' || row.error ? 'warn' : worst && severityRank(worst) >= severityRank('medium') ? `sev.${worst}` : row.kind === 'tunnel' ? 'dim' : 'plain' });
+        lines.push({ text: this.#flowLine(row, width, flowColumns), style: isSelected ? 'selected' : row.kind === 'tls-failed' || row.error ? 'warn' : worst && severityRank(worst) >= severityRank('medium') ? `sev.${worst}` : row.kind === 'tunnel' ? 'dim' : 'plain' });
       }
     }
     if (rows.length === 0) lines.push({ text: pane === 'findings' ? (this.#filterText ? '  no finding matches the filter' : '  no findings yet') : this.#clients.size === 0 ? '  no device has connected yet: set its Wi-Fi proxy to an address above' : '  no flow matches the filter', style: 'dim' });
@@ -420,7 +560,9 @@ export class TuiModel {
       return [
         `${finding.severity.toUpperCase()}  ${finding.category}  ${finding.detector}  ${finding.id} (flow ${finding.flowId})`,
         toDisplay(finding.summary, 1000),
-        `to ${finding.host}${finding.destination.ip ? ` ${finding.destination.ip}` : ''}${finding.destination.country ? ` ${finding.destination.country}` : ''}${finding.destination.org ? ` (${finding.destination.asn ? `AS${finding.destination.asn} ` : ''}${finding.destination.org})` : ''}`,
+        toDisplay(`to ${finding.host}${finding.destination.ip ? ` ${finding.destination.ip}` : ''}${finding.destination.country ? ` ${finding.destination.country}` : ''}${finding.destination.org ? ` (${finding.destination.asn ? `AS${finding.destination.asn} ` : ''}${finding.destination.org})` : ''}`, 400),
+        ...(finding.destination.entity ? [toDisplay(`company: ${companyText(finding.destination.entity, finding.destination.purpose)}${finding.destination.firstParty ? ', first party (the app\'s own vendor)' : ''}`, 400)] : []),
+        ...(finding.app ? [appDetail(finding.app)] : []),
         `path: ${finding.evidence.path.join(' > ')}`,
         ...(finding.evidence.excerpt ? [`excerpt: ${toDisplay(finding.evidence.excerpt, 300)}`] : []),
         ...(finding.rules ? [`rules: ${finding.rules.join(', ')}`] : []),
@@ -466,7 +608,7 @@ export class TuiModel {
     const body = Math.max(2, height - header.length - 3);
     const findingsHeight = Math.max(1, Math.ceil(body * 0.55));
     const flowsHeight = Math.max(1, body - findingsHeight);
-    const hints = this.message || (this.view === 'main' ? `?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  space:pause  e:export  E:events${this.#options.wireguard?.() ? '  w:WireGuard' : ''}  Q:quit` : 'esc/q:back  j/k:scroll  Q:quit');
+    const hints = this.message || (this.view === 'main' ? `?:help  tab:pane  j/k:move  enter:open  /:search  f:filter  a:app  space:pause  e:export  E:events${this.#options.wireguard?.() ? '  w:WireGuard' : ''}  Q:quit` : 'esc/q:back  j/k:scroll  Q:quit');
     const result = {
       header,
       findings: this.#list('findings', findingsHeight, width),
@@ -479,6 +621,7 @@ export class TuiModel {
       const lines: Line[] = [{ text: 'Keys', style: 'bold' }, { text: '', style: 'plain' }];
       for (const b of keymap) lines.push({ text: fit(`${b.keys.join(', ').padEnd(18)} ${b.help}`, width), style: 'plain' });
       lines.push({ text: '', style: 'plain' }, { text: 'Severity: CRITICAL > HIGH > MEDIUM > LOW > INFO (written out, and coloured unless NO_COLOR is set).', style: 'dim' });
+      for (const text of APP_HELP) lines.push({ text: fit(text, width), style: 'dim' });
       return { ...result, overlay: lines };
     }
     if (this.view === 'events') {
