@@ -194,7 +194,6 @@ export const negatives2: Array<{ name: string; flow: Flow }> = [
   { name: 'NMEA with a bad checksum', flow: request('$GPGGA,183005.00,4851.1800,N,00221.0000,E,1,08,0.9,35.0,M,47.0,M,,*00\r\n', [['Content-Type', 'text/plain']]) },
   { name: 'app log entries with message, time and level', flow: json({ logs: [{ level: 'info', message: 'Sync done in 120 ms', time: 1413131405000, type: 1 }, { level: 'warn', message: 'Retrying upload', time: 1413131406000, type: 2 }] }) },
   { name: 'a crash report with model and OS only', flow: json({ crash: { model: 'Redmi Note', os: 'Android 4.4', app: '4.2.1', thread: 'main', install_id: '5b0c1e7a-93c4-4d1c-8f7e-6d5c4b3a2910' } }) },
-  { name: 'an IMEI-looking number that fails Luhn', flow: json({ imei: '353456789012345' }) },
   { name: 'an IMSI with an impossible country code', flow: json({ imsi: '999010123456789' }) },
   { name: 'the zeroed advertising ID of limited ad tracking', flow: json({ gaid: '00000000-0000-0000-0000-000000000000' }) },
   { name: 'the placeholder MAC address Android reports', flow: json({ wifi_mac: '02:00:00:00:00:00' }) },

@@ -7,6 +7,7 @@ import zlib from 'node:zlib';
 import type { Flow } from '../../src/model/flow.js';
 import { body, makeFlow } from './flows.js';
 import { negatives2, positives2 } from './corpus-round2.js';
+import { negatives3, positives3 } from './corpus-round3.js';
 
 const fixtures = path.join(import.meta.dirname, '..', 'fixtures', 'photos');
 const photo = fs.readFileSync(path.join(fixtures, 'camera.jpg'));
@@ -118,5 +119,5 @@ const negatives1: Array<{ name: string; flow: Flow }> = [
 ];
 
 
-export const positives = [...positives1, ...positives2];
-export const negatives = [...negatives1, ...negatives2];
+export const positives = [...positives1, ...positives2, ...positives3];
+export const negatives = [...negatives1, ...negatives2, ...negatives3];

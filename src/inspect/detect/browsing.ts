@@ -1,6 +1,9 @@
 // Browsing history leaving the device: the pages a person visited (URLs on two or more unrelated
 // sites, each with a title or a visit time; or one under a key that says history) and their search queries, in any wrapping — the 2020 reports on a phone
 // maker's browser sending visited URLs, incognito included, base64-encoded, to servers abroad.
+// Records whose keys say nothing (`{u, t, d}`, `[url, title, time]`) count as a list of several,
+// on two sites or more, in what the device sends (browsing-by-values.ts): a news feed the server
+// sends back has the same shape.
 // Not browsing: an app's own URLs (its API, its pages: same site as where the flow goes), asset
 // manifests (scripts, styles, images) and endpoint lists without titles or times.
 
@@ -8,6 +11,7 @@ import { getDomain } from 'tldts';
 import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 import { quote } from './summary-text.js';
+import { visitByValues } from './browsing-by-values.js';
 
 const URL_KEYS = new Set(['url', 'link', 'page', 'page_url', 'pageurl', 'uri', 'href', 'visited_url', 'visit_url']);
 const TITLE_KEYS = new Set(['title', 'page_title', 'pagetitle']);
@@ -20,7 +24,7 @@ const ASSET = /\.(js|mjs|css|png|jpe?g|gif|svg|webp|ico|woff2?|ttf|json|mp4|m3u8
 
 export interface Visit { readonly url: string; readonly site: string; readonly title?: string }
 
-function isTime(value: unknown): boolean {
+export function isTime(value: unknown): boolean {
   if (typeof value === 'number') return (value >= 1e12 && value < 2e12) || (value >= 1e9 && value < 2e9) || (value >= 1.2e16 && value < 1.4e16); // ms, s, Chrome's µs since 1601
   return typeof value === 'string' && (/^\d{10,17}$/.test(value) || (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value))));
 }
@@ -31,7 +35,15 @@ export function siteOf(url: string): string | undefined {
   return getDomain(url) ?? undefined;
 }
 
-interface Found { visits: Visit[]; queries: string[]; hinted: boolean }
+interface Found { visits: Visit[]; queries: string[]; hinted: boolean; byValues: Visit[] }
+
+/** An item whose keys say nothing about URLs (an array, or an object without a URL or query key). */
+function keyless(item: unknown): item is Record<string, unknown> | unknown[] {
+  if (Array.isArray(item)) return true;
+  if (!item || typeof item !== 'object') return false;
+  for (const key in item) { const lower = key.toLowerCase(); if (URL_KEYS.has(lower) || QUERY_KEYS.has(lower)) return false; }
+  return true;
+}
 
 function visitOf(object: Record<string, unknown>, hinted: boolean): Visit | undefined {
   let url: string | undefined;
@@ -62,11 +74,15 @@ function queryOf(object: Record<string, unknown>): string | undefined {
 }
 
 function collect(value: unknown, found: Found, hinted: boolean, depth = 0): void {
-  if (depth > 16 || found.visits.length > 10_000) return;
+  if (depth > 16 || found.visits.length + found.byValues.length > 10_000) return;
   if (Array.isArray(value)) {
     // A list of bare URLs counts only under a key that says history.
     if (hinted) for (const item of value) if (typeof item === 'string') { const site = siteOf(item); if (site) found.visits.push({ url: item, site }); }
-    for (const item of value) if (item && typeof item === 'object') collect(item, found, hinted, depth + 1);
+    // Records whose keys say nothing: two visits or more in one list, read by their values.
+    const byValues: Visit[] = [];
+    for (const item of value) { if (byValues.length >= 10_000) break; const visit = keyless(item) ? visitByValues(item) : undefined; if (visit) byValues.push(visit); }
+    if (byValues.length >= 2) found.byValues.push(...byValues);
+    for (const item of value) if (item && typeof item === 'object' && (byValues.length < 2 || !Array.isArray(item))) collect(item, found, hinted, depth + 1);
     return;
   }
   if (!value || typeof value !== 'object') return;
@@ -99,11 +115,13 @@ export const browsingDetector: Detector = {
     return view.structured !== undefined;
   },
   detect(view: View): FindingDraft[] {
-    const found: Found = { visits: [], queries: [], hinted: false };
+    const found: Found = { visits: [], queries: [], hinted: false, byValues: [] };
     collect(view.structured, found, view.key !== undefined && HISTORY_WORDS.test(view.key));
     // Pages of the site the flow goes to are the app's own, not the person's browsing.
     const own = getDomain(view.flow.target.host) ?? view.flow.target.host;
     const visits = found.visits.filter((v) => v.site !== own);
+    const byValues = view.direction === 'request' ? found.byValues.filter((v) => v.site !== own) : [];
+    if (new Set(byValues.map((v) => v.site)).size >= 2) visits.push(...byValues);
     const sites = [...new Set(visits.map((v) => v.site))];
     const findings: FindingDraft[] = [];
     if (sites.length >= 2 || (visits.length > 0 && found.hinted)) {

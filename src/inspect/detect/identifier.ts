@@ -1,5 +1,6 @@
-// Device and subscriber identifiers, decided by value *and* key: IMEI (Luhn) and ICCID (89…,
-// Luhn), IMSI (a real MCC), MAC addresses (not the 02:00:00:00:00:00 placeholder), Android IDs,
+// Device and subscriber identifiers, decided by value *and* key: IMEI (Luhn; one that fails it
+// under a key that says IMEI is still reported, at medium: cheap MediaTek phones and repaired ones
+// carry such IMEIs; a filler like 123456789012345 is a placeholder) and ICCID (89…, Luhn), IMSI (a real MCC), MAC addresses (not the 02:00:00:00:00:00 placeholder), Android IDs,
 // advertising IDs (the all-zero "limited" one is reported as such), and phone numbers under
 // phone keys. A 15-digit order number, a hash or an EAN code under another key stays quiet.
 
@@ -22,7 +23,7 @@ export function luhnValid(digits: string): boolean {
 }
 
 const KEY_KINDS: Array<[RegExp, IdentifierKind]> = [
-  [/^(imei|imei1|imei2|device_?imei|meid|deviceid|device_id|did)$/i, 'IMEI'],
+  [/^(imei_?[12]?|imei_?(no|number)|device_?imei|meid|deviceid|device_id|did)$/i, 'IMEI'],
   [/^imeisv$/i, 'IMEISV'],
   [/^(imsi|subscriber_?id|subscriberid)$/i, 'IMSI'],
   [/^(iccid|sim_?serial|simserial(number)?|sim_?id)$/i, 'ICCID'],
@@ -54,6 +55,29 @@ const SEVERITY: Record<IdentifierKind, Severity> = {
 /** Emulator and test values: real identifiers never look like these. */
 const PLACEHOLDERS = new Set(['000000000000000', '358240051111110', '310260000000000', '89014103211118510720', '02:00:00:00:00:00', '00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '9774d56d682e549c']);
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Keys that say IMEI in so many words (not deviceid or did, which hold many other numbers). */
+const NAMES_IMEI = /imei/i;
+export const CHECK_DIGIT_NOTE = 'check digit does not match';
+const PLACEHOLDER_NOTE = 'emulator or placeholder value';
+
+/**
+ * A filler typed in by a factory or a test: one digit repeated, or digits counting up or down
+ * (123456789012345, 987654321098765), whatever the last (check) digit. No TAC looks like that.
+ */
+export function isFillerImei(digits: string): boolean {
+  const body = digits.slice(0, -1);
+  let same = true;
+  let up = true;
+  let down = true;
+  for (let i = 1; i < body.length; i++) {
+    const step = (body.charCodeAt(i) - body.charCodeAt(i - 1) + 10) % 10;
+    same &&= step === 0;
+    up &&= step === 1;
+    down &&= step === 9;
+  }
+  return same || up || down;
+}
+
 const MAC = /^([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})[:-]([0-9a-f]{2})$/i;
 
 export interface IdentifierHit { kind: IdentifierKind; value: string; key: string; note?: string }
@@ -65,10 +89,16 @@ export function classifyIdentifier(key: string, raw: unknown): IdentifierHit | u
   const kind = kindOfKey(key);
   if (!kind) return undefined;
   const lower = value.toLowerCase();
-  if (PLACEHOLDERS.has(lower)) return { kind, value, key, note: 'emulator or placeholder value' };
+  if (PLACEHOLDERS.has(lower)) return { kind, value, key, note: PLACEHOLDER_NOTE };
   switch (kind) {
     case 'IMEI':
-      if (/^\d{15}$/.test(value) && luhnValid(value) && !/^0{8}/.test(value)) return { kind, value, key };
+      if (/^\d{15}$/.test(value) && !/^0{8}/.test(value)) {
+        if (isFillerImei(value)) return { kind, value, key, note: PLACEHOLDER_NOTE };
+        if (luhnValid(value)) return { kind, value, key };
+        // A wrong check digit under a generic key (deviceid, did) is just another number.
+        if (NAMES_IMEI.test(key)) return { kind, value, key, note: CHECK_DIGIT_NOTE };
+        return undefined;
+      }
       if (/^[0-9a-f]{14}$/i.test(value) && key.toLowerCase() === 'meid') return { kind, value, key, note: 'MEID' };
       return undefined;
     case 'IMEISV':
@@ -139,10 +169,10 @@ export function identifierDrafts(view: View, hits: readonly IdentifierHit[]): Fi
   const byKind = new Map<IdentifierKind, IdentifierHit[]>();
   for (const hit of hits) byKind.set(hit.kind, [...(byKind.get(hit.kind) ?? []), hit]);
   return [...byKind].map(([kind, list]): FindingDraft => {
-    const weak = (h: IdentifierHit): boolean => h.note?.startsWith('randomised') === true || h.note?.startsWith('E.164') === true;
+    const weak = (h: IdentifierHit): boolean => h.note?.startsWith('randomised') === true || h.note?.startsWith('E.164') === true || h.note === CHECK_DIGIT_NOTE;
     const real = list.filter((h) => !h.note || weak(h) || h.note === 'MEID');
     const first = real.find((h) => !weak(h)) ?? real[0] ?? list[0]!;
-    const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : first.note?.startsWith('E.164') ? 'medium' : SEVERITY[kind];
+    const severity: Severity = real.length === 0 ? 'info' : first.note?.startsWith('randomised') ? 'low' : first.note?.startsWith('E.164') || first.note === CHECK_DIGIT_NOTE ? 'medium' : SEVERITY[kind];
     const distinct = new Set(list.map((h) => h.value)).size;
     return {
       category: 'identifier', severity, direction: view.direction, detector: `identifier/${kind.toLowerCase().replace(/\s+/g, '-')}`,

@@ -1,6 +1,7 @@
 // SMS leaving the device as records: the Android SMS provider's rows and their renamed variants,
 // found by shape (an address that is a phone number or a short sender, a text body, and a date,
-// a box type or a thread), in JSON and form layers; and SMS Backup & Restore XML.
+// a box type or a thread), in JSON and form layers; by their values in schemaless protobuf and in
+// keyless rows (dates in milliseconds or seconds); and SMS Backup & Restore XML.
 
 import { parseSmsPdu } from '../decode/sms-pdu.js';
 import { SMS_PDU_TYPE } from '../decode/strings.js';
@@ -106,24 +107,77 @@ export function smsRecordOf(object: Record<string, unknown>): SmsRecord | undefi
   return { address, body, ...(date ? { date } : {}), ...(type ? { type } : {}) };
 }
 
+/** Seconds since 1970 of a plausible era for a message (2009–2035): fewer ids and counters pass. */
+const SECONDS_FROM = Date.UTC(2009, 0, 1) / 1000;
+const SECONDS_TO = Date.UTC(2036, 0, 1) / 1000;
+function secondsDate(value: unknown): string | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value >= SECONDS_FROM && value < SECONDS_TO ? new Date(value * 1000).toISOString() : undefined;
+}
+
+/** A google.protobuf.Timestamp read without its schema: {1: seconds, 2: nanos}. */
+function timestampMessage(value: unknown): string | undefined {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  const fields = value as Record<string, unknown>;
+  const keys = Object.keys(fields);
+  if (keys.some((k) => k !== '1' && k !== '2')) return undefined;
+  const nanos = fields['2'];
+  if (nanos !== undefined && !(typeof nanos === 'number' && Number.isInteger(nanos) && nanos >= 0 && nanos < 1e9)) return undefined;
+  return secondsDate(fields['1']);
+}
+
+/** A person's name (`Jean Dupont`): what a contact carries beside its number, not a message. */
+const NAME_LIKE = /^\p{Lu}[\p{Ll}'’-]+(\s+\p{Lu}[\p{Ll}'’.-]*){1,3}$/u;
+/** Log and machine text: levels, key=value, camelCase or CONSTANT_CASE tokens, tags like I/Telephony. */
+const MACHINE_TEXT = /(^|\s)(TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|[VDIWEF]\/\w+)\b|\w=\S|\b[a-z]{2,}[A-Z]\w*\b|\b[A-Z]+_[A-Z_]+\b|\[[\w.:-]+\]/;
+
 /**
  * Records without key names (schemaless protobuf): an international number, a text and a
- * timestamp among the values of one message.
+ * timestamp among the values of one message. The timestamp in milliseconds, as the Android
+ * provider keeps it; or in seconds (int64, fixed32 or a Timestamp message), as many protocols
+ * send it — then the text must read as a message a person wrote, not a contact's name or a log
+ * line, since a seconds-sized integer is a commoner thing than a millisecond one.
  */
 export function smsRecordByValues(object: Record<string, unknown>): SmsRecord | undefined {
   let address: string | undefined;
-  let body: string | undefined;
-  let date: string | undefined;
+  const texts: string[] = [];
+  let msDate: string | undefined;
+  let secDate: string | undefined;
   for (const value of Object.values(object)) {
     if (typeof value === 'string') {
       if (!address && smsAddressStrength(value) === 2) address = value.trim();
-      else if (!body && /\p{L}/u.test(value) && value.trim().length >= 2 && smsAddressStrength(value) === 0) body = value;
-    } else if (typeof value === 'number' && !date) {
-      const ms = value >= 1e12 && value < 2e12 ? value : undefined;
-      if (ms) date = new Date(ms).toISOString();
-    }
+      else if (texts.length < 8 && /\p{L}/u.test(value) && value.trim().length >= 2 && smsAddressStrength(value) === 0) texts.push(value);
+    } else if (typeof value === 'number') {
+      if (!msDate && value >= 1e12 && value < 2e12) msDate = new Date(value).toISOString();
+      else secDate ??= secondsDate(value);
+    } else secDate ??= timestampMessage(value);
   }
-  return address && body && date ? { address, body, date } : undefined;
+  if (!address || texts.length === 0) return undefined;
+  if (msDate) return { address, body: texts[0]!, date: msDate };
+  const body = texts.find((text) => isHumanText(text) && !NAME_LIKE.test(text.trim()) && !MACHINE_TEXT.test(text));
+  return secDate && body ? { address, body, date: secDate } : undefined;
+}
+
+/**
+ * A row as an array, its columns unnamed: `["+33612345678", "Rendez-vous…", 1413131405, 1]`. As
+ * with short keys, all four — an international number, a text a person wrote, a date (seconds or
+ * milliseconds) and a box type 1–6 — so a contact row or a log tuple stays quiet.
+ */
+export function smsRecordByPosition(items: readonly unknown[]): SmsRecord | undefined {
+  if (items.length < 4 || items.length > 12) return undefined;
+  let address: string | undefined;
+  let body: string | undefined;
+  let date: string | undefined;
+  let type: string | undefined;
+  for (const value of items) {
+    if (typeof value === 'string') {
+      if (!address && smsAddressStrength(value) === 2) address = value.trim();
+      else if (!body && isHumanText(value) && !NAME_LIKE.test(value.trim()) && !MACHINE_TEXT.test(value)) body = value;
+    } else if (typeof value === 'number') {
+      if (!date && isDate(value)) date = isDate(value);
+      else if (!type && Number.isInteger(value) && value >= 1 && value <= 6) type = String(value);
+    } else if (value !== null && typeof value === 'object') return undefined; // rows hold scalars
+  }
+  return address && body && date && type ? { address, body, date, type } : undefined;
 }
 
 /** Text a person wrote: letters, two words or more (or one run of CJK), no template placeholders. */
@@ -203,7 +257,7 @@ export const smsDetector: Detector = {
       details = { pdu: { kind: pdu.kind, encoding: pdu.encoding, ...(pdu.smsc ? { smsc: pdu.smsc } : {}) } };
     } else if (view.structured !== undefined) {
       const byValues = view.contentType === 'application/x-protobuf';
-      records.push(...collectRecords(view.structured, byValues ? smsRecordByValues : (o) => smsRecordOf(o) ?? smsRecordByShortKeys(o), MAX_RECORDS));
+      records.push(...collectRecords(view.structured, byValues ? smsRecordByValues : (o) => smsRecordOf(o) ?? smsRecordByShortKeys(o), MAX_RECORDS, 16, byValues ? undefined : smsRecordByPosition));
       if (byValues) detector = 'sms/protobuf';
     }
     else {

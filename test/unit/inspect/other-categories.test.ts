@@ -21,6 +21,7 @@ const positives: Array<[string, ReturnType<typeof json>, string, RegExp, string?
   ['CallLog rows', json({ calls: [{ number: '+33612345678', date: 1413131405000, duration: 125, type: 2 }, { number: '+33698765432', date: 1413131505000, duration: 0, type: 3 }] }), 'call-log', /^2 calls with 2 numbers, 125 s in all$/],
   ['renamed call rows', json([{ phone: '0612345678', timestamp: 1413131405, dur: '42', call_type: 'outgoing' }]), 'call-log', /^1 call with 0612…, 42 s in all$/],
   ['an IMEI under imei', json({ device: { imei: '353456789012348', model: 'Redmi Note' } }), 'identifier', /^IMEI 35345678… under "imei"$/, 'high'],
+  ['an IMEI whose check digit does not match (a MediaTek or repaired phone)', json({ imei: '353456789012345' }), 'identifier', /^IMEI 35345678… under "imei": check digit does not match$/, 'medium'],
   ['an IMSI and an ICCID', json({ imsi: '208150123456789', iccid: '89330123456789012344' }), 'identifier', /^(IMSI|ICCID) /, 'high'],
   ['a MAC address', json({ wifi_mac: 'a4:5e:60:c1:22:33' }), 'identifier', /^MAC a4:5e:60:… under "wifi_mac"$/, 'medium'],
   ['an advertising ID', json({ gaid: '38400000-8cf0-11bd-b23e-10b96e40000d' }), 'identifier', /^advertising ID 38400000-8cf0-11bd… under "gaid"$/, 'medium'],
@@ -46,7 +47,7 @@ for (const [name, flow, category, summary, severity] of positives) {
 
 const negatives: Array<[string, ReturnType<typeof json>, string?]> = [
   ['a 15-digit order number', json({ order_id: '353456789012348', total: 19.99 })],
-  ['a 15-digit number that fails Luhn under imei', json({ imei: '353456789012345' })],
+  ['a 15-digit number that fails Luhn under a generic device key', json({ device_id: '353456789012345' })],
   ['an EAN-13 barcode', json({ ean: '4006381333931', product: 'pen' })],
   ['the emulator IMEI', json({ imei: '000000000000000' })],
   ['the placeholder MAC', json({ mac: '02:00:00:00:00:00' })],
