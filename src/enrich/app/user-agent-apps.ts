@@ -34,7 +34,7 @@ const knownTokens = new Set([
 ]);
 
 /** A User-Agent that comes from a phone's HTTP stack or WebView: only there do we read an unknown product as an app. */
-const mobileStack = /Android|iPhone|iPad|\biOS\b|CFNetwork\/|Darwin\/|Dalvik\/|okhttp\/|Alamofire\/|Dart\/|Cronet\/|grpc-|UnityPlayer\/|; wv\)/i;
+const mobileStack = /Android|iPhone|iPad|\biOS\b|CFNetwork\/|Darwin\/|Dalvik\/|okhttp\/|Alamofire\/|Dart\/|Cronet\/|grpc-java|grpc-objc|UnityPlayer\/|; wv\)/i;
 
 /** What an app's name looks like when it is a single product token. */
 const appNameToken = /^[A-Za-z][A-Za-z0-9._+-]{1,47}$/;
