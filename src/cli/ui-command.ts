@@ -8,6 +8,7 @@ import { CaptureSession, type SessionHooks } from '../app/capture-session.js';
 import { resolveCaptureOptions, type RawOptions } from '../app/options.js';
 import { safeListen } from '../app/safe-call.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { lanAddresses } from '../sinks/console-sink.js';
 import { TuiModel, flowRow } from '../sinks/tui/tui-model.js';
 import { TuiScreen } from '../sinks/tui/tui-screen.js';
@@ -61,7 +62,7 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
     screen.markDirty();
   });
   safeListen(session.bus, 'flow:end', 'tui', (flow) => {
-    model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country), flow.client.ip);
+    model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country, (host) => EntityLookup.of(host)), flow.client.ip);
     screen.markDirty();
   });
   // The proxy's own messages go to the hint line, never over the screen.

@@ -35,7 +35,7 @@ export async function runWatchCommand(options: FleetCommandOptions, io: Output):
           model.addFinding({ ...finding, client: { ip: `${finding.node ?? node} ${finding.client.ip}` } });
         } else {
           const { flow } = decodeFlowMessage(message.data);
-          model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country), `${node} ${flow.client.ip}`);
+          model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country, (host) => EntityLookup.of(host)), `${node} ${flow.client.ip}`);
         }
         screen.markDirty();
       } catch (error) {
