@@ -41,11 +41,15 @@ export const MOBILE_ENTITIES: readonly MobileEntity[] = [
       'mi-img.com': 'vendor cloud',
       'mifile.cn': 'vendor cloud',
       'appmifile.com': 'vendor cloud',
-      // MiPush, Xiaomi's push channel for apps on MIUI.
+      // MiPush, Xiaomi's push channel for apps on MIUI: its registration and API hosts, and the
+      // device connection its SDK opens by default.
       'xmpush.xiaomi.com': 'push',
+      'app.chat.xiaomi.net': 'push',
       // MiStat and MIUI's own usage tracking.
       'mistat.xiaomi.com': 'analytics',
+      'mistat.intl.xiaomi.com': 'analytics',
       'tracking.miui.com': 'analytics',
+      'tracking.intl.miui.com': 'analytics',
       // MIUI's system ads.
       'ad.xiaomi.com': 'advertising',
       'ad.intl.xiaomi.com': 'advertising',
@@ -60,6 +64,8 @@ export const MOBILE_ENTITIES: readonly MobileEntity[] = [
       'hicloud.com': 'vendor cloud',
       'dbankcloud.com': 'vendor cloud',
       'dbankcloud.cn': 'vendor cloud',
+      'dbankcdn.com': 'vendor cloud',
+      'push-api.cloud.huawei.com': 'push',
       'vmall.com': 'vendor cloud',
     },
   },
@@ -86,6 +92,8 @@ export const MOBILE_ENTITIES: readonly MobileEntity[] = [
       'heytap.com': 'vendor cloud',
       'heytapmobi.com': 'vendor cloud',
       'heytapmobile.com': 'vendor cloud',
+      'push.heytapmobi.com': 'push',
+      'push.oppomobile.com': 'push',
     },
   },
   {
@@ -133,6 +141,7 @@ export const MOBILE_ENTITIES: readonly MobileEntity[] = [
       'umengcloud.com': 'analytics',
       // Umeng's push channel (U-Push).
       'msg.umeng.com': 'push',
+      'msg.umengcloud.com': 'push',
     },
   },
   {

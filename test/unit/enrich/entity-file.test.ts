@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { EntityLookup, isFirstParty } from '../../../src/enrich/entity/entity-lookup.js';
+import { installedTrackerdbFile } from '../../../src/enrich/entity/trackerdb-table.js';
 import { ConfigError } from '../../../src/util/errors.js';
 
 // --entities FILE: a trackerdb.json of another release, in the shape the package ships
@@ -63,6 +64,15 @@ t.test('a newer release given with --entities replaces the installed one', async
   // A package prefix from the organization's website, because the file lists that domain as its.
   t.ok(isFirstParty('com.examplecorp.app', EntityLookup.of('ex-ads.net')));
   t.notOk(isFirstParty('com.examplecorpx.app', EntityLookup.of('ex-ads.net')));
+});
+
+t.test('a whole release file (what `npm pack @ghostery/trackerdb` unpacks) given with --entities', async (t) => {
+  const file = installedTrackerdbFile();
+  if (file === undefined) return t.skip('@ghostery/trackerdb is not installed (--omit=optional)');
+  EntityLookup.configure(file);
+  await EntityLookup.shared();
+  t.match(EntityLookup.of('www.google-analytics.com'), { entity: 'Google', purpose: 'analytics', source: file });
+  t.match(EntityLookup.of('alog.umeng.com'), { entity: 'Umeng (Alibaba)', source: 'phonehome' });
 });
 
 t.test('--entities none: our table alone', async (t) => {
