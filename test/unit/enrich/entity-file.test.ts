@@ -66,9 +66,9 @@ t.test('a newer release given with --entities replaces the installed one', async
   t.notOk(isFirstParty('com.examplecorpx.app', EntityLookup.of('ex-ads.net')));
 });
 
-t.test('a whole release file (what `npm pack @ghostery/trackerdb` unpacks) given with --entities', async (t) => {
-  const file = installedTrackerdbFile();
-  if (file === undefined) return t.skip('@ghostery/trackerdb is not installed (--omit=optional)');
+const installed = installedTrackerdbFile();
+t.test('a whole release file (what `npm pack @ghostery/trackerdb` unpacks) given with --entities', { skip: installed === undefined && '@ghostery/trackerdb is not installed (--omit=optional)' }, async (t) => {
+  const file = installed!;
   EntityLookup.configure(file);
   await EntityLookup.shared();
   t.match(EntityLookup.of('www.google-analytics.com'), { entity: 'Google', purpose: 'analytics', source: file });
