@@ -45,18 +45,20 @@ export function isTitle(value: string): boolean {
 /** A visit read from the values of one record (an object with unnamed keys, or an array). */
 export function visitByValues(record: Record<string, unknown> | readonly unknown[]): Visit | undefined {
   const values = Array.isArray(record) ? record : Object.values(record);
-  if (values.length < 2 || values.length > 16) return undefined;
-  let url: string | undefined;
+  if (values.length < 2 || values.length > 10) return undefined; // a history row is small (url, title, time, counts, id)
+  // Most records hold no URL: one cheap look for it before reading the rest.
+  const url = values.find((value): value is string => typeof value === 'string' && /^https?:\/\//i.test(value));
+  if (!url) return undefined;
   let title: string | undefined;
   let timed = false;
   for (const value of values) {
     if (typeof value === 'string') {
-      if (/^https?:\/\//i.test(value)) url ??= value;
-      else if (isTime(value)) timed = true;
+      if (value === url || /^https?:\/\//i.test(value)) continue;
+      if (isTime(value)) timed = true;
       else if (isTitle(value)) title ??= value;
     } else if (typeof value === 'number' && isTime(value)) timed = true;
   }
-  if (!url || (!title && !timed) || !isPageUrl(url)) return undefined;
+  if ((!title && !timed) || !isPageUrl(url)) return undefined;
   const site = siteOf(url);
   return site ? { url, site, ...(title ? { title } : {}) } : undefined;
 }

@@ -80,7 +80,12 @@ function collect(value: unknown, found: Found, hinted: boolean, depth = 0): void
     if (hinted) for (const item of value) if (typeof item === 'string') { const site = siteOf(item); if (site) found.visits.push({ url: item, site }); }
     // Records whose keys say nothing: two visits or more in one list, read by their values.
     const byValues: Visit[] = [];
-    for (const item of value) { if (byValues.length >= 10_000) break; const visit = keyless(item) ? visitByValues(item) : undefined; if (visit) byValues.push(visit); }
+    // A history is one shape throughout: eight records without a visit and the list is something else.
+    for (const [index, item] of value.entries()) {
+      if (byValues.length >= 10_000 || (index >= 8 && byValues.length === 0)) break;
+      const visit = keyless(item) ? visitByValues(item) : undefined;
+      if (visit) byValues.push(visit);
+    }
     if (byValues.length >= 2) found.byValues.push(...byValues);
     for (const item of value) if (item && typeof item === 'object' && (byValues.length < 2 || !Array.isArray(item))) collect(item, found, hinted, depth + 1);
     return;
