@@ -38,18 +38,25 @@ const maxPairs = 2_000;
 const textTypes = /^(?:text\/|application\/(?:[\w.+-]*json|x-www-form-urlencoded|[\w.+-]*xml|javascript|x-javascript))/i;
 
 export function appOfRequestBody(request: HttpRequestRecord): AppAttribution | undefined {
-  const candidates: AppAttribution[] = [];
+  const answers: AppAttribution[] = [];
   const query = queryOf(request.url);
-  if (query) collect(query, formPair, 'query', candidates);
+  if (query) answers.push(...appsIn(query, formPair, 'query'));
   const body = textOf(request);
-  if (body !== undefined) {
-    collect(body, jsonPair, 'body', candidates);
-    collect(body, formPair, 'body', candidates);
-  }
-  return candidates.find((app) => app.confidence === 'medium') ?? candidates[0];
+  if (body !== undefined) answers.push(...appsIn(body, jsonPair, 'body'), ...appsIn(body, formPair, 'body'));
+  return answers.find((app) => app.confidence === 'medium') ?? answers[0];
 }
 
-function collect(text: string, pattern: RegExp, where: 'body' | 'query', into: AppAttribution[]): void {
+/**
+ * What one text says of its app: the package-shaped value under a package key (medium) and the name
+ * under an app-name key (low), each only when the text holds exactly one distinct such value. An app
+ * reporting itself names one package; a body with several (`{"sdks":[{"package":"com.appsflyer"},
+ * {"package":"com.adjust.sdk"}]}`, an installed-apps list) is an inventory of other things.
+ */
+function appsIn(text: string, pattern: RegExp, where: 'body' | 'query'): AppAttribution[] {
+  let packageFound: AppAttribution | undefined;
+  let nameFound: AppAttribution | undefined;
+  let packages = 0;
+  let names = 0;
   pattern.lastIndex = 0;
   let pairs = 0;
   for (let match = pattern.exec(text); match && pairs < maxPairs; match = pattern.exec(text), pairs++) {
@@ -57,13 +64,14 @@ function collect(text: string, pattern: RegExp, where: 'body' | 'query', into: A
     const value = pattern === formPair ? formDecoded(match[2]!) : match[2]!.trim();
     const lower = key.toLowerCase();
     if (packageKeySet.has(lower) && isPackageName(value)) {
-      into.push({ id: value, confidence: 'medium', evidence: `${where}:${key}` });
-      return; // the first package-shaped value is the answer for this text
-    }
-    if (nameKeySet.has(lower) && looksLikeAppName(value) && !into.some((app) => app.confidence === 'low')) {
-      into.push({ id: value, confidence: 'low', evidence: `${where}:${key}` });
+      if (packageFound?.id !== value) packages++;
+      packageFound ??= { id: value, confidence: 'medium', evidence: `${where}:${key}` };
+    } else if (nameKeySet.has(lower) && looksLikeAppName(value)) {
+      if (nameFound?.id !== value) names++;
+      nameFound ??= { id: value, confidence: 'low', evidence: `${where}:${key}` };
     }
   }
+  return [packages === 1 ? packageFound : undefined, names === 1 ? nameFound : undefined].filter((app): app is AppAttribution => app !== undefined);
 }
 
 /**

@@ -223,6 +223,12 @@ const bodyRows: BodyRow[] = [
     source: 'AdMob\'s documented sample app id: an ad SDK\'s own id' },
   { body: '{"app_id":"5f7a9c2e1b3d4a0012345678","sdk":"ads"}', type: 'application/json', app: null, source: 'ours: a hex SDK key under app_id' },
   { body: 'Install com.example.app from the store, then open example.com and read index.html', type: 'text/plain', app: null, source: 'ours: package-ish words in prose' },
+  { body: '{"sdks":[{"package":"com.appsflyer","url":"https://t.appsflyer.com","lastSync":1413131405000},{"package":"com.adjust.sdk","url":"https://app.adjust.com","lastSync":1413131405000}]}',
+    type: 'application/json', app: null, source: 'phonehome test/helpers/corpus-round2.ts (a list of SDKs: their packages are not the app)' },
+  { body: '{"apps":[{"packageName":"com.whatsapp","firstInstallTime":1413131405000},{"packageName":"com.spotify.music","firstInstallTime":1413131405000}]}',
+    type: 'application/json', app: null, source: 'package names from phonehome test/helpers/corpus-round2.ts (an installed-apps inventory names other apps)' },
+  { body: '{"package_name":"com.example.game","event":{"package_name":"com.example.game","name":"open"}}', type: 'application/json',
+    app: { id: 'com.example.game', confidence: 'medium', evidence: 'body:package_name' }, source: 'ours: the same package twice is still one app' },
   { body: '{"package":"api.github.com","bundle_id":"index.html"}', type: 'application/json', app: null, source: 'ours: host names and files are not packages' },
 ];
 
