@@ -64,7 +64,7 @@ export async function loadTrackerdbTable(file: string, renamed?: ReadonlyMap<str
     if (stat.size > MAX_FILE_BYTES) throw new Error(`${stat.size} bytes, more than a trackerdb.json's ${MAX_FILE_BYTES}`);
     text = await fs.promises.readFile(file, 'utf8');
   } catch (error) {
-    throw new ConfigError(`entities file ${file}: ${describeError(error)}`, { cause: error });
+    throw new ConfigError(`entities file ${file}: ${readFailure(error)}`, { cause: error });
   }
   let json: unknown;
   try {
@@ -73,6 +73,14 @@ export async function loadTrackerdbTable(file: string, renamed?: ReadonlyMap<str
     throw new ConfigError(`entities file ${file}: not JSON (${describeError(error)})`, { cause: error });
   }
   return compactTrackerdb(json, file, renamed);
+}
+
+/** Why a file could not be read, without Node's repetition of its path. */
+function readFailure(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'no such file (ENOENT)';
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code})`;
+  return describeError(error);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
