@@ -179,6 +179,12 @@ export const MOBILE_ENTITIES: readonly MobileEntity[] = [
       'fcm.googleapis.com': 'push',
       'mtalk.google.com': 'push',
       'firebaseio.com': 'hosting',
+      // Firebase's log transport, which Crashlytics and Performance Monitoring send through.
+      'firebaselogging-pa.googleapis.com': 'analytics',
+      // Google Play services and the Play Store: device check-in, account tokens, store API.
+      // (trackerdb files all of google.com under advertising, which is not what these are.)
+      'android.clients.google.com': 'vendor cloud',
+      'android.googleapis.com': 'vendor cloud',
     },
   },
   {

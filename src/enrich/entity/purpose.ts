@@ -5,7 +5,8 @@
 //   analytics             usage analytics, attribution and measurement (Umeng, Firebase Analytics, AppsFlyer)
 //   crash reporting       crash and error collection (Crashlytics, Bugly, Sentry, Bugsnag)
 //   push                  push-message channels (FCM, APNs, JPush, Getui, MiPush)
-//   vendor cloud          the device maker's or app maker's own back end: accounts, sync, stores, updates
+//   vendor cloud          the device maker's, the platform's (Google Play services, iCloud) or the app
+//                         maker's own back end: accounts, sync, stores, updates
 //   social                social networks and their widgets and SDKs
 //   customer interaction  chat, support and feedback widgets
 //   hosting               CDNs, storage and generic cloud APIs
