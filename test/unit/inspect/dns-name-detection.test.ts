@@ -96,6 +96,8 @@ t.test('identifiers in labels, under a key that names them', async (t) => {
     ['an international number in base32', `${base32('+33612345678')}.t.example.net`, 'identifier/phone-number', 'medium'],
     ['an e-mail address in hex', `${hex('jane.doe@mail.example')}.t.example.net`, 'identifier/e-mail', 'medium'],
     ['a placeholder IMEI is said, at info', 'imei-000000000000000.t.example.net', 'identifier/imei', 'info'],
+    ['an IMEI whose check digit does not match, at medium', 'imei-353456789012345.t.example.net', 'identifier/imei', 'medium'],
+    ['a sequential filler IMEI is said, at info', 'imei-123456789012345.t.example.net', 'identifier/imei', 'info'],
   ];
   for (const [what, name, detector, severity] of rows) {
     const found = drafts(name).filter((d) => d.detector === detector);

@@ -44,6 +44,8 @@ t.test('IMEI under an IMEI key: valid, failing its check digit, filler, or not a
     else t.equal(hit?.kind === 'IMEI' ? hit.note : 'not an IMEI', note, name);
   }
   t.ok(isFillerImei('555555555555550') && !isFillerImei('353456789012348'), 'fillers by their first 14 digits');
+  t.equal(classifyIdentifier('phone', '008613800138000')?.kind, 'phone number', '15 digits under a phone key are a phone number, not an IMEI');
+  t.equal(classifyIdentifier('imei', 1413131405000), undefined, 'a millisecond timestamp as a JSON number');
 });
 
 t.test('an IMEI failing Luhn is medium, with the note in summary and details; a valid one stays high', async (t) => {
