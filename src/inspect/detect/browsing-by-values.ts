@@ -6,7 +6,7 @@
 // CDN hosts (images with their sizes), records with nothing but a URL and ids.
 
 import { getDomain } from 'tldts';
-import { isTime, siteOf, type Visit } from './browsing.js';
+import { isTime, siteOf, type Visit } from './web-visit.js';
 
 /** First host labels of machines rather than pages. */
 const MACHINE_HOSTS = /^(api|apis|api-[a-z0-9-]+|sdk|t|tr|track|tracking|collect|collector|log|logs|event|events|analytics|stats|metrics|telemetry|beacon|graph|gateway|gw|rpc|push|config|ws|wss|mqtt|cdn|cdn\d*|static|assets?|img|imgs|image|images|i|media|fonts?|pics?|photos?|thumbs?|thumbnails?|video|videos|s\d*|st|upload|uploads|dl|download)$/i;

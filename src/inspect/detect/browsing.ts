@@ -12,6 +12,9 @@ import type { FindingDraft } from '../../model/finding.js';
 import type { Detector, View } from './detector.js';
 import { quote } from './summary-text.js';
 import { visitByValues } from './browsing-by-values.js';
+import { isTime, siteOf, type Visit } from './web-visit.js';
+
+export { siteOf, type Visit };
 
 const URL_KEYS = new Set(['url', 'link', 'page', 'page_url', 'pageurl', 'uri', 'href', 'visited_url', 'visit_url']);
 const TITLE_KEYS = new Set(['title', 'page_title', 'pagetitle']);
@@ -20,21 +23,6 @@ const COUNT_KEYS = new Set(['visit_count', 'visitcount', 'visits', 'typed_count'
 const QUERY_KEYS = new Set(['query', 'q', 'search', 'search_term', 'searchterm', 'keyword', 'keywords', 'term', 'search_query']);
 /** Keys and event names that say "history". */
 const HISTORY_WORDS = /(^|[_\s.-])(history|histories|visit(ed|s)?|browse|browsing|incognito|tabs?|bookmarks?)([_\s.-]|$)/i;
-const ASSET = /\.(js|mjs|css|png|jpe?g|gif|svg|webp|ico|woff2?|ttf|json|mp4|m3u8|map)(\?|#|$)/i;
-
-export interface Visit { readonly url: string; readonly site: string; readonly title?: string }
-
-export function isTime(value: unknown): boolean {
-  if (typeof value === 'number') return (value >= 1e12 && value < 2e12) || (value >= 1e9 && value < 2e9) || (value >= 1.2e16 && value < 1.4e16); // ms, s, Chrome's µs since 1601
-  return typeof value === 'string' && (/^\d{10,17}$/.test(value) || (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(value) && !Number.isNaN(Date.parse(value))));
-}
-
-/** The site of a page URL (its registrable domain), or undefined for what is not a web page. */
-export function siteOf(url: string): string | undefined {
-  if (!/^https?:\/\/[^\s/]+/i.test(url) || ASSET.test(url)) return undefined;
-  return getDomain(url) ?? undefined;
-}
-
 interface Found { visits: Visit[]; queries: string[]; hinted: boolean; byValues: Visit[] }
 
 /** An item whose keys say nothing about URLs (an array, or an object without a URL or query key). */
