@@ -4,7 +4,7 @@
 //   or a bundle id leading the first comment (Alamofire: `App/1.0 (com.example.app; build:1; iOS 16.0)
 //   Alamofire/5.6`; AckeeCZ's okhttp interceptor copies the shape on Android).
 // - medium: shapes that name the app without its package: CFNetwork's `Instagram/123 CFNetwork/…
-//   Darwin/…` (the iOS app's executable name), a known in-app browser marker (`[FB_IAB/FB4A;…]`), or
+//   Darwin/…` (the iOS app's executable name), a known app's mark (`[FB_IAB/FB4A;…]`, `WhatsApp/2.17.190 A`), or
 //   an unknown product beside a mobile HTTP stack (`Dalvik/2.1.0 (…) NewsArticle/5.1.3`,
 //   `Dart/3.2 (dart:io), AppName/1.0.0`, a WebView UA with the app's suffix).
 // Browsers' own User-Agents and library-only ones (`okhttp/4.9.2`, `Dalvik/…`, `grpc-java-okhttp/…`,
@@ -39,18 +39,24 @@ const mobileStack = /Android|iPhone|iPad|\biOS\b|CFNetwork\/|Darwin\/|Dalvik\/|o
 /** What an app's name looks like when it is a single product token. */
 const appNameToken = /^[A-Za-z][A-Za-z0-9._+-]{1,47}$/;
 
-/** In-app browsers that mark the WebView's User-Agent with their own token. */
-const inAppBrowsers: ReadonlyArray<{ marker: RegExp; name: string; android: string; ios: string }> = [
-  { marker: /\[(?:FB_IAB\/FB4A|FBAN\/FBIOS|FBAN\/FB4A)\b/, name: 'Facebook', android: 'com.facebook.katana', ios: 'com.facebook.Facebook' },
-  { marker: /\[(?:FB_IAB\/MESSENGER|FBAN\/MessengerForiOS)\b/, name: 'Messenger', android: 'com.facebook.orca', ios: 'com.facebook.Messenger' },
-  { marker: /\bInstagram \d+[\d.]* (?:Android|\()/, name: 'Instagram', android: 'com.instagram.android', ios: 'com.burbn.instagram' },
-  { marker: /\bMicroMessenger\/\d/, name: 'WeChat', android: 'com.tencent.mm', ios: 'com.tencent.xin' },
+/**
+ * Apps known by a mark they put in their User-Agent: in-app browsers (`[FB_IAB/FB4A;…]`), and
+ * WhatsApp's own fetches, whose version ends in its platform (`WhatsApp/2.17.190 A`,
+ * `WhatsApp/2.16.20/i`). A bare `WhatsApp/2` is not WhatsApp: Signal sends it for link previews.
+ */
+const markedApps: ReadonlyArray<{ marker: RegExp; name: string; android: string; ios: string; platform?: 'android' | 'ios'; what: string }> = [
+  { marker: /\[(?:FB_IAB\/FB4A|FBAN\/FBIOS|FBAN\/FB4A)\b/, name: 'Facebook', android: 'com.facebook.katana', ios: 'com.facebook.Facebook', what: 'in-app browser' },
+  { marker: /\[(?:FB_IAB\/MESSENGER|FBAN\/MessengerForiOS)\b/, name: 'Messenger', android: 'com.facebook.orca', ios: 'com.facebook.Messenger', what: 'in-app browser' },
+  { marker: /\bInstagram \d+[\d.]* (?:Android|\()/, name: 'Instagram', android: 'com.instagram.android', ios: 'com.burbn.instagram', what: 'in-app browser' },
+  { marker: /\bMicroMessenger\/\d/, name: 'WeChat', android: 'com.tencent.mm', ios: 'com.tencent.xin', what: 'in-app browser' },
+  { marker: /^WhatsApp\/2\.\d+\.\d+ A(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'android', what: 'WhatsApp version and platform' },
+  { marker: /^WhatsApp\/2\.\d+\.\d+(?:\/i| i)(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'ios', what: 'WhatsApp version and platform' },
 ];
 
 export function appOfUserAgent(userAgent: string): AppAttribution | undefined {
   const text = userAgent.slice(0, userAgentScanChars);
   const products = userAgentProducts(text);
-  return packageProduct(products) ?? bundleInComment(products) ?? inAppBrowser(text) ?? cfNetworkApp(text) ?? namedApp(text, products);
+  return packageProduct(products) ?? bundleInComment(products) ?? markedApp(text) ?? cfNetworkApp(text) ?? namedApp(text, products);
 }
 
 /** A product whose name (or a `/` segment of its version: `edX/org.edx.mobile/1.0.09`) is a package. */
@@ -81,11 +87,11 @@ function bundleInComment(products: readonly UserAgentProduct[]): AppAttribution 
   return undefined;
 }
 
-function inAppBrowser(text: string): AppAttribution | undefined {
-  for (const app of inAppBrowsers) {
+function markedApp(text: string): AppAttribution | undefined {
+  for (const app of markedApps) {
     if (!app.marker.test(text)) continue;
-    const ios = /iPhone|iPad|\biOS\b|FBAN\/FBIOS|MessengerForiOS/.test(text);
-    return { id: ios ? app.ios : app.android, name: app.name, confidence: 'medium', evidence: `User-Agent (${app.name} in-app browser)` };
+    const ios = app.platform ? app.platform === 'ios' : /iPhone|iPad|\biOS\b|FBAN\/FBIOS|MessengerForiOS/.test(text);
+    return { id: ios ? app.ios : app.android, name: app.name, confidence: 'medium', evidence: `User-Agent (${app.name} ${app.what})` };
   }
   return undefined;
 }

@@ -99,6 +99,9 @@ const userAgents: Row[] = [
   { ua: 'Gallery/3.1 grpc-java-okhttp/1.62.2',
     app: { id: 'Gallery', confidence: 'medium', version: '3.1' }, device: { framework: 'grpc-java (okhttp)' },
     source: 'grpc/grpc-java#868 (the application\'s string comes first); app name ours' },
+  { ua: 'WhatsApp/2.17.190 A', app: { id: 'com.whatsapp', name: 'WhatsApp', confidence: 'medium' }, source: 'allinurl/goaccess#808' },
+  { ua: 'WhatsApp/2.16.20/i', app: { id: 'net.whatsapp.WhatsApp', confidence: 'medium' }, source: 'allinurl/goaccess#808' },
+  { ua: 'WhatsApp/2.19.31 i', app: { id: 'net.whatsapp.WhatsApp', confidence: 'medium' }, source: 'prerender/prerender-node#174' },
   // --- no app: libraries, system stacks and browsers ---
   { ua: 'okhttp/4.9.2', app: null, device: { framework: 'okhttp' }, source: 'mconf/bbb-mobile-sdk#182' },
   { ua: 'okhttp/3.1.4', app: null, device: { framework: 'okhttp' }, source: 'ChuckerTeam/chucker#433' },
@@ -117,6 +120,11 @@ const userAgents: Row[] = [
     source: 'flutter/flutter#135794' },
   { ua: 'Mozilla/5.0 (Linux; Android 4.4.4; SAMSUNG-SM-G900A Build/KTU84P) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/41.0.2272.96 Mobile Safari/537.36', app: null,
     device: { model: 'SAMSUNG-SM-G900A', os: 'Android 4.4.4', framework: 'Chrome' }, source: 'ua-parser/uap-core#38 (Chrome for Android)' },
+  { ua: 'Mozilla/5.0 (Linux; Android 6.0.1; SAMSUNG SM-G930F Build/MMB29K) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/5.0 Chrome/51.0.2704.106 Mobile Safari/537.36', app: null,
+    device: { model: 'SAMSUNG SM-G930F', os: 'Android 6.0.1' }, source: 'browscap/browscap#1152 (Samsung Internet)' },
+  { ua: 'Mozilla/5.0 (Android 13; Mobile; rv:123.0) Gecko/123.0 Firefox/123.0', app: null, device: { os: 'Android 13', framework: 'Firefox' },
+    source: 'medama-io/go-useragent#11 (Firefox for Android)' },
+  { ua: 'Mozilla/5.0 (Mobile; ALCATELOneTouch4012A; rv:18.1) Gecko/18.1 Firefox/18.1', app: null, source: 'mozilla-services/lua_sandbox#53 (Firefox OS)' },
   { ua: 'Mozilla/5.0 (Linux; Android 5.1.1; Nexus 5 Build/LMY48B; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/43.0.2357.65 Mobile Safari/537.36', app: null,
     device: { model: 'Nexus 5', os: 'Android 5.1.1', framework: 'Android WebView' }, source: 'woothee/woothee#33 (a WebView that sent no app suffix)' },
   { ua: 'Mozilla/5.0 (Linux; U; Android 4.1.1; en-gb; Build/KLP) AppleWebKit/534.30 (KHTML, like Gecko) Version/4.0 Safari/534.30', app: null,
@@ -129,6 +137,10 @@ const userAgents: Row[] = [
     app: null, device: { model: 'HUAWEI TIT-U02', os: 'Android 5.1', framework: 'Unity' }, source: 'matomo-org/device-detector#6326' },
   { ua: 'Mozilla/5.0 (Android OS 8.1.0 / API-27 (OPM1.171019.026/TB-X304L_S001017_190709_ROW); LENOVO Lenovo TB-X304L) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/76.0.3809.89 Mobile Safari/537.36 UnityPlayer/2017.4.33f1',
     app: null, device: { model: 'Lenovo TB-X304L', os: 'Android 8.1.0', framework: 'Unity' }, source: 'matomo-org/device-detector#6326' },
+  { ua: 'WhatsApp/2', app: null, source: 'signalapp/Signal-Android#13522 (Signal\'s link previews borrow WhatsApp\'s name)' },
+  { ua: 'WhatsApp/2 (compatible; AnytypeBot/1.0; +https://anytype.io/bot)', app: null, source: 'anyproto/anytype-heart#3258' },
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) WhatsApp/0.2.4240 Chrome/53.0.2785.143 Electron/1.4.12 Safari/537.36', app: null,
+    source: 'allinurl/goaccess#808 (WhatsApp Desktop: no phone\'s stack, so nothing is claimed)' },
   { ua: 'Safari/15612.1.29.41.4 CFNetwork/1128.1 Darwin/19.6.0 (x86_64)', app: null, device: { os: 'macOS', framework: 'CFNetwork' }, source: 'nielsbasjes/yauaa#614' },
 ];
 
