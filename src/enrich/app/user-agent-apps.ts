@@ -49,8 +49,8 @@ const markedApps: ReadonlyArray<{ marker: RegExp; name: string; android: string;
   { marker: /\[(?:FB_IAB\/MESSENGER|FBAN\/MessengerForiOS)\b/, name: 'Messenger', android: 'com.facebook.orca', ios: 'com.facebook.Messenger', what: 'in-app browser' },
   { marker: /\bInstagram \d+[\d.]* (?:Android|\()/, name: 'Instagram', android: 'com.instagram.android', ios: 'com.burbn.instagram', what: 'in-app browser' },
   { marker: /\bMicroMessenger\/\d/, name: 'WeChat', android: 'com.tencent.mm', ios: 'com.tencent.xin', what: 'in-app browser' },
-  { marker: /^WhatsApp\/2\.\d+\.\d+ A(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'android', what: 'WhatsApp version and platform' },
-  { marker: /^WhatsApp\/2\.\d+\.\d+(?:\/i| i)(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'ios', what: 'WhatsApp version and platform' },
+  { marker: /^WhatsApp\/2\.\d+\.\d+ A(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'android', what: 'version and platform' },
+  { marker: /^WhatsApp\/2\.\d+\.\d+(?:\/i| i)(?: |$)/, name: 'WhatsApp', android: 'com.whatsapp', ios: 'net.whatsapp.WhatsApp', platform: 'ios', what: 'version and platform' },
 ];
 
 export function appOfUserAgent(userAgent: string): AppAttribution | undefined {
@@ -100,7 +100,7 @@ function markedApp(text: string): AppAttribution | undefined {
 function cfNetworkApp(text: string): AppAttribution | undefined {
   const match = /^(.{1,160}?)(?:\/(\S{1,40}))? CFNetwork\/[\d.]+ Darwin\/\d/.exec(text);
   if (!match) return undefined;
-  const name = percentDecoded(match[1]!).trim();
+  const name = percentDecoded(match[1]!)?.trim();
   if (!name || name.length > 64 || /[\u0000-\u001f\u007f()/]/.test(name)) return undefined;
   if (knownTokens.has(name.toLowerCase())) return undefined;
   return withVersion({ id: name, name, confidence: 'medium', evidence: 'User-Agent (CFNetwork app name)' }, match[2]);
@@ -135,11 +135,12 @@ function withVersion(app: AppAttribution, version: string | undefined): AppAttri
   return cleaned ? { ...app, version: cleaned } : app;
 }
 
-function percentDecoded(text: string): string {
+/** CFNetwork percent-encodes non-ASCII names (`%E6%B7%98%E5%AE%9D`); a broken encoding is no name. */
+function percentDecoded(text: string): string | undefined {
   if (!text.includes('%')) return text;
   try {
     return decodeURIComponent(text);
   } catch {
-    return text;
+    return undefined;
   }
 }

@@ -293,6 +293,8 @@ t.test('hostile values: huge, odd and broken headers never throw and name no app
   }
   t.equal(appOfRequest(request([['X-Requested-With', huge]])), undefined, 'a huge header is no package');
   t.equal(appOfRequest(request([['User-Agent', '\u0000\u0001 CFNetwork/1 Darwin/22.0.0']])), undefined, 'control characters are no app name');
+  t.equal(appOfRequest(request([['User-Agent', '%E0%A4%A CFNetwork/1 Darwin/22.0.0']])), undefined, 'a broken percent-encoding is no app name');
+  t.match(appOfRequest(request([['User-Agent', '%E6%B7%98%E5%AE%9D/1 CFNetwork/1 Darwin/22.0.0']])), { id: '\u6dd8\u5b9d', confidence: 'medium' }, 'a percent-encoded name is decoded');
   t.equal(deviceOfRequest([]), undefined, 'no headers, no facts');
   t.match(deviceOfRequest([['X-Unity-Version', '2019.4.40f1']]), { framework: 'Unity', evidence: 'X-Unity-Version' }, 'Unity says so in its own header');
   const start = process.hrtime.bigint();
