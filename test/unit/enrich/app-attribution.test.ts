@@ -301,3 +301,28 @@ t.test('hostile values: huge, odd and broken headers never throw and name no app
   appOfRequest(request([['User-Agent', 'x/1 '.repeat(500_000)], ['Content-Type', 'application/x-www-form-urlencoded']], 'a=b&'.repeat(1_000_000)));
   t.ok(process.hrtime.bigint() - start < 2_000_000_000n, 'huge inputs are scanned within bounds');
 });
+
+t.test('random User-Agents built from real fragments: never a throw, every high id package-shaped, browsers never an app', async (t) => {
+  let seed = 22;
+  const next = (n: number) => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed % n; };
+  const fragments = ['Mozilla/5.0', '(Linux; Android 10; K)', 'AppleWebKit/537.36', '(KHTML, like Gecko)', 'Chrome/114.0.0.0', 'Mobile', 'Safari/537.36', 'Dalvik/2.1.0',
+    '(Linux; U; Android 4.4.2; HM NOTE 1W MIUI/V5.2.1.0.KHFCNCB)', 'okhttp/4.9.2', 'CFNetwork/1404.0.5', 'Darwin/22.3.0', '[FB_IAB/FB4A;FBAV/1;]', '(', ')', '[', ']', ';', ',',
+    '%E6%B7', 'com.example.app/1.0', '(com.example.app; build:1; iOS 16.0)', 'Alamofire/5.6', 'Dart/2.19', '(dart:io)', 'grpc-java-okhttp/1.62.2', '/', 'a.b', '\u0000', 'é'];
+  const browserOnly = fragments.slice(0, 7);
+  for (let i = 0; i < 2_000; i++) {
+    const ua = Array.from({ length: 1 + next(12) }, () => fragments[next(fragments.length)]).join(next(3) === 0 ? '' : ' ');
+    try {
+      const found = appOfRequest(request([['User-Agent', ua]]));
+      deviceOfRequest([['User-Agent', ua]]);
+      if (found?.confidence === 'high' && !isPackageName(found.id)) t.fail(`high but not a package: ${found.id} from ${ua}`);
+    } catch (error) {
+      t.fail(`threw on ${JSON.stringify(ua)}: ${String(error)}`);
+    }
+  }
+  for (let i = 0; i < 500; i++) {
+    const ua = Array.from({ length: 1 + next(8) }, () => browserOnly[next(browserOnly.length)]).join(' ');
+    const app = appOfRequest(request([['User-Agent', ua]]));
+    if (app) t.fail(`a browser's User-Agent named an app: ${ua}`);
+  }
+  t.pass('2,500 random User-Agents');
+});
