@@ -39,7 +39,7 @@ svg { width: 100%; height: auto; display: block; }
 .placeholder { flex: 0 0 160px; height: 120px; border: 1px dashed var(--muted); color: var(--muted); font-size: 0.8rem; padding: 8px; overflow: hidden; }
 blockquote.excerpt { margin: 6px 0; padding: 6px 10px; background: var(--panel); border-left: 3px solid var(--muted); white-space: pre-wrap; overflow-wrap: anywhere; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85rem; }
 code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 0.85rem; overflow-wrap: anywhere; }
-.apps th { font-weight: normal; min-width: 160px; } .apps .count { font-weight: 700; font-variant-numeric: tabular-nums; } .apps .evidence { font-size: 0.78rem; }
+.apps { min-width: 60%; } .apps tbody th { font-weight: normal; background: #fff; } .apps tbody + tbody { border-top: 2px solid var(--line); } .apps td, .apps th { overflow-wrap: anywhere; } .apps .count { font-weight: 700; font-variant-numeric: tabular-nums; } .apps .evidence { font-size: 0.78rem; }
 .app code { font-weight: 600; } .entity { font-weight: 600; } .confidence { font-size: 0.75rem; padding: 0 4px; border: 1px solid var(--muted); border-radius: 3px; color: var(--muted); }
 .change-new { color: #8a6d00; font-weight: 600; } .change-gone { color: var(--muted); text-decoration: line-through; }
 footer { margin-top: 40px; font-size: 0.8rem; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }

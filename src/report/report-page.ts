@@ -72,7 +72,7 @@ function headline(model: ReportModel): string {
   const matrix = `<table class="matrix"><caption class="muted">Findings by category and destination country</caption><thead><tr><th>category</th><th>worst</th>${countries.map((c) => `<th class="num">${shown(place(c === 'unknown' ? null : c))}</th>`).join('')}<th class="num">total</th></tr></thead><tbody>${
     ordered.map(([category, list]) => `<tr><td>${escapeHtml(categoryTitle(category))}</td><td>${sev(worstOf(list)!)}</td>${countries.map((c) => count(list.filter((f) => (f.destination?.country ?? 'unknown') === c).length)).join('')}${num(list.length)}</tr>`).join('')
   }</tbody></table>`;
-  const apps = appTable(findings, ordered.map(([category]) => category), categoryTitle);
+  const apps = appTable(findings, ordered.map(([category]) => category));
   return `<div class="headline" id="headline"><p><strong id="total-findings">${escapeHtml(String(total))}</strong> finding${total === 1 ? '' : 's'}: what left the device, which app sent it, and who got it.</p><ul>${items.join('')}</ul>${more}<p class="muted by-category">By category: ${perCategory}</p></div>${matrix}${apps}`;
 }
 

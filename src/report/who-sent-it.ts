@@ -86,8 +86,8 @@ export function sentence(group: SentenceGroup): string {
   return `${who}<strong>${escapeHtml(categoryWord(group.category))}</strong> → ${destinationText(group.findings[0]!, group.hosts)}${n > 1 ? ` <span class="muted">(${escapeHtml(String(n))} findings)</span>` : ''}`;
 }
 
-/** The table of apps (rows, "unknown app" last) by category (columns): in each cell, where it went and how often. */
-export function appTable(findings: readonly Finding[], categories: readonly string[], categoryTitle: (c: string) => string): string {
+/** The table of apps ("unknown app" last), one row per category each sent: where it went and how often. */
+export function appTable(findings: readonly Finding[], categories: readonly string[]): string {
   const rows = new Map<string, { app?: AppAttribution; evidences: Set<string>; findings: Finding[] }>();
   for (const f of findings) {
     const key = f.app?.id ?? '';
@@ -102,12 +102,13 @@ export function appTable(findings: readonly Finding[], categories: readonly stri
   const ordered = [...rows.values()].sort((a, b) => Number(!a.app) - Number(!b.app) || b.findings.length - a.findings.length || (a.app?.id ?? '').localeCompare(b.app?.id ?? ''));
   const body = ordered.map((row) => {
     const evidences = [...row.evidences];
-    const head = row.app
+    const who = row.app
       ? `${appText(row.app, evidences)}<br><small class="muted evidence">${escapeHtml(row.app.confidence)}: ${evidences.slice(0, 3).map((e) => shown(e, 120)).join('; ')}${evidences.length > 3 ? `; and ${escapeHtml(String(evidences.length - 3))} more` : ''}</small>`
       : '<span class="muted">unknown app</span>';
-    const cells = categories.map((category) => {
+    // One line per category the app sent (in the report's category order): where it went, how often.
+    const lines = categories.flatMap((category) => {
       const inCategory = row.findings.filter((f) => f.category === category);
-      if (inCategory.length === 0) return '<td class="muted">·</td>';
+      if (inCategory.length === 0) return [];
       const byDestination = new Map<string, { first: Finding; hosts: Set<string>; count: number }>();
       for (const f of inCategory) {
         const d = byDestination.get(destinationKey(f)) ?? { first: f, hosts: new Set<string>(), count: 0 };
@@ -116,9 +117,11 @@ export function appTable(findings: readonly Finding[], categories: readonly stri
         byDestination.set(destinationKey(f), d);
       }
       const items = [...byDestination.values()].sort((a, b) => b.count - a.count);
-      return `<td>${items.slice(0, 6).map((d) => `<div>${destinationText(d.first, [...d.hosts])} <span class="count">${escapeHtml(String(d.count))}</span></div>`).join('')}${items.length > 6 ? `<div class="muted">and ${escapeHtml(String(items.length - 6))} more</div>` : ''}</td>`;
-    }).join('');
-    return `<tr data-app-row="${row.app ? shown(row.app.id, 160) : ''}"><th>${head}</th>${cells}<td class="num">${escapeHtml(String(row.findings.length))}</td></tr>`;
+      const where = `${items.slice(0, 8).map((d) => `<div>${destinationText(d.first, [...d.hosts])} <span class="count">× ${escapeHtml(String(d.count))}</span></div>`).join('')}${items.length > 8 ? `<div class="muted">and ${escapeHtml(String(items.length - 8))} more</div>` : ''}`;
+      return [`<td>${escapeHtml(categoryWord(category))}</td><td>${where}</td><td class="num">${escapeHtml(String(inCategory.length))}</td>`];
+    });
+    const head = `<th rowspan="${lines.length}">${who}</th>`;
+    return `<tbody data-app-row="${row.app ? shown(row.app.id, 160) : ''}">${lines.map((line, i) => `<tr>${i === 0 ? head : ''}${line}</tr>`).join('')}</tbody>`;
   }).join('');
-  return `<table class="apps" id="apps"><caption class="muted">Who sent what to whom: findings by app, category and destination (company, purpose and country, or host and country); an app's confidence and evidence under its name</caption><thead><tr><th>app</th>${categories.map((c) => `<th>${escapeHtml(categoryTitle(c))}</th>`).join('')}<th class="num">total</th></tr></thead><tbody>${body}</tbody></table>`;
+  return `<table class="apps" id="apps"><caption class="muted">Who sent what to whom: findings by app, category and destination (company, purpose and country, or host and country); an app's confidence and evidence under its name, more in its tooltip</caption><thead><tr><th>app</th><th>data</th><th>sent to</th><th class="num">findings</th></tr></thead>${body}</table>`;
 }

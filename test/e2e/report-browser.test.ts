@@ -67,6 +67,18 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
     const thumb = page.locator('article.finding[data-category="photo"] img.thumb');
     t.equal(await thumb.evaluate((img) => { const image = img as unknown as { complete: boolean; naturalWidth: number }; return image.complete && image.naturalWidth > 0 && image.naturalWidth <= 240; }), true, 'the photo thumbnail is decoded and shown');
 
+    // Who sent it and who got it: one sentence per app, category and company, and the table of apps.
+    const sentences = (await page.locator('#headline li').allTextContents()).map((x) => x.replace(/\s+/g, ' ').trim());
+    t.ok(sentences.includes('high com.miui.gallery: photo → Xiaomi (simulated) (vendor cloud, CN)'), `the photo's sentence names the app and the company (${sentences.join(' | ')})`);
+    t.ok(sentences.includes('high com.miui.weather2 likely: location → Google (simulated) (advertising, US)'), 'an app known by weaker evidence says so');
+    t.ok(sentences.every((x) => / → .+ \(simulated\) \(/.test(x)), 'every finding goes to a named (simulated) company');
+    t.equal(await page.locator('#headline li').filter({ hasText: /^\s*\S+\s+com\.miui\./ }).count(), 5, 'the five HTTP findings name their app; SMTP and the pinned app have none to give');
+    t.equal(await page.locator('table.apps tbody[data-app-row="com.miui.gallery"] th .app').getAttribute('title'), 'high confidence: User-Agent', "the app's evidence as a tooltip");
+    t.same((await page.locator('table.apps tbody[data-app-row="com.miui.cloudservice"] tr').allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim()), ['com.miui.cloudservice high: User-Agent SMS Xiaomi (simulated) (vendor cloud, CN) × 1 1', 'contacts Xiaomi (simulated) (vendor cloud, CN) × 1 1'], 'SMS and contacts, one each, to the vendor cloud');
+    t.match(await page.locator('table.apps tbody[data-app-row=""]').textContent(), /unknown app/, 'the findings without an app have their row');
+    await page.fill('#filter', 'cloudservice');
+    t.equal(await page.locator('#shown-count').textContent(), '2', 'the filter finds a finding by its app');
+
     await page.fill('#filter', 'gallery');
     t.equal(await page.locator('#shown-count').textContent(), '1', 'typing narrows the list');
     t.equal(await page.locator('article.finding:visible').count(), 1);
@@ -91,6 +103,9 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
       hosts: ['evil.example.cn'],
       findings: [makeFinding(1, {
         category: 'sms', host: 'evil.example.cn', url: 'javascript:window.__pwned=3',
+        // An app id and a company name are payloads too (the app id comes from a header).
+        app: { id: 'com.evil"><script>window.__pwned=6</script>', confidence: 'high', evidence: 'X-Requested-With <img src=x onerror="window.__pwned=7">' },
+        destination: { country: 'CN', entity: '<script>window.__pwned=8</script>', purpose: '<b onmouseover="window.__pwned=9">ads</b>' },
         summary: '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1"><svg><script>window.__pwned=1</script></svg></style><style>body{display:none}</style>',
         evidence: { path: ['body'], bytes: 5, sha256: 'f'.repeat(64), excerpt: '<a href="javascript:window.__pwned=2">x</a> \u202Egpj.exe' },
       })],

@@ -28,6 +28,7 @@ function findings(): Finding[] {
   ];
 }
 
+const shownId = (id: string): string => id.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const text = (html: string): string => html.replace(/<[^>]+>/g, '').replace(/&gt;/g, '>').replace(/&lt;/g, '<').replace(/&amp;/g, '&').replace(/&#39;/g, "'").replace(/&quot;/g, '"');
 
 t.test('the headline: app → data → company (purpose, first party, country); host and country without them', async (t) => {
@@ -49,14 +50,17 @@ t.test('the headline: app → data → company (purpose, first party, country); 
   t.notMatch(html, /\u202E/, 'the override is shown, not obeyed');
 
   const table = /<table class="apps" id="apps">([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
-  const rows = [...table.matchAll(/<tr data-app-row="([^"]*)">([\s\S]*?)<\/tr>/g)].map((m) => [m[1], [...m[2]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]!))]);
-  t.same(text(/<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '').trim(), 'appPhotosSMSLocationIdentifierstotal', 'the categories are the columns');
-  t.same(rows, [
-    ['com.miui.gallery', ['com.miui.gallery' + 'high: User-Agent; connection proxy-3: User-Agent', 'Xiaomi (vendor cloud, first party, CN) 2', '·', '·', '·', '2']],
-    ['com.evil&lt;img src=x onerror=&quot;window.__pwned=1&quot;&gt;\\u202egpj.exe', [`com.evil<img src=x onerror="window.__pwned=1">\\u202egpj.exe guesslow: X-Requested-With <img src=x onerror="window.__pwned=1">\\u202egpj.exe`, '·', '·', '·', `Evil <img src=x onerror="window.__pwned=1">\\u202egpj.exe (spying <img src=x onerror="window.__pwned=1">\\u202egpj.exe, US) 1`, '1']],
-    ['com.miui.weather2', ['Weather (com.miui.weather2) likelymedium: body:package', '·', '·', 'AdCo (advertising, US) 1', '·', '1']],
-    ['', ['unknown app', '·', 'sms.example.cn in China (CN) 1', '·', '·', '1']],
-  ], 'rows are apps (the unknown app last), cells the destinations and counts');
+  t.same(text(/<thead>([\s\S]*?)<\/thead>/.exec(table)?.[1] ?? '').trim(), 'appdatasent tofindings');
+  const apps = [...table.matchAll(/<tbody data-app-row="([^"]*)">([\s\S]*?)<\/tbody>/g)].map((m) => [m[1], [...m[2]!.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<t[hd][^>]*>([\s\S]*?)<\/t[hd]>/g)].map((c) => text(c[1]!)))]);
+  const evil = `com.evil<img src=x onerror="window.__pwned=1">\\u202egpj.exe`;
+  const evilText = `<img src=x onerror="window.__pwned=1">\\u202egpj.exe`;
+  t.same(apps, [
+    ['com.miui.gallery', [['com.miui.galleryhigh: User-Agent; connection proxy-3: User-Agent', 'photo', 'Xiaomi (vendor cloud, first party, CN) × 2', '2']]],
+    [shownId(evil), [[`${evil} guesslow: X-Requested-With ${evilText}`, 'identifier', `Evil ${evilText} (spying ${evilText}, US) × 1`, '1']]],
+    ['com.miui.weather2', [['Weather (com.miui.weather2) likelymedium: body:package', 'location', 'AdCo (advertising, US) × 1', '1']]],
+    ['', [['unknown app', 'SMS', 'sms.example.cn in China (CN) × 1', '1']]],
+  ], 'one group of rows per app (the unknown app last), one row per category: the destinations and counts');
+  t.match(table, /<th rowspan="1">/, "the app's cell spans its categories");
 
   const article = /<article[^>]* id="f-000003"[\s\S]*?<\/article>/.exec(html)?.[0] ?? '';
   t.match(text(article), /appWeather \(com\.miui\.weather2\) likely medium confidence: body:package/, "the finding says its app and the app's evidence");
