@@ -70,7 +70,7 @@ t.test('the flow list shows the app and, beside the country, the company; rows l
   t.equal(wide[0]!.indexOf(' DE '), wide[2]!.indexOf(' CN '), 'and so does the country');
 });
 
-t.test('an 80-column terminal keeps the app (shortened to its end) and the country; narrower, the app goes before the path', async (t) => {
+t.test('an 80-column terminal keeps the app (shortened to its end) and the country; bytes down and duration go first; narrower, the app goes before the path', async (t) => {
   const m = model();
   threeFlows(m);
   const eighty = flowText(m, 78); // the screen gives the list its width minus the borders
@@ -79,11 +79,12 @@ t.test('an 80-column terminal keeps the app (shortened to its end) and the count
   t.match(eighty[1]!, /…weather\? +\/bid/, 'the confidence mark survives the cut');
   t.notMatch(eighty[2]!, /↓|ms/);
   const hundred = flowText(m, 98);
-  t.match(hundred[2]!, /…miui\.gallery +\/upload\?\S* CN Xiaomi/, 'at 100 columns a longer app, and the company');
-  t.match(hundred[2]!, /↓ +0/, 'room for bytes down again');
+  t.match(hundred[2]!, /gallery\.cloud\.d… com\.miui\.gallery \/upload\?\S* CN Xiaomi +- ↑/, 'at 100 columns the whole app, and the company');
+  t.notMatch(hundred[2]!, /↓|ms/, 'bytes down and duration only with room to spare');
+  t.match(flowText(m, 140)[2]!, /CN Xiaomi \(vendor cloud\) +- ↑ +0 ↓ +0 +512ms/, 'as at 140 columns');
   const sixty = flowText(m, 60);
   t.notMatch(sixty.join('\n'), /gallery +\/upload|weather\?/, 'at 60 columns the app column is gone');
-  t.match(sixty[2]!, /gallery… \/upload\S* CN +- ↑/, 'the host, path and country are not');
+  t.match(sixty[2]!, /POST {4}gallery\.… \/upload… CN +- ↑/, 'the host, path and country are not');
   t.ok(sixty.every((l) => l.length === 60));
 });
 
@@ -98,7 +99,7 @@ t.test('findings show the company beside the country and the app before the summ
   const m = model();
   m.addFinding(finding(1, { app: gallery, destination: { ip: '42.62.48.10', country: 'CN', entity: 'Xiaomi', purpose: 'vendor cloud', firstParty: true } }));
   m.addFinding(finding(2, { host: 'ads.demo', category: 'location', severity: 'medium', summary: 'GPS position 48.853 2.349', destination: { ip: '127.0.0.3', country: 'US' } }));
-  const wide = m.render(160, 30).findings.map((l) => l.text);
+  const wide = m.render(200, 30).findings.map((l) => l.text);
   t.match(wide[1]!, /HIGH +photo +CN Xiaomi \(vendor cloud\) +gallery\.cloud\.demo +com\.miui\.gallery +JPEG camera photo number 1/);
   t.match(wide[0]!, /MEDIUM +location +US +ads\.demo +GPS position/, 'a finding without company or app leaves the columns blank');
   t.equal(wide[0]!.indexOf('GPS'), wide[1]!.indexOf('JPEG'), 'summaries line up');
@@ -127,7 +128,7 @@ t.test('filter by app: app:, plain words, entity:, and the `a` key cycling throu
   m.setFilter('google');
   t.equal(m.selectedFlow()?.id, 'fl-2', 'plain words match the company');
   m.setFilter('entity:vendor');
-  t.same(flowText(m, 160).map((l) => /\/(\w+)/.exec(l.slice(60))?.[1]), ['thumbs', 'upload'], 'entity: matches the company or its purpose');
+  t.same(flowText(m, 160).map((l) => /\/(thumbs|upload|bid|v1)/.exec(l)?.[1]), ['thumbs', 'upload'], 'entity: matches the company or its purpose');
   m.setFilter('miui');
   t.equal(m.render(160, 30).flows.length, 2, 'plain words match app ids');
 
@@ -207,5 +208,5 @@ t.test('on an 80x24 terminal the flows pane shows the app', async (t) => {
   threeFlows(m);
   screen.markDirty();
   const lines = (screen.screen as unknown as { lines: Array<Array<[unknown, string]>> }).lines.map((row) => row.map((cell) => cell[1]).join('').trimEnd());
-  t.match(lines.join('\n'), /│18:30:11 POST {4}gallery\.c… …miui\.gallery \/upload\?al… CN +- ↑ +0 +│/);
+  t.match(lines.join('\n'), /│18:30:11 POST {4}gallery\.clo… …miui\.gallery \/upload\?… CN +- ↑ +0 +│/);
 });

@@ -9,6 +9,8 @@ export interface OptionalColumn<Name extends string> {
   readonly min: number;
   /** More than this is never given. */
   readonly ideal: number;
+  /** Shown only with room to spare once the others have grown to their ideal (a nicety: bytes down, duration). */
+  readonly late?: boolean;
 }
 
 export interface ColumnPlan<Name extends string> {
@@ -22,19 +24,24 @@ export interface ColumnPlan<Name extends string> {
  * `fixed`: the width the always-shown columns take, separators included. `restMin`: what the free
  * column needs before any optional column is shown. `keep`: optional columns, most important
  * first; each shown one costs its width plus one space. `grow`: who shares the room left after every
- * kept column has its minimum, up to its ideal (a column late in `grow` is the first to shrink).
+ * kept column has its minimum, up to its ideal (a column late in `grow` is the first to shrink;
+ * a name given twice grows twice as fast).
  */
 export function planColumns<Name extends string>(width: number, fixed: number, restMin: number, keep: readonly OptionalColumn<Name>[], grow: readonly Name[]): ColumnPlan<Name> {
   const widths = Object.fromEntries(keep.map((c) => [c.name, 0])) as Record<Name, number>;
   let room = Math.max(0, width - fixed - restMin);
-  for (const column of keep) {
-    if (column.min + 1 > room) continue;
-    widths[column.name] = column.min;
-    room -= column.min + 1;
-  }
+  const place = (columns: readonly OptionalColumn<Name>[]): void => {
+    for (const column of columns) {
+      // Strictly by importance: once one does not fit, no less important one is shown in its place.
+      if (column.min + 1 > room) break;
+      widths[column.name] = column.min;
+      room -= column.min + 1;
+    }
+  };
+  place(keep.filter((c) => !c.late));
   // Room left over is shared a column at a time, so no column reaches its ideal while another
   // shown one is starved; when it runs out mid-round, the columns late in `grow` got one less.
-  const growing = keep.filter((c) => grow.includes(c.name) && widths[c.name] > 0).sort((a, b) => grow.indexOf(a.name) - grow.indexOf(b.name));
+  const growing = grow.map((name) => keep.find((c) => c.name === name)).filter((c): c is OptionalColumn<Name> => c !== undefined && widths[c.name] > 0);
   while (room > 0) {
     const hungry = growing.filter((c) => widths[c.name] < c.ideal);
     if (hungry.length === 0) break;
@@ -44,5 +51,6 @@ export function planColumns<Name extends string>(width: number, fixed: number, r
       room--;
     }
   }
+  place(keep.filter((c) => c.late));
   return { widths, rest: restMin + room };
 }

@@ -69,7 +69,8 @@ function size(n: number): string {
 
 function fit(text: string, width: number): string {
   if (width <= 0) return '';
-  return text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1))}…`;
+  // A cut never leaves a space before its …: `Xiaomi…`, not `Xiaomi …`.
+  return text.length <= width ? text.padEnd(width) : `${text.slice(0, Math.max(0, width - 1)).trimEnd()}…`.padEnd(width);
 }
 
 /** A body preview that never puts raw bytes on the terminal: text when it is text, else hex. */
@@ -94,11 +95,26 @@ function companyText(entity: string | null | undefined, purpose: string | null |
   return toDisplay(purpose ? `${entity} (${purpose})` : entity, 120);
 }
 
-/** The company column: with its purpose when that fits, else the name alone, cut at its end. */
+/** The longest text a column would show for these rows. */
+function longest<T>(rows: readonly T[], text: (row: T) => string): number {
+  let most = 0;
+  for (const row of rows) most = Math.max(most, text(row).length);
+  return most;
+}
+
+/**
+ * An optional column sized to its content: none when no row has anything for it; else no wider
+ * than its longest text (and never below that text or `min`, whichever is smaller).
+ */
+function sized<Name extends string>(name: Name, min: number, ideal: number, longestText: number): Array<{ name: Name; min: number; ideal: number }> {
+  if (longestText === 0) return [];
+  return [{ name, min: Math.min(min, longestText), ideal: Math.max(Math.min(min, longestText), Math.min(ideal, longestText)) }];
+}
+
+/** The company column: with its purpose while a few letters of it fit, else the name alone, cut at its end. */
 function fitCompany(entity: string | null | undefined, purpose: string | null | undefined, width: number): string {
-  const full = companyText(entity, purpose);
-  if (full.length <= width) return full.padEnd(width);
-  return fit(companyText(entity, undefined), width);
+  const name = companyText(entity, undefined);
+  return fit(width >= name.length + 6 ? companyText(entity, purpose) : name, width);
 }
 
 /**
@@ -216,9 +232,6 @@ export class TuiModel {
   readonly #qrLines = new Map<string, string[]>();
   /** App ids seen (display-safe), first seen first: what the `a` key cycles through. */
   readonly #apps = new Set<string>();
-  /** The app and company columns appear once something has an app or a company (not before). */
-  #anyApp = false;
-  #anyEntity = false;
 
   constructor(options: ModelOptions) {
     this.#options = options;
@@ -231,7 +244,6 @@ export class TuiModel {
   addFinding(finding: Finding): void {
     const shown = this.#options.redact(finding);
     if (shown.app) this.#sawApp(toDisplay(shown.app.id, 120));
-    if (shown.destination.entity) this.#anyEntity = true;
     this.#severityCounts[shown.severity] = (this.#severityCounts[shown.severity] ?? 0) + 1;
     const worst = this.#worstByFlow.get(shown.flowId);
     if (!worst || severityRank(shown.severity) > severityRank(worst)) {
@@ -257,13 +269,11 @@ export class TuiModel {
     if (row.encryptedDnsUnseen) this.#encryptedDnsUnseen++;
     this.#clients.add(clientIp);
     if (row.appId) this.#sawApp(row.appId);
-    if (row.entity) this.#anyEntity = true;
     if (this.paused) this.#pendingFlows.push(row);
     else this.#insert('flows', () => this.flows.push(row));
   }
 
   #sawApp(id: string): void {
-    this.#anyApp = true;
     if (this.#apps.size < APPS_KEPT) this.#apps.add(id);
   }
 
@@ -465,17 +475,18 @@ export class TuiModel {
 
   /**
    * Finding rows: time, severity, category, country, then the company beside the country, the
-   * host, the app and the summary. The company and app columns exist once some row has one; on a
-   * narrow terminal the app column shrinks first, then hides, then the company's (both stay in
-   * the detail view). The summary keeps at least 20 columns.
+   * host, the app and the summary. The company and app columns exist when a row on screen has
+   * one; on a narrow terminal the app column shrinks first, then hides, then the company's (both stay in
+   * the detail view). The summary keeps half of what is beyond 40 columns (22 at least); the host
+   * grows twice as fast as the others.
    */
-  #findingColumns(width: number): ColumnPlan<FindingColumn> {
+  #findingColumns(width: number, rows: readonly Finding[]): ColumnPlan<FindingColumn> {
     const head = 8 + 1 + 8 + 1 + 10 + 1 + 2 + 1;
-    return planColumns(width, head, Math.max(20, Math.floor(width * 0.3)), [
-      { name: 'host', min: 12, ideal: Math.min(32, Math.max(12, Math.floor(width * 0.22))) },
-      ...(this.#anyEntity ? [{ name: 'entity' as const, min: 8, ideal: 24 }] : []),
-      ...(this.#anyApp ? [{ name: 'app' as const, min: 12, ideal: 26 }] : []),
-    ], ['host', 'entity', 'app']);
+    return planColumns(width, head, Math.max(22, Math.floor((width - 40) / 2)), [
+      ...sized('host', 12, Math.min(32, Math.max(12, Math.floor(width * 0.22))), longest(rows, (f) => toDisplay(f.host, 80))),
+      ...sized('entity', 8, 24, longest(rows, (f) => companyText(f.destination.entity, f.destination.purpose))),
+      ...sized('app', 12, 26, longest(rows, (f) => (f.app ? appLabel(f.app) : ''))),
+    ], ['host', 'host', 'entity', 'app']);
   }
 
   #findingLine(f: Finding, width: number, columns: ColumnPlan<FindingColumn>): string {
@@ -491,19 +502,20 @@ export class TuiModel {
 
   /**
    * Flow rows: time, method, host, app, path, country, company, status, bytes up, bytes down,
-   * duration and the finding badge. Going narrower, the app column shrinks first (with host and
-   * company); then the duration, the bytes down, the company and the app hide, in that order, so
-   * the path keeps 15% of the width (8 columns at least). The country always stays.
+   * duration and the finding badge. Bytes down and duration only have room to spare; going
+   * narrower they go first, then the app column shrinks (with host and company; the host grows
+   * twice as fast), then the company and the app hide, so the path keeps 12% of the width (8
+   * columns at least). The country always stays.
    */
-  #flowColumns(width: number): ColumnPlan<FlowColumn> {
+  #flowColumns(width: number, rows: readonly FlowRow[]): ColumnPlan<FlowColumn> {
     const fixed = 8 + 1 + 7 + 1 + 3 + 5 + 7 + 10; // time, method, country, status, bytes up, badge
-    return planColumns(width, fixed, Math.max(8, Math.floor(width * 0.15)), [
-      { name: 'host', min: 8, ideal: Math.min(26, Math.max(10, Math.floor(width * 0.2))) },
-      ...(this.#anyApp ? [{ name: 'app' as const, min: 12, ideal: 24 }] : []),
-      ...(this.#anyEntity ? [{ name: 'company' as const, min: 6, ideal: 26 }] : []),
-      { name: 'down', min: 6, ideal: 6 },
-      { name: 'duration', min: 7, ideal: 7 },
-    ], ['host', 'company', 'app']);
+    return planColumns(width, fixed, Math.max(8, Math.floor(width * 0.12)), [
+      ...sized('host', 8, Math.min(26, Math.max(10, Math.floor(width * 0.2))), longest(rows, (r) => toDisplay(r.host, 80))),
+      ...sized('app', 12, 24, longest(rows, (r) => r.app ?? '')),
+      ...sized('company', 6, 26, longest(rows, (r) => companyText(r.entity, r.purpose))),
+      { name: 'down', min: 6, ideal: 6, late: true },
+      { name: 'duration', min: 7, ideal: 7, late: true },
+    ], ['host', 'host', 'company', 'app']);
   }
 
   #flowLine(r: FlowRow, width: number, columns: ColumnPlan<FlowColumn>): string {
@@ -525,11 +537,14 @@ export class TuiModel {
     this.#selected[pane] = Math.max(0, selected);
     const top = Math.max(0, Math.min(selected - Math.floor(height / 2), rows.length - height));
     const lines: Line[] = [];
-    // One plan per frame: every row of a list lines up.
-    const findingColumns = this.#findingColumns(width);
-    const flowColumns = this.#flowColumns(width);
+    const shown: Array<Finding | FlowRow> = [];
+    for (let i = top; i < Math.min(rows.length, top + height); i++) shown.push(rows.at(i)!);
+    // One plan per frame, from the rows on screen: every row lines up, and a column is as wide as
+    // its longest text there (short hosts leave room for the app); one nobody fills is not drawn.
+    const findingColumns = this.#findingColumns(width, shown.filter((r): r is Finding => 'summary' in r));
+    const flowColumns = this.#flowColumns(width, shown.filter((r): r is FlowRow => !('summary' in r)));
     for (let i = top; i < Math.min(rows.length, top + height); i++) {
-      const row = rows.at(i)!;
+      const row = shown[i - top]!;
       const isSelected = i === selected && this.focus === pane;
       if ('summary' in row) lines.push({ text: this.#findingLine(row, width, findingColumns), style: isSelected ? 'selected' : `sev.${row.severity}` });
       else {
