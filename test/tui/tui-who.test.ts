@@ -136,6 +136,7 @@ t.test('filter by app: app:, plain words, entity:, and the `a` key cycling throu
   m.command('next-app');
   t.match(m.message, /app 1 of 3: com\.miui\.gallery/);
   t.match(m.render(160, 30).header[1]!.text, /\[filter: host:cloud app:com\.miui\.gallery\]/, 'the rest of the filter stays');
+  t.match(m.render(78, 30).header[1]!.text, /^● LIVE {2}\[filter: host:cloud app:com\.miui\.gallery\]/, 'and the filter leads the status line, so 80 columns show it');
   t.same(flowText(m, 160).filter((l) => l.includes('gallery')).length, 1, 'the whole id: com.miui.gallery.beta is another app');
   m.command('next-app');
   t.match(m.message, /app 2 of 3: com\.example\.weather/);

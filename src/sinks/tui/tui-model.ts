@@ -565,7 +565,8 @@ export class TuiModel {
     // The coverage ledger in one figure: how much of what devices sent the detectors could read.
     const seen = this.#bytesUp === 0 ? '' : ` (${Math.floor((this.#bytesUpInspected / this.#bytesUp) * 100)}% inspected)`;
     const dns = this.#dnsQueries + this.#encryptedDnsUnseen === 0 ? '' : `  DNS ${this.#dnsQueries}${this.#encryptedDnsUnseen ? ` (${this.#encryptedDnsUnseen} encrypted, unseen)` : ''}`;
-    return fit(`${state}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}${seen}${dns}  ${sev}${filter}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
+    // The filter right after the state: on a narrow terminal it is what must not be cut off (the a key sets it).
+    return fit(`${state}${filter}  flows ${this.#flowsSeen}  ↑${size(this.#bytesUp)}${seen}${dns}  ${sev}${dropped}${this.#options.outDir ? `  → ${this.#options.outDir}` : ''}`, width);
   }
 
   #detailLines(): string[] {
