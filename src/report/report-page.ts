@@ -137,7 +137,7 @@ function findingArticle(f: Finding, model: ReportModel): string {
     : thumb?.kind === 'image' ? `<img class="thumb" alt="${escapeHtml(`thumbnail of the ${f.category} sent to ${f.host}`)}" src="${thumb.dataUri}">`
       : `<div class="placeholder">${model.redacted ? 'photo not shown (redacted report)' : shown(thumb?.reason ?? 'no preview: the photo was not kept in the run (--no-record, a body over the limit, or over the report\'s thumbnail limit)', 200)}</div>`;
   const rows = [
-    f.app ? `<dt>app</dt><dd>${appText(f.app)} <small class="muted">${escapeHtml(f.app.confidence)} confidence: ${shown(f.app.evidence, 200)}</small></dd>` : '',
+    f.app ? `<dt>app</dt><dd>${appText(f.app)}${f.app.version ? ` ${shown(f.app.version, 40)}` : ''} <small class="muted">${escapeHtml(f.app.confidence)} confidence: ${shown(f.app.evidence, 200)}</small></dd>` : '',
     dest.entity ? `<dt>company</dt><dd>${shown(dest.entity, 120)}${dest.purpose ? `: ${shown(dest.purpose, 60)}` : ''}${dest.firstParty ? ' (first party: the app\'s own vendor)' : ''}</dd>` : '',
     `<dt>destination</dt><dd><code>${shown(f.host, 200)}</code>${dest.ip ? ` at <code>${shown(dest.ip, 60)}${dest.port ? `:${escapeHtml(String(dest.port))}` : ''}</code>` : ''}</dd>`,
     `<dt>country</dt><dd>${shown(place(dest.country ?? dest.org))}${dest.asn ? `, network AS${escapeHtml(String(dest.asn))}` : ''}${dest.org && dest.country ? ` ${shown(dest.org, 120)}` : ''}</dd>`,

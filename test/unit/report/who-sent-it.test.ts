@@ -18,7 +18,7 @@ const hostile = '<img src=x onerror="window.__pwned=1">\u202Egpj.exe';
 
 function findings(): Finding[] {
   return [
-    makeFinding(1, { app: gallery, destination: xiaomi, host: 'gallery.example.cn' }),
+    makeFinding(1, { app: { ...gallery, version: '5.2.1' }, destination: xiaomi, host: 'gallery.example.cn' }),
     makeFinding(2, { app: { ...gallery, evidence: 'connection proxy-3: User-Agent' }, destination: xiaomi, host: 'backup.example.cn', evidence: { path: ['body'], bytes: 10, sha256: 'b'.repeat(64) } }),
     makeFinding(3, { category: 'location', severity: 'medium', detector: 'location/geo', summary: 'position', host: 'ads.example.com', app: { id: 'com.miui.weather2', name: 'Weather', confidence: 'medium', evidence: 'body:package' }, destination: { country: 'US', entity: 'AdCo', purpose: 'advertising', firstParty: false }, evidence: { path: ['body'], bytes: 5, sha256: 'c'.repeat(64) } }),
     // An app id and a company name that are payloads.
@@ -66,6 +66,7 @@ t.test('the headline: app → data → company (purpose, first party, country); 
   t.match(text(article), /appWeather \(com\.miui\.weather2\) likely medium confidence: body:package/, "the finding says its app and the app's evidence");
   t.match(text(article), /companyAdCo: advertising/, 'and the company');
   t.match(text(/<article[^>]* id="f-000001"[\s\S]*?<\/article>/.exec(html)?.[0] ?? ''), /companyXiaomi: vendor cloud \(first party: the app's own vendor\)/);
+  t.match(text(/<article[^>]* id="f-000001"[\s\S]*?<\/article>/.exec(html)?.[0] ?? ''), /appcom\.miui\.gallery 5\.2\.1 high confidence: User-Agent/, "the app's version where its User-Agent gave one");
   t.notMatch(/<article[^>]* id="f-000005"[\s\S]*?<\/article>/.exec(html)?.[0] ?? '', /<dt>app<\/dt>|<dt>company<\/dt>/, 'no app, no company: no such rows');
 });
 
