@@ -13,7 +13,7 @@ import { installRoot } from '../../src/app/paths.js';
 const session = `phonehome-test-${process.pid}`;
 const { tmux, screenShows } = tmuxSession(session);
 
-t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits and restores the shell', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
+t.test('phonehome demo in a real terminal: findings appear with their apps and companies, help opens, Q quits and restores the shell', { skip: haveTmux ? false : 'tmux is not installed' }, async (t) => {
   const cli = path.join(installRoot, 'dist', 'cli.js');
   // The live view keeps its evidence like capture does; here in a folder of the test's own.
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-tmux-')), 'run');
@@ -22,6 +22,10 @@ t.test('phonehome demo in a real terminal: findings appear, help opens, Q quits 
   const screen = await screenShows(/HIGH +photo .*JPEG camera photo/);
   t.match(screen, /proxy: 127\.0\.0\.1:\d+ {2}CA: http:\/\/phonehome\.cert\//);
   await screenShows(/CRITICAL credential/);
+  // Who sent it and who got it: the gallery's WebView names its package (X-Requested-With), and
+  // the demo's servers play companies.
+  const who = await screenShows(/GET +gallery\.cloud\.\S* +\S*miui\.gallery +\/album\//);
+  t.match(who, /HIGH +photo +CN Xiaomi/, 'the company beside the country');
   tmux('send-keys', '-t', session, '?');
   await screenShows(/Q, C-c +quit: stop, write files, restore the terminal/);
   tmux('send-keys', '-t', session, 'Escape');
