@@ -7,7 +7,7 @@
 // "(simulated)", so no report of the demo passes for evidence against a real company.
 
 import type { DestinationInfo } from '../enrich/destination-lookup.js';
-import type { EntityInfo } from '../enrich/entity/entity-lookup.js';
+import { EntityLookup, type EntityInfo } from '../enrich/entity/entity-lookup.js';
 
 export const DEMO_NETWORK = 'simulated placement (phonehome demo)';
 const DEMO_SOURCE = 'simulated (phonehome demo)';
@@ -37,7 +37,11 @@ export function demoAddressOf(hostname: string): string {
   return hostAddresses.get(hostname.toLowerCase()) ?? '127.0.0.1';
 }
 
-const company = (entity: string, purpose: string, country: string) => (host: string): [string, EntityInfo] => [host, { entity: `${entity} (simulated)`, purpose, country, domain: host, source: DEMO_SOURCE }];
+/** The simulated companies keep the real ones' package prefixes, so the demo shows first-party traffic as a run would. */
+const company = (entity: string, purpose: string, country: string) => (host: string): [string, EntityInfo] => {
+  const packages = EntityLookup.packagesOf(entity);
+  return [host, { entity: `${entity} (simulated)`, purpose, country, domain: host, source: DEMO_SOURCE, ...(packages.length > 0 ? { packages } : {}) }];
+};
 const xiaomi = company('Xiaomi', 'vendor cloud', 'CN');
 
 /** The company each demo server plays, for EntityLookup.place: exact host names, so a test's other *.demo hosts stay unknown. */

@@ -34,6 +34,8 @@ t.test("the demo's findings: app, evidence, company, purpose, country", async (t
     ['sms', 'com.miui.cloudservice (high: User-Agent)', 'Xiaomi (simulated)', 'vendor cloud', 'CN'],
     ['tls-pinned', null, 'Banque Exemple (simulated)', 'vendor cloud', null],
   ], 'the HTTP findings name their app; SMTP and the pinned app give none; every company says it is simulated');
+  const firstParty = findings.filter((f) => f.destination.firstParty).map((f) => f.category).sort();
+  t.same(firstParty, ['contact', 'identifier', 'photo', 'sms'], "Xiaomi's own apps sending to Xiaomi are first party; the weather app's data to Google is not");
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { devices?: Array<{ model?: string; os?: string; apps?: Array<{ id: string }> }> };
   t.match(summary.devices?.[0], { model: 'HM NOTE 1W', os: 'Android 4.4.2' }, "the Redmi Note is known from its Dalvik User-Agent");
   t.ok(summary.devices?.[0]?.apps?.some((a) => a.id === 'com.miui.gallery'), 'the gallery, whose WebView page had no finding, is among its apps');

@@ -24,6 +24,11 @@ export interface EntityInfo {
   readonly domain: string;
   /** Which data said so: `trackerdb` (Ghostery), `phonehome` (our mobile table), or the --entities file. */
   readonly source: string;
+  /**
+   * The company's own app package prefixes, when this record brings them (a placed, simulated
+   * company); otherwise they come from the tables by the company's name.
+   */
+  readonly packages?: readonly string[];
 }
 
 const OUR_SOURCE = 'phonehome';
@@ -160,5 +165,5 @@ export class EntityLookup {
 /** True when the app's package and the entity belong to the same company (the app's own vendor). */
 export function isFirstParty(appId: string | undefined, entity: EntityInfo | undefined): boolean {
   if (appId === undefined || entity === undefined) return false;
-  return packageUnderPrefixes(appId, EntityLookup.packagesOf(entity.entity));
+  return packageUnderPrefixes(appId, entity.packages ?? EntityLookup.packagesOf(entity.entity));
 }
