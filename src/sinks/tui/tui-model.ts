@@ -476,8 +476,8 @@ export class TuiModel {
   /**
    * Finding rows: time, severity, category, country, then the company beside the country, the
    * host, the app and the summary. The company and app columns exist when a row on screen has
-   * one; on a narrow terminal the app column shrinks first, then hides, then the company's (both stay in
-   * the detail view). The summary keeps half of what is beyond 40 columns (22 at least); the host
+   * one; on a narrow terminal the app column shrinks first, then hides, then the company's (both
+   * stay in the detail view). The summary keeps half of what is beyond 40 columns (22 at least); the host
    * grows twice as fast as the others.
    */
   #findingColumns(width: number, rows: readonly Finding[]): ColumnPlan<FindingColumn> {
@@ -541,15 +541,15 @@ export class TuiModel {
     for (let i = top; i < Math.min(rows.length, top + height); i++) shown.push(rows.at(i)!);
     // One plan per frame, from the rows on screen: every row lines up, and a column is as wide as
     // its longest text there (short hosts leave room for the app); one nobody fills is not drawn.
-    const findingColumns = this.#findingColumns(width, shown.filter((r): r is Finding => 'summary' in r));
-    const flowColumns = this.#flowColumns(width, shown.filter((r): r is FlowRow => !('summary' in r)));
+    const findingColumns = pane === 'findings' ? this.#findingColumns(width, shown as Finding[]) : undefined;
+    const flowColumns = pane === 'flows' ? this.#flowColumns(width, shown as FlowRow[]) : undefined;
     for (let i = top; i < Math.min(rows.length, top + height); i++) {
       const row = shown[i - top]!;
       const isSelected = i === selected && this.focus === pane;
-      if ('summary' in row) lines.push({ text: this.#findingLine(row, width, findingColumns), style: isSelected ? 'selected' : `sev.${row.severity}` });
+      if ('summary' in row) lines.push({ text: this.#findingLine(row, width, findingColumns!), style: isSelected ? 'selected' : `sev.${row.severity}` });
       else {
         const worst = this.#worstByFlow.get(row.id);
-        lines.push({ text: this.#flowLine(row, width, flowColumns), style: isSelected ? 'selected' : row.kind === 'tls-failed' || row.error ? 'warn' : worst && severityRank(worst) >= severityRank('medium') ? `sev.${worst}` : row.kind === 'tunnel' ? 'dim' : 'plain' });
+        lines.push({ text: this.#flowLine(row, width, flowColumns!), style: isSelected ? 'selected' : row.kind === 'tls-failed' || row.error ? 'warn' : worst && severityRank(worst) >= severityRank('medium') ? `sev.${worst}` : row.kind === 'tunnel' ? 'dim' : 'plain' });
       }
     }
     if (rows.length === 0) lines.push({ text: pane === 'findings' ? (this.#filterText ? '  no finding matches the filter' : '  no findings yet') : this.#clients.size === 0 ? '  no device has connected yet: set its Wi-Fi proxy to an address above' : '  no flow matches the filter', style: 'dim' });
