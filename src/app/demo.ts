@@ -14,7 +14,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
-import { TunnelAgent, connectTunnel } from '../bench/tunnel-agent.js';
+import { TunnelAgent, connectTunnel } from '../proxy/client/tunnel-agent.js';
 import { describeError } from '../util/errors.js';
 import { installRoot } from './paths.js';
 import { loopbackLookup } from '../util/loopback-lookup.js';

@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { installRoot } from '../app/paths.js';
 import tls from 'node:tls';
-import { connectTunnel, TunnelAgent } from './tunnel-agent.js';
+import { connectTunnel, TunnelAgent } from '../proxy/client/tunnel-agent.js';
 
 const MB = 1024 * 1024;
 const LARGE_BYTES = Number(process.env['BENCH_LARGE_MB'] ?? 128) * MB;

@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { installRoot } from '../app/paths.js';
-import { connectTunnel, TunnelAgent } from './tunnel-agent.js';
+import { connectTunnel, TunnelAgent } from '../proxy/client/tunnel-agent.js';
 
 export interface SoakSample {
   readonly seconds: number;

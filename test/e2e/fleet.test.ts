@@ -14,7 +14,7 @@ import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Finding } from '../../src/model/finding.js';
 import https from 'node:https';
 import { installRoot } from '../../src/app/paths.js';
-import { TunnelAgent } from '../../src/bench/tunnel-agent.js';
+import { TunnelAgent } from '../../src/proxy/client/tunnel-agent.js';
 import { cli, startCapture } from '../helpers/cli.js';
 import { tempDir, until, within } from '../helpers/lab.js';
 import { natsServerPath, startNats } from '../helpers/nats.js';

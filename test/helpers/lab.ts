@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { connectTunnel } from '../../src/bench/tunnel-agent.js';
+import { connectTunnel } from '../../src/proxy/client/tunnel-agent.js';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/client-access.js';
 import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/intercepting-proxy.js';
@@ -116,7 +116,7 @@ export interface ClientResponse {
   readonly body: Buffer;
 }
 
-export { connectTunnel, TunnelAgent } from '../../src/bench/tunnel-agent.js';
+export { connectTunnel, TunnelAgent } from '../../src/proxy/client/tunnel-agent.js';
 
 /** An HTTPS request through the proxy, trusting only `trust` (phonehome's CA by default). */
 export async function httpsViaProxy(options: {

@@ -1,5 +1,7 @@
-// An https.Agent whose connections go through an HTTP proxy with CONNECT: the client side of
-// benchmarks and tests, as a phone's HTTP stack would do it (keep-alive capable).
+// The device's side of the proxy: an https.Agent whose connections go through an HTTP proxy with
+// CONNECT, as a phone's HTTP stack does it (keep-alive capable). It is the demo's simulated phone
+// and the client of the tests and benchmarks; it lives beside the proxy because it speaks the
+// proxy's own protocol and, like everything under proxy/, opens sockets.
 
 import http from 'node:http';
 import https from 'node:https';
