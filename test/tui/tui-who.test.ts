@@ -16,8 +16,8 @@ import { makeFlow } from '../helpers/flows.js';
 const gallery: AppAttribution = { id: 'com.miui.gallery', confidence: 'high', evidence: 'X-Requested-With' };
 const weather: AppAttribution = { id: 'com.example.weather', confidence: 'low', evidence: 'User-Agent okhttp shape' };
 const companies = new Map<string, EntityInfo>([
-  ['gallery.cloud.demo', { entity: 'Xiaomi', purpose: 'vendor cloud', domain: 'cloud.demo', source: 'test table' }],
-  ['ads.demo', { entity: 'Google', purpose: 'advertising', country: 'US', domain: 'ads.demo', source: 'test table' }],
+  ['gallery.cloud.demo', { entity: 'Xiaomi', purpose: 'vendor cloud', domain: 'cloud.demo', source: 'test table', packages: ['com.miui'] }],
+  ['ads.demo', { entity: 'Google', purpose: 'advertising', country: 'US', domain: 'ads.demo', source: 'test table', packages: ['com.google'] }],
 ]);
 const entityOf = (host: string): EntityInfo | undefined => companies.get(host);
 
@@ -48,7 +48,10 @@ t.test('a flow row carries its app (with confidence mark) and its company, and t
   t.equal(row.purpose, 'vendor cloud');
   const detail = row.detail.join('\n');
   t.match(detail, /app: com\.miui\.gallery, high confidence, from X-Requested-With/);
-  t.match(detail, /company: Xiaomi \(vendor cloud\); cloud\.demo per test table/);
+  t.match(detail, /company: Xiaomi \(vendor cloud\); cloud\.demo per test table; first party \(the app's own vendor\)/);
+  t.equal(row.firstParty, true, 'the gallery sending to its own vendor');
+  t.equal(flowRow(makeFlow({ url: 'https://ads.demo/bid', app: gallery }), 'US', entityOf).firstParty, undefined, 'the gallery sending to Google is not');
+  t.equal(flowRow(makeFlow({ url: 'https://gallery.cloud.demo/upload', app: { ...gallery, id: 'com.miuix.gallery' } }), 'CN', entityOf).firstParty, undefined, 'a look-alike package is not');
   t.equal(row.detail.findIndex((l) => l.startsWith('app: ')), 2, 'right under the addresses');
   t.equal(flowRow(makeFlow({ url: 'https://ads.demo/bid', app: weather }), 'US', entityOf).app, 'com.example.weather?', 'low confidence: a ?');
   t.equal(appLabel({ id: 'Weather', name: 'Weather Pro', confidence: 'medium', evidence: 'User-Agent CFNetwork' }), 'Weather Pro~', 'medium: a ~, and the name when given');
@@ -62,7 +65,7 @@ t.test('the flow list shows the app and, beside the country, the company; rows l
   const m = model();
   threeFlows(m);
   const wide = flowText(m, 160);
-  t.match(wide[2]!, /POST {4}gallery\.cloud\.demo +com\.miui\.gallery +\/upload\?album=Camera +CN Xiaomi \(vendor cloud\) +- ↑/);
+  t.match(wide[2]!, /POST {4}gallery\.cloud\.demo +com\.miui\.gallery +\/upload\?album=Camera +CN Xiaomi \(vendor cloud, first party\) +- ↑/);
   t.match(wide[1]!, /ads\.demo +com\.example\.weather\? +\/bid +US Google \(advertising\)/);
   t.match(wide[0]!, /GET {5}config\.weather\.demo +\/v1\/config +DE +- ↑/);
   t.ok(wide.every((l) => l.length === 160));
@@ -81,7 +84,7 @@ t.test('an 80-column terminal keeps the app (shortened to its end) and the count
   const hundred = flowText(m, 98);
   t.match(hundred[2]!, /gallery\.cloud\.d… com\.miui\.gallery \/upload\?\S* CN Xiaomi +- ↑/, 'at 100 columns the whole app, and the company');
   t.notMatch(hundred[2]!, /↓|ms/, 'bytes down and duration only with room to spare');
-  t.match(flowText(m, 140)[2]!, /CN Xiaomi \(vendor cloud\) +- ↑ +0 ↓ +0 +512ms/, 'as at 140 columns');
+  t.match(flowText(m, 170)[2]!, /CN Xiaomi \(vendor cloud, first party\) +- ↑ +0 ↓ +0 +512ms/, 'as at 170 columns');
   const sixty = flowText(m, 60);
   t.notMatch(sixty.join('\n'), /gallery +\/upload|weather\?/, 'at 60 columns the app column is gone');
   t.match(sixty[2]!, /POST {4}gallery\.… \/upload… CN +- ↑/, 'the host, path and country are not');
@@ -100,7 +103,7 @@ t.test('findings show the company beside the country and the app before the summ
   m.addFinding(finding(1, { app: gallery, destination: { ip: '42.62.48.10', country: 'CN', entity: 'Xiaomi', purpose: 'vendor cloud', firstParty: true } }));
   m.addFinding(finding(2, { host: 'ads.demo', category: 'location', severity: 'medium', summary: 'GPS position 48.853 2.349', destination: { ip: '127.0.0.3', country: 'US' } }));
   const wide = m.render(200, 30).findings.map((l) => l.text);
-  t.match(wide[1]!, /HIGH +photo +CN Xiaomi \(vendor cloud\) +gallery\.cloud\.demo +com\.miui\.gallery +JPEG camera photo number 1/);
+  t.match(wide[1]!, /HIGH +photo +CN Xiaomi \(vendor cloud, first party\) +gallery\.cloud\.demo +com\.miui\.gallery +JPEG camera photo number 1/);
   t.match(wide[0]!, /MEDIUM +location +US +ads\.demo +GPS position/, 'a finding without company or app leaves the columns blank');
   t.equal(wide[0]!.indexOf('GPS'), wide[1]!.indexOf('JPEG'), 'summaries line up');
   const eighty = m.render(78, 30).findings.map((l) => l.text);
@@ -110,6 +113,8 @@ t.test('findings show the company beside the country and the app before the summ
   m.command('open');
   const detail = m.render(160, 30).overlay!.map((l) => l.text).join('\n');
   t.match(detail, /company: Xiaomi \(vendor cloud\), first party \(the app's own vendor\)/);
+  m.setFilter('entity:first');
+  t.equal(m.render(200, 30).findings.length, 1, 'entity: matches "first party" too');
   t.match(detail, /app: com\.miui\.gallery, high confidence, from X-Requested-With/);
 });
 

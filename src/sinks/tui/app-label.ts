@@ -16,7 +16,8 @@ export const CONFIDENCE_MARK: Readonly<Record<AppConfidence, string>> = { high: 
 export const APP_HELP = [
   'App column: the app that sent it (its name, else its package or User-Agent name). No mark: high confidence',
   '(the app named itself, e.g. X-Requested-With); ~ medium; ? low (a guess, e.g. a User-Agent shape or a body field).',
-  'enter shows the evidence. Beside the country: the company behind the server and what its service does.',
+  'enter shows the evidence. Beside the country: the company behind the server, what its service does, and',
+  '"first party" when it is the app\'s own vendor. f with app:NAME or entity:NAME filters on them; a steps through the apps.',
 ];
 
 export function appLabel(app: AppAttribution | undefined): string {

@@ -8,7 +8,7 @@ import { severities, severityRank, type Finding, type Severity } from '../../mod
 import type { WireguardInfo } from '../../proxy/modes/wireguard/wireguard-info.js';
 import { terminalQr } from '../../proxy/modes/wireguard/wireguard-qr.js';
 import { toDisplay } from '../../util/sanitize.js';
-import type { EntityInfo } from '../../enrich/entity/entity-lookup.js';
+import { isFirstParty, type EntityInfo } from '../../enrich/entity/entity-lookup.js';
 import { APP_HELP, appDetail, appLabel, fitLabel } from './app-label.js';
 import { planColumns, type ColumnPlan } from './column-layout.js';
 import { keymap, type Command, type Context } from './keymap.js';
@@ -28,8 +28,8 @@ export interface FlowRow {
   readonly encryptedDnsUnseen?: boolean;
   /** The app that sent it, as the app column shows it (with its confidence mark), and its id; both display-safe. */
   readonly app?: string; readonly appId?: string;
-  /** The company behind the host and what its service does; display-safe. */
-  readonly entity?: string; readonly purpose?: string;
+  /** The company behind the host and what its service does; display-safe. `firstParty`: the company is the app's own vendor. */
+  readonly entity?: string; readonly purpose?: string; readonly firstParty?: boolean;
   /** Headers and a body preview, bounded, for the detail view. */
   readonly detail: readonly string[];
 }
@@ -89,10 +89,11 @@ export function bodyPreview(bytes: Buffer): string[] {
   return [...lines, ...(bytes.length > 256 ? [`… (${bytes.length} bytes in all)`] : [])];
 }
 
-/** The company and its purpose, `Xiaomi (vendor cloud)`, display-safe ('' when unknown). */
-function companyText(entity: string | null | undefined, purpose: string | null | undefined): string {
+/** The company and its purpose, `Xiaomi (vendor cloud, first party)`, display-safe ('' when unknown). */
+function companyText(entity: string | null | undefined, purpose: string | null | undefined, firstParty = false): string {
   if (!entity) return '';
-  return toDisplay(purpose ? `${entity} (${purpose})` : entity, 120);
+  const about = [...(purpose ? [purpose] : []), ...(firstParty ? ['first party'] : [])].join(', ');
+  return toDisplay(about ? `${entity} (${about})` : entity, 120);
 }
 
 /** The longest text a column would show for these rows. */
@@ -112,9 +113,9 @@ function sized<Name extends string>(name: Name, min: number, ideal: number, long
 }
 
 /** The company column: with its purpose while a few letters of it fit, else the name alone, cut at its end. */
-function fitCompany(entity: string | null | undefined, purpose: string | null | undefined, width: number): string {
+function fitCompany(entity: string | null | undefined, purpose: string | null | undefined, firstParty: boolean | undefined, width: number): string {
   const name = companyText(entity, undefined);
-  return fit(width >= name.length + 6 ? companyText(entity, purpose) : name, width);
+  return fit(width >= name.length + 6 ? companyText(entity, purpose, firstParty) : name, width);
 }
 
 /**
@@ -170,10 +171,11 @@ export function flowRow(flow: Flow, country?: string | null, entityOf?: (host: s
     for (const a of flow.dns.answers.slice(0, 20)) detail.push(`${a.name}  ${a.ttl}  ${a.type}  ${a.data}`);
   }
   const company = host ? entityOf?.(host) : undefined;
+  const firstParty = flow.app !== undefined && company !== undefined && isFirstParty(flow.app.id, company);
   // Who sent it and who got it, right under the addresses (the rest of the detail is the exchange).
   const who = [
     ...(flow.app ? [appDetail(flow.app)] : []),
-    ...(company ? [`company: ${company.entity}${company.purpose ? ` (${company.purpose})` : ''}${company.country ? `, based in ${company.country}` : ''}; ${company.domain} per ${company.source}`] : []),
+    ...(company ? [`company: ${company.entity}${company.purpose ? ` (${company.purpose})` : ''}${company.country ? `, based in ${company.country}` : ''}; ${company.domain} per ${company.source}${firstParty ? '; first party (the app\'s own vendor)' : ''}`] : []),
   ];
   detail.splice(flow.sni ? 3 : 2, 0, ...who);
   if (coverage.encryptedDns && coverage.unseen) detail.push('', `── encrypted DNS (${coverage.encryptedDns === 'dot' ? 'DNS over TLS' : 'DNS over HTTPS'}): the names it carried were not seen`);
@@ -183,7 +185,7 @@ export function flowRow(flow: Flow, country?: string | null, entityOf?: (host: s
     durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
     bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen, ...(coverage.encryptedDns && coverage.unseen ? { encryptedDnsUnseen: true } : {}),
     ...(flow.app ? { app: appLabel(flow.app), appId: toDisplay(flow.app.id, 120) } : {}),
-    ...(company ? { entity: toDisplay(company.entity, 120), ...(company.purpose ? { purpose: toDisplay(company.purpose, 80) } : {}) } : {}),
+    ...(company ? { entity: toDisplay(company.entity, 120), ...(company.purpose ? { purpose: toDisplay(company.purpose, 80) } : {}), ...(firstParty ? { firstParty } : {}) } : {}),
     detail: detail.map((l) => toDisplay(l, 400)),
   };
 }
@@ -293,7 +295,7 @@ export class TuiModel {
     if (filter.host && !f.host.toLowerCase().includes(filter.host)) return false;
     const app = f.app ? toDisplay(f.app.id, 120) : undefined;
     if (!this.#appMatches(app, f.app ? appLabel(f.app) : undefined)) return false;
-    const company = companyText(f.destination.entity, f.destination.purpose);
+    const company = companyText(f.destination.entity, f.destination.purpose, f.destination.firstParty);
     if (filter.entity && !company.toLowerCase().includes(filter.entity)) return false;
     const text = `${f.summary} ${f.host} ${f.category} ${f.destination.country ?? ''} ${app ?? ''} ${f.app ? appLabel(f.app) : ''} ${company}`.toLowerCase();
     return filter.words.every((w) => text.includes(w));
@@ -313,7 +315,7 @@ export class TuiModel {
     if (filter.host && !r.host.toLowerCase().includes(filter.host)) return false;
     if (filter.severity && severityRank(this.#worstByFlow.get(r.id) ?? 'info') < severityRank(filter.severity)) return false;
     if (!this.#appMatches(r.appId, r.app)) return false;
-    const company = companyText(r.entity, r.purpose);
+    const company = companyText(r.entity, r.purpose, r.firstParty);
     if (filter.entity && !company.toLowerCase().includes(filter.entity)) return false;
     const text = `${r.method} ${r.host} ${r.path} ${r.status} ${r.kind} ${r.appId ?? ''} ${r.app ?? ''} ${company} ${r.country ?? ''}`.toLowerCase();
     return filter.words.every((w) => text.includes(w));
@@ -484,7 +486,7 @@ export class TuiModel {
     const head = 8 + 1 + 8 + 1 + 10 + 1 + 2 + 1;
     return planColumns(width, head, Math.max(22, Math.floor((width - 40) / 2)), [
       ...sized('host', 12, Math.min(32, Math.max(12, Math.floor(width * 0.22))), longest(rows, (f) => toDisplay(f.host, 80))),
-      ...sized('entity', 8, 24, longest(rows, (f) => companyText(f.destination.entity, f.destination.purpose))),
+      ...sized('entity', 8, 34, longest(rows, (f) => companyText(f.destination.entity, f.destination.purpose, f.destination.firstParty))),
       ...sized('app', 12, 26, longest(rows, (f) => (f.app ? appLabel(f.app) : ''))),
     ], ['host', 'host', 'entity', 'app']);
   }
@@ -494,7 +496,7 @@ export class TuiModel {
     const country = (f.destination.country ?? '--').padEnd(2);
     const head = `${f.time.slice(11, 19)} ${f.severity.toUpperCase().padEnd(8)} ${f.category.padEnd(10)} ${country} `;
     const { host: hostWidth, entity: entityWidth = 0, app: appWidth = 0 } = columns.widths as Partial<Record<FindingColumn, number>>;
-    const entity = entityWidth ? `${fitCompany(f.destination.entity, f.destination.purpose, entityWidth)} ` : '';
+    const entity = entityWidth ? `${fitCompany(f.destination.entity, f.destination.purpose, f.destination.firstParty, entityWidth)} ` : '';
     const host = hostWidth ? `${fit(toDisplay(f.host, 80), hostWidth)} ` : '';
     const app = appWidth ? `${fitLabel(f.app ? appLabel(f.app) : '', appWidth)} ` : '';
     return fit(`${head}${entity}${host}${app}${f.decryptedLater ? '[decrypted later] ' : ''}${toDisplay(f.summary, 400)}${f.canary ? ` [canary ${f.canary}]` : ''}`, width);
@@ -512,7 +514,7 @@ export class TuiModel {
     return planColumns(width, fixed, Math.max(8, Math.floor(width * 0.12)), [
       ...sized('host', 8, Math.min(26, Math.max(10, Math.floor(width * 0.2))), longest(rows, (r) => toDisplay(r.host, 80))),
       ...sized('app', 12, 24, longest(rows, (r) => r.app ?? '')),
-      ...sized('company', 6, 26, longest(rows, (r) => companyText(r.entity, r.purpose))),
+      ...sized('company', 6, 34, longest(rows, (r) => companyText(r.entity, r.purpose, r.firstParty))),
       { name: 'down', min: 6, ideal: 6, late: true },
       { name: 'duration', min: 7, ideal: 7, late: true },
     ], ['host', 'host', 'company', 'app']);
@@ -524,7 +526,7 @@ export class TuiModel {
     // Unseen flows (opaque tunnels, refused handshakes) say so where a finding would stand.
     const badge = ` ${worst ? `▲${worst}` : r.unseen ? '⊘ unseen' : ''}`.padEnd(10);
     const { host: hostWidth, app: appWidth = 0, company: companyWidth = 0, down: downWidth, duration: durationWidth } = columns.widths as Partial<Record<FlowColumn, number>>;
-    const country = ` ${(r.country ?? '--').padEnd(2)}${companyWidth ? ` ${fitCompany(r.entity, r.purpose, companyWidth)}` : ''}`;
+    const country = ` ${(r.country ?? '--').padEnd(2)}${companyWidth ? ` ${fitCompany(r.entity, r.purpose, r.firstParty, companyWidth)}` : ''}`;
     const right = `${country} ${r.status.padStart(4)} ↑${size(r.bytesUp).padStart(5)}${downWidth ? ` ↓${size(r.bytesDown).padStart(5)}` : ''}${durationWidth ? ` ${`${r.durationMs}ms`.padStart(7)}` : ''}${badge}`;
     const left = `${r.time} ${r.method.padEnd(7)} ${hostWidth ? `${fit(toDisplay(r.host, 80), hostWidth)} ` : ''}${appWidth ? `${fitLabel(r.app ?? '', appWidth)} ` : ''}`;
     const pathWidth = Math.max(0, width - left.length - right.length);
