@@ -2,7 +2,7 @@
 // and no inspection. `pipe` answers CONNECT, terminates TLS with a leaf of our CA and pipes the
 // bytes to a verified upstream TLS connection; `http` does the same but parses HTTP/1.1 and
 // forwards each request on a keep-alive agent. Run as its own process:
-//   node dist/bench/bare-relay.js pipe|http PORT CA_DIR UPSTREAM_CA_PEM
+//   node dist-bench/bench/bare-relay.js pipe|http PORT CA_DIR UPSTREAM_CA_PEM
 
 import fs from 'node:fs';
 import http from 'node:http';

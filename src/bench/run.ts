@@ -17,6 +17,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { installRoot } from '../app/paths.js';
 import tls from 'node:tls';
@@ -144,7 +145,7 @@ async function startPhonehome(): Promise<Subject> {
 async function startBareRelay(mode: 'pipe' | 'http'): Promise<Subject> {
   const port = await freePort();
   const caDir = path.join(work, 'phonehome-ca');
-  const child = spawn(process.execPath, [path.join(installRoot, 'dist', 'bench', 'bare-relay.js'), mode, String(port), caDir, path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./bare-relay.js', import.meta.url)), mode, String(port), caDir, path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(port, child);
   return { name: `bare ${mode} relay`, proxyPort: port, trust: fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8'), pid: child.pid, stop: () => stopChild(child) };
 }
@@ -339,7 +340,8 @@ async function detectorThroughput(): Promise<number> {
   const initSqlJs = (await import('sql.js')).default;
   await loadSqlite();
   const zlib = await import('node:zlib');
-  const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
+  // The demo's camera photo (the same bytes as the tests' camera.jpg), from assets/ rather than test/.
+  const photo = fs.readFileSync(path.join(installRoot, 'assets', 'demo', 'IMG_20141012_183005.jpg'));
   const json = Buffer.from(JSON.stringify({ items: Array.from({ length: 2000 }, (_, i) => ({ id: i, name: `item ${i}`, price: i * 1.5, tags: ['a', 'b'], note: 'lorem ipsum dolor sit amet' })) }));
   const bodies: Array<[Buffer, Array<[string, string]>]> = [
     [photo, [['content-type', 'image/jpeg']]],

@@ -147,7 +147,7 @@ export async function soak(options: { seconds: number; sampleEverySeconds: numbe
   return { samples, completed, recorded, missing: Math.max(0, completed - recorded), exitCode };
 }
 
-// `node dist/bench/soak.js MINUTES`
+// `node dist-bench/bench/soak.js MINUTES` (`npm run soak` builds it: bench is compiled apart from the shipped dist/)
 if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1]))) {
   const minutes = Number(process.argv[2] ?? 30);
   const result = await soak({ seconds: minutes * 60, sampleEverySeconds: Math.max(5, Math.round(minutes * 2)), onSample: (s) => process.stdout.write(`${String(s.seconds).padStart(6)} s  RSS ${String(s.rssMb).padStart(4)} MB  fds ${String(s.fds).padStart(4)}  flows ${s.flows}\n`) });
