@@ -24,7 +24,6 @@ import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
 import { FindingPipeline } from './finding-pipeline.js';
 import type { FleetLink } from '../fleet/fleet-link.js';
-import { safeListen } from './safe-call.js';
 import { toolVersion } from './paths.js';
 import { DnsNames } from '../proxy/dns/dns-names.js';
 import { DnsListener } from '../proxy/dns/dns-listener.js';
@@ -120,8 +119,8 @@ export class CaptureSession {
       ...(options.outDir && options.opaqueLimitBytes > 0 ? { opaqueObserver: (connection) => this.#opaque?.observe(connection) } : {}),
       ...(options.pcapFile ? { deviceTlsObserver: (connection) => this.#devicePcap?.observe(connection) } : {}),
     });
-    safeListen(this.bus, 'flow:end', 'summary', (flow) => this.summary.addFlow(flow));
-    safeListen(this.bus, 'finding', 'summary', (finding) => this.#countFinding(finding));
+    this.bus.listen('flow:end', 'summary', (flow) => this.summary.addFlow(flow));
+    this.bus.listen('finding', 'summary', (finding) => this.#countFinding(finding));
     this.#fleet?.attach(this.bus, (finding) => this.#pipeline.emitRemote(finding));
   }
 
@@ -289,8 +288,8 @@ export class CaptureSession {
     };
     writeRunRecord(outDir, this.#run);
     if (this.options.opaqueLimitBytes > 0) this.#opaque = new OpaqueRecorder(path.join(outDir, OPAQUE_FILE), this.options.opaqueLimitBytes, (level, message) => this.bus.log(level, message));
-    safeListen(this.bus, 'finding', FINDINGS_FILE, (finding) => findingsSink.write(finding));
-    safeListen(this.bus, 'flow:end', FLOW_LOG, (flow) => flowLog.write(flow));
+    this.bus.listen('finding', FINDINGS_FILE, (finding) => findingsSink.write(finding));
+    this.bus.listen('flow:end', FLOW_LOG, (flow) => flowLog.write(flow));
   }
 
   /** A start that failed leaves no trace of this run: the files it made are removed, never older ones. */

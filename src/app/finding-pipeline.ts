@@ -78,9 +78,9 @@ export class FindingPipeline {
     this.#factory = new FindingFactory(options.lastFindingNumber ?? 0);
     this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
     this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
-    bus.on('flow:end', (flow) => this.#schedule(flow));
-    bus.on('tls:failed', (failure) => this.#emit(this.#factory.tlsPinned(failure)));
-    bus.on('tunnel:end', (flow) => {
+    bus.listen('flow:end', 'inspection', (flow) => this.#schedule(flow));
+    bus.listen('tls:failed', 'inspection', (failure) => this.#emit(this.#factory.tlsPinned(failure)));
+    bus.listen('tunnel:end', 'inspection', (flow) => {
       // One opaque finding per host and run: the flows themselves carry every tunnel.
       if (this.#opaqueHostsReported.has(flow.target.host)) return;
       this.#opaqueHostsReported.add(flow.target.host);

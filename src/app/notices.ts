@@ -43,15 +43,15 @@ export class Notices {
     this.#say = say;
     this.#intervalMs = options.intervalMs;
     this.#now = options.now ?? Date.now;
-    bus.on('flow:end', (flow) => {
+    bus.listen('flow:end', 'notices', (flow) => {
       const notice = noticeForFlow(flow);
       if (notice) this.#notice(`${notice.kind}|${notice.key}`, notice.line);
     });
-    bus.on('tls:failed', (failure) => {
+    bus.listen('tls:failed', 'notices', (failure) => {
       const name = failure.sni ?? failure.host;
       this.#notice(`pinned|${name}`, `${name}:${failure.port} refused phonehome's certificate (${failure.reason}): the app pins its certificates, or the CA is not installed on the device${failure.learnedPassthrough ? '; its traffic now passes through undecrypted' : ''}`);
     });
-    bus.on('client:refused', (refusal) => {
+    bus.listen('client:refused', 'notices', (refusal) => {
       this.#notice(`refused-client|${refusal.ip}`, `refused client ${refusal.ip}: not in the allowed ranges (loopback, private networks, --allow-client)`);
     });
   }

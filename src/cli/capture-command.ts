@@ -5,7 +5,6 @@ import { CaptureSession } from '../app/capture-session.js';
 import { Notices } from '../app/notices.js';
 import { limits } from '../limits.js';
 import { resolveCaptureOptions } from '../app/options.js';
-import { safeListen } from '../app/safe-call.js';
 import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
 import { wireguardBanner } from '../sinks/wireguard-banner.js';
 import { onBlack, terminalQr } from '../proxy/modes/wireguard/wireguard-qr.js';
@@ -32,10 +31,10 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   }
   if (options.dns) io.out(`  DNS answered and recorded on ${options.dns.host}:${options.dns.port} (forwarded to ${options.dnsUpstream ? options.dnsUpstream.ip : 'the system resolver'})`);
   for (const warning of session.startupWarnings) io.err(`phonehome: warn: ${warning}`);
-  safeListen(session.bus, 'finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
-  if (mode === 'ui') safeListen(session.bus, 'flow:end', 'console', (flow) => io.out(flowLine(flow)));
+  session.bus.listen('finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
+  if (mode === 'ui') session.bus.listen('flow:end', 'console', (flow) => io.out(flowLine(flow)));
   new Notices(session.bus, (line) => io.err(`phonehome: ${toDisplay(line, 400)}`), { intervalMs: limits.noticeIntervalMs });
-  safeListen(session.bus, 'log', 'console', (entry) => {
+  session.bus.listen('log', 'console', (entry) => {
     if (entry.level !== 'debug') io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);
   });
 

@@ -6,7 +6,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureSession, type SessionHooks } from '../app/capture-session.js';
 import { resolveCaptureOptions, type RawOptions } from '../app/options.js';
-import { safeListen } from '../app/safe-call.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { lanAddresses } from '../sinks/console-sink.js';
@@ -57,16 +56,16 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
       }
     },
   });
-  safeListen(session.bus, 'finding', 'tui', (finding) => {
+  session.bus.listen('finding', 'tui', (finding) => {
     model.addFinding(finding);
     screen.markDirty();
   });
-  safeListen(session.bus, 'flow:end', 'tui', (flow) => {
+  session.bus.listen('flow:end', 'tui', (flow) => {
     model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country, (host) => EntityLookup.of(host)), flow.client.ip);
     screen.markDirty();
   });
   // The proxy's own messages go to the hint line, never over the screen.
-  safeListen(session.bus, 'log', 'tui', (entry) => {
+  session.bus.listen('log', 'tui', (entry) => {
     if (entry.level === 'warn' || entry.level === 'error') {
       model.message = toDisplay(entry.message, 200);
       screen.markDirty();

@@ -62,8 +62,8 @@ export class FleetLink {
 
   /** Publishes the run's flows and findings; takes in the workers' findings for this node. */
   attach(bus: EventBus, emitRemote: (finding: Finding) => void): void {
-    bus.on('flow:end', (flow) => { if (flow.kind !== 'rejected') this.publisher.publishFlowRecord(flow); });
-    bus.on('finding', (finding) => {
+    bus.listen('flow:end', 'fleet publisher', (flow) => { if (flow.kind !== 'rejected') this.publisher.publishFlowRecord(flow); });
+    bus.listen('finding', 'fleet publisher', (finding) => {
       this.#local.add(finding.id);
       this.publisher.publishFinding(finding);
     });
