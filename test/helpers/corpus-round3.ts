@@ -5,28 +5,14 @@
 import zlib from 'node:zlib';
 import type { Flow } from '../../src/model/flow.js';
 import { body, makeFlow } from './flows.js';
+import { pbField, pbFixed32, pbMessage } from './protobuf-writer.js';
+
+export { pbField, pbFixed32, pbMessage };
 
 const request = (bytes: Buffer | string, headers: Array<[string, string]> = [], url = 'https://api.example.com/sync', method = 'POST'): Flow => makeFlow({ requestBody: bytes, requestHeaders: headers, url, method });
 const json = (value: unknown, url?: string): Flow => request(JSON.stringify(value), [['Content-Type', 'application/json']], url);
 const protobuf = (bytes: Buffer, type = 'application/x-protobuf'): Flow => request(bytes, [['Content-Type', type]]);
 
-// A minimal protobuf writer (wire types 0, 2 and 5).
-function varint(n: number | bigint): Buffer {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let byte = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0n);
-  return Buffer.from(out);
-}
-export const pbField = (n: number, value: number | string | Buffer): Buffer => typeof value === 'number'
-  ? Buffer.concat([varint(n * 8), varint(value)])
-  : Buffer.concat([varint(n * 8 + 2), varint(Buffer.byteLength(value)), Buffer.from(value)]);
-export const pbFixed32 = (n: number, value: number): Buffer => { const b = Buffer.alloc(5); b[0] = n * 8 + 5; b.writeUInt32LE(value, 1); return b; };
-export const pbMessage = (...fields: Buffer[]): Buffer => Buffer.concat(fields);
 const grpc = (message: Buffer): Buffer => { const head = Buffer.alloc(5); head.writeUInt32BE(message.length, 1); return Buffer.concat([head, message]); };
 
 // 2014-10-12 18:30:05 UTC in seconds: the Redmi Note's era.

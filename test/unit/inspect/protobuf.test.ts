@@ -6,23 +6,10 @@ import { parseProtobuf, splitGrpcFrames } from '../../../src/inspect/decode/prot
 import { inspectFlow } from '../../../src/inspect/inspector.js';
 import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
 import { makeFlow } from '../../helpers/flows.js';
+import { pbField, pbMessage } from '../../helpers/protobuf-writer.js';
 
-// A minimal protobuf writer for the tests (wire types 0 and 2).
-function varint(n: number | bigint): Buffer {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let byte = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) byte |= 0x80;
-    out.push(byte);
-  } while (v > 0n);
-  return Buffer.from(out);
-}
-const field = (n: number, value: number | string | Buffer): Buffer => typeof value === 'number'
-  ? Buffer.concat([varint(n * 8), varint(value)])
-  : Buffer.concat([varint(n * 8 + 2), varint(Buffer.byteLength(value)), Buffer.from(value)]);
-const message = (...fields: Buffer[]): Buffer => Buffer.concat(fields);
+const field = pbField;
+const message = pbMessage;
 
 const sms = (address: string, text: string, ms: number) => message(field(1, address), field(2, text), field(3, ms), field(4, 1));
 const dump = message(field(1, 'device-42'), field(2, sms('+33612345678', 'Rendez-vous demain', 1413131405000)), field(2, sms('+33612345678', 'OK à demain', 1413131505000)));
