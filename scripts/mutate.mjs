@@ -1,9 +1,15 @@
 #!/usr/bin/env node
 // `npm run mutate [-- COUNT]`: mutation testing, our own small version. Plants one deliberate bug
 // at a time (a flipped comparison, a negated condition, a changed constant…) in a scratch copy of
-// the repository — never in this working tree — runs the tests that cover that folder, and counts
-// the bugs the tests caught. Run before a release, not in CI: it takes minutes.
-// Folders: src/inspect (decoders, detectors), src/proxy/access (who may use the proxy), src/sinks.
+// the repository — never in this working tree — runs the tests that cover the mutated file, and
+// counts the bugs the tests caught. Run before a release, not in CI: it takes many minutes.
+// Folders: src/inspect (decoders, detectors), src/proxy/access (who may use the proxy), src/sinks,
+// src/proxy/layers (the protocol layers), src/report and src/run (the run folder).
+//
+// Speed matters more than anything here: every test second costs COUNT seconds. So a mutant runs
+// only the test files of its folder's list that import the mutated file (directly or through other
+// files), each file straight under node with tap's TypeScript loader (no tap runner start-up), the
+// fastest first, stopping at the first failure. A mutant no listed test reaches survives unrun.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,10 +18,23 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const count = Number(process.argv[2] ?? 40);
+const FILE_TIMEOUT_MS = 120_000;
 const targets = [
   { dir: 'src/inspect', tests: ['test/unit/inspect'] },
   { dir: 'src/proxy/access', tests: ['test/unit/proxy/access.test.ts', 'test/unit/proxy/target.test.ts', 'test/integration/access-and-hostile-input.test.ts'] },
-  { dir: 'src/sinks', tests: ['test/unit/sinks', 'test/unit/flow', 'test/tui'] },
+  { dir: 'src/sinks', tests: ['test/unit/sinks', 'test/unit/flow', 'test/tui/tui-model.test.ts', 'test/tui/tui-screen.test.ts', 'test/tui/tui-who.test.ts', 'test/tui/tui-decrypted-later.test.ts', 'test/tui/tui-wireguard.test.ts', 'test/tui/drawing-boundaries.test.ts'] },
+  {
+    dir: 'src/proxy/layers',
+    tests: [
+      'test/unit/proxy', // the unit tests that import a layer (sniffing, ClientHello, alerts, STARTTLS, Alt-Svc)
+      'test/integration/request-relay.test.ts',
+      'test/integration/http2.test.ts',
+      'test/integration/streams-websocket.test.ts',
+      'test/integration/https-interception.test.ts',
+    ],
+  },
+  { dir: 'src/report', tests: ['test/unit/report'] },
+  { dir: 'src/run', tests: ['test/unit/run', 'test/unit/flow/dns-coverage.test.ts', 'test/unit/sinks/append-only-file.test.ts'] },
 ];
 const operators = [
   { name: '=== → !==', from: / === /g, to: ' !== ' },
@@ -33,12 +52,24 @@ const operators = [
 let seed = 20261130;
 const random = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 
-function candidates() {
+// Everything is read from the scratch copy (this commit), not the working tree, whose files other
+// people may be editing: a mutant's offset must point into the very text it mutates.
+const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-mutate-'));
+execFileSync('git', ['worktree', 'add', '--detach', scratch, 'HEAD'], { cwd: root, stdio: 'ignore' });
+fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
+const removeScratch = () => execFileSync('git', ['worktree', 'remove', '--force', scratch], { cwd: root, stdio: 'ignore' });
+process.on('SIGINT', () => { removeScratch(); process.exit(130); });
+process.on('SIGTERM', () => { removeScratch(); process.exit(143); });
+const gitFiles = (...paths) => {
+  const out = execFileSync('git', ['ls-files', ...paths], { cwd: scratch, encoding: 'utf8' }).trim();
+  return out === '' ? [] : out.split('\n');
+};
+
+function candidates(activeTargets) {
   const all = [];
-  for (const target of targets) {
-    const files = execFileSync('git', ['ls-files', target.dir], { cwd: root, encoding: 'utf8' }).trim().split('\n').filter((f) => f.endsWith('.ts'));
-    for (const file of files) {
-      const text = fs.readFileSync(path.join(root, file), 'utf8');
+  for (const target of activeTargets) {
+    for (const file of gitFiles(target.dir).filter((f) => f.endsWith('.ts'))) {
+      const text = fs.readFileSync(path.join(scratch, file), 'utf8');
       for (const op of operators) {
         for (const match of text.matchAll(op.from)) {
           // Leave comments alone: a mutant there changes nothing.
@@ -53,33 +84,89 @@ function candidates() {
   return all;
 }
 
-const pool = candidates();
+// The relative imports of every TypeScript file in src/ and test/, so a mutant runs only the tests
+// that can see it. Type-only imports count too: being conservative costs time, never a wrong score.
+function importGraph() {
+  const graph = new Map();
+  for (const file of gitFiles('src', 'test').filter((f) => f.endsWith('.ts'))) {
+    const text = fs.readFileSync(path.join(scratch, file), 'utf8');
+    const deps = [];
+    for (const m of text.matchAll(/(?:from\s+|import\s*\(\s*|import\s+)'(\.{1,2}\/[^']+)'/g)) {
+      deps.push(path.normalize(path.join(path.dirname(file), m[1])).replace(/\.js$/, '.ts'));
+    }
+    graph.set(file, deps);
+  }
+  return graph;
+}
+
+function reaches(graph, from, wanted, seen = new Set()) {
+  if (from === wanted) return true;
+  if (seen.has(from)) return false;
+  seen.add(from);
+  return (graph.get(from) ?? []).some((dep) => reaches(graph, dep, wanted, seen));
+}
+
+function runTestFile(cwd, testFile) {
+  const started = Date.now();
+  const run = spawnSync(process.execPath, ['--import=@tapjs/typescript/import', testFile], {
+    cwd,
+    encoding: 'utf8',
+    timeout: FILE_TIMEOUT_MS,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TAP_TIMEOUT: '60' },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { passed: run.status === 0, ms: Date.now() - started };
+}
+
+const activeTargets = targets.filter((t) => gitFiles(t.dir).length > 0);
+const pool = candidates(activeTargets);
 const chosen = [];
 while (chosen.length < Math.min(count, pool.length)) {
   const pick = pool.splice(Math.floor(random() * pool.length), 1)[0];
   chosen.push(pick);
 }
 
-const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-mutate-'));
-execFileSync('git', ['worktree', 'add', '--detach', scratch, 'HEAD'], { cwd: root, stdio: 'ignore' });
-fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
+const graph = importGraph();
+const testsOf = new Map(activeTargets.map((t) => [t, gitFiles(...t.tests).filter((f) => f.endsWith('.test.ts'))]));
+
+const started = Date.now();
 let caught = 0;
 const survivors = [];
+// A test file that fails without any mutant would "catch" every one: each is checked once, unmutated,
+// before its first use, and left out (said so) if it fails. Its time orders the files fastest first.
+const baseline = new Map();
+const usable = (testFile) => {
+  if (!baseline.has(testFile)) {
+    const result = runTestFile(scratch, testFile);
+    baseline.set(testFile, result);
+    if (!result.passed) process.stdout.write(`    (left out: ${testFile} fails without a mutant)\n`);
+  }
+  return baseline.get(testFile).passed;
+};
 try {
   for (const [i, m] of chosen.entries()) {
     const file = path.join(scratch, m.file);
     const original = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length));
     const line = original.slice(0, m.index).split('\n').length;
-    const run = spawnSync('npx', ['tap', '--timeout=60', '--disable-coverage', ...m.target.tests], { cwd: scratch, encoding: 'utf8', timeout: 300_000 });
-    fs.writeFileSync(file, original);
-    const killed = run.status !== 0;
-    if (killed) caught++;
-    else survivors.push(`${m.file}:${line} ${m.op.name}`);
-    process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${killed ? 'caught  ' : 'SURVIVED'} ${m.file}:${line} ${m.op.name}\n`);
+    const tests = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file)).filter(usable);
+    tests.sort((a, b) => baseline.get(a).ms - baseline.get(b).ms);
+    fs.writeFileSync(file, original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length));
+    let killer;
+    try {
+      killer = tests.find((t) => !runTestFile(scratch, t).passed);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    const where = `${m.file}:${line} ${m.op.name}`;
+    if (killer) caught++;
+    else survivors.push(tests.length === 0 ? `${where} (no listed test reaches it)` : where);
+    const verdict = killer ? `caught   by ${path.basename(killer)}` : `SURVIVED ${tests.length} test files`;
+    process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: ${verdict}\n`);
   }
 } finally {
-  execFileSync('git', ['worktree', 'remove', '--force', scratch], { cwd: root, stdio: 'ignore' });
+  removeScratch();
 }
-process.stdout.write(`\nmutation score: ${caught} of ${chosen.length} planted bugs caught (${Math.round((caught / chosen.length) * 100)}%)\n`);
+const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+process.stdout.write(`\nmutation score: ${caught} of ${chosen.length} planted bugs caught (${Math.round((caught / chosen.length) * 100)}%) in ${minutes} min\n`);
+process.stdout.write(`folders: ${activeTargets.map((t) => t.dir).join(', ')}\n`);
 if (survivors.length > 0) process.stdout.write(`survived:\n${survivors.map((s) => `  ${s}`).join('\n')}\n`);
