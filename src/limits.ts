@@ -88,4 +88,32 @@ export const limits = {
   dnsTcpIdleMs: 30_000,
   /** Ciphertext of passthrough and opaque flows kept in opaque.pcapng by default (--opaque-limit), for phonehome decrypt. */
   defaultOpaqueLimitBytes: 256 * 1024 * 1024,
+  /** HTTP/2 towards devices, beyond the settings above: header pairs per list, refused streams and invalid frames a session may send before it is closed. */
+  h2MaxHeaderListPairs: 256,
+  h2MaxSessionRejectedStreams: 100,
+  h2MaxSessionInvalidFrames: 1_000,
+  /** A socket we refused is drained for at most this long, then destroyed. */
+  refusedSocketDrainMs: 5_000,
+  /** Characters of text we put into a header of our own (an error reason). */
+  replyHeaderValueChars: 200,
+  /** Bytes of flows waiting for the inspection worker before new ones are passed over (said, never silent). */
+  inspectionBacklogBytes: 256 * MiB,
+  /** Garbage is collected after a flow carrying this many body bytes (main thread), and after a worker batch carrying this many (inspection worker): peak memory. */
+  collectGarbageAfterFlowBytes: 16 * MiB,
+  collectGarbageAfterBatchBytes: 4 * MiB,
+  /** Budgets for decoding one message: hitting one is recorded on the flow, never a crash or a spike. */
+  decode: {
+    /** Total bytes all decoders of one message may produce. */
+    totalDecodedBytes: 128 * MiB,
+    /** One layer may produce at most max(1 MiB, min(64 MiB, 200 x its input)). */
+    layerMinOutputBytes: 1 * MiB,
+    layerMaxOutputBytes: 64 * MiB,
+    layerExpansionRatio: 200,
+    /** Decode steps below the raw message. */
+    maxDepth: 6,
+    /** Layers per message (a JSON array of 100,000 base64 strings must not make 100,000 layers). */
+    maxLayers: 5_000,
+    /** Wall-clock time for decoding and detecting one message. */
+    timeMs: 2_000,
+  },
 } as const;

@@ -11,9 +11,10 @@ import { Worker } from 'node:worker_threads';
 import type { Flow } from '../model/flow.js';
 import { encodeFlow, flowPayloadBytes, type FlowEnvelope } from '../model/flow-codec.js';
 import type { InspectionResult } from './inspector.js';
+import { limits } from '../limits.js';
 
 /** Bytes of flows waiting for the worker before new ones are passed over (said, never silent). */
-export const defaultMaxBacklogBytes = 256 * 1024 * 1024;
+export const defaultMaxBacklogBytes = limits.inspectionBacklogBytes;
 
 /** What crosses to the worker, and what comes back: flows and results matched by number. */
 export interface InspectionBatch { readonly flows: ReadonlyArray<{ readonly seq: number; readonly envelope: FlowEnvelope }> }

@@ -10,6 +10,7 @@ import { inspectFlow, type InspectionResult } from './inspector.js';
 import type { InspectionAnswers, InspectionBatch } from './inspection-pool.js';
 import { loadSqlite, takeSqliteWanted } from './decode/sqlite.js';
 import { collectGarbage } from '../util/collect-garbage.js';
+import { limits } from '../limits.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
 const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
@@ -33,7 +34,7 @@ async function inspectOne(envelope: unknown): Promise<InspectionResult> {
 // This thread allocates little of its own, so V8 may not collect for a long time, and every large
 // body it was handed stays alive until it does (the proxy's peak memory held two or three of them).
 // After a batch that carried large bodies, it collects at once: a few milliseconds on this small heap.
-const COLLECT_AFTER_BYTES = 4 * 1024 * 1024;
+const COLLECT_AFTER_BYTES = limits.collectGarbageAfterBatchBytes;
 
 // A batch is answered in one message, in the order it came.
 parentPort?.on('message', async (batch: InspectionBatch) => {

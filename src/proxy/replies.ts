@@ -3,6 +3,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { limits } from '../limits.js';
 
 /**
  * Answers on a raw socket (when there is anything to say) and closes it. The socket must also be
@@ -13,7 +14,7 @@ export function refuse(socket: Duplex, response?: string | Buffer): void {
   if (response === undefined) socket.end();
   else socket.end(response);
   socket.resume();
-  (socket as net.Socket).setTimeout?.(5_000, () => socket.destroy());
+  (socket as net.Socket).setTimeout?.(limits.refusedSocketDrainMs, () => socket.destroy());
 }
 
 export function respondText(res: http.ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
@@ -24,5 +25,5 @@ export function respondText(res: http.ServerResponse, status: number, text: stri
 
 /** A header value safe to send: printable ASCII only, bounded. */
 export function headerSafe(text: string): string {
-  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 200);
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, limits.replyHeaderValueChars);
 }

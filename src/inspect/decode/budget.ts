@@ -2,21 +2,9 @@
 // count and time. Hitting one is recorded (and shown on the flow), never a crash or a spike.
 
 import { performance } from 'node:perf_hooks';
+import { limits } from '../../limits.js';
 
-export const decodeLimits = {
-  /** Total bytes all decoders of one message may produce. */
-  totalDecodedBytes: 128 * 1024 * 1024,
-  /** One layer may produce at most max(1 MiB, min(64 MiB, 200 x its input)). */
-  layerMinOutputBytes: 1024 * 1024,
-  layerMaxOutputBytes: 64 * 1024 * 1024,
-  layerExpansionRatio: 200,
-  /** Decode steps below the raw message. */
-  maxDepth: 6,
-  /** Layers per message (a JSON array of 100,000 base64 strings must not make 100,000 layers). */
-  maxLayers: 5_000,
-  /** Wall-clock time for decoding and detecting one message. */
-  timeMs: 2_000,
-} as const;
+export const decodeLimits = limits.decode;
 
 export class DecodeBudget {
   readonly deadlineMs: number;

@@ -62,9 +62,9 @@ export class Http2Layer {
     // Never listens: decrypted sockets are handed to it. Its limits are what devices get.
     this.#server = http2.createServer({
       settings: { enablePush: false, maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes },
-      maxHeaderListPairs: 256,
-      maxSessionRejectedStreams: 100,
-      maxSessionInvalidFrames: 1_000,
+      maxHeaderListPairs: limits.h2MaxHeaderListPairs,
+      maxSessionRejectedStreams: limits.h2MaxSessionRejectedStreams,
+      maxSessionInvalidFrames: limits.h2MaxSessionInvalidFrames,
     });
     this.#server.on('session', (session) => this.#onSession(session));
     this.#server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => this.#onStream(stream, headers, flags, rawHeaders));
