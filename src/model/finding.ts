@@ -1,4 +1,5 @@
-// The finding format of the contract (shared/design.md, "A finding"). Version 1.
+// The finding format (version 1): one line of findings.jsonl, the report's and the fleet's input;
+// readers rely on its fields, so a change to them is a new version.
 
 import type { AppAttribution, CaptureMode } from './flow.js';
 

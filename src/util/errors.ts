@@ -1,12 +1,10 @@
-// Errors with stable codes. Network failures inside one flow are not thrown:
-// they become `flow.error` plus tags (see flow/flow.ts).
+// Errors with stable codes, one for each kind we throw. Network failures inside one flow are not
+// thrown: they become `flow.error` plus tags (see model/flow.ts).
 
 export type ErrorCode =
-  | 'PH_ERR_USAGE'
   | 'PH_ERR_CONFIG'
   | 'PH_ERR_CA'
   | 'PH_ERR_CA_EXPIRED'
-  | 'PH_ERR_BAD_LISTEN'
   | 'PH_ERR_HAR';
 
 export class PhonehomeError extends Error {

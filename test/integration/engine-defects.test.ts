@@ -1,5 +1,7 @@
-// Regression tests for the http-mitm-proxy 1.1.0 defects listed in shared/notes/proxy-engine.md
-// that no other test pins down. The library is gone; the behaviour it got wrong stays pinned here.
+// Regression tests for defects of http-mitm-proxy 1.1.0 (the library our engine replaced, its
+// defects numbered #1 to #18 when we weighed it) that no other test pins down: a server per host,
+// a leaf per simultaneous CONNECT, console output, malformed HTTP in a tunnel, IPv6. The library
+// is gone; the behaviour it got wrong stays pinned here.
 // (#1, #2, #3, #4, #5, #6, #7, #12, #14 are covered where they belong: access-and-hostile-input,
 // certificate-authority, bodies-and-connections, streams-websocket, conformance/websocket.)
 
