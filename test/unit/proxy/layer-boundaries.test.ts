@@ -1,0 +1,59 @@
+// The protocol layers' edges, one step either side (issue #23, planted bugs that survived): a TLS
+// record of exactly the largest allowed length, an ALPN list with an empty or overrunning name, the
+// server's WebSocket compression answer, and a WebSocket hold of exactly its cap.
+
+import t from 'tap';
+import type { WebSocket } from 'ws';
+import { limits } from '../../../src/limits.js';
+import { parseClientHello } from '../../../src/proxy/layers/client-hello.js';
+import { acceptedDeflate } from '../../../src/proxy/layers/websocket-negotiation.js';
+import { MessagePipe } from '../../../src/proxy/layers/websocket-pipe.js';
+
+const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; };
+
+/** A one-record ClientHello carrying the given extensions block (already encoded). */
+function hello(extensions: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(2), Buffer.from([0x13, 0x01]), Buffer.from([1, 0]), u16(extensions.length), extensions]);
+  const handshake = Buffer.concat([Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body]);
+  return Buffer.concat([Buffer.from([0x16, 3, 1]), u16(handshake.length), handshake]);
+}
+
+/** An ALPN extension whose list is given byte for byte, its declared length `declared`. */
+const alpnRaw = (list: Buffer, declared = list.length): Buffer => Buffer.concat([u16(16), u16(list.length + 2), u16(declared), list]);
+
+t.test('a TLS record of exactly 16,384 + 2,048 bytes is waited for; one byte longer is refused', async (t) => {
+  const start = (recordLength: number): Buffer => Buffer.concat([Buffer.from([0x16, 3, 1]), u16(recordLength), Buffer.from([1]), Buffer.from([0, (recordLength - 4) >> 8, (recordLength - 4) & 0xff])]);
+  t.same(parseClientHello(start(16_384 + 2_048)), { kind: 'partial' });
+  t.same(parseClientHello(start(16_384 + 2_049)), { kind: 'invalid', reason: 'bad TLS record length' });
+});
+
+t.test('the ALPN list stops at an empty name or a name running past the list', async (t) => {
+  const h2 = Buffer.concat([Buffer.from([2]), Buffer.from('h2')]);
+  t.same(parseClientHello(hello(alpnRaw(h2))), { kind: 'client-hello', alpn: ['h2'] }, 'a good list');
+  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([h2, Buffer.from([0]), h2])))), { kind: 'client-hello', alpn: ['h2'] }, 'an empty name ends it');
+  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([Buffer.from([5]), Buffer.from('h2')])))), { kind: 'client-hello', alpn: [] }, 'a name longer than the list is dropped');
+});
+
+t.test("the server's compression answer is handed on only when it is permessage-deflate", async (t) => {
+  t.equal(acceptedDeflate('permessage-deflate; client_max_window_bits=10'), 'permessage-deflate; client_max_window_bits=10');
+  t.equal(acceptedDeflate(' Permessage-Deflate'), ' Permessage-Deflate');
+  t.equal(acceptedDeflate(undefined), undefined);
+  t.equal(acceptedDeflate('x-webkit-deflate-frame'), undefined);
+  t.equal(acceptedDeflate('permessage-deflatex'), undefined, 'a look-alike name');
+});
+
+t.test('a WebSocket hold of exactly its cap is kept; one byte more gives up, once, saying how much', async (t) => {
+  // The side messages come from: only pausing is asked of it while the other side is not open.
+  let paused = 0;
+  const source = { pause: () => { paused++; }, resume: () => undefined, isPaused: false } as unknown as WebSocket;
+  const overflows: number[] = [];
+  const pipe = new MessagePipe(source, (held) => overflows.push(held));
+  pipe.push(Buffer.alloc(limits.webSocketHeldBytes - 1), true);
+  pipe.push(Buffer.alloc(1), true);
+  t.same(overflows, [], 'at the cap: held');
+  t.ok(paused > 0, 'the source is paused while messages are held');
+  pipe.push(Buffer.alloc(1), true);
+  t.same(overflows, [limits.webSocketHeldBytes + 1], 'one byte past: given up, the wanted size said');
+  pipe.push(Buffer.alloc(1), true);
+  t.equal(overflows.length, 1, 'said once');
+});
