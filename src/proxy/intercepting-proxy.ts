@@ -16,7 +16,7 @@ import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { LeafStore } from './ca/leaf-store.js';
 import { FlowTracker } from './flow-tracker.js';
 import { Http1Layer } from './layers/http1-layer.js';
-import { Http1Relay } from './layers/http1-relay.js';
+import { RequestOrUpgradeRelay } from './layers/request-or-upgrade-relay.js';
 import { Http2Layer } from './layers/http2-layer.js';
 import { LayerStack } from './layers/layer-stack.js';
 import { RawLayer } from './layers/raw-layer.js';
@@ -95,7 +95,7 @@ export class InterceptingProxy {
     });
     const tracker = this.#tracker;
     this.#http1 = new Http1Layer({
-      tracker, relay: new Http1Relay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
+      tracker, relay: new RequestOrUpgradeRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);

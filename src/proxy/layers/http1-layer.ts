@@ -16,7 +16,7 @@ import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
-import type { HttpRelay } from './http1-relay.js';
+import type { HttpRelay } from './request-or-upgrade-relay.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {

@@ -35,7 +35,7 @@ import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { pathOf } from './http1-layer.js';
-import type { RelayPlan } from './http1-relay.js';
+import type { RelayPlan } from './request-or-upgrade-relay.js';
 
 /**
  * Node 20 has no public way to send a header list without adding its own Connection header

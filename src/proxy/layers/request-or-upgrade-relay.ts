@@ -1,7 +1,6 @@
-// The HTTP/1 relay. We own the sockets, CONNECT parsing, TLS and certificates (modes/ and
-// layers/); this forwards what the HTTP/1 layer parsed: requests through relayHttpRequest
-// (http1-request-relay.ts), WebSocket upgrades through WebSocketRelay (websocket-relay.ts, on ws),
-// each telling an ExchangeObserver what passed.
+// Where an exchange the HTTP/1 layer parsed goes upstream, and the plan it goes with: a request
+// through relayHttpRequest (http1-request-relay.ts), an Upgrade through WebSocketRelay
+// (websocket-relay.ts, on ws), each telling the plan's ExchangeObserver what passed.
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,7 +31,7 @@ export interface HttpRelay {
   close(): void;
 }
 
-export class Http1Relay implements HttpRelay {
+export class RequestOrUpgradeRelay implements HttpRelay {
   readonly #agents: UpstreamAgents;
   readonly #webSockets: WebSocketRelay;
 
