@@ -10,6 +10,7 @@ import { X509Certificate } from 'node:crypto';
 import { installRoot } from '../../src/app/paths.js';
 import { cli, startCapture } from '../helpers/cli.js';
 import { getOriginCa, httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { installForAnotherUser } from '../helpers/install-for-another-user.js';
 
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
@@ -239,7 +240,12 @@ t.test('analyze: a phonehome HAR keeps its pinned and opaque findings; a browser
 });
 
 const asNobody = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v runuser']).status === 0;
-t.test('an unreadable CA key is exit 1 with one line, whichever way the folder is given; a folder we may not change is left alone', { skip: asNobody ? false : 'needs root (runuser) to read as another user' }, async (t) => {
+// nobody runs the CLI from a copy it can reach: this clone may sit in a folder only root may enter.
+const nobodysInstall = asNobody ? installForAnotherUser('nobody') : undefined;
+if (nobodysInstall && 'cli' in nobodysInstall) t.teardown(() => nobodysInstall.remove());
+const nobodySkip = !nobodysInstall ? 'needs root (runuser) to read as another user' : 'unreachable' in nobodysInstall ? nobodysInstall.unreachable : false;
+t.test('an unreadable CA key is exit 1 with one line, whichever way the folder is given; a folder we may not change is left alone', { skip: nobodySkip }, async (t) => {
+  const nobodysCli = nobodysInstall && 'cli' in nobodysInstall ? nobodysInstall.cli : cli;
   const dir = tempDir();
   fs.chmodSync(dir, 0o755);
   const caDir = path.join(dir, 'ca');
@@ -255,7 +261,7 @@ t.test('an unreadable CA key is exit 1 with one line, whichever way the folder i
   ];
   for (const [args, env] of cases) {
     // A clean environment: the test runner's own instrumentation (NODE_OPTIONS) is not nobody's to write.
-    const result = spawnSync('runuser', ['-u', 'nobody', '--', 'env', '-i', `PATH=${process.env['PATH'] ?? ''}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, cli, ...args], { encoding: 'utf8' });
+    const result = spawnSync('runuser', ['-u', 'nobody', '--', 'env', '-i', `PATH=${process.env['PATH'] ?? ''}`, ...Object.entries(env).map(([k, v]) => `${k}=${v}`), process.execPath, nobodysCli, ...args], { encoding: 'utf8' });
     t.equal(result.status, 1, `${args.join(' ')} ${JSON.stringify(env)}`);
     const lines = result.stderr.trim().split('\n');
     t.equal(lines.length, 1, result.stderr);
