@@ -18,6 +18,10 @@ import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const count = Number(process.argv[2] ?? 40);
+// `-- 100 --recheck LOG`: after adding tests (and only adding: a caught mutant stays caught), run
+// again only the mutants LOG, an earlier run's output on the same seed and count, says survived.
+const recheckAt = process.argv.indexOf('--recheck');
+const earlier = recheckAt > 0 ? fs.readFileSync(process.argv[recheckAt + 1], 'utf8') : undefined;
 const FILE_TIMEOUT_MS = 120_000;
 const targets = [
   { dir: 'src/inspect', tests: ['test/unit/inspect'] },
@@ -148,6 +152,13 @@ try {
     const file = path.join(scratch, m.file);
     const original = fs.readFileSync(file, 'utf8');
     const line = original.slice(0, m.index).split('\n').length;
+    const where = `${m.file}:${line} ${m.op.name}`;
+    const before = earlier && new RegExp(`^ *${i + 1}/\\d+ (.*): (caught|SURVIVED)`, 'm').exec(earlier);
+    if (before && before[1] === where && before[2] === 'caught') {
+      caught++;
+      process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: caught before (not run again)\n`);
+      continue;
+    }
     const tests = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file)).filter(usable);
     tests.sort((a, b) => baseline.get(a).ms - baseline.get(b).ms);
     fs.writeFileSync(file, original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length));
@@ -157,7 +168,6 @@ try {
     } finally {
       fs.writeFileSync(file, original);
     }
-    const where = `${m.file}:${line} ${m.op.name}`;
     if (killer) caught++;
     else survivors.push(tests.length === 0 ? `${where} (no listed test reaches it)` : where);
     const verdict = killer ? `caught   by ${path.basename(killer)}` : `SURVIVED ${tests.length} test files`;
