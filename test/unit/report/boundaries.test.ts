@@ -38,3 +38,27 @@ t.test('an app is marked by its confidence: nothing when high, "likely" when med
   t.equal(titleOf(appText({ ...app, confidence: 'low' }, evidences.slice(0, 4))), 'low confidence: e1; e2; e3; e4', 'four evidences: all');
   t.equal(titleOf(appText({ ...app, confidence: 'low' }, evidences)), 'low confidence: e1; e2; e3; e4; and 1 more', 'five: four and 1 more');
 });
+
+t.test("the page: a finding's summary, id and canary cut at exactly their limits; twelve networks at most; shares to one decimal", async (t) => {
+  const { reportRunFolder } = await import('../../../src/report/build-report.js');
+  const fs = await import('node:fs');
+  const { tempDir } = await import('../../helpers/lab.js');
+  const { writeRunFolder } = await import('../../helpers/runs.js');
+  const findings = [
+    makeFinding(1, { id: `f-${'a'.repeat(18)}`, summary: 'S'.repeat(600), canary: 'C'.repeat(80) }),
+    makeFinding(2, { id: `f-${'b'.repeat(19)}`, summary: 'T'.repeat(601), canary: 'D'.repeat(81) }),
+  ];
+  const byNetwork = Object.fromEntries(Array.from({ length: 13 }, (_, i) => [`network-${String(i + 1).padStart(2, '0')}`, { flows: 1, bytesUp: 1, findings: 0, hosts: [] }]));
+  const summary = { v: 1, destinations: [], byNetwork, coverage: { totals: { bytesUp: 3, bytesUpInspected: 1, bytesDown: 8, bytesDownInspected: 8 } } };
+  const dir = writeRunFolder(tempDir(), { findings, summary });
+  const html = fs.readFileSync((await reportRunFolder(dir)).file, 'utf8');
+  t.match(html, `<p class="summary">${'S'.repeat(600)}</p>`, '600 characters: whole');
+  t.match(html, `<p class="summary">${'T'.repeat(600)}…</p>`, '601: cut, and says so');
+  t.match(html, `<span class="muted">f-${'a'.repeat(18)}</span>`, 'an id of 20: whole');
+  t.match(html, `<span class="muted">f-${'b'.repeat(18)}…</span>`, 'an id of 21: cut');
+  t.match(html, `canary: ${'C'.repeat(80)}</span>`, 'a canary of 80: whole');
+  t.match(html, `canary: ${'D'.repeat(80)}…</span>`, 'a canary of 81: cut');
+  t.match(html, '<td>network-12</td>', 'the twelfth network is listed');
+  t.notMatch(html, 'network-13', 'the thirteenth is not');
+  t.match(html, '<strong>33.3 %</strong> of the 3 B the devices sent, and 100.0 % of the 8 B', 'shares to one decimal');
+});
