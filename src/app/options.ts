@@ -37,7 +37,7 @@ export const defaultWireguardPort = 51820;
 export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'listen', kind: 'string', value: 'HOST:PORT', defaultText: '0.0.0.0:8080', help: 'where devices connect' },
   { name: 'ca-dir', kind: 'string', value: 'DIR', defaultText: 'certs/ of the installation, or PHONEHOME_CA_DIR', help: 'CA certificate and key (key mode 0600)' },
-  { name: 'out', kind: 'string', value: 'DIR', defaultText: 'none for the UI, ./phonehome-run-<time> for capture', help: 'where files go' },
+  { name: 'out', kind: 'string', value: 'DIR', defaultText: './phonehome-run-<time> (the live view too, unless --no-files)', help: 'where the run\'s files go' },
   { name: 'duration', kind: 'string', value: 'SECONDS', defaultText: 'until a signal', help: 'stop after this long (also 90s, 10m, 2h)' },
   { name: 'upstream-ca', kind: 'list', value: 'FILE', defaultText: 'Node\'s bundled Mozilla roots', help: 'extra CA (PEM) trusted for upstream servers (repeatable)' },
   { name: 'insecure-upstream', kind: 'boolean', defaultText: 'off', help: 'skip upstream verification (recorded in every output)' },

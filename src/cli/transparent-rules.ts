@@ -32,3 +32,13 @@ export function transparentRules(iface: string, port: number, undo: boolean): st
   }
   return lines;
 }
+
+/** The command: --interface and --port checked (one-line errors naming them), the lines printed. */
+export function runTransparentRules(options: { interface?: string; port?: string; undo: boolean }, usage: string, out: (line: string) => void): number {
+  if (typeof options.interface !== 'string') throw new ConfigError(`--interface is required (usage: ${usage})`);
+  const portText = options.port ?? String(defaultTransparentPort);
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`--port ${JSON.stringify(portText)}: use a port number from 1 to 65535`);
+  for (const line of transparentRules(validateInterface(options.interface), port, options.undo)) out(line);
+  return 0;
+}
