@@ -1,10 +1,11 @@
-// Decoders' edges, one step either side (issue #23, planted bugs that survived): base64 of exactly
+// Decoders' and the SMS detector's edges, one step either side (issue #23, planted bugs that survived): base64 of exactly
 // the shortest length tried, an MMS header value running past the end, a protobuf fixed32 or fixed64 ending exactly at the message's end.
 
 import t from 'tap';
 import { parseMms } from '../../../src/inspect/decode/mms.js';
 import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
 import { decodeBase64Candidate } from '../../../src/inspect/decode/strings.js';
+import { smsAddressStrength, smsRecordByValues, smsRecordOf } from '../../../src/inspect/detect/sms.js';
 
 t.test('base64 of exactly 16 characters is decoded; 15 or 12 are too short to try', async (t) => {
   const decoded = decodeBase64Candidate('SGVsbG8gd29ybGQh'); // "Hello world!"
@@ -28,4 +29,29 @@ t.test('an MMS header whose value runs past the end of the message makes it no M
   t.same(parseMms(Buffer.concat([head, Buffer.from([2, 1, 2])])), { type: 'notification-ind', to: ['+33612345678'], cc: [], parts: [] }, 'a value that fits');
   t.equal(parseMms(Buffer.concat([head, Buffer.from([3, 1, 2])])), undefined, 'one byte short');
   t.equal(parseMms(Buffer.concat([head, Buffer.from([30, 1, 2])])), undefined, 'far short');
+});
+
+t.test('a national SMS number has 5 to 15 digits in at most 20 characters', async (t) => {
+  t.equal(smsAddressStrength('12345'), 1, '5 digits');
+  t.equal(smsAddressStrength('1234'), 0, '4 digits');
+  t.equal(smsAddressStrength('123456789012345'), 1, '15 digits');
+  t.equal(smsAddressStrength('1234567890123456'), 0, '16 digits');
+  t.equal(smsAddressStrength('12 34 56 78 90 12345'), 1, '20 characters');
+  t.equal(smsAddressStrength('12 34 56 78 90 12 345'), 0, '21 characters');
+  t.equal(smsAddressStrength('+33612345678'), 2, 'international');
+});
+
+const body = 'Rendez-vous demain';
+
+t.test('an SMS record by its values: a millisecond date below 2e12, texts with letters only', async (t) => {
+  t.same(smsRecordByValues({ 1: '+33612345678', 2: body, 3: 2e12 - 1 }), { address: '+33612345678', body, date: new Date(2e12 - 1).toISOString() });
+  t.equal(smsRecordByValues({ 1: '+33612345678', 2: body, 3: 2e12 }), undefined, '2e12 is no millisecond date (nor seconds)');
+  t.equal(smsRecordByValues({ 1: '+33612345678', 2: '2024', 3: body, 4: 1413131405000 })?.body, body, 'a number is not the text');
+  t.equal(smsRecordByValues({ 1: '+33612345678', 2: '+33698765432', 3: body, 4: 1413131405000 })?.body, body, 'nor a second phone number');
+});
+
+t.test('an SMS record by its keys: an ISO date supports it, an unknown key does not', async (t) => {
+  t.same(smsRecordOf({ address: '+33612345678', body, date: '2014-10-12 18:30:05' })?.address, '+33612345678', 'ISO date: 2 + 1');
+  t.equal(smsRecordOf({ address: '+33612345678', body, colour: 'blue' }), undefined, 'an unknown key: 2 + 0');
+  t.equal(smsRecordOf({ address: '+33612345678', body, date: '20141-10-12' }), undefined, 'not a date');
 });
