@@ -5,6 +5,7 @@ import t from 'tap';
 import { parseMms } from '../../../src/inspect/decode/mms.js';
 import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
 import { decodeBase64Candidate } from '../../../src/inspect/decode/strings.js';
+import { nmeaPositions, positionOf, positionOfFieldPair } from '../../../src/inspect/detect/location.js';
 import { smsAddressStrength, smsRecordByValues, smsRecordOf } from '../../../src/inspect/detect/sms.js';
 
 t.test('base64 of exactly 16 characters is decoded; 15 or 12 are too short to try', async (t) => {
@@ -54,4 +55,38 @@ t.test('an SMS record by its keys: an ISO date supports it, an unknown key does 
   t.same(smsRecordOf({ address: '+33612345678', body, date: '2014-10-12 18:30:05' })?.address, '+33612345678', 'ISO date: 2 + 1');
   t.equal(smsRecordOf({ address: '+33612345678', body, colour: 'blue' }), undefined, 'an unknown key: 2 + 0');
   t.equal(smsRecordOf({ address: '+33612345678', body, date: '20141-10-12' }), undefined, 'not a date');
+});
+
+t.test('a position is refused when either coordinate is off the globe', async (t) => {
+  t.same(positionOf({ lat: 48.8566, lon: 180 }), { lat: 48.8566, lon: 180, decimals: 0, how: 'lat/lon keys' }, 'longitude 180');
+  t.equal(positionOf({ lat: 48.8566, lon: 180.0001 }), undefined, 'longitude past 180');
+  t.equal(positionOf({ lat: 90.0001, lon: 2.3522 }), undefined, 'latitude past 90');
+  t.equal(positionOf({ lat: -90.5, lon: -181.5 }), undefined, 'both');
+});
+
+t.test('two consecutive protobuf doubles are a position from four decimals each', async (t) => {
+  t.same(positionOfFieldPair({ 1: 48.8566, 2: 2.3522 }), { lat: 48.8566, lon: 2.3522, decimals: 4, how: 'protobuf doubles' });
+  t.equal(positionOfFieldPair({ 1: 48.857, 2: 2.3522 }), undefined, 'three decimals');
+  t.equal(positionOfFieldPair({ 1: 48.8566, 2: 2.352 }), undefined, 'three decimals on the second');
+});
+
+/** An NMEA sentence with its XOR checksum. */
+const nmea = (body: string): string => {
+  let sum = 0;
+  for (const c of body) sum ^= c.charCodeAt(0);
+  return `$${body}*${sum.toString(16).toUpperCase().padStart(2, '0')}`;
+};
+
+t.test('NMEA: GGA and RMC place latitude and longitude in their own fields', async (t) => {
+  const round = (p: { lat: number; lon: number }) => [Number(p.lat.toFixed(4)), Number(p.lon.toFixed(4))];
+  const gga = nmeaPositions(nmea('GPGGA,123519,4807.038,N,01131.000,E,1,08,0.9,545.4,M,46.9,M,,'));
+  t.same(gga.map(round), [[48.1173, 11.5167]]);
+  const rmc = nmeaPositions(nmea('GPRMC,123519,A,4807.038,S,01131.000,W,022.4,084.4,230394,003.1,W'));
+  t.same(rmc.map(round), [[-48.1173, -11.5167]]);
+});
+
+t.test('an MMS send-req needs a content type; a notification does not', async (t) => {
+  const head = Buffer.concat([Buffer.from([0x8c, 0x80, 0x8d, 0x92, 0x97]), Buffer.from('+33612345678\0')]);
+  t.same(parseMms(Buffer.concat([head, Buffer.from([0x84, 0x83])])), { type: 'send-req', to: ['+33612345678'], cc: [], parts: [] }, 'text/plain');
+  t.equal(parseMms(head), undefined, 'no content type');
 });
