@@ -13,13 +13,17 @@ import { severityRank, type Finding } from '../model/finding.js';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { InterceptingProxy } from '../proxy/intercepting-proxy.js';
 import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
-import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
+import { FlowLogSink } from '../sinks/flow-log-sink.js';
 import { continueFlowNumbersAfter } from '../model/flow.js';
 import { limits } from '../limits.js';
-import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, prepareRunFolder, writeRunRecord, type PreparedRun, type RunRecord } from './run-folder.js';
-import { replayRun } from './recover.js';
+import { writeJsonAtomically } from '../run/atomic-write.js';
+import { buildHar } from '../run/har-builder.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, OPAQUE_FILE, RUN_FILE, SUMMARY_FILE } from '../run/layout.js';
+import { prepareRunFolder, type PreparedRun } from '../run/run-folder.js';
+import { writeRunRecord, type RunRecord } from '../run/run-record.js';
+import { replayRun } from '../run/recover.js';
 import { KeylogFileSink } from '../sinks/keylog-file-sink.js';
-import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { SummaryCollector } from '../sinks/summary.js';
 import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
 import { FindingPipeline } from './finding-pipeline.js';
@@ -300,10 +304,10 @@ export class CaptureSession {
     this.#opaque?.close();
     this.#devicePcap?.close();
     if (!outDir || this.#run === undefined || this.#run.sessions.length > 1) return;
-    for (const name of [FINDINGS_FILE, FLOW_LOG, 'run.json', OPAQUE_FILE]) {
+    for (const name of [FINDINGS_FILE, FLOW_LOG, RUN_FILE, OPAQUE_FILE]) {
       const file = path.join(outDir, name);
       // opaque.pcapng holds its section header from the start: made by this start, it goes too.
-      if (fs.existsSync(file) && (name === 'run.json' || name === OPAQUE_FILE || fs.statSync(file).size === 0)) fs.rmSync(file);
+      if (fs.existsSync(file) && (name === RUN_FILE || name === OPAQUE_FILE || fs.statSync(file).size === 0)) fs.rmSync(file);
     }
     if (!folderExistedBefore && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
   }
@@ -318,7 +322,7 @@ export class CaptureSession {
     }
     if (outDir && this.#flowLog) {
       try {
-        await buildHar(path.join(outDir, FLOW_LOG), path.join(outDir, 'flows.har'), { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, insecureUpstream: this.options.insecureUpstream, options: this.options.record });
+        await buildHar(path.join(outDir, FLOW_LOG), path.join(outDir, HAR_FILE), { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, insecureUpstream: this.options.insecureUpstream, options: this.options.record });
       } catch (error) {
         problems.push(`flows.har: ${describeError(error)} (flows.jsonl keeps every flow; run phonehome recover ${outDir} when there is room)`);
       }
@@ -355,7 +359,7 @@ export class CaptureSession {
     if (outDir) {
       if (problems.length > 0) this.#notes.push(...problems.map((p) => `not written: ${p}`));
       try {
-        writeJsonAtomically(path.join(outDir, 'summary.json'), this.summary.snapshot(
+        writeJsonAtomically(path.join(outDir, SUMMARY_FILE), this.summary.snapshot(
           { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, options: this.options.record, insecureUpstream: this.options.insecureUpstream, passthroughConfigured: this.options.passthrough.patterns },
           { endedAt, learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes, ...(this.#fleet ? { fleet: this.#fleet.facts() } : {}) },
         ));

@@ -19,8 +19,9 @@ import { limits } from '../limits.js';
 import { severityRank } from '../model/finding.js';
 import { newFlowId, type Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
-import { buildHar, FlowLogSink } from '../sinks/flow-log-sink.js';
-import { writeJsonAtomically } from '../sinks/summary.js';
+import { FlowLogSink } from '../sinks/flow-log-sink.js';
+import { writeJsonAtomically } from '../run/atomic-write.js';
+import { buildHar } from '../run/har-builder.js';
 import type { Output } from './capture-command.js';
 
 const pcapMagics = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]; // microsecond and nanosecond pcap, either byte order

@@ -8,7 +8,7 @@ import { harFileFlows, type HarStreamEnd } from '../flow/har-file-stream.js';
 import { severityRank } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
-import { writeJsonAtomically } from '../sinks/summary.js';
+import { writeJsonAtomically } from '../run/atomic-write.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';
 import { isCaptureFile, runAnalyzeCapture } from './analyze-capture.js';

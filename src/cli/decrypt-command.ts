@@ -1,9 +1,9 @@
 // `phonehome decrypt RUN_DIR --keylog FILE [--keylog FILE…]`: a run's recorded opaque TLS sessions
-// opened with keys obtained afterwards, added to the run as a new session (src/app/decrypt-later.ts).
+// opened with keys obtained afterwards, added to the run as a new session (src/run/decrypt-later.ts).
 // The new findings go to stdout as JSON Lines (as analyze prints them); what was done, to stderr.
 
 import path from 'node:path';
-import { decryptLater } from '../app/decrypt-later.js';
+import { decryptLater } from '../run/decrypt-later.js';
 import { readCaptureFile } from '../capture-file/read-capture.js';
 import { sessionToFlows } from '../capture-file/session-to-flows.js';
 import type { Output } from './capture-command.js';

@@ -3,6 +3,7 @@
 // reports events, this decides.
 
 import { limits } from '../limits.js';
+import type { LearnedHost } from '../model/learned-host.js';
 import { ConfigError } from '../util/errors.js';
 import { pinningVerdict } from './pinning-verdict.js';
 
@@ -11,14 +12,6 @@ import { pinningVerdict } from './pinning-verdict.js';
  * `client-certificate`: the server asks for a client certificate only the device holds.
  */
 export type PassthroughReason = 'configured' | 'learned' | 'client-certificate';
-
-export interface LearnedHost {
-  readonly host: string;
-  readonly time: string;
-  readonly reason: string;
-  /** Absent for a pinning client (files of earlier runs have none either). */
-  readonly kind?: 'client-certificate';
-}
 
 /** `*` matches any run of characters, dots included; everything else literally, case-insensitive. */
 export function compileHostPattern(pattern: string): RegExp {

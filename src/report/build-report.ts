@@ -4,7 +4,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadRun } from '../app/compare.js';
+import { loadRun } from '../run/run-view.js';
 import { buildReportModel, type ReportLimits } from './report-model.js';
 import { renderReport } from './report-page.js';
 import { runFolderSource, type ReportSource } from './report-source.js';

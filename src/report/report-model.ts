@@ -4,7 +4,8 @@
 // where it has them, so the page and the file never disagree.
 
 import { createRequire } from 'node:module';
-import { compareRuns, findingKey, type CompareLine, type RunView } from '../app/compare.js';
+import { compareRuns, findingKey, type CompareLine } from '../run/compare.js';
+import type { RunView } from '../run/run-view.js';
 import { flowHost } from '../model/flow.js';
 import { severityRank, type Finding, type Severity } from '../model/finding.js';
 import { redactFinding } from '../util/redact.js';

@@ -4,13 +4,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { FINDINGS_FILE, FLOW_LOG, readRunRecord, type RunRecord } from '../app/run-folder.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, SUMMARY_FILE } from '../run/layout.js';
+import { readRunRecord, type RunRecord } from '../run/run-record.js';
 import { harEntryToFlow } from '../flow/har-reader.js';
 import { harFileFlows } from '../flow/har-file-stream.js';
 import type { Finding } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
-import { readFlowLog } from '../sinks/flow-log-sink.js';
-import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
+import { readFlowLog } from '../run/flow-log-reader.js';
+import { readFindingsJsonl } from '../run/findings-reader.js';
 import { ConfigError } from '../util/errors.js';
 
 /** The parts of summary.json a report reads (every field optional: older and hand-made files too). */
@@ -70,7 +71,7 @@ export interface ReportSource {
 
 export async function runFolderSource(dir: string): Promise<ReportSource> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
-  const summaryFile = path.join(dir, 'summary.json');
+  const summaryFile = path.join(dir, SUMMARY_FILE);
   if (!fs.existsSync(summaryFile)) throw new ConfigError(`${dir} has no summary.json (a run that was killed? phonehome recover ${dir} first)`);
   let summary: RunSummary;
   try {
@@ -84,7 +85,7 @@ export async function runFolderSource(dir: string): Promise<ReportSource> {
   for await (const finding of readFindingsJsonl(path.join(dir, FINDINGS_FILE), cutFindings)) findings.push(finding);
   const cut = cutFindings.count;
   const flowLog = path.join(dir, FLOW_LOG);
-  const har = path.join(dir, 'flows.har');
+  const har = path.join(dir, HAR_FILE);
   const skipped = { count: 0 };
   const flows = async function* (): AsyncGenerator<Flow> {
     skipped.count = 0;

@@ -3,11 +3,10 @@
 // and the coverage ledger: what could not be seen, with bytes, per destination; the DNS names seen
 // and the encrypted DNS not seen; the QUIC that was made to fall back to TCP.
 
-import fs from 'node:fs';
 import { flowHost, type Flow } from '../model/flow.js';
 import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
-import type { LearnedHost } from '../proxy/passthrough.js';
+import type { LearnedHost } from '../model/learned-host.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DeviceLedger } from './device-ledger.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
@@ -51,7 +50,7 @@ export interface SummaryContext {
 const MAX_DNS_NAMES = 100_000;
 /** The tag the HTTP layers put on a response whose Alt-Svc lost its HTTP/3 alternatives. */
 const ALT_SVC_H3_REMOVED = 'alt-svc:h3-removed';
-/** The tag of flows `phonehome decrypt` made from the run's recorded ciphertext (src/app/decrypt-later.ts). */
+/** The tag of flows `phonehome decrypt` made from the run's recorded ciphertext (src/run/decrypt-later.ts). */
 const DECRYPTED_LATER = 'decrypted-later';
 
 export class SummaryCollector {
@@ -342,11 +341,4 @@ function totalsBy<T extends { host: string; flows: number; bytesUp: number; byte
     totals.set(k, t);
   }
   return Object.fromEntries([...totals].sort((a, b) => b[1].bytesUp - a[1].bytesUp));
-}
-
-/** Written whole or not at all: a reader never sees half a summary. */
-export function writeJsonAtomically(file: string, value: unknown): void {
-  const partial = `${file}.partial`;
-  fs.writeFileSync(partial, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o644 });
-  fs.renameSync(partial, file);
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { coverageOf } from '../../../src/flow/coverage.js';
 import { encryptedDnsOf } from '../../../src/flow/encrypted-dns.js';
 import { SummaryCollector } from '../../../src/sinks/summary.js';
-import { recoverRun, replayRun } from '../../../src/app/recover.js';
+import { recoverRun, replayRun } from '../../../src/run/recover.js';
 import { flowToHarEntry } from '../../../src/flow/har.js';
 import type { Flow } from '../../../src/model/flow.js';
 import { dnsFlow } from '../../helpers/dns-flows.js';

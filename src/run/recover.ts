@@ -10,14 +10,17 @@ import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { harEntryToFlow, wholeEntriesOf } from '../flow/har-reader.js';
 import type { Flow } from '../model/flow.js';
-import type { LearnedHost } from '../proxy/passthrough.js';
-import { buildHar, readFlowLog } from '../sinks/flow-log-sink.js';
-import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
-import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import type { LearnedHost } from '../model/learned-host.js';
+import { SummaryCollector } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
-import { toolVersion } from './paths.js';
+import { toolVersion } from '../app/paths.js';
 import { trimToWholeBlocks } from '../capture-file/pcapng-file.js';
-import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, readRunRecord, writeRunRecord, type RunRecord } from './run-folder.js';
+import { writeJsonAtomically } from './atomic-write.js';
+import { readFindingsJsonl } from './findings-reader.js';
+import { readFlowLog } from './flow-log-reader.js';
+import { buildHar } from './har-builder.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, HAR_PARTIAL_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
+import { readRunRecord, writeRunRecord, type RunRecord } from './run-record.js';
 
 export interface Recovered {
   readonly flows: number;
@@ -30,7 +33,7 @@ export interface Recovered {
 /** The run's summary.json as it stands, for the counters no flow carries (QUIC dropped); undefined when absent or unreadable. */
 function previousSummary(dir: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as unknown;
+    return JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as unknown;
   } catch {
     return undefined;
   }
@@ -63,10 +66,10 @@ export async function replayRun(dir: string, summary: SummaryCollector): Promise
 export async function recoverRun(dir: string): Promise<Recovered> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
   const log = path.join(dir, FLOW_LOG);
-  const legacyPartial = path.join(dir, 'flows.har.partial');
+  const legacyPartial = path.join(dir, HAR_PARTIAL_FILE);
   let salvagedFromHar = 0;
   if (!fs.existsSync(log)) {
-    if (!fs.existsSync(legacyPartial)) throw new ConfigError(`${dir} holds no phonehome run to recover (no ${FLOW_LOG}, no flows.har.partial)`);
+    if (!fs.existsSync(legacyPartial)) throw new ConfigError(`${dir} holds no phonehome run to recover (no ${FLOW_LOG}, no ${HAR_PARTIAL_FILE})`);
     // An older version's half-written HAR: its whole entries become the flow log.
     const salvaged = wholeEntriesOf(fs.readFileSync(legacyPartial, 'utf8'));
     const entries = salvaged?.entries ?? [];
@@ -94,8 +97,8 @@ export async function recoverRun(dir: string): Promise<Recovered> {
   const endedAt = replayed.lastFlowEnd ?? startedAt;
   const note = `recovered after an unclean stop by phonehome recover: ${replayed.flows} flow(s), ${replayed.findings} finding(s)${cutFlowLines + replayed.cutFindingLines > 0 ? `; ${cutFlowLines} flow line(s) and ${replayed.cutFindingLines} finding line(s) cut by the stop were left out` : ''}${opaqueNote}`;
   const facts = { version: record?.tool.version ?? toolVersion, startedAt, insecureUpstream: record?.insecureUpstream ?? false, options: session?.options ?? {} };
-  await buildHar(log, path.join(dir, 'flows.har'), facts, note);
-  writeJsonAtomically(path.join(dir, 'summary.json'), summary.snapshot(
+  await buildHar(log, path.join(dir, HAR_FILE), facts, note);
+  writeJsonAtomically(path.join(dir, SUMMARY_FILE), summary.snapshot(
     { ...facts, passthroughConfigured: record?.passthroughConfigured ?? [] },
     { endedAt, learnedPassthrough: replayed.learned, notes: [note] },
   ));

@@ -2,7 +2,7 @@
 // JSON object over a line's bytes, a piece at a time, in place of parsing lines of tens of megabytes.
 
 import t from 'tap';
-import { ObjectLineScanner } from '../../../src/sinks/object-line-scanner.js';
+import { ObjectLineScanner } from '../../../src/run/object-line-scanner.js';
 
 /** The check on a line already in memory, in one piece. */
 function isWholeObject(line: string): boolean {

@@ -4,7 +4,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkKeylogLine, mergeKeylogFiles, readKeylogFile } from '../../../src/app/nss-keylog.js';
+import { checkKeylogLine, mergeKeylogFiles, readKeylogFile } from '../../../src/run/nss-keylog.js';
 import { tempDir } from '../../helpers/lab.js';
 
 const random = 'a1'.repeat(32);

@@ -7,47 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 import { ConfigError, describeError } from '../util/errors.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, HAR_PARTIAL_FILE, SUMMARY_FILE } from './layout.js';
+import { readRunRecord, type RunRecord } from './run-record.js';
 import { recoverRun } from './recover.js';
 
-export const RUN_FILE = 'run.json';
-export const FLOW_LOG = 'flows.jsonl';
-export const FINDINGS_FILE = 'findings.jsonl';
-/** The ciphertext of passthrough tunnels, for `decrypt` (pcapng, one section per session). */
-export const OPAQUE_FILE = 'opaque.pcapng';
-
-export interface RunSession {
-  readonly startedAt: string;
-  endedAt?: string;
-  readonly options: Record<string, unknown>;
-  recovered?: true;
-}
-
-/** run.json: what the folder holds. */
-export interface RunRecord {
-  readonly v: 1;
-  readonly tool: { readonly name: 'phonehome'; readonly version: string };
-  readonly insecureUpstream: boolean;
-  readonly passthroughConfigured: readonly string[];
-  sessions: RunSession[];
-  finished: boolean;
-}
-
 export type RunState = 'none' | 'unfinished' | 'finished';
-
-export function readRunRecord(dir: string): RunRecord | undefined {
-  try {
-    const record = JSON.parse(fs.readFileSync(path.join(dir, RUN_FILE), 'utf8')) as RunRecord;
-    return record && record.v === 1 && Array.isArray(record.sessions) ? record : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export function writeRunRecord(dir: string, record: RunRecord): void {
-  const file = path.join(dir, RUN_FILE);
-  fs.writeFileSync(`${file}.partial`, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o644 });
-  fs.renameSync(`${file}.partial`, file);
-}
 
 /** What a folder holds: nothing of ours, a run that did not stop cleanly, or a finished run. */
 export function runStateOf(dir: string): RunState {
@@ -55,8 +19,8 @@ export function runStateOf(dir: string): RunState {
   const record = readRunRecord(dir);
   if (record) return record.finished ? 'finished' : 'unfinished';
   // Folders written before run.json existed: a half-written HAR and no summary is a crash.
-  if ((has(FLOW_LOG) || has('flows.har.partial')) && !has('summary.json')) return 'unfinished';
-  if (has('summary.json') || has('flows.har') || has(FINDINGS_FILE)) return 'finished';
+  if ((has(FLOW_LOG) || has(HAR_PARTIAL_FILE)) && !has(SUMMARY_FILE)) return 'unfinished';
+  if (has(SUMMARY_FILE) || has(HAR_FILE) || has(FINDINGS_FILE)) return 'finished';
   return 'none';
 }
 
@@ -85,7 +49,7 @@ export async function prepareRunFolder(dir: string, options: { append: boolean; 
   let state = runStateOf(dir);
   if (state === 'unfinished') {
     const recovered = await recoverRun(dir);
-    notices.push(`--out ${dir} held a run that did not stop cleanly: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) into flows.har and summary.json`);
+    notices.push(`--out ${dir} held a run that did not stop cleanly: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) into ${HAR_FILE} and ${SUMMARY_FILE}`);
     state = 'finished';
   }
   if (state === 'none') return { lastFlowNumber: 0, lastFindingNumber: 0, notices };

@@ -4,7 +4,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { recoverRun } from '../../../src/app/recover.js';
+import { recoverRun } from '../../../src/run/recover.js';
 import { enhancedPacketBlock, interfaceDescriptionBlock, sectionHeaderBlock } from '../../../src/capture-file/pcapng-blocks.js';
 import { tempDir } from '../../helpers/lab.js';
 

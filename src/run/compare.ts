@@ -6,19 +6,9 @@
 // that sends something in the run and nothing in the baseline, a company that receives findings
 // now and received none before (issue #22: who sent it, who got it).
 
-import fs from 'node:fs';
-import path from 'node:path';
 import { severityRank, type Finding, type Severity } from '../model/finding.js';
 import type { AppAttribution, AppConfidence } from '../model/flow.js';
-import { readFindingsJsonl } from '../sinks/findings-jsonl-sink.js';
-import { ConfigError } from '../util/errors.js';
-
-export interface RunView {
-  readonly dir: string;
-  readonly findings: readonly Finding[];
-  /** Destination hosts with their country and bytes sent, from summary.json. */
-  readonly destinations: ReadonlyMap<string, { country: string | null; bytesUp: number }>;
-}
+import type { RunView } from './run-view.js';
 
 export type CompareLine =
   | { kind: 'destination'; change: 'new' | 'gone'; host: string; country: string | null; bytesUp: number }
@@ -59,24 +49,6 @@ function partiesOf(findings: readonly Finding[], keyOf: (f: Finding) => string |
 /** The identity of a finding across runs. */
 export function findingKey(finding: Finding): string {
   return [finding.category, finding.host, finding.detector, finding.evidence.sha256 ?? finding.summary].join('|');
-}
-
-export async function loadRun(dir: string): Promise<RunView> {
-  const findingsFile = path.join(dir, 'findings.jsonl');
-  const summaryFile = path.join(dir, 'summary.json');
-  if (!fs.existsSync(dir)) throw new ConfigError(`${dir}: no such folder`);
-  if (!fs.existsSync(summaryFile)) throw new ConfigError(`${dir} has no summary.json (a run that was killed? phonehome recover ${dir} first)`);
-  const findings: Finding[] = [];
-  // A line cut by a crash is not a finding.
-  for await (const finding of readFindingsJsonl(findingsFile, { count: 0 })) findings.push(finding);
-  let summary: { destinations?: Array<{ host: string; country: string | null; bytesUp: number }> };
-  try {
-    summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8')) as typeof summary;
-  } catch (error) {
-    throw new ConfigError(`${summaryFile} is not JSON: ${(error as Error).message}`);
-  }
-  const destinations = new Map((summary.destinations ?? []).filter((d) => typeof d.host === 'string' && d.host !== '').map((d) => [d.host, { country: d.country ?? null, bytesUp: d.bytesUp ?? 0 }]));
-  return { dir, findings, destinations };
 }
 
 export function compareRuns(base: RunView, run: RunView): CompareLine[] {

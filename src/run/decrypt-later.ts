@@ -22,17 +22,21 @@ import { limits } from '../limits.js';
 import type { Finding } from '../model/finding.js';
 import type { Endpoint, Flow } from '../model/flow.js';
 import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
-import { buildHar, FlowLogSink, readFlowLog } from '../sinks/flow-log-sink.js';
-import { SummaryCollector, writeJsonAtomically } from '../sinks/summary.js';
+import { FlowLogSink } from '../sinks/flow-log-sink.js';
+import { SummaryCollector } from '../sinks/summary.js';
 import { ConfigError, describeError } from '../util/errors.js';
-import { FindingPipeline } from './finding-pipeline.js';
+import { FindingPipeline } from '../app/finding-pipeline.js';
+import { writeJsonAtomically } from './atomic-write.js';
+import { readFlowLog } from './flow-log-reader.js';
+import { buildHar } from './har-builder.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
 import { liveWriterOf } from './live-run-writer.js';
 import { mergeKeylogFiles, type KeylogCounts } from './nss-keylog.js';
-import { toolVersion } from './paths.js';
+import { toolVersion } from '../app/paths.js';
 import { recoverRun, replayRun } from './recover.js';
-import { FINDINGS_FILE, FLOW_LOG, prepareRunFolder, readRunRecord, runStateOf, writeRunRecord, type RunRecord } from './run-folder.js';
+import { prepareRunFolder, runStateOf } from './run-folder.js';
+import { readRunRecord, writeRunRecord, type RunRecord } from './run-record.js';
 
-export const OPAQUE_CAPTURE = 'opaque.pcapng';
 /** The tag every flow `decrypt` makes carries (findings of such flows are `decryptedLater`). */
 export const DECRYPTED_LATER_TAG = 'decrypted-later';
 /** Names the tunnel flow whose ciphertext a decrypted-later flow came from: `decrypted-later-of:fl-000012`. */
@@ -100,8 +104,8 @@ export async function decryptLater(dir: string, options: DecryptOptions): Promis
   if (writer !== undefined) throw new ConfigError(`${dir} is being written by a running capture (process ${writer}): stop it first, then decrypt`);
   const state = runStateOf(dir);
   if (state === 'none') throw new ConfigError(`${dir} holds no phonehome run (no run.json, flows.jsonl or findings.jsonl)`);
-  const opaqueFile = path.join(dir, OPAQUE_CAPTURE);
-  if (!fs.existsSync(opaqueFile)) throw new ConfigError(`this run recorded no ciphertext (${OPAQUE_CAPTURE}): run capture with --opaque-limit > 0`);
+  const opaqueFile = path.join(dir, OPAQUE_FILE);
+  if (!fs.existsSync(opaqueFile)) throw new ConfigError(`this run recorded no ciphertext (${OPAQUE_FILE}): run capture with --opaque-limit > 0`);
   if (options.keylogFiles.length === 0) throw new ConfigError('decrypt needs at least one --keylog FILE (NSS key log: SSLKEYLOGFILE, friTap, PCAPdroid, PiRogue)');
   const keys = await mergeKeylogFiles(options.keylogFiles);
   try {
@@ -143,7 +147,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
 
   const startedAt = now().toISOString();
   const run: RunRecord = record ?? { v: 1, tool: { name: 'phonehome', version: toolVersion }, insecureUpstream: false, passthroughConfigured: [], sessions: [], finished: true };
-  const session = { startedAt, options: { decrypt: { capture: OPAQUE_CAPTURE, keylogs: options.keylogFiles.map((f) => path.resolve(f)) } } as Record<string, unknown> };
+  const session = { startedAt, options: { decrypt: { capture: OPAQUE_FILE, keylogs: options.keylogFiles.map((f) => path.resolve(f)) } } as Record<string, unknown> };
   run.sessions.push(session);
   run.finished = false;
   writeRunRecord(dir, run);
@@ -192,7 +196,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
   try {
     problems = (await options.readCapture(opaqueFile, { keylogFiles: [keylogFile], onSession }))?.problems ?? [];
     // What tshark said of the file (a capture cut by a kill ends mid-block): said, and kept with the session.
-    for (const problem of problems) options.notice?.(`${OPAQUE_CAPTURE}: ${problem}`);
+    for (const problem of problems) options.notice?.(`${OPAQUE_FILE}: ${problem}`);
   } catch (error) {
     // Nothing added (tshark missing, a file it cannot read): the run is left as it was found.
     // Once flows were written, the run stays unfinished, so the next command recovers what they hold.
@@ -213,7 +217,7 @@ async function addDecryptedSession(dir: string, opaqueFile: string, keylogFile: 
 
   const facts = { opened, alreadyOpened, withoutKeys, notTls, flows: flowIds.length, findings: findings.length, ...(problems.length > 0 ? { problems } : {}) };
   Object.assign(session.options['decrypt'] as object, facts);
-  const note = `phonehome decrypt at ${startedAt}: keys opened ${opened.sessions} of the ${opened.sessions + withoutKeys.sessions + alreadyOpened.sessions} TLS session(s) in ${OPAQUE_CAPTURE} (${opened.bytes} bytes), ${withoutKeys.sessions} stayed opaque (${withoutKeys.bytes} bytes); ${flowIds.length} flow(s) and ${findings.length} finding(s) added`;
+  const note = `phonehome decrypt at ${startedAt}: keys opened ${opened.sessions} of the ${opened.sessions + withoutKeys.sessions + alreadyOpened.sessions} TLS session(s) in ${OPAQUE_FILE} (${opened.bytes} bytes), ${withoutKeys.sessions} stayed opaque (${withoutKeys.bytes} bytes); ${flowIds.length} flow(s) and ${findings.length} finding(s) added`;
   await rebuildRunViews(dir, run, note);
   Object.assign(session, { endedAt: now().toISOString() });
   run.finished = true;
@@ -253,7 +257,7 @@ function withTunnelFacts(flow: Flow, tunnel: TunnelFacts | undefined, tags: read
 /** The run's summary as it stands (its context is kept: the capture's options, start, end, notes). */
 function readSummary(dir: string): Record<string, unknown> {
   try {
-    const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as unknown;
+    const summary = JSON.parse(fs.readFileSync(path.join(dir, SUMMARY_FILE), 'utf8')) as unknown;
     return summary && typeof summary === 'object' && !Array.isArray(summary) ? summary as Record<string, unknown> : {};
   } catch {
     return {};
@@ -270,13 +274,13 @@ async function rebuildRunViews(dir: string, run: RunRecord, note: string): Promi
   const options = previous['options'] && typeof previous['options'] === 'object' ? previous['options'] as Record<string, unknown> : captureOptionsOf(run);
   const facts = { version: run.tool.version, startedAt, insecureUpstream: run.insecureUpstream, options };
   try {
-    await buildHar(path.join(dir, FLOW_LOG), path.join(dir, 'flows.har'), facts);
+    await buildHar(path.join(dir, FLOW_LOG), path.join(dir, HAR_FILE), facts);
   } catch (error) {
     throw new Error(`flows.har: ${describeError(error)} (flows.jsonl keeps every flow; run phonehome recover ${dir} when there is room)`);
   }
   const learned = (previous['passthrough'] as { learned?: unknown } | undefined)?.learned;
   const notes = Array.isArray(previous['notes']) ? previous['notes'].map(String) : [];
-  writeJsonAtomically(path.join(dir, 'summary.json'), summary.snapshot(
+  writeJsonAtomically(path.join(dir, SUMMARY_FILE), summary.snapshot(
     { ...facts, passthroughConfigured: run.passthroughConfigured },
     {
       endedAt, learnedPassthrough: Array.isArray(learned) ? learned : replayed.learned, notes: [...notes, note],

@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { FINDINGS_FILE, FLOW_LOG } from './run-folder.js';
+import { FINDINGS_FILE, FLOW_LOG } from './layout.js';
 
 /** The id of another process holding the run's durable logs open, or undefined when none is seen. */
 export function liveWriterOf(dir: string, procRoot = '/proc'): number | undefined {
