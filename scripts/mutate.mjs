@@ -22,6 +22,10 @@ const count = Number(process.argv[2] ?? 40);
 // again only the mutants LOG, an earlier run's output on the same seed and count, says survived.
 const recheckAt = process.argv.indexOf('--recheck');
 const earlier = recheckAt > 0 ? fs.readFileSync(process.argv[recheckAt + 1], 'utf8') : undefined;
+// `-- 100 --before REV`: the score the tests of commit REV would get as well, in the same pass: a
+// mutant runs the test files REV had first, and the files added since only if those all pass.
+const beforeAt = process.argv.indexOf('--before');
+const beforeRev = beforeAt > 0 ? process.argv[beforeAt + 1] : undefined;
 const FILE_TIMEOUT_MS = 120_000;
 const targets = [
   { dir: 'src/inspect', tests: ['test/unit/inspect'] },
@@ -62,8 +66,10 @@ const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-mutate-'));
 execFileSync('git', ['worktree', 'add', '--detach', scratch, 'HEAD'], { cwd: root, stdio: 'ignore' });
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
 const removeScratch = () => execFileSync('git', ['worktree', 'remove', '--force', scratch], { cwd: root, stdio: 'ignore' });
-process.on('SIGINT', () => { removeScratch(); process.exit(130); });
-process.on('SIGTERM', () => { removeScratch(); process.exit(143); });
+// Stopped early (a time box): the score so far, then the scratch copy goes.
+const stop = (code) => () => { report(); removeScratch(); process.exit(code); };
+process.on('SIGINT', stop(130));
+process.on('SIGTERM', stop(143));
 const gitFiles = (...paths) => {
   const out = execFileSync('git', ['ls-files', ...paths], { cwd: scratch, encoding: 'utf8' }).trim();
   return out === '' ? [] : out.split('\n');
@@ -135,17 +141,21 @@ const testsOf = new Map(activeTargets.map((t) => [t, gitFiles(...t.tests).filter
 
 const started = Date.now();
 let caught = 0;
+let caughtBefore = 0;
 const survivors = [];
-// A test file that fails without any mutant would "catch" every one: each is checked once, unmutated,
-// before its first use, and left out (said so) if it fails. Its time orders the files fastest first.
+const oldTests = new Set(beforeRev ? execFileSync('git', ['ls-tree', '-r', '--name-only', beforeRev, 'test'], { cwd: root, encoding: 'utf8' }).trim().split('\n') : []);
+// A test file that fails without any mutant would "catch" every one: a file that fails under a
+// mutant is run once unmutated too (remembered), and a failure there is no catch (said once).
+// Files run fastest first: by their time when known, else by their size.
 const baseline = new Map();
-const usable = (testFile) => {
+const cost = (testFile) => baseline.get(testFile)?.ms ?? fs.statSync(path.join(scratch, testFile)).size / 100;
+const failsUnmutated = (testFile) => {
   if (!baseline.has(testFile)) {
     const result = runTestFile(scratch, testFile);
     baseline.set(testFile, result);
     if (!result.passed) process.stdout.write(`    (left out: ${testFile} fails without a mutant)\n`);
   }
-  return baseline.get(testFile).passed;
+  return !baseline.get(testFile).passed;
 };
 try {
   for (const [i, m] of chosen.entries()) {
@@ -159,16 +169,28 @@ try {
       process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: caught before (not run again)\n`);
       continue;
     }
-    const tests = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file)).filter(usable);
-    tests.sort((a, b) => baseline.get(a).ms - baseline.get(b).ms);
-    fs.writeFileSync(file, original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length));
+    const tests = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file) && !(baseline.get(t)?.passed === false));
+    const isNew = (testFile) => beforeRev !== undefined && !oldTests.has(testFile);
+    tests.sort((a, b) => Number(isNew(a)) - Number(isNew(b)) || cost(a) - cost(b));
+    const mutated = original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length);
     let killer;
-    try {
-      killer = tests.find((t) => !runTestFile(scratch, t).passed);
-    } finally {
-      fs.writeFileSync(file, original);
+    for (const testFile of tests) {
+      fs.writeFileSync(file, mutated);
+      let result;
+      try {
+        result = runTestFile(scratch, testFile);
+      } finally {
+        fs.writeFileSync(file, original);
+      }
+      if (result.passed) {
+        if (!baseline.has(testFile)) baseline.set(testFile, result);
+      } else if (!failsUnmutated(testFile)) {
+        killer = testFile;
+        break;
+      }
     }
     if (killer) caught++;
+    if (killer && !isNew(killer)) caughtBefore++;
     else survivors.push(tests.length === 0 ? `${where} (no listed test reaches it)` : where);
     const verdict = killer ? `caught   by ${path.basename(killer)}` : `SURVIVED ${tests.length} test files`;
     process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: ${verdict}\n`);
@@ -176,7 +198,13 @@ try {
 } finally {
   removeScratch();
 }
-const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-process.stdout.write(`\nmutation score: ${caught} of ${chosen.length} planted bugs caught (${Math.round((caught / chosen.length) * 100)}%) in ${minutes} min\n`);
-process.stdout.write(`folders: ${activeTargets.map((t) => t.dir).join(', ')}\n`);
-if (survivors.length > 0) process.stdout.write(`survived:\n${survivors.map((s) => `  ${s}`).join('\n')}\n`);
+report();
+function report() {
+  const done = caught + survivors.length;
+  if (done === 0) return;
+  const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+  process.stdout.write(`\nmutation score: ${caught} of ${done} planted bugs caught (${Math.round((caught / done) * 100)}%)${done < chosen.length ? ` (stopped after ${done} of ${chosen.length})` : ''} in ${minutes} min\n`);
+  if (beforeRev) process.stdout.write(`with the tests of ${beforeRev}: ${caughtBefore} of ${done} (${Math.round((caughtBefore / done) * 100)}%)\n`);
+  process.stdout.write(`folders: ${activeTargets.map((t) => t.dir).join(', ')}\n`);
+  if (survivors.length > 0) process.stdout.write(`survived:\n${survivors.map((s) => `  ${s}`).join('\n')}\n`);
+}
