@@ -159,6 +159,8 @@ const failsUnmutated = (testFile) => {
 };
 try {
   for (const [i, m] of chosen.entries()) {
+    // Every test run is synchronous: a turn of the event loop lets a SIGINT or SIGTERM stop us here.
+    await new Promise((resolve) => setImmediate(resolve));
     const file = path.join(scratch, m.file);
     const original = fs.readFileSync(file, 'utf8');
     const line = original.slice(0, m.index).split('\n').length;
