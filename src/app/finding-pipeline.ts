@@ -3,9 +3,8 @@
 // `analyze`) — pinned handshakes and opaque tunnels become findings, and each finding is emitted
 // on the bus for the sinks, in the order the flows ended.
 
-import { EntityLookup, isFirstParty } from '../enrich/entity/entity-lookup.js';
-import { DestinationLookup } from '../enrich/destination-lookup.js';
-import { applyRules, type Rule } from '../enrich/rules.js';
+import { locateAndRule } from '../enrich/locate-and-rule.js';
+import type { Rule } from '../enrich/rules.js';
 import type { EventBus } from '../flow/events.js';
 import type { Flow } from '../model/flow.js';
 import type { Detector } from '../inspect/detect/detector.js';
@@ -40,17 +39,6 @@ export interface PipelineOptions {
    * down), and the flow is inspected here instead.
    */
   readonly remote?: { submit(flow: Flow): boolean };
-}
-
-/**
- * A finding made complete: the destination's country and network, the company behind its host and
- * whether that is the app's own vendor (offline databases), then the rules.
- */
-export function locateAndRule(finding: Finding, rules: readonly Rule[]): Finding | undefined {
-  const where = DestinationLookup.locate(finding.destination.ip);
-  const company = EntityLookup.of(finding.host);
-  const entity = company ? { entity: company.entity, purpose: company.purpose, ...(isFirstParty(finding.app?.id, company) ? { firstParty: true } : {}) } : {};
-  return applyRules({ ...finding, destination: { ...finding.destination, ...where, ...entity } }, rules) ?? undefined;
 }
 
 export class FindingPipeline {

@@ -10,7 +10,7 @@ import { nanos } from '@nats-io/transport-node';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Rule } from '../enrich/rules.js';
-import { locateAndRule } from '../app/finding-pipeline.js';
+import { locateAndRule } from '../enrich/locate-and-rule.js';
 import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
 import { loadCanaries } from '../inspect/canary/canary-file.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
