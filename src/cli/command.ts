@@ -91,6 +91,8 @@ export function commandHelp(name: string, cmd: Command): string {
 }
 
 export function groupHelp(name: string, group: CommandGroup): string {
+  const only = Object.entries(group.subcommands);
+  if (only.length === 1) return commandHelp(`${name} ${only[0]![0]}`, only[0]![1]);
   const [first, ...others] = usageLines(name, group);
   const usage = [`usage: ${first}`, ...others.map((line) => `       ${line}`)].join('\n');
   const subs = Object.entries(group.subcommands).map(([sub, cmd]) => {

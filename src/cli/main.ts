@@ -2,7 +2,7 @@
 // stderr), 2 runtime failure, 3 findings at or above --fail-on.
 
 import { captureOptionSpecs, defaultWireguardPort, entitiesOption, optionsHelp, type OptionSpec } from '../app/options.js';
-import { defaultCaDir, toolVersion } from '../app/paths.js';
+import { defaultCaDir, toolVersion } from '../util/install-paths.js';
 import { ConfigError, PhonehomeError, describeError } from '../util/errors.js';
 import { severities } from '../model/finding.js';
 import type { Output } from './capture-command.js';
@@ -65,7 +65,7 @@ export const commands: Readonly<Record<string, Command | CommandGroup>> = {
     },
   }),
   rules: commandGroup({
-    about: 'rule files: the shipped rules/ or your own',
+    about: 'rule files (the shipped rules/, or your own folder)',
     subcommands: {
       check: command({
         positionals: { usage: '[DIR]', min: 0, max: 1 },

@@ -94,4 +94,6 @@ t.test('a subcommand is found wherever it stands among the options; a group with
   t.match(group.out, /^usage: phonehome ca export \[--format pem\|der\|p12\] \[--out FILE\] \[--ca-dir DIR\]\n {7}phonehome ca info \[--json\] \[--ca-dir DIR\]\n/);
   t.match(group.out, /--format pem\|der\|p12 .*\[default: pem\]/);
   t.match(group.out, /--json .*\[default: off\]/);
+  const single = await cli(['wireguard', '--help']);
+  t.equal(single.out, (await cli(['wireguard', 'config', '--help'])).out, 'a group of one subcommand answers with that subcommand\'s help');
 });
