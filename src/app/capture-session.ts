@@ -28,7 +28,7 @@ import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
 import { FindingPipeline } from './finding-pipeline.js';
 import type { FleetLink } from '../fleet/fleet-link.js';
-import { toolVersion } from './paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import { DnsNames } from '../proxy/dns/dns-names.js';
 import { DnsListener } from '../proxy/dns/dns-listener.js';
 import { systemResolver } from '../proxy/dns/dns-upstream.js';

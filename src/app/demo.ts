@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { TunnelAgent, connectTunnel } from '../proxy/client/tunnel-agent.js';
 import { describeError } from '../util/errors.js';
-import { installRoot } from './paths.js';
+import { installRoot } from '../util/install-paths.js';
 import { loopbackLookup } from '../util/loopback-lookup.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { demoAddressOf, demoAddresses, demoEntities } from './demo-places.js';

@@ -20,7 +20,7 @@ import { loadRules, type Rule } from '../enrich/rules.js';
 import type { FleetOptions } from '../fleet/fleet-link.js';
 import { defaultNodeName, parseBusUrl, validateNodeName } from '../fleet/fleet-names.js';
 import { ConfigError } from '../util/errors.js';
-import { defaultCaDir, installRoot } from './paths.js';
+import { defaultCaDir, installRoot } from '../util/install-paths.js';
 
 export interface OptionSpec {
   readonly name: string;

@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { connectBus, type Bus } from '../fleet/bus-connection.js';
 import { ALL_FINDINGS, WORK_STREAM, WORKER_CONSUMER, workSubject } from '../fleet/fleet-names.js';
 import { decodeFinding, encodeFlowMessage } from '../fleet/fleet-wire.js';
-import { installRoot } from '../app/paths.js';
+import { installRoot } from '../util/install-paths.js';
 import { launchNatsServer, natsServerPath } from './nats-server.js';
 import type { Flow } from '../model/flow.js';
 

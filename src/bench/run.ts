@@ -19,7 +19,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
-import { installRoot } from '../app/paths.js';
+import { installRoot } from '../util/install-paths.js';
 import tls from 'node:tls';
 import { connectTunnel, TunnelAgent } from '../proxy/client/tunnel-agent.js';
 

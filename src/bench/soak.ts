@@ -16,7 +16,7 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
-import { installRoot } from '../app/paths.js';
+import { installRoot } from '../util/install-paths.js';
 import { connectTunnel, TunnelAgent } from '../proxy/client/tunnel-agent.js';
 
 export interface SoakSample {

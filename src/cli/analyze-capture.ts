@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { toolVersion } from '../app/paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import type { RecordedDns } from '../capture-file/dns-exchanges.js';
 import { readCaptureFile } from '../capture-file/read-capture.js';
 import type { RecordedSession } from '../capture-file/recorded-session.js';

@@ -3,7 +3,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { toolVersion } from '../app/paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import { harFileFlows, type HarStreamEnd } from '../flow/har-file-stream.js';
 import { severityRank } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';

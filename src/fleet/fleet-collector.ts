@@ -12,7 +12,7 @@ import { categories, severities, type Finding } from '../model/finding.js';
 import { writeJsonAtomically } from '../run/atomic-write.js';
 import { readFindingsJsonl } from '../run/findings-reader.js';
 import { describeError } from '../util/errors.js';
-import { toolVersion } from '../app/paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import { connectBus } from './bus-connection.js';
 import { collectorName, nodeOfSubject, parseBusUrl, RECORD_STREAM } from './fleet-names.js';
 import { decodeFinding, decodeFlowMessage } from './fleet-wire.js';

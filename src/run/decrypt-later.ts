@@ -32,7 +32,7 @@ import { buildHar } from './har-builder.js';
 import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
 import { liveWriterOf } from './live-run-writer.js';
 import { mergeKeylogFiles, type KeylogCounts } from './nss-keylog.js';
-import { toolVersion } from '../app/paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import { recoverRun, replayRun } from './recover.js';
 import { prepareRunFolder, runStateOf } from './run-folder.js';
 import { readRunRecord, writeRunRecord, type RunRecord } from './run-record.js';

@@ -13,7 +13,7 @@ import type { Flow } from '../model/flow.js';
 import type { LearnedHost } from '../model/learned-host.js';
 import { SummaryCollector } from '../sinks/summary.js';
 import { ConfigError } from '../util/errors.js';
-import { toolVersion } from '../app/paths.js';
+import { toolVersion } from '../util/install-paths.js';
 import { trimToWholeBlocks } from '../capture-file/pcapng-file.js';
 import { writeJsonAtomically } from './atomic-write.js';
 import { readFindingsJsonl } from './findings-reader.js';

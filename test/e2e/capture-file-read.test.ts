@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 import { readCaptureFile, type ReadCaptureOptions } from '../../src/capture-file/read-capture.js';
 import type { RecordedDns } from '../../src/capture-file/dns-exchanges.js';
 import type { RecordedSession } from '../../src/capture-file/recorded-session.js';

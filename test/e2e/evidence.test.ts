@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { cli, startCapture } from '../helpers/cli.js';
 import { once } from 'node:events';
 import t from 'tap';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, until } from '../helpers/lab.js';
 
 const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));

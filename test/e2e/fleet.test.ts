@@ -13,7 +13,7 @@ import { demoLookup, phoneSteps, runPhone, startDemoCloud } from '../../src/app/
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Finding } from '../../src/model/finding.js';
 import https from 'node:https';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 import { TunnelAgent } from '../../src/proxy/client/tunnel-agent.js';
 import { cli, startCapture } from '../helpers/cli.js';
 import { tempDir, until, within } from '../helpers/lab.js';

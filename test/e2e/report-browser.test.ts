@@ -15,7 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { cli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/lab.js';
 import { makeFinding, writeRunFolder } from '../helpers/runs.js';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 
 const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
 const artifacts = path.join(installRoot, 'test-artifacts');

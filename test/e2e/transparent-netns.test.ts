@@ -10,7 +10,7 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import t from 'tap';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 import { transparentUnavailable } from '../../src/proxy/modes/original-destination.js';
 import { tempDir } from '../helpers/lab.js';
 import { has, makeLab, removeLab, sh, waitForLine, writeCloudCertificates, type Lab } from '../helpers/netns.js';

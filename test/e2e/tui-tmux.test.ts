@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { haveTmux, tmuxSession } from '../helpers/tmux.js';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 
 const session = `phonehome-test-${process.pid}`;
 const { tmux, screenShows } = tmuxSession(session);

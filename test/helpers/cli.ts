@@ -2,7 +2,7 @@
 
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 
 export const cli = path.join(installRoot, 'dist', 'cli.js');
 

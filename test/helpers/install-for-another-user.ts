@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 
 /** What the built CLI reads at run time (package.json says the files are ES modules). */
 const runtimeEntries = ['package.json', 'dist', 'node_modules', 'rules', 'assets', 'native'];

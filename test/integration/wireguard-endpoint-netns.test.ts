@@ -15,7 +15,7 @@ import readline from 'node:readline';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
-import { installRoot } from '../../src/app/paths.js';
+import { installRoot } from '../../src/util/install-paths.js';
 import { phoneConfig } from '../../src/proxy/modes/wireguard/wireguard-config.js';
 import { wireguardUnavailable } from '../../src/proxy/modes/wireguard/wireguard-endpoint.js';
 import { readWireguardKeys } from '../../src/proxy/modes/wireguard/wireguard-keys.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { applyRules, loadRules, parseRulesFile } from '../../../src/enrich/rules.js';
 import { globMatch } from '../../../src/enrich/glob.js';
 import type { Finding } from '../../../src/model/finding.js';
-import { installRoot } from '../../../src/app/paths.js';
+import { installRoot } from '../../../src/util/install-paths.js';
 
 function finding(overrides: Partial<Finding> = {}): Finding {
   return {

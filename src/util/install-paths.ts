@@ -1,4 +1,4 @@
-// Where the installation lives (the folder with package.json), from src/app or dist/app alike.
+// Where the installation lives (the folder with package.json), from src/util or dist/util alike.
 
 import fs from 'node:fs';
 import path from 'node:path';
