@@ -3,7 +3,9 @@
 // time as HH:MM:SS, its tags or "-" when it has none, the severity filter's two spellings.
 
 import t from 'tap';
-import { TuiModel, flowRow, parseFilter } from '../../src/sinks/tui/tui-model.js';
+import { bannerLines, findingLine } from '../../src/sinks/console-sink.js';
+import { TuiModel, bodyPreview, flowRow, parseFilter } from '../../src/sinks/tui/tui-model.js';
+import { makeFinding } from '../helpers/runs.js';
 import { makeFlow } from '../helpers/flows.js';
 
 const model = () => new TuiModel({ capacity: 1000, proxyAddresses: ['192.168.1.5:8080'], insecureUpstream: false, redact: (f) => f });
@@ -42,4 +44,22 @@ t.test('the severity filter is sev: or severity:, with a known severity only', a
   t.equal(parseFilter('seve:high').severity, undefined, 'a look-alike key is no severity');
   t.equal(parseFilter('cat:sms').category, 'sms');
   t.equal(parseFilter('category:').category, undefined, 'an empty category is none');
+});
+
+t.test('a binary body is drawn as a hex dump: offset of six, sixteen bytes in a column of 48, then the characters', async (t) => {
+  const lines = bodyPreview(Buffer.from([...Array(18).keys()].map((i) => (i === 17 ? 0x41 : i))));
+  t.same(lines, [
+    `000000  ${[...Array(16).keys()].map((i) => i.toString(16).padStart(2, '0')).join(' ')}   ................`,
+    `000010  10 41${' '.repeat(48 - 5)}  .A`,
+  ]);
+});
+
+t.test("the console: a finding's time as HH:MM:SS; a wildcard listener is not given to the phone as an address", async (t) => {
+  t.match(findingLine(makeFinding(1, { time: '2026-11-27T18:30:11.512Z' })), /(^|[^\d])18:30:11([^.\d]|$)/);
+  for (const host of ['0.0.0.0', '::']) {
+    const setting = bannerLines(host, 8080, undefined, 'ab:cd')[1]!;
+    t.notMatch(setting, host === '::' ? '[::]:8080' : '0.0.0.0:8080', `${host}: the machine's own addresses instead`);
+  }
+  t.match(bannerLines('192.168.1.5', 8080, undefined, 'ab:cd')[1], 'device proxy setting: 192.168.1.5:8080');
+  t.match(bannerLines('fe80::1', 8080, undefined, 'ab:cd')[1], 'device proxy setting: [fe80::1]:8080');
 });

@@ -90,3 +90,8 @@ t.test('an MMS send-req needs a content type; a notification does not', async (t
   t.same(parseMms(Buffer.concat([head, Buffer.from([0x84, 0x83])])), { type: 'send-req', to: ['+33612345678'], cc: [], parts: [] }, 'text/plain');
   t.equal(parseMms(head), undefined, 'no content type');
 });
+
+t.test('protobuf field numbers start at 1: a key of field 0 is no message', async (t) => {
+  t.equal(parseProtobuf(Buffer.from([0x00, 0x01, 0x08, 0x01, 0x10, 0x02, 0x18, 0x03])), undefined);
+  t.same(parseProtobuf(Buffer.from([0x08, 0x01, 0x10, 0x02, 0x18, 0x03, 0x20, 0x04])), { 1: 1, 2: 2, 3: 3, 4: 4 });
+});

@@ -5,7 +5,9 @@
 import t from 'tap';
 import type { WebSocket } from 'ws';
 import { limits } from '../../../src/limits.js';
+import { dropHttp3FromHeaders } from '../../../src/proxy/layers/alt-svc.js';
 import { parseClientHello } from '../../../src/proxy/layers/client-hello.js';
+import { serverFirstPorts } from '../../../src/proxy/layers/next-layer.js';
 import { acceptedDeflate } from '../../../src/proxy/layers/websocket-negotiation.js';
 import { MessagePipe } from '../../../src/proxy/layers/websocket-pipe.js';
 
@@ -56,4 +58,20 @@ t.test('a WebSocket hold of exactly its cap is kept; one byte more gives up, onc
   t.same(overflows, [limits.webSocketHeldBytes + 1], 'one byte past: given up, the wanted size said');
   pipe.push(Buffer.alloc(1), true);
   t.equal(overflows.length, 1, 'said once');
+});
+
+t.test('the ports where the server speaks first are exactly FTP, SSH, telnet, SMTP, POP3, IMAP and submission', async (t) => {
+  t.same([...serverFirstPorts].sort((a, b) => a - b), [21, 22, 23, 25, 110, 143, 587, 2525]);
+  for (const look of [20, 24, 26, 80, 111, 144, 443, 588, 2526]) t.notOk(serverFirstPorts.has(look), `${look} is not one`);
+});
+
+t.test("HTTP/2 response headers: Alt-Svc's HTTP/3 offer removed says so; nothing to remove says not", async (t) => {
+  const headers: Record<string, string> = { 'alt-svc': 'h3=":443"; ma=86400, h2=":443"; ma=86400' };
+  t.equal(dropHttp3FromHeaders(headers), true);
+  t.equal(headers['alt-svc'], 'h2=":443"; ma=86400');
+  const only: Record<string, string> = { 'alt-svc': 'h3=":443"' };
+  t.equal(dropHttp3FromHeaders(only), true);
+  t.notOk('alt-svc' in only, 'nothing left: the header goes');
+  t.equal(dropHttp3FromHeaders({ 'alt-svc': 'h2=":443"' }), false);
+  t.equal(dropHttp3FromHeaders({}), false);
 });

@@ -5,6 +5,7 @@
 import t from 'tap';
 import { shown } from '../../../src/report/html-text.js';
 import { appText, destinationText } from '../../../src/report/who-sent-it.js';
+import { bytesClass, countryName } from '../../../src/report/world-map.js';
 import { makeFinding } from '../../helpers/runs.js';
 
 t.test('text of exactly its limit is whole; one character more is cut and says so', async (t) => {
@@ -61,4 +62,14 @@ t.test("the page: a finding's summary, id and canary cut at exactly their limits
   t.match(html, '<td>network-12</td>', 'the twelfth network is listed');
   t.notMatch(html, 'network-13', 'the thirteenth is not');
   t.match(html, '<strong>33.3 %</strong> of the 3 B the devices sent, and 100.0 % of the 8 B', 'shares to one decimal');
+});
+
+t.test("the map's shade of bytes sent: one class per power of ten from 100 B, five at most", async (t) => {
+  const cases: Array<[number, number]> = [[0, 0], [1, 1], [99, 1], [999, 1], [1000, 2], [9999, 2], [10_000, 3], [100_000, 4], [1_000_000, 5], [10_000_000, 5]];
+  for (const [bytes, shade] of cases) t.equal(bytesClass(bytes), shade, `${bytes} bytes`);
+});
+
+t.test('a country code is named; ZZ (unknown) stays ZZ', async (t) => {
+  t.equal(countryName('CN'), 'China');
+  t.equal(countryName('ZZ'), 'ZZ');
 });
