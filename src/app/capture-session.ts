@@ -35,7 +35,7 @@ import { systemResolver } from '../proxy/dns/dns-upstream.js';
 import { WireguardEndpoint } from '../proxy/modes/wireguard/wireguard-endpoint.js';
 import { loadOrCreateWireguardKeys, rememberEndpoint, type WireguardKeys } from '../proxy/modes/wireguard/wireguard-keys.js';
 import { wireguardInfo } from '../proxy/modes/wireguard/wireguard-config.js';
-import type { WireguardInfo } from '../proxy/modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../model/wireguard-info.js';
 import { lanAddresses } from '../sinks/console-sink.js';
 import { OpaqueRecorder } from '../capture-file/opaque-recorder.js';
 import { DeviceTlsRecorder } from '../capture-file/device-tls-recorder.js';

@@ -7,7 +7,7 @@ import { limits } from '../limits.js';
 import { resolveCaptureOptions } from '../app/options.js';
 import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
 import { wireguardBanner } from '../sinks/wireguard-banner.js';
-import { onBlack, terminalQr } from '../proxy/modes/wireguard/wireguard-qr.js';
+import { onBlack, terminalQr } from '../util/wireguard-qr.js';
 import { toDisplay } from '../util/sanitize.js';
 import { redactFinding } from '../util/redact.js';
 import type { RawOptions } from '../app/options.js';

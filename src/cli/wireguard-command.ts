@@ -8,7 +8,7 @@ import net from 'node:net';
 import { defaultWireguardPort } from '../app/options.js';
 import { phoneConfig } from '../proxy/modes/wireguard/wireguard-config.js';
 import { loadOrCreateWireguardKeys, readWireguardKeys, validateClientName, type WireguardKeys } from '../proxy/modes/wireguard/wireguard-keys.js';
-import { onBlack, terminalQr } from '../proxy/modes/wireguard/wireguard-qr.js';
+import { onBlack, terminalQr } from '../util/wireguard-qr.js';
 import { lanAddresses } from '../sinks/console-sink.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';

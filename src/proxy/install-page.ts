@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type http from 'node:http';
 import type { CertificateAuthority } from './ca/certificate-authority.js';
 import { serveWireguardPage } from './wireguard-page.js';
-import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../model/wireguard-info.js';
 
 export const INSTALL_HOST = 'phonehome.cert';
 

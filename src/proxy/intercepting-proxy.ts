@@ -26,7 +26,7 @@ import { HttpProxyMode } from './modes/http-proxy-mode.js';
 import { SocksMode } from './modes/socks-mode.js';
 import { SOCKS4, SOCKS5 } from './modes/socks-protocol.js';
 import { TransparentMode } from './modes/transparent-mode.js';
-import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../model/wireguard-info.js';
 import type { DeviceTlsObserver, TunnelObserver } from './connection-tap.js';
 import type { PassthroughPolicy } from './passthrough.js';
 import { refuse } from './replies.js';

@@ -11,8 +11,8 @@
 
 import type http from 'node:http';
 import { escapeHtml } from '../report/html-text.js';
-import type { WireguardInfo } from './modes/wireguard/wireguard-info.js';
-import { svgQr } from './modes/wireguard/wireguard-qr.js';
+import type { WireguardInfo } from '../model/wireguard-info.js';
+import { svgQr } from '../util/wireguard-qr.js';
 
 const CONF_PATH = /^\/wireguard\/([^/]+)\.conf$/;
 

@@ -3,7 +3,7 @@
 // the official WireGuard app, with the command that prints the same again later. Pure: the caller
 // chooses how a QR code is drawn (plain half blocks, or painted white on black for a terminal).
 
-import type { WireguardInfo } from '../proxy/modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../model/wireguard-info.js';
 
 /** A shell word for the hint line: bare when it is safe, else single-quoted. */
 function shellWord(text: string): string {

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import { PassThrough } from 'node:stream';
-import type { WireguardInfo } from '../../src/proxy/modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../../src/model/wireguard-info.js';
 import { commandFor, keymap } from '../../src/sinks/tui/keymap.js';
 import { TuiModel } from '../../src/sinks/tui/tui-model.js';
 import { TuiScreen } from '../../src/sinks/tui/tui-screen.js';

@@ -15,7 +15,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
 import { refuse, respondText } from '../replies.js';
-import type { WireguardInfo } from './wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../../model/wireguard-info.js';
 
 export interface HttpProxyModeOptions {
   readonly tracker: FlowTracker;

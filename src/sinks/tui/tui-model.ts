@@ -5,8 +5,8 @@
 import type { Flow } from '../../model/flow.js';
 import { coverageOf } from '../../flow/coverage.js';
 import { severities, severityRank, type Finding, type Severity } from '../../model/finding.js';
-import type { WireguardInfo } from '../../proxy/modes/wireguard/wireguard-info.js';
-import { terminalQr } from '../../proxy/modes/wireguard/wireguard-qr.js';
+import type { WireguardInfo } from '../../model/wireguard-info.js';
+import { terminalQr } from '../../util/wireguard-qr.js';
 import { toDisplay } from '../../util/sanitize.js';
 import { isFirstParty, type EntityInfo } from '../../enrich/entity/entity-lookup.js';
 import { APP_HELP, appDetail, appLabel, fitLabel } from './app-label.js';

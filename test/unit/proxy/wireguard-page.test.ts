@@ -8,7 +8,7 @@ import path from 'node:path';
 import t from 'tap';
 import { ProxyAuth } from '../../../src/proxy/access/proxy-auth.js';
 import { wireguardInfo } from '../../../src/proxy/modes/wireguard/wireguard-config.js';
-import type { WireguardInfo } from '../../../src/proxy/modes/wireguard/wireguard-info.js';
+import type { WireguardInfo } from '../../../src/model/wireguard-info.js';
 import { loadOrCreateWireguardKeys } from '../../../src/proxy/modes/wireguard/wireguard-keys.js';
 import { httpViaProxy, startLab, tempDir } from '../../helpers/lab.js';
 import { decodeModules, modulesOfSvgQr } from '../../helpers/qr-decode.js';

@@ -2,7 +2,7 @@
 // independent decoder (jsQR), from the terminal's half blocks (quiet zone and all) and from the SVG.
 
 import t from 'tap';
-import { onBlack, svgQr, terminalQr } from '../../../src/proxy/modes/wireguard/wireguard-qr.js';
+import { onBlack, svgQr, terminalQr } from '../../../src/util/wireguard-qr.js';
 import { decodeModules, decodeTerminalQr, modulesOfSvgQr, modulesOfTerminalQr } from '../../helpers/qr-decode.js';
 
 const KEY_A = 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=';

@@ -2,8 +2,8 @@
 // decodes to that phone's configuration) and the command that prints it again.
 
 import t from 'tap';
-import type { WireguardInfo } from '../../../src/proxy/modes/wireguard/wireguard-info.js';
-import { onBlack, terminalQr } from '../../../src/proxy/modes/wireguard/wireguard-qr.js';
+import type { WireguardInfo } from '../../../src/model/wireguard-info.js';
+import { onBlack, terminalQr } from '../../../src/util/wireguard-qr.js';
 import { wireguardBanner } from '../../../src/sinks/wireguard-banner.js';
 import { decodeTerminalQr } from '../../helpers/qr-decode.js';
 

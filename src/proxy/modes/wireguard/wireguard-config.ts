@@ -2,7 +2,7 @@
 // from a file or a QR code) and the server's (what `wg setconf` takes: no Address/DNS/MTU lines,
 // those are wg-quick's and we set them with `ip`).
 
-import type { WireguardInfo } from './wireguard-info.js';
+import type { WireguardInfo } from '../../../model/wireguard-info.js';
 import { validateEndpoint, type WireguardKeys, type WireguardPeerKeys } from './wireguard-keys.js';
 
 /** How often the phone sends a keepalive: keeps NAT mappings between it and the lab open (the value wg-quick's documentation suggests). */
