@@ -1,6 +1,7 @@
-// One run of the proxy: CA, engine, inspection pipeline, summary and file sinks, wired through
-// the event bus; started by `capture` (and the UI), stopped by a signal or --duration. Stopping
-// waits for open flows, inspection and the files, so every file is whole.
+// One run of the proxy: CA, engine and inspection pipeline, with the sinks (the run's own: summary,
+// files, run record, report, fleet; the command's: console or terminal UI) on the event bus;
+// started by `capture` (and the UI), stopped by a signal or --duration. Stopping waits for open
+// flows and inspection, then closes the sinks in their order, so every file is whole.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,21 +10,21 @@ import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EventBus } from '../flow/events.js';
 import type { Detector } from '../inspect/detect/detector.js';
-import { severityRank, type Finding } from '../model/finding.js';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { InterceptingProxy } from '../proxy/intercepting-proxy.js';
-import { FindingsJsonlSink } from '../sinks/findings-jsonl-sink.js';
-import { FlowLogSink } from '../sinks/flow-log-sink.js';
 import { continueFlowNumbersAfter } from '../model/flow.js';
-import { limits } from '../limits.js';
-import { writeJsonAtomically } from '../run/atomic-write.js';
-import { buildHar } from '../run/har-builder.js';
-import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, OPAQUE_FILE, RUN_FILE, SUMMARY_FILE } from '../run/layout.js';
+import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, RUN_FILE } from '../run/layout.js';
 import { prepareRunFolder, type PreparedRun } from '../run/run-folder.js';
 import { writeRunRecord, type RunRecord } from '../run/run-record.js';
 import { replayRun } from '../run/recover.js';
 import { KeylogFileSink } from '../sinks/keylog-file-sink.js';
-import { SummaryCollector } from '../sinks/summary.js';
+import type { SummaryCollector } from '../sinks/summary.js';
+import { SummarySink } from '../sinks/summary-sink.js';
+import { RunFilesSink } from '../sinks/run-files-sink.js';
+import { RunRecordSink } from '../sinks/run-record-sink.js';
+import { ReportSink } from '../sinks/report-sink.js';
+import { SinkRegistry } from '../sinks/sink-registry.js';
+import type { RunEnding } from '../sinks/sink.js';
 import { ConfigError, describeError } from '../util/errors.js';
 import type { CaptureOptions } from './options.js';
 import { FindingPipeline } from './finding-pipeline.js';
@@ -66,18 +67,17 @@ export class CaptureSession {
   readonly bus = new EventBus();
   readonly options: CaptureOptions;
   readonly ca: CertificateAuthority;
-  readonly summary = new SummaryCollector();
+  /** Every sink of the run; a command adds its own (console, terminal UI) once the session has started. */
+  readonly sinks = new SinkRegistry(this.bus);
+  readonly #summary: SummarySink;
   /** Warnings of the start (CA expiry, --keylog, --insecure-upstream), for the front end to show. */
   readonly startupWarnings: string[] = [];
   readonly #proxy: InterceptingProxy;
   readonly #pipeline: FindingPipeline;
   readonly #keylog?: KeylogFileSink;
   readonly #startedAt = new Date().toISOString();
-  #findingsSink?: FindingsJsonlSink;
-  readonly #fleet: FleetLink | undefined;
-  #flowLog?: FlowLogSink;
+  #files?: RunFilesSink;
   #run?: RunRecord;
-  #worstSeverity = -1;
   #stopping?: Promise<StopResult>;
   #timer?: NodeJS.Timeout;
   readonly #notes: string[] = [];
@@ -100,7 +100,6 @@ export class CaptureSession {
     this.ca = ca;
     if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
     const keylog = this.#keylog;
-    this.#fleet = hooks.fleet;
     this.#wireguardKeys = hooks.wireguardKeys;
     const dnsOn = options.dns !== undefined || options.wireguard !== undefined;
     // With --wireguard the tunnel's TCP is redirected to a transparent listener on our tunnel
@@ -123,9 +122,13 @@ export class CaptureSession {
       ...(options.outDir && options.opaqueLimitBytes > 0 ? { opaqueObserver: (connection) => this.#opaque?.observe(connection) } : {}),
       ...(options.pcapFile ? { deviceTlsObserver: (connection) => this.#devicePcap?.observe(connection) } : {}),
     });
-    this.bus.listen('flow:end', 'summary', (flow) => this.summary.addFlow(flow));
-    this.bus.listen('finding', 'summary', (finding) => this.#countFinding(finding));
-    this.#fleet?.attach(this.bus, (finding) => this.#pipeline.emitRemote(finding));
+    this.#summary = new SummarySink({
+      ...(options.outDir ? { outDir: options.outDir } : {}), ...(options.failOn ? { failOn: options.failOn } : {}),
+      context: () => ({ version: toolVersion, startedAt: this.#firstStart, options: options.record, insecureUpstream: options.insecureUpstream, passthroughConfigured: options.passthrough.patterns }),
+      learnedPassthrough: () => options.passthrough.learned(),
+    });
+    this.sinks.add(this.#summary);
+    if (hooks.fleet) this.sinks.add(hooks.fleet);
   }
 
   /** Creates the output folder and files, loads or creates the CA, and starts listening. */
@@ -267,21 +270,22 @@ export class CaptureSession {
     return this.#stoppedPromise;
   }
 
-  #countFinding(finding: Finding): void {
-    this.summary.addFinding(finding);
-    this.#worstSeverity = Math.max(this.#worstSeverity, severityRank(finding.severity));
+  /** Counts of every flow and finding so far (with --append, the folder's earlier ones too). */
+  get summary(): SummaryCollector {
+    return this.#summary.collector;
+  }
+
+  /** The run's first start: this one, or with --append the folder's first session. */
+  get #firstStart(): string {
+    return this.#run?.sessions[0]?.startedAt ?? this.#startedAt;
   }
 
   async #openFiles(outDir: string, prepared: PreparedRun): Promise<void> {
-    const events = {
-      failed: (message: string) => this.bus.log('error', message),
-      recovered: (message: string) => this.bus.log('info', message),
-    };
-    const files = { backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs };
-    const findingsSink = new FindingsJsonlSink(path.join(outDir, FINDINGS_FILE), events, { redact: this.options.redact, insecureUpstream: this.options.insecureUpstream, ...files });
-    const flowLog = new FlowLogSink(path.join(outDir, FLOW_LOG), events, { redact: this.options.redact, ...files });
-    this.#findingsSink = findingsSink;
-    this.#flowLog = flowLog;
+    const files = new RunFilesSink(outDir, (level, message) => this.bus.log(level, message), {
+      redact: this.options.redact, insecureUpstream: this.options.insecureUpstream,
+      harFacts: () => ({ version: toolVersion, startedAt: this.#firstStart, insecureUpstream: this.options.insecureUpstream, options: this.options.record }),
+    });
+    this.#files = files;
     // --append: the summary goes on from what the folder already holds.
     if (prepared.previous || prepared.lastFlowNumber > 0) await replayRun(outDir, this.summary);
     this.#run = {
@@ -292,15 +296,14 @@ export class CaptureSession {
     };
     writeRunRecord(outDir, this.#run);
     if (this.options.opaqueLimitBytes > 0) this.#opaque = new OpaqueRecorder(path.join(outDir, OPAQUE_FILE), this.options.opaqueLimitBytes, (level, message) => this.bus.log(level, message));
-    this.bus.listen('finding', FINDINGS_FILE, (finding) => findingsSink.write(finding));
-    this.bus.listen('flow:end', FLOW_LOG, (flow) => flowLog.write(flow));
+    this.sinks.add(files, new RunRecordSink(outDir, this.#run));
+    if (this.options.report) this.sinks.add(new ReportSink(outDir, { redact: this.options.redact }));
   }
 
   /** A start that failed leaves no trace of this run: the files it made are removed, never older ones. */
   #abandonFiles(folderExistedBefore: boolean): void {
     const outDir = this.options.outDir;
-    this.#findingsSink?.close();
-    this.#flowLog?.close();
+    this.#files?.abandon();
     this.#opaque?.close();
     this.#devicePcap?.close();
     if (!outDir || this.#run === undefined || this.#run.sessions.length > 1) return;
@@ -310,24 +313,6 @@ export class CaptureSession {
       if (fs.existsSync(file) && (name === RUN_FILE || name === OPAQUE_FILE || fs.statSync(file).size === 0)) fs.rmSync(file);
     }
     if (!folderExistedBefore && fs.readdirSync(outDir).length === 0) fs.rmdirSync(outDir);
-  }
-
-  /** Closes the durable files and builds flows.har from the flow log; returns what could not be written. */
-  async #closeFiles(): Promise<string[]> {
-    const problems: string[] = [];
-    const outDir = this.options.outDir;
-    for (const [name, sink] of [[FINDINGS_FILE, this.#findingsSink], [FLOW_LOG, this.#flowLog]] as const) {
-      const stats = sink?.close();
-      if (stats && (stats.dropped > 0 || stats.pending > 0)) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
-    }
-    if (outDir && this.#flowLog) {
-      try {
-        await buildHar(path.join(outDir, FLOW_LOG), path.join(outDir, HAR_FILE), { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, insecureUpstream: this.options.insecureUpstream, options: this.options.record });
-      } catch (error) {
-        problems.push(`flows.har: ${describeError(error)} (flows.jsonl keeps every flow; run phonehome recover ${outDir} when there is room)`);
-      }
-    }
-    return problems;
   }
 
   /** Stops once; later calls return the same result. */
@@ -345,47 +330,18 @@ export class CaptureSession {
     await this.#stopNetwork();
     this.#closeRecorders();
     await this.#pipeline.close();
-    await this.#fleet?.close();
     if (this.#pipeline.problemCount > 0) this.#notes.push(`${this.#pipeline.problemCount} inspection problem(s) (budgets, detector failures): see the log`);
-    const failOn = this.options.failOn;
-    const problems = await this.#closeFiles();
     if (this.#keylog) {
       this.#keylog.close();
       this.#notes.push(`TLS keys of both sides were written to ${this.#keylog.path} (${this.#keylog.lines} lines): it decrypts this run's traffic, keep it like the traffic itself`);
     }
+    for (const failure of this.bus.listenerFailures()) this.#notes.push(`${failure.name} failed ${failure.count} time(s), first on ${failure.event}: ${failure.firstError}`);
+    const problems: string[] = [];
+    const ending: RunEnding = { endedAt: new Date().toISOString(), notes: this.#notes, problems, facts: {}, exitCode: () => this.#summary.exitCode(problems.length) };
+    // Fleet, files (and flows.har), summary and run.json, report, then the screen: see closeOrder.
+    await this.sinks.closeAll(ending);
     const outDir = this.options.outDir;
-    const endedAt = new Date().toISOString();
-    const exitCode = problems.length > 0 ? 2 : failOn !== undefined && this.#worstSeverity >= severityRank(failOn) ? 3 : 0;
-    if (outDir) {
-      if (problems.length > 0) this.#notes.push(...problems.map((p) => `not written: ${p}`));
-      try {
-        writeJsonAtomically(path.join(outDir, SUMMARY_FILE), this.summary.snapshot(
-          { version: toolVersion, startedAt: this.#run?.sessions[0]?.startedAt ?? this.#startedAt, options: this.options.record, insecureUpstream: this.options.insecureUpstream, passthroughConfigured: this.options.passthrough.patterns },
-          { endedAt, learnedPassthrough: this.options.passthrough.learned(), exitCode, failOn: failOn ?? null, notes: this.#notes, ...(this.#fleet ? { fleet: this.#fleet.facts() } : {}) },
-        ));
-      } catch (error) {
-        problems.push(`summary.json: ${describeError(error)}`);
-      }
-      if (this.#run && problems.length === 0) {
-        this.#run.sessions.at(-1)!.endedAt = endedAt;
-        this.#run.finished = true;
-        try {
-          writeRunRecord(outDir, this.#run);
-        } catch (error) {
-          problems.push(`run.json: ${describeError(error)}`);
-        }
-      }
-    }
-    // The report is made from the files just closed, so it says exactly what they say.
-    if (outDir && this.options.report && problems.length === 0) {
-      try {
-        const { reportRunFolder } = await import('../report/build-report.js');
-        await reportRunFolder(outDir, { redact: this.options.redact });
-      } catch (error) {
-        problems.push(`report.html: ${describeError(error)}`);
-      }
-    }
     const failure = problems.length > 0 ? `evidence not fully written to ${outDir}: ${problems.join('; ')}` : undefined;
-    return { exitCode: failure ? 2 : exitCode, findings: this.summary.findingCount, ...(outDir ? { outDir } : {}), ...(failure ? { failure } : {}) };
+    return { exitCode: ending.exitCode(), findings: this.summary.findingCount, ...(outDir ? { outDir } : {}), ...(failure ? { failure } : {}) };
   }
 }

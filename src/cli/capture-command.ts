@@ -1,15 +1,12 @@
 // `phonehome capture` (and `phonehome` when stdout is not a terminal): run the proxy until a
-// signal or --duration, then write the files and exit 0, or 3 with --fail-on.
+// signal or --duration, with the console as its front end, then write the files and exit 0, or 3
+// with --fail-on.
 
 import { CaptureSession } from '../app/capture-session.js';
-import { Notices } from '../app/notices.js';
-import { limits } from '../limits.js';
 import { resolveCaptureOptions } from '../app/options.js';
-import { bannerLines, findingLine, flowLine } from '../sinks/console-sink.js';
+import { bannerLines, ConsoleSink } from '../sinks/console-sink.js';
 import { wireguardBanner } from '../sinks/wireguard-banner.js';
 import { onBlack, terminalQr } from '../util/wireguard-qr.js';
-import { toDisplay } from '../util/sanitize.js';
-import { redactFinding } from '../util/redact.js';
 import type { RawOptions } from '../app/options.js';
 
 export interface Output {
@@ -17,8 +14,8 @@ export interface Output {
   err(line: string): void;
 }
 
-export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Output): Promise<number> {
-  const options = resolveCaptureOptions(raw, mode);
+export async function runCapture(raw: RawOptions, io: Output): Promise<number> {
+  const options = resolveCaptureOptions(raw, 'capture');
   const session = await CaptureSession.start(options);
   for (const line of bannerLines(options.listenHost, session.port, options.outDir, session.ca.info().sha256Fingerprint)) io.out(line);
   if (options.transparent) io.out(`  transparent (redirected) connections on ${options.transparent.host}:${session.transparentPort}; phonehome transparent-rules prints the iptables commands`);
@@ -31,12 +28,7 @@ export async function runCapture(raw: RawOptions, mode: 'capture' | 'ui', io: Ou
   }
   if (options.dns) io.out(`  DNS answered and recorded on ${options.dns.host}:${options.dns.port} (forwarded to ${options.dnsUpstream ? options.dnsUpstream.ip : 'the system resolver'})`);
   for (const warning of session.startupWarnings) io.err(`phonehome: warn: ${warning}`);
-  session.bus.listen('finding', 'console', (finding) => io.out(findingLine(options.redact ? redactFinding(finding) : finding)));
-  if (mode === 'ui') session.bus.listen('flow:end', 'console', (flow) => io.out(flowLine(flow)));
-  new Notices(session.bus, (line) => io.err(`phonehome: ${toDisplay(line, 400)}`), { intervalMs: limits.noticeIntervalMs });
-  session.bus.listen('log', 'console', (entry) => {
-    if (entry.level !== 'debug') io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);
-  });
+  session.sinks.add(new ConsoleSink(io, { redact: options.redact, messages: true }));
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

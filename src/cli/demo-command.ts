@@ -10,7 +10,7 @@ import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { demoAddresses } from '../app/demo-places.js';
 import { demoLookup, phoneSteps, runPhone, startDemoCloud } from '../app/demo.js';
 import { resolveCaptureOptions } from '../app/options.js';
-import { findingLine } from '../sinks/console-sink.js';
+import { ConsoleSink } from '../sinks/console-sink.js';
 import type { Output } from './capture-command.js';
 
 /** One phone step every few seconds, so a person can watch; PHONEHOME_DEMO_PACE_MS changes it (tests). */
@@ -27,7 +27,7 @@ export async function runDemo(raw: { headless?: boolean; out?: string; noFiles?:
     const session = await CaptureSession.start(options, { lookup: demoLookup });
     const steps = phoneSteps(session.port, session.ca.certPem, cloud);
     if (headless) {
-      session.bus.listen('finding', 'console', (finding) => io.out(findingLine(finding)));
+      session.sinks.add(new ConsoleSink(io, { redact: options.redact, messages: false }));
       await runPhone(steps, 0, (name, error) => io.err(`phonehome demo: phone: ${name}${error ? ` (${error})` : ''}`));
       const result = await session.stop();
       if (result.failure) io.err(`phonehome demo: ${result.failure}`);

@@ -1,20 +1,17 @@
-// `phonehome` on a terminal: the capture session with the terminal UI as one more listener on the
-// event bus. Quitting (Q, ctrl-c, SIGTERM) stops the proxy, writes the files, and restores the
-// terminal before anything is printed.
+// `phonehome` on a terminal: the capture session with the terminal UI as its front-end sink.
+// Quitting (Q, ctrl-c, SIGTERM) stops the proxy, writes the files, and restores the terminal (the
+// UI sink closes last) before anything is printed.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { CaptureSession, type SessionHooks } from '../app/capture-session.js';
 import { resolveCaptureOptions, type RawOptions } from '../app/options.js';
-import { DestinationLookup } from '../enrich/destination-lookup.js';
-import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { lanAddresses } from '../sinks/console-sink.js';
-import { TuiModel, flowRow } from '../sinks/tui/tui-model.js';
+import { TuiModel } from '../sinks/tui/tui-model.js';
 import { TuiScreen } from '../sinks/tui/tui-screen.js';
+import { TuiSink } from '../sinks/tui-sink.js';
 import { redactFinding } from '../util/redact.js';
 import { toDisplay } from '../util/sanitize.js';
-import { Notices } from '../app/notices.js';
-import { limits } from '../limits.js';
 import type { Output } from './capture-command.js';
 
 export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & { session?: CaptureSession } = {}): Promise<number> {
@@ -32,8 +29,7 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
   const done = new Promise<number>((resolve) => { finish = resolve; });
   const quit = (): Promise<number> => {
     quitting ??= (async () => {
-      const result = await session.stop();
-      screen.destroy();
+      const result = await session.stop(); // closes the screen too
       if (result.failure) io.err(`phonehome: ${result.failure}`);
       io.err(`phonehome: stopped; ${result.findings} finding(s)${result.outDir ? `, files in ${result.outDir}` : '; no files were written (--no-files)'}`);
       finish(result.exitCode);
@@ -56,25 +52,7 @@ export async function runUi(raw: RawOptions, io: Output, hooks: SessionHooks & {
       }
     },
   });
-  session.bus.listen('finding', 'tui', (finding) => {
-    model.addFinding(finding);
-    screen.markDirty();
-  });
-  session.bus.listen('flow:end', 'tui', (flow) => {
-    model.addFlow(flowRow(flow, DestinationLookup.locate(flow.destination?.ip).country, (host) => EntityLookup.of(host)), flow.client.ip);
-    screen.markDirty();
-  });
-  // The proxy's own messages go to the hint line, never over the screen.
-  session.bus.listen('log', 'tui', (entry) => {
-    if (entry.level === 'warn' || entry.level === 'error') {
-      model.message = toDisplay(entry.message, 200);
-      screen.markDirty();
-    }
-  });
-  new Notices(session.bus, (line) => {
-    model.addEvent(toDisplay(line, 400));
-    screen.markDirty();
-  }, { intervalMs: limits.noticeIntervalMs });
+  session.sinks.add(new TuiSink(model, screen));
   const lastWarning = session.startupWarnings.at(-1);
   if (lastWarning) model.message = toDisplay(lastWarning, 200);
   const onSignal = (): void => void quit();

@@ -1,15 +1,15 @@
-// A capture node in the fleet (--publish): the connection, the publisher fed from the event bus,
-// and the findings workers make for this node's flows, taken back into its own files and UI
-// (best effort: the collector is where every finding is sure to meet).
+// A capture node in the fleet (--publish), one of the run's sinks: the connection, the publisher
+// fed from the event bus, and the findings workers make for this node's flows, put back on the bus
+// for its own files and UI (best effort: the collector is where every finding is sure to meet).
 
 import type { Subscription } from '@nats-io/transport-node';
 import type { EventBus } from '../flow/events.js';
 import type { Finding } from '../model/finding.js';
-import { describeError } from '../util/errors.js';
 import { connectBus, type Bus } from './bus-connection.js';
 import { FleetPublisher } from './fleet-publisher.js';
 import { findingSubject, parseBusUrl } from './fleet-names.js';
 import { decodeFinding } from './fleet-wire.js';
+import type { Sink, SinkStats } from '../sinks/sink.js';
 
 export interface FleetOptions {
   readonly url: string;
@@ -22,7 +22,13 @@ export interface FleetOptions {
   readonly maxQueueBytes: number;
 }
 
-export class FleetLink {
+/** How long the stop waits for the queue to reach the bus. */
+const CLOSE_DEADLINE_MS = 5000;
+
+export class FleetLink implements Sink {
+  readonly name = 'fleet';
+  /** First: its counts go into the summary. */
+  readonly closes = 'publish';
   readonly options: FleetOptions;
   readonly publisher: FleetPublisher;
   readonly #bus: Bus;
@@ -60,8 +66,8 @@ export class FleetLink {
     return this.options.inspect === 'remote' ? { submit: (flow) => this.publisher.submitWork(flow) } : undefined;
   }
 
-  /** Publishes the run's flows and findings; takes in the workers' findings for this node. */
-  attach(bus: EventBus, emitRemote: (finding: Finding) => void): void {
+  /** Publishes the run's flows and findings; puts the workers' findings for this node on the bus. */
+  attach(bus: EventBus): void {
     bus.listen('flow:end', 'fleet publisher', (flow) => { if (flow.kind !== 'rejected') this.publisher.publishFlowRecord(flow); });
     bus.listen('finding', 'fleet publisher', (finding) => {
       this.#local.add(finding.id);
@@ -80,7 +86,7 @@ export class FleetLink {
         if (this.#local.has(finding.id)) return;
         this.publisher.markRemote(finding.id);
         this.#local.add(finding.id);
-        emitRemote(finding);
+        bus.emit('finding', finding);
       },
     });
   }
@@ -91,8 +97,10 @@ export class FleetLink {
     return { node: this.options.node, nats: target.servers, inspect: this.options.inspect, connectedAtStop: this.publisher.connected, ...this.publisher.counts };
   }
 
-  async close(deadlineMs = 5000): Promise<void> {
+  async close(): Promise<SinkStats> {
     this.#subscription?.unsubscribe();
-    await this.publisher.close(deadlineMs);
+    await this.publisher.close(CLOSE_DEADLINE_MS);
+    const counts = this.publisher.counts;
+    return { written: counts.flowsPublished + counts.findingsPublished + counts.workPublished, skipped: counts.dropped, facts: this.facts() };
   }
 }

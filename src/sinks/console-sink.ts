@@ -2,9 +2,14 @@
 // with --verbose). Every payload-derived string goes through toDisplay() first.
 
 import os from 'node:os';
+import type { EventBus } from '../flow/events.js';
+import { Notices } from '../app/notices.js';
+import { limits } from '../limits.js';
 import type { Flow } from '../model/flow.js';
 import type { Finding } from '../model/finding.js';
+import { redactFinding } from '../util/redact.js';
 import { toDisplay } from '../util/sanitize.js';
+import { nothingWritten, type Sink, type SinkStats } from './sink.js';
 
 const SEVERITY_MARK: Record<Finding['severity'], string> = { info: '·', low: '-', medium: '!', high: '!!', critical: '!!!' };
 
@@ -45,4 +50,41 @@ export function flowLine(flow: Flow): string {
   const what = flow.request ? `${flow.request.method} ${flow.request.url}` : flow.dns ? `DNS ${flow.dns.type} ${flow.dns.name}${flow.dns.answers.length > 0 ? ` → ${flow.dns.answers.slice(0, 3).map((a) => a.data).join(', ')}` : ''}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
   const status = flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-');
   return `${clock(flow.endedAt)}     flow ${status.padEnd(4)} ${toDisplay(what, 200)} ↑${flow.bytesUp} ↓${flow.bytesDown}${flow.error ? `  (${toDisplay(flow.error, 160)})` : ''}`;
+}
+
+export interface ConsoleSinkOptions {
+  /** --redact: findings are printed as findings.jsonl writes them. */
+  readonly redact: boolean;
+  /** The proxy's messages and notices on stderr (the demo's headless run prints findings only). */
+  readonly messages: boolean;
+}
+
+/** The console as a sink: a line per finding on stdout; notices and the proxy's messages on stderr. */
+export class ConsoleSink implements Sink {
+  readonly name = 'console';
+  readonly closes = 'display';
+  readonly #io: { out(line: string): void; err(line: string): void };
+  readonly #options: ConsoleSinkOptions;
+  #findings = 0;
+
+  constructor(io: { out(line: string): void; err(line: string): void }, options: ConsoleSinkOptions) {
+    this.#io = io;
+    this.#options = options;
+  }
+
+  attach(bus: EventBus): void {
+    bus.listen('finding', 'console', (finding) => {
+      this.#io.out(findingLine(this.#options.redact ? redactFinding(finding) : finding));
+      this.#findings++;
+    });
+    if (!this.#options.messages) return;
+    new Notices(bus, (line) => this.#io.err(`phonehome: ${toDisplay(line, 400)}`), { intervalMs: limits.noticeIntervalMs });
+    bus.listen('log', 'console', (entry) => {
+      if (entry.level !== 'debug') this.#io.err(`phonehome: ${entry.level}: ${toDisplay(entry.message, 400)}`);
+    });
+  }
+
+  async close(): Promise<SinkStats> {
+    return { ...nothingWritten, written: this.#findings };
+  }
 }
