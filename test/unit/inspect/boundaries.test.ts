@@ -1,7 +1,13 @@
 // Decoders' and the SMS detector's edges, one step either side (issue #23, planted bugs that survived): base64 of exactly
 // the shortest length tried, an MMS header value running past the end, a protobuf fixed32 or fixed64 ending exactly at the message's end.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
+import { encode } from '@msgpack/msgpack';
+import { inspectFlow } from '../../../src/inspect/inspector.js';
+import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
+import { makeFlow } from '../../helpers/flows.js';
 import { parseMms } from '../../../src/inspect/decode/mms.js';
 import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
 import { decodeBase64Candidate } from '../../../src/inspect/decode/strings.js';
@@ -94,4 +100,11 @@ t.test('an MMS send-req needs a content type; a notification does not', async (t
 t.test('protobuf field numbers start at 1: a key of field 0 is no message', async (t) => {
   t.equal(parseProtobuf(Buffer.from([0x00, 0x01, 0x08, 0x01, 0x10, 0x02, 0x18, 0x03])), undefined);
   t.same(parseProtobuf(Buffer.from([0x08, 0x01, 0x10, 0x02, 0x18, 0x03, 0x20, 0x04])), { 1: 1, 2: 2, 3: 3, 4: 4 });
+});
+
+t.test('a photo as a binary value inside a msgpack map is looked into (the map walked, not kept whole)', async (t) => {
+  const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
+  const body = Buffer.from(encode({ upload: { name: 'IMG_1.jpg', photo } }));
+  const { drafts } = inspectFlow(makeFlow({ requestBody: body, requestHeaders: [['Content-Type', 'application/msgpack']] }), defaultDetectors);
+  t.match(drafts.filter((d) => d.category === 'photo'), [{ evidence: { path: ['body', 'msgpack', 'msgpack:$.upload.photo'] } }]);
 });
