@@ -50,7 +50,8 @@ t.test("the page: a finding's summary, id and canary cut at exactly their limits
     makeFinding(2, { id: `f-${'b'.repeat(19)}`, summary: 'T'.repeat(601), canary: 'D'.repeat(81) }),
   ];
   const byNetwork = Object.fromEntries(Array.from({ length: 13 }, (_, i) => [`network-${String(i + 1).padStart(2, '0')}`, { flows: 1, bytesUp: 1, findings: 0, hosts: [] }]));
-  const summary = { v: 1, destinations: [], byNetwork, coverage: { totals: { bytesUp: 3, bytesUpInspected: 1, bytesDown: 8, bytesDownInspected: 8 } } };
+  const options = { port: 8080, 'insecure-upstream': false, out: null, 'fail-on': undefined, passthrough: [], dns: 'on' };
+  const summary = { v: 1, destinations: [], byNetwork, options, coverage: { totals: { bytesUp: 3, bytesUpInspected: 1, bytesDown: 8, bytesDownInspected: 8 } } };
   const dir = writeRunFolder(tempDir(), { findings, summary });
   const html = fs.readFileSync((await reportRunFolder(dir)).file, 'utf8');
   t.match(html, `<p class="summary">${'S'.repeat(600)}</p>`, '600 characters: whole');
@@ -61,6 +62,7 @@ t.test("the page: a finding's summary, id and canary cut at exactly their limits
   t.match(html, `canary: ${'D'.repeat(80)}…</span>`, 'a canary of 81: cut');
   t.match(html, '<td>network-12</td>', 'the twelfth network is listed');
   t.notMatch(html, 'network-13', 'the thirteenth is not');
+  t.match(html, '<th>options in force</th><td><code>port=8080</code> <code>dns=on</code></td>', 'options set, in their order; false, null, absent and empty lists left out');
   t.match(html, '<strong>33.3 %</strong> of the 3 B the devices sent, and 100.0 % of the 8 B', 'shares to one decimal');
 });
 
