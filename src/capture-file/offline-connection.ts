@@ -6,7 +6,8 @@
 import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
 import { validateHost, type Target } from '../proxy/access/target.js';
 import { urlAuthority, type ConnectionContext } from '../proxy/context.js';
-import { connectionTags, pathOf } from '../proxy/layers/http1-layer.js';
+import { connectionTags } from '../proxy/layers/http1-layer.js';
+import { pathOf } from '../proxy/layers/request-path.js';
 import { tlsRecordOf } from '../proxy/tls-record.js';
 import type { RecordedSession } from './recorded-session.js';
 

@@ -16,7 +16,8 @@ import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
-import type { HttpRelay } from './request-or-upgrade-relay.js';
+import type { HttpRelay } from './relay-plan.js';
+import { pathOf } from './request-path.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -148,12 +149,6 @@ export function connectionTags(context: ConnectionContext, authority: string | u
   if (parsed?.ok && parsed.target.host !== context.target.host && parsed.target.host !== sni) tags.push('host-mismatch');
   if (sni && sni !== context.target.host) tags.push('sni-mismatch');
   return tags;
-}
-
-export function pathOf(url: string): string {
-  if (url.startsWith('/')) return url;
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*([^#]*)/i.exec(url);
-  return match?.[1] || '/';
 }
 
 export function clientOf(socket: Duplex | undefined): Endpoint {

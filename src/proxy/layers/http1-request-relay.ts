@@ -34,8 +34,8 @@ import { headerSafe } from '../replies.js';
 import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
-import { pathOf } from './http1-layer.js';
-import type { RelayPlan } from './request-or-upgrade-relay.js';
+import type { RelayPlan } from './relay-plan.js';
+import { pathOf } from './request-path.js';
 
 /**
  * Node 20 has no public way to send a header list without adding its own Connection header

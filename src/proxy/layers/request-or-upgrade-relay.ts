@@ -4,32 +4,10 @@
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import type { UpstreamAgents } from '../upstream.js';
+import type { HttpRelay, RelayPlan } from './relay-plan.js';
 import { relayHttpRequest } from './http1-request-relay.js';
 import { WebSocketRelay } from './websocket-relay.js';
-
-/** What the engine decided for one request or upgrade, and how it wants to hear about it. */
-export interface RelayPlan {
-  readonly tls: boolean;
-  /** Upstream host (DNS name or IP) and port: the validated CONNECT target or absolute URL. */
-  readonly host: string;
-  readonly port: number;
-  /** TLS server name to send and verify upstream (the client's SNI when it gave one). */
-  readonly servername?: string;
-  /** Skip upstream certificate verification for this request (only with --insecure-upstream). */
-  readonly insecure: boolean;
-  /** The device connection's own upstream agent (decrypted connections); the shared pool otherwise. */
-  readonly agent?: http.Agent;
-  readonly observer: ExchangeObserver;
-}
-
-/** Relays HTTP/1.x requests and WebSocket upgrades to the planned upstream. */
-export interface HttpRelay {
-  relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void;
-  relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void;
-  close(): void;
-}
 
 export class RequestOrUpgradeRelay implements HttpRelay {
   readonly #agents: UpstreamAgents;

@@ -21,8 +21,8 @@ import { describeError } from '../../util/errors.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
-import type { RelayPlan } from './request-or-upgrade-relay.js';
-import { pathOf } from './http1-layer.js';
+import type { RelayPlan } from './relay-plan.js';
+import { pathOf } from './request-path.js';
 import { MessagePipe } from './websocket-pipe.js';
 import { acceptedDeflate, offeredProtocols, upstreamDeflateOffer } from './websocket-negotiation.js';
 
