@@ -1,5 +1,6 @@
 // summary.json's edges, one step either side (issue #23, planted bugs that survived): the devices
-// and hosts listed per TLS version stop at exactly 1,000; notes appear only when there are some.
+// and hosts listed per TLS version stop at exactly 1,000; notes appear only when there are some;
+// QUIC packets dropped in earlier sessions are taken only when they are a count.
 
 import t from 'tap';
 import { SummaryCollector } from '../../../src/sinks/summary.js';
@@ -35,4 +36,16 @@ t.test('notes are written only when there are some', async (t) => {
   t.notOk('notes' in snapshot(new SummaryCollector()), 'none given');
   t.notOk('notes' in snapshot(new SummaryCollector(), []), 'an empty list');
   t.same(snapshot(new SummaryCollector(), ['disk full']).notes, ['disk full']);
+});
+
+t.test("--append: the earlier sessions' dropped QUIC packets are added only when they are a count", async (t) => {
+  const droppedAfter = (previous: unknown): unknown => {
+    const summary = new SummaryCollector();
+    summary.continueFrom(previous);
+    return (summary.snapshot(context, { endedAt: '2026-12-02T18:01:00.000Z', learnedPassthrough: [] }) as { coverage: { quic: { dropped: unknown } } }).coverage.quic.dropped;
+  };
+  t.equal(droppedAfter({ coverage: { quic: { dropped: 5 } } }), 5);
+  t.equal(droppedAfter({ coverage: { quic: { dropped: 0 } } }), 0, 'zero is a count');
+  for (const dropped of [-1, 1.5, '5', null, Number.MAX_SAFE_INTEGER + 2]) t.equal(droppedAfter({ coverage: { quic: { dropped } } }), null, JSON.stringify(dropped));
+  t.equal(droppedAfter(null), null);
 });
