@@ -108,3 +108,14 @@ t.test('a photo as a binary value inside a msgpack map is looked into (the map w
   const { drafts } = inspectFlow(makeFlow({ requestBody: body, requestHeaders: [['Content-Type', 'application/msgpack']] }), defaultDetectors);
   t.match(drafts.filter((d) => d.category === 'photo'), [{ evidence: { path: ['body', 'msgpack', 'msgpack:$.upload.photo'] } }]);
 });
+
+t.test('a call log date is milliseconds from 1e12 or seconds from 1e9, each below twice that', async (t) => {
+  const datesOf = (dates: unknown[]): unknown[] => {
+    const body = JSON.stringify({ calls: dates.map((date, i) => ({ number: `+3361234567${i}`, duration: 60, date, type: 1 })) });
+    const { drafts } = inspectFlow(makeFlow({ requestBody: body, requestHeaders: [['Content-Type', 'application/json']] }), defaultDetectors);
+    return ((drafts.find((d) => d.category === 'call-log')?.details as { calls?: Array<{ date?: string }> } | undefined)?.calls ?? []).map((c) => c.date);
+  };
+  t.same(datesOf([1413131405, 1413131405000]), ['2014-10-12T16:30:05.000Z', '2014-10-12T16:30:05.000Z'], 'seconds and milliseconds');
+  t.same(datesOf([2e12 - 1, 1e12, 2e9 - 1, 1e9]), [new Date(2e12 - 1).toISOString(), new Date(1e12).toISOString(), new Date((2e9 - 1) * 1000).toISOString(), new Date(1e9 * 1000).toISOString()], 'the edges');
+  t.same(datesOf([2e12, 2e9, 999_999_999]), [undefined, undefined, undefined], 'past them: no date (the type still makes it a call)');
+});
