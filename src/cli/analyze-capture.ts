@@ -22,6 +22,7 @@ import type { ReportSource } from '../report/report-source.js';
 import { FlowLogSink } from '../sinks/flow-log-sink.js';
 import { writeJsonAtomically } from '../run/atomic-write.js';
 import { buildHar } from '../run/har-builder.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, SUMMARY_FILE } from '../run/layout.js';
 import type { Output } from './capture-command.js';
 
 const pcapMagics = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]; // microsecond and nanosecond pcap, either byte order
@@ -63,7 +64,7 @@ export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOpt
   const flowDir = options.outDir ?? (options.report ? fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-analyze-')) : undefined);
   if (options.outDir) fs.mkdirSync(options.outDir, { recursive: true });
   const writeProblems: string[] = [];
-  const flowLog = flowDir ? new FlowLogSink(path.join(flowDir, 'flows.jsonl'), { failed: (message) => writeProblems.push(message), recovered: () => undefined }, { redact: false, backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs }) : undefined;
+  const flowLog = flowDir ? new FlowLogSink(path.join(flowDir, FLOW_LOG), { failed: (message) => writeProblems.push(message), recovered: () => undefined }, { redact: false, backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs }) : undefined;
 
   const counts = { flows: 0, opened: 0, plain: 0, opaque: 0, opaqueBytes: 0 };
   const take = (made: Flow): void => {
@@ -103,12 +104,12 @@ export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOpt
     { version: toolVersion, startedAt, options: recordedOptions, insecureUpstream: false, passthroughConfigured: [] },
     { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
   );
-  const harFile = flowDir ? path.join(flowDir, 'flows.har') : undefined;
-  if (flowDir && harFile) await buildHar(path.join(flowDir, 'flows.jsonl'), harFile, { version: toolVersion, startedAt, insecureUpstream: false, options: recordedOptions });
+  const harFile = flowDir ? path.join(flowDir, HAR_FILE) : undefined;
+  if (flowDir && harFile) await buildHar(path.join(flowDir, FLOW_LOG), harFile, { version: toolVersion, startedAt, insecureUpstream: false, options: recordedOptions });
   try {
     if (options.outDir) {
-      fs.writeFileSync(path.join(options.outDir, 'findings.jsonl'), lines);
-      writeJsonAtomically(path.join(options.outDir, 'summary.json'), snapshot);
+      fs.writeFileSync(path.join(options.outDir, FINDINGS_FILE), lines);
+      writeJsonAtomically(path.join(options.outDir, SUMMARY_FILE), snapshot);
       io.err(`phonehome: ${counts.flows} flow(s), ${findings.length} finding(s); files in ${options.outDir}`);
     } else {
       if (lines) io.out(lines.trimEnd());

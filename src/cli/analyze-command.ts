@@ -9,6 +9,7 @@ import { severityRank } from '../model/finding.js';
 import type { Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
 import { writeJsonAtomically } from '../run/atomic-write.js';
+import { FINDINGS_FILE, SUMMARY_FILE } from '../run/layout.js';
 import { ConfigError } from '../util/errors.js';
 import type { Output } from './capture-command.js';
 import { isCaptureFile, runAnalyzeCapture } from './analyze-capture.js';
@@ -51,8 +52,8 @@ export async function runAnalyze(file: string, outDir: string | undefined, failO
   );
   if (outDir) {
     fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, 'findings.jsonl'), lines);
-    writeJsonAtomically(path.join(outDir, 'summary.json'), snapshot);
+    fs.writeFileSync(path.join(outDir, FINDINGS_FILE), lines);
+    writeJsonAtomically(path.join(outDir, SUMMARY_FILE), snapshot);
     io.err(`phonehome: ${flowCount} flow(s), ${findings.length} finding(s); files in ${outDir}`);
   } else {
     if (lines) io.out(lines.trimEnd());

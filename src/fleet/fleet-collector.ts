@@ -11,6 +11,7 @@ import { AckPolicy, DeliverPolicy, type JsMsg } from '@nats-io/jetstream';
 import { categories, severities, type Finding } from '../model/finding.js';
 import { writeJsonAtomically } from '../run/atomic-write.js';
 import { readFindingsJsonl } from '../run/findings-reader.js';
+import { FINDINGS_FILE, SUMMARY_FILE } from '../run/layout.js';
 import { describeError } from '../util/errors.js';
 import { toolVersion } from '../util/install-paths.js';
 import { connectBus } from './bus-connection.js';
@@ -80,7 +81,7 @@ export interface CollectorHandle {
 
 export async function startCollector(options: CollectorOptions, log: (line: string) => void): Promise<CollectorHandle> {
   fs.mkdirSync(options.outDir, { recursive: true });
-  const findingsFile = path.join(options.outDir, 'findings.jsonl');
+  const findingsFile = path.join(options.outDir, FINDINGS_FILE);
   const flowsFile = path.join(options.outDir, FLEET_FLOWS_FILE);
   const totals = new FleetTotals();
   // A restart: what is already written is not written again.
@@ -100,7 +101,7 @@ export async function startCollector(options: CollectorOptions, log: (line: stri
   const findingsFd = fs.openSync(findingsFile, 'a', 0o644);
   const flowsFd = fs.openSync(flowsFile, 'a', 0o644);
   const startedAt = new Date().toISOString();
-  const writeSummary = (): void => writeJsonAtomically(path.join(options.outDir, 'summary.json'), totals.snapshot(options.url, startedAt));
+  const writeSummary = (): void => writeJsonAtomically(path.join(options.outDir, SUMMARY_FILE), totals.snapshot(options.url, startedAt));
 
   const bus = await connectBus({ url: options.url, name: `phonehome collect ${options.outDir}`, ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
   const durable = options.name ?? collectorName(path.basename(path.resolve(options.outDir)));
