@@ -110,11 +110,6 @@ export class FindingPipeline {
     if (ruled) this.#bus.emit('finding', ruled);
   }
 
-  /** A finding a fleet worker made for one of this node's flows: already complete. */
-  emitRemote(finding: Finding): void {
-    this.#bus.emit('finding', finding);
-  }
-
   #schedule(flow: Flow): void {
     if (flow.kind === 'rejected' || flow.kind === 'tls-failed' || flow.kind === 'tunnel') return;
     const tunnel = this.#dnsTunnels.observe(flow);

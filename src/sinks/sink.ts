@@ -2,6 +2,11 @@
 // summary, the console, the terminal UI, the report, the fleet). Every sink has the same shape,
 // so the capture session needs no knowledge of any one of them: it attaches them all at the
 // start and closes them all, in the order below, at the stop.
+//
+// A new sink is one file here (a class implementing Sink, its phase in closeOrder) and one
+// `sinks.add(...)` line: in CaptureSession#openFiles when it writes the run folder, in the
+// session's constructor when it runs with or without one, or in a command (capture, ui, demo)
+// when it is a front end.
 
 import type { EventBus } from '../flow/events.js';
 
