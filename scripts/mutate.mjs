@@ -143,7 +143,10 @@ const started = Date.now();
 let caught = 0;
 let caughtBefore = 0;
 const survivors = [];
-const oldTests = new Set(beforeRev ? execFileSync('git', ['ls-tree', '-r', '--name-only', beforeRev, 'test'], { cwd: root, encoding: 'utf8' }).trim().split('\n') : []);
+// The files added since REV; a test moved since (git sees a rename) is an old test in a new place.
+const addedTests = new Set(beforeRev
+  ? execFileSync('git', ['diff', '--name-status', '--find-renames', '--diff-filter=A', beforeRev, 'HEAD', '--', 'test'], { cwd: root, encoding: 'utf8' }).trim().split('\n').map((l) => l.split('\t')[1])
+  : []);
 // A test file that fails without any mutant would "catch" every one: a file that fails under a
 // mutant is run once unmutated too (remembered), and a failure there is no catch (said once).
 // Files run fastest first: by their time when known, else by their size.
@@ -172,7 +175,7 @@ try {
       continue;
     }
     const tests = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file) && !(baseline.get(t)?.passed === false));
-    const isNew = (testFile) => beforeRev !== undefined && !oldTests.has(testFile);
+    const isNew = (testFile) => addedTests.has(testFile);
     tests.sort((a, b) => Number(isNew(a)) - Number(isNew(b)) || cost(a) - cost(b));
     const mutated = original.slice(0, m.index) + m.replacement + original.slice(m.index + m.length);
     let killer;
@@ -191,8 +194,8 @@ try {
         break;
       }
     }
-    if (killer) caught++;
     if (killer && !isNew(killer)) caughtBefore++;
+    if (killer) caught++;
     else survivors.push(tests.length === 0 ? `${where} (no listed test reaches it)` : where);
     const verdict = killer ? `caught   by ${path.basename(killer)}` : `SURVIVED ${tests.length} test files`;
     process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: ${verdict}\n`);
