@@ -15,9 +15,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import crypto from 'node:crypto';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const count = Number(process.argv[2] ?? 40);
+// The first plain number is the count; options take the word after them.
+const count = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) && !/^--(recheck|before|seed)$/.test(all[i - 1] ?? '')) ?? 40);
+// `-- 100 --list`: only say which mutants this commit and seed draw (the changed line, how many test
+// files reach it), run nothing: for writing the tests before the long run.
+const listOnly = process.argv.includes('--list');
 // `-- 100 --recheck LOG`: after adding tests (and only adding: a caught mutant stays caught), run
 // again only the mutants LOG, an earlier run's output on the same seed and count, says survived.
 const recheckAt = process.argv.indexOf('--recheck');
@@ -56,8 +61,12 @@ const operators = [
   { name: 'integer + 1', from: /(?<![\w.])([2-9]|[1-9]\d+)(?![\w.x])/g, to: (m) => String(Number(m) + 1) },
 ];
 
-// A seeded generator, so the same mutants are drawn on every run (scores can be compared).
-let seed = 20261130;
+// A seeded draw that edits elsewhere do not disturb: every candidate gets an id from its file,
+// operator, the text of its line and its place among identical ones, and the COUNT lowest hashes of
+// seed + id are drawn. The same seed (`--seed N`) draws the same mutants again at the same commit,
+// and mostly the same ones after unrelated commits (a line moving down keeps its mutant).
+const seedAt = process.argv.indexOf('--seed');
+const seed = seedAt > 0 ? process.argv[seedAt + 1] : '20261130';
 const random = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x7fffffff; };
 
 // Everything is read from the scratch copy (this commit), not the working tree, whose files other
@@ -80,13 +89,17 @@ function candidates(activeTargets) {
   for (const target of activeTargets) {
     for (const file of gitFiles(target.dir).filter((f) => f.endsWith('.ts'))) {
       const text = fs.readFileSync(path.join(scratch, file), 'utf8');
+      const seen = new Map();
       for (const op of operators) {
         for (const match of text.matchAll(op.from)) {
           // Leave comments alone: a mutant there changes nothing.
           const lineStart = text.lastIndexOf('\n', match.index) + 1;
           const line = text.slice(lineStart, text.indexOf('\n', match.index));
           if (/^\s*(\/\/|\*|\/\*)/.test(line)) continue;
-          all.push({ target, file, op, index: match.index, length: match[0].length, replacement: typeof op.to === 'function' ? op.to(match[0]) : match[0].replace(op.from, op.to) });
+          const sameBefore = (seen.get(`${op.name}\n${line.trim()}\n${match.index - lineStart}`) ?? 0);
+          seen.set(`${op.name}\n${line.trim()}\n${match.index - lineStart}`, sameBefore + 1);
+          const id = crypto.createHash('sha256').update(`${seed}\n${file}\n${op.name}\n${line.trim()}\n${match.index - lineStart - (line.length - line.trimStart().length)}\n${sameBefore}`).digest('hex').slice(0, 8);
+          all.push({ id, target, file, op, index: match.index, length: match[0].length, replacement: typeof op.to === 'function' ? op.to(match[0]) : match[0].replace(op.from, op.to) });
         }
       }
     }
@@ -130,14 +143,22 @@ function runTestFile(cwd, testFile) {
 
 const activeTargets = targets.filter((t) => gitFiles(t.dir).length > 0);
 const pool = candidates(activeTargets);
-const chosen = [];
-while (chosen.length < Math.min(count, pool.length)) {
-  const pick = pool.splice(Math.floor(random() * pool.length), 1)[0];
-  chosen.push(pick);
-}
+const chosen = [...pool].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).slice(0, count);
 
 const graph = importGraph();
 const testsOf = new Map(activeTargets.map((t) => [t, gitFiles(...t.tests).filter((f) => f.endsWith('.test.ts'))]));
+const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: scratch, encoding: 'utf8' }).trim();
+process.stdout.write(`commit ${commit}, seed ${seed}: ${chosen.length} mutants drawn from ${pool.length}\n`);
+if (listOnly) {
+  for (const [i, m] of chosen.entries()) {
+    const text = fs.readFileSync(path.join(scratch, m.file), 'utf8');
+    const line = text.slice(0, m.index).split('\n').length;
+    const reached = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file)).length;
+    process.stdout.write(`${String(i + 1).padStart(3)} ${m.file}:${line} ${m.op.name} [${reached} test files] :: ${text.split('\n')[line - 1].trim()}\n`);
+  }
+  removeScratch();
+  process.exit(0);
+}
 
 const started = Date.now();
 let caught = 0;
@@ -167,9 +188,9 @@ try {
     const file = path.join(scratch, m.file);
     const original = fs.readFileSync(file, 'utf8');
     const line = original.slice(0, m.index).split('\n').length;
-    const where = `${m.file}:${line} ${m.op.name}`;
-    const before = earlier && new RegExp(`^ *${i + 1}/\\d+ (.*): (caught|SURVIVED)`, 'm').exec(earlier);
-    if (before && before[1] === where && before[2] === 'caught') {
+    const where = `[${m.id}] ${m.file}:${line} ${m.op.name}`;
+    // The id, not the number or the line, names a mutant across commits: lines move, ids stay.
+    if (earlier && new RegExp(`^ *\\d+/\\d+ \\[${m.id}\\] .*: caught`, 'm').test(earlier)) {
       caught++;
       process.stdout.write(`${String(i + 1).padStart(3)}/${chosen.length} ${where}: caught before (not run again)\n`);
       continue;
