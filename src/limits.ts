@@ -70,6 +70,8 @@ export const limits = {
   h2ClientResetsPerSecond: 50,
   /** A file sink that cannot write (a full disk) keeps this many bytes of lines in memory, and retries this often. */
   sinkBacklogBytes: 64 * MiB,
+  /** flows.har is built on stop (and by recover, decrypt) only from a flows.jsonl up to this size: the log is the one durable copy; `phonehome har` builds a larger run's HAR when asked. */
+  harOnStopMaxLogBytes: 64 * MiB,
   /** Records a fleet node keeps for NATS while it is unreachable; past this they are counted as dropped. */
   fleetQueueBytes: 256 * MiB,
   sinkRetryMs: 2_000,

@@ -3,7 +3,8 @@
 // capture records (session-to-flows.ts), each DNS exchange a `dns` flow, and those go through the
 // same pipeline, summary, files and report as `analyze FILE.har`. A TLS session no key opened is an
 // opaque tunnel, counted per destination. Flows are not kept in memory: with --out they go to
-// flows.jsonl as they come (flows.har is built from it), and the report reads them back from there.
+// flows.jsonl as they come (flows.har is built from it when it is small, as a capture's stop does),
+// and the report reads them back from the log.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,15 +15,16 @@ import { readCaptureFile } from '../capture-file/read-capture.js';
 import type { RecordedSession } from '../capture-file/recorded-session.js';
 import { sessionToFlows } from '../capture-file/session-to-flows.js';
 import { parseFailOn, startAnalysis } from './analysis-pipeline.js';
-import { harFileFlows } from '../flow/har-file-stream.js';
+import { harEntryToFlow } from '../flow/har-reader.js';
 import { limits } from '../limits.js';
 import { severityRank } from '../model/finding.js';
 import { newFlowId, type Flow } from '../model/flow.js';
 import type { ReportSource } from '../report/report-source.js';
 import { FlowLogSink } from '../sinks/flow-log-sink.js';
 import { writeJsonAtomically } from '../run/atomic-write.js';
-import { buildHar } from '../run/har-builder.js';
-import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, SUMMARY_FILE } from '../run/layout.js';
+import { readFlowLog } from '../run/flow-log-reader.js';
+import { buildHarWhenSmall } from '../run/har-on-stop.js';
+import { FINDINGS_FILE, FLOW_LOG, SUMMARY_FILE } from '../run/layout.js';
 import type { Output } from './capture-command.js';
 
 const pcapMagics = [0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1]; // microsecond and nanosecond pcap, either byte order
@@ -104,8 +106,10 @@ export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOpt
     { version: toolVersion, startedAt, options: recordedOptions, insecureUpstream: false, passthroughConfigured: [] },
     { endedAt: new Date().toISOString(), learnedPassthrough: [], exitCode, failOn: failOn ?? null },
   );
-  const harFile = flowDir ? path.join(flowDir, HAR_FILE) : undefined;
-  if (flowDir && harFile) await buildHar(path.join(flowDir, FLOW_LOG), harFile, { version: toolVersion, startedAt, insecureUpstream: false, options: recordedOptions });
+  if (options.outDir) {
+    const har = await buildHarWhenSmall(options.outDir, { version: toolVersion, startedAt, insecureUpstream: false, options: recordedOptions });
+    if (!har.built) io.err(`phonehome: ${har.note}`);
+  }
   try {
     if (options.outDir) {
       fs.writeFileSync(path.join(options.outDir, FINDINGS_FILE), lines);
@@ -115,11 +119,12 @@ export async function runAnalyzeCapture(file: string, options: AnalyzeCaptureOpt
       if (lines) io.out(lines.trimEnd());
       io.err(`phonehome: ${counts.flows} flow(s), ${findings.length} finding(s)`);
     }
-    if (options.report && harFile) {
+    if (options.report && flowDir) {
+      const flowLog = path.join(flowDir, FLOW_LOG);
       // Without --out the report goes next to the capture: cap.pcap -> cap.report.html.
       const reportFile = options.outDir ? path.join(options.outDir, 'report.html') : `${file.replace(/\.pcap(ng)?$/i, '')}.report.html`;
       const { writeReport } = await import('../report/build-report.js');
-      const source: ReportSource = { title: path.resolve(file), summary: snapshot, findings, flows: (): AsyncIterable<Flow> => harFileFlows(harFile), cutLines: () => 0 };
+      const source: ReportSource = { title: path.resolve(file), summary: snapshot, findings, flows: () => flowsOf(flowLog), cutLines: () => 0 };
       const written = await writeReport(source, path.resolve(reportFile));
       io.err(`phonehome: report: ${written.file}`);
     }
@@ -147,4 +152,10 @@ function dnsFlow(exchange: RecordedDns): Flow {
     bytesDown: exchange.bytesDown,
     tags: [...exchange.tags],
   };
+}
+
+/** The flows of a flow log, in order (lines cut by a failed write skipped). */
+async function* flowsOf(flowLog: string): AsyncGenerator<Flow> {
+  let index = 0;
+  for await (const entry of readFlowLog(flowLog, { count: 0 })) yield harEntryToFlow(entry, index++);
 }

@@ -9,6 +9,10 @@ import type { Output } from './capture-command.js';
 import { command, commandGroup, dispatch, usageLines, type Command, type CommandGroup, type CommandOption } from './command.js';
 import { parseOptions } from './parse.js';
 import { defaultTransparentPort } from './transparent-rules.js';
+import { limits } from '../limits.js';
+
+/** How much flows.jsonl a stop still builds flows.har from, as the help says it. */
+const harOnStopCap = `${limits.harOnStopMaxLogBytes / 1048576} MiB`;
 
 /**
  * One of capture's options, as it is declared there, for a command that takes the same; its name
@@ -40,7 +44,7 @@ export const commands: Readonly<Record<string, Command | CommandGroup>> = {
     options: captureOptionSpecs,
     compactUsage: true,
     summary: 'headless proxy until SIGINT/SIGTERM or --duration',
-    about: 'headless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, flows.har, summary.json',
+    about: `headless proxy until SIGINT/SIGTERM or --duration; writes findings.jsonl, flows.jsonl, summary.json, and flows.har when flows.jsonl is at most ${harOnStopCap} (else phonehome har builds it)`,
     run: async (values, _positionals, { io }) => (await import('./capture-command.js')).runCapture(values, io),
   }),
   analyze: command({
@@ -79,9 +83,18 @@ export const commands: Readonly<Record<string, Command | CommandGroup>> = {
   recover: command({
     positionals: { usage: 'RUN_DIR', min: 1, max: 1 },
     options: [],
-    summary: 'rebuild flows.har and summary.json of a run that was killed',
-    about: 'rebuilds flows.har and summary.json of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl',
+    summary: 'rebuild summary.json (and flows.har) of a run that was killed',
+    about: `rebuilds summary.json, and flows.har when flows.jsonl is at most ${harOnStopCap}, of a run that was killed (kill -9, a crash, a power cut) from flows.jsonl and findings.jsonl`,
     run: async (_values, [dir], { io }) => (await import('./recover-command.js')).runRecover(dir!, io),
+  }),
+  har: command({
+    positionals: { usage: 'RUN_DIR', min: 1, max: 1 },
+    options: [
+      { name: 'out', kind: 'string', value: 'FILE', defaultText: 'RUN_DIR/flows.har', help: 'where the HAR is written' },
+    ],
+    summary: 'build flows.har of a run from its flows.jsonl',
+    about: `builds the HAR 1.2 file of a run from flows.jsonl, its durable record (a stop builds flows.har itself only when flows.jsonl is at most ${harOnStopCap}); the same file the stop would have written; lines cut by a crash are left out and counted`,
+    run: async (values, [dir], { io }) => (await import('./har-command.js')).runHar(dir!, values.out, io),
   }),
   decrypt: command({
     positionals: { usage: 'RUN_DIR', min: 1, max: 1 },

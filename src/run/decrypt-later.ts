@@ -28,7 +28,7 @@ import { ConfigError, describeError } from '../util/errors.js';
 import { FindingPipeline } from '../app/finding-pipeline.js';
 import { writeJsonAtomically } from './atomic-write.js';
 import { readFlowLog } from './flow-log-reader.js';
-import { buildHar } from './har-builder.js';
+import { buildHarWhenSmall } from './har-on-stop.js';
 import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
 import { liveWriterOf } from './live-run-writer.js';
 import { mergeKeylogFiles, type KeylogCounts } from './nss-keylog.js';
@@ -264,7 +264,7 @@ function readSummary(dir: string): Record<string, unknown> {
   }
 }
 
-/** flows.har and summary.json made again from the two logs (as recover makes them), with `note` added to the summary's notes. */
+/** summary.json (and flows.har when the run is small) made again from the two logs (as recover makes them), with `note` added to the summary's notes. */
 async function rebuildRunViews(dir: string, run: RunRecord, note: string): Promise<void> {
   const previous = readSummary(dir);
   const summary = new SummaryCollector();
@@ -273,17 +273,19 @@ async function rebuildRunViews(dir: string, run: RunRecord, note: string): Promi
   const endedAt = typeof previous['endedAt'] === 'string' ? previous['endedAt'] : replayed.lastFlowEnd ?? startedAt;
   const options = previous['options'] && typeof previous['options'] === 'object' ? previous['options'] as Record<string, unknown> : captureOptionsOf(run);
   const facts = { version: run.tool.version, startedAt, insecureUpstream: run.insecureUpstream, options };
+  let harNote: string | undefined;
   try {
-    await buildHar(path.join(dir, FLOW_LOG), path.join(dir, HAR_FILE), facts);
+    const har = await buildHarWhenSmall(dir, facts);
+    if (!har.built) harNote = har.note;
   } catch (error) {
-    throw new Error(`flows.har: ${describeError(error)} (flows.jsonl keeps every flow; run phonehome recover ${dir} when there is room)`);
+    throw new Error(`${HAR_FILE}: ${describeError(error)} (${FLOW_LOG} keeps every flow; run phonehome recover ${dir} when there is room)`);
   }
   const learned = (previous['passthrough'] as { learned?: unknown } | undefined)?.learned;
   const notes = Array.isArray(previous['notes']) ? previous['notes'].map(String) : [];
   writeJsonAtomically(path.join(dir, SUMMARY_FILE), summary.snapshot(
     { ...facts, passthroughConfigured: run.passthroughConfigured },
     {
-      endedAt, learnedPassthrough: Array.isArray(learned) ? learned : replayed.learned, notes: [...notes, note],
+      endedAt, learnedPassthrough: Array.isArray(learned) ? learned : replayed.learned, notes: [...notes, note, ...(harNote ? [harNote] : [])],
       ...(typeof previous['exitCode'] === 'number' ? { exitCode: previous['exitCode'] } : {}),
       ...(typeof previous['failOn'] === 'string' ? { failOn: previous['failOn'] } : {}),
       ...(previous['fleet'] && typeof previous['fleet'] === 'object' ? { fleet: previous['fleet'] as Record<string, unknown> } : {}),

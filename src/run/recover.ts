@@ -1,5 +1,5 @@
-// `phonehome recover RUN_DIR`: rebuilds flows.har and summary.json of a run that was killed, from
-// what it had already made durable — flows.jsonl (every flow completed before the kill) and
+// `phonehome recover RUN_DIR`: rebuilds summary.json (and flows.har when the run is small, as a stop
+// would: src/run/har-on-stop.ts) of a run that was killed, from what it had already made durable — flows.jsonl (every flow completed before the kill) and
 // findings.jsonl (every finding made) — or, for folders of older versions, from the whole entries
 // of flows.har.partial. Lines cut by the kill are left out and counted. A capture that finds an
 // unfinished run in its --out runs this first.
@@ -18,8 +18,9 @@ import { trimToWholeBlocks } from '../capture-file/pcapng-file.js';
 import { writeJsonAtomically } from './atomic-write.js';
 import { readFindingsJsonl } from './findings-reader.js';
 import { readFlowLog } from './flow-log-reader.js';
-import { buildHar } from './har-builder.js';
-import { FINDINGS_FILE, FLOW_LOG, HAR_FILE, HAR_PARTIAL_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
+import { harFactsOf } from './har-facts.js';
+import { buildHarWhenSmall } from './har-on-stop.js';
+import { FINDINGS_FILE, FLOW_LOG, HAR_PARTIAL_FILE, OPAQUE_FILE, SUMMARY_FILE } from './layout.js';
 import { readRunRecord, writeRunRecord, type RunRecord } from './run-record.js';
 
 export interface Recovered {
@@ -28,6 +29,8 @@ export interface Recovered {
   /** Lines (or a HAR entry) cut by the crash, left out. */
   readonly cutFlowLines: number;
   readonly cutFindingLines: number;
+  /** flows.har was built (a small run); else `phonehome har` builds it. */
+  readonly harBuilt: boolean;
 }
 
 /** The run's summary.json as it stands, for the counters no flow carries (QUIC dropped); undefined when absent or unreadable. */
@@ -63,7 +66,8 @@ export async function replayRun(dir: string, summary: SummaryCollector): Promise
   return { flows, findings, cutFlowLines: cut.count, cutFindingLines, learned, ...(lastFlowEnd ? { lastFlowEnd } : {}) };
 }
 
-export async function recoverRun(dir: string): Promise<Recovered> {
+/** `harOnStopMaxLogBytes`: flows.har is built up to this much flows.jsonl (default limits.harOnStopMaxLogBytes). */
+export async function recoverRun(dir: string, options: { harOnStopMaxLogBytes?: number } = {}): Promise<Recovered> {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new ConfigError(`${dir} is not a folder`);
   const log = path.join(dir, FLOW_LOG);
   const legacyPartial = path.join(dir, HAR_PARTIAL_FILE);
@@ -93,14 +97,14 @@ export async function recoverRun(dir: string): Promise<Recovered> {
   const replayed = await replayRun(dir, summary);
   const cutFlowLines = replayed.cutFlowLines + salvagedFromHar;
   const session = record?.sessions.at(-1);
-  const startedAt = record?.sessions[0]?.startedAt ?? new Date(0).toISOString();
+  const facts = harFactsOf(record);
+  const startedAt = facts.startedAt;
   const endedAt = replayed.lastFlowEnd ?? startedAt;
   const note = `recovered after an unclean stop by phonehome recover: ${replayed.flows} flow(s), ${replayed.findings} finding(s)${cutFlowLines + replayed.cutFindingLines > 0 ? `; ${cutFlowLines} flow line(s) and ${replayed.cutFindingLines} finding line(s) cut by the stop were left out` : ''}${opaqueNote}`;
-  const facts = { version: record?.tool.version ?? toolVersion, startedAt, insecureUpstream: record?.insecureUpstream ?? false, options: session?.options ?? {} };
-  await buildHar(log, path.join(dir, HAR_FILE), facts, note);
+  const har = await buildHarWhenSmall(dir, facts, { comment: note, ...(options.harOnStopMaxLogBytes !== undefined ? { maxLogBytes: options.harOnStopMaxLogBytes } : {}) });
   writeJsonAtomically(path.join(dir, SUMMARY_FILE), summary.snapshot(
     { ...facts, passthroughConfigured: record?.passthroughConfigured ?? [] },
-    { endedAt, learnedPassthrough: replayed.learned, notes: [note] },
+    { endedAt, learnedPassthrough: replayed.learned, notes: har.built ? [note] : [note, har.note] },
   ));
   if (record) {
     if (session) {
@@ -112,5 +116,5 @@ export async function recoverRun(dir: string): Promise<Recovered> {
   } else {
     writeRunRecord(dir, { v: 1, tool: { name: 'phonehome', version: toolVersion }, insecureUpstream: false, passthroughConfigured: [], sessions: [{ startedAt, endedAt, options: {}, recovered: true }], finished: true });
   }
-  return { flows: replayed.flows, findings: replayed.findings, cutFlowLines, cutFindingLines: replayed.cutFindingLines };
+  return { flows: replayed.flows, findings: replayed.findings, cutFlowLines, cutFindingLines: replayed.cutFindingLines, harBuilt: har.built };
 }

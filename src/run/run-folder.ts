@@ -49,7 +49,7 @@ export async function prepareRunFolder(dir: string, options: { append: boolean; 
   let state = runStateOf(dir);
   if (state === 'unfinished') {
     const recovered = await recoverRun(dir);
-    notices.push(`--out ${dir} held a run that did not stop cleanly: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) into ${HAR_FILE} and ${SUMMARY_FILE}`);
+    notices.push(`--out ${dir} held a run that did not stop cleanly: recovered ${recovered.flows} flow(s) and ${recovered.findings} finding(s) into ${SUMMARY_FILE}${recovered.harBuilt ? ` and ${HAR_FILE}` : ''}`);
     state = 'finished';
   }
   if (state === 'none') return { lastFlowNumber: 0, lastFindingNumber: 0, notices };

@@ -1,11 +1,13 @@
 // The run folder's two logs as one sink: findings.jsonl and flows.jsonl, written line by line as
-// findings and flows arrive, closed at the stop, and flows.har built from the flow log (the log is
-// the record, the HAR its view). What could not be written becomes a problem (exit 2).
+// findings and flows arrive, closed at the stop, and flows.har built from the flow log when the run
+// is small (the log is the one durable record, the HAR its view: src/run/har-on-stop.ts). What could
+// not be written becomes a problem (exit 2).
 
 import path from 'node:path';
 import type { EventBus } from '../flow/events.js';
 import { limits } from '../limits.js';
-import { buildHar, type HarLogFacts } from '../run/har-builder.js';
+import type { HarLogFacts } from '../run/har-builder.js';
+import { buildHarWhenSmall } from '../run/har-on-stop.js';
 import { FINDINGS_FILE, FLOW_LOG, HAR_FILE } from '../run/layout.js';
 import { describeError } from '../util/errors.js';
 import { FindingsJsonlSink } from './findings-jsonl-sink.js';
@@ -17,6 +19,8 @@ export interface RunFilesOptions {
   readonly insecureUpstream: boolean;
   /** flows.har's head, read at the stop (the run's first start). */
   readonly harFacts: () => HarLogFacts;
+  /** flows.har is built on stop up to this much flows.jsonl (default limits.harOnStopMaxLogBytes). */
+  readonly harOnStopMaxLogBytes?: number;
 }
 
 export class RunFilesSink implements Sink {
@@ -24,6 +28,7 @@ export class RunFilesSink implements Sink {
   readonly closes = 'files';
   readonly #outDir: string;
   readonly #harFacts: () => HarLogFacts;
+  readonly #harOnStopMaxLogBytes: number;
   readonly #findings: FindingsJsonlSink;
   readonly #flows: FlowLogSink;
 
@@ -31,6 +36,7 @@ export class RunFilesSink implements Sink {
   constructor(outDir: string, log: (level: 'error' | 'info', message: string) => void, options: RunFilesOptions) {
     this.#outDir = outDir;
     this.#harFacts = options.harFacts;
+    this.#harOnStopMaxLogBytes = options.harOnStopMaxLogBytes ?? limits.harOnStopMaxLogBytes;
     const events = { failed: (message: string) => log('error', message), recovered: (message: string) => log('info', message) };
     const files = { backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs };
     this.#findings = new FindingsJsonlSink(path.join(outDir, FINDINGS_FILE), events, { redact: options.redact, insecureUpstream: options.insecureUpstream, ...files });
@@ -50,6 +56,7 @@ export class RunFilesSink implements Sink {
 
   async close(): Promise<SinkStats> {
     const problems: string[] = [];
+    const notes: string[] = [];
     let written = 0;
     let skipped = 0;
     for (const [name, file] of [[FINDINGS_FILE, this.#findings], [FLOW_LOG, this.#flows]] as const) {
@@ -58,11 +65,15 @@ export class RunFilesSink implements Sink {
       skipped += stats.dropped + stats.pending;
       if (stats.dropped > 0 || stats.pending > 0) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
     }
+    // The promise of flow-log-sink.ts as this run kept it: its slowest hand-off of a line to the OS.
+    const handoff = this.#flows.handoff;
+    const facts = { flowLineHandoff: { writes: handoff.batches, maxMs: Math.round(handoff.maxMs * 100) / 100 } };
     try {
-      await buildHar(path.join(this.#outDir, FLOW_LOG), path.join(this.#outDir, HAR_FILE), this.#harFacts());
+      const har = await buildHarWhenSmall(this.#outDir, this.#harFacts(), { maxLogBytes: this.#harOnStopMaxLogBytes });
+      if (!har.built) notes.push(har.note);
     } catch (error) {
       problems.push(`${HAR_FILE}: ${describeError(error)} (${FLOW_LOG} keeps every flow; run phonehome recover ${this.#outDir} when there is room)`);
     }
-    return { written, skipped, problems };
+    return { written, skipped, notes, problems, facts };
   }
 }
