@@ -3,7 +3,7 @@
 // records come from the very functions the live proxy uses, and flows read back from a capture
 // file name their hosts exactly as live flows do.
 
-import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/flow.js';
+import { newFlowId, type CaptureMode, type Endpoint, type FlowBase } from '../model/flow.js';
 import { validateHost, type Target } from '../proxy/access/target.js';
 import { urlAuthority, type ConnectionContext } from '../proxy/context.js';
 import { connectionTags } from '../proxy/layers/http1-layer.js';
@@ -65,7 +65,7 @@ export function exchangeTags(connection: OfflineConnection, authority: string | 
 }
 
 /** The fields every flow of the connection shares. */
-export function connectionFlowBase(connection: OfflineConnection, kind: Flow['kind'], scheme: Flow['scheme'], startedAt: string, endedAt: string): Omit<Flow, 'bytesUp' | 'bytesDown' | 'tags'> {
+export function connectionFlowBase<K extends 'raw' | 'tunnel', S extends 'tcp' | 'tls'>(connection: OfflineConnection, kind: K, scheme: S, startedAt: string, endedAt: string): Omit<FlowBase, 'bytesUp' | 'bytesDown' | 'tags'> & { kind: K; scheme: S } {
   const { session, context } = connection;
   const tls = tlsRecordOf(context);
   return {

@@ -3,7 +3,7 @@
 // clock instead of the wall clock: the flow's times, and each message's, are those of the chunks
 // that carried them.
 
-import { headerValue, newFlowId, type Flow, type HeaderList, type MessageRecord } from '../model/flow.js';
+import { headerValue, newFlowId, type Flow, type HeaderList, type HttpFlow, type MessageRecord, type WebSocketFlow } from '../model/flow.js';
 import { ExchangeRecorder, type RequestHead, type ResponseHead } from '../proxy/recorder/exchange-recorder.js';
 import { GrpcFrameReader } from '../proxy/recorder/grpc-frames.js';
 import { tlsRecordFor } from '../proxy/tls-record.js';
@@ -14,7 +14,7 @@ export class RecordedExchange {
   readonly #connection: OfflineConnection;
   readonly #startedAt: string;
   #endedAt: string;
-  #flow: Flow | undefined;
+  #flow: HttpFlow | WebSocketFlow | undefined;
   /** Times of the messages each direction completed, in order (client, server). */
   readonly #messageTimes: [string[], string[]] = [[], []];
   /** gRPC message boundaries, counted alongside the recorder so each message gets its chunk's time. */

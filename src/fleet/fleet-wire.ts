@@ -3,7 +3,7 @@
 // when that is larger than a message may be, the name of the object that holds it.
 
 import { decode, encode } from '@msgpack/msgpack';
-import { decodeFlow, encodeFlow } from '../model/flow-codec.js';
+import { decodeFlow, encodeFlow, mapCaptures } from '../model/flow-codec.js';
 import type { CapturedBody, Flow } from '../model/flow.js';
 import type { Finding } from '../model/finding.js';
 
@@ -13,13 +13,7 @@ const empty = (body: CapturedBody): CapturedBody => ({ bytes: Buffer.alloc(0), t
 
 /** A flow's record for the record stream: everything but the bodies and message payloads. */
 export function flowRecord(flow: Flow): Flow {
-  return {
-    ...flow,
-    ...(flow.request ? { request: { ...flow.request, body: empty(flow.request.body) } } : {}),
-    ...(flow.response ? { response: { ...flow.response, body: empty(flow.response.body) } } : {}),
-    ...(flow.messages ? { messages: flow.messages.map((m) => ({ ...m, data: Buffer.alloc(0) })) } : {}),
-    ...(flow.stream ? { stream: { up: empty(flow.stream.up), down: empty(flow.stream.down) } } : {}),
-  };
+  return mapCaptures(flow, empty, (m) => ({ ...m, data: Buffer.alloc(0) }));
 }
 
 export function encodeFlowMessage(node: string, flow: Flow): Uint8Array {

@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import { captureModes, type AppAttribution, type AppConfidence, type DnsAnswer, type DnsRecord, type Flow, type FlowKind, type HeaderList, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
+import { captureModes, type AppAttribution, type AppConfidence, type DnsAnswer, type DnsRecord, type Flow, type HeaderList, type HttpFlow, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
 
 export type HarEntryJson = Record<string, unknown>;
 
@@ -216,8 +216,11 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   if (method === 'CONNECT' || stream) {
     const up = stream && isObject(stream['up']) ? decodeText(stream['up']['text'], stream['up']['encoding']) : Buffer.alloc(0);
     const down = stream && isObject(stream['down']) ? decodeText(stream['down']['text'], stream['down']['encoding']) : Buffer.alloc(0);
-    const kind: FlowKind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
-    return { ...common, kind, scheme: kind === 'raw' ? 'tcp' : 'tls', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}), bytesUp: Number(ph['bytesUp'] ?? up.length), bytesDown: Number(ph['bytesDown'] ?? down.length) };
+    const kind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
+    const connection = { ...common, bytesUp: Number(ph['bytesUp'] ?? up.length), bytesDown: Number(ph['bytesDown'] ?? down.length) };
+    // Only a raw stream carries what each side sent; phonehome writes none for the other kinds.
+    if (kind === 'raw') return { ...connection, kind, scheme: 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}) };
+    return { ...connection, kind, scheme: 'tls' };
   }
 
   const requestBody = body(postDataBytes(req['postData']), req['bodySize']);
@@ -244,17 +247,18 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const grpc: GrpcCallRecord | undefined = grpcRaw && (flavour === 'grpc' || flavour === 'grpc-web' || flavour === 'grpc-web-text')
     ? { flavour, ...(typeof grpcRaw['status'] === 'number' ? { status: grpcRaw['status'] } : {}), ...(typeof grpcRaw['message'] === 'string' ? { message: grpcRaw['message'] } : {}) }
     : undefined;
-  const messages = webSocketMessages ?? grpcMessages;
   const trailers = (value: unknown): { trailers?: HeaderList } => (Array.isArray(value) ? { trailers: headers(value) } : {});
-  return {
+  const exchangeScheme: HttpFlow['scheme'] = scheme === 'tcp' ? 'http' : scheme;
+  const exchange = {
     ...common,
-    kind: ph['kind'] === 'rejected' ? 'rejected' : webSocketMessages ? 'websocket' : 'http',
-    scheme: scheme === 'tcp' ? 'http' : scheme,
+    scheme: exchangeScheme,
     request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody, ...trailers(ph['requestTrailers']) },
     response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: responseHeaders, body: responseBody, ...trailers(ph['responseTrailers']) },
-    ...(messages ? { messages } : {}),
-    ...(grpc ? { grpc } : {}),
     bytesUp: requestBody.totalBytes,
     bytesDown: responseBody.totalBytes,
   };
+  // A refused request went nowhere: no messages. A WebSocket's messages are its own, never gRPC's.
+  if (ph['kind'] === 'rejected') return { ...exchange, kind: 'rejected' };
+  if (webSocketMessages) return { ...exchange, kind: 'websocket', messages: webSocketMessages };
+  return { ...exchange, kind: 'http', ...(grpcMessages ? { messages: grpcMessages } : {}), ...(grpc ? { grpc } : {}) };
 }

@@ -2,22 +2,14 @@
 // WebSocket connection, tunnel, raw stream, failed handshake or DNS query. Flows are built by the proxy's
 // recorder and handed, finished and read-only, to inspection and sinks. This folder imports
 // nothing else of the project, so the worker thread and (later) other machines share it as is.
+// A Flow is a discriminated union on `kind` (HttpFlow, WebSocketFlow, TunnelFlow, RawFlow,
+// TlsFailedFlow, RejectedFlow, DnsFlow over a shared FlowBase); where a new kind goes is said at `Flow`.
 
-export type FlowKind =
-  /** an HTTP request/response (HTTP/1.x or one HTTP/2 stream), plain or decrypted; gRPC calls too */
-  | 'http'
-  /** a WebSocket connection with its messages */
-  | 'websocket'
-  /** an opaque TLS tunnel we did not decrypt (passthrough, learned or configured) */
-  | 'tunnel'
-  /** a non-TLS, non-HTTP stream (SMTP, IMAP, POP3…), relayed and captured */
-  | 'raw'
-  /** a client that refused our certificate */
-  | 'tls-failed'
-  /** a request or connection we refused or could not parse (bad target, access, auth, abuse) */
-  | 'rejected'
-  /** one DNS question and its answer, forwarded by phonehome's DNS listener */
-  | 'dns';
+/**
+ * What a flow is: `http`, `websocket`, `tunnel`, `raw`, `tls-failed`, `rejected` or `dns`, one per
+ * member of the `Flow` union below, where each is described.
+ */
+export type FlowKind = Flow['kind'];
 
 /**
  * How a connection reached phonehome: the HTTP proxy port, SOCKS5, an OS redirect (a hotspot), or
@@ -151,9 +143,37 @@ export interface Endpoint {
   readonly name?: string;
 }
 
-export interface Flow {
+/** How a flow's traffic was carried, as its URL or record names it. */
+export type FlowScheme = 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls' | 'dns';
+
+/** What each side of a raw stream sent, captured up to a limit. */
+export interface StreamRecord {
+  readonly up: CapturedBody;
+  readonly down: CapturedBody;
+}
+
+/**
+ * The payload fields one kind carries and the others never do. A member lists the ones it lacks
+ * as `Absent<…>` (optional `never`), so `flow.request?.url` still reads on any flow while a
+ * tunnel with a request does not compile.
+ */
+export interface FlowPayloads {
+  readonly request: HttpRequestRecord;
+  readonly response: HttpResponseRecord;
+  readonly messages: readonly MessageRecord[];
+  readonly grpc: GrpcCallRecord;
+  readonly stream: StreamRecord;
+  readonly dns: DnsRecord;
+}
+
+/** A payload field's name: what `flow-codec.ts` checks a kind for. */
+export type FlowPayloadField = keyof FlowPayloads;
+
+type Absent<K extends FlowPayloadField> = { readonly [P in K]?: never };
+
+/** What every flow has, whatever its kind: who, where to, when, how much, and what went wrong. */
+export interface FlowBase {
   readonly id: string;
-  readonly kind: FlowKind;
   readonly startedAt: string;
   readonly endedAt: string;
   readonly durationMs: number;
@@ -172,19 +192,11 @@ export interface Flow {
   readonly sni?: string;
   /** Application protocol negotiated with the client by ALPN (`h2`, `http/1.1`), when one was. */
   readonly alpn?: string;
-  readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls' | 'dns';
+  readonly scheme: FlowScheme;
   /** TLS versions and cipher suites of a decrypted connection, both sides where known. */
   readonly tls?: TlsRecord;
   /** The address actually connected upstream, when a connection was made. */
   readonly destination?: Endpoint;
-  readonly request?: HttpRequestRecord;
-  readonly response?: HttpResponseRecord;
-  /** WebSocket and gRPC messages, in the order they passed. */
-  readonly messages?: readonly MessageRecord[];
-  /** gRPC calls (over HTTP/2, or gRPC-Web over HTTP/1.1). */
-  readonly grpc?: GrpcCallRecord;
-  /** DNS flows: the question and the answer. */
-  readonly dns?: DnsRecord;
   /**
    * The name the device looked up for the target address (from DNS answers phonehome forwarded in
    * this run), when the target is an address: what names a connection that had no SNI or Host.
@@ -192,14 +204,93 @@ export interface Flow {
   readonly dnsName?: string;
   /** The app that sent this flow, when its headers, body or connection gave it away. */
   readonly app?: AppAttribution;
-  /** Raw streams: what each side sent, captured up to a limit. */
-  readonly stream?: { readonly up: CapturedBody; readonly down: CapturedBody };
   readonly bytesUp: number;
   readonly bytesDown: number;
   /** Why the flow failed, in one line, when it did. */
   readonly error?: string;
   /** Machine-readable facts: `upstream:ECONNRESET`, `tls:alert-48`, `inspected:partial`, `host-mismatch`… */
   readonly tags: readonly string[];
+}
+
+/** An HTTP request/response (HTTP/1.x or one HTTP/2 stream), plain or decrypted; gRPC calls too. */
+export interface HttpFlow extends FlowBase, Absent<'stream' | 'dns'> {
+  readonly kind: 'http';
+  /** `ws`/`wss` only when read back from a file whose WebSocket entry had no messages. */
+  readonly scheme: 'http' | 'https' | 'ws' | 'wss';
+  readonly request: HttpRequestRecord;
+  /** Absent when none came (the upstream failed, or the client left first). */
+  readonly response?: HttpResponseRecord;
+  /** gRPC messages, in the order they passed. */
+  readonly messages?: readonly MessageRecord[];
+  /** gRPC calls (over HTTP/2, or gRPC-Web over HTTP/1.1). */
+  readonly grpc?: GrpcCallRecord;
+}
+
+/** A WebSocket connection: its upgrade request, the server's answer and its messages. */
+export interface WebSocketFlow extends FlowBase, Absent<'grpc' | 'stream' | 'dns'> {
+  readonly kind: 'websocket';
+  readonly scheme: 'http' | 'https' | 'ws' | 'wss';
+  readonly request: HttpRequestRecord;
+  readonly response?: HttpResponseRecord;
+  /** WebSocket messages, in the order they passed. */
+  readonly messages: readonly MessageRecord[];
+}
+
+/** An opaque TLS tunnel we did not decrypt (passthrough, learned or configured): measured only, nothing captured. */
+export interface TunnelFlow extends FlowBase, Absent<'request' | 'response' | 'messages' | 'grpc' | 'stream' | 'dns'> {
+  readonly kind: 'tunnel';
+  readonly scheme: 'tls';
+}
+
+/** A non-HTTP stream (SMTP, IMAP, POP3…), relayed and captured. */
+export interface RawFlow extends FlowBase, Absent<'request' | 'response' | 'messages' | 'grpc' | 'dns'> {
+  readonly kind: 'raw';
+  readonly scheme: 'tcp' | 'tls';
+  /**
+   * What each side sent. Always there on a live capture; absent when read back from a file written
+   * without bodies (redacted), or for a capture-file session the offline layers could not read.
+   */
+  readonly stream?: StreamRecord;
+}
+
+/** A client that refused our certificate: nothing passed. */
+export interface TlsFailedFlow extends FlowBase, Absent<'request' | 'response' | 'messages' | 'grpc' | 'stream' | 'dns'> {
+  readonly kind: 'tls-failed';
+  readonly scheme: 'tls';
+}
+
+/** A request or connection we refused or could not parse (bad target, access, auth, abuse); it went nowhere. */
+export interface RejectedFlow extends FlowBase, Absent<'messages' | 'grpc' | 'stream' | 'dns'> {
+  readonly kind: 'rejected';
+  /** `http` live; read back, what the file's URL says (`tls` for a refused CONNECT). */
+  readonly scheme: 'http' | 'https' | 'ws' | 'wss' | 'tls';
+  /** What a refused HTTP request asked for (no headers or body kept); absent for a refused connection. */
+  readonly request?: HttpRequestRecord;
+  /** Only read back from a HAR file, where every request has a response (status 0: none came). */
+  readonly response?: HttpResponseRecord;
+}
+
+/** One DNS question and its answer, forwarded by phonehome's DNS listener (or read from a capture file). */
+export interface DnsFlow extends FlowBase, Absent<'request' | 'response' | 'messages' | 'grpc' | 'stream'> {
+  readonly kind: 'dns';
+  readonly scheme: 'dns';
+  readonly dns: DnsRecord;
+}
+
+/**
+ * One recorded exchange, told apart by `kind`: narrow with `switch (flow.kind)` (or `hasRequest`)
+ * and the compiler knows which fields are there.
+ *
+ * A new kind of flow goes in two places: its member here (an interface extending `FlowBase`, with
+ * `Absent<…>` for the payloads it never carries, added to this union), and its row in `flowShapes`
+ * (flow-codec.ts: which payload fields it must and may carry), which the compiler asks for.
+ * Every `switch (flow.kind)` that must handle it is then found by the compiler or by a `default`.
+ */
+export type Flow = HttpFlow | WebSocketFlow | TunnelFlow | RawFlow | TlsFailedFlow | RejectedFlow | DnsFlow;
+
+/** The flows that carry an HTTP request: exchanges, WebSockets, and refused requests that named one. */
+export function hasRequest(flow: Flow): flow is (HttpFlow | WebSocketFlow | RejectedFlow) & { readonly request: HttpRequestRecord } {
+  return flow.request !== undefined;
 }
 
 let nextFlowNumber = 1;

@@ -1,10 +1,10 @@
 // DNS flows by hand: plain data, as the DNS listener records them.
 
-import type { DnsRecord, Flow } from '../../src/model/flow.js';
+import type { DnsFlow, DnsRecord } from '../../src/model/flow.js';
 
 let next = 1;
 
-export function dnsFlow(name: string, overrides: Partial<Omit<Flow, 'dns'>> & { type?: string; at?: string; dns?: Partial<DnsRecord> } = {}): Flow {
+export function dnsFlow(name: string, overrides: Partial<Omit<DnsFlow, 'dns'>> & { type?: string; at?: string; dns?: Partial<DnsRecord> } = {}): DnsFlow {
   const { type, at, dns, ...rest } = overrides;
   const time = at ?? '2026-11-27T18:30:11.000Z';
   return {

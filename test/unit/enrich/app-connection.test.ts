@@ -2,11 +2,11 @@
 // replaces weaker; the memory is bounded; flows without a connection share nothing; nothing throws.
 
 import t from 'tap';
-import type { Flow, HeaderList } from '../../../src/model/flow.js';
+import type { Flow, HeaderList, HttpFlow } from '../../../src/model/flow.js';
 import { ConnectionApps, connectionAppEntries } from '../../../src/enrich/app/connection-apps.js';
 
 let number = 0;
-function flow(connection: string | undefined, headers: HeaderList, body = ''): Flow {
+function flow(connection: string | undefined, headers: HeaderList, body = ''): HttpFlow {
   const id = `fl-${String(++number).padStart(6, '0')}`;
   const bytes = Buffer.from(body);
   return {

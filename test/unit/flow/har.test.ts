@@ -18,7 +18,7 @@ function makeFlow(overrides: Partial<Flow> = {}): Flow {
     request: { method: 'PUT', url: 'https://api.example.com/gallery/upload?u=1', httpVersion: 'HTTP/1.1', headers: [['Content-Type', 'image/jpeg']], body: body(Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10])) },
     response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/1.1', headers: [['content-type', 'application/json']], body: body(Buffer.from('{"ok":true}')) },
     bytesUp: 6, bytesDown: 11, tags: ['decrypted'], ...overrides,
-  };
+  } as Flow;
 }
 
 t.test('body capture keeps the first bytes and says when it cut', async (t) => {
