@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
-import type { Flow, TlsRecord } from '../../model/flow.js';
+import type { RawFlow, TlsRecord, TunnelFlow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import type { TunnelObserver } from '../connection-tap.js';
 import type { ConnectionContext } from '../context.js';
@@ -78,19 +78,21 @@ export class RawLayer {
   }
 }
 
-function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: ConnectionContext, result: StreamRelayResult, tags: string[]): Flow {
+function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: ConnectionContext, result: StreamRelayResult, tags: string[]): TunnelFlow | RawFlow {
   const now = Date.now();
-  return {
-    id: context.id, kind, scheme, startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
+  const connection = {
+    id: context.id, startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
     client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}),
     ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...withTls(tlsRecordOf(context)),
     ...(result.destination ? { destination: result.destination } : {}),
-    ...(result.up && result.down ? { stream: { up: result.up, down: result.down } } : {}),
     bytesUp: result.bytesUp, bytesDown: result.bytesDown,
     ...(result.error ? { error: result.error } : {}), tags,
   };
+  // A tunnel is measured only (its captureBytes is 0): what each side sent is a raw stream's.
+  if (kind === 'tunnel') return { ...connection, kind, scheme: 'tls' };
+  return { ...connection, kind, scheme, ...(result.up && result.down ? { stream: { up: result.up, down: result.down } } : {}) };
 }
 
 function withTls(record: TlsRecord | undefined): { tls?: TlsRecord } {

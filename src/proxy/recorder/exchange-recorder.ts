@@ -5,7 +5,7 @@
 // (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
 
 import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
-import { headerValue, type CaptureMode, type Endpoint, type Flow, type GrpcCallRecord, type HeaderList, type HttpResponseRecord, type MessageRecord, type TlsRecord } from '../../model/flow.js';
+import { headerValue, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
 
@@ -84,7 +84,7 @@ class GrpcDirection {
 export class ExchangeRecorder implements ExchangeObserver {
   readonly #context: ExchangeContext;
   readonly #request: RequestHead;
-  readonly #onFlow: (flow: Flow) => void;
+  readonly #onFlow: (flow: HttpFlow | WebSocketFlow) => void;
   readonly #startedMs = Date.now();
   readonly #startedAt = new Date().toISOString();
   readonly #requestBody: BodyCapture;
@@ -104,7 +104,7 @@ export class ExchangeRecorder implements ExchangeObserver {
   readonly #tags: string[];
   #finished = false;
 
-  constructor(context: ExchangeContext, request: RequestHead, onFlow: (flow: Flow) => void) {
+  constructor(context: ExchangeContext, request: RequestHead, onFlow: (flow: HttpFlow | WebSocketFlow) => void) {
     this.#context = context;
     this.#request = request;
     this.#onFlow = onFlow;
@@ -195,15 +195,14 @@ export class ExchangeRecorder implements ExchangeObserver {
     if (this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
     const webSocket = this.#webSocket;
     const tls = this.#context.tls;
-    const scheme = webSocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http';
+    const scheme: HttpFlow['scheme'] = webSocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http';
     const grpc = this.#grpcRecord();
     if (grpc && (this.#grpcUp?.reader.pending || this.#grpcDown?.reader.pending)) tags.push('grpc:incomplete-message');
     // A WebSocket's traffic after the upgrade is its messages; a gRPC call's is its (counted) bodies.
     const bytesUp = requestBody.totalBytes + (webSocket ? this.#messageBytesUp : 0);
     const bytesDown = (responseBody?.totalBytes ?? 0) + (webSocket ? this.#messageBytesDown : 0);
-    this.#onFlow({
+    const exchange = {
       id: this.#context.flowId,
-      kind: webSocket ? 'websocket' : 'http',
       startedAt: this.#startedAt,
       endedAt: new Date().toISOString(),
       durationMs: Date.now() - this.#startedMs,
@@ -218,13 +217,15 @@ export class ExchangeRecorder implements ExchangeObserver {
       ...(this.#destination ? { destination: this.#destination } : {}),
       request: { ...this.#request, headers: withoutProxyCredentials(this.#request.headers), body: requestBody, ...(this.#requestTrailers ? { trailers: this.#requestTrailers } : {}) },
       ...(this.#response ? { response: { ...this.#response, body: responseBody ?? emptyBody } } : {}),
-      ...(webSocket || this.#messages.length > 0 ? { messages: this.#messages } : {}),
-      ...(grpc ? { grpc } : {}),
       bytesUp,
       bytesDown,
       ...(error ? { error } : {}),
       tags,
-    });
+    };
+    // A WebSocket always has its messages; an HTTP exchange has gRPC's when it carried any.
+    this.#onFlow(webSocket
+      ? { ...exchange, kind: 'websocket', messages: this.#messages }
+      : { ...exchange, kind: 'http', ...(this.#messages.length > 0 ? { messages: this.#messages } : {}), ...(grpc ? { grpc } : {}) });
   }
 
   #grpcRecord(): GrpcCallRecord | undefined {
