@@ -1,0 +1,92 @@
+// The bench's output: one Markdown table (a row per figure, a column per subject, each cell the
+// median of the rounds with their spread) and issue #24's goals, met or not, from the medians.
+// Pure: it gets the figures and returns text, so the test can check the verdicts.
+
+import { formatNumber, formatSpread, type Spread } from './figures.js';
+import { SUBJECT_LABELS, type SubjectId } from './subjects.js';
+
+export type FigureKey = 'upload' | 'download' | 'small' | 'smallCpuUs' | 'h2Small' | 'h2CpuUs' | 'h2Upload' | 'newHostP50' | 'newHostP95' | 'idleRss' | 'peakRss' | 'diskPerSmallFlow';
+export type Column = 'direct' | SubjectId;
+
+/** Per column: each figure's spread over the rounds, and why the column (or a figure) has none. */
+export interface ColumnFigures {
+  readonly figures: Partial<Record<FigureKey, Spread>>;
+  /** A subject that never ran: why (its start-up error). */
+  readonly failed?: string;
+}
+
+export interface RowSpec { readonly key: FigureKey; readonly label: string; readonly digits: number; readonly unit?: string }
+
+export function rowSpecs(largeMb: number, concurrency: number, h2Streams: number): RowSpec[] {
+  return [
+    { key: 'upload', label: `HTTPS upload, ${largeMb} MB, MB/s`, digits: 0 },
+    { key: 'download', label: `HTTPS download, ${largeMb} MB, MB/s`, digits: 0 },
+    { key: 'small', label: `small keep-alive requests, ${concurrency} connections, req/s`, digits: 0 },
+    { key: 'smallCpuUs', label: 'CPU per small request, µs (all threads)', digits: 0 },
+    { key: 'h2Small', label: `HTTP/2 small requests, 1 connection, ${h2Streams} streams, req/s`, digits: 0 },
+    { key: 'h2CpuUs', label: 'CPU per HTTP/2 small request, µs', digits: 0 },
+    { key: 'h2Upload', label: `HTTP/2 upload, ${largeMb} MB, MB/s`, digits: 0 },
+    { key: 'newHostP50', label: 'new host, first byte p50, ms', digits: 1 },
+    { key: 'newHostP95', label: 'new host, first byte p95, ms', digits: 1 },
+    { key: 'idleRss', label: 'RSS after start (idle), MB', digits: 0 },
+    { key: 'peakRss', label: 'peak RSS (last: 1 GB up + 200 MB slow down), MB', digits: 0 },
+    { key: 'diskPerSmallFlow', label: 'run folder bytes per small flow', digits: 0 },
+  ];
+}
+
+export function markdownTable(columns: readonly Column[], results: ReadonlyMap<Column, ColumnFigures>, rows: readonly RowSpec[]): string {
+  const label = (column: Column): string => (column === 'direct' ? 'direct (no proxy)' : SUBJECT_LABELS[column]);
+  const lines = [`| figure | ${columns.map(label).join(' | ')} |`, `| --- |${columns.map(() => ' --- |').join('')}`];
+  for (const row of rows) {
+    if (columns.every((column) => !results.get(column)?.figures[row.key])) continue;
+    const cells = columns.map((column) => {
+      const result = results.get(column);
+      if (result?.failed) return 'did not run';
+      return formatSpread(result?.figures[row.key], row.digits);
+    });
+    lines.push(`| ${row.label} | ${cells.join(' | ')} |`);
+  }
+  const failures = columns.filter((column) => results.get(column)?.failed).map((column) => `- ${label(column)} did not run: ${results.get(column)!.failed}`);
+  return [...lines, ...(failures.length > 0 ? ['', ...failures] : [])].join('\n');
+}
+
+export interface GoalVerdict { readonly goal: string; readonly verdict: 'met' | 'NOT met' | 'not measured'; readonly detail: string }
+
+/**
+ * Issue #24's goals from the medians (phonehome against the others). A goal whose figures are
+ * missing is "not measured", with the missing subject named, never met by default.
+ */
+export function goalVerdicts(results: ReadonlyMap<Column, ColumnFigures>, detectionMBps?: number): GoalVerdict[] {
+  const get = (column: Column, key: FigureKey): number | undefined => results.get(column)?.figures[key]?.median;
+  const ph = (key: FigureKey): number | undefined => get('phonehome', key);
+  const ratio = (a: number, b: number): string => `${formatNumber(a / b, 2)}x`;
+  const atLeast = (goal: string, mine: number | undefined, theirs: number | undefined, factor: number, whose: string): GoalVerdict => {
+    if (mine === undefined || theirs === undefined) return { goal, verdict: 'not measured', detail: mine === undefined ? 'no phonehome figure' : `no ${whose} figure` };
+    return { goal, verdict: mine >= factor * theirs ? 'met' : 'NOT met', detail: ratio(mine, theirs) };
+  };
+  const atMost = (goal: string, mine: number | undefined, limit: number | undefined, whose: string, unit: string): GoalVerdict => {
+    if (mine === undefined || limit === undefined) return { goal, verdict: 'not measured', detail: mine === undefined ? 'no phonehome figure' : `no ${whose} figure` };
+    return { goal, verdict: mine <= limit ? 'met' : 'NOT met', detail: `${formatNumber(mine, unit === 'ms' ? 1 : 0)} ${unit} against ${formatNumber(limit, unit === 'ms' ? 1 : 0)} ${unit}` };
+  };
+  const httpCpu = get('bare-http', 'smallCpuUs');
+  return [
+    atLeast('small requests >= 0.5x the bare HTTP relay', ph('small'), get('bare-http', 'small'), 0.5, 'bare HTTP relay'),
+    atLeast('small requests >= 5x mitmproxy', ph('small'), get('mitmproxy', 'small'), 5, 'mitmproxy'),
+    // "Ahead": strictly more requests per second than mockttp.
+    (() => {
+      const verdict = atLeast('small requests ahead of mockttp', ph('small'), get('mockttp', 'small'), 1, 'mockttp');
+      return verdict.verdict === 'met' && ph('small') === get('mockttp', 'small') ? { ...verdict, verdict: 'NOT met' as const } : verdict;
+    })(),
+    atMost('CPU per small request <= 2x the bare HTTP relay', ph('smallCpuUs'), httpCpu === undefined ? undefined : 2 * httpCpu, 'bare HTTP relay', 'µs'),
+    atLeast('HTTP/2 small requests >= 5x mitmproxy', ph('h2Small'), get('mitmproxy', 'h2Small'), 5, 'mitmproxy'),
+    atLeast('upload >= 0.9x the bare pipe relay', ph('upload'), get('bare-pipe', 'upload'), 0.9, 'bare pipe relay'),
+    atMost('new host first byte p50 <= mitmproxy', ph('newHostP50'), get('mitmproxy', 'newHostP50'), 'mitmproxy', 'ms'),
+    atMost('peak RSS <= 250 MB', ph('peakRss'), 250, '', 'MB'),
+    atMost('idle RSS <= 100 MB', ph('idleRss'), 100, '', 'MB'),
+    ...(detectionMBps === undefined ? [] : [{ goal: 'detection engine >= 100 MB/s', verdict: detectionMBps >= 100 ? 'met' as const : 'NOT met' as const, detail: `${formatNumber(detectionMBps)} MB/s` }]),
+  ];
+}
+
+export function goalLines(verdicts: readonly GoalVerdict[]): string {
+  return verdicts.map((v) => `- ${v.goal}: **${v.verdict}** (${v.detail})`).join('\n');
+}

@@ -1,0 +1,178 @@
+// The load: what a phone's apps do, through a subject's proxy (CONNECT, then TLS to the proxy's
+// leaf) or direct. Each scenario returns raw counts and times; the bench turns them into figures.
+
+import http2 from 'node:http2';
+import https from 'node:https';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import { connectTunnel } from '../proxy/client/tunnel-agent.js';
+import { BenchTunnelAgent } from './bench-agent.js';
+import { writeBody } from './body-pump.js';
+import type { Subject } from './subjects.js';
+
+export const MB = 1024 * 1024;
+export const CONCURRENCY = 10;
+export const H2_STREAMS = 8;
+
+function agentFor(subject: Subject, options: https.AgentOptions = {}): https.Agent {
+  return subject.proxyPort === undefined
+    ? new https.Agent({ keepAlive: true, ca: subject.trust, ...options })
+    : new BenchTunnelAgent(subject.proxyPort, subject.trust, subject.tlsNameFor, options);
+}
+
+function request(agent: https.Agent, host: string, port: number, pathAndQuery: string, options: { method?: string; uploadBytes?: number; slowReaderBytesPerSecond?: number } = {}): Promise<{ firstByteMs: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const req = https.request({ host, port, path: pathAndQuery, method: options.method ?? 'GET', agent, headers: options.uploadBytes ? { 'content-length': options.uploadBytes } : {} }, (res) => {
+      const firstByteMs = performance.now() - started;
+      let bytes = 0;
+      const readStarted = performance.now();
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        const rate = options.slowReaderBytesPerSecond;
+        if (rate) {
+          // A slow reader on purpose: the proxy must hold back, not buffer the download.
+          const aheadMs = (bytes / rate) * 1000 - (performance.now() - readStarted);
+          if (aheadMs > 5) {
+            res.pause();
+            setTimeout(() => res.resume(), aheadMs);
+          }
+        }
+      });
+      res.on('end', () => resolve({ firstByteMs, bytes }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    writeBody(req, options.uploadBytes ?? 0);
+  });
+}
+
+/** One request on a fresh connection: the subject is up and has done its first-flow work. */
+export async function warmUp(subject: Subject, port: number): Promise<void> {
+  const agent = agentFor(subject);
+  try {
+    await request(agent, '127.0.0.1', port, '/warm');
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** MB/s of one large upload or download on a warm connection. */
+export async function throughput(subject: Subject, port: number, direction: 'upload' | 'download', bytes: number): Promise<number> {
+  const agent = agentFor(subject);
+  try {
+    await request(agent, '127.0.0.1', port, '/warm');
+    const started = performance.now();
+    if (direction === 'upload') await request(agent, '127.0.0.1', port, '/upload', { method: 'POST', uploadBytes: bytes });
+    else await request(agent, '127.0.0.1', port, `/download?size=${bytes}`);
+    return bytes / MB / ((performance.now() - started) / 1000);
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** Small GETs (64-byte answers) on CONCURRENCY keep-alive connections for `seconds`: how many finished, and in what time. */
+export async function smallRequests(subject: Subject, port: number, seconds: number): Promise<{ requests: number; seconds: number }> {
+  const agent = agentFor(subject, { maxSockets: CONCURRENCY });
+  try {
+    // The connections are opened before the clock starts: this row is about requests, not handshakes.
+    await Promise.all(Array.from({ length: CONCURRENCY }, () => request(agent, '127.0.0.1', port, '/small?size=64')));
+    let done = 0;
+    const started = performance.now();
+    const until = started + seconds * 1000;
+    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < until) {
+        await request(agent, '127.0.0.1', port, '/small?size=64');
+        done++;
+      }
+    }));
+    return { requests: done, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** First-byte time of one request to each new host, each on its own connection. */
+export async function newHosts(subject: Subject, port: number, ips: readonly string[]): Promise<{ p50: number; p95: number }> {
+  const times: number[] = [];
+  for (const ip of ips) {
+    const agent = agentFor(subject);
+    try {
+      times.push((await request(agent, ip, port, '/new')).firstByteMs);
+    } finally {
+      agent.destroy();
+    }
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[Math.floor(times.length / 2)]!, p95: times[Math.floor(times.length * 0.95)]! };
+}
+
+/** The memory scenario: a 1 GB upload, then a 200 MB download read at 40 MB/s. */
+export async function memoryLoad(subject: Subject, port: number): Promise<void> {
+  const agent = agentFor(subject);
+  try {
+    await request(agent, '127.0.0.1', port, '/upload', { method: 'POST', uploadBytes: 1024 * MB });
+    await request(agent, '127.0.0.1', port, `/download?size=${200 * MB}`, { slowReaderBytesPerSecond: 40 * MB });
+  } finally {
+    agent.destroy();
+  }
+}
+
+/** One HTTP/2 connection to the origin, through the subject's proxy when it has one (CONNECT, then TLS with ALPN h2). */
+export async function h2Session(subject: Subject, port: number): Promise<http2.ClientHttp2Session> {
+  let session: http2.ClientHttp2Session;
+  if (subject.proxyPort === undefined) {
+    session = http2.connect(`https://127.0.0.1:${port}`, { ca: subject.trust });
+  } else {
+    const { socket, status } = await connectTunnel(subject.proxyPort, `127.0.0.1:${port}`);
+    if (status !== 200) throw new Error(`CONNECT answered ${status}`);
+    socket.setNoDelay(true);
+    // host (not servername): an IP is checked against the certificate's IP names, and sends no SNI;
+    // unless the subject needs a DNS name for it (bench-agent.ts).
+    const servername = subject.tlsNameFor?.('127.0.0.1');
+    const secure = tls.connect({ socket, host: '127.0.0.1', ca: subject.trust, ALPNProtocols: ['h2'], ...(servername ? { servername, checkServerIdentity: (_host: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(servername, cert) } : {}) });
+    secure.on('error', () => undefined); // reported by the session's streams
+    await once(secure, 'secureConnect');
+    if (secure.alpnProtocol !== 'h2') {
+      secure.destroy();
+      throw new Error('the proxy did not negotiate h2 with the client');
+    }
+    session = http2.connect(`https://127.0.0.1:${port}`, { createConnection: () => secure });
+  }
+  session.on('error', (error) => process.stderr.write(`bench: ${subject.id}: HTTP/2 session: ${error.message}\n`));
+  return session;
+}
+
+function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uploadBytes = 0): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request({ ':method': uploadBytes > 0 ? 'POST' : 'GET', ':path': pathAndQuery }, { endStream: uploadBytes === 0 });
+    let bytes = 0;
+    stream.on('data', (c: Buffer) => { bytes += c.length; });
+    stream.on('end', () => resolve(bytes));
+    stream.on('error', reject);
+    if (uploadBytes > 0) writeBody(stream, uploadBytes);
+  });
+}
+
+/** Small requests on one HTTP/2 connection, H2_STREAMS at a time, for `seconds`. */
+export async function h2SmallRequests(session: http2.ClientHttp2Session, seconds: number): Promise<{ requests: number; seconds: number }> {
+  await h2Request(session, '/warm');
+  let done = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(Array.from({ length: H2_STREAMS }, async () => {
+    while (performance.now() < until) {
+      await h2Request(session, '/small?size=64');
+      done++;
+    }
+  }));
+  return { requests: done, seconds: (performance.now() - started) / 1000 };
+}
+
+/** MB/s of one large upload stream on the session. */
+export async function h2Upload(session: http2.ClientHttp2Session, bytes: number): Promise<number> {
+  const started = performance.now();
+  await h2Request(session, '/upload', bytes);
+  return bytes / MB / ((performance.now() - started) / 1000);
+}
