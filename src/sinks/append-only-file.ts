@@ -23,27 +23,17 @@ function charsOf(pieces: readonly LinePiece[]): number {
   return n;
 }
 
-function textOf(piece: LinePiece): string {
-  return typeof piece === 'string' ? piece : piece.text();
-}
-
 /**
  * Writes all of `text`: a nearly full disk may take part of a write and refuse the rest, and
- * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written;
- * `progress.bytes` then says how much of `text` did reach the file.
+ * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written.
  */
-function writeAll(fd: number, text: string, progress = { bytes: 0 }): void {
+function writeAll(fd: number, text: string): void {
   // Most lines go out whole in one call, without a Buffer copy of them first.
   const written = fs.writeSync(fd, text);
-  progress.bytes += written;
   if (written >= Buffer.byteLength(text)) return;
   const bytes = Buffer.from(text);
   let at = written;
-  while (at < bytes.length) {
-    const more = fs.writeSync(fd, bytes, at, bytes.length - at);
-    at += more;
-    progress.bytes += more;
-  }
+  while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
 }
 
 export interface AppendOnlyFileEvents {
@@ -101,31 +91,6 @@ export class AppendOnlyFile {
     if (!this.#write(pieces)) this.#keep(pieces);
   }
 
-  /**
-   * Appends several lines (each given in pieces) with as few system calls as they allow: the
-   * lines under 1 MiB together in one write, a larger one piece by piece. Never throws.
-   */
-  appendLines(lines: readonly LinePiece[][]): void {
-    if (this.#closed) return;
-    if (this.#backlog.length > 0 && !this.#flushBacklog()) {
-      for (const line of lines) this.#keep(line);
-      return;
-    }
-    let next = 0;
-    while (next < lines.length) {
-      let end = next;
-      let chars = 0;
-      while (end < lines.length && chars + charsOf(lines[end]!) < ONE_WRITE_CHARS) chars += charsOf(lines[end++]!);
-      const whole = end > next ? this.#writeSmallLines(lines.slice(next, end)) : (this.#write(lines[end++]!) ? 1 : 0);
-      const tried = Math.max(end - next, 1);
-      if (whole < tried) {
-        for (const line of lines.slice(next + whole)) this.#keep(line);
-        return;
-      }
-      next += tried;
-    }
-  }
-
   /** Tries the backlog once more and closes. What is left is in `stats`. */
   close(): AppendOnlyFileStats {
     clearTimeout(this.#retryTimer);
@@ -171,37 +136,6 @@ export class AppendOnlyFile {
       if (started) this.#brokenLine = true;
       this.#fail(error);
       return false;
-    }
-  }
-
-  /**
-   * Small lines in one write; returns how many reached the file whole. When the write fails part
-   * way, the line it cut makes the next write start a new line (readers skip the cut one).
-   */
-  #writeSmallLines(lines: readonly LinePiece[][]): number {
-    const texts = lines.map((pieces) => pieces.map(textOf).join(''));
-    const progress = { bytes: 0 };
-    try {
-      if (this.#brokenLine) {
-        writeAll(this.#fd, '\n');
-        this.#brokenLine = false;
-      }
-      writeAll(this.#fd, `${texts.join('\n')}\n`, progress);
-      this.#lines += texts.length;
-      if (this.#error) this.#recovered();
-      return texts.length;
-    } catch (error) {
-      let whole = 0;
-      let start = 0;
-      for (; whole < texts.length; whole++) {
-        const end = start + Buffer.byteLength(texts[whole]!) + 1;
-        if (end > progress.bytes) break;
-        start = end;
-      }
-      this.#lines += whole;
-      if (progress.bytes > start) this.#brokenLine = true;
-      this.#fail(error);
-      return whole;
     }
   }
 

@@ -65,15 +65,12 @@ export class RunFilesSink implements Sink {
       skipped += stats.dropped + stats.pending;
       if (stats.dropped > 0 || stats.pending > 0) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
     }
-    // The promise of flow-log-sink.ts as this run kept it: its slowest hand-off of a line to the OS.
-    const handoff = this.#flows.handoff;
-    const facts = { flowLineHandoff: { writes: handoff.batches, maxMs: Math.round(handoff.maxMs * 100) / 100 } };
     try {
       const har = await buildHarWhenSmall(this.#outDir, this.#harFacts(), { maxLogBytes: this.#harOnStopMaxLogBytes });
       if (!har.built) notes.push(har.note);
     } catch (error) {
       problems.push(`${HAR_FILE}: ${describeError(error)} (${FLOW_LOG} keeps every flow; run phonehome recover ${this.#outDir} when there is room)`);
     }
-    return { written, skipped, notes, problems, facts };
+    return { written, skipped, notes, problems };
   }
 }
