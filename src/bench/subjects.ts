@@ -105,9 +105,9 @@ export function stopChild(child: ChildProcess): Promise<void> {
  * Starts `command args` on the plan's subject CPU and waits until it listens on `port`. On any
  * failure the child is stopped before the error (one line, with the end of its stderr) is thrown.
  */
-export async function startPinned(plan: CpuPlan, command: string, args: string[], port: number, startSeconds: number): Promise<ChildProcess> {
+export async function startPinned(plan: CpuPlan, command: string, args: string[], port: number, startSeconds: number, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   const pinned = pinnedCommand(plan, command, args);
-  const child = spawn(pinned.command, pinned.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(pinned.command, pinned.args, { stdio: ['ignore', 'ignore', 'pipe'], env });
   running.add(child);
   let tail = '';
   child.stderr!.setEncoding('utf8');
@@ -152,7 +152,7 @@ async function startBareRelay(plan: CpuPlan, paths: BenchPaths, mode: 'pipe' | '
 async function startMockttp(plan: CpuPlan, paths: BenchPaths): Promise<Subject> {
   const port = await freePort();
   const caDir = path.join(paths.work, 'mockttp-ca');
-  const child = await startPinned(plan, process.execPath, [fileURLToPath(new URL('./mockttp-proxy.js', import.meta.url)), String(port), caDir, paths.originCaFile], port, 60);
+  const child = await startPinned(plan, process.execPath, [fileURLToPath(new URL('./mockttp-proxy.js', import.meta.url)), String(port), caDir], port, 60, { ...process.env, NODE_EXTRA_CA_CERTS: paths.originCaFile });
   return { id: 'mockttp', proxyPort: port, trust: trustOf(path.join(caDir, 'ca.pem')), tlsNameFor: dnsNameForIp, pid: child.pid!, stop: () => stopChild(child) };
 }
 
