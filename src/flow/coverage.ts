@@ -3,7 +3,7 @@
 // "Inspected" bytes are the ones the detectors were given (captured bodies, messages, raw-stream
 // captures); passed-through tunnels, failed handshakes and bytes past a capture limit are not.
 
-import type { Flow } from '../model/flow.js';
+import type { Flow, HttpFlow, RawFlow, WebSocketFlow } from '../model/flow.js';
 import { encryptedDnsOf, type EncryptedDns } from './encrypted-dns.js';
 
 export type CoverageClass =
@@ -45,11 +45,16 @@ export interface FlowCoverage {
   readonly encryptedDns?: EncryptedDns;
 }
 
-function captured(flow: Flow, fromClient: boolean): number {
-  if (flow.stream) return (fromClient ? flow.stream.up : flow.stream.down).bytes.length;
+/** Bytes of one direction the detectors were given: a raw stream's capture, or an exchange's bodies and messages. */
+function captured(flow: HttpFlow | WebSocketFlow | RawFlow, fromClient: boolean): number {
+  if (flow.kind === 'raw') return flow.stream ? (fromClient ? flow.stream.up : flow.stream.down).bytes.length : 0;
   const messages = flow.messages?.filter((m) => m.fromClient === fromClient).reduce((n, m) => n + m.data.length, 0) ?? 0;
-  const body = (fromClient ? flow.request : flow.response)?.body.bytes.length ?? 0;
+  const body = fromClient ? flow.request.body.bytes.length : flow.response?.body.bytes.length ?? 0;
   return messages + body;
+}
+
+function inspected(flow: HttpFlow | WebSocketFlow | RawFlow): { bytesUpInspected: number; bytesDownInspected: number } {
+  return { bytesUpInspected: Math.min(flow.bytesUp, captured(flow, true)), bytesDownInspected: Math.min(flow.bytesDown, captured(flow, false)) };
 }
 
 function tunnelClass(flow: Flow): CoverageClass {
@@ -69,10 +74,11 @@ export function coverageOf(flow: Flow): FlowCoverage {
     case 'tunnel': return { class: tunnelClass(flow), unseen: true, ...nothing };
     // The whole message was read: its question went through the detectors, its answer is recorded.
     case 'dns': return { class: 'dns', unseen: false, ...bytes, bytesUpInspected: flow.bytesUp, bytesDownInspected: flow.bytesDown };
-    default: break;
+    case 'raw': return { class: 'raw', unseen: false, ...bytes, ...inspected(flow) };
+    case 'http':
+    case 'websocket': {
+      const cls: CoverageClass = flow.tags.includes('inspected:partial') ? 'partial' : flow.scheme === 'https' || flow.scheme === 'wss' ? 'decrypted' : 'plain';
+      return { class: cls, unseen: false, ...bytes, ...inspected(flow) };
+    }
   }
-  const inspected = { bytesUpInspected: Math.min(flow.bytesUp, captured(flow, true)), bytesDownInspected: Math.min(flow.bytesDown, captured(flow, false)) };
-  const partial = flow.tags.includes('inspected:partial');
-  const cls: CoverageClass = flow.kind === 'raw' ? 'raw' : partial ? 'partial' : flow.scheme === 'https' || flow.scheme === 'wss' ? 'decrypted' : 'plain';
-  return { class: cls, unseen: false, ...bytes, ...inspected };
 }

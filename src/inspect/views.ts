@@ -2,7 +2,7 @@
 // as it was captured, and the name of a DNS question. The decode chain adds the decoded layers
 // beneath each of these.
 
-import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
+import { headerValue, type Flow, type HeaderList, type HttpFlow, type RejectedFlow, type StreamRecord, type WebSocketFlow } from '../model/flow.js';
 import type { View } from './detect/detector.js';
 import { dnsNameViews } from './dns/dns-name-views.js';
 
@@ -60,8 +60,23 @@ function headerViews(flow: Flow, headers: HeaderList): View[] {
   return views;
 }
 
-/** The raw layers of a flow: bodies, headers and cookies, WebSocket and gRPC messages, stream directions. */
+/** The raw layers of a flow: bodies, headers and cookies, WebSocket and gRPC messages, stream directions, a DNS name. */
 export function viewsOf(flow: Flow): View[] {
+  switch (flow.kind) {
+    case 'http':
+    case 'websocket':
+    case 'rejected': return exchangeViews(flow);
+    case 'raw': return flow.stream ? streamViews(flow, flow.stream) : [];
+    // A DNS question: the name asked for, and its labels decoded.
+    case 'dns': return dnsNameViews(flow);
+    // Nothing of a tunnel or a refused handshake was captured.
+    case 'tunnel':
+    case 'tls-failed': return [];
+  }
+}
+
+/** An exchange's layers: request body, headers and cookies, response body, WebSocket and gRPC messages. */
+function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   const views: View[] = [];
   // A gRPC call's bodies are its length-prefixed messages: each message is its own layer (below),
   // so the framed body is not read a second time.
@@ -86,11 +101,13 @@ export function viewsOf(flow: Flow): View[] {
       views.push({ bytes: message.data, path: [`grpc:message[${grpcIndex++}]`], direction, contentType: 'application/x-protobuf', headers, depth: 0, origin: 'http', flow });
     }
   }
-  if (flow.stream) {
-    if (flow.stream.up.bytes.length > 0) views.push({ bytes: flow.stream.up.bytes, path: ['stream:up'], direction: 'request', depth: 0, origin: 'stream', flow });
-    if (flow.stream.down.bytes.length > 0) views.push({ bytes: flow.stream.down.bytes, path: ['stream:down'], direction: 'response', depth: 0, origin: 'stream', flow });
-  }
-  // A DNS question: the name asked for, and its labels decoded.
-  if (flow.dns) views.push(...dnsNameViews(flow));
+  return views;
+}
+
+/** What each side of a raw stream sent, as captured. */
+function streamViews(flow: Flow, stream: StreamRecord): View[] {
+  const views: View[] = [];
+  if (stream.up.bytes.length > 0) views.push({ bytes: stream.up.bytes, path: ['stream:up'], direction: 'request', depth: 0, origin: 'stream', flow });
+  if (stream.down.bytes.length > 0) views.push({ bytes: stream.down.bytes, path: ['stream:down'], direction: 'response', depth: 0, origin: 'stream', flow });
   return views;
 }

@@ -278,20 +278,16 @@ export interface DnsFlow extends FlowBase, Absent<'request' | 'response' | 'mess
 }
 
 /**
- * One recorded exchange, told apart by `kind`: narrow with `switch (flow.kind)` (or `hasRequest`)
- * and the compiler knows which fields are there.
+ * One recorded exchange, told apart by `kind`: narrow with `switch (flow.kind)` and the compiler
+ * knows which fields are there.
  *
  * A new kind of flow goes in two places: its member here (an interface extending `FlowBase`, with
  * `Absent<…>` for the payloads it never carries, added to this union), and its row in `flowShapes`
  * (flow-codec.ts: which payload fields it must and may carry), which the compiler asks for.
- * Every `switch (flow.kind)` that must handle it is then found by the compiler or by a `default`.
+ * The switches that answer per kind (coverage.ts, views.ts, flow-status.ts, tui-model.ts: no
+ * `default`) then fail to compile until each has its case.
  */
 export type Flow = HttpFlow | WebSocketFlow | TunnelFlow | RawFlow | TlsFailedFlow | RejectedFlow | DnsFlow;
-
-/** The flows that carry an HTTP request: exchanges, WebSockets, and refused requests that named one. */
-export function hasRequest(flow: Flow): flow is (HttpFlow | WebSocketFlow | RejectedFlow) & { readonly request: HttpRequestRecord } {
-  return flow.request !== undefined;
-}
 
 let nextFlowNumber = 1;
 
@@ -329,7 +325,7 @@ export function isRedirected(mode: CaptureMode | undefined): boolean {
  * A DNS flow is reported under the name it asked for.
  */
 export function flowHost(flow: Flow): string {
-  if (flow.dns) return flow.dns.name;
+  if (flow.kind === 'dns') return flow.dns.name;
   if (!isRedirected(flow.mode)) return flow.dnsName ?? flow.target.host;
   if (flow.request) {
     try {

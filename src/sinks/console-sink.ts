@@ -9,6 +9,7 @@ import type { Flow } from '../model/flow.js';
 import type { Finding } from '../model/finding.js';
 import { redactFinding } from '../util/redact.js';
 import { toDisplay } from '../util/sanitize.js';
+import { flowStatus } from './flow-status.js';
 import { nothingWritten, type Sink, type SinkStats } from './sink.js';
 
 const SEVERITY_MARK: Record<Finding['severity'], string> = { info: '·', low: '-', medium: '!', high: '!!', critical: '!!!' };
@@ -47,8 +48,8 @@ export function findingLine(finding: Finding): string {
 }
 
 export function flowLine(flow: Flow): string {
-  const what = flow.request ? `${flow.request.method} ${flow.request.url}` : flow.dns ? `DNS ${flow.dns.type} ${flow.dns.name}${flow.dns.answers.length > 0 ? ` → ${flow.dns.answers.slice(0, 3).map((a) => a.data).join(', ')}` : ''}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
-  const status = flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-');
+  const what = flow.kind === 'dns' ? `DNS ${flow.dns.type} ${flow.dns.name}${flow.dns.answers.length > 0 ? ` → ${flow.dns.answers.slice(0, 3).map((a) => a.data).join(', ')}` : ''}` : flow.request ? `${flow.request.method} ${flow.request.url}` : `${flow.kind} ${flow.target.host}:${flow.target.port}`;
+  const status = flowStatus(flow);
   return `${clock(flow.endedAt)}     flow ${status.padEnd(4)} ${toDisplay(what, 200)} ↑${flow.bytesUp} ↓${flow.bytesDown}${flow.error ? `  (${toDisplay(flow.error, 160)})` : ''}`;
 }
 

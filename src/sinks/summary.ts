@@ -3,7 +3,7 @@
 // and the coverage ledger: what could not be seen, with bytes, per destination; the DNS names seen
 // and the encrypted DNS not seen; the QUIC that was made to fall back to TCP.
 
-import { flowHost, type Flow } from '../model/flow.js';
+import { flowHost, type DnsRecord, type Flow } from '../model/flow.js';
 import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../model/learned-host.js';
@@ -115,7 +115,7 @@ export class SummaryCollector {
     if (coverage.encryptedDns) this.#countEncryptedDns(flow, coverage.unseen);
     // A DNS question is not a destination: its name is where the device means to go next, and
     // its address is the resolver's, which would lend the name the resolver's country.
-    if (flow.kind === 'dns') this.#countDns(flow);
+    if (flow.kind === 'dns') this.#countDns(flow.dns);
     const destination = flow.kind === 'dns' ? undefined : this.#destination(flowHost(flow));
     if (destination) {
       destination.flows++;
@@ -133,11 +133,10 @@ export class SummaryCollector {
     }
   }
 
-  #countDns(flow: Flow): void {
+  #countDns(dns: DnsRecord): void {
     this.#dns.queries++;
-    this.#dns.stripped += flow.dns?.stripped ?? 0;
-    const name = flow.dns?.name;
-    if (name === undefined) return;
+    this.#dns.stripped += dns.stripped ?? 0;
+    const name = dns.name;
     if (this.#dns.names.size < MAX_DNS_NAMES) this.#dns.names.add(name);
     else if (!this.#dns.names.has(name)) this.#dns.namesCapped = true;
   }

@@ -6,7 +6,7 @@
 // 'labels:1-3', 'base32'] the first three joined and read as base32.
 
 import { getDomain } from 'tldts';
-import type { Flow } from '../../model/flow.js';
+import type { DnsFlow } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import { decodeLabelText } from './label-encodings.js';
 
@@ -26,13 +26,13 @@ export function payloadLabels(name: string): string[] {
 }
 
 /** The query name as the flow recorded it (lower-case per the model; case kept where the listener kept it). */
-export function queryName(flow: Flow): string | undefined {
+export function queryName(flow: DnsFlow): string | undefined {
   // As the device sent it: decoding base64 in a label needs its letter case.
-  const name = (flow.dns?.asked ?? flow.dns?.name)?.replace(/\.$/, '').slice(0, MAX_NAME_CHARS);
+  const name = (flow.dns.asked ?? flow.dns.name).replace(/\.$/, '').slice(0, MAX_NAME_CHARS);
   return name ? name : undefined;
 }
 
-export function dnsNameViews(flow: Flow): View[] {
+export function dnsNameViews(flow: DnsFlow): View[] {
   const name = queryName(flow);
   if (!name) return [];
   const base = { direction: 'request' as const, depth: 0, origin: 'dns' as const, flow };

@@ -80,7 +80,8 @@ export class DnsTunnelWatch {
 
   /** Looks at one finished flow (any kind; only DNS questions count), in the order flows end. */
   observe(flow: Flow): FindingDraft | undefined {
-    const name = flow.kind === 'dns' ? queryName(flow) : undefined;
+    if (flow.kind !== 'dns') return undefined;
+    const name = queryName(flow);
     if (!name || outOfScope(name)) return undefined;
     const domain = getDomain(name);
     if (!domain || this.#reported.has(domain) || !name.endsWith(`.${domain}`)) return undefined;
@@ -92,7 +93,7 @@ export class DnsTunnelWatch {
     this.#domains.delete(domain);
     this.#domains.set(domain, state);
     if (this.#domains.size > this.#limits.maxDomains) this.#domains.delete(this.#domains.keys().next().value!);
-    state.seen.push({ at, name, type: flow.dns?.type ?? '?' });
+    state.seen.push({ at, name, type: flow.dns.type });
     while (state.seen.length > 0 && (state.seen[0]!.at < at - this.#limits.windowMs || state.seen.length > this.#limits.maxNamesPerDomain)) state.seen.shift();
     const distinct = new Set(state.seen.map((s) => s.name));
     if (distinct.size < this.#limits.minQueries) return undefined;

@@ -2,7 +2,7 @@
 // follow and pause, filter and search, which view is open. Pure (no blessed, no clock of its
 // own): the screen layer feeds it events and keys and paints what render() returns.
 
-import type { Flow } from '../../model/flow.js';
+import type { Flow, HttpFlow, RejectedFlow, WebSocketFlow } from '../../model/flow.js';
 import { coverageOf } from '../../flow/coverage.js';
 import { severities, severityRank, type Finding, type Severity } from '../../model/finding.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
@@ -13,6 +13,7 @@ import { APP_HELP, appDetail, appLabel, fitLabel } from './app-label.js';
 import { planColumns, type ColumnPlan } from './column-layout.js';
 import { keymap, type Command, type Context } from './keymap.js';
 import { RingBuffer } from './ring-buffer.js';
+import { flowStatus } from '../flow-status.js';
 
 /** `qr`: a QR code's half blocks, painted white on black so scanners read it on any terminal. */
 export type Style = 'plain' | 'dim' | 'bold' | 'selected' | 'header' | 'warn' | 'qr' | `sev.${Severity}`;
@@ -118,6 +119,65 @@ function fitCompany(entity: string | null | undefined, purpose: string | null | 
   return fit(width >= name.length + 6 ? companyText(entity, purpose, firstParty) : name, width);
 }
 
+/** The list's method column: the request's, else what the kind is (a stream, a tunnel, a pinned host, DNS). */
+function methodOf(flow: Flow): string {
+  switch (flow.kind) {
+    case 'http':
+    case 'websocket': return flow.request.method;
+    case 'rejected': return flow.request?.method ?? '-';
+    case 'raw': return 'TCP';
+    case 'tunnel': return 'TUNNEL';
+    case 'tls-failed': return 'PINNED';
+    case 'dns': return 'DNS';
+  }
+}
+
+/** The detail lines that are the kind's own: the exchange and its messages, what a stream's sides sent, or the DNS answer. */
+function kindDetail(flow: Flow): string[] {
+  switch (flow.kind) {
+    case 'http':
+    case 'websocket':
+    case 'rejected': return exchangeDetail(flow);
+    case 'raw': return flow.stream ? ['', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes)] : [];
+    case 'dns': {
+      const dns = flow.dns;
+      return [
+        '', `── DNS ${dns.type} ${dns.name}: ${dns.rcode ?? 'no answer'}${dns.upstream ? ` from ${dns.upstream}` : ''}${dns.stripped ? `, ${dns.stripped} HTTPS/SVCB record(s) stripped` : ''}`,
+        ...dns.answers.slice(0, 20).map((a) => `${a.name}  ${a.ttl}  ${a.type}  ${a.data}`),
+      ];
+    }
+    case 'tunnel':
+    case 'tls-failed': return [];
+  }
+}
+
+function exchangeDetail(flow: HttpFlow | WebSocketFlow | RejectedFlow): string[] {
+  const detail: string[] = [];
+  if (flow.request) {
+    detail.push('', `── request: ${flow.request.method} ${flow.request.url}`);
+    for (const [k, v] of flow.request.headers.slice(0, 40)) detail.push(`${k}: ${k.toLowerCase() === 'authorization' ? '(hidden)' : v}`);
+    detail.push('', ...bodyPreview(flow.request.body.bytes));
+  }
+  if (flow.response) {
+    detail.push('', `── response: ${flow.response.status} ${flow.response.statusText}`);
+    for (const [k, v] of flow.response.headers.slice(0, 40)) detail.push(`${k}: ${v}`);
+    detail.push('', ...bodyPreview(flow.response.body.bytes));
+  }
+  if (flow.response?.trailers) {
+    detail.push('', '── response trailers');
+    for (const [k, v] of flow.response.trailers.slice(0, 20)) detail.push(`${k}: ${v}`);
+  }
+  if (flow.grpc) {
+    const status = flow.grpc.status === undefined ? 'no status (call not finished)' : `grpc-status ${flow.grpc.status}${flow.grpc.message ? ` (${flow.grpc.message})` : ''}`;
+    detail.push('', `── ${flow.grpc.flavour} call: ${status}`);
+  }
+  if (flow.messages) {
+    detail.push('', `── ${flow.messages.length} ${flow.kind === 'websocket' ? 'WebSocket' : 'gRPC'} message(s)`);
+    for (const m of flow.messages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary${m.compressed ? `, ${m.encoding ?? 'compressed'}` : ''})` : toDisplay(m.data.toString('utf8'), 160)}`);
+  }
+  return detail;
+}
+
 /**
  * A flow as the list shows it. `entityOf` names the company behind the flow's host (the UI passes
  * EntityLookup.of; tests pass their own), so the row needs no database of its own.
@@ -141,34 +201,10 @@ export function flowRow(flow: Flow, country?: string | null, entityOf?: (host: s
     ...(flow.error ? [`error: ${flow.error}`] : []),
     `tags: ${flow.tags.join(' ') || '-'}   bytes up ${flow.bytesUp}, down ${flow.bytesDown}`,
   ];
-  if (flow.request) {
-    detail.push('', `── request: ${flow.request.method} ${flow.request.url}`);
-    for (const [k, v] of flow.request.headers.slice(0, 40)) detail.push(`${k}: ${k.toLowerCase() === 'authorization' ? '(hidden)' : v}`);
-    detail.push('', ...bodyPreview(flow.request.body.bytes));
-  }
-  if (flow.response) {
-    detail.push('', `── response: ${flow.response.status} ${flow.response.statusText}`);
-    for (const [k, v] of flow.response.headers.slice(0, 40)) detail.push(`${k}: ${v}`);
-    detail.push('', ...bodyPreview(flow.response.body.bytes));
-  }
-  if (flow.response?.trailers) {
-    detail.push('', '── response trailers');
-    for (const [k, v] of flow.response.trailers.slice(0, 20)) detail.push(`${k}: ${v}`);
-  }
-  if (flow.grpc) {
-    const status = flow.grpc.status === undefined ? 'no status (call not finished)' : `grpc-status ${flow.grpc.status}${flow.grpc.message ? ` (${flow.grpc.message})` : ''}`;
-    detail.push('', `── ${flow.grpc.flavour} call: ${status}`);
-  }
-  if (flow.messages) {
-    detail.push('', `── ${flow.messages.length} ${flow.kind === 'websocket' ? 'WebSocket' : 'gRPC'} message(s)`);
-    for (const m of flow.messages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary${m.compressed ? `, ${m.encoding ?? 'compressed'}` : ''})` : toDisplay(m.data.toString('utf8'), 160)}`);
-  }
-  if (flow.stream) detail.push('', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes));
-  if (flow.dns) {
+  detail.push(...kindDetail(flow));
+  if (flow.kind === 'dns') {
     host = flow.dns.name;
     path = flow.dns.type;
-    detail.push('', `── DNS ${flow.dns.type} ${flow.dns.name}: ${flow.dns.rcode ?? 'no answer'}${flow.dns.upstream ? ` from ${flow.dns.upstream}` : ''}${flow.dns.stripped ? `, ${flow.dns.stripped} HTTPS/SVCB record(s) stripped` : ''}`);
-    for (const a of flow.dns.answers.slice(0, 20)) detail.push(`${a.name}  ${a.ttl}  ${a.type}  ${a.data}`);
   }
   const company = host ? entityOf?.(host) : undefined;
   const firstParty = flow.app !== undefined && company !== undefined && isFirstParty(flow.app.id, company);
@@ -180,8 +216,8 @@ export function flowRow(flow: Flow, country?: string | null, entityOf?: (host: s
   detail.splice(flow.sni ? 3 : 2, 0, ...who);
   if (coverage.encryptedDns && coverage.unseen) detail.push('', `── encrypted DNS (${coverage.encryptedDns === 'dot' ? 'DNS over TLS' : 'DNS over HTTPS'}): the names it carried were not seen`);
   return {
-    id: flow.id, time: flow.endedAt.slice(11, 19), method: flow.request?.method ?? (flow.kind === 'raw' ? 'TCP' : flow.kind === 'tunnel' ? 'TUNNEL' : flow.kind === 'tls-failed' ? 'PINNED' : flow.kind === 'dns' ? 'DNS' : '-'),
-    host, path, status: flow.response ? String(flow.response.status) : flow.dns?.rcode ?? (flow.error ? 'ERR' : '-'), bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
+    id: flow.id, time: flow.endedAt.slice(11, 19), method: methodOf(flow),
+    host, path, status: flowStatus(flow), bytesUp: flow.bytesUp, bytesDown: flow.bytesDown,
     durationMs: flow.durationMs, kind: flow.kind, ...(flow.error ? { error: flow.error } : {}), tags: flow.tags, ...(country !== undefined ? { country } : {}),
     bytesUpInspected: coverage.bytesUpInspected, unseen: coverage.unseen, ...(coverage.encryptedDns && coverage.unseen ? { encryptedDnsUnseen: true } : {}),
     ...(flow.app ? { app: appLabel(flow.app), appId: toDisplay(flow.app.id, 120) } : {}),
