@@ -23,7 +23,7 @@ import ts from 'typescript';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 // The first plain number is the count; options take the word after them.
-const count = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) && !/^--(recheck|before|seed)$/.test(all[i - 1] ?? '')) ?? 40);
+const count = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) && !/^--(recheck|before|seed|at|range)$/.test(all[i - 1] ?? '')) ?? 40);
 // `-- 100 --list`: only say which mutants this commit and seed draw (the changed line, how many test
 // files reach it), run nothing: for writing the tests before the long run.
 const listOnly = process.argv.includes('--list');
@@ -86,7 +86,13 @@ const random = () => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return s
 // Everything is read from the scratch copy (this commit), not the working tree, whose files other
 // people may be editing: a mutant's offset must point into the very text it mutates.
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-mutate-'));
-execFileSync('git', ['worktree', 'add', '--detach', scratch, 'HEAD'], { cwd: root, stdio: 'ignore' });
+// `--at REV`: the mutants and tests of commit REV, so a run can be repeated, or split over several
+// processes (`--range 1-50`, `--range 51-100`, each with the same --at) whose logs add up.
+const atAt = process.argv.indexOf('--at');
+const rev = atAt > 0 ? process.argv[atAt + 1] : 'HEAD';
+const rangeAt = process.argv.indexOf('--range');
+const [rangeFirst, rangeLast] = rangeAt > 0 ? process.argv[rangeAt + 1].split('-').map(Number) : [1, Infinity];
+execFileSync('git', ['worktree', 'add', '--detach', scratch, rev], { cwd: root, stdio: 'ignore' });
 fs.symlinkSync(path.join(root, 'node_modules'), path.join(scratch, 'node_modules'));
 // As the test loader transpiles (one file at a time, types dropped, no checking), to ES modules.
 const transpile = (file, text) => ts.transpileModule(text, {
@@ -212,6 +218,7 @@ const failsUnmutated = (testFile) => {
 };
 try {
   for (const [i, m] of chosen.entries()) {
+    if (i + 1 < rangeFirst || i + 1 > rangeLast) continue;
     // Every test run is synchronous: a turn of the event loop lets a SIGINT or SIGTERM stop us here.
     await new Promise((resolve) => setImmediate(resolve));
     const file = path.join(scratch, m.file);
@@ -270,7 +277,7 @@ function report() {
   const done = caught + survivors.length;
   if (done === 0) return;
   const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-  process.stdout.write(`\nmutation score: ${caught} of ${done} planted bugs caught (${Math.round((caught / done) * 100)}%)${done < chosen.length ? ` (stopped after ${done} of ${chosen.length})` : ''} in ${minutes} min\n`);
+  process.stdout.write(`\nmutation score: ${caught} of ${done} planted bugs caught (${Math.round((caught / done) * 100)}%)${rangeAt > 0 ? ` (mutants ${rangeFirst}-${Math.min(rangeLast, chosen.length)} of ${chosen.length})` : done < chosen.length ? ` (stopped after ${done} of ${chosen.length})` : ''} in ${minutes} min\n`);
   if (beforeRev) process.stdout.write(`with the tests of ${beforeRev}: ${caughtBefore} of ${done} (${Math.round((caughtBefore / done) * 100)}%)\n`);
   process.stdout.write(`folders: ${activeTargets.map((t) => t.dir).join(', ')}\n`);
   if (survivors.length > 0) process.stdout.write(`survived:\n${survivors.map((s) => `  ${s}`).join('\n')}\n`);
