@@ -30,7 +30,7 @@ export function bannerLines(listenHost: string, port: number, outDir: string | u
     `  device proxy setting: ${where.length > 0 ? where.join(' or ') : `this machine's address, port ${port}`}`,
     '  install the CA on the device: open http://phonehome.cert/ in its browser once the proxy is set',
     `  CA fingerprint (SHA-256): ${caFingerprint}`,
-    outDir ? `  writing findings.jsonl, flows.har and summary.json to ${outDir}` : '  not writing files (give --out DIR to keep a record)',
+    outDir ? `  writing findings.jsonl, flows.jsonl and summary.json to ${outDir} (flows.har on stop while flows.jsonl is at most ${limits.harOnStopMaxLogBytes / 1048576} MiB)` : '  not writing files (give --out DIR to keep a record)',
   ];
 }
 
