@@ -8,6 +8,7 @@ import path from 'node:path';
 import { EventBus } from '../../../src/flow/events.js';
 import { RunFilesSink } from '../../../src/sinks/run-files-sink.js';
 import { runHar } from '../../../src/cli/har-command.js';
+import { main } from '../../../src/cli/main.js';
 import { recoverRun } from '../../../src/run/recover.js';
 import { writeRunRecord } from '../../../src/run/run-record.js';
 import { reportRunFolder } from '../../../src/report/build-report.js';
@@ -45,7 +46,7 @@ t.test('a small run gets flows.har on stop; over the cap there is none, and `pho
   const base = tempDir();
   const small = path.join(base, 'small');
   const stats = await captureInto(small);
-  t.same(stats.notes, [], 'nothing to say for a small run');
+  t.notMatch((stats.notes ?? []).join('\n'), /flows\.har/, 'nothing said of flows.har for a small run');
   t.equal(JSON.parse(fs.readFileSync(path.join(small, 'flows.har'), 'utf8')).log.entries.length, FLOWS, 'flows.har on stop, every flow');
   const logBytes = fs.statSync(path.join(small, 'flows.jsonl')).size;
 
@@ -66,10 +67,13 @@ t.test('a small run gets flows.har on stop; over the cap there is none, and `pho
   t.ok(fs.readFileSync(path.join(large, 'flows.har')).equals(fs.readFileSync(path.join(small, 'flows.har'))), 'byte for byte what the stop would have written');
   t.match(err, [new RegExp(`flows.har: ${FLOWS} flow\\(s\\)$`)]);
 
+  // Through the command line, as `phonehome har RUN_DIR --out FILE`.
   const elsewhere = path.join(base, 'out', 'copy.har');
   fs.mkdirSync(path.dirname(elsewhere));
-  t.equal(await runHar(large, elsewhere, io), 0);
+  t.equal(await main(['har', large, '--out', elsewhere], io, { isTTY: false } as NodeJS.WriteStream), 0);
   t.ok(fs.readFileSync(elsewhere).equals(fs.readFileSync(path.join(small, 'flows.har'))), '--out FILE: the same file there');
+  t.equal(await main(['har'], io, { isTTY: false } as NodeJS.WriteStream), 1, 'no RUN_DIR: bad usage');
+  t.match(err.at(-1), /har RUN_DIR/);
 });
 
 t.test('over the cap, a flows.har from an earlier session (it lacks the new flows) is removed, and said', async (t) => {
