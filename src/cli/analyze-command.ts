@@ -17,6 +17,13 @@ import { parseFailOn, startAnalysis } from './analysis-pipeline.js';
 
 export async function runAnalyze(file: string, outDir: string | undefined, failOnText: string | undefined, io: Output, canariesFile?: string, rulesDir?: string, report = false, keylogFiles: readonly string[] = []): Promise<number> {
   const failOn = parseFailOn(failOnText);
+  // RUN_DIR/flows.har of a large run is left out on stop (one durable copy): built here, as asked.
+  const { runLogBeside, buildRunHar } = await import('../run/run-har.js');
+  const runLog = runLogBeside(file);
+  if (runLog) {
+    const built = await buildRunHar(path.dirname(path.resolve(file)));
+    io.err(`phonehome: ${file} built from ${runLog} (${built.entries} flow(s))`);
+  }
   try {
     fs.statSync(file);
   } catch (error) {

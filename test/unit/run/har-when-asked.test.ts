@@ -76,6 +76,21 @@ t.test('a small run gets flows.har on stop; over the cap there is none, and `pho
   t.match(err.at(-1), /har RUN_DIR/);
 });
 
+t.test('analyze RUN_DIR/flows.har of a run past the cap builds it from flows.jsonl first; another missing file is still refused', async (t) => {
+  const dir = path.join(tempDir(), 'run');
+  await captureInto(dir, 100);
+  t.notOk(fs.existsSync(path.join(dir, 'flows.har')));
+  const { io, err } = quietIo();
+  const stdout = { isTTY: false } as NodeJS.WriteStream;
+  const out = path.join(tempDir(), 'analysis');
+  t.equal(await main(['analyze', path.join(dir, 'flows.har'), '--out', out], io, stdout), 0);
+  t.match(err.join('\n'), new RegExp(`flows\\.har built from .*flows\\.jsonl \\(${FLOWS} flow\\(s\\)\\)`));
+  t.equal(JSON.parse(fs.readFileSync(path.join(dir, 'flows.har'), 'utf8')).log.entries.length, FLOWS, 'built in the run folder, as phonehome har does');
+  t.ok(fs.existsSync(path.join(out, 'summary.json')), 'and analyzed');
+  t.equal(await main(['analyze', path.join(dir, 'other.har')], io, stdout), 1, 'a HAR of another name is not made up');
+  t.equal(await main(['analyze', path.join(tempDir(), 'flows.har')], io, stdout), 1, 'nor one without a flow log beside it');
+});
+
 t.test('over the cap, a flows.har from an earlier session (it lacks the new flows) is removed, and said', async (t) => {
   const dir = path.join(tempDir(), 'run');
   fs.mkdirSync(dir);
