@@ -209,7 +209,7 @@ const partial = [...startFailures].filter(([column]) => (rounds.get(column)?.len
 const output = [
   `## phonehome benchmark, ${startedAt.toISOString().slice(0, 10)}`,
   '',
-  `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cpuCount} CPUs, Node ${process.version}, mockttp ${mockttpVersion}, mitmproxy ${mitmVersion} (stream_large_bodies=1m). ${plan.note}.`,
+  `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cpuCount} CPUs, Node ${process.version}, mockttp ${mockttpVersion}, mitmproxy ${mitmVersion} (stream_large_bodies=1m). ${plan.note.charAt(0).toUpperCase()}${plan.note.slice(1)}.`,
   `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies. CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
   ...partial.map((line) => `Note: ${line}.`),
   '',
