@@ -112,8 +112,8 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
   // 128 MB body would charge that CPU and disk to the small requests.
   await step('small requests', async () => {
     const diskBefore = subject.runDir ? folderBytes(subject.runDir) : 0;
-    const before = ticks();
-    const done = await smallRequests(subject, origins.port, SMALL_SECONDS);
+    let before: number | undefined;
+    const done = await smallRequests(subject, origins.port, SMALL_SECONDS, () => { before = ticks(); });
     const after = ticks();
     figures.small = done.requests / done.seconds;
     if (before !== undefined && after !== undefined) {
@@ -131,8 +131,8 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
   await step('HTTP/2', async () => {
     const session = await h2Session(subject, h2Port);
     try {
-      const before = ticks();
-      const done = await h2SmallRequests(session, SMALL_SECONDS);
+      let before: number | undefined;
+      const done = await h2SmallRequests(session, SMALL_SECONDS, () => { before = ticks(); });
       const after = ticks();
       figures.h2Small = done.requests / done.seconds;
       if (before !== undefined && after !== undefined) {

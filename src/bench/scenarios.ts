@@ -72,12 +72,16 @@ export async function throughput(subject: Subject, port: number, direction: 'upl
   }
 }
 
-/** Small GETs (64-byte answers) on CONCURRENCY keep-alive connections for `seconds`: how many finished, and in what time. */
-export async function smallRequests(subject: Subject, port: number, seconds: number): Promise<{ requests: number; seconds: number }> {
+/**
+ * Small GETs (64-byte answers) on CONCURRENCY keep-alive connections for `seconds`: how many
+ * finished, and in what time. `onClockStart` runs when the connections are open and the clock
+ * starts (where the caller reads the subject's CPU): this row is about requests, not handshakes.
+ */
+export async function smallRequests(subject: Subject, port: number, seconds: number, onClockStart: () => void = () => undefined): Promise<{ requests: number; seconds: number }> {
   const agent = agentFor(subject, { maxSockets: CONCURRENCY });
   try {
-    // The connections are opened before the clock starts: this row is about requests, not handshakes.
     await Promise.all(Array.from({ length: CONCURRENCY }, () => request(agent, '127.0.0.1', port, '/small?size=64')));
+    onClockStart();
     let done = 0;
     const started = performance.now();
     const until = started + seconds * 1000;
@@ -155,9 +159,10 @@ function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uplo
   });
 }
 
-/** Small requests on one HTTP/2 connection, H2_STREAMS at a time, for `seconds`. */
-export async function h2SmallRequests(session: http2.ClientHttp2Session, seconds: number): Promise<{ requests: number; seconds: number }> {
+/** Small requests on one HTTP/2 connection, H2_STREAMS at a time, for `seconds` (onClockStart: as smallRequests). */
+export async function h2SmallRequests(session: http2.ClientHttp2Session, seconds: number, onClockStart: () => void = () => undefined): Promise<{ requests: number; seconds: number }> {
   await h2Request(session, '/warm');
+  onClockStart();
   let done = 0;
   const started = performance.now();
   const until = started + seconds * 1000;

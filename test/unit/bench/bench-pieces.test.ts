@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { cpuMicrosPerRequest, formatSpread, median, spreadOf } from '../../../src/bench/figures.js';
-import { parseProcStat, processTreeTicks, treeTicks } from '../../../src/bench/proc-cpu.js';
+import { clockTicksPerSecond, parseProcStat, processTreeTicks, treeTicks } from '../../../src/bench/proc-cpu.js';
 import { expandCpuList, pinnedCommand, planCpus, tasksetPidArgs } from '../../../src/bench/pinning.js';
 import { parseBenchOptions } from '../../../src/bench/options.js';
 import { goalVerdicts, markdownTable, rowSpecs, type Column, type ColumnFigures } from '../../../src/bench/bench-table.js';
@@ -53,6 +53,18 @@ t.test('a /proc stat line and the subject\'s process tree', async (t) => {
   t.equal(treeTicks(stats, 11), 23);
   t.equal(treeTicks(stats, 99), 0, 'a process gone: nothing');
   t.ok(processTreeTicks(process.pid) >= self.ticks, 'this test process, read live');
+
+  // utime and stime are the right fields: this process's ticks follow its own CPU clock. Burn
+  // until the process has used 0.4 s more CPU (a loop on CPU used, not on time), then compare.
+  const ticksPerSecond = clockTicksPerSecond();
+  const cpuSeconds = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const [ticksBefore, secondsBefore] = [processTreeTicks(process.pid), cpuSeconds()];
+  let sink = 0;
+  while (cpuSeconds() - secondsBefore < 0.4) for (let i = 0; i < 100_000; i++) sink += Math.sqrt(i);
+  const [ticksAfter, secondsAfter] = [processTreeTicks(process.pid), cpuSeconds()];
+  t.ok(sink > 0);
+  const fromProc = (ticksAfter - ticksBefore) / ticksPerSecond;
+  t.ok(Math.abs(fromProc - (secondsAfter - secondsBefore)) < 0.1, `/proc says ${fromProc.toFixed(2)} s of CPU, the process ${(secondsAfter - secondsBefore).toFixed(2)} s`);
 });
 
 t.test('the CPU plan and taskset\'s arguments', async (t) => {
