@@ -102,7 +102,7 @@ export const commands: Readonly<Record<string, Command | CommandGroup>> = {
       { name: 'keylog', kind: 'list', value: 'FILE', required: true, defaultText: 'none: at least one is needed', help: 'TLS keys obtained after the run, NSS key log format (friTap, PCAPdroid, SSLKEYLOGFILE, PiRogue) (repeatable)' },
     ],
     summary: "open the run's recorded opaque TLS with keys obtained later",
-    about: 'opens the TLS sessions a run recorded undecrypted (RUN_DIR/opaque.pcapng: pinned apps, --passthrough) with keys obtained afterwards, in NSS key log format (friTap, PCAPdroid, SSLKEYLOGFILE, PiRogue); their flows (tagged decrypted-later) and findings ("decryptedLater": true) are added to the run as a new session, ids going on, and flows.har, summary.json and report.html are rebuilt; sessions without keys stay opaque and are counted',
+    about: `opens the TLS sessions a run recorded undecrypted (RUN_DIR/opaque.pcapng: pinned apps, --passthrough) with keys obtained afterwards, in NSS key log format (friTap, PCAPdroid, SSLKEYLOGFILE, PiRogue); their flows (tagged decrypted-later) and findings ("decryptedLater": true) are added to the run as a new session, ids going on, and summary.json, report.html and flows.har (up to ${harOnStopCap} of flows.jsonl) are rebuilt; sessions without keys stay opaque and are counted`,
     run: async (values, [dir], { io, usage }) => {
       const keylogs = values.keylog ?? [];
       if (keylogs.length === 0) throw new ConfigError(`--keylog FILE is required (usage: ${usage})`);
