@@ -49,7 +49,7 @@ const STDERR_TAIL_BYTES = 2048;
 
 /** How many subject processes are running now (none once the bench is done or a start failed). */
 export function liveSubjectCount(): number {
-  return [...running].filter((child) => child.exitCode === null && child.signalCode === null).length;
+  return [...running].filter((child) => child.pid !== undefined && child.exitCode === null && child.signalCode === null).length;
 }
 
 /** Kills every child still running, synchronously (for 'exit' and signal handlers). */
@@ -71,7 +71,8 @@ export function freePort(): Promise<number> {
 
 /** Resolves when something accepts on `port`; rejects as soon as the child exits, or after `seconds`. */
 async function waitForPort(port: number, child: ChildProcess, seconds: number, stderrTail: () => string): Promise<void> {
-  const exited = once(child, 'exit').then(([code, signal]) => {
+  // 'close', not 'exit': by then its stderr is read to the end, so the reason's last line is in the tail.
+  const exited = once(child, 'close').then(([code, signal]) => {
     throw new Error(`exited during start-up (${signal ?? `code ${code}`})${stderrTail() ? `: ${stderrTail()}` : ''}`);
   });
   exited.catch(() => undefined);
@@ -90,7 +91,8 @@ async function waitForPort(port: number, child: ChildProcess, seconds: number, s
 }
 
 export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) {
+  // No pid: the command never started (spawn's 'error'), so there is nothing to wait for.
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) {
     running.delete(child);
     return Promise.resolve();
   }

@@ -155,6 +155,7 @@ t.test('a subject that cannot start is stopped and says why in one line', async 
   const port = await freePort();
   await t.rejects(startPinned(plan, process.execPath, ['-e', 'console.error("no CA here"); process.exit(3)'], port, 30), /exited during start-up \(code 3\): no CA here/);
   await t.rejects(startPinned(plan, '/nonexistent/proxy', [], port, 30), hasTaskset && plan.pinned ? /exited during start-up/ : /could not start/);
+  await t.rejects(startPinned(planCpus(1, true), '/nonexistent/proxy', [], port, 30), /could not start \/nonexistent\/proxy: .*ENOENT/, 'unpinned, the spawn itself fails');
   // One that never listens: the start-up limit (a guard, 1 s) ends it, and the child with it.
   const silent = startPinned(plan, process.execPath, ['-e', 'setInterval(() => {}, 1000)'], port, 1);
   await t.rejects(silent, /nothing listened on port \d+ within 1 s/);
