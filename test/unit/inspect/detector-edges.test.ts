@@ -1,0 +1,42 @@
+// Detectors' and the canary file's edges (issue #23, planted bugs): one Wi-Fi access point or one
+// cell tower is said in the singular, two in the plural; a canary file whose list is empty or not
+// a list is refused in one line.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { loadCanaries } from '../../../src/inspect/canary/canary-file.js';
+import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
+import { inspectFlow } from '../../../src/inspect/inspector.js';
+import { makeFlow } from '../../helpers/flows.js';
+import { tempDir } from '../../helpers/lab.js';
+
+const radioSummary = (value: unknown): string | undefined => {
+  const flow = makeFlow({ requestBody: JSON.stringify(value), requestHeaders: [['Content-Type', 'application/json']] });
+  return inspectFlow(flow, defaultDetectors).drafts.find((d) => d.detector === 'location/radio-scan')?.summary;
+};
+const ap = (mac: string) => ({ bssid: mac, rssi: -60 });
+const cell = (cid: number) => ({ mcc: 208, mnc: 1, cid, lac: 12 });
+
+t.test('one access point and one tower in the singular, two in the plural', async (t) => {
+  t.equal(radioSummary({ wifi: [ap('a4:5e:60:c1:22:33')] }), '1 Wi-Fi access point (BSSID): enough to place the device on a map');
+  t.equal(radioSummary({ wifi: [ap('a4:5e:60:c1:22:33'), ap('f0:9f:c2:11:22:33')] }), '2 Wi-Fi access points (BSSID): enough to place the device on a map');
+  t.equal(radioSummary({ cells: [cell(1)] }), '1 cell tower: enough to place the device on a map');
+  t.equal(radioSummary({ cells: [cell(1), cell(2)] }), '2 cell towers: enough to place the device on a map');
+  t.equal(radioSummary({ wifi: [ap('a4:5e:60:c1:22:33')], cells: [cell(1), cell(2)] }), '1 Wi-Fi access point (BSSID) and 2 cell towers: enough to place the device on a map');
+  t.equal(radioSummary({ wifi: [{ bssid: 'not a mac', rssi: -60 }] }), undefined, 'no access point, no tower: no finding');
+});
+
+t.test('a canary file with an empty list, or a list that is not one, is refused', async (t) => {
+  const dir = tempDir();
+  const write = (text: string): string => {
+    const file = path.join(dir, 'c.yaml');
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  for (const text of ['canaries: []\n', '[]\n', 'canaries: "+33612345678"\n', 'canaries: { label: a }\n', 'other: 1\n']) {
+    t.throws(() => loadCanaries(write(text)), { message: /c\.yaml:1: expected a list of canaries \(a top-level "canaries:" list\)$/ }, JSON.stringify(text));
+  }
+  t.equal(loadCanaries(write('canaries:\n  - { label: a, type: phone, value: "+33612345678" }\n')).length, 1, 'a list of one: read');
+  t.equal(loadCanaries(write('- { label: a, type: phone, value: "+33612345678" }\n')).length, 1, 'a bare top-level list: read');
+});
