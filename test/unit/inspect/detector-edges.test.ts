@@ -27,6 +27,19 @@ t.test('one access point and one tower in the singular, two in the plural', asyn
   t.equal(radioSummary({ wifi: [{ bssid: 'not a mac', rssi: -60 }] }), undefined, 'no access point, no tower: no finding');
 });
 
+t.test('search queries: two at least, the first two named, each whole at 30 characters and cut at 31', async (t) => {
+  const summaryOf = (queries: string[]): string | undefined => {
+    const flow = makeFlow({ requestBody: JSON.stringify({ searches: queries.map((query, i) => ({ query, time: 1413131405000 + i * 1000 })) }), requestHeaders: [['Content-Type', 'application/json']] });
+    return inspectFlow(flow, defaultDetectors).drafts.find((d) => d.detector === 'browsing/search-queries')?.summary;
+  };
+  const at30 = 'symptomes depression a paris 1';
+  const at31 = 'avocat divorce paris pas cher 12';
+  t.equal(at30.length, 30);
+  t.equal(summaryOf([at30, `${at31.slice(0, 31)}`, 'third query never named']), `3 search queries incl. '${at30}', '${at31.slice(0, 30)}…'`);
+  t.equal(summaryOf(['symptomes depression', 'avocat divorce paris']), "2 search queries incl. 'symptomes depression', 'avocat divorce paris'");
+  t.equal(summaryOf(['symptomes depression']), undefined, 'one query: no finding');
+});
+
 t.test('a canary file with an empty list, or a list that is not one, is refused', async (t) => {
   const dir = tempDir();
   const write = (text: string): string => {
