@@ -38,6 +38,8 @@ export const limits = {
   /** Upstream connection pool per origin. */
   upstreamMaxSocketsPerHost: 64,
   upstreamMaxFreeSockets: 16,
+  /** Servers whose last TLS session we keep to resume the next connection (upstream-sessions.ts). */
+  upstreamTlsSessions: 1_000,
   /** Connections a client may hold open at once, to keep one device from exhausting descriptors. */
   maxConnections: 4_096,
   /** On stop, how long open flows may take to close after their sockets were destroyed. */

@@ -11,6 +11,7 @@ import { Duplex } from 'node:stream';
 import { limits } from '../limits.js';
 import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
+import { UpstreamSessions } from './upstream-sessions.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -104,6 +105,8 @@ export class UpstreamConnector {
   readonly #clientCertContexts = new Map<string, tls.SecureContext>();
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
   readonly #probed = new Map<string, { until: number; alpn?: string }>();
+  /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
+  readonly sessions = new UpstreamSessions();
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
@@ -122,8 +125,8 @@ export class UpstreamConnector {
     const contextFor = (host: string | undefined): tls.SecureContext | undefined => this.#contextFor(host);
     this.agents = {
       http: new http.Agent(agentOptions),
-      https: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: !options.insecureUpstream }, contextFor),
-      insecureHttps: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: false }, contextFor),
+      https: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: !options.insecureUpstream }, contextFor, this.sessions),
+      insecureHttps: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: false }, contextFor, this.sessions),
     };
     const keylog = options.keylog;
     if (keylog) {
@@ -200,7 +203,7 @@ export class UpstreamConnector {
   connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[]): ConnectionAgent {
     return new ConnectionAgent(
       { keepAlive: true, noDelay: true, maxSockets: 1, maxFreeSockets: 1, rejectUnauthorized: !this.#options.insecureUpstream, ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}) },
-      (host) => this.#contextFor(host), reserved, this.#options.keylog,
+      (host) => this.#contextFor(host), this.sessions, reserved, this.#options.keylog,
     );
   }
 
@@ -217,8 +220,18 @@ export class UpstreamConnector {
     };
     const lookup = this.#options.lookup ? { lookup: this.#options.lookup } : {};
     // The watched connection reads the server's bytes through JavaScript (slower), so it is
-    // only used to tell why a handshake failed; every other one is native end to end.
-    const socket = watcher ? tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) }) : tls.connect({ ...common, host, port, ...lookup });
+    // only used to tell why a handshake failed, in full; every other one is native end to end
+    // and resumes the server's last session when there is one.
+    let socket: tls.TLSSocket;
+    if (watcher) {
+      socket = tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) });
+    } else {
+      const key = { host, port, servername, context: secureContext, verified: !this.#options.insecureUpstream };
+      const session = this.sessions.get(key);
+      socket = tls.connect({ ...common, host, port, ...lookup, ...(session ? { session } : {}) });
+      this.sessions.remember(socket, key);
+      socket.once('error', () => this.sessions.forget(key));
+    }
     // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
     socket.setNoDelay(true);
     return this.#whenSecure(socket);
@@ -227,6 +240,7 @@ export class UpstreamConnector {
 
   destroy(): void {
     this.#probed.clear();
+    this.sessions.clear();
     this.agents.http.destroy();
     this.agents.https.destroy();
     this.agents.insecureHttps.destroy();
@@ -296,16 +310,24 @@ function upstreamFloor(min: UpstreamTlsMin | undefined): { minVersion: tls.Secur
  */
 class UpstreamHttpsAgent extends https.Agent {
   readonly #contextFor: (host: string | undefined) => tls.SecureContext | undefined;
+  readonly #sessions: UpstreamSessions;
 
-  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined) {
+  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined, sessions: UpstreamSessions) {
     super(options);
     this.#contextFor = contextFor;
+    this.#sessions = sessions;
   }
 
   override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
     const secureContext = this.#contextFor(options.servername || options.host);
     const create = https.Agent.prototype.createConnection as (this: https.Agent, o: tls.ConnectionOptions, cb?: unknown) => net.Socket;
-    return create.call(this, secureContext ? { ...options, secureContext } : options, callback);
+    // The connector's sessions, not only this agent's own cache: a device connection has an agent
+    // of its own, so its first server connection would otherwise never resume.
+    const key = { host: options.host ?? 'localhost', port: options.port ?? 443, servername: options.servername || undefined, context: secureContext, verified: options.rejectUnauthorized !== false };
+    const session = options.session ?? this.#sessions.get(key);
+    const socket = create.call(this, { ...options, ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}) }, callback) as tls.TLSSocket;
+    this.#sessions.remember(socket, key);
+    return socket;
   }
 }
 
@@ -314,8 +336,8 @@ export class ConnectionAgent extends UpstreamHttpsAgent {
   #reserved: tls.TLSSocket | undefined;
   readonly #keylog: ((line: Buffer) => void) | undefined;
 
-  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined, reserved: tls.TLSSocket | undefined, keylog: ((line: Buffer) => void) | undefined) {
-    super(options, contextFor);
+  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined, sessions: UpstreamSessions, reserved: tls.TLSSocket | undefined, keylog: ((line: Buffer) => void) | undefined) {
+    super(options, contextFor, sessions);
     this.#reserved = reserved;
     this.#keylog = keylog;
   }

@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+// CPU per small request and idle memory of a capture, for the hot-path work of issue #24.
+//
+//   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
+//        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh]
+//   node scripts/profile-capture.mjs --summarize FILE.cpuprofile [--top 30]
+//
+// It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
+// built CLI's `capture`, or the bench's bare HTTP relay from dist-bench/), reads the child's idle
+// RSS once it listens, sends the bench's small requests (GET /small?size=64 over 10 keep-alive
+// CONNECT tunnels) for a while, and divides the child's CPU time (utime+stime from /proc, per
+// thread name: the proxy's main thread, the inspection worker, V8's helper threads that collect
+// garbage, libuv's pool) by the requests served. The load generator shares the machine: the
+// figures are CPU of the subject only, but wall-clock rates depend on what else runs.
+// --fresh opens a new device connection (CONNECT and TLS) for every request instead of keeping 10 alive.
+// With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
+// --summarize prints the functions with the most self time in one of them.
+
+import fs from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
+};
+const nodeFlags = args.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
+
+if (option('summarize')) {
+  summarize(option('summarize'), Number(option('top', 30)), Number(option('from', 0)), Number(option('to', Infinity)));
+  process.exit(0);
+}
+
+const { CertificateAuthority } = await import(path.join(root, 'dist/proxy/ca/certificate-authority.js'));
+const { TunnelAgent } = await import(path.join(root, 'dist/proxy/client/tunnel-agent.js'));
+
+const subjectName = option('subject', 'phonehome');
+const seconds = Number(option('seconds', 10));
+const concurrency = Number(option('concurrency', 10));
+const idleSeconds = Number(option('idle-seconds', 3));
+const profileDir = option('cpu-prof');
+const ticksPerSecond = 100; // USER_HZ on Linux
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-profile-'));
+const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'));
+fs.writeFileSync(path.join(work, 'origin-ca.pem'), originCa.certPem);
+const body = Buffer.alloc(64, 0x5a);
+const leaf = originCa.issueLeaf('127.0.0.1');
+const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, (req, res) => {
+  req.resume();
+  req.on('end', () => res.end(body));
+});
+origin.listen(0, '127.0.0.1');
+await once(origin, 'listening');
+const originPort = origin.address().port;
+
+const proxyPort = await freePort();
+const caDir = path.join(work, 'ca');
+const profileFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
+const childArgs = subjectName === 'bare-http'
+  ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
+  : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
+const child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+process.on('exit', () => child.kill('SIGKILL'));
+await waitForPort(proxyPort, child);
+const trust = fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8');
+
+// Idle: after start-up, no traffic yet.
+await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+const idleRssMb = status(child.pid, 'VmRSS');
+
+const fresh = args.includes('--fresh');
+const agent = new TunnelAgent(proxyPort, trust, { maxSockets: concurrency, ...(fresh ? { keepAlive: false } : {}) });
+const get = () => new Promise((resolve, reject) => {
+  const req = https.request({ host: '127.0.0.1', port: originPort, path: '/small?size=64', agent }, (res) => {
+    res.resume();
+    res.on('end', resolve);
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  req.end();
+});
+// Warm: tunnels open, leaves issued, code optimized.
+await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? 5 : 100); i++) await get(); }));
+
+const before = threadTimes(child.pid);
+// Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
+const windowFrom = process.hrtime.bigint() / 1000n;
+const started = performance.now();
+let done = 0;
+const until = started + seconds * 1000;
+await Promise.all(Array.from({ length: concurrency }, async () => {
+  while (performance.now() < until) {
+    await get();
+    done++;
+  }
+}));
+const elapsed = (performance.now() - started) / 1000;
+const windowTo = process.hrtime.bigint() / 1000n;
+const after = threadTimes(child.pid);
+const loadedRssMb = status(child.pid, 'VmRSS');
+agent.destroy();
+
+const perThread = new Map();
+for (const [tid, { name, ticks }] of after) {
+  const delta = ticks - (before.get(tid)?.ticks ?? 0);
+  perThread.set(name, (perThread.get(name) ?? 0) + delta);
+}
+const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
+const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
+const lines = [
+  `subject ${subjectName}${fresh ? ' (a new connection per request)' : ''} ${nodeFlags.join(' ')}`.trim(),
+  `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
+  `cpu per request ${usPerRequest(totalTicks).toFixed(1)} us (all threads)`,
+  ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
+  `load window --from ${windowFrom} --to ${windowTo}`,
+  `idle RSS ${idleRssMb.toFixed(1)} MB, after load ${loadedRssMb.toFixed(1)} MB, peak ${status(child.pid, 'VmHWM').toFixed(1)} MB`,
+];
+process.stdout.write(lines.join('\n') + '\n');
+
+child.kill('SIGTERM');
+await once(child, 'exit');
+origin.closeAllConnections();
+origin.close();
+fs.rmSync(work, { recursive: true, force: true });
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function status(pid, field) {
+  const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1]) / 1024;
+}
+
+/** utime+stime in clock ticks per thread id, with the thread's name. */
+function threadTimes(pid) {
+  const times = new Map();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // Node 20 leaves every thread named "node": the main thread is the one whose id is the pid.
+      times.set(tid, { name: tid === String(pid) ? 'main thread' : `${name} thread ${tid}`, ticks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  return times;
+}
+
+async function freePort() {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = server.address().port;
+  server.close();
+  return port;
+}
+
+async function waitForPort(port, proc) {
+  for (let i = 0; i < 300; i++) {
+    if (proc.exitCode !== null) throw new Error('the subject exited during start-up');
+    const ok = await new Promise((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+/**
+ * Self time per function (and file:line) of a .cpuprofile, largest first, within the load window;
+ * then total time (self and callees) of our own functions (dist/), which says which step costs.
+ */
+function summarize(file, top, from, to) {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const keyOf = (f) => `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''}`.trim();
+  const self = new Map();
+  const inclusive = new Map();
+  let total = 0;
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < from || at > to) continue;
+    const node = byId.get(profile.samples[i]);
+    total += dt;
+    self.set(keyOf(node.callFrame), (self.get(keyOf(node.callFrame)) ?? 0) + dt);
+    const seen = new Set();
+    for (let id = node.id; id !== undefined; id = parentOf.get(id)) {
+      const f = byId.get(id).callFrame;
+      if (!f.url.includes('/dist/')) continue;
+      const key = keyOf(f);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + dt);
+    }
+  }
+  const print = (title, map) => {
+    process.stdout.write(`${title}\n`);
+    for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+  };
+  process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
+  print('self time:', self);
+  print('total time of our functions:', inclusive);
+}

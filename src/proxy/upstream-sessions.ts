@@ -1,0 +1,70 @@
+// TLS sessions of the servers we connect to, kept so the next connection to the same server
+// resumes instead of paying a full handshake (a key exchange and a certificate chain to verify,
+// on our side and the server's), as a phone's own TLS stack does. Only our side of the upstream
+// handshake changes; the device's bytes are untouched.
+//
+// Keyed by everything that made the session: address, port, the name we asked for (SNI), the
+// context (the shared roots, or the lab's client certificate for that host) and whether the
+// server's certificate was verified, so a session is only offered where the same handshake would
+// have been made in full (an unverified session never stands in for a verified handshake).
+// Bounded: the oldest server is forgotten first.
+
+import type tls from 'node:tls';
+import { limits } from '../limits.js';
+
+/** The handshake a session came from. */
+export interface SessionKey {
+  readonly host: string;
+  readonly port: number;
+  readonly servername: string | undefined;
+  readonly context: tls.SecureContext | undefined;
+  readonly verified: boolean;
+}
+
+export class UpstreamSessions {
+  readonly #sessions = new Map<string, Buffer>();
+  readonly #contextIds = new WeakMap<tls.SecureContext, number>();
+  #nextContextId = 1;
+  readonly #maxEntries: number;
+
+  constructor(maxEntries: number = limits.upstreamTlsSessions) {
+    this.#maxEntries = maxEntries;
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  #key({ host, port, servername, context, verified }: SessionKey): string {
+    let contextId = 0;
+    if (context) {
+      contextId = this.#contextIds.get(context) ?? this.#nextContextId++;
+      this.#contextIds.set(context, contextId);
+    }
+    return `${host}|${port}|${servername ?? ''}|${contextId}|${verified ? 'verified' : 'unverified'}`;
+  }
+
+  /** The session to offer a new connection to this server, if one was kept. */
+  get(of: SessionKey): Buffer | undefined {
+    return this.#sessions.get(this.#key(of));
+  }
+
+  /** Keeps the sessions (tickets) the server hands this connection; the last one wins. */
+  remember(socket: tls.TLSSocket, of: SessionKey): void {
+    const key = this.#key(of);
+    socket.on('session', (session: Buffer) => {
+      this.#sessions.delete(key);
+      this.#sessions.set(key, session);
+      if (this.#sessions.size > this.#maxEntries) this.#sessions.delete(this.#sessions.keys().next().value!);
+    });
+  }
+
+  /** A session the server refused to resume (or a failed handshake): not offered again. */
+  forget(of: SessionKey): void {
+    this.#sessions.delete(this.#key(of));
+  }
+
+  clear(): void {
+    this.#sessions.clear();
+  }
+}

@@ -1,0 +1,45 @@
+// Which TLS session the proxy offers a server: only one from the same handshake (address, port,
+// name, context, verification), the newest one, and a bounded number of servers.
+
+import t from 'tap';
+import tls from 'node:tls';
+import { EventEmitter } from 'node:events';
+import { UpstreamSessions, type SessionKey } from '../../../src/proxy/upstream-sessions.js';
+
+/** A stand-in socket that hands out a session ticket when told to. */
+function socketGiving(sessions: UpstreamSessions, key: SessionKey): (ticket: string) => void {
+  const socket = new EventEmitter() as unknown as tls.TLSSocket;
+  sessions.remember(socket, key);
+  return (ticket) => socket.emit('session', Buffer.from(ticket));
+}
+
+const base: SessionKey = { host: '127.0.0.1', port: 443, servername: 'api.example.test', context: undefined, verified: true };
+
+t.test('a session is offered only to the handshake it came from', async (t) => {
+  const sessions = new UpstreamSessions();
+  const contextA = tls.createSecureContext();
+  const contextB = tls.createSecureContext();
+  socketGiving(sessions, { ...base, context: contextA })('A');
+  t.equal(sessions.get({ ...base, context: contextA })?.toString(), 'A', 'same server, same context');
+  t.equal(sessions.get({ ...base, context: contextB }), undefined, 'another context (a client certificate) gets none');
+  t.equal(sessions.get({ ...base, context: contextA, verified: false }), undefined, 'an unverified connection does not share a verified one\'s');
+  t.equal(sessions.get({ ...base, context: contextA, port: 8443 }), undefined, 'another port gets none');
+  t.equal(sessions.get({ ...base, context: contextA, servername: 'other.example.test' }), undefined, 'another name gets none');
+  t.equal(sessions.get({ ...base, context: contextA, host: '127.0.0.2' }), undefined, 'another address gets none');
+  socketGiving(sessions, { ...base, verified: false })('unverified');
+  t.equal(sessions.get(base), undefined, 'a session from an unverified handshake never stands in for a verified one');
+});
+
+t.test('the newest ticket wins; forget drops it; the table is bounded, oldest out first', async (t) => {
+  const sessions = new UpstreamSessions(2);
+  const give = socketGiving(sessions, base);
+  give('first');
+  give('second');
+  t.equal(sessions.get(base)?.toString(), 'second');
+  sessions.forget(base);
+  t.equal(sessions.get(base), undefined);
+  for (const port of [1, 2, 3]) socketGiving(sessions, { ...base, port })(`port ${port}`);
+  t.equal(sessions.size, 2);
+  t.equal(sessions.get({ ...base, port: 1 }), undefined, 'the oldest server is forgotten');
+  t.equal(sessions.get({ ...base, port: 3 })?.toString(), 'port 3');
+});
