@@ -58,6 +58,7 @@ const targets = [
       'test/integration/pinning-passthrough.test.ts',
       'test/integration/bodies-and-connections.test.ts',
       'test/integration/engine-defects.test.ts',
+      'test/integration/relay-failure-tags.test.ts',
     ],
   },
   { dir: 'src/report', tests: ['test/unit/report'] },
