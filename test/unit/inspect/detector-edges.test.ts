@@ -40,6 +40,18 @@ t.test('search queries: two at least, the first two named, each whole at 30 char
   t.equal(summaryOf(['symptomes depression']), undefined, 'one query: no finding');
 });
 
+t.test('coordinates given as text count like numbers, two decimals at least, blanks around allowed', async (t) => {
+  const position = (location: Record<string, unknown>): string | undefined => {
+    const flow = makeFlow({ requestBody: JSON.stringify({ location }), requestHeaders: [['Content-Type', 'application/json']] });
+    return inspectFlow(flow, defaultDetectors).drafts.find((d) => d.detector === 'location/coordinates')?.summary;
+  };
+  t.match(position({ lat: '48.853012', lng: '2.349902' }), /^Position 48\.8530, 2\.3499 /);
+  t.match(position({ lat: ' 48.853012 ', lng: '2.349902' }), /^Position 48\.8530, 2\.3499 /);
+  t.match(position({ lat: 48.853012, lng: '2.349902' }), /^Position 48\.8530, 2\.3499 /, 'one of each');
+  t.equal(position({ lat: '48.8', lng: '2.3' }), undefined, 'one decimal: too coarse to be text coordinates');
+  t.equal(position({ lat: 'north', lng: 'east' }), undefined);
+});
+
 t.test('a canary file with an empty list, or a list that is not one, is refused', async (t) => {
   const dir = tempDir();
   const write = (text: string): string => {

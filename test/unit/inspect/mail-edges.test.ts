@@ -3,6 +3,7 @@
 
 import t from 'tap';
 import { parseMailClient } from '../../../src/inspect/decode/mail-protocols.js';
+import { parseWbxml, tagName } from '../../../src/inspect/decode/wbxml.js';
 import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
 import { inspectFlow } from '../../../src/inspect/inspector.js';
 import { makeFlow } from '../../helpers/flows.js';
@@ -34,4 +35,10 @@ t.test('AUTH PLAIN: exactly three parts with a user and a password', async (t) =
   t.same(creds(['', 'jane', 'secret', 'x']), [], 'four parts');
   t.same(creds(['', '', 'secret']), [], 'no user');
   t.same(creds(['', 'jane', '']), [], 'no password');
+});
+
+t.test('WBXML: five bytes make a document (header and one tag), four do not', async (t) => {
+  const five = parseWbxml(Buffer.from([0x03, 0x01, 0x6a, 0x00, 0x05]));
+  t.equal(five && tagName(five.children[0]!), 'Sync');
+  t.equal(parseWbxml(Buffer.from([0x03, 0x01, 0x6a, 0x00])), undefined);
 });
