@@ -52,6 +52,17 @@ t.test('coordinates given as text count like numbers, two decimals at least, bla
   t.equal(position({ lat: 'north', lng: 'east' }), undefined);
 });
 
+t.test('a contact needs a name under a name key, with a letter in it, and a phone or an address', async (t) => {
+  const contacts = (rows: Array<Record<string, string>>): string | undefined => {
+    const flow = makeFlow({ requestBody: JSON.stringify({ contacts: rows }), requestHeaders: [['Content-Type', 'application/json']] });
+    return inspectFlow(flow, defaultDetectors).drafts.find((d) => d.category === 'contact')?.summary;
+  };
+  const phones = ['+33612345678', '+33698765432'];
+  t.match(contacts([{ name: 'Jean Dupont', phone: phones[0]! }, { name: 'Marie Curie', phone: phones[1]! }]), /^2 contacts/);
+  t.equal(contacts([{ label: 'Support', phone: phones[0]! }, { label: 'Sales', phone: phones[1]! }]), undefined, 'a label is not a name');
+  t.equal(contacts([{ name: '1234', phone: phones[0]! }, { name: '5678', phone: phones[1]! }]), undefined, 'a name without a letter is none');
+});
+
 t.test('a canary file with an empty list, or a list that is not one, is refused', async (t) => {
   const dir = tempDir();
   const write = (text: string): string => {
