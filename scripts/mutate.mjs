@@ -41,7 +41,7 @@ const FILE_TIMEOUT_MS = 300_000;
 const targets = [
   { dir: 'src/inspect', tests: ['test/unit/inspect'] },
   { dir: 'src/proxy/access', tests: ['test/unit/proxy/access.test.ts', 'test/unit/proxy/target.test.ts', 'test/integration/access-and-hostile-input.test.ts'] },
-  { dir: 'src/sinks', tests: ['test/unit/sinks', 'test/unit/flow', 'test/tui/tui-model.test.ts', 'test/tui/tui-screen.test.ts', 'test/tui/tui-who.test.ts', 'test/tui/tui-decrypted-later.test.ts', 'test/tui/tui-wireguard.test.ts', 'test/tui/drawing-boundaries.test.ts', 'test/tui/screen-boundaries.test.ts'] },
+  { dir: 'src/sinks', tests: ['test/unit/sinks', 'test/unit/flow', 'test/tui/tui-model.test.ts', 'test/tui/tui-screen.test.ts', 'test/tui/tui-who.test.ts', 'test/tui/tui-decrypted-later.test.ts', 'test/tui/tui-wireguard.test.ts', 'test/tui/drawing-boundaries.test.ts', 'test/tui/screen-boundaries.test.ts', 'test/tui/preview-edges.test.ts', 'test/tui/finding-row-edges.test.ts'] },
   {
     dir: 'src/proxy/layers',
     tests: [
