@@ -187,7 +187,7 @@ if (listOnly) {
     const text = fs.readFileSync(path.join(scratch, m.file), 'utf8');
     const line = text.slice(0, m.index).split('\n').length;
     const reached = testsOf.get(m.target).filter((t) => reaches(graph, t, m.file)).length;
-    process.stdout.write(`${String(i + 1).padStart(3)} ${m.file}:${line} ${m.op.name} [${reached} test files] :: ${text.split('\n')[line - 1].trim()}\n`);
+    process.stdout.write(`${String(i + 1).padStart(3)} [${m.id}] ${m.file}:${line} ${m.op.name} (${reached} test files) :: ${text.split('\n')[line - 1].trim()}\n`);
   }
   removeScratch();
   process.exit(0);
