@@ -3,7 +3,8 @@
 
 import t from 'tap';
 import { parseMailClient } from '../../../src/inspect/decode/mail-protocols.js';
-import { parseWbxml, tagName } from '../../../src/inspect/decode/wbxml.js';
+import { parseWbxml, tagName, wbxmlDecoder } from '../../../src/inspect/decode/wbxml.js';
+import type { View } from '../../../src/inspect/detect/detector.js';
 import { defaultDetectors } from '../../../src/inspect/detect/registry.js';
 import { inspectFlow } from '../../../src/inspect/inspector.js';
 import { makeFlow } from '../../helpers/flows.js';
@@ -41,4 +42,21 @@ t.test('WBXML: five bytes make a document (header and one tag), four do not', as
   const five = parseWbxml(Buffer.from([0x03, 0x01, 0x6a, 0x00, 0x05]));
   t.equal(five && tagName(five.children[0]!), 'Sync');
   t.equal(parseWbxml(Buffer.from([0x03, 0x01, 0x6a, 0x00])), undefined);
+});
+
+// AirSync (page 0) Sync > Commands > Add > ServerId, ApplicationData > Email (page 2) fields, AirSyncBase (page 17) Body > Data.
+const sync = (dataPage: number) => Buffer.concat([
+  HEADER, Buffer.from([0x45, 0x56, 0x47, 0x4d]), str('5:1'), Buffer.from([0x01, 0x5d, 0x00, 0x02, 0x58]), str('"Jane" <jane@example.com>'), Buffer.from([0x01, 0x56]), str('bob@example.org'),
+  Buffer.from([0x01, 0x54]), str('Rendez-vous demain'), Buffer.from([0x01, 0x00, dataPage, 0x4a, 0x4b]), str('A 18h devant la gare.'), Buffer.from([0x01, 0x01, 0x01, 0x01, 0x01, 0x01]),
+]);
+
+t.test("a synced mail's body is the Data of AirSyncBase's page, not a Data of another page", async (t) => {
+  const mails = (bytes: Buffer) => {
+    const [layer] = wbxmlDecoder.decode({ bytes, path: ['body'], depth: 0, direction: 'response', contentType: 'application/vnd.ms-sync.wbxml' } as unknown as View, undefined as never);
+    return (layer?.structured as { mails?: Array<Record<string, string>> } | undefined)?.mails;
+  };
+  t.match(mails(sync(0x11)), [{ from: '"Jane" <jane@example.com>', to: 'bob@example.org', subject: 'Rendez-vous demain', body: 'A 18h devant la gare.' }]);
+  const other = mails(sync(0x12));
+  t.equal(other?.[0]?.subject, 'Rendez-vous demain');
+  t.notOk(other && 'body' in other[0]!, 'page 18: no body');
 });
