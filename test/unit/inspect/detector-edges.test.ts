@@ -63,6 +63,23 @@ t.test('a contact needs a name under a name key, with a letter in it, and a phon
   t.equal(contacts([{ name: '1234', phone: phones[0]! }, { name: '5678', phone: phones[1]! }]), undefined, 'a name without a letter is none');
 });
 
+t.test('positions: read down to a bounded depth and counted to a bounded number', async (t) => {
+  const coordinates = (body: unknown): string | undefined => {
+    const flow = makeFlow({ requestBody: JSON.stringify(body), requestHeaders: [['Content-Type', 'application/json']] });
+    return inspectFlow(flow, defaultDetectors).drafts.find((d) => d.detector === 'location/coordinates')?.summary;
+  };
+  const point = (i: number) => ({ lat: 48.853012 + i / 1e5, lng: 2.349902 });
+  t.match(coordinates({ track: Array.from({ length: 1100 }, (_, i) => point(i)) }), /^1001 positions, first 48\.8530, 2\.3499 /, 'past 1000: the walk stops after the next one');
+  t.match(coordinates({ track: Array.from({ length: 1000 }, (_, i) => point(i)) }), /^1000 positions, /);
+  const nested = (levels: number): unknown => {
+    let value: unknown = point(0);
+    for (let i = 0; i < levels; i++) value = { inner: value };
+    return value;
+  };
+  t.match(coordinates(nested(16)), /^Position 48\.8530/, 'an object sixteen levels down: read');
+  t.equal(coordinates(nested(17)), undefined, 'seventeen: past the bound');
+});
+
 t.test('a canary file with an empty list, or a list that is not one, is refused', async (t) => {
   const dir = tempDir();
   const write = (text: string): string => {
