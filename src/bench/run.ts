@@ -61,6 +61,8 @@ if (options.detectionOnly) {
 const uiFrameMs = await tuiFrameMs();
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-bench-'));
+// After killAllSubjects (registered first): the folder goes however the bench ends.
+process.on('exit', () => fs.rmSync(work, { recursive: true, force: true }));
 const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'));
 const originCaFile = path.join(work, 'origin-ca.pem');
 fs.writeFileSync(originCaFile, originCa.certPem);
@@ -222,5 +224,4 @@ const output = [
   goalLines(goalVerdicts(results, detectorMBps)),
 ];
 process.stdout.write(`${output.join('\n')}\n`);
-fs.rmSync(work, { recursive: true, force: true });
 process.exit(0);
