@@ -1,0 +1,40 @@
+// Decoders' caps, one step either side (issue #23, planted bugs): an ftyp box of 16 to 4096 bytes
+// names its brands, 15 or 4097 do not; a protobuf message stops at its field budget and at 10,000
+// fields of its own.
+
+import t from 'tap';
+import { ftypBrands } from '../../../src/inspect/decode/magic.js';
+import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
+
+const ftyp = (size: number, length = Math.max(size, 16)): Buffer => {
+  const box = Buffer.alloc(length, 0x20);
+  box.writeUInt32BE(size, 0);
+  box.write('ftypheic', 4, 'latin1');
+  box.writeUInt32BE(0, 12);
+  if (length >= 20) box.write('mif1', 16, 'latin1');
+  return box;
+};
+
+t.test('an ftyp box of 16 to 4096 bytes names its brands; of 15 or 4097 it is no box', async (t) => {
+  t.same(ftypBrands(ftyp(16)), ['heic']);
+  t.same(ftypBrands(ftyp(20)), ['heic', 'mif1']);
+  t.same(ftypBrands(ftyp(15)), []);
+  t.same(ftypBrands(ftyp(4096)).slice(0, 2), ['heic', 'mif1']);
+  t.equal(ftypBrands(ftyp(4096)).length, 1 + (4096 - 16) / 4);
+  t.same(ftypBrands(ftyp(4097, 4100)), []);
+  t.same(ftypBrands(ftyp(16).subarray(0, 15)), [], 'fewer than 16 bytes: nothing to read');
+});
+
+// Field 1, varint 1, as many times as asked: two bytes a field.
+const fields = (n: number): Buffer => Buffer.alloc(2 * n, Buffer.from([0x08, 0x01]));
+
+t.test('a message stops at its field budget: exactly the budget is read, one more is not', async (t) => {
+  t.ok(parseProtobuf(fields(5), 0, { fields: 5 }));
+  t.equal(parseProtobuf(fields(6), 0, { fields: 5 }), undefined);
+});
+
+t.test('a message of 10,000 fields is read, of 10,001 it is not', async (t) => {
+  const read = parseProtobuf(fields(10_000), 0, { fields: 1_000_000 });
+  t.equal((read?.['1'] as unknown[] | undefined)?.length, 10_000);
+  t.equal(parseProtobuf(fields(10_001), 0, { fields: 1_000_000 }), undefined);
+});
