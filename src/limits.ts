@@ -102,6 +102,8 @@ export const limits = {
   replyHeaderValueChars: 200,
   /** Bytes of flows waiting for the inspection worker before new ones are passed over (said, never silent). */
   inspectionBacklogBytes: 256 * MiB,
+  /** The inspection worker's young generation (V8's nursery): its idle memory, against how often it collects. */
+  inspectionWorkerYoungGenerationMb: 8,
   /** Garbage is collected after a flow carrying this many body bytes (main thread), and after a worker batch carrying this many (inspection worker): peak memory. */
   collectGarbageAfterFlowBytes: 16 * MiB,
   collectGarbageAfterBatchBytes: 4 * MiB,

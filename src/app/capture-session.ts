@@ -40,6 +40,8 @@ import type { WireguardInfo } from '../model/wireguard-info.js';
 import { lanAddresses } from '../sinks/console-sink.js';
 import { OpaqueRecorder } from '../capture-file/opaque-recorder.js';
 import { DeviceTlsRecorder } from '../capture-file/device-tls-recorder.js';
+import { withoutNurseryGrowth } from '../util/young-generation.js';
+import { collectGarbage } from '../util/collect-garbage.js';
 
 export interface SessionHooks {
   /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
@@ -131,13 +133,23 @@ export class CaptureSession {
     if (hooks.fleet) this.sinks.add(hooks.fleet);
   }
 
-  /** Creates the output folder and files, loads or creates the CA, and starts listening. */
-  static async start(options: CaptureOptions, hooks: SessionHooks = {}): Promise<CaptureSession> {
+  /**
+   * Creates the output folder and files, loads or creates the CA, and starts listening. Start-up
+   * (the offline tables, the CA, the worker) does not grow the young generation: an idle capture
+   * kept what it grew to (util/young-generation.ts).
+   */
+  static start(options: CaptureOptions, hooks: SessionHooks = {}): Promise<CaptureSession> {
+    return withoutNurseryGrowth(() => CaptureSession.#start(options, hooks));
+  }
+
+  static async #start(options: CaptureOptions, hooks: SessionHooks): Promise<CaptureSession> {
     const ca = CertificateAuthority.loadOrCreate(options.caDir);
     // Countries, networks and companies come from offline databases: loaded once, before the first
     // device connects, so no lookup ever waits.
     EntityLookup.configure(options.entitiesFile);
     await Promise.all([DestinationLookup.shared(), EntityLookup.shared()]);
+    // Their loading's garbage is dropped at once rather than held by an idle capture.
+    collectGarbage();
     const existedBefore = options.outDir !== undefined && fs.existsSync(options.outDir);
     // The bus first: unreachable NATS is a one-line error before anything is written.
     const fleetWarnings: string[] = [];

@@ -36,7 +36,10 @@ export class InspectionPool {
     // In the built package this file is .js; under the test runner it is the .ts source, and the
     // worker inherits the runner's TypeScript loader through execArgv.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url), { workerData: { canariesFile } });
+    // A small nursery: the worker's garbage is a flow's decoded layers, dead once it is answered,
+    // and its bodies live outside the heap; V8's default let it grow to 32 MB and keep it idle.
+    // The old generation is left to V8: a worker stopped for its heap would lose findings.
+    this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url), { workerData: { canariesFile }, resourceLimits: { maxYoungGenerationSizeMb: limits.inspectionWorkerYoungGenerationMb } });
     this.#worker.unref();
     this.#worker.on('message', (message: InspectionAnswers) => {
       for (const { seq, result } of message.results) {
@@ -81,6 +84,11 @@ export class InspectionPool {
     if (this.#dead) return; // #fail() already answered them
     const batch: InspectionBatch = { flows };
     this.#worker.postMessage(batch);
+  }
+
+  /** The worker's heap limits as V8 applied them (for the test that they are set). */
+  get resourceLimits(): Worker['resourceLimits'] {
+    return this.#worker.resourceLimits;
   }
 
   async close(): Promise<void> {
