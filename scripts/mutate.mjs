@@ -123,9 +123,12 @@ function candidates(activeTargets) {
           const lineStart = text.lastIndexOf('\n', match.index) + 1;
           const line = text.slice(lineStart, text.indexOf('\n', match.index));
           if (/^\s*(\/\/|\*|\/\*)/.test(line)) continue;
-          const sameBefore = (seen.get(`${op.name}\n${line.trim()}\n${match.index - lineStart}`) ?? 0);
-          seen.set(`${op.name}\n${line.trim()}\n${match.index - lineStart}`, sameBefore + 1);
-          const id = crypto.createHash('sha256').update(`${seed}\n${file}\n${op.name}\n${line.trim()}\n${match.index - lineStart - (line.length - line.trimStart().length)}\n${sameBefore}`).digest('hex').slice(0, 8);
+          // Identical lines (even indented differently) are told apart by their order in the file.
+          const column = match.index - lineStart - (line.length - line.trimStart().length);
+          const key = `${op.name}\n${line.trim()}\n${column}`;
+          const sameBefore = seen.get(key) ?? 0;
+          seen.set(key, sameBefore + 1);
+          const id = crypto.createHash('sha256').update(`${seed}\n${file}\n${key}\n${sameBefore}`).digest('hex').slice(0, 8);
           all.push({ id, target, file, op, index: match.index, length: match[0].length, replacement: typeof op.to === 'function' ? op.to(match[0]) : match[0].replace(op.from, op.to) });
         }
       }
