@@ -53,6 +53,9 @@ t.test('EXIF and names: camera 3, GPS 3, time 1, exposure 1; the file name decid
   t.same(named('PXL_20261127_183011.jpg'), ['+3 camera file name PXL_20261127_183011.jpg']);
   t.same(named('Screenshot_20261127.png'), ['+3 screenshot file name Screenshot_20261127.png']);
   t.same(named('avatar.png'), ['-3 asset file name avatar.png']);
+  t.same(named('20261127_183011.jpg'), ['+3 camera file name 20261127_183011.jpg'], 'a camera\'s date_time name');
+  t.same(named('2026112_183011.jpg'), [], 'seven digits of date: not one');
+  t.same(named('20261127_18301.jpg'), [], 'five of time: not one');
   t.equal(scorePhoto({ make: 'Google', hasExposure: false }, 50 * KB, 'image/png', sent).kind, 'camera photo', 'a make alone');
   t.equal(scorePhoto({ model: 'Pixel 9', hasExposure: false }, 50 * KB, 'image/png', sent).kind, 'camera photo', 'a model alone');
   t.equal(scorePhoto({ hasExposure: true }, 50 * KB, 'image/png', sent).kind, 'camera photo', 'exposure alone');
