@@ -3,6 +3,7 @@
 // fields of its own.
 
 import t from 'tap';
+import { DecodeBudget } from '../../../src/inspect/decode/budget.js';
 import { ftypBrands } from '../../../src/inspect/decode/magic.js';
 import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
 
@@ -37,4 +38,13 @@ t.test('a message of 10,000 fields is read, of 10,001 it is not', async (t) => {
   const read = parseProtobuf(fields(10_000), 0, { fields: 1_000_000 });
   t.equal((read?.['1'] as unknown[] | undefined)?.length, 10_000);
   t.equal(parseProtobuf(fields(10_001), 0, { fields: 1_000_000 }), undefined);
+});
+
+t.test('a decode budget past its time says it is expired, and why; within it, not', async (t) => {
+  const late = new DecodeBudget(-1);
+  t.equal(late.expired(), true);
+  t.match([...late.problems], [/^time budget of \d+ ms used up: analysis truncated$/]);
+  const early = new DecodeBudget(60_000);
+  t.equal(early.expired(), false);
+  t.equal(early.problems.size, 0);
 });
