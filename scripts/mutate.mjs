@@ -8,8 +8,8 @@
 //
 // Speed matters more than anything here: every test second costs COUNT seconds. So a mutant runs
 // only the test files of its folder's list that import the mutated file (directly or through other
-// files), each file straight under node with tap's TypeScript loader (no tap runner start-up), the
-// fastest first, stopping at the first failure. A mutant no listed test reaches survives unrun.
+// files), each file straight under node (no tap runner start-up), the fastest first, stopping at
+// the first failure. A mutant no listed test reaches survives unrun.
 // The test files run as JavaScript: the scratch copy's TypeScript is transpiled once, file by file
 // (what the test loader does in every process, ~7 s of start-up each under load), and a mutant's
 // file again with its bug, so a test file starts in a fraction of a second.
@@ -28,7 +28,8 @@ const count = Number(process.argv.slice(2).find((a, i, all) => /^\d+$/.test(a) &
 // files reach it), run nothing: for writing the tests before the long run.
 const listOnly = process.argv.includes('--list');
 // `-- 100 --recheck LOG`: after adding tests (and only adding: a caught mutant stays caught), run
-// again only the mutants LOG, an earlier run's output on the same seed and count, says survived.
+// again only the mutants LOG (one or more earlier runs' output, concatenated, same seed) does not
+// say were caught; mutants are matched by id, so LOG may come from an earlier commit.
 const recheckAt = process.argv.indexOf('--recheck');
 const earlier = recheckAt > 0 ? fs.readFileSync(process.argv[recheckAt + 1], 'utf8') : undefined;
 // `-- 100 --before REV`: the score the tests of commit REV would get as well, in the same pass: a
