@@ -69,12 +69,12 @@ t.test('the report in Chromium', { skip: chromiumPath ? false : 'chromium is not
 
     // Who sent it and who got it: one sentence per app, category and company, and the table of apps.
     const sentences = (await page.locator('#headline li').allTextContents()).map((x) => x.replace(/\s+/g, ' ').trim());
-    t.ok(sentences.includes('high com.miui.gallery: photo → Xiaomi (simulated) (vendor cloud, CN)'), `the photo's sentence names the app and the company (${sentences.join(' | ')})`);
+    t.ok(sentences.includes('high com.miui.gallery: photo → Xiaomi (simulated) (vendor cloud, first party, CN)'), `the photo's sentence names the app and the company (${sentences.join(' | ')})`);
     t.ok(sentences.includes('high com.miui.weather2 likely: location → Google (simulated) (advertising, US)'), 'an app known by weaker evidence says so');
     t.ok(sentences.every((x) => / → .+ \(simulated\) \(/.test(x)), 'every finding goes to a named (simulated) company');
     t.equal(await page.locator('#headline li').filter({ hasText: /^\s*\S+\s+com\.miui\./ }).count(), 5, 'the five HTTP findings name their app; SMTP and the pinned app have none to give');
     t.equal(await page.locator('table.apps tbody[data-app-row="com.miui.gallery"] th .app').getAttribute('title'), 'high confidence: User-Agent', "the app's evidence as a tooltip");
-    t.same((await page.locator('table.apps tbody[data-app-row="com.miui.cloudservice"] tr').allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim()), ['com.miui.cloudservice high: User-Agent SMS Xiaomi (simulated) (vendor cloud, CN) × 1 1', 'contacts Xiaomi (simulated) (vendor cloud, CN) × 1 1'], 'SMS and contacts, one each, to the vendor cloud');
+    t.same((await page.locator('table.apps tbody[data-app-row="com.miui.cloudservice"] tr').allInnerTexts()).map((x) => x.replace(/\s+/g, ' ').trim()), ['com.miui.cloudservice high: User-Agent SMS Xiaomi (simulated) (vendor cloud, first party, CN) × 1 1', 'contacts Xiaomi (simulated) (vendor cloud, first party, CN) × 1 1'], 'SMS and contacts, one each, to the vendor cloud');
     t.match(await page.locator('table.apps tbody[data-app-row=""]').textContent(), /unknown app/, 'the findings without an app have their row');
     await page.fill('#filter', 'cloudservice');
     t.equal(await page.locator('#shown-count').textContent(), '2', 'the filter finds a finding by its app');
