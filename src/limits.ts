@@ -107,6 +107,16 @@ export const limits = {
   /** Garbage is collected after a flow carrying this many body bytes (main thread), and after a worker batch carrying this many (inspection worker): peak memory. */
   collectGarbageAfterFlowBytes: 16 * MiB,
   collectGarbageAfterBatchBytes: 4 * MiB,
+  /** summary.json's tables: distinct DNS names counted exactly (past it "at least"), hosts and devices listed per TLS version, clients and apps per client in `devices`. */
+  summaryDnsNames: 100_000,
+  summaryListed: 1_000,
+  summaryDevices: 1_000,
+  summaryAppsPerDevice: 200,
+  /** Pixels the report's thumbnailer may decode for one photo (a 100-megapixel bomb is refused, not decoded). */
+  thumbnailInputPixels: 100_000_000,
+  /** The terminal UI: QR codes kept drawn (one per configured phone), and apps the `a` key cycles through. */
+  tuiQrCodes: 64,
+  tuiAppsKept: 500,
   /** Budgets for decoding one message: hitting one is recorded on the flow, never a crash or a spike. */
   decode: {
     /** Total bytes all decoders of one message may produce. */

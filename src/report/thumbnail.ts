@@ -6,6 +6,7 @@
 
 import sharp from 'sharp';
 import { describeError } from '../util/errors.js';
+import { limits } from '../limits.js';
 
 export type Thumbnail =
   | { readonly kind: 'image'; readonly dataUri: string; readonly bytes: number; readonly source: 'photo' | 'embedded thumbnail' }
@@ -13,7 +14,7 @@ export type Thumbnail =
 
 const EDGE = 240;
 /** Pixels sharp may decode for one photo (a 100-megapixel bomb is refused, not decoded). */
-const MAX_INPUT_PIXELS = 100_000_000;
+const MAX_INPUT_PIXELS = limits.thumbnailInputPixels;
 
 async function encode(bytes: Buffer): Promise<Buffer> {
   return sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error', sequentialRead: true })

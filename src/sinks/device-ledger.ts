@@ -4,10 +4,11 @@
 
 import { deviceOfRequest } from '../enrich/app/device-of-request.js';
 import type { AppAttribution, AppConfidence, Flow } from '../model/flow.js';
+import { limits } from '../limits.js';
 
 /** Clients listed, and apps listed per client, at most. */
-const MAX_DEVICES = 1_000;
-const MAX_APPS_PER_DEVICE = 200;
+const MAX_DEVICES = limits.summaryDevices;
+const MAX_APPS_PER_DEVICE = limits.summaryAppsPerDevice;
 
 const confidenceRank: Record<AppConfidence, number> = { low: 0, medium: 1, high: 2 };
 

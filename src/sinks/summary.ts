@@ -10,6 +10,7 @@ import type { LearnedHost } from '../model/learned-host.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DeviceLedger } from './device-ledger.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
+import { limits } from '../limits.js';
 
 interface DestinationTotals {
   host: string;
@@ -47,7 +48,7 @@ export interface SummaryContext {
 }
 
 /** Distinct DNS names counted exactly up to here; past it the count says "at least". */
-const MAX_DNS_NAMES = 100_000;
+const MAX_DNS_NAMES = limits.summaryDnsNames;
 /** The tag the HTTP layers put on a response whose Alt-Svc lost its HTTP/3 alternatives. */
 const ALT_SVC_H3_REMOVED = 'alt-svc:h3-removed';
 /** The tag of flows `phonehome decrypt` made from the run's recorded ciphertext (src/run/decrypt-later.ts). */
@@ -320,7 +321,7 @@ export class SummaryCollector {
 interface OpaqueCounts { recordedBytes: number; notRecordedBytes: number; sessions: number }
 
 /** Hosts and devices listed per TLS version, at most (a long run's counts stay exact in `flows`). */
-const MAX_LISTED = 1_000;
+const MAX_LISTED = limits.summaryListed;
 
 interface TlsVersionTotals { flows: number; hosts: Set<string>; devices: Set<string> }
 

@@ -14,6 +14,7 @@ import { planColumns, type ColumnPlan } from './column-layout.js';
 import { keymap, type Command, type Context } from './keymap.js';
 import { RingBuffer } from './ring-buffer.js';
 import { flowStatus } from '../flow-status.js';
+import { limits } from '../../limits.js';
 
 /** `qr`: a QR code's half blocks, painted white on black so scanners read it on any terminal. */
 export type Style = 'plain' | 'dim' | 'bold' | 'selected' | 'header' | 'warn' | 'qr' | `sev.${Severity}`;
@@ -58,9 +59,9 @@ interface Filter {
 
 const PREVIEW_BYTES = 2048;
 /** QR codes drawn and kept (one per configured phone; a frame must not encode them again). */
-const QR_CACHE_ENTRIES = 64;
+const QR_CACHE_ENTRIES = limits.tuiQrCodes;
 /** Apps the `a` key cycles through: the first ones seen (a run has tens, not thousands). */
-const APPS_KEPT = 500;
+const APPS_KEPT = limits.tuiAppsKept;
 
 function size(n: number): string {
   if (n < 1024) return `${n}`;
