@@ -13,11 +13,10 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { CaptureSession } from '../../src/app/capture-session.js';
-import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Finding } from '../../src/model/finding.js';
 import { cli } from '../helpers/cli.js';
-import { connectTunnel, getOriginCa, h2Request, startH2Origin, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, h2Request, startH2Origin, startOrigin, tempDir, within } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const photo = fs.readFileSync(path.join(here, '../fixtures/photos/camera.jpg'));
@@ -71,11 +70,7 @@ t.test('a pinned app\'s photo upload, passed through live, becomes a photo findi
   let received = 0;
   const origin = await startOrigin({ tls: true, hostname: 'pinned.example.test', handler: (req, res) => { req.on('data', (c: Buffer) => { received += c.length; }); req.on('end', () => res.end('stored')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir('phonehome-decrypt-e2e-'), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile], report: true }, 'capture');
-  const session = await CaptureSession.start(options, { lookup: testLookup });
+  const { session, out } = await startCaptureRun({ report: true });
   const findingsLive: Finding[] = [];
   session.bus.on('finding', (f) => findingsLive.push(f));
 
@@ -144,10 +139,7 @@ t.test('a pinned app\'s photo upload, passed through live, becomes a photo findi
 t.test('TLS 1.2 (CLIENT_RANDOM) and HTTP/2 open too: a pinned h2 app uploading a photo', { skip }, async (t) => {
   const origin = await startH2Origin({ hostname: 'pinned-h2.example.test', onStream: (stream) => { stream.resume(); stream.on('end', () => { stream.respond({ ':status': 201 }); stream.end('stored'); }); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir('phonehome-decrypt-e2e-'), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun();
   const keys: Buffer[] = [];
   const app = async (): Promise<tls.TLSSocket | undefined> => {
     const { socket } = await connectTunnel(session.port, `pinned-h2.example.test:${origin.port}`);

@@ -1,10 +1,10 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureSession } from '../../src/app/capture-session.js';
-import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Detector } from '../../src/inspect/detect/detector.js';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
+import type { RawOptions } from '../../src/app/options.js';
+import { getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 // A stand-in detector for the pipeline test: the real detectors (issue #3) register the same way.
 const plantedValueDetector: Detector = {
@@ -19,14 +19,10 @@ const plantedValueDetector: Detector = {
 
 const throwingDetector: Detector = { id: 'test/throws', category: 'sms', gate: () => true, detect: () => { throw new Error('detector bug'); } };
 
-async function runSession(t: { teardown(fn: () => unknown): void }, raw: Record<string, unknown>, traffic: (port: number, originPort: number, caPem: string) => Promise<void>) {
+async function runSession(t: { teardown(fn: () => unknown): void }, raw: RawOptions, traffic: (port: number, originPort: number, caPem: string) => Promise<void>) {
   const origin = await startOrigin({ tls: true, handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile], ...raw }, 'capture');
-  const session = await CaptureSession.start(options, { detectors: [throwingDetector, plantedValueDetector], lookup: testLookup });
+  const { session, out } = await startCaptureRun(raw, { detectors: [throwingDetector, plantedValueDetector] });
   await traffic(session.port, origin.port, session.ca.certPem);
   const result = await session.stop();
   return { out, result, session };

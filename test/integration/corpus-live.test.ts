@@ -5,24 +5,20 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureSession } from '../../src/app/capture-session.js';
-import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Flow } from '../../src/model/flow.js';
 import { negatives, positives } from '../helpers/corpus.js';
 import https from 'node:https';
 import { once } from 'node:events';
 import { WebSocket, WebSocketServer } from 'ws';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup, TunnelAgent } from '../helpers/lab.js';
+import { getOriginCa, httpsViaProxy, startOrigin, TunnelAgent } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 const overHttp = (flow: Flow): boolean => flow.kind === 'http' && flow.request !== undefined;
 
 t.test('the HTTP corpus through a live capture over HTTPS', async (t) => {
   const origin = await startOrigin({ tls: true, hostname: 'api.example.test', handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun();
 
   const rows = [...positives.map((r) => ({ ...r, positive: true })), ...negatives.map((r) => ({ ...r, positive: false, category: '', summary: /$^/ }))].filter((r) => overHttp(r.flow));
   for (const [index, row] of rows.entries()) {
@@ -61,10 +57,7 @@ t.test('the WebSocket corpus through a live capture over wss', async (t) => {
   await once(server, 'listening');
   t.teardown(() => { wss.close(); server.close(); });
   const port = (server.address() as { port: number }).port;
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun();
   const agent = new TunnelAgent(session.port, session.ca.certPem);
   const rows = [...positives.map((r) => ({ ...r, positive: true })), ...negatives.map((r) => ({ ...r, positive: false, category: '', summary: /$^/ }))].filter((r) => r.flow.kind === 'websocket');
   for (const [index, row] of rows.entries()) {

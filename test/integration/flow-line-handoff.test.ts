@@ -5,18 +5,13 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureSession } from '../../src/app/capture-session.js';
-import { resolveCaptureOptions } from '../../src/app/options.js';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
+import { httpsViaProxy, startOrigin, within } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 t.test('every flow\'s line is in flows.jsonl by the time the next flow:end listener runs', async (t) => {
   const origin = await startOrigin({ tls: true, handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture');
-  const session = await CaptureSession.start(options, { detectors: [], lookup: testLookup });
+  const { session, out } = await startCaptureRun({}, { detectors: [] });
   const log = path.join(out, 'flows.jsonl');
   const requests = 5;
   // Listening after the files sink (attached at the start): what it sees, the OS already has.

@@ -9,17 +9,15 @@ import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
-import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
+import { connectTunnel, httpsViaProxy, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
 
 t.test('a photo and SMS uploaded over HTTPS become findings in findings.jsonl; --fail-on high exits 3', async (t) => {
   const origin = await startOrigin({ tls: true, hostname: 'gallery.example.test', handler: (req, res) => { req.resume(); req.on('end', () => res.end('{"ok":true}')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile], 'fail-on': 'high' }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun({ 'fail-on': 'high' });
 
   const boundary = 'xYzZY';
   const upload = Buffer.concat([
@@ -84,11 +82,8 @@ t.test('planted canaries sent hashed, gzipped and base64-wrapped are each found 
   const crypto = await import('node:crypto');
   const origin = await startOrigin({ tls: true, hostname: 'tracker.example.test', handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
   const canaries = path.join(import.meta.dirname, '..', 'fixtures', 'canaries', 'lab.yaml');
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile], canaries }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun({ canaries });
   const send = (body: string | Buffer, headers: Record<string, string>) => httpsViaProxy({ proxyPort: session.port, host: 'tracker.example.test', port: origin.port, method: 'POST', path: '/collect', body, headers, trust: session.ca.certPem });
   await send(JSON.stringify({ ph: crypto.createHash('sha256').update('+33612345678').digest('hex') }), { 'content-type': 'application/json' });
   await send(zlib.gzipSync(JSON.stringify({ d: Buffer.from(JSON.stringify({ imei: '353456789012348' })).toString('base64') })), { 'content-type': 'application/json', 'content-encoding': 'gzip' });

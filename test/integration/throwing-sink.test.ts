@@ -5,12 +5,11 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { CaptureSession } from '../../src/app/capture-session.js';
-import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { EventBus, LogEntry } from '../../src/flow/events.js';
 import type { Detector } from '../../src/inspect/detect/detector.js';
 import type { Sink, SinkStats } from '../../src/sinks/sink.js';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir, testLookup, until } from '../helpers/lab.js';
+import { httpsViaProxy, startOrigin, until } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 const plantedValueDetector: Detector = {
   id: 'test/planted',
@@ -53,11 +52,7 @@ class CountingSink implements Sink {
 t.test('a sink throwing on every flow and finding: traffic and the other sinks carry on, said once, counted', async (t) => {
   const origin = await startOrigin({ tls: true, handler: (req, res) => { req.resume(); req.on('end', () => res.end('ok')); } });
   t.teardown(() => origin.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const options = resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture');
-  const session = await CaptureSession.start(options, { detectors: [plantedValueDetector], lookup: testLookup });
+  const { session, out } = await startCaptureRun({}, { detectors: [plantedValueDetector] });
   // Broken first, so the counting sink after it proves the bus went on to the next listener.
   const counting = new CountingSink();
   session.sinks.add(new BrokenSink(), counting);

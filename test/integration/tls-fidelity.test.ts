@@ -11,10 +11,10 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
-import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, testLookup, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, within } from '../helpers/lab.js';
+import { startCaptureRun } from '../helpers/capture-run.js';
 
 /** What HttpsURLConnection on Android 4.4 offers by default: TLS 1.0 only, these suites, first to last. */
 const ANDROID_44_CIPHERS = 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0';
@@ -64,10 +64,7 @@ t.test('SMTPS (implicit TLS, the server speaks first): the greeting arrives, the
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => server.close());
-  const out = path.join(tempDir(), 'run');
-  const caFile = path.join(tempDir(), 'origin.pem');
-  fs.writeFileSync(caFile, getOriginCa().certPem);
-  const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(tempDir(), 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
+  const { session, out } = await startCaptureRun();
   const secure = await tlsViaProxy(session.port, `smtps.example.test:${(server.address() as net.AddressInfo).port}`, { servername: 'smtps.example.test', ca: session.ca.certPem });
   let replies = '';
   secure.on('data', (c: Buffer) => { replies += c.toString(); });
