@@ -14,6 +14,7 @@ import { readFindingsJsonl } from '../run/findings-reader.js';
 import { FINDINGS_FILE, SUMMARY_FILE } from '../run/layout.js';
 import { describeError } from '../util/errors.js';
 import { toolVersion } from '../util/install-paths.js';
+import { isPassingBusError, untilBusAnswers } from './bus-retry.js';
 import { connectBus } from './bus-connection.js';
 import { collectorName, nodeOfSubject, parseBusUrl, RECORD_STREAM } from './fleet-names.js';
 import { decodeFinding, decodeFlowMessage } from './fleet-wire.js';
@@ -105,13 +106,16 @@ export async function startCollector(options: CollectorOptions, log: (line: stri
 
   const bus = await connectBus({ url: options.url, name: `phonehome collect ${options.outDir}`, ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
   const durable = options.name ?? collectorName(path.basename(path.resolve(options.outDir)));
-  try {
-    await bus.jsm.consumers.info(RECORD_STREAM, durable);
-  } catch {
-    await bus.jsm.consumers.add(RECORD_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 });
-  }
-  const consumer = await bus.js.consumers.get(RECORD_STREAM, durable);
-  const messages = await consumer.consume({ max_messages: 500 });
+  const messages = await untilBusAnswers('the record stream\'s consumer', async () => {
+    try {
+      await bus.jsm.consumers.info(RECORD_STREAM, durable);
+    } catch (error) {
+      if (isPassingBusError(error)) throw error;
+      await bus.jsm.consumers.add(RECORD_STREAM, { durable_name: durable, ack_policy: AckPolicy.Explicit, deliver_policy: DeliverPolicy.All, max_ack_pending: 10_000 });
+    }
+    const consumer = await bus.js.consumers.get(RECORD_STREAM, durable);
+    return consumer.consume({ max_messages: 500 });
+  }, log);
   let dirty = true;
   const timer = setInterval(() => {
     if (!dirty) return;

@@ -22,6 +22,7 @@ import type { Flow } from '../model/flow.js';
 import type { Finding } from '../model/finding.js';
 import { describeError } from '../util/errors.js';
 import { connectBus, type Bus } from './bus-connection.js';
+import { isPassingBusError, untilBusAnswers } from './bus-retry.js';
 import { findingSubject, WORK_STREAM, WORKER_CONSUMER } from './fleet-names.js';
 import { decodeFlowMessage, decodeWorkItem, encodeFinding } from './fleet-wire.js';
 
@@ -54,7 +55,9 @@ export function inspectForFleet(flow: Flow, node: string, detectors: readonly De
 async function ensureConsumer(bus: Bus, ackWaitMs: number): Promise<void> {
   try {
     await bus.jsm.consumers.info(WORK_STREAM, WORKER_CONSUMER);
-  } catch {
+  } catch (error) {
+    // Only a missing consumer is made here; a busy bus is waited out by the caller.
+    if (isPassingBusError(error)) throw error;
     try {
       await bus.jsm.consumers.add(WORK_STREAM, { durable_name: WORKER_CONSUMER, ack_policy: AckPolicy.Explicit, ack_wait: nanos(ackWaitMs), max_ack_pending: 1000 });
     } catch (error) {
@@ -73,10 +76,12 @@ export async function startWorker(options: WorkerOptions, log: (line: string) =>
   const bus = await connectBus({ url: options.url, name: options.name, ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
   await Promise.all([DestinationLookup.shared(), EntityLookup.shared(), loadSqlite()]);
   const detectors: readonly Detector[] = options.canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(options.canariesFile))] : defaultDetectors;
-  await ensureConsumer(bus, options.ackWaitMs);
-  const consumer = await bus.js.consumers.get(WORK_STREAM, WORKER_CONSUMER);
   // One flow at a time: inspection is CPU work, and what is not taken stays for other workers.
-  const messages = await consumer.consume({ max_messages: 1 });
+  const messages = await untilBusAnswers('the work queue\'s consumer', async () => {
+    await ensureConsumer(bus, options.ackWaitMs);
+    const consumer = await bus.js.consumers.get(WORK_STREAM, WORKER_CONSUMER);
+    return consumer.consume({ max_messages: 1 });
+  }, log);
   let inspected = 0;
   const handle = async (message: JsMsg): Promise<void> => {
     const item = decodeWorkItem(message.data);

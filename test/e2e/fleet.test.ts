@@ -39,7 +39,7 @@ const keyOf = (f: Finding): string => [f.category, f.host, f.detector, f.evidenc
 const readFindings = (file: string): Finding[] => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Finding) : []);
 
 /** A CLI process whose stdout lines are kept, and awaited. */
-function start(args: string[]): { child: ChildProcess; lines: string[]; line(match: RegExp): Promise<string> } {
+function start(args: string[]): { child: ChildProcess; lines: string[]; stderr: string[]; line(match: RegExp): Promise<string> } {
   const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiting: Array<{ match: RegExp; resolve: (line: string) => void }> = [];
@@ -54,9 +54,11 @@ function start(args: string[]): { child: ChildProcess; lines: string[]; line(mat
       for (const w of waiting.splice(0)) (w.match.test(line) ? w.resolve(line) : waiting.push(w));
     }
   });
-  child.stderr!.resume();
+  // Kept (the last 200 lines) so that a failure can say what each process reported.
+  const stderr: string[] = [];
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { stderr.push(...chunk.split('\n').filter(Boolean)); stderr.splice(0, Math.max(0, stderr.length - 200)); });
   return {
-    child, lines,
+    child, lines, stderr,
     line: (match) => {
       const seen = lines.find((l) => match.test(l));
       return seen ? Promise.resolve(seen) : new Promise((resolve) => waiting.push({ match, resolve }));
@@ -111,7 +113,18 @@ t.test('the fleet: 2 nodes, 2 workers (one killed), 1 collector, a NATS restart;
     const found = readFindings(findingsFile);
     return ['a', 'b'].every((node) => new Set(found.filter((f) => f.node === node).map(keyOf)).size >= expected.size + (node === 'a' ? 1 : 0));
   };
-  await until(complete, 90_000, 'the collector holding both nodes\' findings');
+  try {
+    await until(complete, 90_000, 'the collector holding both nodes\' findings');
+  } catch (error) {
+    // Say what is missing and what the fleet's processes said, so a failure in CI can be read.
+    const found = readFindings(findingsFile);
+    for (const node of ['a', 'b']) {
+      const have = new Set(found.filter((f) => f.node === node).map(keyOf));
+      t.comment(`node ${node}: ${have.size} distinct findings; missing: ${[...expected].filter((k) => !have.has(k)).join(', ') || 'none of the local run\'s'}`);
+    }
+    for (const [name, p] of [['collector', collector], ...workers.map((w, i) => [`worker ${i + 1}`, w] as const)] as const) t.comment(`${name} (exit ${p.child.exitCode}) stdout tail: ${p.lines.slice(-15).join(' | ')}\n  stderr tail: ${p.stderr.slice(-15).join(' | ')}`);
+    throw error;
+  }
   collector.child.kill('SIGTERM');
   await once(collector.child, 'exit');
   const survivor = workers[1 - victim.i]!;

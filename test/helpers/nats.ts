@@ -13,6 +13,10 @@ export interface NatsServer {
   readonly port: number;
   /** Stops the server (SIGTERM) and starts it again on the same port with the same store. */
   restart(): Promise<void>;
+  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered — a server too busy to reply. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -29,6 +33,8 @@ export async function startNats(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     port,
     stop,
+    pause: () => { child.kill('SIGSTOP'); },
+    resume: () => { child.kill('SIGCONT'); },
     restart: async () => {
       await stop();
       ({ child } = await launchNatsServer(port, store));
