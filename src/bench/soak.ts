@@ -13,7 +13,7 @@ import path from 'node:path';
 import https from 'node:https';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { WebSocket, WebSocketServer } from 'ws';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { installRoot } from '../util/install-paths.js';
@@ -39,23 +39,21 @@ function procStatus(pid: number): { rssMb: number; fds: number } {
   return { rssMb: Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024, fds: fs.readdirSync(`/proc/${pid}/fd`).length };
 }
 
-export async function soak(options: { seconds: number; sampleEverySeconds: number; onSample?: (s: SoakSample) => void }): Promise<SoakResult> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-soak-'));
+/** The soak's origin: HTTPS on 127.0.0.1 answering every request with a small JSON, and a WebSocket echo on it. */
+export async function startSoakOrigin(work: string): Promise<{ originCa: CertificateAuthority; port: number; close(): void }> {
   const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'));
   fs.writeFileSync(path.join(work, 'origin-ca.pem'), originCa.certPem);
   const leaf = originCa.issueLeaf('127.0.0.1');
-  const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (req, res) => { req.resume(); req.on('end', () => res.end('{"ok":true}')); });
+  const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, (req, res) => { req.resume(); req.on('end', () => res.end('{"ok":true}')); });
   const wss = new WebSocketServer({ server: origin });
   wss.on('connection', (ws) => ws.on('message', (data) => ws.send(data)));
   origin.listen(0, '127.0.0.1');
   await once(origin, 'listening');
-  const port = (origin.address() as net.AddressInfo).port;
-  const smtp = net.createServer((s) => { s.on('error', () => undefined); s.write('220 soak\r\n'); s.on('data', (c: Buffer) => { if (c.toString().startsWith('QUIT')) s.end('221 bye\r\n'); else s.write('250 ok\r\n'); }); });
-  smtp.listen(0, '127.0.0.1');
-  await once(smtp, 'listening');
-  const smtpPort = (smtp.address() as net.AddressInfo).port;
+  return { originCa, port: (origin.address() as net.AddressInfo).port, close: () => { origin.closeAllConnections(); origin.close(); } };
+}
 
-  const out = path.join(work, 'run');
+/** `phonehome capture` as its own process, trusting the soak origin's CA (written by startSoakOrigin); resolves once it listens. */
+export async function startCapture(work: string, out: string): Promise<{ child: ChildProcess; proxyPort: number; trust: string }> {
   const proxyPort = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
   const child = spawn(process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', path.join(work, 'ca'), '--out', out, '--upstream-ca', path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
@@ -64,7 +62,48 @@ export async function soak(options: { seconds: number; sampleEverySeconds: numbe
     child.once('exit', (code) => reject(new Error(`capture exited ${code}`)));
   });
   child.stdout!.resume();
-  const trust = fs.readFileSync(path.join(work, 'ca', 'ca.pem'), 'utf8');
+  return { child, proxyPort, trust: fs.readFileSync(path.join(work, 'ca', 'ca.pem'), 'utf8') };
+}
+
+/** Stops the capture with SIGTERM and waits for its exit code (the files are whole then). */
+export async function stopCapture(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  child.kill('SIGTERM');
+  const [exitCode] = (await once(child, 'exit')) as [number | null];
+  return exitCode;
+}
+
+/**
+ * The flows of each kind in a stopped run's flows.jsonl, read a line at a time (a 30-minute log is
+ * larger than one string may be); `harWhole` says whether flows.har ends its entries and its log
+ * (past 64 MiB of flows.jsonl the stop leaves it out, and `phonehome har` builds it here).
+ */
+export async function recordedFlows(out: string): Promise<{ byKind: Map<string, number>; harWhole: boolean }> {
+  const byKind = new Map<string, number>();
+  for await (const line of readline.createInterface({ input: fs.createReadStream(path.join(out, 'flows.jsonl'), { encoding: 'utf8' }), crlfDelay: Infinity })) {
+    if (!line) continue;
+    const kind = (JSON.parse(line) as { _phonehome: { kind: string } })._phonehome.kind;
+    byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  }
+  const har = path.join(out, 'flows.har');
+  if (!fs.existsSync(har)) spawnSync(process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'har', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const tail = Buffer.alloc(5);
+  const fd = fs.openSync(har, 'r');
+  fs.readSync(fd, tail, 0, 5, Math.max(0, fs.statSync(har).size - 5));
+  fs.closeSync(fd);
+  return { byKind, harWhole: tail.toString() === '\n]}}\n' };
+}
+
+export async function soak(options: { seconds: number; sampleEverySeconds: number; onSample?: (s: SoakSample) => void }): Promise<SoakResult> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-soak-'));
+  const { originCa, port, close: closeOrigin } = await startSoakOrigin(work);
+  const smtp = net.createServer((s) => { s.on('error', () => undefined); s.write('220 soak\r\n'); s.on('data', (c: Buffer) => { if (c.toString().startsWith('QUIT')) s.end('221 bye\r\n'); else s.write('250 ok\r\n'); }); });
+  smtp.listen(0, '127.0.0.1');
+  await once(smtp, 'listening');
+  const smtpPort = (smtp.address() as net.AddressInfo).port;
+
+  const out = path.join(work, 'run');
+  const { child, proxyPort, trust } = await startCapture(work, out);
   const agent = new TunnelAgent(proxyPort, trust, { maxSockets: 4 });
   const ws = new WebSocket(`wss://127.0.0.1:${port}/live`, { agent: new TunnelAgent(proxyPort, trust) });
   await once(ws, 'open');
@@ -125,26 +164,12 @@ export async function soak(options: { seconds: number; sampleEverySeconds: numbe
   await new Promise((r) => setTimeout(r, 2_000));
   sample();
   clearInterval(sampler);
-  child.kill('SIGTERM');
-  const [exitCode] = (await once(child, 'exit')) as [number | null];
-  origin.close();
+  const exitCode = await stopCapture(child);
+  closeOrigin();
   smtp.close();
-  // Counted in the flow log, a line at a time: a 30-minute flows.har is larger than one string may be.
-  let recorded = 0;
-  for await (const line of readline.createInterface({ input: fs.createReadStream(path.join(out, 'flows.jsonl'), { encoding: 'utf8' }), crlfDelay: Infinity })) {
-    if (!line) continue;
-    const kind = (JSON.parse(line) as { _phonehome: { kind: string } })._phonehome.kind;
-    if (kind === 'http' || kind === 'raw' || kind === 'websocket') recorded++;
-  }
-  // And flows.har must be a whole document: it ends its entries array and its log. Past 64 MiB of
-  // flows.jsonl the stop leaves it out (one durable copy), and `phonehome har` builds it.
-  const har = path.join(out, 'flows.har');
-  if (!fs.existsSync(har)) spawnSync(process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'har', out], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const tail = Buffer.alloc(5);
-  const fd = fs.openSync(har, 'r');
-  fs.readSync(fd, tail, 0, 5, Math.max(0, fs.statSync(har).size - 5));
-  fs.closeSync(fd);
-  if (tail.toString() !== '\n]}}\n') recorded = 0;
+  const { byKind, harWhole } = await recordedFlows(out);
+  // flows.har must be a whole document too, or nothing counts as recorded.
+  const recorded = harWhole ? (byKind.get('http') ?? 0) + (byKind.get('raw') ?? 0) + (byKind.get('websocket') ?? 0) : 0;
   fs.rmSync(work, { recursive: true, force: true });
   return { samples, completed, recorded, missing: Math.max(0, completed - recorded), exitCode };
 }
