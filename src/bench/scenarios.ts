@@ -72,6 +72,20 @@ export async function throughput(subject: Subject, port: number, direction: 'upl
   }
 }
 
+/** Runs `once` back to back on `lanes` parallel lanes for `seconds`: how many finished, in what time. */
+async function repeatFor(seconds: number, lanes: number, once: () => Promise<unknown>): Promise<{ requests: number; seconds: number }> {
+  let done = 0;
+  const started = performance.now();
+  const until = started + seconds * 1000;
+  await Promise.all(Array.from({ length: lanes }, async () => {
+    while (performance.now() < until) {
+      await once();
+      done++;
+    }
+  }));
+  return { requests: done, seconds: (performance.now() - started) / 1000 };
+}
+
 /**
  * Small GETs (64-byte answers) on CONCURRENCY keep-alive connections for `seconds`: how many
  * finished, and in what time. `onClockStart` runs when the connections are open and the clock
@@ -82,16 +96,7 @@ export async function smallRequests(subject: Subject, port: number, seconds: num
   try {
     await Promise.all(Array.from({ length: CONCURRENCY }, () => request(agent, '127.0.0.1', port, '/small?size=64')));
     onClockStart();
-    let done = 0;
-    const started = performance.now();
-    const until = started + seconds * 1000;
-    await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-      while (performance.now() < until) {
-        await request(agent, '127.0.0.1', port, '/small?size=64');
-        done++;
-      }
-    }));
-    return { requests: done, seconds: (performance.now() - started) / 1000 };
+    return await repeatFor(seconds, CONCURRENCY, () => request(agent, '127.0.0.1', port, '/small?size=64'));
   } finally {
     agent.destroy();
   }
@@ -163,16 +168,7 @@ function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uplo
 export async function h2SmallRequests(session: http2.ClientHttp2Session, seconds: number, onClockStart: () => void = () => undefined): Promise<{ requests: number; seconds: number }> {
   await h2Request(session, '/warm');
   onClockStart();
-  let done = 0;
-  const started = performance.now();
-  const until = started + seconds * 1000;
-  await Promise.all(Array.from({ length: H2_STREAMS }, async () => {
-    while (performance.now() < until) {
-      await h2Request(session, '/small?size=64');
-      done++;
-    }
-  }));
-  return { requests: done, seconds: (performance.now() - started) / 1000 };
+  return repeatFor(seconds, H2_STREAMS, () => h2Request(session, '/small?size=64'));
 }
 
 /** MB/s of one large upload stream on the session. */

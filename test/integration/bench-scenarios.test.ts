@@ -1,0 +1,32 @@
+// The bench's request-rate rows against a real origin, direct: every request counted was answered
+// by the server, over HTTP/1.1 keep-alive lanes and over HTTP/2 streams.
+
+import t from 'tap';
+import http2 from 'node:http2';
+import { CONCURRENCY, h2SmallRequests, smallRequests } from '../../src/bench/scenarios.js';
+import { getOriginCa, startH2Origin, startOrigin } from '../helpers/lab.js';
+
+t.test('small requests on keep-alive lanes: the count is what the server answered after the warm-up', async (t) => {
+  let served = 0;
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => { served++; res.end('x'.repeat(64)); } });
+  t.teardown(() => origin.close());
+  let servedAtClockStart = -1;
+  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem }, origin.port, 0.3, () => { servedAtClockStart = served; });
+  t.equal(servedAtClockStart, CONCURRENCY, 'one warm-up request per lane before the clock starts');
+  t.ok(result.requests > 0, `${result.requests} requests`);
+  t.equal(result.requests, served - CONCURRENCY, 'every counted request was answered, none twice');
+  t.ok(result.seconds >= 0.3, 'measured over at least the time asked');
+});
+
+t.test('small requests as HTTP/2 streams on one session: the same count', async (t) => {
+  let served = 0;
+  const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
+  t.teardown(() => origin.close());
+  const session = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem });
+  t.teardown(() => session.close());
+  let servedAtClockStart = -1;
+  const result = await h2SmallRequests(session, 0.3, () => { servedAtClockStart = served; });
+  t.equal(servedAtClockStart, 1, 'one warm-up stream before the clock starts');
+  t.ok(result.requests > 0, `${result.requests} requests`);
+  t.equal(result.requests, served - 1, 'every counted stream was answered');
+});
