@@ -11,7 +11,8 @@ import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EventBus } from '../flow/events.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
-import { InterceptingProxy } from '../proxy/intercepting-proxy.js';
+import { InterceptingProxy, type InterceptingProxyOptions } from '../proxy/intercepting-proxy.js';
+import { ProxyLoops, type ProxyEngine } from '../proxy/threads/proxy-loops.js';
 import { continueFlowNumbersAfter } from '../model/flow.js';
 import { FINDINGS_FILE, FLOW_LOG, OPAQUE_FILE, RUN_FILE } from '../run/layout.js';
 import { prepareRunFolder, type PreparedRun } from '../run/run-folder.js';
@@ -74,7 +75,7 @@ export class CaptureSession {
   readonly #summary: SummarySink;
   /** Warnings of the start (CA expiry, --keylog, --insecure-upstream), for the front end to show. */
   readonly startupWarnings: string[] = [];
-  readonly #proxy: InterceptingProxy;
+  readonly #proxy: ProxyEngine;
   readonly #pipeline: FindingPipeline;
   readonly #keylog?: KeylogFileSink;
   readonly #startedAt = new Date().toISOString();
@@ -110,7 +111,7 @@ export class CaptureSession {
     const transparent = options.transparent ?? (hooks.wireguardKeys ? { host: hooks.wireguardKeys.gateway, port: 0 } : undefined);
     const remote = hooks.fleet?.remote;
     this.#pipeline = new FindingPipeline(this.bus, { rules: options.rules, ...(hooks.fleet ? { node: hooks.fleet.options.node } : {}), ...(remote ? { remote } : {}), ...(hooks.detectors ? { detectors: hooks.detectors } : {}), ...(options.canariesFile ? { canariesFile: options.canariesFile } : {}), ...(hooks.prepared ? { lastFindingNumber: hooks.prepared.lastFindingNumber } : {}) });
-    this.#proxy = new InterceptingProxy({
+    const proxyOptions: InterceptingProxyOptions = {
       listenHost: options.listenHost, listenPort: options.listenPort, ca, events: this.bus,
       bodyLimitBytes: options.bodyLimitBytes, upstreamCaPems: options.upstreamCaPems, insecureUpstream: options.insecureUpstream,
       clientCertificates: options.clientCertificates, ...(options.upstreamTlsMin ? { upstreamTlsMin: options.upstreamTlsMin } : {}),
@@ -123,7 +124,10 @@ export class CaptureSession {
       // The files open once the run folder is ready; until then (and after stop) nothing is tapped.
       ...(options.outDir && options.opaqueLimitBytes > 0 ? { opaqueObserver: (connection) => this.#opaque?.observe(connection) } : {}),
       ...(options.pcapFile ? { deviceTlsObserver: (connection) => this.#devicePcap?.observe(connection) } : {}),
-    });
+    };
+    // --threads N: N proxy loops in other processes; one (and a test's resolver) runs here, as always.
+    const loops = options.threads > 1 && !hooks.lookup ? new ProxyLoops(proxyOptions, options.threads, options.proxyAuthText) : undefined;
+    this.#proxy = loops ?? new InterceptingProxy(proxyOptions);
     this.#summary = new SummarySink({
       ...(options.outDir ? { outDir: options.outDir } : {}), ...(options.failOn ? { failOn: options.failOn } : {}),
       context: () => ({ version: toolVersion, startedAt: this.#firstStart, options: options.record, insecureUpstream: options.insecureUpstream, passthroughConfigured: options.passthrough.patterns }),
@@ -131,6 +135,7 @@ export class CaptureSession {
     });
     this.sinks.add(this.#summary);
     if (hooks.fleet) this.sinks.add(hooks.fleet);
+    if (loops) this.sinks.add(loops.sink());
   }
 
   /**
@@ -296,6 +301,7 @@ export class CaptureSession {
     const files = new RunFilesSink(outDir, (level, message) => this.bus.log(level, message), {
       redact: this.options.redact, insecureUpstream: this.options.insecureUpstream,
       harFacts: () => ({ version: toolVersion, startedAt: this.#firstStart, insecureUpstream: this.options.insecureUpstream, options: this.options.record }),
+      ...(this.#pipeline.flowLineWriter ? { flowLines: this.#pipeline.flowLineWriter } : {}),
     });
     this.#files = files;
     // --append: the summary goes on from what the folder already holds.

@@ -21,6 +21,7 @@ import type { FleetOptions } from '../fleet/fleet-link.js';
 import { defaultNodeName, parseBusUrl, validateNodeName } from '../fleet/fleet-names.js';
 import { ConfigError } from '../util/errors.js';
 import { defaultCaDir, installRoot } from '../util/install-paths.js';
+import { resolveProxyLoops } from '../proxy/threads/loop-count.js';
 
 export interface OptionSpec {
   readonly name: string;
@@ -71,6 +72,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
   { name: 'opaque-limit', kind: 'string', value: 'BYTES', defaultText: '256 MiB', help: 'ciphertext of passthrough and opaque flows kept in opaque.pcapng, for phonehome decrypt (0: none; also 64m, 1g)' },
   { name: 'pcap', kind: 'string', value: 'FILE', defaultText: 'off', help: 'also write the device side, decrypted, as pcapng with its keys embedded (Wireshark opens it decrypted); sensitive' },
+  { name: 'threads', kind: 'string', value: 'N', defaultText: 'PHONEHOME_THREADS, else 1 on up to 2 cores, cores - 1 above (at most 8)', help: 'proxy event loops accepting on the same port(s); one process writes the files (not with --wireguard)' },
 ];
 
 export interface CaptureOptions {
@@ -117,6 +119,10 @@ export interface CaptureOptions {
   readonly opaqueLimitBytes: number;
   /** --pcap: the device side of decrypted traffic, with its keys, as pcapng. */
   readonly pcapFile?: string;
+  /** --threads: proxy event loops sharing the listening port(s); 1 runs the proxy in this process, as always. */
+  readonly threads: number;
+  /** --proxy-auth as given, for proxy loops in other processes (they build their own ProxyAuth). */
+  readonly proxyAuthText?: string;
   readonly rules: readonly Rule[];
   /** --entities: a trackerdb.json to use instead of the installed one, or `none`. */
   readonly entitiesFile?: string;
@@ -284,6 +290,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
   const fleet = fleetOptions(str, raw);
   const keylogText = str('keylog') ?? (env['SSLKEYLOGFILE'] || undefined);
   const keylogFile = keylogText === undefined ? undefined : path.resolve(keylogText);
+  const threads = resolveProxyLoops(str('threads'), env, { wireguard: wireguard !== undefined });
   const stamp = now.toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
   if (raw['append'] === true && raw['force'] === true) throw new ConfigError('--append and --force: choose one (add a session to the run in --out, or move it aside)');
   if (raw['no-files'] === true && str('out') !== undefined) throw new ConfigError('--no-files and --out: choose one');
@@ -321,6 +328,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     opaqueLimitBytes: outDir ? opaqueLimitBytes : 0,
     // Like the key log: whoever holds this file reads the decrypted traffic.
     pcap: pcapFile ? { file: pcapFile, sensitive: true } : null,
+    threads,
   };
   return {
     listenHost: listen.host, listenPort: listen.port, caDir: path.resolve(str('ca-dir') ?? defaultCaDir()),
@@ -330,7 +338,7 @@ export function resolveCaptureOptions(raw: RawOptions, mode: 'capture' | 'ui', n
     append: raw['append'] === true, force: raw['force'] === true, allowClient, access, ...(auth ? { auth } : {}), ...(failOn ? { failOn } : {}), bodyLimitBytes,
     redact: raw['redact'] === true, report: raw['report'] === true, ...(fleet ? { fleet } : {}), record, canaryCount, rules, ...(canariesFile ? { canariesFile } : {}), ...(entitiesFile ? { entitiesFile } : {}), ...(keylogFile ? { keylogFile } : {}), ...(transparent ? { transparent } : {}),
     ...(wireguard ? { wireguard } : {}), ...(dns ? { dns } : {}), ...(dnsUpstream ? { dnsUpstream } : {}),
-    opaqueLimitBytes: outDir ? opaqueLimitBytes : 0, ...(pcapFile ? { pcapFile } : {}),
+    opaqueLimitBytes: outDir ? opaqueLimitBytes : 0, ...(pcapFile ? { pcapFile } : {}), threads, ...(proxyAuth !== undefined ? { proxyAuthText: proxyAuth } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ import { describeError } from '../util/errors.js';
 import { normalizeClientIp, type ClientAccess } from './access/client-access.js';
 import type { ProxyAuth } from './access/proxy-auth.js';
 import type { Target } from './access/target.js';
-import type { CertificateAuthority } from './ca/certificate-authority.js';
+import type { CertificateAuthority, IssuedLeaf } from './ca/certificate-authority.js';
 import { LeafStore } from './ca/leaf-store.js';
 import { FlowTracker } from './flow-tracker.js';
 import { Http1Layer } from './layers/http1-layer.js';
@@ -64,6 +64,8 @@ export interface InterceptingProxyOptions {
   readonly opaqueObserver?: TunnelObserver;
   /** Sees the device side (TLS bytes and keys) of every decrypted connection (--pcap: DeviceTlsRecorder.observe). */
   readonly deviceTlsObserver?: DeviceTlsObserver;
+  /** Told of every leaf this proxy issues (--threads: the other proxy loops adopt it). */
+  readonly leafIssued?: (host: string, leaf: IssuedLeaf) => void;
 }
 
 export class InterceptingProxy {
@@ -86,7 +88,7 @@ export class InterceptingProxy {
   constructor(options: InterceptingProxyOptions) {
     this.#options = options;
     this.#events = options.events;
-    this.#leaves = new LeafStore(options.ca);
+    this.#leaves = new LeafStore(options.ca, options.leafIssued);
     this.#tracker = new FlowTracker(options.events);
     this.#tracker.nameOf = options.nameOf;
     this.#upstream = new UpstreamConnector({
@@ -134,6 +136,11 @@ export class InterceptingProxy {
 
   get leafStats(): { issued: number; cached: number } {
     return { issued: this.#leaves.issuedCount, cached: this.#leaves.cachedCount };
+  }
+
+  /** A leaf another proxy loop issued (--threads): used here without signing again. */
+  adoptLeaf(host: string, leaf: IssuedLeaf): void {
+    this.#leaves.adopt(host, leaf);
   }
 
   async start(): Promise<{ host: string; port: number }> {

@@ -28,6 +28,8 @@ export class PassthroughPolicy {
   readonly #learned = new Map<string, LearnedHost>();
   /** "device ip|host" pairs where the device sent data after our handshake: it trusts our CA there. */
   readonly #trusted = new Set<string>();
+  /** Told of every host learned here, so other proxy loops can adopt it (threads/). */
+  onLearned: ((entry: LearnedHost) => void) | undefined;
 
   constructor(patterns: readonly string[] = []) {
     this.patterns = patterns;
@@ -51,7 +53,15 @@ export class PassthroughPolicy {
     if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
     const entry: LearnedHost = { host: lower, time: now.toISOString(), reason };
     this.#learned.set(lower, entry);
+    this.onLearned?.(entry);
     return entry;
+  }
+
+  /** A host another proxy loop learned: passed through here too from now on (not said again). */
+  adopt(entry: LearnedHost): void {
+    const lower = entry.host.toLowerCase();
+    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return;
+    this.#learned.set(lower, { ...entry, host: lower });
   }
 
   /** The same, from how the connection ended: learned only when the verdict says pinned. */
@@ -67,6 +77,7 @@ export class PassthroughPolicy {
     if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
     const entry: LearnedHost = { host: lower, time: now.toISOString(), reason, kind: 'client-certificate' };
     this.#learned.set(lower, entry);
+    this.onLearned?.(entry);
     return entry;
   }
 

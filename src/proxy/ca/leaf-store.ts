@@ -12,7 +12,7 @@
 
 import tls from 'node:tls';
 import { limits } from '../../limits.js';
-import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { CertificateAuthority, IssuedLeaf } from '../ca/certificate-authority.js';
 
 /** Cipher suites for the device side: today's defaults first, then what old Android and iOS offer. */
 export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0`;
@@ -20,10 +20,13 @@ export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA
 export class LeafStore {
   readonly #ca: CertificateAuthority;
   readonly #contexts = new Map<string, tls.SecureContext>();
+  readonly #onIssued: ((host: string, leaf: IssuedLeaf) => void) | undefined;
   #issued = 0;
 
-  constructor(ca: CertificateAuthority) {
+  /** `onIssued`: told of every leaf issued here, so other proxy loops can adopt it (threads/). */
+  constructor(ca: CertificateAuthority, onIssued?: (host: string, leaf: IssuedLeaf) => void) {
     this.#ca = ca;
+    this.#onIssued = onIssued;
   }
 
   /** Leaves issued since start (a cache miss each). */
@@ -45,10 +48,25 @@ export class LeafStore {
       return cached;
     }
     const leaf = this.#ca.issueLeaf(host);
+    this.#issued++;
+    const context = this.#cache(host, leaf);
+    this.#onIssued?.(host, leaf);
+    return context;
+  }
+
+  /**
+   * A leaf another proxy loop issued for `host` (same CA; its process's leaf key comes with it):
+   * cached without signing, so a new host costs the loops one signature, not one each. A leaf
+   * already held is kept.
+   */
+  adopt(host: string, leaf: IssuedLeaf): void {
+    if (!this.#contexts.has(host)) this.#cache(host, leaf);
+  }
+
+  #cache(host: string, leaf: IssuedLeaf): tls.SecureContext {
     const context = tls.createSecureContext({
       key: leaf.keyPem, cert: leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: DEVICE_SIDE_CIPHERS,
     });
-    this.#issued++;
     this.#contexts.set(host, context);
     if (this.#contexts.size > limits.leafCacheEntries) {
       const oldest = this.#contexts.keys().next().value;
