@@ -75,8 +75,9 @@ export function labDayPlot(samples: readonly LabDaySample[], title = 'phonehome 
   const lastMinutes = samples.length > 0 ? Math.max(...samples.map((s) => s.seconds)) / 60 : 0;
   // Ticks 1, 2, 5, 10, 15, 30 or 60 minutes apart, at most six; the axis ends on a tick, at least
   // one minute wide (a run's last sample comes a few seconds past its end: 1 % slack keeps 30 min at 30).
-  const tickStep = [1, 2, 5, 10, 15, 30, 60].find((step) => lastMinutes / step <= 6) ?? Math.ceil(lastMinutes / 6);
-  const maxMinutes = Math.max(1, Math.ceil(lastMinutes / tickStep - 0.01)) * tickStep;
+  const span = lastMinutes / 1.01;
+  const tickStep = [1, 2, 5, 10, 15, 30, 60].find((step) => span / step <= 6) ?? Math.ceil(span / 6);
+  const maxMinutes = Math.max(1, Math.ceil(span / tickStep)) * tickStep;
   const rss: Panel = { title: 'RSS (MB)', unit: '', colour: '#1f77b4', points: samples.map((s) => ({ minutes: s.seconds / 60, value: s.rssMb })), floorMax: 1 };
   const cpu: Panel = { title: 'CPU (% of one core, all threads)', unit: '%', colour: '#d62728', points: samples.flatMap((s) => (s.cpuPercent === null ? [] : [{ minutes: s.seconds / 60, value: s.cpuPercent }])), floorMax: 100 };
   const cpuTop = TOP + PANEL_HEIGHT + GAP;

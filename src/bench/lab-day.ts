@@ -163,6 +163,12 @@ export function describeLabDay(result: LabDayResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The run's JSON (samples and figures, with when and on what) and its SVG plot, where asked. */
+export function writeLabDayFiles(result: LabDayResult, files: { json?: string; svg?: string }): void {
+  if (files.json) fs.writeFileSync(files.json, `${JSON.stringify({ measured: new Date().toISOString(), host: `${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown'}`, ...result }, null, 1)}\n`);
+  if (files.svg) fs.writeFileSync(files.svg, labDayPlot(result.samples, `phonehome capture, lab day: ${result.devices} devices, ${Number(result.minutes.toFixed(1))} minutes`));
+}
+
 /** Reads `MINUTES [--devices N] [--socks N] [--json FILE] [--svg FILE]`; a wrong option is a one-line error. */
 export function parseLabDayArgs(argv: readonly string[]): { minutes: number; devices: number; socks: number; json?: string; svg?: string } {
   const parsed: { minutes: number; devices: number; socks: number; json?: string; svg?: string } = { minutes: 30, devices: 20, socks: 4 };
@@ -173,16 +179,16 @@ export function parseLabDayArgs(argv: readonly string[]): { minutes: number; dev
       if (next === undefined || next.startsWith('--')) throw new Error(`labday: ${arg} needs a value`);
       return next;
     };
-    const count = (text: string, max: number): number => {
+    const count = (text: string, max: number, what = arg): number => {
       const n = Number(text);
-      if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) throw new Error(`labday: ${arg} takes a number above 0 up to ${max}, not "${text}"`);
+      if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > max) throw new Error(`labday: ${what} takes a number above 0 up to ${max}, not "${text}"`);
       return n;
     };
     if (arg === '--devices') parsed.devices = Math.round(count(value(), 250));
     else if (arg === '--socks') parsed.socks = Math.round(count(value(), 250));
     else if (arg === '--json') parsed.json = value();
     else if (arg === '--svg') parsed.svg = value();
-    else if (!arg.startsWith('--') && i === 0) { const text = arg; parsed.minutes = count(text, 24 * 60); }
+    else if (i === 0 && /^\d/.test(arg)) parsed.minutes = count(arg, 24 * 60, 'MINUTES');
     else throw new Error(`labday: unknown option "${arg}" (known: MINUTES, --devices N, --socks N, --json FILE, --svg FILE)`);
   }
   if (parsed.socks > parsed.devices) throw new Error(`labday: --socks ${parsed.socks} is more than --devices ${parsed.devices}`);
@@ -203,7 +209,6 @@ if (process.argv[1] && import.meta.url.endsWith(path.basename(process.argv[1])))
     onSample: (s) => process.stdout.write(`${(s.seconds / 60).toFixed(1).padStart(5)} min  RSS ${String(s.rssMb).padStart(4)} MB  CPU ${s.cpuPercent === null ? '   –' : s.cpuPercent.toFixed(1).padStart(5)} %  flows ${s.flows}\n`),
   });
   process.stdout.write(`\n${describeLabDay(result)}`);
-  if (args.json) fs.writeFileSync(args.json, `${JSON.stringify({ measured: new Date().toISOString(), host: `${os.cpus().length} CPUs, ${os.cpus()[0]?.model ?? 'unknown'}`, ...result }, null, 1)}\n`);
-  if (args.svg) fs.writeFileSync(args.svg, labDayPlot(result.samples, `phonehome capture, lab day: ${result.devices} devices, ${Math.round(result.minutes)} minutes`));
+  writeLabDayFiles(result, args);
   process.exit(result.missing === 0 && result.exitCode === 0 && result.summaryDevices.length >= result.devices ? 0 : 1);
 }
