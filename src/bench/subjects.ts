@@ -14,13 +14,14 @@ import { threadCpuLists } from './proc-cpu.js';
 import { dnsNameForIp, type TlsNameFor } from './bench-agent.js';
 
 /** The subjects `--only` may name, in the order the table shows them. */
-export const SUBJECT_IDS = ['bare-pipe', 'bare-http', 'phonehome', 'mockttp', 'mitmproxy'] as const;
+export const SUBJECT_IDS = ['bare-pipe', 'bare-http', 'phonehome', 'phonehome-threads-2', 'mockttp', 'mitmproxy'] as const;
 export type SubjectId = (typeof SUBJECT_IDS)[number];
 
 export const SUBJECT_LABELS: Record<SubjectId, string> = {
   'bare-pipe': 'bare pipe relay',
   'bare-http': 'bare HTTP relay',
   phonehome: 'phonehome',
+  'phonehome-threads-2': 'phonehome --threads 2',
   mockttp: 'mockttp',
   mitmproxy: 'mitmproxy',
 };
@@ -135,12 +136,17 @@ function trustOf(file: string): string {
   return fs.readFileSync(file, 'utf8');
 }
 
-async function startPhonehome(plan: CpuPlan, paths: BenchPaths, round: number): Promise<Subject> {
+/**
+ * phonehome as built; `threads` 2: two proxy loops and the primary, all on the plan's subject
+ * CPU(s) like every subject (on one pinned core that measures what the hand-off between them
+ * costs; unpinned, what a second core gives). /proc's figures count the loops, its children.
+ */
+async function startPhonehome(plan: CpuPlan, paths: BenchPaths, round: number, threads = 1): Promise<Subject> {
   const port = await freePort();
   const caDir = path.join(paths.work, 'phonehome-ca');
-  const runDir = path.join(paths.work, `phonehome-run-${round}`);
-  const child = await startPinned(plan, process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', caDir, '--out', runDir, '--upstream-ca', paths.originCaFile], port, 60);
-  return { id: 'phonehome', proxyPort: port, trust: trustOf(path.join(caDir, 'ca.pem')), pid: child.pid!, runDir, stop: () => stopChild(child) };
+  const runDir = path.join(paths.work, `phonehome-run-${round}${threads > 1 ? `-threads-${threads}` : ''}`);
+  const child = await startPinned(plan, process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', caDir, '--out', runDir, '--upstream-ca', paths.originCaFile, '--threads', String(threads)], port, 60);
+  return { id: threads > 1 ? 'phonehome-threads-2' : 'phonehome', proxyPort: port, trust: trustOf(path.join(caDir, 'ca.pem')), pid: child.pid!, runDir, stop: () => stopChild(child) };
 }
 
 /** A bare Node relay (the floor): no recording, no inspection (bare-relay.ts). */
@@ -173,6 +179,7 @@ export function startSubject(id: SubjectId, plan: CpuPlan, paths: BenchPaths, ro
     case 'bare-pipe': return startBareRelay(plan, paths, 'pipe');
     case 'bare-http': return startBareRelay(plan, paths, 'http');
     case 'phonehome': return startPhonehome(plan, paths, round);
+    case 'phonehome-threads-2': return startPhonehome(plan, paths, round, 2);
     case 'mockttp': return startMockttp(plan, paths);
     case 'mitmproxy': return startMitmproxy(plan, paths);
   }
