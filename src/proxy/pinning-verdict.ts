@@ -4,15 +4,19 @@
 // sending a single byte (an app's own pin check). Anything a client does after it sent a byte —
 // a request we answered 400/431/502, an upstream that failed, a server that closed — shows it
 // trusted us, and so did one whose device already sent data to the same host on another connection
-// (Chromium closes unused pre-connects soon after a page load). Pure, so every way a connection
+// (Chromium closes unused pre-connects soon after a page load; a client gives up a connection
+// mid-handshake), unless that connection sent an alert about our certificate. Pure, so every way a connection
 // can end is one row of a table test.
 
 import { limits } from '../limits.js';
 import { classifyHandshakeError } from './layers/tls-alerts.js';
 
 export type ConnectionEnding =
-  /** The TLS handshake with the device did not finish; `error` is what the TLS socket said, if anything. */
-  | { readonly stage: 'handshake'; readonly error?: unknown }
+  /**
+   * The TLS handshake with the device did not finish; `error` is what the TLS socket said, if
+   * anything. `trustedBefore`: as below.
+   */
+  | { readonly stage: 'handshake'; readonly error?: unknown; readonly trustedBefore?: boolean }
   /**
    * The handshake finished, then the connection closed. `trustedBefore`: the same device already
    * sent data over another connection to this host through us (a browser's unused pre-connect
@@ -33,11 +37,19 @@ export interface PinningVerdict {
 
 export function pinningVerdict(ending: ConnectionEnding): PinningVerdict {
   if (ending.stage === 'handshake') {
-    if (ending.error === undefined) {
-      return { pinned: true, reason: 'client closed the connection during the TLS handshake', tags: [], failedHandshake: true };
+    const failure = ending.error === undefined
+      ? { certificateRejected: true, reason: 'client closed the connection during the TLS handshake', alertTag: undefined }
+      : classifyHandshakeError(ending.error);
+    const tags = failure.alertTag ? [failure.alertTag] : [];
+    // A close or reset says nothing about our certificate by itself; from a device that already
+    // sent this host data through us it is a connection given up (a cancelled request, a bench
+    // or a browser closing its sockets), and learning "pinned" would break its traffic for the
+    // rest of the run. An alert naming our certificate is a refusal whoever sends it.
+    const silent = ending.error === undefined || failure.alertTag === 'tls:reset';
+    if (failure.certificateRejected && silent && ending.trustedBefore) {
+      return { pinned: false, reason: `${failure.reason}, but the device already trusted our certificate for this host on another connection (given up, not a refusal)`, tags, failedHandshake: true };
     }
-    const failure = classifyHandshakeError(ending.error);
-    return { pinned: failure.certificateRejected, reason: failure.reason, tags: failure.alertTag ? [failure.alertTag] : [], failedHandshake: true };
+    return { pinned: failure.certificateRejected, reason: failure.reason, tags, failedHandshake: true };
   }
   if (ending.clientSpoke) {
     return { pinned: false, reason: 'the client sent data after the handshake: it trusted our certificate', tags: [], failedHandshake: false };

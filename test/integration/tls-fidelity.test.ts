@@ -208,3 +208,50 @@ t.test('an unused connection closing right after the handshake is not "pinned" w
   t.same(lab.passthrough.learned(), [], 'nothing learned');
   t.notOk(lab.flows.some((f) => f.kind === 'tls-failed'), 'no failed-handshake flow either');
 });
+
+/** A real ClientHello for `servername`, as Node's TLS client sends it (caught by a plain TCP server). */
+async function clientHelloFor(servername: string): Promise<Buffer> {
+  const catcher = net.createServer();
+  catcher.listen(0, '127.0.0.1');
+  await once(catcher, 'listening');
+  const caught = once(catcher, 'connection').then(async ([socket]) => {
+    const [hello] = (await once(socket as net.Socket, 'data')) as [Buffer];
+    (socket as net.Socket).destroy();
+    return hello;
+  });
+  const client = tls.connect({ host: '127.0.0.1', port: (catcher.address() as net.AddressInfo).port, servername });
+  client.on('error', () => undefined);
+  const hello = await caught;
+  client.destroy();
+  catcher.close();
+  return hello;
+}
+
+/** Opens a tunnel, sends a ClientHello, and gives the connection up as soon as the proxy answers: closed mid-handshake. */
+async function giveUpMidHandshake(proxyPort: number, authority: string, servername: string): Promise<void> {
+  const { socket } = await connectTunnel(proxyPort, authority);
+  socket.write(await clientHelloFor(servername));
+  await within(once(socket, 'data'), 10_000, 'the proxy\'s ServerHello');
+  socket.destroy();
+}
+
+t.test('a connection given up mid-handshake is not "pinned" when the device already sent that host data; from a device that never did, it still is', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: 'app.example.test', handler: (_req, res) => res.end('ok') });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const used = await tlsViaProxy(lab.port, `app.example.test:${origin.port}`, { servername: 'app.example.test', ca: lab.ca.certPem });
+  t.match(await http10(used, 'GET / HTTP/1.1\r\nHost: app.example.test\r\nConnection: close\r\n\r\n'), /ok$/);
+
+  await giveUpMidHandshake(lab.port, `app.example.test:${origin.port}`, 'app.example.test');
+  const givenUp = await lab.next('flow:end', (f) => f.kind === 'tls-failed');
+  t.match(givenUp, { target: { host: 'app.example.test' }, error: /given up, not a refusal/ }, 'a failed handshake is recorded, and says why it is not a refusal');
+  t.notOk(givenUp.tags?.includes('tls:certificate-rejected'), 'not a rejection of our certificate');
+  t.same(lab.passthrough.learned(), [], 'nothing learned');
+  const again = await tlsViaProxy(lab.port, `app.example.test:${origin.port}`, { servername: 'app.example.test', ca: lab.ca.certPem });
+  t.match(await http10(again, 'GET / HTTP/1.1\r\nHost: app.example.test\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200[^]*ok$/, 'the next connection is still decrypted');
+
+  // The look-alike: the same silence from a device that never trusted us with this host.
+  await giveUpMidHandshake(lab.port, `other.example.test:${origin.port}`, 'other.example.test');
+  t.match(await lab.next('tls:failed'), { host: 'other.example.test', learnedPassthrough: true }, 'learned as pinned');
+});

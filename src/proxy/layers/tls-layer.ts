@@ -145,13 +145,13 @@ export class TlsLayer {
       // The TLS socket sits on the client's TCP socket, which does not close with it by itself.
       socket.destroy();
       const handshakeDone = tlsFacts.handshakeAtMs !== undefined;
+      const trusted = (): boolean => this.#options.passthrough.trusts(context.client.ip, pinnedName(context));
       if (!handshakeDone) {
         dropSession();
-        this.#judge(context, pinningVerdict({ stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) }));
+        this.#judge(context, pinningVerdict({ stage: 'handshake', trustedBefore: trusted(), ...(handshakeError !== undefined ? { error: handshakeError } : {}) }));
         return;
       }
       const ending = { stage: 'after-handshake', clientSpoke: tlsFacts.clientSpoke === true, msAfterHandshake: Date.now() - tlsFacts.handshakeAtMs! } as const;
-      const trusted = (): boolean => this.#options.passthrough.trusts(context.client.ip, pinnedName(context));
       if (!pinningVerdict({ ...ending, trustedBefore: trusted() }).pinned) return;
       // A browser races two connections to a host and closes the one it did not need, sometimes
       // before the other has said a word: decide a moment later, when the other may have spoken.
