@@ -11,7 +11,7 @@ t.test('small requests on keep-alive lanes: the count is what the server answere
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => { served++; res.end('x'.repeat(64)); } });
   t.teardown(() => origin.close());
   let servedAtClockStart = -1;
-  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem }, origin.port, 0.3, () => { servedAtClockStart = served; });
+  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem, stop: async () => undefined }, origin.port, 0.3, () => { servedAtClockStart = served; });
   t.equal(servedAtClockStart, CONCURRENCY, 'one warm-up request per lane before the clock starts');
   t.ok(result.requests > 0, `${result.requests} requests`);
   t.equal(result.requests, served - CONCURRENCY, 'every counted request was answered, none twice');
