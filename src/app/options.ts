@@ -72,7 +72,7 @@ export const captureOptionSpecs: readonly OptionSpec[] = [
   { name: 'keylog', kind: 'string', value: 'FILE', defaultText: 'SSLKEYLOGFILE if set', help: 'append TLS keys of both sides (NSS key log, for Wireshark); mode 0600, sensitive' },
   { name: 'opaque-limit', kind: 'string', value: 'BYTES', defaultText: '256 MiB', help: 'ciphertext of passthrough and opaque flows kept in opaque.pcapng, for phonehome decrypt (0: none; also 64m, 1g)' },
   { name: 'pcap', kind: 'string', value: 'FILE', defaultText: 'off', help: 'also write the device side, decrypted, as pcapng with its keys embedded (Wireshark opens it decrypted); sensitive' },
-  { name: 'threads', kind: 'string', value: 'N', defaultText: 'PHONEHOME_THREADS, else 1 on up to 2 cores, cores - 1 above (at most 8)', help: 'proxy event loops accepting on the same port(s); one process writes the files (not with --wireguard)' },
+  { name: 'threads', kind: 'string', value: 'N', defaultText: 'PHONEHOME_THREADS, else 1 on up to 2 cores, cores - 1 above (at most 3)', help: 'proxy event loops (processes) accepting on the same port(s), 1 to 8; one process writes the files (not with --wireguard)' },
 ];
 
 export interface CaptureOptions {

@@ -1,19 +1,24 @@
-// How many proxy event loops a capture runs (--threads). One loop carries about 9,000 small
-// requests a second on a core of its own (README, Performance), and the primary process that
-// writes the files and runs inspection needs a core too: so one loop on a machine of up to two
-// cores (a second loop there only takes CPU from the writer and the inspection worker), and one
-// fewer than the cores above that. Eight at most: past that the primary's per-flow cost (the flow
-// line, the hand-off to inspection) is the limit, not the loops (README, "Using more cores").
+// How many proxy event loops a capture runs (--threads). The primary process that writes the
+// files and runs inspection needs a core of its own, so: one loop on a machine of up to two cores
+// (a second loop there takes CPU from the writer and the inspection worker, and the hand-off
+// between processes costs more than it gives), one fewer than the cores above that, and by default
+// three at most: measured, the primary's per-flow cost (receiving the flow, the flow line, the
+// hand-off to inspection) is about a third of a loop's per-request cost, so one primary feeds about
+// three busy loops and more add nothing but memory (README, "Using more cores"). --threads may ask
+// for up to eight, to measure that on a bigger machine.
 
 import os from 'node:os';
 import { ConfigError } from '../../util/errors.js';
 
-/** Loops a capture never exceeds: one primary feeds about this many (README's scaling model). */
+/** Loops --threads may ask for. */
 export const maxProxyLoops = 8;
+
+/** Loops the default runs at most: what one primary feeds (README's scaling model). */
+export const defaultMaxProxyLoops = 3;
 
 /** The default for a machine with `cores` CPUs. */
 export function defaultProxyLoops(cores: number = os.availableParallelism()): number {
-  return cores <= 2 ? 1 : Math.min(cores - 1, maxProxyLoops);
+  return cores <= 2 ? 1 : Math.min(cores - 1, defaultMaxProxyLoops);
 }
 
 function parseLoops(text: string, what: string): number {

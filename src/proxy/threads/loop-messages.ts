@@ -71,4 +71,4 @@ export type FromLoop =
   | { readonly t: 'tap-open'; readonly key: number; readonly kind: TapKind; readonly connection: TappedConnection }
   | ({ readonly t: 'tap'; readonly key: number } & TapOp)
   /** Sent last, after every flow of the loop: the primary may close the sinks once each loop said it. */
-  | { readonly t: 'stopped'; readonly leavesIssued: number; readonly tapBytesDropped: number };
+  | { readonly t: 'stopped'; readonly leavesIssued: number; readonly tapBytesDropped: number; readonly flowsCut: number };

@@ -17,6 +17,7 @@ import { InterceptingProxy } from '../intercepting-proxy.js';
 import { PassthroughPolicy } from '../passthrough.js';
 import type { FromLoop, LoopConfig, ToLoop } from './loop-messages.js';
 import { TapSender } from './remote-taps.js';
+import { FlowHandOver } from './loop-backlog.js';
 
 function send(message: FromLoop, sent?: () => void): void {
   if (!process.connected) return;
@@ -42,6 +43,8 @@ process.on('uncaughtException', (error) => {
   send({ t: 'log', entry: { time: new Date().toISOString(), level: 'error', message: `internal error (the proxy keeps running): ${text}` } });
 });
 
+const flows = new FlowHandOver(send);
+
 let proxy: InterceptingProxy | undefined;
 let names: DnsNames | undefined;
 let passthrough: PassthroughPolicy | undefined;
@@ -49,8 +52,7 @@ const taps = new TapSender(send);
 
 async function start(config: LoopConfig): Promise<void> {
   const bus = new EventBus();
-  bus.on('flow:end', (flow) => send({ t: 'flow', flow, tunnel: flow.kind === 'tunnel' }));
-  // A tunnel's flow:end is followed by its tunnel:end (raw-layer.ts): the primary emits both from the one message.
+  bus.on('flow:end', (flow) => flows.handOver(flow));
   bus.on('tls:failed', (failure) => send({ t: 'tls-failed', failure }));
   bus.on('client:refused', (refusal) => send({ t: 'refused', refusal }));
   bus.on('log', (entry) => send({ t: 'log', entry }));
@@ -85,7 +87,7 @@ async function start(config: LoopConfig): Promise<void> {
 async function stop(): Promise<void> {
   await proxy?.stop();
   // After every flow (the channel keeps order): the primary closes the files once each loop said this.
-  send({ t: 'stopped', leavesIssued: proxy?.leafStats.issued ?? 0, tapBytesDropped: taps.dropped }, () => process.disconnect());
+  send({ t: 'stopped', leavesIssued: proxy?.leafStats.issued ?? 0, tapBytesDropped: taps.dropped, flowsCut: flows.cut }, () => process.disconnect());
 }
 
 process.on('message', (message: ToLoop) => {

@@ -25,6 +25,7 @@ import { describeError } from '../../util/errors.js';
 import { FlowRenumbering } from './flow-renumbering.js';
 import type { FromLoop, LoopConfig, ToLoop } from './loop-messages.js';
 import { TapReceiver } from './remote-taps.js';
+import { flowBacklogBytes } from './loop-backlog.js';
 
 /** What a capture session needs of its proxy, whether one loop in-process or several. */
 export type ProxyEngine = Pick<InterceptingProxy, 'start' | 'stop' | 'port' | 'transparentPort' | 'leafStats'>;
@@ -55,6 +56,7 @@ export class ProxyLoops implements ProxyEngine {
   #replacedAt: number[] = [];
   #leavesIssued = 0;
   #tapBytesDropped = 0;
+  #flowsCut = 0;
   #port = 0;
   #transparentPort = 0;
   #stopping = false;
@@ -142,6 +144,7 @@ export class ProxyLoops implements ProxyEngine {
         } else if (message.t === 'stopped') {
           loop.stopped = true;
           this.#tapBytesDropped += message.tapBytesDropped;
+          this.#flowsCut += message.flowsCut;
           resolveEnded();
         } else {
           this.#receive(loop, message);
@@ -253,6 +256,7 @@ export class ProxyLoops implements ProxyEngine {
         written: 0, skipped: 0,
         notes: [
           `--threads ${this.#count}: the proxy loops handed over ${this.#flowsByLoop.join(', ')} flows (loop 1 to ${this.#count}); ${this.#replaced} loop(s) replaced; ${this.#leavesIssued} leaf certificate(s) issued`,
+          ...(this.#flowsCut > 0 ? [`${this.#flowsCut} flow(s) were handed over without their bodies (inspected:partial): the proxy loops ran ahead of this process by more than ${flowBacklogBytes / 1048576} MiB`] : []),
           ...(this.#tapBytesDropped > 0 ? [`${this.#tapBytesDropped} byte(s) of tapped traffic were not recorded: the proxy loops' channel to the files was backed up`] : []),
         ],
       }),

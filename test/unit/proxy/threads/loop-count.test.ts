@@ -1,14 +1,15 @@
 import t from 'tap';
 import { defaultProxyLoops, resolveProxyLoops } from '../../../../src/proxy/threads/loop-count.js';
 
-t.test('the default: one loop on up to two cores, one fewer than the cores above, eight at most', async (t) => {
-  t.same([1, 2, 3, 4, 8, 9, 16, 64].map((cores) => defaultProxyLoops(cores)), [1, 1, 2, 3, 7, 8, 8, 8]);
+t.test('the default: one loop on up to two cores, one fewer than the cores above, three at most (what one primary feeds)', async (t) => {
+  t.same([1, 2, 3, 4, 5, 8, 16, 64].map((cores) => defaultProxyLoops(cores)), [1, 1, 2, 3, 3, 3, 3, 3]);
 });
 
 t.test('--threads wins over PHONEHOME_THREADS, which wins over the default', async (t) => {
   t.equal(resolveProxyLoops('3', { PHONEHOME_THREADS: '2' }, { wireguard: false }, 16), 3);
   t.equal(resolveProxyLoops(undefined, { PHONEHOME_THREADS: '2' }, { wireguard: false }, 1), 2);
   t.equal(resolveProxyLoops(undefined, { PHONEHOME_THREADS: '' }, { wireguard: false }, 4), 3);
+  t.equal(resolveProxyLoops(undefined, { PHONEHOME_THREADS: '6' }, { wireguard: false }, 2), 6, 'asked for, more than the default may run');
   t.equal(resolveProxyLoops(undefined, {}, { wireguard: false }, 2), 1);
 });
 
