@@ -108,8 +108,10 @@ export class ProxyLoops implements ProxyEngine {
   #config(index: number): LoopConfig {
     const o = this.#options;
     return {
-      loop: index, listenHost: o.listenHost, listenPort: this.#port || o.listenPort,
-      ...(o.transparent ? { transparent: { host: o.transparent.host, port: this.#transparentPort || o.transparent.port } } : {}),
+      // The port as configured, 0 included, never the one it became: the cluster shares a socket
+      // per (address, port as asked), so a loop asking for the bound port would try to bind it again.
+      loop: index, listenHost: o.listenHost, listenPort: o.listenPort,
+      ...(o.transparent ? { transparent: { host: o.transparent.host, port: o.transparent.port } } : {}),
       caDir: o.ca.dir, bodyLimitBytes: o.bodyLimitBytes, upstreamCaPems: o.upstreamCaPems, insecureUpstream: o.insecureUpstream,
       ...(o.upstreamTlsMin ? { upstreamTlsMin: o.upstreamTlsMin } : {}),
       clientCertificates: [...(o.clientCertificates ?? new Map()).entries()],
@@ -138,6 +140,13 @@ export class ProxyLoops implements ProxyEngine {
           listening = true;
           if (this.#port === 0) this.#port = message.port;
           if (this.#transparentPort === 0) this.#transparentPort = message.transparentPort;
+          // The cluster shares one socket per address and port: a loop elsewhere would split the devices.
+          if (message.port !== this.#port || message.transparentPort !== this.#transparentPort) {
+            loop.stopped = true; // not replaced: the start fails
+            worker.process.kill('SIGKILL');
+            reject(new Error(`proxy loop ${index} listened on port ${message.port}, not the others' ${this.#port}`));
+            return;
+          }
           resolve();
         } else if (message.t === 'start-failed') {
           reject(Object.assign(new Error(message.message), { ...(message.code ? { code: message.code } : {}), ...(message.listener ? { listener: message.listener } : {}) }));
@@ -153,6 +162,7 @@ export class ProxyLoops implements ProxyEngine {
       worker.on('error', () => undefined); // a channel error ends in 'exit', said there
       worker.once('exit', (code, signal) => {
         this.#loops.delete(worker);
+        this.#ended.delete(worker);
         loop.taps.closeAll();
         resolveEnded();
         if (!listening) {
