@@ -52,7 +52,8 @@ t.test('--threads 2: both loops serve, one writer numbers every flow once, a pin
   fs.writeFileSync(originCa, getOriginCa().certPem);
   const out = path.join(dir, 'run');
   const caDir = path.join(dir, 'ca');
-  const { child, port, stderr } = await startCapture(['--threads', '2', '--out', out, '--ca-dir', caDir, '--upstream-ca', originCa]);
+  const keylog = path.join(dir, 'keys.log');
+  const { child, port, stderr } = await startCapture(['--threads', '2', '--out', out, '--ca-dir', caDir, '--upstream-ca', originCa, '--keylog', keylog]);
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
   const loops = loopPids(child.pid!);
   t.equal(loops.length, 2, 'two proxy loops');
@@ -64,18 +65,21 @@ t.test('--threads 2: both loops serve, one writer numbers every flow once, a pin
   const together = await Promise.all([4, 5, 6, 7].map((i) => upload(`photo-${i}`)));
   t.same(together.map((r) => r.status), [200, 200, 200, 200]);
 
-  // A loop dies: said in one line, replaced, and the run goes on. (Before the pinned app's tunnels:
-  // a tunnel is recorded when it closes, and the open ones of a loop that dies are lost with it.)
+  // A loop dies: said in one line, replaced, and the run goes on. (Once its flows are in
+  // flows.jsonl, and before the pinned app's tunnels: a client may have its answer before the loop
+  // handed the flow over, and a tunnel is recorded when it closes; a dying loop loses those.)
+  const flowLog = path.join(out, 'flows.jsonl');
+  await until(() => lines(flowLog).length === 8, 20_000, 'the eight uploads in flows.jsonl');
   process.kill(loops[0]!, 'SIGKILL');
   await until(() => /proxy loop \d \(pid \d+\) ended \(SIGKILL\); its open connections are lost; a new loop takes its place/.test(stderr()), 20_000, 'the dead loop said');
-  await until(() => loopPids(child.pid!).filter((pid) => pid !== loops[0]).length === 2, 20_000, 'a new loop');
+  await until(() => /proxy loop \d listens again \(a new process\)/.test(stderr()), 20_000, 'a new loop');
+  t.equal(loopPids(child.pid!).filter((pid) => pid !== loops[0]).length, 2, 'two loops again');
   for (let i = 8; i < 10; i++) t.equal((await upload(`photo-${i}`)).status, 200, `after the replacement, upload ${i}`);
 
   // The app trusts only its server's CA: our leaf is refused, and the host is learned as pinned.
   await t.rejects(httpsViaProxy({ proxyPort: port, host: '127.0.0.2', port: pinned.port, trust: getOriginCa().certPem }));
   // The loop tells the primary what it learned before it hands over the failed flow: once that
   // flow is in flows.jsonl, every loop has been told, ahead of any later connection.
-  const flowLog = path.join(out, 'flows.jsonl');
   await until(() => lines(flowLog).some((l) => l.includes('"tls:certificate-rejected"')), 20_000, 'the refused handshake in flows.jsonl');
   for (let i = 0; i < 4; i++) {
     const res = await httpsViaProxy({ proxyPort: port, host: '127.0.0.2', port: pinned.port, trust: getOriginCa().certPem });
@@ -113,7 +117,15 @@ t.test('--threads 2: both loops serve, one writer numbers every flow once, a pin
   const [first, second] = [Number(perLoop?.[1]), Number(perLoop?.[2])];
   t.ok(first > 0 && second > 0, `both loops served (${first} and ${second} flows)`);
   t.equal(first + second, flows.length, 'every flow came from a loop');
-  t.match(note, /1 loop\(s\) replaced/);
+  t.match(note, /1 loop\(s\) replaced/, 'the new loop listened on the same port');
+  t.notMatch(stderr(), /could not be replaced/);
+  // What the loops tap, the primary writes: the pinned app's ciphertext for decrypt, and the keys.
+  const coverage = (summary as unknown as { coverage: { opaque: { sessions: number; recordedBytes: number } } }).coverage;
+  t.equal(coverage.opaque.sessions, 4, 'the four tunnels in opaque.pcapng');
+  t.ok(coverage.opaque.recordedBytes > 0);
+  t.ok(fs.statSync(path.join(out, 'opaque.pcapng')).size > coverage.opaque.recordedBytes);
+  const keyLines = lines(keylog);
+  t.ok(keyLines.length >= 10 && keyLines.every((l) => /^[A-Z0-9_]+ [0-9a-f]{64} [0-9a-f]+$/.test(l)), `${keyLines.length} whole key log lines`);
   const har = JSON.parse(fs.readFileSync(path.join(out, 'flows.har'), 'utf8')) as { log: { entries: Array<{ _phonehome?: { flowId: string } }> } };
   t.same(har.log.entries.map((e) => e._phonehome?.flowId).sort(), [...ids].sort(), 'the HAR names the same flows');
 });

@@ -52,7 +52,7 @@ export class ProxyLoops implements ProxyEngine {
   readonly #loops = new Map<Worker, Loop>();
   /** Flows each loop (by index, 1-based) handed over, replaced loops included. */
   readonly #flowsByLoop: number[];
-  #replaced = 0;
+  #replaced = 0; // loops that took a dead one's place and listen
   #replacedAt: number[] = [];
   #leavesIssued = 0;
   #tapBytesDropped = 0;
@@ -183,9 +183,12 @@ export class ProxyLoops implements ProxyEngine {
       return;
     }
     this.#replacedAt.push(now);
-    this.#replaced++;
     this.#events.log('warn', `proxy loop ${loop.index} (pid ${loop.worker.process.pid}) ended (${how}); its open connections are lost; a new loop takes its place`);
-    this.#startLoop(loop.index).catch((error: unknown) => this.#events.log('error', `proxy loop ${loop.index} could not be replaced: ${describeError(error)}`));
+    // Counted once the new loop listens, on the same port as the others.
+    this.#startLoop(loop.index).then(() => {
+      this.#replaced++;
+      this.#events.log('info', `proxy loop ${loop.index} listens again (a new process)`);
+    }, (error: unknown) => this.#events.log('error', `proxy loop ${loop.index} could not be replaced: ${describeError(error)}`));
   }
 
   #receive(loop: Loop, message: FromLoop): void {
