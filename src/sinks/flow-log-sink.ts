@@ -1,5 +1,7 @@
 // flows.jsonl, the run's write-ahead log of flows and its one durable record: one HAR 1.2 entry per
-// line (flow-line.ts), so a flow completed before a crash is never lost. flows.har is built from it
+// line (flow-line.ts), each handed to the OS as soon as its flow ends (here) or within the worker's
+// next turn (the worker's lines: README, flows.jsonl), so a crash loses at most the lines of its
+// last moments' flows. flows.har is built from it
 // when asked (on stop for a small run, by `phonehome har`: src/run/har-on-stop.ts): the log is the
 // record, the HAR its view.
 // This sink writes each line on the thread that calls it, in one write(2), before it returns. A
