@@ -1,9 +1,8 @@
 // flows.jsonl, the run's write-ahead log of flows and its one durable record: one HAR 1.2 entry per
 // line (flow-line.ts), each handed to the OS as soon as its flow ends (here) or within the worker's
 // next turn (the worker's lines: README, flows.jsonl), so a crash loses at most the lines of its
-// last moments' flows. flows.har is built from it
-// when asked (on stop for a small run, by `phonehome har`: src/run/har-on-stop.ts): the log is the
-// record, the HAR its view.
+// last moments' flows. flows.har is built from it when asked (on stop for a small run, by
+// `phonehome har`: src/run/har-on-stop.ts): the log is the record, the HAR its view.
 // This sink writes each line on the thread that calls it, in one write(2), before it returns. A
 // capture with the inspection worker has the worker write them instead (run-files-sink.ts: one
 // clone of the flow serves both, and the proxy thread neither builds nor writes the line); this
