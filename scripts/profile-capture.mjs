@@ -2,7 +2,7 @@
 // CPU per small request and idle memory of a capture, for the hot-path work of issue #24.
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
-//        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh]
+//        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
@@ -13,6 +13,8 @@
 // garbage, libuv's pool) by the requests served. The load generator shares the machine: the
 // figures are CPU of the subject only, but wall-clock rates depend on what else runs.
 // --fresh opens a new device connection (CONNECT and TLS) for every request instead of keeping 10 alive.
+// --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
+// instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
 // --summarize prints the functions with the most self time in one of them.
 
@@ -68,7 +70,17 @@ const profileFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(
 const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
-const child = spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+const installed = args.includes('--installed') && subjectName !== 'bare-http';
+if (installed && profileDir) {
+  // Node refuses --cpu-prof in NODE_OPTIONS, and the launcher's first line cannot take more flags.
+  process.stderr.write('profile-capture: --cpu-prof needs node\'s own command line: drop --installed and add --node-flag=--max-semi-space-size=2 for the same heap\n');
+  process.exit(2);
+}
+const child = installed
+  ? spawn(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1), {
+    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
+  })
+  : spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
 process.on('exit', () => child.kill('SIGKILL'));
 await waitForPort(proxyPort, child);
 const trust = fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8');
@@ -117,7 +129,7 @@ for (const [tid, { name, ticks }] of after) {
 const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
 const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
 const lines = [
-  `subject ${subjectName}${fresh ? ' (a new connection per request)' : ''} ${nodeFlags.join(' ')}`.trim(),
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''} ${nodeFlags.join(' ')}`.trim(),
   `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
   `cpu per request ${usPerRequest(totalTicks).toFixed(1)} us (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
