@@ -50,6 +50,12 @@ const concurrency = Number(option('concurrency', 10));
 const idleSeconds = Number(option('idle-seconds', 3));
 const profileDir = option('cpu-prof');
 const ticksPerSecond = 100; // USER_HZ on Linux
+const installed = args.includes('--installed') && subjectName !== 'bare-http';
+if (installed && profileDir) {
+  // Node refuses --cpu-prof in NODE_OPTIONS, and the launcher's first line cannot take more flags.
+  process.stderr.write('profile-capture: --cpu-prof needs node\'s own command line: drop --installed and add --node-flag=--max-semi-space-size=2 for the same heap\n');
+  process.exit(2);
+}
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'phonehome-profile-'));
 const originCa = CertificateAuthority.loadOrCreate(path.join(work, 'origin-ca'));
@@ -70,12 +76,6 @@ const profileFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(
 const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
-const installed = args.includes('--installed') && subjectName !== 'bare-http';
-if (installed && profileDir) {
-  // Node refuses --cpu-prof in NODE_OPTIONS, and the launcher's first line cannot take more flags.
-  process.stderr.write('profile-capture: --cpu-prof needs node\'s own command line: drop --installed and add --node-flag=--max-semi-space-size=2 for the same heap\n');
-  process.exit(2);
-}
 const child = installed
   ? spawn(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1), {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
