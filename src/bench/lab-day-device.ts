@@ -67,7 +67,8 @@ export class LabDevice {
   readonly #random: () => number;
   #sockets: { through: WebSocket; direct: WebSocket } | undefined;
   #stopped = false;
-  #wake: Array<() => void> = [];
+  /** The pauses under way (one per loop at most), so stop() can cut them short. */
+  readonly #wake = new Set<() => void>();
   #lastError = '';
 
   constructor(setup: DeviceSetup) {
@@ -89,10 +90,10 @@ export class LabDevice {
     await Promise.all((['api', 'upload', 'websocket', 'pinned'] as const).map((kind) => this.#loop(kind)));
   }
 
-  /** Ends the loops (an action under way finishes), then closes the WebSockets and the kept-alive connections. */
-  async stop(): Promise<void> {
+  /** Ends the loops: a pause ends now, an action under way finishes; run() then returns. */
+  stop(): void {
     this.#stopped = true;
-    for (const wake of this.#wake.splice(0)) wake();
+    for (const wake of [...this.#wake]) wake();
   }
 
   /** After run() has returned: closes both WebSockets (the through one is a flow when it closes) and every kept-alive connection. */
@@ -135,9 +136,13 @@ export class LabDevice {
   /** The phone's pace between actions; stop() cuts it short. */
   async #pause(seconds: number): Promise<void> {
     await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#wake.delete(done);
+        resolve();
+      };
       const timer = setTimeout(done, seconds * 1000);
-      function done(): void { clearTimeout(timer); resolve(); }
-      this.#wake.push(done);
+      this.#wake.add(done);
     });
   }
 

@@ -105,7 +105,7 @@ export async function labDay(options: LabDayOptions): Promise<LabDayResult> {
     sample(true);
     const sampler = setInterval(() => sample(false), options.sampleEverySeconds * 1000);
     const running = devices.map((d) => d.run());
-    const deadline = setTimeout(() => devices.forEach((d) => void d.stop()), options.seconds * 1000);
+    const deadline = setTimeout(() => devices.forEach((d) => d.stop()), options.seconds * 1000);
     await Promise.all(running);
     clearTimeout(deadline);
     sample(false);
