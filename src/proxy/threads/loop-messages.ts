@@ -57,8 +57,6 @@ export type TapOp =
 
 /** Loop → primary. */
 export type FromLoop =
-  /** Several messages of one turn of the loop's event loop, in their order. */
-  | { readonly t: 'batch'; readonly messages: readonly FromLoop[] }
   /** The loop's module is loaded and listens for messages (one sent before would be lost). */
   | { readonly t: 'ready' }
   | { readonly t: 'listening'; readonly port: number; readonly transparentPort: number }

@@ -19,31 +19,13 @@ import type { FromLoop, LoopConfig, ToLoop } from './loop-messages.js';
 import { TapSender } from './remote-taps.js';
 import { FlowHandOver } from './loop-backlog.js';
 
-// Messages go out once per turn of the event loop, all of that turn's in one: a busy loop ends
-// several flows per turn, and each message costs a write on the channel and a wake-up of the
-// primary. One queue for every kind keeps their order (a loop learns a pinned host before it
-// hands over the flow that refused us, and the primary relies on that).
-let queue: FromLoop[] = [];
-let callbacks: Array<() => void> = [];
-
-function flush(): void {
-  const messages = queue;
-  const sent = callbacks;
-  queue = [];
-  callbacks = [];
-  const done = (): void => { for (const callback of sent) callback(); };
-  if (!process.connected) return done();
-  try {
-    process.send!(messages.length === 1 ? messages[0]! : { t: 'batch', messages }, undefined, {}, done);
-  } catch {
-    done();
-  }
-}
-
 function send(message: FromLoop, sent?: () => void): void {
-  if (queue.length === 0) setImmediate(flush);
-  queue.push(message);
-  if (sent) callbacks.push(sent);
+  if (!process.connected) return;
+  try {
+    process.send!(message, undefined, {}, () => sent?.());
+  } catch {
+    sent?.();
+  }
 }
 
 // The primary handles signals for the run; the loop waits for its 'stop'.

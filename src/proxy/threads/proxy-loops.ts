@@ -133,10 +133,8 @@ export class ProxyLoops implements ProxyEngine {
     this.#ended.set(worker, new Promise<void>((resolve) => { resolveEnded = resolve; }));
     return new Promise<void>((resolve, reject) => {
       let listening = false;
-      const onMessage = (message: FromLoop): void => {
-        if (message.t === 'batch') {
-          for (const one of message.messages) onMessage(one);
-        } else if (message.t === 'ready') {
+      worker.on('message', (message: FromLoop) => {
+        if (message.t === 'ready') {
           worker.send({ t: 'start', config: this.#config(index) } satisfies ToLoop);
         } else if (message.t === 'listening') {
           listening = true;
@@ -160,8 +158,7 @@ export class ProxyLoops implements ProxyEngine {
         } else {
           this.#receive(loop, message);
         }
-      };
-      worker.on('message', onMessage);
+      });
       worker.on('error', () => undefined); // a channel error ends in 'exit', said there
       worker.once('exit', (code, signal) => {
         this.#loops.delete(worker);
