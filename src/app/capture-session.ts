@@ -301,7 +301,6 @@ export class CaptureSession {
     const files = new RunFilesSink(outDir, (level, message) => this.bus.log(level, message), {
       redact: this.options.redact, insecureUpstream: this.options.insecureUpstream,
       harFacts: () => ({ version: toolVersion, startedAt: this.#firstStart, insecureUpstream: this.options.insecureUpstream, options: this.options.record }),
-      ...(this.#pipeline.flowLineWriter ? { flowLines: this.#pipeline.flowLineWriter } : {}),
     });
     this.#files = files;
     // --append: the summary goes on from what the folder already holds.

@@ -77,11 +77,6 @@ export class FindingPipeline {
     });
   }
 
-  /** The inspection worker, which can write the run's flow log too (RunFilesSink); none when detectors run here. */
-  get flowLineWriter(): InspectionPool | undefined {
-    return this.#pool;
-  }
-
   /** Inspection problems (budgets hit, detector failures, backlog) seen so far. */
   get problemCount(): number {
     return this.#problems;

@@ -91,47 +91,6 @@ export class AppendOnlyFile {
     if (!this.#write(pieces)) this.#keep(pieces);
   }
 
-  /**
-   * Appends several lines in order, in one write(2) when they are small and nothing waits: the
-   * inspection worker writes the lines of each batch of flows so (one system call instead of one a
-   * flow). On a failing write, the lines wholly written count, a cut one is ended by the next
-   * write, and the rest wait in the backlog as append() keeps them. Never throws.
-   */
-  appendLines(lines: readonly LinePiece[][]): void {
-    if (this.#closed || lines.length === 0) return;
-    let chars = 0;
-    for (const line of lines) chars += charsOf(line);
-    if (lines.length === 1 || this.#backlog.length > 0 || this.#brokenLine || chars >= ONE_WRITE_CHARS) {
-      for (const line of lines) this.append(line);
-      return;
-    }
-    let text = '';
-    for (const line of lines) {
-      for (const piece of line) text += typeof piece === 'string' ? piece : piece.text();
-      text += '\n';
-    }
-    let written = 0;
-    let bytes: Buffer | undefined;
-    try {
-      written = fs.writeSync(this.#fd, text);
-      if (written < Buffer.byteLength(text)) {
-        bytes = Buffer.from(text);
-        while (written < bytes.length) written += fs.writeSync(this.#fd, bytes, written, bytes.length - written);
-      }
-      this.#lines += lines.length;
-      if (this.#error) this.#recovered();
-    } catch (error) {
-      // JSON lines hold no raw newline: the newlines written say how many lines are whole.
-      const prefix = (bytes ?? Buffer.from(text)).subarray(0, written);
-      let whole = 0;
-      for (let at = prefix.indexOf(0x0a); at >= 0; at = prefix.indexOf(0x0a, at + 1)) whole++;
-      this.#lines += whole;
-      if (written > 0 && prefix[written - 1] !== 0x0a) this.#brokenLine = true;
-      this.#fail(error);
-      for (const line of lines.slice(whole)) this.#keep(line);
-    }
-  }
-
   /** Tries the backlog once more and closes. What is left is in `stats`. */
   close(): AppendOnlyFileStats {
     clearTimeout(this.#retryTimer);

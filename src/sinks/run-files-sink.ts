@@ -11,21 +11,8 @@ import { buildHarWhenSmall } from '../run/har-on-stop.js';
 import { FINDINGS_FILE, FLOW_LOG, HAR_FILE } from '../run/layout.js';
 import { describeError } from '../util/errors.js';
 import { FindingsJsonlSink } from './findings-jsonl-sink.js';
-import { FlowLogSink, placeOf } from './flow-log-sink.js';
-import type { FlowPlace } from './flow-line.js';
-import type { AppendOnlyFileEvents, AppendOnlyFileStats } from './append-only-file.js';
-import type { Flow } from '../model/flow.js';
+import { FlowLogSink } from './flow-log-sink.js';
 import type { Sink, SinkStats } from './sink.js';
-
-/**
- * Another thread that writes flows.jsonl's lines (the inspection worker, which receives every flow
- * anyway: inspection-pool.ts). Lines it cannot take (it is gone) are written on this thread.
- */
-export interface FlowLineWriter {
-  openFlowLog(file: string, events: AppendOnlyFileEvents, options: { redact: boolean; backlogLimitBytes: number; retryMs: number }): boolean;
-  writeLine(flow: Flow, place: FlowPlace | undefined): boolean;
-  closeFlowLog(): Promise<AppendOnlyFileStats> | undefined;
-}
 
 export interface RunFilesOptions {
   readonly redact: boolean;
@@ -34,8 +21,6 @@ export interface RunFilesOptions {
   readonly harFacts: () => HarLogFacts;
   /** flows.har is built on stop up to this much flows.jsonl (default limits.harOnStopMaxLogBytes). */
   readonly harOnStopMaxLogBytes?: number;
-  /** Writes flows.jsonl's lines off this thread when it can (the capture's inspection worker). */
-  readonly flowLines?: FlowLineWriter;
 }
 
 export class RunFilesSink implements Sink {
@@ -46,7 +31,6 @@ export class RunFilesSink implements Sink {
   readonly #harOnStopMaxLogBytes: number;
   readonly #findings: FindingsJsonlSink;
   readonly #flows: FlowLogSink;
-  readonly #flowLines: FlowLineWriter | undefined;
 
   /** Opens (creates or appends to) both logs; their write failures and recoveries go to the log. */
   constructor(outDir: string, log: (level: 'error' | 'info', message: string) => void, options: RunFilesOptions) {
@@ -57,19 +41,16 @@ export class RunFilesSink implements Sink {
     const files = { backlogLimitBytes: limits.sinkBacklogBytes, retryMs: limits.sinkRetryMs };
     this.#findings = new FindingsJsonlSink(path.join(outDir, FINDINGS_FILE), events, { redact: options.redact, insecureUpstream: options.insecureUpstream, ...files });
     this.#flows = new FlowLogSink(path.join(outDir, FLOW_LOG), events, { redact: options.redact, ...files });
-    this.#flowLines = options.flowLines?.openFlowLog(this.#flows.path, events, { redact: options.redact, ...files }) ? options.flowLines : undefined;
   }
 
   attach(bus: EventBus): void {
     bus.listen('finding', FINDINGS_FILE, (finding) => this.#findings.write(finding));
-    const lines = this.#flowLines;
-    bus.listen('flow:end', FLOW_LOG, lines ? (flow) => { if (!lines.writeLine(flow, placeOf(flow))) this.#flows.write(flow); } : (flow) => this.#flows.write(flow));
+    bus.listen('flow:end', FLOW_LOG, (flow) => this.#flows.write(flow));
   }
 
   /** A start that failed: the files are let go at once, without flows.har. */
   abandon(): void {
     this.#findings.close();
-    void this.#flowLines?.closeFlowLog();
     this.#flows.close();
   }
 
@@ -78,10 +59,8 @@ export class RunFilesSink implements Sink {
     const notes: string[] = [];
     let written = 0;
     let skipped = 0;
-    const workerLines = await this.#flowLines?.closeFlowLog();
     for (const [name, file] of [[FINDINGS_FILE, this.#findings], [FLOW_LOG, this.#flows]] as const) {
-      const own = file.close();
-      const stats = name === FLOW_LOG && workerLines ? sumStats(own, workerLines) : own;
+      const stats = file.close();
       written += stats.lines;
       skipped += stats.dropped + stats.pending;
       if (stats.dropped > 0 || stats.pending > 0) problems.push(`${name}: ${stats.dropped + stats.pending} line(s) could not be written (${stats.error ?? 'write failed'})`);
@@ -94,10 +73,4 @@ export class RunFilesSink implements Sink {
     }
     return { written, skipped, notes, problems };
   }
-}
-
-/** The flow log's figures from both its writers (the worker and, for what it could not take, this thread). */
-function sumStats(a: AppendOnlyFileStats, b: AppendOnlyFileStats): AppendOnlyFileStats {
-  const error = b.error ?? a.error;
-  return { lines: a.lines + b.lines, dropped: a.dropped + b.dropped, pending: a.pending + b.pending, ...(error ? { error } : {}) };
 }

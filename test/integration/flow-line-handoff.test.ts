@@ -1,7 +1,6 @@
-// A real capture whose detectors run on its own thread (no inspection worker to write the log):
-// each flow's line is handed to the OS in the flow:end listener itself (flow-log-sink.ts), so a
-// listener after it already finds the line in flows.jsonl — 0 ms after the flow's end; a small run
-// still gets flows.har on stop. With the worker: flow-line-worker.test.ts.
+// A real capture: each flow's line is handed to the OS in the flow:end listener itself
+// (flow-log-sink.ts), so a listener after it already finds the line in flows.jsonl — 0 ms after
+// the flow's end; a small run still gets flows.har on stop.
 
 import t from 'tap';
 import fs from 'node:fs';
