@@ -145,7 +145,8 @@ async function startPhonehome(plan: CpuPlan, paths: BenchPaths, round: number, t
   const port = await freePort();
   const caDir = path.join(paths.work, 'phonehome-ca');
   const runDir = path.join(paths.work, `phonehome-run-${round}${threads > 1 ? `-threads-${threads}` : ''}`);
-  const child = await startPinned(plan, process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', caDir, '--out', runDir, '--upstream-ca', paths.originCaFile, '--threads', String(threads)], port, 60);
+  // As installed: the bin launcher, whose first line gives Node the V8 flags the command runs with.
+  const child = await startPinned(plan, path.join(installRoot, 'bin', 'phonehome.js'), ['capture', '--listen', `127.0.0.1:${port}`, '--ca-dir', caDir, '--out', runDir, '--upstream-ca', paths.originCaFile, '--threads', String(threads)], port, 60);
   return { id: threads > 1 ? 'phonehome-threads-2' : 'phonehome', proxyPort: port, trust: trustOf(path.join(caDir, 'ca.pem')), pid: child.pid!, runDir, stop: () => stopChild(child) };
 }
 
