@@ -98,6 +98,7 @@ t.test('options: --only, --rounds and their mistakes', async (t) => {
   t.same(parseBenchOptions([]), { subjects: ['bare-pipe', 'bare-http', 'phonehome', 'mockttp', 'mitmproxy'], rounds: 3, detectionOnly: false }, 'all five, three rounds');
   t.same(parseBenchOptions(['--only', 'mockttp,phonehome', '--rounds', '1']).subjects, ['phonehome', 'mockttp'], 'in the table\'s order');
   t.same(parseBenchOptions(['--only=http,pipe']).subjects, ['bare-pipe', 'bare-http'], 'short names');
+  t.same(parseBenchOptions(['--only', 'phonehome-threads-2,phonehome']).subjects, ['phonehome', 'phonehome-threads-2'], 'two proxy loops only when named');
   t.equal(parseBenchOptions(['--rounds=5']).rounds, 5);
   t.same(parseBenchOptions(['--phonehome-only']).subjects, ['phonehome']);
   t.throws(() => parseBenchOptions(['--only', 'phonehome,charles']), /--only takes .* not "charles"/);
