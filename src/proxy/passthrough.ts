@@ -49,19 +49,12 @@ export class PassthroughPolicy {
    * the learned entry when the host is newly passed through.
    */
   learnPinned(host: string, reason: string, now = new Date()): LearnedHost | undefined {
-    const lower = host.toLowerCase();
-    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
-    const entry: LearnedHost = { host: lower, time: now.toISOString(), reason };
-    this.#learned.set(lower, entry);
-    this.onLearned?.(entry);
-    return entry;
+    return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason }, true);
   }
 
   /** A host another proxy loop learned: passed through here too from now on (not said again). */
   adopt(entry: LearnedHost): void {
-    const lower = entry.host.toLowerCase();
-    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return;
-    this.#learned.set(lower, { ...entry, host: lower });
+    this.#learn({ ...entry, host: entry.host.toLowerCase() }, false);
   }
 
   /** The same, from how the connection ended: learned only when the verdict says pinned. */
@@ -73,11 +66,17 @@ export class PassthroughPolicy {
 
   /** The server wants a client certificate we do not hold (mutual TLS): only the device can go on. */
   recordClientCertificate(host: string, reason: string, now = new Date()): LearnedHost | undefined {
-    const lower = host.toLowerCase();
-    if (this.#learned.has(lower) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
-    const entry: LearnedHost = { host: lower, time: now.toISOString(), reason, kind: 'client-certificate' };
-    this.#learned.set(lower, entry);
-    this.onLearned?.(entry);
+    return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'client-certificate' }, true);
+  }
+
+  /**
+   * Every way a host becomes passed through: once per host, up to the cap; `tell` when it was
+   * learned here (the other proxy loops are told), not when adopted from one of them.
+   */
+  #learn(entry: LearnedHost, tell: boolean): LearnedHost | undefined {
+    if (this.#learned.has(entry.host) || this.#learned.size >= limits.learnedPassthroughHosts) return undefined;
+    this.#learned.set(entry.host, entry);
+    if (tell) this.onLearned?.(entry);
     return entry;
   }
 
