@@ -61,7 +61,7 @@ export class ProxyLoops implements ProxyEngine {
   #transparentPort = 0;
   #stopping = false;
   #stopped: Promise<void> | undefined;
-  /** Resolved when the loop of this worker said 'stopped' or ended. */
+  /** Resolved when the loop of this worker has exited. */
   readonly #ended = new Map<Worker, Promise<void>>();
 
   constructor(options: InterceptingProxyOptions, count: number, proxyAuth?: string) {
@@ -154,7 +154,8 @@ export class ProxyLoops implements ProxyEngine {
           loop.stopped = true;
           this.#tapBytesDropped += message.tapBytesDropped;
           this.#flowsCut += message.flowsCut;
-          resolveEnded();
+          // Ended once its process has: it disconnects right after this, and a capture that exited
+          // before its loops would leave them running for a moment after it.
         } else {
           this.#receive(loop, message);
         }
@@ -245,7 +246,7 @@ export class ProxyLoops implements ProxyEngine {
     for (const worker of this.#loops.keys()) if (worker !== except) this.#tell(worker, message);
   }
 
-  /** Stops accepting, lets every loop drain its open flows, and resolves after each loop's last flow. */
+  /** Stops accepting, lets every loop drain its open flows, and resolves once each loop, its last flow handed over, has exited. */
   stop(): Promise<void> {
     this.#stopping = true;
     this.#stopped ??= (async () => {
