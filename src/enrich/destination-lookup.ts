@@ -1,16 +1,15 @@
 // Where an address is: country (ISO 3166-1 alpha-2) and network (ASN, organisation), from offline
-// databases shipped as npm packages — nothing is looked up online. Loaded once per process, off
-// the forwarding path; lookups are cached.
+// databases shipped as npm packages — nothing is looked up online. The tables are searched on
+// disk (sorted-range-file.ts), off the forwarding path; lookups are cached.
 //
-// Data: @ip-location-db/geo-whois-asn-country-mmdb (NRO, CC BY 4.0), read with mmdb-lib;
+// Data: @ip-location-db/geo-whois-asn-country (NRO, CC BY 4.0);
 // @ip-location-db/asn (DB-IP and Route Views, CC BY 4.0).
 
-import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Reader, type Response } from 'mmdb-lib';
 import { specialAddressLabel } from './address-class.js';
-import { AsnRanges } from './asn-ranges.js';
+import { AsnRanges, type AsnInfo } from './asn-ranges.js';
+import { IpRangeTable } from './ip-range-table.js';
 import { unmapIpv4 } from '../util/ip.js';
 
 export interface DestinationInfo {
@@ -22,11 +21,11 @@ export interface DestinationInfo {
 const CACHE_ENTRIES = 10_000;
 
 export class DestinationLookup {
-  readonly #countries: Reader<Response>;
+  readonly #countries: IpRangeTable;
   readonly #asns: AsnRanges;
   readonly #cache = new Map<string, DestinationInfo>();
 
-  private constructor(countries: Reader<Response>, asns: AsnRanges) {
+  private constructor(countries: IpRangeTable, asns: AsnRanges) {
     this.#countries = countries;
     this.#asns = asns;
   }
@@ -51,12 +50,12 @@ export class DestinationLookup {
     DestinationLookup.#placed = addresses;
   }
 
-  /** The process-wide instance, loaded on first use (about a second, once). */
+  /** The process-wide instance, made on first use (it opens four files). */
   static shared(): Promise<DestinationLookup> {
     DestinationLookup.#loading ??= (async () => {
-      const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country-mmdb/package.json'));
-      const [mmdb, asns] = await Promise.all([fs.promises.readFile(path.join(dir, 'geo-whois-asn-country.mmdb')), AsnRanges.load()]);
-      DestinationLookup.#ready = new DestinationLookup(new Reader(mmdb), asns);
+      const dir = path.dirname(createRequire(import.meta.url).resolve('@ip-location-db/geo-whois-asn-country/package.json'));
+      const countries = new IpRangeTable(path.join(dir, 'geo-whois-asn-country-ipv4-num.csv'), path.join(dir, 'geo-whois-asn-country-ipv6-num.csv'));
+      DestinationLookup.#ready = new DestinationLookup(countries, AsnRanges.load());
       return DestinationLookup.#ready;
     })();
     return DestinationLookup.#loading;
@@ -75,13 +74,16 @@ export class DestinationLookup {
     if (special) {
       info = { country: null, asn: null, org: special };
     } else {
+      // The tables were checked when opened; a read that fails later leaves the place unknown
+      // rather than failing the flow being written.
       let country: string | null = null;
+      let asn: AsnInfo | undefined;
       try {
-        country = (this.#countries.get(ip) as { country_code?: string } | null)?.country_code ?? null;
+        country = this.#countries.find(ip)?.rest || null;
+        asn = this.#asns.lookup(ip);
       } catch {
         country = null;
       }
-      const asn = this.#asns.lookup(ip);
       info = { country, asn: asn?.asn ?? null, org: asn?.org ?? null };
     }
     if (this.#cache.size >= CACHE_ENTRIES) this.#cache.delete(this.#cache.keys().next().value!);

@@ -61,7 +61,7 @@ const require = createRequire(import.meta.url);
 /** The dates of the offline databases (their package versions end in the build date). */
 function geoDatabaseFacts(): string[] {
   const facts: string[] = [];
-  for (const [name, what] of [['@ip-location-db/geo-whois-asn-country-mmdb', 'countries'], ['@ip-location-db/asn', 'networks'], ['world-atlas', 'map shapes (Natural Earth)']] as const) {
+  for (const [name, what] of [['@ip-location-db/geo-whois-asn-country', 'countries'], ['@ip-location-db/asn', 'networks'], ['world-atlas', 'map shapes (Natural Earth)']] as const) {
     try {
       const version = (require(`${name}/package.json`) as { version: string }).version;
       const stamp = /(\d{4})(\d{2})(\d{2})\d*$/.exec(version);

@@ -1,6 +1,6 @@
-// A file's lines as byte ranges, read through one small buffer: a large data file (the 21 MB
-// ASN table) read whole raised the proxy's resting memory for good, because the allocator kept
-// the pages after the buffer was freed.
+// A file's lines as byte ranges, read through one small buffer: a large file (a keylog) read
+// whole would raise the proxy's resting memory for good, because the allocator keeps the pages
+// after the buffer is freed.
 
 import fs from 'node:fs';
 
