@@ -23,9 +23,9 @@ function withHash(draft: FindingDraft, bytes: Buffer): FindingDraft {
   return draft.evidence.sha256 ? draft : { ...draft, evidence: { ...draft.evidence, sha256: crypto.createHash('sha256').update(bytes).digest('hex') } };
 }
 
-export function inspectFlow(flow: Flow, detectors: readonly Detector[]): InspectionResult {
+/** `budget`: the defaults unless given (the proxy thread's quick look at a small flow gives a smaller one). */
+export function inspectFlow(flow: Flow, detectors: readonly Detector[], budget: DecodeBudget = new DecodeBudget()): InspectionResult {
   const drafts: FindingDraft[] = [];
-  const budget = new DecodeBudget();
   const seen = new Set<string>();
   const canaries = new Map<string, number>();
   for (const root of viewsOf(flow)) {

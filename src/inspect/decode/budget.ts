@@ -8,12 +8,18 @@ export const decodeLimits = limits.decode;
 
 export class DecodeBudget {
   readonly deadlineMs: number;
-  #decodedBytesLeft: number = decodeLimits.totalDecodedBytes;
+  readonly #timeMs: number;
+  readonly #totalDecodedBytes: number;
+  #decodedBytesLeft: number;
   #layersLeft: number = decodeLimits.maxLayers;
   readonly problems = new Set<string>();
 
-  constructor(timeMs: number = decodeLimits.timeMs) {
+  /** Smaller limits than the defaults: the proxy thread's quick look at a small flow (inline-inspection.ts). */
+  constructor(timeMs: number = decodeLimits.timeMs, totalDecodedBytes: number = decodeLimits.totalDecodedBytes) {
     this.deadlineMs = performance.now() + timeMs;
+    this.#timeMs = timeMs;
+    this.#totalDecodedBytes = totalDecodedBytes;
+    this.#decodedBytesLeft = totalDecodedBytes;
   }
 
   /** The most one layer of `inputBytes` may expand to, within what is left of the message's budget. */
@@ -29,7 +35,7 @@ export class DecodeBudget {
       return false;
     }
     if (bytes > this.#decodedBytesLeft) {
-      this.problems.add(`decoded-bytes budget of ${decodeLimits.totalDecodedBytes} bytes used up`);
+      this.problems.add(`decoded-bytes budget of ${this.#totalDecodedBytes} bytes used up`);
       return false;
     }
     this.#layersLeft--;
@@ -39,7 +45,7 @@ export class DecodeBudget {
 
   expired(): boolean {
     if (performance.now() <= this.deadlineMs) return false;
-    this.problems.add(`time budget of ${decodeLimits.timeMs} ms used up: analysis truncated`);
+    this.problems.add(`time budget of ${this.#timeMs} ms used up: analysis truncated`);
     return true;
   }
 
