@@ -29,11 +29,12 @@ export function encodeBody(bytes: Buffer): { text: string; encoding?: 'base64' }
   return isUtf8(bytes) ? { text: bytes.toString('utf8') } : { text: bytes.toString('base64'), encoding: 'base64' };
 }
 
-function bodyFacts(body: CapturedBody): Record<string, unknown> {
+/** `_phonehome.requestBody`/`responseBody`: what a truncated body's capture kept of it. */
+export function harBodyFacts(body: CapturedBody): Record<string, unknown> {
   return body.truncated ? { truncated: true, capturedBytes: body.bytes.length, totalBytes: body.totalBytes } : {};
 }
 
-function queryString(url: string): Array<{ name: string; value: string }> {
+export function queryString(url: string): Array<{ name: string; value: string }> {
   // Most URLs have no query: no URL object for them (a profile of small requests showed it).
   if (!url.includes('?')) return [];
   try {
@@ -57,13 +58,16 @@ export interface HarEntryOptions {
   readonly company?: (flow: Flow) => { entity: string; purpose: string } | undefined;
 }
 
+/** A body's text as the entry holds it: empty with --redact, else as `bodyText` or encodeBody says. */
+export function harBody(bytes: Buffer, options: HarEntryOptions): { text: string; encoding?: 'base64' } {
+  if (options.omitBodies) return { text: '' };
+  if (!options.bodyText || bytes.length === 0) return encodeBody(bytes);
+  const base64 = !isUtf8(bytes);
+  return { text: options.bodyText(bytes, base64), ...(base64 ? { encoding: 'base64' as const } : {}) };
+}
+
 export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
-  const encode = (bytes: Buffer): { text: string; encoding?: 'base64' } => {
-    if (options.omitBodies) return { text: '' };
-    if (!options.bodyText || bytes.length === 0) return encodeBody(bytes);
-    const base64 = !isUtf8(bytes);
-    return { text: options.bodyText(bytes, base64), ...(base64 ? { encoding: 'base64' as const } : {}) };
-  };
+  const encode = (bytes: Buffer): { text: string; encoding?: 'base64' } => harBody(bytes, options);
   // Properties are added one by one, in the order the file has always had: this runs for every
   // flow on the proxy's thread, and conditional object spreads cost more than the rest of it.
   const phonehome: Record<string, unknown> = { flowId: flow.id, kind: flow.kind, client: flow.client, target: flow.target, tags: flow.tags, bytesUp: flow.bytesUp, bytesDown: flow.bytesDown };
@@ -106,8 +110,8 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
       ? { status: res.status, statusText: res.statusText, httpVersion: res.httpVersion, cookies: [], headers: harHeaders(res.headers),
           content: { size: res.body.totalBytes, mimeType: headerValue(res.headers, 'content-type') ?? '', ...encode(res.body.bytes) }, redirectURL: headerValue(res.headers, 'location') ?? '', headersSize: -1, bodySize: res.body.totalBytes }
       : { status: 0, statusText: '', httpVersion: '', cookies: [], headers: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: -1 };
-    if (req.body.truncated) phonehome['requestBody'] = bodyFacts(req.body);
-    if (res?.body.truncated) phonehome['responseBody'] = bodyFacts(res.body);
+    if (req.body.truncated) phonehome['requestBody'] = harBodyFacts(req.body);
+    if (res?.body.truncated) phonehome['responseBody'] = harBodyFacts(res.body);
     if (req.trailers) phonehome['requestTrailers'] = harHeaders(req.trailers);
     if (res?.trailers) phonehome['responseTrailers'] = harHeaders(res.trailers);
     if (flow.grpc) {
@@ -136,7 +140,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
   const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
   if (flow.stream && !options.omitBodies) {
-    phonehome['stream'] = { up: { ...encode(flow.stream.up.bytes), ...bodyFacts(flow.stream.up) }, down: { ...encode(flow.stream.down.bytes), ...bodyFacts(flow.stream.down) } };
+    phonehome['stream'] = { up: { ...encode(flow.stream.up.bytes), ...harBodyFacts(flow.stream.up) }, down: { ...encode(flow.stream.down.bytes), ...harBodyFacts(flow.stream.down) } };
   }
   return {
     ...base,

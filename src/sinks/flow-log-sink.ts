@@ -12,7 +12,8 @@
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { flowToHarEntry } from '../flow/har.js';
+import type { HarEntryOptions } from '../flow/har.js';
+import { flowToHarLine } from '../flow/har-line.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { flowHost, type Flow } from '../model/flow.js';
@@ -34,9 +35,24 @@ export class FlowLogSink {
   /** Unguessable, so no payload can forge a body placeholder. */
   readonly #token = `@@phonehome-body-${crypto.randomBytes(12).toString('hex')}-`;
 
+  /** The large bodies of the line being made, written in slices where their placeholders stand. */
+  #largeBodies: Array<{ bytes: Buffer; base64: boolean }> = [];
+  /** Made once: the same for every line (a profile of small requests counted the closures). */
+  readonly #entryOptions: HarEntryOptions;
+
   constructor(file: string, events: AppendOnlyFileEvents, options: { redact: boolean; backlogLimitBytes: number; retryMs: number }) {
     this.#file = new AppendOnlyFile(file, events, options);
     this.#omitBodies = options.redact;
+    this.#entryOptions = {
+      omitBodies: this.#omitBodies,
+      locate: (ip) => DestinationLookup.locate(ip),
+      company: (flow) => EntityLookup.of(flowHost(flow)),
+      bodyText: (bytes, base64) => {
+        if (bytes.length <= INLINE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
+        this.#largeBodies.push({ bytes, base64 });
+        return `${this.#token}${this.#largeBodies.length - 1}`;
+      },
+    };
   }
 
   get stats(): AppendOnlyFileStats {
@@ -45,17 +61,8 @@ export class FlowLogSink {
 
   write(flow: Flow): void {
     const bodies: Array<{ bytes: Buffer; base64: boolean }> = [];
-    const entry = flowToHarEntry(flow, {
-      omitBodies: this.#omitBodies,
-      locate: (ip) => DestinationLookup.locate(ip),
-      company: (flow) => EntityLookup.of(flowHost(flow)),
-      bodyText: (bytes, base64) => {
-        if (bytes.length <= INLINE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
-        bodies.push({ bytes, base64 });
-        return `${this.#token}${bodies.length - 1}`;
-      },
-    });
-    let json = JSON.stringify(entry);
+    this.#largeBodies = bodies;
+    let json = flowToHarLine(flow, this.#entryOptions);
     const pieces: LinePiece[] = [];
     for (let i = 0; i < bodies.length; i++) {
       const marker = `${this.#token}${i}`;
