@@ -52,10 +52,14 @@ export async function startSoakOrigin(work: string): Promise<{ originCa: Certifi
   return { originCa, port: (origin.address() as net.AddressInfo).port, close: () => { origin.closeAllConnections(); origin.close(); } };
 }
 
-/** `phonehome capture` as its own process, trusting the soak origin's CA (written by startSoakOrigin); resolves once it listens. */
+/**
+ * `phonehome capture` as its own process, started as installed (bin/phonehome.js, whose first line
+ * gives Node its memory flags), trusting the soak origin's CA (written by startSoakOrigin);
+ * resolves once it listens.
+ */
 export async function startCapture(work: string, out: string): Promise<{ child: ChildProcess; proxyPort: number; trust: string }> {
   const proxyPort = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
-  const child = spawn(process.execPath, [path.join(installRoot, 'dist', 'cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', path.join(work, 'ca'), '--out', out, '--upstream-ca', path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(path.join(installRoot, 'bin', 'phonehome.js'), ['capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', path.join(work, 'ca'), '--out', out, '--upstream-ca', path.join(work, 'origin-ca.pem')], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let text = '';
     child.stdout!.on('data', (c: Buffer) => { text += c.toString(); if (text.includes('listening on')) resolve(); });
