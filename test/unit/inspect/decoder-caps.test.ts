@@ -43,7 +43,8 @@ t.test('a message of 10,000 fields is read, of 10,001 it is not', async (t) => {
 t.test('a decode budget past its time says it is expired, and why; within it, not', async (t) => {
   const late = new DecodeBudget(-1);
   t.equal(late.expired(), true);
-  t.match([...late.problems], [/^time budget of \d+ ms used up: analysis truncated$/]);
+  // The message names the budget given (the proxy thread's quick look has a smaller one than the worker's).
+  t.same([...late.problems], ['time budget of -1 ms used up: analysis truncated']);
   const early = new DecodeBudget(60_000);
   t.equal(early.expired(), false);
   t.equal(early.problems.size, 0);
