@@ -9,7 +9,7 @@
 // keys and the punctuation are written here, in the order flowToHarEntry adds them.
 
 import { headerValue, type Flow, type HeaderList, type HttpFlow } from '../model/flow.js';
-import { flowToHarEntry, harBody, harBodyFacts, queryString, type HarEntryOptions } from './har.js';
+import { flowToHarEntry, harBody, harBodyFacts, harDestination, queryString, type HarEntryOptions } from './har.js';
 
 const text = JSON.stringify as (value: string) => string;
 
@@ -110,16 +110,8 @@ function httpLine(flow: HttpFlow, options: HarEntryOptions): string | undefined 
   if (flow.app) out += `,"app":${JSON.stringify(flow.app)}`;
   if (flow.error) out += `,"error":${JSON.stringify(flow.error)}`;
   if (options.omitBodies) out += ',"bodiesOmitted":"redact"';
-  if (flow.destination && options.locate) {
-    const where = options.locate(flow.destination.ip);
-    const destination: Record<string, unknown> = { ip: flow.destination.ip, port: flow.destination.port, country: where.country, asn: where.asn, org: where.org };
-    const company = options.company?.(flow);
-    if (company) {
-      destination['entity'] = company.entity;
-      destination['purpose'] = company.purpose;
-    }
-    out += `,"destination":${JSON.stringify(destination)}`;
-  }
+  const destination = harDestination(flow, options);
+  if (destination) out += `,"destination":${JSON.stringify(destination)}`;
   if (req.body.truncated) out += `,"requestBody":${JSON.stringify(harBodyFacts(req.body))}`;
   if (res?.body.truncated) out += `,"responseBody":${JSON.stringify(harBodyFacts(res.body))}`;
   if (req.trailers) out += `,"requestTrailers":${requestTrailers}`;

@@ -66,6 +66,19 @@ export function harBody(bytes: Buffer, options: HarEntryOptions): { text: string
   return { text: options.bodyText(bytes, base64), ...(base64 ? { encoding: 'base64' as const } : {}) };
 }
 
+/** The `_phonehome.destination` of an entry: where the flow went, when the options can place it. */
+export function harDestination(flow: Flow, options: HarEntryOptions): Record<string, unknown> | undefined {
+  if (!flow.destination || !options.locate) return undefined;
+  const where = options.locate(flow.destination.ip);
+  const destination: Record<string, unknown> = { ip: flow.destination.ip, port: flow.destination.port, country: where.country, asn: where.asn, org: where.org };
+  const company = options.company?.(flow);
+  if (company) {
+    destination['entity'] = company.entity;
+    destination['purpose'] = company.purpose;
+  }
+  return destination;
+}
+
 export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   const encode = (bytes: Buffer): { text: string; encoding?: 'base64' } => harBody(bytes, options);
   // Properties are added one by one, in the order the file has always had: this runs for every
@@ -80,16 +93,8 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.app) phonehome['app'] = flow.app;
   if (flow.error) phonehome['error'] = flow.error;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
-  if (flow.destination && options.locate) {
-    const where = options.locate(flow.destination.ip);
-    const destination: Record<string, unknown> = { ip: flow.destination.ip, port: flow.destination.port, country: where.country, asn: where.asn, org: where.org };
-    const company = options.company?.(flow);
-    if (company) {
-      destination['entity'] = company.entity;
-      destination['purpose'] = company.purpose;
-    }
-    phonehome['destination'] = destination;
-  }
+  const destination = harDestination(flow, options);
+  if (destination) phonehome['destination'] = destination;
   const base: Pick<HarEntry, 'startedDateTime' | 'time' | 'cache' | 'timings' | 'serverIPAddress' | 'connection'> = { startedDateTime: flow.startedAt, time: flow.durationMs, cache: {}, timings: { send: 0, wait: flow.durationMs, receive: 0 } };
   if (flow.destination) base.serverIPAddress = flow.destination.ip;
   // HAR's parent TCP connection: the exchanges of one connection share it.
