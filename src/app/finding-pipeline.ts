@@ -11,8 +11,7 @@ import type { Detector } from '../inspect/detect/detector.js';
 import { FindingFactory } from '../inspect/finding-factory.js';
 import { InspectionPool } from '../inspect/inspection-pool.js';
 import { DnsTunnelWatch } from '../inspect/dns/dns-tunnel-watch.js';
-import { loadCanaries } from '../inspect/canary/canary-file.js';
-import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
+import { withCanaries } from '../inspect/canary/canary-detector.js';
 import type { Finding, FindingDraft } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
@@ -65,7 +64,7 @@ export class FindingPipeline {
     this.#node = options.node;
     this.#remote = options.remote;
     this.#factory = new FindingFactory(options.lastFindingNumber ?? 0);
-    this.#detectors = options.detectors && options.canariesFile ? [...options.detectors, createCanaryDetector(loadCanaries(options.canariesFile))] : options.detectors;
+    this.#detectors = options.detectors && withCanaries(options.detectors, options.canariesFile);
     this.#pool = options.detectors ? undefined : new InspectionPool(options.canariesFile);
     bus.listen('flow:end', 'inspection', (flow) => this.#schedule(flow));
     bus.listen('tls:failed', 'inspection', (failure) => this.#emit(this.#factory.tlsPinned(failure)));

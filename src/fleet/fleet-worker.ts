@@ -11,8 +11,7 @@ import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import type { Rule } from '../enrich/rules.js';
 import { locateAndRule } from '../enrich/locate-and-rule.js';
-import { createCanaryDetector } from '../inspect/canary/canary-detector.js';
-import { loadCanaries } from '../inspect/canary/canary-file.js';
+import { withCanaries } from '../inspect/canary/canary-detector.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
 import type { Detector } from '../inspect/detect/detector.js';
 import { defaultDetectors } from '../inspect/detect/registry.js';
@@ -75,7 +74,7 @@ export interface WorkerHandle {
 export async function startWorker(options: WorkerOptions, log: (line: string) => void): Promise<WorkerHandle> {
   const bus = await connectBus({ url: options.url, name: options.name, ...(options.credsFile ? { credsFile: options.credsFile } : {}), ...(options.caFile ? { caFile: options.caFile } : {}) });
   await Promise.all([DestinationLookup.shared(), EntityLookup.shared(), loadSqlite()]);
-  const detectors: readonly Detector[] = options.canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(options.canariesFile))] : defaultDetectors;
+  const detectors: readonly Detector[] = withCanaries(defaultDetectors, options.canariesFile);
   // One flow at a time: inspection is CPU work, and what is not taken stays for other workers.
   const messages = await untilBusAnswers('the work queue\'s consumer', async () => {
     await ensureConsumer(bus, options.ackWaitMs);

@@ -15,8 +15,7 @@ import { encodeFlow, flowPayloadBytes, type FlowEnvelope } from '../model/flow-c
 import type { InspectionResult } from './inspector.js';
 import type { Detector } from './detect/detector.js';
 import { defaultDetectors } from './detect/registry.js';
-import { loadCanaries } from './canary/canary-file.js';
-import { createCanaryDetector } from './canary/canary-detector.js';
+import { withCanaries } from './canary/canary-detector.js';
 import { inlineInspectionLimits, inspectInline, type InlineInspectionLimits } from './inline-inspection.js';
 import { limits } from '../limits.js';
 
@@ -48,7 +47,7 @@ export class InspectionPool {
   constructor(canariesFile?: string, maxBacklogBytes = defaultMaxBacklogBytes, inline = inlineInspectionLimits) {
     this.#maxBacklogBytes = maxBacklogBytes;
     this.#inline = inline;
-    this.#detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
+    this.#detectors = withCanaries(defaultDetectors, canariesFile);
     // In the built package this file is .js; under the test runner it is the .ts source, and the
     // worker inherits the runner's TypeScript loader through execArgv.
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';

@@ -3,8 +3,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodeFlow, flowPayloadBytes } from '../model/flow-codec.js';
-import { loadCanaries } from './canary/canary-file.js';
-import { createCanaryDetector } from './canary/canary-detector.js';
+import { withCanaries } from './canary/canary-detector.js';
 import { defaultDetectors } from './detect/registry.js';
 import { inspectFlow, type InspectionResult } from './inspector.js';
 import type { InspectionAnswers, InspectionBatch } from './inspection-pool.js';
@@ -13,7 +12,7 @@ import { collectGarbage } from '../util/collect-garbage.js';
 import { limits } from '../limits.js';
 
 const canariesFile = (workerData as { canariesFile?: string } | undefined)?.canariesFile;
-const detectors = canariesFile ? [...defaultDetectors, createCanaryDetector(loadCanaries(canariesFile))] : defaultDetectors;
+const detectors = withCanaries(defaultDetectors, canariesFile);
 
 /**
  * SQLite's WebAssembly is loaded the first time a flow holds a database (most runs never see one,

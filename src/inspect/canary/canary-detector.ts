@@ -9,7 +9,7 @@ import { isImage, sniff } from '../decode/magic.js';
 import type { Detector, View } from '../detect/detector.js';
 import type { FindingDraft } from '../../model/finding.js';
 import { AhoCorasick } from '../detect/aho-corasick.js';
-import type { CanaryDefinition } from './canary-file.js';
+import { loadCanaries, type CanaryDefinition } from './canary-file.js';
 import { canaryVariants, type CanaryVariant } from './canary-variants.js';
 
 interface PhotoCanary { label: string; sha256: string; fingerprint?: string }
@@ -98,4 +98,9 @@ export function createCanaryDetector(canaries: readonly CanaryDefinition[]): Det
       return drafts;
     },
   };
+}
+
+/** `detectors`, plus one that looks for the planted values of `canariesFile` when there is one. */
+export function withCanaries(detectors: readonly Detector[], canariesFile: string | undefined): readonly Detector[] {
+  return canariesFile ? [...detectors, createCanaryDetector(loadCanaries(canariesFile))] : detectors;
 }
