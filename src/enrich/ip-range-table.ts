@@ -3,29 +3,14 @@
 
 import net from 'node:net';
 import { SortedRangeFile, type RangeLine } from './sorted-range-file.js';
+import { ipv4Bytes, ipv6Bytes } from '../util/ip.js';
 
 /** An address as the unsigned decimal integer the range files use; undefined when it is not an address. */
 export function addressAsDecimal(ip: string): { family: 4 | 6; value: string } | undefined {
   const family = net.isIP(ip);
-  if (family === 4) return { family, value: String(ipv4AsNumber(ip)) };
+  if (family === 4) return { family, value: String(ipv4Bytes(ip).readUInt32BE(0)) };
   if (family !== 6) return undefined;
-  // An IPv6 address may end in a dotted quad (::ffff:1.2.3.4, 64:ff9b::1.2.3.4): two groups.
-  let text = ip.toLowerCase();
-  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
-  if (quad !== undefined) {
-    const n = ipv4AsNumber(quad);
-    text = `${text.slice(0, -quad.length)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head = '', tail = ''] = text.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === '' ? [] : tail.split(':');
-  const groups = text.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  const value = groups.reduce((n, group) => (n << 16n) + BigInt(parseInt(group, 16)), 0n);
-  return { family, value: value.toString() };
-}
-
-function ipv4AsNumber(ip: string): number {
-  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+  return { family, value: BigInt(`0x${ipv6Bytes(ip).toString('hex')}`).toString() };
 }
 
 export class IpRangeTable {

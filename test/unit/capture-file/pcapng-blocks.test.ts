@@ -12,7 +12,8 @@ import path from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { decryptionSecretsBlock, enhancedPacketBlock, enhancedPacketBlocks, interfaceDescriptionBlock, sectionHeaderBlock, wholeBlocksEnd } from '../../../src/capture-file/pcapng-blocks.js';
-import { ipv6Bytes, SyntheticTcp } from '../../../src/capture-file/synthetic-tcp.js';
+import { SyntheticTcp } from '../../../src/capture-file/synthetic-tcp.js';
+import { ipv6Bytes } from '../../../src/util/ip.js';
 import { getOriginCa, tempDir } from '../../helpers/lab.js';
 
 const hasTshark = spawnSync('tshark', ['--version']).status === 0;
