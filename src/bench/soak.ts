@@ -86,7 +86,9 @@ export async function recordedFlows(out: string): Promise<{ byKind: Map<string, 
   const byKind = new Map<string, number>();
   for await (const line of readline.createInterface({ input: fs.createReadStream(path.join(out, 'flows.jsonl'), { encoding: 'utf8' }), crlfDelay: Infinity })) {
     if (!line) continue;
-    const kind = (JSON.parse(line) as { _phonehome: { kind: string } })._phonehome.kind;
+    const { kind, part } = (JSON.parse(line) as { _phonehome: { kind: string; part?: { last: boolean } } })._phonehome;
+    // A long-lived WebSocket is written in parts: it counts once, by the part written when it closed.
+    if (part && !part.last) continue;
     byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   }
   const har = path.join(out, 'flows.har');
@@ -162,7 +164,7 @@ export async function soak(options: { seconds: number; sampleEverySeconds: numbe
   clearTimeout(deadline);
   ws.close();
   await once(ws, 'close');
-  completed++; // the WebSocket is one flow, recorded when it closes
+  completed++; // the WebSocket counts as one flow (its last part, when written in parts)
   agent.destroy();
   // Idle for the connections to close, then the last sample shows what stayed open.
   await new Promise((r) => setTimeout(r, 2_000));

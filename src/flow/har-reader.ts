@@ -4,7 +4,7 @@
 
 import { PhonehomeError } from '../util/errors.js';
 import type { CapturedBody } from './body-capture.js';
-import { captureModes, type AppAttribution, type AppConfidence, type DnsAnswer, type DnsRecord, type Flow, type HeaderList, type HttpFlow, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
+import { captureModes, type AppAttribution, type AppConfidence, type DnsAnswer, type DnsRecord, type Flow, type FlowPart, type HeaderList, type HttpFlow, type MessageRecord, type GrpcCallRecord, type TlsRecord, type TlsSide } from '../model/flow.js';
 
 export type HarEntryJson = Record<string, unknown>;
 
@@ -168,6 +168,14 @@ function dnsRecord(value: unknown): DnsRecord | undefined {
   };
 }
 
+/** `_phonehome.part`: which part of a long-lived WebSocket an entry is, when every field is sound. */
+function flowPart(value: unknown): FlowPart | undefined {
+  if (!isObject(value) || typeof value['of'] !== 'string' || value['of'].length === 0 || value['of'].length > 128) return undefined;
+  const { index, firstMessage, last } = value;
+  if (!Number.isSafeInteger(index) || (index as number) < 1 || !Number.isSafeInteger(firstMessage) || (firstMessage as number) < 0 || typeof last !== 'boolean') return undefined;
+  return { of: value['of'], index: index as number, firstMessage: firstMessage as number, last };
+}
+
 const appConfidences: readonly AppConfidence[] = ['high', 'medium', 'low'];
 
 /** `_phonehome.app`: the app a flow was attributed to, when the fields are what they should be. */
@@ -259,6 +267,9 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   };
   // A refused request went nowhere: no messages. A WebSocket's messages are its own, never gRPC's.
   if (ph['kind'] === 'rejected') return { ...exchange, kind: 'rejected' };
-  if (webSocketMessages) return { ...exchange, kind: 'websocket', messages: webSocketMessages };
+  if (webSocketMessages) {
+    const part = flowPart(ph['part']);
+    return { ...exchange, kind: 'websocket', messages: webSocketMessages, ...(part ? { part } : {}) };
+  }
   return { ...exchange, kind: 'http', ...(grpcMessages ? { messages: grpcMessages } : {}), ...(grpc ? { grpc } : {}) };
 }

@@ -81,15 +81,19 @@ function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   // A gRPC call's bodies are its length-prefixed messages: each message is its own layer (below),
   // so the framed body is not read a second time.
   const grpc = flow.messages?.some((m) => m.protocol === 'grpc') ?? false;
+  // A later part of a long-lived WebSocket repeats its upgrade request: that was read in part 1.
+  const part = flow.kind === 'websocket' ? flow.part : undefined;
+  const request = part && part.index > 1 ? undefined : flow.request;
   // The request always has a layer, even without a body: credentials and query strings ride on it.
-  if (flow.request) {
-    views.push({ bytes: grpc ? Buffer.alloc(0) : flow.request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(flow.request.headers, 'content-type')), headers: flow.request.headers, ...fileNameOf(flow.request.url), depth: 0, origin: 'http', flow });
+  if (request) {
+    views.push({ bytes: grpc ? Buffer.alloc(0) : request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(request.headers, 'content-type')), headers: request.headers, ...fileNameOf(request.url), depth: 0, origin: 'http', flow });
+    views.push(...headerViews(flow, request.headers));
   }
-  if (flow.request) views.push(...headerViews(flow, flow.request.headers));
-  if (flow.response && flow.response.body.bytes.length > 0 && !grpc) {
+  if (request && flow.response && flow.response.body.bytes.length > 0 && !grpc) {
     views.push({ bytes: flow.response.body.bytes, path: ['body'], direction: 'response', contentType: mediaType(headerValue(flow.response.headers, 'content-type')), headers: flow.response.headers, depth: 0, origin: 'http', flow });
   }
-  let webSocketIndex = 0;
+  // Counted over the whole connection, so a finding's path names the same message in every part.
+  let webSocketIndex = part?.firstMessage ?? 0;
   let grpcIndex = 0;
   for (const message of flow.messages ?? []) {
     const direction = message.fromClient ? 'request' : 'response';

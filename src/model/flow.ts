@@ -226,14 +226,33 @@ export interface HttpFlow extends FlowBase, Absent<'stream' | 'dns'> {
   readonly grpc?: GrpcCallRecord;
 }
 
+/**
+ * A long-lived exchange is written in parts as it goes, so its messages are inspected (and kept
+ * safe on disk) while it is still open, and memory does not grow with its age. Each part is a flow
+ * of its own; the parts of one exchange share `of`, its first part's id.
+ */
+export interface FlowPart {
+  /** The first part's flow id (the first part names itself). */
+  readonly of: string;
+  /** 1, 2, 3… in the order written. */
+  readonly index: number;
+  /** This part's first message, counted over the whole exchange from 0 (what finding paths say). */
+  readonly firstMessage: number;
+  /** True for the part written when the exchange ended; the others were written while it was open. */
+  readonly last: boolean;
+}
+
 /** A WebSocket connection: its upgrade request, the server's answer and its messages. */
 export interface WebSocketFlow extends FlowBase, Absent<'grpc' | 'stream' | 'dns'> {
   readonly kind: 'websocket';
   readonly scheme: 'http' | 'https' | 'ws' | 'wss';
+  /** In every part, as it was: only the first part's request and response are inspected. */
   readonly request: HttpRequestRecord;
   readonly response?: HttpResponseRecord;
-  /** WebSocket messages, in the order they passed. */
+  /** WebSocket messages, in the order they passed (this part's only, when the flow is a part). */
   readonly messages: readonly MessageRecord[];
+  /** Which part of a long-lived connection this is; absent when the connection was written whole. */
+  readonly part?: FlowPart;
 }
 
 /** An opaque TLS tunnel we did not decrypt (passthrough, learned or configured): measured only, nothing captured. */

@@ -98,7 +98,8 @@ export class SummaryCollector {
         if (flow.scheme === 'https') this.#flows.decrypted++;
         else this.#flows.plainHttp++;
         break;
-      case 'websocket': this.#flows.websocket++; break;
+      // A connection, not its parts: a long-lived one is written as several flows.
+      case 'websocket': if ((flow.part?.index ?? 1) === 1) this.#flows.websocket++; break;
       case 'tunnel': this.#flows.passedThrough++; break;
       case 'raw': this.#flows.raw++; break;
       case 'tls-failed': this.#flows.tlsFailed++; break;

@@ -3,9 +3,10 @@
 // and WebSocket connections share one path into the model (mitmproxy's http events).
 // gRPC is recognised by its content type: its length-prefixed messages are read as they pass
 // (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
+// A WebSocket given `PartWriting` is written in parts while it is open (FlowPart in the model).
 
 import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
-import { headerValue, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow } from '../../model/flow.js';
+import { headerValue, newFlowId, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow, type FlowPart } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
 
@@ -54,6 +55,21 @@ export interface ExchangeObserver {
   done(error?: string): void;
 }
 
+/** How a WebSocket still open is written in parts; without it, a connection is one flow written when it ends. */
+export interface PartWriting {
+  /** A part of a connection still open, to be recorded now (the last part goes to the recorder's onFlow). */
+  readonly onPart: (flow: WebSocketFlow) => void;
+  /** A part is written when it holds this many messages… */
+  readonly maxMessages: number;
+  /** …or when its first message is this old. */
+  readonly intervalMs: number;
+}
+
+/** The proxy's part sizes (limits.ts), recording each part with `record`. */
+export function webSocketParts(record: (flow: WebSocketFlow) => void): PartWriting {
+  return { onPart: record, maxMessages: limits.webSocketPartMessages, intervalMs: limits.webSocketPartIntervalMs };
+}
+
 type GrpcFlavour = GrpcCallRecord['flavour'];
 
 function grpcFlavour(contentType: string | undefined): GrpcFlavour | undefined {
@@ -85,16 +101,25 @@ export class ExchangeRecorder implements ExchangeObserver {
   readonly #context: ExchangeContext;
   readonly #request: RequestHead;
   readonly #onFlow: (flow: HttpFlow | WebSocketFlow) => void;
-  readonly #startedMs = Date.now();
-  readonly #startedAt = new Date().toISOString();
+  readonly #parts: PartWriting | undefined;
+  /** When the exchange (or, once parts are written, the current part) began. */
+  #startedMs = Date.now();
+  #startedAt = new Date().toISOString();
   readonly #requestBody: BodyCapture;
   #responseBody: BodyCapture | undefined;
   #response: Omit<HttpResponseRecord, 'body'> | undefined;
   #requestTrailers: HeaderList | undefined;
   #destination: Endpoint | undefined;
   #webSocket = false;
-  readonly #messages: MessageRecord[] = [];
+  /** The messages held: the whole exchange's, or the current part's. */
+  #messages: MessageRecord[] = [];
   #messagesDropped = 0;
+  /** Parts written so far, and the messages they held. */
+  #partsWritten = 0;
+  #messagesWritten = 0;
+  #partTimer: NodeJS.Timeout | undefined;
+  /** A message of the current part was cut at a limit. */
+  #partCut = false;
   #messageBytesLeft: number;
   #messageBytesUp = 0;
   #messageBytesDown = 0;
@@ -104,13 +129,14 @@ export class ExchangeRecorder implements ExchangeObserver {
   readonly #tags: string[];
   #finished = false;
 
-  constructor(context: ExchangeContext, request: RequestHead, onFlow: (flow: HttpFlow | WebSocketFlow) => void) {
+  constructor(context: ExchangeContext, request: RequestHead, onFlow: (flow: HttpFlow | WebSocketFlow) => void, parts?: PartWriting) {
     this.#context = context;
     this.#request = request;
     this.#onFlow = onFlow;
     this.#tags = [...context.tags];
     // An upgrade request is a WebSocket flow even when the upstream never answers it.
     this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket';
+    this.#parts = this.#webSocket ? parts : undefined;
     this.#grpcFlavour = grpcFlavour(headerValue(request.headers, 'content-type'));
     // A gRPC call's body lives on as its messages; the framed body itself is only counted.
     this.#requestBody = new BodyCapture(this.#grpcFlavour ? 0 : context.bodyLimitBytes, announcedLength(request.headers));
@@ -173,6 +199,8 @@ export class ExchangeRecorder implements ExchangeObserver {
   #keepMessage(message: MessageRecord, perMessageBytes: number): void {
     if (message.fromClient) this.#messageBytesUp += message.totalBytes;
     else this.#messageBytesDown += message.totalBytes;
+    // A part that cannot take the whole message is written first, so the message goes whole into the next.
+    if (this.#parts && this.#messages.length > 0 && Math.min(perMessageBytes, message.data.length) > this.#messageBytesLeft) this.#writePart();
     if (this.#messages.length >= limits.messagesPerFlow || this.#messageBytesLeft <= 0) {
       this.#messagesDropped++;
       return;
@@ -180,19 +208,47 @@ export class ExchangeRecorder implements ExchangeObserver {
     const cap = Math.min(perMessageBytes, this.#messageBytesLeft);
     // Copied when cut: a slice would keep the whole (possibly huge) chunk alive.
     const data = message.data.length > cap ? Buffer.from(message.data.subarray(0, cap)) : message.data;
-    if (data.length < message.totalBytes) this.tag('inspected:partial');
+    if (data.length < message.totalBytes) this.#partCut = true;
     this.#messageBytesLeft -= data.length;
     this.#messages.push(data === message.data ? message : { ...message, data });
+    if (!this.#parts) return;
+    if (this.#messages.length >= this.#parts.maxMessages || this.#messageBytesLeft <= 0) this.#writePart();
+    else if (this.#partTimer === undefined) this.#partTimer = setTimeout(() => this.#writePart(), this.#parts.intervalMs).unref();
+  }
+
+  /** The messages held so far, as a part of a connection still open; the next part starts empty. */
+  #writePart(): void {
+    clearTimeout(this.#partTimer);
+    this.#partTimer = undefined;
+    if (this.#finished || !this.#parts || this.#messages.length === 0) return;
+    const part = this.#flow(undefined, false);
+    this.#partsWritten++;
+    this.#messagesWritten += this.#messages.length;
+    this.#messages = [];
+    this.#messageBytesUp = 0;
+    this.#messageBytesDown = 0;
+    this.#messageBytesLeft = 2 * this.#context.bodyLimitBytes;
+    this.#partCut = false;
+    this.#startedMs = Date.now();
+    this.#startedAt = new Date().toISOString();
+    this.#parts.onPart(part as WebSocketFlow);
   }
 
   done(error?: string): void {
     if (this.#finished) return;
     this.#finished = true;
-    const requestBody = this.#requestBody.result();
-    const responseBody = this.#responseBody?.result();
-    const tags = this.#tags;
-    if (requestBody.truncated || responseBody?.truncated) this.tag('inspected:partial');
-    if (this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
+    clearTimeout(this.#partTimer);
+    this.#onFlow(this.#flow(error, true));
+  }
+
+  /** The flow as it stands: the whole exchange, or the current part (the last one when `ending`). */
+  #flow(error: string | undefined, ending: boolean): HttpFlow | WebSocketFlow {
+    const firstPart = this.#partsWritten === 0;
+    const requestBody = firstPart ? this.#requestBody.result() : emptyBody;
+    const responseBody = firstPart ? this.#responseBody?.result() : this.#responseBody && emptyBody;
+    const tags = [...this.#tags];
+    if ((requestBody.truncated || responseBody?.truncated || this.#partCut) && !tags.includes('inspected:partial')) tags.push('inspected:partial');
+    if (ending && this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
     const webSocket = this.#webSocket;
     const tls = this.#context.tls;
     const scheme: HttpFlow['scheme'] = webSocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http';
@@ -202,7 +258,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     const bytesUp = requestBody.totalBytes + (webSocket ? this.#messageBytesUp : 0);
     const bytesDown = (responseBody?.totalBytes ?? 0) + (webSocket ? this.#messageBytesDown : 0);
     const exchange = {
-      id: this.#context.flowId,
+      id: firstPart ? this.#context.flowId : newFlowId(),
       startedAt: this.#startedAt,
       endedAt: new Date().toISOString(),
       durationMs: Date.now() - this.#startedMs,
@@ -223,9 +279,12 @@ export class ExchangeRecorder implements ExchangeObserver {
       tags,
     };
     // A WebSocket always has its messages; an HTTP exchange has gRPC's when it carried any.
-    this.#onFlow(webSocket
-      ? { ...exchange, kind: 'websocket', messages: this.#messages }
-      : { ...exchange, kind: 'http', ...(this.#messages.length > 0 ? { messages: this.#messages } : {}), ...(grpc ? { grpc } : {}) });
+    if (webSocket) {
+      const written = !firstPart || !ending;
+      const part: FlowPart | undefined = written ? { of: this.#context.flowId, index: this.#partsWritten + 1, firstMessage: this.#messagesWritten, last: ending } : undefined;
+      return { ...exchange, kind: 'websocket', messages: this.#messages, ...(part ? { part } : {}) };
+    }
+    return { ...exchange, kind: 'http', ...(this.#messages.length > 0 ? { messages: this.#messages } : {}), ...(grpc ? { grpc } : {}) };
   }
 
   #grpcRecord(): GrpcCallRecord | undefined {

@@ -44,7 +44,9 @@ export class FlowRenumbering {
   }
 
   flow(flow: Flow): Flow {
-    return { ...flow, id: this.idOf(flow.id), ...(flow.connection !== undefined ? { connection: this.idOf(flow.connection) } : {}) };
+    const renumbered = { ...flow, id: this.idOf(flow.id), ...(flow.connection !== undefined ? { connection: this.idOf(flow.connection) } : {}) };
+    // The parts of a long-lived WebSocket point at their first part's id.
+    return renumbered.kind === 'websocket' && renumbered.part ? { ...renumbered, part: { ...renumbered.part, of: this.idOf(renumbered.part.of) } } : renumbered;
   }
 
   tlsFailure(failure: TlsFailure): TlsFailure {

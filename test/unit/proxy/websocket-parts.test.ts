@@ -1,0 +1,145 @@
+// A WebSocket still open is written in parts: by count, by age and by bytes, each part a flow of
+// its own that reads back from the HAR, renumbers across loops, and is inspected without reading
+// the upgrade request twice. Fed by hand (no sockets); the live path is in
+// test/integration/websocket-parts.test.ts.
+
+import t from 'tap';
+import { flowToHarEntry } from '../../../src/flow/har.js';
+import { readHar } from '../../../src/flow/har-reader.js';
+import { viewsOf } from '../../../src/inspect/views.js';
+import type { Flow, WebSocketFlow } from '../../../src/model/flow.js';
+import { ExchangeRecorder, type ExchangeContext, type PartWriting } from '../../../src/proxy/recorder/exchange-recorder.js';
+import { FlowRenumbering } from '../../../src/proxy/threads/flow-renumbering.js';
+
+const context: ExchangeContext = { flowId: 'fl-000042', connection: 'fl-000041', client: { ip: '192.168.1.23', port: 50000 }, mode: 'http', target: { host: 'push.example.com', port: 443 }, sni: 'push.example.com', alpn: 'http/1.1', tls: true, tags: ['decrypted'], bodyLimitBytes: 1 << 20 };
+const upgrade = { method: 'GET', url: 'wss://push.example.com/channel?imei=490154203237518', httpVersion: 'HTTP/1.1', headers: [['Upgrade', 'websocket'], ['X-Device-IMEI', '490154203237518']] as Array<[string, string]> };
+
+interface Recorded { readonly parts: WebSocketFlow[]; readonly last: () => Flow | undefined; readonly recorder: ExchangeRecorder }
+
+function webSocket(parts: Omit<PartWriting, 'onPart'> | undefined, overrides: Partial<ExchangeContext> = {}, onPart?: (flow: WebSocketFlow) => void): Recorded {
+  const written: WebSocketFlow[] = [];
+  let last: Flow | undefined;
+  const recorder = new ExchangeRecorder({ ...context, ...overrides }, upgrade, (f) => { last = f; }, parts && { ...parts, onPart: (f) => { written.push(f); onPart?.(f); } });
+  recorder.webSocketOpen({ ip: '42.62.48.10', port: 443 });
+  return { parts: written, last: () => last, recorder };
+}
+
+const text = (n: number): Buffer => Buffer.from(`{"n":${n}}`);
+
+t.test('by count: every N messages a part, the rest in the last part written at close', async (t) => {
+  const ws = webSocket({ maxMessages: 3, intervalMs: 60_000 });
+  for (let i = 0; i < 7; i++) ws.recorder.webSocketMessage(i % 2 === 0, text(i), false);
+  t.equal(ws.parts.length, 2, 'two parts written while the connection was open');
+  ws.recorder.done();
+  const all = [...ws.parts, ws.last() as WebSocketFlow];
+  t.same(all.map((f) => f.part), [
+    { of: 'fl-000042', index: 1, firstMessage: 0, last: false },
+    { of: 'fl-000042', index: 2, firstMessage: 3, last: false },
+    { of: 'fl-000042', index: 3, firstMessage: 6, last: true },
+  ]);
+  t.same(all.map((f) => f.messages.map((m) => m.data.toString())), [['{"n":0}', '{"n":1}', '{"n":2}'], ['{"n":3}', '{"n":4}', '{"n":5}'], ['{"n":6}']]);
+  t.equal(all[0]!.id, 'fl-000042', 'the first part is the flow that was announced');
+  t.equal(new Set(all.map((f) => f.id)).size, 3, 'each part has an id of its own');
+  t.ok(all.every((f) => f.connection === 'fl-000041' && f.kind === 'websocket' && f.request.url === upgrade.url && f.response?.status === 101), 'each part is a whole WebSocket record');
+  const sent = (f: WebSocketFlow): number => f.messages.filter((m) => m.fromClient).reduce((n, m) => n + m.totalBytes, 0);
+  t.same(all.map((f) => f.bytesUp), all.map(sent), "a part counts its own messages' bytes, so the parts add up");
+  t.ok(Date.parse(all[1]!.startedAt) >= Date.parse(all[0]!.endedAt), 'a part starts where the one before ended');
+});
+
+t.test('a connection that never reaches a part is written whole, as before', async (t) => {
+  const ws = webSocket({ maxMessages: 3, intervalMs: 60_000 });
+  ws.recorder.webSocketMessage(true, text(1), false);
+  ws.recorder.done();
+  t.equal(ws.parts.length, 0);
+  t.equal((ws.last() as WebSocketFlow).part, undefined);
+  t.equal((ws.last() as WebSocketFlow).messages.length, 1);
+});
+
+t.test('by age: a quiet channel is written when its oldest held message reaches the interval', async (t) => {
+  let partWritten!: () => void;
+  const written = new Promise<void>((resolve) => { partWritten = resolve; });
+  const ws = webSocket({ maxMessages: 1_000, intervalMs: 5 }, {}, () => partWritten());
+  ws.recorder.webSocketMessage(false, text(1), false);
+  ws.recorder.webSocketMessage(true, text(2), false);
+  // The part timer does not hold the process open (a live connection's socket does): here nothing else would.
+  const socketStandIn = setInterval(() => undefined, 60_000);
+  await written;
+  clearInterval(socketStandIn);
+  t.equal(ws.parts.length, 1);
+  t.same(ws.parts[0]!.messages.map((m) => m.data.toString()), ['{"n":1}', '{"n":2}']);
+  ws.recorder.done('upstream closed 1006');
+  const last = ws.last() as WebSocketFlow;
+  t.same(last.part, { of: 'fl-000042', index: 2, firstMessage: 2, last: true }, 'the close is recorded as the last part, even with no message in it');
+  t.equal(last.messages.length, 0);
+  t.equal(last.error, 'upstream closed 1006');
+});
+
+t.test('by bytes: a part is written when its held bytes reach twice the body limit, so nothing is dropped', async (t) => {
+  const ws = webSocket({ maxMessages: 1_000, intervalMs: 60_000 }, { bodyLimitBytes: 100 });
+  for (let i = 0; i < 6; i++) ws.recorder.webSocketMessage(true, Buffer.alloc(80, i), true);
+  ws.recorder.done();
+  const all = [...ws.parts, ws.last() as WebSocketFlow];
+  t.same(all.map((f) => f.messages.length), [2, 2, 2], 'a 200-byte part takes two messages of 80 bytes; the third starts the next part whole');
+  t.ok(all.every((f) => !f.tags.some((tag) => tag.startsWith('messages:dropped') || tag === 'inspected:partial')));
+  const without = webSocket(undefined, { bodyLimitBytes: 100 });
+  for (let i = 0; i < 6; i++) without.recorder.webSocketMessage(true, Buffer.alloc(80, i), true);
+  without.recorder.done();
+  t.ok(without.last()!.tags.includes('messages:dropped-3'), 'written whole (the offline path), the same traffic loses messages to the budget');
+});
+
+t.test('a cut message marks its own part partial, not the parts after it', async (t) => {
+  const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 }, { bodyLimitBytes: 100 });
+  ws.recorder.webSocketMessage(true, Buffer.alloc(300, 1), true);
+  ws.recorder.webSocketMessage(true, text(1), false);
+  ws.recorder.webSocketMessage(true, text(2), false);
+  ws.recorder.done();
+  t.same(ws.parts[0]!.messages.map((m) => [m.data.length, m.totalBytes]), [[200, 300]], 'a message larger than a whole part is cut to it, and fills it');
+  t.same([ws.parts[0]!.tags.includes('inspected:partial'), ws.last()!.tags.includes('inspected:partial')], [true, false]);
+});
+
+t.test('an HTTP exchange is never written in parts', async (t) => {
+  let flow: Flow | undefined;
+  const parts: Flow[] = [];
+  const recorder = new ExchangeRecorder(context, { ...upgrade, headers: [['content-type', 'application/grpc']] }, (f) => { flow = f; }, { maxMessages: 1, intervalMs: 60_000, onPart: (f) => parts.push(f) });
+  const frame = Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]);
+  recorder.data(true, Buffer.concat([frame, frame, frame]));
+  recorder.done();
+  t.equal(parts.length, 0);
+  t.equal(flow?.messages?.length, 3);
+});
+
+t.test("inspection: a later part's layers are its messages, numbered over the whole connection", async (t) => {
+  const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 });
+  for (let i = 0; i < 5; i++) ws.recorder.webSocketMessage(true, text(i), false);
+  ws.recorder.done();
+  const [first, second] = ws.parts;
+  t.same(viewsOf(first!).map((v) => v.path[0]), ['body', 'request-headers', 'websocket:message[0]', 'websocket:message[1]'], 'the first part carries the upgrade request and its headers');
+  t.same(viewsOf(second!).map((v) => v.path[0]), ['websocket:message[2]', 'websocket:message[3]'], 'later parts do not read the request again (no second finding for its IMEI)');
+  t.same(viewsOf(ws.last()!).map((v) => v.path[0]), ['websocket:message[4]']);
+});
+
+t.test('the HAR keeps which part an entry is; a file that says nonsense gets no part', async (t) => {
+  const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 });
+  for (let i = 0; i < 3; i++) ws.recorder.webSocketMessage(true, text(i), false);
+  ws.recorder.done();
+  const entries = [...ws.parts, ws.last()!].map((f) => flowToHarEntry(f, { omitBodies: false }));
+  const back = readHar(JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries } }));
+  t.same(back.map((f) => (f.kind === 'websocket' ? f.part : 'not a websocket')), [{ of: 'fl-000042', index: 1, firstMessage: 0, last: false }, { of: 'fl-000042', index: 2, firstMessage: 2, last: true }]);
+  for (const bad of [{ of: '', index: 1, firstMessage: 0, last: true }, { of: 'fl-1', index: 0, firstMessage: 0, last: true }, { of: 'fl-1', index: 1, firstMessage: -1, last: true }, { of: 'fl-1', index: 1.5, firstMessage: 0, last: true }, { of: 'fl-1', index: 1, firstMessage: 0, last: 'yes' }, 'part 1']) {
+    const entry = { ...entries[0], _phonehome: { ...(entries[0]!._phonehome as object), part: bad } };
+    const [flow] = readHar(JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry] } }));
+    t.equal(flow?.kind === 'websocket' ? flow.part : 'not a websocket', undefined, `refused: ${JSON.stringify(bad)}`);
+  }
+});
+
+t.test('across proxy loops, every part points at its first part by the run-wide id', async (t) => {
+  const ws = webSocket({ maxMessages: 1, intervalMs: 60_000 });
+  ws.recorder.webSocketMessage(true, text(0), false);
+  ws.recorder.webSocketMessage(true, text(1), false);
+  ws.recorder.done();
+  const loop = new FlowRenumbering(2);
+  const [first, second, last] = [...ws.parts, ws.last()!].map((f) => loop.flow(f) as WebSocketFlow);
+  t.not(first!.id, 'fl-000042', 'renumbered');
+  t.equal(second!.part?.of, first!.id);
+  t.equal(last!.part?.of, first!.id);
+});
