@@ -12,13 +12,13 @@ export const limits = {
   messagesPerFlow: 10_000,
   webSocketMessageCaptureBytes: 1 * MiB,
   /**
-   * A WebSocket still open is written as a part (a flow of its own, inspected at once) when it holds
-   * this many messages, when its oldest held message is this old, or when its held bytes reach twice
-   * the body limit: findings come while it is open, a kill loses at most one part, and memory does
-   * not grow with the connection's age.
+   * A WebSocket or gRPC call still open is written as a part (a flow of its own, inspected at once)
+   * when it holds this many messages, when its oldest held message is this old, or when its held
+   * bytes reach twice the body limit: findings come while it is open, a kill loses at most one
+   * part, and memory does not grow with its age.
    */
-  webSocketPartMessages: 1_000,
-  webSocketPartIntervalMs: 60_000,
+  streamPartMessages: 1_000,
+  streamPartIntervalMs: 60_000,
   /** WebSocket messages a relay holds for a side that cannot take them yet (already read while the sender was paused); past it, both sides are closed with 1013. */
   webSocketHeldBytes: 16 * MiB,
   /** How long we wait for a client's first byte inside CONNECT before treating the stream as server-first (SMTP, IMAP, POP3). */

@@ -168,7 +168,7 @@ function dnsRecord(value: unknown): DnsRecord | undefined {
   };
 }
 
-/** `_phonehome.part`: which part of a long-lived WebSocket an entry is, when every field is sound. */
+/** `_phonehome.part`: which part of a long-lived WebSocket or gRPC call an entry is, when every field is sound. */
 function flowPart(value: unknown): FlowPart | undefined {
   if (!isObject(value) || typeof value['of'] !== 'string' || value['of'].length === 0 || value['of'].length > 128) return undefined;
   const { index, firstMessage, last } = value;
@@ -267,9 +267,7 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   };
   // A refused request went nowhere: no messages. A WebSocket's messages are its own, never gRPC's.
   if (ph['kind'] === 'rejected') return { ...exchange, kind: 'rejected' };
-  if (webSocketMessages) {
-    const part = flowPart(ph['part']);
-    return { ...exchange, kind: 'websocket', messages: webSocketMessages, ...(part ? { part } : {}) };
-  }
-  return { ...exchange, kind: 'http', ...(grpcMessages ? { messages: grpcMessages } : {}), ...(grpc ? { grpc } : {}) };
+  const part = flowPart(ph['part']);
+  if (webSocketMessages) return { ...exchange, kind: 'websocket', messages: webSocketMessages, ...(part ? { part } : {}) };
+  return { ...exchange, kind: 'http', ...(grpcMessages ? { messages: grpcMessages } : {}), ...(grpc ? { grpc } : {}), ...(part ? { part } : {}) };
 }

@@ -92,7 +92,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.dns) phonehome['dns'] = flow.dns;
   if (flow.app) phonehome['app'] = flow.app;
   if (flow.error) phonehome['error'] = flow.error;
-  if (flow.kind === 'websocket' && flow.part) phonehome['part'] = flow.part;
+  if ((flow.kind === 'websocket' || flow.kind === 'http') && flow.part) phonehome['part'] = flow.part;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
   const destination = harDestination(flow, options);
   if (destination) phonehome['destination'] = destination;

@@ -81,8 +81,8 @@ function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   // A gRPC call's bodies are its length-prefixed messages: each message is its own layer (below),
   // so the framed body is not read a second time.
   const grpc = flow.messages?.some((m) => m.protocol === 'grpc') ?? false;
-  // A later part of a long-lived WebSocket repeats its upgrade request: that was read in part 1.
-  const part = flow.kind === 'websocket' ? flow.part : undefined;
+  // A later part of a long-lived WebSocket or gRPC call repeats its request: that was read in part 1.
+  const part = flow.kind === 'rejected' ? undefined : flow.part;
   const request = part && part.index > 1 ? undefined : flow.request;
   // The request always has a layer, even without a body: credentials and query strings ride on it.
   if (request) {
@@ -94,7 +94,7 @@ function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   }
   // Counted over the whole connection, so a finding's path names the same message in every part.
   let webSocketIndex = part?.firstMessage ?? 0;
-  let grpcIndex = 0;
+  let grpcIndex = part?.firstMessage ?? 0;
   for (const message of flow.messages ?? []) {
     const direction = message.fromClient ? 'request' : 'response';
     if (message.protocol === 'websocket') {

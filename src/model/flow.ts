@@ -224,12 +224,15 @@ export interface HttpFlow extends FlowBase, Absent<'stream' | 'dns'> {
   readonly messages?: readonly MessageRecord[];
   /** gRPC calls (over HTTP/2, or gRPC-Web over HTTP/1.1). */
   readonly grpc?: GrpcCallRecord;
+  /** Which part of a long-lived gRPC call this is; absent when the call was written whole. */
+  readonly part?: FlowPart;
 }
 
 /**
- * A long-lived exchange is written in parts as it goes, so its messages are inspected (and kept
- * safe on disk) while it is still open, and memory does not grow with its age. Each part is a flow
- * of its own; the parts of one exchange share `of`, its first part's id.
+ * A long-lived exchange (a WebSocket, a gRPC call) is written in parts as it goes, so its messages
+ * are inspected (and kept safe on disk) while it is still open, and memory does not grow with its
+ * age. Each part is a flow of its own; the parts of one exchange share `of`, its first part's id.
+ * Every part repeats the request head; only the first part's request and response are inspected.
  */
 export interface FlowPart {
   /** The first part's flow id (the first part names itself). */

@@ -93,12 +93,13 @@ export class SummaryCollector {
   addFlow(flow: Flow): void {
     this.#flows.seen++;
     switch (flow.kind) {
+      // An exchange, not its parts: a long-lived gRPC call or WebSocket is written as several flows.
       case 'http':
+        if ((flow.part?.index ?? 1) > 1) break;
         this.#flows.http++;
         if (flow.scheme === 'https') this.#flows.decrypted++;
         else this.#flows.plainHttp++;
         break;
-      // A connection, not its parts: a long-lived one is written as several flows.
       case 'websocket': if ((flow.part?.index ?? 1) === 1) this.#flows.websocket++; break;
       case 'tunnel': this.#flows.passedThrough++; break;
       case 'raw': this.#flows.raw++; break;

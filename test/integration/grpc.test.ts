@@ -13,21 +13,13 @@ import { resolveCaptureOptions } from '../../src/app/options.js';
 import type { Flow } from '../../src/model/flow.js';
 import { defaultDetectors } from '../../src/inspect/detect/registry.js';
 import { inspectFlow } from '../../src/inspect/inspector.js';
+import { pbField, pbMessage } from '../helpers/protobuf-writer.js';
 import { getOriginCa, httpsViaProxy, startLab, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
 
-/** protobuf by hand: field 1 a string, field 3 bytes (what a gallery-sync API would send). */
-function uploadRequest(name: string, bytes: Buffer): Buffer {
-  const varint = (n: number): Buffer => {
-    const out: number[] = [];
-    while (n > 0x7f) { out.push((n & 0x7f) | 0x80); n >>>= 7; }
-    out.push(n);
-    return Buffer.from(out);
-  };
-  const field = (number: number, value: Buffer): Buffer => Buffer.concat([varint((number << 3) | 2), varint(value.length), value]);
-  return Buffer.concat([field(1, Buffer.from(name)), field(3, bytes)]);
-}
+/** field 1 a string, field 3 bytes (what a gallery-sync API would send). */
+const uploadRequest = (name: string, bytes: Buffer): Buffer => pbMessage(pbField(1, name), pbField(3, bytes));
 
 const raw = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
 const service: grpc.ServiceDefinition = {

@@ -14,7 +14,7 @@ import { parseTarget, type Target } from '../access/target.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
-import { ExchangeRecorder, webSocketParts } from '../recorder/exchange-recorder.js';
+import { ExchangeRecorder, streamParts } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
 import type { HttpRelay } from './relay-plan.js';
 import { pathOf } from './request-path.js';
@@ -111,7 +111,7 @@ export class Http1Layer {
       { flowId, client: route.client, ...(route.connection ? { connection: route.connection } : {}), mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
       { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
       (flow) => tracker.end(flow),
-      webSocketParts((part) => tracker.record(part)),
+      streamParts((part) => tracker.record(part)),
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,

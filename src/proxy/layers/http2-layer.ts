@@ -15,7 +15,7 @@ import { describeError } from '../../util/errors.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
-import { ExchangeRecorder } from '../recorder/exchange-recorder.js';
+import { ExchangeRecorder, streamParts } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import { connectionTags } from './http1-layer.js';
@@ -134,6 +134,7 @@ export class Http2Layer {
       { flowId, client: context.client, connection: context.id, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, ...tlsRecordFor(context), tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
       { method, url, httpVersion: 'HTTP/2.0', headers: headerPairs(rawHeaders) },
       (flow) => this.#tracker.end(flow),
+      streamParts((part) => this.#tracker.record(part)),
     );
     let error: string | undefined;
     const fail = (reason: string): void => {

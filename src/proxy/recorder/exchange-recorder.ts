@@ -3,10 +3,10 @@
 // and WebSocket connections share one path into the model (mitmproxy's http events).
 // gRPC is recognised by its content type: its length-prefixed messages are read as they pass
 // (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
-// A WebSocket given `PartWriting` is written in parts while it is open (FlowPart in the model).
+// A WebSocket or gRPC call given `PartWriting` is written in parts while open (FlowPart in the model).
 
 import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
-import { headerValue, newFlowId, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow, type FlowPart } from '../../model/flow.js';
+import { headerValue, newFlowId, type CapturedBody, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow, type FlowPart } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
 
@@ -55,10 +55,10 @@ export interface ExchangeObserver {
   done(error?: string): void;
 }
 
-/** How a WebSocket still open is written in parts; without it, a connection is one flow written when it ends. */
+/** How a WebSocket or gRPC call still open is written in parts; without it, each is one flow written when it ends. */
 export interface PartWriting {
   /** A part of a connection still open, to be recorded now (the last part goes to the recorder's onFlow). */
-  readonly onPart: (flow: WebSocketFlow) => void;
+  readonly onPart: (flow: HttpFlow | WebSocketFlow) => void;
   /** A part is written when it holds this many messages… */
   readonly maxMessages: number;
   /** …or when its first message is this old. */
@@ -66,8 +66,8 @@ export interface PartWriting {
 }
 
 /** The proxy's part sizes (limits.ts), recording each part with `record`. */
-export function webSocketParts(record: (flow: WebSocketFlow) => void): PartWriting {
-  return { onPart: record, maxMessages: limits.webSocketPartMessages, intervalMs: limits.webSocketPartIntervalMs };
+export function streamParts(record: (flow: HttpFlow | WebSocketFlow) => void): PartWriting {
+  return { onPart: record, maxMessages: limits.streamPartMessages, intervalMs: limits.streamPartIntervalMs };
 }
 
 type GrpcFlavour = GrpcCallRecord['flavour'];
@@ -117,6 +117,8 @@ export class ExchangeRecorder implements ExchangeObserver {
   /** Parts written so far, and the messages they held. */
   #partsWritten = 0;
   #messagesWritten = 0;
+  /** Body bytes counted in the parts written (a gRPC call's framed bodies are counted, not kept). */
+  #bodyBytesWritten = { up: 0, down: 0 };
   #partTimer: NodeJS.Timeout | undefined;
   /** A message of the current part was cut at a limit. */
   #partCut = false;
@@ -136,8 +138,9 @@ export class ExchangeRecorder implements ExchangeObserver {
     this.#tags = [...context.tags];
     // An upgrade request is a WebSocket flow even when the upstream never answers it.
     this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket';
-    this.#parts = this.#webSocket ? parts : undefined;
     this.#grpcFlavour = grpcFlavour(headerValue(request.headers, 'content-type'));
+    // Only exchanges made of messages are cut in parts: a body is inspected whole.
+    this.#parts = this.#webSocket || this.#grpcFlavour ? parts : undefined;
     // A gRPC call's body lives on as its messages; the framed body itself is only counted.
     this.#requestBody = new BodyCapture(this.#grpcFlavour ? 0 : context.bodyLimitBytes, announcedLength(request.headers));
     this.#messageBytesLeft = 2 * context.bodyLimitBytes;
@@ -223,6 +226,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     if (this.#finished || !this.#parts || this.#messages.length === 0) return;
     const part = this.#flow(undefined, false);
     this.#partsWritten++;
+    this.#bodyBytesWritten = { up: this.#requestBody.totalBytes, down: this.#responseBody?.totalBytes ?? 0 };
     this.#messagesWritten += this.#messages.length;
     this.#messages = [];
     this.#messageBytesUp = 0;
@@ -231,7 +235,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     this.#partCut = false;
     this.#startedMs = Date.now();
     this.#startedAt = new Date().toISOString();
-    this.#parts.onPart(part as WebSocketFlow);
+    this.#parts.onPart(part);
   }
 
   done(error?: string): void {
@@ -244,8 +248,9 @@ export class ExchangeRecorder implements ExchangeObserver {
   /** The flow as it stands: the whole exchange, or the current part (the last one when `ending`). */
   #flow(error: string | undefined, ending: boolean): HttpFlow | WebSocketFlow {
     const firstPart = this.#partsWritten === 0;
-    const requestBody = firstPart ? this.#requestBody.result() : emptyBody;
-    const responseBody = firstPart ? this.#responseBody?.result() : this.#responseBody && emptyBody;
+    // A later part has no body of its own to show: only the bytes that passed since the last part.
+    const requestBody = firstPart ? this.#requestBody.result() : bodyCounted(this.#requestBody.totalBytes - this.#bodyBytesWritten.up);
+    const responseBody = firstPart || !this.#responseBody ? this.#responseBody?.result() : bodyCounted(this.#responseBody.totalBytes - this.#bodyBytesWritten.down);
     const tags = [...this.#tags];
     if ((requestBody.truncated || responseBody?.truncated || this.#partCut) && !tags.includes('inspected:partial')) tags.push('inspected:partial');
     if (ending && this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
@@ -253,7 +258,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     const tls = this.#context.tls;
     const scheme: HttpFlow['scheme'] = webSocket ? (tls ? 'wss' : 'ws') : tls ? 'https' : 'http';
     const grpc = this.#grpcRecord();
-    if (grpc && (this.#grpcUp?.reader.pending || this.#grpcDown?.reader.pending)) tags.push('grpc:incomplete-message');
+    if (ending && grpc && (this.#grpcUp?.reader.pending || this.#grpcDown?.reader.pending)) tags.push('grpc:incomplete-message');
     // A WebSocket's traffic after the upgrade is its messages; a gRPC call's is its (counted) bodies.
     const bytesUp = requestBody.totalBytes + (webSocket ? this.#messageBytesUp : 0);
     const bytesDown = (responseBody?.totalBytes ?? 0) + (webSocket ? this.#messageBytesDown : 0);
@@ -278,13 +283,11 @@ export class ExchangeRecorder implements ExchangeObserver {
       ...(error ? { error } : {}),
       tags,
     };
+    const inParts = !firstPart || !ending;
+    const part: FlowPart | undefined = inParts ? { of: this.#context.flowId, index: this.#partsWritten + 1, firstMessage: this.#messagesWritten, last: ending } : undefined;
     // A WebSocket always has its messages; an HTTP exchange has gRPC's when it carried any.
-    if (webSocket) {
-      const written = !firstPart || !ending;
-      const part: FlowPart | undefined = written ? { of: this.#context.flowId, index: this.#partsWritten + 1, firstMessage: this.#messagesWritten, last: ending } : undefined;
-      return { ...exchange, kind: 'websocket', messages: this.#messages, ...(part ? { part } : {}) };
-    }
-    return { ...exchange, kind: 'http', ...(this.#messages.length > 0 ? { messages: this.#messages } : {}), ...(grpc ? { grpc } : {}) };
+    if (webSocket) return { ...exchange, kind: 'websocket', messages: this.#messages, ...(part ? { part } : {}) };
+    return { ...exchange, kind: 'http', ...(this.#messages.length > 0 ? { messages: this.#messages } : {}), ...(grpc ? { grpc } : {}), ...(part ? { part } : {}) };
   }
 
   #grpcRecord(): GrpcCallRecord | undefined {
@@ -296,6 +299,11 @@ export class ExchangeRecorder implements ExchangeObserver {
     const status = statusText !== undefined && /^\d{1,3}$/.test(statusText.trim()) ? Number(statusText.trim()) : undefined;
     return { flavour: this.#grpcFlavour, ...(status !== undefined ? { status } : {}), ...(message !== undefined ? { message: decodeGrpcMessage(message) } : {}) };
   }
+}
+
+/** A body that was counted, not kept. */
+function bodyCounted(totalBytes: number): CapturedBody {
+  return totalBytes === 0 ? emptyBody : { bytes: emptyBody.bytes, totalBytes, truncated: false };
 }
 
 /** The Content-Length a message announced, when it is a plain number. */

@@ -173,8 +173,8 @@ function exchangeDetail(flow: HttpFlow | WebSocketFlow | RejectedFlow): string[]
     detail.push('', `── ${flow.grpc.flavour} call: ${status}`);
   }
   if (flow.messages) {
-    const part = flow.kind === 'websocket' ? flow.part : undefined;
-    const partText = part ? ` (part ${part.index} of ${part.of}${part.last ? ', the last' : ', connection still open'}; messages from #${part.firstMessage})` : '';
+    const part = flow.part;
+    const partText = part ? ` (part ${part.index} of ${part.of}${part.last ? ', the last' : ', still open'}; messages from #${part.firstMessage})` : '';
     detail.push('', `── ${flow.messages.length} ${flow.kind === 'websocket' ? 'WebSocket' : 'gRPC'} message(s)${partText}`);
     for (const m of flow.messages.slice(0, 20)) detail.push(`${m.fromClient ? '→' : '←'} ${m.binary ? `(${m.totalBytes} bytes binary${m.compressed ? `, ${m.encoding ?? 'compressed'}` : ''})` : toDisplay(m.data.toString('utf8'), 160)}`);
   }

@@ -1,13 +1,13 @@
-// A WebSocket still open is written in parts: by count, by age and by bytes, each part a flow of
-// its own that reads back from the HAR, renumbers across loops, and is inspected without reading
-// the upgrade request twice. Fed by hand (no sockets); the live path is in
-// test/integration/websocket-parts.test.ts.
+// A WebSocket or gRPC call still open is written in parts: by count, by age and by bytes, each
+// part a flow of its own that reads back from the HAR, renumbers across loops, and is inspected
+// without reading the request twice. Fed by hand (no sockets); the live path is in
+// test/integration/stream-parts.test.ts.
 
 import t from 'tap';
 import { flowToHarEntry } from '../../../src/flow/har.js';
 import { readHar } from '../../../src/flow/har-reader.js';
 import { viewsOf } from '../../../src/inspect/views.js';
-import type { Flow, WebSocketFlow } from '../../../src/model/flow.js';
+import type { Flow, HttpFlow, WebSocketFlow } from '../../../src/model/flow.js';
 import { ExchangeRecorder, type ExchangeContext, type PartWriting } from '../../../src/proxy/recorder/exchange-recorder.js';
 import { FlowRenumbering } from '../../../src/proxy/threads/flow-renumbering.js';
 
@@ -19,7 +19,7 @@ interface Recorded { readonly parts: WebSocketFlow[]; readonly last: () => Flow 
 function webSocket(parts: Omit<PartWriting, 'onPart'> | undefined, overrides: Partial<ExchangeContext> = {}, onPart?: (flow: WebSocketFlow) => void): Recorded {
   const written: WebSocketFlow[] = [];
   let last: Flow | undefined;
-  const recorder = new ExchangeRecorder({ ...context, ...overrides }, upgrade, (f) => { last = f; }, parts && { ...parts, onPart: (f) => { written.push(f); onPart?.(f); } });
+  const recorder = new ExchangeRecorder({ ...context, ...overrides }, upgrade, (f) => { last = f; }, parts && { ...parts, onPart: (f) => { written.push(f as WebSocketFlow); onPart?.(f as WebSocketFlow); } });
   recorder.webSocketOpen({ ip: '42.62.48.10', port: 443 });
   return { parts: written, last: () => last, recorder };
 }
@@ -97,15 +97,44 @@ t.test('a cut message marks its own part partial, not the parts after it', async
   t.same([ws.parts[0]!.tags.includes('inspected:partial'), ws.last()!.tags.includes('inspected:partial')], [true, false]);
 });
 
-t.test('an HTTP exchange is never written in parts', async (t) => {
+/** One gRPC message as it travels: a flag byte, a 32-bit length, the message. */
+function grpcFrame(message: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
+}
+
+t.test('a gRPC call is written in parts too: its bodies counted per part, its status in the last', async (t) => {
+  let last: Flow | undefined;
+  const parts: HttpFlow[] = [];
+  const call = { method: 'POST', url: 'https://push.example.com/push.Channel/Listen', httpVersion: 'HTTP/2.0', headers: [['content-type', 'application/grpc'], ['x-device-imei', '490154203237518']] as Array<[string, string]> };
+  const recorder = new ExchangeRecorder({ ...context, alpn: 'h2' }, call, (f) => { last = f; }, { maxMessages: 2, intervalMs: 60_000, onPart: (f) => parts.push(f as HttpFlow) });
+  const request = grpcFrame(Buffer.from('listen'));
+  recorder.data(true, request);
+  recorder.response({ status: 200, statusText: '', httpVersion: 'HTTP/2.0', headers: [[':status', '200'], ['content-type', 'application/grpc']] }, { ip: '42.62.48.10', port: 443 });
+  const pushes = ['a', 'bb', 'ccc', 'dddd'].map((m) => grpcFrame(Buffer.from(m)));
+  for (const push of pushes) recorder.data(false, push);
+  recorder.trailers(false, [['grpc-status', '0']]);
+  recorder.done();
+  const all = [...parts, last as HttpFlow];
+  t.same(all.map((f) => [f.part?.index, f.part?.firstMessage, f.part?.last]), [[1, 0, false], [2, 2, false], [3, 4, true]]);
+  t.same(all.map((f) => (f.messages ?? []).map((m) => m.data.toString())), [['listen', 'a'], ['bb', 'ccc'], ['dddd']]);
+  t.same(all.map((f) => [f.bytesUp, f.bytesDown]), [[request.length, pushes[0]!.length], [0, pushes[1]!.length + pushes[2]!.length], [0, pushes[3]!.length]], 'the framed bytes that passed, per part');
+  t.same(all.map((f) => f.grpc?.status), [undefined, undefined, 0], 'grpc-status comes with the last part');
+  t.same(viewsOf(all[1]!).map((v) => v.path[0]), ['grpc:message[2]', 'grpc:message[3]'], 'a later part: its messages, numbered over the call, and not the request again');
+  t.ok(all.every((f) => !f.tags.includes('grpc:incomplete-message')));
+});
+
+t.test('an HTTP exchange with a body is never written in parts', async (t) => {
   let flow: Flow | undefined;
   const parts: Flow[] = [];
-  const recorder = new ExchangeRecorder(context, { ...upgrade, headers: [['content-type', 'application/grpc']] }, (f) => { flow = f; }, { maxMessages: 1, intervalMs: 60_000, onPart: (f) => parts.push(f) });
-  const frame = Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]);
-  recorder.data(true, Buffer.concat([frame, frame, frame]));
+  const recorder = new ExchangeRecorder(context, { ...upgrade, method: 'POST', headers: [['content-type', 'application/json']] }, (f) => { flow = f; }, { maxMessages: 1, intervalMs: 60_000, onPart: (f) => parts.push(f) });
+  recorder.data(true, Buffer.from('{"a":1}'));
+  recorder.data(true, Buffer.from('{"b":2}'));
   recorder.done();
   t.equal(parts.length, 0);
-  t.equal(flow?.messages?.length, 3);
+  t.equal(flow?.kind === 'http' ? flow.part : 'not http', undefined);
+  t.equal(flow?.kind === 'http' ? flow.request.body.bytes.toString() : '', '{"a":1}{"b":2}');
 });
 
 t.test("inspection: a later part's layers are its messages, numbered over the whole connection", async (t) => {
