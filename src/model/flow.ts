@@ -311,6 +311,11 @@ export interface DnsFlow extends FlowBase, Absent<'request' | 'response' | 'mess
  */
 export type Flow = HttpFlow | WebSocketFlow | TunnelFlow | RawFlow | TlsFailedFlow | RejectedFlow | DnsFlow;
 
+/** A second or later part of a long-lived exchange: its bytes count, but it is not another exchange. */
+export function isLaterPart(flow: Flow): boolean {
+  return (flow.kind === 'http' || flow.kind === 'websocket') && flow.part !== undefined && flow.part.index > 1;
+}
+
 let nextFlowNumber = 1;
 
 export function newFlowId(): string {

@@ -3,7 +3,7 @@
 // and the coverage ledger: what could not be seen, with bytes, per destination; the DNS names seen
 // and the encrypted DNS not seen; the QUIC that was made to fall back to TCP.
 
-import { flowHost, type DnsRecord, type Flow } from '../model/flow.js';
+import { flowHost, isLaterPart, type DnsRecord, type Flow } from '../model/flow.js';
 import { coverageOf, type CoverageClass } from '../flow/coverage.js';
 import { categories, severities, type Finding } from '../model/finding.js';
 import type { LearnedHost } from '../model/learned-host.js';
@@ -91,16 +91,17 @@ export class SummaryCollector {
   }
 
   addFlow(flow: Flow): void {
+    // Exchanges are counted, not their parts (a long-lived WebSocket or gRPC call is written as
+    // several flows); a later part's bytes still add to its destination's.
+    if (isLaterPart(flow)) return this.#addLaterPart(flow);
     this.#flows.seen++;
     switch (flow.kind) {
-      // An exchange, not its parts: a long-lived gRPC call or WebSocket is written as several flows.
       case 'http':
-        if ((flow.part?.index ?? 1) > 1) break;
         this.#flows.http++;
         if (flow.scheme === 'https') this.#flows.decrypted++;
         else this.#flows.plainHttp++;
         break;
-      case 'websocket': if ((flow.part?.index ?? 1) === 1) this.#flows.websocket++; break;
+      case 'websocket': this.#flows.websocket++; break;
       case 'tunnel': this.#flows.passedThrough++; break;
       case 'raw': this.#flows.raw++; break;
       case 'tls-failed': this.#flows.tlsFailed++; break;
@@ -119,16 +120,26 @@ export class SummaryCollector {
     // A DNS question is not a destination: its name is where the device means to go next, and
     // its address is the resolver's, which would lend the name the resolver's country.
     if (flow.kind === 'dns') this.#countDns(flow.dns);
-    const destination = flow.kind === 'dns' ? undefined : this.#destination(flowHost(flow));
+    this.#addTraffic(flow, flow.kind === 'dns' ? undefined : this.#destination(flowHost(flow)), coverage, true);
+  }
+
+  #addLaterPart(flow: Flow): void {
+    this.#addTraffic(flow, this.#destination(flowHost(flow)), coverageOf(flow), false);
+  }
+
+  /** A flow's bytes to its destination and the coverage totals; counted as a flow there unless it is a later part. */
+  #addTraffic(flow: Flow, destination: DestinationTotals | undefined, coverage: ReturnType<typeof coverageOf>, asFlow: boolean): void {
     if (destination) {
-      destination.flows++;
+      if (asFlow) destination.flows++;
       destination.bytesUp += flow.bytesUp;
       destination.bytesDown += flow.bytesDown;
       if (flow.destination) destination.ips.add(flow.destination.ip);
     }
     for (const totals of destination ? [destination.coverage, this.#coverage] : [this.#coverage]) {
-      const cls = coverage.class as Exclude<CoverageClass, 'rejected'>;
-      totals.flows[cls] = (totals.flows[cls] ?? 0) + 1;
+      if (asFlow) {
+        const cls = coverage.class as Exclude<CoverageClass, 'rejected'>;
+        totals.flows[cls] = (totals.flows[cls] ?? 0) + 1;
+      }
       totals.bytesUp += coverage.bytesUp;
       totals.bytesUpInspected += coverage.bytesUpInspected;
       totals.bytesDown += coverage.bytesDown;

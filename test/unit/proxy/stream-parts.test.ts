@@ -10,6 +10,7 @@ import { viewsOf } from '../../../src/inspect/views.js';
 import type { Flow, HttpFlow, WebSocketFlow } from '../../../src/model/flow.js';
 import { ExchangeRecorder, type ExchangeContext, type PartWriting } from '../../../src/proxy/recorder/exchange-recorder.js';
 import { FlowRenumbering } from '../../../src/proxy/threads/flow-renumbering.js';
+import { SummaryCollector } from '../../../src/sinks/summary.js';
 
 const context: ExchangeContext = { flowId: 'fl-000042', connection: 'fl-000041', client: { ip: '192.168.1.23', port: 50000 }, mode: 'http', target: { host: 'push.example.com', port: 443 }, sni: 'push.example.com', alpn: 'http/1.1', tls: true, tags: ['decrypted'], bodyLimitBytes: 1 << 20 };
 const upgrade = { method: 'GET', url: 'wss://push.example.com/channel?imei=490154203237518', httpVersion: 'HTTP/1.1', headers: [['Upgrade', 'websocket'], ['X-Device-IMEI', '490154203237518']] as Array<[string, string]> };
@@ -171,4 +172,21 @@ t.test('across proxy loops, every part points at its first part by the run-wide 
   t.not(first!.id, 'fl-000042', 'renumbered');
   t.equal(second!.part?.of, first!.id);
   t.equal(last!.part?.of, first!.id);
+});
+
+t.test('summary.json counts the connection once and every part\'s bytes', async (t) => {
+  const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 });
+  for (let i = 0; i < 5; i++) ws.recorder.webSocketMessage(i % 2 === 0, text(i), false);
+  ws.recorder.done();
+  const all = [...ws.parts, ws.last()!];
+  const summary = new SummaryCollector();
+  for (const flow of all) summary.addFlow(flow);
+  const snapshot = summary.snapshot({ version: 'test', startedAt: all[0]!.startedAt, options: {}, insecureUpstream: false, passthroughConfigured: [] }, { endedAt: all[2]!.endedAt, learnedPassthrough: [] }) as {
+    flows: { seen: number; websocket: number }; coverage: { totals: { bytesUp: number; bytesDown: number; flows: Record<string, number> } }; destinations: Array<{ host: string; flows: number; bytesUp: number }>;
+  };
+  t.same([snapshot.flows.seen, snapshot.flows.websocket], [1, 1]);
+  t.same(snapshot.coverage.totals.flows, { decrypted: 1 });
+  const bytesUp = all.reduce((n, f) => n + f.bytesUp, 0);
+  t.equal(snapshot.coverage.totals.bytesUp, bytesUp, 'the bytes of all three parts');
+  t.match(snapshot.destinations, [{ host: 'push.example.com', flows: 1, bytesUp }]);
 });
