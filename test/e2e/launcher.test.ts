@@ -18,7 +18,8 @@ async function probe(command: string, args: string[]): Promise<{ code: number | 
   const dir = tempDir();
   const probeFile = path.join(dir, 'probe.cjs');
   const factsFile = path.join(dir, 'facts.json');
-  fs.writeFileSync(probeFile, `process.on('exit', () => { const v8 = require('node:v8'); require('node:fs').writeFileSync(${JSON.stringify(factsFile)}, JSON.stringify({ execArgv: process.execArgv, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, newSpaceMb: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576 })); });\n`);
+  // Only phonehome's own process writes its facts (npm, running `npm start`, gets the probe too).
+  fs.writeFileSync(probeFile, `if (/[\\/\\\\](dist[\\/\\\\]cli|phonehome)\\.js$/.test(process.argv[1] ?? '')) process.on('exit', () => { const v8 = require('node:v8'); require('node:fs').writeFileSync(${JSON.stringify(factsFile)}, JSON.stringify({ execArgv: process.execArgv, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, newSpaceMb: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576 })); });\n`);
   const child = spawn(command, args, { env: { ...process.env, NODE_OPTIONS: `--require ${probeFile}` }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
@@ -44,6 +45,16 @@ t.test('the launcher gives V8 --max-semi-space-size=2 and glibc two malloc arena
   t.equal(plain.stdout, viaLauncher.stdout, 'the same command behind it');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--max-semi-space-size')), 'no cap without the launcher');
   t.equal(plain.facts.arenaMax, process.env.MALLOC_ARENA_MAX ?? null, 'the arenas as the caller left them');
+});
+
+t.test('npm start gives the same settings as the launcher, without env -S (BusyBox has none)', async (t) => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  t.notMatch(pkg.scripts['start'], /env -S/);
+  const viaNpm = await probe('npm', ['start', '--silent', '--', '--version']);
+  t.equal(viaNpm.code, 0);
+  t.match(viaNpm.stdout, /^\d+\.\d+\.\d+/);
+  t.ok(viaNpm.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaNpm.facts.execArgv.join(' ')}`);
+  t.equal(viaNpm.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
 });
 
 t.test('a capture through the launcher keeps its nursery within the cap after loading its tables', async (t) => {
