@@ -248,9 +248,11 @@ export class ExchangeRecorder implements ExchangeObserver {
   /** The flow as it stands: the whole exchange, or the current part (the last one when `ending`). */
   #flow(error: string | undefined, ending: boolean): HttpFlow | WebSocketFlow {
     const firstPart = this.#partsWritten === 0;
-    // A later part has no body of its own to show: only the bytes that passed since the last part.
-    const requestBody = firstPart ? this.#requestBody.result() : bodyCounted(this.#requestBody.totalBytes - this.#bodyBytesWritten.up);
-    const responseBody = firstPart || !this.#responseBody ? this.#responseBody?.result() : bodyCounted(this.#responseBody.totalBytes - this.#bodyBytesWritten.down);
+    // A gRPC body lives on as its messages, and a later part has no body of its own to show: both
+    // are only counted (the bytes that passed since the part before), never "cut at the limit".
+    const requestBody = this.#grpcUp || !firstPart ? bodyCounted(this.#requestBody.totalBytes - this.#bodyBytesWritten.up) : this.#requestBody.result();
+    const response = this.#responseBody;
+    const responseBody = !response ? undefined : this.#grpcDown || !firstPart ? bodyCounted(response.totalBytes - this.#bodyBytesWritten.down) : response.result();
     const tags = [...this.#tags];
     if ((requestBody.truncated || responseBody?.truncated || this.#partCut) && !tags.includes('inspected:partial')) tags.push('inspected:partial');
     if (ending && this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);

@@ -58,6 +58,27 @@ t.test('a gRPC call over HTTP/2: messages, status from trailers, bodies only cou
   t.same(back?.response?.trailers, flow.response?.trailers);
 });
 
+t.test('a gRPC call read whole is not "inspected partly": its framed bodies are counted, its messages kept', async (t) => {
+  const flow = record([['content-type', 'application/grpc']], (r) => {
+    r.data(true, frame(Buffer.from('ask')));
+    r.response({ status: 200, statusText: '', httpVersion: 'HTTP/2.0', headers: [[':status', '200'], ['content-type', 'application/grpc']] }, {});
+    r.data(false, frame(Buffer.from('answer')));
+    r.trailers(false, [['grpc-status', '0']]);
+    r.done();
+  });
+  t.notOk(flow.tags.includes('inspected:partial'), `tags ${flow.tags.join(' ')}`);
+  t.same([flow.request?.body.truncated, flow.response?.body.truncated], [false, false]);
+  t.same([flow.request?.body.totalBytes, flow.response?.body.totalBytes], [8, 11]);
+  const entry = flowToHarEntry(flow, { omitBodies: false });
+  t.notOk(JSON.stringify(entry).includes('truncated at the body limit'), 'the HAR does not call the body cut');
+  const html = record([['content-type', 'application/grpc']], (r) => {
+    r.response({ status: 502, statusText: 'Bad Gateway', httpVersion: 'HTTP/2.0', headers: [[':status', '502'], ['content-type', 'text/html']] }, {});
+    r.data(false, Buffer.alloc(3_000, 0x41));
+    r.done();
+  }, { bodyLimitBytes: 1_000 });
+  t.ok(html.tags.includes('inspected:partial'), 'an answer that is not gRPC is a body like any other, cut at the limit');
+});
+
 t.test('a trailers-only gRPC answer (an error straight away) still has its status', async (t) => {
   const flow = record([['content-type', 'application/grpc']], (r) => {
     r.response({ status: 200, statusText: '', httpVersion: 'HTTP/2.0', headers: [['content-type', 'application/grpc'], ['grpc-status', '14'], ['grpc-message', 'unavailable']] }, {});
