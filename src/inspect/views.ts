@@ -2,7 +2,7 @@
 // as it was captured, and the name of a DNS question. The decode chain adds the decoded layers
 // beneath each of these.
 
-import { headerValue, type Flow, type HeaderList, type HttpFlow, type RejectedFlow, type StreamRecord, type WebSocketFlow } from '../model/flow.js';
+import { headerValue, isLaterPart, type Flow, type HeaderList, type HttpFlow, type RejectedFlow, type StreamRecord, type WebSocketFlow } from '../model/flow.js';
 import type { View } from './detect/detector.js';
 import { dnsNameViews } from './dns/dns-name-views.js';
 
@@ -83,7 +83,7 @@ function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   const grpc = flow.messages?.some((m) => m.protocol === 'grpc') ?? false;
   // A later part of a long-lived WebSocket or gRPC call repeats its request: that was read in part 1.
   const part = flow.kind === 'rejected' ? undefined : flow.part;
-  const request = part && part.index > 1 ? undefined : flow.request;
+  const request = isLaterPart(flow) ? undefined : flow.request;
   // The request always has a layer, even without a body: credentials and query strings ride on it.
   if (request) {
     views.push({ bytes: grpc ? Buffer.alloc(0) : request.body.bytes, path: ['body'], direction: 'request', contentType: mediaType(headerValue(request.headers, 'content-type')), headers: request.headers, ...fileNameOf(request.url), depth: 0, origin: 'http', flow });

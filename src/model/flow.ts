@@ -1,5 +1,6 @@
 // The flow model: one record per HTTP exchange (HTTP/1.x or HTTP/2 stream, gRPC call included),
-// WebSocket connection, tunnel, raw stream, failed handshake or DNS query. Flows are built by the proxy's
+// WebSocket connection, tunnel, raw stream, failed handshake or DNS query (a long-lived WebSocket
+// or gRPC call: one record per part, see FlowPart). Flows are built by the proxy's
 // recorder and handed, finished and read-only, to inspection and sinks. This folder imports
 // nothing else of the project, so the worker thread and (later) other machines share it as is.
 // A Flow is a discriminated union on `kind` (HttpFlow, WebSocketFlow, TunnelFlow, RawFlow,

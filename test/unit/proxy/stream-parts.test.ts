@@ -11,6 +11,7 @@ import type { Flow, HttpFlow, WebSocketFlow } from '../../../src/model/flow.js';
 import { ExchangeRecorder, type ExchangeContext, type PartWriting } from '../../../src/proxy/recorder/exchange-recorder.js';
 import { FlowRenumbering } from '../../../src/proxy/threads/flow-renumbering.js';
 import { SummaryCollector } from '../../../src/sinks/summary.js';
+import { flowRow } from '../../../src/sinks/tui/tui-model.js';
 
 const context: ExchangeContext = { flowId: 'fl-000042', connection: 'fl-000041', client: { ip: '192.168.1.23', port: 50000 }, mode: 'http', target: { host: 'push.example.com', port: 443 }, sni: 'push.example.com', alpn: 'http/1.1', tls: true, tags: ['decrypted'], bodyLimitBytes: 1 << 20 };
 const upgrade = { method: 'GET', url: 'wss://push.example.com/channel?imei=490154203237518', httpVersion: 'HTTP/1.1', headers: [['Upgrade', 'websocket'], ['X-Device-IMEI', '490154203237518']] as Array<[string, string]> };
@@ -189,4 +190,12 @@ t.test('summary.json counts the connection once and every part\'s bytes', async 
   const bytesUp = all.reduce((n, f) => n + f.bytesUp, 0);
   t.equal(snapshot.coverage.totals.bytesUp, bytesUp, 'the bytes of all three parts');
   t.match(snapshot.destinations, [{ host: 'push.example.com', flows: 1, bytesUp }]);
+});
+
+t.test('the terminal UI says which part a flow is', async (t) => {
+  const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 });
+  for (let i = 0; i < 3; i++) ws.recorder.webSocketMessage(true, text(i), false);
+  ws.recorder.done();
+  t.ok(flowRow(ws.parts[0]!).detail.includes('── 2 WebSocket message(s) (part 1 of fl-000042, still open; messages from #0)'));
+  t.ok(flowRow(ws.last()!).detail.includes('── 1 WebSocket message(s) (part 2 of fl-000042, the last; messages from #2)'));
 });
