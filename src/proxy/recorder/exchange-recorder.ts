@@ -253,7 +253,8 @@ export class ExchangeRecorder implements ExchangeObserver {
     const requestBody = this.#grpcUp || !firstPart ? bodyCounted(this.#requestBody.totalBytes - this.#bodyBytesWritten.up) : this.#requestBody.result();
     const response = this.#responseBody;
     const responseBody = !response ? undefined : this.#grpcDown || !firstPart ? bodyCounted(response.totalBytes - this.#bodyBytesWritten.down) : response.result();
-    const tags = [...this.#tags];
+    // A part written while the exchange goes on gets a copy: tags may still come for the parts after it.
+    const tags = ending ? this.#tags : [...this.#tags];
     if ((requestBody.truncated || responseBody?.truncated || this.#partCut) && !tags.includes('inspected:partial')) tags.push('inspected:partial');
     if (ending && this.#messagesDropped > 0) tags.push(`messages:dropped-${this.#messagesDropped}`);
     const webSocket = this.#webSocket;
