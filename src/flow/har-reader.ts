@@ -168,6 +168,11 @@ function dnsRecord(value: unknown): DnsRecord | undefined {
   };
 }
 
+/** A byte count as written, when it is one; else `fallback`. */
+function countOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
+}
+
 /** `_phonehome.part`: which part of a long-lived WebSocket or gRPC call an entry is, when every field is sound. */
 function flowPart(value: unknown): FlowPart | undefined {
   if (!isObject(value) || typeof value['of'] !== 'string' || value['of'].length === 0 || value['of'].length > 128) return undefined;
@@ -262,8 +267,9 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
     scheme: exchangeScheme,
     request: { method, url, httpVersion: String(req['httpVersion'] ?? 'HTTP/1.1'), headers: headers(req['headers']), body: requestBody, ...trailers(ph['requestTrailers']) },
     response: { status: Number(res['status'] ?? 0), statusText: String(res['statusText'] ?? ''), httpVersion: String(res['httpVersion'] ?? 'HTTP/1.1'), headers: responseHeaders, body: responseBody, ...trailers(ph['responseTrailers']) },
-    bytesUp: requestBody.totalBytes,
-    bytesDown: responseBody.totalBytes,
+    // phonehome's own count where it wrote one: a WebSocket's bytes are its messages, not its bodies.
+    bytesUp: ownEntry ? countOr(ph['bytesUp'], requestBody.totalBytes) : requestBody.totalBytes,
+    bytesDown: ownEntry ? countOr(ph['bytesDown'], responseBody.totalBytes) : responseBody.totalBytes,
   };
   // A refused request went nowhere: no messages. A WebSocket's messages are its own, never gRPC's.
   if (ph['kind'] === 'rejected') return { ...exchange, kind: 'rejected' };

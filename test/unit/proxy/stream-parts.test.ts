@@ -156,6 +156,7 @@ t.test('the HAR keeps which part an entry is; a file that says nonsense gets no 
   const entries = [...ws.parts, ws.last()!].map((f) => flowToHarEntry(f, { omitBodies: false }));
   const back = readHar(JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries } }));
   t.same(back.map((f) => (f.kind === 'websocket' ? f.part : 'not a websocket')), [{ of: 'fl-000042', index: 1, firstMessage: 0, last: false }, { of: 'fl-000042', index: 2, firstMessage: 2, last: true }]);
+  t.same(back.map((f) => [f.bytesUp, f.bytesDown]), [...ws.parts, ws.last()!].map((f) => [f.bytesUp, f.bytesDown]), "each part's message bytes read back (a rebuilt summary counts them)");
   for (const bad of [{ of: '', index: 1, firstMessage: 0, last: true }, { of: 'fl-1', index: 0, firstMessage: 0, last: true }, { of: 'fl-1', index: 1, firstMessage: -1, last: true }, { of: 'fl-1', index: 1.5, firstMessage: 0, last: true }, { of: 'fl-1', index: 1, firstMessage: 0, last: 'yes' }, 'part 1']) {
     const entry = { ...entries[0], _phonehome: { ...(entries[0]!._phonehome as object), part: bad } };
     const [flow] = readHar(JSON.stringify({ log: { version: '1.2', creator: { name: 't', version: '1' }, entries: [entry] } }));
