@@ -9,7 +9,8 @@ import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { installRoot } from '../../src/util/install-paths.js';
 import { cli, startCapture } from '../helpers/cli.js';
-import { getOriginCa, httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { originCaFile } from '../helpers/capture-run.js';
 import { installForAnotherUser } from '../helpers/install-for-another-user.js';
 
 
@@ -22,8 +23,7 @@ t.test('capture: real traffic, SIGTERM, whole files, exit 0', async (t) => {
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => { req.resume(); req.on('end', () => res.end('from origin')); } });
   t.teardown(() => origin.close());
   const dir = tempDir();
-  const originCa = path.join(dir, 'origin-ca.pem');
-  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const originCa = originCaFile();
   const out = path.join(dir, 'run');
   const caDir = path.join(dir, 'ca');
   const { child, port } = await startCapture(['--out', out, '--ca-dir', caDir, '--upstream-ca', originCa]);

@@ -10,7 +10,8 @@ import { cli, startCapture } from '../helpers/cli.js';
 import { once } from 'node:events';
 import t from 'tap';
 import { installRoot } from '../../src/util/install-paths.js';
-import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, until } from '../helpers/lab.js';
+import { connectTunnel, httpsViaProxy, startOrigin, tempDir, until } from '../helpers/lab.js';
+import { originCaFile } from '../helpers/capture-run.js';
 
 const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
 
@@ -24,8 +25,7 @@ async function setUp(t: { teardown(fn: () => unknown): void }): Promise<{ dir: s
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => { req.resume(); req.on('end', () => res.end(`ok ${req.url}`)); } });
   t.teardown(() => origin.close());
   const dir = tempDir();
-  const originCa = path.join(dir, 'origin-ca.pem');
-  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const originCa = originCaFile();
   const caDir = path.join(dir, 'ca');
   return { dir, originCa, caDir, origin, trust: () => fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8') };
 }

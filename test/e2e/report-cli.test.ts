@@ -9,7 +9,8 @@ import { once } from 'node:events';
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { cli, startCapture } from '../helpers/cli.js';
-import { getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { originCaFile } from '../helpers/capture-run.js';
 
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 60_000 });
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
@@ -19,8 +20,7 @@ t.test('two runs, one with a photo: capture --report, report --baseline, compare
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => { req.resume(); req.on('end', () => res.end('{"ok":true}')); } });
   t.teardown(() => origin.close());
   const dir = tempDir();
-  const originCa = path.join(dir, 'origin-ca.pem');
-  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const originCa = originCaFile();
   const caDir = path.join(dir, 'ca');
 
   const capture = async (name: string, withPhoto: boolean): Promise<string> => {

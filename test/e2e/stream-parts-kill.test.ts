@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { limits } from '../../src/limits.js';
 import { cli, startCapture } from '../helpers/cli.js';
 import { getOriginCa, tempDir, TunnelAgent, until } from '../helpers/lab.js';
+import { originCaFile } from '../helpers/capture-run.js';
 
 t.test('kill -9 with a WebSocket open: its first part and the SMS in it survive, recover reads them', async (t) => {
   const leaf = getOriginCa().issueLeaf('127.0.0.1');
@@ -24,8 +25,7 @@ t.test('kill -9 with a WebSocket open: its first part and the SMS in it survive,
   await once(server, 'listening');
   const originPort = (server.address() as net.AddressInfo).port;
   const dir = tempDir();
-  const originCa = path.join(dir, 'origin-ca.pem');
-  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const originCa = originCaFile();
   const out = path.join(dir, 'run');
   const caDir = path.join(dir, 'ca');
   const { child, port } = await startCapture(['--out', out, '--ca-dir', caDir, '--upstream-ca', originCa]);

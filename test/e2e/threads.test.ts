@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { installRoot } from '../../src/util/install-paths.js';
 import { cli, startCapture } from '../helpers/cli.js';
 import { connectTunnel, getOriginCa, httpsViaProxy, startOrigin, tempDir, until, within } from '../helpers/lab.js';
+import { originCaFile } from '../helpers/capture-run.js';
 
 const photo = fs.readFileSync(path.join(installRoot, 'test', 'fixtures', 'photos', 'camera.jpg'));
 
@@ -48,8 +49,7 @@ t.test('--threads 2: both loops serve, one writer numbers every flow once, a pin
   const pinned = await startPinnedOrigin();
   t.teardown(() => { void origin.close(); pinned.close(); });
   const dir = tempDir();
-  const originCa = path.join(dir, 'origin-ca.pem');
-  fs.writeFileSync(originCa, getOriginCa().certPem);
+  const originCa = originCaFile();
   const out = path.join(dir, 'run');
   const caDir = path.join(dir, 'ca');
   const keylog = path.join(dir, 'keys.log');
