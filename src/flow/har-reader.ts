@@ -223,14 +223,14 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
   const common = { id, startedAt, endedAt, durationMs, client, target: recorded ?? target, ...facts, ...(destination ? { destination } : {}), tags, ...(typeof ph['error'] === 'string' ? { error: ph['error'] } : {}) };
 
   const dns = ph['kind'] === 'dns' ? dnsRecord(ph['dns']) : undefined;
-  if (dns) return { ...common, kind: 'dns', scheme: 'dns', dns, bytesUp: Number(ph['bytesUp'] ?? 0), bytesDown: Number(ph['bytesDown'] ?? 0) };
+  if (dns) return { ...common, kind: 'dns', scheme: 'dns', dns, bytesUp: countOr(ph['bytesUp'], 0), bytesDown: countOr(ph['bytesDown'], 0) };
 
   const stream = isObject(ph['stream']) ? ph['stream'] : undefined;
   if (method === 'CONNECT' || stream) {
     const up = stream && isObject(stream['up']) ? decodeText(stream['up']['text'], stream['up']['encoding']) : Buffer.alloc(0);
     const down = stream && isObject(stream['down']) ? decodeText(stream['down']['text'], stream['down']['encoding']) : Buffer.alloc(0);
     const kind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
-    const connection = { ...common, bytesUp: Number(ph['bytesUp'] ?? up.length), bytesDown: Number(ph['bytesDown'] ?? down.length) };
+    const connection = { ...common, bytesUp: countOr(ph['bytesUp'], up.length), bytesDown: countOr(ph['bytesDown'], down.length) };
     // Only a raw stream carries what each side sent; phonehome writes none for the other kinds.
     if (kind === 'raw') return { ...connection, kind, scheme: 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}) };
     return { ...connection, kind, scheme: 'tls' };
