@@ -3,7 +3,7 @@
 // contract says. phonehome's own facts live in `_phonehome` objects (custom fields start with _).
 
 import { isUtf8 } from 'node:buffer';
-import { headerValue, type DnsRecord, type Flow, type HeaderList } from '../model/flow.js';
+import { headerValue, partOf, type DnsRecord, type Flow, type HeaderList } from '../model/flow.js';
 import type { CapturedBody } from './body-capture.js';
 
 export interface HarEntry {
@@ -92,7 +92,8 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   if (flow.dns) phonehome['dns'] = flow.dns;
   if (flow.app) phonehome['app'] = flow.app;
   if (flow.error) phonehome['error'] = flow.error;
-  if ((flow.kind === 'websocket' || flow.kind === 'http') && flow.part) phonehome['part'] = flow.part;
+  const part = partOf(flow);
+  if (part) phonehome['part'] = part;
   if (options.omitBodies) phonehome['bodiesOmitted'] = 'redact';
   const destination = harDestination(flow, options);
   if (destination) phonehome['destination'] = destination;

@@ -2,7 +2,7 @@
 // as it was captured, and the name of a DNS question. The decode chain adds the decoded layers
 // beneath each of these.
 
-import { headerValue, isLaterPart, type Flow, type HeaderList, type HttpFlow, type RejectedFlow, type StreamRecord, type WebSocketFlow } from '../model/flow.js';
+import { headerValue, isLaterPart, partOf, type Flow, type HeaderList, type HttpFlow, type RejectedFlow, type StreamRecord, type WebSocketFlow } from '../model/flow.js';
 import type { View } from './detect/detector.js';
 import { dnsNameViews } from './dns/dns-name-views.js';
 
@@ -82,7 +82,7 @@ function exchangeViews(flow: HttpFlow | WebSocketFlow | RejectedFlow): View[] {
   // so the framed body is not read a second time.
   const grpc = flow.messages?.some((m) => m.protocol === 'grpc') ?? false;
   // A later part of a long-lived WebSocket or gRPC call repeats its request: that was read in part 1.
-  const part = flow.kind === 'rejected' ? undefined : flow.part;
+  const part = partOf(flow);
   const request = isLaterPart(flow) ? undefined : flow.request;
   // The request always has a layer, even without a body: credentials and query strings ride on it.
   if (request) {

@@ -312,9 +312,14 @@ export interface DnsFlow extends FlowBase, Absent<'request' | 'response' | 'mess
  */
 export type Flow = HttpFlow | WebSocketFlow | TunnelFlow | RawFlow | TlsFailedFlow | RejectedFlow | DnsFlow;
 
+/** Which part of a long-lived exchange a flow is, whatever its kind (only HTTP and WebSocket flows have parts). */
+export function partOf(flow: Flow): FlowPart | undefined {
+  return flow.kind === 'http' || flow.kind === 'websocket' ? flow.part : undefined;
+}
+
 /** A second or later part of a long-lived exchange: its bytes count, but it is not another exchange. */
 export function isLaterPart(flow: Flow): boolean {
-  return (flow.kind === 'http' || flow.kind === 'websocket') && flow.part !== undefined && flow.part.index > 1;
+  return (partOf(flow)?.index ?? 1) > 1;
 }
 
 let nextFlowNumber = 1;
