@@ -61,7 +61,8 @@ const NO_RESPONSE = '{"status":0,"statusText":"","httpVersion":"","cookies":[],"
 
 /** The flow's HAR entry as JSON text: JSON.stringify(flowToHarEntry(flow, options)), byte for byte. */
 export function flowToHarLine(flow: Flow, options: HarEntryOptions): string {
-  if (flow.kind !== 'http' || flow.grpc || !writable(flow)) return JSON.stringify(flowToHarEntry(flow, options));
+  // gRPC calls and parts of long-lived exchanges (which only gRPC has among HTTP flows) go the general way.
+  if (flow.kind !== 'http' || flow.grpc || flow.part || !writable(flow)) return JSON.stringify(flowToHarEntry(flow, options));
   const line = httpLine(flow, options);
   return line ?? JSON.stringify(flowToHarEntry(flow, options));
 }

@@ -38,6 +38,7 @@ const flows: Array<[string, Flow]> = [
   ['a DNS question', makeFlow({ kind: 'dns', scheme: 'dns', request: undefined, target: { host: '1.1.1.1', port: 53 }, dns: { name: 'example.com', type: 'A', rcode: 'NOERROR', answers: [{ name: 'example.com', type: 'A', ttl: 60, data: '93.184.216.34' }] } })],
   ['a header value that is not a string (read back from a file)', makeFlow({ requestHeaders: [['X-N', 5 as unknown as string]], response: response() })],
   ['no start time (a fixture)', makeFlow({ startedAt: undefined as unknown as string, response: response() })],
+  ['a part of a long-lived exchange (read back from a file without its gRPC record)', { ...makeFlow({ response: response() }), part: { of: 'fl-000001', index: 2, firstMessage: 1000, last: false } } as Flow],
 ];
 
 const located = (ip: string) => ({ country: ip.startsWith('42.') ? 'CN' : null, asn: ip.startsWith('42.') ? 4808 : null, org: ip === '127.0.0.1' ? 'loopback' : null });
