@@ -14,7 +14,7 @@ import { parseTarget, type Target } from '../access/target.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
-import { ExchangeRecorder, streamParts } from '../recorder/exchange-recorder.js';
+import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
 import type { HttpRelay } from './relay-plan.js';
 import { pathOf } from './request-path.js';
@@ -50,9 +50,12 @@ export class Http1Layer {
   /** Parses requests on connections whose destination is known. */
   readonly #server: http.Server;
   readonly #contexts = new WeakMap<Duplex, ConnectionContext>();
+  /** How WebSockets and gRPC-Web calls still open are written in parts: one for every exchange. */
+  readonly #parts: PartWriting;
 
   constructor(options: Http1LayerOptions) {
     this.#options = options;
+    this.#parts = streamParts((part) => options.tracker.record(part));
     this.#server = makeHttpServer((err, socket) => this.#onClientError(err, socket));
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
@@ -111,7 +114,7 @@ export class Http1Layer {
       { flowId, client: route.client, ...(route.connection ? { connection: route.connection } : {}), mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
       { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
       (flow) => tracker.end(flow),
-      streamParts((part) => tracker.record(part)),
+      this.#parts,
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,

@@ -15,7 +15,7 @@ import { describeError } from '../../util/errors.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
-import { ExchangeRecorder, streamParts } from '../recorder/exchange-recorder.js';
+import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import { connectionTags } from './http1-layer.js';
@@ -51,6 +51,8 @@ export class Http2Layer {
   readonly #tracker: FlowTracker;
   readonly #events: EventBus;
   readonly #bodyLimitBytes: number;
+  /** How gRPC calls still open are written in parts: one for every stream. */
+  readonly #parts: PartWriting;
   readonly #server: http2.Http2Server;
   readonly #connections = new WeakMap<http2.Http2Session, Connection>();
   #pending: Omit<Connection, 'session'> | undefined;
@@ -59,6 +61,7 @@ export class Http2Layer {
     this.#tracker = tracker;
     this.#events = events;
     this.#bodyLimitBytes = bodyLimitBytes;
+    this.#parts = streamParts((part) => tracker.record(part));
     // Never listens: decrypted sockets are handed to it. Its limits are what devices get.
     this.#server = http2.createServer({
       settings: { enablePush: false, maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes },
@@ -134,7 +137,7 @@ export class Http2Layer {
       { flowId, client: context.client, connection: context.id, mode: context.mode, target: context.target, ...(context.tls?.sni ? { sni: context.tls.sni } : {}), alpn: context.tls?.alpn ?? 'h2c', tls: secure, ...tlsRecordFor(context), tags: connectionTags(context, authority), bodyLimitBytes: this.#bodyLimitBytes },
       { method, url, httpVersion: 'HTTP/2.0', headers: headerPairs(rawHeaders) },
       (flow) => this.#tracker.end(flow),
-      streamParts((part) => this.#tracker.record(part)),
+      this.#parts,
     );
     let error: string | undefined;
     const fail = (reason: string): void => {
