@@ -14,6 +14,7 @@ import type { Flow } from '../../src/model/flow.js';
 import { defaultDetectors } from '../../src/inspect/detect/registry.js';
 import { inspectFlow } from '../../src/inspect/inspector.js';
 import { pbField, pbMessage } from '../helpers/protobuf-writer.js';
+import { grpcClientThroughProxy, startGrpcOrigin } from '../helpers/grpc-lab.js';
 import { getOriginCa, httpsViaProxy, startLab, startOrigin, tempDir, testLookup } from '../helpers/lab.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
@@ -28,16 +29,13 @@ const service: grpc.ServiceDefinition = {
 };
 
 t.test('gRPC unary and bidirectional calls through the proxy are relayed, recorded message by message, and inspected', async (t) => {
-  const leaf = getOriginCa().issueLeaf('grpc.example.test');
-  const server = new grpc.Server();
-  server.addService(service, {
+  const port = await startGrpcOrigin(t, 'grpc.example.test', service, {
     Upload: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from(`stored ${call.request.length} bytes`)),
     Chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
       call.on('data', (message: Buffer) => call.write(Buffer.from(`echo ${message.toString()}`)));
       call.on('end', () => call.end());
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(leaf.keyPem), cert_chain: Buffer.from(leaf.certPem) }]), (err, p) => (err ? reject(err) : resolve(p))));
   const work = tempDir();
   const caFile = path.join(work, 'origin.pem');
   fs.writeFileSync(caFile, getOriginCa().certPem);
@@ -45,16 +43,7 @@ t.test('gRPC unary and bidirectional calls through the proxy are relayed, record
   const session = await CaptureSession.start(resolveCaptureOptions({ listen: '127.0.0.1:0', 'ca-dir': path.join(work, 'ca'), out, 'upstream-ca': [caFile] }, 'capture'), { lookup: testLookup });
   const flows: Flow[] = [];
   session.bus.on('flow:end', (flow) => flows.push(flow));
-  const previousProxy = process.env['grpc_proxy'];
-  // grpc-js reads its proxy from the environment when a channel is made, as a phone app's would.
-  process.env['grpc_proxy'] = `http://127.0.0.1:${session.port}`;
-  const client = new grpc.Client(`grpc.example.test:${port}`, grpc.credentials.createSsl(Buffer.from(session.ca.certPem)));
-  t.teardown(async () => {
-    client.close();
-    if (previousProxy === undefined) delete process.env['grpc_proxy'];
-    else process.env['grpc_proxy'] = previousProxy;
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-  });
+  const client = grpcClientThroughProxy(t, session.port, `grpc.example.test:${port}`, session.ca.certPem);
 
   const reply = await new Promise<Buffer>((resolve, reject) => client.makeUnaryRequest('/gallery.Sync/Upload', raw.serialize, raw.deserialize, uploadRequest('IMG_20141012_183005.jpg', photo), (err, value) => (err ? reject(err) : resolve(value!))));
   t.equal(reply.toString(), `stored ${uploadRequest('IMG_20141012_183005.jpg', photo).length} bytes`);

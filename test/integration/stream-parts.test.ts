@@ -17,6 +17,7 @@ import { limits } from '../../src/limits.js';
 import { getOriginCa, TunnelAgent, within } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
 import { pbField, pbMessage } from '../helpers/protobuf-writer.js';
+import { grpcClientThroughProxy, startGrpcOrigin } from '../helpers/grpc-lab.js';
 
 const sms = (body: string): string => JSON.stringify({ sms: [{ address: '+33612345678', body, date: 1413131405000, type: 1 }] });
 
@@ -84,32 +85,20 @@ const fileMessage = (name: string, bytes: Buffer): Buffer => pbMessage(pbField(1
 
 t.test('a gRPC client stream still open is written in parts: the photo it sent is found before the call ends', async (t) => {
   const photo = fs.readFileSync(path.join(import.meta.dirname, '..', 'fixtures', 'photos', 'camera.jpg'));
-  const leaf = getOriginCa().issueLeaf('sync.example.test');
   const passThrough = { serialize: (b: Buffer): Buffer => b, deserialize: (b: Buffer): Buffer => b };
   const received: Buffer[] = [];
-  const server = new grpc.Server();
-  server.addService({ Sync: { path: '/gallery.Sync/Stream', requestStream: true, responseStream: false, requestSerialize: passThrough.serialize, requestDeserialize: passThrough.deserialize, responseSerialize: passThrough.serialize, responseDeserialize: passThrough.deserialize } }, {
+  const port = await startGrpcOrigin(t, 'sync.example.test', { Sync: { path: '/gallery.Sync/Stream', requestStream: true, responseStream: false, requestSerialize: passThrough.serialize, requestDeserialize: passThrough.deserialize, responseSerialize: passThrough.serialize, responseDeserialize: passThrough.deserialize } }, {
     Sync: (call: grpc.ServerReadableStream<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
       call.on('data', (message: Buffer) => received.push(message));
       call.on('end', () => callback(null, Buffer.from(`stored ${received.length}`)));
     },
   });
-  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(leaf.keyPem), cert_chain: Buffer.from(leaf.certPem) }]), (err, p) => (err ? reject(err) : resolve(p))));
   const { session, out } = await startCaptureRun();
   const flows: Flow[] = [];
   const findings: Finding[] = [];
   session.bus.on('flow:end', (flow) => flows.push(flow));
   const photoFound = new Promise<Finding>((resolve) => session.bus.on('finding', (f) => { findings.push(f); if (f.category === 'photo') resolve(f); }));
-  const previousProxy = process.env['grpc_proxy'];
-  // grpc-js reads its proxy from the environment when a channel is made, as a phone app's would.
-  process.env['grpc_proxy'] = `http://127.0.0.1:${session.port}`;
-  const client = new grpc.Client(`sync.example.test:${port}`, grpc.credentials.createSsl(Buffer.from(session.ca.certPem)));
-  t.teardown(async () => {
-    client.close();
-    if (previousProxy === undefined) delete process.env['grpc_proxy'];
-    else process.env['grpc_proxy'] = previousProxy;
-    await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-  });
+  const client = grpcClientThroughProxy(t, session.port, `sync.example.test:${port}`, session.ca.certPem);
 
   let callEnded = false;
   const reply = new Promise<Buffer>((resolve, reject) => {
