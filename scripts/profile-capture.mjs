@@ -3,6 +3,7 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
+//        [--warm 100] [--pin]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
@@ -13,6 +14,9 @@
 // garbage, libuv's pool) by the requests served. The load generator shares the machine: the
 // figures are CPU of the subject only, but wall-clock rates depend on what else runs.
 // --fresh opens a new device connection (CONNECT and TLS) for every request instead of keeping 10 alive.
+// --warm N: requests per connection before the clock starts (default 100; 1 measures a capture
+// still warming up, as the first seconds after start are). --pin: the subject on CPU 0 and this
+// load generator on CPU 1 (taskset), as `npm run bench` runs them.
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
 // instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
@@ -24,7 +28,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
@@ -47,6 +51,11 @@ const { TunnelAgent } = await import(path.join(root, 'dist/proxy/client/tunnel-a
 const subjectName = option('subject', 'phonehome');
 const seconds = Number(option('seconds', 10));
 const concurrency = Number(option('concurrency', 10));
+const warmRequests = Number(option('warm', 100));
+const pin = args.includes('--pin') && os.cpus().length >= 2;
+if (pin) spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
+/** The subject's command, on CPU 0 when pinned (taskset runs it in its own process, same pid). */
+const pinned = (command, commandArgs) => (pin ? ['taskset', ['-c', '0', command, ...commandArgs]] : [command, commandArgs]);
 const idleSeconds = Number(option('idle-seconds', 3));
 const profileDir = option('cpu-prof');
 const ticksPerSecond = 100; // USER_HZ on Linux
@@ -77,10 +86,10 @@ const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
 const child = installed
-  ? spawn(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1), {
+  ? spawn(...pinned(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1)), {
     stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
   })
-  : spawn(process.execPath, childArgs, { stdio: ['ignore', 'ignore', 'inherit'] });
+  : spawn(...pinned(process.execPath, childArgs), { stdio: ['ignore', 'ignore', 'inherit'] });
 process.on('exit', () => child.kill('SIGKILL'));
 await waitForPort(proxyPort, child);
 const trust = fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8');
@@ -101,7 +110,7 @@ const get = () => new Promise((resolve, reject) => {
   req.end();
 });
 // Warm: tunnels open, leaves issued, code optimized.
-await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? 5 : 100); i++) await get(); }));
+await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
 
 const before = threadTimes(child.pid);
 // Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
@@ -129,7 +138,7 @@ for (const [tid, { name, ticks }] of after) {
 const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
 const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
 const lines = [
-  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''} ${nodeFlags.join(' ')}`.trim(),
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${warmRequests} warm-up requests per connection ${nodeFlags.join(' ')}`.trim(),
   `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
   `cpu per request ${usPerRequest(totalTicks).toFixed(1)} us (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),

@@ -5,7 +5,7 @@
 import { formatNumber, formatSpread, type Spread } from './figures.js';
 import { SUBJECT_LABELS, type SubjectId } from './subjects.js';
 
-export type FigureKey = 'upload' | 'download' | 'small' | 'smallCpuUs' | 'h2Small' | 'h2CpuUs' | 'h2Upload' | 'newHostP50' | 'newHostP95' | 'idleRss' | 'peakRss' | 'diskPerSmallFlow';
+export type FigureKey = 'upload' | 'download' | 'smallWarmUp' | 'small' | 'smallCpuUs' | 'h2Small' | 'h2CpuUs' | 'h2Upload' | 'newHostP50' | 'newHostP95' | 'idleRss' | 'peakRss' | 'diskPerSmallFlow';
 export type Column = 'direct' | SubjectId;
 
 /** Per column: each figure's spread over the rounds, and why the column (or a figure) has none. */
@@ -17,11 +17,13 @@ export interface ColumnFigures {
 
 export interface RowSpec { readonly key: FigureKey; readonly label: string; readonly digits: number; readonly unit?: string }
 
-export function rowSpecs(largeMb: number, concurrency: number, h2Streams: number): RowSpec[] {
+/** `warmSeconds`: the small requests made before the clock starts (their rate is a row of its own). */
+export function rowSpecs(largeMb: number, concurrency: number, h2Streams: number, warmSeconds = 0): RowSpec[] {
   return [
     { key: 'upload', label: `HTTPS upload, ${largeMb} MB, MB/s`, digits: 0 },
     { key: 'download', label: `HTTPS download, ${largeMb} MB, MB/s`, digits: 0 },
-    { key: 'small', label: `small keep-alive requests, ${concurrency} connections, req/s`, digits: 0 },
+    { key: 'smallWarmUp', label: `small requests in the first ${warmSeconds} s (warming up), ${concurrency} connections, req/s`, digits: 0 },
+    { key: 'small', label: `small keep-alive requests, ${concurrency} connections, after the warm-up, req/s`, digits: 0 },
     { key: 'smallCpuUs', label: 'CPU per small request, µs (all threads)', digits: 0 },
     { key: 'h2Small', label: `HTTP/2 small requests, 1 connection, ${h2Streams} streams, req/s`, digits: 0 },
     { key: 'h2CpuUs', label: 'CPU per HTTP/2 small request, µs', digits: 0 },

@@ -25,6 +25,8 @@ import { goalLines, goalVerdicts, markdownTable, rowSpecs, type Column, type Col
 
 const LARGE_BYTES = Number(process.env['BENCH_LARGE_MB'] ?? 128) * MB;
 const SMALL_SECONDS = Number(process.env['BENCH_SMALL_SECONDS'] ?? 3);
+/** Small requests before the clock starts, on the same connections (scenarios.ts says why). */
+const WARM_SECONDS = Number(process.env['BENCH_WARM_SECONDS'] ?? 2);
 
 let options: BenchOptions;
 try {
@@ -115,9 +117,10 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
   await step('small requests', async () => {
     const diskBefore = subject.runDir ? folderBytes(subject.runDir) : 0;
     let before: number | undefined;
-    const done = await smallRequests(subject, origins.port, SMALL_SECONDS, () => { before = ticks(); });
+    const done = await smallRequests(subject, origins.port, SMALL_SECONDS, () => { before = ticks(); }, WARM_SECONDS);
     const after = ticks();
     figures.small = done.requests / done.seconds;
+    if (done.warm.seconds > 0) figures.smallWarmUp = done.warm.requests / done.warm.seconds;
     if (before !== undefined && after !== undefined) {
       const cpu = cpuMicrosPerRequest(before, after, ticksPerSecond, done.requests);
       if (cpu !== undefined) figures.smallCpuUs = cpu;
@@ -134,7 +137,7 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
     const session = await h2Session(subject, h2Port);
     try {
       let before: number | undefined;
-      const done = await h2SmallRequests(session, SMALL_SECONDS, () => { before = ticks(); });
+      const done = await h2SmallRequests(session, SMALL_SECONDS, () => { before = ticks(); }, WARM_SECONDS);
       const after = ticks();
       figures.h2Small = done.requests / done.seconds;
       if (before !== undefined && after !== undefined) {
@@ -212,10 +215,10 @@ const output = [
   `## phonehome benchmark, ${startedAt.toISOString().slice(0, 10)}`,
   '',
   `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cpuCount} CPUs, Node ${process.version}, mockttp ${mockttpVersion}, mitmproxy ${mitmVersion} (stream_large_bodies=1m). ${plan.note.charAt(0).toUpperCase()}${plan.note.slice(1)}.`,
-  `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies. CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
+  `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests after ${WARM_SECONDS} s of them to warm up, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies. CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
   ...partial.map((line) => `Note: ${line}.`),
   '',
-  markdownTable(columns, results, rowSpecs(LARGE_BYTES / MB, CONCURRENCY, H2_STREAMS)),
+  markdownTable(columns, results, rowSpecs(LARGE_BYTES / MB, CONCURRENCY, H2_STREAMS, WARM_SECONDS)),
   '',
   `In the bench process (one load CPU): detection engine ${formatNumber(detectorMBps)} MB/s over a mixed corpus; terminal UI frame with 100,000 flows ${formatNumber(uiFrameMs, 1)} ms.`,
   '',

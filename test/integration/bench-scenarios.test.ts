@@ -18,6 +18,17 @@ t.test('small requests on keep-alive lanes: the count is what the server answere
   t.ok(result.seconds >= 0.3, 'measured over at least the time asked');
 });
 
+t.test('small requests after a warm-up: its requests have their own rate and are not counted in the measured one', async (t) => {
+  let served = 0;
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => { served++; res.end('x'.repeat(64)); } });
+  t.teardown(() => origin.close());
+  let servedAtClockStart = -1;
+  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem, stop: async () => undefined }, origin.port, 0.2, () => { servedAtClockStart = served; }, 0.2);
+  t.ok(result.warm.seconds >= 0.2 && result.warm.requests > 0, `${result.warm.requests} warm-up requests in ${result.warm.seconds.toFixed(2)} s`);
+  t.equal(servedAtClockStart, CONCURRENCY + result.warm.requests, 'the clock starts after the warm-up');
+  t.equal(result.requests, served - servedAtClockStart, 'only requests after the clock started are counted');
+});
+
 t.test('small requests as HTTP/2 streams on one session: the same count', async (t) => {
   let served = 0;
   const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
@@ -29,4 +40,16 @@ t.test('small requests as HTTP/2 streams on one session: the same count', async 
   t.equal(servedAtClockStart, 1, 'one warm-up stream before the clock starts');
   t.ok(result.requests > 0, `${result.requests} requests`);
   t.equal(result.requests, served - 1, 'every counted stream was answered');
+});
+
+t.test('HTTP/2 small requests after a warm-up: the clock starts after it', async (t) => {
+  let served = 0;
+  const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
+  t.teardown(() => origin.close());
+  const session = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem });
+  t.teardown(() => session.close());
+  let servedAtClockStart = -1;
+  const result = await h2SmallRequests(session, 0.2, () => { servedAtClockStart = served; }, 0.2);
+  t.ok(servedAtClockStart > 1, `${servedAtClockStart - 1} warm-up streams before the clock`);
+  t.equal(result.requests, served - servedAtClockStart, 'only streams after the clock started are counted');
 });

@@ -139,13 +139,15 @@ t.test('the goals from the medians', async (t) => {
 
 t.test('the table: a cell per subject, and why a subject did not run', async (t) => {
   const results = new Map<Column, ColumnFigures>([
-    ['direct', result({ small: 18694 })],
+    ['direct', result({ small: 18694, smallWarmUp: 9021 })],
     ['phonehome', { figures: { small: { median: 5239, min: 5095, max: 6962, rounds: 3 } } }],
     ['mitmproxy', { figures: {}, failed: 'exited during start-up (code 1): address in use' }],
   ]);
-  const table = markdownTable(['direct', 'phonehome', 'mitmproxy'], results, rowSpecs(128, 10, 8));
+  const table = markdownTable(['direct', 'phonehome', 'mitmproxy'], results, rowSpecs(128, 10, 8, 2));
   t.match(table, '| figure | direct (no proxy) | phonehome | mitmproxy |');
-  t.match(table, '| small keep-alive requests, 10 connections, req/s | 18,694 | 5,239 (5,095–6,962) | did not run |');
+  t.match(table, '| small keep-alive requests, 10 connections, after the warm-up, req/s | 18,694 | 5,239 (5,095–6,962) | did not run |');
+  t.match(table, '| small requests in the first 2 s (warming up), 10 connections, req/s | 9,021 | – | did not run |');
+  t.ok(table.indexOf('warming up') < table.indexOf('after the warm-up'), 'the warm-up row comes before the measured one');
   t.match(table, '- mitmproxy did not run: exited during start-up (code 1): address in use');
   t.notMatch(table, /HTTPS upload/, 'a row nobody measured is left out');
 });
