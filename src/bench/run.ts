@@ -115,9 +115,13 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
   // The small-request phases come before any large body: a proxy still inspecting or writing a
   // 128 MB body would charge that CPU and disk to the small requests.
   await step('small requests', async () => {
-    const diskBefore = subject.runDir ? folderBytes(subject.runDir) : 0;
+    let diskBefore = 0;
     let before: number | undefined;
-    const done = await smallRequests(subject, origins.port, SMALL_SECONDS, () => { before = ticks(); }, WARM_SECONDS);
+    const done = await smallRequests(subject, origins.port, SMALL_SECONDS, () => {
+      before = ticks();
+      // After the warm-up, whose flows are on disk too but not among the requests counted.
+      diskBefore = subject.runDir ? folderBytes(subject.runDir) : 0;
+    }, WARM_SECONDS);
     const after = ticks();
     figures.small = done.requests / done.seconds;
     if (done.warm.seconds > 0) figures.smallWarmUp = done.warm.requests / done.warm.seconds;
