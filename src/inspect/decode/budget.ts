@@ -6,6 +6,9 @@ import { limits } from '../../limits.js';
 
 export const decodeLimits = limits.decode;
 
+/** expired() reads the clock once in this many calls (it says why). */
+const CLOCK_EVERY = 8;
+
 export class DecodeBudget {
   readonly deadlineMs: number;
   readonly #timeMs: number;
@@ -13,6 +16,8 @@ export class DecodeBudget {
   #decodedBytesLeft: number;
   #layersLeft: number = decodeLimits.maxLayers;
   readonly problems = new Set<string>();
+  #callsUntilClock = 0;
+  #expired = false;
 
   /** Smaller limits than the defaults: the proxy thread's quick look at a small flow (inline-inspection.ts). */
   constructor(timeMs: number = decodeLimits.timeMs, totalDecodedBytes: number = decodeLimits.totalDecodedBytes) {
@@ -43,8 +48,20 @@ export class DecodeBudget {
     return true;
   }
 
+  /**
+   * True once the time budget is used up. The inspector asks before every detector on every layer
+   * (about 40 times for a small request), and reading the clock was 8 % of a small flow's
+   * inspection in a profile. So while more than half the time is left the clock is read once in
+   * CLOCK_EVERY calls, and on every call after that: the limit holds as before unless those few
+   * unwatched steps alone take half the budget.
+   */
   expired(): boolean {
-    if (performance.now() <= this.deadlineMs) return false;
+    if (this.#expired) return true;
+    if (--this.#callsUntilClock > 0) return false;
+    const left = this.deadlineMs - performance.now();
+    this.#callsUntilClock = left > this.#timeMs / 2 ? CLOCK_EVERY : 1;
+    if (left >= 0) return false;
+    this.#expired = true;
     this.problems.add(`time budget of ${this.#timeMs} ms used up: analysis truncated`);
     return true;
   }

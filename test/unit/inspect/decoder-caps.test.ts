@@ -3,6 +3,7 @@
 // fields of its own.
 
 import t from 'tap';
+import { performance } from 'node:perf_hooks';
 import { DecodeBudget } from '../../../src/inspect/decode/budget.js';
 import { ftypBrands } from '../../../src/inspect/decode/magic.js';
 import { parseProtobuf } from '../../../src/inspect/decode/protobuf.js';
@@ -48,4 +49,22 @@ t.test('a decode budget past its time says it is expired, and why; within it, no
   const early = new DecodeBudget(60_000);
   t.equal(early.expired(), false);
   t.equal(early.problems.size, 0);
+});
+
+t.test('a decode budget reads the clock sparingly, yet says it is expired within a few calls of its deadline', async (t) => {
+  const budget = new DecodeBudget(5);
+  t.equal(budget.expired(), false, 'the first call reads the clock: 5 ms left');
+  // Spin past the deadline (the budget's own clock, no timer): 8 calls at most may still say no.
+  while (performance.now() <= budget.deadlineMs) { /* spin */ }
+  let calls = 1;
+  while (!budget.expired()) calls++;
+  t.ok(calls <= 8, `expired on call ${calls} after the deadline`);
+  t.equal(budget.expired(), true, 'and stays expired');
+  t.same([...budget.problems], ['time budget of 5 ms used up: analysis truncated'], 'said once');
+  // Once less than half the time is left, every call reads the clock.
+  const late = new DecodeBudget(5);
+  while (performance.now() <= late.deadlineMs - 2) { /* spin */ }
+  t.equal(late.expired(), false, 'under half left: read, not yet over');
+  while (performance.now() <= late.deadlineMs) { /* spin */ }
+  t.equal(late.expired(), true, 'the next call after the deadline says so');
 });
