@@ -10,13 +10,49 @@ function mediaType(value: string | undefined): string | undefined {
   return value?.split(';')[0]?.trim().toLowerCase() || undefined;
 }
 
-/** The last path segment of a request URL, when it looks like a file name (IMG_0001.jpg). */
-function fileNameOf(url: string): { fileName?: string } {
+/**
+ * The last path segment of a request URL, when it looks like a file name (IMG_0001.jpg). The
+ * segment is read off the text of an http(s) URL whose path URL parsing would not rewrite (it
+ * turns backslashes into slashes and drops tabs and newlines; what it percent-encodes,
+ * decodeURIComponent decodes back), else through new URL(), which cost a small flow's views more
+ * than the rest of them together in a profile.
+ */
+export function fileNameOf(url: string): { fileName?: string } {
+  const last = lastSegmentAsIs(url) ?? lastSegmentParsed(url);
+  if (last === undefined || !/\.[a-z0-9]{2,5}$/i.test(last)) return {};
   try {
-    const last = decodeURIComponent(new URL(url).pathname.split('/').pop() ?? '');
-    return /\.[a-z0-9]{2,5}$/i.test(last) ? { fileName: last } : {};
+    return { fileName: decodeURIComponent(last) };
   } catch {
     return {};
+  }
+}
+
+/** The path's last segment, from the text, when that is what URL parsing would give; else undefined. */
+function lastSegmentAsIs(url: string): string | undefined {
+  const authority = url.startsWith('https://') ? 8 : url.startsWith('http://') ? 7 : -1;
+  if (authority < 0) return undefined;
+  const pathStart = url.indexOf('/', authority);
+  if (pathStart < 0) return undefined;
+  let end = url.length;
+  for (let i = authority; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 0x3f /* ? */ || c === 0x23 /* # */) {
+      // In the authority: the path is empty, the slash was the query's.
+      if (i < pathStart) return undefined;
+      end = i;
+      break;
+    }
+    if (c === 0x5c /* backslash */ || c <= 0x20) return undefined;
+  }
+  // A dot segment (`.`, `..`) last is no file name either way.
+  return url.slice(url.lastIndexOf('/', end - 1) + 1, end);
+}
+
+function lastSegmentParsed(url: string): string | undefined {
+  try {
+    return new URL(url).pathname.split('/').pop() ?? '';
+  } catch {
+    return undefined;
   }
 }
 
