@@ -6,50 +6,60 @@ import http2 from 'node:http2';
 import { CONCURRENCY, h2SmallRequests, smallRequests } from '../../src/bench/scenarios.js';
 import { getOriginCa, startH2Origin, startOrigin } from '../helpers/lab.js';
 
-t.test('small requests on keep-alive lanes: the count is what the server answered after the warm-up', async (t) => {
+interface Teardown { teardown(fn: () => unknown): void }
+
+/** An HTTPS origin answering 64 bytes, and how many requests it has answered so far. */
+async function countingOrigin(t: Teardown): Promise<{ port: number; served: () => number }> {
   let served = 0;
   const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => { served++; res.end('x'.repeat(64)); } });
   t.teardown(() => origin.close());
+  return { port: origin.port, served: () => served };
+}
+
+/** The same over HTTP/2, with a session to it. */
+async function countingH2Session(t: Teardown): Promise<{ session: http2.ClientHttp2Session; served: () => number }> {
+  let served = 0;
+  const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
+  t.teardown(() => origin.close());
+  const session = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem });
+  t.teardown(() => session.close());
+  return { session, served: () => served };
+}
+
+const direct = { id: 'direct', trust: getOriginCa().certPem, stop: async () => undefined } as const;
+
+t.test('small requests on keep-alive lanes: the count is what the server answered after the warm-up', async (t) => {
+  const origin = await countingOrigin(t);
   let servedAtClockStart = -1;
-  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem, stop: async () => undefined }, origin.port, 0.3, () => { servedAtClockStart = served; });
+  const result = await smallRequests(direct, origin.port, 0.3, () => { servedAtClockStart = origin.served(); });
   t.equal(servedAtClockStart, CONCURRENCY, 'one warm-up request per lane before the clock starts');
   t.ok(result.requests > 0, `${result.requests} requests`);
-  t.equal(result.requests, served - CONCURRENCY, 'every counted request was answered, none twice');
+  t.equal(result.requests, origin.served() - CONCURRENCY, 'every counted request was answered, none twice');
   t.ok(result.seconds >= 0.3, 'measured over at least the time asked');
 });
 
 t.test('small requests after a warm-up: its requests have their own rate and are not counted in the measured one', async (t) => {
-  let served = 0;
-  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => { served++; res.end('x'.repeat(64)); } });
-  t.teardown(() => origin.close());
+  const origin = await countingOrigin(t);
   let servedAtClockStart = -1;
-  const result = await smallRequests({ id: 'direct', trust: getOriginCa().certPem, stop: async () => undefined }, origin.port, 0.2, () => { servedAtClockStart = served; }, 0.2);
+  const result = await smallRequests(direct, origin.port, 0.2, () => { servedAtClockStart = origin.served(); }, 0.2);
   t.ok(result.warm.seconds >= 0.2 && result.warm.requests > 0, `${result.warm.requests} warm-up requests in ${result.warm.seconds.toFixed(2)} s`);
   t.equal(servedAtClockStart, CONCURRENCY + result.warm.requests, 'the clock starts after the warm-up');
-  t.equal(result.requests, served - servedAtClockStart, 'only requests after the clock started are counted');
+  t.equal(result.requests, origin.served() - servedAtClockStart, 'only requests after the clock started are counted');
 });
 
 t.test('small requests as HTTP/2 streams on one session: the same count', async (t) => {
-  let served = 0;
-  const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
-  t.teardown(() => origin.close());
-  const session = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem });
-  t.teardown(() => session.close());
+  const { session, served } = await countingH2Session(t);
   let servedAtClockStart = -1;
-  const result = await h2SmallRequests(session, 0.3, () => { servedAtClockStart = served; });
+  const result = await h2SmallRequests(session, 0.3, () => { servedAtClockStart = served(); });
   t.equal(servedAtClockStart, 1, 'one warm-up stream before the clock starts');
   t.ok(result.requests > 0, `${result.requests} requests`);
-  t.equal(result.requests, served - 1, 'every counted stream was answered');
+  t.equal(result.requests, served() - 1, 'every counted stream was answered');
 });
 
 t.test('HTTP/2 small requests after a warm-up: the clock starts after it', async (t) => {
-  let served = 0;
-  const origin = await startH2Origin({ hostname: '127.0.0.1', onStream: (stream) => { served++; stream.respond({ ':status': 200 }); stream.end('x'.repeat(64)); } });
-  t.teardown(() => origin.close());
-  const session = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem });
-  t.teardown(() => session.close());
+  const { session, served } = await countingH2Session(t);
   let servedAtClockStart = -1;
-  const result = await h2SmallRequests(session, 0.2, () => { servedAtClockStart = served; }, 0.2);
+  const result = await h2SmallRequests(session, 0.2, () => { servedAtClockStart = served(); }, 0.2);
   t.ok(servedAtClockStart > 1, `${servedAtClockStart - 1} warm-up streams before the clock`);
-  t.equal(result.requests, served - servedAtClockStart, 'only streams after the clock started are counted');
+  t.equal(result.requests, served() - servedAtClockStart, 'only streams after the clock started are counted');
 });
