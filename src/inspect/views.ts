@@ -19,12 +19,15 @@ function mediaType(value: string | undefined): string | undefined {
  */
 export function fileNameOf(url: string): { fileName?: string } {
   const last = lastSegmentAsIs(url) ?? lastSegmentParsed(url);
-  if (last === undefined || !/\.[a-z0-9]{2,5}$/i.test(last)) return {};
+  if (last === undefined) return {};
+  let name: string;
   try {
-    return { fileName: decodeURIComponent(last) };
+    name = decodeURIComponent(last);
   } catch {
     return {};
   }
+  // Decoded first: `photo%2Ejpg` is a file name too.
+  return /\.[a-z0-9]{2,5}$/i.test(name) ? { fileName: name } : {};
 }
 
 /** The path's last segment, from the text, when that is what URL parsing would give; else undefined. */

@@ -24,6 +24,8 @@ t.test('the file name of a request URL: what URL parsing and percent-decoding gi
     ['https://a.example/é.jpg', 'é.jpg'],
     ['https://a.example/%zz.jpg', null],
     ['https://a.example/a%2Fb.jpg', 'a/b.jpg'],
+    ['https://a.example/photo%2Ejpg', 'photo.jpg'],
+    ['https://a.example/IMG_1.jp%67?x=1', 'IMG_1.jpg'],
     ['https://a.example/x.toolongext', null],
     ['https://a.example/small?size=64', null],
     ['ftp://a.example/x.jpg', 'x.jpg'],
