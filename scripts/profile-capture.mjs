@@ -16,7 +16,7 @@
 // --fresh opens a new device connection (CONNECT and TLS) for every request instead of keeping 10 alive.
 // --warm N: requests per connection before the clock starts (default 100; 1 measures a capture
 // still warming up, as the first seconds after start are). --pin: the subject on CPU 0 and this
-// load generator on CPU 1 (taskset), as `npm run bench` runs them.
+// load generator on CPU 1 (taskset), as `npm run bench` runs them (needs `npm run build:bench`).
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
 // instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
@@ -53,7 +53,11 @@ const seconds = Number(option('seconds', 10));
 const concurrency = Number(option('concurrency', 10));
 const warmRequests = Number(option('warm', 100));
 const pin = args.includes('--pin') && os.cpus().length >= 2;
-if (pin) spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' });
+if (pin) {
+  // Every thread of this load generator, with the bench's own arguments (npm run build:bench makes them).
+  const { tasksetPidArgs } = await import(path.join(root, 'dist-bench/bench/pinning.js'));
+  spawnSync('taskset', tasksetPidArgs('1', process.pid), { stdio: 'ignore' });
+}
 /** The subject's command, on CPU 0 when pinned (taskset runs it in its own process, same pid). */
 const pinned = (command, commandArgs) => (pin ? ['taskset', ['-c', '0', command, ...commandArgs]] : [command, commandArgs]);
 const idleSeconds = Number(option('idle-seconds', 3));
