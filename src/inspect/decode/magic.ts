@@ -17,19 +17,13 @@ function ascii(bytes: Buffer, start: number, end: number): string {
  * Whether `text` (ASCII) stands in `bytes` at `offset`, compared byte by byte: sniff() runs
  * several times on every layer, and making a string of each signature's bytes to compare was a
  * tenth of a small flow's inspection (Buffer slices and their garbage) in a profile.
+ * `anyCase`: letters of the bytes in either case (`text` then in upper case).
  */
-function hasAscii(bytes: Buffer, offset: number, text: string): boolean {
-  if (offset + text.length > bytes.length) return false;
-  for (let i = 0; i < text.length; i++) if (bytes[offset + i] !== text.charCodeAt(i)) return false;
-  return true;
-}
-
-/** As hasAscii, letters in either case (`text` in upper case). */
-function hasAsciiAnyCase(bytes: Buffer, offset: number, text: string): boolean {
+function hasAscii(bytes: Buffer, offset: number, text: string, anyCase = false): boolean {
   if (offset + text.length > bytes.length) return false;
   for (let i = 0; i < text.length; i++) {
     const b = bytes[offset + i]!;
-    if ((b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== text.charCodeAt(i)) return false;
+    if ((anyCase && b >= 0x61 && b <= 0x7a ? b - 0x20 : b) !== text.charCodeAt(i)) return false;
   }
   return true;
 }
@@ -66,7 +60,7 @@ export function sniff(bytes: Buffer): Sniffed | undefined {
   if ((b0 & 0x0f) === 8 && b0 >> 4 <= 7 && ((b0 << 8) | b1) % 31 === 0 && (b1 & 0x20) === 0) return 'application/zlib';
   if (hasAscii(bytes, 0, '%PDF-')) return 'application/pdf';
   if (b0 === 0x50 && b1 === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'application/zip';
-  if (hasAsciiAnyCase(bytes, 0, 'BEGIN:VCARD')) return 'text/vcard';
+  if (hasAscii(bytes, 0, 'BEGIN:VCARD', true)) return 'text/vcard';
   return undefined;
 }
 
