@@ -3,7 +3,7 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
-//        [--warm 100] [--pin]
+//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--alloc]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
@@ -17,6 +17,11 @@
 // --warm N: requests per connection before the clock starts (default 100; 1 measures a capture
 // still warming up, as the first seconds after start are). --pin: the subject on CPU 0 and this
 // load generator on CPU 1 (taskset), as `npm run bench` runs them (needs `npm run build:bench`).
+// --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
+// another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
+// subject's CPU per MB.
+// --alloc: also the bytes the subject's main thread allocates on V8's heap per request (or per MB),
+// counted by scripts/alloc-meter.cjs inside it: steadier than CPU time on a shared machine.
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
 // instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
@@ -52,6 +57,8 @@ const subjectName = option('subject', 'phonehome');
 const seconds = Number(option('seconds', 10));
 const concurrency = Number(option('concurrency', 10));
 const warmRequests = Number(option('warm', 100));
+const uploadMb = Number(option('upload', 0));
+const uploads = Number(option('uploads', 3));
 const pin = args.includes('--pin') && os.cpus().length >= 2;
 if (pin) {
   // Every thread of this load generator, with the bench's own arguments (npm run build:bench makes them).
@@ -85,15 +92,41 @@ const originPort = origin.address().port;
 
 const proxyPort = await freePort();
 const caDir = path.join(work, 'ca');
-const profileFlags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
+const alloc = args.includes('--alloc');
+const profileFlags = [
+  ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : []),
+  ...(alloc ? [`--require=${path.join(root, 'scripts/alloc-meter.cjs')}`] : []),
+];
 const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
 const child = installed
   ? spawn(...pinned(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1)), {
-    stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
+    stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
   })
-  : spawn(...pinned(process.execPath, childArgs), { stdio: ['ignore', 'ignore', 'inherit'] });
+  : spawn(...pinned(process.execPath, childArgs), { stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'] });
+/** The alloc meter's answers, in order; the rest of the child's stderr goes on to ours. */
+const allocReports = [];
+if (alloc) {
+  let pending = '';
+  child.stderr.on('data', (chunk) => {
+    pending += chunk;
+    let end;
+    while ((end = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, end + 1);
+      pending = pending.slice(end + 1);
+      const bytes = /^alloc-meter: (\d+) bytes/.exec(line);
+      if (bytes) allocReports.push(Number(bytes[1]));
+      else process.stderr.write(line);
+    }
+  });
+}
+const allocReport = async () => {
+  child.kill('SIGUSR2');
+  const count = allocReports.length;
+  while (allocReports.length === count) await once(child.stderr, 'data');
+  return allocReports[count];
+};
 process.on('exit', () => child.kill('SIGKILL'));
 await waitForPort(proxyPort, child);
 const trust = fs.readFileSync(path.join(caDir, 'ca.pem'), 'utf8');
@@ -113,24 +146,56 @@ const get = () => new Promise((resolve, reject) => {
   req.on('error', reject);
   req.end();
 });
+/** One POST of `bytes` from a shared 256 kB chunk, with backpressure (as the bench's body pump). */
+const chunk = Buffer.alloc(256 * 1024, 0x5a);
+const upload = (bytes) => new Promise((resolve, reject) => {
+  const req = https.request({ host: '127.0.0.1', port: originPort, path: '/upload', method: 'POST', agent, headers: { 'content-length': bytes } }, (res) => {
+    res.resume();
+    res.on('end', resolve);
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  let left = bytes;
+  const pump = () => {
+    while (left > 0) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      if (!req.write(piece)) return void req.once('drain', pump);
+    }
+    req.end();
+  };
+  pump();
+});
 // Warm: tunnels open, leaves issued, code optimized.
 await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
 
+if (alloc) child.kill('SIGUSR2');
 const before = threadTimes(child.pid);
 // Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
 const windowFrom = process.hrtime.bigint() / 1000n;
 const started = performance.now();
 let done = 0;
-const until = started + seconds * 1000;
-await Promise.all(Array.from({ length: concurrency }, async () => {
-  while (performance.now() < until) {
-    await get();
+const rates = [];
+if (uploadMb > 0) {
+  for (let i = 0; i < uploads; i++) {
+    const at = performance.now();
+    await upload(uploadMb * 1024 * 1024);
+    rates.push(uploadMb / ((performance.now() - at) / 1000));
     done++;
   }
-}));
+} else {
+  const until = started + seconds * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < until) {
+      await get();
+      done++;
+    }
+  }));
+}
 const elapsed = (performance.now() - started) / 1000;
 const windowTo = process.hrtime.bigint() / 1000n;
 const after = threadTimes(child.pid);
+const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
 agent.destroy();
 
@@ -141,14 +206,23 @@ for (const [tid, { name, ticks }] of after) {
 }
 const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
 const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
-const lines = [
+const msPerMb = (ticks) => ((ticks / ticksPerSecond) * 1e3) / (done * uploadMb);
+const lines = uploadMb > 0 ? [
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${uploads} uploads of ${uploadMb} MB ${nodeFlags.join(' ')}`.trim(),
+  `MB/s ${rates.map((r) => r.toFixed(0)).join(', ')}`,
+  `cpu per MB ${msPerMb(totalTicks).toFixed(2)} ms (all threads)`,
+  ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${msPerMb(t).toFixed(2)} ms`),
+] : [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${warmRequests} warm-up requests per connection ${nodeFlags.join(' ')}`.trim(),
   `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
   `cpu per request ${usPerRequest(totalTicks).toFixed(1)} us (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
+];
+if (allocated !== undefined) lines.push(uploadMb > 0 ? `main thread allocated ${(allocated / (done * uploadMb) / 1024).toFixed(1)} kB per MB on V8's heap` : `main thread allocated ${(allocated / done / 1024).toFixed(1)} kB per request on V8's heap`);
+lines.push(
   `load window --from ${windowFrom} --to ${windowTo}`,
   `idle RSS ${idleRssMb.toFixed(1)} MB, after load ${loadedRssMb.toFixed(1)} MB, peak ${status(child.pid, 'VmHWM').toFixed(1)} MB`,
-];
+);
 process.stdout.write(lines.join('\n') + '\n');
 
 child.kill('SIGTERM');
