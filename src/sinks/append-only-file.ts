@@ -12,10 +12,12 @@ const ONE_WRITE_CHARS = 1024 * 1024;
 
 /**
  * Part of a line: text, or text made only when it is written — a large body's base64 slice, so the
- * 40 MB of text of a 32 MB body never exist at once (only one slice at a time). `chars` is its
- * length, or an estimate when it cannot be known without making it (backlog accounting only).
+ * 40 MB of text of a 32 MB body never exist at once (only one slice at a time). A made piece may be
+ * its text's UTF-8 bytes instead (a text body's slice that needs no escaping: written as it is).
+ * `chars` is its length, or an estimate when it cannot be known without making it (backlog
+ * accounting only).
  */
-export type LinePiece = string | { readonly chars: number; text(): string };
+export type LinePiece = string | { readonly chars: number; text(): string | Uint8Array };
 
 function charsOf(pieces: readonly LinePiece[]): number {
   let n = 0;
@@ -27,13 +29,20 @@ function charsOf(pieces: readonly LinePiece[]): number {
  * Writes all of `text`: a nearly full disk may take part of a write and refuse the rest, and
  * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written.
  */
-function writeAll(fd: number, text: string): void {
+function writeAll(fd: number, text: string | Uint8Array): void {
   // Most lines go out whole in one call, without a Buffer copy of them first.
-  const written = fs.writeSync(fd, text);
-  if (written >= Buffer.byteLength(text)) return;
-  const bytes = Buffer.from(text);
+  const written = typeof text === 'string' ? fs.writeSync(fd, text) : fs.writeSync(fd, text, 0, text.length);
+  const bytes = typeof text === 'string' ? (written >= Buffer.byteLength(text) ? undefined : Buffer.from(text)) : text;
+  if (bytes === undefined) return;
   let at = written;
   while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
+}
+
+/** A piece as text, made now if it is made when written. */
+function pieceText(piece: LinePiece): string {
+  if (typeof piece === 'string') return piece;
+  const made = piece.text();
+  return typeof made === 'string' ? made : Buffer.from(made.buffer, made.byteOffset, made.length).toString('utf8');
 }
 
 export interface AppendOnlyFileEvents {
@@ -119,7 +128,7 @@ export class AppendOnlyFile {
       } else if (charsOf(pieces) < ONE_WRITE_CHARS) {
         // Most lines: one system call (a profile of small requests showed a write per piece).
         started = true;
-        writeAll(this.#fd, `${pieces.map((p) => (typeof p === 'string' ? p : p.text())).join('')}\n`);
+        writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
         for (const piece of pieces) {
           const text = typeof piece === 'string' ? piece : piece.text();

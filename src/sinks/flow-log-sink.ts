@@ -17,6 +17,7 @@ import { flowToHarLine } from '../flow/har-line.js';
 import { DestinationLookup } from '../enrich/destination-lookup.js';
 import { EntityLookup } from '../enrich/entity/entity-lookup.js';
 import { flowHost, type Flow } from '../model/flow.js';
+import { isJsonVerbatim } from '../util/json-verbatim.js';
 import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats, type LinePiece } from './append-only-file.js';
 
 /** Bodies larger than this are written in slices. */
@@ -81,7 +82,8 @@ export class FlowLogSink {
 
 /**
  * One body as JSON string content, a slice at a time; each slice's text is made only when it is
- * written, so a large body never exists as text all at once.
+ * written, so a large body never exists as text all at once. A text slice that needs no escaping
+ * is written as its own bytes, with no text made at all.
  */
 function bodySlices(body: { bytes: Buffer; base64: boolean }): LinePiece[] {
   const { bytes } = body;
@@ -95,7 +97,7 @@ function bodySlices(body: { bytes: Buffer; base64: boolean }): LinePiece[] {
     const slice = bytes.subarray(offset, end);
     slices.push(body.base64
       ? { chars: Math.ceil(slice.length / 3) * 4, text: () => slice.toString('base64') }
-      : { chars: slice.length, text: () => JSON.stringify(slice.toString('utf8')).slice(1, -1) });
+      : { chars: slice.length, text: () => (isJsonVerbatim(slice) ? slice : JSON.stringify(slice.toString('utf8')).slice(1, -1)) });
     offset = end;
   }
   return slices;

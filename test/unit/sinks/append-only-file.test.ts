@@ -23,6 +23,19 @@ t.test('lines are appended whole, pieces joined', async (t) => {
   t.same(messages, []);
 });
 
+t.test('a piece made as bytes (a text body written as it is) is written byte for byte', async (t) => {
+  const file = path.join(tempDir(), 'x.jsonl');
+  const out = new AppendOnlyFile(file, { failed: () => undefined, recovered: () => undefined }, { backlogLimitBytes: 1024, retryMs: 10 });
+  const text = Buffer.from('caf\u00e9 \u20ac');
+  // A short line: its pieces are joined into one write.
+  out.append(['{"t":"', { chars: text.length, text: () => text.subarray(1) }, '"}']);
+  // A long line: written piece by piece.
+  const long = Buffer.alloc(1024 * 1024 + 1, 0x7a);
+  out.append(['{"l":"', { chars: long.length, text: () => long }, '"}']);
+  out.close();
+  t.equal(fs.readFileSync(file, 'utf8'), `{"t":"af\u00e9 \u20ac"}\n{"l":"${'z'.repeat(long.length)}"}\n`);
+});
+
 t.test('a full disk: no throw, said once, backlog bounded, the rest counted', { skip: fs.existsSync('/dev/full') ? false : 'no /dev/full here' }, async (t) => {
   const messages: string[] = [];
   const out = new AppendOnlyFile('/dev/full', { failed: (m) => messages.push(m), recovered: (m) => messages.push(m) }, { backlogLimitBytes: 100, retryMs: 60_000 });

@@ -26,6 +26,8 @@ const bodies: Array<[string, Buffer]> = [
   ['three-byte characters across every slice boundary', textOf('€', 2 * 1024 * 1024 + 2)],
   ['four-byte characters mixed with ASCII', textOf('a😀bc', 2 * 1024 * 1024)],
   ['control characters, escaped six to one', textOf('\u0007\u0000\u001f"\\', 2 * 1024 * 1024)],
+  ['plain text with one quote in its last slice (the others written as their bytes)', Buffer.concat([textOf('p', 2 * 1024 * 1024), Buffer.from('"end"')])],
+  ['plain text with one backslash in a middle slice', Buffer.concat([textOf('q', 1024 * 1024 + 3), Buffer.from('\\'), textOf('r', 1024 * 1024)])],
   ['exactly the inline size', textOf('y', 1024 * 1024)],
   ['one byte past the inline size', textOf('y', 1024 * 1024 + 1)],
 ];
