@@ -12,7 +12,18 @@
 // side. Phone scanners read codes on screens with 2, and the 4 lines saved let the code fit a
 // 35-line terminal beside its caption.
 
-import QRCode from 'qrcode';
+import { createRequire } from 'node:module';
+import type QRCodeModule from 'qrcode';
+
+/**
+ * qrcode, loaded the first time a code is drawn: only a WireGuard capture or command draws one, and
+ * loading it with every capture cost an idle capture 3.5-6 MB of resident memory (issue #24).
+ */
+let qrcode: typeof QRCodeModule | undefined;
+function qrcodeModule(): typeof QRCodeModule {
+  qrcode ??= createRequire(import.meta.url)('qrcode') as typeof QRCodeModule;
+  return qrcode;
+}
 
 const ERROR_CORRECTION = 'L';
 const TERMINAL_QUIET_ZONE = 2;
@@ -20,10 +31,10 @@ const TERMINAL_QUIET_ZONE = 2;
 const SVG_QUIET_ZONE = 4;
 
 /** qrcode renders synchronously when given a callback; this keeps the front ends free of promises. */
-function renderNow(text: string, options: QRCode.QRCodeToStringOptions): string {
+function renderNow(text: string, options: QRCodeModule.QRCodeToStringOptions): string {
   let rendered: string | undefined;
   let failure: unknown;
-  QRCode.toString(text, options, (error, output) => {
+  qrcodeModule().toString(text, options, (error, output) => {
     failure = error;
     rendered = output;
   });
