@@ -12,18 +12,11 @@
 // side. Phone scanners read codes on screens with 2, and the 4 lines saved let the code fit a
 // 35-line terminal beside its caption.
 
-import { createRequire } from 'node:module';
 import type QRCodeModule from 'qrcode';
+import { lazyRequire } from './lazy-require.js';
 
-/**
- * qrcode, loaded the first time a code is drawn: only a WireGuard capture or command draws one, and
- * loading it with every capture cost an idle capture 3.5-6 MB of resident memory (issue #24).
- */
-let qrcode: typeof QRCodeModule | undefined;
-function qrcodeModule(): typeof QRCodeModule {
-  qrcode ??= createRequire(import.meta.url)('qrcode') as typeof QRCodeModule;
-  return qrcode;
-}
+/** Loaded for the first code drawn: only a WireGuard capture or command draws one. */
+const qrcodeModule = lazyRequire<typeof QRCodeModule>('qrcode');
 
 const ERROR_CORRECTION = 'L';
 const TERMINAL_QUIET_ZONE = 2;

@@ -7,7 +7,10 @@
 // it write more. Entries per archive are capped; nesting is bounded by the decode depth.
 
 import path from 'node:path';
-import { unzipSync } from 'fflate';
+import type * as Fflate from 'fflate';
+import { lazyRequire } from '../../util/lazy-require.js';
+
+const fflate = lazyRequire<typeof Fflate>('fflate');
 import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';
@@ -24,7 +27,7 @@ function zipLayers(view: View, budget: DecodeBudget): View[] {
   let left = budget.outputCap(view.bytes.length);
   let skipped = 0;
   let entries = 0;
-  const files = unzipSync(view.bytes, {
+  const files = fflate().unzipSync(view.bytes, {
     filter: (file) => {
       if (file.name.endsWith('/') || file.originalSize === 0) return false;
       if (entries >= MAX_ARCHIVE_ENTRIES || file.originalSize > left || (file.compression !== 0 && file.compression !== 8)) {

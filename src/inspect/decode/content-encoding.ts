@@ -3,7 +3,10 @@
 // stops at the cap and is recorded; a truncated stream gives what it had.
 
 import zlib from 'node:zlib';
-import { Decompress } from 'fzstd';
+import type * as Fzstd from 'fzstd';
+import { lazyRequire } from '../../util/lazy-require.js';
+
+const fzstd = lazyRequire<typeof Fzstd>('fzstd');
 import { headerValue } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
@@ -30,7 +33,7 @@ function inflateEither(bytes: Buffer, cap: number): Buffer {
 function unzstd(bytes: Buffer, cap: number): Buffer {
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const stream = new Decompress((chunk) => {
+  const stream = new (fzstd().Decompress)((chunk) => {
     total += chunk.length;
     if (total > cap) throw Object.assign(new Error(`zstd output over ${cap} bytes`), { code: 'ERR_BUFFER_TOO_LARGE' });
     chunks.push(chunk);

@@ -3,8 +3,12 @@
 // since the common EXIF library falls short on WebP and HEIC. Every read is bounds-checked; a
 // broken image gives fewer facts, never an exception out of this module.
 
-import exifReader from 'exif-reader';
-import { imageSize } from 'image-size';
+import type exifReaderFunction from 'exif-reader';
+import type * as ImageSize from 'image-size';
+import { lazyRequire } from '../../util/lazy-require.js';
+
+const exifReader = lazyRequire<typeof exifReaderFunction>('exif-reader');
+const imageSizeModule = lazyRequire<typeof ImageSize>('image-size');
 import type { Sniffed } from './magic.js';
 
 export interface ImageMetadata {
@@ -179,17 +183,17 @@ export function readImageMetadata(bytes: Buffer, type: Sniffed): ImageMetadata {
   let width: number | undefined;
   let height: number | undefined;
   try {
-    const size = imageSize(bytes);
+    const size = imageSizeModule().imageSize(bytes);
     width = size.width;
     height = size.height;
   } catch {
     // a truncated or odd image: no dimensions
   }
-  let exif: ReturnType<typeof exifReader> | undefined;
+  let exif: ReturnType<typeof exifReaderFunction> | undefined;
   try {
     const blob = exifBlob(bytes, type);
     // exif-reader wants "Exif\0\0" or a TIFF header first; WebP writers add the prefix or not.
-    if (blob && blob.length > 8) exif = exifReader(blob);
+    if (blob && blob.length > 8) exif = exifReader()(blob);
   } catch {
     // malformed EXIF: the image is still an image
   }

@@ -2,7 +2,10 @@
 // first byte that opens a map or an array; decoded with length caps (bomb limits) and consumed
 // exactly to the end. Binary values become layers of their own.
 
-import { decode } from '@msgpack/msgpack';
+import type * as Msgpack from '@msgpack/msgpack';
+import { lazyRequire } from '../../util/lazy-require.js';
+
+const msgpack = lazyRequire<typeof Msgpack>('@msgpack/msgpack');
 import type { View } from '../detect/detector.js';
 import { childLayer, type Decoder } from './layer.js';
 import { sniff } from './magic.js';
@@ -16,7 +19,7 @@ function opensContainer(first: number): boolean {
 export function parseMsgpack(bytes: Buffer): unknown {
   try {
     // decode() throws on trailing bytes: exact consumption is part of the gate.
-    const value = decode(bytes, LIMITS);
+    const value = msgpack().decode(bytes, LIMITS);
     if (value === null || typeof value !== 'object') return undefined;
     const size = value instanceof Uint8Array ? 0 : Array.isArray(value) ? value.length : Object.keys(value).length;
     return size > 0 ? value : undefined;

@@ -12,7 +12,9 @@
 // worker loads it and inspects that flow again. Until it is loaded the decoder says it could not look.
 
 import { createRequire } from 'node:module';
-import initSqlJs, { type Database, type SqlJsStatic, type SqlValue } from 'sql.js';
+import type initSqlJs from 'sql.js';
+import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
+import { lazyRequire } from '../../util/lazy-require.js';
 import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';
@@ -39,7 +41,8 @@ export function takeSqliteWanted(): boolean {
 export function loadSqlite(): Promise<void> {
   loading ??= (async () => {
     const wasm = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
-    sql = await initSqlJs({ locateFile: () => wasm });
+    // Its JavaScript too is loaded only now (lazy-require.ts says why).
+    sql = await lazyRequire<typeof initSqlJs>('sql.js')()({ locateFile: () => wasm });
   })();
   return loading;
 }
