@@ -19,7 +19,7 @@
 // load generator on CPU 1 (taskset), as `npm run bench` runs them (needs `npm run build:bench`).
 // --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
-// subject's CPU per MB.
+// subject's CPU per MB (needs `npm run build:bench`).
 // --alloc: also the bytes the subject's main thread allocates on V8's heap per request (or per MB),
 // counted by scripts/alloc-meter.cjs inside it: steadier than CPU time on a shared machine.
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
@@ -146,8 +146,8 @@ const get = () => new Promise((resolve, reject) => {
   req.on('error', reject);
   req.end();
 });
-/** One POST of `bytes` from a shared 256 kB chunk, with backpressure (as the bench's body pump). */
-const chunk = Buffer.alloc(256 * 1024, 0x5a);
+/** One POST of `bytes`, written with backpressure by the bench's own body pump (npm run build:bench). */
+const { writeBody } = uploadMb > 0 ? await import(path.join(root, 'dist-bench/bench/body-pump.js')) : {};
 const upload = (bytes) => new Promise((resolve, reject) => {
   const req = https.request({ host: '127.0.0.1', port: originPort, path: '/upload', method: 'POST', agent, headers: { 'content-length': bytes } }, (res) => {
     res.resume();
@@ -155,16 +155,7 @@ const upload = (bytes) => new Promise((resolve, reject) => {
     res.on('error', reject);
   });
   req.on('error', reject);
-  let left = bytes;
-  const pump = () => {
-    while (left > 0) {
-      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-      left -= piece.length;
-      if (!req.write(piece)) return void req.once('drain', pump);
-    }
-    req.end();
-  };
-  pump();
+  writeBody(req, bytes);
 });
 // Warm: tunnels open, leaves issued, code optimized.
 await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
