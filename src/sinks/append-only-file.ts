@@ -26,13 +26,14 @@ function charsOf(pieces: readonly LinePiece[]): number {
 }
 
 /**
- * Writes all of `text`: a nearly full disk may take part of a write and refuse the rest, and
- * writeSync then reports fewer bytes instead of failing. Throws when nothing more can be written.
+ * Writes all of `data` (text, or its UTF-8 bytes): a nearly full disk may take part of a write and
+ * refuse the rest, and writeSync then reports fewer bytes instead of failing. Throws when nothing
+ * more can be written.
  */
-function writeAll(fd: number, text: string | Uint8Array): void {
+function writeAll(fd: number, data: string | Uint8Array): void {
   // Most lines go out whole in one call, without a Buffer copy of them first.
-  const written = typeof text === 'string' ? fs.writeSync(fd, text) : fs.writeSync(fd, text, 0, text.length);
-  const bytes = typeof text === 'string' ? (written >= Buffer.byteLength(text) ? undefined : Buffer.from(text)) : text;
+  const written = typeof data === 'string' ? fs.writeSync(fd, data) : fs.writeSync(fd, data, 0, data.length);
+  const bytes = typeof data === 'string' ? (written >= Buffer.byteLength(data) ? undefined : Buffer.from(data)) : data;
   if (bytes === undefined) return;
   let at = written;
   while (at < bytes.length) at += fs.writeSync(fd, bytes, at, bytes.length - at);
@@ -131,10 +132,10 @@ export class AppendOnlyFile {
         writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
         for (const piece of pieces) {
-          const text = typeof piece === 'string' ? piece : piece.text();
-          if (text.length === 0) continue;
+          const data = typeof piece === 'string' ? piece : piece.text();
+          if (data.length === 0) continue;
           started = true;
-          writeAll(this.#fd, text);
+          writeAll(this.#fd, data);
         }
         writeAll(this.#fd, '\n');
       }

@@ -272,9 +272,9 @@ export class ExchangeRecorder implements ExchangeObserver {
     // A WebSocket's traffic after the upgrade is its messages; a gRPC call's is its (counted) bodies.
     const bytesUp = requestBody.totalBytes + (webSocket ? this.#messageBytesUp : 0);
     const bytesDown = (responseBody?.totalBytes ?? 0) + (webSocket ? this.#messageBytesDown : 0);
-    // One object, its keys added in the order flows have always had them (files and tests compare
-    // them as text): no short-lived object per optional field, and no second copy at the end as the
-    // spreads this replaced made (issue #24: #flow was 2.7 % of a small request's time).
+    // One object, its keys added in the order flows have always had them (whatever prints a flow
+    // prints it as before): no short-lived object per optional field, and no second copy at the end
+    // as the spreads this replaced made (issue #24: #flow was 2.7 % of a small request's time).
     const context = this.#context;
     const flow: FlowInTheMaking = {
       id: firstPart ? context.flowId : newFlowId(),
