@@ -14,7 +14,6 @@
 import { createRequire } from 'node:module';
 import type initSqlJs from 'sql.js';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
-import { lazyRequire } from '../../util/lazy-require.js';
 import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';
@@ -40,9 +39,10 @@ export function takeSqliteWanted(): boolean {
 /** Loads SQLite's WebAssembly once. */
 export function loadSqlite(): Promise<void> {
   loading ??= (async () => {
-    const wasm = createRequire(import.meta.url).resolve('sql.js/dist/sql-wasm.wasm');
-    // Its JavaScript too is loaded only now (lazy-require.ts says why).
-    sql = await lazyRequire<typeof initSqlJs>('sql.js')()({ locateFile: () => wasm });
+    const load = createRequire(import.meta.url);
+    const wasm = load.resolve('sql.js/dist/sql-wasm.wasm');
+    // Its JavaScript too is loaded only now (util/lazy-require.ts says why).
+    sql = await (load('sql.js') as typeof initSqlJs)({ locateFile: () => wasm });
   })();
   return loading;
 }
