@@ -4,7 +4,7 @@
 
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
-import type { ConnectionAgent } from './upstream.js';
+import type { ConnectionAgent } from './connection-agent.js';
 
 export interface TlsFacts {
   /** The validated server name of the ClientHello, when there was one. */

@@ -12,6 +12,7 @@ import { limits } from '../limits.js';
 import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
+import { ConnectionAgent } from './connection-agent.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -194,17 +195,12 @@ export class UpstreamConnector {
     return { outcome: 'ok', ...facts, socket };
   }
 
-  /**
-   * The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays: one
-   * server connection at a time, kept alive, starting with the probe's when there is one, and
-   * offering the device's own ALPN list. A server that answers h2 on it this time (it chose
-   * HTTP/1.1 when asked with the same offer) is dropped with a reason rather than misread.
-   */
+  /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
   connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[]): ConnectionAgent {
-    return new ConnectionAgent(
-      { keepAlive: true, noDelay: true, maxSockets: 1, maxFreeSockets: 1, rejectUnauthorized: !this.#options.insecureUpstream, ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}) },
-      (host) => this.#contextFor(host), this.sessions, reserved, this.#options.keylog,
-    );
+    return new ConnectionAgent({
+      rejectUnauthorized: !this.#options.insecureUpstream, alpn, contextFor: (host) => this.#contextFor(host), sessions: this.sessions,
+      ...(reserved ? { reserved } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
+    });
   }
 
   #contextHasCertificate(host: string): boolean {
@@ -321,8 +317,8 @@ class UpstreamHttpsAgent extends https.Agent {
   override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
     const secureContext = this.#contextFor(options.servername || options.host);
     const create = https.Agent.prototype.createConnection as (this: https.Agent, o: tls.ConnectionOptions, cb?: unknown) => net.Socket;
-    // The connector's sessions, not only this agent's own cache: a device connection has an agent
-    // of its own, so its first server connection would otherwise never resume.
+    // The connector's sessions, not only this agent's own cache: the probe and the device
+    // connections' agents (connection-agent.ts) resume from the same ones.
     const key = { host: options.host ?? 'localhost', port: options.port ?? 443, servername: options.servername || undefined, context: secureContext, verified: options.rejectUnauthorized !== false };
     const session = options.session ?? this.#sessions.get(key);
     const socket = create.call(this, { ...options, ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}) }, callback) as tls.TLSSocket;
@@ -332,42 +328,6 @@ class UpstreamHttpsAgent extends https.Agent {
     socket.setNoDelay(true);
     this.#sessions.remember(socket, key);
     return socket;
-  }
-}
-
-/** The agent of one device connection (UpstreamConnector.connectionAgent). */
-export class ConnectionAgent extends UpstreamHttpsAgent {
-  #reserved: tls.TLSSocket | undefined;
-  readonly #keylog: ((line: Buffer) => void) | undefined;
-
-  constructor(options: https.AgentOptions, contextFor: (host: string | undefined) => tls.SecureContext | undefined, sessions: UpstreamSessions, reserved: tls.TLSSocket | undefined, keylog: ((line: Buffer) => void) | undefined) {
-    super(options, contextFor, sessions);
-    this.#reserved = reserved;
-    this.#keylog = keylog;
-  }
-
-  override createConnection(options: tls.ConnectionOptions, callback?: (err: Error | null, socket: net.Socket) => void): net.Socket {
-    const reserved = this.#reserved;
-    this.#reserved = undefined;
-    if (reserved && !reserved.destroyed) return reserved;
-    const socket = super.createConnection(options, callback) as tls.TLSSocket;
-    if (this.#keylog) socket.on('keylog', this.#keylog);
-    socket.once('secureConnect', () => {
-      if (socket.alpnProtocol === 'h2') socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
-    });
-    return socket;
-  }
-
-  /**
-   * The device connection is gone: idle server connections go now, busy ones when their exchange
-   * is over (a relayed close frame or the rest of a response still has to pass).
-   */
-  release(): void {
-    this.#reserved?.destroy();
-    this.#reserved = undefined;
-    // Node's Agent reads keepAlive when a socket comes free (not in its typings): off, so it is closed then.
-    (this as unknown as { keepAlive: boolean }).keepAlive = false;
-    for (const sockets of Object.values(this.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 }
 

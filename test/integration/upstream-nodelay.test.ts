@@ -40,7 +40,7 @@ t.test('the sockets of the upstream agents and direct TLS connections have Nagle
   const deviceAgent = connector.connectionAgent(undefined, ['http/1.1']);
   t.teardown(() => deviceAgent.release());
   const rows: Array<[string, () => Promise<net.Socket>]> = [
-    ['a device connection\'s own agent (HTTPS)', () => post(deviceAgent, `https://nodelay.test:${secure.port}/up`, body)],
+    ['a device connection\'s own agent (HTTPS)', () => post(deviceAgent.nodeAgent, `https://nodelay.test:${secure.port}/up`, body)],
     ['the shared HTTPS agent', () => post(connector.agents.https, `https://nodelay.test:${secure.port}/up`, body)],
     ['the shared HTTP agent', () => post(connector.agents.http, `http://nodelay.test:${plain.port}/up`, body)],
     ['a direct TLS connection (the probe)', async () => {

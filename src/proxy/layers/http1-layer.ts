@@ -136,7 +136,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   return {
     client: context.client, connection: context.id, mode: context.mode, target: context.target, tls: secure,
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
-    ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent } : {}),
+    ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent.nodeAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host),
   };

@@ -1,0 +1,259 @@
+// The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays: one server
+// connection at a time, kept alive between requests, starting with the probe's connection when
+// there is one and offering the device's own ALPN list. The server sees one connection for one
+// device connection, as it would without us.
+//
+// Why not an https.Agent: Node's agent is a pool keyed by origin, and it pays for that on every
+// request. addRequest merges the request's options with the agent's into a new dictionary object
+// and builds the pool key by concatenating some twenty options; the 'free' handler builds it twice
+// more. A profile of small keep-alive requests put that at about a tenth of the proxy thread and a
+// sixth of what it allocates (issue 24). A device connection needs none of it: it has one
+// destination and one socket. This is the part of the agent's contract that ClientRequest uses
+// (addRequest, the socket's 'free' and 'agentRemove' events, keepAlive, maxSockets) for that case.
+//
+// What Node's agent does and this one does too, because it shows on the wire:
+//   - a request that arrives while the connection is busy (a device that pipelines) waits for it;
+//   - a connection is kept only when the exchange allows it (neither side said close) and the
+//     server's Keep-Alive hint leaves more than a second;
+//   - unlike Node's agent (which heeds the hint's figure only under a timeout of its own), a kept
+//     connection closes itself a second before the hint runs out, so a request is not sent on a
+//     connection the server is closing at that moment;
+//   - without the device's SNI, the name sent upstream comes from the Host header (Node's rule),
+//     and a connection is reused only for the same name;
+//   - an idle connection does not keep the process alive, and one that fails while idle is dropped.
+// Node's agent would open a second connection at once for a request naming another server; this
+// one finishes the exchange in flight first (the order the device sent them in).
+
+import type http from 'node:http';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { UpstreamSessions } from './upstream-sessions.js';
+
+/** How one device connection's server connections are made (UpstreamConnector.connectionAgent). */
+export interface ConnectionAgentOptions {
+  readonly rejectUnauthorized: boolean;
+  /** The device's ALPN offer, passed on; empty when it made none. */
+  readonly alpn: readonly string[];
+  readonly lookup?: net.LookupFunction;
+  readonly contextFor: (host: string | undefined) => tls.SecureContext | undefined;
+  readonly sessions: UpstreamSessions;
+  /** The probe's connection, already secure: the first request rides on it. */
+  readonly reserved?: tls.TLSSocket;
+  readonly keylog?: (line: Buffer) => void;
+}
+
+/** What ClientRequest hands addRequest: the options of http.request. */
+interface RequestTarget {
+  readonly host?: string | null;
+  readonly port?: number | string | null;
+  readonly servername?: string;
+}
+
+/** Node's fields on a socket and a request that its agent reads and writes (not in the typings). */
+type AgentSocket = tls.TLSSocket & { _httpMessage: (http.ClientRequest & { shouldKeepAlive: boolean; res?: http.IncomingMessage }) | null };
+type PooledRequest = http.ClientRequest & { reusedSocket: boolean; onSocket(socket: net.Socket, error?: Error): void };
+
+interface Waiting {
+  readonly req: PooledRequest;
+  readonly target: RequestTarget;
+  readonly servername: string;
+}
+
+/** Node's margin before a server's Keep-Alive timeout (HTTP_AGENT_KEEP_ALIVE_TIMEOUT_BUFFER). */
+const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
+/** TCP keep-alive probes on a kept connection start after this long idle (Node's agent default). */
+const TCP_KEEP_ALIVE_DELAY_MS = 1000;
+
+export class ConnectionAgent {
+  // What ClientRequest reads of its agent.
+  readonly protocol = 'https:';
+  readonly defaultPort = 443;
+  readonly maxSockets = 1;
+  readonly options: { readonly timeout?: number } = {};
+  keepAlive = true;
+
+  readonly #options: ConnectionAgentOptions;
+  #reserved: tls.TLSSocket | undefined;
+  /** The one server connection, in use or idle. */
+  #socket: AgentSocket | undefined;
+  /** The name it was opened with ('' for none), which a request must share to reuse it. */
+  #servername = '';
+  #idle = false;
+  readonly #waiting: Waiting[] = [];
+  /** Sockets whose TCP keep-alive is already on. */
+  readonly #keptAlive = new WeakSet<net.Socket>();
+
+  constructor(options: ConnectionAgentOptions) {
+    this.#options = options;
+    this.#reserved = options.reserved;
+  }
+
+  /** This agent as the `agent` option of http.request and ws (which only call what is above). */
+  get nodeAgent(): http.Agent {
+    return this as unknown as http.Agent;
+  }
+
+  /** Called by ClientRequest for each request made with this agent. */
+  addRequest(request: http.ClientRequest, target: RequestTarget): void {
+    const req = request as PooledRequest;
+    const servername = serverNameOf(target, req);
+    const socket = this.#socket;
+    if (socket && !this.#idle) {
+      this.#waiting.push({ req, target, servername });
+      return;
+    }
+    if (socket && socket.writable && !socket.destroyed && servername === this.#servername) {
+      this.#idle = false;
+      socket.off('error', destroyOnIdleError);
+      socket.ref();
+      req.reusedSocket = true;
+      this.#give(req, socket);
+      return;
+    }
+    socket?.destroy();
+    this.#open(req, target, servername);
+  }
+
+  /**
+   * The device connection is gone: an idle server connection goes now, a busy one when its
+   * exchange is over (a relayed close frame or the rest of a response still has to pass).
+   */
+  release(): void {
+    this.#reserved?.destroy();
+    this.#reserved = undefined;
+    this.keepAlive = false;
+    if (this.#idle) this.#socket?.destroy();
+  }
+
+  #open(req: PooledRequest, target: RequestTarget, servername: string): void {
+    const socket = (this.#takeReserved() ?? this.#connect(target, servername)) as AgentSocket;
+    this.#socket = socket;
+    this.#servername = servername;
+    this.#idle = false;
+    socket.on('free', () => this.#onFree(socket));
+    socket.on('close', () => this.#onGone(socket));
+    // An upgrade (WebSocket) takes the connection for itself.
+    socket.on('agentRemove', () => {
+      socket.removeAllListeners('free');
+      this.#onGone(socket);
+    });
+    socket.on('timeout', () => {
+      if (this.#idle && this.#socket === socket) socket.destroy();
+    });
+    this.#give(req, socket);
+  }
+
+  /** The request gets the connection, with its own timeout when it set one (ws's handshake timeout). */
+  #give(req: PooledRequest, socket: net.Socket): void {
+    req.onSocket(socket);
+    const timeout = (req as { timeout?: number }).timeout;
+    if (timeout !== undefined && timeout !== (this.options.timeout ?? 0)) socket.setTimeout(timeout);
+  }
+
+  #takeReserved(): tls.TLSSocket | undefined {
+    const reserved = this.#reserved;
+    this.#reserved = undefined;
+    return reserved && !reserved.destroyed ? reserved : undefined;
+  }
+
+  #connect(target: RequestTarget, servername: string): tls.TLSSocket {
+    const host = target.host || 'localhost';
+    const port = Number(target.port) || this.defaultPort;
+    const { rejectUnauthorized, alpn, lookup, sessions, keylog } = this.#options;
+    const secureContext = this.#options.contextFor(servername || host);
+    const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };
+    const session = sessions.get(key);
+    const socket = tls.connect({
+      host, port, servername, rejectUnauthorized,
+      ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
+      ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}), ...(lookup ? { lookup } : {}),
+    });
+    // Nagle against delayed ACKs held a request body's last TLS record back by 40 ms.
+    socket.setNoDelay(true);
+    sessions.remember(socket, key);
+    socket.once('error', () => sessions.forget(key));
+    if (keylog) socket.on('keylog', keylog);
+    socket.once('secureConnect', () => {
+      if (socket.alpnProtocol === 'h2') socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
+    });
+    return socket;
+  }
+
+  /** ClientRequest is done with the connection: the next waiting request gets it, or it is kept, or closed. */
+  #onFree(socket: AgentSocket): void {
+    if (socket !== this.#socket || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const next = this.#waiting.shift();
+    if (next) {
+      if (next.servername === this.#servername) this.#give(next.req, socket);
+      else {
+        socket.destroy();
+        this.#open(next.req, next.target, next.servername);
+      }
+      return;
+    }
+    const req = socket._httpMessage;
+    if (!req || !req.shouldKeepAlive || !this.keepAlive || !this.#keepAliveHintAllows(socket, req)) {
+      socket.destroy();
+      return;
+    }
+    if (!this.#keptAlive.has(socket)) {
+      this.#keptAlive.add(socket);
+      socket.setKeepAlive(true, TCP_KEEP_ALIVE_DELAY_MS);
+    }
+    socket.unref();
+    socket._httpMessage = null;
+    socket.once('error', destroyOnIdleError);
+    this.#idle = true;
+  }
+
+  /**
+   * The server's Keep-Alive hint: a connection it will close within a second is not kept, and one
+   * that is kept times out before the server's limit.
+   */
+  #keepAliveHintAllows(socket: AgentSocket, req: NonNullable<AgentSocket['_httpMessage']>): boolean {
+    const hint = req.res?.headers['keep-alive'];
+    const seconds = typeof hint === 'string' ? /^timeout=(\d+)/.exec(hint)?.[1] : undefined;
+    let timeout = this.options.timeout ?? 0;
+    if (seconds !== undefined) {
+      const beforeServer = Number.parseInt(seconds, 10) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
+      if (beforeServer <= 0) return false;
+      if (beforeServer < timeout || timeout === 0) timeout = beforeServer;
+    }
+    if (socket.timeout !== timeout) socket.setTimeout(timeout);
+    return true;
+  }
+
+  /** The connection closed or was taken: a waiting request gets a new one. */
+  #onGone(socket: AgentSocket): void {
+    if (socket !== this.#socket) return;
+    this.#socket = undefined;
+    this.#idle = false;
+    const next = this.#waiting.shift();
+    if (next) this.#open(next.req, next.target, next.servername);
+  }
+}
+
+/** An idle connection that fails is dropped (its 'close' then tells the agent). */
+function destroyOnIdleError(this: net.Socket): void {
+  this.destroy();
+}
+
+/**
+ * The TLS name for a request: the one planned (the device's SNI or the target's DNS name), else,
+ * as Node's agent does, the Host header's name; never an IP address ('' sends no SNI).
+ */
+function serverNameOf(target: RequestTarget, req: http.ClientRequest): string {
+  if (target.servername !== undefined) return target.servername;
+  const hostHeader = req.getHeader('host');
+  let name = target.host ?? '';
+  if (typeof hostHeader === 'string' && hostHeader !== '') {
+    if (hostHeader.startsWith('[')) {
+      const close = hostHeader.indexOf(']');
+      name = close === -1 ? hostHeader : hostHeader.slice(1, close);
+    } else name = hostHeader.split(':', 1)[0]!;
+  }
+  return net.isIP(name) ? '' : name;
+}
