@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --initial-old-space-size=32
 // The `phonehome` command as installed (package.json bin): dist/cli.js with V8's nursery capped.
 // A semi-space of 2 MB instead of V8's 16 MB maximum: the nursery grew to its maximum while the
 // modules loaded (before any of our code could hold it back; V8 sizes it only from the command
@@ -12,5 +12,15 @@
 // others. Two arenas: idle 99-104 -> 96-101 MB, RSS after 480 uploads of 560 KB 109-117 -> 107-112
 // MB, CPU per small request within the noise (272-314 against 277-317 us); one arena cost ~8 %
 // more CPU (lock contention). Other C libraries ignore the variable.
+// --initial-old-space-size=32: a floor under the old generation's collection limit. The capture
+// collects once after loading its tables (src/app/capture-session.ts), and V8 then set the limit
+// at about 1.6x the 15 MB heap; but V8 also counts memory outside the heap allocated since the
+// last full collection against that room, and an upload's TLS records (16 KB buffers, freed only
+// at the next nursery collection) filled the 9 MB within ~60 ms, every time: 7 full collections
+// per 128 MB upload where the bare relay made none, about a quarter of the capture's CPU for it.
+// With the floor: none, 5.96 -> 5.15 ms of CPU per MB, 165-173 -> 188-201 MB/s pinned to one core
+// (scripts/profile-capture.mjs --upload 128, back to back); small requests and their RSS within
+// the noise; idle RSS about 4 MB more (garbage left from start-up). The inspection worker, which
+// never sees those records, is started without it (src/inspect/inspection-pool.ts).
 
 import '../dist/cli.js';

@@ -202,6 +202,9 @@ export class CaptureSession {
     if (options.durationMs !== undefined) {
       session.#timer = setTimeout(() => void session.stop(), options.durationMs);
     }
+    // And the garbage of starting the rest (proxy, files, worker): with the old generation's floor
+    // the installed command sets (bin/phonehome.js), V8 would hold it until traffic made more.
+    collectGarbage();
     return session;
   }
 

@@ -18,6 +18,7 @@ import { defaultDetectors } from './detect/registry.js';
 import { withCanaries } from './canary/canary-detector.js';
 import { inlineInspectionLimits, inspectInline, type InlineInspectionLimits } from './inline-inspection.js';
 import { limits } from '../limits.js';
+import { clearOldGenerationFloorForNewIsolates } from '../util/old-generation-floor.js';
 
 /** Bytes of flows waiting for the worker before new ones are passed over (said, never silent). */
 export const defaultMaxBacklogBytes = limits.inspectionBacklogBytes;
@@ -54,6 +55,7 @@ export class InspectionPool {
     // A small nursery: the worker's garbage is a flow's decoded layers, dead once it is answered,
     // and its bodies live outside the heap; V8's default let it grow to 32 MB and keep it idle.
     // The old generation is left to V8: a worker stopped for its heap would lose findings.
+    clearOldGenerationFloorForNewIsolates();
     this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url), { workerData: { canariesFile }, resourceLimits: { maxYoungGenerationSizeMb: limits.inspectionWorkerYoungGenerationMb } });
     this.#worker.unref();
     this.#worker.on('message', (message: InspectionAnswers) => {

@@ -1,6 +1,7 @@
 // The installed command (package.json bin → bin/phonehome.js) runs the CLI with V8's nursery
-// capped at 2 MB: the flag reaches the process V8 runs in (process.execArgv, and the new space's
-// size after a busy start), while `node dist/cli.js` still runs without it. The build must exist
+// capped at 2 MB and a 32 MB floor under its old generation's limit: the flags reach the process
+// V8 runs in (process.execArgv, and the new space's size after a busy start), while
+// `node dist/cli.js` still runs without them. The build must exist
 // (npm run build), as for the other end-to-end tests.
 
 import t from 'tap';
@@ -34,16 +35,18 @@ t.test('package.json names the launcher, and the launcher is executable', async 
   t.ok((fs.statSync(launcher).mode & 0o111) !== 0, 'executable');
 });
 
-t.test('the launcher gives V8 --max-semi-space-size=2 and glibc two malloc arenas; node dist/cli.js does not', async (t) => {
+t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas; node dist/cli.js does not', async (t) => {
   const viaLauncher = await probe(launcher, ['--version']);
   t.equal(viaLauncher.code, 0);
   t.match(viaLauncher.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaLauncher.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaLauncher.facts.execArgv.join(' ')}`);
+  t.ok(viaLauncher.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaLauncher.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
   const plain = await probe(process.execPath, [path.join(root, 'dist', 'cli.js'), '--version']);
   t.equal(plain.code, 0);
   t.equal(plain.stdout, viaLauncher.stdout, 'the same command behind it');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--max-semi-space-size')), 'no cap without the launcher');
+  t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--initial-old-space-size')), 'no floor without the launcher');
   t.equal(plain.facts.arenaMax, process.env.MALLOC_ARENA_MAX ?? null, 'the arenas as the caller left them');
 });
 
@@ -54,6 +57,7 @@ t.test('npm start gives the same settings as the launcher, without env -S (BusyB
   t.equal(viaNpm.code, 0);
   t.match(viaNpm.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaNpm.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaNpm.facts.execArgv.join(' ')}`);
+  t.ok(viaNpm.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaNpm.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
 });
 
