@@ -3,18 +3,41 @@
 // as `alloc-meter: N bytes`. CPU time per request swings ±40 % on a shared machine; the bytes a
 // request allocates do not, and they are what the young generation's collections cost.
 // Allocated = the heap's growth between collections: before each one, minus after the last.
+// With PHONEHOME_ALLOC_PROFILE=FILE it also samples where those bytes are allocated (V8's sampling
+// heap profiler, objects already collected included) and writes the profile to FILE at the second
+// signal.
 'use strict';
 const v8 = require('node:v8');
+const fs = require('node:fs');
+const inspector = require('node:inspector');
 const { isMainThread } = require('node:worker_threads');
+
+/** The sampling heap profiler over the window, when asked for: resolves once FILE is written. */
+function allocationSampler(file) {
+  const session = new inspector.Session();
+  session.connect();
+  // One sample per 8 KB on average: enough for a window of thousands of requests, cheap to keep.
+  session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return () => new Promise((resolve) => {
+    session.post('HeapProfiler.stopSampling', (error, result) => {
+      if (error) process.stderr.write(`alloc-meter: no allocation profile: ${error.message}\n`);
+      else fs.writeFileSync(file, JSON.stringify(result.profile));
+      session.disconnect();
+      resolve();
+    });
+  });
+}
 
 if (isMainThread) {
   let profiler;
+  let stopSampling;
   let startUsed = 0;
-  process.on('SIGUSR2', () => {
+  process.on('SIGUSR2', async () => {
     if (!profiler) {
       startUsed = v8.getHeapStatistics().used_heap_size;
       profiler = new v8.GCProfiler();
       profiler.start();
+      if (process.env.PHONEHOME_ALLOC_PROFILE) stopSampling = allocationSampler(process.env.PHONEHOME_ALLOC_PROFILE);
       return;
     }
     const endUsed = v8.getHeapStatistics().used_heap_size;
@@ -27,6 +50,8 @@ if (isMainThread) {
       after = gc.afterGC.heapStatistics.usedHeapSize;
     }
     allocated += endUsed - after;
+    await stopSampling?.();
+    stopSampling = undefined;
     process.stderr.write(`alloc-meter: ${allocated} bytes, ${statistics.length} collections\n`);
   });
 }

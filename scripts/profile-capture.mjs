@@ -3,8 +3,8 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
-//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--alloc]
-//   node scripts/profile-capture.mjs --summarize FILE.cpuprofile [--top 30]
+//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--h2 STREAMS] [--alloc] [--alloc-profile FILE]
+//   node scripts/profile-capture.mjs --summarize FILE.cpuprofile|FILE.heapprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
 // built CLI's `capture`, or the bench's bare HTTP relay from dist-bench/), reads the child's idle
@@ -20,8 +20,14 @@
 // --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
 // subject's CPU per MB (needs `npm run build:bench`).
+// --h2 STREAMS: the small requests on one HTTP/2 connection (ALPN h2 through the CONNECT tunnel)
+// to an HTTP/2 origin, STREAMS of them at a time, as the bench's HTTP/2 row sends them (the bench
+// uses 8; needs `npm run build:bench`); --warm then counts requests on that connection.
 // --alloc: also the bytes the subject's main thread allocates on V8's heap per request (or per MB),
 // counted by scripts/alloc-meter.cjs inside it: steadier than CPU time on a shared machine.
+// --alloc-profile FILE (implies --alloc): V8's sampled allocation profile of the main thread over
+// the same window, garbage included, written to FILE (.heapprofile: DevTools opens it; --summarize
+// prints where the bytes were allocated).
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
 // instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
@@ -45,6 +51,10 @@ const option = (name, fallback) => {
 };
 const nodeFlags = args.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
 
+if (option('summarize')?.endsWith('.heapprofile')) {
+  summarizeAllocations(option('summarize'), Number(option('top', 30)));
+  process.exit(0);
+}
 if (option('summarize')) {
   summarize(option('summarize'), Number(option('top', 30)), Number(option('from', 0)), Number(option('to', Infinity)));
   process.exit(0);
@@ -59,6 +69,7 @@ const concurrency = Number(option('concurrency', 10));
 const warmRequests = Number(option('warm', 100));
 const uploadMb = Number(option('upload', 0));
 const uploads = Number(option('uploads', 3));
+const h2Streams = Number(option('h2', 0));
 const pin = args.includes('--pin') && os.cpus().length >= 2;
 if (pin) {
   // Every thread of this load generator, with the bench's own arguments (npm run build:bench makes them).
@@ -89,10 +100,12 @@ const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAl
 origin.listen(0, '127.0.0.1');
 await once(origin, 'listening');
 const originPort = origin.address().port;
+const h2Origin = h2Streams > 0 ? await (await import(path.join(root, 'dist-bench/bench/origins.js'))).startH2Origin(originCa) : undefined;
 
 const proxyPort = await freePort();
 const caDir = path.join(work, 'ca');
-const alloc = args.includes('--alloc');
+const allocProfile = option('alloc-profile');
+const alloc = args.includes('--alloc') || allocProfile !== undefined;
 const profileFlags = [
   ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : []),
   ...(alloc ? [`--require=${path.join(root, 'scripts/alloc-meter.cjs')}`] : []),
@@ -100,11 +113,12 @@ const profileFlags = [
 const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
+const childEnv = { ...process.env, ...(allocProfile ? { PHONEHOME_ALLOC_PROFILE: path.resolve(allocProfile) } : {}) };
 const child = installed
   ? spawn(...pinned(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1)), {
-    stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'], env: { ...process.env, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
+    stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'], env: { ...childEnv, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
   })
-  : spawn(...pinned(process.execPath, childArgs), { stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'] });
+  : spawn(...pinned(process.execPath, childArgs), { stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'], env: childEnv });
 /** The alloc meter's answers, in order; the rest of the child's stderr goes on to ours. */
 const allocReports = [];
 if (alloc) {
@@ -157,8 +171,28 @@ const upload = (bytes) => new Promise((resolve, reject) => {
   req.on('error', reject);
   writeBody(req, bytes);
 });
+/** The bench's own HTTP/2 connection through the subject, and one GET on it. */
+const h2 = h2Origin ? await (await import(path.join(root, 'dist-bench/bench/scenarios.js'))).h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
+const h2Get = () => new Promise((resolve, reject) => {
+  const stream = h2.request({ ':method': 'GET', ':path': '/small?size=64' }, { endStream: true });
+  stream.resume();
+  stream.on('end', resolve);
+  stream.on('error', reject);
+});
+/** `count` requests, `parallel` at a time, or until `until` (performance.now()) when given. */
+const repeat = async (parallel, count, once, until = Infinity) => {
+  let started = 0;
+  await Promise.all(Array.from({ length: parallel }, async () => {
+    while (started < count && performance.now() < until) {
+      started++;
+      await once();
+    }
+  }));
+  return started;
+};
 // Warm: tunnels open, leaves issued, code optimized.
-await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
+if (h2) await repeat(h2Streams, warmRequests, h2Get);
+else await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
 
 if (alloc) child.kill('SIGUSR2');
 const before = threadTimes(child.pid);
@@ -174,6 +208,8 @@ if (uploadMb > 0) {
     rates.push(uploadMb / ((performance.now() - at) / 1000));
     done++;
   }
+} else if (h2) {
+  done = await repeat(h2Streams, Infinity, h2Get, started + seconds * 1000);
 } else {
   const until = started + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -189,6 +225,7 @@ const after = threadTimes(child.pid);
 const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
 agent.destroy();
+h2?.destroy();
 
 const perThread = new Map();
 for (const [tid, { name, ticks }] of after) {
@@ -204,7 +241,7 @@ const lines = uploadMb > 0 ? [
   `cpu per MB ${msPerMb(totalTicks).toFixed(2)} ms (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${msPerMb(t).toFixed(2)} ms`),
 ] : [
-  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${warmRequests} warm-up requests per connection ${nodeFlags.join(' ')}`.trim(),
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''}${h2 ? ` (HTTP/2, ${h2Streams} streams on one connection)` : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${warmRequests} warm-up requests per connection ${nodeFlags.join(' ')}`.trim(),
   `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
   `cpu per request ${usPerRequest(totalTicks).toFixed(1)} us (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
@@ -220,6 +257,7 @@ child.kill('SIGTERM');
 await once(child, 'exit');
 origin.closeAllConnections();
 origin.close();
+h2Origin?.close();
 fs.rmSync(work, { recursive: true, force: true });
 
 // ---- helpers ------------------------------------------------------------------------------------
@@ -305,4 +343,29 @@ function summarize(file, top, from, to) {
   process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
   print('self time:', self);
   print('total time of our functions:', inclusive);
+}
+
+/** Bytes allocated per function of a sampled allocation profile (.heapprofile), self and inclusive for our own. */
+function summarizeAllocations(file, top) {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const keyOf = (f) => `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''}`.trim();
+  const self = new Map();
+  const inclusive = new Map();
+  let total = 0;
+  const walk = (node, ours) => {
+    const key = keyOf(node.callFrame);
+    const mine = node.callFrame.url.includes('/dist/') && !ours.includes(key) ? [...ours, key] : ours;
+    total += node.selfSize;
+    self.set(key, (self.get(key) ?? 0) + node.selfSize);
+    for (const k of mine) inclusive.set(k, (inclusive.get(k) ?? 0) + node.selfSize);
+    for (const child of node.children) walk(child, mine);
+  };
+  walk(profile.head, []);
+  const print = (title, map) => {
+    process.stdout.write(`${title}\n`);
+    for (const [key, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+  };
+  process.stdout.write(`${file}: ${(total / 1048576).toFixed(1)} MB sampled\n`);
+  print('allocated by (self):', self);
+  print('allocated under our functions:', inclusive);
 }
