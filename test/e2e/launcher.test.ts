@@ -14,18 +14,21 @@ import { tempDir } from '../helpers/lab.js';
 const root = path.resolve(import.meta.dirname, '..', '..');
 const launcher = path.join(root, 'bin', 'phonehome.js');
 
+/** What the probe saw inside phonehome's process. */
+interface Facts { execArgv: string[]; arenaMax: string | null; tunables: string | null; newSpaceMb: number }
+
 /** Runs a command with a preloaded probe that prints what V8 was given and its new space's size on exit. */
-async function probe(command: string, args: string[]): Promise<{ code: number | null; stdout: string; facts: { execArgv: string[]; arenaMax: string | null; newSpaceMb: number } }> {
+async function probe(command: string, args: string[]): Promise<{ code: number | null; stdout: string; facts: Facts }> {
   const dir = tempDir();
   const probeFile = path.join(dir, 'probe.cjs');
   const factsFile = path.join(dir, 'facts.json');
   // Only phonehome's own process writes its facts (npm, running `npm start`, gets the probe too).
-  fs.writeFileSync(probeFile, `if (/[\\/\\\\](dist[\\/\\\\]cli|phonehome)\\.js$/.test(process.argv[1] ?? '')) process.on('exit', () => { const v8 = require('node:v8'); require('node:fs').writeFileSync(${JSON.stringify(factsFile)}, JSON.stringify({ execArgv: process.execArgv, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, newSpaceMb: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576 })); });\n`);
+  fs.writeFileSync(probeFile, `if (/[\\/\\\\](dist[\\/\\\\]cli|phonehome)\\.js$/.test(process.argv[1] ?? '')) process.on('exit', () => { const v8 = require('node:v8'); require('node:fs').writeFileSync(${JSON.stringify(factsFile)}, JSON.stringify({ execArgv: process.execArgv, arenaMax: process.env.MALLOC_ARENA_MAX ?? null, tunables: process.env.GLIBC_TUNABLES ?? null, newSpaceMb: v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size / 1048576 })); });\n`);
   const child = spawn(command, args, { env: { ...process.env, NODE_OPTIONS: `--require ${probeFile}` }, stdio: ['ignore', 'pipe', 'inherit'] });
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
   const [code] = await once(child, 'exit') as [number | null];
-  return { code, stdout, facts: JSON.parse(fs.readFileSync(factsFile, 'utf8')) as { execArgv: string[]; arenaMax: string | null; newSpaceMb: number } };
+  return { code, stdout, facts: JSON.parse(fs.readFileSync(factsFile, 'utf8')) as Facts };
 }
 
 t.test('package.json names the launcher, and the launcher is executable', async (t) => {
@@ -35,19 +38,21 @@ t.test('package.json names the launcher, and the launcher is executable', async 
   t.ok((fs.statSync(launcher).mode & 0o111) !== 0, 'executable');
 });
 
-t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas; node dist/cli.js does not', async (t) => {
+t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas and huge pages; node dist/cli.js does not', async (t) => {
   const viaLauncher = await probe(launcher, ['--version']);
   t.equal(viaLauncher.code, 0);
   t.match(viaLauncher.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaLauncher.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaLauncher.facts.execArgv.join(' ')}`);
   t.ok(viaLauncher.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaLauncher.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
+  t.equal(viaLauncher.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
   const plain = await probe(process.execPath, [path.join(root, 'dist', 'cli.js'), '--version']);
   t.equal(plain.code, 0);
   t.equal(plain.stdout, viaLauncher.stdout, 'the same command behind it');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--max-semi-space-size')), 'no cap without the launcher');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--initial-old-space-size')), 'no floor without the launcher');
   t.equal(plain.facts.arenaMax, process.env.MALLOC_ARENA_MAX ?? null, 'the arenas as the caller left them');
+  t.equal(plain.facts.tunables, process.env.GLIBC_TUNABLES ?? null, 'the tunables as the caller left them');
 });
 
 t.test('npm start gives the same settings as the launcher, without env -S (BusyBox has none)', async (t) => {
@@ -59,6 +64,7 @@ t.test('npm start gives the same settings as the launcher, without env -S (BusyB
   t.ok(viaNpm.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaNpm.facts.execArgv.join(' ')}`);
   t.ok(viaNpm.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaNpm.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
+  t.equal(viaNpm.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
 });
 
 t.test('a capture through the launcher keeps its nursery within the cap after loading its tables', async (t) => {
