@@ -171,28 +171,15 @@ const upload = (bytes) => new Promise((resolve, reject) => {
   req.on('error', reject);
   writeBody(req, bytes);
 });
-/** The bench's own HTTP/2 connection through the subject, and one GET on it. */
-const h2 = h2Origin ? await (await import(path.join(root, 'dist-bench/bench/scenarios.js'))).h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
-const h2Get = () => new Promise((resolve, reject) => {
-  const stream = h2.request({ ':method': 'GET', ':path': '/small?size=64' }, { endStream: true });
-  stream.resume();
-  stream.on('end', resolve);
-  stream.on('error', reject);
-});
-/** `count` requests, `parallel` at a time, or until `until` (performance.now()) when given. */
-const repeat = async (parallel, count, once, until = Infinity) => {
-  let started = 0;
-  await Promise.all(Array.from({ length: parallel }, async () => {
-    while (started < count && performance.now() < until) {
-      started++;
-      await once();
-    }
-  }));
-  return started;
-};
-// Warm: tunnels open, leaves issued, code optimized.
-if (h2) await repeat(h2Streams, warmRequests, h2Get);
-else await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
+/** The bench's own HTTP/2 connection through the subject, and its small GET on it. */
+const scenarios = h2Origin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
+const h2 = h2Origin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
+const h2Get = () => scenarios.h2Request(h2, '/small?size=64');
+// Warm: tunnels open, leaves issued, code optimized (HTTP/2: warmRequests in all, h2Streams at a time).
+if (h2) {
+  let warmed = 0;
+  await Promise.all(Array.from({ length: h2Streams }, async () => { while (warmed < warmRequests) { warmed++; await h2Get(); } }));
+} else await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
 
 if (alloc) child.kill('SIGUSR2');
 const before = threadTimes(child.pid);
@@ -209,7 +196,7 @@ if (uploadMb > 0) {
     done++;
   }
 } else if (h2) {
-  done = await repeat(h2Streams, Infinity, h2Get, started + seconds * 1000);
+  done = (await scenarios.repeatFor(seconds, h2Streams, h2Get)).requests;
 } else {
   const until = started + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
@@ -305,6 +292,17 @@ async function waitForPort(port, proc) {
   throw new Error(`nothing listens on ${port}`);
 }
 
+/** A profile node's function as the summaries name it: name, and file:line under dist/ or node_modules/. */
+function keyOf(frame) {
+  return `${frame.functionName || '(anonymous)'} ${frame.url ? `${frame.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${frame.lineNumber + 1}` : ''}`.trim();
+}
+
+/** The `top` largest entries of `map` as percentages of `total`, under a title. */
+function printShares(title, map, total, top) {
+  process.stdout.write(`${title}\n`);
+  for (const [key, amount] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((amount / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
+}
+
 /**
  * Self time per function (and file:line) of a .cpuprofile, largest first, within the load window;
  * then total time (self and callees) of our own functions (dist/), which says which step costs.
@@ -314,7 +312,6 @@ function summarize(file, top, from, to) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parentOf = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const keyOf = (f) => `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''}`.trim();
   const self = new Map();
   const inclusive = new Map();
   let total = 0;
@@ -336,19 +333,14 @@ function summarize(file, top, from, to) {
       inclusive.set(key, (inclusive.get(key) ?? 0) + dt);
     }
   }
-  const print = (title, map) => {
-    process.stdout.write(`${title}\n`);
-    for (const [key, us] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((us / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
-  };
   process.stdout.write(`${file}: ${(total / 1000).toFixed(0)} ms sampled\n`);
-  print('self time:', self);
-  print('total time of our functions:', inclusive);
+  printShares('self time:', self, total, top);
+  printShares('total time of our functions:', inclusive, total, top);
 }
 
 /** Bytes allocated per function of a sampled allocation profile (.heapprofile), self and inclusive for our own. */
 function summarizeAllocations(file, top) {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8'));
-  const keyOf = (f) => `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^.*\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''}`.trim();
   const self = new Map();
   const inclusive = new Map();
   let total = 0;
@@ -361,11 +353,7 @@ function summarizeAllocations(file, top) {
     for (const child of node.children) walk(child, mine);
   };
   walk(profile.head, []);
-  const print = (title, map) => {
-    process.stdout.write(`${title}\n`);
-    for (const [key, bytes] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${((bytes / total) * 100).toFixed(1).padStart(5)}%  ${key}\n`);
-  };
   process.stdout.write(`${file}: ${(total / 1048576).toFixed(1)} MB sampled\n`);
-  print('allocated by (self):', self);
-  print('allocated under our functions:', inclusive);
+  printShares('allocated by (self):', self, total, top);
+  printShares('allocated under our functions:', inclusive, total, top);
 }

@@ -76,7 +76,7 @@ export async function throughput(subject: Subject, port: number, direction: 'upl
 export interface Rate { readonly requests: number; readonly seconds: number }
 
 /** Runs `once` back to back on `lanes` parallel lanes for `seconds`: how many finished, in what time. */
-async function repeatFor(seconds: number, lanes: number, once: () => Promise<unknown>): Promise<Rate> {
+export async function repeatFor(seconds: number, lanes: number, once: () => Promise<unknown>): Promise<Rate> {
   let done = 0;
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -163,7 +163,7 @@ export async function h2Session(subject: Subject, port: number): Promise<http2.C
   return session;
 }
 
-function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uploadBytes = 0): Promise<number> {
+export function h2Request(session: http2.ClientHttp2Session, pathAndQuery: string, uploadBytes = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const stream = session.request({ ':method': uploadBytes > 0 ? 'POST' : 'GET', ':path': pathAndQuery }, { endStream: uploadBytes === 0 });
     let bytes = 0;
