@@ -5,7 +5,8 @@
 // Allocated = the heap's growth between collections: before each one, minus after the last.
 // With PHONEHOME_ALLOC_PROFILE=FILE it also samples where those bytes are allocated (V8's sampling
 // heap profiler, objects already collected included) and writes the profile to FILE at the second
-// signal.
+// signal. PHONEHOME_ALLOC_PROFILE_PROMOTED=1 leaves out the objects a young-generation collection
+// freed: what is left outlived the nursery (promoted, or alive at the end).
 'use strict';
 const v8 = require('node:v8');
 const fs = require('node:fs');
@@ -17,7 +18,8 @@ function allocationSampler(file) {
   const session = new inspector.Session();
   session.connect();
   // One sample per 8 KB on average: enough for a window of thousands of requests, cheap to keep.
-  session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  const promotedOnly = process.env.PHONEHOME_ALLOC_PROFILE_PROMOTED === '1';
+  session.post('HeapProfiler.startSampling', { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: !promotedOnly });
   return () => new Promise((resolve) => {
     session.post('HeapProfiler.stopSampling', (error, result) => {
       if (error) process.stderr.write(`alloc-meter: no allocation profile: ${error.message}\n`);

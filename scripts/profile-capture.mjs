@@ -3,7 +3,7 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
-//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--h2 STREAMS] [--alloc] [--alloc-profile FILE]
+//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--h2 STREAMS] [--alloc] [--alloc-profile FILE [--promoted]]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile|FILE.heapprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
@@ -27,7 +27,9 @@
 // counted by scripts/alloc-meter.cjs inside it: steadier than CPU time on a shared machine.
 // --alloc-profile FILE (implies --alloc): V8's sampled allocation profile of the main thread over
 // the same window, garbage included, written to FILE (.heapprofile: DevTools opens it; --summarize
-// prints where the bytes were allocated).
+// prints where the bytes were allocated). With --promoted the profile keeps only what outlived a
+// young-generation collection (promoted, or still alive at the end): the objects that make
+// scavenges slow and the old generation grow.
 // --installed runs the command as installed (bin/phonehome.js, with the V8 flags of its first line)
 // instead of `node dist/cli.js`; other node flags then go through NODE_OPTIONS.
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
@@ -113,7 +115,11 @@ const profileFlags = [
 const childArgs = subjectName === 'bare-http'
   ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
   : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
-const childEnv = { ...process.env, ...(allocProfile ? { PHONEHOME_ALLOC_PROFILE: path.resolve(allocProfile) } : {}) };
+const childEnv = {
+  ...process.env,
+  ...(allocProfile ? { PHONEHOME_ALLOC_PROFILE: path.resolve(allocProfile) } : {}),
+  ...(allocProfile && args.includes('--promoted') ? { PHONEHOME_ALLOC_PROFILE_PROMOTED: '1' } : {}),
+};
 const child = installed
   ? spawn(...pinned(path.join(root, 'bin/phonehome.js'), childArgs.slice(childArgs.indexOf(path.join(root, 'dist/cli.js')) + 1)), {
     stdio: ['ignore', 'ignore', alloc ? 'pipe' : 'inherit'], env: { ...childEnv, NODE_OPTIONS: [process.env.NODE_OPTIONS ?? '', ...nodeFlags, ...profileFlags].join(' ').trim() },
