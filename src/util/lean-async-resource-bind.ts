@@ -30,7 +30,7 @@ export function bindMakesDeprecatedAccessor(): boolean {
   return typeof Object.getOwnPropertyDescriptor(bound, 'asyncResource')?.get === 'function';
 }
 
-/** Replaces AsyncResource.prototype.bind, once per process, where Node's retains what it binds. */
+/** Replaces AsyncResource.prototype.bind, once per thread (each has its own), where Node's retains what it binds. */
 export function installLeanAsyncResourceBind(): void {
   if (installed) return;
   installed = true;

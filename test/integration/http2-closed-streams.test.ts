@@ -1,7 +1,7 @@
 // A closed HTTP/2 stream of the device's may outlive its 'close' (Node leaves a native stream whose
 // last frames are still on the socket to the garbage collector). Held that long, it must not keep
-// what the proxy hung on it: the server's stream, the flow's recorder. Here the test holds every
-// server-side stream strongly, as Node may, and checks that the upstream streams are collected.
+// what the proxy's listeners on it reach. Here the test holds every server-side stream strongly, as
+// Node may, and checks that the upstream streams (which those listeners reached) are collected.
 
 import http2 from 'node:http2';
 import { once } from 'node:events';
