@@ -7,8 +7,13 @@
 import fs from 'node:fs';
 import { describeError } from '../util/errors.js';
 
-/** Lines shorter than this go out in one write; longer ones (large bodies) piece by piece. */
-const ONE_WRITE_CHARS = 1024 * 1024;
+/**
+ * Lines shorter than this are joined and go out in one write; longer ones (large bodies) piece by
+ * piece. Below V8's large-object size (128 KiB, two bytes a character at worst): a joined text past
+ * it goes straight into the old generation and stays there until a full collection (a photo upload's
+ * line, 750 KB, was; see SLICE_BYTES in flow-log-sink.ts).
+ */
+export const ONE_WRITE_CHARS = 48 * 1024;
 
 /**
  * Part of a line: text, or text made only when it is written — a large body's base64 slice, so the
@@ -131,13 +136,18 @@ export class AppendOnlyFile {
         started = true;
         writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
-        for (const piece of pieces) {
+        const last = pieces.length - 1;
+        let ended = false;
+        for (let i = 0; i <= last; i++) {
+          const piece = pieces[i]!;
           const data = typeof piece === 'string' ? piece : piece.text();
           if (data.length === 0) continue;
           started = true;
-          writeAll(this.#fd, data);
+          // The line's end goes with its last text (the JSON's closing part), not in a write of its own.
+          ended = i === last && typeof data === 'string';
+          writeAll(this.#fd, ended ? `${data}\n` : data);
         }
-        writeAll(this.#fd, '\n');
+        if (!ended) writeAll(this.#fd, '\n');
       }
       this.#lines++;
       if (this.#error) this.#recovered();

@@ -20,15 +20,20 @@ import { flowHost, type Flow } from '../model/flow.js';
 import { isJsonVerbatim } from '../util/json-verbatim.js';
 import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats, type LinePiece } from './append-only-file.js';
 
-/** Bodies larger than this are written in slices. */
-const INLINE_BYTES = 1024 * 1024;
 /**
  * The size of a slice. Small enough that its text (base64: 4/3 of it; text full of control
- * characters: up to 6x as JSON escapes) stays below V8's large-object size and dies young: with
- * 1 MiB slices, a 32 MB body's 32 texts all went to the old generation within one write and a
+ * characters: up to 6x as JSON escapes) stays below V8's large-object size (128 KiB) and dies young:
+ * with 1 MiB slices, a 32 MB body's 32 texts all went to the old generation within one write and a
  * capture's RSS rose 65-140 MB for a moment at the end of each large flow.
  */
 const SLICE_BYTES = 16 * 1024;
+/**
+ * Bodies larger than this are written in slices, so no body's text is ever larger than a slice's.
+ * Inlined up to 1 MiB before: each 560 KB photo of the lab day made a 750 KB base64 text, and the
+ * line holding it another; V8 puts texts that large straight into the old generation, where they
+ * waited for the next full collection (~100 s apart), and the capture's RSS swung by ~8 MB with them.
+ */
+export const INLINE_BYTES = SLICE_BYTES;
 
 export class FlowLogSink {
   readonly #file: AppendOnlyFile;

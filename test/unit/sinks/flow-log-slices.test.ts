@@ -6,7 +6,9 @@ import t from 'tap';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { FlowLogSink } from '../../../src/sinks/flow-log-sink.js';
+import v8 from 'node:v8';
+import { FlowLogSink, INLINE_BYTES } from '../../../src/sinks/flow-log-sink.js';
+import { ONE_WRITE_CHARS } from '../../../src/sinks/append-only-file.js';
 import { flowToHarEntry } from '../../../src/flow/har.js';
 import { DestinationLookup } from '../../../src/enrich/destination-lookup.js';
 import { EntityLookup } from '../../../src/enrich/entity/entity-lookup.js';
@@ -28,8 +30,10 @@ const bodies: Array<[string, Buffer]> = [
   ['control characters, escaped six to one', textOf('\u0007\u0000\u001f"\\', 2 * 1024 * 1024)],
   ['plain text with one quote in its last slice (the others written as their bytes)', Buffer.concat([textOf('p', 2 * 1024 * 1024), Buffer.from('"end"')])],
   ['plain text with one backslash in a middle slice', Buffer.concat([textOf('q', 1024 * 1024 + 3), Buffer.from('\\'), textOf('r', 1024 * 1024)])],
-  ['exactly the inline size', textOf('y', 1024 * 1024)],
-  ['one byte past the inline size', textOf('y', 1024 * 1024 + 1)],
+  ['exactly the inline size', textOf('y', INLINE_BYTES)],
+  ['one byte past the inline size', textOf('y', INLINE_BYTES + 1)],
+  ['random bytes one past the inline size (base64)', crypto.randomBytes(INLINE_BYTES + 1)],
+  ['a line just past one write (written piece by piece)', textOf('w', ONE_WRITE_CHARS)],
 ];
 
 t.before(async () => { await Promise.all([DestinationLookup.shared(), EntityLookup.shared()]); });
@@ -50,3 +54,35 @@ for (const [what, bytes] of bodies) {
     t.ok(back.equals(bytes), 'the body reads back byte for byte');
   });
 }
+
+/**
+ * Bytes in use in V8's large-object spaces: objects over 128 KiB. A young one that is still in use
+ * when the nursery is collected (the line being made, mid-write) moves to the old one, and is freed
+ * only by a full collection.
+ */
+function largeObjectBytes(): number {
+  let bytes = 0;
+  for (const space of v8.getHeapSpaceStatistics()) if (space.space_name === 'large_object_space' || space.space_name === 'new_large_object_space') bytes += space.space_used_size;
+  return bytes;
+}
+
+t.test('a photo upload\'s line makes no text large enough for the large-object space (it would wait there for a full collection)', async (t) => {
+  const file = path.join(tempDir(), 'flows.jsonl');
+  const sink = new FlowLogSink(file, { failed: () => undefined, recovered: () => undefined }, { redact: false, backlogLimitBytes: 1 << 20, retryMs: 1000 });
+  const photos = [crypto.randomBytes(560 * 1024), crypto.randomBytes(300 * 1024)];
+  const flows = photos.map((photo) => makeFlow({ method: 'POST', requestBody: photo }));
+  sink.write(makeFlow({ requestBody: 'warm the code path' }));
+  const before = largeObjectBytes();
+  for (const flow of flows) sink.write(flow);
+  const grown = largeObjectBytes() - before;
+  sink.close();
+  // Inlined whole, the two photos' base64 texts and their joined lines were over 2 MB here.
+  t.ok(grown < 128 * 1024, `large-object space grew ${grown} bytes`);
+  const lines = fs.readFileSync(file, 'utf8').trim().split('\n');
+  t.equal(lines.length, 3, 'one line per flow');
+  for (const [i, photo] of photos.entries()) {
+    const entry = JSON.parse(lines[i + 1]!) as { request: { postData: { text: string; encoding?: string } } };
+    t.equal(entry.request.postData.encoding, 'base64');
+    t.ok(Buffer.from(entry.request.postData.text, 'base64').equals(photo), `photo ${i + 1} reads back byte for byte`);
+  }
+});
