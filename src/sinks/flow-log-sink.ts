@@ -2,13 +2,14 @@
 // line, so a flow completed before a crash is never lost. flows.har is built from it when asked (on
 // stop for a small run, by `phonehome har`: src/run/har-on-stop.ts): the log is the record, the HAR
 // its view.
-// The promise: a flow's line is handed to the OS (one write(2)) in the flow:end listener itself,
-// before the event loop does anything else — 0 ms after the end, by construction. Deferring it to
+// The promise: a flow's line is handed to the OS (one write(2); a line with bodies over 48K
+// characters, several in a row) in the flow:end listener itself, before the event loop does
+// anything else — 0 ms after the end, by construction. Deferring it to
 // batch lines was measured (3,000 small requests, 10 at a time, on the shared 2-core box): lines of
 // one turn (setImmediate) or one callback (a microtask) went out ~4.5 per write, but 6-14 % of
 // flows then waited over 10 ms (p99 45-50 ms: the rest of a busy poll phase, GC, other processes),
 // breaking the 10 ms promise for a saving of a few microseconds of system call per flow.
-// Large bodies go to the file in 16 KiB slices, never as one giant string.
+// Bodies over 16 KiB go to the file in 16 KiB slices, never as one large string.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
