@@ -10,8 +10,8 @@ import { describeError } from '../util/errors.js';
 /**
  * Lines shorter than this are joined and go out in one write; longer ones (large bodies) piece by
  * piece. Below V8's large-object size (128 KiB, two bytes a character at worst): a joined text past
- * it goes straight into the old generation and stays there until a full collection (a photo upload's
- * line, 750 KB, was; see SLICE_BYTES in flow-log-sink.ts).
+ * it is a large object, moved to the old generation when a nursery collection finds it in use, and
+ * then kept until a full collection (see INLINE_BYTES in flow-log-sink.ts).
  */
 export const ONE_WRITE_CHARS = 48 * 1024;
 

@@ -31,8 +31,10 @@ const SLICE_BYTES = 16 * 1024;
 /**
  * Bodies larger than this are written in slices, so no body's text is ever larger than a slice's.
  * Inlined up to 1 MiB before: each 560 KB photo of the lab day made a 750 KB base64 text, and the
- * line holding it another; V8 puts texts that large straight into the old generation, where they
- * waited for the next full collection (~100 s apart), and the capture's RSS swung by ~8 MB with them.
+ * line holding it another. V8 keeps objects that large in its large-object space, and the nursery's
+ * collection that making the line set off found the base64 text still in use and moved it to the
+ * old generation, where it waited for the next full collection (~100 s apart): the capture's RSS
+ * swung by ~8 MB with them.
  */
 export const INLINE_BYTES = SLICE_BYTES;
 
