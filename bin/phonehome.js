@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --min-semi-space-size=2 --initial-old-space-size=32
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --initial-old-space-size=32
 // The `phonehome` command as installed (package.json bin): dist/cli.js with V8's nursery capped,
 // and glibc's malloc tuned (below).
 // A semi-space of 2 MB instead of V8's 16 MB maximum: the nursery grew to its maximum while the
@@ -8,14 +8,6 @@
 // 141-150 -> 124-139 MB, after 8 s of small requests 196-201 -> 166-182 MB, CPU per small request
 // unchanged within the noise (347-377 against 357-372 us); 1 MB cost more CPU in the collector's
 // threads (369-410 us), 4 and 8 MB saved little memory. `node dist/cli.js` runs without the cap.
-// --min-semi-space-size=2: the nursery stays at 2 MB when traffic is light. V8 shrinks it when
-// little is allocated (a lab's phones at a phone's pace: down to 256 KB), so it is collected
-// several times a second, and a request's objects still in use at two collections in a row, a
-// photo's buffers among them, are moved to the old generation, where they wait for a full
-// collection (V8's memory reducer starts one about every 100 s). Lab day, 6 minutes, back to back:
-// RSS after the first minute 93-107 -> 96-107 MB, at most 15.1 -> 11.5 % above the 1-minute
-// sample; dead buffers waiting in the old generation at most 7.9 -> 2.5 MB. Idle RSS and CPU per
-// small request the same within the noise (89-94 against 90-97 MB; 162-183 against 153-171 us).
 // MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (the proxy's, the inspection worker's,
 // libuv's pool, V8's helpers) an arena of its own, and memory freed into one is not reused by the
 // others. Two arenas: idle 99-104 -> 96-101 MB, RSS after 480 uploads of 560 KB 109-117 -> 107-112

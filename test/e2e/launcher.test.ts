@@ -38,13 +38,12 @@ t.test('package.json names the launcher, and the launcher is executable', async 
   t.ok((fs.statSync(launcher).mode & 0o111) !== 0, 'executable');
 });
 
-t.test('the launcher gives V8 --max-semi-space-size=2, --min-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas and huge pages; node dist/cli.js does not', async (t) => {
+t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas and huge pages; node dist/cli.js does not', async (t) => {
   const viaLauncher = await probe(launcher, ['--version']);
   t.equal(viaLauncher.code, 0);
   t.match(viaLauncher.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaLauncher.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaLauncher.facts.execArgv.join(' ')}`);
   t.ok(viaLauncher.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
-  t.ok(viaLauncher.facts.execArgv.includes('--min-semi-space-size=2'), 'the nursery\'s floor');
   t.equal(viaLauncher.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
   t.equal(viaLauncher.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
   const plain = await probe(process.execPath, [path.join(root, 'dist', 'cli.js'), '--version']);
@@ -52,7 +51,6 @@ t.test('the launcher gives V8 --max-semi-space-size=2, --min-semi-space-size=2 a
   t.equal(plain.stdout, viaLauncher.stdout, 'the same command behind it');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--max-semi-space-size')), 'no cap without the launcher');
   t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--initial-old-space-size')), 'no floor without the launcher');
-  t.notOk(plain.facts.execArgv.some((a) => a.startsWith('--min-semi-space-size')), 'no nursery floor without the launcher');
   t.equal(plain.facts.arenaMax, process.env.MALLOC_ARENA_MAX ?? null, 'the arenas as the caller left them');
   t.equal(plain.facts.tunables, process.env.GLIBC_TUNABLES ?? null, 'the tunables as the caller left them');
 });
@@ -65,7 +63,6 @@ t.test('npm start gives the same settings as the launcher, without env -S (BusyB
   t.match(viaNpm.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaNpm.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaNpm.facts.execArgv.join(' ')}`);
   t.ok(viaNpm.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
-  t.ok(viaNpm.facts.execArgv.includes('--min-semi-space-size=2'), 'the nursery\'s floor');
   t.equal(viaNpm.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
   t.equal(viaNpm.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
 });
