@@ -136,18 +136,13 @@ export class AppendOnlyFile {
         started = true;
         writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
-        const last = pieces.length - 1;
-        let ended = false;
-        for (let i = 0; i <= last; i++) {
-          const piece = pieces[i]!;
+        for (const piece of pieces) {
           const data = typeof piece === 'string' ? piece : piece.text();
           if (data.length === 0) continue;
           started = true;
-          // The line's end goes with its last text (the JSON's closing part), not in a write of its own.
-          ended = i === last && typeof data === 'string';
-          writeAll(this.#fd, ended ? `${data}\n` : data);
+          writeAll(this.#fd, data);
         }
-        if (!ended) writeAll(this.#fd, '\n');
+        writeAll(this.#fd, '\n');
       }
       this.#lines++;
       if (this.#error) this.#recovered();
