@@ -43,6 +43,7 @@ import { OpaqueRecorder } from '../capture-file/opaque-recorder.js';
 import { DeviceTlsRecorder } from '../capture-file/device-tls-recorder.js';
 import { withoutNurseryGrowth } from '../util/young-generation.js';
 import { collectGarbage } from '../util/collect-garbage.js';
+import { startOldGenerationPacer, type OldGenerationPacer } from '../util/old-generation-pacer.js';
 
 export interface SessionHooks {
   /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
@@ -95,6 +96,8 @@ export class CaptureSession {
   #opaque?: OpaqueRecorder;
   /** --pcap: the device side of decrypted connections, with their keys. */
   #devicePcap?: DeviceTlsRecorder;
+  /** Starts collecting the proxy thread's old generation before V8's limit (util/old-generation-pacer.ts); none where its addon is not built. */
+  oldGenerationPacer?: OldGenerationPacer;
   #resolveStopped!: (result: StopResult) => void;
   readonly #stoppedPromise = new Promise<StopResult>((resolve) => { this.#resolveStopped = resolve; });
 
@@ -205,6 +208,8 @@ export class CaptureSession {
     // And the garbage of starting the rest (proxy, files, worker): with the old generation's floor
     // the installed command sets (bin/phonehome.js), V8 would hold it until traffic made more.
     collectGarbage();
+    const pacer = startOldGenerationPacer();
+    if (pacer) session.oldGenerationPacer = pacer;
     return session;
   }
 
@@ -346,6 +351,7 @@ export class CaptureSession {
 
   async #stop(): Promise<StopResult> {
     clearTimeout(this.#timer);
+    this.oldGenerationPacer?.stop();
     await this.#proxy.stop();
     await this.#stopNetwork();
     this.#closeRecorders();

@@ -5,6 +5,7 @@ import type { Detector } from '../../src/inspect/detect/detector.js';
 import type { RawOptions } from '../../src/app/options.js';
 import { getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
+import { incrementalMarkingStarter } from '../../src/util/old-generation-pacer.js';
 
 // A stand-in detector for the pipeline test: the real detectors (issue #3) register the same way.
 const plantedValueDetector: Detector = {
@@ -127,4 +128,15 @@ t.test('--pcap: Wireshark reads the device side decrypted with no key file; opaq
   t.ok(summary.coverage.opaque.recordedBytes > 0);
   t.match(summary.notes.join(' '), /--pcap/);
   t.ok(session);
+});
+
+t.test('a capture paces its old generation while it runs, and stops doing so when it stops', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+  const { session } = await startCaptureRun();
+  t.ok(session.oldGenerationPacer, 'the pacer runs (util/old-generation-pacer.ts)');
+  let stopped = false;
+  const pacer = session.oldGenerationPacer!;
+  const stop = pacer.stop;
+  session.oldGenerationPacer = { get started() { return pacer.started; }, stop: () => { stopped = true; stop(); } };
+  await session.stop();
+  t.ok(stopped, 'stopped with the session');
 });

@@ -22,7 +22,7 @@ function load(): Addon | undefined {
     // src/proxy/modes and dist/proxy/modes are both three folders below the installation.
     addon = createRequire(import.meta.url)('../../../native/original-dst/build/Release/original_dst.node') as Addon;
   } catch (error) {
-    unavailable = `the original-destination addon is not built (${(error as Error).message.split('\n')[0]}); build it with: node native/original-dst/build.mjs (needs g++ and Node's headers)`;
+    unavailable = `the original-destination addon is not built (${(error as Error).message.split('\n')[0]}); build it with: node native/build.mjs (needs g++ and Node's headers)`;
   }
   return addon;
 }

@@ -9,6 +9,7 @@
 
 import { EventBus } from '../../flow/events.js';
 import { describeError } from '../../util/errors.js';
+import { startOldGenerationPacer } from '../../util/old-generation-pacer.js';
 import { CertificateAuthority } from '../ca/certificate-authority.js';
 import { ClientAccess } from '../access/client-access.js';
 import { ProxyAuth } from '../access/proxy-auth.js';
@@ -82,6 +83,8 @@ async function start(config: LoopConfig): Promise<void> {
     return;
   }
   send({ t: 'listening', port: proxy.port, transparentPort: proxy.transparentPort });
+  // Each loop is a process with a heap of its own, started with the same old-generation floor.
+  startOldGenerationPacer();
 }
 
 async function stop(): Promise<void> {

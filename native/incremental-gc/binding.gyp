@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "incremental_gc",
+      "sources": ["incremental_gc.cc"]
+    }
+  ]
+}

@@ -1,0 +1,99 @@
+// Under a phone's pace the proxy thread's old generation fills slowly with garbage (objects that
+// lived through two nursery collections and then died: 45-60 KB/s on the lab day), and V8 starts
+// collecting it only near its limit, which the launcher's floor keeps at 32 MB or more for the
+// sake of uploads (bin/phonehome.js), or when its memory reducer finds the thread idle enough:
+// 100-270 s apart on a 30-minute lab day. Meanwhile the old space grew 15 -> 25 MB, dead Buffers
+// waited with it (up to 6.5 MB), and V8 kept the pages it had grown to: RSS rose by ~10 MB in steps.
+//
+// The pacer looks every few seconds and, once the old generation holds a set amount more than its
+// lowest level since the last start, starts V8's incremental marking (native/incremental-gc): the
+// same kind of collection V8 starts itself at its limit, marked in small steps and on its helper
+// threads, the thread paused a few ms to finish. It never forces a full stop-the-world collection
+// (`gc()`), which took 17-55 ms of the proxy thread here.
+//
+// Where the addon did not build, there is no pacer and V8 keeps its own schedule.
+
+import { createRequire } from 'node:module';
+import v8 from 'node:v8';
+
+interface IncrementalGcAddon {
+  startIncrementalMarking(): void;
+}
+
+let addon: IncrementalGcAddon | null | undefined;
+
+/** The addon's `startIncrementalMarking`, or undefined where it is not built (or built for another Node). */
+export function incrementalMarkingStarter(): (() => void) | undefined {
+  if (addon === undefined) {
+    try {
+      // src/util and dist/util are both two folders below the installation.
+      addon = createRequire(import.meta.url)('../../native/incremental-gc/build/Release/incremental_gc.node') as IncrementalGcAddon;
+    } catch {
+      addon = null;
+    }
+  }
+  return addon ? () => addon!.startIncrementalMarking() : undefined;
+}
+
+/**
+ * When to start a collection, from samples of the old generation's size: once it holds `stepBytes`
+ * more than the lowest sample since the last start. A collection (ours or V8's) shows as a fall,
+ * and the lowest level follows it down. No I/O: the timer and V8 are the caller's.
+ */
+export class OldGenerationPacing {
+  #lowest = Infinity;
+
+  constructor(readonly stepBytes: number) {}
+
+  /** Takes one sample; true when a collection should start now. */
+  observe(usedBytes: number): boolean {
+    this.#lowest = Math.min(this.#lowest, usedBytes);
+    if (usedBytes - this.#lowest <= this.stepBytes) return false;
+    // Measured afresh from the next sample: the collection lowers it, or shows the growth was live.
+    this.#lowest = Infinity;
+    return true;
+  }
+}
+
+export interface PacerOptions {
+  /** Growth of the old generation that starts a collection (default 4 MiB: on the lab day about one every 70-90 s). */
+  readonly stepBytes?: number;
+  /** How often to look (default 5 s; a look reads V8's space statistics, a few µs). */
+  readonly intervalMs?: number;
+}
+
+/** The old generation's size in use: V8's old space and its large objects (what a full collection frees). */
+export function oldGenerationUsedBytes(): number {
+  let used = 0;
+  for (const space of v8.getHeapSpaceStatistics()) {
+    if (space.space_name === 'old_space' || space.space_name === 'large_object_space') used += space.space_used_size;
+  }
+  return used;
+}
+
+/** A running pacer on this thread's heap. */
+export interface OldGenerationPacer {
+  /** Collections started so far. */
+  readonly started: number;
+  stop(): void;
+}
+
+/** Starts pacing this thread's old generation; undefined where the addon is missing. The timer never keeps the process alive. */
+export function startOldGenerationPacer(options: PacerOptions = {}): OldGenerationPacer | undefined {
+  const startMarking = incrementalMarkingStarter();
+  if (!startMarking) return undefined;
+  const pacing = new OldGenerationPacing(options.stepBytes ?? 4 * 1024 * 1024);
+  let started = 0;
+  const timer = setInterval(() => {
+    if (!pacing.observe(oldGenerationUsedBytes())) return;
+    started++;
+    startMarking();
+  }, options.intervalMs ?? 5000);
+  timer.unref();
+  return {
+    get started() {
+      return started;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
