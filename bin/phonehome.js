@@ -22,7 +22,8 @@
 // With the floor: none, 5.96 -> 5.15 ms of CPU per MB, 165-173 -> 188-201 MB/s pinned to one core
 // (scripts/profile-capture.mjs --upload 128, back to back); small requests and their RSS within
 // the noise; idle RSS about 4 MB more (garbage left from start-up). The inspection worker, which
-// never sees those records, is started without it (src/inspect/inspection-pool.ts).
+// never sees those records, is started without it (src/inspect/inspection-pool.ts). The garbage
+// the floor would let stand under a phone's light load is collected by src/util/old-generation-pacer.ts.
 // GLIBC_TUNABLES=glibc.malloc.hugetlb=1: glibc asks the kernel for transparent huge pages
 // (madvise) on what it maps of 2 MB and more, the 32 MB buffers that capture large bodies among
 // them. Each capture buffer is fresh memory, and on the virtual machines labs use a first touch
