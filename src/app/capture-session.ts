@@ -97,7 +97,7 @@ export class CaptureSession {
   /** --pcap: the device side of decrypted connections, with their keys. */
   #devicePcap?: DeviceTlsRecorder;
   /** Starts collecting the proxy thread's old generation before V8's limit (util/old-generation-pacer.ts); none where its addon is not built. */
-  oldGenerationPacer?: OldGenerationPacer;
+  #pacer?: OldGenerationPacer;
   #resolveStopped!: (result: StopResult) => void;
   readonly #stoppedPromise = new Promise<StopResult>((resolve) => { this.#resolveStopped = resolve; });
 
@@ -208,13 +208,17 @@ export class CaptureSession {
     // And the garbage of starting the rest (proxy, files, worker): with the old generation's floor
     // the installed command sets (bin/phonehome.js), V8 would hold it until traffic made more.
     collectGarbage();
-    const pacer = startOldGenerationPacer();
-    if (pacer) session.oldGenerationPacer = pacer;
+    session.#pacer = startOldGenerationPacer();
     return session;
   }
 
   get port(): number {
     return this.#proxy.port;
+  }
+
+  /** The pacer of the proxy thread's old generation, where its addon is built. */
+  get oldGenerationPacer(): OldGenerationPacer | undefined {
+    return this.#pacer;
   }
 
   /**
@@ -351,7 +355,7 @@ export class CaptureSession {
 
   async #stop(): Promise<StopResult> {
     clearTimeout(this.#timer);
-    this.oldGenerationPacer?.stop();
+    this.#pacer?.stop();
     await this.#proxy.stop();
     await this.#stopNetwork();
     this.#closeRecorders();
