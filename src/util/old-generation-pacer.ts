@@ -8,8 +8,8 @@
 // The pacer looks every few seconds and, once the old generation holds a set amount more than its
 // lowest level since the last start, starts V8's incremental marking (native/incremental-gc): the
 // same kind of collection V8 starts itself at its limit, marked in small steps and on its helper
-// threads, the thread paused a few ms to finish. It never forces a full stop-the-world collection
-// (`gc()`), which took 17-55 ms of the proxy thread here.
+// threads, the thread paused to finish (3.5-9.4 ms on the lab day). It never forces a full
+// stop-the-world collection (`gc()`), which took 17-55 ms of the proxy thread here.
 //
 // Where the addon did not build, there is no pacer and V8 keeps its own schedule.
 
