@@ -299,6 +299,11 @@ export class CaptureSession {
     return this.#stoppedPromise;
   }
 
+  /** Resolves when every flow that has ended so far has been inspected and its findings reported. */
+  inspected(): Promise<void> {
+    return this.#pipeline.drain();
+  }
+
   /** Counts of every flow and finding so far (with --append, the folder's earlier ones too). */
   get summary(): SummaryCollector {
     return this.#summary.collector;
