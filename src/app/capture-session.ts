@@ -56,6 +56,8 @@ export interface SessionHooks {
   readonly fleet?: FleetLink;
   /** Set by start(): the WireGuard keys (--wireguard). */
   readonly wireguardKeys?: WireguardKeys;
+  /** Starts the old-generation pacer (tests: a stand-in, e.g. one that finds no addon). */
+  readonly startPacer?: () => OldGenerationPacer | undefined;
 }
 
 export interface StopResult {
@@ -208,7 +210,13 @@ export class CaptureSession {
     // And the garbage of starting the rest (proxy, files, worker): with the old generation's floor
     // the installed command sets (bin/phonehome.js), V8 would hold it until traffic made more.
     collectGarbage();
-    session.#pacer = startOldGenerationPacer();
+    session.#pacer = (hooks.startPacer ?? startOldGenerationPacer)();
+    if (!session.#pacer) {
+      // Said at every start: a Node upgraded after install leaves the addon built for the old one.
+      const warning = `no old-generation pacer: the incremental-collection addon is not built for this Node (${process.version}), so V8 collects on its own schedule and memory rises and falls more; \`node native/build.mjs\` in phonehome's folder builds it`;
+      session.startupWarnings.push(warning);
+      session.bus.log('warn', warning);
+    }
     return session;
   }
 

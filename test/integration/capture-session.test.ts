@@ -137,3 +137,16 @@ t.test('a capture paces its old generation while it runs, and stops doing so whe
   await session.stop();
   t.equal(pacer?.running, false, 'stopped with the session');
 });
+
+t.test('a capture whose pacer addon is missing says so at start, and runs', async (t) => {
+  const { session } = await startCaptureRun({}, { startPacer: () => undefined });
+  t.equal(session.oldGenerationPacer, undefined);
+  t.match(session.startupWarnings.join('\n'), /no old-generation pacer: the incremental-collection addon is not built for this Node \(v\d+\.\d+\.\d+\).*native\/build\.mjs/);
+  await session.stop();
+});
+
+t.test('a capture with its pacer says nothing about it', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+  const { session } = await startCaptureRun();
+  t.notMatch(session.startupWarnings.join('\n'), /pacer/);
+  await session.stop();
+});
