@@ -1,4 +1,4 @@
-#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 node --max-semi-space-size=2 --initial-old-space-size=32
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=131072 node --max-semi-space-size=2 --initial-old-space-size=32
 // The `phonehome` command as installed (package.json bin): dist/cli.js with V8's nursery capped,
 // and glibc's malloc tuned (below).
 // A semi-space of 2 MB instead of V8's 16 MB maximum: the nursery grew to its maximum while the
@@ -32,5 +32,15 @@
 // 181-197 -> 208-262 MB/s, 5.12-5.20 -> 4.10-4.26 ms of CPU per MB; small requests the same; idle
 // RSS about 2 MB more (glibc grows its heap in 2 MB steps). Where the kernel's THP setting is
 // `never`, older glibc or another C library: ignored. It replaces a GLIBC_TUNABLES of the caller's.
+// glibc.malloc.mmap_threshold=131072: glibc maps allocations of 128 KB and more on their own and
+// unmaps them when freed; by default it raises that threshold to the size of each mapped block
+// freed (up to 32 MB), so once a large buffer had come and gone, later ones below its size came
+// from its heap and left it fragmented: on the lab day glibc's heap grew to 27.5 MB for 15-19 MB
+// in use (mallinfo2, read by a preload not committed). Held at glibc's own starting value (setting
+// it stops the raising): 22.7 MB for the same. Two 30-minute lab days side by side: RSS from
+// minute 5 at 102-110 MB (median 106) with it, 101-129 (median 124) without; the same latencies and
+// CPU. Pinned, back to back: 128 MB uploads 4.08-4.41 against 4.20-4.30 ms of CPU per MB, small
+// requests within the noise. (An earlier 6-minute run had found too little to adopt it: the
+// lab day without it grows most after minute 4.)
 
 import '../dist/cli.js';

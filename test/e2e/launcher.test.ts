@@ -38,14 +38,14 @@ t.test('package.json names the launcher, and the launcher is executable', async 
   t.ok((fs.statSync(launcher).mode & 0o111) !== 0, 'executable');
 });
 
-t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas and huge pages; node dist/cli.js does not', async (t) => {
+t.test('the launcher gives V8 --max-semi-space-size=2 and --initial-old-space-size=32 and glibc two malloc arenas, huge pages and a fixed mapping threshold; node dist/cli.js does not', async (t) => {
   const viaLauncher = await probe(launcher, ['--version']);
   t.equal(viaLauncher.code, 0);
   t.match(viaLauncher.stdout, /^\d+\.\d+\.\d+/);
   t.ok(viaLauncher.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaLauncher.facts.execArgv.join(' ')}`);
   t.ok(viaLauncher.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaLauncher.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
-  t.equal(viaLauncher.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
+  t.equal(viaLauncher.facts.tunables, 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=131072', 'huge pages for glibc\'s large mappings, and a fixed threshold for them');
   const plain = await probe(process.execPath, [path.join(root, 'dist', 'cli.js'), '--version']);
   t.equal(plain.code, 0);
   t.equal(plain.stdout, viaLauncher.stdout, 'the same command behind it');
@@ -64,7 +64,7 @@ t.test('npm start gives the same settings as the launcher, without env -S (BusyB
   t.ok(viaNpm.facts.execArgv.includes('--max-semi-space-size=2'), `execArgv ${viaNpm.facts.execArgv.join(' ')}`);
   t.ok(viaNpm.facts.execArgv.includes('--initial-old-space-size=32'), 'the old generation\'s floor');
   t.equal(viaNpm.facts.arenaMax, '2', 'MALLOC_ARENA_MAX=2 in the process');
-  t.equal(viaNpm.facts.tunables, 'glibc.malloc.hugetlb=1', 'huge pages for glibc\'s large mappings');
+  t.equal(viaNpm.facts.tunables, 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=131072', 'huge pages for glibc\'s large mappings, and a fixed threshold for them');
 });
 
 t.test('a capture through the launcher keeps its nursery within the cap after loading its tables', async (t) => {
