@@ -199,8 +199,12 @@ export class CaptureSession {
       }
       throw error;
     }
+    // Its first look comes a few seconds from now, after the start-up collection below.
+    session.#pacer = (hooks.startPacer ?? startOldGenerationPacer)();
     // Kept as well as logged: nobody listens to the bus yet, and these must reach the user.
     session.startupWarnings.push(...ca.info().warnings);
+    // Said at every start: a Node upgraded after install leaves the addon built for the old one.
+    if (!session.#pacer) session.startupWarnings.push(`no old-generation pacer: the incremental-collection addon is not built for this Node (${process.version}), so V8 collects on its own schedule and memory rises and falls more; \`node native/build.mjs\` in phonehome's folder builds it`);
     if (options.keylogFile) session.startupWarnings.push(`TLS keys of both sides are appended to ${options.keylogFile} (--keylog): anyone with that file can decrypt this run's traffic`);
     if (options.insecureUpstream) session.startupWarnings.push('upstream certificate verification is OFF (--insecure-upstream): servers are not authenticated');
     for (const warning of session.startupWarnings) session.bus.log('warn', warning);
@@ -210,13 +214,6 @@ export class CaptureSession {
     // And the garbage of starting the rest (proxy, files, worker): with the old generation's floor
     // the installed command sets (bin/phonehome.js), V8 would hold it until traffic made more.
     collectGarbage();
-    session.#pacer = (hooks.startPacer ?? startOldGenerationPacer)();
-    if (!session.#pacer) {
-      // Said at every start: a Node upgraded after install leaves the addon built for the old one.
-      const warning = `no old-generation pacer: the incremental-collection addon is not built for this Node (${process.version}), so V8 collects on its own schedule and memory rises and falls more; \`node native/build.mjs\` in phonehome's folder builds it`;
-      session.startupWarnings.push(warning);
-      session.bus.log('warn', warning);
-    }
     return session;
   }
 

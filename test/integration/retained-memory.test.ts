@@ -2,10 +2,9 @@ import t from 'tap';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { httpsViaProxy, startOrigin, TunnelAgent } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
+import { collectGarbage } from '../../src/util/collect-garbage.js';
 
 // A lab box runs for a week: at a phone's pace (about 7 flows a second for 20 phones) that is
 // four million flows, so anything the capture keeps per flow (a record, a listener, a map entry
@@ -15,16 +14,13 @@ import { startCaptureRun } from '../helpers/capture-run.js';
 // connections, messages that make findings, bodies large enough for the inspection worker, fresh
 // device connections), and the slope of those readings must stay near zero.
 
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
-
 /**
  * The heap in use once all that can be freed is: full collections, with a turn of the event loop
  * between them so that what they cleared (weak references, finalizers) is let go too.
  */
 async function retainedHeapBytes(): Promise<number> {
   for (let i = 0; i < 3; i++) {
-    collect();
+    collectGarbage();
     await new Promise((resolve) => setImmediate(resolve));
   }
   return process.memoryUsage().heapUsed;
