@@ -26,6 +26,8 @@ export const defaultMaxBacklogBytes = limits.inspectionBacklogBytes;
 /** What crosses to the worker, and what comes back: flows and results matched by number. */
 export interface InspectionBatch { readonly flows: ReadonlyArray<{ readonly seq: number; readonly envelope: FlowEnvelope }> }
 export interface InspectionAnswers { readonly results: ReadonlyArray<{ readonly seq: number; readonly result: InspectionResult }> }
+/** The worker's first message: whether its old generation's pacer runs (util/old-generation-pacer.ts). */
+export interface InspectionWorkerStarted { readonly pacing: boolean }
 
 export class InspectionPool {
   readonly #worker: Worker;
@@ -40,6 +42,7 @@ export class InspectionPool {
   #dead: string | undefined;
   readonly #maxBacklogBytes: number;
   readonly #inline: InlineInspectionLimits;
+  readonly #workerPacing: Promise<boolean>;
 
   /**
    * `canariesFile`: planted values the worker also looks for (validated by the caller). `inline`:
@@ -54,13 +57,18 @@ export class InspectionPool {
     const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
     // A small nursery: the worker's garbage is a flow's decoded layers, dead once it is answered,
     // and its bodies live outside the heap; V8's default let it grow to 32 MB and keep it idle.
-    // The old generation is left to V8: a worker stopped for its heap would lose findings.
+    // Its old generation has no floor (old-generation-floor.ts) and is paced as the proxy thread's
+    // (inspection-worker.ts); it has no hard limit either: a worker stopped for its heap would lose findings.
     clearOldGenerationFloorForNewIsolates();
     this.#worker = new Worker(new URL(`./inspection-worker${ext}`, import.meta.url), { workerData: { canariesFile }, resourceLimits: { maxYoungGenerationSizeMb: limits.inspectionWorkerYoungGenerationMb } });
     this.#worker.unref();
-    this.#worker.on('message', (message: InspectionAnswers) => {
+    let pacing: (running: boolean) => void = () => {};
+    this.#workerPacing = new Promise((resolve) => (pacing = resolve));
+    this.#worker.on('message', (message: InspectionAnswers | InspectionWorkerStarted) => {
+      if ('pacing' in message) return pacing(message.pacing);
       for (const { seq, result } of message.results) this.#answer(seq, result);
     });
+    this.#worker.once('exit', () => pacing(false));
     this.#worker.on('error', (error) => this.#fail(`inspection worker failed: ${error.message}`));
     this.#worker.on('exit', (code) => this.#fail(`inspection worker exited with code ${code}`));
   }
@@ -116,6 +124,11 @@ export class InspectionPool {
   /** Flows answered on this thread without crossing to the worker (for the test of the quick look). */
   get inspectedHere(): number {
     return this.#inspectedHere;
+  }
+
+  /** Whether the worker paces its old generation (false where the addon is missing, or the worker is gone). */
+  get workerPacing(): Promise<boolean> {
+    return this.#workerPacing;
   }
 
   /** The worker's heap limits as V8 applied them (for the test that they are set). */

@@ -37,11 +37,13 @@ const builtModule = new URL('../../../dist/util/old-generation-pacer.js', import
  * In a fresh node with a 64 MB floor under the old generation: 24 MB of objects outlive two nursery
  * collections, then are dropped, while the pacer looks every 10 ms (or no pacer); then the process
  * makes short-lived garbage for 3,000 turns of the event loop, as traffic would, or until a major
- * collection is seen.
+ * collection is seen. `inWorker`: all of it in a worker thread of that process (its own heap, the
+ * addon loaded there too), as the inspection worker runs it.
  */
-function run(withPacer: boolean): Outcome {
-  const code = `
+function run(withPacer: boolean, inWorker = false): Outcome {
+  const scenario = `
     import v8 from 'node:v8';
+    import { parentPort } from 'node:worker_threads';
     import { PerformanceObserver, constants } from 'node:perf_hooks';
     import { startOldGenerationPacer, oldGenerationUsedBytes } from ${JSON.stringify(builtModule.href)};
     let majors = 0;
@@ -63,8 +65,14 @@ function run(withPacer: boolean): Outcome {
     }
     await turn();
     pacer?.stop();
-    process.stdout.write(JSON.stringify({ majors, started: pacer?.started ?? 0, beforeMb, afterMb: oldGenerationUsedBytes() / 1048576 }));
+    const outcome = JSON.stringify({ majors, started: pacer?.started ?? 0, beforeMb, afterMb: oldGenerationUsedBytes() / 1048576 });
+    if (parentPort) parentPort.postMessage(outcome); else process.stdout.write(outcome);
   `;
+  // The worker's module is the scenario itself (a data: URL); the process only prints what it says.
+  const code = inWorker
+    ? `import { Worker } from 'node:worker_threads';
+       new Worker(new URL('data:text/javascript,' + ${JSON.stringify(encodeURIComponent(scenario))})).on('message', (outcome) => process.stdout.write(outcome));`
+    : scenario;
   return JSON.parse(execFileSync(process.execPath, ['--initial-old-space-size=64', '--expose-gc', '--input-type=module', '-e', code], { encoding: 'utf8' })) as Outcome;
 }
 
@@ -78,5 +86,17 @@ t.test('the pacer makes V8 collect an old generation it would have kept until it
   t.comment(`with the pacer: ${JSON.stringify(paced)}`);
   t.ok(paced.started >= 1, 'the pacer started a collection');
   t.ok(paced.majors >= 1, 'a major collection ran');
+  t.ok(paced.afterMb < paced.beforeMb - 12, `the dropped objects are freed (${paced.beforeMb.toFixed(1)} -> ${paced.afterMb.toFixed(1)} MB)`);
+});
+
+t.test('in a worker thread too (the inspection worker paces its own heap)', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+  if (!fs.existsSync(builtModule)) return t.fail('dist/ is not built (npm test builds it first)');
+  const without = run(false, true);
+  t.comment(`without the pacer: ${JSON.stringify(without)}`);
+  t.equal(without.majors, 0, "V8 alone does not collect the worker's dropped 24 MB");
+  const paced = run(true, true);
+  t.comment(`with the pacer: ${JSON.stringify(paced)}`);
+  t.ok(paced.started >= 1, 'the pacer started a collection');
+  t.ok(paced.majors >= 1, "a major collection ran on the worker's heap");
   t.ok(paced.afterMb < paced.beforeMb - 12, `the dropped objects are freed (${paced.beforeMb.toFixed(1)} -> ${paced.afterMb.toFixed(1)} MB)`);
 });
