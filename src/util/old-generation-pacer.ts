@@ -11,6 +11,15 @@
 // threads, the thread paused to finish (3.5-9.4 ms on the lab day). It never forces a full
 // stop-the-world collection (`gc()`), which took 17-55 ms of the proxy thread here.
 //
+// The step is 2 MiB (every 50-60 s on the lab day; 4 MiB until 2026-12-04, every 90-110 s). Two
+// 30-minute lab days, each beside one with 4 MiB: RSS from minute 5 at a median of 101 and 97 MB
+// against 105 and 103. In the second pair V8's old space held at 18.1 MB committed instead of 19.4,
+// and the memory outside this thread's heap (glibc's, the inspection worker's) at 27 MB instead of
+// 31, likely because dead Buffers, freed only when a full collection finds their objects, give
+// their memory back to glibc twice as soon.
+// Under the bench's load V8 reaches its own limit first: 8-9 full collections in a run with the pacer,
+// with a 2 MiB step, and without it alike.
+//
 // Where the addon did not build, there is no pacer and V8 keeps its own schedule.
 
 import { createRequire } from 'node:module';
@@ -56,7 +65,7 @@ export class OldGenerationPacing {
 }
 
 export interface PacerOptions {
-  /** Growth of the old generation that starts a collection (default 4 MiB: on the lab day one every 85-120 s). */
+  /** Growth of the old generation that starts a collection (default 2 MiB: on the lab day one every 50-60 s). */
   readonly stepBytes?: number;
   /** How often to look (default 5 s; a look reads V8's space statistics, about 1 µs). */
   readonly intervalMs?: number;
@@ -84,7 +93,7 @@ export interface OldGenerationPacer {
 export function startOldGenerationPacer(options: PacerOptions = {}): OldGenerationPacer | undefined {
   const startMarking = incrementalMarkingStarter();
   if (!startMarking) return undefined;
-  const pacing = new OldGenerationPacing(options.stepBytes ?? 4 * 1024 * 1024);
+  const pacing = new OldGenerationPacing(options.stepBytes ?? 2 * 1024 * 1024);
   let started = 0;
   let running = true;
   const timer = setInterval(() => {
