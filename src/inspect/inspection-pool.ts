@@ -68,9 +68,11 @@ export class InspectionPool {
       if ('pacing' in message) return pacing(message.pacing);
       for (const { seq, result } of message.results) this.#answer(seq, result);
     });
-    this.#worker.once('exit', () => pacing(false));
     this.#worker.on('error', (error) => this.#fail(`inspection worker failed: ${error.message}`));
-    this.#worker.on('exit', (code) => this.#fail(`inspection worker exited with code ${code}`));
+    this.#worker.on('exit', (code) => {
+      pacing(false); // a worker gone before its first message (a promise is settled once)
+      this.#fail(`inspection worker exited with code ${code}`);
+    });
   }
 
   #fail(reason: string): void {
