@@ -76,27 +76,22 @@ function run(withPacer: boolean, inWorker = false): Outcome {
   return JSON.parse(execFileSync(process.execPath, ['--initial-old-space-size=64', '--expose-gc', '--input-type=module', '-e', code], { encoding: 'utf8' })) as Outcome;
 }
 
-t.test('the pacer makes V8 collect an old generation it would have kept until its limit', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
-  if (!fs.existsSync(builtModule)) return t.fail('dist/ is not built (npm test builds it first)');
-  const without = run(false);
-  t.comment(`without the pacer: ${JSON.stringify(without)}`);
-  t.equal(without.majors, 0, 'V8 alone does not collect the dropped 24 MB');
-  t.ok(without.afterMb > without.beforeMb - 4, 'and keeps it');
-  const paced = run(true);
-  t.comment(`with the pacer: ${JSON.stringify(paced)}`);
-  t.ok(paced.started >= 1, 'the pacer started a collection');
-  t.ok(paced.majors >= 1, 'a major collection ran');
-  t.ok(paced.afterMb < paced.beforeMb - 12, `the dropped objects are freed (${paced.beforeMb.toFixed(1)} -> ${paced.afterMb.toFixed(1)} MB)`);
-});
-
-t.test('in a worker thread too (the inspection worker paces its own heap)', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
-  if (!fs.existsSync(builtModule)) return t.fail('dist/ is not built (npm test builds it first)');
-  const without = run(false, true);
-  t.comment(`without the pacer: ${JSON.stringify(without)}`);
-  t.equal(without.majors, 0, "V8 alone does not collect the worker's dropped 24 MB");
-  const paced = run(true, true);
-  t.comment(`with the pacer: ${JSON.stringify(paced)}`);
-  t.ok(paced.started >= 1, 'the pacer started a collection');
-  t.ok(paced.majors >= 1, "a major collection ran on the worker's heap");
-  t.ok(paced.afterMb < paced.beforeMb - 12, `the dropped objects are freed (${paced.beforeMb.toFixed(1)} -> ${paced.afterMb.toFixed(1)} MB)`);
-});
+// The proxy thread's heap, and a worker thread's (the inspection worker paces its own): the same checks.
+const places = [
+  { name: 'the pacer makes V8 collect an old generation it would have kept until its limit', inWorker: false },
+  { name: 'in a worker thread too (the inspection worker paces its own heap)', inWorker: true },
+];
+for (const { name, inWorker } of places) {
+  t.test(name, { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+    if (!fs.existsSync(builtModule)) return t.fail('dist/ is not built (npm test builds it first)');
+    const without = run(false, inWorker);
+    t.comment(`without the pacer: ${JSON.stringify(without)}`);
+    t.equal(without.majors, 0, 'V8 alone does not collect the dropped 24 MB');
+    t.ok(without.afterMb > without.beforeMb - 4, 'and keeps it');
+    const paced = run(true, inWorker);
+    t.comment(`with the pacer: ${JSON.stringify(paced)}`);
+    t.ok(paced.started >= 1, 'the pacer started a collection');
+    t.ok(paced.majors >= 1, 'a major collection ran');
+    t.ok(paced.afterMb < paced.beforeMb - 12, `the dropped objects are freed (${paced.beforeMb.toFixed(1)} -> ${paced.afterMb.toFixed(1)} MB)`);
+  });
+}
