@@ -26,8 +26,9 @@ function withHash(draft: FindingDraft, bytes: Buffer): FindingDraft {
 /** `budget`: the defaults unless given (the proxy thread's quick look at a small flow gives a smaller one). */
 export function inspectFlow(flow: Flow, detectors: readonly Detector[], budget: DecodeBudget = new DecodeBudget()): InspectionResult {
   const drafts: FindingDraft[] = [];
-  const seen = new Set<string>();
-  const canaries = new Map<string, number>();
+  // Made at the first finding: most flows have none.
+  let seen: Set<string> | undefined;
+  let canaries: Map<string, number> | undefined;
   for (const root of viewsOf(flow)) {
     for (const layer of expandLayers(root, budget)) {
       for (const detector of detectors) {
@@ -39,6 +40,7 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[], budget: 
             // A planted value seen in a layer and again deeper is one finding: the deeper path says more.
             if (draft.canary) {
               const key = `canary|${draft.canary}|${draft.direction}`;
+              canaries ??= new Map();
               const earlier = canaries.get(key);
               if (earlier !== undefined && drafts[earlier]!.evidence.path.length >= draft.evidence.path.length) continue;
               if (earlier !== undefined) {
@@ -50,6 +52,7 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[], budget: 
               continue;
             }
             const key = `${draft.category}|${draft.detector}|${draft.evidence.sha256 ?? draft.summary}`;
+            seen ??= new Set();
             if (seen.has(key)) continue;
             seen.add(key);
             drafts.push(withHash(draft, layer.bytes));
@@ -60,5 +63,5 @@ export function inspectFlow(flow: Flow, detectors: readonly Detector[], budget: 
       }
     }
   }
-  return { drafts, problems: [...budget.problems] };
+  return { drafts, problems: budget.problems.size === 0 ? [] : [...budget.problems] };
 }

@@ -40,6 +40,8 @@ export const decoders: readonly Decoder[] = [
 
 export function expandLayers(root: View, budget: DecodeBudget): View[] {
   const layers = collectLayers(root, budget);
+  // Most raw layers of a small flow open into nothing: no parents to mark.
+  if (layers.length === 1) return [root];
   const parents = new Set(layers.map((l) => l.parent).filter((p) => p !== undefined));
   return layers.map((l) => (parents.has(l.view) ? { ...l.view, decoded: true } : l.view));
 }
@@ -56,6 +58,8 @@ function collectLayers(root: View, budget: DecodeBudget): Array<{ view: View; pa
       budget.note(`decode depth ${decodeLimits.maxDepth} reached at ${view.path.join(' > ')}`);
       continue;
     }
+    // An empty body (every GET's request layer) holds nothing any decoder could open.
+    if (view.bytes.length === 0 && view.structured === undefined) continue;
     for (const decoder of decoders) {
       let children: View[];
       try {

@@ -16,6 +16,8 @@ export function boundaryFromHeader(contentTypeHeader: string | undefined): strin
 }
 
 function inferredBoundary(bytes: Buffer): string | undefined {
+  // Looked at as text only when it starts as a delimiter does (no string for every other body).
+  if (bytes[0] !== 0x2d || bytes[1] !== 0x2d) return undefined;
   const match = /^--([!-~]{1,70}?)\r?\n/.exec(bytes.toString('latin1', 0, 80));
   if (!match) return undefined;
   // The next lines must look like part headers, or this is just text starting with dashes.

@@ -110,6 +110,8 @@ export const browsingDetector: Detector = {
   detect(view: View): FindingDraft[] {
     const found: Found = { visits: [], queries: [], hinted: false, byValues: [] };
     collect(view.structured, found, view.key !== undefined && HISTORY_WORDS.test(view.key));
+    // Nothing that could make a finding (most layers): no need for the site's registered domain.
+    if (found.visits.length === 0 && found.byValues.length === 0 && found.queries.length < 2) return [];
     // Pages of the site the flow goes to are the app's own, not the person's browsing.
     const own = getDomain(view.flow.target.host) ?? view.flow.target.host;
     const visits = found.visits.filter((v) => v.site !== own);
