@@ -18,6 +18,7 @@ import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { flowPayloadBytes } from '../model/flow-codec.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 import { limits } from '../limits.js';
+import { withFields } from '../util/with-fields.js';
 
 /** Flows carrying this many body bytes are followed by a garbage collection (peak memory). */
 const COLLECT_AFTER_BYTES = limits.collectGarbageAfterFlowBytes;
@@ -105,7 +106,7 @@ export class FindingPipeline {
 
   /** Adds the destination's country and network (offline databases), applies the rules, hands it on. */
   #emit(finding: Finding): void {
-    const ruled = locateAndRule(this.#node ? { ...finding, node: this.#node } : finding, this.#rules);
+    const ruled = locateAndRule(this.#node ? withFields(finding, { node: this.#node }) : finding, this.#rules);
     if (ruled) this.#bus.emit('finding', ruled);
   }
 

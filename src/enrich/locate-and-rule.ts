@@ -6,6 +6,7 @@ import { EntityLookup, isFirstParty } from './entity/entity-lookup.js';
 import { DestinationLookup } from './destination-lookup.js';
 import { applyRules, type Rule } from './rules.js';
 import type { Finding } from '../model/finding.js';
+import { withFields } from '../util/with-fields.js';
 
 /**
  * A finding made complete: the destination's country and network, the company behind its host and
@@ -15,5 +16,5 @@ export function locateAndRule(finding: Finding, rules: readonly Rule[]): Finding
   const where = DestinationLookup.locate(finding.destination.ip);
   const company = EntityLookup.of(finding.host);
   const entity = company ? { entity: company.entity, purpose: company.purpose, ...(isFirstParty(finding.app?.id, company) ? { firstParty: true } : {}) } : {};
-  return applyRules({ ...finding, destination: { ...finding.destination, ...where, ...entity } }, rules) ?? undefined;
+  return applyRules(withFields(finding, { destination: withFields(withFields(finding.destination, where), entity) }), rules) ?? undefined;
 }

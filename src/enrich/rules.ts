@@ -23,6 +23,7 @@ import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { categories, parseSeverity, severities, severityRank, type Finding, type Severity } from '../model/finding.js';
 import { ConfigError } from '../util/errors.js';
 import { globMatch } from './glob.js';
+import { withFields } from '../util/with-fields.js';
 
 export interface RuleCondition {
   readonly category?: readonly string[];
@@ -181,5 +182,5 @@ export function applyRules(finding: Finding, rules: readonly Rule[]): Finding | 
       applied.push(rule.name);
     }
   }
-  return applied.length > 0 ? { ...finding, severity, rules: applied } : finding;
+  return applied.length > 0 ? withFields(finding, { severity, rules: applied }) : finding;
 }

@@ -5,6 +5,7 @@
 
 import type { Flow, HttpFlow, RawFlow, WebSocketFlow } from '../model/flow.js';
 import { encryptedDnsOf, type EncryptedDns } from './encrypted-dns.js';
+import { withFields } from '../util/with-fields.js';
 
 export type CoverageClass =
   /** decrypted HTTP/1, HTTP/2, gRPC or WebSocket, read whole */
@@ -67,7 +68,7 @@ function tunnelClass(flow: Flow): CoverageClass {
 export function coverageOf(flow: Flow): FlowCoverage {
   const encrypted = encryptedDnsOf(flow);
   const bytes = { bytesUp: flow.bytesUp, bytesDown: flow.bytesDown, ...(encrypted ? { encryptedDns: encrypted } : {}) };
-  const nothing = { ...bytes, bytesUpInspected: 0, bytesDownInspected: 0 };
+  const nothing = withFields(bytes, { bytesUpInspected: 0, bytesDownInspected: 0 });
   switch (flow.kind) {
     case 'rejected': return { class: 'rejected', unseen: true, ...nothing };
     case 'tls-failed': return { class: 'tls-failed', unseen: true, ...nothing };

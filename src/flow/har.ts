@@ -5,6 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { headerValue, partOf, type DnsRecord, type Flow, type HeaderList } from '../model/flow.js';
 import type { CapturedBody } from './body-capture.js';
+import { withFields } from '../util/with-fields.js';
 
 export interface HarEntry {
   startedDateTime: string;
@@ -123,16 +124,15 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
     if (res?.trailers) phonehome['responseTrailers'] = harHeaders(res.trailers);
     if (flow.grpc) {
       // gRPC messages are binary protobuf: always base64, each with its direction and framing facts.
-      phonehome['grpc'] = {
-        ...flow.grpc,
+      phonehome['grpc'] = withFields(flow.grpc, {
         messages: (flow.messages ?? []).filter((m) => m.protocol === 'grpc').map((m) => ({
           type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, size: m.totalBytes,
           ...(m.compressed ? { compressed: true, encoding: m.encoding ?? 'identity' } : {}),
           data: options.omitBodies ? '' : m.data.toString('base64'), ...(m.data.length < m.totalBytes ? { truncated: true } : {}),
         })),
-      };
+      });
     }
-    const entry: HarEntry = { ...base, request, response, _phonehome: phonehome } as HarEntry;
+    const entry: HarEntry = withFields(base, { request, response, _phonehome: phonehome }) as HarEntry;
     const webSocketMessages = flow.messages?.filter((m) => m.protocol === 'websocket');
     if (flow.kind === 'websocket' && webSocketMessages) {
       entry._webSocketMessages = webSocketMessages.map((m) => {
@@ -147,14 +147,13 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
   const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
   if (flow.stream && !options.omitBodies) {
-    phonehome['stream'] = { up: { ...encode(flow.stream.up.bytes), ...harBodyFacts(flow.stream.up) }, down: { ...encode(flow.stream.down.bytes), ...harBodyFacts(flow.stream.down) } };
+    phonehome['stream'] = { up: withFields(encode(flow.stream.up.bytes), harBodyFacts(flow.stream.up)), down: withFields(encode(flow.stream.down.bytes), harBodyFacts(flow.stream.down)) };
   }
-  return {
-    ...base,
+  return withFields(base, {
     request: { method: 'CONNECT', url: flow.target.host ? `${scheme}://${host}:${flow.target.port}/` : '', httpVersion: 'HTTP/1.1', cookies: [], headers: [], queryString: [], headersSize: -1, bodySize: flow.bytesUp },
     response: { status: flow.kind === 'tunnel' || flow.kind === 'raw' ? 200 : 0, statusText: flow.error ?? '', httpVersion: 'HTTP/1.1', cookies: [], headers: [], content: { size: flow.bytesDown, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: flow.bytesDown },
     _phonehome: phonehome,
-  };
+  });
 }
 
 /**
@@ -166,10 +165,9 @@ function dnsEntry(flow: Flow, dns: DnsRecord, base: Pick<HarEntry, 'startedDateT
   const resolver = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
   const url = `dns://${resolver}:${flow.target.port}/${encodeURIComponent(dns.name)}?type=${encodeURIComponent(dns.type)}`;
   const answered = dns.rcode !== undefined;
-  return {
-    ...base,
+  return withFields(base, {
     request: { method: 'QUERY', url, httpVersion: 'DNS', cookies: [], headers: [], queryString: [{ name: 'type', value: dns.type }], headersSize: -1, bodySize: flow.bytesUp },
     response: { status: answered ? 200 : 0, statusText: dns.rcode ?? flow.error ?? '', httpVersion: 'DNS', cookies: [], headers: [], content: { size: flow.bytesDown, mimeType: 'application/dns-message' }, redirectURL: '', headersSize: -1, bodySize: flow.bytesDown },
     _phonehome: phonehome,
-  } as HarEntry;
+  }) as HarEntry;
 }

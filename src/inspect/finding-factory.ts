@@ -3,6 +3,7 @@
 import type { TlsFailure } from '../flow/events.js';
 import { flowHost, type Flow } from '../model/flow.js';
 import { severityRank, type Finding, type FindingDraft, type Severity } from '../model/finding.js';
+import { withFields } from '../util/with-fields.js';
 
 export class FindingFactory {
   #next: number;
@@ -64,7 +65,7 @@ export class FindingFactory {
 }
 
 function destinationOf(flow: Flow): Finding['destination'] {
-  return { ...(flow.destination ? { ip: flow.destination.ip, port: flow.destination.port } : { port: flow.target.port }), country: null, asn: null, org: null };
+  return flow.destination ? { ip: flow.destination.ip, port: flow.destination.port, country: null, asn: null, org: null } : { port: flow.target.port, country: null, asn: null, org: null };
 }
 
 /** The finding's client: the address, and the WireGuard peer's name when the flow came through the tunnel. */

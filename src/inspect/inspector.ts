@@ -11,6 +11,7 @@ import { expandLayers } from './decode/decode-chain.js';
 import type { Detector } from './detect/detector.js';
 import type { FindingDraft } from '../model/finding.js';
 import { viewsOf } from './views.js';
+import { withFields } from '../util/with-fields.js';
 
 export interface InspectionResult {
   readonly drafts: FindingDraft[];
@@ -20,7 +21,7 @@ export interface InspectionResult {
 
 /** Every finding's evidence carries a hash of what it was found in, so it can be matched later. */
 function withHash(draft: FindingDraft, bytes: Buffer): FindingDraft {
-  return draft.evidence.sha256 ? draft : { ...draft, evidence: { ...draft.evidence, sha256: crypto.createHash('sha256').update(bytes).digest('hex') } };
+  return draft.evidence.sha256 ? draft : withFields(draft, { evidence: withFields(draft.evidence, { sha256: crypto.createHash('sha256').update(bytes).digest('hex') }) });
 }
 
 /** `budget`: the defaults unless given (the proxy thread's quick look at a small flow gives a smaller one). */

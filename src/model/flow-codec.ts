@@ -8,6 +8,7 @@
 // optional; its flows are the same fields, so a v1 envelope is read by the same check.
 
 import type { CapturedBody, Flow, FlowKind, FlowPayloadField, MessageRecord } from './flow.js';
+import { withFields } from '../util/with-fields.js';
 
 export const flowCodecVersion = 2;
 
@@ -41,11 +42,11 @@ function asBuffer(bytes: Uint8Array): Buffer {
 }
 
 function body(captured: CapturedBody): CapturedBody {
-  return { ...captured, bytes: asBuffer(captured.bytes) };
+  return withFields(captured, { bytes: asBuffer(captured.bytes) });
 }
 
 function message(record: MessageRecord): MessageRecord {
-  return { ...record, data: asBuffer(record.data) };
+  return withFields(record, { data: asBuffer(record.data) });
 }
 
 /**
@@ -83,13 +84,12 @@ export function decodeFlow(envelope: unknown): Flow {
  * the same kind: the one cast below says so to the compiler.
  */
 export function mapCaptures(flow: Flow, mapBody: (captured: CapturedBody) => CapturedBody, mapMessage: (record: MessageRecord) => MessageRecord): Flow {
-  return {
-    ...flow,
-    ...(flow.request ? { request: { ...flow.request, body: mapBody(flow.request.body) } } : {}),
-    ...(flow.response ? { response: { ...flow.response, body: mapBody(flow.response.body) } } : {}),
-    ...(flow.messages ? { messages: flow.messages.map(mapMessage) } : {}),
-    ...(flow.stream ? { stream: { up: mapBody(flow.stream.up), down: mapBody(flow.stream.down) } } : {}),
-  } as Flow;
+  const replaced: { request?: unknown; response?: unknown; messages?: unknown; stream?: unknown } = {};
+  if (flow.request) replaced.request = withFields(flow.request, { body: mapBody(flow.request.body) });
+  if (flow.response) replaced.response = withFields(flow.response, { body: mapBody(flow.response.body) });
+  if (flow.messages) replaced.messages = flow.messages.map(mapMessage);
+  if (flow.stream) replaced.stream = { up: mapBody(flow.stream.up), down: mapBody(flow.stream.down) };
+  return withFields(flow, replaced) as Flow;
 }
 
 function withBuffers(flow: Flow): Flow {

@@ -10,6 +10,7 @@ import { newFlowId, type CaptureMode, type Endpoint, type Flow } from '../model/
 import { limits } from '../limits.js';
 import { emptyBody } from '../flow/body-capture.js';
 import { ConnectionApps } from '../enrich/app/connection-apps.js';
+import { withFields } from '../util/with-fields.js';
 
 export class FlowTracker {
   readonly #events: EventBus;
@@ -31,7 +32,7 @@ export class FlowTracker {
     if (!this.nameOf || flow.dnsName !== undefined || flow.kind === 'dns' || net.isIP(flow.target.host) === 0) return flow;
     // As it stood when the flow began: a long connection outlives its answer's TTL.
     const name = this.nameOf(flow.target.host, Date.parse(flow.startedAt));
-    return name ? { ...flow, dnsName: name } : flow;
+    return name ? withFields(flow, { dnsName: name }) : flow;
   }
 
   /** A flow began: announced (when anyone listens) and counted until `end()`. */
@@ -79,7 +80,7 @@ export class FlowTracker {
     const now = new Date().toISOString();
     this.record({
       id: newFlowId(), kind: 'rejected', startedAt: now, endedAt: now, durationMs: 0, client, mode, target: { host: target.host, port: target.port }, scheme: 'http',
-      ...(request ? { request: { ...request, headers: [], body: emptyBody } } : {}),
+      ...(request ? { request: withFields(request, { headers: [], body: emptyBody }) } : {}),
       bytesUp: 0, bytesDown: 0, error: reason, tags,
     });
   }

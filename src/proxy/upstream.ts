@@ -13,6 +13,7 @@ import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
+import { withFields } from '../util/with-fields.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -172,7 +173,7 @@ export class UpstreamConnector {
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
-    const facts = { ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName };
+    const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, { version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
     // certificate_required alert), bounded for servers that send no tickets.

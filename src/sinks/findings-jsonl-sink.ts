@@ -4,6 +4,7 @@
 import type { Finding } from '../model/finding.js';
 import { redactFinding } from '../util/redact.js';
 import { AppendOnlyFile, type AppendOnlyFileEvents, type AppendOnlyFileStats } from './append-only-file.js';
+import { withFields } from '../util/with-fields.js';
 
 export class FindingsJsonlSink {
   readonly #file: AppendOnlyFile;
@@ -23,7 +24,7 @@ export class FindingsJsonlSink {
   write(finding: Finding): void {
     let out: Finding & { insecureUpstream?: true } = this.#redact ? redactFinding(finding) : finding;
     // Upstream verification off is stated on every line, so no finding is read without it.
-    if (this.#insecureUpstream) out = { ...out, insecureUpstream: true };
+    if (this.#insecureUpstream) out = withFields(out, { insecureUpstream: true as const });
     this.#file.append([JSON.stringify(out)]);
   }
 

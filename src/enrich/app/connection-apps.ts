@@ -7,6 +7,7 @@
 
 import type { AppAttribution, Flow } from '../../model/flow.js';
 import { appOfRequest, compareConfidence } from './app-of-request.js';
+import { withFields } from '../../util/with-fields.js';
 
 /**
  * Connections remembered, least recently used dropped first. Each entry is a few hundred bytes; a
@@ -45,17 +46,17 @@ export class ConnectionApps {
   #attribute(flow: Flow): Flow {
     const own = (flow.request ? appOfRequest(flow.request) : undefined) ?? flow.app;
     const connection = typeof flow.connection === 'string' && flow.connection ? flow.connection : undefined;
-    if (!connection) return own ? { ...flow, app: own } : flow;
+    if (!connection) return own ? withFields(flow, { app: own }) : flow;
 
     const known = this.#recall(connection);
     if (own && !own.evidence.startsWith('connection ') && (!known || compareConfidence(own.confidence, known.app.confidence) > 0)) {
       this.#remember(connection, { app: own, flowId: flow.id });
     }
     const shared = known && (!own || compareConfidence(known.app.confidence, own.confidence) > 0)
-      ? { ...known.app, evidence: `connection ${known.flowId}: ${known.app.evidence}` }
+      ? withFields(known.app, { evidence: `connection ${known.flowId}: ${known.app.evidence}` })
       : undefined;
     const app = shared ?? own;
-    return app ? { ...flow, app } : flow;
+    return app ? withFields(flow, { app }) : flow;
   }
 
   /** The connection's entry, marked as the most recently used. */

@@ -74,7 +74,22 @@ function deviceOf(headers: HeaderList): DeviceFacts | undefined {
     .filter(Boolean).join(', ');
   if (unityVersion !== undefined) framework ??= 'Unity';
   if (!model && !os && !framework) return undefined;
-  return { ...(model ? { model } : {}), ...(os ? { os } : {}), ...(framework ? { framework } : {}), evidence };
+  const facts = factsFound(model, os);
+  if (framework) facts.framework = framework;
+  facts.evidence = evidence;
+  return facts as DeviceFacts;
+}
+
+/**
+ * The model and OS that were found, in that key order. Built by assignment, not as
+ * `{ ...(model ? { model } : {}), … }`: a literal that begins with a spread makes a hidden class
+ * per object in Node 20 (util/with-fields.ts says why), and this runs for every request.
+ */
+function factsFound(model: string | undefined, os: string | undefined): { model?: string; os?: string; framework?: string; evidence?: string } {
+  const facts: { model?: string; os?: string; framework?: string; evidence?: string } = {};
+  if (model) facts.model = model;
+  if (os) facts.os = os;
+  return facts;
 }
 
 function frameworkOf(products: readonly UserAgentProduct[], userAgent: string): string | undefined {
@@ -108,7 +123,7 @@ function androidFacts(comment: string): { model?: string; os?: string } | undefi
     }
   }
   model ??= items.slice(osIndex + 1).find((item) => !notModel.test(item) && !locale.test(item) && item.length <= 60 && !item.includes('('));
-  return { ...(model ? { model: withoutRepeatedMaker(model) } : {}), os: version ? `Android ${version}` : 'Android' };
+  return factsFound(model && withoutRepeatedMaker(model), version ? `Android ${version}` : 'Android');
 }
 
 /** `iPhone; CPU iPhone OS 10_1 like Mac OS X`, Alamofire's `iOS 16.0`, `iPhone/6s iOS/11.3`, grpc-c's `ios; chttp2`. */
@@ -129,7 +144,7 @@ function appleFacts(comment: string): { model?: string; os?: string } | undefine
     if (item === 'ios') os ??= 'iOS';
     if (item === 'android') os ??= 'Android';
   }
-  return model || os ? { ...(model ? { model } : {}), ...(os ? { os } : {}) } : undefined;
+  return model || os ? factsFound(model, os) : undefined;
 }
 
 /** CFNetwork's `Darwin/22.3.0`: iOS 16 (macOS when the comment names a Mac architecture). */

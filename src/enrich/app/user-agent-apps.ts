@@ -13,6 +13,7 @@
 import type { AppAttribution } from '../../model/flow.js';
 import { isPackageName } from './package-name.js';
 import { commentItems, userAgentProducts, userAgentScanChars, type UserAgentProduct } from './user-agent-tokens.js';
+import { withFields } from '../../util/with-fields.js';
 
 /** Products that are browsers, engines, HTTP stacks, frameworks or OS words: never an app's name. */
 const knownTokens = new Set([
@@ -132,7 +133,7 @@ function namedApp(text: string, products: readonly UserAgentProduct[]): AppAttri
 
 function withVersion(app: AppAttribution, version: string | undefined): AppAttribution {
   const cleaned = version?.replace(/[,;]+$/, '').slice(0, 40);
-  return cleaned ? { ...app, version: cleaned } : app;
+  return cleaned ? withFields(app, { version: cleaned }) : app;
 }
 
 /** CFNetwork percent-encodes non-ASCII names (`%E6%B7%98%E5%AE%9D`); a broken encoding is no name. */

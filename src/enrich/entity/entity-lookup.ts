@@ -12,6 +12,7 @@ import { packageUnderPrefixes } from './first-party.js';
 import { domainSuffixes, entityHostKey } from './host-name.js';
 import { MOBILE_ENTITIES } from './mobile-entities.js';
 import { installedTrackerdbFile, loadTrackerdbTable, type EntityName, type EntityRecord, type EntityTable } from './trackerdb-table.js';
+import { withFields } from '../../util/with-fields.js';
 
 export interface EntityInfo {
   /** The company, as people know it: `Umeng (Alibaba)`, `Google`, `Xiaomi`. */
@@ -42,7 +43,7 @@ function ourTable(): { table: EntityTable; renamed: Map<string, EntityName> } {
   const renamed = new Map<string, EntityName>();
   for (const company of MOBILE_ENTITIES) {
     const name: EntityName = { entity: company.entity, ...(company.country ? { country: company.country } : {}) };
-    for (const [domain, purpose] of Object.entries(company.domains)) domains.set(domain, { ...name, purpose });
+    for (const [domain, purpose] of Object.entries(company.domains)) domains.set(domain, withFields(name, { purpose }));
     packages.set(company.entity, company.packages);
     for (const key of company.trackerdbOrganizations ?? []) renamed.set(key, name);
   }
@@ -147,12 +148,12 @@ export class EntityLookup {
     for (const suffix of domainSuffixes(key)) {
       const ours = OURS.table.domains.get(suffix);
       if (ours) {
-        info = { ...ours, domain: suffix, source: OUR_SOURCE };
+        info = withFields(ours, { domain: suffix, source: OUR_SOURCE });
         break;
       }
       const theirs = this.#theirs?.table.domains.get(suffix);
       if (theirs) {
-        info = { ...theirs, domain: suffix, source: this.#theirs!.source };
+        info = withFields(theirs, { domain: suffix, source: this.#theirs!.source });
         break;
       }
     }

@@ -11,6 +11,7 @@ import type { FindingDraft } from '../../model/finding.js';
 import { AhoCorasick } from '../detect/aho-corasick.js';
 import { loadCanaries, type CanaryDefinition } from './canary-file.js';
 import { canaryVariants, type CanaryVariant } from './canary-variants.js';
+import { withFields } from '../../util/with-fields.js';
 
 interface PhotoCanary { label: string; sha256: string; fingerprint?: string }
 
@@ -56,7 +57,7 @@ export function createCanaryDetector(canaries: readonly CanaryDefinition[]): Det
         for (const match of matcher.search(bytes, 10)) {
           const length = lengths.get(match.value) ?? 0;
           if ((drafts.get(match.value.label)?.length ?? -1) >= length) continue;
-          const located: View = { ...view, path: [...view.path, `${prefix}:${at}`] };
+          const located: View = withFields(view, { path: [...view.path, `${prefix}:${at}`] });
           drafts.set(match.value.label, { draft: finding(located, byLabel.get(match.value.label)!, match.value.transform, context(bytes, match.at, length)), length });
         }
       } else if (Array.isArray(value)) value.forEach((v, i) => walk(v, `${at}[${i}]`));
@@ -92,7 +93,7 @@ export function createCanaryDetector(canaries: readonly CanaryDefinition[]): Det
         for (const photo of photos) {
           const exact = photo.sha256 === sha256;
           if (!exact && !(photo.fingerprint && photo.fingerprint === fingerprint)) continue;
-          drafts.push({ ...finding(view, byLabel.get(photo.label)!, exact ? 'the same file (SHA-256)' : 're-encoded (same camera and capture time)', ''), evidence: { path: [...view.path, exact ? 'canary:sha256' : 'canary:exif-fingerprint'], bytes: view.bytes.length, sha256 } });
+          drafts.push(withFields(finding(view, byLabel.get(photo.label)!, exact ? 'the same file (SHA-256)' : 're-encoded (same camera and capture time)', ''), { evidence: { path: [...view.path, exact ? 'canary:sha256' : 'canary:exif-fingerprint'], bytes: view.bytes.length, sha256 } }));
         }
       }
       return drafts;

@@ -12,6 +12,7 @@ import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';
 import { sniff } from './magic.js';
+import { withFields } from '../../util/with-fields.js';
 
 type Coding = 'gzip' | 'deflate' | 'br' | 'zstd';
 
@@ -95,7 +96,10 @@ export const contentEncodingDecoder: Decoder = {
       if (!out) return [];
       bytes = out;
     }
-    return [childLayer(view, bytes, `content-encoding:${codings.join('+')}`, { ...(view.contentType ? { contentType: view.contentType } : {}), ...(view.fileName ? { fileName: view.fileName } : {}) })];
+    const carried: { contentType?: string; fileName?: string } = {};
+    if (view.contentType) carried.contentType = view.contentType;
+    if (view.fileName) carried.fileName = view.fileName;
+    return [childLayer(view, bytes, `content-encoding:${codings.join('+')}`, carried)];
   },
 };
 

@@ -17,6 +17,7 @@ import { protobufDecoder } from './protobuf.js';
 import { wbxmlDecoder } from './wbxml.js';
 import { xmlDecoder } from './xml.js';
 import { formDecoder, jsonDecoder, queryLayer, structuredStringsDecoder } from './structured.js';
+import { withFields } from '../../util/with-fields.js';
 
 /** The decoders, in the order they are tried on every layer. */
 export const decoders: readonly Decoder[] = [
@@ -43,7 +44,7 @@ export function expandLayers(root: View, budget: DecodeBudget): View[] {
   // Most raw layers of a small flow open into nothing: no parents to mark.
   if (layers.length === 1) return [root];
   const parents = new Set(layers.map((l) => l.parent).filter((p) => p !== undefined));
-  return layers.map((l) => (parents.has(l.view) ? { ...l.view, decoded: true } : l.view));
+  return layers.map((l) => (parents.has(l.view) ? withFields(l.view, { decoded: true }) : l.view));
 }
 
 function collectLayers(root: View, budget: DecodeBudget): Array<{ view: View; parent?: View }> {

@@ -9,6 +9,7 @@ import type { View } from '../detect/detector.js';
 import { decompress } from './content-encoding.js';
 import { childLayer, printableRatio, type Decoder } from './layer.js';
 import { sniff } from './magic.js';
+import { withFields } from '../../util/with-fields.js';
 
 export type ProtoValue = number | string | ProtoMessage | { bytes: Buffer };
 export interface ProtoMessage { [field: string]: ProtoValue | ProtoValue[] }
@@ -127,8 +128,8 @@ function protobufLayers(view: View, bytes: Buffer, step: string): View[] {
   const blobs: Array<{ path: string; bytes: Buffer }> = [];
   const structured = toStructured(message, '', blobs);
   const layer = childLayer(view, bytes, step, { structured, contentType: 'application/x-protobuf' });
-  const children = blobs.filter((b) => b.bytes.length >= 64).map((b) => ({ ...childLayer(layer, b.bytes, `protobuf:${b.path.slice(1)}`) }));
-  return [layer, ...children.map((c) => ({ ...c, depth: layer.depth + 1 }))];
+  const children = blobs.filter((b) => b.bytes.length >= 64).map((b) => childLayer(layer, b.bytes, `protobuf:${b.path.slice(1)}`));
+  return [layer, ...children.map((c) => withFields(c, { depth: layer.depth + 1 }))];
 }
 
 const DECLARED = /^application\/(x-)?(protobuf|proto|grpc|grpc\+proto|grpc-web(\+proto)?|vnd\.google\.protobuf|octet-stream)$/;

@@ -6,6 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { View } from '../detect/detector.js';
 import { childLayer, type Decoder } from './layer.js';
 import { decodeStringValue } from './strings.js';
+import { withFields } from '../../util/with-fields.js';
 
 const MAX_JSON_BYTES = 32 * 1024 * 1024;
 /** Values visited per structured layer. */
@@ -91,7 +92,7 @@ export function queryLayer(view: View): View | undefined {
   if (q < 0) return undefined;
   const query = view.flow.request.url.slice(q + 1).split('#')[0] ?? '';
   if (!query) return undefined;
-  return { ...childLayer(view, Buffer.from(query), 'url:query', { structured: parseForm(query) }), path: ['url', 'query'] };
+  return withFields(childLayer(view, Buffer.from(query), 'url:query', { structured: parseForm(query) }), { path: ['url', 'query'] });
 }
 
 /** JSONPath-like steps: $.a.b[0], $["odd key"]; a form's top level is the bare field name. */
@@ -127,8 +128,11 @@ export const structuredStringsDecoder: Decoder = {
       }
       if (typeof value === 'string') {
         for (const decoded of decodeStringValue(value)) {
-          const child = childLayer(view, decoded.bytes, `${prefix}:${path}`, { ...(decoded.contentType ? { contentType: decoded.contentType } : {}), ...(key ? { key: key.toLowerCase() } : {}) });
-          children.push({ ...child, path: [...child.path, decoded.step] });
+          const named: { contentType?: string; key?: string } = {};
+          if (decoded.contentType) named.contentType = decoded.contentType;
+          if (key) named.key = key.toLowerCase();
+          const child = childLayer(view, decoded.bytes, `${prefix}:${path}`, named);
+          children.push(withFields(child, { path: [...child.path, decoded.step] }));
         }
       } else if (Array.isArray(value)) {
         value.forEach((item, index) => walk(item, pathStep(path, index), key));

@@ -8,6 +8,7 @@ import type { FindingDraft } from '../../model/finding.js';
 import { quote } from './summary-text.js';
 import { collectRecords } from './record-walk.js';
 import type { Detector, View } from './detector.js';
+import { withFields } from '../../util/with-fields.js';
 
 
 function firstAddress(value: string | undefined): string | undefined {
@@ -132,7 +133,7 @@ export const mailDetector: Detector = {
   detect(view: View): FindingDraft[] {
     if (view.structured !== undefined) {
       const ews = view.contentType === 'application/xml';
-      const records = collectRecords(view.structured, mailRecordOf, 1000, 12).map((r) => (ews && r.via !== 'gmail-api' ? { ...r, via: 'ews' as const } : r));
+      const records = collectRecords(view.structured, mailRecordOf, 1000, 12).map((r) => (ews && r.via !== 'gmail-api' ? withFields(r, { via: 'ews' as const }) : r));
       if (records.length === 0) return [];
       const first = records[0]!;
       const who = `${first.from ? `from ${first.from}` : 'from the signed-in account'}${first.to ? ` to ${first.to}` : ''}`;

@@ -9,6 +9,7 @@ import { getDomain } from 'tldts';
 import type { DnsFlow } from '../../model/flow.js';
 import type { View } from '../detect/detector.js';
 import { decodeLabelText } from './label-encodings.js';
+import { withFields } from '../../util/with-fields.js';
 
 /** A DNS name is at most 253 characters; anything longer is cut, not trusted. */
 const MAX_NAME_CHARS = 253;
@@ -38,9 +39,9 @@ export function dnsNameViews(flow: DnsFlow): View[] {
   const base = { direction: 'request' as const, depth: 0, origin: 'dns' as const, flow };
   // The name as asked sits at the same depth as a joined run, so a value inside one label is
   // reported there, not as if it had been split.
-  const views: View[] = [{ ...base, bytes: Buffer.from(name), path: ['dns:query', 'name'] }];
+  const views: View[] = [withFields(base, { bytes: Buffer.from(name), path: ['dns:query', 'name'] })];
   const labels = payloadLabels(name);
-  const decoded = (text: string, step: string): View[] => decodeLabelText(text).map((d) => ({ ...base, bytes: d.bytes, path: ['dns:query', step, d.encoding] }));
+  const decoded = (text: string, step: string): View[] => decodeLabelText(text).map((d) => withFields(base, { bytes: d.bytes, path: ['dns:query', step, d.encoding] }));
   labels.forEach((label, i) => views.push(...decoded(label, `label:${i + 1}`)));
   // Joined runs, the shortest first from each start (the first run a value is found in is the one
   // reported): a value split at 63 characters is whole again, and a trailing session or sequence
@@ -51,7 +52,7 @@ export function dnsNameViews(flow: DnsFlow): View[] {
       if (++runs > MAX_JOINED_RUNS) return views;
       const text = labels.slice(start, end + 1).join('');
       const step = `labels:${start + 1}-${end + 1}`;
-      views.push({ ...base, bytes: Buffer.from(text), path: ['dns:query', step] }, ...decoded(text, step));
+      views.push(withFields(base, { bytes: Buffer.from(text), path: ['dns:query', step] }), ...decoded(text, step));
     }
   }
   return views;

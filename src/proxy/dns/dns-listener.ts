@@ -31,6 +31,7 @@ import type { DnsNames } from './dns-names.js';
 import type { DnsUpstream } from './dns-upstream.js';
 import { answersOf, questionOf } from './dns-records.js';
 import { truncatedResponse, udpAnswerLimit, withoutServiceBindings } from './dns-https-strip.js';
+import { withFields } from '../../util/with-fields.js';
 
 export interface DnsListenerOptions {
   readonly host: string;
@@ -202,7 +203,7 @@ export class DnsListener {
     this.#stats.queries++;
     const startedAt = new Date();
     const peer = this.#options.peerOf?.(client.ip);
-    const endpoint: Endpoint = peer ? { ...client, name: peer } : client;
+    const endpoint: Endpoint = peer ? withFields(client, { name: peer }) : client;
     const tags: string[] = transport === 'tcp' ? ['dns:tcp'] : [];
     let query: DecodedPacket | undefined;
     if (bytes.length >= 12) {

@@ -20,6 +20,7 @@ import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exc
 import { headerSafe } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import { connectionTags } from './http1-layer.js';
+import { withFields } from '../../util/with-fields.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
@@ -115,7 +116,7 @@ export class Http2Layer {
       session.destroy();
       return;
     }
-    const connection: Connection = { ...pending, session };
+    const connection: Connection = withFields(pending, { session });
     this.#connections.set(session, connection);
     session.setTimeout(limits.socketIdleTimeoutMs, () => session.close());
     session.on('error', (error) => this.#events.log('debug', `HTTP/2 client session: ${describeError(error)}`));

@@ -14,6 +14,7 @@ import type { PassthroughReason } from '../passthrough.js';
 import { tlsRecordOf } from '../tls-record.js';
 import { describeError } from '../../util/errors.js';
 import { relayStream, type StreamRelayResult } from './stream-relay.js';
+import { withFields } from '../../util/with-fields.js';
 
 /** How a mode answers its client once the upstream of an opaque tunnel is (or is not) reached. */
 export interface TunnelReply {
@@ -91,8 +92,8 @@ function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: Conn
     ...(result.error ? { error: result.error } : {}), tags,
   };
   // A tunnel is measured only (its captureBytes is 0): what each side sent is a raw stream's.
-  if (kind === 'tunnel') return { ...connection, kind, scheme: 'tls' };
-  return { ...connection, kind, scheme, ...(result.up && result.down ? { stream: { up: result.up, down: result.down } } : {}) };
+  if (kind === 'tunnel') return withFields(connection, { kind, scheme: 'tls' as const });
+  return withFields(connection, result.up && result.down ? { kind, scheme, stream: { up: result.up, down: result.down } } : { kind, scheme });
 }
 
 function withTls(record: TlsRecord | undefined): { tls?: TlsRecord } {

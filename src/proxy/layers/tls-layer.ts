@@ -29,6 +29,7 @@ import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
 import { tappedDuplex } from './tapped-duplex.js';
+import { withFields } from '../../util/with-fields.js';
 
 export interface TlsLayerOptions {
   readonly events: EventBus;
@@ -152,12 +153,12 @@ export class TlsLayer {
         return;
       }
       const ending = { stage: 'after-handshake', clientSpoke: tlsFacts.clientSpoke === true, msAfterHandshake: Date.now() - tlsFacts.handshakeAtMs! } as const;
-      if (!pinningVerdict({ ...ending, trustedBefore: trusted() }).pinned) return;
+      if (!pinningVerdict(withFields(ending, { trustedBefore: trusted() })).pinned) return;
       // A browser races two connections to a host and closes the one it did not need, sometimes
       // before the other has said a word: decide a moment later, when the other may have spoken.
       const settled = this.#options.tracker.pending();
       setTimeout(() => {
-        this.#judge(context, pinningVerdict({ ...ending, trustedBefore: trusted() }));
+        this.#judge(context, pinningVerdict(withFields(ending, { trustedBefore: trusted() })));
         settled();
       }, limits.pinnedTrustGraceMs);
     });

@@ -9,6 +9,7 @@ import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
 import { headerValue, newFlowId, type CapturedBody, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow, type FlowPart } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
+import { withFields } from '../../util/with-fields.js';
 
 export interface ExchangeContext {
   readonly flowId: string;
@@ -174,7 +175,7 @@ export class ExchangeRecorder implements ExchangeObserver {
 
   trailers(fromClient: boolean, headers: HeaderList): void {
     if (fromClient) this.#requestTrailers = headers;
-    else if (this.#response) this.#response = { ...this.#response, trailers: headers };
+    else if (this.#response) this.#response = withFields(this.#response, { trailers: headers });
   }
 
   webSocketOpen(upstream: { ip?: string; port?: number }): void {
@@ -220,7 +221,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     const data = message.data.length > cap ? Buffer.from(message.data.subarray(0, cap)) : message.data;
     if (data.length < message.totalBytes) this.#partCut = true;
     this.#messageBytesLeft -= data.length;
-    this.#messages.push(data === message.data ? message : { ...message, data });
+    this.#messages.push(data === message.data ? message : withFields(message, { data }));
     if (!this.#parts) return;
     if (this.#messages.length >= this.#parts.maxMessages || this.#messageBytesLeft <= 0) this.#writePart();
     else if (this.#partTimer === undefined) this.#partTimer = setTimeout(() => this.#writePart(), this.#parts.intervalMs).unref();
@@ -291,10 +292,10 @@ export class ExchangeRecorder implements ExchangeObserver {
     if (context.tlsRecord) flow.tls = context.tlsRecord;
     flow.scheme = scheme;
     if (this.#destination) flow.destination = this.#destination;
-    const request: { -readonly [K in keyof HttpFlow['request']]: HttpFlow['request'][K] } = { ...this.#request, headers: withoutProxyCredentials(this.#request.headers), body: requestBody };
+    const request: { -readonly [K in keyof HttpFlow['request']]: HttpFlow['request'][K] } = withFields(this.#request, { headers: withoutProxyCredentials(this.#request.headers), body: requestBody });
     if (this.#requestTrailers) request.trailers = this.#requestTrailers;
     flow.request = request;
-    if (this.#response) flow.response = { ...this.#response, body: responseBody ?? emptyBody };
+    if (this.#response) flow.response = withFields(this.#response, { body: responseBody ?? emptyBody });
     flow.bytesUp = bytesUp;
     flow.bytesDown = bytesDown;
     if (error) flow.error = error;
