@@ -3,7 +3,6 @@
 import type { TlsFailure } from '../flow/events.js';
 import { flowHost, type Flow } from '../model/flow.js';
 import { severityRank, type Finding, type FindingDraft, type Severity } from '../model/finding.js';
-import { withFields } from '../util/with-fields.js';
 
 export class FindingFactory {
   #next: number;

@@ -12,7 +12,6 @@ import type { View } from '../detect/detector.js';
 import type { DecodeBudget } from './budget.js';
 import { childLayer, type Decoder } from './layer.js';
 import { sniff } from './magic.js';
-import { withFields } from '../../util/with-fields.js';
 
 type Coding = 'gzip' | 'deflate' | 'br' | 'zstd';
 
