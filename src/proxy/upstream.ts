@@ -211,21 +211,28 @@ export class UpstreamConnector {
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
   connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher): Promise<tls.TLSSocket> {
     const secureContext = this.#contextFor(servername ?? host);
-    const common = {
-      ...(servername ? { servername } : {}), ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
-      rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
-    };
-    const lookup = this.#options.lookup ? { lookup: this.#options.lookup } : {};
+    // Built by assignment, once per upstream connection: a literal that begins with a spread
+    // makes a hidden class per object (util/with-fields.ts).
+    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: !this.#options.insecureUpstream };
+    if (servername) connectOptions.servername = servername;
+    if (alpn.length > 0) connectOptions.ALPNProtocols = [...alpn];
+    if (secureContext) connectOptions.secureContext = secureContext;
+    const lookup = this.#options.lookup;
     // The watched connection reads the server's bytes through JavaScript (slower), so it is
     // only used to tell why a handshake failed, in full; every other one is native end to end
     // and resumes the server's last session when there is one.
     let socket: tls.TLSSocket;
     if (watcher) {
-      socket = tls.connect({ ...common, socket: watchedConnection(host, port, lookup, watcher) });
+      connectOptions.socket = watchedConnection(host, port, lookup, watcher);
+      socket = tls.connect(connectOptions);
     } else {
       const key = { host, port, servername, context: secureContext, verified: !this.#options.insecureUpstream };
       const session = this.sessions.get(key);
-      socket = tls.connect({ ...common, host, port, ...lookup, ...(session ? { session } : {}) });
+      connectOptions.host = host;
+      connectOptions.port = port;
+      if (lookup) connectOptions.lookup = lookup;
+      if (session) connectOptions.session = session;
+      socket = tls.connect(connectOptions);
       this.sessions.remember(socket, key);
       socket.once('error', () => this.sessions.forget(key));
     }
@@ -274,8 +281,8 @@ export class UpstreamConnector {
 }
 
 /** A TCP connection whose incoming bytes the watcher sees before TLS does. */
-function watchedConnection(host: string, port: number, lookup: { lookup?: net.LookupFunction }, watcher: ServerHandshakeWatcher): Duplex {
-  const tcp = net.connect({ host, port, noDelay: true, ...lookup });
+function watchedConnection(host: string, port: number, lookup: net.LookupFunction | undefined, watcher: ServerHandshakeWatcher): Duplex {
+  const tcp = net.connect(lookup ? { host, port, noDelay: true, lookup } : { host, port, noDelay: true });
   const tap: Duplex = new Duplex({
     read: () => tcp.resume(),
     write: (chunk: Buffer, _encoding, callback) => tcp.write(chunk, callback),
@@ -322,7 +329,10 @@ class UpstreamHttpsAgent extends https.Agent {
     // connections' agents (connection-agent.ts) resume from the same ones.
     const key = { host: options.host ?? 'localhost', port: options.port ?? 443, servername: options.servername || undefined, context: secureContext, verified: options.rejectUnauthorized !== false };
     const session = options.session ?? this.#sessions.get(key);
-    const socket = create.call(this, { ...options, ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}) }, callback) as tls.TLSSocket;
+    const chosen: { secureContext?: tls.SecureContext; session?: Buffer } = {};
+    if (secureContext) chosen.secureContext = secureContext;
+    if (session) chosen.session = session;
+    const socket = create.call(this, withFields(options, chosen), callback) as tls.TLSSocket;
     // tls.connect does not apply the agent's `noDelay` to the TCP connection it makes. With Nagle
     // left on, a request body of more than one TLS record (over 16 KB) waited for the server's
     // delayed ACK before its last record went: 40 ms added to every such upload.

@@ -9,7 +9,9 @@
 // through them (scripts/profile-capture.mjs --alloc-profile --promoted), which V8 then had to
 // collect whole. Object.assign onto a fresh `{}` reuses one class for every object of the same
 // shape (test/unit/util/with-fields.test.ts checks both, with V8's own test of hidden classes).
-// A literal that begins with a key of its own (`{ kind, ...rest }`) is not affected.
+// A literal that begins with a key of its own (`{ kind, ...rest }`) is not affected, and neither
+// is one whose later keys the spread object already has (`{ ...flow, id }`): only an added key
+// makes the new class.
 
 /** `{ ...record, ...fields }` on one hidden class per shape (see above); a field that replaces one keeps its type. */
 export function withFields<T extends object, U extends object>(record: T, fields: U): T & U {

@@ -14,6 +14,7 @@ import { newConnectionContext } from '../context.js';
 import { clientOf } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
 import { originalDestination } from './original-destination.js';
+import { withFields } from '../../util/with-fields.js';
 
 export interface TransparentModeOptions {
   readonly tracker: FlowTracker;
@@ -33,7 +34,7 @@ export class TransparentMode {
   handle(socket: net.Socket): void {
     const address = clientOf(socket);
     const peer = this.#options.peerOf?.(address.ip);
-    const client = peer ? { ...address, name: peer } : address;
+    const client = peer ? withFields(address, { name: peer }) : address;
     const mode = peer ? 'wireguard' : 'transparent';
     let original: { host: string; port: number };
     try {
