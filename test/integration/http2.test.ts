@@ -220,3 +220,57 @@ t.test('HTTP/2 responses keep the server\'s headers: no Date of ours when the se
   t.equal(response.headers['date'], undefined, 'no Date added');
   t.equal(response.headers['x-origin'], 'kept');
 });
+
+t.test('a device that stops reading holds the server back: HTTP/2 flow control crosses the proxy, and every byte arrives once it reads again', async (t) => {
+  const total = 16 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  let sent = 0;
+  let originSession: http2.Http2Session | undefined;
+  const origin = await startH2Origin({
+    onStream: (stream) => {
+      originSession = stream.session!;
+      stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+      void (async () => {
+        while (sent < total) {
+          const more = stream.write(chunk);
+          sent += chunk.length;
+          if (!more) await once(stream, 'drain');
+        }
+        stream.end();
+      })();
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const stream = session!.request({ ':method': 'GET', ':path': '/large' });
+  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
+  t.equal(headers[':status'], 200);
+  // The device reads nothing yet. Rounds of PING round trips on the origin's connection stand in
+  // for waiting a while: once a PING comes back, the proxy has read every frame sent before it. The
+  // server is held when a round passes with nothing more sent; a proxy that took the body into its
+  // own memory lets it go on, round after round, to the end.
+  const pings = (n: number): Promise<void> => new Promise((resolve) => {
+    const next = (left: number): void => { if (left === 0) resolve(); else originSession!.ping(() => next(left - 1)); };
+    next(n);
+  });
+  let heldAt: number | undefined;
+  while (heldAt === undefined && sent < total) {
+    const before = sent;
+    await pings(10);
+    if (sent === before) heldAt = sent;
+  }
+  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the server was held back while the device read nothing (after ${heldAt ?? sent} of ${total} bytes)`);
+  const received: Buffer[] = [];
+  stream.on('data', (c: Buffer) => received.push(c));
+  await once(stream, 'end');
+  session!.close();
+  const body = Buffer.concat(received);
+  t.equal(body.length, total, 'every byte arrived');
+  let intact = true;
+  for (let at = 0; at < total && intact; at += chunk.length) intact = body.subarray(at, at + chunk.length).equals(chunk);
+  t.ok(intact, 'the bytes are the server\'s');
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/large') === true);
+  t.equal(flow.response?.body.totalBytes, total);
+});

@@ -31,7 +31,7 @@ const resetByProxy = new WeakSet<http2.Http2Stream>();
 function ignoreError(): void {}
 
 /** Events our closures listen to on a stream; each closure reaches the flow and the other stream. */
-const OUR_EVENTS = ['data', 'trailers', 'wantTrailers', 'response', 'error'] as const;
+const OUR_EVENTS = ['data', 'end', 'drain', 'trailers', 'wantTrailers', 'response', 'error'] as const;
 
 /**
  * Drops our listeners from a stream that has closed. A closed stream can outlive its 'close' by a
@@ -244,8 +244,7 @@ export class Http2Layer {
         resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
         return;
       }
-      upstreamStream.on('data', (chunk: Buffer) => recorder.data(false, chunk));
-      upstreamStream.pipe(stream);
+      relayResponseBody(upstreamStream, stream, recorder);
     });
     upstreamStream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       serverTrailers = trailers;
@@ -300,10 +299,35 @@ export class Http2Layer {
   }
 }
 
+/**
+ * The server's body to the device, recorded on the way, with backpressure: what pipe() did, with
+ * less work. pipe() added seven listeners to the two streams and took them off again for every
+ * response, a small one included; this adds two ('data' and 'end', a 'drain' only when the device
+ * reads slowly), and keepNothingAfterClose drops them.
+ */
+function relayResponseBody(from: http2.ClientHttp2Stream, to: http2.ServerHttp2Stream, recorder: ExchangeRecorder): void {
+  const resume = (): void => {
+    from.resume();
+  };
+  from.on('data', (chunk: Buffer) => {
+    recorder.data(false, chunk);
+    // A device stream that closed (reset, or the device went away) has closed the server's too.
+    if (to.destroyed || to.write(chunk)) return;
+    from.pause();
+    to.once('drain', resume);
+  });
+  from.on('end', () => {
+    if (!to.destroyed) to.end();
+  });
+}
+
 /** Headers that may cross to the other side as they are (pseudo-headers included). */
 function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
   const out: http2.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  // for-in, not Object.entries: no array of pairs for each of a request's two header sets. Node's
+  // header objects have no prototype, and the symbol it adds (sensitive headers) is skipped by both.
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     if (name === 'te' && String(value).toLowerCase() !== 'trailers') continue;
     out[name] = value;
