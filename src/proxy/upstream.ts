@@ -211,8 +211,8 @@ export class UpstreamConnector {
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
   connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher): Promise<tls.TLSSocket> {
     const secureContext = this.#contextFor(servername ?? host);
-    // Built by assignment, once per upstream connection: a literal that begins with a spread
-    // makes a hidden class per object (util/with-fields.ts).
+    // Built by assignment, once per upstream connection: a literal that begins with a spread and
+    // adds keys makes a hidden class per object (util/with-fields.ts).
     const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: !this.#options.insecureUpstream };
     if (servername) connectOptions.servername = servername;
     if (alpn.length > 0) connectOptions.ALPNProtocols = [...alpn];

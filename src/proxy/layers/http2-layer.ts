@@ -301,9 +301,10 @@ export class Http2Layer {
 
 /**
  * The server's body to the device, recorded on the way, with backpressure: what pipe() did, with
- * less work. pipe() added seven listeners to the two streams and took them off again for every
+ * less work. pipe() added six listeners to the two streams and took them off again for every
  * response, a small one included; this adds two ('data' and 'end', a 'drain' only when the device
- * reads slowly), and keepNothingAfterClose drops them.
+ * reads slowly), and keepNothingAfterClose drops them. A device stream that closes while the
+ * server's is paused closes that one too (#relay's 'close' listener), so nothing waits for a drain.
  */
 function relayResponseBody(from: http2.ClientHttp2Stream, to: http2.ServerHttp2Stream, recorder: ExchangeRecorder): void {
   const resume = (): void => {
