@@ -217,20 +217,19 @@ export class UpstreamConnector {
     if (servername) connectOptions.servername = servername;
     if (alpn.length > 0) connectOptions.ALPNProtocols = [...alpn];
     if (secureContext) connectOptions.secureContext = secureContext;
-    const lookup = this.#options.lookup;
     // The watched connection reads the server's bytes through JavaScript (slower), so it is
     // only used to tell why a handshake failed, in full; every other one is native end to end
     // and resumes the server's last session when there is one.
     let socket: tls.TLSSocket;
     if (watcher) {
-      connectOptions.socket = watchedConnection(host, port, lookup, watcher);
+      connectOptions.socket = watchedConnection(host, port, this.#options.lookup, watcher);
       socket = tls.connect(connectOptions);
     } else {
       const key = { host, port, servername, context: secureContext, verified: !this.#options.insecureUpstream };
       const session = this.sessions.get(key);
       connectOptions.host = host;
       connectOptions.port = port;
-      if (lookup) connectOptions.lookup = lookup;
+      connectOptions.lookup = this.#options.lookup;
       if (session) connectOptions.session = session;
       socket = tls.connect(connectOptions);
       this.sessions.remember(socket, key);
@@ -282,7 +281,7 @@ export class UpstreamConnector {
 
 /** A TCP connection whose incoming bytes the watcher sees before TLS does. */
 function watchedConnection(host: string, port: number, lookup: net.LookupFunction | undefined, watcher: ServerHandshakeWatcher): Duplex {
-  const tcp = net.connect(lookup ? { host, port, noDelay: true, lookup } : { host, port, noDelay: true });
+  const tcp = net.connect({ host, port, noDelay: true, lookup });
   const tap: Duplex = new Duplex({
     read: () => tcp.resume(),
     write: (chunk: Buffer, _encoding, callback) => tcp.write(chunk, callback),

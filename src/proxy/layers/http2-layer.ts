@@ -307,15 +307,12 @@ export class Http2Layer {
  * server's is paused closes that one too (#relay's 'close' listener), so nothing waits for a drain.
  */
 function relayResponseBody(from: http2.ClientHttp2Stream, to: http2.ServerHttp2Stream, recorder: ExchangeRecorder): void {
-  const resume = (): void => {
-    from.resume();
-  };
   from.on('data', (chunk: Buffer) => {
     recorder.data(false, chunk);
     // A device stream that closed (reset, or the device went away) has closed the server's too.
     if (to.destroyed || to.write(chunk)) return;
     from.pause();
-    to.once('drain', resume);
+    to.once('drain', () => from.resume());
   });
   from.on('end', () => {
     if (!to.destroyed) to.end();
