@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // CPU per small request and idle memory of a capture, for the hot-path work of issue #24.
 //
-//   node scripts/profile-capture.mjs [--subject phonehome|bare-http] [--seconds 10] [--concurrency 10]
+//   node scripts/profile-capture.mjs [--subject phonehome|bare-http|bare-pipe] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
 //        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--h2 STREAMS] [--alloc] [--alloc-profile FILE [--promoted]]
+//        [--capture-arg=ARG ...]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile|FILE.heapprofile [--top 30]
 //
 // It starts an HTTPS origin (our own CA) in this process, the subject as a child process (the
@@ -52,6 +53,8 @@ const option = (name, fallback) => {
   return at >= 0 && at + 1 < args.length ? args[at + 1] : fallback;
 };
 const nodeFlags = args.filter((a) => a.startsWith('--node-flag=')).map((a) => a.slice('--node-flag='.length));
+/** More arguments for `capture` (e.g. --capture-arg=--body-limit --capture-arg=64k). */
+const captureArgs = args.filter((a) => a.startsWith('--capture-arg=')).map((a) => a.slice('--capture-arg='.length));
 
 if (option('summarize')?.endsWith('.heapprofile')) {
   summarizeAllocations(option('summarize'), Number(option('top', 30)));
@@ -83,7 +86,7 @@ const pinned = (command, commandArgs) => (pin ? ['taskset', ['-c', '0', command,
 const idleSeconds = Number(option('idle-seconds', 3));
 const profileDir = option('cpu-prof');
 const ticksPerSecond = 100; // USER_HZ on Linux
-const installed = args.includes('--installed') && subjectName !== 'bare-http';
+const installed = args.includes('--installed') && !subjectName.startsWith('bare-');
 if (installed && profileDir) {
   // Node refuses --cpu-prof in NODE_OPTIONS, and the launcher's first line cannot take more flags.
   process.stderr.write('profile-capture: --cpu-prof needs node\'s own command line: drop --installed and add --node-flag=--max-semi-space-size=2 for the same heap\n');
@@ -112,9 +115,10 @@ const profileFlags = [
   ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : []),
   ...(alloc ? [`--require=${path.join(root, 'scripts/alloc-meter.cjs')}`] : []),
 ];
-const childArgs = subjectName === 'bare-http'
-  ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), 'http', String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
-  : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem')];
+const bareRelay = { 'bare-http': 'http', 'bare-pipe': 'pipe' }[subjectName];
+const childArgs = bareRelay
+  ? [...nodeFlags, ...profileFlags, path.join(root, 'dist-bench/bench/bare-relay.js'), bareRelay, String(proxyPort), caDir, path.join(work, 'origin-ca.pem')]
+  : [...nodeFlags, ...profileFlags, path.join(root, 'dist/cli.js'), 'capture', '--listen', `127.0.0.1:${proxyPort}`, '--ca-dir', caDir, '--out', path.join(work, 'run'), '--upstream-ca', path.join(work, 'origin-ca.pem'), ...captureArgs];
 const childEnv = {
   ...process.env,
   ...(allocProfile ? { PHONEHOME_ALLOC_PROFILE: path.resolve(allocProfile) } : {}),

@@ -16,7 +16,7 @@ import { installRoot } from '../util/install-paths.js';
 import { parseBenchOptions, type BenchOptions } from './options.js';
 import { planCpus, tasksetPidArgs } from './pinning.js';
 import { clockTicksPerSecond, processTreeTicks, statusMb } from './proc-cpu.js';
-import { cpuMicrosPerRequest, spreadOf, formatNumber } from './figures.js';
+import { cpuMicrosPerRequest, cpuMillisPerMb, spreadOf, formatNumber } from './figures.js';
 import { killAllSubjects, startSubject, type Subject } from './subjects.js';
 import { startH2Origin, startOrigins, NEW_HOSTS, type Origins } from './origins.js';
 import { CONCURRENCY, H2_STREAMS, MB, h2Session, h2SmallRequests, h2Upload, memoryLoad, newHosts, smallRequests, throughput, warmUp } from './scenarios.js';
@@ -153,7 +153,15 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
       session.close();
     }
   });
-  await step('upload', async () => { figures.upload = await throughput(subject, origins.port, 'upload', LARGE_BYTES); });
+  await step('upload', async () => {
+    let before: number | undefined;
+    figures.upload = await throughput(subject, origins.port, 'upload', LARGE_BYTES, { warmBodies: 1, onClockStart: () => { before = ticks(); } });
+    const after = ticks();
+    if (before !== undefined && after !== undefined) {
+      const cpu = cpuMillisPerMb(before, after, ticksPerSecond, LARGE_BYTES / MB);
+      if (cpu !== undefined) figures.uploadCpuMs = cpu;
+    }
+  });
   await step('download', async () => { figures.download = await throughput(subject, origins.port, 'download', LARGE_BYTES); });
   if (pid !== undefined) {
     await step('memory (1 GB up, 200 MB slow down)', () => memoryLoad(subject, origins.port));
@@ -219,7 +227,7 @@ const output = [
   `## phonehome benchmark, ${startedAt.toISOString().slice(0, 10)}`,
   '',
   `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cpuCount} CPUs, Node ${process.version}, mockttp ${mockttpVersion}, mitmproxy ${mitmVersion} (stream_large_bodies=1m). ${plan.note.charAt(0).toUpperCase()}${plan.note.slice(1)}.`,
-  `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests after ${WARM_SECONDS} s of them to warm up, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies. CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
+  `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests after ${WARM_SECONDS} s of them to warm up, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies (the HTTPS upload timed after an untimed one of the same size). CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
   ...partial.map((line) => `Note: ${line}.`),
   '',
   markdownTable(columns, results, rowSpecs(LARGE_BYTES / MB, CONCURRENCY, H2_STREAMS, WARM_SECONDS)),

@@ -1,9 +1,10 @@
 // The bench's request-rate rows against a real origin, direct: every request counted was answered
-// by the server, over HTTP/1.1 keep-alive lanes and over HTTP/2 streams.
+// by the server, over HTTP/1.1 keep-alive lanes and over HTTP/2 streams; the large-body row times
+// one body after the untimed ones asked for.
 
 import t from 'tap';
 import http2 from 'node:http2';
-import { CONCURRENCY, h2SmallRequests, smallRequests } from '../../src/bench/scenarios.js';
+import { CONCURRENCY, MB, h2SmallRequests, smallRequests, throughput } from '../../src/bench/scenarios.js';
 import { getOriginCa, startH2Origin, startOrigin } from '../helpers/lab.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -62,4 +63,27 @@ t.test('HTTP/2 small requests after a warm-up: the clock starts after it', async
   const result = await h2SmallRequests(session, 0.2, () => { servedAtClockStart = served(); }, 0.2);
   t.ok(servedAtClockStart > 1, `${servedAtClockStart - 1} warm-up streams before the clock`);
   t.equal(result.requests, served() - servedAtClockStart, 'only streams after the clock started are counted');
+});
+
+t.test('a large upload timed after an untimed one: both reach the server whole, the clock starts between them', async (t) => {
+  const uploads: number[] = [];
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (req, res) => {
+    let bytes = 0;
+    req.on('data', (chunk: Buffer) => { bytes += chunk.length; });
+    req.on('end', () => {
+      if (req.url === '/upload') uploads.push(bytes);
+      res.end('ok');
+    });
+  } });
+  t.teardown(() => origin.close());
+  let uploadsAtClockStart = -1;
+  const rate = await throughput(direct, origin.port, 'upload', 2 * MB, { warmBodies: 1, onClockStart: () => { uploadsAtClockStart = uploads.length; } });
+  t.same(uploads, [2 * MB, 2 * MB], 'the untimed body and the timed one, each whole');
+  t.equal(uploadsAtClockStart, 1, 'the clock starts after the untimed body was answered');
+  t.ok(rate > 0 && Number.isFinite(rate), `${rate.toFixed(0)} MB/s`);
+
+  const alone: number[] = [];
+  uploads.length = 0;
+  await throughput(direct, origin.port, 'upload', MB, { onClockStart: () => alone.push(uploads.length) });
+  t.same([alone, uploads], [[0], [MB]], 'no untimed body unless asked');
 });

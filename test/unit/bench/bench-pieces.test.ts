@@ -7,7 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import { spawnSync } from 'node:child_process';
-import { cpuMicrosPerRequest, formatSpread, median, spreadOf } from '../../../src/bench/figures.js';
+import { cpuMicrosPerRequest, cpuMillisPerMb, formatSpread, median, spreadOf } from '../../../src/bench/figures.js';
 import { clockTicksPerSecond, parseProcStat, processTreeTicks, treeTicks } from '../../../src/bench/proc-cpu.js';
 import { expandCpuList, pinnedCommand, planCpus, tasksetPidArgs } from '../../../src/bench/pinning.js';
 import { parseBenchOptions } from '../../../src/bench/options.js';
@@ -32,6 +32,9 @@ t.test('CPU per request from clock ticks', async (t) => {
   t.equal(cpuMicrosPerRequest(10, 10, 100, 500), 0, 'no tick spent');
   t.equal(cpuMicrosPerRequest(10, 20, 100, 0), undefined, 'no request: no figure');
   t.equal(cpuMicrosPerRequest(20, 10, 100, 5), undefined, 'ticks never go back');
+  // 56 ticks at 100/s = 560 ms of CPU over a 128 MB upload = 4.375 ms per MB.
+  t.equal(cpuMillisPerMb(100, 156, 100, 128), 4.375, 'per MB moved');
+  t.equal(cpuMillisPerMb(100, 156, 100, 0), undefined, 'nothing moved: no figure');
 });
 
 t.test('a /proc stat line and the subject\'s process tree', async (t) => {
@@ -131,6 +134,14 @@ t.test('the goals from the medians', async (t) => {
   t.equal(verdict['peak RSS <= 250 MB'], 'met');
   t.equal(verdict['idle RSS <= 100 MB'], 'NOT met');
 
+  const upload = goalVerdicts(results).find((v) => v.goal === 'upload >= 0.9x the bare pipe relay')!;
+  t.equal(upload.detail, '0.90x', 'no CPU figures: the rate alone');
+  const withCpu = new Map(results);
+  withCpu.set('bare-pipe', result({ upload: 500, uploadCpuMs: 2.8 }));
+  withCpu.set('phonehome', result({ upload: 449, uploadCpuMs: 4.4 }));
+  const both = goalVerdicts(withCpu).find((v) => v.goal === 'upload >= 0.9x the bare pipe relay')!;
+  t.same([both.verdict, both.detail], ['NOT met', '0.90x; CPU per MB 4.40 against 2.80 ms: 1.57x'], 'the CPU per MB beside the rate, which alone decides the verdict');
+
   const withoutMitm = new Map(results);
   withoutMitm.set('mitmproxy', { figures: {}, failed: 'mitmdump not installed' });
   const missing = goalVerdicts(withoutMitm).find((v) => v.goal === 'small requests >= 5x mitmproxy')!;
@@ -150,6 +161,9 @@ t.test('the table: a cell per subject, and why a subject did not run', async (t)
   t.ok(table.indexOf('warming up') < table.indexOf('after the warm-up'), 'the warm-up row comes before the measured one');
   t.match(table, '- mitmproxy did not run: exited during start-up (code 1): address in use');
   t.notMatch(table, /HTTPS upload/, 'a row nobody measured is left out');
+  const uploads = markdownTable(['phonehome'], new Map([['phonehome', result({ upload: 231, uploadCpuMs: 4.375 })]]), rowSpecs(128, 10, 8, 2));
+  t.match(uploads, '| HTTPS upload, 128 MB (after one untimed), MB/s | 231 |');
+  t.match(uploads, '| CPU per uploaded MB, ms (all threads) | 4.38 |', 'two decimals');
 });
 
 t.test('a subject that cannot start is stopped and says why in one line', async (t) => {
