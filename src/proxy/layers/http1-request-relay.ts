@@ -1,6 +1,6 @@
-// One HTTP/1.x request relayed to its planned upstream on our keep-alive agents: the body streams
-// both ways through pipe() (backpressure), passive taps tell the ExchangeObserver what passed,
-// and every way it can end — complete, upstream failure, client gone — ends the flow once.
+// One HTTP/1.x request relayed to its planned upstream on our keep-alive agents: the bodies stream
+// both ways with backpressure (body-relay.ts), each chunk told to the ExchangeObserver as it
+// passes, and every way it can end — complete, upstream failure, client gone — ends the flow once.
 //
 // http-mitm-proxy relayed requests until a profile of small keep-alive requests showed its
 // per-request machinery (a context of fifteen closures, six async.forEach hook stages, two filter
@@ -36,6 +36,7 @@ import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
+import { relayBody } from './body-relay.js';
 
 /**
  * Node 20 has no public way to send a header list without adding its own Connection header
@@ -101,20 +102,6 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     response.on('error', fail);
     const socket = response.socket;
     observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
-    response.on('data', (chunk: Buffer) => observer.data(false, chunk));
-    // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them).
-    response.once('end', () => {
-      if (response.rawTrailers.length === 0) return;
-      const trailers = headerPairs(response.rawTrailers);
-      observer.trailers(false, trailers);
-      // Before pipe() ends the response (its 'end' listener comes after this one). Node sends
-      // them only with chunked framing, which an HTTP/1.0 device does not get.
-      try {
-        res.addTrailers(trailers);
-      } catch {
-        // A trailer Node's parser let in but its writer refuses: the body still goes.
-      }
-    });
     try {
       if (writeResponseHead(res, response, req)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
@@ -123,7 +110,20 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       return;
     }
     relaying = true;
-    response.pipe(res);
+    relayBody(response, res, (chunk) => observer.data(false, chunk), () => {
+      // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them). Node
+      // sends them only with chunked framing, which an HTTP/1.0 device does not get.
+      if (response.rawTrailers.length > 0) {
+        const trailers = headerPairs(response.rawTrailers);
+        observer.trailers(false, trailers);
+        try {
+          res.addTrailers(trailers);
+        } catch {
+          // A trailer Node's parser let in but its writer refuses: the body still goes.
+        }
+      }
+      if (!res.destroyed) res.end();
+    });
   });
   upstream.on('error', fail);
 
@@ -135,8 +135,6 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     return;
   }
 
-  // A passive tap before the pipe: listening does not change the flow.
-  req.on('data', (chunk: Buffer) => observer.data(true, chunk));
   req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
     // The client went away mid-upload: stop sending upstream.
@@ -150,7 +148,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     upstream.destroy();
     done('client closed the connection before the response was complete');
   });
-  req.pipe(upstream);
+  relayBody(req, upstream, (chunk) => observer.data(true, chunk));
 }
 
 /**

