@@ -6,9 +6,11 @@
 // full, kept for the rest of the body: an upload fills it at nearly every chunk, and a listener
 // added and taken off each time cost 0.2-0.4 ms more CPU per uploaded MB in 2 of 3 pairs.
 // What pipe()'s other listeners did is done where each layer already listens:
-//   - the destination closing or failing stops the writes: a destroyed destination is skipped,
-//     and the layers' 'close' and 'error' listeners destroy the source (nothing then waits for a
-//     'drain' that will not come);
+//   - the destination closing or failing stops the writes: a destroyed destination is skipped.
+//     A source paused for a 'drain' that will not come is then ended by its layer: HTTP/2's
+//     'close' listeners destroy the other stream; an HTTP/1.1 response's source is destroyed by
+//     fail(); an upload whose server failed stays paused until the device, answered with a 502,
+//     closes its connection (checked: at once with Node's client), as it did under pipe();
 //   - the end of the source ends the destination, unless the layer ends it itself (trailers first).
 
 import type { Readable, Writable } from 'node:stream';
