@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { once } from 'node:events';
 import t from 'tap';
 import { flowToHarEntry } from '../../src/flow/har.js';
-import { h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin } from '../helpers/lab.js';
+import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin } from '../helpers/lab.js';
 
 t.test('an h2 device and an h2 server talk HTTP/2 through the proxy; the flow and its HAR entry say HTTP/2.0', async (t) => {
   const seen: string[] = [];
@@ -221,24 +221,50 @@ t.test('HTTP/2 responses keep the server\'s headers: no Date of ours when the se
   t.equal(response.headers['x-origin'], 'kept');
 });
 
+/** Writes `chunk` until `total` bytes or the stream closes, waiting for 'drain' when a write is refused, then ends; the count so far. */
+function sendUntil(stream: http2.Http2Stream, chunk: Buffer, total: number): () => number {
+  let sent = 0;
+  void (async () => {
+    while (sent < total && !stream.closed) {
+      sent += chunk.length;
+      if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
+    }
+    if (!stream.closed) stream.end();
+  })();
+  return () => sent;
+}
+
+/**
+ * Where a sender's count stops while the other end reads nothing: rounds of 10 PING round trips on
+ * `session` stand in for waiting (once a PING comes back, its peer has read every frame sent
+ * before it). Held when a round passes with the count unmoved; undefined when it reached `total`,
+ * as it does through a proxy that takes a held body into its own memory.
+ */
+async function heldAfterPings(session: http2.Http2Session, count: () => number, total: number): Promise<number | undefined> {
+  const pings = (): Promise<void> => new Promise((resolve) => {
+    let left = 10;
+    const next = (): void => { if (--left === 0) resolve(); else session.ping(next); };
+    session.ping(next);
+  });
+  while (count() < total) {
+    const before = count();
+    await pings();
+    if (count() === before) return before;
+  }
+  return undefined;
+}
+
 t.test('a device that stops reading holds the server back: HTTP/2 flow control crosses the proxy, and every byte arrives once it reads again', async (t) => {
   const total = 16 * 1024 * 1024;
   const chunk = Buffer.alloc(64 * 1024);
   for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
-  let sent = 0;
+  let sent = (): number => 0;
   let originSession: http2.Http2Session | undefined;
   const origin = await startH2Origin({
     onStream: (stream) => {
       originSession = stream.session!;
       stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
-      void (async () => {
-        while (sent < total) {
-          const more = stream.write(chunk);
-          sent += chunk.length;
-          if (!more) await once(stream, 'drain');
-        }
-        stream.end();
-      })();
+      sent = sendUntil(stream, chunk, total);
     },
   });
   const lab = await startLab();
@@ -247,21 +273,9 @@ t.test('a device that stops reading holds the server back: HTTP/2 flow control c
   const stream = session!.request({ ':method': 'GET', ':path': '/large' });
   const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
   t.equal(headers[':status'], 200);
-  // The device reads nothing yet. Rounds of PING round trips on the origin's connection stand in
-  // for waiting a while: once a PING comes back, the proxy has read every frame sent before it. The
-  // server is held when a round passes with nothing more sent; a proxy that took the body into its
-  // own memory lets it go on, round after round, to the end.
-  const pings = (n: number): Promise<void> => new Promise((resolve) => {
-    const next = (left: number): void => { if (left === 0) resolve(); else originSession!.ping(() => next(left - 1)); };
-    next(n);
-  });
-  let heldAt: number | undefined;
-  while (heldAt === undefined && sent < total) {
-    const before = sent;
-    await pings(10);
-    if (sent === before) heldAt = sent;
-  }
-  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the server was held back while the device read nothing (after ${heldAt ?? sent} of ${total} bytes)`);
+  // The device reads nothing yet; PINGs on the origin's connection stand in for waiting.
+  const heldAt = await heldAfterPings(originSession!, () => sent(), total);
+  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the server was held back while the device read nothing (after ${heldAt ?? sent()} of ${total} bytes)`);
   const received: Buffer[] = [];
   stream.on('data', (c: Buffer) => received.push(c));
   await once(stream, 'end');
@@ -273,4 +287,114 @@ t.test('a device that stops reading holds the server back: HTTP/2 flow control c
   t.ok(intact, 'the bytes are the server\'s');
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/large') === true);
   t.equal(flow.response?.body.totalBytes, total);
+});
+
+t.test('a server that stops reading holds the device\'s upload back over HTTP/2, and every byte arrives once it reads again', async (t) => {
+  const total = 16 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  let upload: http2.ServerHttp2Stream | undefined;
+  let resolveUpload!: () => void;
+  const uploadArrived = new Promise<void>((resolve) => { resolveUpload = resolve; });
+  const origin = await startH2Origin({
+    onStream: (stream) => {
+      // The server reads nothing of the upload until the test says so.
+      upload = stream;
+      stream.pause();
+      resolveUpload();
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const stream = session!.request({ ':method': 'POST', ':path': '/upload', 'content-type': 'application/octet-stream' });
+  const sent = sendUntil(stream, chunk, total);
+  await uploadArrived;
+  // PINGs on the device's connection stand in for waiting.
+  const heldAt = await heldAfterPings(session!, sent, total);
+  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the device was held back while the server read nothing (after ${heldAt ?? sent()} of ${total} bytes)`);
+  let received = 0;
+  let intact = true;
+  upload!.on('data', (data: Buffer) => {
+    for (let i = 0; i < data.length && intact; i++) intact = data[i] === chunk[(received + i) % chunk.length];
+    received += data.length;
+  });
+  upload!.on('end', () => upload!.respond({ ':status': 200 }, { endStream: true }));
+  upload!.resume();
+  const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
+  stream.resume();
+  await once(stream, 'end');
+  session!.close();
+  t.equal(headers[':status'], 200);
+  t.equal(received, total, 'every byte arrived');
+  t.ok(intact, 'in order, the device\'s bytes');
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/upload') === true);
+  t.equal(flow.request?.body.totalBytes, total);
+});
+
+// A server may answer before the device's body has all come, then ask it to stop sending with
+// RST_STREAM NO_ERROR (RFC 9113 section 8.1), here having read none of the 16 MiB the device is
+// sending: a gRPC status in trailers, and a plain 413 with no body. It answers once the device is
+// held back by flow control, so the proxy's relay is waiting for the server's window when the
+// server's stream closes.
+const earlyAnswers: Record<string, { answer(stream: http2.ServerHttp2Stream): void; expected: { status: number; trailers?: { status: string; message: string } } }> = {
+  'a gRPC status': {
+    answer: (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => {
+        stream.sendTrailers({ 'grpc-status': '3', 'grpc-message': 'too large' });
+        setImmediate(() => stream.close(http2.constants.NGHTTP2_NO_ERROR));
+      });
+      stream.end();
+    },
+    expected: { status: 200, trailers: { status: '3', message: 'too large' } },
+  },
+  'a 413': {
+    answer: (stream) => {
+      stream.respond({ ':status': 413 }, { endStream: true });
+      stream.close(http2.constants.NGHTTP2_NO_ERROR); // sent once the answer is out
+    },
+    expected: { status: 413 },
+  },
+};
+for (const [name, early] of Object.entries(earlyAnswers)) t.test(`a server that answers early with ${name} and stops the device's upload (RST_STREAM NO_ERROR) stops the device the same way through phonehome, the whole answer first`, async (t) => {
+  const total = 16 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 0x5a);
+  let answer: (() => void) | undefined;
+  let resolveArrived!: () => void;
+  let arrived = new Promise<void>((resolve) => { resolveArrived = resolve; });
+  const origin = await startH2Origin({
+    onStream: (stream) => {
+      stream.pause();
+      answer = () => early.answer(stream);
+      resolveArrived();
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const upload = async (session: http2.ClientHttp2Session): Promise<{ status: unknown; trailers: unknown; rstCode: number | undefined; stopped: boolean }> => {
+    const stream = session.request({ ':method': 'POST', ':path': '/upload', 'content-type': 'application/grpc' });
+    stream.on('error', () => undefined);
+    const sent = sendUntil(stream, chunk, total);
+    await arrived;
+    await heldAfterPings(session, sent, total);
+    arrived = new Promise<void>((resolve) => { resolveArrived = resolve; });
+    answer!();
+    const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    stream.on('trailers', (received: http2.IncomingHttpHeaders) => { trailers = received; });
+    stream.resume();
+    await once(stream, 'close');
+    session.close();
+    return { status: headers[':status'], trailers: trailers && { status: trailers['grpc-status'], message: trailers['grpc-message'] }, rstCode: stream.rstCode, stopped: sent() < total };
+  };
+  const direct = await upload(http2.connect(`https://api.example.test:${origin.port}`, { ca: getOriginCa().certPem, lookup: (_host, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }] as never, 4) }));
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const proxied = await upload(session!);
+  t.same(direct, { status: early.expected.status, trailers: early.expected.trailers, rstCode: 0, stopped: true }, 'direct: the answer, then the device stops');
+  t.same(proxied, direct, 'through phonehome: the same');
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/upload') === true);
+  t.equal(flow.error, undefined, 'not an error: the server chose to');
+  t.ok(flow.tags.includes('h2:server-rst-stream-0'), 'the flow says the server stopped the device');
+  t.ok((flow.request?.body.totalBytes ?? total) < total, `the part the device sent is recorded (${flow.request?.body.totalBytes} bytes)`);
 });
