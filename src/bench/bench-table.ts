@@ -89,7 +89,7 @@ export function goalVerdicts(results: ReadonlyMap<Column, ColumnFigures>, detect
     return {
       goal: rate.goal,
       verdict: share >= factor ? 'met' : 'NOT met',
-      detail: `${formatNumber(share, 2)}x per core: ${formatNumber(mine, digits)} against ${formatNumber(theirs, digits)} ${cost.unit}; measured rates ${rate.detail}${busy[0] && busy[1] ? ` (cores busy ${busy[0]} and ${busy[1]})` : ''}`,
+      detail: `${formatNumber(share, 2)}x per core: ${formatNumber(mine, digits)} against ${formatNumber(theirs, digits)} ${cost.unit}; measured rates ${rate.detail}${busy[0] && busy[1] ? `; cores busy ${busy[0]} and ${busy[1]}` : ''}`,
     };
   };
   return [
