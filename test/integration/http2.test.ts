@@ -5,7 +5,7 @@ import http2 from 'node:http2';
 import { once } from 'node:events';
 import t from 'tap';
 import { flowToHarEntry } from '../../src/flow/har.js';
-import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin } from '../helpers/lab.js';
+import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin, within } from '../helpers/lab.js';
 
 t.test('an h2 device and an h2 server talk HTTP/2 through the proxy; the flow and its HAR entry say HTTP/2.0', async (t) => {
   const seen: string[] = [];
@@ -330,6 +330,23 @@ t.test('a server that stops reading holds the device\'s upload back over HTTP/2,
   t.ok(intact, 'in order, the device\'s bytes');
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/upload') === true);
   t.equal(flow.request?.body.totalBytes, total);
+});
+
+t.test('a server that closes a stream without any answer (RST_STREAM NO_ERROR) gets the device a 502 that says so, not a stream that waits for ever', async (t) => {
+  const origin = await startH2Origin({ onStream: (stream) => stream.close(http2.constants.NGHTTP2_NO_ERROR) });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  const stream = session!.request({ ':method': 'GET', ':path': '/no-answer' });
+  const [headers] = await within(once(stream, 'response'), 10_000, 'an answer to the device') as [http2.IncomingHttpHeaders];
+  stream.resume();
+  await once(stream, 'close');
+  session!.close();
+  t.equal(headers[':status'], 502);
+  t.match(String(headers['x-phonehome-error']), /closed the stream without an answer/);
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/no-answer') === true);
+  t.match(flow.error, /closed the stream without an answer/);
+  t.ok(flow.tags.includes('h2:server-rst-stream-0'));
 });
 
 // A server may answer before the device's body has all come, then ask it to stop sending with

@@ -276,7 +276,17 @@ export class Http2Layer {
       const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       keepNothingAfterClose(upstreamStream);
       if (code === NGHTTP2_NO_ERROR) {
-        if (stream.closed || stream.readableEnded || !stream.headersSent) return;
+        if (stream.closed) return;
+        if (!stream.headersSent) {
+          // Closed without an answer (the server's own protocol error): the device gets a 502 that
+          // says so, as for a reset with an error code below, not a stream that waits for ever.
+          const reason = 'the server closed the stream without an answer';
+          fail(reason);
+          recorder.tag(`h2:server-rst-stream-${code}`);
+          respondError(stream, 502, reason);
+          return;
+        }
+        if (stream.readableEnded) return;
         recorder.tag(`h2:server-rst-stream-${code}`);
         if (stream.sentTrailers !== undefined) stopDevice();
         else stopDeviceAfterAnswer = true;
