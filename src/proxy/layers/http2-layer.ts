@@ -223,8 +223,8 @@ export class Http2Layer {
     });
     upstreamStream.on('wantTrailers', () => upstreamStream.sendTrailers(clientTrailers ? forwardable(clientTrailers) : {}));
     // The device's body to the server, each chunk recorded on its way, with backpressure. A device
-    // stream left paused when the server's closes is ended by the 'close' listener below: with the
-    // server's reset code, or with NO_ERROR after an early answer.
+    // stream left paused when the server's closes is ended by the 'close' listener below: a 502
+    // when the server had not answered, else its reset code, or NO_ERROR after an early answer.
     if (endStream) stream.resume();
     else relayBody(stream, upstreamStream, (chunk) => recorder.data(true, chunk));
 
