@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { once } from 'node:events';
 import { getWithAgent, httpsViaProxy, startLab, startOrigin, TunnelAgent, connectTunnel, within } from '../helpers/lab.js';
+import { heldAt, patternChecker, patternedChunk, writePattern } from '../helpers/held-back.js';
 import tls from 'node:tls';
 
 t.test('a body over --body-limit is forwarded whole and marked as inspected partly', async (t) => {
@@ -125,59 +126,6 @@ t.test('plain HTTP upload with backpressure delivers every byte in order', async
   void https;
 });
 
-/** A 64 KiB chunk whose bytes depend on their place, so a byte out of order or lost shows. */
-function patternedChunk(): Buffer {
-  const chunk = Buffer.alloc(64 * 1024);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
-  return chunk;
-}
-
-/** Whether `received` is `chunk` repeated, checked as it arrives (no copy of a large body is kept). */
-function patternChecker(chunk: Buffer): { add(data: Buffer): void; readonly bytes: number; readonly intact: boolean } {
-  let bytes = 0;
-  let intact = true;
-  return {
-    add(data: Buffer): void {
-      for (let i = 0; i < data.length && intact; i++) intact = data[i] === chunk[(bytes + i) % chunk.length];
-      bytes += data.length;
-    },
-    get bytes() { return bytes; },
-    get intact() { return intact; },
-  };
-}
-
-/** Writes `chunk` until `total` bytes, waiting for 'drain' whenever a write is refused, then ends; `sent()` says how far it got. */
-function writePattern(stream: NodeJS.WritableStream, chunk: Buffer, total: number): { sent(): number } {
-  let sent = 0;
-  const pump = (): void => {
-    while (sent < total) {
-      sent += chunk.length;
-      if (!stream.write(chunk)) {
-        stream.once('drain', pump);
-        return;
-      }
-    }
-    stream.end();
-  };
-  pump();
-  return { sent: () => sent };
-}
-
-/**
- * Where a sender's count stops while the other end reads nothing: rounds of small requests through
- * the proxy on tunnels of their own stand in for waiting (each turns the proxy's event loop many
- * times, and a proxy that took the held body into its own memory would read on meanwhile). The
- * count is held when a whole round passes without it moving; undefined when it reached `total`.
- */
-async function heldAt(count: () => number, total: number, round: () => Promise<unknown>): Promise<number | undefined> {
-  while (count() < total) {
-    const before = count();
-    await round();
-    if (count() === before) return before;
-  }
-  return undefined;
-}
-
 /** Five small requests through the proxy at once, each on a tunnel of its own, to the origin's /tick. */
 function smallRequests(lab: Awaited<ReturnType<typeof startLab>>, port: number): Promise<unknown> {
   return Promise.all(Array.from({ length: 5 }, () => httpsViaProxy({ proxyPort: lab.port, host: 'api.example.test', port, path: '/tick', trust: lab.ca.certPem })));
@@ -186,15 +134,14 @@ function smallRequests(lab: Awaited<ReturnType<typeof startLab>>, port: number):
 t.test('a device that stops reading holds the server back over HTTP/1.1, and every byte arrives once it reads again', async (t) => {
   const total = 64 * 1024 * 1024;
   const chunk = patternedChunk();
-  let server: { sent(): number } | undefined;
-  const sent = (): number => server?.sent() ?? 0;
+  let sent = (): number => 0;
   const origin = await startOrigin({ tls: true, handler: (req, res) => {
     if (req.url === '/tick') {
       res.end('tick');
       return;
     }
     res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
-    server = writePattern(res, chunk, total);
+    sent = writePattern(res, chunk, total);
   } });
   const lab = await startLab();
   t.teardown(async () => { await lab.close(); await origin.close(); });
@@ -203,7 +150,7 @@ t.test('a device that stops reading holds the server back over HTTP/1.1, and eve
   req.end();
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];
   // Nobody reads `res` yet: Node's client stops reading the socket once its buffer is full.
-  const held = await heldAt(sent, total, () => smallRequests(lab, origin.port));
+  const held = await heldAt(() => sent(), total, () => smallRequests(lab, origin.port));
   t.ok(held !== undefined && held <= total / 4, `the server was held back while the device read nothing (after ${held ?? sent()} of ${total} bytes)`);
   const received = patternChecker(chunk);
   res.on('data', (data: Buffer) => received.add(data));
@@ -236,10 +183,10 @@ t.test('a server that stops reading holds the device\'s upload back over HTTP/1.
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const { socket } = await connectTunnel(lab.port, `api.example.test:${origin.port}`);
   const req = https.request({ host: 'api.example.test', port: origin.port, path: '/upload', method: 'POST', headers: { 'content-length': total }, createConnection: () => tls.connect({ socket, ca: lab.ca.certPem, servername: 'api.example.test' }) });
-  const device = writePattern(req, chunk, total);
+  const sentByDevice = writePattern(req, chunk, total);
   await uploadArrived;
-  const held = await heldAt(device.sent, total, () => smallRequests(lab, origin.port));
-  t.ok(held !== undefined && held <= total / 4, `the device was held back while the server read nothing (after ${held ?? device.sent()} of ${total} bytes)`);
+  const held = await heldAt(sentByDevice, total, () => smallRequests(lab, origin.port));
+  t.ok(held !== undefined && held <= total / 4, `the device was held back while the server read nothing (after ${held ?? sentByDevice()} of ${total} bytes)`);
   upload!.on('data', (data: Buffer) => received.add(data));
   upload!.resume();
   const [res] = (await once(req, 'response')) as [http.IncomingMessage];

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import { flowToHarEntry } from '../../src/flow/har.js';
 import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin, within } from '../helpers/lab.js';
+import { heldAt, patternChecker, patternedChunk, pingRounds, writePattern } from '../helpers/held-back.js';
 
 t.test('an h2 device and an h2 server talk HTTP/2 through the proxy; the flow and its HAR entry say HTTP/2.0', async (t) => {
   const seen: string[] = [];
@@ -221,50 +222,16 @@ t.test('HTTP/2 responses keep the server\'s headers: no Date of ours when the se
   t.equal(response.headers['x-origin'], 'kept');
 });
 
-/** Writes `chunk` until `total` bytes or the stream closes, waiting for 'drain' when a write is refused, then ends; the count so far. */
-function sendUntil(stream: http2.Http2Stream, chunk: Buffer, total: number): () => number {
-  let sent = 0;
-  void (async () => {
-    while (sent < total && !stream.closed) {
-      sent += chunk.length;
-      if (!stream.write(chunk)) await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
-    }
-    if (!stream.closed) stream.end();
-  })();
-  return () => sent;
-}
-
-/**
- * Where a sender's count stops while the other end reads nothing: rounds of 10 PING round trips on
- * `session` stand in for waiting (once a PING comes back, its peer has read every frame sent
- * before it). Held when a round passes with the count unmoved; undefined when it reached `total`,
- * as it does through a proxy that takes a held body into its own memory.
- */
-async function heldAfterPings(session: http2.Http2Session, count: () => number, total: number): Promise<number | undefined> {
-  const pings = (): Promise<void> => new Promise((resolve) => {
-    let left = 10;
-    const next = (): void => { if (--left === 0) resolve(); else session.ping(next); };
-    session.ping(next);
-  });
-  while (count() < total) {
-    const before = count();
-    await pings();
-    if (count() === before) return before;
-  }
-  return undefined;
-}
-
 t.test('a device that stops reading holds the server back: HTTP/2 flow control crosses the proxy, and every byte arrives once it reads again', async (t) => {
   const total = 16 * 1024 * 1024;
-  const chunk = Buffer.alloc(64 * 1024);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  const chunk = patternedChunk();
   let sent = (): number => 0;
   let originSession: http2.Http2Session | undefined;
   const origin = await startH2Origin({
     onStream: (stream) => {
       originSession = stream.session!;
       stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
-      sent = sendUntil(stream, chunk, total);
+      sent = writePattern(stream, chunk, total);
     },
   });
   const lab = await startLab();
@@ -274,25 +241,21 @@ t.test('a device that stops reading holds the server back: HTTP/2 flow control c
   const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
   t.equal(headers[':status'], 200);
   // The device reads nothing yet; PINGs on the origin's connection stand in for waiting.
-  const heldAt = await heldAfterPings(originSession!, () => sent(), total);
-  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the server was held back while the device read nothing (after ${heldAt ?? sent()} of ${total} bytes)`);
-  const received: Buffer[] = [];
-  stream.on('data', (c: Buffer) => received.push(c));
+  const held = await heldAt(() => sent(), total, () => pingRounds(originSession!));
+  t.ok(held !== undefined && held <= 4 * 1024 * 1024, `the server was held back while the device read nothing (after ${held ?? sent()} of ${total} bytes)`);
+  const received = patternChecker(chunk);
+  stream.on('data', (data: Buffer) => received.add(data));
   await once(stream, 'end');
   session!.close();
-  const body = Buffer.concat(received);
-  t.equal(body.length, total, 'every byte arrived');
-  let intact = true;
-  for (let at = 0; at < total && intact; at += chunk.length) intact = body.subarray(at, at + chunk.length).equals(chunk);
-  t.ok(intact, 'the bytes are the server\'s');
+  t.equal(received.bytes, total, 'every byte arrived');
+  t.ok(received.intact, 'the bytes are the server\'s');
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/large') === true);
   t.equal(flow.response?.body.totalBytes, total);
 });
 
 t.test('a server that stops reading holds the device\'s upload back over HTTP/2, and every byte arrives once it reads again', async (t) => {
   const total = 16 * 1024 * 1024;
-  const chunk = Buffer.alloc(64 * 1024);
-  for (let i = 0; i < chunk.length; i++) chunk[i] = (i * 31 + 7) & 0xff;
+  const chunk = patternedChunk();
   let upload: http2.ServerHttp2Stream | undefined;
   let resolveUpload!: () => void;
   const uploadArrived = new Promise<void>((resolve) => { resolveUpload = resolve; });
@@ -308,17 +271,13 @@ t.test('a server that stops reading holds the device\'s upload back over HTTP/2,
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
   const stream = session!.request({ ':method': 'POST', ':path': '/upload', 'content-type': 'application/octet-stream' });
-  const sent = sendUntil(stream, chunk, total);
+  const sent = writePattern(stream, chunk, total);
   await uploadArrived;
   // PINGs on the device's connection stand in for waiting.
-  const heldAt = await heldAfterPings(session!, sent, total);
-  t.ok(heldAt !== undefined && heldAt <= 4 * 1024 * 1024, `the device was held back while the server read nothing (after ${heldAt ?? sent()} of ${total} bytes)`);
-  let received = 0;
-  let intact = true;
-  upload!.on('data', (data: Buffer) => {
-    for (let i = 0; i < data.length && intact; i++) intact = data[i] === chunk[(received + i) % chunk.length];
-    received += data.length;
-  });
+  const held = await heldAt(sent, total, () => pingRounds(session!));
+  t.ok(held !== undefined && held <= 4 * 1024 * 1024, `the device was held back while the server read nothing (after ${held ?? sent()} of ${total} bytes)`);
+  const received = patternChecker(chunk);
+  upload!.on('data', (data: Buffer) => received.add(data));
   upload!.on('end', () => upload!.respond({ ':status': 200 }, { endStream: true }));
   upload!.resume();
   const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
@@ -326,8 +285,8 @@ t.test('a server that stops reading holds the device\'s upload back over HTTP/2,
   await once(stream, 'end');
   session!.close();
   t.equal(headers[':status'], 200);
-  t.equal(received, total, 'every byte arrived');
-  t.ok(intact, 'in order, the device\'s bytes');
+  t.equal(received.bytes, total, 'every byte arrived');
+  t.ok(received.intact, 'in order, the device\'s bytes');
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/upload') === true);
   t.equal(flow.request?.body.totalBytes, total);
 });
@@ -392,9 +351,9 @@ for (const [name, early] of Object.entries(earlyAnswers)) t.test(`a server that 
   const upload = async (session: http2.ClientHttp2Session): Promise<{ status: unknown; trailers: unknown; rstCode: number | undefined; stopped: boolean }> => {
     const stream = session.request({ ':method': 'POST', ':path': '/upload', 'content-type': 'application/grpc' });
     stream.on('error', () => undefined);
-    const sent = sendUntil(stream, chunk, total);
+    const sent = writePattern(stream, chunk, total);
     await arrived;
-    await heldAfterPings(session, sent, total);
+    await heldAt(sent, total, () => pingRounds(session));
     arrived = new Promise<void>((resolve) => { resolveArrived = resolve; });
     answer!();
     const [headers] = await once(stream, 'response') as [http2.IncomingHttpHeaders];
