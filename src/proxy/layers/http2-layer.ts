@@ -275,32 +275,23 @@ export class Http2Layer {
     upstreamStream.once('close', () => {
       const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       keepNothingAfterClose(upstreamStream);
-      if (code === NGHTTP2_NO_ERROR) {
-        if (stream.closed) return;
-        if (!stream.headersSent) {
-          // Closed without an answer (the server's own protocol error): the device gets a 502 that
-          // says so, as for a reset with an error code below, not a stream that waits for ever.
-          const reason = 'the server closed the stream without an answer';
-          fail(reason);
-          recorder.tag(`h2:server-rst-stream-${code}`);
-          respondError(stream, 502, reason);
-          return;
-        }
-        if (stream.readableEnded) return;
-        recorder.tag(`h2:server-rst-stream-${code}`);
-        if (stream.sentTrailers !== undefined) stopDevice();
-        else stopDeviceAfterAnswer = true;
-        return;
-      }
-      if (!stream.headersSent && !stream.closed) {
-        const reason = `the server reset the stream with code ${code}`;
+      if (stream.closed) return;
+      if (!stream.headersSent) {
+        // No answer to relay (a reset, or NO_ERROR: the server's own protocol error): the device
+        // gets a 502 that says so, not a stream that waits for ever.
+        const reason = code === NGHTTP2_NO_ERROR ? 'the server closed the stream without an answer' : `the server reset the stream with code ${code}`;
         fail(reason);
         recorder.tag(`h2:server-rst-stream-${code}`);
         respondError(stream, 502, reason);
-      } else if (!stream.closed) {
+      } else if (code !== NGHTTP2_NO_ERROR) {
         fail(`the server reset the stream with code ${code}`);
         recorder.tag(`h2:server-rst-stream-${code}`);
         resetStream(stream, code);
+      } else if (!stream.readableEnded) {
+        // An early answer while the device is still sending (above).
+        recorder.tag(`h2:server-rst-stream-${code}`);
+        if (stream.sentTrailers !== undefined) stopDevice();
+        else stopDeviceAfterAnswer = true;
       }
     });
     stream.once('close', () => {
