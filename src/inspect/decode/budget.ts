@@ -18,10 +18,16 @@ export class DecodeBudget {
   readonly problems = new Set<string>();
   #callsUntilClock = 0;
   #expired = false;
+  readonly #now: () => number;
 
-  /** Smaller limits than the defaults: the proxy thread's quick look at a small flow (inline-inspection.ts). */
-  constructor(timeMs: number = decodeLimits.timeMs, totalDecodedBytes: number = decodeLimits.totalDecodedBytes) {
-    this.deadlineMs = performance.now() + timeMs;
+  /**
+   * Smaller limits than the defaults: the proxy thread's quick look at a small flow
+   * (inline-inspection.ts). `now` is the clock, in milliseconds; a test gives its own, so that
+   * what it checks does not depend on how the machine schedules it.
+   */
+  constructor(timeMs: number = decodeLimits.timeMs, totalDecodedBytes: number = decodeLimits.totalDecodedBytes, now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.deadlineMs = now() + timeMs;
     this.#timeMs = timeMs;
     this.#totalDecodedBytes = totalDecodedBytes;
     this.#decodedBytesLeft = totalDecodedBytes;
@@ -58,7 +64,7 @@ export class DecodeBudget {
   expired(): boolean {
     if (this.#expired) return true;
     if (--this.#callsUntilClock > 0) return false;
-    const left = this.deadlineMs - performance.now();
+    const left = this.deadlineMs - this.#now();
     this.#callsUntilClock = left > this.#timeMs / 2 ? CLOCK_EVERY : 1;
     if (left >= 0) return false;
     this.#expired = true;
