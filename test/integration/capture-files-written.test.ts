@@ -166,7 +166,7 @@ function more() {
 }
 more();
 `);
-  const loader = path.resolve('node_modules/@tapjs/typescript/dist/esm/import.mjs');
+  const loader = path.resolve('test/helpers/typescript.mjs');
   const child = spawn(process.execPath, ['--import', `file://${loader}`, script], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
