@@ -2,9 +2,10 @@
 // free port, a temporary store; restartable on the same port and store, as an outage would be.
 
 import { once } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { launchNatsServer, natsServerPath } from '../../src/bench/nats-server.js';
-import { tempDir } from './lab.js';
+import { tempDir, until } from './lab.js';
 
 export { natsServerPath };
 
@@ -13,8 +14,13 @@ export interface NatsServer {
   readonly port: number;
   /** Stops the server (SIGTERM) and starts it again on the same port with the same store. */
   restart(): Promise<void>;
-  /** Freezes the server (SIGSTOP): connections stay open, nothing is answered — a server too busy to reply. */
-  pause(): void;
+  /**
+   * Freezes the server (SIGSTOP): connections stay open, nothing is answered — a server too busy to
+   * reply. Resolves once every thread of it has stopped: each thread stops when it next runs, so on
+   * a busy machine the server may still answer for a moment after the signal (the likely cause of a
+   * CI run where the "frozen" server answered the first request, and its drain then hung).
+   */
+  pause(): Promise<void>;
   /** Lets a paused server go on (SIGCONT). */
   resume(): void;
   stop(): Promise<void>;
@@ -33,11 +39,21 @@ export async function startNats(): Promise<NatsServer> {
     url: `nats://127.0.0.1:${port}`,
     port,
     stop,
-    pause: () => { child.kill('SIGSTOP'); },
+    pause: async () => {
+      child.kill('SIGSTOP');
+      await until(() => allThreadsStopped(child.pid!), 10_000, 'nats-server stopped by SIGSTOP');
+    },
     resume: () => { child.kill('SIGCONT'); },
     restart: async () => {
       await stop();
       ({ child } = await launchNatsServer(port, store));
     },
   };
+}
+
+/** Whether every thread of the process is stopped: the state letter in /proc/PID/task/TID/stat is T. */
+function allThreadsStopped(pid: number): boolean {
+  const tasks = fs.readdirSync(`/proc/${pid}/task`);
+  // The state follows the command name, which is in parentheses and may hold spaces.
+  return tasks.every((tid) => /\) T /.test(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
 }

@@ -30,10 +30,11 @@ t.test('a request to a frozen server is tried again until the server answers, sa
   const nats = await startNats();
   t.teardown(async () => { nats.resume(); await nats.stop(); });
   const bus = await connectBus({ url: nats.url, name: 'test-worker' });
-  t.teardown(() => bus.close());
+  // Let the server go on before draining: a drain waits for the server's answer.
+  t.teardown(() => { nats.resume(); return bus.close(); });
   const said: string[] = [];
   let attempts = 0;
-  nats.pause();
+  await nats.pause();
   const answer = untilBusAnswers('the work queue\'s consumer', () => {
     attempts++;
     return bus.nc.request('$JS.API.INFO', Empty, { timeout: 200 });
