@@ -8,6 +8,8 @@ import { spawnSync } from 'node:child_process';
 export interface ProcStat {
   readonly pid: number;
   readonly ppid: number;
+  /** The state letter: R running, S sleeping, T stopped (SIGSTOP), Z exited but not yet reaped… */
+  readonly state: string;
   /** utime + stime, in clock ticks. */
   readonly ticks: number;
 }
@@ -18,11 +20,12 @@ export function parseProcStat(line: string): ProcStat {
   const pid = Number(line.slice(0, line.indexOf('(')).trim());
   // After ") ": state(3) ppid(4) ... utime(14) stime(15): index 0 here is field 3.
   const fields = line.slice(close + 2).trim().split(/\s+/);
+  const state = fields[0] ?? '';
   const ppid = Number(fields[1]);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   if (close < 0 || !Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`bench: not a /proc stat line: ${line.slice(0, 80)}`);
-  return { pid, ppid, ticks: utime + stime };
+  return { pid, ppid, state, ticks: utime + stime };
 }
 
 /** The ticks of `root` and every process below it. */

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchNatsServer, natsServerPath } from '../../src/bench/nats-server.js';
+import { parseProcStat } from '../../src/bench/proc-cpu.js';
 import { tempDir, until } from './lab.js';
 
 export { natsServerPath };
@@ -51,9 +52,7 @@ export async function startNats(): Promise<NatsServer> {
   };
 }
 
-/** Whether every thread of the process is stopped: the state letter in /proc/PID/task/TID/stat is T. */
+/** Whether every thread of the process is stopped: its state in /proc/PID/task/TID/stat is T. */
 function allThreadsStopped(pid: number): boolean {
-  const tasks = fs.readdirSync(`/proc/${pid}/task`);
-  // The state follows the command name, which is in parentheses and may hold spaces.
-  return tasks.every((tid) => /\) T /.test(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+  return fs.readdirSync(`/proc/${pid}/task`).every((tid) => parseProcStat(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')).state === 'T');
 }
