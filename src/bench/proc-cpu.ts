@@ -4,33 +4,14 @@
 
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { parseProcStat, type ProcStat } from '../util/proc-stat.js';
 
-export interface ProcStat {
-  readonly pid: number;
-  readonly ppid: number;
-  /** The state letter: R running, S sleeping, T stopped (SIGSTOP), Z exited but not yet reaped… */
-  readonly state: string;
-  /** utime + stime, in clock ticks. */
-  readonly ticks: number;
-}
-
-/** Parses one /proc/PID/stat line. The name in parentheses may hold spaces and ')', so fields are counted after the last ')'. */
-export function parseProcStat(line: string): ProcStat {
-  const close = line.lastIndexOf(')');
-  const pid = Number(line.slice(0, line.indexOf('(')).trim());
-  // After ") ": state(3) ppid(4) ... utime(14) stime(15): index 0 here is field 3.
-  const fields = line.slice(close + 2).trim().split(/\s+/);
-  const state = fields[0] ?? '';
-  const ppid = Number(fields[1]);
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  if (close < 0 || !Number.isInteger(pid) || !Number.isInteger(ppid) || !Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`bench: not a /proc stat line: ${line.slice(0, 80)}`);
-  return { pid, ppid, state, ticks: utime + stime };
-}
+/** What the tree's sum needs of a process's stat. */
+type TreeStat = Pick<ProcStat, 'pid' | 'ppid' | 'ticks'>;
 
 /** The ticks of `root` and every process below it. */
-export function treeTicks(stats: readonly ProcStat[], root: number): number {
-  const children = new Map<number, ProcStat[]>();
+export function treeTicks(stats: readonly TreeStat[], root: number): number {
+  const children = new Map<number, TreeStat[]>();
   for (const stat of stats) {
     const siblings = children.get(stat.ppid);
     if (siblings) siblings.push(stat);

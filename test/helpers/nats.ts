@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchNatsServer, natsServerPath } from '../../src/bench/nats-server.js';
-import { parseProcStat } from '../../src/bench/proc-cpu.js';
+import { parseProcStat } from '../../src/util/proc-stat.js';
 import { tempDir, until } from './lab.js';
 
 export { natsServerPath };

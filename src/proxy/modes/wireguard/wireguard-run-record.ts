@@ -6,6 +6,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { parseProcStat } from '../../../util/proc-stat.js';
 
 /** /run is a tmpfs on Linux: records vanish with a reboot, as the interfaces and rules do. */
 export const RUN_RECORD_FOLDER = '/run/phonehome';
@@ -29,12 +30,9 @@ export interface RunRecord {
 /** The identity of a running process, or undefined when there is none with that pid. */
 export function processIdentity(pid: number): ProcessIdentity | undefined {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTime = fields[22 - 3];
+    const stat = parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
     // A zombie has exited; it only waits for its parent to read its status.
-    return startTime && fields[0] !== 'Z' ? { pid, startTime } : undefined;
+    return stat.state !== 'Z' ? { pid, startTime: stat.startTime } : undefined;
   } catch {
     return undefined;
   }
