@@ -11,8 +11,8 @@
 // files), each file straight under node (no tap runner start-up), the fastest first, stopping at
 // the first failure. A mutant no listed test reaches survives unrun.
 // The test files run as JavaScript: the scratch copy's TypeScript is transpiled once, file by file
-// (what the test loader does in every process, ~7 s of start-up each under load), and a mutant's
-// file again with its bug, so a test file starts in a fraction of a second.
+// (tap's loader, test/helpers/typescript.mjs, would do it again in every test process), and a
+// mutant's file again with its bug, so a test file starts in a fraction of a second.
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -166,7 +166,7 @@ function runTestFile(cwd, testFile) {
     cwd,
     encoding: 'utf8',
     timeout: FILE_TIMEOUT_MS,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: '1', TAP_TIMEOUT: '240' },
+    env: { ...process.env, TAP_TIMEOUT: '240' },
     maxBuffer: 64 * 1024 * 1024,
   });
   const failure = run.status === 0 ? undefined : /^\s*not ok .*$/m.exec(run.stdout ?? '')?.[0]?.trim() ?? (run.error ? String(run.error.message) : `exit ${run.status ?? run.signal}`);
