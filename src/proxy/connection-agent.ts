@@ -40,6 +40,8 @@ export interface ConnectionAgentOptions {
   /** The probe's connection, already secure: the first request rides on it. */
   readonly reserved?: tls.TLSSocket;
   readonly keylog?: (line: Buffer) => void;
+  /** The server chose h2 on a connection of ours for HTTP/1.1: what the connector learned of it is out of date. */
+  readonly serverChoseHttp2?: (host: string, port: number) => void;
 }
 
 /** What ClientRequest hands addRequest: the options of http.request. */
@@ -174,7 +176,11 @@ export class ConnectionAgent {
     socket.once('error', () => sessions.forget(key));
     if (keylog) socket.on('keylog', keylog);
     socket.once('secureConnect', () => {
-      if (socket.alpnProtocol === 'h2') socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
+      if (socket.alpnProtocol !== 'h2') return;
+      // The device was answered HTTP/1.1 (a probe of this server said so) and this request is
+      // already written for it; it fails, and the device's next connection is probed again.
+      this.#options.serverChoseHttp2?.(host, port);
+      socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
     });
     return socket;
   }

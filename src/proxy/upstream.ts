@@ -109,6 +109,8 @@ export class UpstreamConnector {
   readonly #probed = new Map<string, { until: number; alpn?: string }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
   readonly sessions = new UpstreamSessions();
+  /** Given to every connection agent (one function, not one per device connection). */
+  readonly #forgetProbes = (host: string, port: number): void => this.forgetProbes(host, port);
 
   constructor(options: UpstreamOptions) {
     this.#options = options;
@@ -199,9 +201,19 @@ export class UpstreamConnector {
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
   connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[]): ConnectionAgent {
     return new ConnectionAgent({
-      rejectUnauthorized: !this.#options.insecureUpstream, alpn, contextFor: (host) => this.#contextFor(host), sessions: this.sessions,
+      rejectUnauthorized: !this.#options.insecureUpstream, alpn, contextFor: (host) => this.#contextFor(host), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
+  }
+
+  /**
+   * The server at host:port chose HTTP/2 where a probe had seen it choose something else: what was
+   * learned of it is wrong now (a server upgraded, or another one took the port), so the next device
+   * connection to it is probed again instead of being told HTTP/1.1 for the rest of the memory's time.
+   */
+  forgetProbes(host: string, port: number): void {
+    const prefix = `${host}|${port}|`;
+    for (const key of this.#probed.keys()) if (key.startsWith(prefix)) this.#probed.delete(key);
   }
 
   #contextHasCertificate(host: string): boolean {
