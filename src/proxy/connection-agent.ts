@@ -128,7 +128,21 @@ export class ConnectionAgent {
   }
 
   #open(req: PooledRequest, target: RequestTarget, servername: string): void {
-    const socket = (this.#takeReserved() ?? this.#connect(target, servername)) as AgentSocket;
+    const reserved = this.#takeReserved();
+    if (reserved) {
+      this.#adopt(reserved as AgentSocket, servername);
+      this.#give(req, reserved);
+      return;
+    }
+    const alpn = this.#options.alpn;
+    const socket = this.#connect(target, servername, alpn);
+    this.#adopt(socket, servername);
+    if (alpn.includes('h2')) this.#giveOnceHttp1(req, target, servername, socket);
+    else this.#give(req, socket);
+  }
+
+  /** The connection the agent now serves requests on. */
+  #adopt(socket: AgentSocket, servername: string): void {
     this.#socket = socket;
     this.#servername = servername;
     this.#idle = false;
@@ -142,7 +156,50 @@ export class ConnectionAgent {
     socket.on('timeout', () => {
       if (this.#idle && this.#socket === socket) socket.destroy();
     });
-    this.#give(req, socket);
+  }
+
+  /**
+   * The device was given HTTP/1.1 and offered h2, and so does this connection: the request waits
+   * for the handshake. Should the server choose h2 (it chose HTTP/1.1 when asked first, and was
+   * upgraded since, or another server took its port), the connector forgets what it learned, and
+   * the request goes on a new connection that offers the device's list without h2, instead of
+   * failing: written for HTTP/1.1, it cannot go on an h2 connection.
+   */
+  #giveOnceHttp1(req: PooledRequest, target: RequestTarget, servername: string, socket: AgentSocket): void {
+    let handshaking = true;
+    let failure: Error | undefined;
+    const onError = (error: Error): void => { failure = error; };
+    const onClose = (): void => {
+      handshaking = false;
+      socket.off('secureConnect', onSecure);
+      req.onSocket(socket, failure ?? new Error('the server closed the connection during the TLS handshake'));
+    };
+    const onSecure = (): void => {
+      handshaking = false;
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      if (socket.alpnProtocol !== 'h2') {
+        this.#give(req, socket);
+        return;
+      }
+      this.#options.serverChoseHttp2?.(target.host || 'localhost', Number(target.port) || this.defaultPort);
+      const again = this.#connect(target, servername, this.#options.alpn.filter((protocol) => protocol !== 'h2'));
+      this.#adopt(again, servername);
+      socket.destroy();
+      this.#give(req, again);
+    };
+    socket.once('error', onError);
+    socket.once('close', onClose);
+    socket.once('secureConnect', onSecure);
+    // A timeout the request set (ws's handshake timeout) runs from now, as it would had the request
+    // been given the socket at once.
+    const timeout = (req as { timeout?: number }).timeout;
+    if (timeout !== undefined && timeout !== (this.options.timeout ?? 0)) {
+      socket.setTimeout(timeout);
+      socket.once('timeout', () => {
+        if (handshaking) req.emit('timeout');
+      });
+    }
   }
 
   /** The request gets the connection, with its own timeout when it set one (ws's handshake timeout). */
@@ -158,10 +215,10 @@ export class ConnectionAgent {
     return reserved && !reserved.destroyed ? reserved : undefined;
   }
 
-  #connect(target: RequestTarget, servername: string): tls.TLSSocket {
+  #connect(target: RequestTarget, servername: string, alpn: readonly string[]): AgentSocket {
     const host = target.host || 'localhost';
     const port = Number(target.port) || this.defaultPort;
-    const { rejectUnauthorized, alpn, lookup, sessions, keylog } = this.#options;
+    const { rejectUnauthorized, lookup, sessions, keylog } = this.#options;
     const secureContext = this.#options.contextFor(servername || host);
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };
     const session = sessions.get(key);
@@ -175,14 +232,7 @@ export class ConnectionAgent {
     sessions.remember(socket, key);
     socket.once('error', () => sessions.forget(key));
     if (keylog) socket.on('keylog', keylog);
-    socket.once('secureConnect', () => {
-      if (socket.alpnProtocol !== 'h2') return;
-      // The device was answered HTTP/1.1 (a probe of this server said so) and this request is
-      // already written for it; it fails, and the device's next connection is probed again.
-      this.#options.serverChoseHttp2?.(host, port);
-      socket.destroy(new Error('the server chose HTTP/2 on this connection, after HTTP/1.1 on the one that asked first'));
-    });
-    return socket;
+    return socket as AgentSocket;
   }
 
   /** ClientRequest is done with the connection: the next waiting request gets it, or it is kept, or closed. */
