@@ -182,7 +182,8 @@ export class ConnectionAgent {
         this.#give(req, socket);
         return;
       }
-      this.#options.serverChoseHttp2?.(target.host || 'localhost', Number(target.port) || this.defaultPort);
+      const { host, port } = this.#addressOf(target);
+      this.#options.serverChoseHttp2?.(host, port);
       const again = this.#connect(target, servername, this.#options.alpn.filter((protocol) => protocol !== 'h2'));
       this.#adopt(again, servername);
       socket.destroy();
@@ -193,8 +194,8 @@ export class ConnectionAgent {
     socket.once('secureConnect', onSecure);
     // A timeout the request set (ws's handshake timeout) runs from now, as it would had the request
     // been given the socket at once.
-    const timeout = (req as { timeout?: number }).timeout;
-    if (timeout !== undefined && timeout !== (this.options.timeout ?? 0)) {
+    const timeout = this.#ownTimeout(req);
+    if (timeout !== undefined) {
       socket.setTimeout(timeout);
       socket.once('timeout', () => {
         if (handshaking) req.emit('timeout');
@@ -205,8 +206,19 @@ export class ConnectionAgent {
   /** The request gets the connection, with its own timeout when it set one (ws's handshake timeout). */
   #give(req: PooledRequest, socket: net.Socket): void {
     req.onSocket(socket);
+    const timeout = this.#ownTimeout(req);
+    if (timeout !== undefined) socket.setTimeout(timeout);
+  }
+
+  /** The timeout a request set for itself, when it differs from the agent's. */
+  #ownTimeout(req: PooledRequest): number | undefined {
     const timeout = (req as { timeout?: number }).timeout;
-    if (timeout !== undefined && timeout !== (this.options.timeout ?? 0)) socket.setTimeout(timeout);
+    return timeout !== undefined && timeout !== (this.options.timeout ?? 0) ? timeout : undefined;
+  }
+
+  /** Where a request's connection goes: Node's defaults for what it left out. */
+  #addressOf(target: RequestTarget): { host: string; port: number } {
+    return { host: target.host || 'localhost', port: Number(target.port) || this.defaultPort };
   }
 
   #takeReserved(): tls.TLSSocket | undefined {
@@ -216,8 +228,7 @@ export class ConnectionAgent {
   }
 
   #connect(target: RequestTarget, servername: string, alpn: readonly string[]): AgentSocket {
-    const host = target.host || 'localhost';
-    const port = Number(target.port) || this.defaultPort;
+    const { host, port } = this.#addressOf(target);
     const { rejectUnauthorized, lookup, sessions, keylog } = this.#options;
     const secureContext = this.#options.contextFor(servername || host);
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };

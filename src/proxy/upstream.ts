@@ -99,6 +99,11 @@ const CLIENT_CERT_REQUIRED_CODES = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_RE
 /** Alerts a TLS 1.2 server sends for a missing client certificate, among other reasons. */
 const AMBIGUOUS_HANDSHAKE_CODES = new Set(['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', 'ECONNRESET']);
 
+/** What a probe's memory key starts with: one server's entries, whatever the SNI and the offer. */
+function probeKeyPrefix(host: string, port: number): string {
+  return `${host}|${port}|`;
+}
+
 export class UpstreamConnector {
   readonly agents: UpstreamAgents;
   readonly #options: UpstreamOptions;
@@ -155,7 +160,7 @@ export class UpstreamConnector {
    * without h2 is not asked first again for a while (later answers carry no socket).
    */
   async probe(host: string, port: number, servername: string | undefined, offer: readonly string[]): Promise<UpstreamProbe> {
-    const key = `${host}|${port}|${servername ?? ''}|${offer.join(',')}`;
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.join(',')}`;
     const known = this.#probed.get(key);
     if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
@@ -212,7 +217,7 @@ export class UpstreamConnector {
    * connection to it is probed again instead of being told HTTP/1.1 for the rest of the memory's time.
    */
   forgetProbes(host: string, port: number): void {
-    const prefix = `${host}|${port}|`;
+    const prefix = probeKeyPrefix(host, port);
     for (const key of this.#probed.keys()) if (key.startsWith(prefix)) this.#probed.delete(key);
   }
 
