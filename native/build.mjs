@@ -1,8 +1,9 @@
-// Builds phonehome's two small native addons at install (npm's postinstall), with the node-gyp npm
-// ships. Both are optional: where one cannot build (no compiler, not Linux), install still
+// Builds phonehome's three small native addons at install (npm's postinstall), with the node-gyp npm
+// ships. Each is optional: where one cannot build (no compiler, not Linux), install still
 // succeeds and says in one line what is lost without it.
 //   original-dst    the address a redirected connection was going to (--transparent)
 //   incremental-gc  starts V8's incremental marking (src/util/old-generation-pacer.ts)
+//   socket-peek     a device's first bytes seen without reading them (src/proxy/socket-peek.ts)
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -14,6 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const addons = [
   { folder: 'original-dst', name: 'the original-destination addon', without: 'everything but --transparent works', linuxOnly: true },
   { folder: 'incremental-gc', name: 'the incremental-collection addon', without: "everything works; the capture's old generation is collected on V8's own schedule (RSS rises and falls more)", linuxOnly: false },
+  { folder: 'socket-peek', name: 'the socket-peek addon', without: 'everything works; a ClientHello is read in JavaScript, and uploads through TLS take about a third more CPU', linuxOnly: true },
 ];
 
 let nodeGyp = process.env['npm_config_node_gyp'];

@@ -44,6 +44,7 @@ import { DeviceTlsRecorder } from '../capture-file/device-tls-recorder.js';
 import { withoutNurseryGrowth } from '../util/young-generation.js';
 import { collectGarbage } from '../util/collect-garbage.js';
 import { startOldGenerationPacer, type OldGenerationPacer } from '../util/old-generation-pacer.js';
+import { socketPeekAvailable } from '../proxy/socket-peek.js';
 
 export interface SessionHooks {
   /** Detectors to run in the proxy's thread (tests); by default the registry runs in a worker. */
@@ -58,6 +59,8 @@ export interface SessionHooks {
   readonly wireguardKeys?: WireguardKeys;
   /** Starts the old-generation pacer (tests: a stand-in, e.g. one that finds no addon). */
   readonly startPacer?: () => OldGenerationPacer | undefined;
+  /** Whether a device's first bytes can be peeked (tests: a stand-in that finds no addon). */
+  readonly socketPeekAvailable?: () => boolean;
 }
 
 export interface StopResult {
@@ -205,6 +208,7 @@ export class CaptureSession {
     session.startupWarnings.push(...ca.info().warnings);
     // Said at every start: a Node upgraded after install leaves the addon built for the old one.
     if (!session.#pacer) session.startupWarnings.push(`no old-generation pacer: the incremental-collection addon is not built for this Node (${process.version}), so V8 collects on its own schedule and memory rises and falls more; \`node native/build.mjs\` in phonehome's folder builds it`);
+    if (process.platform === 'linux' && !(hooks.socketPeekAvailable ?? socketPeekAvailable)()) session.startupWarnings.push(`ClientHellos are read in JavaScript: the socket-peek addon is not built for this Node (${process.version}), so uploads through TLS take about a third more CPU; \`node native/build.mjs\` in phonehome's folder builds it`);
     if (options.keylogFile) session.startupWarnings.push(`TLS keys of both sides are appended to ${options.keylogFile} (--keylog): anyone with that file can decrypt this run's traffic`);
     if (options.insecureUpstream) session.startupWarnings.push('upstream certificate verification is OFF (--insecure-upstream): servers are not authenticated');
     for (const warning of session.startupWarnings) session.bus.log('warn', warning);

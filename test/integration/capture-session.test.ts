@@ -6,6 +6,7 @@ import type { RawOptions } from '../../src/app/options.js';
 import { getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
 import { incrementalMarkingStarter } from '../../src/util/old-generation-pacer.js';
+import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 
 // A stand-in detector for the pipeline test: the real detectors (issue #3) register the same way.
 const plantedValueDetector: Detector = {
@@ -145,8 +146,15 @@ t.test('a capture whose pacer addon is missing says so at start, and runs', asyn
   await session.stop();
 });
 
+t.test('a capture that cannot peek a device\'s first bytes says so at start, and runs', { skip: process.platform === 'linux' ? false : 'peeking is Linux only' }, async (t) => {
+  const { session } = await startCaptureRun({}, { socketPeekAvailable: () => false });
+  t.match(session.startupWarnings.join('\n'), /ClientHellos are read in JavaScript: the socket-peek addon is not built for this Node \(v\d+\.\d+\.\d+\).*native\/build\.mjs/);
+  await session.stop();
+});
+
 t.test('a capture with its pacer says nothing about it', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
   const { session } = await startCaptureRun();
   t.notMatch(session.startupWarnings.join('\n'), /pacer/);
+  if (socketPeekAvailable()) t.notMatch(session.startupWarnings.join('\n'), /socket-peek/, 'nor about peeking, where its addon is built');
   await session.stop();
 });

@@ -8,6 +8,8 @@ import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { formatAuthority } from '../access/target.js';
 import type { ConnectionContext } from '../context.js';
+import { peekSocket, readAgain } from '../socket-peek.js';
+import { maxClientHelloBytes, parseClientHello } from './client-hello.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
@@ -59,8 +61,32 @@ export class LayerStack {
       this.#run(decision, socket, head, context);
       return;
     }
-    // Wait for the client's first bytes. A client that says nothing is waiting for a server that
-    // speaks first (SMTP, IMAP, POP3 on unusual ports).
+    if (this.#peek(socket, context)) return;
+    this.#read(socket, context);
+  }
+
+  /**
+   * Looks at the client's first bytes where they wait, without reading them (socket-peek.ts): a
+   * whole ClientHello goes to the TLS layer still unread, so that the TLS stack reads it itself.
+   * Anything else is read as before. False when this socket cannot be peeked.
+   */
+  #peek(socket: Duplex, context: ConnectionContext): boolean {
+    const options = { enough: wholeClientHelloOrOther, silenceMs: limits.connectSniffTimeoutMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64 };
+    return peekSocket(socket, options, ({ bytes, outcome }) => {
+      if (bytes.length > 0 && bytes[0] === TLS_HANDSHAKE && parseClientHello(bytes).kind !== 'partial') {
+        this.#layers.tls.handle(socket, bytes, context, true);
+        return;
+      }
+      readAgain(socket);
+      if (outcome === 'silence') this.#run(decideNextLayer(undefined, context.target.port, true), socket, Buffer.alloc(0), context);
+      else this.#read(socket, context);
+    });
+  }
+
+  /** Reads the client's first bytes (or learns its silence) and decides from them. */
+  #read(socket: Duplex, context: ConnectionContext): void {
+    // A client that says nothing is waiting for a server that speaks first (SMTP, IMAP, POP3 on
+    // unusual ports).
     const onData = (chunk: Buffer): void => {
       clearTimeout(timer);
       socket.pause();
@@ -103,4 +129,11 @@ export class LayerStack {
         socket.destroy();
     }
   }
+}
+
+const TLS_HANDSHAKE = 0x16;
+
+/** Enough to decide: any first bytes but a TLS record's, and of those the whole ClientHello. */
+function wholeClientHelloOrOther(bytes: Buffer): boolean {
+  return bytes.length > 0 && (bytes[0] !== TLS_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
 }

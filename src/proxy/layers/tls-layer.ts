@@ -23,6 +23,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
+import { beforeTlsWrap, readAgain } from '../socket-peek.js';
 import { readClientHello } from './read-client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
@@ -61,10 +62,13 @@ export class TlsLayer {
     this.#options = options;
   }
 
-  /** `first`: the bytes already read from the client (they start a ClientHello). */
-  handle(socket: Duplex, first: Buffer, context: ConnectionContext): void {
+  /**
+   * `first`: the bytes already read from the client (they start a ClientHello); `peeked`: they
+   * are a whole ClientHello still unread on the socket (socket-peek.ts), left for the TLS stack.
+   */
+  handle(socket: Duplex, first: Buffer, context: ConnectionContext, peeked = false): void {
     readClientHello(socket, first, (bytes, hello) => {
-      socket.unshift(bytes);
+      if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
       context.tls = { clientAlpn: hello.kind === 'client-hello' ? hello.alpn : [], ...(sni?.ok ? { sni: sni.host } : {}) };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
@@ -101,6 +105,7 @@ export class TlsLayer {
 
   #passThrough(socket: Duplex, context: ConnectionContext, why: Parameters<RawLayer['tunnel']>[3]): void {
     socket.pause();
+    readAgain(socket);
     this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
   }
 
@@ -108,6 +113,8 @@ export class TlsLayer {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
     const tap = this.#tapDevice(context, plan);
+    if (tap) readAgain(socket);
+    else beforeTlsWrap(socket);
     const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
       isServer: true,
       secureContext: leaves.contextFor(tlsFacts.sni ?? context.target.host),
