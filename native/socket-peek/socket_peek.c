@@ -40,24 +40,30 @@ static int int_arg(napi_env env, napi_value value, int32_t *out) {
   return napi_get_value_int32(env, value, out) == napi_ok;
 }
 
-// The (fd, count) both peek and setLowWater take; false (a TypeError thrown) unless count > 0.
-static int fd_and_count(napi_env env, napi_callback_info info, int32_t *fd, int32_t *count, const char *usage) {
+// The (watch, count) both peek and setLowWater take; NULL (a TypeError thrown) unless count > 0.
+static Watch *watch_and_count(napi_env env, napi_callback_info info, int32_t *count, const char *usage) {
   size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 2 && int_arg(env, argv[0], fd) && int_arg(env, argv[1], count) && *count > 0) return 1;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc >= 2 && napi_get_value_external(env, argv[0], &data) == napi_ok && data && int_arg(env, argv[1], count) && *count > 0) {
+    Watch *watch = (Watch *)data;
+    if (!watch->closed) return watch;
+  }
   napi_throw_type_error(env, NULL, usage);
-  return 0;
+  return NULL;
 }
 
-// peek(fd, max): Buffer of the bytes waiting (at most max; empty at end of stream), or null when
-// none are waiting yet.
+// peek(watch, max): Buffer of the bytes waiting (at most max; empty at end of stream), or null when
+// none are waiting yet. Reads through the watch's own descriptor: Node's may already be closed,
+// and its number given to another socket.
 static napi_value peek(napi_env env, napi_callback_info info) {
-  int32_t fd = -1, max = 0;
-  if (!fd_and_count(env, info, &fd, &max, "peek(fd, max) takes a descriptor and a positive length")) return NULL;
+  int32_t max = 0;
+  Watch *watch = watch_and_count(env, info, &max, "peek(watch, max) takes a live watch and a positive length");
+  if (!watch) return NULL;
   void *data = malloc((size_t)max);
   if (!data) return throw_errno(env, "peek");
   ssize_t n;
-  do n = recv(fd, data, (size_t)max, MSG_PEEK | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
+  do n = recv(watch->fd, data, (size_t)max, MSG_PEEK | MSG_DONTWAIT); while (n < 0 && errno == EINTR);
   napi_value result;
   if (n < 0) {
     int error = errno;
@@ -76,12 +82,14 @@ static napi_value peek(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// setLowWater(fd, bytes): readiness is reported only once that many bytes wait (or the stream ends).
+// setLowWater(watch, bytes): readiness is reported only once that many bytes wait (or the stream
+// ends). The setting belongs to the socket: set it back to 1 before unwatch.
 static napi_value set_low_water(napi_env env, napi_callback_info info) {
-  int32_t fd = -1, bytes = 1;
-  if (!fd_and_count(env, info, &fd, &bytes, "setLowWater(fd, bytes) takes a descriptor and a positive count")) return NULL;
+  int32_t bytes = 1;
+  Watch *watch = watch_and_count(env, info, &bytes, "setLowWater(watch, bytes) takes a live watch and a positive count");
+  if (!watch) return NULL;
   int value = bytes;
-  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) != 0) return throw_errno(env, "setsockopt(SO_RCVLOWAT)");
+  if (setsockopt(watch->fd, SOL_SOCKET, SO_RCVLOWAT, &value, sizeof value) != 0) return throw_errno(env, "setsockopt(SO_RCVLOWAT)");
   return NULL;
 }
 

@@ -17,10 +17,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 
+/** native/socket-peek. A watch reads through a descriptor of its own, valid until unwatch. */
 interface Addon {
-  peek(fd: number, max: number): Buffer | null;
-  setLowWater(fd: number, bytes: number): void;
   watch(fd: number, callback: (events: number) => void): object;
+  peek(watch: object, max: number): Buffer | null;
+  setLowWater(watch: object, bytes: number): void;
   unwatch(watch: object): void;
 }
 
@@ -104,12 +105,12 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
     finished = true;
     clearTimeout(timer);
     socket.off('close', onClose);
-    native.unwatch(watch);
     try {
-      native.setLowWater(fd, 1);
+      native.setLowWater(watch, 1);
     } catch {
       // the socket is gone; its reader will hear so
     }
+    native.unwatch(watch);
     if (!socket.destroyed) done({ bytes, outcome });
   };
   const onClose = (): void => {
@@ -121,9 +122,14 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
   socket.once('close', onClose);
   function look(): void {
     if (finished) return;
+    if (socket.destroyed) {
+      // Closed by us (a stopping proxy) a moment ago: its 'close' is on the way.
+      onClose();
+      return;
+    }
     let seen: Buffer | null;
     try {
-      seen = native!.peek(fd!, options.maxBytes);
+      seen = native!.peek(watch, options.maxBytes);
     } catch {
       finish('ended'); // reset by the peer: its reader hears the error
       return;
@@ -144,7 +150,7 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
       return;
     }
     // Quiet until at least one more byte waits.
-    native!.setLowWater(fd!, bytes.length + 1);
+    native!.setLowWater(watch, bytes.length + 1);
   }
   return true;
 }
