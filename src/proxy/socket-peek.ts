@@ -1,16 +1,18 @@
 // A device's first bytes looked at where they wait, in the kernel, instead of read (native/socket-
 // peek: recv with MSG_PEEK, and a poll handle on a descriptor of its own). Why it matters: a
 // ClientHello read in JavaScript goes back to the TLS stack through TLSSocket's receive(), and
-// Node's TLS input buffer keeps the size of that first small chunk for the whole connection, so
-// a device's uploads were then read 1 and 16 KB at a time instead of up to 64 (four times the reads; on
-// the bench's pipe relay 2.8 -> 3.7 ms of CPU per uploaded MB). Left in the kernel, the ClientHello
-// is read by the TLS stack itself, like every byte after it.
+// Node's TLS input buffer keeps the size of that first small chunk for the whole connection, so a
+// device's uploads were then read 1 and 16 KB at a time instead of up to 64 (four times the reads;
+// on the bench's pipe relay 2.8 -> 3.7 ms of CPU per uploaded MB). Left in the kernel, the
+// ClientHello is read by the TLS stack itself, like every byte after it.
 //
 // While a socket is peeked its Node handle does not read: `reading` stays set so that Node's own
 // stream code does not start it again. Afterwards, whoever takes the socket either hands its
 // handle to a TLSSocket (beforeTlsWrap(), then the TLS socket starts reading) or calls readAgain()
-// to read it in JavaScript. Where the addon is not built (not Linux, no compiler) or the socket is not a plain
-// TCP socket with nothing read ahead, peekSocket says no and the caller reads as before.
+// to read it in JavaScript. Where the addon is not built (not Linux, no compiler) or the socket is
+// not a plain TCP socket with nothing read ahead, peekSocket says no and the caller reads as
+// before. A watched socket holds a second descriptor until its peek ends (at most the silence or
+// the ClientHello timeout).
 
 import { createRequire } from 'node:module';
 import net from 'node:net';
