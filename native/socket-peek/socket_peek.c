@@ -96,16 +96,18 @@ static napi_value set_low_water(napi_env env, napi_callback_info info) {
 static void on_closed(uv_handle_t *handle) {
   Watch *watch = (Watch *)handle->data;
   watch->handle_closed = 1;
-  napi_delete_reference(watch->env, watch->callback);
-  napi_async_destroy(watch->env, watch->async);
   close(watch->fd);
   if (watch->finalized) free(watch);
 }
 
+// Called where the JavaScript environment is alive (unwatch, the finalizer): its references are let
+// go of here, not in on_closed, which may run while a stopping thread tears its environment down.
 static void close_watch(Watch *watch) {
   if (watch->closed) return;
   watch->closed = 1;
   uv_poll_stop(&watch->poll);
+  napi_delete_reference(watch->env, watch->callback);
+  napi_async_destroy(watch->env, watch->async);
   uv_close((uv_handle_t *)&watch->poll, on_closed);
 }
 

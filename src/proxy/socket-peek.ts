@@ -37,7 +37,8 @@ interface StreamHandle {
 /** What the peek saw: the bytes waiting (a copy; they are still unread), and why it stopped. */
 export interface PeekResult {
   readonly bytes: Buffer;
-  readonly outcome: 'enough' | 'silence' | 'timeout' | 'ended';
+  /** 'failed': the connection broke (reset by the device); the caller closes it. */
+  readonly outcome: 'enough' | 'silence' | 'timeout' | 'ended' | 'failed';
 }
 
 export interface PeekOptions {
@@ -92,7 +93,7 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
   if (handle.readStop() !== 0) return false;
   let watch: object;
   try {
-    watch = native.watch(fd, () => look());
+    watch = native.watch(fd, (events) => look(events));
   } catch {
     handle.readStart();
     return false;
@@ -122,18 +123,23 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
   };
   let timer = setTimeout(() => finish('silence'), options.silenceMs);
   socket.once('close', onClose);
-  function look(): void {
+  function look(events: number): void {
     if (finished) return;
     if (socket.destroyed) {
       // Closed by us (a stopping proxy) a moment ago: its 'close' is on the way.
       onClose();
       return;
     }
+    if (events < 0) {
+      // An error is pending on the socket (a reset): libuv has stopped the watch already.
+      finish('failed');
+      return;
+    }
     let seen: Buffer | null;
     try {
       seen = native!.peek(watch, options.maxBytes);
     } catch {
-      finish('ended'); // reset by the peer: its reader hears the error
+      finish('failed');
       return;
     }
     if (seen === null) return;

@@ -73,6 +73,10 @@ export class LayerStack {
   #peek(socket: Duplex, context: ConnectionContext): boolean {
     const options = { enough: wholeClientHelloOrOther, silenceMs: limits.connectSniffTimeoutMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64 };
     return peekSocket(socket, options, ({ bytes, outcome }) => {
+      if (outcome === 'failed') {
+        socket.destroy(); // reset before it said enough: as a read would have, with the error
+        return;
+      }
       if (bytes.length > 0 && bytes[0] === TLS_HANDSHAKE && parseClientHello(bytes).kind !== 'partial') {
         this.#layers.tls.handle(socket, bytes, context, true);
         return;

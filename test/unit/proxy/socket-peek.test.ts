@@ -137,6 +137,15 @@ t.test('a device that stops short and closes ends the peek with what it sent, wh
   await once(device, 'end');
 });
 
+t.test('a device that resets the connection after a partial ClientHello fails the peek (the caller closes it)', { skip }, async (t) => {
+  const [client, device] = await connectedPair(t);
+  const { result } = peek(device, options());
+  client.write(Buffer.from([0x16, 3, 1]));
+  client.resetAndDestroy();
+  const { outcome } = await result;
+  t.equal(outcome, 'failed', 'libuv stops a watch with an error pending: waiting on would last until the timeout');
+});
+
 t.test('a device that leaves without a byte ends the peek empty', { skip }, async (t) => {
   const [client, device] = await connectedPair(t);
   const { result } = peek(device, options());
