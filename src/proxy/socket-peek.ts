@@ -157,8 +157,12 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
       finish('enough');
       return;
     }
-    // Quiet until at least one more byte waits.
-    native!.setLowWater(watch, bytes.length + 1);
+    try {
+      // Quiet until at least one more byte waits.
+      native!.setLowWater(watch, bytes.length + 1);
+    } catch {
+      finish('failed'); // thrown here it would end the process: this runs from a libuv callback
+    }
   }
   return true;
 }
