@@ -9,6 +9,7 @@
 #include <node_api.h>
 #include <uv.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,10 @@ static void on_poll(uv_poll_t *poll, int status, int events) {
   napi_create_int32(env, status < 0 ? status : events, &argument);
   // make_callback: the tick queue and microtasks run afterwards, as after any I/O callback.
   napi_make_callback(env, watch->async, resource, callback, 1, &argument, &ignored);
+  // A throw goes where one from any I/O callback goes: the process's uncaughtException.
+  bool pending = false;
+  napi_value error;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending && napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
   napi_close_handle_scope(env, scope);
 }
 
