@@ -21,8 +21,8 @@ const wholeHello = (bytes: Buffer): boolean => parseClientHello(bytes).kind !== 
 const options = (overrides: Partial<PeekOptions> = {}): PeekOptions => ({ enough: wholeHello, silenceMs: 5_000, restMs: 5_000, maxBytes: 64 * 1024, ...overrides });
 
 /** A server on 127.0.0.1:0 and one client connected to it: [client, the server's socket]. */
-async function connectedPair(t: Test): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
+async function connectedPair(t: Test, serverOptions: net.ServerOpts = {}): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer(serverOptions);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const accepted = once(server, 'connection') as Promise<[net.Socket]>;
@@ -92,6 +92,23 @@ t.test('a ClientHello sent in two pieces is seen whole and is still there to be 
   let read = Buffer.alloc(0);
   while (read.length < hello.length) read = Buffer.concat([read, (await once(device, 'data'))[0] as Buffer]);
   t.same(read, hello, 'read afterwards, the same bytes come first');
+});
+
+t.test("Node's own stream code does not start reading a socket while it is peeked", { skip }, async (t) => {
+  // Accepted paused, its handle not reading: a resume() (any listener's) would start it.
+  const [client, device] = await connectedPair(t, { pauseOnConnect: true });
+  const hello = await realClientHello('contacts.example.test');
+  const { result } = peek(device, options());
+  let readInJavaScript = 0;
+  device.on('data', (chunk: Buffer) => (readInJavaScript += chunk.length));
+  device.resume();
+  client.write(hello);
+  const { bytes, outcome } = await result;
+  t.equal(outcome, 'enough');
+  t.same(bytes, hello);
+  // Two turns of the event loop: a handle left reading would have read the bytes by now.
+  for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal(readInJavaScript + device.readableLength, 0, 'not a byte was read while peeked, nor after until readAgain');
 });
 
 t.test('a TLS socket made on the peeked socket reads the ClientHello itself and completes the handshake', { skip }, async (t) => {
