@@ -103,31 +103,30 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
   stopped.add(socket);
   let bytes: Buffer = Buffer.alloc(0);
   let finished = false;
-  const finish = (outcome: PeekResult['outcome']): void => {
-    if (finished) return;
+  /** Ends the watch: at the peek's end, or when the socket closes first. */
+  const stop = (): void => {
     finished = true;
     clearTimeout(timer);
-    socket.off('close', onClose);
+    socket.off('close', stop);
+    native.unwatch(watch);
+  };
+  const finish = (outcome: PeekResult['outcome']): void => {
+    if (finished) return;
     try {
       native.setLowWater(watch, 1);
     } catch {
       // the socket is gone; its reader will hear so
     }
-    native.unwatch(watch);
+    stop();
     if (!socket.destroyed) done({ bytes, outcome });
   };
-  const onClose = (): void => {
-    finished = true;
-    clearTimeout(timer);
-    native.unwatch(watch);
-  };
   let timer = setTimeout(() => finish('silence'), options.silenceMs);
-  socket.once('close', onClose);
+  socket.once('close', stop);
   function look(events: number): void {
     if (finished) return;
     if (socket.destroyed) {
       // Closed by us (a stopping proxy) a moment ago: its 'close' is on the way.
-      onClose();
+      stop();
       return;
     }
     if (events < 0) {

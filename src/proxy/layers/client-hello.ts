@@ -9,7 +9,8 @@ export type ClientHelloResult =
   | { readonly kind: 'invalid'; readonly reason: string }
   | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[] };
 
-const RECORD_HANDSHAKE = 0x16;
+/** The first byte of a TLS handshake record, and so of every ClientHello. */
+export const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 1;
 const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_ALPN = 16;

@@ -9,7 +9,7 @@ import { limits } from '../../limits.js';
 import { formatAuthority } from '../access/target.js';
 import type { ConnectionContext } from '../context.js';
 import { peekSocket, readAgain } from '../socket-peek.js';
-import { maxClientHelloBytes, parseClientHello } from './client-hello.js';
+import { maxClientHelloBytes, parseClientHello, RECORD_HANDSHAKE } from './client-hello.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
@@ -77,7 +77,9 @@ export class LayerStack {
         socket.destroy(); // reset before it said enough: as a read would have, with the error
         return;
       }
-      if (bytes.length > 0 && bytes[0] === TLS_HANDSHAKE && parseClientHello(bytes).kind !== 'partial') {
+      // 'enough' on a handshake record means a whole ClientHello (or one we cannot read, for the TLS
+      // stack to refuse): what wholeClientHelloOrOther said.
+      if (outcome === 'enough' && bytes[0] === RECORD_HANDSHAKE) {
         this.#layers.tls.handle(socket, bytes, context, true);
         return;
       }
@@ -135,9 +137,8 @@ export class LayerStack {
   }
 }
 
-const TLS_HANDSHAKE = 0x16;
 
 /** Enough to decide: any first bytes but a TLS record's, and of those the whole ClientHello. */
 function wholeClientHelloOrOther(bytes: Buffer): boolean {
-  return bytes.length > 0 && (bytes[0] !== TLS_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
+  return bytes.length > 0 && (bytes[0] !== RECORD_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
 }
