@@ -193,6 +193,7 @@ if (h2) {
 
 if (alloc) child.kill('SIGUSR2');
 const before = threadTimes(child.pid);
+const faultsBefore = minorFaults(child.pid);
 // Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
 const windowFrom = process.hrtime.bigint() / 1000n;
 const started = performance.now();
@@ -219,6 +220,7 @@ if (uploadMb > 0) {
 const elapsed = (performance.now() - started) / 1000;
 const windowTo = process.hrtime.bigint() / 1000n;
 const after = threadTimes(child.pid);
+const faults = minorFaults(child.pid) - faultsBefore;
 const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
 agent.destroy();
@@ -237,6 +239,7 @@ const lines = uploadMb > 0 ? [
   `MB/s ${rates.map((r) => r.toFixed(0)).join(', ')}`,
   `cpu per MB ${msPerMb(totalTicks).toFixed(2)} ms (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${msPerMb(t).toFixed(2)} ms`),
+  `minor page faults per MB ${(faults / (done * uploadMb)).toFixed(0)} (memory touched for the first time: steadier than CPU time here)`,
 ] : [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${fresh ? ' (a new connection per request)' : ''}${h2 ? ` (HTTP/2, ${h2Streams} streams on one connection)` : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${warmRequests} warm-up requests per connection ${nodeFlags.join(' ')}`.trim(),
   `requests ${done} in ${elapsed.toFixed(1)} s = ${(done / elapsed).toFixed(0)}/s`,
@@ -262,6 +265,15 @@ fs.rmSync(work, { recursive: true, force: true });
 function status(pid, field) {
   const text = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(text)?.[1]) / 1024;
+}
+
+/**
+ * The process's minor page faults so far (all its threads): each is a page of memory touched for
+ * the first time, which a virtual machine's host may serve slowly (uploads: the capture's buffers).
+ */
+function minorFaults(pid) {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
 }
 
 /** utime+stime in clock ticks per thread id, with the thread's name. */
