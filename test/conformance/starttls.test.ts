@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 import type { Flow } from '../../src/model/flow.js';
 import { connectTunnel, getOriginCa, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
 
@@ -295,6 +296,51 @@ async function dialogue(proxyPort: number, target: string) {
   }), 10_000, `a reply matching ${pattern}`);
   return { socket, waitFor };
 }
+
+t.test('after STARTTLS the device\'s ClientHello is left for the TLS stack to read: no TLS byte of the device is read into JavaScript, and a 2 MB mail passes whole', { skip: !socketPeekAvailable() && 'the socket-peek addon is not built here' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'upload.example.test' });
+  t.teardown(() => server.close());
+  // Every chunk Node reads into JavaScript from a device's connection (the proxy's end of it). A
+  // ClientHello read there and handed back to the TLS socket left Node's TLS input buffer small
+  // for the rest of the connection (src/proxy/socket-peek.ts).
+  const readFromDevices: Buffer[] = [];
+  const push = net.Socket.prototype.push;
+  net.Socket.prototype.push = function (this: net.Socket, chunk: unknown, encoding?: BufferEncoding) {
+    if (Buffer.isBuffer(chunk) && this.localPort === lab.port) readFromDevices.push(chunk);
+    return push.call(this, chunk, encoding);
+  };
+  t.teardown(() => { net.Socket.prototype.push = push; });
+
+  const { socket, waitFor } = await dialogue(lab.port, `upload.example.test:${server.port}`);
+  await waitFor(/220 .*\r\n/);
+  socket.write('EHLO phone\r\n');
+  await waitFor(/250 AUTH PLAIN\r\n/);
+  socket.write('STARTTLS\r\n');
+  await waitFor(/220 2\.0\.0 .*\r\n/);
+  const device = tls.connect({ socket, servername: 'upload.example.test', ca: lab.ca.certPem });
+  await within(once(device, 'secureConnect'), 10_000, 'the handshake with phonehome');
+  let replies = '';
+  const bye = new Promise<void>((resolve) => device.on('data', (chunk: Buffer) => {
+    replies += chunk.toString('latin1');
+    if (/221 .*\r\n$/.test(replies)) resolve();
+  }));
+  const photo = Buffer.alloc(1536 * 1024, 7).toString('base64').replace(/.{76}/g, '$&\r\n');
+  const mail = `EHLO phone\r\nMAIL FROM:<jane@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n${mailText.replace(/\n/g, '\r\n')}\r\n${photo}\r\n.\r\nQUIT\r\n`;
+  // Not ended first: the test's mail server closes at once on a half-close.
+  device.write(mail);
+  await within(bye, 20_000, 'the server to say bye');
+  device.destroy();
+
+  t.match(replies, /250 2\.0\.0 queued as 42\r\n221 2\.0\.0 Bye\r\n$/, 'the device read the server\'s replies');
+  t.equal(server.secure(), mail, `the server read exactly the ${mail.length} bytes the device sent after STARTTLS`);
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'upload.example.test');
+  t.ok(flow.tags.includes('starttls'), `tagged starttls (${flow.tags})`);
+  t.ok(readFromDevices.some((chunk) => chunk.includes('STARTTLS\r\n')), 'the clear-text dialogue was read in JavaScript, as the relay must');
+  const records = readFromDevices.filter((chunk) => chunk[0] === 0x16 && chunk[1] === 0x03);
+  t.equal(records.length, 0, 'no TLS record of the device was read into JavaScript: the TLS stack read the ClientHello itself');
+});
 
 t.test('a server that refuses STARTTLS: the dialogue goes on in clear text, relayed and captured', async (t) => {
   const lab = await startLab();

@@ -8,8 +8,8 @@ import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { formatAuthority } from '../access/target.js';
 import type { ConnectionContext } from '../context.js';
-import { peekSocket, readAgain } from '../socket-peek.js';
-import { maxClientHelloBytes, parseClientHello, RECORD_HANDSHAKE } from './client-hello.js';
+import { readAgain } from '../socket-peek.js';
+import { peekClientHello, peekedClientHello } from './read-client-hello.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
@@ -71,15 +71,13 @@ export class LayerStack {
    * Anything else is read as before. False when this socket cannot be peeked.
    */
   #peek(socket: Duplex, context: ConnectionContext): boolean {
-    const options = { enough: wholeClientHelloOrOther, silenceMs: limits.connectSniffTimeoutMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64 };
-    return peekSocket(socket, options, ({ bytes, outcome }) => {
+    return peekClientHello(socket, limits.connectSniffTimeoutMs, (result) => {
+      const { bytes, outcome } = result;
       if (outcome === 'failed') {
         socket.destroy(); // reset before it said enough: as a read would have, with the error
         return;
       }
-      // 'enough' on a handshake record means a whole ClientHello (or one we cannot read, for the TLS
-      // stack to refuse): what wholeClientHelloOrOther said.
-      if (outcome === 'enough' && bytes[0] === RECORD_HANDSHAKE) {
+      if (peekedClientHello(result)) {
         this.#layers.tls.handle(socket, bytes, context, true);
         return;
       }
@@ -137,8 +135,3 @@ export class LayerStack {
   }
 }
 
-
-/** Enough to decide: any first bytes but a TLS record's, and of those the whole ClientHello. */
-function wholeClientHelloOrOther(bytes: Buffer): boolean {
-  return bytes.length > 0 && (bytes[0] !== RECORD_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
-}

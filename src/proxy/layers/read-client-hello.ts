@@ -1,9 +1,34 @@
-// Reads a device's whole ClientHello off its socket (it may arrive in pieces) before anyone
-// answers it: the TLS layer and the STARTTLS layer both need its SNI and ALPN first.
+// A device's whole ClientHello (it may arrive in pieces) before anyone answers it: the TLS layer
+// and the STARTTLS layer both need its SNI and ALPN first. Peeked where the addon allows (left in
+// the kernel for the TLS stack to read itself: socket-peek.ts says why), read in JavaScript
+// otherwise.
 
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
-import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { peekSocket, type PeekResult } from '../socket-peek.js';
+import { maxClientHelloBytes, parseClientHello, RECORD_HANDSHAKE, type ClientHelloResult } from './client-hello.js';
+
+/**
+ * Looks at the device's first bytes without reading them until they are a whole ClientHello, or
+ * plainly not one (any first byte but a TLS handshake record's), or the device stays silent for
+ * `silenceMs`, stops short, or takes longer than the ClientHello timeout. False, with nothing
+ * started, when this socket cannot be peeked: the caller reads it (readClientHello).
+ */
+export function peekClientHello(socket: Duplex, silenceMs: number, done: (result: PeekResult) => void): boolean {
+  return peekSocket(socket, { enough: wholeClientHelloOrOther, silenceMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64 }, done);
+}
+
+/**
+ * Whether a peek ended on a ClientHello the TLS stack should have (whole, or one we cannot read,
+ * for the TLS library to refuse): what wholeClientHelloOrOther said when it said enough.
+ */
+export function peekedClientHello(result: PeekResult): boolean {
+  return result.outcome === 'enough' && result.bytes[0] === RECORD_HANDSHAKE;
+}
+
+function wholeClientHelloOrOther(bytes: Buffer): boolean {
+  return bytes.length > 0 && (bytes[0] !== RECORD_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
+}
 
 /**
  * Reads until the whole ClientHello is in (it may arrive in pieces), then calls `done` with every

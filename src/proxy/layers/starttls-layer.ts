@@ -21,8 +21,9 @@ import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
 import { upstreamFailure, type UpstreamConnector } from '../upstream.js';
-import type { ClientHelloResult } from './client-hello.js';
-import { readClientHello } from './read-client-hello.js';
+import { beforeTlsWrap, readAgain } from '../socket-peek.js';
+import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { peekClientHello, readClientHello } from './read-client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
 
 export interface StartTlsLayerOptions {
@@ -151,8 +152,11 @@ class StartTlsConnection {
         this.#watching = false;
         // The agreement reaches the device, then nothing else in clear text: both sides stop here.
         for (const pump of this.#pumps) pump.stop();
+        // The peek starts before the go-ahead is written: the device cannot have sent its
+        // ClientHello yet, so none of it has been read.
+        const peeking = this.#peekClientHello();
         this.#device.write(chunk);
-        this.#readClientHello();
+        if (!peeking) this.#readClientHello();
         return 'stop';
       }),
     ];
@@ -172,6 +176,30 @@ class StartTlsConnection {
     if (code !== 'not-mail') this.#tag(`starttls:${code}`);
   }
 
+  /**
+   * The device's ClientHello after the agreement, looked at where it waits and left there for the
+   * TLS stack, as the layer stack does for a connection that starts with TLS (socket-peek.ts: a
+   * ClientHello read here and handed back made Node read the rest of a mail upload in 1 and 16 KB
+   * pieces). False when this socket cannot be peeked: #readClientHello reads it instead.
+   */
+  #peekClientHello(): boolean {
+    const device = this.#device;
+    return peekClientHello(device, limits.clientHelloTimeoutMs, ({ bytes, outcome }) => {
+      if (outcome === 'failed') {
+        device.destroy(); // reset before its ClientHello was whole: as a read would have
+        return;
+      }
+      const hello = outcome === 'enough' ? parseClientHello(bytes) : undefined;
+      if (hello?.kind === 'client-hello') {
+        this.#upgrade(bytes, hello, true);
+        return;
+      }
+      // Not TLS after all, silent, or stopped short: relayed as it is, read from here on.
+      readAgain(device);
+      this.#relayOpaque(Buffer.alloc(0), hello?.kind === 'invalid' ? 'starttls:not-tls' : 'starttls:no-client-hello');
+    });
+  }
+
   /** The device's ClientHello after the agreement: its SNI names the leaf and what to pass through. */
   #readClientHello(): void {
     const device = this.#device;
@@ -189,14 +217,16 @@ class StartTlsConnection {
     this.#relayPlain();
   }
 
-  #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }): void {
+  /** `peeked`: the ClientHello's bytes are still unread in the socket (#peekClientHello). */
+  #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }, peeked = false): void {
     const context = this.#context;
     const sni = hello.sni ? validateHost(hello.sni) : undefined;
     context.tls = { clientAlpn: hello.alpn, ...(sni?.ok ? { sni: sni.host } : {}) };
     const name = context.tls.sni ?? context.target.host;
     const passthrough = this.#options.passthrough.decide(name);
     if (passthrough) {
-      this.#relayOpaque(helloBytes, `passthrough:${passthrough}`);
+      if (peeked) readAgain(this.#device);
+      this.#relayOpaque(peeked ? Buffer.alloc(0) : helloBytes, `passthrough:${passthrough}`);
       return;
     }
     const servername = upstreamServername(context);
@@ -213,7 +243,7 @@ class StartTlsConnection {
       serverTls.once('close', () => this.#server.destroy());
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
-      this.#device.unshift(helloBytes);
+      if (!peeked) this.#device.unshift(helloBytes);
       this.#terminateDevice(name);
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
@@ -227,6 +257,7 @@ class StartTlsConnection {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
     let handshakeError: unknown;
+    beforeTlsWrap(this.#device);
     const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(name) });
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
