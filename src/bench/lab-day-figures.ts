@@ -58,6 +58,8 @@ export function rssAtMinutes(samples: readonly LabDaySample[], minutes: readonly
 }
 
 export interface Flatness {
+  /** When the warm-up ended: the reference is the first sample at or after it. */
+  readonly warmUpSeconds: number;
   /** The first sample at or after the warm-up: the level the rest is held to. */
   readonly referenceMb: number;
   readonly minMb: number;
@@ -76,7 +78,19 @@ export function rssFlatness(samples: readonly LabDaySample[], warmUpSeconds = 60
   const minMb = Math.min(...values);
   const maxMb = Math.max(...values);
   const maxDeviation = referenceMb > 0 ? Math.max(maxMb - referenceMb, referenceMb - minMb) / referenceMb : Infinity;
-  return { referenceMb, minMb, maxMb, maxDeviation, flat: maxDeviation <= tolerance };
+  return { warmUpSeconds, referenceMb, minMb, maxMb, maxDeviation, flat: maxDeviation <= tolerance };
+}
+
+/**
+ * How long the phones take to make every kind of action at least once: a device waits gap x
+ * (0.5 to 1.5) before each action of a kind (the pinned app, which starts at once with its
+ * refusal, before its second attempt, the first passed through), so 1.5 x the longest gap. At a
+ * phone's pace that is 3 minutes. Until then the capture is still meeting kinds of traffic for the
+ * first time (the first photo's buffers, the pinned host learned), and RSS rises with them: a
+ * reference taken earlier judged where the warm-up stood more than whether memory grew.
+ */
+export function labDayWarmUpSeconds(gaps: Readonly<Record<string, number>>): number {
+  return 1.5 * Math.max(...Object.values(gaps));
 }
 
 /** Mean and peak CPU % over the samples that have an interval. */

@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import type { ChildProcess } from 'node:child_process';
 import { startCapture, startSoakOrigin, stopCapture, recordedFlows } from './soak.js';
 import { LabDevice, type ActionKind, type DeviceTally, type LatencyPair } from './lab-day-device.js';
-import { addedLatency, cpuFigures, cpuPercent, rssAtMinutes, rssFlatness, type AddedLatency, type Flatness, type LabDaySample } from './lab-day-figures.js';
+import { addedLatency, cpuFigures, cpuPercent, labDayWarmUpSeconds, rssAtMinutes, rssFlatness, type AddedLatency, type Flatness, type LabDaySample } from './lab-day-figures.js';
 import { labDayPlot } from './lab-day-plot.js';
 import { clockTicksPerSecond, processTreeTicks, statusMb } from './proc-cpu.js';
 
@@ -39,7 +39,10 @@ export interface LabDayResult {
   readonly latency: AddedLatency[];
   readonly cpu: { meanPercent: number; peakPercent: number } | undefined;
   readonly rssAt: Array<{ minute: number; rssMb: number }>;
+  /** RSS held to its level once every phone has made every kind of action (labDayWarmUpSeconds). */
   readonly rssFlat: Flatness | undefined;
+  /** The same from the first minute: the rule of the runs before 2026-12-06, kept to compare. */
+  readonly rssFlatFromMinute1: Flatness | undefined;
   /** Through the capture, by the flow kind it should record; and what flows.jsonl holds of those kinds. */
   readonly completed: Record<keyof Omit<DeviceTally, 'errors'>, number>;
   readonly recorded: Record<string, number>;
@@ -128,7 +131,8 @@ export async function labDay(options: LabDayOptions): Promise<LabDayResult> {
       latency: addedLatency(pairs),
       cpu: cpuFigures(samples),
       rssAt: rssAtMinutes(samples, [1, 5, 10, 15, 20, 25, 30].filter((m) => m <= minutes)),
-      rssFlat: rssFlatness(samples),
+      rssFlat: rssFlatness(samples, labDayWarmUpSeconds(options.gaps)),
+      rssFlatFromMinute1: rssFlatness(samples, 60),
       completed,
       recorded,
       missing,
@@ -155,12 +159,19 @@ export function describeLabDay(result: LabDayResult): string {
     ...result.latency.map((l) => `  ${l.kind.padEnd(9)} ${String(l.pairs).padStart(6)} pairs  p50 ${ms(l.addedP50)}  p99 ${ms(l.addedP99)}  (direct p50 ${ms(l.directP50)}, through p50 ${ms(l.throughP50)})`),
     result.cpu ? `capture CPU: mean ${result.cpu.meanPercent.toFixed(1)} %, peak ${result.cpu.peakPercent.toFixed(1)} % of one core` : 'capture CPU: no interval sampled',
     `RSS: ${result.rssAt.map((r) => `${r.minute} min ${r.rssMb} MB`).join(', ')}`,
-    result.rssFlat ? `RSS after the first minute: ${result.rssFlat.minMb}–${result.rssFlat.maxMb} MB against ${result.rssFlat.referenceMb} MB at 1 min, at most ${(result.rssFlat.maxDeviation * 100).toFixed(1)} % off: ${result.rssFlat.flat ? 'flat (±10 %)' : 'NOT flat (±10 %)'}` : 'RSS: the run was shorter than its warm-up minute',
+    flatness('RSS after the warm-up (every phone has made every kind of action)', result.rssFlat),
+    flatness('from the first minute (the rule before 2026-12-06)', result.rssFlatFromMinute1),
     `flows completed ${JSON.stringify(result.completed)}, recorded ${JSON.stringify(result.recorded)}, missing ${result.missing}; flows.har whole: ${result.harWhole}`,
     `summary devices: ${result.summaryDevices.length} (${result.summaryDevices.map((d) => d.client).sort((a, b) => Number(a.split('.')[3]) - Number(b.split('.')[3])).join(' ')})`,
     `errors: ${result.errors}${result.lastErrors.length ? ` (${result.lastErrors.join('; ')})` : ''}; capture exit ${result.exitCode}`,
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function flatness(title: string, flat: Flatness | undefined): string {
+  if (!flat) return `${title}: the run ended within it`;
+  const at = flat.warmUpSeconds % 60 === 0 ? `${flat.warmUpSeconds / 60} min` : `${flat.warmUpSeconds} s`;
+  return `${title}: ${flat.minMb}–${flat.maxMb} MB against ${flat.referenceMb} MB at ${at}, at most ${(flat.maxDeviation * 100).toFixed(1)} % off: ${flat.flat ? 'flat (±10 %)' : 'NOT flat (±10 %)'}`;
 }
 
 /** The run's JSON (samples and figures, with when and on what) and its SVG plot, where asked. */

@@ -5,7 +5,8 @@
 
 import t from 'tap';
 import { escapeXml, labDayPlot, niceCeiling } from '../../../src/bench/lab-day-plot.js';
-import { addedLatency, cpuFigures, cpuPercent, percentile, rssAtMinutes, rssFlatness, type LabDaySample } from '../../../src/bench/lab-day-figures.js';
+import { addedLatency, cpuFigures, cpuPercent, labDayWarmUpSeconds, percentile, rssAtMinutes, rssFlatness, type LabDaySample } from '../../../src/bench/lab-day-figures.js';
+import { PHONE_PACE } from '../../../src/bench/lab-day.js';
 import { parseLabDayArgs } from '../../../src/bench/lab-day.js';
 
 const sample = (seconds: number, rssMb: number, cpuPercent: number | null): LabDaySample => ({ seconds, rssMb, cpuPercent, flows: 0 });
@@ -117,10 +118,21 @@ t.test('RSS at given minutes, and flat within ±10 % of its level after the firs
   const samples = [sample(0, 150, null), sample(50, 230, 5), sample(60, 200, 5), sample(310, 210, 5), sample(600, 220, 5)];
   t.same(rssAtMinutes(samples, [1, 5, 10, 30]), [{ minute: 1, rssMb: 200 }, { minute: 5, rssMb: 210 }, { minute: 10, rssMb: 220 }], 'the first sample at or past each minute; none past the end');
   const flat = rssFlatness(samples)!;
-  t.same(flat, { referenceMb: 200, minMb: 200, maxMb: 220, maxDeviation: 0.1, flat: true }, 'the warm-up peak does not count; exactly +10 % is flat');
+  t.same(flat, { warmUpSeconds: 60, referenceMb: 200, minMb: 200, maxMb: 220, maxDeviation: 0.1, flat: true }, 'the warm-up peak does not count; exactly +10 % is flat');
   t.equal(rssFlatness([...samples, sample(900, 221, 5)])!.flat, false, '+10.5 % is not');
   t.equal(rssFlatness([sample(60, 200, 5), sample(120, 179, 5)])!.flat, false, 'nor is -10.5 %');
   t.equal(rssFlatness([sample(0, 100, null), sample(59, 100, 1)]), undefined, 'no sample past the warm-up: no verdict');
+});
+
+t.test("the warm-up lasts until every phone has made every kind of action, and the level is taken there", async (t) => {
+  t.equal(labDayWarmUpSeconds(PHONE_PACE), 180, "at a phone's pace: the pinned app's second attempt comes within 1.5 x 120 s");
+  t.equal(labDayWarmUpSeconds({ api: 0.5, websocket: 1, upload: 5, pinned: 3 }), 7.5, 'from the longest gap, whichever kind it is');
+  // A capture that climbs while the phones first upload photos and meet the pinned host, then holds.
+  const samples = [sample(0, 84, null), sample(60, 92, 3), sample(120, 97, 3), sample(180, 98, 3), sample(900, 103, 3), sample(1800, 100, 3)];
+  const warm = rssFlatness(samples, labDayWarmUpSeconds(PHONE_PACE))!;
+  t.match(warm, { warmUpSeconds: 180, referenceMb: 98, minMb: 98, maxMb: 103, flat: true }, 'held to its level at 3 minutes: flat');
+  t.match(rssFlatness(samples, 60)!, { referenceMb: 92, maxMb: 103, flat: false }, 'held to the 1-minute sample, taken mid-climb: not flat');
+  t.equal(rssFlatness([...samples, sample(1810, 109, 3)], 180)!.flat, false, 'growth after the warm-up still fails it');
 });
 
 t.test('labday arguments', async (t) => {
