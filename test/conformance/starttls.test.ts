@@ -342,6 +342,45 @@ t.test('after STARTTLS the device\'s ClientHello is left for the TLS stack to re
   t.equal(records.length, 0, 'no TLS record of the device was read into JavaScript: the TLS stack read the ClientHello itself');
 });
 
+const haveCurl = spawnSync('curl', ['--version']).status === 0;
+
+/** curl sending `mail` over SMTP with STARTTLS required (through a CONNECT tunnel when `proxyPort` is given). */
+async function curlMail(options: { host: string; port: number; caFile: string; proxyPort?: number; mail: string }): Promise<{ code: number | null; stderr: string }> {
+  const route = options.proxyPort === undefined
+    ? ['--resolve', `${options.host}:${options.port}:127.0.0.1`]
+    : ['--proxy', `http://127.0.0.1:${options.proxyPort}`, '--proxytunnel'];
+  const child = spawn('curl', [
+    '-sS', '--max-time', '20', '--ssl-reqd', '--cacert', options.caFile, ...route,
+    `smtp://${options.host}:${options.port}`, '--mail-from', 'jane@example.com', '--mail-rcpt', 'bob@example.org', '-T', '-',
+  ], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+  child.stdin.end(options.mail);
+  const [code] = (await within(once(child, 'exit'), 25_000, 'curl to send the mail')) as [number | null];
+  return { code, stderr };
+}
+
+t.test('curl sends a 2 MB mail over SMTP STARTTLS through CONNECT: the server reads what it reads from curl direct, and the flow holds it decrypted', { skip: !haveCurl && 'curl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'curlmail.example.test' });
+  t.teardown(() => server.close());
+  const photo = Buffer.alloc(1536 * 1024, 11).toString('base64').replace(/.{76}/g, '$&\n');
+  const mail = `${mailText}\n\n${photo}\n`;
+  const direct = await curlMail({ host: 'curlmail.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), mail });
+  t.equal(direct.code, 0, `curl direct succeeded: ${direct.stderr}`);
+  // curl leaves once the server has answered its QUIT: the server has read everything by then.
+  const [plainDirect, secureDirect] = [server.plain(), server.secure()];
+  const through = await curlMail({ host: 'curlmail.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), proxyPort: lab.port, mail });
+  t.equal(through.code, 0, `curl through phonehome succeeded: ${through.stderr}`);
+  t.ok(secureDirect.length > 2_000_000, `curl direct sent ${secureDirect.length} bytes after STARTTLS`);
+  t.equal(server.plain().slice(plainDirect.length), plainDirect, 'the clear-text dialogue, as direct');
+  t.equal(server.secure().slice(secureDirect.length), secureDirect, 'every byte after STARTTLS, as direct');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'curlmail.example.test');
+  t.ok(flow.tags.includes('starttls:smtp'), `tagged (${flow.tags})`);
+  t.match(flow.stream?.up.bytes.toString('latin1'), /STARTTLS\r\nEHLO \S+\r\nMAIL FROM:<jane@example\.com>[^\r]*\r\nRCPT TO:<bob@example\.org>\r\nDATA\r\nFrom: Jane/, 'the flow holds the decrypted mail');
+});
+
 t.test('a server that refuses STARTTLS: the dialogue goes on in clear text, relayed and captured', async (t) => {
   const lab = await startLab();
   t.teardown(() => lab.close());
