@@ -16,7 +16,7 @@ import type { Finding, FindingDraft } from '../model/finding.js';
 import { inspectFlow, type InspectionResult } from '../inspect/inspector.js';
 import { loadSqlite } from '../inspect/decode/sqlite.js';
 import { flowPayloadBytes } from '../model/flow-codec.js';
-import { collectGarbage } from '../util/collect-garbage.js';
+import { collectAfterLargeBody } from '../util/collect-garbage.js';
 import { limits } from '../limits.js';
 import { withFields } from '../util/with-fields.js';
 
@@ -123,9 +123,9 @@ export class FindingPipeline {
     const large = flowPayloadBytes(flow) >= COLLECT_AFTER_BYTES;
     this.#chain = this.#chain.then(async () => {
       this.#report(flow, await result, tunnel);
-      // The body is let go of now; collected at once rather than whenever V8 sees pressure (a
-      // full collection here takes 10–30 ms, paid once per very large body).
-      if (large) setImmediate(collectGarbage);
+      // The body is let go of now; collected within tens of ms rather than whenever V8 sees
+      // pressure (which held two or three such bodies at once: see collectAfterLargeBody).
+      if (large) setImmediate(collectAfterLargeBody);
     });
   }
 }

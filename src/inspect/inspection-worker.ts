@@ -8,7 +8,7 @@ import { defaultDetectors } from './detect/registry.js';
 import { inspectFlow, type InspectionResult } from './inspector.js';
 import type { InspectionAnswers, InspectionBatch, InspectionWorkerStarted } from './inspection-pool.js';
 import { loadSqlite, takeSqliteWanted } from './decode/sqlite.js';
-import { collectGarbage } from '../util/collect-garbage.js';
+import { collectAfterLargeBody } from '../util/collect-garbage.js';
 import { limits } from '../limits.js';
 import { startOldGenerationPacer } from '../util/old-generation-pacer.js';
 
@@ -43,7 +43,7 @@ async function inspectOne(envelope: unknown): Promise<InspectionResult> {
 
 // This thread allocates little of its own, so V8 may not collect for a long time, and every large
 // body it was handed stays alive until it does (the proxy's peak memory held two or three of them).
-// After a batch that carried large bodies, it collects at once: a few milliseconds on this small heap.
+// After a batch that carried large bodies, it has V8 collect (collectAfterLargeBody).
 const COLLECT_AFTER_BYTES = limits.collectGarbageAfterBatchBytes;
 
 // A batch is answered in one message, in the order it came.
@@ -52,5 +52,5 @@ parentPort?.on('message', async (batch: InspectionBatch) => {
   for (const { seq, envelope } of batch.flows) results.push({ seq, result: await inspectOne(envelope) });
   const answers: InspectionAnswers = { results };
   parentPort?.postMessage(answers);
-  if (batch.flows.reduce((n, { envelope }) => n + flowPayloadBytes(envelope.flow), 0) >= COLLECT_AFTER_BYTES) collectGarbage();
+  if (batch.flows.reduce((n, { envelope }) => n + flowPayloadBytes(envelope.flow), 0) >= COLLECT_AFTER_BYTES) collectAfterLargeBody();
 });
