@@ -2,7 +2,7 @@
 // ships. Each is optional: where one cannot build (no compiler, not Linux), install still
 // succeeds and says in one line what is lost without it.
 //   original-dst    the address a redirected connection was going to (--transparent)
-//   incremental-gc  starts V8's incremental marking (src/util/old-generation-pacer.ts)
+//   incremental-gc  starts V8's incremental marking (src/util/incremental-marking.ts)
 //   socket-peek     a device's first bytes seen without reading them (src/proxy/socket-peek.ts)
 
 import { spawnSync } from 'node:child_process';

@@ -8,7 +8,7 @@
 
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { incrementalMarkingStarter } from './old-generation-pacer.js';
+import { incrementalMarking } from './incremental-marking.js';
 
 function findCollector(): () => void {
   try {
@@ -25,10 +25,11 @@ export const collectGarbage: () => void = findCollector();
 
 /**
  * After a large body was let go of (16 MB or more; the inspection worker: a batch of 4 MB): V8's
- * incremental marking where native/incremental-gc is built, a full collection where it is not.
- * Either frees the body within tens of milliseconds. The full collection stopped the thread for
- * 20-30 ms after every such body, in the proxy and in the worker alike (`--trace-gc`: "testing"),
- * about a tenth of the CPU an upload of 128 MB cost; marking runs on V8's helper threads, and the
- * thread pauses only to finish.
+ * incremental marking for external memory where native/incremental-gc is built, a full collection
+ * where it is not. Either frees the body within tens of milliseconds. The full collection stopped
+ * the thread for 20-30 ms after every such body, in the proxy and in the worker alike
+ * (`--trace-gc`: "testing"); marking runs on V8's helper threads, and the thread pauses only to
+ * finish. Of the two kinds of marking the ordinary one (src/util/incremental-marking.ts): the
+ * memory-reducing kind, used until 2026-12-06, compacted the whole heap after every body.
  */
-export const collectAfterLargeBody: () => void = incrementalMarkingStarter() ?? collectGarbage;
+export const collectAfterLargeBody: () => void = incrementalMarking()?.freeExternalMemory ?? collectGarbage;

@@ -6,9 +6,10 @@
 // waited with it (up to 6.5 MB), and V8 kept the pages it had grown to: RSS rose by ~10 MB in steps.
 //
 // The pacer looks every few seconds and, once the old generation holds a set amount more than its
-// lowest level since the last start, starts V8's incremental marking (native/incremental-gc): the
-// same kind of collection V8 starts itself at its limit, marked in small steps and on its helper
-// threads, the thread paused to finish (3.5-9.4 ms on the lab day). It never forces a full
+// lowest level since the last start, starts V8's incremental marking of the memory-reducing kind
+// (src/util/incremental-marking.ts: what V8 does under moderate memory pressure; it also compacts
+// pages to give them back), marked in small steps and on V8's helper threads, the thread paused to
+// finish (3.5-9.4 ms on the lab day). It never forces a full
 // stop-the-world collection (`gc()`), which took 17-55 ms of the proxy thread here.
 //
 // The step is 2 MiB (every 50-60 s on the lab day; 4 MiB until 2026-12-04, every 90-110 s). Two
@@ -22,27 +23,8 @@
 //
 // Where the addon did not build, there is no pacer and V8 keeps its own schedule.
 
-import { createRequire } from 'node:module';
 import v8 from 'node:v8';
-
-interface IncrementalGcAddon {
-  startIncrementalMarking(): void;
-}
-
-let addon: IncrementalGcAddon | null | undefined;
-
-/** The addon's `startIncrementalMarking`, or undefined where it is not built (or built for another Node). */
-export function incrementalMarkingStarter(): (() => void) | undefined {
-  if (addon === undefined) {
-    try {
-      // src/util and dist/util are both two folders below the installation.
-      addon = createRequire(import.meta.url)('../../native/incremental-gc/build/Release/incremental_gc.node') as IncrementalGcAddon;
-    } catch {
-      addon = null;
-    }
-  }
-  return addon ? () => addon!.startIncrementalMarking() : undefined;
-}
+import { incrementalMarking } from './incremental-marking.js';
 
 /**
  * When to start a collection, from samples of the old generation's size: once it holds `stepBytes`
@@ -91,7 +73,7 @@ export interface OldGenerationPacer {
 
 /** Starts pacing this thread's old generation; undefined where the addon is missing. The timer never keeps the process alive. */
 export function startOldGenerationPacer(options: PacerOptions = {}): OldGenerationPacer | undefined {
-  const startMarking = incrementalMarkingStarter();
+  const startMarking = incrementalMarking()?.reduceMemory;
   if (!startMarking) return undefined;
   const pacing = new OldGenerationPacing(options.stepBytes ?? 2 * 1024 * 1024);
   let started = 0;

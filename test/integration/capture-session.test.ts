@@ -5,7 +5,7 @@ import type { Detector } from '../../src/inspect/detect/detector.js';
 import type { RawOptions } from '../../src/app/options.js';
 import { getOriginCa, httpsViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
-import { incrementalMarkingStarter } from '../../src/util/old-generation-pacer.js';
+import { incrementalMarking } from '../../src/util/incremental-marking.js';
 import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 
 // A stand-in detector for the pipeline test: the real detectors (issue #3) register the same way.
@@ -131,7 +131,7 @@ t.test('--pcap: Wireshark reads the device side decrypted with no key file; opaq
   t.ok(session);
 });
 
-t.test('a capture paces its old generation while it runs, and stops doing so when it stops', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+t.test('a capture paces its old generation while it runs, and stops doing so when it stops', { skip: incrementalMarking() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
   const { session } = await startCaptureRun();
   const pacer = session.oldGenerationPacer;
   t.ok(pacer?.running, 'the pacer runs (util/old-generation-pacer.ts)');
@@ -152,7 +152,7 @@ t.test('a capture that cannot peek a device\'s first bytes says so at start, and
   await session.stop();
 });
 
-t.test('a capture with its pacer says nothing about it', { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+t.test('a capture with its pacer says nothing about it', { skip: incrementalMarking() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
   const { session } = await startCaptureRun();
   t.notMatch(session.startupWarnings.join('\n'), /pacer/);
   if (socketPeekAvailable()) t.notMatch(session.startupWarnings.join('\n'), /socket-peek/, 'nor about peeking, where its addon is built');

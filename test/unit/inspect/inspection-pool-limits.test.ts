@@ -6,7 +6,7 @@ import path from 'node:path';
 import t from 'tap';
 import { InspectionPool } from '../../../src/inspect/inspection-pool.js';
 import { limits } from '../../../src/limits.js';
-import { incrementalMarkingStarter } from '../../../src/util/old-generation-pacer.js';
+import { incrementalMarking } from '../../../src/util/incremental-marking.js';
 import { makeFlow } from '../../helpers/flows.js';
 
 const photo = fs.readFileSync(path.join(import.meta.dirname, '..', '..', 'fixtures', 'photos', 'camera.jpg'));
@@ -26,5 +26,5 @@ t.test("the worker paces its old generation, where the addon is built", async (t
   const pool = new InspectionPool();
   t.teardown(() => pool.close());
   // The worker says so in its first message; a worker without a pacer would never say it.
-  t.equal(await pool.workerPacing, incrementalMarkingStarter() !== undefined);
+  t.equal(await pool.workerPacing, incrementalMarking() !== undefined);
 });

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import t from 'tap';
-import { incrementalMarkingStarter, OldGenerationPacing } from '../../../src/util/old-generation-pacer.js';
+import { OldGenerationPacing } from '../../../src/util/old-generation-pacer.js';
+import { incrementalMarking } from '../../../src/util/incremental-marking.js';
 
 const MB = 1024 * 1024;
 
@@ -82,7 +83,7 @@ const places = [
   { name: 'in a worker thread too (the inspection worker paces its own heap)', inWorker: true },
 ];
 for (const { name, inWorker } of places) {
-  t.test(name, { skip: incrementalMarkingStarter() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
+  t.test(name, { skip: incrementalMarking() ? false : 'the incremental-gc addon is not built here' }, async (t) => {
     if (!fs.existsSync(builtModule)) return t.fail('dist/ is not built (npm test builds it first)');
     const without = run(false, inWorker);
     t.comment(`without the pacer: ${JSON.stringify(without)}`);
