@@ -6,10 +6,11 @@
 
 import fs from 'node:fs';
 import { describeError } from '../util/errors.js';
+import { GatheredWrites } from './gathered-writes.js';
 
 /**
- * Lines shorter than this are joined and go out in one write; longer ones (large bodies) piece by
- * piece. Below V8's large-object size (128 KiB, two bytes a character at worst): a joined text past
+ * Lines shorter than this are joined and go out in one write; longer ones (large bodies) are made
+ * piece by piece and written a mebibyte at a time (gathered-writes.ts). Below V8's large-object size (128 KiB, two bytes a character at worst): a joined text past
  * it is a large object, moved to the old generation when a nursery collection finds it in use, and
  * then kept until a full collection (see INLINE_BYTES in flow-log-sink.ts).
  */
@@ -83,6 +84,8 @@ export class AppendOnlyFile {
   #brokenLine = false;
   #retryTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Made for the first long line. */
+  #gathered: GatheredWrites | undefined;
 
   constructor(file: string, events: AppendOnlyFileEvents, options: { backlogLimitBytes: number; retryMs: number; mode?: number }) {
     this.path = file;
@@ -136,13 +139,17 @@ export class AppendOnlyFile {
         started = true;
         writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
-        for (const piece of pieces) {
-          const data = typeof piece === 'string' ? piece : piece.text();
-          if (data.length === 0) continue;
-          started = true;
-          writeAll(this.#fd, data);
+        // A long line (large bodies): its pieces made one at a time and written a mebibyte at a time.
+        const gathered = (this.#gathered ??= new GatheredWrites(this.#fd));
+        gathered.reset();
+        try {
+          for (const piece of pieces) gathered.add(typeof piece === 'string' ? piece : piece.text());
+          gathered.add('\n');
+          gathered.flush();
+        } finally {
+          started = gathered.written > 0;
+          gathered.reset();
         }
-        writeAll(this.#fd, '\n');
       }
       this.#lines++;
       if (this.#error) this.#recovered();

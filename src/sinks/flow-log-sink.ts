@@ -9,7 +9,8 @@
 // one turn (setImmediate) or one callback (a microtask) went out ~4.5 per write, but 6-14 % of
 // flows then waited over 10 ms (p99 45-50 ms: the rest of a busy poll phase, GC, other processes),
 // breaking the 10 ms promise for a saving of a few microseconds of system call per flow.
-// Bodies over 16 KiB go to the file in 16 KiB slices, never as one large string.
+// Bodies over 16 KiB are made into text 16 KiB at a time, never as one large string, and reach the
+// file a mebibyte at a time (src/sinks/gathered-writes.ts).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
