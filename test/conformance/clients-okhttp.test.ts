@@ -15,6 +15,8 @@ const knownDifferences: KnownDifferences = {};
 
 const jars = ['/usr/share/java/okhttp.jar', '/usr/share/java/okio.jar'];
 const source = path.join(import.meta.dirname, '..', 'fixtures', 'okhttp', 'ConformanceClient.java');
+/** Trust in the CAs of a PEM file, shared by the suite's Java clients. */
+const pemTrustSource = path.join(import.meta.dirname, '..', 'fixtures', 'java', 'PemTrust.java');
 const skip = missingCommand('javac', 'default-jdk-headless') ?? missingCommand('java', 'default-jdk-headless')
   ?? (jars.every((jar) => fs.existsSync(jar)) ? undefined : 'OkHttp is not installed (apt-get install libokhttp-java)');
 
@@ -30,7 +32,7 @@ function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: B
 
 t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   const classes = tempDir('conformance-okhttp-');
-  const compiled = await runClient('javac', ['-nowarn', '-cp', jars.join(':'), '-d', classes, source]);
+  const compiled = await runClient('javac', ['-nowarn', '-cp', jars.join(':'), '-d', classes, source, pemTrustSource]);
   t.equal(compiled.status, 0, `javac: ${compiled.text}`);
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());

@@ -4,6 +4,8 @@
 // HTTP/2 flow control (a slow reader stalls its stream, not the connection or our memory),
 // trailers are relayed, RST_STREAM is passed on with its code, server push is refused, and a
 // client that resets streams faster than a bound (CVE-2023-44487, "rapid reset") is cut off.
+// Header fields (and trailers) go as they came, a repeated name as its fields
+// (http2-header-fields.ts).
 
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -11,6 +13,7 @@ import type { EventBus } from '../../flow/events.js';
 import { headerPairs, newFlowId } from '../../model/flow.js';
 import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { relayBody } from './body-relay.js';
+import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -56,9 +59,6 @@ function resetStream(stream: http2.ServerHttp2Stream, code: number): void {
 
 /** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
 export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { readonly error: string };
-
-/** Connection-specific headers HTTP/2 forbids; Node refuses to send them. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'http2-settings', 'proxy-authorization', 'proxy-authenticate', 'host']);
 
 interface Connection {
   readonly context: ConnectionContext;
@@ -182,7 +182,7 @@ export class Http2Layer {
     } else {
       // A request whose HEADERS ended the stream (a GET) has no body to wait for.
       const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      this.#relay(stream, headers, endStream, connection, recorder, fail);
+      this.#relay(stream, headers, rawHeaders, endStream, connection, recorder, fail);
     }
 
     stream.once('close', () => {
@@ -198,11 +198,11 @@ export class Http2Layer {
     });
   }
 
-  #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, endStream: boolean, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
+  #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], endStream: boolean, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
     const upstream = (connection.upstream as { session: http2.ClientHttp2Session }).session;
     let upstreamStream: http2.ClientHttp2Stream;
     try {
-      upstreamStream = upstream.request(forwardable(headers), endStream ? { endStream: true } : { waitForTrailers: true });
+      upstreamStream = sendFields(headers, rawHeaders, (fields) => upstream.request(fields, endStream ? { endStream: true } : { waitForTrailers: true }));
     } catch (err) {
       const failure = upstreamFailure(err);
       recorder.tag(failure.tag);
@@ -217,18 +217,21 @@ export class Http2Layer {
       recorder.tag(failure.tag);
       fail(failure.reason);
     });
-    let clientTrailers: http2.IncomingHttpHeaders | undefined;
-    stream.on('trailers', (trailers) => {
-      clientTrailers = trailers;
+    let clientTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
+    stream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      clientTrailers = { headers: trailers, raw };
     });
-    upstreamStream.on('wantTrailers', () => upstreamStream.sendTrailers(clientTrailers ? forwardable(clientTrailers) : {}));
+    upstreamStream.on('wantTrailers', () => {
+      if (clientTrailers) sendFields(clientTrailers.headers, clientTrailers.raw, (fields) => upstreamStream.sendTrailers(fields));
+      else upstreamStream.sendTrailers({});
+    });
     // The device's body to the server, each chunk recorded on its way, with backpressure. A device
     // stream left paused when the server's closes is ended by the 'close' listener below: a 502
     // when the server had not answered, else its reset code, or NO_ERROR after an early answer.
     if (endStream) stream.resume();
     else relayBody(stream, upstreamStream, (chunk) => recorder.data(true, chunk));
 
-    let serverTrailers: http2.IncomingHttpHeaders | undefined;
+    let serverTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
     upstreamStream.on('response', (responseHeaders: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, _flags: number, raw: string[]) => {
       const status = Number(responseHeaders[':status'] ?? 0);
       // The address actually connected: the upstream session's socket.
@@ -239,9 +242,12 @@ export class Http2Layer {
         // sendDate: false: the device gets the server's headers, not a Date of ours (the option respond()
         // shares with the compatibility API's response.sendDate).
         // Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why); the record keeps the server's.
-        const headersForDevice = forwardable(responseHeaders);
-        if (dropHttp3FromHeaders(headersForDevice)) recorder.tag(altSvcH3RemovedTag);
-        stream.respond(headersForDevice, { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
+        const h3Dropped = sendFields(responseHeaders, raw, (headersForDevice) => {
+          const dropped = dropHttp3FromHeaders(headersForDevice);
+          stream.respond(headersForDevice, { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions);
+          return dropped;
+        });
+        if (h3Dropped) recorder.tag(altSvcH3RemovedTag);
       } catch (err) {
         fail(`response headers could not be relayed: ${describeError(err)}`);
         resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
@@ -252,7 +258,7 @@ export class Http2Layer {
       relayBody(upstreamStream, stream, (chunk) => recorder.data(false, chunk));
     });
     upstreamStream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
-      serverTrailers = trailers;
+      serverTrailers = { headers: trailers, raw };
       recorder.trailers(false, headerPairs(raw));
     });
     // A server may answer before the device's body has all come, and then ask it to stop sending
@@ -267,7 +273,8 @@ export class Http2Layer {
       });
     };
     stream.on('wantTrailers', () => {
-      stream.sendTrailers(serverTrailers ? forwardable(serverTrailers) : {});
+      if (serverTrailers) sendFields(serverTrailers.headers, serverTrailers.raw, (fields) => stream.sendTrailers(fields));
+      else stream.sendTrailers({});
       if (stopDeviceAfterAnswer) stopDevice();
     });
 
@@ -323,20 +330,6 @@ export class Http2Layer {
     setTimeout(() => session.destroy(), limits.stopGraceMs).unref();
     if ('session' in connection.upstream) connection.upstream.session.destroy();
   }
-}
-
-/** Headers that may cross to the other side as they are (pseudo-headers included). */
-function forwardable(headers: http2.IncomingHttpHeaders): http2.OutgoingHttpHeaders {
-  const out: http2.OutgoingHttpHeaders = {};
-  // for-in, not Object.entries: no array of pairs for each of a request's two header sets. Node's
-  // header objects have no prototype, and the symbol it adds (sensitive headers) is skipped by both.
-  for (const name in headers) {
-    const value = headers[name];
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    if (name === 'te' && String(value).toLowerCase() !== 'trailers') continue;
-    out[name] = value;
-  }
-  return out;
 }
 
 /**
