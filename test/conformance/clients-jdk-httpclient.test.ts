@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differential, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { compileJava, jdkMissing } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
@@ -19,10 +20,7 @@ const knownDifferences: KnownDifferences = {
   'jdk-httpclient GET + POSTs (http/1.1 over TLS) @ http-proxy origin': 'a chunked body is chunked again as the reads deliver it (same bytes, other chunk sizes)',
 };
 
-const source = path.join(import.meta.dirname, '..', 'fixtures', 'jdk-httpclient', 'ConformanceClient.java');
-/** Trust in the CAs of a PEM file, shared by the suite's Java clients. */
-const pemTrustSource = path.join(import.meta.dirname, '..', 'fixtures', 'java', 'PemTrust.java');
-const skip = missingCommand('javac', 'default-jdk-headless') ?? missingCommand('java', 'default-jdk-headless');
+const skip = jdkMissing;
 
 function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string | string[]) => unknown; end: (b: string) => unknown }): void {
   const body: Buffer[] = [];
@@ -37,9 +35,8 @@ function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: B
 }
 
 t.test('the JDK HttpClient', { skip: skip ?? false }, async (t) => {
+  const classPath = await compileJava(t, ['jdk-httpclient/ConformanceClient.java', 'java/PemTrust.java']);
   const work = tempDir('conformance-jdk-httpclient-');
-  const compiled = await runClient('javac', ['-nowarn', '-d', work, source, pemTrustSource]);
-  t.equal(compiled.status, 0, `javac: ${compiled.text}`);
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
   const runAgainst = (origin: RecordingOrigin, version: 'h2' | 'http/1.1') => async (context: RunContext): Promise<string> => {
@@ -47,9 +44,9 @@ t.test('the JDK HttpClient', { skip: skip ?? false }, async (t) => {
     // client resolves nothing but the proxy's address.
     const hosts = path.join(work, 'hosts');
     fs.writeFileSync(hosts, `127.0.0.1 ${origin.hostname}\n`);
-    const mode = context.mode === 'http-proxy' ? 'http' : 'direct';
+    const { mode } = clientProxyArgs(context);
     const base = `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`;
-    const run = await runClient('java', [`-Djdk.net.hosts.file=${hosts}`, '-cp', work, 'ConformanceClient', mode, String(context.proxy.httpPort), context.caFile, base, version]);
+    const run = await runClient('java', [`-Djdk.net.hosts.file=${hosts}`, '-cp', classPath, 'ConformanceClient', mode, String(context.proxy.httpPort), context.caFile, base, version]);
     return `exit ${run.status}\n${run.text}`;
   };
   const scenario = (name: string, origin: RecordingOrigin, version: 'h2' | 'http/1.1') => ({ name, run: runAgainst(origin, version), modes: ['http-proxy'] as const });

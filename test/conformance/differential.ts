@@ -509,6 +509,12 @@ function appendTableRow(row: Record<string, unknown>): void {
   if (file) fs.appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
 
+/** How a client with its own proxy setting is told the mode: direct, http or socks5, and the port. */
+export function clientProxyArgs(context: RunContext): { mode: 'direct' | 'http' | 'socks5'; port: number } {
+  if (context.mode === 'direct') return { mode: 'direct', port: 0 };
+  return context.mode === 'socks5' ? { mode: 'socks5', port: context.proxy.socksPort } : { mode: 'http', port: context.proxy.httpPort };
+}
+
 /** The reason a client is missing on this machine, or undefined when it is there. */
 export function missingCommand(command: string, install: string): string | undefined {
   const found = (process.env['PATH'] ?? '').split(':').some((dir) => dir && fs.existsSync(path.join(dir, command)));

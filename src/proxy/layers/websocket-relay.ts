@@ -4,7 +4,8 @@
 // answered 101 is the device answered, with the subprotocol and the extension parameters the
 // server accepted. So a device that writes its first messages as soon as it reads 101 (most send
 // their auth or subscribe at once), or even before (pipelined behind the request), finds the
-// upstream ready; nothing it sends is dropped. A server that refuses the upgrade is heard by the
+// upstream ready; nothing it sends is dropped. The server reads the device's upgrade head as the
+// device wrote it, but for its key (websocket-device-head.ts). A server that refuses the upgrade is heard by the
 // device as it answered (its status, headers and body); one that cannot be reached or verified
 // gets the device a 502 that says why. Every way a WebSocket ends records the flow once.
 //
@@ -24,10 +25,9 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 import { MessagePipe } from './websocket-pipe.js';
+import { setDeviceHead } from './websocket-device-head.js';
 import { acceptedDeflate, offeredProtocols, upstreamDeflateOffer } from './websocket-negotiation.js';
 
-/** Request headers ws writes itself upstream, and those that belong to this hop only. */
-const NOT_FORWARDED = /^(connection|upgrade|keep-alive|transfer-encoding|te|trailer|sec-websocket-(key|version|extensions|protocol|accept)|proxy-.*)$/i;
 /** Headers of a refusing answer that describe its framing, which we redo (close-delimited). */
 const NOT_RELAYED_BACK = /^(connection|keep-alive|transfer-encoding|content-length|proxy-connection)$/i;
 
@@ -110,7 +110,11 @@ class WebSocketSession {
       upstream = new WebSocket(url, protocols, {
         agent: plan.agent ?? (plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http),
         ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
-        headers: forwardedHeaders(req.rawHeaders),
+        // The head the server reads is the device's (websocket-device-head.ts).
+        finishRequest: (request: http.ClientRequest) => {
+          setDeviceHead(request, req.rawHeaders);
+          request.end();
+        },
         perMessageDeflate: deflate,
         handshakeTimeout: limits.upstreamConnectTimeoutMs,
         // A witness passes text frames on as they came, valid UTF-8 or not, and answers no ping itself.
@@ -270,25 +274,6 @@ function invalidUpgrade(req: http.IncomingMessage): string | undefined {
   const version = req.headers['sec-websocket-version'];
   if (version !== '13' && version !== '8') return 'missing or unsupported Sec-WebSocket-Version';
   return undefined;
-}
-
-/** The device's headers for the server, names as the device wrote them, less this hop's own. */
-function forwardedHeaders(rawHeaders: readonly string[]): Record<string, string> {
-  const headers: Record<string, string> = {};
-  const seen = new Map<string, string>();
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (NOT_FORWARDED.test(name)) continue;
-    const lower = name.toLowerCase();
-    const first = seen.get(lower);
-    if (first === undefined) {
-      seen.set(lower, name);
-      headers[name] = rawHeaders[i + 1]!;
-    } else {
-      headers[first] += (lower === 'cookie' ? '; ' : ', ') + rawHeaders[i + 1]!;
-    }
-  }
-  return headers;
 }
 
 /**
