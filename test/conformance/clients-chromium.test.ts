@@ -1,6 +1,7 @@
 // Chromium (Debian's, driven by playwright-core), direct and through the proxy under test as an
 // HTTP proxy and as a SOCKS5 proxy: a page over HTTPS (the origin offers h2 and HTTP/1.1) that
-// posts JSON with fetch(). The requests the origin received (sorted by path: a browser's order and
+// posts JSON with fetch(), and a page whose WebSocket (wss and ws, permessage-deflate offered)
+// sends four messages as soon as it is open. The requests the origin received (sorted by path: a browser's order and
 // connection use are its own) and what the page got must be the same in every mode.
 
 import fs from 'node:fs';
@@ -9,6 +10,7 @@ import t from 'tap';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../helpers/lab.js';
 import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { startWebSocketOrigin } from './websocket-origin.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
@@ -23,6 +25,28 @@ const page = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" 
 <body><pre id="out">waiting</pre><script>
 fetch('/api/contacts?sync=1', { method: 'POST', headers: { 'content-type': 'application/json', 'x-app': 'conformance' }, body: JSON.stringify({ name: 'Ada', phone: '+44 20 7946 0000' }) })
   .then(async (r) => { document.getElementById('out').textContent = r.status + ' ' + r.headers.get('x-echo') + ' ' + await r.text(); });
+</script></body></html>`;
+
+/** A page that opens a WebSocket, sends four messages once it is open and closes on the last echo. */
+const webSocketPage = `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>conformance</title></head>
+<body><pre id="out">waiting</pre><script>
+const events = [];
+const ws = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/chat?room=7', ['chat.v2', 'chat.v1']);
+ws.binaryType = 'arraybuffer';
+ws.onopen = () => {
+  events.push('open ' + ws.protocol + ' ' + ws.extensions);
+  ws.send('hello');
+  ws.send(JSON.stringify({ sms: '+33612345678: your code is 4921' }));
+  ws.send(new Uint8Array([0, 1, 2, 255]));
+  ws.send('last');
+};
+ws.onmessage = (e) => {
+  if (typeof e.data !== 'string') return events.push('binary ' + [...new Uint8Array(e.data)].map((b) => b.toString(16).padStart(2, '0')).join(''));
+  events.push('text ' + e.data);
+  if (e.data === 'echo:last') ws.close(1000, 'bye');
+};
+ws.onerror = () => events.push('error');
+ws.onclose = (e) => { events.push('close ' + e.code + ' ' + e.reason); document.getElementById('out').textContent = events.join('\\n'); };
 </script></body></html>`;
 
 function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { statusCode: number; setHeader: (n: string, v: string) => unknown; end: (b?: string) => unknown }): void {
@@ -101,6 +125,14 @@ t.test('Chromium', { skip: skip ?? false }, async (t) => {
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'chromium page + fetch POST (http)', run: runChromium, originView: requestsSorted }, knownDifferences);
   });
+
+  for (const secure of [true, false]) {
+    t.test(`a WebSocket (${secure ? 'wss' : 'ws'}) with permessage-deflate, four messages as soon as it is open`, async (t) => {
+      const origin = await startWebSocketOrigin(secure, webSocketPage);
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, { name: `chromium websocket (${secure ? 'wss' : 'ws'})`, run: runChromium, closesConnections: true }, knownDifferences);
+    });
+  }
 
   t.test('a page over TLS (h2)', async (t) => {
     const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
