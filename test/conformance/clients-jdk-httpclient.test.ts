@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 import { compileJava, jdkMissing } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
@@ -21,18 +21,6 @@ const knownDifferences: KnownDifferences = {
 };
 
 const skip = jdkMissing;
-
-function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string | string[]) => unknown; end: (b: string) => unknown }): void {
-  const body: Buffer[] = [];
-  req.on('data', (c) => body.push(c!));
-  req.on('end', () => {
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('cache-control', 'no-store');
-    // Sent as two fields (two lines in HTTP/1.1): the client must get two, not one joined.
-    res.setHeader('x-served-by', ['edge-1', 'edge-2']);
-    res.end(JSON.stringify({ method: req.method, url: req.url, bytes: Buffer.concat(body).length }));
-  });
-}
 
 t.test('the JDK HttpClient', { skip: skip ?? false }, async (t) => {
   const classPath = await compileJava(t, ['jdk-httpclient/ConformanceClient.java', 'java/PemTrust.java']);
@@ -52,19 +40,19 @@ t.test('the JDK HttpClient', { skip: skip ?? false }, async (t) => {
   const scenario = (name: string, origin: RecordingOrigin, version: 'h2' | 'http/1.1') => ({ name, run: runAgainst(origin, version), modes: ['http-proxy'] as const });
 
   t.test('an origin offering h2 and HTTP/1.1: the JDK\'s HTTP/2 through CONNECT', async (t) => {
-    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, scenario('jdk-httpclient GET + POSTs (h2)', origin, 'h2'), knownDifferences);
   });
 
   t.test('an origin speaking HTTP/1.1 only: the head as the JDK wrote it, a chunked upload', async (t) => {
-    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: handler as never });
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, scenario('jdk-httpclient GET + POSTs (http/1.1 over TLS)', origin, 'h2'), knownDifferences);
   });
 
   t.test('an origin in clear', async (t) => {
-    const origin = await startRecordingOrigin({ handler: handler as never });
+    const origin = await startRecordingOrigin({ handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, scenario('jdk-httpclient GET + POSTs (http)', origin, 'http/1.1'), knownDifferences);
   });

@@ -9,20 +9,10 @@ import { Readable } from 'node:stream';
 import t from 'tap';
 import { Agent, fetch, ProxyAgent, request, type Dispatcher } from 'undici';
 import { testLookup } from '../helpers/lab.js';
-import { differential, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
-
-function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string | string[]) => unknown; end: (b: string) => unknown }): void {
-  const body: Buffer[] = [];
-  req.on('data', (c) => body.push(c!));
-  req.on('end', () => {
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('x-served-by', ['edge-1', 'edge-2']);
-    res.end(JSON.stringify({ method: req.method, url: req.url, bytes: Buffer.concat(body).length }));
-  });
-}
 
 /** A response as text: status, headers in undici's order (a repeated one as its values), body. */
 async function rendered(response: Dispatcher.ResponseData): Promise<string> {
@@ -77,9 +67,9 @@ t.test('undici', async (t) => {
   t.teardown(() => proxy.close());
   const scenario = (name: string) => ({ name, run: runUndici, modes: ['http-proxy'] as const });
   const origins: Array<[string, () => Promise<RecordingOrigin>]> = [
-    ['an origin offering h2 and HTTP/1.1: undici\'s HTTP/2 through CONNECT', () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never })],
-    ['an origin speaking HTTP/1.1 only', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: handler as never })],
-    ['an origin in clear (through a CONNECT tunnel too)', () => startRecordingOrigin({ handler: handler as never })],
+    ['an origin offering h2 and HTTP/1.1: undici\'s HTTP/2 through CONNECT', () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never })],
+    ['an origin speaking HTTP/1.1 only', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never })],
+    ['an origin in clear (through a CONNECT tunnel too)', () => startRecordingOrigin({ handler: jsonEchoHandler as never })],
   ];
   const names = ['undici requests + fetch (h2)', 'undici requests + fetch (http/1.1 over TLS)', 'undici requests + fetch (http)'];
   for (const [i, [title, start]] of origins.entries()) {

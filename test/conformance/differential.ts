@@ -509,6 +509,22 @@ function appendTableRow(row: Record<string, unknown>): void {
   if (file) fs.appendFileSync(file, `${JSON.stringify(row)}\n`);
 }
 
+/**
+ * An origin handler for API clients: answers JSON saying what it received (method, target, body
+ * length), with no-store and one header sent as two fields (two lines in HTTP/1.1), which the
+ * client must get as two, not joined.
+ */
+export function jsonEchoHandler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string | string[]) => unknown; end: (b: string) => unknown }): void {
+  const body: Buffer[] = [];
+  req.on('data', (c) => body.push(c!));
+  req.on('end', () => {
+    res.setHeader('content-type', 'application/json');
+    res.setHeader('cache-control', 'no-store');
+    res.setHeader('x-served-by', ['edge-1', 'edge-2']);
+    res.end(JSON.stringify({ method: req.method, url: req.url, bytes: Buffer.concat(body).length }));
+  });
+}
+
 /** How a client with its own proxy setting is told the mode: direct, http or socks5, and the port. */
 export function clientProxyArgs(context: RunContext): { mode: 'direct' | 'http' | 'socks5'; port: number } {
   if (context.mode === 'direct') return { mode: 'direct', port: 0 };
