@@ -10,9 +10,10 @@ import { GatheredWrites } from './gathered-writes.js';
 
 /**
  * Lines shorter than this are joined and go out in one write; longer ones (large bodies) are made
- * piece by piece and written a mebibyte at a time (gathered-writes.ts). Below V8's large-object size (128 KiB, two bytes a character at worst): a joined text past
- * it is a large object, moved to the old generation when a nursery collection finds it in use, and
- * then kept until a full collection (see INLINE_BYTES in flow-log-sink.ts).
+ * piece by piece and written a mebibyte at a time (gathered-writes.ts). Below V8's large-object
+ * size (128 KiB, two bytes a character at worst): a joined text past it is a large object, moved
+ * to the old generation when a nursery collection finds it in use, and then kept until a full
+ * collection (see INLINE_BYTES in flow-log-sink.ts).
  */
 export const ONE_WRITE_CHARS = 48 * 1024;
 

@@ -52,6 +52,7 @@ export class GatheredWrites {
     try {
       while (parts.length > 0) {
         let done = fs.writevSync(this.#fd, parts);
+        if (done === 0) throw new Error('the file took none of a write');
         this.written += done;
         // A nearly full disk may take part of a write and refuse the rest on the next call.
         let first = 0;

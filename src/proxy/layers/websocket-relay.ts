@@ -5,9 +5,10 @@
 // server accepted. So a device that writes its first messages as soon as it reads 101 (most send
 // their auth or subscribe at once), or even before (pipelined behind the request), finds the
 // upstream ready; nothing it sends is dropped. The server reads the device's upgrade head as the
-// device wrote it, but for its key (websocket-device-head.ts). A server that refuses the upgrade is heard by the
-// device as it answered (its status, headers and body); one that cannot be reached or verified
-// gets the device a 502 that says why. Every way a WebSocket ends records the flow once.
+// device wrote it, but for its key (websocket-device-head.ts). A server that refuses the upgrade
+// is heard by the device as it answered (its status, headers and body); one that cannot be
+// reached or verified gets the device a 502 that says why. Every way a WebSocket ends records the
+// flow once.
 //
 // Messages go through a MessagePipe each way (hold, backpressure); pings and pongs are relayed,
 // not answered by us; a close is passed on with its code and reason. Known limit: ws answers a
