@@ -141,8 +141,8 @@ export class AppendOnlyFile {
         writeAll(this.#fd, `${pieces.map(pieceText).join('')}\n`);
       } else {
         // A long line (large bodies): its pieces made one at a time and written a mebibyte at a time.
+        // Always reset after a line, written or not, so each line starts from nothing.
         const gathered = (this.#gathered ??= new GatheredWrites(this.#fd));
-        gathered.reset();
         try {
           for (const piece of pieces) gathered.add(typeof piece === 'string' ? piece : piece.text());
           gathered.add('\n');

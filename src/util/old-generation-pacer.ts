@@ -9,8 +9,8 @@
 // lowest level since the last start, starts V8's incremental marking of the memory-reducing kind
 // (src/util/incremental-marking.ts: what V8 does under moderate memory pressure; it also compacts
 // pages to give them back), marked in small steps and on V8's helper threads, the thread paused to
-// finish (3.5-9.4 ms on the lab day). It never forces a full
-// stop-the-world collection (`gc()`), which took 17-55 ms of the proxy thread here.
+// finish (3.5-9.4 ms on the lab day). It never forces a full stop-the-world collection (`gc()`),
+// which took 17-55 ms of the proxy thread here.
 //
 // The step is 2 MiB (every 50-60 s on the lab day; 4 MiB until 2026-12-04, every 90-110 s). Two
 // 30-minute lab days, each beside one with 4 MiB: RSS from minute 5 at a median of 101 and 97 MB

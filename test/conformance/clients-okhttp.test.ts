@@ -5,23 +5,13 @@
 // status, headers, body) must be the same in every mode.
 
 import t from 'tap';
-import { clientProxyArgs, differential, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 import { compileJava, okhttpJars, okhttpMissing } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
 
 const skip = okhttpMissing;
-
-function handler(req: { method?: string; url?: string; on: (e: string, f: (c?: Buffer) => void) => unknown }, res: { setHeader: (n: string, v: string) => unknown; end: (b: string) => unknown }): void {
-  const body: Buffer[] = [];
-  req.on('data', (c) => body.push(c!));
-  req.on('end', () => {
-    res.setHeader('content-type', 'application/json');
-    res.setHeader('cache-control', 'no-store');
-    res.end(JSON.stringify({ method: req.method, url: req.url, bytes: Buffer.concat(body).length }));
-  });
-}
 
 t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   const classPath = await compileJava(t, ['okhttp/ConformanceClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
@@ -33,19 +23,19 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   };
 
   t.test('an origin offering h2 and HTTP/1.1', async (t) => {
-    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (h2)', run: runAgainst(origin) }, knownDifferences);
   });
 
   t.test('an origin in clear', async (t) => {
-    const origin = await startRecordingOrigin({ handler: handler as never });
+    const origin = await startRecordingOrigin({ handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (http)', run: runAgainst(origin) }, knownDifferences);
   });
 
   t.test('an origin speaking HTTP/1.1 only', async (t) => {
-    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: handler as never });
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (http/1.1)', run: runAgainst(origin) }, knownDifferences);
   });

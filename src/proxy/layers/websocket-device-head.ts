@@ -13,12 +13,12 @@
 
 import type http from 'node:http';
 
-/** Fields whose value stays ws's, wherever the device put them. */
-const WS_OWN = ['sec-websocket-key', 'sec-websocket-extensions'] as const;
+/** Fields whose value stays ws's, wherever the device put them: lower case, and as written where the device sent none. */
+const WS_OWN = new Map([['sec-websocket-key', 'Sec-WebSocket-Key'], ['sec-websocket-extensions', 'Sec-WebSocket-Extensions']]);
 
 export function setDeviceHead(request: http.ClientRequest, rawHeaders: readonly string[]): void {
   const own = new Map<string, ReturnType<http.ClientRequest['getHeader']>>();
-  for (const name of WS_OWN) {
+  for (const name of WS_OWN.keys()) {
     const value = request.getHeader(name);
     if (value !== undefined) own.set(name, value);
   }
@@ -33,15 +33,14 @@ export function setDeviceHead(request: http.ClientRequest, rawHeaders: readonly 
     else fields.set(lower, { name, values: [rawHeaders[i + 1]!] });
   }
   for (const [lower, { name, values }] of fields) {
-    if ((WS_OWN as readonly string[]).includes(lower)) {
-      const value = own.get(lower);
-      own.delete(lower);
-      if (value !== undefined) request.setHeader(name, value);
+    if (!WS_OWN.has(lower)) {
+      request.setHeader(name, values.length === 1 ? values[0]! : values);
       continue;
     }
-    request.setHeader(name, values.length === 1 ? values[0]! : values);
+    const value = own.get(lower);
+    own.delete(lower);
+    if (value !== undefined) request.setHeader(name, value);
   }
-  // A device upgrade always has a key (the relay refuses one without); kept for any other.
-  if (own.has('sec-websocket-key')) request.setHeader('Sec-WebSocket-Key', own.get('sec-websocket-key')!);
-  if (own.has('sec-websocket-extensions')) request.setHeader('Sec-WebSocket-Extensions', own.get('sec-websocket-extensions')!);
+  // What ws set and the device did not send (its key always comes: the relay refuses an upgrade without).
+  for (const [lower, value] of own) request.setHeader(WS_OWN.get(lower)!, value!);
 }
