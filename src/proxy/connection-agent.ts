@@ -1,7 +1,10 @@
-// The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays: one server
-// connection at a time, kept alive between requests, starting with the probe's connection when
-// there is one and offering the device's own ALPN list. The server sees one connection for one
-// device connection, as it would without us.
+// The upstream of one device connection, for the HTTP/1 and WebSocket relays: one server connection
+// at a time, kept alive between requests. For a decrypted connection it starts with the probe's
+// connection when there is one and offers the device's own ALPN list; for a plain one it is a TCP
+// connection (`plain`). The server sees one connection for one device connection, as it would
+// without us: a shared pool would hand one device's requests to a connection another device
+// opened, and an origin that ties state to its connection (NTLM, a per-connection session) would
+// take the one for the other.
 //
 // Why not an https.Agent: Node's agent is a pool keyed by origin, and it pays for that on every
 // request. addRequest merges the request's options with the agent's into a new dictionary object
@@ -31,6 +34,8 @@ import type { UpstreamSessions } from './upstream-sessions.js';
 
 /** How one device connection's server connections are made (UpstreamConnector.connectionAgent). */
 export interface ConnectionAgentOptions {
+  /** Plain TCP to the server (http:, ws:) instead of TLS; the TLS options below are then unused. */
+  readonly plain?: boolean;
   readonly rejectUnauthorized: boolean;
   /** The device's ALPN offer, passed on; empty when it made none. */
   readonly alpn: readonly string[];
@@ -68,8 +73,8 @@ const TCP_KEEP_ALIVE_DELAY_MS = 1000;
 
 export class ConnectionAgent {
   // What ClientRequest reads of its agent.
-  readonly protocol = 'https:';
-  readonly defaultPort = 443;
+  readonly protocol: 'http:' | 'https:';
+  readonly defaultPort: number;
   readonly maxSockets = 1;
   readonly options: { readonly timeout?: number } = {};
   keepAlive = true;
@@ -88,6 +93,8 @@ export class ConnectionAgent {
   constructor(options: ConnectionAgentOptions) {
     this.#options = options;
     this.#reserved = options.reserved;
+    this.protocol = options.plain ? 'http:' : 'https:';
+    this.defaultPort = options.plain ? 80 : 443;
   }
 
   /** This agent as the `agent` option of http.request and ws (which only call what is above). */
@@ -98,7 +105,8 @@ export class ConnectionAgent {
   /** Called by ClientRequest for each request made with this agent. */
   addRequest(request: http.ClientRequest, target: RequestTarget): void {
     const req = request as PooledRequest;
-    const servername = serverNameOf(target, req);
+    // A plain connection has no name of its own: the Host header does not choose it.
+    const servername = this.#options.plain ? '' : serverNameOf(target, req);
     const socket = this.#socket;
     if (socket && !this.#idle) {
       this.#waiting.push({ req, target, servername });
@@ -229,6 +237,12 @@ export class ConnectionAgent {
 
   #connect(target: RequestTarget, servername: string, alpn: readonly string[]): AgentSocket {
     const { host, port } = this.#addressOf(target);
+    if (this.#options.plain) {
+      const lookup = this.#options.lookup;
+      const socket = net.connect({ host, port, ...(lookup ? { lookup } : {}) });
+      socket.setNoDelay(true);
+      return socket as unknown as AgentSocket;
+    }
     const { rejectUnauthorized, lookup, sessions, keylog } = this.#options;
     const secureContext = this.#options.contextFor(servername || host);
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };

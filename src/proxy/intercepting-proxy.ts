@@ -98,6 +98,7 @@ export class InterceptingProxy {
     const tracker = this.#tracker;
     this.#http1 = new Http1Layer({
       tracker, relay: new RequestOrUpgradeRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
+      plainAgent: () => this.#upstream.plainConnectionAgent(),
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
@@ -110,6 +111,7 @@ export class InterceptingProxy {
     const layers = new LayerStack({ tls, http1: this.#http1, http2, raw, starttls }, options.passthrough, options.lookup);
     this.#httpMode = new HttpProxyMode({
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), layers, http1: this.#http1, isSelf: (target) => this.#isSelf(target),
+      plainAgent: () => this.#upstream.plainConnectionAgent(),
       ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     });
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });

@@ -211,6 +211,14 @@ export class UpstreamConnector {
     });
   }
 
+  /** The upstream of one plain device connection (or of one server behind an HTTP proxy connection): TCP, one connection at a time. */
+  plainConnectionAgent(): ConnectionAgent {
+    return new ConnectionAgent({
+      plain: true, rejectUnauthorized: true, alpn: [], contextFor: () => undefined, sessions: this.sessions,
+      ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}),
+    });
+  }
+
   /**
    * The server at host:port chose HTTP/2 where a probe had seen it choose something else: what was
    * learned of it is wrong now (a server upgraded, or another one took the port), so the next device

@@ -16,6 +16,7 @@ import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
+import type { ConnectionAgent } from '../connection-agent.js';
 import type { HttpRelay } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 
@@ -41,6 +42,8 @@ export interface Http1LayerOptions {
   readonly relay: HttpRelay;
   readonly bodyLimitBytes: number;
   readonly insecureUpstream: boolean;
+  /** A plain connection's own upstream (UpstreamConnector.plainConnectionAgent). */
+  readonly plainAgent: () => ConnectionAgent;
   /** A malformed request on a connection: recorded as a rejected flow. */
   readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
 }
@@ -65,6 +68,13 @@ export class Http1Layer {
   /** Takes a connection (plain or decrypted) whose destination the context names. */
   handle(socket: Duplex, context: ConnectionContext): void {
     this.#contexts.set(socket, context);
+    if (!context.upstreamAgent) {
+      // A plain connection gets its own server connection too (a decrypted one got it from the
+      // TLS layer), and it goes when the device's does.
+      const agent = this.#options.plainAgent();
+      context.upstreamAgent = agent;
+      socket.once('close', () => agent.release());
+    }
     this.#server.emit('connection', socket);
     // The socket may have been paused for sniffing, and a paused stream does not start flowing
     // when the HTTP parser adds its 'data' listener.

@@ -7,6 +7,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import type { ConnectionAgent } from '../connection-agent.js';
 import { INSTALL_HOST, serveInstallPage } from '../install-page.js';
 import type { ProxyAuth } from '../access/proxy-auth.js';
 import { formatAuthority, parseTarget, type Target } from '../access/target.js';
@@ -16,6 +17,7 @@ import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '..
 import type { LayerStack } from '../layers/layer-stack.js';
 import { refuse, respondText } from '../replies.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
+import { ProxyConnectionUpstreams } from './proxy-connection-upstreams.js';
 
 export interface HttpProxyModeOptions {
   readonly tracker: FlowTracker;
@@ -25,6 +27,8 @@ export interface HttpProxyModeOptions {
   readonly http1: Http1Layer;
   /** True when a target is this proxy itself (it would talk to itself forever). */
   readonly isSelf: (target: Target) => boolean;
+  /** A new upstream for one server of one device connection (UpstreamConnector.plainConnectionAgent). */
+  readonly plainAgent: () => ConnectionAgent;
   /** The running WireGuard endpoint, for the install page's /wireguard (--wireguard). */
   readonly wireguard?: () => WireguardInfo | undefined;
 }
@@ -36,9 +40,12 @@ export class HttpProxyMode {
   readonly #options: HttpProxyModeOptions;
   /** Parses requests on connections from devices (absolute-form requests and CONNECT). */
   readonly #server: http.Server;
+  /** Absolute-form requests reach their servers on connections of their device connection's own. */
+  readonly #upstreams: ProxyConnectionUpstreams;
 
   constructor(options: HttpProxyModeOptions) {
     this.#options = options;
+    this.#upstreams = new ProxyConnectionUpstreams(options.plainAgent);
     this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])));
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
@@ -101,7 +108,8 @@ export class HttpProxyMode {
       return;
     }
     const client = clientOf(req.socket);
-    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
+    const agent = this.#upstreams.agentFor(req.socket, target).nodeAgent;
+    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
   }
 
   #installPage(): { wireguard?: () => WireguardInfo | undefined } {
@@ -119,7 +127,8 @@ export class HttpProxyMode {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
+    const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
+    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

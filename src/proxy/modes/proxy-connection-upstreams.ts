@@ -1,0 +1,54 @@
+// The servers one device's HTTP proxy connection reaches with absolute-form requests (plain http://
+// URLs and ws:// upgrades), each with a connection of its own that lives no longer than the
+// device's connection. Direct, a device that makes three connections for three requests shows the
+// server three connections, and two devices never share one; through a shared pool the server saw
+// one connection for all of them (found by wget, which starts a new process and connection for each
+// fetch). A proxy connection can name many servers, where a direct one names one: each server gets
+// its own upstream, as the device would have had, up to a bound; past it the least recently used
+// one is let go (closed once its exchange in flight is over).
+
+import type { Duplex } from 'node:stream';
+import { formatAuthority, type Target } from '../access/target.js';
+import type { ConnectionAgent } from '../connection-agent.js';
+
+/** Servers one proxy connection keeps an upstream for at once. */
+const SERVERS_PER_CONNECTION = 16;
+
+export class ProxyConnectionUpstreams {
+  readonly #newAgent: () => ConnectionAgent;
+  readonly #byConnection = new WeakMap<Duplex, Map<string, ConnectionAgent>>();
+
+  constructor(newAgent: () => ConnectionAgent) {
+    this.#newAgent = newAgent;
+  }
+
+  /** The upstream of `target` for requests on the device connection `socket`. */
+  agentFor(socket: Duplex, target: Target): ConnectionAgent {
+    let agents = this.#byConnection.get(socket);
+    if (!agents) {
+      const mine = new Map<string, ConnectionAgent>();
+      agents = mine;
+      this.#byConnection.set(socket, mine);
+      socket.once('close', () => {
+        for (const agent of mine.values()) agent.release();
+        mine.clear();
+      });
+    }
+    const key = formatAuthority(target);
+    const known = agents.get(key);
+    if (known) {
+      // Most recently used last: the first entry is the one to let go.
+      agents.delete(key);
+      agents.set(key, known);
+      return known;
+    }
+    if (agents.size >= SERVERS_PER_CONNECTION) {
+      const [oldestKey, oldest] = agents.entries().next().value!;
+      agents.delete(oldestKey);
+      oldest.release();
+    }
+    const agent = this.#newAgent();
+    agents.set(key, agent);
+    return agent;
+  }
+}
