@@ -134,6 +134,14 @@ t.test('Chromium', { skip: skip ?? false }, async (t) => {
     });
   }
 
+  // Chromium opens a WebSocket on the page's h2 connection when the server allows extended
+  // CONNECT (RFC 8441); through the proxy it must still do so, not fall back to HTTP/1.1.
+  t.test('a WebSocket over HTTP/2 (RFC 8441) with permessage-deflate, on the page\'s connection', async (t) => {
+    const origin = await startWebSocketOrigin(true, webSocketPage, { http2: true });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, { name: 'chromium websocket (wss over h2)', run: runChromium, closesConnections: true }, knownDifferences);
+  });
+
   t.test('a page over TLS (h2)', async (t) => {
     const origin = await startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: handler as never });
     t.teardown(() => origin.close());

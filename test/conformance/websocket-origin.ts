@@ -2,19 +2,32 @@
 // echoes ("echo:" before a text, a binary as it came) and records, per connection, the upgrade
 // request's head (its key left out: random in every run), every message and the close it got.
 // Frames are masked with random keys, so it records messages, not bytes. With `page`, a GET of /
-// is answered with that HTML (a browser's page that opens the WebSocket).
+// is answered with that HTML (a browser's page that opens the WebSocket). With `http2` (TLS only)
+// it speaks h2 as well and allows WebSockets over it (RFC 8441: extended CONNECT, which Chromium
+// uses on an h2 connection whose server allows it), recording the CONNECT stream's fields in order.
 
 import fs from 'node:fs';
 import http from 'node:http';
+import http2 from 'node:http2';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import type net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { getOriginCa, tempDir } from '../helpers/lab.js';
 import type { RecordingOrigin } from './differential.js';
 
-export async function startWebSocketOrigin(secure: boolean, page?: string): Promise<RecordingOrigin> {
+/** ws's extension negotiation, which its ESM entry does not export. */
+const wsInternals = createRequire(import.meta.url)('ws') as {
+  PerMessageDeflate: new (options: { isServer: boolean; maxPayload?: number }) => { accept(offers: unknown[]): Record<string, unknown> };
+  extension: { parse(header: string): Record<string, unknown[]>; format(extensions: Record<string, unknown>): string };
+};
+
+/** ws's server side over an already negotiated stream (not in @types/ws). */
+type StreamWebSocket = WebSocket & { _extensions: Record<string, unknown>; _protocol: string; setSocket(socket: unknown, head: Buffer, options: object): void };
+
+export async function startWebSocketOrigin(secure: boolean, page?: string, options: { http2?: boolean } = {}): Promise<RecordingOrigin> {
   const hostname = 'ws.example.test';
   const ca = getOriginCa();
   const caFile = path.join(tempDir('conformance-ws-origin-'), 'origin-ca.pem');
@@ -31,19 +44,20 @@ export async function startWebSocketOrigin(secure: boolean, page?: string): Prom
       res.end();
     }
   };
-  const server = secure ? https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, servePage) : http.createServer(servePage);
+  const server = options.http2 ? http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: true, settings: { enableConnectProtocol: true } }, servePage as never)
+    : secure ? https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, servePage) : http.createServer(servePage);
   // The second protocol offered, so that a proxy answering on its own would show.
-  const wss = new WebSocketServer({ server, handleProtocols: (offered) => [...offered][1] ?? false });
+  const choose = (offered: Iterable<string>): string | false => [...offered][1] ?? false;
+  const wss = new WebSocketServer({ server: server as http.Server, handleProtocols: choose });
   let lines: string[] = [];
   let open = 0;
   let wakeWhenClosed: Array<() => void> = [];
-  wss.on('connection', (ws, request) => {
+  const record = (line: string): void => { lines.push(line); };
+  /** What close() ends besides ws's own: WebSockets over h2 streams, and h2 sessions. */
+  const streamSockets = new Set<WebSocket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const echo = (ws: WebSocket): void => {
     open++;
-    const record = (line: string): void => { lines.push(line); };
-    record(`${request.method} ${request.url} HTTP/${request.httpVersion}`);
-    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
-      if (request.rawHeaders[i]!.toLowerCase() !== 'sec-websocket-key') record(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
-    }
     ws.on('message', (data: Buffer, binary) => {
       record(binary ? `binary ${data.toString('hex')}` : `text ${data.toString('utf8')}`);
       ws.send(binary ? data : `echo:${data.toString('utf8')}`, { binary });
@@ -53,7 +67,40 @@ export async function startWebSocketOrigin(secure: boolean, page?: string): Prom
       open--;
       if (open === 0) for (const wake of wakeWhenClosed.splice(0)) wake();
     });
+  };
+  wss.on('connection', (ws, request) => {
+    record(`${request.method} ${request.url} HTTP/${request.httpVersion}`);
+    for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
+      if (request.rawHeaders[i]!.toLowerCase() !== 'sec-websocket-key') record(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+    }
+    echo(ws);
   });
+  if (options.http2) {
+    // Node's compatibility layer answers a CONNECT stream 405 unless someone listens for 'connect':
+    // a WebSocket over h2 is the 'stream' listener's.
+    (server as http2.Http2SecureServer).on('connect', () => undefined);
+    (server as http2.Http2SecureServer).on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => {
+      if (headers[':method'] !== 'CONNECT') return;
+      record(`CONNECT ${headers[':path']} HTTP/2 (${headers[':protocol']})`);
+      for (let i = 0; i + 1 < rawHeaders.length; i += 2) record(`${rawHeaders[i]}: ${rawHeaders[i + 1]}`);
+      const offers = wsInternals.extension.parse(String(headers['sec-websocket-extensions'] ?? ''));
+      const deflate = offers['permessage-deflate'] ? new wsInternals.PerMessageDeflate({ isServer: true }) : undefined;
+      const accepted = deflate ? deflate.accept(offers['permessage-deflate']!) : undefined;
+      const protocol = choose(String(headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean));
+      stream.respond({ ':status': 200, ...(protocol ? { 'sec-websocket-protocol': protocol } : {}), ...(deflate ? { 'sec-websocket-extensions': wsInternals.extension.format({ 'permessage-deflate': [accepted] }) } : {}) });
+      const ws = new WebSocket(null as never, undefined, {}) as StreamWebSocket;
+      if (deflate) ws._extensions = { 'permessage-deflate': deflate };
+      if (protocol) ws._protocol = protocol;
+      ws.setSocket(stream, Buffer.alloc(0), { allowSynchronousEvents: true, maxPayload: 100 * 1024 * 1024, skipUTF8Validation: false });
+      streamSockets.add(ws);
+      ws.on('close', () => streamSockets.delete(ws));
+      echo(ws);
+    });
+    (server as http2.Http2SecureServer).on('session', (session) => {
+      sessions.add(session);
+      session.on('close', () => sessions.delete(session));
+    });
+  }
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return {
@@ -69,9 +116,10 @@ export async function startWebSocketOrigin(secure: boolean, page?: string): Prom
     },
     allClosed: () => (open === 0 && lines.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => { wakeWhenClosed.push(resolve); })),
     close: () => new Promise<void>((resolve) => {
-      for (const client of wss.clients) client.terminate();
+      for (const client of [...wss.clients, ...streamSockets]) client.terminate();
       wss.close();
-      server.closeAllConnections();
+      for (const session of sessions) session.destroy();
+      if ('closeAllConnections' in server) server.closeAllConnections();
       server.close(() => resolve());
     }),
   };

@@ -173,9 +173,9 @@ export async function getWithAgent(agent: https.Agent, url: string): Promise<Cli
 }
 
 /** An HTTP/2 origin on 127.0.0.1:0 (TLS, ALPN h2; `allowHttp1` also accepts HTTP/1.1 clients). */
-export async function startH2Origin(options: { hostname?: string; allowHttp1?: boolean; onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void }): Promise<Origin & { sessions: Set<http2.ServerHttp2Session> }> {
+export async function startH2Origin(options: { hostname?: string; allowHttp1?: boolean; settings?: http2.Settings; onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void }): Promise<Origin & { sessions: Set<http2.ServerHttp2Session> }> {
   const leaf = getOriginCa().issueLeaf(options.hostname ?? 'api.example.test');
-  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: options.allowHttp1 ?? false });
+  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: options.allowHttp1 ?? false, ...(options.settings ? { settings: options.settings } : {}) });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);

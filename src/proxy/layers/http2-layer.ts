@@ -4,6 +4,8 @@
 // HTTP/2 flow control (a slow reader stalls its stream, not the connection or our memory),
 // trailers are relayed, RST_STREAM is passed on with its code, server push is refused, and a
 // client that resets streams faster than a bound (CVE-2023-44487, "rapid reset") is cut off.
+// Extended CONNECT (WebSockets over HTTP/2) goes through when the server allows it
+// (http2-websocket-tunnel.ts).
 // Header fields (and trailers) go as they came, a repeated name as its fields
 // (http2-header-fields.ts).
 
@@ -21,41 +23,12 @@ import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
-import { headerSafe } from '../replies.js';
-import { upstreamFailure } from '../upstream.js';
 import { connectionTags } from './http1-layer.js';
+import { ignoreError, keepNothingAfterClose, openServerStream, passServerClose, recordServerAnswer, resetByProxy, resetStream, respondError } from './http2-streams.js';
+import { allowsExtendedConnect, relayExtendedConnect } from './http2-websocket-tunnel.js';
 import { withFields } from '../../util/with-fields.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
-
-/** Streams we reset ourselves (passing on the server's reset, or failing): not the client's doing. */
-const resetByProxy = new WeakSet<http2.Http2Stream>();
-
-/** Errors of a stream are said by its flow; module-level, so the listener holds no flow of its own. */
-function ignoreError(): void {}
-
-/** Events our closures listen to on a stream; each closure reaches the flow and the other stream. */
-const OUR_EVENTS = ['data', 'end', 'drain', 'trailers', 'wantTrailers', 'response', 'error'] as const;
-
-/**
- * Drops our listeners from a stream that has closed. A closed stream can outlive its 'close' by a
- * long way: Node leaves a native stream whose last frames are still being written to the socket
- * for the garbage collector (nodejs/node#19002), and V8 then keeps its JavaScript object alive
- * through every young-generation collection until a full one. Everything our listeners reach (the
- * flow's recorder, the other side's stream, the headers) would be kept and promoted with it: about
- * 2 kB per HTTP/2 request measured under load, a quarter of what the proxy thread promoted.
- * By name, not removeAllListeners(): that also walks Node's own listeners, at a measured 1.6 % of
- * the proxy thread. Called from a 'close' listener, so 'close' listeners are gone or running.
- */
-function keepNothingAfterClose(stream: http2.Http2Stream): void {
-  for (const event of OUR_EVENTS) stream.removeAllListeners(event);
-  stream.on('error', ignoreError);
-}
-
-function resetStream(stream: http2.ServerHttp2Stream, code: number): void {
-  resetByProxy.add(stream);
-  stream.close(code);
-}
 
 /** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
 export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { readonly error: string };
@@ -143,6 +116,20 @@ export class Http2Layer {
     });
     // Server push is refused when offered anyway (we advertised enablePush: false).
     server.on('stream', (pushed) => pushed.close(NGHTTP2_REFUSED_STREAM));
+    // WebSockets over HTTP/2 (RFC 8441) are allowed to the device when, and once, its server
+    // allows them: a browser then opens its WebSockets on this connection as it would direct,
+    // instead of on a connection of their own in HTTP/1.1 (http2-websocket-tunnel.ts).
+    const allowExtendedConnect = (): boolean => {
+      if (!allowsExtendedConnect(server)) return false;
+      if (!session.destroyed) session.settings({ enableConnectProtocol: true });
+      return true;
+    };
+    if (!allowExtendedConnect()) {
+      const onSettings = (): void => {
+        if (allowExtendedConnect()) server.off('remoteSettings', onSettings);
+      };
+      server.on('remoteSettings', onSettings);
+    }
   }
 
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
@@ -172,8 +159,11 @@ export class Http2Layer {
     };
     stream.on('trailers', (_trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => recorder.trailers(true, headerPairs(raw)));
 
-    if (method === 'CONNECT') {
-      // Extended CONNECT (RFC 8441) is not offered, so a CONNECT stream is a proxy request we do not serve.
+    const upstream = connection.upstream;
+    if (method === 'CONNECT' && headers[':protocol'] !== undefined && 'session' in upstream && allowsExtendedConnect(upstream.session)) {
+      relayExtendedConnect(stream, headers, rawHeaders, upstream.session, recorder, fail);
+    } else if (method === 'CONNECT') {
+      // A plain CONNECT is a proxy request, which we do not serve inside a connection to a server.
       fail('CONNECT inside HTTP/2 is not supported');
       respondError(stream, 405, 'CONNECT inside HTTP/2 is not supported', recorder);
     } else if (!('session' in connection.upstream)) {
@@ -200,23 +190,8 @@ export class Http2Layer {
 
   #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], endStream: boolean, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
     const upstream = (connection.upstream as { session: http2.ClientHttp2Session }).session;
-    let upstreamStream: http2.ClientHttp2Stream;
-    try {
-      upstreamStream = sendFields(headers, rawHeaders, (fields) => upstream.request(fields, endStream ? { endStream: true } : { waitForTrailers: true }));
-    } catch (err) {
-      const failure = upstreamFailure(err);
-      recorder.tag(failure.tag);
-      fail(failure.reason);
-      respondError(stream, 502, failure.reason, recorder);
-      return;
-    }
-    upstreamStream.on('error', (err) => {
-      // A reset is said better (with its code) when the stream closes.
-      if ((err as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR') return;
-      const failure = upstreamFailure(err);
-      recorder.tag(failure.tag);
-      fail(failure.reason);
-    });
+    const upstreamStream = openServerStream(stream, headers, rawHeaders, upstream, endStream ? { endStream: true } : { waitForTrailers: true }, recorder, fail);
+    if (!upstreamStream) return;
     let clientTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
     stream.on('trailers', (trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
       clientTrailers = { headers: trailers, raw };
@@ -233,10 +208,7 @@ export class Http2Layer {
 
     let serverTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
     upstreamStream.on('response', (responseHeaders: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, _flags: number, raw: string[]) => {
-      const status = Number(responseHeaders[':status'] ?? 0);
-      // The address actually connected: the upstream session's socket.
-      const socket = upstream.socket as { remoteAddress?: string; remotePort?: number } | undefined;
-      recorder.response({ status, statusText: '', httpVersion: 'HTTP/2.0', headers: headerPairs(raw) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+      recordServerAnswer(recorder, upstream, responseHeaders, raw);
       if (stream.destroyed || stream.closed) return;
       try {
         // sendDate: false: the device gets the server's headers, not a Date of ours (the option respond()
@@ -282,19 +254,8 @@ export class Http2Layer {
     upstreamStream.once('close', () => {
       const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       keepNothingAfterClose(upstreamStream);
-      if (stream.closed) return;
-      if (!stream.headersSent) {
-        // No answer to relay (a reset, or NO_ERROR: the server's own protocol error): the device
-        // gets a 502 that says so, not a stream that waits for ever.
-        const reason = code === NGHTTP2_NO_ERROR ? 'the server closed the stream without an answer' : `the server reset the stream with code ${code}`;
-        fail(reason);
-        recorder.tag(`h2:server-rst-stream-${code}`);
-        respondError(stream, 502, reason);
-      } else if (code !== NGHTTP2_NO_ERROR) {
-        fail(`the server reset the stream with code ${code}`);
-        recorder.tag(`h2:server-rst-stream-${code}`);
-        resetStream(stream, code);
-      } else if (!stream.readableEnded) {
+      if (stream.closed || passServerClose(stream, code, recorder, fail)) return;
+      if (!stream.readableEnded) {
         // An early answer while the device is still sending (above).
         recorder.tag(`h2:server-rst-stream-${code}`);
         if (stream.sentTrailers !== undefined) stopDevice();
@@ -330,22 +291,4 @@ export class Http2Layer {
     setTimeout(() => session.destroy(), limits.stopGraceMs).unref();
     if ('session' in connection.upstream) connection.upstream.session.destroy();
   }
-}
-
-/**
- * Answers a stream with an error of the proxy's. What the device still sends is read and dropped;
- * `recorder` is given where nothing reads the device's body yet (no relay), so that it is recorded.
- */
-function respondError(stream: http2.ServerHttp2Stream, status: number, reason: string, recorder?: ExchangeRecorder): void {
-  if (recorder) stream.on('data', (chunk: Buffer) => recorder.data(true, chunk));
-  if (stream.destroyed || stream.closed) return;
-  if (stream.headersSent) {
-    resetStream(stream, http2.constants.NGHTTP2_INTERNAL_ERROR);
-    return;
-  }
-  const body = `phonehome: ${reason}\n`;
-  stream.respond({ ':status': status, 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(reason) });
-  stream.end(body);
-  // The request body, if any, is not wanted any more.
-  stream.resume();
 }

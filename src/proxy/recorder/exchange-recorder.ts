@@ -145,7 +145,8 @@ export class ExchangeRecorder implements ExchangeObserver {
     this.#onFlow = onFlow;
     this.#tags = [...context.tags];
     // An upgrade request is a WebSocket flow even when the upstream never answers it.
-    this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket';
+    // So is an HTTP/2 extended CONNECT for one (RFC 8441).
+    this.#webSocket = headerValue(request.headers, 'upgrade')?.toLowerCase() === 'websocket' || (request.method === 'CONNECT' && headerValue(request.headers, ':protocol')?.toLowerCase() === 'websocket');
     this.#grpcFlavour = grpcFlavour(headerValue(request.headers, 'content-type'));
     // Only exchanges made of messages are cut in parts: a body is inspected whole.
     this.#parts = this.#webSocket || this.#grpcFlavour ? parts : undefined;

@@ -1,0 +1,73 @@
+// One direction of a WebSocket read from its bytes as they pass, without taking part in it: ws's
+// own frame Receiver (masking, fragmentation, control frames, limits) turns the frames into
+// messages, and permessage-deflate, when the server accepted it, is undone synchronously
+// (sync-inflater.ts). Used where the frames are relayed as they are and only watched: a recorded
+// session read back (capture-file/websocket-offline.ts) and a WebSocket over HTTP/2 (RFC 8441,
+// proxy/layers/http2-websocket-tunnel.ts). Frames it cannot read stop the reading, never the bytes.
+
+import * as wsModule from 'ws';
+import { SyncInflater } from '../capture-file/sync-inflater.js';
+
+/** The part of ws's Receiver (a Writable; not in @types/ws) we drive. */
+interface FrameReceiver {
+  on(event: 'message', listener: (data: Buffer, binary: boolean) => void): void;
+  on(event: 'conclude', listener: (code: number, reason: Buffer) => void): void;
+  /** Writable's implementation hook, called directly so parsing stays synchronous and errors come back here. */
+  _write(chunk: Buffer, encoding: string, callback: (error?: Error | null) => void): void;
+}
+
+interface ReceiverOptions {
+  isServer: boolean;
+  extensions: Record<string, unknown>;
+  maxPayload: number;
+  skipUTF8Validation: boolean;
+  allowSynchronousEvents: boolean;
+}
+
+const Receiver = (wsModule as unknown as { Receiver: new (options: ReceiverOptions) => FrameReceiver }).Receiver;
+
+/** Largest message reassembled (ws's own default); a larger one stops the reading. */
+export const MAX_WEBSOCKET_MESSAGE_BYTES = 100 * 1024 * 1024;
+
+/** Whether the server's Sec-WebSocket-Extensions accepted permessage-deflate. */
+export function acceptsDeflate(extensions: string | undefined): boolean {
+  return (extensions ?? '').split(',').some((offer) => offer.split(';')[0]!.trim().toLowerCase() === 'permessage-deflate');
+}
+
+export interface FrameReaderEvents {
+  message(data: Buffer, binary: boolean): void;
+  /** A close frame, with its code (1005 when it gave none). */
+  close(code: number): void;
+}
+
+export class WebSocketFrameReader {
+  readonly #fromClient: boolean;
+  readonly #receiver: FrameReceiver;
+  #failure: string | undefined;
+
+  /** `fromClient`: the client's frames, which are masked (read as a server reads them). */
+  constructor(fromClient: boolean, deflate: boolean, events: FrameReaderEvents, maxMessageBytes = MAX_WEBSOCKET_MESSAGE_BYTES) {
+    this.#fromClient = fromClient;
+    this.#receiver = new Receiver({
+      isServer: fromClient, maxPayload: maxMessageBytes, skipUTF8Validation: true, allowSynchronousEvents: true,
+      extensions: deflate ? { 'permessage-deflate': new SyncInflater(maxMessageBytes) } : {},
+    });
+    this.#receiver.on('message', (data, binary) => events.message(data, binary));
+    this.#receiver.on('conclude', (code) => events.close(code));
+  }
+
+  /** Why the reading stopped, once it has. */
+  get failure(): string | undefined {
+    return this.#failure;
+  }
+
+  /** The next bytes of this direction, in order. The reader never changes them. */
+  push(chunk: Buffer): void {
+    if (this.#failure !== undefined || chunk.length === 0) return;
+    // ws unmasks a client's payload where it lies: a copy, so that the bytes given here (which a
+    // relay sends on as they are) keep their mask.
+    this.#receiver._write(this.#fromClient ? Buffer.from(chunk) : chunk, 'buffer', (error) => {
+      if (error && this.#failure === undefined) this.#failure = `${this.#fromClient ? 'client' : 'server'} WebSocket frames: ${error.message}`;
+    });
+  }
+}
