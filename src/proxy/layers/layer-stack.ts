@@ -125,9 +125,12 @@ export class LayerStack {
       case 'raw':
         this.#layers.raw.relay(socket, first.length > 0 ? first : undefined, context, decision.why);
         return;
-      case 'starttls':
-        this.#layers.starttls.handle(socket, first.length > 0 ? first : undefined, context, decision.protocol, decision.why);
+      case 'starttls': {
+        // A client that was only slow gets a second look when it speaks first after all.
+        const handBack = decision.why === 'client-silent' ? (late: Buffer, next: NextLayer) => this.#run(next, socket, late, context) : undefined;
+        this.#layers.starttls.handle(socket, first.length > 0 ? first : undefined, context, decision.protocol, decision.why, handBack);
         return;
+      }
       case 'wait':
         // decideNextLayer only says wait without bytes and without silence; start() handles both.
         socket.destroy();

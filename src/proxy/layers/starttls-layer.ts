@@ -23,6 +23,7 @@ import { pinningVerdict } from '../pinning-verdict.js';
 import { upstreamFailure, type UpstreamConnector } from '../upstream.js';
 import { beforeTlsWrap, readAgain } from '../socket-peek.js';
 import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { decideNextLayer, type NextLayer } from './next-layer.js';
 import { peekClientHello, readClientHello } from './read-client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
 
@@ -47,11 +48,19 @@ export class StartTlsLayer {
   /**
    * `protocol`: what the port says, or undefined to learn it from the server's greeting.
    * `why`: how the connection came here (`server-speaks-first`, `client-silent`…), for the tags.
+   * `handBack`: for a client that was only slow (its silence ran out the sniff window): should its
+   * first bytes come before the server's and be TLS or HTTP, the connection goes back to the layer
+   * stack with them (and the server connection opened for a greeting is closed unused), instead
+   * of being relayed as a stream. A phone's first TLS handshake, or a JVM's, can take longer than
+   * the window; relayed as a stream it was passed through undecrypted.
    */
-  handle(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, protocol: MailProtocol | undefined, why: string): void {
-    new StartTlsConnection(this.#options, socket, context, new StartTlsWatcher(protocol), why).start(first);
+  handle(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, protocol: MailProtocol | undefined, why: string, handBack?: HandBack): void {
+    new StartTlsConnection(this.#options, socket, context, new StartTlsWatcher(protocol), why, handBack).start(first);
   }
 }
+
+/** Gives a connection back to the layer stack with the client's first bytes and what they are. */
+export type HandBack = (first: Buffer, next: NextLayer) => void;
 
 /** Forwards `from` to `to` with backpressure until stopped; `onChunk` sees every chunk first. */
 function forward(from: Duplex, to: Duplex, onChunk: (chunk: Buffer) => 'write' | 'stop'): { stop(): void } {
@@ -103,9 +112,20 @@ class StartTlsConnection {
   #error: string | undefined;
   #closed = 0;
   #finished = false;
+  /** Until the first bytes say whose connection this is: see StartTlsLayer.handle. */
+  #handBack: HandBack | undefined;
+  /** While the connection may still be handed back: counted open by the tracker, not begun. */
+  #undecided: (() => void) | undefined;
+  readonly #onDeviceError = (err: Error): void => this.#fail(`client: ${describeError(err)}`);
+  readonly #onDeviceClose = (): void => {
+    this.#serverSide.destroy();
+    this.#server.destroy();
+    this.#onClose();
+  };
 
-  constructor(options: StartTlsLayerOptions, device: Duplex, context: ConnectionContext, watcher: StartTlsWatcher, why: string) {
+  constructor(options: StartTlsLayerOptions, device: Duplex, context: ConnectionContext, watcher: StartTlsWatcher, why: string, handBack?: HandBack) {
     this.#options = options;
+    this.#handBack = handBack;
     this.#device = device;
     this.#deviceSide = device;
     this.#context = context;
@@ -119,17 +139,14 @@ class StartTlsConnection {
   start(first: Buffer | undefined): void {
     const { tracker } = this.#options;
     const context = this.#context;
-    tracker.begin(context.id, context.client, context.target, 'connect');
+    if (this.#handBack) this.#undecided = tracker.pending();
+    else tracker.begin(context.id, context.client, context.target, 'connect');
     const server = this.#server;
-    this.#device.on('error', (err) => this.#fail(`client: ${describeError(err)}`));
+    this.#device.on('error', this.#onDeviceError);
     server.on('error', (err) => this.#failUpstream(err));
     // A device that is gone can receive nothing more: the server goes too. The other way, the
     // server's clean end reaches the device as an end after the last byte.
-    this.#device.on('close', () => {
-      this.#serverSide.destroy();
-      server.destroy();
-      this.#onClose();
-    });
+    this.#device.on('close', this.#onDeviceClose);
     server.on('close', () => this.#onClose());
     server.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
     server.once('connect', () => {
@@ -143,6 +160,7 @@ class StartTlsConnection {
     this.#pumps = [
       forward(this.#device, this.#server, (chunk) => this.#fromDevice(chunk)),
       forward(this.#server, this.#device, (chunk) => {
+        this.#decided();
         this.#down.push(chunk);
         if (!this.#watching) return 'write';
         const verdict = this.#watcher.serverSent(chunk);
@@ -162,12 +180,45 @@ class StartTlsConnection {
     ];
   }
 
-  #fromDevice(chunk: Buffer): 'write' {
+  #fromDevice(chunk: Buffer): 'write' | 'stop' {
+    if (this.#handBack && chunk.length > 0) {
+      const next = decideNextLayer(chunk, this.#context.target.port);
+      if (next.layer === 'tls' || next.layer === 'http1' || next.layer === 'http2') {
+        this.#giveBack(chunk, next, this.#handBack);
+        return 'stop';
+      }
+      this.#decided();
+    }
     this.#up.push(chunk);
     if (!this.#watching) return 'write';
     const verdict = this.#watcher.clientSent(chunk);
     if (verdict.kind === 'gave-up') this.#gaveUp(verdict.code);
     return 'write';
+  }
+
+  /** The connection stays here: its flow begins (see StartTlsLayer.handle). */
+  #decided(): void {
+    this.#handBack = undefined;
+    const undecided = this.#undecided;
+    if (!undecided) return;
+    this.#undecided = undefined;
+    const context = this.#context;
+    this.#options.tracker.begin(context.id, context.client, context.target, 'connect');
+    undecided();
+  }
+
+  /** The slow client spoke first, in TLS or HTTP: the stack takes it, with nothing recorded here. */
+  #giveBack(first: Buffer, next: NextLayer, handBack: HandBack): void {
+    this.#finished = true;
+    for (const pump of this.#pumps) pump.stop();
+    this.#device.off('error', this.#onDeviceError);
+    this.#device.off('close', this.#onDeviceClose);
+    this.#server.removeAllListeners('close');
+    this.#server.on('error', () => undefined);
+    this.#server.destroy();
+    this.#undecided?.();
+    this.#undecided = undefined;
+    handBack(first, next);
   }
 
   /** The watcher lost the thread: the stream goes on as it is, and the flow says why for mail. */
@@ -329,6 +380,7 @@ class StartTlsConnection {
 
   #onClose(): void {
     if (++this.#closed < 2 || this.#finished) return;
+    this.#decided();
     this.#finished = true;
     const context = this.#context;
     const now = Date.now();

@@ -1,0 +1,70 @@
+// A client that is only slow: its first bytes come after the sniff window, which the layer stack
+// takes for a client waiting for a server that speaks first (mail on an unusual port). It opens
+// the server connection for that greeting; when the client then speaks first, in TLS or HTTP, the
+// connection goes back to the stack and is decrypted or parsed as if it had been quick. Before,
+// it was relayed as a stream: a late ClientHello went to the server as it was, so the device met
+// the server's certificate and nothing was decrypted (found with the JDK's first handshake on a
+// busy machine). The waits are on events: the greeting connection reaching the origin is what
+// says the window has run out.
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import t from 'tap';
+import { connectTunnel, startLab, startOrigin, within } from '../helpers/lab.js';
+
+const HOST = 'api.example.test';
+
+t.test('a ClientHello that comes after the sniff window is still decrypted', async (t) => {
+  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('late but decrypted') });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const connected = once(origin.server, 'connection');
+  const { socket, status } = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
+  t.equal(status, 200);
+  await within(connected, 10_000, 'the connection opened for a greeting, once the client stayed silent');
+  const secure = tls.connect({ socket, servername: HOST, ca: lab.ca.certPem });
+  await within(once(secure, 'secureConnect'), 10_000, 'the handshake with our certificate');
+  secure.write(`GET /late HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  secure.on('data', (c: Buffer) => chunks.push(c));
+  await within(once(secure, 'end'), 10_000, 'the answer');
+  t.match(Buffer.concat(chunks).toString(), /\r\n\r\nlate but decrypted$/);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.ok(flow.tags.includes('decrypted'), 'decrypted');
+  t.equal(lab.flows.filter((f) => f.kind === 'raw').length, 0, 'no stream flow for the greeting connection');
+});
+
+t.test('an HTTP request that comes after the sniff window is parsed as HTTP', async (t) => {
+  const origin = await startOrigin({ tls: false, handler: (req, res) => res.end(`got ${req.url}`) });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const connected = once(origin.server, 'connection');
+  const { socket, status } = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
+  t.equal(status, 200);
+  await within(connected, 10_000, 'the connection opened for a greeting');
+  socket.write(`GET /slow HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: close\r\n\r\n`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await within(once(socket, 'end'), 10_000, 'the answer');
+  t.match(Buffer.concat(chunks).toString(), /got \/slow$/);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.equal(flow.request?.url, `http://${HOST}:${origin.port}/slow`);
+});
+
+t.test('a server that greets first still gets a stream, as before', async (t) => {
+  const server = net.createServer((socket) => socket.end('220 mail.example.test ESMTP ready\r\n'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); server.close(); });
+  const { socket } = await connectTunnel(lab.port, `${HOST}:${port}`);
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await within(once(socket, 'end'), 10_000, 'the greeting');
+  t.equal(Buffer.concat(chunks).toString(), '220 mail.example.test ESMTP ready\r\n');
+  socket.end();
+  const flow = await lab.next('flow:end', (f) => f.kind === 'raw');
+  t.ok(flow.tags.includes('stream:client-silent'));
+});
