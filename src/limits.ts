@@ -46,6 +46,8 @@ export const limits = {
   /** Upstream connection pool per origin. */
   upstreamMaxSocketsPerHost: 64,
   upstreamMaxFreeSockets: 16,
+  /** Servers one HTTP proxy connection keeps an upstream connection for at once (proxy-connection-upstreams.ts). */
+  serversPerProxyConnection: 16,
   /** Servers whose last TLS session we keep to resume the next connection (upstream-sessions.ts). */
   upstreamTlsSessions: 1_000,
   /** Connections a client may hold open at once, to keep one device from exhausting descriptors. */

@@ -8,11 +8,9 @@
 // one is let go (closed once its exchange in flight is over).
 
 import type { Duplex } from 'node:stream';
+import { limits } from '../../limits.js';
 import { formatAuthority, type Target } from '../access/target.js';
 import type { ConnectionAgent } from '../connection-agent.js';
-
-/** Servers one proxy connection keeps an upstream for at once. */
-const SERVERS_PER_CONNECTION = 16;
 
 export class ProxyConnectionUpstreams {
   readonly #newAgent: () => ConnectionAgent;
@@ -42,7 +40,7 @@ export class ProxyConnectionUpstreams {
       agents.set(key, known);
       return known;
     }
-    if (agents.size >= SERVERS_PER_CONNECTION) {
+    if (agents.size >= limits.serversPerProxyConnection) {
       const [oldestKey, oldest] = agents.entries().next().value!;
       agents.delete(oldestKey);
       oldest.release();
