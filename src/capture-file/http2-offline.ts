@@ -3,11 +3,13 @@
 // CONTINUATIONs, PUSH_PROMISE too, to keep the tables in step) are decoded with one HPACK table
 // per direction, DATA goes to its stream without padding, a second header block is the trailers,
 // 1xx heads are passed over, RST_STREAM ends a stream with its code. gRPC calls are split into
-// messages by the live recorder. A frame that cannot be read ends the reading: the streams still
+// messages by the live recorder; an accepted WebSocket over HTTP/2 (RFC 8441's extended CONNECT)
+// has its DATA read as frames, into messages, as the live tunnel records them. A frame that cannot be read ends the reading: the streams still
 // open get the error, and the bytes after it become a raw remainder.
 
 import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import { describeError } from '../util/errors.js';
+import { acceptsDeflate, WebSocketFrameReader } from '../flow/websocket-frame-reader.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { FrameFlag, FrameType, Http2FrameReader, type Http2Frame } from './http2-frames.js';
 import { requestUrl, type OfflineConnection } from './offline-connection.js';
@@ -23,6 +25,10 @@ interface StreamState {
   responded: boolean;
   clientEnded: boolean;
   serverEnded: boolean;
+  /** An extended CONNECT for a WebSocket (RFC 8441), whose DATA become frames once accepted. */
+  readonly webSocket: boolean;
+  /** The frame readers of an accepted WebSocket: the client's, then the server's. */
+  frames?: readonly [WebSocketFrameReader, WebSocketFrameReader];
 }
 
 /** A header block being gathered from HEADERS (or PUSH_PROMISE) and CONTINUATION frames. */
@@ -59,6 +65,15 @@ function unpadded(frame: Http2Frame): Buffer {
   return payload;
 }
 
+/** Readers of an accepted WebSocket over HTTP/2, recording into `exchange` at the time `now` gives. */
+function webSocketReaders(exchange: RecordedExchange, deflate: boolean, now: () => string): [WebSocketFrameReader, WebSocketFrameReader] {
+  const reader = (fromClient: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
+    message: (data, binary) => exchange.webSocketMessage(fromClient, data, binary, now()),
+    close: (code) => exchange.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
+  });
+  return [reader(true), reader(false)];
+}
+
 export function http2Flows(connection: OfflineConnection): Flow[] {
   const flows: Flow[] = [];
   const streams = new Map<number, StreamState>();
@@ -81,7 +96,8 @@ export function http2Flows(connection: OfflineConnection): Flow[] {
       if (!stream) {
         const authority = headerValue(headers, ':authority') ?? headerValue(headers, 'host');
         const request = { method: headerValue(headers, ':method') ?? 'GET', url: requestUrl(connection, authority, headerValue(headers, ':path') ?? '/'), httpVersion: 'HTTP/2.0', headers };
-        stream = { exchange: new RecordedExchange(connection, request, authority, time), responded: false, clientEnded: false, serverEnded: false };
+        const webSocket = request.method === 'CONNECT' && headerValue(headers, ':protocol')?.toLowerCase() === 'websocket';
+        stream = { exchange: new RecordedExchange(connection, request, authority, time), responded: false, clientEnded: false, serverEnded: false, webSocket };
         streams.set(id, stream);
       } else {
         stream.exchange.trailers(true, headers, time);
@@ -95,6 +111,7 @@ export function http2Flows(connection: OfflineConnection): Flow[] {
       } else if (!stream.responded) {
         stream.responded = true;
         stream.exchange.response({ status, statusText: '', httpVersion: 'HTTP/2.0', headers }, time);
+        if (stream.webSocket && status >= 200 && status < 300) stream.frames = webSocketReaders(stream.exchange, acceptsDeflate(headerValue(headers, 'sec-websocket-extensions')), () => time);
       } else {
         stream.exchange.trailers(false, headers, time);
       }
@@ -130,7 +147,12 @@ export function http2Flows(connection: OfflineConnection): Flow[] {
         const stream = streams.get(frame.streamId);
         if (!stream) return;
         const data = unpadded(frame);
-        if (data.length > 0) stream.exchange.data(direction.fromClient, data, time);
+        const reader = stream.frames?.[direction.fromClient ? 0 : 1];
+        if (reader && data.length > 0) {
+          const failedBefore = reader.failure !== undefined;
+          reader.push(data);
+          if (!failedBefore && reader.failure !== undefined) stream.exchange.tag('websocket:frames-unread');
+        } else if (data.length > 0) stream.exchange.data(direction.fromClient, data, time);
         else stream.exchange.saw(time);
         if (frame.flags & FrameFlag.END_STREAM) {
           if (direction.fromClient) stream.clientEnded = true;

@@ -60,8 +60,8 @@ interface Recorded {
   readonly session: RecordedSession;
 }
 
-async function recordH2(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void, client: (session: http2.ClientHttp2Session) => Promise<void>): Promise<Recorded> {
-  const server = http2.createServer();
+async function recordH2(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void, client: (session: http2.ClientHttp2Session) => Promise<void>, settings?: http2.Settings): Promise<Recorded> {
+  const server = http2.createServer(settings ? { settings } : {});
   server.on('stream', onStream);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const recorder = await startSessionRecorder((server.address() as net.AddressInfo).port);
@@ -191,6 +191,37 @@ t.test('a gRPC call through grpc-js: its messages, status and trailers', async (
   t.ok(call.messages!.every((m) => m.time >= session.startedAt && m.time <= session.endedAt), 'message times from the chunks');
   t.equal(headerValue(call.response!.trailers ?? [], 'grpc-status'), '0');
   t.equal(call.request!.body.bytes.length, 0, 'the framed body lives on as its messages, as live');
+});
+
+t.test('a WebSocket over HTTP/2 (extended CONNECT): its frames read back as messages', async (t) => {
+  const mask = Buffer.from([0x11, 0x22, 0x33, 0x44]);
+  const masked = (text: string): Buffer => {
+    const payload = Buffer.from(text).map((byte, i) => byte ^ mask[i % 4]!);
+    return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, Buffer.from(payload)]);
+  };
+  const serverFrames = Buffer.concat([Buffer.from([0x81, 7]), Buffer.from('welcome'), Buffer.from([0x88, 2, 0x03, 0xe8])]);
+  const { session } = await recordH2((stream) => {
+    stream.respond({ ':status': 200, 'sec-websocket-protocol': 'chat' });
+    stream.resume();
+    stream.on('end', () => stream.end(serverFrames));
+  }, async (client) => {
+    await new Promise((resolve) => client.once('remoteSettings', resolve));
+    const stream = client.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':scheme': 'http', ':path': '/chat', ':authority': 'ws.example.test', 'sec-websocket-version': '13' }, { endStream: false });
+    await new Promise((resolve) => stream.once('response', resolve));
+    stream.resume();
+    stream.end(Buffer.concat([masked('sms:+33612345678 hello'), masked('mail ada@example.org')]));
+    await new Promise((resolve) => stream.once('end', resolve));
+  }, { enableConnectProtocol: true });
+  const flows = sessionToFlows(session, { bodyLimitBytes: MiB });
+  const flow = flows.find((f) => f.kind === 'websocket');
+  t.ok(flow, 'a WebSocket flow');
+  t.same(flow?.kind === 'websocket' ? flow.messages.map((m) => [m.fromClient, m.data.toString()]) : [], [
+    [true, 'sms:+33612345678 hello'],
+    [true, 'mail ada@example.org'],
+    [false, 'welcome'],
+  ], 'unmasked, in order');
+  t.ok(flow?.tags.includes('websocket:close-server-1000'));
+  t.equal(flow?.request?.body.totalBytes ?? 0, 0, 'the frames are messages, not a body');
 });
 
 t.test('HTTP/2 cut anywhere or damaged: no throw, whole streams kept', async (t) => {
