@@ -70,6 +70,7 @@ function webSocketReaders(exchange: RecordedExchange, deflate: boolean, now: () 
   const reader = (fromClient: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
     message: (data, binary) => exchange.webSocketMessage(fromClient, data, binary, now()),
     close: (code) => exchange.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
+    unreadable: () => exchange.tag('websocket:frames-unread'),
   });
   return [reader(true), reader(false)];
 }
@@ -148,11 +149,8 @@ export function http2Flows(connection: OfflineConnection): Flow[] {
         if (!stream) return;
         const data = unpadded(frame);
         const reader = stream.frames?.[direction.fromClient ? 0 : 1];
-        if (reader && data.length > 0) {
-          const failedBefore = reader.failure !== undefined;
-          reader.push(data);
-          if (!failedBefore && reader.failure !== undefined) stream.exchange.tag('websocket:frames-unread');
-        } else if (data.length > 0) stream.exchange.data(direction.fromClient, data, time);
+        if (reader && data.length > 0) reader.push(data);
+        else if (data.length > 0) stream.exchange.data(direction.fromClient, data, time);
         else stream.exchange.saw(time);
         if (frame.flags & FrameFlag.END_STREAM) {
           if (direction.fromClient) stream.clientEnded = true;

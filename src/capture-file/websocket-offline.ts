@@ -20,6 +20,7 @@ export function webSocketFlow(connection: OfflineConnection, exchange: RecordedE
     const reader = new WebSocketFrameReader(fromClient, deflate, {
       message: (data, binary) => exchange.webSocketMessage(fromClient, data, binary, time),
       close: (code) => exchange.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
+      unreadable: (reason) => { error ??= reason; },
     });
     return { reader, at: 0, start: fromClient ? upFrom : downFrom };
   });
@@ -30,7 +31,6 @@ export function webSocketFlow(connection: OfflineConnection, exchange: RecordedE
     if (side.reader.failure !== undefined || side.at <= side.start || chunk.data.length === 0) continue;
     time = chunk.time;
     side.reader.push(begin >= side.start ? chunk.data : chunk.data.subarray(side.start - begin));
-    error ??= side.reader.failure;
   }
   return exchange.finish(error, connection.session.endedAt);
 }

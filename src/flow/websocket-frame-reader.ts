@@ -38,16 +38,20 @@ export interface FrameReaderEvents {
   message(data: Buffer, binary: boolean): void;
   /** A close frame, with its code (1005 when it gave none). */
   close(code: number): void;
+  /** The reading stopped on frames it could not read (told once; the bytes still go on). */
+  unreadable?(reason: string): void;
 }
 
 export class WebSocketFrameReader {
   readonly #fromClient: boolean;
   readonly #receiver: FrameReceiver;
+  readonly #events: FrameReaderEvents;
   #failure: string | undefined;
 
   /** `fromClient`: the client's frames, which are masked (read as a server reads them). */
   constructor(fromClient: boolean, deflate: boolean, events: FrameReaderEvents, maxMessageBytes = MAX_WEBSOCKET_MESSAGE_BYTES) {
     this.#fromClient = fromClient;
+    this.#events = events;
     this.#receiver = new Receiver({
       isServer: fromClient, maxPayload: maxMessageBytes, skipUTF8Validation: true, allowSynchronousEvents: true,
       extensions: deflate ? { 'permessage-deflate': new SyncInflater(maxMessageBytes) } : {},
@@ -67,7 +71,9 @@ export class WebSocketFrameReader {
     // ws unmasks a client's payload where it lies: a copy, so that the bytes given here (which a
     // relay sends on as they are) keep their mask.
     this.#receiver._write(this.#fromClient ? Buffer.from(chunk) : chunk, 'buffer', (error) => {
-      if (error && this.#failure === undefined) this.#failure = `${this.#fromClient ? 'client' : 'server'} WebSocket frames: ${error.message}`;
+      if (!error || this.#failure !== undefined) return;
+      this.#failure = `${this.#fromClient ? 'client' : 'server'} WebSocket frames: ${error.message}`;
+      this.#events.unreadable?.(this.#failure);
     });
   }
 }

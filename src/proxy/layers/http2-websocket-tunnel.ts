@@ -41,19 +41,15 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
   let downReader: WebSocketFrameReader | undefined;
   let early: Buffer[] | undefined = webSocket ? [] : undefined;
   let earlyBytes = 0;
-  const read = (reader: WebSocketFrameReader, chunk: Buffer): void => {
-    const failedBefore = reader.failure !== undefined;
-    reader.push(chunk);
-    if (!failedBefore && reader.failure !== undefined) recorder.tag('websocket:frames-unread');
-  };
   const newReader = (fromClient: boolean, deflate: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
     message: (data, binary) => recorder.webSocketMessage(fromClient, data, binary),
     close: (code) => recorder.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
+    unreadable: () => recorder.tag('websocket:frames-unread'),
   });
 
   // The device's bytes go at once, whatever the answer: as they would to the server direct.
   relayBody(stream, upstreamStream, (chunk) => {
-    if (upReader) read(upReader, chunk);
+    if (upReader) upReader.push(chunk);
     else if (early) {
       earlyBytes += chunk.length;
       if (earlyBytes <= EARLY_BYTES_READ) early.push(chunk);
@@ -80,12 +76,12 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
       const deflate = acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions);
       upReader = newReader(true, deflate);
       downReader = newReader(false, deflate);
-      for (const chunk of early ?? []) read(upReader, chunk);
+      for (const chunk of early ?? []) upReader.push(chunk);
     }
     early = undefined;
     // A refusal's body is a body; an accepted tunnel's bytes are frames.
     relayBody(upstreamStream, stream, (chunk) => {
-      if (downReader) read(downReader, chunk);
+      if (downReader) downReader.push(chunk);
       else recorder.data(false, chunk);
     });
   });

@@ -71,12 +71,15 @@ for (const c of cases) {
 
 t.test('after a failure nothing more is read', async (t) => {
   const events: string[] = [];
-  const reader = new WebSocketFrameReader(true, false, { message: (data) => events.push(data.toString()), close: () => events.push('close') });
+  const told: string[] = [];
+  const reader = new WebSocketFrameReader(true, false, { message: (data) => events.push(data.toString()), close: () => events.push('close'), unreadable: (reason) => told.push(reason) });
   reader.push(frame(0x1, Buffer.from('x'), { masked: false }));
   const failure = reader.failure;
   reader.push(frame(0x1, Buffer.from('later')));
+  reader.push(frame(0x1, Buffer.from('x'), { masked: false }));
   t.same(events, []);
   t.equal(reader.failure, failure, 'the first reason stays');
+  t.same(told, [failure], 'told once, with the reason');
 });
 
 t.test('acceptsDeflate reads the server\'s answer', async (t) => {
