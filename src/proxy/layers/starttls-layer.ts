@@ -62,6 +62,15 @@ export class StartTlsLayer {
 /** Gives a connection back to the layer stack with the client's first bytes and what they are. */
 export type HandBack = (first: Buffer, next: NextLayer) => void;
 
+/**
+ * A connection whose first bytes have not yet said whose it is (StartTlsLayer.handle): where it
+ * would go back to, and the tracker's count that holds it open meanwhile (its flow not begun).
+ */
+interface Undecided {
+  readonly handBack: HandBack;
+  readonly settle: () => void;
+}
+
 /** Forwards `from` to `to` with backpressure until stopped; `onChunk` sees every chunk first. */
 function forward(from: Duplex, to: Duplex, onChunk: (chunk: Buffer) => 'write' | 'stop'): { stop(): void } {
   let stopped = false;
@@ -112,10 +121,7 @@ class StartTlsConnection {
   #error: string | undefined;
   #closed = 0;
   #finished = false;
-  /** Until the first bytes say whose connection this is: see StartTlsLayer.handle. */
-  #handBack: HandBack | undefined;
-  /** While the connection may still be handed back: counted open by the tracker, not begun. */
-  #undecided: (() => void) | undefined;
+  #undecided: Undecided | undefined;
   readonly #onDeviceError = (err: Error): void => this.#fail(`client: ${describeError(err)}`);
   readonly #onDeviceClose = (): void => {
     this.#serverSide.destroy();
@@ -125,7 +131,7 @@ class StartTlsConnection {
 
   constructor(options: StartTlsLayerOptions, device: Duplex, context: ConnectionContext, watcher: StartTlsWatcher, why: string, handBack?: HandBack) {
     this.#options = options;
-    this.#handBack = handBack;
+    if (handBack) this.#undecided = { handBack, settle: options.tracker.pending() };
     this.#device = device;
     this.#deviceSide = device;
     this.#context = context;
@@ -139,8 +145,7 @@ class StartTlsConnection {
   start(first: Buffer | undefined): void {
     const { tracker } = this.#options;
     const context = this.#context;
-    if (this.#handBack) this.#undecided = tracker.pending();
-    else tracker.begin(context.id, context.client, context.target, 'connect');
+    if (!this.#undecided) tracker.begin(context.id, context.client, context.target, 'connect');
     const server = this.#server;
     this.#device.on('error', this.#onDeviceError);
     server.on('error', (err) => this.#failUpstream(err));
@@ -181,10 +186,11 @@ class StartTlsConnection {
   }
 
   #fromDevice(chunk: Buffer): 'write' | 'stop' {
-    if (this.#handBack && chunk.length > 0) {
+    const undecided = this.#undecided;
+    if (undecided && chunk.length > 0) {
       const next = decideNextLayer(chunk, this.#context.target.port);
       if (next.layer === 'tls' || next.layer === 'http1' || next.layer === 'http2') {
-        this.#giveBack(chunk, next, this.#handBack);
+        this.#giveBack(chunk, next, undecided);
         return 'stop';
       }
       this.#decided();
@@ -198,17 +204,16 @@ class StartTlsConnection {
 
   /** The connection stays here: its flow begins (see StartTlsLayer.handle). */
   #decided(): void {
-    this.#handBack = undefined;
     const undecided = this.#undecided;
     if (!undecided) return;
     this.#undecided = undefined;
     const context = this.#context;
     this.#options.tracker.begin(context.id, context.client, context.target, 'connect');
-    undecided();
+    undecided.settle();
   }
 
   /** The slow client spoke first, in TLS or HTTP: the stack takes it, with nothing recorded here. */
-  #giveBack(first: Buffer, next: NextLayer, handBack: HandBack): void {
+  #giveBack(first: Buffer, next: NextLayer, undecided: Undecided): void {
     this.#finished = true;
     for (const pump of this.#pumps) pump.stop();
     this.#device.off('error', this.#onDeviceError);
@@ -216,9 +221,9 @@ class StartTlsConnection {
     this.#server.removeAllListeners('close');
     this.#server.on('error', () => undefined);
     this.#server.destroy();
-    this.#undecided?.();
     this.#undecided = undefined;
-    handBack(first, next);
+    undecided.settle();
+    undecided.handBack(first, next);
   }
 
   /** The watcher lost the thread: the stream goes on as it is, and the flow says why for mail. */
