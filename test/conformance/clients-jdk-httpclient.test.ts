@@ -5,12 +5,10 @@
 // only, and in clear. The client in test/fixtures/jdk-httpclient/ is compiled with javac into a
 // temporary folder. The origin's record and what the client got must be the same in every mode.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
-import { compileJava, jdkMissing } from './java-clients.js';
+import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { compileJava, jdkMissing, runJava } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
@@ -27,15 +25,10 @@ t.test('the JDK HttpClient', { skip: skip ?? false }, async (t) => {
   const work = tempDir('conformance-jdk-httpclient-');
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
-  const runAgainst = (origin: RecordingOrigin, version: 'h2' | 'http/1.1') => async (context: RunContext): Promise<string> => {
-    // Direct, the suite's names (*.test) are the origin on this machine; through the proxy the
-    // client resolves nothing but the proxy's address.
-    const hosts = path.join(work, 'hosts');
-    fs.writeFileSync(hosts, `127.0.0.1 ${origin.hostname}\n`);
+  const runAgainst = (origin: RecordingOrigin, version: 'h2' | 'http/1.1') => (context: RunContext): Promise<string> => {
     const { mode } = clientProxyArgs(context);
     const base = `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`;
-    const run = await runClient('java', [`-Djdk.net.hosts.file=${hosts}`, '-cp', classPath, 'ConformanceClient', mode, String(context.proxy.httpPort), context.caFile, base, version]);
-    return `exit ${run.status}\n${run.text}`;
+    return runJava(work, classPath, origin, 'ConformanceClient', [mode, String(context.proxy.httpPort), context.caFile, base, version]);
   };
   const scenario = (name: string, origin: RecordingOrigin, version: 'h2' | 'http/1.1') => ({ name, run: runAgainst(origin, version), modes: ['http-proxy'] as const });
 

@@ -6,12 +6,10 @@
 // compiled with javac into a temporary folder. The origin's record and what the client got must be
 // the same in every mode.
 
-import fs from 'node:fs';
-import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
-import { compileJava, jdkMissing } from './java-clients.js';
+import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { compileJava, jdkMissing, runJava } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {
@@ -27,13 +25,10 @@ t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => 
   const work = tempDir('conformance-jdk-urlconnection-');
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
-  const runAgainst = (origin: RecordingOrigin) => async (context: RunContext): Promise<string> => {
-    const hosts = path.join(work, 'hosts');
-    fs.writeFileSync(hosts, `127.0.0.1 ${origin.hostname}\n`);
+  const runAgainst = (origin: RecordingOrigin) => (context: RunContext): Promise<string> => {
     const { mode, port } = clientProxyArgs(context);
     const base = `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`;
-    const run = await runClient('java', [`-Djdk.net.hosts.file=${hosts}`, '-cp', classPath, 'UrlConnectionClient', mode, String(port), context.caFile, base]);
-    return `exit ${run.status}\n${run.text}`;
+    return runJava(work, classPath, origin, 'UrlConnectionClient', [mode, String(port), context.caFile, base]);
   };
 
   t.test('an origin over TLS (HTTP/1.1)', async (t) => {
