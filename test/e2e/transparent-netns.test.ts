@@ -74,6 +74,13 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   t.match(results.plainHttp, { status: 200, body: /cloud got GET \/plain \(0 bytes\) for plain\.example\.test/ });
   t.match(results.smtp.transcript, /221 bye/);
 
+  // The JDK's HttpClient offers h2c with every plain request it makes without a proxy; until
+  // 2026-12-06 phonehome answered each with a 400 (h2c-upgrade-offer.ts).
+  const jdk = has('java') ? spawnSync('ip', ['netns', 'exec', ns.phone, 'java', path.join(fixtures, 'JdkPlainHttp.java'), `http://${net.cloud}/jdk`], { encoding: 'utf8', timeout: 120_000 }) : undefined;
+  if (jdk) {
+    t.equal(jdk.stdout, `200 HTTP_1_1 cloud got GET /jdk (0 bytes) for ${net.cloud}\n200 HTTP_1_1 cloud got POST /jdk (5 bytes) for ${net.cloud}\n`, `the JDK HttpClient's GET and POST, their h2c offer declined: ${jdk.stderr}`);
+  } else t.comment('java is not installed: the JDK HttpClient part is not run');
+
   // A connection straight to the transparent port (not redirected) is refused, never looped.
   const direct = spawnSync('ip', ['netns', 'exec', ns.gw, process.execPath, '-e', `const s=require('net').connect(${TRANSPARENT_PORT},'127.0.0.1');s.on('error',()=>process.exit(0));s.on('close',()=>process.exit(0));setTimeout(()=>process.exit(3),5000)`], { encoding: 'utf8' });
   t.equal(direct.status, 0, 'closed at once');
@@ -91,6 +98,10 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   t.ok((sync?._phonehome['tags'] as string[]).includes('decrypted'));
   t.ok(entries.find((e) => e.request.url === `https://${net.cloud}/no-sni`), 'without SNI: decrypted with a leaf for the address');
   t.ok(entries.find((e) => e.request.url === 'http://plain.example.test/plain'), 'HTTP keeps its Host header');
+  if (jdk) {
+    const declined = entries.filter((e) => e.request.url === `http://${net.cloud}/jdk` && (e._phonehome['tags'] as string[]).includes('http:h2c-declined'));
+    t.same(declined.map((e) => e.request.method), ['GET', 'POST'], 'the JDK\'s two requests are flows, tagged http:h2c-declined');
+  }
   const raw = entries.find((e) => e._phonehome['kind'] === 'raw');
   t.match(raw?.request.url, `tcp://${net.cloud}:25/`, 'SMTP is a raw stream to the original address');
 

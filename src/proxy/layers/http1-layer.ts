@@ -15,9 +15,10 @@ import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
-import { refuse, respondText } from '../replies.js';
+import { refuse, respondText, unsupportedUpgrade } from '../replies.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 import type { HttpRelay } from './relay-plan.js';
+import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
 import { pathOf } from './request-path.js';
 
 /** How one request arrived and where it goes. */
@@ -35,6 +36,8 @@ export interface ExchangeRoute {
   readonly agent?: http.Agent;
   readonly url: string;
   readonly tags: readonly string[];
+  /** The request's fields as the device sent them, where phonehome took some out (h2c-upgrade-offer.ts). */
+  readonly deviceRawHeaders?: readonly string[];
 }
 
 export interface Http1LayerOptions {
@@ -102,13 +105,23 @@ export class Http1Layer {
       return;
     }
     context.exchanges++;
-    this.exchange(req, res, routeOf(req, context, 'http'));
+    const route = routeOf(req, context, 'http');
+    const offered = takeDeclinedH2cOffer(req);
+    this.exchange(req, res, offered ? { ...route, tags: [...route.tags, H2C_DECLINED_TAG], deviceRawHeaders: offered } : route);
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const context = this.#contexts.get(req.socket);
-    if (!context || req.headers.upgrade?.toLowerCase() !== 'websocket') {
+    // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
+    if (context && declineH2cOffer(this.#server, req, socket, head)) return;
+    if (!context) {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      const { reason, response } = unsupportedUpgrade(req.headers.upgrade);
+      this.#options.tracker.rejected(context.client, context.mode, context.target, reason, ['client:upgrade-unsupported'], { method: req.method ?? 'GET', url: routeOf(req, context, 'http').url, httpVersion: `HTTP/${req.httpVersion}` });
+      refuse(socket, response);
       return;
     }
     context.exchanges++;
@@ -122,7 +135,7 @@ export class Http1Layer {
     tracker.begin(flowId, route.client, route.target, 'request');
     const recorder = new ExchangeRecorder(
       { flowId, client: route.client, ...(route.connection ? { connection: route.connection } : {}), mode: route.mode, target: route.target, ...(route.sni ? { sni: route.sni } : {}), ...(route.alpn ? { alpn: route.alpn } : {}), tls: route.tls, ...(route.tlsRecord ? { tlsRecord: route.tlsRecord } : {}), tags: route.tags, bodyLimitBytes: this.#options.bodyLimitBytes },
-      { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(req.rawHeaders) },
+      { method: req.method ?? 'GET', url: route.url, httpVersion: `HTTP/${req.httpVersion}`, headers: headerPairs(route.deviceRawHeaders ?? req.rawHeaders) },
       (flow) => tracker.end(flow),
       this.#parts,
     );

@@ -14,8 +14,9 @@ import { formatAuthority, parseTarget, type Target } from '../access/target.js';
 import { newConnectionContext } from '../context.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
+import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from '../layers/h2c-upgrade-offer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
-import { refuse, respondText } from '../replies.js';
+import { refuse, respondText, unsupportedUpgrade } from '../replies.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
 import { ProxyConnectionUpstreams } from './proxy-connection-upstreams.js';
 
@@ -70,6 +71,7 @@ export class HttpProxyMode {
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const offered = takeDeclinedH2cOffer(req);
     const url = req.url ?? '';
     if (url.startsWith('/')) {
       // Someone opened the proxy's own address in a browser: show how to install the CA. A browser
@@ -109,7 +111,7 @@ export class HttpProxyMode {
     }
     const client = clientOf(req.socket);
     const agent = this.#upstreams.agentFor(req.socket, target).nodeAgent;
-    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, tags: [] });
+    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, ...(offered ? { tags: [H2C_DECLINED_TAG], deviceRawHeaders: offered } : { tags: [] }) });
   }
 
   #installPage(): { wireguard?: () => WireguardInfo | undefined } {
@@ -117,14 +119,22 @@ export class HttpProxyMode {
   }
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
+    if (declineH2cOffer(this.#server, req, socket, head)) return;
     const absolute = ABSOLUTE_HTTP_URL.exec(req.url ?? '');
     const parsed = absolute ? parseTarget(absolute[1]!, 80) : undefined;
     if (!this.#authorized(req)) {
       refuse(socket, PROXY_AUTH_REQUIRED);
       return;
     }
-    if (!absolute || !parsed?.ok || req.headers.upgrade?.toLowerCase() !== 'websocket' || this.#options.isSelf(parsed.target)) {
+    if (!absolute || !parsed?.ok || this.#options.isSelf(parsed.target)) {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+      const { reason, response } = unsupportedUpgrade(req.headers.upgrade);
+      this.#rejected(req, parsed.target, reason, 'client:upgrade-unsupported');
+      refuse(socket, response);
       return;
     }
     const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
