@@ -19,8 +19,6 @@ export const limits = {
    */
   streamPartMessages: 1_000,
   streamPartIntervalMs: 60_000,
-  /** WebSocket messages a relay holds for a side that cannot take them yet (already read while the sender was paused); past it, both sides are closed with 1013. */
-  webSocketHeldBytes: 16 * MiB,
   /** How long we wait for a client's first byte inside CONNECT before treating the stream as server-first (SMTP, IMAP, POP3). */
   connectSniffTimeoutMs: 500,
   /** Leaf certificates kept in memory (mitmproxy keeps 100). */

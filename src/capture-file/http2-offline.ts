@@ -9,7 +9,7 @@
 
 import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import { describeError } from '../util/errors.js';
-import { acceptsDeflate, WebSocketFrameReader } from '../flow/websocket-frame-reader.js';
+import { acceptsDeflate, watchWebSocket, type WebSocketFrameReader } from '../flow/websocket-frame-reader.js';
 import { HpackDecoder } from './hpack-decoder.js';
 import { FrameFlag, FrameType, Http2FrameReader, type Http2Frame } from './http2-frames.js';
 import { requestUrl, type OfflineConnection } from './offline-connection.js';
@@ -67,12 +67,8 @@ function unpadded(frame: Http2Frame): Buffer {
 
 /** Readers of an accepted WebSocket over HTTP/2, recording into `exchange` at the time `now` gives. */
 function webSocketReaders(exchange: RecordedExchange, deflate: boolean, now: () => string): [WebSocketFrameReader, WebSocketFrameReader] {
-  const reader = (fromClient: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
-    message: (data, binary) => exchange.webSocketMessage(fromClient, data, binary, now()),
-    close: (code) => exchange.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
-    unreadable: () => exchange.tag('websocket:frames-unread'),
-  });
-  return [reader(true), reader(false)];
+  const { fromClient, fromServer } = watchWebSocket({ webSocketMessage: (client, data, binary) => exchange.webSocketMessage(client, data, binary, now()), tag: (tag) => exchange.tag(tag) }, deflate);
+  return [fromClient, fromServer];
 }
 
 export function http2Flows(connection: OfflineConnection): Flow[] {

@@ -1,9 +1,11 @@
 // One direction of a WebSocket read from its bytes as they pass, without taking part in it: ws's
 // own frame Receiver (masking, fragmentation, control frames, limits) turns the frames into
 // messages, and permessage-deflate, when the server accepted it, is undone synchronously
-// (sync-inflater.ts). Used where the frames are relayed as they are and only watched: a recorded
-// session read back (capture-file/websocket-offline.ts) and a WebSocket over HTTP/2 (RFC 8441,
-// proxy/layers/http2-websocket-tunnel.ts). Frames it cannot read stop the reading, never the bytes.
+// (sync-inflater.ts). Used wherever WebSockets are relayed as they are and only watched: live over
+// HTTP/1.1 (proxy/layers/websocket-relay.ts) and over HTTP/2 (RFC 8441,
+// proxy/layers/http2-websocket-tunnel.ts), and read back from a recorded session
+// (capture-file/websocket-offline.ts, http2-offline.ts). Frames it cannot read stop the reading,
+// never the bytes.
 
 import * as wsModule from 'ws';
 import { SyncInflater } from '../capture-file/sync-inflater.js';
@@ -76,4 +78,29 @@ export class WebSocketFrameReader {
       this.#events.unreadable?.(this.#failure);
     });
   }
+}
+
+/** Where a watched WebSocket's messages and facts go (an exchange's recorder). */
+export interface WebSocketRecord {
+  webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void;
+  tag(tag: string): void;
+}
+
+/**
+ * The two readers of a WebSocket watched as it passes, telling `record` each message, each close
+ * frame (`websocket:close-client-1000`, `websocket:close-server-1001`…) and, once, frames that
+ * could not be read (`websocket:frames-unread`).
+ */
+export function watchWebSocket(record: WebSocketRecord, deflate: boolean): { fromClient: WebSocketFrameReader; fromServer: WebSocketFrameReader } {
+  let unreadTold = false;
+  const reader = (fromClient: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
+    message: (data, binary) => record.webSocketMessage(fromClient, data, binary),
+    close: (code) => record.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
+    unreadable: () => {
+      if (unreadTold) return;
+      unreadTold = true;
+      record.tag('websocket:frames-unread');
+    },
+  });
+  return { fromClient: reader(true), fromServer: reader(false) };
 }

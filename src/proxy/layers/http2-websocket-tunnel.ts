@@ -5,7 +5,7 @@
 // fields (:protocol and its Sec-WebSocket-* offer included), the server's answer comes back as it
 // came, and from then on the stream's bytes pass both ways as they are: the device's masked frames
 // reach the server as the device framed them, and a close frame is the other side's, never one of
-// ours (the HTTP/1.1 relay terminates the WebSocket with ws on both sides, this one does not).
+// ours (as over HTTP/1.1: websocket-relay.ts).
 //
 // For the record, a WebSocket's frames are only watched: a WebSocketFrameReader per direction
 // turns them into messages, once the server's 2xx has said whether permessage-deflate was
@@ -14,7 +14,7 @@
 // reading, never the tunnel. Any other :protocol is relayed the same way, as opaque bytes.
 
 import http2 from 'node:http2';
-import { acceptsDeflate, WebSocketFrameReader } from '../../flow/websocket-frame-reader.js';
+import { acceptsDeflate, watchWebSocket, type WebSocketFrameReader } from '../../flow/websocket-frame-reader.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { relayBody } from './body-relay.js';
@@ -41,11 +41,6 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
   let downReader: WebSocketFrameReader | undefined;
   let early: Buffer[] | undefined = webSocket ? [] : undefined;
   let earlyBytes = 0;
-  const newReader = (fromClient: boolean, deflate: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
-    message: (data, binary) => recorder.webSocketMessage(fromClient, data, binary),
-    close: (code) => recorder.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
-    unreadable: () => recorder.tag('websocket:frames-unread'),
-  });
 
   // The device's bytes go at once, whatever the answer: as they would to the server direct.
   relayBody(stream, upstreamStream, (chunk) => {
@@ -74,8 +69,7 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
     if (webSocket && status >= 200 && status < 300) {
       const extensions = responseHeaders['sec-websocket-extensions'];
       const deflate = acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions);
-      upReader = newReader(true, deflate);
-      downReader = newReader(false, deflate);
+      ({ fromClient: upReader, fromServer: downReader } = watchWebSocket(recorder, deflate));
       for (const chunk of early ?? []) upReader.push(chunk);
     }
     early = undefined;

@@ -1,6 +1,7 @@
 // Where an exchange the HTTP/1 layer parsed goes upstream, and the plan it goes with: a request
 // through relayHttpRequest (http1-request-relay.ts), an Upgrade through WebSocketRelay
-// (websocket-relay.ts, on ws), each telling the plan's ExchangeObserver what passed.
+// (websocket-relay.ts: the bytes both ways once the server said 101), each telling the plan's
+// ExchangeObserver what passed.
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,33 +1,43 @@
-// WebSocket upgrades, relayed with ws on both sides, upstream first: the device's upgrade request
-// is held (its socket not read) while we open the upstream WebSocket with the device's own offer —
-// its subprotocols, its permessage-deflate parameters, its headers. Only when the server has
-// answered 101 is the device answered, with the subprotocol and the extension parameters the
-// server accepted. So a device that writes its first messages as soon as it reads 101 (most send
-// their auth or subscribe at once), or even before (pipelined behind the request), finds the
-// upstream ready; nothing it sends is dropped. The server reads the device's upgrade head as the
-// device wrote it, but for its key (websocket-device-head.ts). A server that refuses the upgrade
-// is heard by the device as it answered (its status, headers and body); one that cannot be
-// reached or verified gets the device a 502 that says why. Every way a WebSocket ends records the
-// flow once.
+// WebSocket upgrades over HTTP/1.1, relayed as the two sides wrote them: the device's upgrade
+// request goes to the server as the device wrote it (its order, names' case, values, its own
+// Sec-WebSocket-Key and every extension it offered; only Proxy-* stay with us), the server's
+// answer comes back as the server wrote it, and after a 101 the bytes pass both ways as they are.
+// The server gets the device's masked frames as the device framed them, the device the server's;
+// fragment boundaries, per-frame compression, pings and close frames are the two sides' own, and
+// each side checks the other's handshake itself (the device the server's Sec-WebSocket-Accept).
 //
-// Messages go through a MessagePipe each way (hold, backpressure); pings and pongs are relayed,
-// not answered by us; a close is passed on with its code and reason. Known limit: ws answers a
-// close frame itself at once, so the device hears its own close code echoed, not the server's.
+// Until 2026-12-06 this relay terminated the WebSocket with ws on both sides: messages were
+// rebuilt whole and sent again, ws answered a close frame itself (the device heard its own code
+// echoed, not the server's), and only a permessage-deflate offer ws could speak was passed on.
+// The WebSocket over HTTP/2 (http2-websocket-tunnel.ts) had shown that watching is enough.
+//
+// The server is asked first and the device's socket is not read until it has answered (Node leaves
+// an upgraded socket unread): what the device sent behind its request (`head`) and after it waits
+// there and follows the request once the server said 101, as it would have reached the server
+// directly. Backpressure is TCP's own: a side that does not read stops the other's reads.
+// A server that refuses is heard by the device as it answered (status, headers, body); one that
+// cannot be reached or verified gets the device a 502 that says why.
+//
+// For the record, the frames are only watched (WebSocketFrameReader, one per direction): messages
+// unmasked, reassembled and inflated when the server accepted permessage-deflate; frames a reader
+// cannot read (another extension, a malformed frame) stop the reading, never the bytes, and the
+// flow is tagged `websocket:frames-unread`. Every way a WebSocket ends records the flow once.
 
-import type http from 'node:http';
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocket, WebSocketServer } from 'ws';
+import { acceptsDeflate, watchWebSocket } from '../../flow/websocket-frame-reader.js';
 import { headerPairs } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
+import { relayBody } from './body-relay.js';
+import { storeRequestHead } from './http1-request-relay.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
-import { MessagePipe } from './websocket-pipe.js';
-import { setDeviceHead } from './websocket-device-head.js';
-import { acceptedDeflate, offeredProtocols, upstreamDeflateOffer } from './websocket-negotiation.js';
 
 /** Headers of a refusing answer that describe its framing, which we redo (close-delimited). */
 const NOT_RELAYED_BACK = /^(connection|keep-alive|transfer-encoding|content-length|proxy-connection)$/i;
@@ -42,7 +52,7 @@ export class WebSocketRelay {
   }
 
   relay(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void {
-    new WebSocketSession(req, socket, head, plan, this.#agents, this.#live).start();
+    new WebSocketTunnel(req, socket, head, plan, this.#agents, this.#live).start();
   }
 
   /** Ends every WebSocket still open (the proxy is stopping). */
@@ -51,8 +61,8 @@ export class WebSocketRelay {
   }
 }
 
-/** One WebSocket: its handshake on both sides, then its two pipes, until both sides have closed. */
-class WebSocketSession {
+/** One WebSocket: the server's answer to the device's upgrade, then the bytes both ways until both sides have closed. */
+class WebSocketTunnel {
   readonly #req: http.IncomingMessage;
   readonly #socket: Duplex;
   readonly #head: Buffer;
@@ -61,14 +71,10 @@ class WebSocketSession {
   readonly #agents: UpstreamAgents;
   readonly #live: Set<() => void>;
   readonly #end = (): void => this.#terminate('phonehome stopped');
-  #upstream: WebSocket | undefined;
-  /** Where the server's 101 came from, and its Sec-WebSocket-Extensions (what it accepted). */
-  #upstreamAddress: { ip?: string; port?: number } = {};
-  #acceptedExtensions: string | undefined;
-  #device: WebSocket | undefined;
+  #upstream: http.ClientRequest | undefined;
+  #serverSocket: Duplex | undefined;
   /** The first reason the WebSocket ended badly; recorded as the flow's error. */
   #failure: string | undefined;
-  #closedSides = 0;
   #finished = false;
 
   constructor(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan, agents: UpstreamAgents, live: Set<() => void>) {
@@ -83,139 +89,89 @@ class WebSocketSession {
 
   start(): void {
     const req = this.#req;
-    const invalid = invalidUpgrade(req);
-    if (invalid) {
-      this.#refuse(400, 'Bad Request', `not a valid WebSocket upgrade: ${invalid}`);
-      return;
-    }
-    let protocols: string[];
-    let deflate: ReturnType<typeof upstreamDeflateOffer>;
-    try {
-      protocols = offeredProtocols(req.headers['sec-websocket-protocol']);
-      deflate = upstreamDeflateOffer(req.headers['sec-websocket-extensions']);
-    } catch (error) {
-      this.#refuse(400, 'Bad Request', `not a valid WebSocket upgrade: ${describeError(error)}`);
-      return;
-    }
+    const plan = this.#plan;
     this.#live.add(this.#end);
-    // Until the server has answered, the device's socket is not read (Node leaves an upgraded
-    // socket unread): whatever it sends waits in its socket, after `head`.
     this.#socket.on('error', this.#onEarlySocketError);
     this.#socket.once('close', this.#onEarlySocketClose);
 
-    const plan = this.#plan;
-    const host = plan.host.includes(':') ? `[${plan.host}]` : plan.host;
-    const url = `${plan.tls ? 'wss' : 'ws'}://${host}:${plan.port}${pathOf(req.url ?? '/')}`;
-    let upstream: WebSocket;
-    try {
-      upstream = new WebSocket(url, protocols, {
-        agent: plan.agent ?? (plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http),
-        ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
-        // The head the server reads is the device's (websocket-device-head.ts).
-        finishRequest: (request: http.ClientRequest) => {
-          setDeviceHead(request, req.rawHeaders);
-          request.end();
-        },
-        perMessageDeflate: deflate,
-        handshakeTimeout: limits.upstreamConnectTimeoutMs,
-        // A witness passes text frames on as they came, valid UTF-8 or not, and answers no ping itself.
-        skipUTF8Validation: true,
-        autoPong: false,
-      });
-    } catch (error) {
-      this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${describeError(error)}`);
-      return;
-    }
-    this.#upstream = upstream;
-    upstream.once('upgrade', (response: http.IncomingMessage) => {
-      this.#upstreamAddress = { ip: response.socket?.remoteAddress, port: response.socket?.remotePort };
-      this.#acceptedExtensions = response.headers['sec-websocket-extensions'];
+    const path = pathOf(req.url ?? '/');
+    const upstream = (plan.tls ? https : http).request({
+      host: plan.host, port: plan.port, method: req.method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
+      agent: plan.agent ?? (plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http),
+      ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
     });
-    upstream.once('unexpected-response', (_request: http.ClientRequest, response: http.IncomingMessage) => this.#relayRefusal(response));
+    this.#upstream = upstream;
+    // A server that accepts the connection and never answers the upgrade is given up on.
+    upstream.setTimeout(limits.upstreamConnectTimeoutMs, () => upstream.destroy(new Error(`the server did not answer the upgrade within ${limits.upstreamConnectTimeoutMs} ms`)));
+    upstream.once('upgrade', (response: http.IncomingMessage, serverSocket: net.Socket, serverHead: Buffer) => this.#open(response, serverSocket, serverHead));
+    upstream.once('response', (response: http.IncomingMessage) => this.#relayRefusal(response));
     upstream.on('error', (error: Error) => {
-      if (this.#finished) return; // our own abort of a handshake that was already answered
+      if (this.#finished || this.#serverSocket) return;
       const failure = upstreamFailure(error);
       this.#observer.tag(failure.tag);
-      if (!this.#device) {
-        this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${failure.reason}`);
-        return;
-      }
-      this.#failure ??= failure.reason;
+      this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${failure.reason}`);
     });
-    upstream.once('open', () => this.#openDevice(upstream));
+    try {
+      storeRequestHead(upstream, req, path);
+    } catch (error) {
+      upstream.destroy();
+      this.#refuse(400, 'Bad Request', `the upgrade request could not be relayed: ${describeError(error)}`);
+      return;
+    }
+    upstream.end();
   }
 
   readonly #onEarlySocketError = (): void => undefined;
 
   readonly #onEarlySocketClose = (): void => {
-    if (this.#device) return;
+    if (this.#serverSocket) return;
     this.#failure ??= 'the device went away before the server answered the upgrade';
-    this.#upstream?.terminate();
+    this.#upstream?.destroy();
     this.#finish();
   };
 
-  /** The server said 101: the device is answered with what the server accepted, then relayed. */
-  #openDevice(upstream: WebSocket): void {
+  /** The server said 101: its answer to the device as it came, then the bytes both ways. */
+  #open(response: http.IncomingMessage, serverSocket: net.Socket, serverHead: Buffer): void {
     const socket = this.#socket;
-    if (socket.destroyed) {
-      upstream.terminate();
-      return;
-    }
-    this.#observer.webSocketOpen(this.#upstreamAddress);
-    const toDevice = new MessagePipe(upstream, (held) => this.#overflow('server', held));
-    upstream.on('message', (data: Buffer, binary: boolean) => {
-      this.#observer.webSocketMessage(false, data, binary);
-      toDevice.push(data, binary);
-    });
-
-    const accepted = acceptedDeflate(this.#acceptedExtensions);
-    const deviceSide = new WebSocketServer({
-      noServer: true,
-      clientTracking: false,
-      // ws would otherwise answer with the device's first offer plus ws's own choices.
-      perMessageDeflate: accepted !== undefined ? {} : false,
-      handleProtocols: () => upstream.protocol || false,
-      skipUTF8Validation: true,
-      autoPong: false,
-    });
+    this.#serverSocket = serverSocket;
     socket.off('error', this.#onEarlySocketError);
     socket.off('close', this.#onEarlySocketClose);
-    deviceSide.handleUpgrade(withOffer(this.#req, accepted), socket, this.#head, (device) => {
-      this.#device = device;
-      const toServer = new MessagePipe(device, (held) => this.#overflow('device', held));
-      device.on('message', (data: Buffer, binary: boolean) => {
-        this.#observer.webSocketMessage(true, data, binary);
-        toServer.push(data, binary);
-      });
-      toServer.connect(upstream);
-      toDevice.connect(device);
-      this.#relayControl(device, upstream);
-      this.#relayControl(upstream, device);
-      device.on('error', (error: Error) => { this.#failure ??= `device: ${describeError(error)}`; });
-    });
-    if (!this.#device) {
-      // ws refused the device's side after all (it answered 400 and closed the socket).
-      this.#failure ??= 'the device side of the WebSocket could not be completed';
-      upstream.close(1011);
+    if (socket.destroyed) {
+      serverSocket.destroy();
+      this.#failure ??= 'the device went away before the server answered the upgrade';
       this.#finish();
+      return;
     }
-  }
+    const observer = this.#observer;
+    observer.webSocketOpen({ ip: serverSocket.remoteAddress, port: serverSocket.remotePort }, { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) });
+    const extensions = response.headers['sec-websocket-extensions'];
+    const watch = watchWebSocket(observer, acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions));
 
-  /** Pings, pongs and the close, from `from` to `to`. */
-  #relayControl(from: WebSocket, to: WebSocket): void {
-    from.on('ping', (data: Buffer) => { if (to.readyState === WebSocket.OPEN) to.ping(data); });
-    from.on('pong', (data: Buffer) => { if (to.readyState === WebSocket.OPEN) to.pong(data); });
-    from.once('close', (code: number, reason: Buffer) => {
-      passClose(to, code, reason);
-      this.#closedSides++;
-      if (this.#closedSides === 2) this.#finish();
-    });
-  }
-
-  #overflow(sender: 'device' | 'server', heldBytes: number): void {
-    const reason = `the ${sender === 'device' ? 'server' : 'device'} did not take the ${sender}'s messages: ${heldBytes} bytes held, past the limit of ${limits.webSocketHeldBytes}`;
-    this.#failure ??= reason;
-    for (const side of [this.#device, this.#upstream]) if (side?.readyState === WebSocket.OPEN) side.close(1013, 'phonehome: messages held past the limit');
+    // Long quiet stretches are normal on a WebSocket; each side's own timeouts apply.
+    serverSocket.setTimeout(0);
+    (socket as net.Socket).setTimeout?.(0);
+    socket.write(answerHead(response));
+    for (const [from, to, reader, early, side] of [[socket, serverSocket, watch.fromClient, this.#head, 'device'], [serverSocket, socket, watch.fromServer, serverHead, 'server']] as const) {
+      if (early.length > 0) {
+        reader.push(early);
+        to.write(early);
+      }
+      relayBody(from, to, (chunk) => reader.push(chunk));
+      from.on('error', (error: Error) => {
+        this.#failure ??= side === 'server' ? upstreamFailure(error).reason : `device: ${describeError(error)}`;
+        to.destroy();
+      });
+      from.once('close', () => {
+        // The other side is told the end (relayBody ends it on an 'end'; a side cut without one
+        // ends it here), and one that does not close in time is closed, so a half-open
+        // WebSocket cannot stay for good.
+        if (!to.destroyed) {
+          if (!to.writableEnded) to.end();
+          (to as net.Socket).setTimeout?.(limits.socketIdleTimeoutMs, () => to.destroy());
+        }
+        if (socket.destroyed && serverSocket.destroyed) this.#finish();
+      });
+    }
   }
 
   /** The server answered the upgrade with something else than 101: the device hears that answer. */
@@ -252,9 +208,9 @@ class WebSocketSession {
 
   #terminate(reason: string): void {
     this.#failure ??= reason;
-    this.#device?.terminate();
-    this.#upstream?.terminate();
-    if (!this.#device) this.#socket.destroy();
+    this.#upstream?.destroy();
+    this.#serverSocket?.destroy();
+    this.#socket.destroy();
     this.#finish();
   }
 
@@ -262,41 +218,14 @@ class WebSocketSession {
     if (this.#finished) return;
     this.#finished = true;
     this.#live.delete(this.#end);
-    // A handshake still under way (answered already, or no longer wanted) is abandoned.
-    if (this.#upstream?.readyState === WebSocket.CONNECTING) this.#upstream.terminate();
     this.#observer.done(this.#failure);
   }
 }
 
-/** Why an upgrade request is not one ws can answer (the checks ws makes, before we go upstream). */
-function invalidUpgrade(req: http.IncomingMessage): string | undefined {
-  if (req.method !== 'GET') return `method ${req.method}`;
-  if (!/^[+/0-9A-Za-z]{22}==$/.test(req.headers['sec-websocket-key'] ?? '')) return 'missing or invalid Sec-WebSocket-Key';
-  const version = req.headers['sec-websocket-version'];
-  if (version !== '13' && version !== '8') return 'missing or unsupported Sec-WebSocket-Version';
-  return undefined;
-}
-
-/**
- * The device's request as the device-side ws server reads it: its Sec-WebSocket-Extensions replaced
- * by the server's accepted parameters (or removed), the request itself left as it came.
- */
-function withOffer(req: http.IncomingMessage, accepted: string | undefined): http.IncomingMessage {
-  const headers: http.IncomingHttpHeaders = { ...req.headers };
-  if (accepted === undefined) delete headers['sec-websocket-extensions'];
-  else headers['sec-websocket-extensions'] = accepted;
-  return Object.create(req, { headers: { value: headers, enumerable: true } }) as http.IncomingMessage;
-}
-
-/** A close from one side, passed to the other with its code and reason where it has one. */
-function passClose(to: WebSocket, code: number, reason: Buffer): void {
-  if (to.readyState === WebSocket.CLOSED) return;
-  if (code === 1006) {
-    // The other side vanished without a close frame: so does this one.
-    to.terminate();
-  } else if (to.readyState === WebSocket.OPEN) {
-    // 1005 means no code was given: none is sent on either.
-    if (code === 1005) to.close();
-    else to.close(code, reason);
-  }
+/** The server's 101 as it wrote it: its status line's version and text, its fields in order, case and repeats. */
+function answerHead(response: http.IncomingMessage): string {
+  let head = `HTTP/${response.httpVersion} 101 ${response.statusMessage ?? ''}\r\n`;
+  const raw = response.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return `${head}\r\n`;
 }

@@ -48,7 +48,8 @@ export interface ExchangeObserver {
   data(fromClient: boolean, chunk: Buffer): void;
   response(head: ResponseHead, upstream: { ip?: string; port?: number }): void;
   trailers(fromClient: boolean, headers: HeaderList): void;
-  webSocketOpen(upstream: { ip?: string; port?: number }): void;
+  /** The server accepted the WebSocket (`answer`: its 101, when it is known). */
+  webSocketOpen(upstream: { ip?: string; port?: number }, answer?: ResponseHead): void;
   webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void;
   /** A fact worth a tag on the flow (`h2:rst-stream-8`…). */
   tag(tag: string): void;
@@ -179,9 +180,9 @@ export class ExchangeRecorder implements ExchangeObserver {
     else if (this.#response) this.#response = withFields(this.#response, { trailers: headers });
   }
 
-  webSocketOpen(upstream: { ip?: string; port?: number }): void {
+  webSocketOpen(upstream: { ip?: string; port?: number }, answer?: ResponseHead): void {
     this.#webSocket = true;
-    this.#response = { status: 101, statusText: 'Switching Protocols', httpVersion: 'HTTP/1.1', headers: [] };
+    this.#response = answer ?? { status: 101, statusText: 'Switching Protocols', httpVersion: 'HTTP/1.1', headers: [] };
     if (upstream.ip) this.#destination = { ip: upstream.ip, port: upstream.port ?? this.#context.target.port };
   }
 

@@ -1,0 +1,232 @@
+// WebSockets over HTTP/1.1 (websocket-relay.ts) go through as the two sides wrote them: the
+// server reads the device's upgrade request and frames byte for byte (its key, its extension
+// offers, masks, fragments, a ping between fragments, its close code), the device reads the
+// server's 101 and frames byte for byte (a close answered with another code than the device's
+// included), and the flow records the messages it watched go by. The origin here is a raw TCP
+// server that answers the upgrade by hand, so nothing on its side re-frames either.
+
+import crypto from 'node:crypto';
+import net from 'node:net';
+import zlib from 'node:zlib';
+import { once } from 'node:events';
+import t, { type Test } from 'tap';
+import type { WebSocketFlow } from '../../src/model/flow.js';
+import { connectTunnel, httpViaProxy, startLab, startOrigin, within } from '../helpers/lab.js';
+import { heldAt, patternChecker, patternedChunk, writePattern } from '../helpers/held-back.js';
+
+const HOST = 'ws.example.test';
+
+/** One WebSocket frame: masked (a client's) when `mask` is given. */
+function frame(opcode: number, payload: Buffer, options: { mask?: Buffer; fin?: boolean; rsv1?: boolean; rsv2?: boolean } = {}): Buffer {
+  const first = ((options.fin ?? true) ? 0x80 : 0) | (options.rsv1 ? 0x40 : 0) | (options.rsv2 ? 0x20 : 0) | opcode;
+  const length = payload.length < 126 ? Buffer.from([payload.length]) : Buffer.from([126, payload.length >> 8, payload.length & 0xff]);
+  if (options.mask) length[0]! |= 0x80;
+  const body = options.mask ? payload.map((byte, i) => byte ^ options.mask![i % 4]!) : payload;
+  return Buffer.concat([Buffer.from([first]), length, ...(options.mask ? [options.mask] : []), Buffer.from(body)]);
+}
+
+const closePayload = (code: number, reason: string): Buffer => Buffer.concat([Buffer.from([code >> 8, code & 0xff]), Buffer.from(reason)]);
+
+/** A permessage-deflate message: the compressed bytes without their last four. */
+function deflated(text: string): Buffer {
+  const all = zlib.deflateRawSync(Buffer.from(text), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  return all.subarray(0, all.length - 4);
+}
+
+/** Collects a socket's bytes; `until` waits for a predicate over everything received so far. */
+function collector(socket: net.Socket): { bytes(): Buffer; until(done: (bytes: Buffer) => boolean, what: string): Promise<Buffer> } {
+  let received = Buffer.alloc(0);
+  const waiting = new Set<() => void>();
+  socket.on('data', (chunk: Buffer) => {
+    received = Buffer.concat([received, chunk]);
+    for (const wake of [...waiting]) wake();
+  });
+  return {
+    bytes: () => received,
+    until: (done, what) => within(new Promise<Buffer>((resolve) => {
+      const check = (): void => {
+        if (!done(received)) return;
+        waiting.delete(check);
+        resolve(received);
+      };
+      waiting.add(check);
+      check();
+    }), 10_000, what),
+  };
+}
+
+interface RawOrigin {
+  readonly port: number;
+  /** The next connection, its bytes collected as they come. */
+  connection(): Promise<{ socket: net.Socket; received: ReturnType<typeof collector> }>;
+  /** The next connection, read by the test itself. */
+  socket(): Promise<net.Socket>;
+}
+
+/** A TCP server whose test answers the upgrade itself. */
+async function rawOrigin(t: Test): Promise<RawOrigin> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const queue: net.Socket[] = [];
+  const waiting: Array<(socket: net.Socket) => void> = [];
+  const next = async (): Promise<net.Socket> => queue.shift() ?? await within(new Promise<net.Socket>((resolve) => waiting.push(resolve)), 10_000, 'a connection at the origin');
+  server.on('connection', (socket: net.Socket) => {
+    socket.on('error', () => undefined);
+    const next = waiting.shift();
+    if (next) next(socket);
+    else queue.push(socket);
+  });
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    connection: async () => {
+      const socket = await next();
+      return { socket, received: collector(socket) };
+    },
+    socket: next,
+  };
+}
+
+/** A raw origin, phonehome, and a device connection to the origin through a CONNECT tunnel, with a key for its upgrade. */
+async function setUp(t: Test): Promise<{ origin: RawOrigin; lab: Awaited<ReturnType<typeof startLab>>; device: net.Socket; deviceReceived: ReturnType<typeof collector>; key: string }> {
+  const origin = await rawOrigin(t);
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const { socket: device } = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
+  return { origin, lab, device, deviceReceived: collector(device), key: crypto.randomBytes(16).toString('base64') };
+}
+
+const accept = (key: string): string => crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+
+t.test('frames, heads and closes pass as each side wrote them; the messages are recorded', async (t) => {
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  const request = `GET /live?room=7 HTTP/1.1\r\nhost: ${HOST}:${origin.port}\r\nUPGRADE: websocket\r\nconnection: keep-alive, Upgrade\r\nsec-websocket-key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits, x-custom-extension; level=3\r\nSec-WebSocket-Protocol: chat.v1,  chat.v2\r\nCookie: a=1\r\nCookie: b=2\r\n\r\n`;
+  const mask = (): Buffer => crypto.randomBytes(4);
+  const deviceFrames = Buffer.concat([
+    frame(0x1, Buffer.from('hel'), { mask: mask(), fin: false }),
+    frame(0x9, Buffer.from('ping between fragments'), { mask: mask() }),
+    frame(0x0, Buffer.from('lo, photo follows'), { mask: mask() }),
+    frame(0x2, deflated('{"sms":"+8613800138000 meet at 6"}'), { mask: mask(), rsv1: true }),
+  ]);
+  // The request and the first frames in one write, before any answer.
+  device.write(Buffer.concat([Buffer.from(request), deviceFrames]));
+
+  const server = await origin.connection();
+  const head = await server.received.until((bytes) => bytes.includes('\r\n\r\n'), 'the upgrade request at the origin');
+  const answer = `HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nCONNECTION: Upgrade\r\nSec-WebSocket-Accept: ${accept(key)}\r\nSec-WebSocket-Protocol: chat.v2\r\nSec-WebSocket-Extensions: permessage-deflate\r\nX-Edge: one\r\nX-Edge: two\r\n\r\n`;
+  const serverFrames = Buffer.concat([frame(0x1, Buffer.from('welcome, ')), frame(0x1, deflated('upload accepted'), { rsv1: true })]);
+  server.socket.write(Buffer.concat([Buffer.from(answer), serverFrames]));
+
+  const expectedAtServer = Buffer.concat([Buffer.from(request), deviceFrames]);
+  await server.received.until((bytes) => bytes.length >= expectedAtServer.length, "the device's frames at the origin");
+  t.equal(head.subarray(0, request.length).toString('latin1'), request, "the origin reads the device's upgrade request as written (its key, every extension offered)");
+  t.ok(server.received.bytes().equals(expectedAtServer), "and the device's frames byte for byte (masks, fragments, the ping between them)");
+
+  const expectedAtDevice = Buffer.concat([Buffer.from(answer), serverFrames]);
+  await deviceReceived.until((bytes) => bytes.length >= expectedAtDevice.length, "the server's answer at the device");
+  t.ok(deviceReceived.bytes().equals(expectedAtDevice), "the device reads the server's 101 and frames byte for byte");
+
+  // The device closes with 4001; the server answers with its own 1001 and closes the connection.
+  const deviceClose = frame(0x8, closePayload(4001, 'device says bye'), { mask: mask() });
+  device.write(deviceClose);
+  await server.received.until((bytes) => bytes.length >= expectedAtServer.length + deviceClose.length, 'the close at the origin');
+  t.ok(server.received.bytes().subarray(expectedAtServer.length).equals(deviceClose), "the origin gets the device's close frame as sent");
+  const serverClose = frame(0x8, closePayload(1001, 'going away'));
+  server.socket.end(serverClose);
+  await deviceReceived.until((bytes) => bytes.length >= expectedAtDevice.length + serverClose.length, "the server's close at the device");
+  t.ok(deviceReceived.bytes().subarray(expectedAtDevice.length).equals(serverClose), "the device hears the server's own close (1001), not its own code echoed");
+  device.end();
+
+  const flow = await lab.next('flow:end', (f) => f.kind === 'websocket') as WebSocketFlow;
+  t.equal(flow.error, undefined);
+  t.same(flow.messages.map((m) => [m.fromClient, m.binary, m.data.toString()]), [
+    [true, false, 'hello, photo follows'],
+    [true, true, '{"sms":"+8613800138000 meet at 6"}'],
+    [false, false, 'welcome, '],
+    [false, false, 'upload accepted'],
+  ], 'messages reassembled and inflated, in order');
+  t.ok(flow.tags.includes('websocket:close-client-4001') && flow.tags.includes('websocket:close-server-1001'), `both closes tagged: ${flow.tags.join(' ')}`);
+  t.same(flow.response?.headers.filter(([name]) => name === 'X-Edge'), [['X-Edge', 'one'], ['X-Edge', 'two']], "the flow holds the server's 101 fields as sent");
+  t.equal(flow.response?.status, 101);
+});
+
+t.test('frames of an extension phonehome cannot read still pass; the flow says they went unread', async (t) => {
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  device.write(`GET /x HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Extensions: x-custom-extension\r\n\r\n`);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.includes('\r\n\r\n'), 'the upgrade request');
+  const answer = `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(key)}\r\nSec-WebSocket-Extensions: x-custom-extension\r\n\r\n`;
+  // RSV2 set: meaningful only to the extension both sides agreed on.
+  const custom = frame(0x1, Buffer.from('opaque to us'), { rsv2: true });
+  server.socket.write(Buffer.concat([Buffer.from(answer), custom]));
+  const expected = Buffer.concat([Buffer.from(answer), custom]);
+  await deviceReceived.until((bytes) => bytes.length >= expected.length, 'the answer and the frame at the device');
+  t.ok(deviceReceived.bytes().equals(expected), 'relayed as sent');
+  const later = frame(0x1, Buffer.from('still relayed'), { mask: crypto.randomBytes(4) });
+  const before = server.received.bytes().length;
+  device.write(later);
+  await server.received.until((bytes) => bytes.length >= before + later.length, 'a later device frame at the origin');
+  t.ok(server.received.bytes().subarray(before).equals(later), 'the device side still goes through');
+  server.socket.destroy();
+  device.destroy();
+  const flow = await lab.next('flow:end', (f) => f.kind === 'websocket');
+  t.ok(flow.tags.includes('websocket:frames-unread'), `tagged: ${flow.tags.join(' ')}`);
+});
+
+t.test("a server that stops reading holds the device's frames back (TCP's backpressure, nothing held by us), and every byte arrives once it reads again", async (t) => {
+  const total = 64 * 1024 * 1024;
+  const chunk = patternedChunk();
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  const ticks = await startOrigin({ tls: false, handler: (_req, res) => res.end('tick') });
+  t.teardown(() => ticks.close());
+  device.write(`GET /bulk HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const serverSocket = await origin.socket();
+  const received = patternChecker(chunk);
+  // The origin reads the upgrade request, then nothing until the test says so.
+  const afterHead = new Promise<Buffer>((resolve) => {
+    let head = Buffer.alloc(0);
+    const onData = (data: Buffer): void => {
+      head = Buffer.concat([head, data]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      serverSocket.off('data', onData);
+      serverSocket.pause();
+      resolve(head.subarray(end + 4));
+    };
+    serverSocket.on('data', onData);
+  });
+  const leftover = await within(afterHead, 10_000, 'the upgrade request at the origin');
+  serverSocket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept(key)}\r\n\r\n`);
+  await deviceReceived.until((bytes) => bytes.includes('\r\n\r\n'), 'the 101 at the device');
+
+  // One binary frame of 64 MiB, masked with a zero mask (valid, and the payload reads as sent).
+  const frameHead = Buffer.alloc(14);
+  frameHead[0] = 0x82;
+  frameHead[1] = 0x80 | 127;
+  frameHead.writeBigUInt64BE(BigInt(total), 2);
+  device.write(frameHead);
+  const sentByDevice = writePattern(device, chunk, total);
+  const held = await heldAt(sentByDevice, total, () => Promise.all(Array.from({ length: 5 }, () => httpViaProxy({ proxyPort: lab.port, url: `http://127.0.0.1:${ticks.port}/tick` }))));
+  t.ok(held !== undefined && held <= total / 4, `the device was held back while the server read nothing (after ${held ?? sentByDevice()} of ${total} bytes)`);
+
+  let frameHeadLeft = 14;
+  const all = new Promise<void>((resolve) => {
+    const take = (data: Buffer): void => {
+      // The frame's own 14-byte head first, then the payload, checked as it arrives.
+      const headPart = Math.min(frameHeadLeft, data.length);
+      frameHeadLeft -= headPart;
+      received.add(data.subarray(headPart));
+      if (received.bytes >= total) resolve();
+    };
+    take(leftover);
+    serverSocket.on('data', take);
+  });
+  serverSocket.resume();
+  await within(all, 60_000, 'all 64 MiB at the origin');
+  t.equal(received.bytes, total, 'every byte arrived');
+  t.ok(received.intact, "in order, the device's bytes");
+  serverSocket.end(frame(0x8, closePayload(1000, '')));
+  const flow = await lab.next('flow:end', (f) => f.kind === 'websocket') as WebSocketFlow;
+  t.same(flow.messages.map((m) => [m.fromClient, m.binary, m.totalBytes]), [[true, true, total]], 'the message recorded with its size');
+});
