@@ -28,12 +28,3 @@ export function headerSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, limits.replyHeaderValueChars);
 }
 
-/**
- * An Upgrade phonehome does not relay (other than WebSocket, and h2c, which it declines): why, for
- * the record, and the 400 that tells the device so.
- */
-export function unsupportedUpgrade(upgrade: string | undefined): { reason: string; response: string } {
-  const reason = `Upgrade: ${headerSafe(JSON.stringify((upgrade ?? '').slice(0, 64)))} is not relayed (phonehome relays WebSocket upgrades and declines h2c offers)`;
-  const body = `phonehome: ${reason}\n`;
-  return { reason, response: `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}` };
-}

@@ -8,7 +8,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import t, { type Test } from 'tap';
 import { missingCommand, runClient } from '../conformance/differential.js';
-import { rawExchange, socks5Connect, startLab, until } from '../helpers/lab.js';
+import { startLab, until } from '../helpers/lab.js';
 
 const skip = missingCommand('curl', 'curl');
 
@@ -69,25 +69,3 @@ t.test('curl --http2 to a plain-HTTP origin: the offer declined, the rest as dir
   }
 });
 
-t.test('an upgrade to anything else (here h2c beside tcp) is refused with a 400 that says why, and recorded', async (t) => {
-  const origin = await recordingOrigin(t);
-  const lab = await startLab();
-  t.teardown(() => lab.close());
-  const head = (target: string) => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${origin.port}\r\nConnection: Upgrade\r\nUpgrade: h2c, tcp\r\n\r\n`;
-
-  const viaProxy = await rawExchange(lab.port, head(`http://127.0.0.1:${origin.port}/attach`));
-  const { socket } = await socks5Connect(lab.port, { host: '127.0.0.1', port: origin.port });
-  const answer: Buffer[] = [];
-  socket.on('data', (chunk: Buffer) => answer.push(chunk));
-  socket.resume();
-  socket.write(head('/attach'));
-  await once(socket, 'close');
-  const viaSocks = Buffer.concat(answer).toString('latin1');
-  for (const [mode, text] of [['http-proxy', viaProxy], ['socks5', viaSocks]] as const) {
-    t.match(text, /^HTTP\/1\.1 400 Bad Request\r\n[\s\S]*\r\n\r\nphonehome: Upgrade: "h2c, tcp" is not relayed/, `${mode}: a 400 that names the upgrade`);
-  }
-  t.same(origin.connections, [], 'nothing reached the origin');
-  await until(() => lab.flows.filter((flow) => flow.tags.includes('client:upgrade-unsupported')).length === 2, 10_000, 'both refusals recorded');
-  const refused = lab.flows.filter((flow) => flow.tags.includes('client:upgrade-unsupported'));
-  t.same(refused.map((flow) => [flow.kind, flow.request?.url, flow.target.port]), [['rejected', `http://127.0.0.1:${origin.port}/attach`, origin.port], ['rejected', `http://127.0.0.1:${origin.port}/attach`, origin.port]], 'rejected flows with the URL and the server asked for');
-});

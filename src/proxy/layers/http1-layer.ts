@@ -15,7 +15,7 @@ import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
-import { refuse, respondText, unsupportedUpgrade } from '../replies.js';
+import { refuse, respondText } from '../replies.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 import type { HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
@@ -89,7 +89,8 @@ export class Http1Layer {
     this.#options.relay.relayRequest(req, res, this.#plan(req, route));
   }
 
-  webSocket(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute): void {
+  /** Relays one upgrade request (a WebSocket, or another protocol). */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute): void {
     // The relay opens (and verifies) the upstream before it answers the device.
     this.#options.relay.relayUpgrade(req, socket, head, this.#plan(req, route));
   }
@@ -118,14 +119,8 @@ export class Http1Layer {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      const { reason, response } = unsupportedUpgrade(req.headers.upgrade);
-      this.#options.tracker.rejected(context.client, context.mode, context.target, reason, ['client:upgrade-unsupported'], { method: req.method ?? 'GET', url: routeOf(req, context, 'http').url, httpVersion: `HTTP/${req.httpVersion}` });
-      refuse(socket, response);
-      return;
-    }
     context.exchanges++;
-    this.webSocket(req, socket, head, routeOf(req, context, 'ws'));
+    this.upgrade(req, socket, head, routeOf(req, context, req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http'));
   }
 
   /** A new flow for one request or WebSocket: announced, tracked until recorded, and planned. */

@@ -21,7 +21,7 @@ export interface RelayPlan {
   readonly observer: ExchangeObserver;
 }
 
-/** Relays HTTP/1.x requests and WebSocket upgrades to the planned upstream. */
+/** Relays HTTP/1.x requests and upgrades (WebSockets and others) to the planned upstream. */
 export interface HttpRelay {
   relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void;
   relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void;

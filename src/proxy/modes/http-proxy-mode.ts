@@ -16,7 +16,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from '../layers/h2c-upgrade-offer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
-import { refuse, respondText, unsupportedUpgrade } from '../replies.js';
+import { refuse, respondText } from '../replies.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
 import { ProxyConnectionUpstreams } from './proxy-connection-upstreams.js';
 
@@ -131,14 +131,9 @@ export class HttpProxyMode {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      const { reason, response } = unsupportedUpgrade(req.headers.upgrade);
-      this.#rejected(req, parsed.target, reason, 'client:upgrade-unsupported');
-      refuse(socket, response);
-      return;
-    }
     const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
-    this.#options.http1.webSocket(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `ws://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
+    const scheme = req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http';
+    this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -1,27 +1,32 @@
-// WebSocket upgrades over HTTP/1.1, relayed as the two sides wrote them: the device's upgrade
-// request goes to the server as the device wrote it (its order, names' case, values, its own
-// Sec-WebSocket-Key and every extension it offered; only Proxy-* stay with us), the server's
-// answer comes back as the server wrote it, and after a 101 the bytes pass both ways as they are.
-// The server gets the device's masked frames as the device framed them, the device the server's;
-// fragment boundaries, per-frame compression, pings and close frames are the two sides' own, and
-// each side checks the other's handshake itself (the device the server's Sec-WebSocket-Accept).
+// HTTP/1.1 upgrades (WebSockets, and any other protocol a server switches to with 101), relayed
+// as the two sides wrote them: the device's upgrade request goes to the server as the device
+// wrote it (its order, names' case, values, its own Sec-WebSocket-Key and every extension it
+// offered; only Proxy-* stay with us), the server's answer comes back as the server wrote it, and
+// after a 101 the bytes pass both ways as they are. For a WebSocket the server gets the device's
+// masked frames as the device framed them, the device the server's; fragment boundaries,
+// per-frame compression, pings and close frames are the two sides' own, and each side checks the
+// other's handshake itself (the device the server's Sec-WebSocket-Accept).
 //
-// Until 2026-12-06 this relay terminated the WebSocket with ws on both sides: messages were
-// rebuilt whole and sent again, ws answered a close frame itself (the device heard its own code
-// echoed, not the server's), and only a permessage-deflate offer ws could speak was passed on.
-// The WebSocket over HTTP/2 (http2-websocket-tunnel.ts) had shown that watching is enough.
+// Until 2026-12-06 WebSockets were terminated here with ws on both sides: messages were rebuilt
+// whole and sent again, ws answered a close frame itself (the device heard its own code echoed,
+// not the server's), and only a permessage-deflate offer ws could speak was passed on; any other
+// upgrade was refused. The WebSocket over HTTP/2 (http2-websocket-tunnel.ts) had shown that
+// watching is enough. (An h2c offer never gets here: h2c-upgrade-offer.ts declines it.)
 //
-// The server is asked first and the device's socket is not read until it has answered (Node leaves
-// an upgraded socket unread): what the device sent behind its request (`head`) and after it waits
-// there and follows the request once the server said 101, as it would have reached the server
-// directly. Backpressure is TCP's own: a side that does not read stops the other's reads.
+// The server is asked first, with what the device sent behind its request in the same read
+// (`head`: a body, or frames a client sends before the 101) right behind it, as direct; the rest
+// of the device's socket is not read until the server has answered (Node leaves an upgraded
+// socket unread), then follows. Backpressure is TCP's own: a side that does not read stops the
+// other's reads.
 // A server that refuses is heard by the device as it answered (status, headers, body); one that
 // cannot be reached or verified gets the device a 502 that says why.
 //
-// For the record, the frames are only watched (WebSocketFrameReader, one per direction): messages
-// unmasked, reassembled and inflated when the server accepted permessage-deflate; frames a reader
-// cannot read (another extension, a malformed frame) stop the reading, never the bytes, and the
-// flow is tagged `websocket:frames-unread`. Every way a WebSocket ends records the flow once.
+// For the record, a WebSocket's frames are only watched (WebSocketFrameReader, one per
+// direction): messages unmasked, reassembled and inflated when the server accepted
+// permessage-deflate; frames a reader cannot read (another extension, a malformed frame) stop the
+// reading, never the bytes, and the flow is tagged `websocket:frames-unread`. Another protocol's
+// bytes are recorded as the exchange's two bodies (bounded like any body, and inspected like one),
+// and the flow is tagged `http:upgraded`. Every way an upgrade ends records the flow once.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -42,7 +47,7 @@ import { pathOf } from './request-path.js';
 /** Headers of a refusing answer that describe its framing, which we redo (close-delimited). */
 const NOT_RELAYED_BACK = /^(connection|keep-alive|transfer-encoding|content-length|proxy-connection)$/i;
 
-export class WebSocketRelay {
+export class UpgradeRelay {
   readonly #agents: UpstreamAgents;
   /** Everything open or opening, so close() can end it. */
   readonly #live = new Set<() => void>();
@@ -52,17 +57,17 @@ export class WebSocketRelay {
   }
 
   relay(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void {
-    new WebSocketTunnel(req, socket, head, plan, this.#agents, this.#live).start();
+    new UpgradeTunnel(req, socket, head, plan, this.#agents, this.#live).start();
   }
 
-  /** Ends every WebSocket still open (the proxy is stopping). */
+  /** Ends every upgraded connection still open (the proxy is stopping). */
   close(): void {
     for (const end of [...this.#live]) end();
   }
 }
 
-/** One WebSocket: the server's answer to the device's upgrade, then the bytes both ways until both sides have closed. */
-class WebSocketTunnel {
+/** One upgrade: the server's answer to the device's request, then the bytes both ways until both sides have closed. */
+class UpgradeTunnel {
   readonly #req: http.IncomingMessage;
   readonly #socket: Duplex;
   readonly #head: Buffer;
@@ -73,7 +78,7 @@ class WebSocketTunnel {
   readonly #end = (): void => this.#terminate('phonehome stopped');
   #upstream: http.ClientRequest | undefined;
   #serverSocket: Duplex | undefined;
-  /** The first reason the WebSocket ended badly; recorded as the flow's error. */
+  /** The first reason the connection ended badly; recorded as the flow's error. */
   #failure: string | undefined;
   #finished = false;
 
@@ -109,7 +114,7 @@ class WebSocketTunnel {
       if (this.#finished || this.#serverSocket) return;
       const failure = upstreamFailure(error);
       this.#observer.tag(failure.tag);
-      this.#refuse(502, 'Bad Gateway', `the WebSocket could not be opened: ${failure.reason}`);
+      this.#refuse(502, 'Bad Gateway', `the ${this.#protocol} could not be opened: ${failure.reason}`);
     });
     try {
       storeRequestHead(upstream, req, path);
@@ -118,10 +123,19 @@ class WebSocketTunnel {
       this.#refuse(400, 'Bad Request', `the upgrade request could not be relayed: ${describeError(error)}`);
       return;
     }
+    // What the device sent behind its request goes behind it, as it would direct (a body the
+    // server reads before it answers; frames a client sends before the 101).
+    if (this.#head.length > 0) upstream.write(this.#head);
     upstream.end();
   }
 
   readonly #onEarlySocketError = (): void => undefined;
+
+  /** What the device asked for, as a log line names it. */
+  get #protocol(): string {
+    const upgrade = this.#req.headers.upgrade ?? '';
+    return upgrade.toLowerCase() === 'websocket' ? 'WebSocket' : `${JSON.stringify(upgrade.slice(0, 64))} connection`;
+  }
 
   readonly #onEarlySocketClose = (): void => {
     if (this.#serverSocket) return;
@@ -143,20 +157,35 @@ class WebSocketTunnel {
       return;
     }
     const observer = this.#observer;
-    observer.webSocketOpen({ ip: serverSocket.remoteAddress, port: serverSocket.remotePort }, { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) });
-    const extensions = response.headers['sec-websocket-extensions'];
-    const watch = watchWebSocket(observer, acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions));
+    const address = { ip: serverSocket.remoteAddress, port: serverSocket.remotePort };
+    const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) };
+    let fromClient: (chunk: Buffer) => void;
+    let fromServer: (chunk: Buffer) => void;
+    if (this.#req.headers.upgrade?.toLowerCase() === 'websocket') {
+      observer.webSocketOpen(address, answer);
+      const extensions = response.headers['sec-websocket-extensions'];
+      const watch = watchWebSocket(observer, acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions));
+      fromClient = (chunk) => watch.fromClient.push(chunk);
+      fromServer = (chunk) => watch.fromServer.push(chunk);
+    } else {
+      observer.response(answer, address);
+      observer.tag('http:upgraded');
+      fromClient = (chunk) => observer.data(true, chunk);
+      fromServer = (chunk) => observer.data(false, chunk);
+    }
 
-    // Long quiet stretches are normal on a WebSocket; each side's own timeouts apply.
+    // Long quiet stretches are normal on an upgraded connection; each side's own timeouts apply.
     serverSocket.setTimeout(0);
     (socket as net.Socket).setTimeout?.(0);
     socket.write(answerHead(response));
-    for (const [from, to, reader, early, side] of [[socket, serverSocket, watch.fromClient, this.#head, 'device'], [serverSocket, socket, watch.fromServer, serverHead, 'server']] as const) {
-      if (early.length > 0) {
-        reader.push(early);
-        to.write(early);
-      }
-      relayBody(from, to, (chunk) => reader.push(chunk));
+    // The device's `head` went with its request; the server's comes with its 101.
+    if (this.#head.length > 0) fromClient(this.#head);
+    if (serverHead.length > 0) {
+      fromServer(serverHead);
+      socket.write(serverHead);
+    }
+    for (const [from, to, seen, side] of [[socket, serverSocket, fromClient, 'device'], [serverSocket, socket, fromServer, 'server']] as const) {
+      relayBody(from, to, seen);
       from.on('error', (error: Error) => {
         this.#failure ??= side === 'server' ? upstreamFailure(error).reason : `device: ${describeError(error)}`;
         to.destroy();
@@ -164,7 +193,7 @@ class WebSocketTunnel {
       from.once('close', () => {
         // The other side is told the end (relayBody ends it on an 'end'; a side cut without one
         // ends it here), and one that does not close in time is closed, so a half-open
-        // WebSocket cannot stay for good.
+        // connection cannot stay for good.
         if (!to.destroyed) {
           if (!to.writableEnded) to.end();
           (to as net.Socket).setTimeout?.(limits.socketIdleTimeoutMs, () => to.destroy());
@@ -177,7 +206,7 @@ class WebSocketTunnel {
   /** The server answered the upgrade with something else than 101: the device hears that answer. */
   #relayRefusal(response: http.IncomingMessage): void {
     const status = response.statusCode ?? 502;
-    this.#failure ??= `upstream answered the WebSocket upgrade with ${status}`;
+    this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
     this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
     const socket = this.#socket;
     response.once('close', () => this.#finish());

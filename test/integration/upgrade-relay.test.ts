@@ -1,9 +1,11 @@
-// WebSockets over HTTP/1.1 (websocket-relay.ts) go through as the two sides wrote them: the
+// HTTP/1.1 upgrades (upgrade-relay.ts) go through as the two sides wrote them. A WebSocket: the
 // server reads the device's upgrade request and frames byte for byte (its key, its extension
 // offers, masks, fragments, a ping between fragments, its close code), the device reads the
 // server's 101 and frames byte for byte (a close answered with another code than the device's
-// included), and the flow records the messages it watched go by. The origin here is a raw TCP
-// server that answers the upgrade by hand, so nothing on its side re-frames either.
+// included), and the flow records the messages it watched go by. Another protocol (Docker's
+// attach asks for `tcp`): the request and its body reach the server before its 101, then the
+// bytes pass both ways and are the flow's bodies. The origin here is a raw TCP server that
+// answers by hand, so nothing on its side re-frames either.
 
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -229,4 +231,31 @@ t.test("a server that stops reading holds the device's frames back (TCP's backpr
   serverSocket.end(frame(0x8, closePayload(1000, '')));
   const flow = await lab.next('flow:end', (f) => f.kind === 'websocket') as WebSocketFlow;
   t.same(flow.messages.map((m) => [m.fromClient, m.binary, m.totalBytes]), [[true, true, total]], 'the message recorded with its size');
+});
+
+t.test('an upgrade to another protocol: the body reaches the server before its 101, then the bytes pass both ways and are recorded', async (t) => {
+  const { origin, lab, device, deviceReceived } = await setUp(t);
+  // Docker's attach, and an offer of h2c beside another protocol (not declined: not h2c alone).
+  const request = `POST /containers/7/attach?stream=1 HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: Upgrade\r\nUpgrade: tcp, h2c\r\n\r\n{}`;
+  device.write(request);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.length >= request.length, 'the request and its body at the origin, before any answer');
+  t.equal(server.received.bytes().toString('latin1'), request, 'as the device wrote it');
+  const answer = 'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n';
+  server.socket.write(`${answer}container says hi\n`);
+  await deviceReceived.until((bytes) => bytes.length >= answer.length + 17, 'the answer and the first bytes at the device');
+  t.equal(deviceReceived.bytes().toString('latin1'), `${answer}container says hi\n`, "the device reads the server's 101 and bytes as sent");
+  device.write('ls /sdcard/DCIM\n');
+  await server.received.until((bytes) => bytes.length >= request.length + 16, 'the device bytes after the 101');
+  t.equal(server.received.bytes().subarray(request.length).toString(), 'ls /sdcard/DCIM\n');
+  server.socket.end('IMG_0001.jpg\n');
+  await deviceReceived.until((bytes) => bytes.toString().endsWith('IMG_0001.jpg\n'), 'the last bytes at the device');
+  device.end();
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/containers/7/attach?stream=1') === true);
+  t.equal(flow.kind, 'http');
+  t.equal(flow.response?.status, 101);
+  t.ok(flow.tags.includes('http:upgraded'), `tagged: ${flow.tags.join(' ')}`);
+  t.equal(flow.request?.body.bytes.toString(), '{}ls /sdcard/DCIM\n', "the device's bytes: its body, then what it sent after the 101");
+  t.equal(flow.response?.body.bytes.toString(), 'container says hi\nIMG_0001.jpg\n', "the server's bytes after its 101");
+  t.equal(flow.error, undefined);
 });
