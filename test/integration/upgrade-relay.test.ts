@@ -15,6 +15,7 @@ import t, { type Test } from 'tap';
 import type { WebSocketFlow } from '../../src/model/flow.js';
 import { connectTunnel, httpViaProxy, startLab, startOrigin, within } from '../helpers/lab.js';
 import { heldAt, patternChecker, patternedChunk, writePattern } from '../helpers/held-back.js';
+import { limits } from '../../src/limits.js';
 
 const HOST = 'ws.example.test';
 
@@ -258,4 +259,22 @@ t.test('an upgrade to another protocol: the body reaches the server before its 1
   t.equal(flow.request?.body.bytes.toString(), '{}ls /sdcard/DCIM\n', "the device's bytes: its body, then what it sent after the 101");
   t.equal(flow.response?.body.bytes.toString(), 'container says hi\nIMG_0001.jpg\n', "the server's bytes after its 101");
   t.equal(flow.error, undefined);
+});
+
+t.test("a server whose refusal stalls past the upgrade's deadline: the device's answer is cut, never followed by a 502", async (t) => {
+  const saved = limits.upstreamConnectTimeoutMs;
+  (limits as { upstreamConnectTimeoutMs: number }).upstreamConnectTimeoutMs = 300;
+  t.teardown(() => { (limits as { upstreamConnectTimeoutMs: number }).upstreamConnectTimeoutMs = saved; });
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  device.write(`GET /chat HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.includes('\r\n\r\n'), 'the upgrade request');
+  // A refusal whose body never comes whole.
+  server.socket.write('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nnot for yo');
+  const closed = once(device, 'close');
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http' || f.kind === 'websocket');
+  await within(closed, 10_000, 'the device connection to close');
+  const text = deviceReceived.bytes().toString('latin1');
+  t.match(text, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\n\r\nnot for yo$/, `the refusal as far as it came, and no more: ${JSON.stringify(text)}`);
+  t.match(flow.error, /403/, 'the flow says why');
 });

@@ -78,6 +78,8 @@ class UpgradeTunnel {
   readonly #end = (): void => this.#terminate('phonehome stopped');
   #upstream: http.ClientRequest | undefined;
   #serverSocket: Duplex | undefined;
+  /** The server answered with something else than 101, and that answer is going to the device. */
+  #refusalRelayed = false;
   /** The first reason the connection ended badly; recorded as the flow's error. */
   #failure: string | undefined;
   #finished = false;
@@ -114,7 +116,13 @@ class UpgradeTunnel {
       if (this.#finished || this.#serverSocket) return;
       const failure = upstreamFailure(error);
       this.#observer.tag(failure.tag);
-      this.#refuse(502, 'Bad Gateway', `the ${this.#protocol} could not be opened: ${failure.reason}`);
+      if (!this.#refusalRelayed) {
+        this.#refuse(502, 'Bad Gateway', `the ${this.#protocol} could not be opened: ${failure.reason}`);
+        return;
+      }
+      // The server's refusal is on its way to the device: it is cut, not followed by a 502.
+      this.#failure ??= failure.reason;
+      this.#socket.destroy();
     });
     try {
       storeRequestHead(upstream, req, path);
@@ -209,6 +217,7 @@ class UpgradeTunnel {
     this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
     this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
     const socket = this.#socket;
+    this.#refusalRelayed = true;
     response.once('close', () => this.#finish());
     if (socket.destroyed) {
       response.destroy();
