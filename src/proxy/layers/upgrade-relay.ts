@@ -11,7 +11,7 @@
 // whole and sent again, ws answered a close frame itself (the device heard its own code echoed,
 // not the server's), and only a permessage-deflate offer ws could speak was passed on; any other
 // upgrade was refused. The WebSocket over HTTP/2 (http2-websocket-tunnel.ts) had shown that
-// watching is enough. (An h2c offer never gets here: h2c-upgrade-offer.ts declines it.)
+// watching is enough. (An offer of h2c alone never gets here: h2c-upgrade-offer.ts declines it.)
 //
 // The server is asked first, with what the device sent behind its request in the same read
 // (`head`: a body, or frames a client sends before the 101) right behind it, as direct; the rest
