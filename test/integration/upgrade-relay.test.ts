@@ -100,6 +100,18 @@ async function setUp(t: Test): Promise<{ origin: RawOrigin; lab: Awaited<ReturnT
   return { origin, lab, device, deviceReceived: collector(device), key: crypto.randomBytes(16).toString('base64') };
 }
 
+/** A chunked body's data, its chunk framing and trailers taken off. */
+function dechunk(text: string): string {
+  let data = '';
+  for (let at = 0; ;) {
+    const lineEnd = text.indexOf('\r\n', at);
+    const size = parseInt(text.slice(at, lineEnd), 16);
+    if (!(size > 0)) return data;
+    data += text.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+}
+
 const accept = (key: string): string => crypto.createHash('sha1').update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
 
 t.test('frames, heads and closes pass as each side wrote them; the messages are recorded', async (t) => {
@@ -277,4 +289,31 @@ t.test("a server whose refusal stalls past the upgrade's deadline: the device's 
   const text = deviceReceived.bytes().toString('latin1');
   t.match(text, /^HTTP\/1\.1 403 Forbidden\r\n[\s\S]*\r\n\r\nnot for yo$/, `the refusal as far as it came, and no more: ${JSON.stringify(text)}`);
   t.match(flow.error, /403/, 'the flow says why');
+});
+
+t.test('a refused upgrade: the device reads the answer as the server framed it, and its connection goes on to the next request', async (t) => {
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  device.write(`GET /chat HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.includes('\r\n\r\n'), 'the upgrade request');
+  const refusal = 'HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer realm="chat"\r\nTransfer-Encoding: chunked\r\nTrailer: X-Why\r\n\r\n';
+  server.socket.write(`${refusal}5\r\nlogin\r\n0\r\nX-Why: expired\r\n\r\n`);
+  const answered = await deviceReceived.until((bytes) => bytes.includes('\r\n0\r\n') && bytes.toString('latin1').endsWith('\r\n\r\n') && bytes.length > refusal.length, 'the whole refusal at the device');
+  const text = answered.toString('latin1');
+  t.equal(text.slice(0, refusal.length), refusal, "the server's status line and fields, its framing included, and no Connection: close of ours");
+  t.match(text.slice(refusal.length), /^(?:[0-9a-f]+\r\n[\s\S]*?\r\n)*0\r\nX-Why: expired\r\n\r\n$/, 'the body chunked, with the trailer');
+  t.equal(dechunk(text.slice(refusal.length)), 'login', "the server's body");
+  const flow = await lab.next('flow:end', (f) => f.kind === 'websocket');
+  t.equal(flow.response?.status, 401);
+
+  // The device goes on with an ordinary request on the same connection, as it could direct.
+  const before = deviceReceived.bytes().length;
+  device.write(`GET /token HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+  // On the server connection it came on, as direct.
+  await server.received.until((bytes) => bytes.toString('latin1').includes('GET /token HTTP/1.1\r\n'), 'the next request at the origin, on the same connection');
+  server.socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfresh');
+  await deviceReceived.until((bytes) => bytes.length >= before + 'HTTP/1.1 200 OK'.length && bytes.toString('latin1').endsWith('fresh'), 'the next answer at the device');
+  t.match(deviceReceived.bytes().subarray(before).toString('latin1'), /^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nfresh$/, 'answered on the same device connection');
+  const second = await lab.next('flow:end', (f) => f.request?.url.endsWith('/token') === true);
+  t.equal(second.response?.status, 200);
 });

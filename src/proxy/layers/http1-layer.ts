@@ -89,10 +89,19 @@ export class Http1Layer {
     this.#options.relay.relayRequest(req, res, this.#plan(req, route));
   }
 
-  /** Relays one upgrade request (a WebSocket, or another protocol). */
-  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute): void {
+  /**
+   * Relays one upgrade request (a WebSocket, or another protocol). `resume` takes the connection
+   * back when the server refuses and both sides keep it (by default, this layer's parser).
+   */
+  upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, route: ExchangeRoute, resume: (socket: Duplex) => void = (s) => this.#parseAgain(s)): void {
     // The relay opens (and verifies) the upstream before it answers the device.
-    this.#options.relay.relayUpgrade(req, socket, head, this.#plan(req, route));
+    this.#options.relay.relayUpgrade(req, socket, head, { ...this.#plan(req, route), resume });
+  }
+
+  /** A connection whose upgrade was refused, read again by the parser for its next request. */
+  #parseAgain(socket: Duplex): void {
+    this.#server.emit('connection', socket);
+    socket.resume();
   }
 
   close(): void {

@@ -19,6 +19,11 @@ export interface RelayPlan {
   /** The device connection's own upstream agent (decrypted connections); the shared pool otherwise. */
   readonly agent?: http.Agent;
   readonly observer: ExchangeObserver;
+  /**
+   * For an upgrade: gives the device's connection back to the parser that read the request, when
+   * the server refused the upgrade and both sides keep the connection for the next request.
+   */
+  readonly resume?: (socket: Duplex) => void;
 }
 
 /** Relays HTTP/1.x requests and upgrades (WebSockets and others) to the planned upstream. */

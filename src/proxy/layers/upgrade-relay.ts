@@ -18,8 +18,9 @@
 // of the device's socket is not read until the server has answered (Node leaves an upgraded
 // socket unread), then follows. Backpressure is TCP's own: a side that does not read stops the
 // other's reads.
-// A server that refuses is heard by the device as it answered (status, headers, body); one that
-// cannot be reached or verified gets the device a 502 that says why.
+// A server that refuses is heard by the device as it answered (status, headers, body, framing),
+// and the connection goes on as it would direct; one that cannot be reached or verified gets the
+// device a 502 that says why.
 //
 // For the record, a WebSocket's frames are only watched (WebSocketFrameReader, one per
 // direction): messages unmasked, reassembled and inflated when the server accepted
@@ -43,9 +44,6 @@ import { relayBody } from './body-relay.js';
 import { storeRequestHead } from './http1-request-relay.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
-
-/** Headers of a refusing answer that describe its framing, which we redo (close-delimited). */
-const NOT_RELAYED_BACK = /^(connection|keep-alive|transfer-encoding|content-length|proxy-connection)$/i;
 
 export class UpgradeRelay {
   readonly #agents: UpstreamAgents;
@@ -185,7 +183,7 @@ class UpgradeTunnel {
     // Long quiet stretches are normal on an upgraded connection; each side's own timeouts apply.
     serverSocket.setTimeout(0);
     (socket as net.Socket).setTimeout?.(0);
-    socket.write(answerHead(response));
+    socket.write(responseHead(response));
     // The device's `head` went with its request; the server's comes with its 101.
     if (this.#head.length > 0) fromClient(this.#head);
     if (serverHead.length > 0) {
@@ -211,8 +209,15 @@ class UpgradeTunnel {
     }
   }
 
-  /** The server answered the upgrade with something else than 101: the device hears that answer. */
+  /**
+   * The server answered the upgrade with something else than 101: the device hears that answer as
+   * the server wrote and framed it (its status line, its fields, its length or chunks and
+   * trailers). When both sides keep the connection, it then goes back to the HTTP/1 parser for the
+   * device's next request, as it would direct; an answer delimited by the close, or a side that
+   * said `Connection: close`, ends it.
+   */
   #relayRefusal(response: http.IncomingMessage): void {
+    const req = this.#req;
     const status = response.statusCode ?? 502;
     this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
     this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
@@ -223,15 +228,35 @@ class UpgradeTunnel {
       response.destroy();
       return;
     }
-    let head = `HTTP/1.1 ${status} ${response.statusMessage ?? ''}\r\n`;
-    const raw = response.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) if (!NOT_RELAYED_BACK.test(raw[i]!)) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-    socket.write(`${head}Connection: close\r\n\r\n`);
-    response.on('data', (chunk: Buffer) => this.#observer.data(false, chunk));
+    const chunked = /(^|,)\s*chunked\s*$/i.test(String(response.headers['transfer-encoding'] ?? ''));
+    const bodiless = req.method === 'HEAD' || status === 204 || status === 304;
+    const delimited = bodiless || chunked || response.headers['content-length'] !== undefined;
+    const resume = this.#plan.resume;
+    const keep = resume !== undefined && delimited && response.httpVersion === '1.1' && req.httpVersion === '1.1' && !saysClose(response.headers.connection) && !saysClose(req.headers.connection);
+    socket.write(responseHead(response));
+    response.on('data', (chunk: Buffer) => {
+      this.#observer.data(false, chunk);
+      if (socket.destroyed) return;
+      if (socket.write(chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, CRLF]) : chunk)) return;
+      response.pause();
+      socket.once('drain', () => response.resume());
+    });
     response.on('error', () => socket.destroy());
     socket.once('close', () => response.destroy());
-    response.once('end', () => refuse(socket));
-    response.pipe(socket, { end: false });
+    response.once('end', () => {
+      if (socket.destroyed) return;
+      if (chunked) {
+        if (response.rawTrailers.length > 0) this.#observer.trailers(false, headerPairs(response.rawTrailers));
+        socket.write(`0\r\n${fieldLines(response.rawTrailers)}\r\n`);
+      }
+      if (!keep) {
+        refuse(socket);
+        return;
+      }
+      socket.off('error', this.#onEarlySocketError);
+      socket.off('close', this.#onEarlySocketClose);
+      resume(socket);
+    });
   }
 
   /** A one-line HTTP answer to the device, before any handshake. */
@@ -260,10 +285,20 @@ class UpgradeTunnel {
   }
 }
 
-/** The server's 101 as it wrote it: its status line's version and text, its fields in order, case and repeats. */
-function answerHead(response: http.IncomingMessage): string {
-  let head = `HTTP/${response.httpVersion} 101 ${response.statusMessage ?? ''}\r\n`;
-  const raw = response.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) head += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return `${head}\r\n`;
+const CRLF = Buffer.from('\r\n');
+
+/** The server's answer head as it wrote it: its status line's version and text, its fields in order, case and repeats. */
+function responseHead(response: http.IncomingMessage): string {
+  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders)}\r\n`;
+}
+
+function fieldLines(raw: readonly string[]): string {
+  let lines = '';
+  for (let i = 0; i + 1 < raw.length; i += 2) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return lines;
+}
+
+/** Whether a Connection field says the connection ends after this message. */
+function saysClose(connection: string | undefined): boolean {
+  return (connection ?? '').split(',').some((option) => option.trim().toLowerCase() === 'close');
 }

@@ -133,7 +133,8 @@ export class HttpProxyMode {
     }
     const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
     const scheme = req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http';
-    this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] });
+    // A refused upgrade's connection comes back here: its next request is one to the proxy again.
+    this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] }, (resumed) => this.handle(resumed));
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
