@@ -287,14 +287,19 @@ class UpgradeTunnel {
 
 const CRLF = Buffer.from('\r\n');
 
-/** The server's answer head as it wrote it: its status line's version and text, its fields in order, case and repeats. */
+/**
+ * The server's answer head as it wrote it: its status line's version and text, its fields in
+ * order, case and repeats; but Public-Key-Pins, dropped as from every answer (a pin on our
+ * certificate would lock the device out, see http1-request-relay.ts).
+ */
 function responseHead(response: http.IncomingMessage): string {
-  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders)}\r\n`;
+  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders, /^public-key-pins(-report-only)?$/i)}\r\n`;
 }
 
-function fieldLines(raw: readonly string[]): string {
+/** Header or trailer lines, as sent, but for the names `dropped` matches. */
+function fieldLines(raw: readonly string[], dropped?: RegExp): string {
   let lines = '';
-  for (let i = 0; i + 1 < raw.length; i += 2) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!dropped?.test(raw[i]!)) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
   return lines;
 }
 
