@@ -1,7 +1,9 @@
-// A WebSocket origin for the conformance suite's real clients (OkHttp's WebSocket, Chromium): it
-// echoes ("echo:" before a text, a binary as it came) and records, per connection, the upgrade
-// request's head (its key left out: random in every run), every message and the close it got.
-// Frames are masked with random keys, so it records messages, not bytes. With `page`, a GET of /
+// A WebSocket origin for the conformance suite's real clients (OkHttp's WebSocket, the JDK's,
+// Chromium): it echoes ("echo:" before a text, a binary as it came) and records, per connection,
+// the upgrade request's head (its key left out: random in every run), every frame's shape as it
+// arrived (opcode, FIN, RSV1, payload length: a proxy that re-frames or compresses again shows;
+// listed after the messages), every message and the close it got. Frames are masked with random keys, so payloads are recorded
+// as messages, not bytes. With `page`, a GET of /
 // is answered with that HTML (a browser's page that opens the WebSocket). With `http2` (TLS only)
 // it speaks h2 as well and allows WebSockets over it (RFC 8441: extended CONNECT, which Chromium
 // uses on an h2 connection whose server allows it), recording the CONNECT stream's fields in order.
@@ -48,11 +50,21 @@ export async function startWebSocketOrigin(secure: boolean, page?: string, optio
     : secure ? https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, servePage) : http.createServer(servePage);
   // The second protocol offered, so that a proxy answering on its own would show.
   const choose = (offered: Iterable<string>): string | false => [...offered][1] ?? false;
+  // The frames' shapes are read off the bytes before ws reads them (its listeners come after).
+  (server as http.Server).prependListener('upgrade', (_req: http.IncomingMessage, socket: net.Socket, head: Buffer) => tapFrames(socket, head, frameRecord()));
   const wss = new WebSocketServer({ server: server as http.Server, handleProtocols: choose });
   let lines: string[] = [];
   let open = 0;
   let wakeWhenClosed: Array<() => void> = [];
   const record = (line: string): void => { lines.push(line); };
+  // Frame shapes per connection, in the order connections came; in the transcript after the
+  // messages, since how frames and messages interleave depends on how TCP cut the bytes.
+  let frames: string[][] = [];
+  const frameRecord = (): ((line: string) => void) => {
+    const list: string[] = [];
+    frames.push(list);
+    return (line) => { list.push(line); };
+  };
   /** What close() ends besides ws's own: WebSockets over h2 streams, and h2 sessions. */
   const streamSockets = new Set<WebSocket>();
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -91,6 +103,7 @@ export async function startWebSocketOrigin(secure: boolean, page?: string, optio
       const ws = new WebSocket(null as never, undefined, {}) as StreamWebSocket;
       if (deflate) ws._extensions = { 'permessage-deflate': deflate };
       if (protocol) ws._protocol = protocol;
+      tapFrames(stream, Buffer.alloc(0), frameRecord());
       ws.setSocket(stream, Buffer.alloc(0), { allowSynchronousEvents: true, maxPayload: 100 * 1024 * 1024, skipUTF8Validation: false });
       streamSockets.add(ws);
       ws.on('close', () => streamSockets.delete(ws));
@@ -109,9 +122,10 @@ export async function startWebSocketOrigin(secure: boolean, page?: string, optio
     tls: secure,
     caPem: ca.certPem,
     caFile,
-    transcript: () => lines.join('\n'),
+    transcript: () => [...lines, ...frames.flatMap((list, i) => [`frames of WebSocket ${i + 1}:`, ...list])].join('\n'),
     reset: async () => {
       lines = [];
+      frames = [];
       wakeWhenClosed = [];
     },
     allClosed: () => (open === 0 && lines.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => { wakeWhenClosed.push(resolve); })),
@@ -123,4 +137,41 @@ export async function startWebSocketOrigin(secure: boolean, page?: string, optio
       server.close(() => resolve());
     }),
   };
+}
+
+const OPCODES: Record<number, string> = { 0: 'continuation', 1: 'text', 2: 'binary', 8: 'close', 9: 'ping', 10: 'pong' };
+
+/**
+ * Records the shape of each frame a client sends on `stream` (its first bytes `head`): opcode, FIN,
+ * RSV1 (compressed) and payload length, as `frame text fin rsv1 12`. Reads only the frame heads,
+ * across chunks; payloads are skipped.
+ */
+function tapFrames(stream: { on(event: 'data', listener: (chunk: Buffer) => void): unknown }, head: Buffer, record: (line: string) => void): void {
+  let pending: Buffer = Buffer.alloc(0);
+  let skip = 0;
+  const take = (chunk: Buffer): void => {
+    let data: Buffer = chunk;
+    for (;;) {
+      if (skip > 0) {
+        const skipped = Math.min(skip, data.length);
+        skip -= skipped;
+        data = data.subarray(skipped);
+        if (skip > 0) return;
+      }
+      pending = pending.length > 0 ? Buffer.concat([pending, data]) : data;
+      data = Buffer.alloc(0);
+      if (pending.length < 2) return;
+      const short = pending[1]! & 0x7f;
+      const headLength = 2 + (short === 126 ? 2 : short === 127 ? 8 : 0) + (pending[1]! & 0x80 ? 4 : 0);
+      if (pending.length < headLength) return;
+      const length = short === 126 ? pending.readUInt16BE(2) : short === 127 ? Number(pending.readBigUInt64BE(2)) : short;
+      const first = pending[0]!;
+      record(`frame ${OPCODES[first & 0x0f] ?? `opcode-${first & 0x0f}`}${first & 0x80 ? ' fin' : ''}${first & 0x40 ? ' rsv1' : ''} ${length}`);
+      skip = length;
+      data = pending.subarray(headLength);
+      pending = Buffer.alloc(0);
+    }
+  };
+  if (head.length > 0) take(head);
+  stream.on('data', take);
 }
