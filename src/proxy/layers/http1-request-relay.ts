@@ -65,11 +65,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   const http10Device = req.httpVersion === '1.0';
   const path = pathOf(req.url ?? '/');
 
-  const upstream = (plan.tls ? https : http).request({
-    host: plan.host, port: plan.port, method: req.method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
-    agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
-    ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
-  });
+  const upstream = upstreamRequest(plan, agents, req.method, path);
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
   const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
@@ -151,6 +147,15 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   relayBody(req, upstream, (chunk) => observer.data(true, chunk));
 }
 
+/** A request to the planned server on the plan's agent (the device connection's own, or the shared pool); its head is storeRequestHead's. */
+export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method: string | undefined, path: string): http.ClientRequest {
+  return (plan.tls ? https : http).request({
+    host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
+    agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
+    ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
+  });
+}
+
 /**
  * The device's request line (origin-form) and header block, as sent, less the Proxy-* headers.
  * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
@@ -216,7 +221,12 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
 
 /** A 1xx head as the server sent it (its reason phrase and headers), in HTTP/1.1. */
 function informationalHead(info: http.InformationEvent): string {
-  let head = `HTTP/1.1 ${info.statusCode} ${info.statusMessage}\r\n`;
-  for (let i = 0; i + 1 < info.rawHeaders.length; i += 2) head += `${info.rawHeaders[i]}: ${info.rawHeaders[i + 1]}\r\n`;
-  return `${head}\r\n`;
+  return `HTTP/1.1 ${info.statusCode} ${info.statusMessage}\r\n${fieldLines(info.rawHeaders)}\r\n`;
+}
+
+/** Header or trailer lines as sent (a raw list of names and values), but for the names `dropped` matches. */
+export function fieldLines(raw: readonly string[], dropped?: RegExp): string {
+  let lines = '';
+  for (let i = 0; i + 1 < raw.length; i += 2) if (!dropped?.test(raw[i]!)) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
+  return lines;
 }

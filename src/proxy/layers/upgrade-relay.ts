@@ -29,8 +29,7 @@
 // bytes are recorded as the exchange's two bodies (bounded like any body, and inspected like one),
 // and the flow is tagged `http:upgraded`. Every way an upgrade ends records the flow once.
 
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { acceptsDeflate, watchWebSocket } from '../../flow/websocket-frame-reader.js';
@@ -41,7 +40,7 @@ import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
-import { storeRequestHead } from './http1-request-relay.js';
+import { fieldLines, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 
@@ -100,11 +99,7 @@ class UpgradeTunnel {
     this.#socket.once('close', this.#onEarlySocketClose);
 
     const path = pathOf(req.url ?? '/');
-    const upstream = (plan.tls ? https : http).request({
-      host: plan.host, port: plan.port, method: req.method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
-      agent: plan.agent ?? (plan.tls ? (plan.insecure ? this.#agents.insecureHttps : this.#agents.https) : this.#agents.http),
-      ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
-    });
+    const upstream = upstreamRequest(plan, this.#agents, req.method, path);
     this.#upstream = upstream;
     // A server that accepts the connection and never answers the upgrade is given up on.
     upstream.setTimeout(limits.upstreamConnectTimeoutMs, () => upstream.destroy(new Error(`the server did not answer the upgrade within ${limits.upstreamConnectTimeoutMs} ms`)));
@@ -296,12 +291,6 @@ function responseHead(response: http.IncomingMessage): string {
   return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders, /^public-key-pins(-report-only)?$/i)}\r\n`;
 }
 
-/** Header or trailer lines, as sent, but for the names `dropped` matches. */
-function fieldLines(raw: readonly string[], dropped?: RegExp): string {
-  let lines = '';
-  for (let i = 0; i + 1 < raw.length; i += 2) if (!dropped?.test(raw[i]!)) lines += `${raw[i]}: ${raw[i + 1]}\r\n`;
-  return lines;
-}
 
 /** Whether a Connection field says the connection ends after this message. */
 function saysClose(connection: string | undefined): boolean {
