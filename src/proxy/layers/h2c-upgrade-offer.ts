@@ -58,20 +58,18 @@ export function headWithoutH2cOffer(method: string, url: string, httpVersion: st
 }
 
 /**
- * Declines an h2c offer that reached `server`'s 'upgrade' event: the head without the offer and
- * `rest` (what followed the head) go back in front of the socket, which `server` parses again.
- * False, and the socket untouched, when the request offers something else.
+ * Declines an h2c offer that reached a parser's 'upgrade' event: the head without the offer and
+ * `rest` (what followed the head) go back in front of the socket, which `parseAgain` hands to that
+ * parser again. False, and the socket untouched, when the request offers something else.
  */
-export function declineH2cOffer(server: http.Server, req: http.IncomingMessage, socket: Duplex, rest: Buffer): boolean {
+export function declineH2cOffer(req: http.IncomingMessage, socket: Duplex, rest: Buffer, parseAgain: (socket: Duplex) => void): boolean {
   const head = headWithoutH2cOffer(req.method ?? 'GET', req.url ?? '/', req.httpVersion, req.rawHeaders);
   if (!head) return false;
   // unshift puts its chunk first: the rest, then the head in front of it.
   if (rest.length > 0) socket.unshift(rest);
   socket.unshift(head);
   declined.set(socket, req.rawHeaders);
-  server.emit('connection', socket);
-  // Node left the socket neither flowing nor paused; a socket paused before stays so without this.
-  socket.resume();
+  parseAgain(socket);
   return true;
 }
 

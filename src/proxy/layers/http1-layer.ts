@@ -98,9 +98,10 @@ export class Http1Layer {
     this.#options.relay.relayUpgrade(req, socket, head, { ...this.#plan(req, route), resume });
   }
 
-  /** A connection whose upgrade was refused, read again by the parser for its next request. */
+  /** A connection read again by the parser, after an upgrade it refused or an h2c offer taken out. */
   #parseAgain(socket: Duplex): void {
     this.#server.emit('connection', socket);
+    // Node leaves an upgraded socket neither flowing nor paused; one paused before stays so without this.
     socket.resume();
   }
 
@@ -123,7 +124,7 @@ export class Http1Layer {
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const context = this.#contexts.get(req.socket);
     // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
-    if (context && declineH2cOffer(this.#server, req, socket, head)) return;
+    if (context && declineH2cOffer(req, socket, head, (s) => this.#parseAgain(s))) return;
     if (!context) {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;

@@ -53,7 +53,7 @@ export class HttpProxyMode {
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
 
-  /** A device's connection to the proxy port that speaks HTTP. */
+  /** A device's connection to the proxy port that speaks HTTP (also one given back after a declined h2c offer or a refused upgrade). */
   handle(socket: Duplex): void {
     this.#server.emit('connection', socket);
     // It was paused while its first byte told HTTP from SOCKS.
@@ -120,7 +120,7 @@ export class HttpProxyMode {
 
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
-    if (declineH2cOffer(this.#server, req, socket, head)) return;
+    if (declineH2cOffer(req, socket, head, (again) => this.handle(again))) return;
     const absolute = ABSOLUTE_HTTP_URL.exec(req.url ?? '');
     const parsed = absolute ? parseTarget(absolute[1]!, 80) : undefined;
     if (!this.#authorized(req)) {
