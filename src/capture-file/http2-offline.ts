@@ -4,8 +4,9 @@
 // per direction, DATA goes to its stream without padding, a second header block is the trailers,
 // 1xx heads are passed over, RST_STREAM ends a stream with its code. gRPC calls are split into
 // messages by the live recorder; an accepted WebSocket over HTTP/2 (RFC 8441's extended CONNECT)
-// has its DATA read as frames, into messages, as the live tunnel records them. A frame that cannot be read ends the reading: the streams still
-// open get the error, and the bytes after it become a raw remainder.
+// has its DATA read as frames, into messages, as the live tunnel records them. A frame that
+// cannot be read ends the reading: the streams still open get the error, and the bytes after it
+// become a raw remainder.
 
 import { headerValue, type Flow, type HeaderList } from '../model/flow.js';
 import { describeError } from '../util/errors.js';

@@ -4,7 +4,7 @@
 // the messages keep their order across directions.
 
 import type { Flow } from '../model/flow.js';
-import { acceptsDeflate, WebSocketFrameReader } from '../flow/websocket-frame-reader.js';
+import { acceptsDeflate, watchWebSocket } from '../flow/websocket-frame-reader.js';
 import type { OfflineConnection } from './offline-connection.js';
 import type { RecordedExchange } from './recorded-exchange.js';
 
@@ -13,17 +13,16 @@ import type { RecordedExchange } from './recorded-exchange.js';
  * and the 101). The flow ends with the session, or when a direction stops parsing.
  */
 export function webSocketFlow(connection: OfflineConnection, exchange: RecordedExchange, upFrom: number, downFrom: number, extensions: string | undefined): Flow {
-  const deflate = acceptsDeflate(extensions);
   let time = '';
   let error: string | undefined;
-  const sides = [true, false].map((fromClient) => {
-    const reader = new WebSocketFrameReader(fromClient, deflate, {
-      message: (data, binary) => exchange.webSocketMessage(fromClient, data, binary, time),
-      close: (code) => exchange.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
-      unreadable: (reason) => { error ??= reason; },
-    });
-    return { reader, at: 0, start: fromClient ? upFrom : downFrom };
-  });
+  // A frame that cannot be read ends the flow here with an error (the live relays only tag it:
+  // their bytes go on, a capture's reading of that direction stops).
+  const watch = watchWebSocket({
+    webSocketMessage: (fromClient, data, binary) => exchange.webSocketMessage(fromClient, data, binary, time),
+    tag: (tag) => exchange.tag(tag),
+    unreadable: (reason) => { error ??= reason; },
+  }, acceptsDeflate(extensions));
+  const sides = [{ reader: watch.fromClient, at: 0, start: upFrom }, { reader: watch.fromServer, at: 0, start: downFrom }];
   for (const chunk of connection.session.chunks) {
     const side = sides[chunk.fromClient ? 0 : 1]!;
     const begin = side.at;

@@ -84,22 +84,25 @@ export class WebSocketFrameReader {
 export interface WebSocketRecord {
   webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void;
   tag(tag: string): void;
+  /** Frames that could not be read, told once; without it, the record is tagged `websocket:frames-unread`. */
+  unreadable?(reason: string): void;
 }
 
 /**
  * The two readers of a WebSocket watched as it passes, telling `record` each message, each close
  * frame (`websocket:close-client-1000`, `websocket:close-server-1001`…) and, once, frames that
- * could not be read (`websocket:frames-unread`).
+ * could not be read.
  */
 export function watchWebSocket(record: WebSocketRecord, deflate: boolean): { fromClient: WebSocketFrameReader; fromServer: WebSocketFrameReader } {
   let unreadTold = false;
   const reader = (fromClient: boolean): WebSocketFrameReader => new WebSocketFrameReader(fromClient, deflate, {
     message: (data, binary) => record.webSocketMessage(fromClient, data, binary),
     close: (code) => record.tag(`websocket:close-${fromClient ? 'client' : 'server'}-${code}`),
-    unreadable: () => {
+    unreadable: (reason) => {
       if (unreadTold) return;
       unreadTold = true;
-      record.tag('websocket:frames-unread');
+      if (record.unreadable) record.unreadable(reason);
+      else record.tag('websocket:frames-unread');
     },
   });
   return { fromClient: reader(true), fromServer: reader(false) };
