@@ -3,7 +3,8 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http|bare-pipe] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
-//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--h2 STREAMS] [--alloc] [--alloc-profile FILE [--promoted]]
+//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--ws KB [--messages 400]] [--h2 STREAMS] [--alloc]
+//        [--alloc-profile FILE [--promoted]]
 //        [--capture-arg=ARG ...]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile|FILE.heapprofile [--top 30]
 //
@@ -21,6 +22,9 @@
 // --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
 // subject's CPU per MB (needs `npm run build:bench`).
+// --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
+// origin, binary messages of KB kibibytes sent one at a time, each after the echo of the one before
+// (--messages of them, after --warm 20); it prints the subject's CPU per message and per MB both ways.
 // --h2 STREAMS: the small requests on one HTTP/2 connection (ALPN h2 through the CONNECT tunnel)
 // to an HTTP/2 origin, STREAMS of them at a time, as the bench's HTTP/2 row sends them (the bench
 // uses 8; needs `npm run build:bench`); --warm then counts requests on that connection.
@@ -75,6 +79,8 @@ const warmRequests = Number(option('warm', 100));
 const uploadMb = Number(option('upload', 0));
 const uploads = Number(option('uploads', 3));
 const h2Streams = Number(option('h2', 0));
+const wsKb = Number(option('ws', 0));
+const wsMessages = Number(option('messages', 400));
 const pin = args.includes('--pin') && os.cpus().length >= 2;
 if (pin) {
   // Every thread of this load generator, with the bench's own arguments (npm run build:bench makes them).
@@ -105,6 +111,10 @@ const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAl
 origin.listen(0, '127.0.0.1');
 await once(origin, 'listening');
 const originPort = origin.address().port;
+/** The --ws echo origin: every message straight back, as it came. */
+const { WebSocketServer, WebSocket } = wsKb > 0 ? await import('ws') : {};
+const wsOrigin = wsKb > 0 ? new WebSocketServer({ server: origin, perMessageDeflate: false }) : undefined;
+wsOrigin?.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
 const h2Origin = h2Streams > 0 ? await (await import(path.join(root, 'dist-bench/bench/origins.js'))).startH2Origin(originCa) : undefined;
 
 const proxyPort = await freePort();
@@ -185,8 +195,18 @@ const upload = (bytes) => new Promise((resolve, reject) => {
 const scenarios = h2Origin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
 const h2 = h2Origin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
 const h2Get = () => scenarios.h2Request(h2, '/small?size=64');
+/** --ws: the client's socket, and one message's round trip on it. */
+const wsClient = wsKb > 0 ? new WebSocket(`wss://127.0.0.1:${originPort}/echo`, { agent, perMessageDeflate: false }) : undefined;
+if (wsClient) await once(wsClient, 'open');
+const wsPayload = Buffer.alloc(wsKb * 1024, 0x5a);
+const wsRoundTrip = () => new Promise((resolve) => {
+  wsClient.once('message', resolve);
+  wsClient.send(wsPayload);
+});
 // Warm: tunnels open, leaves issued, code optimized (HTTP/2: warmRequests in all, h2Streams at a time).
-if (h2) {
+if (wsClient) {
+  for (let i = 0; i < Math.min(20, warmRequests); i++) await wsRoundTrip();
+} else if (h2) {
   let warmed = 0;
   await Promise.all(Array.from({ length: h2Streams }, async () => { while (warmed < warmRequests) { warmed++; await h2Get(); } }));
 } else await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
@@ -199,7 +219,9 @@ const windowFrom = process.hrtime.bigint() / 1000n;
 const started = performance.now();
 let done = 0;
 const rates = [];
-if (uploadMb > 0) {
+if (wsClient) {
+  for (; done < wsMessages; done++) await wsRoundTrip();
+} else if (uploadMb > 0) {
   for (let i = 0; i < uploads; i++) {
     const at = performance.now();
     await upload(uploadMb * 1024 * 1024);
@@ -223,6 +245,7 @@ const after = threadTimes(child.pid);
 const faults = minorFaults(child.pid) - faultsBefore;
 const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
+wsClient?.terminate();
 agent.destroy();
 h2?.destroy();
 
@@ -234,7 +257,12 @@ for (const [tid, { name, ticks }] of after) {
 const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
 const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
 const msPerMb = (ticks) => ((ticks / ticksPerSecond) * 1e3) / (done * uploadMb);
-const lines = uploadMb > 0 ? [
+const wsMb = (done * 2 * wsKb) / 1024;
+const lines = wsClient ? [
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${done} WebSocket messages of ${wsKb} KiB each way in ${elapsed.toFixed(1)} s ${nodeFlags.join(' ')}`.trim(),
+  `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
+  ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
+] : uploadMb > 0 ? [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${uploads} uploads of ${uploadMb} MB ${nodeFlags.join(' ')}`.trim(),
   `MB/s ${rates.map((r) => r.toFixed(0)).join(', ')}`,
   `cpu per MB ${msPerMb(totalTicks).toFixed(2)} ms (all threads)`,
