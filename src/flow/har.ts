@@ -67,6 +67,20 @@ export function harBody(bytes: Buffer, options: HarEntryOptions): { text: string
   return { text: options.bodyText(bytes, base64), ...(base64 ? { encoding: 'base64' as const } : {}) };
 }
 
+/**
+ * A WebSocket or gRPC message's text as the entry holds it: empty with --redact; base64 for binary
+ * ones, UTF-8 text for text ones. Through `bodyText` as a body's is, so the flow log streams a part
+ * of large messages in slices too: written whole, a part's 64 MB of messages were one 85 MB string
+ * and the line another copy, made on the proxy's thread.
+ */
+function messageText(bytes: Buffer, base64: boolean, options: HarEntryOptions): string {
+  if (options.omitBodies) return '';
+  // A text message that is not UTF-8 (ws is told to skip the check: we only watch) is written as
+  // Node decodes it, with replacement characters; bodyText's slices are made for UTF-8 only.
+  if (options.bodyText && (base64 || isUtf8(bytes))) return options.bodyText(bytes, base64);
+  return bytes.toString(base64 ? 'base64' : 'utf8');
+}
+
 /** The `_phonehome.destination` of an entry: where the flow went, when the options can place it. */
 export function harDestination(flow: Flow, options: HarEntryOptions): Record<string, unknown> | undefined {
   if (!flow.destination || !options.locate) return undefined;
@@ -128,17 +142,16 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
         messages: (flow.messages ?? []).filter((m) => m.protocol === 'grpc').map((m) => ({
           type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, size: m.totalBytes,
           ...(m.compressed ? { compressed: true, encoding: m.encoding ?? 'identity' } : {}),
-          data: options.omitBodies ? '' : m.data.toString('base64'), ...(m.data.length < m.totalBytes ? { truncated: true } : {}),
+          data: messageText(m.data, true, options), ...(m.data.length < m.totalBytes ? { truncated: true } : {}),
         })),
       });
     }
     const entry: HarEntry = withFields(base, { request, response, _phonehome: phonehome }) as HarEntry;
     const webSocketMessages = flow.messages?.filter((m) => m.protocol === 'websocket');
     if (flow.kind === 'websocket' && webSocketMessages) {
-      entry._webSocketMessages = webSocketMessages.map((m) => {
-        const body = options.omitBodies ? { text: '' } : m.binary ? { text: m.data.toString('base64') } : { text: m.data.toString('utf8') };
-        return { type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, opcode: m.binary ? 2 : 1, data: body.text };
-      });
+      entry._webSocketMessages = webSocketMessages.map((m) => ({
+        type: m.fromClient ? 'send' : 'receive', time: Date.parse(m.time) / 1000, opcode: m.binary ? 2 : 1, data: messageText(m.data, m.binary, options),
+      }));
     }
     return entry;
   }

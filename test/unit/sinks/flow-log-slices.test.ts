@@ -12,7 +12,7 @@ import { ONE_WRITE_CHARS } from '../../../src/sinks/append-only-file.js';
 import { flowToHarEntry } from '../../../src/flow/har.js';
 import { DestinationLookup } from '../../../src/enrich/destination-lookup.js';
 import { EntityLookup } from '../../../src/enrich/entity/entity-lookup.js';
-import { flowHost } from '../../../src/model/flow.js';
+import { flowHost, type Flow, type MessageRecord } from '../../../src/model/flow.js';
 import { body, makeFlow } from '../../helpers/flows.js';
 import { tempDir } from '../../helpers/lab.js';
 
@@ -86,3 +86,45 @@ t.test('a photo upload\'s line makes no text large enough for the large-object s
     t.ok(Buffer.from(entry.request.postData.text, 'base64').equals(photo), `photo ${i + 1} reads back byte for byte`);
   }
 });
+
+/** A message of a WebSocket or gRPC flow, as the recorder keeps it. */
+function message(protocol: 'websocket' | 'grpc', fromClient: boolean, binary: boolean, data: Buffer): MessageRecord {
+  return { protocol, time: '2026-11-27T18:30:11.100Z', fromClient, binary, data, totalBytes: data.length };
+}
+
+const messageFlows: Array<[string, Flow]> = [
+  ['a WebSocket part of large binary, text and non-UTF-8 text messages', makeFlow({
+    kind: 'websocket', scheme: 'wss',
+    messages: [
+      message('websocket', true, true, crypto.randomBytes(1024 * 1024)),
+      message('websocket', false, false, textOf('€a', 700 * 1024)),
+      message('websocket', true, false, Buffer.from('small text')),
+      // Text by its opcode, not UTF-8 (the reader does not check): written as Node decodes it,
+      // never cut into slices (a run of continuation bytes has no place to cut).
+      message('websocket', false, false, Buffer.alloc(INLINE_BYTES * 2, 0x80)),
+      message('websocket', true, true, crypto.randomBytes(INLINE_BYTES + 1)),
+    ],
+  })],
+  ['a gRPC call of large messages', makeFlow({
+    grpc: { flavour: 'grpc', status: 0 }, response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/2', headers: [], body: body(Buffer.alloc(0)) },
+    messages: [message('grpc', true, true, crypto.randomBytes(900 * 1024)), message('grpc', false, true, crypto.randomBytes(64 * 1024))],
+  })],
+];
+
+for (const [what, flow] of messageFlows) {
+  t.test(`${what}: written a slice at a time, the line is the whole entry's bytes`, async (t) => {
+    const file = path.join(tempDir(), 'flows.jsonl');
+    const sink = new FlowLogSink(file, { failed: () => undefined, recovered: () => undefined }, { redact: false, backlogLimitBytes: 1 << 20, retryMs: 1000 });
+    sink.write(makeFlow({ requestBody: 'warm the code path' }));
+    const before = largeObjectBytes();
+    sink.write(flow);
+    const grown = largeObjectBytes() - before;
+    sink.close();
+    // Each message's text whole, and the line joined, were megabytes of large objects before.
+    t.ok(grown < 128 * 1024, `large-object space grew ${grown} bytes`);
+    const whole = JSON.stringify(flowToHarEntry(flow, { omitBodies: false, locate: (ip) => DestinationLookup.locate(ip), company: (f) => EntityLookup.of(flowHost(f)) })) + '\n';
+    const written = fs.readFileSync(file, 'utf8').split('\n')[1]! + '\n';
+    t.equal(written.length, whole.length, 'same length');
+    t.ok(written === whole, 'same characters');
+  });
+}
