@@ -63,13 +63,15 @@ export interface PartWriting {
   readonly onPart: (flow: HttpFlow | WebSocketFlow) => void;
   /** A part is written when it holds this many messages… */
   readonly maxMessages: number;
-  /** …or when its first message is this old. */
+  /** …or when its first message is this old… */
   readonly intervalMs: number;
+  /** …or when its messages hold this many bytes (without it: when they fill the part's budget, twice the body limit). */
+  readonly maxBytes?: number;
 }
 
 /** The proxy's part sizes (limits.ts), recording each part with `record`. */
 export function streamParts(record: (flow: HttpFlow | WebSocketFlow) => void): PartWriting {
-  return { onPart: record, maxMessages: limits.streamPartMessages, intervalMs: limits.streamPartIntervalMs };
+  return { onPart: record, maxMessages: limits.streamPartMessages, intervalMs: limits.streamPartIntervalMs, maxBytes: limits.streamPartBytes };
 }
 
 type GrpcFlavour = GrpcCallRecord['flavour'];
@@ -131,7 +133,9 @@ export class ExchangeRecorder implements ExchangeObserver {
   #partTimer: NodeJS.Timeout | undefined;
   /** A message of the current part was cut at a limit. */
   #partCut = false;
+  /** What the current part's budget (twice the body limit) has left, and what its messages hold. */
   #messageBytesLeft: number;
+  #messageBytesHeld = 0;
   #messageBytesUp = 0;
   #messageBytesDown = 0;
   readonly #grpcFlavour: GrpcFlavour | undefined;
@@ -223,9 +227,10 @@ export class ExchangeRecorder implements ExchangeObserver {
     const data = message.data.length > cap ? Buffer.from(message.data.subarray(0, cap)) : message.data;
     if (data.length < message.totalBytes) this.#partCut = true;
     this.#messageBytesLeft -= data.length;
+    this.#messageBytesHeld += data.length;
     this.#messages.push(data === message.data ? message : withFields(message, { data }));
     if (!this.#parts) return;
-    if (this.#messages.length >= this.#parts.maxMessages || this.#messageBytesLeft <= 0) this.#writePart();
+    if (this.#messages.length >= this.#parts.maxMessages || this.#messageBytesLeft <= 0 || this.#messageBytesHeld >= (this.#parts.maxBytes ?? Infinity)) this.#writePart();
     else if (this.#partTimer === undefined) this.#partTimer = setTimeout(() => this.#writePart(), this.#parts.intervalMs).unref();
   }
 
@@ -242,6 +247,7 @@ export class ExchangeRecorder implements ExchangeObserver {
     this.#messageBytesUp = 0;
     this.#messageBytesDown = 0;
     this.#messageBytesLeft = 2 * this.#context.bodyLimitBytes;
+    this.#messageBytesHeld = 0;
     this.#partCut = false;
     this.#startedMs = Date.now();
     this.#startedAt = new Date().toISOString();

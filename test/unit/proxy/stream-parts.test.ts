@@ -89,6 +89,18 @@ t.test('by bytes: a part is written when its held bytes reach twice the body lim
   t.ok(without.last()!.tags.includes('messages:dropped-3'), 'written whole (the offline path), the same traffic loses messages to the budget');
 });
 
+t.test('by bytes held: a part is written once its messages hold maxBytes, well before the budget; a message larger than that is kept whole', async (t) => {
+  const ws = webSocket({ maxMessages: 1_000, intervalMs: 60_000, maxBytes: 150 }, { bodyLimitBytes: 1_000 });
+  for (const size of [80, 80, 80, 500, 10, 80, 80]) ws.recorder.webSocketMessage(true, Buffer.alloc(size, size), true);
+  const written = ws.parts.length;
+  ws.recorder.done();
+  const all = [...ws.parts, ws.last() as WebSocketFlow];
+  t.equal(written, 3, 'three parts written while open');
+  t.same(all.map((f) => f.messages.map((m) => m.data.length)), [[80, 80], [80, 500], [10, 80, 80], []], 'each part ends with the message that took it to 150 bytes; the 500-byte one whole');
+  t.same(all.map((f) => f.part?.firstMessage), [0, 2, 4, 7]);
+  t.ok(all.every((f) => !f.tags.some((tag) => tag.startsWith('messages:dropped') || tag === 'inspected:partial')), 'nothing cut or dropped');
+});
+
 t.test('a cut message marks its own part partial, not the parts after it', async (t) => {
   const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 }, { bodyLimitBytes: 100 });
   ws.recorder.webSocketMessage(true, Buffer.alloc(300, 1), true);
