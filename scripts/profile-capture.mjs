@@ -23,7 +23,7 @@
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
 // subject's CPU per MB (needs `npm run build:bench`).
 // --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
-// origin, binary messages of KB kibibytes sent one at a time, each after the echo of the one before
+// origin, binary messages of KB kibibytes (random) sent one at a time, each after the echo of the one before
 // (--messages of them, after --warm 20); it prints the subject's CPU per message and per MB both ways.
 // --h2 STREAMS: the small requests on one HTTP/2 connection (ALPN h2 through the CONNECT tunnel)
 // to an HTTP/2 origin, STREAMS of them at a time, as the bench's HTTP/2 row sends them (the bench
@@ -40,6 +40,7 @@
 // With --cpu-prof DIR the child writes V8 profiles (its main thread and each worker) on exit;
 // --summarize prints the functions with the most self time in one of them.
 
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -198,7 +199,9 @@ const h2Get = () => scenarios.h2Request(h2, '/small?size=64');
 /** --ws: the client's socket, and one message's round trip on it. */
 const wsClient = wsKb > 0 ? new WebSocket(`wss://127.0.0.1:${originPort}/echo`, { agent, perMessageDeflate: false }) : undefined;
 if (wsClient) await once(wsClient, 'open');
-const wsPayload = Buffer.alloc(wsKb * 1024, 0x5a);
+// Random bytes, as a photo's or an encrypted blob's are: a run of one letter is text to the
+// decoders, and some of them read it (a line of capitals, a protobuf of nested fields) at length.
+const wsPayload = crypto.randomBytes(wsKb * 1024);
 const wsRoundTrip = () => new Promise((resolve) => {
   wsClient.once('message', resolve);
   wsClient.send(wsPayload);

@@ -20,6 +20,18 @@ function sharedBuffer(bytes: number): Buffer {
   return Buffer.from(new SharedArrayBuffer(bytes));
 }
 
+/**
+ * A copy of `bytes` to keep for inspection (a WebSocket message): in shared memory when large, as a
+ * body is, so the part that carries it reaches the inspection worker without a second copy. A
+ * relay of 64 KiB messages spent 15 % of the proxy thread's busy time in postMessage's copies.
+ */
+export function keptCopy(bytes: Buffer): Buffer {
+  if (bytes.length < PREALLOCATE_FROM_BYTES) return Buffer.from(bytes);
+  const copy = sharedBuffer(bytes.length);
+  bytes.copy(copy);
+  return copy;
+}
+
 export class BodyCapture {
   readonly #limitBytes: number;
   #chunks: Buffer[] = [];

@@ -5,7 +5,7 @@
 // (GrpcFrameReader) and become the flow's messages, instead of a second copy of the body.
 // A WebSocket or gRPC call given `PartWriting` is written in parts while open (FlowPart in the model).
 
-import { BodyCapture, emptyBody } from '../../flow/body-capture.js';
+import { BodyCapture, emptyBody, keptCopy } from '../../flow/body-capture.js';
 import { headerValue, newFlowId, type CapturedBody, type CaptureMode, type Endpoint, type GrpcCallRecord, type HeaderList, type HttpFlow, type HttpResponseRecord, type MessageRecord, type TlsRecord, type WebSocketFlow, type FlowPart } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { Base64StreamDecoder, GrpcFrameReader, parseGrpcWebTrailers } from './grpc-frames.js';
@@ -193,7 +193,7 @@ export class ExchangeRecorder implements ExchangeObserver {
   webSocketMessage(fromClient: boolean, data: Buffer, binary: boolean): void {
     this.#webSocket = true;
     // Copied: ws may hand out a view into a larger receive buffer, which must not stay alive.
-    const kept = Buffer.from(data.subarray(0, limits.webSocketMessageCaptureBytes));
+    const kept = keptCopy(data.subarray(0, limits.webSocketMessageCaptureBytes));
     this.#keepMessage({ protocol: 'websocket', time: new Date().toISOString(), fromClient, binary, data: kept, totalBytes: data.length }, limits.webSocketMessageCaptureBytes);
   }
 

@@ -101,6 +101,22 @@ t.test('by bytes held: a part is written once its messages hold maxBytes, well b
   t.ok(all.every((f) => !f.tags.some((tag) => tag.startsWith('messages:dropped') || tag === 'inspected:partial')), 'nothing cut or dropped');
 });
 
+t.test('a large message is kept as a copy in shared memory (its part reaches the inspection worker without another); a small one as an ordinary copy', async (t) => {
+  const ws = webSocket(undefined);
+  const large = Buffer.alloc(100 * 1024, 0x61);
+  const small = Buffer.from('{"sms":"hi"}');
+  ws.recorder.webSocketMessage(true, large, true);
+  ws.recorder.webSocketMessage(false, small, false);
+  large.fill(0);
+  small.fill(0);
+  ws.recorder.done();
+  const [kept, keptSmall] = (ws.last() as WebSocketFlow).messages;
+  t.ok(kept!.data.buffer instanceof SharedArrayBuffer, 'the large message: shared');
+  t.ok(kept!.data.equals(Buffer.alloc(100 * 1024, 0x61)), 'and a copy: what ws reuses afterwards does not change it');
+  t.notOk(keptSmall!.data.buffer instanceof SharedArrayBuffer, 'the small one: an ordinary buffer');
+  t.equal(keptSmall!.data.toString(), '{"sms":"hi"}', 'a copy too');
+});
+
 t.test('a cut message marks its own part partial, not the parts after it', async (t) => {
   const ws = webSocket({ maxMessages: 2, intervalMs: 60_000 }, { bodyLimitBytes: 100 });
   ws.recorder.webSocketMessage(true, Buffer.alloc(300, 1), true);
