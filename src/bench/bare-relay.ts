@@ -1,7 +1,7 @@
 // The floor of any Node.js MITM on these cores, for `npm run bench`: a relay with no recording
 // and no inspection. `pipe` answers CONNECT, terminates TLS with a leaf of our CA and pipes the
 // bytes to a verified upstream TLS connection; `http` does the same but parses HTTP/1.1 and
-// forwards each request on a keep-alive agent. Run as its own process:
+// forwards each request on a keep-alive agent (and a WebSocket's upgrade, then its bytes). Run as its own process:
 //   node dist-bench/bench/bare-relay.js pipe|http PORT CA_DIR UPSTREAM_CA_PEM
 
 import fs from 'node:fs';
@@ -36,6 +36,28 @@ const inner = http.createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
   });
   upstream.on('error', () => res.destroy());
   req.pipe(upstream);
+});
+
+// WebSockets (the bench's WebSocket row): the upgrade forwarded, the server's answer written back
+// as it came, then the bytes piped both ways.
+inner.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+  const target = (req.socket as tls.TLSSocket & { target?: { host: string; port: number } }).target!;
+  const upstream = https.request({ host: target.host, port: target.port, method: req.method, path: req.url, headers: req.headers, agent, servername: net.isIP(target.host) ? undefined : target.host });
+  upstream.on('upgrade', (answer, upstreamSocket, upstreamHead) => {
+    // The agent's sockets keep Nagle on; a WebSocket's small last segments then wait ~40 ms for an ACK.
+    upstreamSocket.setNoDelay(true);
+    const fields = answer.rawHeaders.map((value, i) => (i % 2 === 0 ? `${value}: ` : `${value}\r\n`)).join('');
+    socket.write(`HTTP/1.1 ${answer.statusCode} ${answer.statusMessage}\r\n${fields}\r\n`);
+    if (upstreamHead.length > 0) socket.write(upstreamHead);
+    if (head.length > 0) upstreamSocket.write(head);
+    upstreamSocket.on('error', () => socket.destroy());
+    socket.on('close', () => upstreamSocket.destroy());
+    upstreamSocket.pipe(socket);
+    socket.pipe(upstreamSocket);
+  });
+  upstream.on('response', () => socket.destroy());
+  upstream.on('error', () => socket.destroy());
+  upstream.end();
 });
 
 const server = net.createServer({ noDelay: true }, (socket) => {

@@ -5,7 +5,7 @@
 import { formatNumber, formatSpread, type Spread } from './figures.js';
 import { SUBJECT_LABELS, type SubjectId } from './subjects.js';
 
-export type FigureKey = 'upload' | 'uploadCpuMs' | 'download' | 'smallWarmUp' | 'small' | 'smallCpuUs' | 'h2Small' | 'h2CpuUs' | 'h2Upload' | 'newHostP50' | 'newHostP95' | 'idleRss' | 'peakRss' | 'diskPerSmallFlow';
+export type FigureKey = 'upload' | 'uploadCpuMs' | 'download' | 'webSocket' | 'webSocketCpuMs' | 'smallWarmUp' | 'small' | 'smallCpuUs' | 'h2Small' | 'h2CpuUs' | 'h2Upload' | 'newHostP50' | 'newHostP95' | 'idleRss' | 'peakRss' | 'diskPerSmallFlow';
 export type Column = 'direct' | SubjectId;
 
 /** Per column: each figure's spread over the rounds, and why the column (or a figure) has none. */
@@ -17,12 +17,17 @@ export interface ColumnFigures {
 
 export interface RowSpec { readonly key: FigureKey; readonly label: string; readonly digits: number; readonly unit?: string }
 
-/** `warmSeconds`: the small requests made before the clock starts (their rate is a row of its own). */
-export function rowSpecs(largeMb: number, concurrency: number, h2Streams: number, warmSeconds = 0): RowSpec[] {
+/**
+ * `warmSeconds`: the small requests made before the clock starts (their rate is a row of its own).
+ * `webSocket`: the WebSocket row's messages and their size.
+ */
+export function rowSpecs(largeMb: number, concurrency: number, h2Streams: number, warmSeconds = 0, webSocket = { messages: 1000, kib: 64 }): RowSpec[] {
   return [
     { key: 'upload', label: `HTTPS upload, ${largeMb} MB (after one untimed), MB/s`, digits: 0 },
     { key: 'uploadCpuMs', label: 'CPU per uploaded MB, ms (all threads)', digits: 2 },
     { key: 'download', label: `HTTPS download, ${largeMb} MB, MB/s`, digits: 0 },
+    { key: 'webSocket', label: `wss WebSocket, ${webSocket.messages} messages of ${webSocket.kib} KiB echoed one at a time, MB/s both ways`, digits: 0 },
+    { key: 'webSocketCpuMs', label: 'CPU per WebSocket MB, ms (all threads)', digits: 2 },
     { key: 'smallWarmUp', label: `small requests in the first ${warmSeconds} s (warming up), ${concurrency} connections, req/s`, digits: 0 },
     { key: 'small', label: `small keep-alive requests, ${concurrency} connections, after the warm-up, req/s`, digits: 0 },
     { key: 'smallCpuUs', label: 'CPU per small request, µs (all threads)', digits: 0 },

@@ -1,6 +1,6 @@
 // mockttp (HTTP Toolkit's interception engine) as a bench subject, in a process of its own so it
 // can be pinned to one CPU and its memory is its own. Set up as HTTP Toolkit uses it to watch an
-// app: every request passed through to the real server, HTTP/2 offered to clients that want it,
+// app: every request and WebSocket passed through to the real server, HTTP/2 offered to clients that want it,
 // and each request and response delivered to listeners with its body (up to 32 MB, phonehome's
 // default body limit), not kept in mockttp's own history (recordTraffic off).
 //   NODE_EXTRA_CA_CERTS=ORIGIN_CA_PEM node dist-bench/bench/mockttp-proxy.js PORT CA_DIR
@@ -26,10 +26,15 @@ fs.writeFileSync(path.join(caDir, 'ca.pem'), ca.cert);
 
 const server = mockttp.getLocal({ https: { key: ca.key, cert: ca.cert }, http2: true, recordTraffic: false, maxBodySize: 32 * 1024 * 1024 });
 await server.forAnyRequest().thenPassThrough();
+// WebSockets have rules of their own (without one mockttp answers an upgrade 503).
+await server.forAnyWebSocket().thenPassThrough();
 // HTTP Toolkit's UI takes every exchange from these events; a listener makes mockttp build them.
 let exchanges = 0;
 await server.on('request', () => { exchanges++; });
 await server.on('response', () => { exchanges++; });
+// …and every WebSocket message (without a listener mockttp pipes a WebSocket's frames unread).
+await server.on('websocket-message-received', () => { exchanges++; });
+await server.on('websocket-message-sent', () => { exchanges++; });
 await server.start(Number(portText));
 process.stdout.write(`listening on ${server.port}\n`);
 

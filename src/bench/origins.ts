@@ -1,11 +1,13 @@
 // The servers the bench's load goes to, in the bench process (on the load CPUs): HTTPS origins
 // on 127.0.0.1 and on 30 more loopback addresses (each a "new host" for the first-byte figure),
 // and an HTTP/2 origin. `?size=N` asks for an N-byte answer; request bodies are read and dropped.
+// A WebSocket to any path of the HTTPS origins is echoed, each message sent back as it came.
 
 import https from 'node:https';
 import http2 from 'node:http2';
 import net from 'node:net';
 import { once } from 'node:events';
+import { WebSocketServer } from 'ws';
 import type { CertificateAuthority } from '../proxy/ca/certificate-authority.js';
 import { chunk, writeBody } from './body-pump.js';
 
@@ -27,11 +29,14 @@ export async function startOrigins(originCa: CertificateAuthority): Promise<{ po
       writeBody(res, size);
     });
   };
+  const echo = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  echo.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
   const ips = ['127.0.0.1', ...Array.from({ length: NEW_HOSTS }, (_, i) => `127.0.0.${i + 2}`)];
   let port = 0;
   for (const ip of ips) {
     const leaf = originCa.issueLeaf(ip);
     const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, handler);
+    server.on('upgrade', (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => echo.emit('connection', ws, req)));
     server.listen(port, ip);
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;

@@ -19,7 +19,7 @@ import { clockTicksPerSecond, processTreeTicks, statusMb } from './proc-cpu.js';
 import { cpuMicrosPerRequest, cpuMillisPerMb, spreadOf, formatNumber } from './figures.js';
 import { killAllSubjects, startSubject, type Subject } from './subjects.js';
 import { startH2Origin, startOrigins, NEW_HOSTS, type Origins } from './origins.js';
-import { CONCURRENCY, H2_STREAMS, MB, h2Session, h2SmallRequests, h2Upload, memoryLoad, newHosts, smallRequests, throughput, warmUp } from './scenarios.js';
+import { CONCURRENCY, H2_STREAMS, MB, WEBSOCKET_MESSAGES, WEBSOCKET_MESSAGE_BYTES, h2Session, h2SmallRequests, h2Upload, memoryLoad, newHosts, smallRequests, throughput, warmUp, webSocketEcho } from './scenarios.js';
 import { detectorThroughput, tuiFrameMs } from './in-process.js';
 import { goalLines, goalVerdicts, markdownTable, rowSpecs, type Column, type ColumnFigures, type FigureKey } from './bench-table.js';
 
@@ -163,6 +163,16 @@ async function measureRound(subject: Subject, origins: Origins, h2Port: number):
     }
   });
   await step('download', async () => { figures.download = await throughput(subject, origins.port, 'download', LARGE_BYTES); });
+  await step('WebSocket', async () => {
+    let before: number | undefined;
+    const moved = await webSocketEcho(subject, origins.port, { onClockStart: () => { before = ticks(); } });
+    const after = ticks();
+    figures.webSocket = moved.megabytes / moved.seconds;
+    if (before !== undefined && after !== undefined) {
+      const cpu = cpuMillisPerMb(before, after, ticksPerSecond, moved.megabytes);
+      if (cpu !== undefined) figures.webSocketCpuMs = cpu;
+    }
+  });
   if (pid !== undefined) {
     await step('memory (1 GB up, 200 MB slow down)', () => memoryLoad(subject, origins.port));
     const peak = statusMb(pid, 'VmHWM');
@@ -230,7 +240,7 @@ const output = [
   `Median of ${options.rounds} round${options.rounds === 1 ? '' : 's'} (min–max in brackets); each round starts every subject afresh. ${CONCURRENCY} connections for ${SMALL_SECONDS} s of small requests after ${WARM_SECONDS} s of them to warm up, ${NEW_HOSTS} new hosts, ${LARGE_BYTES / MB} MB bodies (the HTTPS upload timed after an untimed one of the same size). CPU per request: user + system time of the subject's process (every thread) and its children, from /proc, ${ticksPerSecond} ticks/s. Load average before ${loadBefore.map((l) => l.toFixed(1)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(1)).join(' ')}.`,
   ...partial.map((line) => `Note: ${line}.`),
   '',
-  markdownTable(columns, results, rowSpecs(LARGE_BYTES / MB, CONCURRENCY, H2_STREAMS, WARM_SECONDS)),
+  markdownTable(columns, results, rowSpecs(LARGE_BYTES / MB, CONCURRENCY, H2_STREAMS, WARM_SECONDS, { messages: WEBSOCKET_MESSAGES, kib: WEBSOCKET_MESSAGE_BYTES / 1024 })),
   '',
   `In the bench process (one load CPU): detection engine ${formatNumber(detectorMBps)} MB/s over a mixed corpus; terminal UI frame with 100,000 flows ${formatNumber(uiFrameMs, 1)} ms.`,
   '',

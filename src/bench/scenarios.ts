@@ -1,11 +1,13 @@
 // The load: what a phone's apps do, through a subject's proxy (CONNECT, then TLS to the proxy's
 // leaf) or direct. Each scenario returns raw counts and times; the bench turns them into figures.
 
+import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { WebSocket } from 'ws';
 import { connectTunnel } from '../proxy/client/tunnel-agent.js';
 import { BenchTunnelAgent } from './bench-agent.js';
 import { writeBody } from './body-pump.js';
@@ -14,6 +16,10 @@ import type { Subject } from './subjects.js';
 export const MB = 1024 * 1024;
 export const CONCURRENCY = 10;
 export const H2_STREAMS = 8;
+/** The WebSocket row: messages of this size, this many timed after WEBSOCKET_WARM_MESSAGES untimed. */
+export const WEBSOCKET_MESSAGE_BYTES = 64 * 1024;
+export const WEBSOCKET_MESSAGES = 1000;
+const WEBSOCKET_WARM_MESSAGES = 50;
 
 function agentFor(subject: Subject, options: https.AgentOptions = {}): https.Agent {
   return subject.proxyPort === undefined
@@ -199,4 +205,38 @@ export async function h2Upload(session: http2.ClientHttp2Session, bytes: number)
   const started = performance.now();
   await h2Request(session, '/upload', bytes);
   return bytes / MB / ((performance.now() - started) / 1000);
+}
+
+/**
+ * A phone's sync channel moving data: one wss WebSocket to the origin's echo (through the subject
+ * when it has a proxy), binary messages of random bytes (as a photo's or an encrypted blob's), each
+ * sent when the echo of the one before came back: `warm` untimed, then `messages` timed.
+ * `onClockStart`: as smallRequests. Returns the megabytes moved, both ways, and in what time.
+ */
+export async function webSocketEcho(subject: Subject, port: number, options: { messages?: number; warm?: number; messageBytes?: number; onClockStart?: () => void } = {}): Promise<{ megabytes: number; seconds: number }> {
+  const payload = crypto.randomBytes(options.messageBytes ?? WEBSOCKET_MESSAGE_BYTES);
+  const agent = agentFor(subject);
+  const socket = new WebSocket(`wss://127.0.0.1:${port}/echo`, { agent, perMessageDeflate: false });
+  try {
+    await once(socket, 'open');
+    const roundTrip = (): Promise<void> => new Promise((resolve, reject) => {
+      const fail = (): void => reject(new Error('the WebSocket closed before the echo'));
+      socket.once('close', fail);
+      socket.once('message', (data: Buffer) => {
+        socket.off('close', fail);
+        if (data.length === payload.length) resolve();
+        else reject(new Error(`the echo had ${data.length} bytes, not ${payload.length}`));
+      });
+      socket.send(payload);
+    });
+    for (let i = 0; i < (options.warm ?? WEBSOCKET_WARM_MESSAGES); i++) await roundTrip();
+    options.onClockStart?.();
+    const messages = options.messages ?? WEBSOCKET_MESSAGES;
+    const started = performance.now();
+    for (let i = 0; i < messages; i++) await roundTrip();
+    return { megabytes: (2 * messages * payload.length) / MB, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    socket.terminate();
+    agent.destroy();
+  }
 }

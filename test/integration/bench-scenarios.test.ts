@@ -1,10 +1,11 @@
 // The bench's request-rate rows against a real origin, direct: every request counted was answered
 // by the server, over HTTP/1.1 keep-alive lanes and over HTTP/2 streams; the large-body row times
-// one body after the untimed ones asked for.
+// one body after the untimed ones asked for; the WebSocket row counts messages the server echoed.
 
 import t from 'tap';
 import http2 from 'node:http2';
-import { CONCURRENCY, MB, h2SmallRequests, smallRequests, throughput } from '../../src/bench/scenarios.js';
+import { WebSocketServer } from 'ws';
+import { CONCURRENCY, MB, h2SmallRequests, smallRequests, throughput, webSocketEcho } from '../../src/bench/scenarios.js';
 import { getOriginCa, startH2Origin, startOrigin } from '../helpers/lab.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -86,4 +87,22 @@ t.test('a large upload timed after an untimed one: both reach the server whole, 
   uploads.length = 0;
   await throughput(direct, origin.port, 'upload', MB, { onClockStart: () => alone.push(uploads.length) });
   t.same([alone, uploads], [[0], [MB]], 'no untimed body unless asked');
+});
+
+t.test('WebSocket echo: the messages timed are counted both ways, after the untimed ones, each echoed whole', async (t) => {
+  const origin = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_req, res) => res.end() });
+  t.teardown(() => origin.close());
+  const echo = new WebSocketServer({ server: origin.server, perMessageDeflate: false });
+  const received: number[] = [];
+  echo.on('connection', (socket) => socket.on('message', (data: Buffer) => {
+    received.push(data.length);
+    socket.send(data);
+  }));
+  t.teardown(() => echo.close());
+  let receivedAtClockStart = -1;
+  const moved = await webSocketEcho(direct, origin.port, { messages: 30, warm: 5, messageBytes: 4096, onClockStart: () => { receivedAtClockStart = received.length; } });
+  t.equal(receivedAtClockStart, 5, 'the clock starts after the untimed messages came back');
+  t.same(received, Array.from({ length: 35 }, () => 4096), 'every message reached the server whole, one at a time');
+  t.equal(moved.megabytes, (2 * 30 * 4096) / MB, 'the timed messages, counted both ways');
+  t.ok(moved.seconds > 0, `${moved.seconds.toFixed(3)} s`);
 });
