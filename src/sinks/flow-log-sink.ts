@@ -38,6 +38,13 @@ const SLICE_BYTES = 16 * 1024;
  * swung by ~8 MB with them.
  */
 export const INLINE_BYTES = SLICE_BYTES;
+/**
+ * Bytes of bodies inlined into one line at most: an exchange's two small bodies, as ever. A part
+ * of a WebSocket holds up to 1,000 messages, each under INLINE_BYTES: inlined, the part's line was
+ * one string of up to 21 MB (8 KiB messages: 11 MB, made and written whole on the proxy thread).
+ * Past the budget, small bodies are written a slice at a time as large ones are.
+ */
+const LINE_INLINE_BYTES = 2 * INLINE_BYTES;
 
 export class FlowLogSink {
   readonly #file: AppendOnlyFile;
@@ -47,6 +54,8 @@ export class FlowLogSink {
 
   /** The large bodies of the line being made, written in slices where their placeholders stand. */
   #largeBodies: Array<{ bytes: Buffer; base64: boolean }> = [];
+  /** What the line being made may still inline (LINE_INLINE_BYTES). */
+  #inlineLeft = LINE_INLINE_BYTES;
   /** Made once: the same for every line (a profile of small requests counted the closures). */
   readonly #entryOptions: HarEntryOptions;
 
@@ -58,7 +67,10 @@ export class FlowLogSink {
       locate: (ip) => DestinationLookup.locate(ip),
       company: (flow) => EntityLookup.of(flowHost(flow)),
       bodyText: (bytes, base64) => {
-        if (bytes.length <= INLINE_BYTES) return base64 ? bytes.toString('base64') : bytes.toString('utf8');
+        if (bytes.length <= INLINE_BYTES && bytes.length <= this.#inlineLeft) {
+          this.#inlineLeft -= bytes.length;
+          return base64 ? bytes.toString('base64') : bytes.toString('utf8');
+        }
         this.#largeBodies.push({ bytes, base64 });
         return `${this.#token}${this.#largeBodies.length - 1}`;
       },
@@ -72,6 +84,7 @@ export class FlowLogSink {
   write(flow: Flow): void {
     const bodies: Array<{ bytes: Buffer; base64: boolean }> = [];
     this.#largeBodies = bodies;
+    this.#inlineLeft = LINE_INLINE_BYTES;
     let json = flowToHarLine(flow, this.#entryOptions);
     const pieces: LinePiece[] = [];
     for (let i = 0; i < bodies.length; i++) {

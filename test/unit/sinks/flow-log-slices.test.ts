@@ -105,11 +105,31 @@ const messageFlows: Array<[string, Flow]> = [
       message('websocket', true, true, crypto.randomBytes(INLINE_BYTES + 1)),
     ],
   })],
+  ['a WebSocket part of 600 messages of 8 KiB (each small, together 4.8 MB), binary and text', makeFlow({
+    kind: 'websocket', scheme: 'wss',
+    messages: Array.from({ length: 600 }, (_, i) => (i % 3 === 0 ? message('websocket', i % 2 === 0, false, textOf('{"n":"é"}', 8 * 1024)) : message('websocket', i % 2 === 0, true, crypto.randomBytes(8 * 1024)))),
+  })],
   ['a gRPC call of large messages', makeFlow({
     grpc: { flavour: 'grpc', status: 0 }, response: { status: 200, statusText: 'OK', httpVersion: 'HTTP/2', headers: [], body: body(Buffer.alloc(0)) },
     messages: [message('grpc', true, true, crypto.randomBytes(900 * 1024)), message('grpc', false, true, crypto.randomBytes(64 * 1024))],
   })],
 ];
+
+/** The longest text handed to fs.writeSync while `run` runs (a line written whole is one). */
+function longestTextWritten(run: () => void): number {
+  const { writeSync } = fs;
+  let longest = 0;
+  fs.writeSync = ((...args: Parameters<typeof writeSync>) => {
+    if (typeof args[1] === 'string') longest = Math.max(longest, args[1].length);
+    return writeSync(...args);
+  }) as typeof writeSync;
+  try {
+    run();
+  } finally {
+    fs.writeSync = writeSync;
+  }
+  return longest;
+}
 
 for (const [what, flow] of messageFlows) {
   t.test(`${what}: written a slice at a time, the line is the whole entry's bytes`, async (t) => {
@@ -117,11 +137,13 @@ for (const [what, flow] of messageFlows) {
     const sink = new FlowLogSink(file, { failed: () => undefined, recovered: () => undefined }, { redact: false, backlogLimitBytes: 1 << 20, retryMs: 1000 });
     sink.write(makeFlow({ requestBody: 'warm the code path' }));
     const before = largeObjectBytes();
-    sink.write(flow);
+    const longest = longestTextWritten(() => sink.write(flow));
     const grown = largeObjectBytes() - before;
     sink.close();
-    // Each message's text whole, and the line joined, were megabytes of large objects before.
+    // Each message's text whole, and the line joined, were megabytes of large objects before; a
+    // part of small messages was one text of megabytes, inlined and written at once.
     t.ok(grown < 128 * 1024, `large-object space grew ${grown} bytes`);
+    t.ok(longest < ONE_WRITE_CHARS, `no text written whole past ${ONE_WRITE_CHARS} characters (longest: ${longest})`);
     const whole = JSON.stringify(flowToHarEntry(flow, { omitBodies: false, locate: (ip) => DestinationLookup.locate(ip), company: (f) => EntityLookup.of(flowHost(f)) })) + '\n';
     const written = fs.readFileSync(file, 'utf8').split('\n')[1]! + '\n';
     t.equal(written.length, whole.length, 'same length');
