@@ -116,7 +116,7 @@ export const limits = {
   inspectionBacklogBytes: 256 * MiB,
   /** The inspection worker's young generation (V8's nursery): its idle memory, against how often it collects. */
   inspectionWorkerYoungGenerationMb: 8,
-  /** Garbage is collected after a flow carrying this many body bytes (main thread), and after a worker batch carrying this many (inspection worker): peak memory. */
+  /** Garbage is collected each time flows carrying this many body and message bytes were let go of (main thread, counted over flows), and after a worker batch carrying this many (inspection worker): peak memory. */
   collectGarbageAfterFlowBytes: 16 * MiB,
   collectGarbageAfterBatchBytes: 4 * MiB,
   /** summary.json's tables: distinct DNS names counted exactly (past it "at least"), hosts and devices listed per TLS version, clients and apps per client in `devices`. */
