@@ -26,7 +26,7 @@ function sharedBuffer(bytes: number): Buffer {
  * shared memory at 4 KiB, 22.3 and 8.4 at 56 KiB; below 4 KiB Node's pool makes ordinary copies
  * cheap, and a shared buffer per small message is not worth its own allocation.
  */
-const SHARED_COPY_FROM_BYTES = 4 * 1024;
+export const SHARED_COPY_FROM_BYTES = 4 * 1024;
 
 /**
  * A copy of `bytes` to keep for inspection (a WebSocket message): in shared memory unless small, as
@@ -34,10 +34,19 @@ const SHARED_COPY_FROM_BYTES = 4 * 1024;
  * A relay of 64 KiB messages spent 15 % of the proxy thread's busy time in postMessage's copies.
  */
 export function keptCopy(bytes: Buffer): Buffer {
-  if (bytes.length < SHARED_COPY_FROM_BYTES) return Buffer.from(bytes);
-  const copy = sharedBuffer(bytes.length);
-  bytes.copy(copy);
-  return copy;
+  return keptJoin([bytes], bytes.length);
+}
+
+/** The first `totalBytes` of `chunks` joined in one kept copy (a gRPC message's pieces), as keptCopy keeps one. */
+export function keptJoin(chunks: readonly Buffer[], totalBytes: number): Buffer {
+  if (totalBytes < SHARED_COPY_FROM_BYTES) return Buffer.concat(chunks, totalBytes);
+  const joined = sharedBuffer(totalBytes);
+  let at = 0;
+  for (const chunk of chunks) {
+    if (at >= totalBytes) break;
+    at += chunk.copy(joined, at);
+  }
+  return joined;
 }
 
 export class BodyCapture {

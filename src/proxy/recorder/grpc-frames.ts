@@ -3,6 +3,8 @@
 // frame. A bidirectional stream is never buffered to its end: each message comes out as soon as
 // its last byte is pushed, and a message longer than the capture limit is counted, not held.
 
+import { keptJoin, SHARED_COPY_FROM_BYTES } from '../../flow/body-capture.js';
+
 export interface GrpcFrame {
   readonly compressed: boolean;
   /** gRPC-Web: this frame carries the trailers ("grpc-status: 0\r\n…"), not a message. */
@@ -66,7 +68,10 @@ export class GrpcFrameReader {
         frames.push({
           compressed: (current.flag & 1) === 1,
           trailers: (current.flag & 0x80) !== 0,
-          data: current.chunks.length === 1 ? current.chunks[0]! : Buffer.concat(current.chunks, current.captured),
+          // A small message in one chunk is kept as a view of it; others are joined, in shared
+          // memory unless small (keptJoin), so the part carrying them reaches the inspection
+          // worker without postMessage copying them again.
+          data: current.chunks.length === 1 && current.captured < SHARED_COPY_FROM_BYTES ? current.chunks[0]! : keptJoin(current.chunks, current.captured),
           totalBytes: current.length,
         });
         this.#current = undefined;

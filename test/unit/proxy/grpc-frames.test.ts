@@ -23,6 +23,23 @@ t.test('messages come out whole whatever the chunking', async (t) => {
   }
 });
 
+t.test('a message from 4 KiB is kept in shared memory (its part reaches the inspection worker without a copy); a small one in one chunk is a view of it', async (t) => {
+  const large = Buffer.alloc(70_000, 3);
+  for (const size of [1000, 200_000]) {
+    const wire = frame(large);
+    const reader = new GrpcFrameReader(1 << 20);
+    const out = [];
+    for (let at = 0; at < wire.length; at += size) out.push(...reader.push(wire.subarray(at, at + size)));
+    t.ok(out[0]!.data.buffer instanceof SharedArrayBuffer, `chunks of ${size}: shared`);
+    wire.fill(0);
+    t.ok(out[0]!.data.equals(large), `chunks of ${size}: a copy, not a view of what passed`);
+  }
+  const small = frame(Buffer.from('hello'));
+  const [kept] = new GrpcFrameReader(1 << 20).push(small);
+  t.notOk(kept!.data.buffer instanceof SharedArrayBuffer, 'a small message: an ordinary buffer');
+  t.equal(kept!.data.buffer, small.buffer, 'in one chunk, a view of it (no copy)');
+});
+
 t.test('a message over the capture limit is counted, not held', async (t) => {
   const reader = new GrpcFrameReader(10);
   const [frameOut] = reader.push(frame(Buffer.alloc(1_000, 2)));
