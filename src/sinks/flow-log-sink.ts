@@ -9,8 +9,9 @@
 // one turn (setImmediate) or one callback (a microtask) went out ~4.5 per write, but 6-14 % of
 // flows then waited over 10 ms (p99 45-50 ms: the rest of a busy poll phase, GC, other processes),
 // breaking the 10 ms promise for a saving of a few microseconds of system call per flow.
-// Bodies over 16 KiB are made into text 16 KiB at a time, never as one large string, and reach the
-// file a mebibyte at a time (src/sinks/gathered-writes.ts).
+// Bodies (and WebSocket and gRPC messages) over 16 KiB, and any past the 32 KiB a line inlines, are
+// made into text 16 KiB at a time, never as one large string, and reach the file a mebibyte at a
+// time (src/sinks/gathered-writes.ts).
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -40,9 +41,10 @@ const SLICE_BYTES = 16 * 1024;
 export const INLINE_BYTES = SLICE_BYTES;
 /**
  * Bytes of bodies inlined into one line at most: an exchange's two small bodies, as ever. A part
- * of a WebSocket holds up to 1,000 messages, each under INLINE_BYTES: inlined, the part's line was
- * one string of up to 21 MB (8 KiB messages: 11 MB, made and written whole on the proxy thread).
- * Past the budget, small bodies are written a slice at a time as large ones are.
+ * of a WebSocket holds up to 8 MiB in up to 1,000 messages, each of them maybe under INLINE_BYTES:
+ * inlined, the part's line was one string of up to 11 MB (1,000 messages of 8 KiB), made and
+ * written whole on the proxy thread. Past the budget, small bodies are written a slice at a time as
+ * large ones are.
  */
 const LINE_INLINE_BYTES = 2 * INLINE_BYTES;
 
