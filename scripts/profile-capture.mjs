@@ -3,7 +3,8 @@
 //
 //   node scripts/profile-capture.mjs [--subject phonehome|bare-http|bare-pipe] [--seconds 10] [--concurrency 10]
 //        [--node-flag=--max-semi-space-size=8 ...] [--cpu-prof DIR] [--idle-seconds 3] [--fresh] [--installed]
-//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--ws KB [--messages 400]] [--h2 STREAMS] [--alloc]
+//        [--warm 100] [--pin] [--upload MB [--uploads 3]] [--ws KB [--messages 400]] [--grpc KB [--messages 400]]
+//        [--h2 STREAMS] [--alloc]
 //        [--alloc-profile FILE [--promoted]]
 //        [--capture-arg=ARG ...]
 //   node scripts/profile-capture.mjs --summarize FILE.cpuprofile|FILE.heapprofile [--top 30]
@@ -25,6 +26,10 @@
 // --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
 // origin, binary messages of KB kibibytes (random) sent one at a time, each after the echo of the one before
 // (--messages of them, after --warm 20); it prints the subject's CPU per message and per MB both ways.
+// --grpc KB: instead of small requests, one gRPC call over HTTP/2 (through the tunnel, ALPN h2) to an
+// origin that streams every message back as it comes: --messages framed messages of KB kibibytes
+// (random) sent as fast as flow control allows, after a call of 20 untimed; it prints CPU per
+// message (each way) and per MB both ways (needs `npm run build:bench`).
 // --h2 STREAMS: the small requests on one HTTP/2 connection (ALPN h2 through the CONNECT tunnel)
 // to an HTTP/2 origin, STREAMS of them at a time, as the bench's HTTP/2 row sends them (the bench
 // uses 8; needs `npm run build:bench`); --warm then counts requests on that connection.
@@ -81,6 +86,7 @@ const uploadMb = Number(option('upload', 0));
 const uploads = Number(option('uploads', 3));
 const h2Streams = Number(option('h2', 0));
 const wsKb = Number(option('ws', 0));
+const grpcKb = Number(option('grpc', 0));
 const wsMessages = Number(option('messages', 400));
 const pin = args.includes('--pin') && os.cpus().length >= 2;
 if (pin) {
@@ -116,6 +122,15 @@ const originPort = origin.address().port;
 const { WebSocketServer, WebSocket } = wsKb > 0 ? await import('ws') : {};
 const wsOrigin = wsKb > 0 ? new WebSocketServer({ server: origin, perMessageDeflate: false }) : undefined;
 wsOrigin?.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+/** The --grpc origin: each call's messages streamed back as they come, then grpc-status 0. */
+const grpcOrigin = grpcKb > 0 ? (await import('node:http2')).createSecureServer({ key: leaf.keyPem, cert: leaf.certPem }) : undefined;
+grpcOrigin?.on('stream', (stream) => {
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+  stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+  stream.pipe(stream);
+});
+grpcOrigin?.listen(0, '127.0.0.1');
+if (grpcOrigin) await once(grpcOrigin, 'listening');
 const h2Origin = h2Streams > 0 ? await (await import(path.join(root, 'dist-bench/bench/origins.js'))).startH2Origin(originCa) : undefined;
 
 const proxyPort = await freePort();
@@ -193,7 +208,26 @@ const upload = (bytes) => new Promise((resolve, reject) => {
   writeBody(req, bytes);
 });
 /** The bench's own HTTP/2 connection through the subject, and its small GET on it. */
-const scenarios = h2Origin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
+const scenarios = h2Origin || grpcOrigin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
+/** --grpc: the session through the subject, and one call of `count` messages streamed both ways. */
+const grpcSession = grpcOrigin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, grpcOrigin.address().port) : undefined;
+const grpcMessage = grpcKb > 0 ? crypto.randomBytes(grpcKb * 1024) : undefined;
+const grpcFramed = grpcMessage ? Buffer.concat([Buffer.from([0, ...new Uint8Array(new Uint32Array([grpcMessage.length]).buffer).reverse()]), grpcMessage]) : undefined;
+const grpcCall = (count) => new Promise((resolve, reject) => {
+  const stream = grpcSession.request({ ':method': 'POST', ':path': '/lab.Sync/Stream', 'content-type': 'application/grpc', te: 'trailers' });
+  stream.on('data', () => undefined);
+  stream.on('end', resolve);
+  stream.on('error', reject);
+  let sent = 0;
+  const pump = () => {
+    while (sent < count) {
+      sent++;
+      if (!stream.write(grpcFramed)) return void stream.once('drain', pump);
+    }
+    stream.end();
+  };
+  pump();
+});
 const h2 = h2Origin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
 const h2Get = () => scenarios.h2Request(h2, '/small?size=64');
 /** --ws: the client's socket, and one message's round trip on it. */
@@ -209,6 +243,8 @@ const wsRoundTrip = () => new Promise((resolve) => {
 // Warm: tunnels open, leaves issued, code optimized (HTTP/2: warmRequests in all, h2Streams at a time).
 if (wsClient) {
   for (let i = 0; i < Math.min(20, warmRequests); i++) await wsRoundTrip();
+} else if (grpcSession) {
+  await grpcCall(Math.min(20, warmRequests));
 } else if (h2) {
   let warmed = 0;
   await Promise.all(Array.from({ length: h2Streams }, async () => { while (warmed < warmRequests) { warmed++; await h2Get(); } }));
@@ -224,6 +260,9 @@ let done = 0;
 const rates = [];
 if (wsClient) {
   for (; done < wsMessages; done++) await wsRoundTrip();
+} else if (grpcSession) {
+  await grpcCall(wsMessages);
+  done = wsMessages;
 } else if (uploadMb > 0) {
   for (let i = 0; i < uploads; i++) {
     const at = performance.now();
@@ -249,6 +288,7 @@ const faults = minorFaults(child.pid) - faultsBefore;
 const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
 wsClient?.terminate();
+grpcSession?.destroy();
 agent.destroy();
 h2?.destroy();
 
@@ -260,8 +300,12 @@ for (const [tid, { name, ticks }] of after) {
 const totalTicks = [...perThread.values()].reduce((a, b) => a + b, 0);
 const usPerRequest = (ticks) => ((ticks / ticksPerSecond) * 1e6) / done;
 const msPerMb = (ticks) => ((ticks / ticksPerSecond) * 1e3) / (done * uploadMb);
-const wsMb = (done * 2 * wsKb) / 1024;
-const lines = wsClient ? [
+const wsMb = (done * 2 * (wsKb || grpcKb)) / 1024;
+const lines = grpcSession ? [
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, one gRPC call of ${done} messages of ${grpcKb} KiB each way in ${elapsed.toFixed(1)} s ${nodeFlags.join(' ')}`.trim(),
+  `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
+  ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
+] : wsClient ? [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${done} WebSocket messages of ${wsKb} KiB each way in ${elapsed.toFixed(1)} s ${nodeFlags.join(' ')}`.trim(),
   `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
@@ -289,6 +333,7 @@ await once(child, 'exit');
 origin.closeAllConnections();
 origin.close();
 h2Origin?.close();
+grpcOrigin?.close();
 fs.rmSync(work, { recursive: true, force: true });
 
 // ---- helpers ------------------------------------------------------------------------------------
