@@ -22,7 +22,8 @@
 // load generator on CPU 1 (taskset), as `npm run bench` runs them (needs `npm run build:bench`).
 // --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
-// subject's CPU per MB (needs `npm run build:bench`).
+// subject's CPU per MB (needs `npm run build:bench`). With --download the same bodies come the
+// other way: GETs answered with MB megabytes.
 // --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
 // origin, binary messages of KB kibibytes (random) sent one at a time, each after the echo of the one before
 // (--messages of them, after --warm 20); it prints the subject's CPU per message and per MB both ways.
@@ -84,6 +85,7 @@ const concurrency = Number(option('concurrency', 10));
 const warmRequests = Number(option('warm', 100));
 const uploadMb = Number(option('upload', 0));
 const uploads = Number(option('uploads', 3));
+const download = args.includes('--download');
 const h2Streams = Number(option('h2', 0));
 const wsKb = Number(option('ws', 0));
 const grpcKb = Number(option('grpc', 0));
@@ -113,7 +115,12 @@ const body = Buffer.alloc(64, 0x5a);
 const leaf = originCa.issueLeaf('127.0.0.1');
 const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, (req, res) => {
   req.resume();
-  req.on('end', () => res.end(body));
+  req.on('end', () => {
+    const size = /^\/download\?size=(\d+)$/.exec(req.url ?? '')?.[1];
+    if (size === undefined) return void res.end(body);
+    res.writeHead(200, { 'content-length': size });
+    writeBody(res, Number(size));
+  });
 });
 origin.listen(0, '127.0.0.1');
 await once(origin, 'listening');
@@ -199,13 +206,14 @@ const get = () => new Promise((resolve, reject) => {
 /** One POST of `bytes`, written with backpressure by the bench's own body pump (npm run build:bench). */
 const { writeBody } = uploadMb > 0 ? await import(path.join(root, 'dist-bench/bench/body-pump.js')) : {};
 const upload = (bytes) => new Promise((resolve, reject) => {
-  const req = https.request({ host: '127.0.0.1', port: originPort, path: '/upload', method: 'POST', agent, headers: { 'content-length': bytes } }, (res) => {
+  const req = https.request({ host: '127.0.0.1', port: originPort, agent, ...(download ? { path: `/download?size=${bytes}` } : { path: '/upload', method: 'POST', headers: { 'content-length': bytes } }) }, (res) => {
     res.resume();
     res.on('end', resolve);
     res.on('error', reject);
   });
   req.on('error', reject);
-  writeBody(req, bytes);
+  if (download) req.end();
+  else writeBody(req, bytes);
 });
 /** The bench's own HTTP/2 connection through the subject, and its small GET on it. */
 const scenarios = h2Origin || grpcOrigin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
@@ -310,7 +318,7 @@ const lines = grpcSession ? [
   `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
 ] : uploadMb > 0 ? [
-  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${uploads} uploads of ${uploadMb} MB ${nodeFlags.join(' ')}`.trim(),
+  `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${uploads} ${download ? 'downloads' : 'uploads'} of ${uploadMb} MB ${nodeFlags.join(' ')}`.trim(),
   `MB/s ${rates.map((r) => r.toFixed(0)).join(', ')}`,
   `cpu per MB ${msPerMb(totalTicks).toFixed(2)} ms (all threads)`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${msPerMb(t).toFixed(2)} ms`),
