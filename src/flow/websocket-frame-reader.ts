@@ -2,7 +2,7 @@
 // own frame Receiver (masking, fragmentation, control frames, limits) turns the frames into
 // messages, and permessage-deflate, when the server accepted it, is undone synchronously
 // (sync-inflater.ts). Used wherever WebSockets are relayed as they are and only watched: live over
-// HTTP/1.1 (proxy/layers/websocket-relay.ts) and over HTTP/2 (RFC 8441,
+// HTTP/1.1 (proxy/layers/upgrade-relay.ts) and over HTTP/2 (RFC 8441,
 // proxy/layers/http2-websocket-tunnel.ts), and read back from a recorded session
 // (capture-file/websocket-offline.ts, http2-offline.ts). Frames it cannot read stop the reading,
 // never the bytes.
@@ -31,9 +31,10 @@ const Receiver = (wsModule as unknown as { Receiver: new (options: ReceiverOptio
 /** Largest message reassembled (ws's own default); a larger one stops the reading. */
 export const MAX_WEBSOCKET_MESSAGE_BYTES = 100 * 1024 * 1024;
 
-/** Whether the server's Sec-WebSocket-Extensions accepted permessage-deflate. */
-export function acceptsDeflate(extensions: string | undefined): boolean {
-  return (extensions ?? '').split(',').some((offer) => offer.split(';')[0]!.trim().toLowerCase() === 'permessage-deflate');
+/** Whether the server's Sec-WebSocket-Extensions (one field, or its lines as Node lists them) accepted permessage-deflate. */
+export function acceptsDeflate(extensions: string | readonly string[] | undefined): boolean {
+  const fields = typeof extensions === 'string' ? [extensions] : extensions ?? [];
+  return fields.some((field) => field.split(',').some((offer) => offer.split(';')[0]!.trim().toLowerCase() === 'permessage-deflate'));
 }
 
 export interface FrameReaderEvents {

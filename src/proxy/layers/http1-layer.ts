@@ -17,7 +17,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
 import type { ConnectionAgent } from '../connection-agent.js';
-import type { HttpRelay } from './relay-plan.js';
+import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
 import { pathOf } from './request-path.js';
 
@@ -130,7 +130,7 @@ export class Http1Layer {
       return;
     }
     context.exchanges++;
-    this.upgrade(req, socket, head, routeOf(req, context, req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http'));
+    this.upgrade(req, socket, head, routeOf(req, context, isWebSocketUpgrade(req) ? 'ws' : 'http'));
   }
 
   /** A new flow for one request or WebSocket: announced, tracked until recorded, and planned. */

@@ -5,7 +5,7 @@
 // http-mitm-proxy relayed requests until a profile of small keep-alive requests showed its
 // per-request machinery (a context of fifteen closures, six async.forEach hook stages, two filter
 // streams and a UUID per request) costing about a quarter of the throughput. (WebSockets left it
-// later, for websocket-relay.ts; the library is gone.)
+// later, for what is now upgrade-relay.ts; the library is gone.)
 //
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,

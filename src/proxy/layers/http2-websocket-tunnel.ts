@@ -5,7 +5,7 @@
 // fields (:protocol and its Sec-WebSocket-* offer included), the server's answer comes back as it
 // came, and from then on the stream's bytes pass both ways as they are: the device's masked frames
 // reach the server as the device framed them, and a close frame is the other side's, never one of
-// ours (as over HTTP/1.1: websocket-relay.ts).
+// ours (as over HTTP/1.1: upgrade-relay.ts).
 //
 // For the record, a WebSocket's frames are only watched: a WebSocketFrameReader per direction
 // turns them into messages, once the server's 2xx has said whether permessage-deflate was
@@ -67,8 +67,7 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
       return;
     }
     if (webSocket && status >= 200 && status < 300) {
-      const extensions = responseHeaders['sec-websocket-extensions'];
-      const deflate = acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions);
+      const deflate = acceptsDeflate(responseHeaders['sec-websocket-extensions']);
       ({ fromClient: upReader, fromServer: downReader } = watchWebSocket(recorder, deflate));
       for (const chunk of early ?? []) upReader.push(chunk);
     }

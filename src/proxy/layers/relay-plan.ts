@@ -1,6 +1,7 @@
 // The plan an exchange the HTTP/1 layer parsed goes upstream with, and the relay that takes it:
 // shared by the layer (which makes plans), request-or-upgrade-relay.ts (which dispatches them) and
-// the relays themselves, so none of them imports another for its types.
+// the relays themselves, so none of them imports another for its types (or to tell a WebSocket
+// upgrade from another).
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -31,4 +32,9 @@ export interface HttpRelay {
   relayRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan): void;
   relayUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan): void;
   close(): void;
+}
+
+/** Whether an upgrade request asks for a WebSocket (any other protocol is relayed as bytes). */
+export function isWebSocketUpgrade(req: http.IncomingMessage): boolean {
+  return req.headers.upgrade?.toLowerCase() === 'websocket';
 }

@@ -41,7 +41,7 @@ import { headerSafe, refuse } from '../replies.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { fieldLines, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
-import type { RelayPlan } from './relay-plan.js';
+import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 
 export class UpgradeRelay {
@@ -72,6 +72,7 @@ class UpgradeTunnel {
   readonly #observer: ExchangeObserver;
   readonly #agents: UpstreamAgents;
   readonly #live: Set<() => void>;
+  readonly #webSocket: boolean;
   readonly #end = (): void => this.#terminate('phonehome stopped');
   #upstream: http.ClientRequest | undefined;
   #serverSocket: Duplex | undefined;
@@ -89,6 +90,7 @@ class UpgradeTunnel {
     this.#observer = plan.observer;
     this.#agents = agents;
     this.#live = live;
+    this.#webSocket = isWebSocketUpgrade(req);
   }
 
   start(): void {
@@ -134,8 +136,7 @@ class UpgradeTunnel {
 
   /** What the device asked for, as a log line names it. */
   get #protocol(): string {
-    const upgrade = this.#req.headers.upgrade ?? '';
-    return upgrade.toLowerCase() === 'websocket' ? 'WebSocket' : `${JSON.stringify(upgrade.slice(0, 64))} connection`;
+    return this.#webSocket ? 'WebSocket' : `${JSON.stringify((this.#req.headers.upgrade ?? '').slice(0, 64))} connection`;
   }
 
   readonly #onEarlySocketClose = (): void => {
@@ -162,10 +163,9 @@ class UpgradeTunnel {
     const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) };
     let fromClient: (chunk: Buffer) => void;
     let fromServer: (chunk: Buffer) => void;
-    if (this.#req.headers.upgrade?.toLowerCase() === 'websocket') {
+    if (this.#webSocket) {
       observer.webSocketOpen(address, answer);
-      const extensions = response.headers['sec-websocket-extensions'];
-      const watch = watchWebSocket(observer, acceptsDeflate(Array.isArray(extensions) ? extensions.join(', ') : extensions));
+      const watch = watchWebSocket(observer, acceptsDeflate(response.headers['sec-websocket-extensions']));
       fromClient = (chunk) => watch.fromClient.push(chunk);
       fromServer = (chunk) => watch.fromServer.push(chunk);
     } else {
@@ -290,7 +290,6 @@ const CRLF = Buffer.from('\r\n');
 function responseHead(response: http.IncomingMessage): string {
   return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders, /^public-key-pins(-report-only)?$/i)}\r\n`;
 }
-
 
 /** Whether a Connection field says the connection ends after this message. */
 function saysClose(connection: string | undefined): boolean {

@@ -16,6 +16,7 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { answerClientError, clientOf, makeHttpServer, type Http1Layer } from '../layers/http1-layer.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from '../layers/h2c-upgrade-offer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
+import { isWebSocketUpgrade } from '../layers/relay-plan.js';
 import { refuse, respondText } from '../replies.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
 import { ProxyConnectionUpstreams } from './proxy-connection-upstreams.js';
@@ -132,7 +133,7 @@ export class HttpProxyMode {
       return;
     }
     const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
-    const scheme = req.headers.upgrade?.toLowerCase() === 'websocket' ? 'ws' : 'http';
+    const scheme = isWebSocketUpgrade(req) ? 'ws' : 'http';
     // A refused upgrade's connection comes back here: its next request is one to the proxy again.
     this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] }, (resumed) => this.handle(resumed));
   }

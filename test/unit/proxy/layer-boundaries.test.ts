@@ -41,6 +41,8 @@ t.test("the server's compression answer is read as permessage-deflate only when 
   t.equal(acceptsDeflate(''), false);
   t.equal(acceptsDeflate('x-webkit-deflate-frame'), false, 'another extension');
   t.equal(acceptsDeflate('permessage-deflatex'), false, 'a look-alike name');
+  t.equal(acceptsDeflate(['x-webkit-deflate-frame', 'permessage-deflate']), true, 'in the second of two lines, as Node lists them');
+  t.equal(acceptsDeflate(['x-webkit-deflate-frame', 'permessage-deflatex']), false, 'two lines, neither names it');
   t.equal(acceptsDeflate('x-permessage-deflate'), false, 'a look-alike name, prefixed');
 });
 
