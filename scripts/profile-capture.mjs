@@ -26,7 +26,8 @@
 // other way: GETs answered with MB megabytes.
 // --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
 // origin, binary messages of KB kibibytes (random) sent one at a time, each after the echo of the one before
-// (--messages of them, after --warm 20); it prints the subject's CPU per message and per MB both ways.
+// (--messages of them, after --warm 20: the bench's own WebSocket scenario, so it needs `npm run
+// build:bench`); it prints the subject's CPU per message and per MB both ways.
 // --grpc KB: instead of small requests, one gRPC call over HTTP/2 (through the tunnel, ALPN h2) to an
 // origin that streams every message back as it comes: --messages framed messages of KB kibibytes
 // (random) sent as fast as flow control allows, after a call of 20 untimed; it prints CPU per
@@ -125,10 +126,8 @@ const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAl
 origin.listen(0, '127.0.0.1');
 await once(origin, 'listening');
 const originPort = origin.address().port;
-/** The --ws echo origin: every message straight back, as it came. */
-const { WebSocketServer, WebSocket } = wsKb > 0 ? await import('ws') : {};
-const wsOrigin = wsKb > 0 ? new WebSocketServer({ server: origin, perMessageDeflate: false }) : undefined;
-wsOrigin?.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
+// --ws: the bench's echo on this origin (npm run build:bench).
+if (wsKb > 0) (await import(path.join(root, 'dist-bench/bench/origins.js'))).echoWebSockets(origin);
 /** The --grpc origin: each call's messages streamed back as they come, then grpc-status 0. */
 const grpcOrigin = grpcKb > 0 ? (await import('node:http2')).createSecureServer({ key: leaf.keyPem, cert: leaf.certPem }) : undefined;
 grpcOrigin?.on('stream', (stream) => {
@@ -216,7 +215,7 @@ const upload = (bytes) => new Promise((resolve, reject) => {
   else writeBody(req, bytes);
 });
 /** The bench's own HTTP/2 connection through the subject, and its small GET on it. */
-const scenarios = h2Origin || grpcOrigin ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
+const scenarios = h2Origin || grpcOrigin || wsKb > 0 ? await import(path.join(root, 'dist-bench/bench/scenarios.js')) : undefined;
 /** --grpc: the session through the subject, and one call of `count` messages streamed both ways. */
 const grpcSession = grpcOrigin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, grpcOrigin.address().port) : undefined;
 const grpcMessage = grpcKb > 0 ? crypto.randomBytes(grpcKb * 1024) : undefined;
@@ -238,40 +237,40 @@ const grpcCall = (count) => new Promise((resolve, reject) => {
 });
 const h2 = h2Origin ? await scenarios.h2Session({ id: subjectName, proxyPort, trust }, h2Origin.port) : undefined;
 const h2Get = () => scenarios.h2Request(h2, '/small?size=64');
-/** --ws: the client's socket, and one message's round trip on it. */
-const wsClient = wsKb > 0 ? new WebSocket(`wss://127.0.0.1:${originPort}/echo`, { agent, perMessageDeflate: false }) : undefined;
-if (wsClient) await once(wsClient, 'open');
-// Random bytes, as a photo's or an encrypted blob's are: a run of one letter is text to the
-// decoders, and some of them read it (a line of capitals, a protobuf of nested fields) at length.
-const wsPayload = crypto.randomBytes(wsKb * 1024);
-const wsRoundTrip = () => new Promise((resolve) => {
-  wsClient.once('message', resolve);
-  wsClient.send(wsPayload);
-});
-// Warm: tunnels open, leaves issued, code optimized (HTTP/2: warmRequests in all, h2Streams at a time).
-if (wsClient) {
-  for (let i = 0; i < Math.min(20, warmRequests); i++) await wsRoundTrip();
-} else if (grpcSession) {
+// Warm: tunnels open, leaves issued, code optimized (HTTP/2: warmRequests in all, h2Streams at a
+// time). --ws warms inside the bench's WebSocket scenario, which starts the clock itself.
+if (grpcSession) {
   await grpcCall(Math.min(20, warmRequests));
 } else if (h2) {
   let warmed = 0;
   await Promise.all(Array.from({ length: h2Streams }, async () => { while (warmed < warmRequests) { warmed++; await h2Get(); } }));
-} else await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
+} else if (wsKb === 0) await Promise.all(Array.from({ length: concurrency }, async () => { for (let i = 0; i < (fresh ? Math.min(5, warmRequests) : warmRequests); i++) await get(); }));
 
-if (alloc) child.kill('SIGUSR2');
-const before = threadTimes(child.pid);
-const faultsBefore = minorFaults(child.pid);
-// Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
-const windowFrom = process.hrtime.bigint() / 1000n;
-const started = performance.now();
+let before;
+let faultsBefore;
+let windowFrom;
+let started;
+const startClock = () => {
+  if (alloc) child.kill('SIGUSR2');
+  before = threadTimes(child.pid);
+  faultsBefore = minorFaults(child.pid);
+  // Both V8's profile clock and hrtime are CLOCK_MONOTONIC in microseconds here: --from/--to of --summarize.
+  windowFrom = process.hrtime.bigint() / 1000n;
+  started = performance.now();
+};
 let done = 0;
 const rates = [];
-if (wsClient) {
-  for (; done < wsMessages; done++) await wsRoundTrip();
+if (wsKb > 0) {
+  // One wss WebSocket, random bytes (as a photo's or an encrypted blob's: a run of one letter is
+  // text to the decoders, and some read it at length), each message after the echo of the one before.
+  await scenarios.webSocketEcho({ id: subjectName, proxyPort, trust }, originPort, { messages: wsMessages, warm: Math.min(20, warmRequests), messageBytes: wsKb * 1024, onClockStart: startClock });
+  done = wsMessages;
 } else if (grpcSession) {
+  startClock();
   await grpcCall(wsMessages);
   done = wsMessages;
 } else if (uploadMb > 0) {
+  startClock();
   for (let i = 0; i < uploads; i++) {
     const at = performance.now();
     await upload(uploadMb * 1024 * 1024);
@@ -279,8 +278,10 @@ if (wsClient) {
     done++;
   }
 } else if (h2) {
+  startClock();
   done = (await scenarios.repeatFor(seconds, h2Streams, h2Get)).requests;
 } else {
+  startClock();
   const until = started + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < until) {
@@ -295,7 +296,6 @@ const after = threadTimes(child.pid);
 const faults = minorFaults(child.pid) - faultsBefore;
 const allocated = alloc ? await allocReport() : undefined;
 const loadedRssMb = status(child.pid, 'VmRSS');
-wsClient?.terminate();
 grpcSession?.destroy();
 agent.destroy();
 h2?.destroy();
@@ -313,7 +313,7 @@ const lines = grpcSession ? [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, one gRPC call of ${done} messages of ${grpcKb} KiB each way in ${elapsed.toFixed(1)} s ${nodeFlags.join(' ')}`.trim(),
   `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),
-] : wsClient ? [
+] : wsKb > 0 ? [
   `subject ${subjectName}${installed ? ' (as installed: bin/phonehome.js)' : ''}${pin ? ' (pinned to CPU 0)' : ''}, ${done} WebSocket messages of ${wsKb} KiB each way in ${elapsed.toFixed(1)} s ${nodeFlags.join(' ')}`.trim(),
   `cpu per message ${usPerRequest(totalTicks).toFixed(1)} us (all threads; the message and its echo), ${(((totalTicks / ticksPerSecond) * 1e3) / wsMb).toFixed(2)} ms per MB`,
   ...[...perThread].filter(([, t]) => t > 0).sort((a, b) => b[1] - a[1]).map(([name, t]) => `  ${name.padEnd(18)} ${usPerRequest(t).toFixed(1)} us`),

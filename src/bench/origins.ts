@@ -29,20 +29,24 @@ export async function startOrigins(originCa: CertificateAuthority): Promise<{ po
       writeBody(res, size);
     });
   };
-  const echo = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  echo.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
   const ips = ['127.0.0.1', ...Array.from({ length: NEW_HOSTS }, (_, i) => `127.0.0.${i + 2}`)];
   let port = 0;
   for (const ip of ips) {
     const leaf = originCa.issueLeaf(ip);
     const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAliveTimeout: 30_000 }, handler);
-    server.on('upgrade', (req, socket, head) => echo.handleUpgrade(req, socket, head, (ws) => echo.emit('connection', ws, req)));
+    echoWebSockets(server);
     server.listen(port, ip);
     await once(server, 'listening');
     port = (server.address() as net.AddressInfo).port;
     servers.push(server);
   }
   return { port, newHostIps: ips.slice(1), close: () => servers.forEach((s) => { s.closeAllConnections(); s.close(); }) };
+}
+
+/** A WebSocket to any path of `server` gets each message sent back as it came (the WebSocket row's origin). */
+export function echoWebSockets(server: https.Server): void {
+  const echo = new WebSocketServer({ server, perMessageDeflate: false });
+  echo.on('connection', (socket) => socket.on('message', (data, binary) => socket.send(data, { binary })));
 }
 
 /** An HTTP/2 origin (TLS, ALPN h2) with the same answers as the HTTP/1.1 ones. */
