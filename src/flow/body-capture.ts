@@ -39,14 +39,19 @@ export function keptCopy(bytes: Buffer): Buffer {
 
 /** The first `totalBytes` of `chunks` joined in one kept copy (a gRPC message's pieces), as keptCopy keeps one. */
 export function keptJoin(chunks: readonly Buffer[], totalBytes: number): Buffer {
-  if (totalBytes < SHARED_COPY_FROM_BYTES) return Buffer.concat(chunks, totalBytes);
-  const joined = sharedBuffer(totalBytes);
+  return joined(chunks, totalBytes, SHARED_COPY_FROM_BYTES);
+}
+
+/** The first `totalBytes` of `chunks` in one new buffer: in shared memory from `sharedFromBytes` on. */
+function joined(chunks: readonly Buffer[], totalBytes: number, sharedFromBytes: number): Buffer {
+  if (totalBytes < sharedFromBytes) return Buffer.concat(chunks, totalBytes);
+  const into = sharedBuffer(totalBytes);
   let at = 0;
   for (const chunk of chunks) {
     if (at >= totalBytes) break;
-    at += chunk.copy(joined, at);
+    at += chunk.copy(into, at);
   }
-  return joined;
+  return into;
 }
 
 export class BodyCapture {
@@ -103,11 +108,7 @@ export class BodyCapture {
 
   /** The captured bytes in one buffer of their own: shared memory when large. */
   #join(chunks: Buffer[]): Buffer {
-    if (this.#capturedBytes < PREALLOCATE_FROM_BYTES) return Buffer.concat(chunks, this.#capturedBytes);
-    const joined = sharedBuffer(this.#capturedBytes);
-    let at = 0;
-    for (const chunk of chunks) at += chunk.copy(joined, at);
-    return joined;
+    return joined(chunks, this.#capturedBytes, PREALLOCATE_FROM_BYTES);
   }
 }
 
