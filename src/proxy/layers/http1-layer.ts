@@ -20,6 +20,7 @@ import type { ConnectionAgent } from '../connection-agent.js';
 import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
 import { pathOf } from './request-path.js';
+import { deviceParserOptions } from './http1-leniency.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -188,9 +189,9 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
   return { ip: normalizeClientIp(s?.remoteAddress), port: s?.remotePort ?? 0 };
 }
 
-/** Node's HTTP/1 parser with our timeouts; it never listens, connections are handed to it. */
+/** Node's HTTP/1 parser with our timeouts and leniency; it never listens, connections are handed to it. */
 export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void): http.Server {
-  const server = http.createServer({ requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
+  const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
   server.timeout = limits.socketIdleTimeoutMs;
   server.on('clientError', onClientError);
   // An Expect header is the server's to answer: Node would send 100 Continue (or 417) itself.
