@@ -4,7 +4,7 @@
 // device's own client would have read, each a 400 or a 502 that the direct run never gives:
 //   - a request or an answer whose lines end in a bare LF (firmware that prints "\n"; Chromium,
 //     OkHttp, curl, nginx and mitmproxy all read them);
-//   - a header continued on the next line (obs-fold), or a control byte in a header value;
+//   - a header continued on the next line (obs-fold);
 //   - a chunk size followed by spaces, a chunk without its CRLF, a version other than 1.0/1.1;
 //   - an HTTP/1.1 request without Host (embedded clients; the server is the one to refuse it).
 // Node's `insecureHTTPParser` turns llhttp's leniencies on; it is "insecure" for a server that trusts
@@ -12,7 +12,8 @@
 // writes every head again and frames every body itself (http1-request-relay.ts), so the server
 // reads the request as phonehome read it, and recorded it, and each device connection has its own
 // upstream connection (connection-agent.ts), so no device can reach another one's exchanges.
-// What llhttp refuses even so stays a 400 or a 502 that says why (see README, Honest limits).
+// What llhttp refuses even so stays a 400 or a 502 that says why (README, "Limits, honestly"), as
+// does a control byte in a header value: llhttp now reads it, but Node's writer will not send it.
 
 /** For the parser that reads the device's requests (http.createServer). */
 export const deviceParserOptions = { insecureHTTPParser: true, requireHostHeader: false } as const;
