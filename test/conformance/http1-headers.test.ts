@@ -239,6 +239,11 @@ interface Scenario {
   readonly rewritten?: { readonly origin?: (direct: string) => string; readonly client?: (direct: string) => string };
 }
 
+/** 1,500 short header lines named `prefix`-n. */
+function manyFields(prefix: string): string {
+  return Array.from({ length: 1_500 }, (_, n) => `${prefix}-${n}: ${n}\r\n`).join('');
+}
+
 /** A head whose lines end in a bare LF, as phonehome writes it again: each line ends in CRLF; the body is left alone. */
 function crlfHead(text: string): string {
   const end = text.indexOf('\n\n');
@@ -417,6 +422,14 @@ const scenarios: Scenario[] = [
       await endsWith(peer, '0\r\n\r\n');
     },
     rewritten: { client: (direct) => direct.replace('2  \r\n', '2\r\n') },
+  },
+  {
+    name: 'a head of 1,500 header lines passes whole both ways (Node keeps about 1,000 unless told)',
+    origin: answer(`HTTP/1.1 200 OK\r\n${manyFields('X-A')}Content-Length: 2\r\n\r\nok`),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /many HTTP/1.1\r\nHost: ${authority}\r\n${manyFields('X-Q')}\r\n`));
+      await endsWith(peer, '\r\n\r\nok');
+    },
   },
   {
     name: 'a 60 kB header block passes both ways',

@@ -20,7 +20,7 @@ import type { ConnectionAgent } from '../connection-agent.js';
 import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
 import { pathOf } from './request-path.js';
-import { deviceParserOptions } from './http1-leniency.js';
+import { deviceParserOptions, EVERY_HEADER_LINE } from './http1-leniency.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -193,6 +193,7 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
 export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void): http.Server {
   const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
   server.timeout = limits.socketIdleTimeoutMs;
+  server.maxHeadersCount = EVERY_HEADER_LINE;
   server.on('clientError', onClientError);
   // An Expect header is the server's to answer: Node would send 100 Continue (or 417) itself.
   // As plain requests, it goes upstream and the server's 100 or final answer comes back.

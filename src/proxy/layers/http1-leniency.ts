@@ -15,6 +15,14 @@
 // What llhttp refuses even so stays a 400 or a 502 that says why (README, "Limits, honestly"), as
 // does a control byte in a header value: llhttp now reads it, but Node's writer will not send it.
 
+/**
+ * Header lines read per head: 0 is Node's "all of them". Its default keeps the first thousand or so
+ * and drops the rest without a word, from what goes on and from the record alike; a head's size
+ * is bounded anyway (limits.http1MaxHeaderBytes). Set as `maxHeadersCount` on the server and on
+ * each upstream request (neither takes it as an option).
+ */
+export const EVERY_HEADER_LINE = 0;
+
 /** For the parser that reads the device's requests (http.createServer). */
 export const deviceParserOptions = { insecureHTTPParser: true, requireHostHeader: false } as const;
 

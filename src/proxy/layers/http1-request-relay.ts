@@ -37,7 +37,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 import { relayBody } from './body-relay.js';
-import { upstreamParserOptions } from './http1-leniency.js';
+import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
  * Node 20 has no public way to send a header list without adding its own Connection header
@@ -150,11 +150,13 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 
 /** A request to the planned server on the plan's agent (the device connection's own, or the shared pool); its head is storeRequestHead's. */
 export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method: string | undefined, path: string): http.ClientRequest {
-  return (plan.tls ? https : http).request({
+  const request = (plan.tls ? https : http).request({
     ...upstreamParserOptions, host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
     agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
     ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
   });
+  request.maxHeadersCount = EVERY_HEADER_LINE;
+  return request;
 }
 
 /**
