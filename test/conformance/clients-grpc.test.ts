@@ -1,10 +1,10 @@
 // grpc-js, direct and through the proxy under test (grpc-js reaches a proxy by HTTP CONNECT from
 // grpc_proxy, as an app's would; it has no SOCKS5): a unary call and a bidirectional stream over
-// TLS with metadata. The origin's record (HTTP/2 requests: headers in order, body, trailers) and
+// TLS with metadata, and two calls the server resets (REFUSED_STREAM, then CANCEL). The origin's record (HTTP/2 requests: headers in order, body, trailers) and
 // what the client got (messages, response metadata, status) must be the same in both modes.
 
 import grpc from '@grpc/grpc-js';
-import type http2 from 'node:http2';
+import http2 from 'node:http2';
 import t from 'tap';
 import { differential, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
@@ -23,11 +23,21 @@ function unframe(bytes: Buffer): Buffer[] {
   return out;
 }
 
-/** A gRPC server written on the origin's HTTP/2 handler: echoes each message, then status 0. */
+/** Calls to /contacts.Sync/Busy so far: every other one is refused (one each run, and its retry). */
+let busyCalls = 0;
+
+/**
+ * A gRPC server written on the origin's HTTP/2 handler: echoes each message, then status 0. Once
+ * the request is read, /contacts.Sync/Busy is refused every other time (RST_STREAM REFUSED_STREAM,
+ * which grpc-js answers by sending the call again, unseen by the app), and /contacts.Sync/Drop is
+ * reset with CANCEL (the app sees CANCELLED).
+ */
 function grpcHandler(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
   const body: Buffer[] = [];
   req.on('data', (c: Buffer) => body.push(c));
   req.on('end', () => {
+    if (req.url === '/contacts.Sync/Busy' && busyCalls++ % 2 === 0) return void req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+    if (req.url === '/contacts.Sync/Drop') return void req.stream.close(http2.constants.NGHTTP2_CANCEL);
     res.writeHead(200, { 'content-type': 'application/grpc+proto', 'x-served-by': 'conformance' });
     for (const message of unframe(Buffer.concat(body))) res.write(frame(Buffer.concat([Buffer.from('echo '), message])));
     res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'done' });
@@ -62,6 +72,14 @@ async function runGrpc(context: RunContext): Promise<string> {
       call.on('metadata', (m) => lines.push(`unary metadata ${JSON.stringify(asSent(m))}`));
       call.on('status', (s) => lines.push(`unary status ${s.code} ${s.details} ${JSON.stringify(asSent(s.metadata))}`));
     });
+    for (const method of ['/contacts.Sync/Busy', '/contacts.Sync/Drop']) {
+      await new Promise<void>((resolve) => {
+        client.makeUnaryRequest(method, raw.serialize, raw.deserialize, Buffer.from('Grace +1 555 0100'), new grpc.Metadata(), (err, reply) => {
+          lines.push(err ? `${method} error ${err.code} ${err.details}` : `${method} reply ${reply!.toString()}`);
+          resolve();
+        });
+      });
+    }
     await new Promise<void>((resolve) => {
       const call = client.makeBidiStreamRequest('/contacts.Sync/Chat', raw.serialize, raw.deserialize, metadata);
       call.on('data', (m: Buffer) => lines.push(`stream message ${m.toString()}`));

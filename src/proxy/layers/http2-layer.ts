@@ -201,8 +201,9 @@ export class Http2Layer {
       else upstreamStream.sendTrailers({});
     });
     // The device's body to the server, each chunk recorded on its way, with backpressure. A device
-    // stream left paused when the server's closes is ended by the 'close' listener below: a 502
-    // when the server had not answered, else its reset code, or NO_ERROR after an early answer.
+    // stream left paused when the server's closes is ended by the 'close' listener below: with the
+    // server's reset code, answered or not (a 502 when the server's connection failed before an
+    // answer), or NO_ERROR after an early answer.
     if (endStream) stream.resume();
     else relayBody(stream, upstreamStream, (chunk) => recorder.data(true, chunk));
 
@@ -252,9 +253,9 @@ export class Http2Layer {
 
     // RST_STREAM both ways, with the code the other side chose.
     upstreamStream.once('close', () => {
-      const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       keepNothingAfterClose(upstreamStream);
-      if (stream.closed || passServerClose(stream, code, recorder, fail)) return;
+      if (stream.closed || passServerClose(stream, upstreamStream, recorder, fail)) return;
+      const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       if (!stream.readableEnded) {
         // An early answer while the device is still sending (above).
         recorder.tag(`h2:server-rst-stream-${code}`);

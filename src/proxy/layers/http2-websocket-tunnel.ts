@@ -81,9 +81,8 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
 
   // RST_STREAM both ways, with the code the other side chose.
   upstreamStream.once('close', () => {
-    const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
     keepNothingAfterClose(upstreamStream);
-    if (!stream.closed) passServerClose(stream, code, recorder, fail);
+    if (!stream.closed) passServerClose(stream, upstreamStream, recorder, fail);
   });
   stream.once('close', () => {
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
