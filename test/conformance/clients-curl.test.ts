@@ -5,6 +5,9 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http2 from 'node:http2';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import t from 'tap';
@@ -200,6 +203,47 @@ body sha256 ${crypto.createHash('sha256').update(fs.readFileSync(body)).digest('
       name: 'curl chunked upload',
       run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/chunked`, ['--http1.1', '-H', 'Transfer-Encoding: chunked', '--data-binary', 'one chunk of an upload of unknown length']))).text,
     }, knownDifferences);
+  });
+
+  t.test('a server that closes a kept connection as the next request arrives: curl sends it again on a new one', async (t) => {
+    // The keep-alive race every client expects (a server's idle timeout meeting the next request).
+    // Its first connection answers one request and closes at the second, unanswered; later ones
+    // answer all. What the server read, per connection, and curl's output must be the same.
+    const leaf = getOriginCa().issueLeaf('api.example.test');
+    let connections = 0;
+    const seen: string[] = [];
+    const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
+      const connection = ++connections;
+      let requests = 0;
+      let text = '';
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString('latin1');
+        for (let end = text.indexOf('\r\n\r\n'); end >= 0; end = text.indexOf('\r\n\r\n')) {
+          seen.push(`connection ${connection}: ${text.slice(0, text.indexOf('\r\n'))}`);
+          text = text.slice(end + 4);
+          if (connection === 1 && ++requests === 2) return void socket.destroy();
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n');
+        }
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    t.teardown(() => server.close());
+    const port = (server.address() as net.AddressInfo).port;
+    const originCaFile = path.join(tempDir('curl-race-'), 'origin-ca.pem');
+    fs.writeFileSync(originCaFile, getOriginCa().certPem);
+    const urls = [`https://api.example.test:${port}/first`, `https://api.example.test:${port}/second`];
+    const run = async (route: readonly string[], caFile: string): Promise<string> => {
+      connections = 0;
+      seen.length = 0;
+      const curl = await runClient('curl', ['-q', '-sS', '-i', '--max-time', '30', '--cacert', caFile, ...route, ...urls]);
+      return `${curl.text}\n${seen.join('\n')}`;
+    };
+    const direct = await run(['--resolve', `api.example.test:${port}:127.0.0.1`], originCaFile);
+    t.match(direct, /connection 2: GET \/second/, 'direct, curl sent the second request again on a new connection');
+    t.equal(await run(['--proxy', `http://127.0.0.1:${proxy.httpPort}`, '--suppress-connect-headers'], proxy.caFile), direct, 'through the HTTP proxy port: the same');
+    t.equal(await run(['--proxy', `socks5h://127.0.0.1:${proxy.socksPort}`], proxy.caFile), direct, 'through SOCKS5: the same');
   });
 
   t.test('--compressed', async (t) => {

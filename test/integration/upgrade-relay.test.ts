@@ -291,6 +291,19 @@ t.test("a server whose refusal stalls past the upgrade's deadline: the device's 
   t.match(flow.error, /403/, 'the flow says why');
 });
 
+t.test('a server that hangs up on the upgrade without answering: the device\'s connection ends the same way, not with a 502 of ours', async (t) => {
+  const { origin, lab, device, deviceReceived, key } = await setUp(t);
+  device.write(`GET /chat HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.includes('\r\n\r\n'), 'the upgrade request');
+  const closed = once(device, 'close');
+  server.socket.destroy();
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http' || f.kind === 'websocket');
+  await within(closed, 10_000, 'the device connection to close');
+  t.equal(deviceReceived.bytes().length, 0, 'the device read nothing, as it would have direct');
+  t.match(flow.error, /ended the connection before it answered the upgrade/, 'the flow says why');
+});
+
 t.test('a refused upgrade: the device reads the answer as the server framed it, and its connection goes on to the next request', async (t) => {
   const { origin, lab, device, deviceReceived, key } = await setUp(t);
   device.write(`GET /chat HTTP/1.1\r\nHost: ${HOST}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);

@@ -24,7 +24,8 @@
 //     keep-alive) is told Connection and Proxy-Connection: keep-alive on a length-delimited
 //     answer, as before: without it a 1.0 client must reconnect for every request, and the
 //     connection it keeps is the one to us.
-// A failure before the response is a neutral 502 that says why.
+// A server that cannot be reached before the response is a neutral 502 that says why; one that
+// hangs up without answering ends the device's connection the same way (serverHungUp).
 
 import http from 'node:http';
 import https from 'node:https';
@@ -77,7 +78,11 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     }
     upstream.destroy();
     answer?.destroy();
-    if (!res.headersSent && !res.destroyed) {
+    if (!res.headersSent && !res.destroyed && side === 'upstream' && serverHungUp(err)) {
+      // The server ended the connection without answering: the device's ends the same way, so its
+      // client does what it does direct (see serverHungUp).
+      res.destroy();
+    } else if (!res.headersSent && !res.destroyed) {
       const body = `phonehome: the request could not be completed: ${failure}\n`;
       res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(failure) });
       res.end(body);
@@ -146,6 +151,21 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     done('client closed the connection before the response was complete');
   });
   relayBody(req, upstream, (chunk) => observer.data(true, chunk));
+}
+
+/**
+ * Whether the server closed or reset its connection under a request it had not answered. The
+ * common case is a keep-alive connection the server closes just as the next request goes out,
+ * a race every HTTP client expects: curl, OkHttp and browsers send the request again on a new
+ * connection when a reused one ends without an answer. Each device connection has its own
+ * server connection (connection-agent.ts), so ending the device's is what it would have seen
+ * direct. Until 2026-12-06 the device got a 502 instead, which it took for the server's answer:
+ * curl's second request failed through phonehome and succeeded direct. A server that cannot be
+ * reached or verified still gets the device a 502 that says why.
+ */
+export function serverHungUp(err: unknown): boolean {
+  const code = (err as { code?: string } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
 /** A request to the planned server on the plan's agent (the device connection's own, or the shared pool); its head is storeRequestHead's. */

@@ -40,7 +40,7 @@ import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
-import { fieldLines, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
+import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { pathOf } from './request-path.js';
 
@@ -111,6 +111,8 @@ class UpgradeTunnel {
       if (this.#finished || this.#serverSocket) return;
       const failure = upstreamFailure(error);
       this.#observer.tag(failure.tag);
+      // A server that hung up without answering: the device's connection ends too, as with a request.
+      if (!this.#refusalRelayed && serverHungUp(error)) return void this.#terminate(`the server ended the connection before it answered the upgrade: ${failure.reason}`);
       if (!this.#refusalRelayed) {
         this.#refuse(502, 'Bad Gateway', `the ${this.#protocol} could not be opened: ${failure.reason}`);
         return;
