@@ -177,9 +177,10 @@ async function startRawOrigin(secure: boolean): Promise<RawOrigin> {
   let server: net.Server;
   if (secure) {
     const leaf = getOriginCa().issueLeaf(HOST);
-    server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, onSocket);
+    server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem, allowHalfOpen: true }, onSocket);
   } else {
-    server = net.createServer(onSocket);
+    // As nginx does: a client's closed side leaves the server's open for the answer.
+    server = net.createServer({ allowHalfOpen: true }, onSocket);
   }
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -429,6 +430,16 @@ const scenarios: Scenario[] = [
     client: async (peer, head, authority) => {
       peer.write(head(`GET /many HTTP/1.1\r\nHost: ${authority}\r\n${manyFields('X-Q')}\r\n`));
       await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+  {
+    name: 'a device that closes its side once its request is sent still reads the answer',
+    proxyConnection: false,
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nanswer', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /half HTTP/1.1\r\nHost: ${authority}\r\nConnection: close\r\n\r\n`));
+      peer.end();
+      await peer.waitClose();
     },
   },
   {
