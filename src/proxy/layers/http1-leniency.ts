@@ -5,9 +5,10 @@
 //   - a request or an answer whose lines end in a bare LF (firmware that prints "\n"; Chromium,
 //     OkHttp, curl, nginx and mitmproxy all read them);
 //   - a header continued on the next line (obs-fold);
-//   - a chunk size followed by spaces, a chunk without its CRLF, a version other than 1.0/1.1;
+//   - a chunk size followed by spaces;
 //   - an HTTP/1.1 request without Host (embedded clients; the server is the one to refuse it).
-// Node's `insecureHTTPParser` turns llhttp's leniencies on; it is "insecure" for a server that trusts
+// Node's `insecureHTTPParser` turns llhttp's leniencies on (these, and a few more of the kind, such
+// as an HTTP version other than 1.0 and 1.1); it is "insecure" for a server that trusts
 // its own reading of the bytes against a front proxy's. Here no other party reads them: phonehome
 // writes every head again and frames every body itself (http1-request-relay.ts), so the server
 // reads the request as phonehome read it, and recorded it, and each device connection has its own

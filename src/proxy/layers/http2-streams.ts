@@ -65,7 +65,7 @@ export function recordServerAnswer(recorder: ExchangeRecorder, upstream: http2.C
 /**
  * The server's stream closed while the device's is open. A reset the server sent reaches the device
  * with its code, answered or not: REFUSED_STREAM tells a client it may send the request again
- * (grpc-js and OkHttp do, unseen by the app), CANCEL tells gRPC the call was cancelled, and
+ * (grpc-js does, unseen by the app: test/conformance/clients-grpc.test.ts), CANCEL tells gRPC the call was cancelled, and
  * NO_ERROR before any answer closes the device's stream as it closed the server's. Until
  * 2026-12-06 a device still waiting for its answer got a 502 of ours instead, which told it none
  * of that. A server connection that failed under the stream gets a waiting device a 502 that says
