@@ -194,8 +194,9 @@ export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socke
   const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
   server.timeout = limits.socketIdleTimeoutMs;
   server.maxHeadersCount = EVERY_HEADER_LINE;
-  // A device that closes its side after its request still gets the answer (keepOpenForTheAnswer in
-  // http1-request-relay.ts). Undocumented, but read by Node 20's server when a device's side ends;
+  // A device that closes its side after its request still gets the answer (half-close.ts): Node's
+  // server ends the connection after the answer instead of at once. Undocumented, but read by Node
+  // 20's server when a device's side ends;
   // the half-close scenario of test/conformance/http1-headers.test.ts pins it.
   (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('clientError', onClientError);

@@ -29,9 +29,9 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
+import { keepOpenAfterDeviceEnds } from '../half-close.js';
 import { headerSafe } from '../replies.js';
 import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
@@ -67,7 +67,9 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   let relaying = false;
   const http10Device = req.httpVersion === '1.0';
   const path = pathOf(req.url ?? '/');
-  keepOpenForTheAnswer(req.socket);
+  // A device that ends its side once its request is sent still reads the answer (half-close.ts;
+  // Node's server then ends the connection after it, httpAllowHalfOpen in makeHttpServer).
+  keepOpenAfterDeviceEnds(req.socket);
 
   const upstream = upstreamRequest(plan, agents, req.method, path);
 
@@ -153,18 +155,6 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     done('client closed the connection before the response was complete');
   });
   relayBody(req, upstream, (chunk) => observer.data(true, chunk));
-}
-
-/**
- * A device may close its side of the connection once its request is sent (shutdown(SHUT_WR):
- * `nc -N`, some HTTP/1.0 firmware) and still read the answer, which servers such as nginx send.
- * A Node socket ends its own side when the other's ends, unless it allows half-open connections,
- * and Node's HTTP server does the same unless told (httpAllowHalfOpen, makeHttpServer): until
- * 2026-12-06 such a device read nothing through phonehome. The server ends the connection after
- * the answer; an idle connection that the device closes is closed at once, as before.
- */
-function keepOpenForTheAnswer(socket: Duplex): void {
-  if (socket.allowHalfOpen === false) socket.allowHalfOpen = true;
 }
 
 /**

@@ -6,6 +6,7 @@ import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { BodyCapture, type CapturedBody } from '../../flow/body-capture.js';
 import { describeError } from '../../util/errors.js';
+import { keepOpenAfterDeviceEnds } from '../half-close.js';
 import { refuse } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import type { ConnectionTap } from '../connection-tap.js';
@@ -58,6 +59,8 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   let clientClosed = false;
   let upstreamClosed = false;
   client.pause();
+  // The device may end its side and still read the server's answer (half-close.ts).
+  keepOpenAfterDeviceEnds(client);
 
   const finish = (): void => {
     if (finished || !clientClosed || !upstreamClosed) return;
