@@ -35,8 +35,18 @@ export const limits = {
   caExpiryWarningDays: 60,
   /** A tunnel that completes our handshake and closes without any request within this time is an app rejecting our leaf (certificate pinning). */
   pinnedCloseWindowMs: 2_000,
-  /** Idle time before a client or tunnel socket is closed. */
-  socketIdleTimeoutMs: 120_000,
+  /**
+   * Silence after which an established relay is closed (a tunnel, a raw stream, a WebSocket, an
+   * HTTP/2 connection, an HTTP/1 request waiting for its answer): RFC 5382's floor for a NAT's
+   * established-connection timeout, 2 h 4 min, so phonehome never ends a connection a home router
+   * would keep. Push channels stay silent for long: FCM's heartbeat stretches to 28 minutes, and
+   * long polls and gRPC streams wait minutes for their next event. At 120 s (until 2026-12-06)
+   * phonehome cut them every two minutes and the device had to reconnect, which it does not do
+   * direct. Devices that vanish without a word are found by TCP keepalive instead.
+   */
+  socketIdleTimeoutMs: 124 * 60_000,
+  /** Silence on a device connection after which TCP keepalive probes start (a phone gone from the Wi-Fi). */
+  deviceKeepAliveDelayMs: 60_000,
   /**
    * Largest HTTP/1 header block (request line and headers, or status line and headers) we parse
    * from a device or a server; Node's default is 16 KiB, and apps send larger (cookies, tokens).

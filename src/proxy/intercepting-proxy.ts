@@ -117,13 +117,11 @@ export class InterceptingProxy {
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });
     this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target), ...(options.peerOf ? { peerOf: options.peerOf } : {}) });
     if (options.transparent) {
-      this.#transparentListener = net.createServer({ noDelay: true }, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));
+      this.#transparentListener = net.createServer(DEVICE_SOCKET_OPTIONS, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));
       this.#transparentListener.maxConnections = limits.maxConnections;
     }
 
-    // noDelay: a plain net.Server leaves Nagle on (http.Server does not), and Nagle against the
-    // client's delayed ACK stalled every TLS handshake and small response by ~40 ms.
-    this.#listener = net.createServer({ noDelay: true }, (socket) => this.#onConnection(socket));
+    this.#listener = net.createServer(DEVICE_SOCKET_OPTIONS, (socket) => this.#onConnection(socket));
     this.#listener.maxConnections = limits.maxConnections;
   }
 
@@ -213,6 +211,15 @@ export class InterceptingProxy {
     return ours && (this.#ownAddresses.has(target.host) || target.host === 'localhost');
   }
 }
+
+/**
+ * How device connections are accepted. noDelay: a plain net.Server leaves Nagle on (http.Server
+ * does not), and Nagle against the client's delayed ACK stalled every TLS handshake and small
+ * response by ~40 ms. keepAlive: relays wait out hours of silence (limits.socketIdleTimeoutMs), so
+ * a phone that left the network without closing its connections is found by TCP keepalive
+ * probes (which its apps never see) rather than held for hours.
+ */
+const DEVICE_SOCKET_OPTIONS: net.ServerOpts = { noDelay: true, keepAlive: true, keepAliveInitialDelay: limits.deviceKeepAliveDelayMs };
 
 function listen(server: net.Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
