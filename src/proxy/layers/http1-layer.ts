@@ -195,9 +195,9 @@ export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socke
   server.timeout = limits.socketIdleTimeoutMs;
   server.maxHeadersCount = EVERY_HEADER_LINE;
   // A device that closes its side after its request still gets the answer (half-close.ts): Node's
-  // server ends the connection after the answer instead of at once. Undocumented, but read by Node
-  // 20's server when a device's side ends;
-  // the half-close scenario of test/conformance/http1-headers.test.ts pins it.
+  // server ends the connection after the answer instead of at once. Undocumented, but read by
+  // Node 20's server when a device's side ends; the half-close scenario of
+  // test/conformance/http1-headers.test.ts pins it.
   (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.on('clientError', onClientError);
   // An Expect header is the server's to answer: Node would send 100 Continue (or 417) itself.
