@@ -254,7 +254,7 @@ export class Http2Layer {
     // RST_STREAM both ways, with the code the other side chose.
     upstreamStream.once('close', () => {
       keepNothingAfterClose(upstreamStream);
-      if (stream.closed || passServerClose(stream, upstreamStream, recorder, fail)) return;
+      if (stream.closed || passServerClose(stream, upstreamStream, upstream, recorder, fail)) return;
       const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       if (!stream.readableEnded) {
         // An early answer while the device is still sending (above).

@@ -28,7 +28,6 @@ export function openServerStream(stream: http2.ServerHttp2Stream, headers: http2
     respondError(stream, 502, failure.reason, recorder);
     return undefined;
   }
-  serverSessions.set(upstreamStream, upstream);
   upstreamStream.on('error', (err) => {
     // A reset the server sent is passed on, with its code, when the stream closes (passServerClose).
     if ((err as { code?: string }).code === 'ERR_HTTP2_STREAM_ERROR') return;
@@ -40,18 +39,17 @@ export function openServerStream(stream: http2.ServerHttp2Stream, headers: http2
   return upstreamStream;
 }
 
-/** Each server stream's session: the stream has forgotten it by the time it closes. */
-const serverSessions = new WeakMap<http2.ClientHttp2Stream, http2.ClientHttp2Session>();
 /** Server streams whose connection failed with an error, with why. */
 const connectionErrors = new WeakMap<http2.ClientHttp2Stream, string>();
 
 /**
  * Why a server stream ended with its connection rather than by a reset the server sent; undefined
  * for a reset. A session that ends closes its streams with CANCEL, the code a server's own reset
- * may carry, so the session says which it was.
+ * may carry, so the session (`upstream`, which the stream has forgotten by its close) says which
+ * it was.
  */
-function connectionEnd(upstreamStream: http2.ClientHttp2Stream): string | undefined {
-  return connectionErrors.get(upstreamStream) ?? (serverSessions.get(upstreamStream)?.destroyed ? 'the connection to the server ended before it answered' : undefined);
+function connectionEnd(upstreamStream: http2.ClientHttp2Stream, upstream: http2.ClientHttp2Session): string | undefined {
+  return connectionErrors.get(upstreamStream) ?? (upstream.destroyed ? 'the connection to the server ended before it answered' : undefined);
 }
 
 /** Records the server's answer and the address it came from (the upstream session's socket); gives its status. */
@@ -65,16 +63,17 @@ export function recordServerAnswer(recorder: ExchangeRecorder, upstream: http2.C
 /**
  * The server's stream closed while the device's is open. A reset the server sent reaches the device
  * with its code, answered or not: REFUSED_STREAM tells a client it may send the request again
- * (grpc-js does, unseen by the app: test/conformance/clients-grpc.test.ts), CANCEL tells gRPC the call was cancelled, and
- * NO_ERROR before any answer closes the device's stream as it closed the server's. Until
+ * (grpc-js does, unseen by the app: test/conformance/clients-grpc.test.ts), CANCEL tells gRPC
+ * the call was cancelled, and NO_ERROR before any answer closes the device's stream as it closed
+ * the server's. Until
  * 2026-12-06 a device still waiting for its answer got a 502 of ours instead, which told it none
  * of that. A server connection that failed under the stream gets a waiting device a 502 that says
  * why: its own connection, to us, is fine. False when nothing applies (the server ended its answer
  * with NO_ERROR).
  */
-export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream: http2.ClientHttp2Stream, recorder: ExchangeRecorder, fail: (reason: string) => void): boolean {
+export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream: http2.ClientHttp2Stream, upstream: http2.ClientHttp2Session, recorder: ExchangeRecorder, fail: (reason: string) => void): boolean {
   const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
-  const lost = stream.headersSent ? undefined : connectionEnd(upstreamStream);
+  const lost = stream.headersSent ? undefined : connectionEnd(upstreamStream, upstream);
   if (lost !== undefined) {
     fail(lost);
     respondError(stream, 502, lost);

@@ -82,7 +82,7 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
   // RST_STREAM both ways, with the code the other side chose.
   upstreamStream.once('close', () => {
     keepNothingAfterClose(upstreamStream);
-    if (!stream.closed) passServerClose(stream, upstreamStream, recorder, fail);
+    if (!stream.closed) passServerClose(stream, upstreamStream, upstream, recorder, fail);
   });
   stream.once('close', () => {
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
