@@ -65,11 +65,10 @@ export function recordServerAnswer(recorder: ExchangeRecorder, upstream: http2.C
  * with its code, answered or not: REFUSED_STREAM tells a client it may send the request again
  * (grpc-js does, unseen by the app: test/conformance/clients-grpc.test.ts), CANCEL tells gRPC
  * the call was cancelled, and NO_ERROR before any answer closes the device's stream as it closed
- * the server's. Until
- * 2026-12-06 a device still waiting for its answer got a 502 of ours instead, which told it none
- * of that. A server connection that failed under the stream gets a waiting device a 502 that says
- * why: its own connection, to us, is fine. False when nothing applies (the server ended its answer
- * with NO_ERROR).
+ * the server's. Until 2026-12-06 a device still waiting for its answer got a 502 of ours instead,
+ * which told it none of that. A server connection (`upstream`) that failed under the stream gets a
+ * waiting device a 502 that says why: its own connection, to us, is fine. False when nothing
+ * applies (the server ended its answer with NO_ERROR).
  */
 export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream: http2.ClientHttp2Stream, upstream: http2.ClientHttp2Session, recorder: ExchangeRecorder, fail: (reason: string) => void): boolean {
   const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
