@@ -3,27 +3,22 @@
 // NAT, 2 h 4 min (it was 120 s, which cut FCM-style channels every two minutes), and a device
 // that vanishes without closing is found by TCP keepalive on its connections instead.
 
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { once } from 'node:events';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { limits } from '../../src/limits.js';
 import { socks5Connect, startLab } from '../helpers/lab.js';
+import { missingCommand } from '../conformance/differential.js';
 
 const RFC_5382_FLOOR_MS = (2 * 60 + 4) * 60_000;
-
-function hasSs(): boolean {
-  return (process.env['PATH'] ?? '').split(':').some((dir) => dir !== '' && fs.existsSync(path.join(dir, 'ss')));
-}
 
 t.test('silent relays are kept at least as long as RFC 5382 asks of a NAT', async (t) => {
   t.ok(limits.socketIdleTimeoutMs >= RFC_5382_FLOOR_MS, `idle bound ${limits.socketIdleTimeoutMs} ms`);
 });
 
-t.test("a device connection has TCP keepalive armed on phonehome's side, so a vanished device is found without an idle cut", { skip: hasSs() ? undefined : 'ss(8) is not installed (apt-get install iproute2)' }, async (t) => {
+t.test("a device connection has TCP keepalive armed on phonehome's side, so a vanished device is found without an idle cut", { skip: missingCommand('ss', 'iproute2') }, async (t) => {
   const server = net.createServer((peer) => peer.on('error', () => undefined));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
