@@ -31,6 +31,8 @@ const DEADLINE_MS = 10_000;
 /** One side of a raw connection: every byte it received, and ways to wait on them. */
 class RawPeer {
   received = Buffer.alloc(0);
+  /** The other side ended its side (a FIN); a half-open socket stays open for writing. */
+  ended = false;
   closed = false;
   /** Where the current exchange starts: an origin's keep-alive connection carries several. */
   start = 0;
@@ -44,6 +46,10 @@ class RawPeer {
     socket.on('error', () => undefined);
     socket.on('data', (chunk: Buffer) => {
       this.received = Buffer.concat([this.received, chunk]);
+      for (const wake of this.#waiters) wake();
+    });
+    socket.on('end', () => {
+      this.ended = true;
       for (const wake of this.#waiters) wake();
     });
     socket.on('close', () => {
@@ -97,6 +103,10 @@ class RawPeer {
       this.#waiters.add(check);
       check();
     }), DEADLINE_MS, what);
+  }
+
+  waitEnd(): Promise<void> {
+    return this.waitFor(() => this.ended, 'the other side to end its side');
   }
 
   waitClose(): Promise<void> {
@@ -443,6 +453,22 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'a device that ends its side right after an upgrade request and its first bytes still reads what the server sends after the 101',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the upgrade request');
+      peer.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n');
+      await peer.waitEnd();
+      peer.write(`you said: ${peer.text.slice(headEnd(peer.text))}`);
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(`${head(`GET /lines HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n`)}reading 42`);
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
     name: 'a 60 kB header block passes both ways',
     origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
     client: async (peer, head, authority) => {
@@ -458,7 +484,7 @@ async function run(scenario: Scenario, route: Route, origin: RawOrigin, lab: Lab
   origin.script = scenario.origin;
   const { peer, head } = await connectClient(route, lab, origin.port, scenario.proxyConnection);
   try {
-    await scenario.client(peer, head, `${HOST}:${origin.port}`);
+    try { await scenario.client(peer, head, `${HOST}:${origin.port}`); } catch (e) { console.error("DEBUG", route, JSON.stringify(peer.text), JSON.stringify(origin.take().map(String))); throw e; }
   } finally {
     peer.destroy();
   }

@@ -273,6 +273,50 @@ t.test('an upgrade to another protocol: the body reaches the server before its 1
   t.equal(flow.error, undefined);
 });
 
+t.test('an upgrade request whose body comes after its head: the server reads the whole body before it answers, then the bytes past it', async (t) => {
+  const { origin, lab, device, deviceReceived } = await setUp(t);
+  // More than one socket read, so the body comes to phonehome in many pieces after the head.
+  const body = JSON.stringify({ Detach: false, Env: 'x'.repeat(300_000) });
+  const request = `POST /containers/9/attach HTTP/1.1\r\nHost: ${HOST}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
+  device.write(request);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.length >= request.length, 'the head at the origin');
+  // Now the body, and behind it the first bytes of the new protocol in the same write.
+  device.write(`${body}ls\n`);
+  // Like Docker, the server answers only once it has read the whole body.
+  await server.received.until((bytes) => bytes.length >= request.length + body.length, 'the whole body at the origin, before any answer');
+  t.equal(server.received.bytes().subarray(0, request.length + body.length).toString('latin1'), request + body, 'the head and the body as the device wrote them');
+  const answer = 'HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n';
+  server.socket.write(answer);
+  await server.received.until((bytes) => bytes.length >= request.length + body.length + 3, 'the bytes past the body at the origin');
+  t.equal(server.received.bytes().subarray(request.length + body.length).toString(), 'ls\n', 'the bytes past the body follow it');
+  server.socket.end('IMG_0002.jpg\n');
+  await deviceReceived.until((bytes) => bytes.toString('latin1') === `${answer}IMG_0002.jpg\n`, 'the 101 and the bytes after it at the device');
+  device.end();
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/containers/9/attach') === true);
+  t.equal(flow.response?.status, 101);
+  t.equal(flow.request?.body.bytes.toString(), `${body}ls\n`, "the device's bytes in order: its body, then what it sent past it");
+  t.equal(flow.error, undefined);
+});
+
+t.test('an upgrade refused before its body has all come: the device reads the refusal, then its connection ends (the rest of the body is not read as a request)', async (t) => {
+  const { origin, lab, device, deviceReceived } = await setUp(t);
+  const request = `POST /containers/9/attach HTTP/1.1\r\nHost: ${HOST}\r\nContent-Length: 1000\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
+  device.write(`${request}first part`);
+  const server = await origin.connection();
+  await server.received.until((bytes) => bytes.length >= request.length + 10, 'the head and the first part at the origin');
+  const refusal = 'HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nno such 9';
+  server.socket.write(refusal);
+  const closed = once(device, 'close');
+  await deviceReceived.until((bytes) => bytes.toString('latin1') === refusal, 'the refusal at the device');
+  device.write(`GET /not-a-request HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`);
+  await within(closed, 10_000, 'the device connection to close');
+  t.equal(deviceReceived.bytes().toString('latin1'), refusal, 'the refusal, and nothing after it (no 400 for the rest of the body)');
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/containers/9/attach') === true);
+  t.equal(flow.response?.status, 404);
+  t.equal(flow.request?.body.bytes.toString(), 'first part', 'the part of the body that went to the server');
+});
+
 t.test("a server whose refusal stalls past the upgrade's deadline: the device's answer is cut, never followed by a 502", async (t) => {
   const saved = limits.upstreamConnectTimeoutMs;
   (limits as { upstreamConnectTimeoutMs: number }).upstreamConnectTimeoutMs = 300;

@@ -38,6 +38,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { headerSafe, refuse } from '../replies.js';
+import { keepOpenAfterDeviceEnds } from '../half-close.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
@@ -78,6 +79,8 @@ class UpgradeTunnel {
   #serverSocket: Duplex | undefined;
   /** The server answered with something else than 101, and that answer is going to the device. */
   #refusalRelayed = false;
+  /** Bytes of the request's announced body not yet passed on (they come after its head). */
+  #bodyLeft = 0;
   /** The first reason the connection ended badly; recorded as the flow's error. */
   #failure: string | undefined;
   #finished = false;
@@ -97,6 +100,9 @@ class UpgradeTunnel {
     const req = this.#req;
     const plan = this.#plan;
     this.#live.add(this.#end);
+    // A device may end its side right after its request and the bytes behind it, and read what
+    // the server sends after the 101, as it would direct.
+    keepOpenAfterDeviceEnds(this.#socket);
     this.#socket.on('error', this.#onEarlySocketError);
     this.#socket.once('close', this.#onEarlySocketClose);
 
@@ -130,8 +136,49 @@ class UpgradeTunnel {
     }
     // What the device sent behind its request goes behind it, as it would direct (a body the
     // server reads before it answers; frames a client sends before the 101).
-    if (this.#head.length > 0) upstream.write(this.#head);
-    upstream.end();
+    if (this.#head.length > 0) {
+      upstream.write(this.#head);
+      // A WebSocket's first frames are read as frames once the 101 says how (its extensions).
+      if (!this.#webSocket) this.#observer.data(true, this.#head);
+    }
+    // The rest of an announced body follows as the device sends it: a server may read the whole
+    // body before it answers (Docker's attach posts its options). Bytes past the body belong to
+    // the new protocol and wait in the device's socket for the 101, as a server reads them after.
+    this.#bodyLeft = Math.max(0, announcedBodyBytes(req) - this.#head.length);
+    if (this.#bodyLeft === 0) {
+      upstream.end();
+      return;
+    }
+    // Node sends a request's head with its first body bytes; the server must have it now.
+    if (this.#head.length === 0) upstream.flushHeaders();
+    this.#socket.on('data', this.#passBody);
+  }
+
+  /** A chunk of the request's body that did not come with its head: to the server, up to the body's end. */
+  readonly #passBody = (chunk: Buffer): void => {
+    const socket = this.#socket;
+    const upstream = this.#upstream!;
+    const body = chunk.length > this.#bodyLeft ? chunk.subarray(0, this.#bodyLeft) : chunk;
+    this.#bodyLeft -= body.length;
+    this.#observer.data(true, body);
+    const flowing = upstream.write(body);
+    if (this.#bodyLeft === 0) {
+      this.#stopPassingBody();
+      if (body.length < chunk.length) socket.unshift(chunk.subarray(body.length));
+      upstream.end();
+    } else if (!flowing) {
+      socket.pause();
+      upstream.once('drain', this.#resumeBody);
+    }
+  };
+
+  readonly #resumeBody = (): void => void this.#socket.resume();
+
+  /** The device's socket is read no more until the 101 (or the refusal's end) hands it on. */
+  #stopPassingBody(): void {
+    this.#socket.off('data', this.#passBody);
+    this.#upstream?.off('drain', this.#resumeBody);
+    this.#socket.pause();
   }
 
   readonly #onEarlySocketError = (): void => undefined;
@@ -154,6 +201,7 @@ class UpgradeTunnel {
     this.#serverSocket = serverSocket;
     socket.off('error', this.#onEarlySocketError);
     socket.off('close', this.#onEarlySocketClose);
+    this.#stopPassingBody();
     if (socket.destroyed) {
       serverSocket.destroy();
       this.#failure ??= 'the device went away before the server answered the upgrade';
@@ -182,7 +230,7 @@ class UpgradeTunnel {
     (socket as net.Socket).setTimeout?.(0);
     socket.write(responseHead(response));
     // The device's `head` went with its request; the server's comes with its 101.
-    if (this.#head.length > 0) fromClient(this.#head);
+    if (this.#webSocket && this.#head.length > 0) fromClient(this.#head);
     if (serverHead.length > 0) {
       fromServer(serverHead);
       socket.write(serverHead);
@@ -204,6 +252,10 @@ class UpgradeTunnel {
         if (socket.destroyed && serverSocket.destroyed) this.#finish();
       });
     }
+    // A device that ended its side before the 101 came (its 'end' went by before anyone listened
+    // for it here) has that end passed on now.
+    if (socket.readableEnded && !serverSocket.writableEnded) serverSocket.end();
+    socket.resume();
   }
 
   /**
@@ -246,7 +298,10 @@ class UpgradeTunnel {
         if (response.rawTrailers.length > 0) this.#observer.trailers(false, headerPairs(response.rawTrailers));
         socket.write(`0\r\n${fieldLines(response.rawTrailers)}\r\n`);
       }
-      if (!keep) {
+      // A body still coming would be read as the next request: the connection ends instead.
+      const bodyPassed = this.#bodyLeft === 0;
+      this.#stopPassingBody();
+      if (!keep || !bodyPassed) {
         refuse(socket);
         return;
       }
@@ -283,6 +338,12 @@ class UpgradeTunnel {
 }
 
 const CRLF = Buffer.from('\r\n');
+
+/** The body length a request announces (Content-Length); none when it has none or is chunked. */
+function announcedBodyBytes(req: http.IncomingMessage): number {
+  const length = Number(req.headers['content-length']);
+  return req.headers['transfer-encoding'] === undefined && Number.isSafeInteger(length) && length > 0 ? length : 0;
+}
 
 /**
  * The server's answer head as it wrote it: its status line's version and text, its fields in
