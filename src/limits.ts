@@ -54,6 +54,11 @@ export const limits = {
   http1MaxHeaderBytes: 64 * 1024,
   /** Headers must arrive within this time; bodies may take as long as they need (uploads). */
   headersTimeoutMs: 30_000,
+  /**
+   * An idle connection on the proxy port (absolute-form requests, which reach many servers) closes
+   * after this long between requests. A connection with one destination follows its server's
+   * connection instead (makeHttpServer).
+   */
   keepAliveTimeoutMs: 15_000,
   /** Upstream connection pool per origin. */
   upstreamMaxSocketsPerHost: 64,

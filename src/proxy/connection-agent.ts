@@ -16,16 +16,22 @@
 //
 // What Node's agent does and this one does too, because it shows on the wire:
 //   - a request that arrives while the connection is busy (a device that pipelines) waits for it;
-//   - a connection is kept only when the exchange allows it (neither side said close) and the
-//     server's Keep-Alive hint leaves more than a second;
-//   - unlike Node's agent (which heeds the hint's figure only under a timeout of its own), a kept
-//     connection closes itself a second before the hint runs out, so a request is not sent on a
-//     connection the server is closing at that moment;
+//   - a connection is kept only when the exchange allows it (neither side said close);
 //   - without the device's SNI, the name sent upstream comes from the Host header (Node's rule),
 //     and a connection is reused only for the same name;
 //   - an idle connection does not keep the process alive, and one that fails while idle is dropped.
 // Node's agent would open a second connection at once for a request naming another server; this
 // one finishes the exchange in flight first (the order the device sent them in).
+// Where it differs on purpose: a kept connection lasts until the server or the device ends it,
+// whatever the server's Keep-Alive hint says, and the device's connection is told when its server
+// connection is gone (whenServerGone) so that it ends too. The two connections then live and end
+// as the device's one would have direct, and the device's client, which reads the hint itself,
+// decides when to send on it. Until 2026-12-06 this agent closed a kept connection a second before
+// the hint ran out (Node's agent's margin, so that a request is not sent on a connection the server
+// is closing), while the device's connection stayed open for Node's 15 s: the server saw a new
+// connection where direct the device reused one, or none where the device had closed. The race
+// the margin avoided is the device's own, as direct: a server that closes under a request ends
+// the device's connection, and its client sends the request again (serverHungUp).
 
 import type http from 'node:http';
 import net from 'node:net';
@@ -66,8 +72,6 @@ interface Waiting {
   readonly servername: string;
 }
 
-/** Node's margin before a server's Keep-Alive timeout (HTTP_AGENT_KEEP_ALIVE_TIMEOUT_BUFFER). */
-const KEEP_ALIVE_HINT_MARGIN_MS = 1000;
 /** TCP keep-alive probes on a kept connection start after this long idle (Node's agent default). */
 const TCP_KEEP_ALIVE_DELAY_MS = 1000;
 
@@ -89,6 +93,7 @@ export class ConnectionAgent {
   readonly #waiting: Waiting[] = [];
   /** Sockets whose TCP keep-alive is already on. */
   readonly #keptAlive = new WeakSet<net.Socket>();
+  #onServerGone: (() => void) | undefined;
 
   constructor(options: ConnectionAgentOptions) {
     this.#options = options;
@@ -125,6 +130,15 @@ export class ConnectionAgent {
   }
 
   /**
+   * `listener` is called each time the server connection is gone with no request waiting for
+   * one: closed by the server (idle, or after an answer), not kept after an exchange, or failed.
+   * Not when an upgrade takes it, nor after release().
+   */
+  whenServerGone(listener: () => void): void {
+    this.#onServerGone = listener;
+  }
+
+  /**
    * The device connection is gone: an idle server connection goes now, a busy one when its
    * exchange is over (a relayed close frame or the rest of a response still has to pass).
    */
@@ -155,14 +169,11 @@ export class ConnectionAgent {
     this.#servername = servername;
     this.#idle = false;
     socket.on('free', () => this.#onFree(socket));
-    socket.on('close', () => this.#onGone(socket));
+    socket.on('close', () => this.#onGone(socket, true));
     // An upgrade (WebSocket) takes the connection for itself.
     socket.on('agentRemove', () => {
       socket.removeAllListeners('free');
-      this.#onGone(socket);
-    });
-    socket.on('timeout', () => {
-      if (this.#idle && this.#socket === socket) socket.destroy();
+      this.#onGone(socket, false);
     });
   }
 
@@ -276,10 +287,12 @@ export class ConnectionAgent {
       return;
     }
     const req = socket._httpMessage;
-    if (!req || !req.shouldKeepAlive || !this.keepAlive || !this.#keepAliveHintAllows(socket, req)) {
+    if (!req || !req.shouldKeepAlive || !this.keepAlive) {
       socket.destroy();
       return;
     }
+    // A timeout the request set for itself (ws's handshake timeout) ends with it.
+    if (socket.timeout) socket.setTimeout(0);
     if (!this.#keptAlive.has(socket)) {
       this.#keptAlive.add(socket);
       socket.setKeepAlive(true, TCP_KEEP_ALIVE_DELAY_MS);
@@ -290,30 +303,14 @@ export class ConnectionAgent {
     this.#idle = true;
   }
 
-  /**
-   * The server's Keep-Alive hint: a connection it will close within a second is not kept, and one
-   * that is kept times out before the server's limit.
-   */
-  #keepAliveHintAllows(socket: AgentSocket, req: NonNullable<AgentSocket['_httpMessage']>): boolean {
-    const hint = req.res?.headers['keep-alive'];
-    const seconds = typeof hint === 'string' ? /^timeout=(\d+)/.exec(hint)?.[1] : undefined;
-    let timeout = this.options.timeout ?? 0;
-    if (seconds !== undefined) {
-      const beforeServer = Number.parseInt(seconds, 10) * 1000 - KEEP_ALIVE_HINT_MARGIN_MS;
-      if (beforeServer <= 0) return false;
-      if (beforeServer < timeout || timeout === 0) timeout = beforeServer;
-    }
-    if (socket.timeout !== timeout) socket.setTimeout(timeout);
-    return true;
-  }
-
-  /** The connection closed or was taken: a waiting request gets a new one. */
-  #onGone(socket: AgentSocket): void {
+  /** The connection closed or was taken: a waiting request gets a new one; else the device connection is told a closed one is gone. */
+  #onGone(socket: AgentSocket, closed: boolean): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
     this.#idle = false;
     const next = this.#waiting.shift();
     if (next) this.#open(next.req, next.target, next.servername);
+    else if (closed && this.keepAlive) this.#onServerGone?.();
   }
 }
 

@@ -52,6 +52,9 @@ export interface Http1LayerOptions {
   readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
 }
 
+/** No idle bound of our own between a one-destination connection's requests (see makeHttpServer). */
+const SERVER_PACES_IDLE = 0;
+
 export class Http1Layer {
   readonly #options: Http1LayerOptions;
   /** Parses requests on connections whose destination is known. */
@@ -63,7 +66,7 @@ export class Http1Layer {
   constructor(options: Http1LayerOptions) {
     this.#options = options;
     this.#parts = streamParts((part) => options.tracker.record(part));
-    this.#server = makeHttpServer((err, socket) => this.#onClientError(err, socket));
+    this.#server = makeHttpServer((err, socket) => this.#onClientError(err, socket), SERVER_PACES_IDLE);
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
     this.#server.on('connect', (_req, socket: Duplex) => refuse(socket, 'HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\n\r\n'));
@@ -79,6 +82,8 @@ export class Http1Layer {
       context.upstreamAgent = agent;
       socket.once('close', () => agent.release());
     }
+    // And the device's goes when the server's does (makeHttpServer's keepAliveTimeout says why).
+    context.upstreamAgent.whenServerGone(() => this.#endWithItsServer(socket));
     this.#server.emit('connection', socket);
     // The socket may have been paused for sniffing, and a paused stream does not start flowing
     // when the HTTP parser adds its 'data' listener.
@@ -108,6 +113,17 @@ export class Http1Layer {
 
   close(): void {
     this.#options.relay.close();
+  }
+
+  /**
+   * The server connection is gone and no request of the device's waits for one: the device's
+   * connection ends too, once its answers are written, as the server's close would have ended it
+   * direct. A request the device sends after, before it has seen the end, is never read (checked
+   * on Node 20, plain and decrypted, by test/integration/server-paced-keep-alive.test.ts): direct,
+   * it would have met a closed connection, and the device's client sends it again on a new one.
+   */
+  #endWithItsServer(socket: Duplex): void {
+    if (!socket.destroyed && !socket.writableEnded) socket.end();
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -189,9 +205,19 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
   return { ip: normalizeClientIp(s?.remoteAddress), port: s?.remotePort ?? 0 };
 }
 
-/** Node's HTTP/1 parser with our timeouts and leniency; it never listens, connections are handed to it. */
-export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void): http.Server {
-  const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: limits.keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
+/**
+ * Node's HTTP/1 parser with our timeouts and leniency; it never listens, connections are handed to
+ * it. `keepAliveTimeoutMs` bounds an idle connection between requests; 0 leaves it to its server.
+ * A device connection with one destination (a tunnel, SOCKS5, transparent, WireGuard) has its own
+ * server connection, and direct, how long it stays idle is that server's choice: nginx keeps one
+ * 75 s, Apache 5 s, and a client keeps it as long as it likes (OkHttp 5 minutes). The HTTP/1 layer
+ * ends the device's connection when its server connection is gone (#endWithItsServer); until
+ * 2026-12-06 Node's 15 s ended it instead, and a device that came back after 20 s opened a new
+ * connection (a TCP and TLS handshake, a new flow's connection in the capture) where direct it
+ * reused one. The proxy port's absolute-form connections reach many servers: 15 s, as before.
+ */
+export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void, keepAliveTimeoutMs: number): http.Server {
+  const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
   server.timeout = limits.socketIdleTimeoutMs;
   server.maxHeadersCount = EVERY_HEADER_LINE;
   // A device that closes its side after its request still gets the answer (half-close.ts): Node's

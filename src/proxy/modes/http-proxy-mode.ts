@@ -7,6 +7,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CertificateAuthority } from '../ca/certificate-authority.js';
+import { limits } from '../../limits.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 import { INSTALL_HOST, serveInstallPage } from '../install-page.js';
 import type { ProxyAuth } from '../access/proxy-auth.js';
@@ -48,7 +49,7 @@ export class HttpProxyMode {
   constructor(options: HttpProxyModeOptions) {
     this.#options = options;
     this.#upstreams = new ProxyConnectionUpstreams(options.plainAgent);
-    this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])));
+    this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])), limits.keepAliveTimeoutMs);
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
