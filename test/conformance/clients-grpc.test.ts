@@ -29,8 +29,9 @@ let busyCalls = 0;
 /**
  * A gRPC server written on the origin's HTTP/2 handler: echoes each message, then status 0. Once
  * the request is read, /contacts.Sync/Busy is refused every other time (RST_STREAM REFUSED_STREAM,
- * which grpc-js answers by sending the call again, unseen by the app), and /contacts.Sync/Drop is
- * reset with CANCEL (the app sees CANCELLED).
+ * which grpc-js answers by sending the call again, unseen by the app), /contacts.Sync/Drop is
+ * reset with CANCEL (the app sees CANCELLED), and /contacts.Sync/Crash takes the server's
+ * connection down with it, unanswered (grpc-js connects again for the calls after).
  */
 function grpcHandler(req: http2.Http2ServerRequest, res: http2.Http2ServerResponse): void {
   const body: Buffer[] = [];
@@ -38,6 +39,8 @@ function grpcHandler(req: http2.Http2ServerRequest, res: http2.Http2ServerRespon
   req.on('end', () => {
     if (req.url === '/contacts.Sync/Busy' && busyCalls++ % 2 === 0) return void req.stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
     if (req.url === '/contacts.Sync/Drop') return void req.stream.close(http2.constants.NGHTTP2_CANCEL);
+    // A reset connection, without a GOAWAY: a crashed server, or a middlebox that dropped it.
+    if (req.url === '/contacts.Sync/Crash') return void (req.socket as unknown as { resetAndDestroy(): void }).resetAndDestroy();
     res.writeHead(200, { 'content-type': 'application/grpc+proto', 'x-served-by': 'conformance' });
     for (const message of unframe(Buffer.concat(body))) res.write(frame(Buffer.concat([Buffer.from('echo '), message])));
     res.addTrailers({ 'grpc-status': '0', 'grpc-message': 'done' });
@@ -72,7 +75,7 @@ async function runGrpc(context: RunContext): Promise<string> {
       call.on('metadata', (m) => lines.push(`unary metadata ${JSON.stringify(asSent(m))}`));
       call.on('status', (s) => lines.push(`unary status ${s.code} ${s.details} ${JSON.stringify(asSent(s.metadata))}`));
     });
-    for (const method of ['/contacts.Sync/Busy', '/contacts.Sync/Drop']) {
+    for (const method of ['/contacts.Sync/Busy', '/contacts.Sync/Drop', '/contacts.Sync/Crash']) {
       await new Promise<void>((resolve) => {
         client.makeUnaryRequest(method, raw.serialize, raw.deserialize, Buffer.from('Grace +1 555 0100'), new grpc.Metadata(), (err, reply) => {
           lines.push(err ? `${method} error ${err.code} ${err.details}` : `${method} reply ${reply!.toString()}`);

@@ -24,7 +24,7 @@ import { tlsRecordFor } from '../tls-record.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { connectionTags } from './http1-layer.js';
-import { ignoreError, keepNothingAfterClose, openServerStream, passServerClose, recordServerAnswer, resetByProxy, resetStream, respondError } from './http2-streams.js';
+import { destroyedByProxy, ignoreError, keepNothingAfterClose, openServerStream, passServerClose, recordServerAnswer, resetByProxy, resetStream, respondError } from './http2-streams.js';
 import { allowsExtendedConnect, relayExtendedConnect } from './http2-websocket-tunnel.js';
 import { withFields } from '../../util/with-fields.js';
 
@@ -35,6 +35,8 @@ export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { r
 
 interface Connection {
   readonly context: ConnectionContext;
+  /** The device's connection under the session: it ends when the server's is lost under a stream. */
+  readonly socket: Duplex;
   readonly session: http2.ServerHttp2Session;
   readonly upstream: Http2Upstream;
   /** Token bucket of client stream resets (rapid-reset guard). */
@@ -76,7 +78,7 @@ export class Http2Layer {
   /** Takes a connection on which the device speaks HTTP/2 (ALPN h2, or h2c with prior knowledge). */
   handle(socket: Duplex, context: ConnectionContext, upstream: Http2Upstream): void {
     // 'session' is emitted synchronously inside 'connection': that is how the session meets its context.
-    this.#pending = { context, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false };
+    this.#pending = { context, socket, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false };
     try {
       this.#server.emit('connection', socket);
     } finally {
@@ -161,7 +163,7 @@ export class Http2Layer {
 
     const upstream = connection.upstream;
     if (method === 'CONNECT' && headers[':protocol'] !== undefined && 'session' in upstream && allowsExtendedConnect(upstream.session)) {
-      relayExtendedConnect(stream, headers, rawHeaders, upstream.session, recorder, fail);
+      relayExtendedConnect(stream, headers, rawHeaders, upstream.session, connection.socket, recorder, fail);
     } else if (method === 'CONNECT') {
       // A plain CONNECT is a proxy request, which we do not serve inside a connection to a server.
       fail('CONNECT inside HTTP/2 is not supported');
@@ -254,7 +256,7 @@ export class Http2Layer {
     // RST_STREAM both ways, with the code the other side chose.
     upstreamStream.once('close', () => {
       keepNothingAfterClose(upstreamStream);
-      if (stream.closed || passServerClose(stream, upstreamStream, upstream, recorder, fail)) return;
+      if (stream.closed || passServerClose(stream, upstreamStream, upstream, connection.socket, recorder, fail)) return;
       const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
       if (!stream.readableEnded) {
         // An early answer while the device is still sending (above).
@@ -290,6 +292,9 @@ export class Http2Layer {
     session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
     session.close();
     setTimeout(() => session.destroy(), limits.stopGraceMs).unref();
-    if ('session' in connection.upstream) connection.upstream.session.destroy();
+    if ('session' in connection.upstream) {
+      destroyedByProxy.add(connection.upstream.session);
+      connection.upstream.session.destroy();
+    }
   }
 }

@@ -5,6 +5,7 @@
 // stream that has closed.
 
 import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { headerPairs } from '../../model/flow.js';
 import type { ExchangeRecorder } from '../recorder/exchange-recorder.js';
 import { headerSafe } from '../replies.js';
@@ -66,13 +67,23 @@ export function recordServerAnswer(recorder: ExchangeRecorder, upstream: http2.C
  * (grpc-js does, unseen by the app: test/conformance/clients-grpc.test.ts), CANCEL tells gRPC
  * the call was cancelled, and NO_ERROR before any answer closes the device's stream as it closed
  * the server's. Until 2026-12-06 a device still waiting for its answer got a 502 of ours instead,
- * which told it none of that. A server connection (`upstream`) that failed under the stream gets a
- * waiting device a 502 that says why: its own connection, to us, is fine. False when nothing
- * applies (the server ended its answer with NO_ERROR).
+ * which told it none of that.
+ * A server connection (`upstream`) that is gone under a stream still waiting for its answer (the
+ * server died, or closed it without answering) ends the device's connection (`deviceSocket`), with
+ * no GOAWAY of ours: direct, the device's connection would have gone with it, and its client then
+ * does what it does direct (gRPC: UNAVAILABLE, which it may retry). Until 2026-12-06 the device got
+ * a 502 of ours, which it took for the server's answer. One that failed otherwise (the session
+ * lives) gets the device a 502 that says why. False when nothing applies (the server ended its
+ * answer with NO_ERROR).
  */
-export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream: http2.ClientHttp2Stream, upstream: http2.ClientHttp2Session, recorder: ExchangeRecorder, fail: (reason: string) => void): boolean {
+export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream: http2.ClientHttp2Stream, upstream: http2.ClientHttp2Session, deviceSocket: Duplex, recorder: ExchangeRecorder, fail: (reason: string) => void): boolean {
   const code = upstreamStream.rstCode ?? NGHTTP2_NO_ERROR;
   const lost = stream.headersSent ? undefined : connectionEnd(upstreamStream, upstream);
+  if (lost !== undefined && upstream.destroyed && !destroyedByProxy.has(upstream)) {
+    fail(lost);
+    deviceSocket.destroy();
+    return true;
+  }
   if (lost !== undefined) {
     fail(lost);
     respondError(stream, 502, lost);
@@ -93,6 +104,9 @@ export function passServerClose(stream: http2.ServerHttp2Stream, upstreamStream:
 
 /** Streams we reset ourselves (passing on the server's reset, or failing): not the client's doing. */
 export const resetByProxy = new WeakSet<http2.Http2Stream>();
+
+/** Server connections we destroyed ourselves (a device cut off for abuse): no death of the server's. */
+export const destroyedByProxy = new WeakSet<http2.ClientHttp2Session>();
 
 /** Errors of a stream are said by its flow; module-level, so the listener holds no flow of its own. */
 export function ignoreError(): void {}

@@ -14,6 +14,7 @@
 // reading, never the tunnel. Any other :protocol is relayed the same way, as opaque bytes.
 
 import http2 from 'node:http2';
+import type { Duplex } from 'node:stream';
 import { acceptsDeflate, watchWebSocket, type WebSocketFrameReader } from '../../flow/websocket-frame-reader.js';
 import { describeError } from '../../util/errors.js';
 import type { ExchangeRecorder } from '../recorder/exchange-recorder.js';
@@ -31,8 +32,8 @@ export function allowsExtendedConnect(session: http2.Http2Session): boolean {
   return session.remoteSettings.enableConnectProtocol === true;
 }
 
-/** Relays one extended CONNECT stream of the device to `upstream`, which allows them. */
-export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], upstream: http2.ClientHttp2Session, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
+/** Relays one extended CONNECT stream of the device to `upstream`, which allows them; `deviceSocket` is the device connection the stream rides on. */
+export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], upstream: http2.ClientHttp2Session, deviceSocket: Duplex, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
   const upstreamStream = openServerStream(stream, headers, rawHeaders, upstream, { endStream: false }, recorder, fail);
   if (!upstreamStream) return;
 
@@ -82,7 +83,7 @@ export function relayExtendedConnect(stream: http2.ServerHttp2Stream, headers: h
   // RST_STREAM both ways, with the code the other side chose.
   upstreamStream.once('close', () => {
     keepNothingAfterClose(upstreamStream);
-    if (!stream.closed) passServerClose(stream, upstreamStream, upstream, recorder, fail);
+    if (!stream.closed) passServerClose(stream, upstreamStream, upstream, deviceSocket, recorder, fail);
   });
   stream.once('close', () => {
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
