@@ -484,7 +484,7 @@ async function run(scenario: Scenario, route: Route, origin: RawOrigin, lab: Lab
   origin.script = scenario.origin;
   const { peer, head } = await connectClient(route, lab, origin.port, scenario.proxyConnection);
   try {
-    try { await scenario.client(peer, head, `${HOST}:${origin.port}`); } catch (e) { console.error("DEBUG", route, JSON.stringify(peer.text), JSON.stringify(origin.take().map(String))); throw e; }
+    await scenario.client(peer, head, `${HOST}:${origin.port}`);
   } finally {
     peer.destroy();
   }
