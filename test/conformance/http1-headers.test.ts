@@ -469,6 +469,54 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'two requests pipelined in one packet are answered in order, on one server connection',
+    origin: async (peer) => {
+      for (let answered = 0; answered < 2; answered++) {
+        await peer.waitFor((text) => (text.match(/\r\n\r\n/g) ?? []).length > answered, 'a request');
+        peer.write(`HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n${answered === 0 ? 'one' : 'two'}`);
+      }
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /1 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`) + head(`GET /2 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'two');
+    },
+  },
+  {
+    name: 'a chunked request\'s trailers reach the server',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => text.endsWith('\r\n\r\n') && text.includes('X-Sum') }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /t HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n`) + '3\r\nabc\r\n0\r\nX-Sum: 42\r\n\r\n');
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    name: 'a status line\'s reason phrase passes as written (two spaces before it, a Latin-1 letter, a space after)',
+    origin: answer('HTTP/1.1 299  Tr\xe8s bien \r\nContent-Length: 2\r\n\r\nok'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /r HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    name: 'an answer with both Content-Length and chunked framing is read as chunked (RFC 9112 section 6.3), as a direct client reads it',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /clte HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, '0\r\n\r\n');
+    },
+  },
+  {
+    name: 'OPTIONS * (a question about the server itself) goes on as OPTIONS *; a proxy client\'s absolute URL without a path means the same',
+    origin: answer('HTTP/1.1 200 OK\r\nAllow: GET\r\nContent-Length: 0\r\n\r\n', { until: hasHead }),
+    client: async (peer, head, authority) => {
+      // head() makes a proxy client's request line from an origin-form one; `/*` stands for the
+      // asterisk here: `OPTIONS *` direct and in a tunnel, `OPTIONS http://host:port` to the proxy.
+      const asked = head(`OPTIONS /* HTTP/1.1\r\nHost: ${authority}\r\n\r\n`);
+      peer.write(asked.startsWith('OPTIONS /*') ? asked.replace('OPTIONS /*', 'OPTIONS *') : asked.replace(/^OPTIONS (\S+)\/\* /, 'OPTIONS $1 '));
+      await endsWith(peer, '\r\n\r\n');
+    },
+  },
+  {
     name: 'a 60 kB header block passes both ways',
     origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
     client: async (peer, head, authority) => {

@@ -37,7 +37,7 @@ import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
-import { pathOf } from './request-path.js';
+import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
@@ -66,7 +66,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   /** The server's head went to the device: a failure from here on cuts its response. */
   let relaying = false;
   const http10Device = req.httpVersion === '1.0';
-  const path = pathOf(req.url ?? '/');
+  const path = upstreamTarget(req.method, req.url ?? '/');
   // A device that ends its side once its request is sent still reads the answer (half-close.ts;
   // Node's server then ends the connection after it, httpAllowHalfOpen in makeHttpServer).
   keepOpenAfterDeviceEnds(req.socket);
@@ -154,7 +154,20 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     upstream.destroy();
     done('client closed the connection before the response was complete');
   });
-  relayBody(req, upstream, (chunk) => observer.data(true, chunk));
+  relayBody(req, upstream, (chunk) => observer.data(true, chunk), () => {
+    // A chunked request may end with trailers (a checksum the device computed as it sent): they go
+    // on with it. Until 2026-12-06 they were dropped.
+    if (req.rawTrailers.length > 0) {
+      const trailers = headerPairs(req.rawTrailers);
+      observer.trailers(true, trailers);
+      try {
+        upstream.addTrailers(trailers);
+      } catch {
+        // A trailer Node's parser let in but its writer refuses: the body still goes.
+      }
+    }
+    if (!upstream.destroyed) upstream.end();
+  });
 }
 
 /**

@@ -43,7 +43,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
-import { pathOf } from './request-path.js';
+import { upstreamTarget } from './request-path.js';
 
 export class UpgradeRelay {
   readonly #agents: UpstreamAgents;
@@ -106,7 +106,7 @@ class UpgradeTunnel {
     this.#socket.on('error', this.#onEarlySocketError);
     this.#socket.once('close', this.#onEarlySocketClose);
 
-    const path = pathOf(req.url ?? '/');
+    const path = upstreamTarget(req.method, req.url ?? '/');
     const upstream = upstreamRequest(plan, this.#agents, req.method, path);
     this.#upstream = upstream;
     // A server that accepts the connection and never answers the upgrade is given up on.
