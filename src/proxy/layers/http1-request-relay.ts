@@ -33,6 +33,7 @@ import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
 import { headerSafe } from '../replies.js';
+import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
 import { describeError } from '../../util/errors.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
@@ -116,20 +117,9 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       return;
     }
     relaying = true;
-    relayBody(response, res, (chunk) => observer.data(false, chunk), () => {
-      // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them). Node
-      // sends them only with chunked framing, which an HTTP/1.0 device does not get.
-      if (response.rawTrailers.length > 0) {
-        const trailers = headerPairs(response.rawTrailers);
-        observer.trailers(false, trailers);
-        try {
-          res.addTrailers(trailers);
-        } catch {
-          // A trailer Node's parser let in but its writer refuses: the body still goes.
-        }
-      }
-      if (!res.destroyed) res.end();
-    });
+    // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them). Node
+    // sends them only with chunked framing, which an HTTP/1.0 device does not get.
+    relayBody(response, res, (chunk) => observer.data(false, chunk), () => endWithTrailers(response, res, false, observer));
   });
   upstream.on('error', fail);
 
@@ -154,20 +144,23 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     upstream.destroy();
     done('client closed the connection before the response was complete');
   });
-  relayBody(req, upstream, (chunk) => observer.data(true, chunk), () => {
-    // A chunked request may end with trailers (a checksum the device computed as it sent): they go
-    // on with it. Until 2026-12-06 they were dropped.
-    if (req.rawTrailers.length > 0) {
-      const trailers = headerPairs(req.rawTrailers);
-      observer.trailers(true, trailers);
-      try {
-        upstream.addTrailers(trailers);
-      } catch {
-        // A trailer Node's parser let in but its writer refuses: the body still goes.
-      }
+  // A chunked request may end with trailers too (a checksum the device computed as it sent): they
+  // go on with it. Until 2026-12-06 they were dropped.
+  relayBody(req, upstream, (chunk) => observer.data(true, chunk), () => endWithTrailers(req, upstream, true, observer));
+}
+
+/** Ends a relayed body: the trailers its message ended with, if any, recorded and written, then the end. */
+function endWithTrailers(from: http.IncomingMessage, to: http.OutgoingMessage, fromClient: boolean, observer: ExchangeObserver): void {
+  if (from.rawTrailers.length > 0) {
+    const trailers = headerPairs(from.rawTrailers);
+    observer.trailers(fromClient, trailers);
+    try {
+      to.addTrailers(trailers);
+    } catch {
+      // A trailer Node's parser let in but its writer refuses: the body still goes.
     }
-    if (!upstream.destroyed) upstream.end();
-  });
+  }
+  if (!to.destroyed) to.end();
 }
 
 /**
