@@ -332,6 +332,53 @@ t.test("a server connection that dies under a waiting stream ends the device's c
   }
 });
 
+t.test('informational answers (103 Early Hints, 100 Continue) reach the device as they would direct', async (t) => {
+  const origin = await startH2Origin({
+    onStream: (stream, headers) => {
+      if (headers[':path'] === '/page') {
+        stream.additionalHeaders({ ':status': 103, link: '</app.css>; rel=preload; as=style' });
+        stream.respond({ ':status': 200 });
+        stream.end('ok');
+        return;
+      }
+      // A server that honours Expect: 100-continue, as nginx and Go's do.
+      if (headers.expect === '100-continue') stream.additionalHeaders({ ':status': 100 });
+      stream.resume();
+      stream.on('end', () => {
+        stream.respond({ ':status': 201 });
+        stream.end('stored');
+      });
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  /** What the device hears, in order; its body waits for the 100 (or is sent at once when none is due). */
+  const hear = async (session: http2.ClientHttp2Session): Promise<string[]> => {
+    const heard: string[] = [];
+    const page = session.request({ ':path': '/page' });
+    page.on('headers', (info) => heard.push(`${String(info[':status'])} ${String(info.link)}`));
+    page.on('response', (headers) => heard.push(String(headers[':status'])));
+    page.resume();
+    await within(once(page, 'end'), 10_000, 'the page');
+    const upload = session.request({ ':method': 'POST', ':path': '/upload', expect: '100-continue' });
+    upload.on('continue', () => {
+      heard.push('100');
+      upload.end('photo bytes');
+    });
+    upload.on('response', (headers) => heard.push(String(headers[':status'])));
+    upload.resume();
+    await within(once(upload, 'end'), 10_000, 'the upload to be answered (its body waits for the 100)');
+    session.close();
+    return heard;
+  };
+  const direct = http2.connect(`https://api.example.test:${origin.port}`, { ca: getOriginCa().certPem, lookup: (_host, _options, callback) => callback(null, [{ address: '127.0.0.1', family: 4 }] as never, 4) });
+  direct.on('error', () => undefined);
+  const expected = await hear(direct);
+  t.same(expected, ['103 </app.css>; rel=preload; as=style', '200', '100', '201'], 'direct');
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
+  t.same(await hear(session!), expected, 'through phonehome: the same');
+});
+
 t.test('a server that closes a stream without any answer (RST_STREAM NO_ERROR) closes the device\'s the same way, not with a 502 of ours nor a stream that waits for ever', async (t) => {
   const origin = await startH2Origin({ onStream: (stream) => stream.close(http2.constants.NGHTTP2_NO_ERROR) });
   const lab = await startLab();

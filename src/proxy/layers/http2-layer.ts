@@ -209,6 +209,18 @@ export class Http2Layer {
     if (endStream) stream.resume();
     else relayBody(stream, upstreamStream, (chunk) => recorder.data(true, chunk));
 
+    // Informational answers (100 Continue, 103 Early Hints) reach the device as they come, as they
+    // would direct: a device that sent Expect: 100-continue waits for the 100 before its body, and
+    // a browser preloads what a 103 names. Until 2026-12-06 they were dropped, so such a device
+    // waited out its own timeout (a second for curl) and a browser preloaded nothing.
+    upstreamStream.on('headers', (info: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => {
+      if (stream.headersSent || stream.closed) return;
+      try {
+        sendFields(info, raw, (fields) => stream.additionalHeaders(fields));
+      } catch {
+        // An informational block Node will not send on: the final answer still goes.
+      }
+    });
     let serverTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
     upstreamStream.on('response', (responseHeaders: http2.IncomingHttpHeaders & http2.IncomingHttpStatusHeader, _flags: number, raw: string[]) => {
       recordServerAnswer(recorder, upstream, responseHeaders, raw);

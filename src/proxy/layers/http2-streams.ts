@@ -112,7 +112,7 @@ export const destroyedByProxy = new WeakSet<http2.ClientHttp2Session>();
 export function ignoreError(): void {}
 
 /** Events our closures listen to on a stream; each closure reaches the flow and the other stream. */
-const OUR_EVENTS = ['data', 'end', 'drain', 'trailers', 'wantTrailers', 'response', 'error'] as const;
+const OUR_EVENTS = ['data', 'end', 'drain', 'trailers', 'wantTrailers', 'headers', 'response', 'error'] as const;
 
 /**
  * Drops our listeners from a stream that has closed. A closed stream can outlive its 'close' by a
