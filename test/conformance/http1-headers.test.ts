@@ -517,6 +517,50 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'an HTTP/1.0 server\'s answer says HTTP/1.0, and the device\'s connection ends after it, as the server\'s does',
+    origin: answer('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /old HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'an HTTP/1.0 server\'s keep-alive answer says HTTP/1.0 and keep-alive',
+    origin: answer('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /old2 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    name: '102 Processing (WebDAV) reaches the device before the final answer',
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request');
+      peer.write('HTTP/1.1 102 Processing\r\n\r\n');
+      peer.write('HTTP/1.1 207 Multi-Status\r\nContent-Length: 2\r\n\r\nok');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`PROPFIND /dav HTTP/1.1\r\nHost: ${authority}\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n`));
+      await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+  {
+    name: 'a request body compressed and chunked (Transfer-Encoding: gzip, chunked) goes as sent',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => text.endsWith('0\r\n\r\n') }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /te HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: gzip, chunked\r\n\r\n`) + '3\r\nabc\r\n0\r\n\r\n');
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    name: 'a 32 kB request target goes as sent',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: hasHead }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /q?${'a=1&'.repeat(8000)} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
     name: 'a 60 kB header block passes both ways',
     origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
     client: async (peer, head, authority) => {

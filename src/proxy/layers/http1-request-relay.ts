@@ -110,7 +110,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     const socket = response.socket;
     observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
-      if (writeResponseHead(res, response, req)) observer.tag(altSvcH3RemovedTag);
+      if (writeResponseHead(res, response, req, upstream.shouldKeepAlive)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -216,8 +216,11 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
  * the body as it comes and closes the device's connection after it, as the server did.
  * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage): boolean {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage, serverKeepsConnection: boolean): boolean {
   res.sendDate = false;
+  // An answer after which the server closes its connection (HTTP/1.0 without keep-alive; a
+  // Connection: close is among the fields below) ends the device's after it, as direct.
+  if (!serverKeepsConnection) res.shouldKeepAlive = false;
   res.removeHeader('Connection');
   res.removeHeader('Content-Length');
   res.removeHeader('Transfer-Encoding');
@@ -249,6 +252,13 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
     headers.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
   }
   res.writeHead(status, response.statusMessage ?? '', headers);
+  // Node writes every status line as HTTP/1.1. An HTTP/1.0 server's answer says so to the device,
+  // as it would direct (its client reads the connection's persistence and framing from it). The
+  // head is written out with the first bytes of the body, so it can still be changed here.
+  if (response.httpVersion !== '1.1') {
+    const head = res as unknown as { _header: string };
+    head._header = `HTTP/${response.httpVersion}${head._header.slice('HTTP/1.1'.length)}`;
+  }
   return altSvcChanged;
 }
 
