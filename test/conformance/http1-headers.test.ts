@@ -299,9 +299,10 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: '103 Early Hints reaches the device before the final answer',
+    name: '102 Processing and 103 Early Hints reach the device before the final answer',
     origin: async (peer) => {
       await peer.waitFor(hasHead, 'the request');
+      peer.write('HTTP/1.1 102 Processing\r\n\r\n');
       peer.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\nX-Hint: 1\r\n\r\n');
       peer.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     },
@@ -530,18 +531,6 @@ const scenarios: Scenario[] = [
     client: async (peer, head, authority) => {
       peer.write(head(`GET /old2 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
       await endsWith(peer, 'ok');
-    },
-  },
-  {
-    name: '102 Processing (WebDAV) reaches the device before the final answer',
-    origin: async (peer) => {
-      await peer.waitFor(hasHead, 'the request');
-      peer.write('HTTP/1.1 102 Processing\r\n\r\n');
-      peer.write('HTTP/1.1 207 Multi-Status\r\nContent-Length: 2\r\n\r\nok');
-    },
-    client: async (peer, head, authority) => {
-      peer.write(head(`PROPFIND /dav HTTP/1.1\r\nHost: ${authority}\r\nDepth: 1\r\nContent-Length: 0\r\n\r\n`));
-      await endsWith(peer, '\r\n\r\nok');
     },
   },
   {
