@@ -50,6 +50,8 @@ export interface ConnectionAgentOptions {
   readonly sessions: UpstreamSessions;
   /** The probe's connection, already secure: the first request rides on it. */
   readonly reserved?: tls.TLSSocket;
+  /** The TCP connection made before the device was answered, if no one took it yet (first-connection.ts). */
+  readonly firstConnection?: () => net.Socket | undefined;
   readonly keylog?: (line: Buffer) => void;
   /** The server chose h2 on a connection of ours for HTTP/1.1: what the connector learned of it is out of date. */
   readonly serverChoseHttp2?: (host: string, port: number) => void;
@@ -248,7 +250,9 @@ export class ConnectionAgent {
 
   #connect(target: RequestTarget, servername: string, alpn: readonly string[]): AgentSocket {
     const { host, port } = this.#addressOf(target);
+    const connected = this.#options.firstConnection?.();
     if (this.#options.plain) {
+      if (connected) return connected as unknown as AgentSocket;
       const lookup = this.#options.lookup;
       const socket = net.connect({ host, port, ...(lookup ? { lookup } : {}) });
       socket.setNoDelay(true);
@@ -259,9 +263,9 @@ export class ConnectionAgent {
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };
     const session = sessions.get(key);
     const socket = tls.connect({
-      host, port, servername, rejectUnauthorized,
+      ...(connected ? { socket: connected } : { host, port, ...(lookup ? { lookup } : {}) }), servername, rejectUnauthorized,
       ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
-      ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}), ...(lookup ? { lookup } : {}),
+      ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}),
     });
     // Nagle against delayed ACKs held a request body's last TLS record back by 40 ms.
     socket.setNoDelay(true);

@@ -2,6 +2,7 @@
 // arrived (the mode), where it was going, and what TLS and ALPN said. A mode creates it once it
 // knows the destination; every layer after that reads it (and adds the TLS facts).
 
+import type net from 'node:net';
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
@@ -36,6 +37,8 @@ export interface ConnectionContext {
   exchanges: number;
   /** A decrypted connection's own upstream for HTTP/1 and WebSockets (one server connection for it, as direct). */
   upstreamAgent?: ConnectionAgent;
+  /** The server's TCP connection opened before the device was answered, until a layer takes it (first-connection.ts). */
+  firstConnection?: net.Socket;
 }
 
 export function newConnectionContext(mode: CaptureMode, client: Endpoint, target: Target): ConnectionContext {

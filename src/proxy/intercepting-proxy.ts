@@ -98,7 +98,7 @@ export class InterceptingProxy {
     const tracker = this.#tracker;
     this.#http1 = new Http1Layer({
       tracker, relay: new RequestOrUpgradeRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
-      plainAgent: () => this.#upstream.plainConnectionAgent(),
+      plainAgent: (firstConnection) => this.#upstream.plainConnectionAgent(firstConnection),
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);

@@ -158,14 +158,16 @@ export class UpstreamConnector {
    * answer, which of the device's ALPN protocols does it choose, does it want a client certificate?
    * The connection that answered is handed back for the device's traffic; a server that answered
    * without h2 is not asked first again for a while (later answers carry no socket).
+   * `firstConnection` gives the TCP connection already made to the server, when there is one
+   * (first-connection.ts); it is asked for only when the server is asked.
    */
-  async probe(host: string, port: number, servername: string | undefined, offer: readonly string[]): Promise<UpstreamProbe> {
+  async probe(host: string, port: number, servername: string | undefined, offer: readonly string[], firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
     const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.join(',')}`;
     const known = this.#probed.get(key);
     if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
     try {
-      socket = await this.connectTls(host, port, servername, offer);
+      socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
@@ -204,17 +206,17 @@ export class UpstreamConnector {
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
-  connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[]): ConnectionAgent {
+  connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[], firstConnection?: () => net.Socket | undefined): ConnectionAgent {
     return new ConnectionAgent({
       rejectUnauthorized: !this.#options.insecureUpstream, alpn, contextFor: (host) => this.#contextFor(host), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
-      ...(reserved ? { reserved } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
+      ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
 
   /** The upstream of one plain device connection (or of one server behind an HTTP proxy connection): TCP, one connection at a time. */
-  plainConnectionAgent(): ConnectionAgent {
+  plainConnectionAgent(firstConnection?: () => net.Socket | undefined): ConnectionAgent {
     return new ConnectionAgent({
-      plain: true, rejectUnauthorized: true, alpn: [], contextFor: () => undefined, sessions: this.sessions,
+      plain: true, rejectUnauthorized: true, alpn: [], contextFor: () => undefined, sessions: this.sessions, ...(firstConnection ? { firstConnection } : {}),
       ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}),
     });
   }
@@ -234,7 +236,7 @@ export class UpstreamConnector {
   }
 
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
-  connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher): Promise<tls.TLSSocket> {
+  connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher, connected?: net.Socket): Promise<tls.TLSSocket> {
     const secureContext = this.#contextFor(servername ?? host);
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
@@ -252,9 +254,13 @@ export class UpstreamConnector {
     } else {
       const key = { host, port, servername, context: secureContext, verified: !this.#options.insecureUpstream };
       const session = this.sessions.get(key);
-      connectOptions.host = host;
-      connectOptions.port = port;
-      connectOptions.lookup = this.#options.lookup;
+      // Over the connection made before the device was answered (first-connection.ts), if given.
+      if (connected) connectOptions.socket = connected;
+      else {
+        connectOptions.host = host;
+        connectOptions.port = port;
+        connectOptions.lookup = this.#options.lookup;
+      }
       if (session) connectOptions.session = session;
       socket = tls.connect(connectOptions);
       this.sessions.remember(socket, key);

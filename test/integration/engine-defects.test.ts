@@ -36,14 +36,16 @@ t.test('#15 twenty simultaneous CONNECTs to one new host issue one leaf', async 
 
 t.test('#10 #11 nothing is written to the console, not even on upstream failures and resets', async (t) => {
   const lab = await startLab();
-  t.teardown(() => lab.close());
+  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('ok') });
+  t.teardown(async () => { await lab.close(); await origin.close(); });
   const written: string[] = [];
   const saved = { error: console.error, log: console.log, debug: console.debug, info: console.info, warn: console.warn };
   for (const name of Object.keys(saved) as Array<keyof typeof saved>) console[name] = (...args: unknown[]) => { written.push(args.join(' ')); };
   try {
-    const res = await httpsViaProxy({ proxyPort: lab.port, host: 'refused.example.test', port: 1, trust: lab.ca.certPem });
-    t.equal(res.status, 502);
-    const { socket } = await connectTunnel(lab.port, 'reset.example.test:443');
+    const refused = await connectTunnel(lab.port, 'refused.example.test:1');
+    t.equal(refused.status, 502);
+    refused.socket.destroy();
+    const { socket } = await connectTunnel(lab.port, `reset.example.test:${origin.port}`);
     const secure = tls.connect({ socket, ca: lab.ca.certPem, servername: 'reset.example.test' });
     secure.on('error', () => undefined);
     await once(secure, 'secureConnect');
@@ -57,8 +59,9 @@ t.test('#10 #11 nothing is written to the console, not even on upstream failures
 
 t.test('#16 malformed HTTP inside a decrypted tunnel gets 400 and the connection is closed', async (t) => {
   const lab = await startLab();
-  t.teardown(() => lab.close());
-  const { socket } = await connectTunnel(lab.port, 'api.example.test:443');
+  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('ok') });
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { socket } = await connectTunnel(lab.port, `api.example.test:${origin.port}`);
   // The client says it speaks HTTP/1.1 (ALPN); without ALPN, bytes that are not HTTP are relayed
   // as a raw stream instead (tls-fidelity.test.ts).
   const secure = tls.connect({ socket, ca: lab.ca.certPem, servername: 'api.example.test', ALPNProtocols: ['http/1.1'] });

@@ -81,8 +81,9 @@ t.test('after a 502 for an unreachable passthrough target, a client that closes 
 
 t.test('TLS garbage is a failed handshake, not a pinning verdict', async (t) => {
   const lab = await startLab();
-  t.teardown(() => lab.close());
-  const { socket } = await connectTunnel(lab.port, 'garbage.example.test:443');
+  const origin = await startOrigin({ tls: true, hostname: 'garbage.example.test', handler: (_req, res) => res.end('ok') });
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { socket } = await connectTunnel(lab.port, `garbage.example.test:${origin.port}`);
   socket.on('error', () => undefined);
   socket.write(Buffer.concat([Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]), Buffer.from('nonsense that is not a hello')]));
   const flow = await lab.next('flow:end', (f) => f.kind === 'tls-failed');

@@ -149,7 +149,7 @@ t.test('hostile SOCKS input: the right reply, a closed socket, a recorded flow, 
   half.write(Buffer.from([5, 2, 0]));
   half.destroy();
   const res = await socks5Connect(lab.port, { host: '127.0.0.1', port: 9 });
-  t.equal(res.reply, 0, 'still serving (the refused upstream shows on the flow, as for CONNECT)');
+  t.equal(res.reply, 5, 'still serving: a refused upstream is reply 5, connection refused, as a SOCKS server that connects first says it');
   res.socket.destroy();
 });
 

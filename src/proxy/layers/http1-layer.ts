@@ -13,6 +13,7 @@ import { normalizeClientIp } from '../access/client-access.js';
 import { parseTarget, type Target } from '../access/target.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
+import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
@@ -47,7 +48,7 @@ export interface Http1LayerOptions {
   readonly bodyLimitBytes: number;
   readonly insecureUpstream: boolean;
   /** A plain connection's own upstream (UpstreamConnector.plainConnectionAgent). */
-  readonly plainAgent: () => ConnectionAgent;
+  readonly plainAgent: (firstConnection?: () => net.Socket | undefined) => ConnectionAgent;
   /** A malformed request on a connection: recorded as a rejected flow. */
   readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
 }
@@ -78,7 +79,7 @@ export class Http1Layer {
     if (!context.upstreamAgent) {
       // A plain connection gets its own server connection too (a decrypted one got it from the
       // TLS layer), and it goes when the device's does.
-      const agent = this.#options.plainAgent();
+      const agent = this.#options.plainAgent(() => takeFirstConnection(context));
       context.upstreamAgent = agent;
       socket.once('close', () => agent.release());
     }

@@ -8,7 +8,10 @@ import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { formatAuthority } from '../access/target.js';
 import type { ConnectionContext } from '../context.js';
+import { openFirstConnection, takeFirstConnection } from '../first-connection.js';
 import { readAgain } from '../socket-peek.js';
+import { refuse } from '../replies.js';
+import { upstreamFailure } from '../upstream.js';
 import { peekClientHello, peekedClientHello } from './read-client-hello.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import type { Http1Layer } from './http1-layer.js';
@@ -39,10 +42,11 @@ export class LayerStack {
 
   /**
    * Where every mode hands over, once it knows the destination. Passthrough is decided here, by
-   * target, for every mode (and by SNI in the TLS layer): an opaque tunnel is answered only once
-   * its upstream is reached; anything else is told yes at once, and the layers connect upstream
-   * when they know what the client speaks. `reply` is the mode's way to say yes or no (a CONNECT
-   * 200 or 502, a SOCKS reply; nothing at all for a redirected connection).
+   * target, for every mode (and by SNI in the TLS layer). Either way the device is told yes only
+   * once its server has accepted a connection, and no when it has not (first-connection.ts); the
+   * layers then take that connection when they know what the client speaks. `reply` is the mode's
+   * way to say yes or no (a CONNECT 200 or 502, a SOCKS reply; for a redirected connection,
+   * nothing, or a reset).
    */
   enter(socket: Duplex, context: ConnectionContext, head: Buffer, reply: TunnelReply): void {
     const passthrough = this.#passthrough.decide(context.target.host);
@@ -50,8 +54,23 @@ export class LayerStack {
       this.#layers.raw.tunnel(socket, head, context, passthrough, reply);
       return;
     }
-    reply.established();
-    this.start(socket, context, head);
+    openFirstConnection(context, this.#lookup, limits.upstreamConnectTimeoutMs).then((server) => {
+      if (socket.destroyed) {
+        server.destroy();
+        return;
+      }
+      context.firstConnection = server;
+      // Not taken by the time the device is gone (it never spoke, or went): it goes too.
+      socket.once('close', () => takeFirstConnection(context)?.destroy());
+      reply.established();
+      this.start(socket, context, head);
+    }, (error: unknown) => {
+      this.#layers.raw.unreachable(context, error);
+      if (socket.destroyed) return;
+      reply.failed(upstreamFailure(error).reason);
+      // Drained and closed, as a passthrough tunnel whose server could not be reached is.
+      if (!socket.destroyed) refuse(socket);
+    });
   }
 
   /** `head`: bytes the client already sent (after a CONNECT, or a SOCKS request); may be empty. */
@@ -117,7 +136,8 @@ export class LayerStack {
       case 'http2': {
         // Clear-text HTTP/2 with prior knowledge: the server is spoken to the same way.
         socket.unshift(first);
-        const session = http2.connect(`http://${formatAuthority(context.target)}`, { settings: { enablePush: false }, ...(this.#lookup ? { lookup: this.#lookup } : {}) });
+        const server = takeFirstConnection(context);
+        const session = http2.connect(`http://${formatAuthority(context.target)}`, { settings: { enablePush: false }, ...(server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {}) });
         session.on('error', () => undefined); // reported on the streams that use it
         this.#layers.http2.handle(socket, context, { session });
         return;

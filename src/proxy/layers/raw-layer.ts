@@ -9,9 +9,11 @@ import type { RawFlow, TlsRecord, TunnelFlow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import type { TunnelObserver } from '../connection-tap.js';
 import type { ConnectionContext } from '../context.js';
+import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughReason } from '../passthrough.js';
 import { tlsRecordOf } from '../tls-record.js';
+import { upstreamFailure } from '../upstream.js';
 import { describeError } from '../../util/errors.js';
 import { relayStream, type StreamRelayResult } from './stream-relay.js';
 import { withFields } from '../../util/with-fields.js';
@@ -44,7 +46,7 @@ export class RawLayer {
     this.#tracker.begin(context.id, context.client, context.target, 'connect');
     relayStream(socket, {
       host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
-      ...(connectTls ? { connect: connectTls } : {}),
+      ...(connectTls ? { connect: connectTls } : { connected: takeFirstConnection(context) }),
     }, (result) => {
       const tags = [...(connectTls ? ['decrypted'] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
@@ -52,11 +54,19 @@ export class RawLayer {
     });
   }
 
+  /** A device connection whose server could not be reached before it was answered (first-connection.ts): a flow that says why. */
+  unreachable(context: ConnectionContext, error: unknown): void {
+    const failure = upstreamFailure(error);
+    this.#tracker.begin(context.id, context.client, context.target, 'connect');
+    this.#tracker.end(streamFlow('raw', 'tcp', context, { bytesUp: 0, bytesDown: 0, error: failure.reason, errorTag: failure.tag }, [failure.tag]));
+  }
+
   /** An opaque TLS tunnel: never decrypted, measured only. The mode answers its client through `reply`. */
   tunnel(socket: Duplex, head: Buffer, context: ConnectionContext, why: PassthroughReason, reply: TunnelReply): void {
     this.#tracker.begin(context.id, context.client, context.target, 'connect');
     relayStream(socket, {
       host: context.target.host, port: context.target.port, firstBytes: head, captureBytes: 0, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
+      connected: takeFirstConnection(context),
       onConnected: () => reply.established(),
       onConnectFailed: (reason) => reply.failed(reason),
       ...(this.#tunnelObserver ? { observe: this.#observeTunnel(this.#tunnelObserver, context) } : {}),

@@ -17,6 +17,7 @@ import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
+import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
@@ -109,6 +110,8 @@ class StartTlsConnection {
   readonly #up = new BodyCapture(limits.rawStreamCaptureBytes);
   readonly #down = new BodyCapture(limits.rawStreamCaptureBytes);
   readonly #server: net.Socket;
+  /** The server's connection was made before the device was answered (first-connection.ts). */
+  readonly #connected: boolean;
   /** The sockets carrying the dialogue now: the TCP ones, then the two TLS ones. */
   #deviceSide: Duplex;
   #serverSide: Duplex;
@@ -138,7 +141,10 @@ class StartTlsConnection {
     this.#watcher = watcher;
     this.#tags = ['stream:raw', `stream:${why}`];
     device.pause();
-    this.#server = net.connect({ host: context.target.host, port: context.target.port, allowHalfOpen: true, noDelay: true, ...(options.lookup ? { lookup: options.lookup } : {}) });
+    const connected = takeFirstConnection(context);
+    this.#connected = connected !== undefined;
+    if (connected) connected.allowHalfOpen = true;
+    this.#server = connected ?? net.connect({ host: context.target.host, port: context.target.port, allowHalfOpen: true, noDelay: true, ...(options.lookup ? { lookup: options.lookup } : {}) });
     this.#serverSide = this.#server;
   }
 
@@ -154,11 +160,13 @@ class StartTlsConnection {
     this.#device.on('close', this.#onDeviceClose);
     server.on('close', () => this.#onClose());
     server.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
-    server.once('connect', () => {
+    const onConnect = (): void => {
       this.#destination = { ip: server.remoteAddress ?? context.target.host, port: server.remotePort ?? context.target.port };
       if (first && first.length > 0 && this.#fromDevice(first) === 'write') server.write(first);
       this.#relayPlain();
-    });
+    };
+    if (this.#connected) onConnect();
+    else server.once('connect', onConnect);
   }
 
   #relayPlain(): void {

@@ -40,6 +40,8 @@ export interface StreamRelayOptions {
    * stream), resolved once it is ready to carry bytes; a rejection is an upstream failure.
    */
   readonly connect?: () => Promise<net.Socket>;
+  /** A TCP connection to the server already made (first-connection.ts), used instead of making one. */
+  readonly connected?: net.Socket | undefined;
   /**
    * Called once upstream is connected, with the address actually reached: a tap that is handed
    * each chunk as it passes (opaque.pcapng). Absent, nothing is attached.
@@ -154,6 +156,9 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
 
   if (options.connect) {
     options.connect().then(connected, connectFailed);
+  } else if (options.connected) {
+    options.connected.allowHalfOpen = true;
+    connected(options.connected);
   } else {
     const socket = net.connect({ host: options.host, port: options.port, lookup: options.lookup, allowHalfOpen: true, noDelay: true });
     const early = (err: Error): void => {

@@ -19,6 +19,7 @@ import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
+import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
@@ -79,7 +80,7 @@ export class TlsLayer {
         return;
       }
       const target = context.target;
-      void this.#options.upstream.probe(target.host, target.port, upstreamServername(context), context.tls.clientAlpn).then((probe) => {
+      void this.#options.upstream.probe(target.host, target.port, upstreamServername(context), context.tls.clientAlpn, () => takeFirstConnection(context)).then((probe) => {
         if (socket.destroyed) {
           if (probe.outcome === 'ok') probe.socket?.destroy();
           return;
@@ -228,13 +229,13 @@ export class TlsLayer {
         this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
         return;
       case 'http1':
-        context.upstreamAgent = this.#options.upstream.connectionAgent(plan.reserved, context.tls?.clientAlpn ?? []);
+        context.upstreamAgent = this.#options.upstream.connectionAgent(plan.reserved, context.tls?.clientAlpn ?? [], () => takeFirstConnection(context));
         this.#options.http1.handle(tlsSocket, context);
         return;
       case 'raw': {
         const target = context.target;
         const reserved = plan.reserved && !plan.reserved.destroyed ? plan.reserved : undefined;
-        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), context.tls?.clientAlpn ?? [])));
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), context.tls?.clientAlpn ?? [], undefined, takeFirstConnection(context))));
         return;
       }
       case 'wait':
@@ -265,8 +266,10 @@ export class TlsLayer {
 
 /**
  * What we answer the device by ALPN: what the server chose from the device's own offer. A server
- * we could not reach still lets an HTTP/1.1 device in (its requests then say why in a 502); an
- * h2-only device (gRPC) gets h2, and each request an answer that says why it cannot go on.
+ * whose TLS we could not complete (its certificate, its TLS version) still lets an HTTP/1.1 device
+ * in (its requests then say why in a 502); an h2-only device (gRPC) gets h2, and each request an
+ * answer that says why it cannot go on. (One that refused the connection was said to the device
+ * before it spoke: first-connection.ts.)
  */
 export function planAlpn(offered: readonly string[], probe: UpstreamProbe): AlpnPlan {
   const h1 = offered.includes('http/1.1');

@@ -172,7 +172,7 @@ export class SocksMode {
     return parseTarget(`${address.type === 'ipv6' ? `[${address.host}]` : address.host}:${port}`);
   }
 
-  /** Hands over to the layers (an opaque tunnel for passthrough hosts is answered once upstream is reached). */
+  /** Hands over to the layers, which answer through `reply` once the server has accepted a connection, or failed to (first-connection.ts). */
   #start(socket: net.Socket, client: Endpoint, target: Target, head: Buffer, reply: { established(): void; failed(reason: string): void }): void {
     socket.pause();
     this.#options.layers.enter(socket, newConnectionContext('socks5', client, target), head, reply);
