@@ -110,8 +110,6 @@ class StartTlsConnection {
   readonly #up = new BodyCapture(limits.rawStreamCaptureBytes);
   readonly #down = new BodyCapture(limits.rawStreamCaptureBytes);
   readonly #server: net.Socket;
-  /** The server's connection was made before the device was answered (first-connection.ts). */
-  readonly #connected: boolean;
   /** The sockets carrying the dialogue now: the TCP ones, then the two TLS ones. */
   #deviceSide: Duplex;
   #serverSide: Duplex;
@@ -141,8 +139,8 @@ class StartTlsConnection {
     this.#watcher = watcher;
     this.#tags = ['stream:raw', `stream:${why}`];
     device.pause();
+    // The server's connection made before the device was answered, if no layer took it yet (first-connection.ts).
     const connected = takeFirstConnection(context);
-    this.#connected = connected !== undefined;
     if (connected) connected.allowHalfOpen = true;
     this.#server = connected ?? net.connect({ host: context.target.host, port: context.target.port, allowHalfOpen: true, noDelay: true, ...(options.lookup ? { lookup: options.lookup } : {}) });
     this.#serverSide = this.#server;
@@ -165,8 +163,8 @@ class StartTlsConnection {
       if (first && first.length > 0 && this.#fromDevice(first) === 'write') server.write(first);
       this.#relayPlain();
     };
-    if (this.#connected) onConnect();
-    else server.once('connect', onConnect);
+    if (server.connecting) server.once('connect', onConnect);
+    else onConnect();
   }
 
   #relayPlain(): void {
