@@ -29,6 +29,12 @@ export const limits = {
   leafCacheEntries: 1_000,
   /** Leaf validity: under 200 days, back-dated so clock skew on the device does not hurt. */
   leafValidityDays: 180,
+  /**
+   * Names of a server's certificate copied into the leaf for it (leaf-names.ts). Large sites name
+   * 100-200 (a Google front end: ~130); past this the rest are left out and a device that checks one
+   * of them fails as pinned would.
+   */
+  leafMirroredNames: 500,
   certificateBackdateDays: 2,
   caValidityYears: 10,
   /** `ca info` and the start-up check warn when the CA expires within this many days. */

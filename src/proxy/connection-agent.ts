@@ -17,14 +17,15 @@
 // What Node's agent does and this one does too, because it shows on the wire:
 //   - a request that arrives while the connection is busy (a device that pipelines) waits for it;
 //   - a connection is kept only when the exchange allows it (neither side said close);
-//   - without the device's SNI, the name sent upstream comes from the Host header (Node's rule),
-//     and a connection is reused only for the same name;
+//   - a connection is reused only for the same TLS name;
 //   - an idle connection does not keep the process alive, and one that fails while idle is dropped.
 // Node's agent would open a second connection at once for a request naming another server; this
 // one finishes the exchange in flight first (the order the device sent them in).
-// Where it differs on purpose: a kept connection lasts until the server or the device ends it,
-// whatever the server's Keep-Alive hint says, and the device's connection is told when its server
-// connection is gone (whenServerGone) so that it ends too. The two connections then live and end
+// Where it differs on purpose: a device that sent no SNI to an address sends none through us
+// either (Node's agent would send the Host header's name, and a server that routes by SNI could
+// answer as another host than the device reached). And a kept connection lasts until the server
+// or the device ends it, whatever the server's Keep-Alive hint says, and the device's connection
+// is told when its server connection is gone (whenServerGone) so that it ends too. The two connections then live and end
 // as the device's one would have direct, and the device's client, which reads the hint itself,
 // decides when to send on it. Until 2026-12-06 this agent closed a kept connection a second before
 // the hint ran out (Node's agent's margin, so that a request is not sent on a connection the server
@@ -37,6 +38,7 @@ import type http from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { UpstreamSessions } from './upstream-sessions.js';
+import { identityCheckFor } from './upstream-identity.js';
 
 /** How one device connection's server connections are made (UpstreamConnector.connectionAgent). */
 export interface ConnectionAgentOptions {
@@ -112,8 +114,8 @@ export class ConnectionAgent {
   /** Called by ClientRequest for each request made with this agent. */
   addRequest(request: http.ClientRequest, target: RequestTarget): void {
     const req = request as PooledRequest;
-    // A plain connection has no name of its own: the Host header does not choose it.
-    const servername = this.#options.plain ? '' : serverNameOf(target, req);
+    // A plain connection has no TLS name.
+    const servername = this.#options.plain ? '' : serverNameOf(target);
     const socket = this.#socket;
     if (socket && !this.#idle) {
       this.#waiting.push({ req, target, servername });
@@ -262,8 +264,9 @@ export class ConnectionAgent {
     const secureContext = this.#options.contextFor(servername || host);
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };
     const session = sessions.get(key);
+    const checkIdentity = identityCheckFor(host, servername);
     const socket = tls.connect({
-      ...(connected ? { socket: connected } : { host, port, ...(lookup ? { lookup } : {}) }), servername, rejectUnauthorized,
+      ...(connected ? { socket: connected } : { host, port, ...(lookup ? { lookup } : {}) }), servername, rejectUnauthorized, ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}),
       ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
       ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}),
     });
@@ -324,18 +327,13 @@ function destroyOnIdleError(this: net.Socket): void {
 }
 
 /**
- * The TLS name for a request: the one planned (the device's SNI or the target's DNS name), else,
- * as Node's agent does, the Host header's name; never an IP address ('' sends no SNI).
+ * The TLS name for a request: the one planned (the device's SNI, its target's DNS name, or '' when
+ * it gave only an address), else the host when it is a name; never an address ('' sends no SNI).
+ * Not the Host header's name, as Node's own agent takes: a device that sent no SNI sends none
+ * through us either, on every connection (upstream-identity.ts says what is checked then).
  */
-function serverNameOf(target: RequestTarget, req: http.ClientRequest): string {
+function serverNameOf(target: RequestTarget): string {
   if (target.servername !== undefined) return target.servername;
-  const hostHeader = req.getHeader('host');
-  let name = target.host ?? '';
-  if (typeof hostHeader === 'string' && hostHeader !== '') {
-    if (hostHeader.startsWith('[')) {
-      const close = hostHeader.indexOf(']');
-      name = close === -1 ? hostHeader : hostHeader.slice(1, close);
-    } else name = hostHeader.split(':', 1)[0]!;
-  }
-  return net.isIP(name) ? '' : name;
+  const host = target.host ?? '';
+  return net.isIP(host) !== 0 ? '' : host;
 }

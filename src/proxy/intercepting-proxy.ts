@@ -65,7 +65,7 @@ export interface InterceptingProxyOptions {
   /** Sees the device side (TLS bytes and keys) of every decrypted connection (--pcap: DeviceTlsRecorder.observe). */
   readonly deviceTlsObserver?: DeviceTlsObserver;
   /** Told of every leaf this proxy issues (--threads: the other proxy loops adopt it). */
-  readonly leafIssued?: (host: string, leaf: IssuedLeaf) => void;
+  readonly leafIssued?: (names: readonly string[], leaf: IssuedLeaf) => void;
 }
 
 export class InterceptingProxy {
@@ -139,8 +139,8 @@ export class InterceptingProxy {
   }
 
   /** A leaf another proxy loop issued (--threads): used here without signing again. */
-  adoptLeaf(host: string, leaf: IssuedLeaf): void {
-    this.#leaves.adopt(host, leaf);
+  adoptLeaf(names: readonly string[], leaf: IssuedLeaf): void {
+    this.#leaves.adopt(names, leaf);
   }
 
   async start(): Promise<{ host: string; port: number }> {

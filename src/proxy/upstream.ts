@@ -14,6 +14,8 @@ import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
+import { namesOfServerCertificate } from './ca/leaf-names.js';
+import { identityCheckFor } from './upstream-identity.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -46,8 +48,11 @@ export interface UpstreamOptions {
 
 /** What an eager look at the server found, before we answer the device's ClientHello. */
 export type UpstreamProbe =
-  /** The server finished its handshake; `alpn` is what it chose from the device's offer. */
-  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly socket?: tls.TLSSocket }
+  /**
+   * The server finished its handshake; `alpn` is what it chose from the device's offer,
+   * `serverNames` what its certificate names (ca/leaf-names.ts), when its handshake was seen.
+   */
+  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly serverNames?: readonly string[]; readonly socket?: tls.TLSSocket }
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
@@ -111,7 +116,7 @@ export class UpstreamConnector {
   /** Per host: the shared context plus that host's client certificate. */
   readonly #clientCertContexts = new Map<string, tls.SecureContext>();
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
-  readonly #probed = new Map<string, { until: number; alpn?: string }>();
+  readonly #probed = new Map<string, { until: number; alpn?: string; serverNames: readonly string[] }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
   readonly sessions = new UpstreamSessions();
   /** Given to every connection agent (one function, not one per device connection). */
@@ -164,7 +169,7 @@ export class UpstreamConnector {
   async probe(host: string, port: number, servername: string | undefined, offer: readonly string[], firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
     const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.join(',')}`;
     const known = this.#probed.get(key);
-    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.alpn ? { alpn: known.alpn } : {}) };
+    if (known && known.until > Date.now()) return { outcome: 'ok', serverNames: known.serverNames, ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
@@ -182,7 +187,9 @@ export class UpstreamConnector {
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
-    const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, { version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName });
+    const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
+      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, serverNames: namesOfServerCertificate(socket.getPeerCertificate()),
+    });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
     // certificate_required alert), bounded for servers that send no tickets.
@@ -197,7 +204,7 @@ export class UpstreamConnector {
     if (facts.alpn !== 'h2') {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
-      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, serverNames: facts.serverNames, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
       if (this.#probed.size > limits.probeMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
     }
     // The connection that answered is the one the device's traffic then rides on: the server sees
@@ -242,6 +249,8 @@ export class UpstreamConnector {
     // adds keys makes a hidden class per object (util/with-fields.ts).
     const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: !this.#options.insecureUpstream };
     if (servername) connectOptions.servername = servername;
+    const checkIdentity = identityCheckFor(host, servername);
+    if (checkIdentity) connectOptions.checkServerIdentity = checkIdentity;
     if (alpn.length > 0) connectOptions.ALPNProtocols = [...alpn];
     if (secureContext) connectOptions.secureContext = secureContext;
     // The watched connection reads the server's bytes through JavaScript (slower), so it is
@@ -287,7 +296,10 @@ export class UpstreamConnector {
    */
   secureExisting(socket: net.Socket, host: string, servername: string | undefined): Promise<tls.TLSSocket> {
     const secureContext = this.#contextFor(servername ?? host);
-    return this.#whenSecure(tls.connect({ socket, host, ...(servername ? { servername } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}) }));
+    const checkIdentity = identityCheckFor(host, servername);
+    return this.#whenSecure(tls.connect({
+      socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
+    }));
   }
 
   /** Our side of every upstream handshake: keys to the key log, a deadline, resolved once secure. */

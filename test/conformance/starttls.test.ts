@@ -145,11 +145,16 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
 
-/** `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it ends. */
-async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it
+ * ends. It checks `verifyName` (default `host`) and sends it as SNI, except to an address: no SNI.
+ */
+async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const verifyName = options.verifyName ?? options.host;
+  const sni = net.isIP(options.host) === 0 ? ['-servername', options.host] : ['-noservername'];
   const child = spawn('openssl', [
     's_client', '-starttls', options.protocol, '-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`,
-    '-servername', options.host, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', options.host, '-crlf', '-quiet',
+    ...sni, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', verifyName, '-crlf', '-quiet',
   ], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -230,6 +235,21 @@ t.test('IMAP and POP3 STARTTLS via openssl: relayed unchanged and decrypted', { 
   const popFlow = await lab.next('flow:end', (f) => f.target.host === 'pop.example.test');
   t.ok(popFlow.tags.includes('starttls:pop3'), `tagged (${popFlow.tags})`);
   t.match(popFlow.stream?.up.bytes.toString('latin1'), /STLS\r\nUSER jane\r\nPASS secret\r\nRETR 1/);
+});
+
+t.test('IMAP STARTTLS to an address, no SNI (a mail app given the server\'s address): decrypted, the name it checks taken from the server\'s certificate', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const imap = await startMailServer('imap', { hostname: 'imap.example.test' });
+  t.teardown(() => imap.close());
+  const input = ['a1 LOGIN jane secret', 'a2 LOGOUT', ''].join('\n');
+  const result = await sClient({ protocol: 'imap', proxyPort: lab.port, host: '127.0.0.1', port: imap.port, caFile: pemFile(lab.ca.certPem), input, verifyName: 'imap.example.test' });
+  t.equal(result.code, 0, `openssl succeeded: ${result.stderr}`);
+  t.equal(imap.secure(), input.replace(/\n/g, '\r\n'), 'the server read what the client sent after STARTTLS');
+  const flow = await lab.next('flow:end', (f) => f.target.host === '127.0.0.1' && f.target.port === imap.port);
+  t.ok(flow.tags.includes('starttls:imap'), `decrypted (${flow.tags})`);
+  t.notOk(flow.sni, 'no SNI');
+  t.equal(lab.passthrough.learned().length, 0, 'nothing learned as pinned');
 });
 
 t.test('a device that refuses our CA after STARTTLS: the host is learned, and its next STARTTLS is not intercepted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {

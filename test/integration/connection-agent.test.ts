@@ -2,7 +2,8 @@
 // server that counts its connections and reads what arrives on each: one kept connection for
 // the device's requests in turn, a pipelined request waiting for it, a new one only when the
 // exchange or the server ends it (and then the device connection is told), whatever the server's
-// Keep-Alive hint says, the probe's connection first, the name sent (SNI), a WebSocket upgrade
+// Keep-Alive hint says, the probe's connection first, the name sent (SNI, none for a device that
+// sent none), a WebSocket upgrade
 // taking its connection, and release().
 
 import http from 'node:http';
@@ -14,7 +15,8 @@ import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
 import { UpstreamConnector } from '../../src/proxy/upstream.js';
 import type { ConnectionAgent } from '../../src/proxy/connection-agent.js';
-import { getOriginCa, startOrigin, testLookup, until, type Origin } from '../helpers/lab.js';
+import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import { getOriginCa, startOrigin, tempDir, testLookup, until, type Origin } from '../helpers/lab.js';
 
 interface CountingOrigin extends Origin {
   /** Server-side TLS connections in the order they were made, with the name each asked for. */
@@ -186,16 +188,20 @@ t.test('the probe\'s connection carries the first request', async (t) => {
   t.equal(origin.connections.length, 1, 'no second connection');
 });
 
-t.test('the name sent upstream without a planned one (a device that sent no SNI to an address)', async (t) => {
+t.test('a device that sent no SNI to an address: none goes upstream whatever its Host header says, and the server\'s certificate is checked by its chain', async (t) => {
   const named = await countingOrigin(t);
   const { agent } = deviceAgent(t);
-  await get(agent, named.port, '/by-host', { host: '127.0.0.1', servername: null, headers: { host: `api.example.test:${named.port}` } });
-  t.equal(named.connections[0]!.servername, 'api.example.test', 'the Host header\'s name, without its port, as Node\'s agent does');
-  const again = await get(agent, named.port, '/same', { host: '127.0.0.1', servername: null, headers: { host: 'api.example.test' } });
-  t.equal(again.reused, true, 'the same name reuses the connection');
-  const other = await get(agent, named.port, '/other', { host: '127.0.0.1', servername: null, headers: { host: 'API.example.test' } });
-  t.equal(other.reused, false, 'another name does not');
-  t.equal(named.connections.length, 2);
+  // '' is what the HTTP/1 layer plans for such a device (relay-plan.ts).
+  const first = await get(agent, named.port, '/by-host', { host: '127.0.0.1', servername: '', headers: { host: `api.example.test:${named.port}` } });
+  t.equal(first.status, 200, 'a certificate naming a host, not the address, is accepted by its chain: the device checks the names (leaf-names.ts)');
+  t.equal(named.connections[0]!.servername, false, 'no SNI, as the device sent none');
+  const other = await get(agent, named.port, '/other', { host: '127.0.0.1', servername: '', headers: { host: 'other.example.test' } });
+  t.equal(other.reused, true, 'another Host header keeps the connection: it names no TLS server');
+  t.equal(named.connections.length, 1);
+
+  const stranger = await startOrigin({ tls: true, hostname: 'api.example.test', ca: CertificateAuthority.loadOrCreate(tempDir('phonehome-stranger-ca-')), handler: (_request, response) => response.end('ok') });
+  t.teardown(() => stranger.close());
+  await t.rejects(get(deviceAgent(t).agent, stranger.port, '/untrusted', { host: '127.0.0.1', servername: '', headers: { host: 'api.example.test' } }), { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, 'a chain no trusted CA signed is still refused');
 
   const addressed = await startOrigin({ tls: true, hostname: '127.0.0.1', handler: (_request, response) => response.end('ok') });
   t.teardown(() => addressed.close());

@@ -7,6 +7,7 @@
 
 import crypto, { X509Certificate, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import forge from 'node-forge';
 import { limits } from '../../limits.js';
@@ -60,8 +61,6 @@ function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
   cert.validity.notBefore = new Date(now.getTime() - limits.certificateBackdateDays * DAY_MS);
   cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
 }
-
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 export class CertificateAuthority {
   readonly dir: string;
@@ -163,20 +162,25 @@ export class CertificateAuthority {
     fs.writeFileSync(certFile, forge.pki.certificateToPem(cert), { mode: 0o644, flag: 'wx' });
   }
 
-  /** Issues a leaf for a DNS name or an IP address (SAN only; CN is informative). */
-  issueLeaf(host: string, now = new Date()): IssuedLeaf {
+  /**
+   * Issues a leaf for DNS names (wildcards too) and IP addresses: all in its SAN, the first one also
+   * its subject's CN (informative; clients check the SAN). One name, or the list leaf-names.ts makes.
+   */
+  issueLeaf(names: string | readonly string[], now = new Date()): IssuedLeaf {
+    const list = typeof names === 'string' ? [names] : names;
+    const first = list[0];
+    if (first === undefined) throw new CaError('PH_ERR_CA', 'a leaf certificate needs a name');
     const cert = forge.pki.createCertificate();
     cert.publicKey = this.#leafForgePublicKey;
     cert.serialNumber = randomSerialHex();
     validity(cert, now, limits.leafValidityDays);
-    const isIp = IPV4.test(host) || host.includes(':');
-    cert.setSubject([{ name: 'commonName', value: host.length <= 64 ? host : host.slice(0, 64) }, { name: 'organizationName', value: 'phonehome' }]);
+    cert.setSubject([{ name: 'commonName', value: first.length <= 64 ? first : first.slice(0, 64) }, { name: 'organizationName', value: 'phonehome' }]);
     cert.setIssuer(this.#caForgeCert.subject.attributes);
     cert.setExtensions([
       { name: 'basicConstraints', cA: false },
       { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [isIp ? { type: 7, ip: host } : { type: 2, value: host }] },
+      { name: 'subjectAltName', altNames: list.map((name) => (net.isIP(name) !== 0 ? { type: 7, ip: name } : { type: 2, value: name })) },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.#caForgeCert.generateSubjectKeyIdentifier().getBytes() },
     ]);
     signNatively(cert, this.#caKey);

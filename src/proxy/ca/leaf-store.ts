@@ -1,4 +1,4 @@
-// TLS contexts for the hosts we impersonate, issued on demand and kept in a bounded LRU.
+// TLS contexts for the servers we impersonate, by the names their leaf carries, issued on demand and kept in a bounded LRU.
 // Issuing is synchronous and takes about a millisecond (one shared leaf key, native signing), so
 // there is no window in which two connections for a new host could both issue: no race, no
 // semaphore, and no file on disk, so no host name ever reaches a path.
@@ -19,12 +19,13 @@ export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA
 
 export class LeafStore {
   readonly #ca: CertificateAuthority;
+  /** Keyed by the leaf's names, space-separated in their order (the first is the subject). */
   readonly #contexts = new Map<string, tls.SecureContext>();
-  readonly #onIssued: ((host: string, leaf: IssuedLeaf) => void) | undefined;
+  readonly #onIssued: ((names: readonly string[], leaf: IssuedLeaf) => void) | undefined;
   #issued = 0;
 
   /** `onIssued`: told of every leaf issued here, so other proxy loops can adopt it (threads/). */
-  constructor(ca: CertificateAuthority, onIssued?: (host: string, leaf: IssuedLeaf) => void) {
+  constructor(ca: CertificateAuthority, onIssued?: (names: readonly string[], leaf: IssuedLeaf) => void) {
     this.#ca = ca;
     this.#onIssued = onIssued;
   }
@@ -38,36 +39,38 @@ export class LeafStore {
     return this.#contexts.size;
   }
 
-  /** `host` must already be validated (proxy/access/target.ts). */
-  contextFor(host: string): tls.SecureContext {
-    const cached = this.#contexts.get(host);
+  /** `names`: validated host names and addresses, the first the subject (leaf-names.ts). */
+  contextFor(names: readonly string[]): tls.SecureContext {
+    const key = names.join(' ');
+    const cached = this.#contexts.get(key);
     if (cached) {
       // Re-insert: Map keeps insertion order, so the oldest entry is the least recently used.
-      this.#contexts.delete(host);
-      this.#contexts.set(host, cached);
+      this.#contexts.delete(key);
+      this.#contexts.set(key, cached);
       return cached;
     }
-    const leaf = this.#ca.issueLeaf(host);
+    const leaf = this.#ca.issueLeaf(names);
     this.#issued++;
-    const context = this.#cache(host, leaf);
-    this.#onIssued?.(host, leaf);
+    const context = this.#cache(key, leaf);
+    this.#onIssued?.(names, leaf);
     return context;
   }
 
   /**
-   * A leaf another proxy loop issued for `host` (same CA; its process's leaf key comes with it):
+   * A leaf another proxy loop issued for `names` (same CA; its process's leaf key comes with it):
    * cached without signing, so a new host costs the loops one signature, not one each. A leaf
    * already held is kept.
    */
-  adopt(host: string, leaf: IssuedLeaf): void {
-    if (!this.#contexts.has(host)) this.#cache(host, leaf);
+  adopt(names: readonly string[], leaf: IssuedLeaf): void {
+    const key = names.join(' ');
+    if (!this.#contexts.has(key)) this.#cache(key, leaf);
   }
 
-  #cache(host: string, leaf: IssuedLeaf): tls.SecureContext {
+  #cache(key: string, leaf: IssuedLeaf): tls.SecureContext {
     const context = tls.createSecureContext({
       key: leaf.keyPem, cert: leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: DEVICE_SIDE_CIPHERS,
     });
-    this.#contexts.set(host, context);
+    this.#contexts.set(key, context);
     if (this.#contexts.size > limits.leafCacheEntries) {
       const oldest = this.#contexts.keys().next().value;
       if (oldest !== undefined) this.#contexts.delete(oldest);

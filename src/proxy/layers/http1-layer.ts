@@ -164,7 +164,7 @@ export class Http1Layer {
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
-      ...(route.tls ? { servername: route.sni ?? (route.target.hostKind === 'dns' ? route.target.host : undefined) } : {}),
+      ...(route.tls ? { servername: route.sni ?? (route.target.hostKind === 'dns' ? route.target.host : '') } : {}),
       insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }

@@ -183,7 +183,7 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
   const request = (plan.tls ? https : http).request({
     ...upstreamParserOptions, host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
     agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
-    ...(plan.tls && plan.servername ? { servername: plan.servername } : {}),
+    ...(plan.tls && plan.servername !== undefined ? { servername: plan.servername } : {}),
   });
   request.maxHeadersCount = EVERY_HEADER_LINE;
   return request;

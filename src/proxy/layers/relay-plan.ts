@@ -13,7 +13,10 @@ export interface RelayPlan {
   /** Upstream host (DNS name or IP) and port: the validated CONNECT target or absolute URL. */
   readonly host: string;
   readonly port: number;
-  /** TLS server name to send and verify upstream (the client's SNI when it gave one). */
+  /**
+   * TLS server name to send and verify upstream: the client's SNI when it gave one, else its
+   * target's name; '' for a client that gave only an address (no SNI, as it sent none: upstream-identity.ts).
+   */
   readonly servername?: string;
   /** Skip upstream certificate verification for this request (only with --insecure-upstream). */
   readonly insecure: boolean;

@@ -16,6 +16,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
+import { leafNames, namesOfServerCertificate } from '../ca/leaf-names.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -306,7 +307,7 @@ class StartTlsConnection {
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
       if (!peeked) this.#device.unshift(helloBytes);
-      this.#terminateDevice(name);
+      this.#terminateDevice(name, leafNames(servername, context.target.host, namesOfServerCertificate(serverTls.getPeerCertificate())));
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
@@ -315,12 +316,13 @@ class StartTlsConnection {
     });
   }
 
-  #terminateDevice(name: string): void {
+  /** `name`: the one a refusal is learned by (SNI, else the target); `names`: what our leaf names (ca/leaf-names.ts). */
+  #terminateDevice(name: string, names: readonly string[]): void {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
-    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(name) });
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(names) });
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {

@@ -1,5 +1,5 @@
-// TLS towards the device with a leaf from our CA, for the name the client asked for (SNI, else
-// the destination: a CONNECT name, or the original address in transparent mode). Before answering,
+// TLS towards the device with a leaf from our CA, for the name the client asked for (SNI, else a
+// CONNECT or SOCKS name) and the names of the server's certificate (ca/leaf-names.ts). Before answering,
 // the ClientHello is read and the real server is asked first (mitmproxy's eager strategy): the
 // device is offered exactly the ALPN protocol the server chose, so a server that only speaks
 // HTTP/1.1 never sees h2 from us and a device never gets h2 we cannot carry; and a server that
@@ -17,6 +17,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
+import { leafNames } from '../ca/leaf-names.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
@@ -95,11 +96,13 @@ export class TlsLayer {
           this.#passThrough(socket, context, 'client-certificate');
           return;
         }
+        let serverNames: readonly string[] | undefined;
         if (probe.outcome === 'ok') {
           if (probe.version) context.tls!.upstreamVersion = probe.version;
           if (probe.cipher) context.tls!.upstreamCipher = probe.cipher;
+          serverNames = probe.serverNames;
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe));
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafNames(upstreamServername(context), target.host, serverNames));
       });
     });
   }
@@ -110,7 +113,8 @@ export class TlsLayer {
     this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
   }
 
-  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan): void {
+  /** `names`: what our leaf names (ca/leaf-names.ts). */
+  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, names: readonly string[]): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
     const tap = this.#tapDevice(context, plan);
@@ -118,7 +122,7 @@ export class TlsLayer {
     else beforeTlsWrap(socket);
     const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
       isServer: true,
-      secureContext: leaves.contextFor(tlsFacts.sni ?? context.target.host),
+      secureContext: leaves.contextFor(names),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     const keylog = this.#options.keylog;

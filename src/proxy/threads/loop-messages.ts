@@ -41,7 +41,7 @@ export type TapKind = 'opaque' | 'device-tls';
 /** Primary → loop. */
 export type ToLoop =
   | { readonly t: 'start'; readonly config: LoopConfig }
-  | { readonly t: 'leaf'; readonly host: string; readonly leaf: IssuedLeaf }
+  | { readonly t: 'leaf'; readonly names: readonly string[]; readonly leaf: IssuedLeaf }
   | { readonly t: 'learned'; readonly entry: LearnedHost }
   | { readonly t: 'dns'; readonly name: string; readonly answers: readonly DnsAnswer[]; readonly atMs: number }
   /** The primary records nothing (more) of this tap: stop sending its bytes. */
@@ -65,7 +65,7 @@ export type FromLoop =
   | { readonly t: 'tls-failed'; readonly failure: TlsFailure }
   | { readonly t: 'refused'; readonly refusal: ClientRefusal }
   | { readonly t: 'log'; readonly entry: LogEntry }
-  | { readonly t: 'leaf'; readonly host: string; readonly leaf: IssuedLeaf }
+  | { readonly t: 'leaf'; readonly names: readonly string[]; readonly leaf: IssuedLeaf }
   | { readonly t: 'learned'; readonly entry: LearnedHost }
   | { readonly t: 'keylog'; readonly line: Buffer }
   | { readonly t: 'tap-open'; readonly key: number; readonly kind: TapKind; readonly connection: TappedConnection }

@@ -73,7 +73,7 @@ async function start(config: LoopConfig): Promise<void> {
     ...(dnsNames ? { nameOf: (address: string, atMs: number) => dnsNames.nameOf(address, atMs) } : {}),
     ...(config.opaque ? { opaqueObserver: taps.tunnelObserver() } : {}),
     ...(config.deviceTls ? { deviceTlsObserver: taps.deviceTlsObserver() } : {}),
-    leafIssued: (host, leaf) => send({ t: 'leaf', host, leaf }),
+    leafIssued: (names, leaf) => send({ t: 'leaf', names, leaf }),
   });
   try {
     await proxy.start();
@@ -98,9 +98,9 @@ process.on('message', (message: ToLoop) => {
     case 'start': void start(message.config); break;
     case 'leaf':
       try {
-        proxy?.adoptLeaf(message.host, message.leaf);
+        proxy?.adoptLeaf(message.names, message.leaf);
       } catch (error) {
-        send({ t: 'log', entry: { time: new Date().toISOString(), level: 'warn', message: `a leaf for ${message.host} from another proxy loop was not usable: ${describeError(error)}` } });
+        send({ t: 'log', entry: { time: new Date().toISOString(), level: 'warn', message: `a leaf for ${message.names[0] ?? '(no name)'} from another proxy loop was not usable: ${describeError(error)}` } });
       }
       break;
     case 'learned': passthrough?.adopt(message.entry); break;

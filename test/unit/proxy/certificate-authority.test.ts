@@ -50,6 +50,17 @@ t.test('issues SAN leaves for names and IPs, under 200 days, server auth only', 
   }
 });
 
+t.test('a leaf for several names carries them all, the first as its subject; wildcards and IPv6 in Node\'s long form too', async (t) => {
+  const ca = CertificateAuthority.loadOrCreate(tempDir());
+  const leaf = new X509Certificate(ca.issueLeaf(['cdn.example.com', '*.static.example.com', '10.1.2.3', '2001:db8:0:0:0:0:0:1']).certPem);
+  t.equal(leaf.subjectAltName, 'DNS:cdn.example.com, DNS:*.static.example.com, IP Address:10.1.2.3, IP Address:2001:DB8:0:0:0:0:0:1');
+  t.match(leaf.subject, /^CN=cdn\.example\.com$/m);
+  t.equal(leaf.checkHost('img.static.example.com'), '*.static.example.com', 'the wildcard matched');
+  t.equal(leaf.checkHost('static.example.com'), undefined, 'a wildcard covers one label, not the bare name');
+  t.equal(leaf.checkIP('2001:db8::1'), '2001:db8::1');
+  t.throws(() => ca.issueLeaf([]), /needs a name/);
+});
+
 t.test('refuses an expired CA, a half CA folder, and a key that does not match', async (t) => {
   const dir = tempDir();
   CertificateAuthority.loadOrCreate(dir);

@@ -1,0 +1,159 @@
+// What our leaf certificate names, checked by real clients the way they check the server's own
+// certificate: once straight to the server, once through phonehome. The server's certificate names
+// three hosts and not its address. A device that sends no SNI and reaches an address (an old
+// Android app on Apache HttpClient; transparent, WireGuard and SOCKS-by-address modes) still checks
+// a host name, and must get through exactly where it would directly: not for a name the server's
+// certificate lacks, and not to a server whose certificate no trusted CA signed.
+
+import t from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import { getOriginCa, socks5Connect, startLab, tempDir, within } from '../helpers/lab.js';
+
+const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
+
+const SERVER_NAMES = ['legacy.example.test', 'cdn.example.test', '*.static.example.test'];
+
+interface NamedOrigin {
+  readonly port: number;
+  /** Per connection: the SNI it carried (false for none). */
+  readonly sniSeen: Array<string | false>;
+  /** Requests that reached the server. */
+  readonly requests: string[];
+  close(): void;
+}
+
+/** An HTTP/1.0 server over TLS whose certificate, from `ca`, names SERVER_NAMES and not 127.0.0.1. */
+async function startNamedOrigin(ca: CertificateAuthority): Promise<NamedOrigin> {
+  const leaf = ca.issueLeaf(SERVER_NAMES);
+  const sniSeen: Array<string | false> = [];
+  const requests: string[] = [];
+  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
+    socket.on('error', () => undefined);
+    sniSeen.push((socket as tls.TLSSocket & { servername: string | false }).servername);
+    let head = '';
+    socket.on('data', (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      requests.push(head.split('\r\n')[0]!);
+      socket.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the named server');
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { port: (server.address() as net.AddressInfo).port, sniSeen, requests, close: () => server.close() };
+}
+
+function pemFile(pem: string): string {
+  const file = path.join(tempDir(), 'ca.pem');
+  fs.writeFileSync(file, pem);
+  return file;
+}
+
+/** `openssl s_client` without SNI to 127.0.0.1:port, checking `name`; through `proxyPort` when given. */
+async function sClientByAddress(options: { port: number; name: string; caFile: string; proxyPort?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = ['s_client', '-connect', `127.0.0.1:${options.port}`, '-noservername', '-verify_hostname', options.name, '-verify_return_error', '-CAfile', options.caFile, '-quiet'];
+  if (options.proxyPort !== undefined) args.push('-proxy', `127.0.0.1:${options.proxyPort}`);
+  const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
+  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(`GET /feed HTTP/1.0\r\nHost: ${options.name}\r\n\r\n`);
+  const [code] = (await within(once(child, 'exit'), 20_000, 'openssl s_client to exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+t.test('no SNI, by address: openssl checking a name the server\'s certificate carries gets through, as directly; the server still sees no SNI', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const origin = await startNamedOrigin(getOriginCa());
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const originCaFile = pemFile(getOriginCa().certPem);
+  const labCaFile = pemFile(lab.ca.certPem);
+  for (const name of ['legacy.example.test', 'img.static.example.test']) {
+    const direct = await sClientByAddress({ port: origin.port, name, caFile: originCaFile });
+    t.equal(direct.code, 0, `direct, checking ${name}: ${direct.stderr}`);
+    const proxied = await sClientByAddress({ port: origin.port, name, caFile: labCaFile, proxyPort: lab.port });
+    t.equal(proxied.code, 0, `through phonehome, checking ${name}: ${proxied.stderr}`);
+    t.equal(proxied.stdout, direct.stdout, 'the same answer');
+  }
+  t.same(origin.sniSeen, [false, false, false, false], 'no SNI reached the server, direct or proxied');
+  t.same(origin.requests, Array(4).fill('GET /feed HTTP/1.0'));
+  const flows = lab.flows.filter((f) => f.kind === 'http');
+  t.equal(flows.length, 2, 'both proxied requests were decrypted');
+  t.equal(lab.passthrough.learned().length, 0, 'nothing learned as pinned');
+});
+
+t.test('no SNI, by address: a name the server\'s certificate lacks is refused through phonehome as directly', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const origin = await startNamedOrigin(getOriginCa());
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const name = 'elsewhere.example.test';
+  const direct = await sClientByAddress({ port: origin.port, name, caFile: pemFile(getOriginCa().certPem) });
+  const proxied = await sClientByAddress({ port: origin.port, name, caFile: pemFile(lab.ca.certPem), proxyPort: lab.port });
+  t.not(direct.code, 0, 'refused directly');
+  t.match(direct.stderr, /hostname mismatch/);
+  t.not(proxied.code, 0, 'refused through phonehome');
+  t.match(proxied.stderr, /hostname mismatch/);
+  t.same(origin.requests, [], 'no request reached the server');
+});
+
+t.test('no SNI, by address: a server whose certificate no trusted CA signed is not reached, though no name could be checked for the device', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const stranger = CertificateAuthority.loadOrCreate(tempDir('phonehome-stranger-ca-'));
+  const origin = await startNamedOrigin(stranger);
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const proxied = await sClientByAddress({ port: origin.port, name: 'legacy.example.test', caFile: pemFile(lab.ca.certPem), proxyPort: lab.port });
+  t.not(proxied.code, 0, 'the device does not get through');
+  t.same(origin.requests, [], 'no request reached the server');
+  const failures = lab.flows.map((f) => f.tags ?? []).flat().filter((tag) => tag.startsWith('upstream:certificate:'));
+  t.ok(failures.length > 0 || lab.flows.some((f) => /certificate/.test(f.error ?? '')), 'the flow says the server\'s certificate failed');
+});
+
+t.test('SOCKS5 by address, no SNI (Node\'s TLS client checking a host name): decrypted, as the certificate names it', async (t) => {
+  const origin = await startNamedOrigin(getOriginCa());
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const { socket, reply } = await socks5Connect(lab.port, { host: '127.0.0.1', port: origin.port });
+  t.equal(reply, 0);
+  const secure = tls.connect({ socket, ca: lab.ca.certPem, checkServerIdentity: (_host, cert) => tls.checkServerIdentity('cdn.example.test', cert) });
+  await within(Promise.race([once(secure, 'secureConnect'), once(secure, 'error').then(([e]) => Promise.reject(e))]), 10_000, 'TLS handshake through SOCKS5');
+  const chunks: Buffer[] = [];
+  secure.on('data', (c: Buffer) => chunks.push(c));
+  secure.end('GET /feed HTTP/1.0\r\nHost: cdn.example.test\r\n\r\n');
+  await within(once(secure, 'end'), 10_000, 'the answer');
+  t.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.0 200 OK[\s\S]*hello from the named server$/);
+  t.same(origin.sniSeen, [false]);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.equal(flow.mode, 'socks5');
+});
+
+t.test('with SNI: the leaf names what the server\'s certificate names (a browser reuses the connection for them), the SNI first', async (t) => {
+  const origin = await startNamedOrigin(getOriginCa());
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const namesOf = async (connect: () => tls.TLSSocket): Promise<{ san: string; cn: string }> => {
+    const secure = connect();
+    await within(Promise.race([once(secure, 'secureConnect'), once(secure, 'error').then(([e]) => Promise.reject(e))]), 10_000, 'TLS handshake');
+    const certificate = secure.getPeerCertificate();
+    secure.destroy();
+    return { san: certificate.subjectaltname ?? '', cn: String(certificate.subject.CN) };
+  };
+  const direct = await namesOf(() => tls.connect({ host: '127.0.0.1', port: origin.port, servername: 'cdn.example.test', ca: getOriginCa().certPem }));
+  const { socket } = await socks5Connect(lab.port, { host: 'cdn.example.test', port: origin.port });
+  const proxied = await namesOf(() => tls.connect({ socket, servername: 'cdn.example.test', ca: lab.ca.certPem }));
+  t.equal(direct.san, 'DNS:legacy.example.test, DNS:cdn.example.test, DNS:*.static.example.test');
+  t.equal(proxied.san, 'DNS:cdn.example.test, DNS:legacy.example.test, DNS:*.static.example.test', 'the same names, the one asked for first');
+  t.equal(proxied.cn, 'cdn.example.test');
+});
