@@ -1,7 +1,7 @@
 // A tunnel (CONNECT, SOCKS) is answered only once its server has accepted a TCP connection, as a
 // proxy that connects first answers: a server that refuses, a name that does not resolve, a
 // network that is down reach the device as the mode says them (SOCKS5's reply code, a 502 to
-// CONNECT), and a redirected connection is closed. Until 2026-12-06 phonehome answered yes first and
+// CONNECT), and a redirected connection is reset. Until 2026-12-06 phonehome answered yes first and
 // connected when the device had spoken: a device whose server refused finished a TLS handshake with
 // our certificate and then met an empty close (curl: exit 52, "Empty reply from server", where
 // direct it says exit 7, "Failed to connect"), so an app that falls back to another server on a

@@ -3,7 +3,7 @@
 // phone-facing veth (the hotspot), and a "cloud" with HTTPS, HTTP and SMTP servers. The phone's
 // HTTPS (with and without SNI, and without SNI checking a host name), HTTP and SMTP reach the cloud
 // through phonehome, decrypted where possible, and the findings name the cloud's address as their
-// destination.
+// destination. A port the cloud refuses resets the phone's connection.
 // Needs root, ip (iproute2) and iptables; skips with the reason otherwise.
 
 import fs from 'node:fs';
@@ -76,6 +76,7 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   t.match(results.httpsNamedWithoutSni, { status: 200, body: 'cloud got GET /named-no-sni for cloud.example.test, SNI none' }, 'no SNI, a host name checked: through, and still no SNI upstream');
   t.match(results.plainHttp, { status: 200, body: /cloud got GET \/plain \(0 bytes\) for plain\.example\.test/ });
   t.match(results.smtp.transcript, /221 bye/);
+  t.equal(results.refusedPort.outcome, 'ECONNRESET', 'a port the cloud refuses: the phone\'s connection is reset (until 2026-12-06 closed, as if the server had answered nothing)');
 
   // The JDK's HttpClient offers h2c with every plain request it makes without a proxy; until
   // 2026-12-06 phonehome answered each with a 400 (h2c-upgrade-offer.ts).
@@ -108,6 +109,8 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   }
   const raw = entries.filter((e) => e._phonehome['kind'] === 'raw').map((e) => e.request.url);
   t.ok(raw.includes(`tcp://${net.cloud}:25/`), `SMTP is a raw stream to the original address (${raw.join(', ')})`);
+  const refused = entries.find((e) => e.request.url === `tcp://${net.cloud}:9/`);
+  t.ok((refused?._phonehome['tags'] as string[] | undefined)?.includes('upstream:ECONNREFUSED'), `the refused connection is a flow that says so: ${JSON.stringify(refused?._phonehome)}`);
 
   const findings = fs.readFileSync(path.join(out, 'findings.jsonl'), 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const sms = findings.find((f) => f.category === 'sms');

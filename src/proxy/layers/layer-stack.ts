@@ -46,7 +46,7 @@ export class LayerStack {
    * once its server has accepted a connection, and no when it has not (first-connection.ts); the
    * layers then take that connection when they know what the client speaks. `reply` is the mode's
    * way to say yes or no (a CONNECT 200 or 502, a SOCKS reply; for a redirected connection,
-   * nothing, or a close).
+   * nothing, or a reset).
    */
   enter(socket: Duplex, context: ConnectionContext, head: Buffer, reply: TunnelReply): void {
     const passthrough = this.#passthrough.decide(context.target.host);

@@ -54,8 +54,12 @@ export class TransparentMode {
       this.#refuse(socket, client, mode, parsed.target, 'the original destination is phonehome itself', 'client:loop');
       return;
     }
-    // The device thinks it is talking to the server already: nothing to answer either way.
-    this.#options.layers.enter(socket, newConnectionContext(mode, client, parsed.target), Buffer.alloc(0), { established: () => undefined, failed: () => socket.destroy() });
+    // The device thinks it is talking to the server already: nothing to answer when the server
+    // accepted. When it did not, the device's connection is reset: its connect() went through
+    // (with us), so a refusal can no longer reach it as one, and a reset (a connection that
+    // failed; curl: "Connection reset by peer") is nearer to it than a close, which reads as a
+    // server that accepted and said nothing (curl: "Empty reply from server").
+    this.#options.layers.enter(socket, newConnectionContext(mode, client, parsed.target), Buffer.alloc(0), { established: () => undefined, failed: () => socket.resetAndDestroy() });
   }
 
   #refuse(socket: net.Socket, client: Endpoint, mode: CaptureMode, target: { host: string; port: number }, reason: string, tag: string): void {
