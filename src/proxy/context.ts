@@ -6,12 +6,16 @@ import type net from 'node:net';
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
+import type { TlsVersionName } from './layers/client-hello.js';
+import type { DeviceOffer } from './upstream.js';
 
 export interface TlsFacts {
   /** The validated server name of the ClientHello, when there was one. */
   sni?: string;
   /** What the client offered by ALPN, in its order. */
   clientAlpn: readonly string[];
+  /** The oldest TLS version the client offered (client-hello.ts). */
+  clientOldestVersion?: TlsVersionName;
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -49,6 +53,15 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
  * The name to send and verify upstream: the device's SNI, else the target when it is a name (an
  * address needs none: the server's certificate must then name the address).
  */
+/** What the device's ClientHello offered that the connections to its server follow (upstream.ts). */
+export function deviceOffer(context: ConnectionContext): DeviceOffer {
+  const facts = context.tls;
+  if (!facts) return NO_OFFER;
+  return facts.clientOldestVersion ? { alpn: facts.clientAlpn, oldestVersion: facts.clientOldestVersion } : { alpn: facts.clientAlpn };
+}
+
+const NO_OFFER: DeviceOffer = { alpn: [] };
+
 export function upstreamServername(context: ConnectionContext): string | undefined {
   return context.tls?.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
 }

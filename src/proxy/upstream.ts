@@ -16,15 +16,10 @@ import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
 import { namesOfServerCertificate } from './ca/leaf-names.js';
 import { identityCheckFor } from './upstream-identity.js';
+import { UpstreamContexts, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
+import type { TlsVersionName } from './layers/client-hello.js';
 
-/** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
-export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
-
-/** A client certificate to show a server that asks for one (--client-cert HOST=CERT.pem[,KEY.pem]). */
-export interface ClientCertificate {
-  readonly certPem: string;
-  readonly keyPem: string;
-}
+export type { ClientCertificate, UpstreamTlsMin } from './upstream-contexts.js';
 
 export interface UpstreamAgents {
   readonly http: http.Agent;
@@ -44,6 +39,16 @@ export interface UpstreamOptions {
   readonly tlsMin?: UpstreamTlsMin;
   /** Client certificates by lower-case host name (--client-cert). */
   readonly clientCertificates?: ReadonlyMap<string, ClientCertificate>;
+}
+
+/**
+ * What the device's ClientHello offered that our connection to its server follows: its ALPN list
+ * (the server chooses from it, as it would have), and the oldest TLS version it speaks (how old a
+ * server we speak to for it: upstream-contexts.ts).
+ */
+export interface DeviceOffer {
+  readonly alpn: readonly string[];
+  readonly oldestVersion?: TlsVersionName;
 }
 
 /** What an eager look at the server found, before we answer the device's ClientHello. */
@@ -112,9 +117,7 @@ function probeKeyPrefix(host: string, port: number): string {
 export class UpstreamConnector {
   readonly agents: UpstreamAgents;
   readonly #options: UpstreamOptions;
-  readonly #secureContext: tls.SecureContext | undefined;
-  /** Per host: the shared context plus that host's client certificate. */
-  readonly #clientCertContexts = new Map<string, tls.SecureContext>();
+  readonly #contexts: UpstreamContexts;
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
   readonly #probed = new Map<string, { until: number; alpn?: string; serverNames: readonly string[] }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
@@ -125,18 +128,8 @@ export class UpstreamConnector {
   constructor(options: UpstreamOptions) {
     this.#options = options;
     const agentOptions = { keepAlive: true, noDelay: true, maxSockets: limits.upstreamMaxSocketsPerHost, maxFreeSockets: limits.upstreamMaxFreeSockets, lookup: options.lookup };
-    // Extra upstream roots go into one SecureContext built here, not into `ca`: https.Agent turns
-    // `ca` into its pool key on every request (all ~140 root PEMs concatenated: it was 56% of the
-    // CPU under small requests) and parses it again for every new upstream connection.
-    // An explicit CA list replaces Node's default store, so the bundled roots are listed too.
-    const floor = upstreamFloor(options.tlsMin);
-    const needsContext = options.upstreamCaPems.length > 0 || floor !== undefined;
-    const roots = options.upstreamCaPems.length > 0 ? { ca: [...tls.rootCertificates, ...options.upstreamCaPems] } : {};
-    this.#secureContext = needsContext ? tls.createSecureContext({ ...roots, ...floor }) : undefined;
-    for (const [host, certificate] of options.clientCertificates ?? []) {
-      this.#clientCertContexts.set(host, tls.createSecureContext({ ...roots, ...floor, cert: certificate.certPem, key: certificate.keyPem }));
-    }
-    const contextFor = (host: string | undefined): tls.SecureContext | undefined => this.#contextFor(host);
+    this.#contexts = new UpstreamContexts(options.upstreamCaPems, options.tlsMin, options.clientCertificates);
+    const contextFor = (host: string | undefined): tls.SecureContext | undefined => this.#contexts.for(host);
     this.agents = {
       http: new http.Agent(agentOptions),
       https: new UpstreamHttpsAgent({ ...agentOptions, rejectUnauthorized: !options.insecureUpstream }, contextFor, this.sessions),
@@ -153,11 +146,6 @@ export class UpstreamConnector {
     return this.#options.insecureUpstream;
   }
 
-  /** The context for a server: its client certificate's when the lab gave one, else the shared one. */
-  #contextFor(host: string | undefined): tls.SecureContext | undefined {
-    return (host && this.#clientCertContexts.get(host.toLowerCase())) || this.#secureContext;
-  }
-
   /**
    * Looks at the server before we answer the device (mitmproxy's eager connection strategy): does it
    * answer, which of the device's ALPN protocols does it choose, does it want a client certificate?
@@ -166,8 +154,8 @@ export class UpstreamConnector {
    * `firstConnection` gives the TCP connection already made to the server, when there is one
    * (first-connection.ts); it is asked for only when the server is asked.
    */
-  async probe(host: string, port: number, servername: string | undefined, offer: readonly string[], firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
-    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.join(',')}`;
+  async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${this.#contexts.floorFor(offer.oldestVersion)}`;
     const known = this.#probed.get(key);
     if (known && known.until > Date.now()) return { outcome: 'ok', serverNames: known.serverNames, ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
@@ -178,7 +166,7 @@ export class UpstreamConnector {
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
       // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. Ask
       // again, this time reading its handshake, to tell that from a real failure.
-      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contextHasCertificate(servername ?? host)) {
+      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host)) {
         const watcher = new ServerHandshakeWatcher();
         await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
         if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
@@ -193,7 +181,7 @@ export class UpstreamConnector {
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
     // certificate_required alert), bounded for servers that send no tickets.
-    if (socket.getProtocol() === 'TLSv1.3' && !this.#contextHasCertificate(servername ?? host)) {
+    if (socket.getProtocol() === 'TLSv1.3' && !this.#contexts.hasCertificate(servername ?? host)) {
       const refused = await firstWordAfterHandshake(socket);
       if (refused) {
         socket.destroy();
@@ -213,9 +201,10 @@ export class UpstreamConnector {
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
-  connectionAgent(reserved: tls.TLSSocket | undefined, alpn: readonly string[], firstConnection?: () => net.Socket | undefined): ConnectionAgent {
+  connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
+    const floor = this.#contexts.floorFor(offer.oldestVersion);
     return new ConnectionAgent({
-      rejectUnauthorized: !this.#options.insecureUpstream, alpn, contextFor: (host) => this.#contextFor(host), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      rejectUnauthorized: !this.#options.insecureUpstream, alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, floor), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -238,13 +227,10 @@ export class UpstreamConnector {
     for (const key of this.#probed.keys()) if (key.startsWith(prefix)) this.#probed.delete(key);
   }
 
-  #contextHasCertificate(host: string): boolean {
-    return this.#clientCertContexts.has(host.toLowerCase());
-  }
-
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
-  connectTls(host: string, port: number, servername: string | undefined, alpn: readonly string[], watcher?: ServerHandshakeWatcher, connected?: net.Socket): Promise<tls.TLSSocket> {
-    const secureContext = this.#contextFor(servername ?? host);
+  connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket): Promise<tls.TLSSocket> {
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.floorFor(offer.oldestVersion));
+    const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
     const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: !this.#options.insecureUpstream };
@@ -294,8 +280,8 @@ export class UpstreamConnector {
    * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
    * server's certificate must name.
    */
-  secureExisting(socket: net.Socket, host: string, servername: string | undefined): Promise<tls.TLSSocket> {
-    const secureContext = this.#contextFor(servername ?? host);
+  secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceOldest?: TlsVersionName): Promise<tls.TLSSocket> {
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.floorFor(deviceOldest));
     const checkIdentity = identityCheckFor(host, servername);
     return this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
@@ -341,13 +327,6 @@ function watchedConnection(host: string, port: number, lookup: net.LookupFunctio
   tcp.once('end', () => tap.push(null));
   tcp.once('error', (error) => tap.destroy(error));
   return tap;
-}
-
-/** tls options for the upstream floor; undefined for Node's default (TLS 1.2, security level 1). */
-function upstreamFloor(min: UpstreamTlsMin | undefined): { minVersion: tls.SecureVersion; ciphers: string } | undefined {
-  if (min === undefined || min === 'TLSv1.2') return undefined;
-  // OpenSSL 3 refuses TLS < 1.2 above security level 0 (SHA-1 handshake signatures).
-  return { minVersion: min, ciphers: `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEVEL=0` };
 }
 
 /**

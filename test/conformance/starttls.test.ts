@@ -31,7 +31,7 @@ interface MailServer {
 }
 
 /** A small SMTP, IMAP or POP3 server: clear text, STARTTLS (or a refusal), then the same dialogue in TLS. */
-async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority }): Promise<MailServer> {
+async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority; tls10Only?: boolean }): Promise<MailServer> {
   const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname);
   let plain = '';
   let secure = '';
@@ -55,7 +55,8 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
     const upgrade = (): void => {
       io.removeAllListeners('data');
       upgraded = true;
-      const secured = new tls.TLSSocket(raw, { isServer: true, key: leaf.keyPem, cert: leaf.certPem });
+      const old = options.tls10Only ? { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' } as const : {};
+      const secured = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem, ...old }) });
       secured.on('error', () => undefined);
       io = secured;
       secured.on('data', onData);
@@ -149,12 +150,12 @@ const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
  * `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it
  * ends. It checks `verifyName` (default `host`) and sends it as SNI, except to an address: no SNI.
  */
-async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string; extraArgs?: string[] }): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const verifyName = options.verifyName ?? options.host;
   const sni = net.isIP(options.host) === 0 ? ['-servername', options.host] : ['-noservername'];
   const child = spawn('openssl', [
     's_client', '-starttls', options.protocol, '-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`,
-    ...sni, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', verifyName, '-crlf', '-quiet',
+    ...sni, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', verifyName, '-crlf', '-quiet', ...(options.extraArgs ?? []),
   ], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -250,6 +251,19 @@ t.test('IMAP STARTTLS to an address, no SNI (a mail app given the server\'s addr
   t.ok(flow.tags.includes('starttls:imap'), `decrypted (${flow.tags})`);
   t.notOk(flow.sni, 'no SNI');
   t.equal(lab.passthrough.learned().length, 0, 'nothing learned as pinned');
+});
+
+t.test('an old mail app (TLS 1.0) and its TLS 1.0-only server after STARTTLS: they reach each other through phonehome as directly, decrypted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const smtp = await startMailServer('smtp', { hostname: 'oldmail.example.test', tls10Only: true });
+  t.teardown(() => smtp.close());
+  const input = ['EHLO phone', 'QUIT', ''].join('\n');
+  const result = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'oldmail.example.test', port: smtp.port, caFile: pemFile(lab.ca.certPem), input, extraArgs: ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'] });
+  t.equal(result.code, 0, `openssl succeeded: ${result.stderr}`);
+  t.equal(smtp.secure(), input.replace(/\n/g, '\r\n'), 'the server read what the client sent after STARTTLS');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'oldmail.example.test');
+  t.ok(flow.tags.includes('starttls:smtp'), `decrypted (${flow.tags})`);
 });
 
 t.test('a device that refuses our CA after STARTTLS: the host is learned, and its next STARTTLS is not intercepted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {

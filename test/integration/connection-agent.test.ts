@@ -42,7 +42,7 @@ async function countingOrigin(t: Test, handler: http.RequestListener = (request,
 
 function deviceAgent(t: Test, reserved?: tls.TLSSocket): { connector: UpstreamConnector; agent: ConnectionAgent } {
   const connector = new UpstreamConnector({ upstreamCaPems: [getOriginCa().certPem], insecureUpstream: false, lookup: testLookup });
-  const agent = connector.connectionAgent(reserved, ['http/1.1']);
+  const agent = connector.connectionAgent(reserved, { alpn: ['http/1.1'] });
   t.teardown(() => {
     agent.release();
     connector.destroy();
@@ -180,7 +180,7 @@ t.test('the probe\'s connection carries the first request', async (t) => {
   const origin = await countingOrigin(t);
   const probe = new UpstreamConnector({ upstreamCaPems: [getOriginCa().certPem], insecureUpstream: false, lookup: testLookup });
   t.teardown(() => probe.destroy());
-  const reserved = await probe.connectTls('api.example.test', origin.port, 'api.example.test', ['http/1.1']);
+  const reserved = await probe.connectTls('api.example.test', origin.port, 'api.example.test', { alpn: ['http/1.1'] });
   const { agent } = deviceAgent(t, reserved);
   const first = await get(agent, origin.port, '/1');
   t.equal(first.socket, reserved);

@@ -3,13 +3,13 @@
 // refused, a device with a client certificate for a server that requires one, and an old lab
 // server. Each runs with real TLS on both sides through the proxy.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
@@ -174,13 +174,18 @@ t.test('--client-cert: a certificate and key that do not belong together are a o
   t.same(options.record['clientCertificates'], ['mtls.example.test'], 'the run records the host, never the key');
 });
 
-t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, and with it the request goes through', async (t) => {
-  const leaf = getOriginCa().issueLeaf('old.example.test');
-  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' }, (_req, res) => res.end('old server'));
+/** An HTTPS server that speaks only TLS 1.0 (an old lab or vendor server), answering `body`; its port. */
+async function startTls10Server(t: Test, hostname: string, body: string): Promise<number> {
+  const leaf = getOriginCa().issueLeaf(hostname);
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' }, (_req, res) => res.end(body));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
-  const port = (server.address() as net.AddressInfo).port;
+  return (server.address() as net.AddressInfo).port;
+}
+
+t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, and with it the request goes through', async (t) => {
+  const port = await startTls10Server(t, 'old.example.test', 'old server');
   const strict = await startLab();
   t.teardown(() => strict.close());
   const refused = await http10(await tlsViaProxy(strict.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: strict.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
@@ -192,6 +197,35 @@ t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, a
   t.match(answer, /^HTTP\/1\.1 200[^]*old server$/);
   const flow = await lenient.next('flow:end', (f) => f.kind === 'http');
   t.match(flow.tls, { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1' } });
+});
+
+t.test('an Android 4.4 app and its TLS 1.0-only server: through without --upstream-tls-min, as directly (it offered TLS 1.0 itself); openssl -tls1 too', async (t) => {
+  const port = await startTls10Server(t, 'vendor.example.test', 'old vendor server');
+  const android = { servername: 'vendor.example.test', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS } as const;
+  const request = 'GET /sync HTTP/1.1\r\nHost: vendor.example.test\r\nConnection: close\r\n\r\n';
+  const directSocket = tls.connect({ host: '127.0.0.1', port, ...android, ca: getOriginCa().certPem });
+  await within(once(directSocket, 'secureConnect'), 10_000, 'the direct handshake');
+  const direct = await http10(directSocket, request);
+  t.match(direct, /^HTTP\/1\.1 200[^]*old vendor server$/, 'directly it works');
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const proxied = await http10(await tlsViaProxy(lab.port, `vendor.example.test:${port}`, { ...android, ca: lab.ca.certPem }), request);
+  t.match(proxied, /^HTTP\/1\.1 200[^]*old vendor server$/, 'through phonehome too');
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.match(flow.tls, { client: { version: 'TLSv1' }, server: { version: 'TLSv1' } });
+  if (spawnSync('openssl', ['version']).status !== 0) return;
+  const caFile = path.join(tempDir(), 'ca.pem');
+  fs.writeFileSync(caFile, lab.ca.certPem);
+  // Not spawnSync: the proxy runs in this process.
+  const openssl = spawn('openssl', ['s_client', '-proxy', `127.0.0.1:${lab.port}`, '-connect', `vendor.example.test:${port}`, '-servername', 'vendor.example.test', '-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0', '-CAfile', caFile, '-verify_return_error', '-quiet']);
+  let stdout = '';
+  let stderr = '';
+  openssl.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
+  openssl.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
+  openssl.stdin.end(request);
+  const [code] = (await within(once(openssl, 'exit'), 20_000, 'openssl s_client to exit')) as [number | null];
+  t.equal(code, 0, stderr);
+  t.match(stdout, /^HTTP\/1\.1 200[^]*old vendor server$/, 'openssl s_client -tls1 through phonehome');
 });
 
 t.test('an unused connection closing right after the handshake is not "pinned" when the device already sent data to that host (a browser\'s pre-connect)', async (t) => {

@@ -37,14 +37,14 @@ t.test('the sockets of the upstream agents and direct TLS connections have Nagle
   t.teardown(async () => { connector.destroy(); await secure.close(); await plain.close(); });
   const body = Buffer.alloc(40_000, 0x61);
 
-  const deviceAgent = connector.connectionAgent(undefined, ['http/1.1']);
+  const deviceAgent = connector.connectionAgent(undefined, { alpn: ['http/1.1'] });
   t.teardown(() => deviceAgent.release());
   const rows: Array<[string, () => Promise<net.Socket>]> = [
     ['a device connection\'s own agent (HTTPS)', () => post(deviceAgent.nodeAgent, `https://nodelay.test:${secure.port}/up`, body)],
     ['the shared HTTPS agent', () => post(connector.agents.https, `https://nodelay.test:${secure.port}/up`, body)],
     ['the shared HTTP agent', () => post(connector.agents.http, `http://nodelay.test:${plain.port}/up`, body)],
     ['a direct TLS connection (the probe)', async () => {
-      const socket = await connector.connectTls('nodelay.test', secure.port, 'nodelay.test', ['http/1.1']);
+      const socket = await connector.connectTls('nodelay.test', secure.port, 'nodelay.test', { alpn: ['http/1.1'] });
       socket.destroy();
       return socket;
     }],

@@ -1,19 +1,26 @@
-// Reads the server name (SNI) and the offered application protocols (ALPN) from a TLS ClientHello,
-// before any TLS library sees it: the ALPN answer to the device depends on what the real server
-// accepts, and that must be asked before our handshake with the device starts (Node's ALPN
-// callback is synchronous). Pure and bounded; a ClientHello may span several TLS records and
+// Reads the server name (SNI), the offered application protocols (ALPN) and the oldest TLS version
+// offered from a TLS ClientHello, before any TLS library sees it: the ALPN answer to the device
+// depends on what the real server accepts, and that must be asked before our handshake with the
+// device starts (Node's ALPN callback is synchronous); the oldest version is how old a server we
+// may speak to on the device's behalf (upstream.ts). Pure and bounded; a ClientHello may span several TLS records and
 // several reads, so an incomplete one says how it stands instead of guessing.
 
 export type ClientHelloResult =
   | { readonly kind: 'partial' }
   | { readonly kind: 'invalid'; readonly reason: string }
-  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[] };
+  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly oldestVersion: TlsVersionName };
+
+export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
+
+/** The TLS versions by their wire numbers (SSL 3 and drafts are not spoken here). */
+const VERSIONS = new Map<number, TlsVersionName>([[0x0301, 'TLSv1'], [0x0302, 'TLSv1.1'], [0x0303, 'TLSv1.2'], [0x0304, 'TLSv1.3']]);
 
 /** The first byte of a TLS handshake record, and so of every ClientHello. */
 export const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 1;
 const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_ALPN = 16;
+const EXTENSION_SUPPORTED_VERSIONS = 43;
 
 /** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
 export const maxClientHelloBytes = 32 * 1024;
@@ -62,13 +69,14 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   };
   if (!skip(1) || !skip(2) || !skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' };
   // No extensions at all (old clients): no SNI, no ALPN.
-  if (at === body.length) return { kind: 'client-hello', alpn: [] };
+  if (at === body.length) return { kind: 'client-hello', alpn: [], oldestVersion: LEGACY_OLDEST };
   if (at + 2 > body.length) return { kind: 'invalid', reason: 'truncated extensions' };
   const end = at + 2 + body.readUInt16BE(at);
   if (end > body.length) return { kind: 'invalid', reason: 'extensions run past the ClientHello' };
   at += 2;
   let sni: string | undefined;
   let alpn: string[] = [];
+  let oldestVersion: TlsVersionName | undefined;
   while (at + 4 <= end) {
     const type = body.readUInt16BE(at);
     const length = body.readUInt16BE(at + 2);
@@ -77,8 +85,29 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     if (at > end) return { kind: 'invalid', reason: 'an extension runs past the extension list' };
     if (type === EXTENSION_SERVER_NAME) sni = readServerName(data);
     else if (type === EXTENSION_ALPN) alpn = readProtocols(data);
+    else if (type === EXTENSION_SUPPORTED_VERSIONS) oldestVersion = readOldestVersion(data);
   }
-  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn };
+  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, oldestVersion: oldestVersion ?? LEGACY_OLDEST };
+}
+
+/**
+ * A ClientHello without supported_versions (a client without TLS 1.3: Android before 10, old iOS,
+ * IoT stacks) states only its newest version, and such clients speak every version down to TLS
+ * 1.0; taken as TLS 1.0. (One that refuses TLS 1.0 all the same, such as a Java 8 with it
+ * disabled, is then let reach a TLS 1.0-only server through us, where directly it would not.)
+ */
+const LEGACY_OLDEST: TlsVersionName = 'TLSv1';
+
+/** The oldest TLS version in a supported_versions list; GREASE and drafts are skipped. */
+function readOldestVersion(data: Buffer): TlsVersionName | undefined {
+  if (data.length < 1) return undefined;
+  const end = Math.min(data.length, 1 + data[0]!);
+  let oldest: number | undefined;
+  for (let at = 1; at + 2 <= end; at += 2) {
+    const version = data.readUInt16BE(at);
+    if (VERSIONS.has(version) && (oldest === undefined || version < oldest)) oldest = version;
+  }
+  return oldest === undefined ? undefined : VERSIONS.get(oldest);
 }
 
 function readServerName(data: Buffer): string | undefined {

@@ -284,7 +284,7 @@ class StartTlsConnection {
   #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }, peeked = false): void {
     const context = this.#context;
     const sni = hello.sni ? validateHost(hello.sni) : undefined;
-    context.tls = { clientAlpn: hello.alpn, ...(sni?.ok ? { sni: sni.host } : {}) };
+    context.tls = { clientAlpn: hello.alpn, clientOldestVersion: hello.oldestVersion, ...(sni?.ok ? { sni: sni.host } : {}) };
     const name = context.tls.sni ?? context.target.host;
     const passthrough = this.#options.passthrough.decide(name);
     if (passthrough) {
@@ -294,7 +294,7 @@ class StartTlsConnection {
     }
     const servername = upstreamServername(context);
     // The server first: a device's TLS is never completed for a server we could not verify.
-    this.#options.upstream.secureExisting(this.#server, context.target.host, servername).then((serverTls) => {
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.oldestVersion).then((serverTls) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
         return;

@@ -18,7 +18,7 @@ import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
 import { leafNames } from '../ca/leaf-names.js';
-import { upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -72,7 +72,9 @@ export class TlsLayer {
     readClientHello(socket, first, (bytes, hello) => {
       if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
-      context.tls = { clientAlpn: hello.kind === 'client-hello' ? hello.alpn : [], ...(sni?.ok ? { sni: sni.host } : {}) };
+      context.tls = hello.kind === 'client-hello'
+        ? { clientAlpn: hello.alpn, clientOldestVersion: hello.oldestVersion, ...(sni?.ok ? { sni: sni.host } : {}) }
+        : { clientAlpn: [] };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.
       const passthrough = sni?.ok && sni.host !== context.target.host ? this.#options.passthrough.decide(sni.host) : undefined;
@@ -81,7 +83,7 @@ export class TlsLayer {
         return;
       }
       const target = context.target;
-      void this.#options.upstream.probe(target.host, target.port, upstreamServername(context), context.tls.clientAlpn, () => takeFirstConnection(context)).then((probe) => {
+      void this.#options.upstream.probe(target.host, target.port, upstreamServername(context), deviceOffer(context), () => takeFirstConnection(context)).then((probe) => {
         if (socket.destroyed) {
           if (probe.outcome === 'ok') probe.socket?.destroy();
           return;
@@ -233,13 +235,13 @@ export class TlsLayer {
         this.#options.http2.handle(tlsSocket, context, plan.http2 ?? { error: 'no upstream HTTP/2 session' });
         return;
       case 'http1':
-        context.upstreamAgent = this.#options.upstream.connectionAgent(plan.reserved, context.tls?.clientAlpn ?? [], () => takeFirstConnection(context));
+        context.upstreamAgent = this.#options.upstream.connectionAgent(plan.reserved, deviceOffer(context), () => takeFirstConnection(context));
         this.#options.http1.handle(tlsSocket, context);
         return;
       case 'raw': {
         const target = context.target;
         const reserved = plan.reserved && !plan.reserved.destroyed ? plan.reserved : undefined;
-        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), context.tls?.clientAlpn ?? [], undefined, takeFirstConnection(context))));
+        this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), deviceOffer(context), undefined, takeFirstConnection(context))));
         return;
       }
       case 'wait':
