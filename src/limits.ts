@@ -30,7 +30,7 @@ export const limits = {
   /** Leaf validity: under 200 days, back-dated so clock skew on the device does not hurt. */
   leafValidityDays: 180,
   /**
-   * Names of a server's certificate copied into the leaf for it (leaf-names.ts). Large sites name
+   * Names of a server's certificate copied into the leaf for it (leaf-shape.ts). Large sites name
    * 100-200 (a Google front end: ~130); past this the rest are left out and a device that checks one
    * of them fails as pinned would.
    */

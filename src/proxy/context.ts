@@ -49,10 +49,6 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
   return { id: newFlowId(), mode, client, target, startedMs: Date.now(), exchanges: 0 };
 }
 
-/**
- * The name to send and verify upstream: the device's SNI, else the target when it is a name (an
- * address needs none: the server's certificate must then name the address).
- */
 /** What the device's ClientHello offered that the connections to its server follow (upstream.ts). */
 export function deviceOffer(context: ConnectionContext): DeviceOffer {
   const facts = context.tls;
@@ -62,6 +58,10 @@ export function deviceOffer(context: ConnectionContext): DeviceOffer {
 
 const NO_OFFER: DeviceOffer = { alpn: [] };
 
+/**
+ * The name to send and verify upstream: the device's SNI, else the target when it is a name. A
+ * device that gave only an address gets none: upstream-identity.ts says what is checked then.
+ */
 export function upstreamServername(context: ConnectionContext): string | undefined {
   return context.tls?.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
 }

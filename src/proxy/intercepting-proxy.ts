@@ -14,6 +14,7 @@ import type { ProxyAuth } from './access/proxy-auth.js';
 import type { Target } from './access/target.js';
 import type { CertificateAuthority, IssuedLeaf } from './ca/certificate-authority.js';
 import { LeafStore } from './ca/leaf-store.js';
+import type { LeafShape } from './ca/leaf-shape.js';
 import { FlowTracker } from './flow-tracker.js';
 import { Http1Layer } from './layers/http1-layer.js';
 import { RequestOrUpgradeRelay } from './layers/request-or-upgrade-relay.js';
@@ -65,7 +66,7 @@ export interface InterceptingProxyOptions {
   /** Sees the device side (TLS bytes and keys) of every decrypted connection (--pcap: DeviceTlsRecorder.observe). */
   readonly deviceTlsObserver?: DeviceTlsObserver;
   /** Told of every leaf this proxy issues (--threads: the other proxy loops adopt it). */
-  readonly leafIssued?: (names: readonly string[], leaf: IssuedLeaf) => void;
+  readonly leafIssued?: (shape: LeafShape, leaf: IssuedLeaf) => void;
 }
 
 export class InterceptingProxy {
@@ -139,8 +140,8 @@ export class InterceptingProxy {
   }
 
   /** A leaf another proxy loop issued (--threads): used here without signing again. */
-  adoptLeaf(names: readonly string[], leaf: IssuedLeaf): void {
-    this.#leaves.adopt(names, leaf);
+  adoptLeaf(shape: LeafShape, leaf: IssuedLeaf): void {
+    this.#leaves.adopt(shape, leaf);
   }
 
   async start(): Promise<{ host: string; port: number }> {

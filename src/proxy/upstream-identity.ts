@@ -4,7 +4,7 @@
 // which real certificates rarely name; the device itself checks a host name we never see (the one
 // in its URL). So for such a connection we check the certificate's chain (rejectUnauthorized still
 // applies) and leave the name to the device: its leaf carries exactly the server certificate's
-// names (ca/leaf-names.ts), so it accepts us where it would have accepted the server, and refuses
+// names (ca/leaf-shape.ts), so it accepts us where it would have accepted the server, and refuses
 // us where it would have refused it.
 
 import net from 'node:net';

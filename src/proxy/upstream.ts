@@ -14,7 +14,7 @@ import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
-import { namesOfServerCertificate } from './ca/leaf-names.js';
+import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
 import { UpstreamContexts, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import type { TlsVersionName } from './layers/client-hello.js';
@@ -55,9 +55,9 @@ export interface DeviceOffer {
 export type UpstreamProbe =
   /**
    * The server finished its handshake; `alpn` is what it chose from the device's offer,
-   * `serverNames` what its certificate names (ca/leaf-names.ts), when its handshake was seen.
+   * `certificate` the names and kind of key of its certificate (ca/leaf-shape.ts), when its handshake was seen.
    */
-  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly serverNames?: readonly string[]; readonly socket?: tls.TLSSocket }
+  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
@@ -119,7 +119,7 @@ export class UpstreamConnector {
   readonly #options: UpstreamOptions;
   readonly #contexts: UpstreamContexts;
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
-  readonly #probed = new Map<string, { until: number; alpn?: string; serverNames: readonly string[] }>();
+  readonly #probed = new Map<string, { until: number; alpn?: string; certificate: LeafShape }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
   readonly sessions = new UpstreamSessions();
   /** Given to every connection agent (one function, not one per device connection). */
@@ -157,7 +157,7 @@ export class UpstreamConnector {
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
     const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${this.#contexts.floorFor(offer.oldestVersion)}`;
     const known = this.#probed.get(key);
-    if (known && known.until > Date.now()) return { outcome: 'ok', serverNames: known.serverNames, ...(known.alpn ? { alpn: known.alpn } : {}) };
+    if (known && known.until > Date.now()) return { outcome: 'ok', certificate: known.certificate, ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
@@ -176,7 +176,7 @@ export class UpstreamConnector {
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
-      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, serverNames: namesOfServerCertificate(socket.getPeerCertificate()),
+      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, certificate: shapeOfServerCertificate(socket.getPeerCertificate()),
     });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
@@ -192,7 +192,7 @@ export class UpstreamConnector {
     if (facts.alpn !== 'h2') {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
-      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, serverNames: facts.serverNames, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, certificate: facts.certificate, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
       if (this.#probed.size > limits.probeMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
     }
     // The connection that answered is the one the device's traffic then rides on: the server sees

@@ -72,7 +72,7 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   t.comment(`phone saw: ${JSON.stringify(results)}`);
   t.match(results.httpsWithSni, { status: 200, body: /cloud got POST \/sync \(\d+ bytes\) for cloud\.example\.test/ });
   t.match(results.httpsWithoutSni, { status: 200, body: /cloud got GET \/no-sni/ });
-  // Until 2026-12-06 its leaf named only the address, which such an app refuses (leaf-names.ts).
+  // Until 2026-12-06 its leaf named only the address, which such an app refuses (leaf-shape.ts).
   t.match(results.httpsNamedWithoutSni, { status: 200, body: 'cloud got GET /named-no-sni for cloud.example.test, SNI none' }, 'no SNI, a host name checked: through, and still no SNI upstream');
   t.match(results.plainHttp, { status: 200, body: /cloud got GET \/plain \(0 bytes\) for plain\.example\.test/ });
   t.match(results.smtp.transcript, /221 bye/);

@@ -193,7 +193,7 @@ t.test('a device that sent no SNI to an address: none goes upstream whatever its
   const { agent } = deviceAgent(t);
   // '' is what the HTTP/1 layer plans for such a device (relay-plan.ts).
   const first = await get(agent, named.port, '/by-host', { host: '127.0.0.1', servername: '', headers: { host: `api.example.test:${named.port}` } });
-  t.equal(first.status, 200, 'a certificate naming a host, not the address, is accepted by its chain: the device checks the names (leaf-names.ts)');
+  t.equal(first.status, 200, 'a certificate naming a host, not the address, is accepted by its chain: the device checks the names (leaf-shape.ts)');
   t.equal(named.connections[0]!.servername, false, 'no SNI, as the device sent none');
   const other = await get(agent, named.port, '/other', { host: '127.0.0.1', servername: '', headers: { host: 'other.example.test' } });
   t.equal(other.reused, true, 'another Host header keeps the connection: it names no TLS server');

@@ -38,6 +38,23 @@ export interface IssuedLeaf {
   readonly keyPem: string;
 }
 
+/** The kind of key a leaf carries: RSA, or ECDSA on P-256 (ca/leaf-shape.ts says which one when). */
+export type LeafKeyType = 'rsa' | 'ec';
+
+/** The key pair every leaf of one kind shares, and its public half as a certificate carries it. */
+interface LeafKey {
+  readonly pem: string;
+  readonly spki: forge.asn1.Asn1;
+}
+
+function leafKey(type: LeafKeyType): LeafKey {
+  const { privateKey, publicKey } = type === 'rsa' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    spki: forge.asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary')),
+  };
+}
+
 /** A positive serial of 16 random bytes: top bit clear, first byte non-zero (RFC 5280 §4.1.2.2). */
 export function randomSerialHex(): string {
   const bytes = crypto.randomBytes(16);
@@ -51,6 +68,28 @@ function signNatively(cert: forge.pki.Certificate, signingKey: KeyObject): void 
   const tbsDer = forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes();
   const signature = crypto.sign('sha256', Buffer.from(tbsDer, 'binary'), signingKey);
   (cert as unknown as { signature: string }).signature = signature.toString('binary');
+}
+
+/**
+ * The certificate `cert` describes, carrying `spki` as its public key, signed by the CA's RSA key.
+ * forge writes only RSA public keys, so it builds the to-be-signed part with a placeholder that is
+ * replaced here (the seventh field of TBSCertificate, after version, serial, signature algorithm,
+ * issuer, validity and subject), and the certificate around it is assembled here too.
+ */
+function signedCertificatePem(cert: forge.pki.Certificate, spki: forge.asn1.Asn1, signingKey: KeyObject): string {
+  const { asn1 } = forge;
+  cert.signatureOid = SHA256_WITH_RSA;
+  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_WITH_RSA;
+  const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
+  (tbs.value as forge.asn1.Asn1[])[6] = spki;
+  const tbsDer = asn1.toDer(tbs).getBytes();
+  const signature = crypto.sign('sha256', Buffer.from(tbsDer, 'binary'), signingKey).toString('binary');
+  const algorithm = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(SHA256_WITH_RSA).getBytes()),
+    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, ''),
+  ]);
+  const certificate = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [tbs, algorithm, asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BITSTRING, false, `\0${signature}`)]);
+  return forge.pem.encode({ type: 'CERTIFICATE', body: asn1.toDer(certificate).getBytes() });
 }
 
 function forgePublicKey(key: KeyObject): forge.pki.PublicKey {
@@ -68,10 +107,10 @@ export class CertificateAuthority {
   readonly #caKey: KeyObject;
   readonly #caForgeCert: forge.pki.Certificate;
   readonly #x509: X509Certificate;
-  /** One key pair for every leaf: generating RSA keys per host costs ~190 ms each. */
-  readonly #leafKey: KeyObject;
-  readonly #leafKeyPem: string;
-  readonly #leafForgePublicKey: forge.pki.PublicKey;
+  /** One key pair for every leaf of a kind: generating RSA keys per host costs ~190 ms each. ECDSA's when first needed. */
+  readonly #leafKeys: Partial<Record<LeafKeyType, LeafKey>>;
+  /** What forge is given as a leaf's public key while it builds the certificate (replaced: signedCertificatePem). */
+  readonly #placeholderPublicKey: forge.pki.PublicKey;
 
   private constructor(dir: string, certPem: string, caKey: KeyObject) {
     this.dir = dir;
@@ -79,10 +118,9 @@ export class CertificateAuthority {
     this.#caKey = caKey;
     this.#caForgeCert = forge.pki.certificateFromPem(certPem);
     this.#x509 = new X509Certificate(certPem);
-    const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    this.#leafKey = privateKey;
-    this.#leafKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    this.#leafForgePublicKey = forgePublicKey(crypto.createPublicKey(privateKey));
+    const rsa = leafKey('rsa');
+    this.#leafKeys = { rsa };
+    this.#placeholderPublicKey = forge.pki.publicKeyFromAsn1(rsa.spki);
   }
 
   /** Loads the CA from `dir`, creating it (and the folder) when there is none. */
@@ -164,27 +202,28 @@ export class CertificateAuthority {
 
   /**
    * Issues a leaf for DNS names (wildcards too) and IP addresses: all in its SAN, the first one also
-   * its subject's CN (informative; clients check the SAN). One name, or the list leaf-names.ts makes.
+   * its subject's CN (informative; clients check the SAN). One name, or the list leaf-shape.ts makes.
    */
-  issueLeaf(names: string | readonly string[], now = new Date()): IssuedLeaf {
+  issueLeaf(names: string | readonly string[], keyType: LeafKeyType = 'rsa', now = new Date()): IssuedLeaf {
     const list = typeof names === 'string' ? [names] : names;
     const first = list[0];
     if (first === undefined) throw new CaError('PH_ERR_CA', 'a leaf certificate needs a name');
     const cert = forge.pki.createCertificate();
-    cert.publicKey = this.#leafForgePublicKey;
+    const key = (this.#leafKeys[keyType] ??= leafKey(keyType));
+    cert.publicKey = this.#placeholderPublicKey;
     cert.serialNumber = randomSerialHex();
     validity(cert, now, limits.leafValidityDays);
     cert.setSubject([{ name: 'commonName', value: first.length <= 64 ? first : first.slice(0, 64) }, { name: 'organizationName', value: 'phonehome' }]);
     cert.setIssuer(this.#caForgeCert.subject.attributes);
     cert.setExtensions([
       { name: 'basicConstraints', cA: false },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
+      // An EC key signs only (RFC 5480 §3); an RSA one also takes the key of RSA key exchange.
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: keyType === 'rsa', critical: true },
       { name: 'extKeyUsage', serverAuth: true },
       { name: 'subjectAltName', altNames: list.map((name) => (net.isIP(name) !== 0 ? { type: 7, ip: name } : { type: 2, value: name })) },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.#caForgeCert.generateSubjectKeyIdentifier().getBytes() },
     ]);
-    signNatively(cert, this.#caKey);
-    return { certPem: forge.pki.certificateToPem(cert), keyPem: this.#leafKeyPem };
+    return { certPem: signedCertificatePem(cert, key.spki, this.#caKey), keyPem: key.pem };
   }
 
   certDer(): Buffer {

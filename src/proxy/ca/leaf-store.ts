@@ -13,19 +13,20 @@
 import tls from 'node:tls';
 import { limits } from '../../limits.js';
 import type { CertificateAuthority, IssuedLeaf } from '../ca/certificate-authority.js';
+import type { LeafShape } from './leaf-shape.js';
 
 /** Cipher suites for the device side: today's defaults first, then what old Android and iOS offer. */
 export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0`;
 
 export class LeafStore {
   readonly #ca: CertificateAuthority;
-  /** Keyed by the leaf's names, space-separated in their order (the first is the subject). */
+  /** Keyed by the leaf's kind of key and names, space-separated in their order (the first is the subject). */
   readonly #contexts = new Map<string, tls.SecureContext>();
-  readonly #onIssued: ((names: readonly string[], leaf: IssuedLeaf) => void) | undefined;
+  readonly #onIssued: ((shape: LeafShape, leaf: IssuedLeaf) => void) | undefined;
   #issued = 0;
 
   /** `onIssued`: told of every leaf issued here, so other proxy loops can adopt it (threads/). */
-  constructor(ca: CertificateAuthority, onIssued?: (names: readonly string[], leaf: IssuedLeaf) => void) {
+  constructor(ca: CertificateAuthority, onIssued?: (shape: LeafShape, leaf: IssuedLeaf) => void) {
     this.#ca = ca;
     this.#onIssued = onIssued;
   }
@@ -39,9 +40,9 @@ export class LeafStore {
     return this.#contexts.size;
   }
 
-  /** `names`: validated host names and addresses, the first the subject (leaf-names.ts). */
-  contextFor(names: readonly string[]): tls.SecureContext {
-    const key = names.join(' ');
+  /** `shape.names`: validated host names and addresses, the first the subject (leaf-shape.ts). */
+  contextFor(shape: LeafShape): tls.SecureContext {
+    const key = keyOf(shape);
     const cached = this.#contexts.get(key);
     if (cached) {
       // Re-insert: Map keeps insertion order, so the oldest entry is the least recently used.
@@ -49,20 +50,20 @@ export class LeafStore {
       this.#contexts.set(key, cached);
       return cached;
     }
-    const leaf = this.#ca.issueLeaf(names);
+    const leaf = this.#ca.issueLeaf(shape.names, shape.keyType);
     this.#issued++;
     const context = this.#cache(key, leaf);
-    this.#onIssued?.(names, leaf);
+    this.#onIssued?.(shape, leaf);
     return context;
   }
 
   /**
-   * A leaf another proxy loop issued for `names` (same CA; its process's leaf key comes with it):
+   * A leaf another proxy loop issued for `shape` (same CA; its process's leaf key comes with it):
    * cached without signing, so a new host costs the loops one signature, not one each. A leaf
    * already held is kept.
    */
-  adopt(names: readonly string[], leaf: IssuedLeaf): void {
-    const key = names.join(' ');
+  adopt(shape: LeafShape, leaf: IssuedLeaf): void {
+    const key = keyOf(shape);
     if (!this.#contexts.has(key)) this.#cache(key, leaf);
   }
 
@@ -77,4 +78,8 @@ export class LeafStore {
     }
     return context;
   }
+}
+
+function keyOf(shape: LeafShape): string {
+  return `${shape.keyType} ${shape.names.join(' ')}`;
 }

@@ -16,7 +16,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
-import { leafNames, namesOfServerCertificate } from '../ca/leaf-names.js';
+import { leafShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -307,7 +307,7 @@ class StartTlsConnection {
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
       if (!peeked) this.#device.unshift(helloBytes);
-      this.#terminateDevice(name, leafNames(servername, context.target.host, namesOfServerCertificate(serverTls.getPeerCertificate())));
+      this.#terminateDevice(name, leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate())));
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
@@ -316,13 +316,13 @@ class StartTlsConnection {
     });
   }
 
-  /** `name`: the one a refusal is learned by (SNI, else the target); `names`: what our leaf names (ca/leaf-names.ts). */
-  #terminateDevice(name: string, names: readonly string[]): void {
+  /** `name`: the one a refusal is learned by (SNI, else the target); `leaf`: what our leaf looks like (ca/leaf-shape.ts). */
+  #terminateDevice(name: string, leaf: LeafShape): void {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
-    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(names) });
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf) });
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {

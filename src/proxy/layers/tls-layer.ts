@@ -1,5 +1,6 @@
 // TLS towards the device with a leaf from our CA, for the name the client asked for (SNI, else a
-// CONNECT or SOCKS name) and the names of the server's certificate (ca/leaf-names.ts). Before answering,
+// CONNECT or SOCKS name) and the names and kind of key of the server's certificate (ca/leaf-shape.ts).
+// Before answering,
 // the ClientHello is read and the real server is asked first (mitmproxy's eager strategy): the
 // device is offered exactly the ALPN protocol the server chose, so a server that only speaks
 // HTTP/1.1 never sees h2 from us and a device never gets h2 we cannot carry; and a server that
@@ -17,7 +18,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import type { LeafStore } from '../ca/leaf-store.js';
-import { leafNames } from '../ca/leaf-names.js';
+import { leafShape, type LeafShape } from '../ca/leaf-shape.js';
 import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
@@ -98,13 +99,13 @@ export class TlsLayer {
           this.#passThrough(socket, context, 'client-certificate');
           return;
         }
-        let serverNames: readonly string[] | undefined;
+        let certificate: LeafShape | undefined;
         if (probe.outcome === 'ok') {
           if (probe.version) context.tls!.upstreamVersion = probe.version;
           if (probe.cipher) context.tls!.upstreamCipher = probe.cipher;
-          serverNames = probe.serverNames;
+          certificate = probe.certificate;
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafNames(upstreamServername(context), target.host, serverNames));
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafShape(upstreamServername(context), target.host, certificate));
       });
     });
   }
@@ -115,8 +116,8 @@ export class TlsLayer {
     this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
   }
 
-  /** `names`: what our leaf names (ca/leaf-names.ts). */
-  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, names: readonly string[]): void {
+  /** `leaf`: what our leaf names, and its kind of key (ca/leaf-shape.ts). */
+  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, leaf: LeafShape): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
     const tap = this.#tapDevice(context, plan);
@@ -124,7 +125,7 @@ export class TlsLayer {
     else beforeTlsWrap(socket);
     const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
       isServer: true,
-      secureContext: leaves.contextFor(names),
+      secureContext: leaves.contextFor(leaf),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     const keylog = this.#options.keylog;

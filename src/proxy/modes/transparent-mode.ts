@@ -1,7 +1,7 @@
 // The transparent mode: connections the OS redirected to us (a Linux hotspot with iptables or
 // nftables REDIRECT), from devices that never heard of a proxy. The destination comes from the
 // kernel; from there the shared layers take over: TLS names from SNI (no SNI: a leaf with the
-// names of the server's certificate, ca/leaf-names.ts), HTTP keeps its Host header, anything else
+// names of the server's certificate, ca/leaf-shape.ts), HTTP keeps its Host header, anything else
 // is a raw stream to the original address. A connection whose original destination is phonehome
 // itself is refused (no loops).
 // The WireGuard tunnel arrives the same way, redirected from its interface: a client address that

@@ -3,6 +3,7 @@
 // a flow's Buffers cross as bytes, without base64 or JSON, and arrive as Buffers.
 
 import type { IssuedLeaf } from '../ca/certificate-authority.js';
+import type { LeafShape } from '../ca/leaf-shape.js';
 import type { ClientCertificate, UpstreamTlsMin } from '../upstream.js';
 import type { LearnedHost } from '../../model/learned-host.js';
 import type { DnsAnswer, Flow } from '../../model/flow.js';
@@ -41,7 +42,7 @@ export type TapKind = 'opaque' | 'device-tls';
 /** Primary → loop. */
 export type ToLoop =
   | { readonly t: 'start'; readonly config: LoopConfig }
-  | { readonly t: 'leaf'; readonly names: readonly string[]; readonly leaf: IssuedLeaf }
+  | { readonly t: 'leaf'; readonly shape: LeafShape; readonly leaf: IssuedLeaf }
   | { readonly t: 'learned'; readonly entry: LearnedHost }
   | { readonly t: 'dns'; readonly name: string; readonly answers: readonly DnsAnswer[]; readonly atMs: number }
   /** The primary records nothing (more) of this tap: stop sending its bytes. */
@@ -65,7 +66,7 @@ export type FromLoop =
   | { readonly t: 'tls-failed'; readonly failure: TlsFailure }
   | { readonly t: 'refused'; readonly refusal: ClientRefusal }
   | { readonly t: 'log'; readonly entry: LogEntry }
-  | { readonly t: 'leaf'; readonly names: readonly string[]; readonly leaf: IssuedLeaf }
+  | { readonly t: 'leaf'; readonly shape: LeafShape; readonly leaf: IssuedLeaf }
   | { readonly t: 'learned'; readonly entry: LearnedHost }
   | { readonly t: 'keylog'; readonly line: Buffer }
   | { readonly t: 'tap-open'; readonly key: number; readonly kind: TapKind; readonly connection: TappedConnection }

@@ -73,7 +73,7 @@ async function start(config: LoopConfig): Promise<void> {
     ...(dnsNames ? { nameOf: (address: string, atMs: number) => dnsNames.nameOf(address, atMs) } : {}),
     ...(config.opaque ? { opaqueObserver: taps.tunnelObserver() } : {}),
     ...(config.deviceTls ? { deviceTlsObserver: taps.deviceTlsObserver() } : {}),
-    leafIssued: (names, leaf) => send({ t: 'leaf', names, leaf }),
+    leafIssued: (shape, leaf) => send({ t: 'leaf', shape, leaf }),
   });
   try {
     await proxy.start();
@@ -98,9 +98,9 @@ process.on('message', (message: ToLoop) => {
     case 'start': void start(message.config); break;
     case 'leaf':
       try {
-        proxy?.adoptLeaf(message.names, message.leaf);
+        proxy?.adoptLeaf(message.shape, message.leaf);
       } catch (error) {
-        send({ t: 'log', entry: { time: new Date().toISOString(), level: 'warn', message: `a leaf for ${message.names[0] ?? '(no name)'} from another proxy loop was not usable: ${describeError(error)}` } });
+        send({ t: 'log', entry: { time: new Date().toISOString(), level: 'warn', message: `a leaf for ${message.shape.names[0] ?? '(no name)'} from another proxy loop was not usable: ${describeError(error)}` } });
       }
       break;
     case 'learned': passthrough?.adopt(message.entry); break;

@@ -213,7 +213,7 @@ export class ProxyLoops implements ProxyEngine {
       case 'log': if (bus.listenerCount('log') > 0) bus.emit('log', { ...message.entry, message: loop.ids.message(message.entry.message) }); break;
       case 'leaf':
         this.#leavesIssued++;
-        this.#broadcast({ t: 'leaf', names: message.names, leaf: message.leaf }, loop.worker);
+        this.#broadcast({ t: 'leaf', shape: message.shape, leaf: message.leaf }, loop.worker);
         break;
       case 'learned':
         // The run's own policy too: summary.json lists the learned hosts from it.

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { X509Certificate } from 'node:crypto';
+import crypto, { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import forge from 'node-forge';
 import { CertificateAuthority, randomSerialHex } from '../../../src/proxy/ca/certificate-authority.js';
@@ -59,6 +59,23 @@ t.test('a leaf for several names carries them all, the first as its subject; wil
   t.equal(leaf.checkHost('static.example.com'), undefined, 'a wildcard covers one label, not the bare name');
   t.equal(leaf.checkIP('2001:db8::1'), '2001:db8::1');
   t.throws(() => ca.issueLeaf([]), /needs a name/);
+});
+
+t.test('an ECDSA leaf: a P-256 key of its own (one for every ECDSA leaf), signed by the RSA CA, for signing only', async (t) => {
+  const ca = CertificateAuthority.loadOrCreate(tempDir());
+  const caX = new X509Certificate(ca.certPem);
+  const issued = ca.issueLeaf(['ec.example.com', '10.1.2.3'], 'ec');
+  const leaf = new X509Certificate(issued.certPem);
+  t.ok(leaf.checkIssued(caX) && leaf.verify(caX.publicKey), 'signed by the CA');
+  t.equal(leaf.publicKey.asymmetricKeyType, 'ec');
+  t.equal(leaf.publicKey.asymmetricKeyDetails?.namedCurve, 'prime256v1');
+  t.ok(leaf.checkPrivateKey(crypto.createPrivateKey(issued.keyPem)), 'the key that comes with it');
+  t.equal(leaf.subjectAltName, 'DNS:ec.example.com, IP Address:10.1.2.3');
+  t.equal(ca.issueLeaf('other.example.com', 'ec').keyPem, issued.keyPem, 'one key for every ECDSA leaf');
+  t.not(ca.issueLeaf('other.example.com').keyPem, issued.keyPem, 'another for the RSA ones');
+  const text = execFileSync('openssl', ['x509', '-noout', '-ext', 'keyUsage'], { input: issued.certPem, encoding: 'utf8' });
+  t.match(text, /critical\n\s+Digital Signature\n/, 'an EC key signs: no Key Encipherment (RFC 5480)');
+  t.match(execFileSync('openssl', ['x509', '-noout', '-ext', 'keyUsage'], { input: ca.issueLeaf('rsa.example.com').certPem, encoding: 'utf8' }), /Digital Signature, Key Encipherment/, 'an RSA one also');
 });
 
 t.test('refuses an expired CA, a half CA folder, and a key that does not match', async (t) => {

@@ -1,9 +1,10 @@
-// What a leaf for the device names: the server certificate's names as Node gives them, read
+// What a leaf for the device looks like: the server certificate's names as Node gives them, read
 // without inventing any (look-alikes: e-mail and URI entries, quoted values, bad names, CN beside
-// a SAN), and the order and choice of names for a device that gave a name or only an address.
+// a SAN), its kind of key, and the order and choice of names for a device that gave a name or
+// only an address.
 
 import t from 'tap';
-import { leafNames, namesOfServerCertificate } from '../../../src/proxy/ca/leaf-names.js';
+import { leafShape, namesOfServerCertificate, shapeOfServerCertificate } from '../../../src/proxy/ca/leaf-shape.js';
 
 t.test('the names of a server certificate', async (t) => {
   const table: Array<{ what: string; subjectaltname?: string; cn?: string; names: string[] }> = [
@@ -31,13 +32,22 @@ t.test('a certificate naming more hosts than the limit gives the limit\'s worth'
   t.equal(names[0], 'h0.example');
 });
 
-t.test('the leaf\'s names: the asked name first, else the server\'s own only', async (t) => {
-  const server = ['legacy.example', 'cdn.example', '*.static.example'];
-  t.same(leafNames('cdn.example', '10.0.0.1', server), ['cdn.example', 'legacy.example', '*.static.example'], 'asked by SNI: it first, the server\'s others after, once each');
-  t.same(leafNames('img.static.example', '10.0.0.1', server), ['img.static.example', ...server], 'a name covered by a wildcard stays beside it');
-  t.same(leafNames('unverified.example', '10.0.0.1', undefined), ['unverified.example'], 'no server handshake seen: the asked name alone');
-  t.same(leafNames(undefined, '10.0.0.1', server), server, 'an address only: the server\'s names, and not the address');
-  t.same(leafNames(undefined, '10.0.0.1', ['10.0.0.1', 'x.example']), ['10.0.0.1', 'x.example'], 'the address when the certificate names it');
-  t.same(leafNames(undefined, '10.0.0.1', undefined), ['10.0.0.1'], 'an address and no server handshake: the address');
-  t.same(leafNames(undefined, '10.0.0.1', []), ['10.0.0.1'], 'a certificate naming no host: the address');
+t.test('the kind of key: ECDSA when the server\'s key is on a curve, else RSA', async (t) => {
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'prime256v1' }), { names: ['ec.example'], keyType: 'ec' });
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'secp384r1' }), { names: ['ec.example'], keyType: 'ec' }, 'P-384 too (our leaf is P-256)');
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:rsa.example' }), { names: ['rsa.example'], keyType: 'rsa' });
+});
+
+t.test('the leaf\'s names: the asked name first, else the server\'s own only; the server\'s kind of key', async (t) => {
+  const server = { names: ['legacy.example', 'cdn.example', '*.static.example'], keyType: 'ec' } as const;
+  const names = (asked: string | undefined, shape: Parameters<typeof leafShape>[2]): readonly string[] => leafShape(asked, '10.0.0.1', shape).names;
+  t.same(names('cdn.example', server), ['cdn.example', 'legacy.example', '*.static.example'], 'asked by SNI: it first, the server\'s others after, once each');
+  t.same(names('img.static.example', server), ['img.static.example', ...server.names], 'a name covered by a wildcard stays beside it');
+  t.same(names('unverified.example', undefined), ['unverified.example'], 'no server handshake seen: the asked name alone');
+  t.same(names(undefined, server), server.names, 'an address only: the server\'s names, and not the address');
+  t.same(names(undefined, { names: ['10.0.0.1', 'x.example'], keyType: 'rsa' }), ['10.0.0.1', 'x.example'], 'the address when the certificate names it');
+  t.same(names(undefined, undefined), ['10.0.0.1'], 'an address and no server handshake: the address');
+  t.same(names(undefined, { names: [], keyType: 'rsa' }), ['10.0.0.1'], 'a certificate naming no host: the address');
+  t.equal(leafShape('cdn.example', '10.0.0.1', server).keyType, 'ec', 'the server\'s kind of key');
+  t.equal(leafShape('cdn.example', '10.0.0.1', undefined).keyType, 'rsa', 'RSA when the server was not seen');
 });

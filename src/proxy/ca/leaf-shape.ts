@@ -1,22 +1,41 @@
-// The names a leaf certificate for the device carries. A device checks our leaf the way it would
-// check the server's certificate, so the leaf names what the server's certificate names (mitmproxy
-// calls this upstream certificate sniffing), with the name the device asked for first:
+// What the leaf certificate we show a device looks like: its names and its kind of key. A device
+// checks our leaf the way it would check the server's certificate, so the leaf copies both from
+// the server's certificate (mitmproxy calls this upstream certificate sniffing), with the name the
+// device asked for first:
 //
 // - a device that sent no SNI and reached an address (an Apache HttpClient app on old Android, an
 //   IoT stack; transparent, WireGuard and SOCKS-by-address modes) still checks a host name: the
 //   one in its URL, which only the server's certificate can tell us;
-// - a browser reuses an HTTP/2 connection for the other names the certificate covers, as directly.
+// - a browser reuses an HTTP/2 connection for the other names the certificate covers, as directly;
+// - a device that speaks only ECDSA (an IoT TLS stack built with its ECDSA suites alone) meets an
+//   ECDSA leaf where its server has an ECDSA certificate: an RSA one has nothing it can verify.
+//   Every other device gets the kind of key it would have got.
 //
-// Pure: the server's certificate comes in as Node gives it (`subjectaltname`, the subject's CN).
+// Pure: the server's certificate comes in as Node gives it (`subjectaltname`, the subject's CN,
+// `asn1Curve` for an elliptic-curve key).
 
 import net from 'node:net';
 import { validateHost } from '../access/target.js';
 import { limits } from '../../limits.js';
+import type { LeafKeyType } from './certificate-authority.js';
 
-/** What is read of the server's certificate: Node's PeerCertificate has both fields. */
-export interface ServerCertificateNames {
+/** What is read of the server's certificate: fields of Node's PeerCertificate. */
+export interface ServerCertificate {
   readonly subjectaltname?: string;
   readonly subject?: { readonly CN?: string | readonly string[] };
+  /** Set for an elliptic-curve key. */
+  readonly asn1Curve?: string;
+}
+
+/** A leaf's names (the first one is its subject's) and its kind of key. */
+export interface LeafShape {
+  readonly names: readonly string[];
+  readonly keyType: LeafKeyType;
+}
+
+/** The names and the kind of key of a server's certificate. */
+export function shapeOfServerCertificate(certificate: ServerCertificate): LeafShape {
+  return { names: namesOfServerCertificate(certificate), keyType: certificate.asn1Curve ? 'ec' : 'rsa' };
 }
 
 /** One entry of Node's subjectaltname: `TYPE:value`, the value JSON-quoted when it holds a comma or quote. */
@@ -29,7 +48,7 @@ const SAN_ENTRY = /([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/y;
  * a host name nor an address (e-mail, URI, a name with characters DNS does not allow) are left out:
  * no device could match them anyway.
  */
-export function namesOfServerCertificate(certificate: ServerCertificateNames): string[] {
+export function namesOfServerCertificate(certificate: ServerCertificate): string[] {
   const names = new Set<string>();
   const sans = certificate.subjectaltname ?? '';
   SAN_ENTRY.lastIndex = 0;
@@ -59,17 +78,20 @@ function hostName(value: string): string | undefined {
 }
 
 /**
- * The names of the leaf for one device connection, first the one its subject shows:
+ * The leaf for one device connection: the server's kind of key (RSA when its handshake was not
+ * seen), and names, first the one its subject shows:
  * - `asked`: the name the device asked for (its SNI, else the name it gave its proxy), when it gave one;
  * - `address`: where it connected, when it gave no name;
- * - `server`: the names of the server's certificate, when its handshake was seen.
+ * - `server`: the server's certificate, when its handshake was seen.
  *
  * A device that gave a name gets it plus the server's names. One that gave only an address gets
  * the server's names alone, the address among them only when the certificate names it: nobody
- * checked a host name for it (upstream.ts checks the chain only then), so the device checks the
- * server's own names, as it would directly.
+ * checked a host name for it (upstream-identity.ts checks the chain only then), so the device
+ * checks the server's own names, as it would directly.
  */
-export function leafNames(asked: string | undefined, address: string, server: readonly string[] | undefined): string[] {
-  if (asked !== undefined) return server && server.length > 0 ? [asked, ...server.filter((name) => name !== asked)] : [asked];
-  return server && server.length > 0 ? [...server] : [address];
+export function leafShape(asked: string | undefined, address: string, server: LeafShape | undefined): LeafShape {
+  const keyType = server?.keyType ?? 'rsa';
+  const names = server?.names ?? [];
+  if (asked !== undefined) return { names: names.length > 0 ? [asked, ...names.filter((name) => name !== asked)] : [asked], keyType };
+  return { names: names.length > 0 ? [...names] : [address], keyType };
 }

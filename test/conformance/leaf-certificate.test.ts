@@ -1,9 +1,10 @@
-// What our leaf certificate names, checked by real clients the way they check the server's own
-// certificate: once straight to the server, once through phonehome. The server's certificate names
-// three hosts and not its address. A device that sends no SNI and reaches an address (an old
+// What our leaf certificate names and what key it has, checked by real clients the way they check
+// the server's own certificate: once straight to the server, once through phonehome. The server's
+// certificate names three hosts and not its address. A device that sends no SNI and reaches an address (an old
 // Android app on Apache HttpClient; transparent, WireGuard and SOCKS-by-address modes) still checks
 // a host name, and must get through exactly where it would directly: not for a name the server's
-// certificate lacks, and not to a server whose certificate no trusted CA signed.
+// certificate lacks, and not to a server whose certificate no trusted CA signed. A client that
+// speaks only ECDSA (an IoT TLS stack built without RSA) reaches an ECDSA server through phonehome.
 
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -12,7 +13,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import { CertificateAuthority, type LeafKeyType } from '../../src/proxy/ca/certificate-authority.js';
 import { getOriginCa, socks5Connect, startLab, tempDir, within } from '../helpers/lab.js';
 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -29,8 +30,8 @@ interface NamedOrigin {
 }
 
 /** An HTTP/1.0 server over TLS whose certificate, from `ca`, names SERVER_NAMES and not 127.0.0.1. */
-async function startNamedOrigin(ca: CertificateAuthority): Promise<NamedOrigin> {
-  const leaf = ca.issueLeaf(SERVER_NAMES);
+async function startNamedOrigin(ca: CertificateAuthority, keyType: LeafKeyType = 'rsa'): Promise<NamedOrigin> {
+  const leaf = ca.issueLeaf(SERVER_NAMES, keyType);
   const sniSeen: Array<string | false> = [];
   const requests: string[] = [];
   const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
@@ -55,9 +56,12 @@ function pemFile(pem: string): string {
   return file;
 }
 
-/** `openssl s_client` without SNI to 127.0.0.1:port, checking `name`; through `proxyPort` when given. */
-async function sClientByAddress(options: { port: number; name: string; caFile: string; proxyPort?: number }): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = ['s_client', '-connect', `127.0.0.1:${options.port}`, '-noservername', '-verify_hostname', options.name, '-verify_return_error', '-CAfile', options.caFile, '-quiet'];
+/**
+ * `openssl s_client` to 127.0.0.1:port checking `name`, through `proxyPort` when given; without
+ * SNI unless `sni`; `extra`: more options (the TLS version, suites, signature algorithms).
+ */
+async function sClientByAddress(options: { port: number; name: string; caFile: string; proxyPort?: number; sni?: boolean; extra?: string[] }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = ['s_client', '-connect', `127.0.0.1:${options.port}`, ...(options.sni ? ['-servername', options.name] : ['-noservername']), '-verify_hostname', options.name, '-verify_return_error', '-CAfile', options.caFile, '-quiet', ...(options.extra ?? [])];
   if (options.proxyPort !== undefined) args.push('-proxy', `127.0.0.1:${options.proxyPort}`);
   const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
@@ -156,4 +160,35 @@ t.test('with SNI: the leaf names what the server\'s certificate names (a browser
   t.equal(direct.san, 'DNS:legacy.example.test, DNS:cdn.example.test, DNS:*.static.example.test');
   t.equal(proxied.san, 'DNS:cdn.example.test, DNS:legacy.example.test, DNS:*.static.example.test', 'the same names, the one asked for first');
   t.equal(proxied.cn, 'cdn.example.test');
+});
+
+t.test('a client that speaks only ECDSA (TLS 1.2 suites, TLS 1.3 signature algorithms) reaches an ECDSA server through phonehome as directly; an RSA server still gets an RSA leaf', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const ecOrigin = await startNamedOrigin(getOriginCa(), 'ec');
+  t.teardown(() => ecOrigin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const originCaFile = pemFile(getOriginCa().certPem);
+  const labCaFile = pemFile(lab.ca.certPem);
+  const ecdsaOnly = [['-tls1_2', '-cipher', 'ECDHE-ECDSA-AES128-GCM-SHA256'], ['-tls1_3', '-sigalgs', 'ECDSA+SHA256']];
+  for (const extra of ecdsaOnly) {
+    const direct = await sClientByAddress({ port: ecOrigin.port, name: 'legacy.example.test', sni: true, caFile: originCaFile, extra });
+    t.equal(direct.code, 0, `direct, ${extra.join(' ')}: ${direct.stderr}`);
+    const proxied = await sClientByAddress({ port: ecOrigin.port, name: 'legacy.example.test', sni: true, caFile: labCaFile, proxyPort: lab.port, extra });
+    t.equal(proxied.code, 0, `through phonehome, ${extra.join(' ')}: ${proxied.stderr}`);
+    t.equal(proxied.stdout, direct.stdout, 'the same answer');
+  }
+  t.equal(lab.passthrough.learned().length, 0, 'nothing learned as pinned');
+
+  const keyOf = async (port: number): Promise<string | undefined> => {
+    const { socket } = await socks5Connect(lab.port, { host: 'legacy.example.test', port });
+    const secure = tls.connect({ socket, servername: 'legacy.example.test', ca: lab.ca.certPem });
+    await within(once(secure, 'secureConnect'), 10_000, 'TLS handshake');
+    const curve = secure.getPeerCertificate().asn1Curve;
+    secure.destroy();
+    return curve;
+  };
+  t.equal(await keyOf(ecOrigin.port), 'prime256v1', 'an ECDSA server: an ECDSA leaf, also for a client that speaks both');
+  const rsaOrigin = await startNamedOrigin(getOriginCa());
+  t.teardown(() => rsaOrigin.close());
+  t.equal(await keyOf(rsaOrigin.port), undefined, 'an RSA server: an RSA leaf');
 });
