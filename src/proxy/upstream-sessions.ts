@@ -8,9 +8,14 @@
 // server's certificate was verified, so a session is only offered where the same handshake would
 // have been made in full (an unverified session never stands in for a verified handshake).
 // Bounded: the oldest server is forgotten first.
+//
+// A session also keeps what the server's certificate was (its names and kind of key, for our leaf:
+// ca/leaf-shape.ts): a connection that resumes one has no certificate to show (Node's
+// getPeerCertificate() is empty then), though its server is the one that showed it.
 
 import type tls from 'node:tls';
 import { limits } from '../limits.js';
+import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
 
 /** The handshake a session came from. */
 export interface SessionKey {
@@ -21,8 +26,17 @@ export interface SessionKey {
   readonly verified: boolean;
 }
 
+interface Kept {
+  readonly session: Buffer;
+  readonly certificate: LeafShape | undefined;
+}
+
 export class UpstreamSessions {
-  readonly #sessions = new Map<string, Buffer>();
+  readonly #sessions = new Map<string, Kept>();
+  /** Per connection: its server's certificate, read once (or carried over from the session it resumed). */
+  readonly #certificates = new WeakMap<tls.TLSSocket, LeafShape | undefined>();
+  /** The session each remembered connection was offered, if any. */
+  readonly #resumedFrom = new WeakMap<tls.TLSSocket, Kept | undefined>();
   readonly #contextIds = new WeakMap<tls.SecureContext, number>();
   #nextContextId = 1;
   readonly #maxEntries: number;
@@ -46,17 +60,32 @@ export class UpstreamSessions {
 
   /** The session to offer a new connection to this server, if one was kept. */
   get(of: SessionKey): Buffer | undefined {
-    return this.#sessions.get(this.#key(of));
+    return this.#sessions.get(this.#key(of))?.session;
   }
 
   /** Keeps the sessions (tickets) the server hands this connection; the last one wins. */
   remember(socket: tls.TLSSocket, of: SessionKey): void {
     const key = this.#key(of);
+    const resumedFrom = this.#sessions.get(key);
     socket.on('session', (session: Buffer) => {
+      const kept = { session, certificate: this.#certificateOf(socket, resumedFrom) };
       this.#sessions.delete(key);
-      this.#sessions.set(key, session);
+      this.#sessions.set(key, kept);
       if (this.#sessions.size > this.#maxEntries) this.#sessions.delete(this.#sessions.keys().next().value!);
     });
+    this.#resumedFrom.set(socket, resumedFrom);
+  }
+
+  /** What the server's certificate on this connection names, and its kind of key; undefined when not known. */
+  certificateOf(socket: tls.TLSSocket): LeafShape | undefined {
+    return this.#certificateOf(socket, this.#resumedFrom.get(socket));
+  }
+
+  #certificateOf(socket: tls.TLSSocket, resumedFrom: Kept | undefined): LeafShape | undefined {
+    if (this.#certificates.has(socket)) return this.#certificates.get(socket);
+    const certificate = socket.isSessionReused() ? resumedFrom?.certificate : shapeOfServerCertificate(socket.getPeerCertificate());
+    this.#certificates.set(socket, certificate);
+    return certificate;
   }
 
   /** A session the server refused to resume (or a failed handshake): not offered again. */

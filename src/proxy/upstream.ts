@@ -14,7 +14,7 @@ import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
-import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
+import type { LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
 import { UpstreamContexts, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import type { TlsVersionName } from './layers/client-hello.js';
@@ -119,7 +119,7 @@ export class UpstreamConnector {
   readonly #options: UpstreamOptions;
   readonly #contexts: UpstreamContexts;
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
-  readonly #probed = new Map<string, { until: number; alpn?: string; certificate: LeafShape }>();
+  readonly #probed = new Map<string, { until: number; alpn?: string; certificate: LeafShape | undefined }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
   readonly sessions = new UpstreamSessions();
   /** Given to every connection agent (one function, not one per device connection). */
@@ -157,7 +157,7 @@ export class UpstreamConnector {
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
     const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${this.#contexts.floorFor(offer.oldestVersion)}`;
     const known = this.#probed.get(key);
-    if (known && known.until > Date.now()) return { outcome: 'ok', certificate: known.certificate, ...(known.alpn ? { alpn: known.alpn } : {}) };
+    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.certificate ? { certificate: known.certificate } : {}), ...(known.alpn ? { alpn: known.alpn } : {}) };
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
@@ -176,7 +176,7 @@ export class UpstreamConnector {
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
-      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, certificate: shapeOfServerCertificate(socket.getPeerCertificate()),
+      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, certificate: this.sessions.certificateOf(socket),
     });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the

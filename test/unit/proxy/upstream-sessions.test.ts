@@ -1,14 +1,22 @@
 // Which TLS session the proxy offers a server: only one from the same handshake (address, port,
-// name, context, verification), the newest one, and a bounded number of servers.
+// name, context, verification), the newest one, and a bounded number of servers; and what the
+// server's certificate was, carried over to the connections that resume its sessions.
 
 import t from 'tap';
 import tls from 'node:tls';
 import { EventEmitter } from 'node:events';
 import { UpstreamSessions, type SessionKey } from '../../../src/proxy/upstream-sessions.js';
 
-/** A stand-in socket that hands out a session ticket when told to. */
+/**
+ * A stand-in socket that hands out a session ticket when told to: one that made a full handshake
+ * and shows `certificate`, or (`resumed`) one that resumed a session and shows none, as Node's do.
+ */
+function stubSocket(certificate: Partial<tls.PeerCertificate> = {}, resumed = false): tls.TLSSocket {
+  return Object.assign(new EventEmitter(), { isSessionReused: () => resumed, getPeerCertificate: () => (resumed ? {} : certificate) }) as unknown as tls.TLSSocket;
+}
+
 function socketGiving(sessions: UpstreamSessions, key: SessionKey): (ticket: string) => void {
-  const socket = new EventEmitter() as unknown as tls.TLSSocket;
+  const socket = stubSocket();
   sessions.remember(socket, key);
   return (ticket) => socket.emit('session', Buffer.from(ticket));
 }
@@ -42,4 +50,23 @@ t.test('the newest ticket wins; forget drops it; the table is bounded, oldest ou
   t.equal(sessions.size, 2);
   t.equal(sessions.get({ ...base, port: 1 }), undefined, 'the oldest server is forgotten');
   t.equal(sessions.get({ ...base, port: 3 })?.toString(), 'port 3');
+});
+
+t.test('a connection that resumed a session shows its server\'s certificate as the full handshake saw it, and passes it on', async (t) => {
+  const sessions = new UpstreamSessions();
+  const full = stubSocket({ subjectaltname: 'DNS:api.example.test, DNS:cdn.example.test', asn1Curve: 'prime256v1' });
+  sessions.remember(full, base);
+  full.emit('session', Buffer.from('ticket 1'));
+  const shape = { names: ['api.example.test', 'cdn.example.test'], keyType: 'ec' };
+  t.same(sessions.certificateOf(full), shape, 'read from the handshake');
+  const resumed = stubSocket({}, true);
+  sessions.remember(resumed, base);
+  t.same(sessions.certificateOf(resumed), shape, 'Node shows none on a resumed connection: the session\'s');
+  resumed.emit('session', Buffer.from('ticket 2'));
+  const again = stubSocket({}, true);
+  sessions.remember(again, base);
+  t.same(sessions.certificateOf(again), shape, 'and a ticket the resumed connection got carries it on');
+  const stranger = stubSocket({}, true);
+  sessions.remember(stranger, { ...base, port: 8443 });
+  t.equal(sessions.certificateOf(stranger), undefined, 'resumed from no session of ours: not known');
 });
