@@ -50,7 +50,8 @@ export class UpstreamContexts {
 
   /** The context for a server: with its client certificate when the lab gave one; undefined for Node's default. */
   for(host: string | undefined, floor: UpstreamTlsMin = this.#labFloor): tls.SecureContext | undefined {
-    const certified = host !== undefined && this.#certificates.has(host.toLowerCase()) ? host.toLowerCase() : '';
+    const lower = host?.toLowerCase();
+    const certified = lower !== undefined && this.#certificates.has(lower) ? lower : '';
     const key = `${floor} ${certified}`;
     if (this.#built.has(key)) return this.#built.get(key);
     const certificate = certified ? this.#certificates.get(certified) : undefined;

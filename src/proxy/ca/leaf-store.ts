@@ -1,7 +1,8 @@
-// TLS contexts for the servers we impersonate, by the names their leaf carries, issued on demand and kept in a bounded LRU.
-// Issuing is synchronous and takes about a millisecond (one shared leaf key, native signing), so
-// there is no window in which two connections for a new host could both issue: no race, no
-// semaphore, and no file on disk, so no host name ever reaches a path.
+// TLS contexts for the servers we impersonate, by what their leaf looks like (its names and kind of
+// key: leaf-shape.ts), issued on demand and kept in a bounded LRU. Issuing is synchronous and takes
+// well under a millisecond (one shared leaf key per kind, native signing), so there is no window
+// in which two connections for a new host could both issue: no race, no semaphore, and no file on
+// disk, so no host name ever reaches a path.
 //
 // The device side accepts every TLS version from 1.0 to 1.3. Android 4.1–4.4 apps speak TLS 1.0 by
 // default (HttpsURLConnection before API 20), and a proxy that refuses them sees nothing of what
