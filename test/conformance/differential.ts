@@ -31,6 +31,7 @@ import { once } from 'node:events';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Test } from 'tap';
+import type { LeafKeyType } from '../../src/proxy/ca/certificate-authority.js';
 import { parseClientHello, maxClientHelloBytes } from '../../src/proxy/layers/client-hello.js';
 import { parseSocks5Greeting, parseSocks5Request, socks5Method, socks5Reply, socks5Response } from '../../src/proxy/modes/socks-protocol.js';
 import { getOriginCa, startLab, tempDir, within } from '../helpers/lab.js';
@@ -130,6 +131,8 @@ export interface OriginOptions {
   readonly script?: (received: Buffer) => Buffer | undefined;
   /** Relays each connection's bytes (after TLS) to this plain TCP port on 127.0.0.1, e.g. a broker. */
   readonly relayTo?: number;
+  /** The kind of key of the origin's certificate; default RSA. */
+  readonly keyType?: LeafKeyType;
 }
 
 export interface RecordingOrigin {
@@ -154,7 +157,7 @@ const MAX_RECORDED_BYTES = 8 * 1024 * 1024;
 
 export async function startRecordingOrigin(options: OriginOptions): Promise<RecordingOrigin> {
   const hostname = options.hostname ?? 'api.example.test';
-  const leaf = getOriginCa().issueLeaf(hostname);
+  const leaf = getOriginCa().issueLeaf(hostname, options.keyType);
   const secureContext = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem });
   const accepted = options.alpn ?? ['http/1.1'];
   let segments: Segment[] = [];
