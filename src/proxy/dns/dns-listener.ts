@@ -24,13 +24,13 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { once } from 'node:events';
 import dnsPacket, { type DecodedPacket } from 'dns-packet';
-import { newFlowId, type DnsAnswer, type Endpoint, type Flow } from '../../model/flow.js';
+import type { DnsAnswer, Endpoint, Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { normalizeClientIp } from '../access/client-access.js';
 import type { DnsNames } from './dns-names.js';
 import type { DnsUpstream } from './dns-upstream.js';
-import { answersOf, questionOf } from './dns-records.js';
-import { truncatedResponse, udpAnswerLimit, withoutServiceBindings } from './dns-https-strip.js';
+import { questionOf } from './dns-records.js';
+import { deviceAnswer, dnsFlow, type DnsTransport } from './dns-exchange.js';
 import { withFields } from '../../util/with-fields.js';
 
 export interface DnsListenerOptions {
@@ -67,7 +67,10 @@ export interface DnsStats {
   readonly refused: number;
 }
 
-type Transport = 'udp' | 'tcp';
+type Transport = DnsTransport;
+
+/** What came of a query, for its flow. */
+type FinishDetails = { readonly rcode?: string; readonly answers?: DnsAnswer[]; readonly stripped?: number; readonly error?: string; readonly tags?: readonly string[] };
 
 /** What the forwarding of one query came to. */
 type Outcome =
@@ -220,35 +223,13 @@ export class DnsListener {
       this.#stats.malformed++;
       tags.push('dns:malformed');
     }
-    const finish = (answer: Buffer | undefined, details: { rcode?: string; answers?: DnsAnswer[]; stripped?: number; error?: string; tags?: string[] }): void => {
+    const finish = (answer: Buffer | undefined, details: FinishDetails): void => {
       const endedAt = new Date();
-      const upstream = `${this.#options.upstream.ip.includes(':') ? `[${this.#options.upstream.ip}]` : this.#options.upstream.ip}:${this.#options.upstream.port}`;
+      const flow = dnsFlow({
+        startedAt, endedAt, client: endpoint, ...(peer ? { mode: 'wireguard' as const } : {}), target, upstream: this.#options.upstream, query,
+        queryBytes: bytes.length, answerBytes: answer?.length ?? 0, ...details, tags: [...tags, ...(details.tags ?? [])],
+      });
       const answers = details.answers ?? [];
-      const flow: Flow = {
-        id: newFlowId(),
-        kind: 'dns',
-        startedAt: startedAt.toISOString(),
-        endedAt: endedAt.toISOString(),
-        durationMs: endedAt.getTime() - startedAt.getTime(),
-        client: endpoint,
-        ...(peer ? { mode: 'wireguard' as const } : {}),
-        target,
-        scheme: 'dns',
-        destination: { ip: this.#options.upstream.ip, port: this.#options.upstream.port },
-        dns: {
-          name: question?.name ?? '',
-          ...(question?.asked ? { asked: question.asked } : {}),
-          type: question?.type ?? '',
-          ...(details.rcode !== undefined ? { rcode: details.rcode } : {}),
-          answers,
-          ...(details.stripped ? { stripped: details.stripped } : {}),
-          upstream,
-        },
-        bytesUp: bytes.length,
-        bytesDown: answer?.length ?? 0,
-        ...(details.error ? { error: details.error } : {}),
-        tags: [...tags, ...(details.tags ?? [])],
-      };
       if (question && details.rcode === 'NOERROR' && answers.length > 0) this.#options.names.learn(question.name, answers, endedAt.getTime());
       try {
         this.#options.record(flow);
@@ -294,40 +275,12 @@ export class DnsListener {
   }
 
   /** The upstream's answer goes to the device: unchanged, or without its HTTPS/SVCB records. */
-  #answer(bytes: Buffer, query: DecodedPacket | undefined, transport: Transport, reply: (answer: Buffer) => void, finish: (answer: Buffer | undefined, details: { rcode?: string; answers?: DnsAnswer[]; stripped?: number; error?: string; tags?: string[] }) => void): void {
-    let decoded: DecodedPacket;
-    try {
-      decoded = dnsPacket.decode(bytes);
-    } catch (error) {
-      // dns-packet cannot read it, so it cannot be stripped either: it goes as it came.
-      reply(bytes);
-      finish(bytes, { error: `the answer could not be read: ${(error as Error).message}`, tags: ['dns:answer-malformed'] });
-      return;
-    }
-    const tags: string[] = [];
-    let toDevice = bytes;
-    let stripped = 0;
-    try {
-      const result = withoutServiceBindings(bytes, decoded);
-      toDevice = result.message;
-      stripped = result.stripped;
-    } catch (error) {
-      tags.push('dns:strip-failed');
-      this.#options.log('warn', `DNS: HTTPS/SVCB records could not be removed from an answer (${(error as Error).message}); it went as it came`);
-    }
-    if (stripped > 0) {
-      this.#stats.stripped += stripped;
-      tags.push('dns:stripped-https');
-      decoded = dnsPacket.decode(toDevice);
-      if (toDevice.length > (transport === 'udp' ? udpAnswerLimit(query) : limits.dnsMaxTcpMessageBytes)) {
-        // Encoded again without name compression, it no longer fits the device's buffer or TCP's length field.
-        toDevice = truncatedResponse(decoded);
-        decoded = dnsPacket.decode(toDevice);
-      }
-    }
-    if (decoded.flag_tc) tags.push('dns:truncated');
-    reply(toDevice);
-    finish(toDevice, { rcode: (decoded as DecodedPacket & { rcode?: string }).rcode ?? 'NOERROR', answers: answersOf(decoded), stripped, tags });
+  #answer(bytes: Buffer, query: DecodedPacket | undefined, transport: Transport, reply: (answer: Buffer) => void, finish: (answer: Buffer | undefined, details: FinishDetails) => void): void {
+    const answer = deviceAnswer(bytes, query, transport);
+    if (answer.stripFailure) this.#options.log('warn', `DNS: HTTPS/SVCB records could not be removed from an answer (${answer.stripFailure}); it went as it came`);
+    this.#stats.stripped += answer.stripped;
+    reply(answer.bytes);
+    finish(answer.bytes, answer);
   }
 
   /** Sends the device's bytes upstream and reports the first answer that matches, or why none came. */
