@@ -2,7 +2,8 @@
 // first byte. This is how every app of a phone gets in without root: a VPN app (PCAPdroid,
 // tun2socks) forwards all TCP to phonehome over SOCKS5. Like every mode, it only learns where a
 // connection is going, checks who may ask, and hands the stream to the shared layers.
-// CONNECT only: BIND and UDP ASSOCIATE are answered "command not supported" and recorded.
+// CONNECT, and UDP ASSOCIATE for DNS (socks-udp-association.ts); BIND is answered "command not
+// supported" and recorded, as are UDP ASSOCIATE and BIND over SOCKS4, which has neither.
 
 import type net from 'node:net';
 import type { Endpoint } from '../../model/flow.js';
@@ -14,6 +15,8 @@ import type { FlowTracker } from '../flow-tracker.js';
 import { clientOf } from '../layers/http1-layer.js';
 import type { LayerStack } from '../layers/layer-stack.js';
 import { refuse } from '../replies.js';
+import { normalizeClientIp } from '../access/client-access.js';
+import { SocksUdpAssociation } from './socks-udp-association.js';
 import {
   parseSocks4Request, parseSocks5Greeting, parseSocks5Request, parseUserPass, socks4Response, socks5Method, socks5Reply, socks5Response,
   SOCKS5, type SocksAddress,
@@ -29,6 +32,7 @@ export interface SocksModeOptions {
 /** Bytes a SOCKS handshake may take before it is refused (the largest legal one is under 600). */
 const MAX_HANDSHAKE_BYTES = 1024;
 const COMMAND_CONNECT = 0x01;
+const COMMAND_UDP_ASSOCIATE = 0x03;
 const COMMAND_NAMES: Record<number, string> = { 0x02: 'BIND', 0x03: 'UDP ASSOCIATE' };
 
 type Stage = 'greeting' | 'auth' | 'request' | 'socks4' | 'done';
@@ -127,8 +131,12 @@ export class SocksMode {
 
   #connect5(socket: net.Socket, client: Endpoint, command: number, address: SocksAddress, port: number, head: Buffer, fail: (reason: string, tag: string, reply?: Buffer, target?: { host: string; port: number }) => void): void {
     const shown = { host: address.host, port };
+    if (command === COMMAND_UDP_ASSOCIATE) {
+      this.#associate(socket, client, fail);
+      return;
+    }
     if (command !== COMMAND_CONNECT) {
-      fail(`SOCKS5 ${COMMAND_NAMES[command] ?? `command ${command}`} is not supported (CONNECT only)`, 'socks:command-not-supported', socks5Response(socks5Reply.commandNotSupported), shown);
+      fail(`SOCKS5 ${COMMAND_NAMES[command] ?? `command ${command}`} is not supported (CONNECT and UDP ASSOCIATE only)`, 'socks:command-not-supported', socks5Response(socks5Reply.commandNotSupported), shown);
       return;
     }
     const target = this.#validTarget(address, port);
@@ -144,6 +152,31 @@ export class SocksMode {
       established: () => socket.write(socks5Response(socks5Reply.succeeded)),
       failed: (reason) => socket.write(socks5Response(replyForFailure(reason))),
     });
+  }
+
+  /**
+   * UDP ASSOCIATE: a relay socket beside this connection, named in the reply, that lives as long as
+   * the connection does (RFC 1928 §7). The address and port the client says it will send from are
+   * not needed: only its connection's address may send, and its first datagram fixes the port.
+   */
+  #associate(socket: net.Socket, client: Endpoint, fail: (reason: string, tag: string, reply?: Buffer) => void): void {
+    const tracker = this.#options.tracker;
+    SocksUdpAssociation.open({
+      client, localAddress: normalizeClientIp(socket.localAddress), isSelf: this.#options.isSelf,
+      record: (flow) => tracker.record(flow),
+      rejected: (target, reason, tags) => tracker.rejected(client, 'socks5', target, reason, tags),
+    }).then((association) => {
+      if (socket.destroyed) {
+        association.close();
+        return;
+      }
+      socket.write(socks5Response(socks5Reply.succeeded, association.bound));
+      // The connection carries nothing more; its end ends the association.
+      socket.on('data', () => undefined);
+      socket.on('error', () => undefined);
+      socket.once('close', () => association.close());
+      socket.resume();
+    }, (error: unknown) => fail(`SOCKS5 UDP ASSOCIATE: no UDP socket beside ${socket.localAddress}: ${(error as Error).message}`, 'socks:udp-failed', socks5Response(socks5Reply.generalFailure)));
   }
 
   #connect4(socket: net.Socket, client: Endpoint, command: number, address: SocksAddress, port: number, head: Buffer, fail: (reason: string, tag: string, reply?: Buffer, target?: { host: string; port: number }) => void): void {

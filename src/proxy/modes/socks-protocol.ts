@@ -3,6 +3,8 @@
 // send, if any), or what it read and how many bytes that took. The mode feeds them; sockets never
 // come in here, so every malformed input is a table row in the tests.
 
+import net from 'node:net';
+
 export const SOCKS5 = 0x05;
 export const SOCKS4 = 0x04;
 
@@ -54,36 +56,88 @@ export type SocksAddress = { readonly type: 'ipv4' | 'ipv6' | 'domain'; readonly
 export function parseSocks5Request(bytes: Buffer): Parsed<{ command: number; address: SocksAddress; port: number }> {
   if (bytes.length < 5) return { kind: 'partial' };
   if (bytes[0] !== SOCKS5) return { kind: 'invalid', reason: `SOCKS version ${bytes[0]} in the request`, reply: socks5Reply.generalFailure };
-  const command = bytes[1]!;
-  const type = bytes[3]!;
+  const read = readAddressAndPort(bytes, 3);
+  if (read.kind !== 'ok') return read;
+  return { kind: 'ok', consumed: read.consumed, command: bytes[1]!, address: read.address, port: read.port };
+}
+
+/** ATYP DST.ADDR DST.PORT, from `at` (the ATYP byte). */
+function readAddressAndPort(bytes: Buffer, at: number): Parsed<{ address: SocksAddress; port: number }> {
+  const type = bytes[at]!;
   let address: SocksAddress;
-  let at: number;
+  let end: number;
   if (type === 0x01) {
-    if (bytes.length < 10) return { kind: 'partial' };
-    address = { type: 'ipv4', host: [...bytes.subarray(4, 8)].join('.') };
-    at = 8;
+    end = at + 5;
+    if (bytes.length < end + 2) return { kind: 'partial' };
+    address = { type: 'ipv4', host: [...bytes.subarray(at + 1, end)].join('.') };
   } else if (type === 0x04) {
-    if (bytes.length < 22) return { kind: 'partial' };
+    end = at + 17;
+    if (bytes.length < end + 2) return { kind: 'partial' };
     const groups: string[] = [];
-    for (let i = 0; i < 8; i++) groups.push(bytes.readUInt16BE(4 + i * 2).toString(16));
+    for (let i = 0; i < 8; i++) groups.push(bytes.readUInt16BE(at + 1 + i * 2).toString(16));
     address = { type: 'ipv6', host: groups.join(':') };
-    at = 20;
   } else if (type === 0x03) {
-    const length = bytes[4]!;
+    if (bytes.length < at + 2) return { kind: 'partial' };
+    const length = bytes[at + 1]!;
     if (length === 0) return { kind: 'invalid', reason: 'an empty domain name', reply: socks5Reply.generalFailure };
-    if (bytes.length < 5 + length + 2) return { kind: 'partial' };
-    address = { type: 'domain', host: bytes.subarray(5, 5 + length).toString('latin1') };
-    at = 5 + length;
+    end = at + 2 + length;
+    if (bytes.length < end + 2) return { kind: 'partial' };
+    address = { type: 'domain', host: bytes.subarray(at + 2, end).toString('latin1') };
   } else {
     return { kind: 'invalid', reason: `address type ${type}`, reply: socks5Reply.addressTypeNotSupported };
   }
-  const port = bytes.readUInt16BE(at);
-  return { kind: 'ok', consumed: at + 2, command, address, port };
+  return { kind: 'ok', consumed: end + 2, address, port: bytes.readUInt16BE(end) };
 }
 
-/** A reply to a SOCKS5 request; the bound address is 0.0.0.0:0 (we do not tell the client ours). */
-export function socks5Response(code: number): Buffer {
-  return Buffer.from([SOCKS5, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
+/**
+ * A reply to a SOCKS5 request. The bound address is 0.0.0.0:0 (a CONNECT's client does not need
+ * ours), or, for UDP ASSOCIATE, where the client must send its datagrams.
+ */
+export function socks5Response(code: number, bound?: { readonly ip: string; readonly port: number }): Buffer {
+  if (!bound) return Buffer.from([SOCKS5, code, 0x00, 0x01, 0, 0, 0, 0, 0, 0]);
+  return Buffer.concat([Buffer.from([SOCKS5, code, 0x00]), addressBytes(bound.ip, bound.port)]);
+}
+
+/**
+ * A SOCKS5 UDP datagram (RFC 1928 §7): RSV(2) FRAG ATYP DST.ADDR DST.PORT DATA. Whole or invalid:
+ * a datagram never comes in parts.
+ */
+export function parseSocks5Datagram(bytes: Buffer): { readonly kind: 'ok'; readonly fragment: number; readonly address: SocksAddress; readonly port: number; readonly payload: Buffer } | { readonly kind: 'invalid'; readonly reason: string } {
+  if (bytes.length < 4) return { kind: 'invalid', reason: `a ${bytes.length}-byte datagram has no SOCKS5 UDP header` };
+  if (bytes[0] !== 0 || bytes[1] !== 0) return { kind: 'invalid', reason: 'the reserved bytes of a SOCKS5 UDP header are not zero' };
+  const read = readAddressAndPort(bytes, 3);
+  if (read.kind === 'partial') return { kind: 'invalid', reason: 'a SOCKS5 UDP header cut short' };
+  if (read.kind === 'invalid') return { kind: 'invalid', reason: read.reason };
+  return { kind: 'ok', fragment: bytes[2]!, address: read.address, port: read.port, payload: bytes.subarray(read.consumed) };
+}
+
+/** A datagram for the client of a UDP association: the header names the IP address and port it came from. */
+export function socks5Datagram(ip: string, port: number, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0, 0, 0]), addressBytes(ip, port), payload]);
+}
+
+/** ATYP ADDR PORT for an IPv4 or IPv6 address. */
+function addressBytes(ip: string, port: number): Buffer {
+  const portBytes = Buffer.from([port >> 8, port & 0xff]);
+  if (net.isIPv4(ip)) return Buffer.concat([Buffer.from([0x01, ...ip.split('.').map(Number)]), portBytes]);
+  return Buffer.concat([Buffer.from([0x04]), ipv6Bytes(ip), portBytes]);
+}
+
+/** The 16 bytes of an IPv6 address (with `::` and an IPv4 tail as text may have them). */
+function ipv6Bytes(ip: string): Buffer {
+  const [head = '', tail] = ip.split('::') as [string, string | undefined];
+  const groups = (part: string): number[] => (part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ipv4Groups(group) : [Number.parseInt(group, 16)])));
+  const before = groups(head);
+  const after = tail === undefined ? [] : groups(tail);
+  const all = [...before, ...Array(8 - before.length - after.length).fill(0), ...after];
+  const bytes = Buffer.alloc(16);
+  all.forEach((group, i) => bytes.writeUInt16BE(group & 0xffff, i * 2));
+  return bytes;
+}
+
+function ipv4Groups(ip: string): number[] {
+  const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
+  return [(a << 8) | b, (c << 8) | d];
 }
 
 /** SOCKS4: VER CMD DSTPORT DSTIP USERID\0, and SOCKS4a: DSTIP 0.0.0.x then HOST\0. */

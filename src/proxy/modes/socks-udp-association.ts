@@ -1,0 +1,187 @@
+// The UDP side of SOCKS5 (RFC 1928 §7, UDP ASSOCIATE): a VPN app that forwards a phone's traffic
+// over SOCKS5 (tun2socks and its kind) sends its UDP this way, DNS first. Refused, such an app's
+// phone may have no DNS at all: nothing it does reaches phonehome by name.
+//
+// What passes:
+// - DNS (port 53) goes to the resolver the device chose, as it would directly; the device gets the
+//   answer as the DNS listener gives it (HTTPS/SVCB records removed: dns-https-strip.ts), and each
+//   question is a `dns` flow.
+// - Any other UDP is not relayed, and each destination it was for is a `rejected` flow, once per
+//   association: phonehome records what it relays, and a UDP stream is no flow it has. QUIC (UDP
+//   443) is the one that matters, and apps fall back from it to TCP, as behind the WireGuard
+//   mode's firewall.
+//
+// Only the client that asked, from the address of its TCP connection, may send through an
+// association (never an open relay), and an association ends with that TCP connection.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import dnsPacket, { type DecodedPacket } from 'dns-packet';
+import type { Endpoint, Flow } from '../../model/flow.js';
+import { limits } from '../../limits.js';
+import { normalizeClientIp } from '../access/client-access.js';
+import { parseTarget, type Target } from '../access/target.js';
+import { deviceAnswer, dnsFlow, type DeviceAnswer } from '../dns/dns-exchange.js';
+import { parseSocks5Datagram, socks5Datagram } from './socks-protocol.js';
+
+export interface SocksUdpAssociationOptions {
+  /** The client of the TCP connection that asked: only its address may send. */
+  readonly client: Endpoint;
+  /** The local address of that TCP connection: where the client can reach the association. */
+  readonly localAddress: string;
+  readonly record: (flow: Flow) => void;
+  readonly rejected: (target: { host: string; port: number }, reason: string, tags: string[]) => void;
+  readonly isSelf: (target: Target) => boolean;
+  /** How long a resolver may take (default `limits.dnsUpstreamTimeoutMs`). */
+  readonly timeoutMs?: number;
+}
+
+/** A question on its way to the device's resolver. */
+interface Pending {
+  readonly startedAt: Date;
+  readonly query: DecodedPacket | undefined;
+  readonly queryBytes: number;
+  readonly target: Target;
+  readonly timer: NodeJS.Timeout;
+}
+
+const DNS_PORT = 53;
+
+export class SocksUdpAssociation {
+  readonly #options: SocksUdpAssociationOptions;
+  /** Where the client sends its datagrams (the reply to UDP ASSOCIATE names it). */
+  readonly #relay: dgram.Socket;
+  /** Where the resolvers answer; one per address family, made when first needed. */
+  readonly #upstreams = new Map<'udp4' | 'udp6', dgram.Socket>();
+  /** Questions in flight, by resolver and id. */
+  readonly #pending = new Map<string, Pending>();
+  /** Destinations refused (and recorded) already. */
+  readonly #refused = new Set<string>();
+  /** The client's UDP port, from its first datagram: answers go there. */
+  #clientPort: number | undefined;
+  #closed = false;
+
+  private constructor(options: SocksUdpAssociationOptions, relay: dgram.Socket) {
+    this.#options = options;
+    this.#relay = relay;
+    relay.on('message', (message, from) => this.#fromClient(message, from));
+    relay.on('error', () => this.close());
+  }
+
+  /** Binds the association's socket beside the client's TCP connection. */
+  static async open(options: SocksUdpAssociationOptions): Promise<SocksUdpAssociation> {
+    const relay = dgram.createSocket(net.isIPv6(options.localAddress) ? 'udp6' : 'udp4');
+    await new Promise<void>((resolve, reject) => {
+      relay.once('error', reject);
+      relay.bind(0, options.localAddress, () => {
+        relay.off('error', reject);
+        resolve();
+      });
+    });
+    return new SocksUdpAssociation(options, relay);
+  }
+
+  /** Where the client must send its datagrams. */
+  get bound(): { ip: string; port: number } {
+    const { address, port } = this.#relay.address();
+    return { ip: address, port };
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [key, pending] of this.#pending) this.#finish(key, pending, undefined, 'the SOCKS5 association ended before the resolver answered', 'dns:stopped');
+    this.#relay.close();
+    for (const socket of this.#upstreams.values()) socket.close();
+  }
+
+  #fromClient(message: Buffer, from: dgram.RemoteInfo): void {
+    // Only the client that asked, and once it has sent, only from that port.
+    if (normalizeClientIp(from.address) !== this.#options.client.ip) return;
+    if (this.#clientPort !== undefined && from.port !== this.#clientPort) return;
+    this.#clientPort = from.port;
+    const datagram = parseSocks5Datagram(message);
+    if (datagram.kind === 'invalid') return;
+    // Fragments (FRAG > 0) may be dropped (RFC 1928 §7); clients do not send them in practice.
+    if (datagram.fragment !== 0) return;
+    const parsed = parseTarget(`${datagram.address.type === 'ipv6' ? `[${datagram.address.host}]` : datagram.address.host}:${datagram.port}`);
+    if (!parsed.ok) return;
+    const target = parsed.target;
+    if (target.port !== DNS_PORT || target.hostKind === 'dns' || this.#options.isSelf(target)) {
+      this.#refuse(target, this.#options.isSelf(target));
+      return;
+    }
+    this.#ask(target, datagram.payload);
+  }
+
+  /** Not relayed: recorded once per destination. */
+  #refuse(target: Target, self: boolean): void {
+    const key = `${target.host}|${target.port}`;
+    if (this.#refused.has(key) || this.#refused.size >= limits.serversPerProxyConnection) return;
+    this.#refused.add(key);
+    const reason = self ? 'UDP over SOCKS5 to phonehome itself is not relayed' : target.port === 443
+      ? 'UDP 443 (QUIC) over SOCKS5 is not relayed: apps fall back to TCP, which phonehome decrypts'
+      : target.port === DNS_PORT
+        ? 'DNS over SOCKS5 to a resolver named, not addressed, is not relayed'
+        : `UDP to port ${target.port} over SOCKS5 is not relayed (phonehome relays DNS only)`;
+    this.#options.rejected({ host: target.host, port: target.port }, reason, ['socks:udp-not-relayed', ...(target.port === 443 ? ['quic'] : [])]);
+  }
+
+  /** A DNS question to the resolver the device chose. */
+  #ask(target: Target, query: Buffer): void {
+    if (query.length < 12 || this.#pending.size >= limits.dnsMaxInFlight) return;
+    const key = `${canonicalIp(target.host)}|${query.readUInt16BE(0)}`;
+    if (this.#pending.has(key)) return; // the device asked again before the first answer: that one will do
+    let decoded: DecodedPacket | undefined;
+    try {
+      decoded = dnsPacket.decode(query);
+    } catch {
+      decoded = undefined;
+    }
+    const timer = setTimeout(() => {
+      const pending = this.#pending.get(key);
+      if (pending) this.#finish(key, pending, undefined, `the resolver did not answer within ${this.#options.timeoutMs ?? limits.dnsUpstreamTimeoutMs} ms`, 'dns:timeout');
+    }, this.#options.timeoutMs ?? limits.dnsUpstreamTimeoutMs);
+    this.#pending.set(key, { startedAt: new Date(), query: decoded, queryBytes: query.length, target, timer });
+    this.#upstream(target.hostKind === 'ipv6' ? 'udp6' : 'udp4').send(query, target.port, target.host);
+  }
+
+  #upstream(family: 'udp4' | 'udp6'): dgram.Socket {
+    let socket = this.#upstreams.get(family);
+    if (!socket) {
+      socket = dgram.createSocket(family);
+      socket.on('message', (message, from) => this.#fromResolver(message, from));
+      socket.on('error', () => undefined);
+      this.#upstreams.set(family, socket);
+    }
+    return socket;
+  }
+
+  #fromResolver(message: Buffer, from: dgram.RemoteInfo): void {
+    if (message.length < 12 || this.#closed) return;
+    const key = `${canonicalIp(normalizeClientIp(from.address))}|${message.readUInt16BE(0)}`;
+    const pending = this.#pending.get(key);
+    if (!pending || from.port !== pending.target.port) return;
+    const answer = deviceAnswer(message, pending.query, 'udp');
+    if (this.#clientPort !== undefined) this.#relay.send(socks5Datagram(from.address, from.port, answer.bytes), this.#clientPort, this.#options.client.ip);
+    this.#finish(key, pending, answer);
+  }
+
+  #finish(key: string, pending: Pending, answer: DeviceAnswer | undefined, error?: string, tag?: string): void {
+    clearTimeout(pending.timer);
+    this.#pending.delete(key);
+    const endedAt = new Date();
+    this.#options.record(dnsFlow({
+      startedAt: pending.startedAt, endedAt, client: this.#options.client, mode: 'socks5', target: { host: pending.target.host, port: pending.target.port },
+      upstream: { ip: pending.target.host, port: pending.target.port }, query: pending.query, queryBytes: pending.queryBytes, answerBytes: answer?.bytes.length ?? 0,
+      ...(answer ? { rcode: answer.rcode, answers: answer.answers, stripped: answer.stripped } : {}),
+      ...(answer?.error ? { error: answer.error } : error ? { error } : {}),
+      tags: ['socks:udp', ...(answer?.tags ?? []), ...(tag ? [tag] : [])],
+    }));
+  }
+}
+
+/** One text for one address: IPv6 as the kernel writes it (2620:fe::fe, whatever form the client gave). */
+function canonicalIp(ip: string): string {
+  return net.isIPv6(ip) ? new net.SocketAddress({ address: ip, family: 'ipv6' }).address : ip;
+}

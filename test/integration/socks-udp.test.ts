@@ -1,0 +1,151 @@
+// SOCKS5 UDP ASSOCIATE (src/proxy/modes/socks-udp-association.ts) with a real client: PySocks, as a
+// VPN app forwards a phone's DNS. The same question goes straight to a resolver of the test's own and
+// through phonehome: the answers must be the same bytes, and through phonehome the question is a
+// `dns` flow. QUIC is not relayed (a rejected flow, once), and only the client that asked may send.
+// The resolver listens on port 53 of a loopback address of its own: root only.
+
+import t from 'tap';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import dnsPacket from 'dns-packet';
+import type { Flow } from '../../src/model/flow.js';
+import { startLab, within } from '../helpers/lab.js';
+
+const PYTHON = '/usr/bin/python3';
+const client = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'socks_udp_dns.py');
+const skip = process.getuid?.() !== 0 ? 'needs root (a resolver on port 53)'
+  : spawnSync(PYTHON, ['-c', 'import socks']).status !== 0 ? 'PySocks is not installed (apt-get install python3-socks)' : false;
+
+/** A resolver on RESOLVER_IP:53 that answers every A question with 192.0.2.7; it counts the questions. */
+async function startResolver(ip: string): Promise<{ questions: () => number; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  let questions = 0;
+  socket.on('message', (message, from) => {
+    questions++;
+    const query = dnsPacket.decode(message);
+    const question = query.questions![0]!;
+    socket.send(dnsPacket.encode({ id: query.id ?? 0, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [question], answers: [{ type: 'A', name: question.name, ttl: 60, data: '192.0.2.7' }] }), from.port, from.address);
+  });
+  socket.bind(53, ip);
+  await once(socket, 'listening');
+  return { questions: () => questions, close: () => socket.close() };
+}
+
+function question(name: string, id: number): Buffer {
+  return dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+}
+
+/** PySocks (or a plain UDP socket without a proxy port): the answer's hex, its source, or "timeout". */
+async function ask(resolver: string, port: number, query: Buffer, proxyPort?: number): Promise<string> {
+  const child = spawn(PYTHON, [client, resolver, String(port), query.toString('hex'), ...(proxyPort !== undefined ? [String(proxyPort)] : [])]);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
+  const [code] = (await within(once(child, 'exit'), 20_000, 'the Python client')) as [number | null];
+  if (code !== 0) throw new Error(`python exited ${code}: ${err}`);
+  return out.trim();
+}
+
+// A loopback address of this test's own, so that port 53 is free whatever else runs.
+const RESOLVER = `127.53.${process.pid % 250}.1`;
+
+t.test('PySocks sends its DNS through UDP ASSOCIATE: the same answer as straight to the resolver, and a dns flow', { skip }, async (t) => {
+  const resolver = await startResolver(RESOLVER);
+  t.teardown(() => resolver.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const direct = await ask(RESOLVER, 53, question('photos.example.test', 0x1234));
+  const proxied = await ask(RESOLVER, 53, question('photos.example.test', 0x1234), lab.port);
+  t.match(direct, new RegExp(` ${RESOLVER.replace(/\./g, '\\.')} 53$`));
+  t.equal(proxied, direct, 'the same bytes, from the resolver\'s address and port');
+  t.equal(resolver.questions(), 2);
+  const flow = await lab.next('flow:end', (f: Flow) => f.kind === 'dns');
+  t.match(flow, { kind: 'dns', mode: 'socks5', target: { host: RESOLVER, port: 53 }, destination: { ip: RESOLVER, port: 53 }, dns: { name: 'photos.example.test', type: 'A', rcode: 'NOERROR', answers: [{ type: 'A', data: '192.0.2.7' }] } });
+  t.ok(flow.tags.includes('socks:udp'));
+});
+
+t.test('QUIC (UDP 443) over UDP ASSOCIATE is not relayed: a rejected flow that says so, once per destination', { skip }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const { socket: control, reply } = await udpAssociate(lab.port);
+  t.teardown(() => control.destroy());
+  t.equal(reply.code, 0, 'UDP ASSOCIATE succeeded');
+  const sender = dgram.createSocket('udp4');
+  t.teardown(() => sender.close());
+  for (let i = 0; i < 3; i++) sender.send(datagram('127.0.0.1', 443, Buffer.from('quic initial')), reply.port, reply.ip);
+  // Then NTP: its flow comes after the three QUIC datagrams were handled (one socket, in order).
+  sender.send(datagram('127.0.0.1', 123, Buffer.alloc(48)), reply.port, reply.ip);
+  const ntp = await lab.next('flow:end', (f: Flow) => f.kind === 'rejected' && f.target.port === 123);
+  t.match(ntp.error, /UDP to port 123 over SOCKS5 is not relayed/);
+  const quic = lab.flows.filter((f) => f.kind === 'rejected' && f.target.port === 443);
+  t.equal(quic.length, 1, 'three QUIC datagrams, one flow');
+  t.match(quic[0], { mode: 'socks5', target: { host: '127.0.0.1', port: 443 } });
+  t.ok(quic[0]!.tags.includes('quic') && quic[0]!.tags.includes('socks:udp-not-relayed'), `tags ${quic[0]!.tags}`);
+  t.match(quic[0]!.error, /fall back to TCP/);
+});
+
+t.test('only the client that asked may send through its association, and it ends with its connection', { skip }, async (t) => {
+  const resolver = await startResolver(RESOLVER);
+  t.teardown(() => resolver.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const { socket: control, reply } = await udpAssociate(lab.port);
+  t.teardown(() => control.destroy());
+  // Another address (127.0.0.2) first: never forwarded.
+  const stranger = dgram.createSocket('udp4');
+  stranger.bind(0, '127.0.0.2');
+  await once(stranger, 'listening');
+  t.teardown(() => stranger.close());
+  stranger.send(datagram(RESOLVER, 53, question('stranger.example.test', 1)), reply.port, reply.ip);
+  const mine = dgram.createSocket('udp4');
+  mine.bind(0, '127.0.0.1');
+  await once(mine, 'listening');
+  t.teardown(() => mine.close());
+  mine.send(datagram(RESOLVER, 53, question('mine.example.test', 2)), reply.port, reply.ip);
+  const [answer] = (await within(once(mine, 'message'), 10_000, 'the answer')) as [Buffer];
+  t.equal(answer.subarray(0, 10).toString('hex'), Buffer.concat([Buffer.from([0, 0, 0, 1, ...RESOLVER.split('.').map(Number)]), Buffer.from([0, 53])]).toString('hex'), 'the header names the resolver');
+  t.equal(dnsPacket.decode(answer.subarray(10)).questions?.[0]?.name, 'mine.example.test');
+  t.equal(resolver.questions(), 1, 'the stranger\'s question was not forwarded');
+  // The connection goes: so does the association's socket.
+  control.destroy();
+  const closed = async (): Promise<void> => {
+    while (await isBound(reply.port)) await new Promise((resolve) => setImmediate(resolve));
+  };
+  await within(closed(), 10_000, 'the relay socket to close');
+  t.pass('the relay socket is closed');
+});
+
+/** A SOCKS5 UDP ASSOCIATE by hand (no method needed beyond "no authentication"), with the bound address. */
+async function udpAssociate(proxyPort: number): Promise<{ socket: net.Socket; reply: { code: number; ip: string; port: number } }> {
+  const socket = net.connect(proxyPort, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write(Buffer.from([5, 1, 0]));
+  socket.write(Buffer.from([5, 3, 0, 1, 0, 0, 0, 0, 0, 0]));
+  let got = Buffer.alloc(0);
+  while (got.length < 12) {
+    const [chunk] = (await within(once(socket, 'data'), 10_000, 'the SOCKS5 replies')) as [Buffer];
+    got = Buffer.concat([got, chunk]);
+  }
+  const reply = got.subarray(2);
+  return { socket, reply: { code: reply[1]!, ip: [...reply.subarray(4, 8)].join('.'), port: reply.readUInt16BE(8) } };
+}
+
+function datagram(ip: string, port: number, payload: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0, 0, 0, 1, ...ip.split('.').map(Number), port >> 8, port & 0xff]), payload]);
+}
+
+/** Whether a UDP port on 127.0.0.1 is still taken: a bind to it fails. */
+function isBound(port: number): Promise<boolean> {
+  const probe = dgram.createSocket('udp4');
+  return new Promise((resolve) => {
+    probe.once('error', () => {
+      probe.close();
+      resolve(true);
+    });
+    probe.bind(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
