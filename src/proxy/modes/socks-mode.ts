@@ -2,8 +2,8 @@
 // first byte. This is how every app of a phone gets in without root: a VPN app (PCAPdroid,
 // tun2socks) forwards all TCP to phonehome over SOCKS5. Like every mode, it only learns where a
 // connection is going, checks who may ask, and hands the stream to the shared layers.
-// CONNECT, and UDP ASSOCIATE for DNS (socks-udp-association.ts); BIND is answered "command not
-// supported" and recorded, as are UDP ASSOCIATE and BIND over SOCKS4, which has neither.
+// CONNECT, and SOCKS5's UDP ASSOCIATE for DNS (socks-udp-association.ts); BIND (either version)
+// is answered "command not supported" and recorded.
 
 import type net from 'node:net';
 import type { Endpoint } from '../../model/flow.js';
