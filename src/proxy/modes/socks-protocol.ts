@@ -4,6 +4,7 @@
 // come in here, so every malformed input is a table row in the tests.
 
 import net from 'node:net';
+import { ipv4Bytes, ipv6Bytes } from '../../util/ip.js';
 
 export const SOCKS5 = 0x05;
 export const SOCKS4 = 0x04;
@@ -119,25 +120,7 @@ export function socks5Datagram(ip: string, port: number, payload: Buffer): Buffe
 /** ATYP ADDR PORT for an IPv4 or IPv6 address. */
 function addressBytes(ip: string, port: number): Buffer {
   const portBytes = Buffer.from([port >> 8, port & 0xff]);
-  if (net.isIPv4(ip)) return Buffer.concat([Buffer.from([0x01, ...ip.split('.').map(Number)]), portBytes]);
-  return Buffer.concat([Buffer.from([0x04]), ipv6Bytes(ip), portBytes]);
-}
-
-/** The 16 bytes of an IPv6 address (with `::` and an IPv4 tail as text may have them). */
-function ipv6Bytes(ip: string): Buffer {
-  const [head = '', tail] = ip.split('::') as [string, string | undefined];
-  const groups = (part: string): number[] => (part === '' ? [] : part.split(':').flatMap((group) => (group.includes('.') ? ipv4Groups(group) : [Number.parseInt(group, 16)])));
-  const before = groups(head);
-  const after = tail === undefined ? [] : groups(tail);
-  const all = [...before, ...Array(8 - before.length - after.length).fill(0), ...after];
-  const bytes = Buffer.alloc(16);
-  all.forEach((group, i) => bytes.writeUInt16BE(group & 0xffff, i * 2));
-  return bytes;
-}
-
-function ipv4Groups(ip: string): number[] {
-  const [a = 0, b = 0, c = 0, d = 0] = ip.split('.').map(Number);
-  return [(a << 8) | b, (c << 8) | d];
+  return net.isIPv4(ip) ? Buffer.concat([Buffer.from([0x01]), ipv4Bytes(ip), portBytes]) : Buffer.concat([Buffer.from([0x04]), ipv6Bytes(ip), portBytes]);
 }
 
 /** SOCKS4: VER CMD DSTPORT DSTIP USERID\0, and SOCKS4a: DSTIP 0.0.0.x then HOST\0. */
