@@ -62,26 +62,19 @@ export function randomSerialHex(): string {
   return bytes.toString('hex');
 }
 
-function signNatively(cert: forge.pki.Certificate, signingKey: KeyObject): void {
-  cert.signatureOid = SHA256_WITH_RSA;
-  (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_WITH_RSA;
-  const tbsDer = forge.asn1.toDer((forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert)).getBytes();
-  const signature = crypto.sign('sha256', Buffer.from(tbsDer, 'binary'), signingKey);
-  (cert as unknown as { signature: string }).signature = signature.toString('binary');
-}
-
 /**
- * The certificate `cert` describes, carrying `spki` as its public key, signed by the CA's RSA key.
- * forge writes only RSA public keys, so it builds the to-be-signed part with a placeholder that is
- * replaced here (the seventh field of TBSCertificate, after version, serial, signature algorithm,
- * issuer, validity and subject), and the certificate around it is assembled here too.
+ * The certificate `cert` describes, signed natively with SHA-256 by the RSA key `signingKey` (see
+ * above). `spki`: the public key it carries, when that is not the RSA key forge was given. forge writes only RSA public keys,
+ * so for another kind it builds the to-be-signed part with a placeholder that is replaced here (the
+ * seventh field of TBSCertificate, after version, serial, signature algorithm, issuer, validity and
+ * subject), and the certificate around it is assembled here too.
  */
-function signedCertificatePem(cert: forge.pki.Certificate, spki: forge.asn1.Asn1, signingKey: KeyObject): string {
+function signedCertificatePem(cert: forge.pki.Certificate, signingKey: KeyObject, spki?: forge.asn1.Asn1): string {
   const { asn1 } = forge;
   cert.signatureOid = SHA256_WITH_RSA;
   (cert as unknown as { siginfo: { algorithmOid: string } }).siginfo.algorithmOid = SHA256_WITH_RSA;
   const tbs = (forge.pki as unknown as { getTBSCertificate(c: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate(cert);
-  (tbs.value as forge.asn1.Asn1[])[6] = spki;
+  if (spki) (tbs.value as forge.asn1.Asn1[])[6] = spki;
   const tbsDer = asn1.toDer(tbs).getBytes();
   const signature = crypto.sign('sha256', Buffer.from(tbsDer, 'binary'), signingKey).toString('binary');
   const algorithm = asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
@@ -193,11 +186,11 @@ export class CertificateAuthority {
       { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
       { name: 'subjectKeyIdentifier' },
     ]);
-    signNatively(cert, privateKey);
+    const certPem = signedCertificatePem(cert, privateKey);
     const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     // Key first, exclusive and 0600 from the start: it is never world-readable, not even briefly.
     fs.writeFileSync(keyFile, keyPem, { mode: 0o600, flag: 'wx' });
-    fs.writeFileSync(certFile, forge.pki.certificateToPem(cert), { mode: 0o644, flag: 'wx' });
+    fs.writeFileSync(certFile, certPem, { mode: 0o644, flag: 'wx' });
   }
 
   /**
@@ -223,7 +216,7 @@ export class CertificateAuthority {
       { name: 'subjectAltName', altNames: list.map((name) => (net.isIP(name) !== 0 ? { type: 7, ip: name } : { type: 2, value: name })) },
       { name: 'authorityKeyIdentifier', keyIdentifier: this.#caForgeCert.generateSubjectKeyIdentifier().getBytes() },
     ]);
-    return { certPem: signedCertificatePem(cert, key.spki, this.#caKey), keyPem: key.pem };
+    return { certPem: signedCertificatePem(cert, this.#caKey, key.spki), keyPem: key.pem };
   }
 
   certDer(): Buffer {
