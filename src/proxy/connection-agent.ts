@@ -25,9 +25,9 @@
 // either (Node's agent would send the Host header's name, and a server that routes by SNI could
 // answer as another host than the device reached). And a kept connection lasts until the server
 // or the device ends it, whatever the server's Keep-Alive hint says, and the device's connection
-// is told when its server connection is gone (whenServerGone) so that it ends too. The two connections then live and end
-// as the device's one would have direct, and the device's client, which reads the hint itself,
-// decides when to send on it. Until 2026-12-06 this agent closed a kept connection a second before
+// is told when its server connection is gone (whenServerGone) so that it ends too. The two
+// connections then live and end as the device's one would have direct, and the device's client,
+// which reads the hint itself, decides when to send on it. Until 2026-12-06 this agent closed a kept connection a second before
 // the hint ran out (Node's agent's margin, so that a request is not sent on a connection the server
 // is closing), while the device's connection stayed open for Node's 15 s: the server saw a new
 // connection where direct the device reused one, or none where the device had closed. The race

@@ -63,7 +63,12 @@ const NO_OFFER: DeviceOffer = { alpn: [] };
  * device that gave only an address gets none: upstream-identity.ts says what is checked then.
  */
 export function upstreamServername(context: ConnectionContext): string | undefined {
-  return context.tls?.sni ?? (context.target.hostKind === 'dns' ? context.target.host : undefined);
+  return upstreamNameOf(context.tls?.sni, context.target);
+}
+
+/** upstreamServername from a device's SNI and its target, where no context is at hand (an exchange's route). */
+export function upstreamNameOf(sni: string | undefined, target: Target): string | undefined {
+  return sni ?? (target.hostKind === 'dns' ? target.host : undefined);
 }
 
 /** The port a scheme implies, so URLs leave it out like clients do. */

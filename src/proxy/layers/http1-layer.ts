@@ -11,7 +11,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { normalizeClientIp } from '../access/client-access.js';
 import { parseTarget, type Target } from '../access/target.js';
-import { urlAuthority, type ConnectionContext } from '../context.js';
+import { upstreamNameOf, urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -164,7 +164,7 @@ export class Http1Layer {
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
-      ...(route.tls ? { servername: route.sni ?? (route.target.hostKind === 'dns' ? route.target.host : '') } : {}),
+      ...(route.tls ? { servername: upstreamNameOf(route.sni, route.target) ?? '' } : {}),
       insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
