@@ -67,8 +67,6 @@ export interface DnsStats {
   readonly refused: number;
 }
 
-type Transport = DnsTransport;
-
 /** What came of a query, for its flow. */
 type FinishDetails = { readonly rcode?: string; readonly answers?: DnsAnswer[]; readonly stripped?: number; readonly error?: string; readonly tags?: readonly string[] };
 
@@ -197,7 +195,7 @@ export class DnsListener {
   }
 
   /** One query from a device: forwarded, answered, recorded. */
-  #query(bytes: Buffer, client: Endpoint, target: { host: string; port: number }, transport: Transport, reply: (answer: Buffer) => void): void {
+  #query(bytes: Buffer, client: Endpoint, target: { host: string; port: number }, transport: DnsTransport, reply: (answer: Buffer) => void): void {
     if (this.#options.isAllowed && !this.#options.isAllowed(client.ip)) {
       this.#stats.refused++;
       this.#logOnce(client.ip, 'refused', `DNS: ${client.ip} is not an allowed client (see --allow-client); its queries are not answered`);
@@ -275,7 +273,7 @@ export class DnsListener {
   }
 
   /** The upstream's answer goes to the device: unchanged, or without its HTTPS/SVCB records. */
-  #answer(bytes: Buffer, query: DecodedPacket | undefined, transport: Transport, reply: (answer: Buffer) => void, finish: (answer: Buffer | undefined, details: FinishDetails) => void): void {
+  #answer(bytes: Buffer, query: DecodedPacket | undefined, transport: DnsTransport, reply: (answer: Buffer) => void, finish: (answer: Buffer | undefined, details: FinishDetails) => void): void {
     const answer = deviceAnswer(bytes, query, transport);
     if (answer.stripFailure) this.#options.log('warn', `DNS: HTTPS/SVCB records could not be removed from an answer (${answer.stripFailure}); it went as it came`);
     this.#stats.stripped += answer.stripped;
@@ -284,7 +282,7 @@ export class DnsListener {
   }
 
   /** Sends the device's bytes upstream and reports the first answer that matches, or why none came. */
-  #forward(bytes: Buffer, query: DecodedPacket | undefined, transport: Transport, done: (outcome: Outcome) => void): void {
+  #forward(bytes: Buffer, query: DecodedPacket | undefined, transport: DnsTransport, done: (outcome: Outcome) => void): void {
     let settled = false;
     let cleanup = (): void => undefined;
     const settle = (outcome: Outcome): void => {
