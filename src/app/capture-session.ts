@@ -90,7 +90,10 @@ export class CaptureSession {
   #stopping?: Promise<StopResult>;
   #timer?: NodeJS.Timeout;
   readonly #notes: string[] = [];
-  /** What the DNS answers of this run told the devices: names address-only flows. */
+  /**
+   * What the DNS answers of this run told the devices, from its `dns` flows: names address-only
+   * flows. Always kept: SOCKS5's UDP ASSOCIATE carries DNS on the proxy port, --dns or not.
+   */
   readonly #names = new DnsNames();
   readonly #wireguardKeys: WireguardKeys | undefined;
   #wireguard?: WireguardEndpoint;
@@ -112,7 +115,7 @@ export class CaptureSession {
     if (options.keylogFile) this.#keylog = new KeylogFileSink(options.keylogFile, (message) => this.bus.log('error', message));
     const keylog = this.#keylog;
     this.#wireguardKeys = hooks.wireguardKeys;
-    const dnsOn = options.dns !== undefined || options.wireguard !== undefined;
+    this.bus.on('flow:end', (flow) => this.#names.learnFrom(flow));
     // With --wireguard the tunnel's TCP is redirected to a transparent listener on our tunnel
     // address (REDIRECT delivers to the address of the interface it came in on), unless
     // --transparent already listens on every address.
@@ -128,7 +131,7 @@ export class CaptureSession {
       ...(keylog ? { keylog: (line: Buffer) => keylog.write(line) } : {}),
       ...(transparent ? { transparent } : {}),
       ...(hooks.wireguardKeys ? { peerOf: (ip: string) => this.#wireguard?.peerOf(ip), wireguard: () => this.wireguard } : {}),
-      ...(dnsOn ? { nameOf: (address: string, atMs: number) => this.#names.nameOf(address, atMs) } : {}),
+      nameOf: (address: string, atMs: number) => this.#names.nameOf(address, atMs),
       // The files open once the run folder is ready; until then (and after stop) nothing is tapped.
       ...(options.outDir && options.opaqueLimitBytes > 0 ? { opaqueObserver: (connection) => this.#opaque?.observe(connection) } : {}),
       ...(options.pcapFile ? { deviceTlsObserver: (connection) => this.#devicePcap?.observe(connection) } : {}),
@@ -257,7 +260,7 @@ export class CaptureSession {
     for (const where of wanted) {
       try {
         this.#dnsListeners.push(await DnsListener.start({
-          host: where.host, port: where.port, upstream, names: this.#names,
+          host: where.host, port: where.port, upstream,
           record: (flow) => this.bus.emit('flow:end', flow),
           ...(this.#wireguard ? { peerOf: (ip: string) => this.#wireguard?.peerOf(ip) } : {}),
           isAllowed: (ip: string) => this.options.access.allows(ip),

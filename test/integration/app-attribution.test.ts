@@ -6,14 +6,14 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { FindingPipeline } from '../../src/app/finding-pipeline.js';
 import { EntityLookup } from '../../src/enrich/entity/entity-lookup.js';
 import { defaultDetectors } from '../../src/inspect/detect/registry.js';
 import type { Finding } from '../../src/model/finding.js';
 import { startLab, startOrigin, tempDir, until } from '../helpers/lab.js';
+import { runClient } from '../helpers/run-client.js';
 
 const hasCurl = spawnSync('curl', ['--version']).status === 0;
 const HOST = 'gallery.example.test';
@@ -21,15 +21,8 @@ const HOST = 'gallery.example.test';
 const WEBVIEW_UA = 'Mozilla/5.0 (Linux; Android 4.4.2; HM NOTE 1W Build/KOT49H) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/30.0.0.0 Mobile Safari/537.36';
 const position = JSON.stringify({ latitude: 48.85341, longitude: 2.3488, accuracy: 12 });
 
-async function curl(args: string[]): Promise<string> {
-  const child = spawn('curl', ['-sS', '--max-time', '20', ...args]);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  const [code] = await once(child, 'exit');
-  if (code !== 0) throw new Error(`curl exited ${code}: ${err}`);
-  return out;
+function curl(args: string[]): Promise<string> {
+  return runClient('curl', ['-sS', '--max-time', '20', ...args]);
 }
 
 t.test('the app a request names is shared by its connection, and findings carry it with the company', { skip: hasCurl ? false : 'curl is not installed' }, async (t) => {

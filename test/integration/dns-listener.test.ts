@@ -31,9 +31,11 @@ async function startListener(t: { teardown(fn: () => unknown): void }, upstream:
   const logs: string[] = [];
   const recorded = new EventEmitter();
   const listener = await DnsListener.start({
-    host: '127.0.0.1', port: 0, upstream: { ip: '127.0.0.1', port: upstream.port }, names,
+    host: '127.0.0.1', port: 0, upstream: { ip: '127.0.0.1', port: upstream.port },
     record: (flow) => {
       flows.push(flow);
+      // As the capture session does: the name map learns from the flows.
+      names.learnFrom(flow);
       recorded.emit('flow', flow);
     },
     log: (level, message) => logs.push(`${level} ${message}`),

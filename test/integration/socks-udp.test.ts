@@ -2,56 +2,18 @@
 // VPN app forwards a phone's DNS. The same question goes straight to a resolver of the test's own and
 // through phonehome: the answers must be the same bytes, and through phonehome the question is a
 // `dns` flow. QUIC is not relayed (a rejected flow, once), and only the client that asked may send.
-// The resolver listens on port 53 of a loopback address of its own: root only.
+// The resolver listens on port 53 of a loopback address of its own: root only (helpers/socks-udp.ts).
 
 import t from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
 import type { Flow } from '../../src/model/flow.js';
 import { startLab, within } from '../helpers/lab.js';
+import { askOverSocks as ask, dnsQuestion as question, ownLoopback, socksUdpSkip as skip, startResolver } from '../helpers/socks-udp.js';
 
-const PYTHON = '/usr/bin/python3';
-const client = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'socks_udp_dns.py');
-const skip = process.getuid?.() !== 0 ? 'needs root (a resolver on port 53)'
-  : spawnSync(PYTHON, ['-c', 'import socks']).status !== 0 ? 'PySocks is not installed (apt-get install python3-socks)' : false;
-
-/** A resolver on RESOLVER_IP:53 that answers every A question with 192.0.2.7; it counts the questions. */
-async function startResolver(ip: string): Promise<{ questions: () => number; close(): void }> {
-  const socket = dgram.createSocket('udp4');
-  let questions = 0;
-  socket.on('message', (message, from) => {
-    questions++;
-    const query = dnsPacket.decode(message);
-    const question = query.questions![0]!;
-    socket.send(dnsPacket.encode({ id: query.id ?? 0, type: 'response', flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [question], answers: [{ type: 'A', name: question.name, ttl: 60, data: '192.0.2.7' }] }), from.port, from.address);
-  });
-  socket.bind(53, ip);
-  await once(socket, 'listening');
-  return { questions: () => questions, close: () => socket.close() };
-}
-
-function question(name: string, id: number): Buffer {
-  return dnsPacket.encode({ id, type: 'query', flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
-}
-
-/** PySocks (or a plain UDP socket without a proxy port): the answer's hex, its source, or "timeout". */
-async function ask(resolver: string, port: number, query: Buffer, proxyPort?: number): Promise<string> {
-  const child = spawn(PYTHON, [client, resolver, String(port), query.toString('hex'), ...(proxyPort !== undefined ? [String(proxyPort)] : [])]);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
-  child.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-  const [code] = (await within(once(child, 'exit'), 20_000, 'the Python client')) as [number | null];
-  if (code !== 0) throw new Error(`python exited ${code}: ${err}`);
-  return out.trim();
-}
-
-// A loopback address of this test's own, so that port 53 is free whatever else runs.
-const RESOLVER = `127.53.${process.pid % 250}.1`;
+const RESOLVER = ownLoopback(1);
 
 t.test('PySocks sends its DNS through UDP ASSOCIATE: the same answer as straight to the resolver, and a dns flow', { skip }, async (t) => {
   const resolver = await startResolver(RESOLVER);

@@ -27,7 +27,6 @@ import dnsPacket, { type DecodedPacket } from 'dns-packet';
 import type { DnsAnswer, Endpoint, Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { normalizeClientIp } from '../access/client-access.js';
-import type { DnsNames } from './dns-names.js';
 import type { DnsUpstream } from './dns-upstream.js';
 import { questionOf } from './dns-records.js';
 import { deviceAnswer, dnsFlow, type DnsTransport } from './dns-exchange.js';
@@ -38,8 +37,7 @@ export interface DnsListenerOptions {
   /** 0: any free port (the same for UDP and TCP). */
   readonly port: number;
   readonly upstream: DnsUpstream;
-  readonly names: DnsNames;
-  /** Every query and its answer, as one finished flow. */
+  /** Every query and its answer, as one finished flow (the run's name map learns from it: dns-names.ts). */
   readonly record: (flow: Flow) => void;
   /** The WireGuard peer an address belongs to: its flows are `wireguard` and carry its name. */
   readonly peerOf?: (ip: string) => string | undefined;
@@ -227,8 +225,6 @@ export class DnsListener {
         startedAt, endedAt, client: endpoint, ...(peer ? { mode: 'wireguard' as const } : {}), target, upstream: this.#options.upstream, query,
         queryBytes: bytes.length, answerBytes: answer?.length ?? 0, ...details, tags: [...tags, ...(details.tags ?? [])],
       });
-      const answers = details.answers ?? [];
-      if (question && details.rcode === 'NOERROR' && answers.length > 0) this.#options.names.learn(question.name, answers, endedAt.getTime());
       try {
         this.#options.record(flow);
       } catch (error) {

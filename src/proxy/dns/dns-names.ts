@@ -1,9 +1,13 @@
 // The name ↔ address map that the DNS answers of a run build. A device that connects to an address
 // got it from an answer a moment before; remembering which name it asked for names a connection that
 // carries no SNI and no Host (ECH, raw TCP, an app that dials an address). Pure: time is passed in.
+//
+// It learns from the run's `dns` flows, whichever way the question came (the DNS listener, the
+// WireGuard tunnel's DNS, SOCKS5's UDP ASSOCIATE): a flow is what the device was told, and every
+// answer passes through one.
 
 import net from 'node:net';
-import type { DnsAnswer } from '../../model/flow.js';
+import type { DnsAnswer, Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 
 /**
@@ -88,6 +92,12 @@ export class DnsNames {
     }
   }
 
+  /** Learns from a flow, when it is a DNS answer that gave the device addresses (`dnsLesson`). */
+  learnFrom(flow: Flow): void {
+    const lesson = dnsLesson(flow);
+    if (lesson) this.learn(lesson.name, lesson.answers, lesson.atMs);
+  }
+
   /** The name most recently learned for `address` that is still valid at `nowMs` (learned by then, TTL plus grace not over). */
   nameOf(address: string, nowMs: number = Date.now()): string | undefined {
     return this.#lookup(address, nowMs)?.name;
@@ -135,6 +145,13 @@ export class DnsNames {
     if (at >= 0) keys.splice(at, 1);
     if (keys.length === 0) this.#byAddress.delete(entry.address);
   }
+}
+
+/** What a `dns` flow teaches the name map: the name asked for and its answers, when it got any. */
+export function dnsLesson(flow: Flow): { name: string; answers: readonly DnsAnswer[]; atMs: number } | undefined {
+  if (flow.kind !== 'dns' || flow.dns.rcode !== 'NOERROR' || flow.dns.answers.length === 0 || flow.dns.name === '') return undefined;
+  // When the device was told: the answer left phonehome as the flow ended.
+  return { name: flow.dns.name, answers: flow.dns.answers, atMs: Date.parse(flow.endedAt) };
 }
 
 /** A DNS name as compared here: lower-case, without the final dot. */

@@ -33,7 +33,7 @@ export interface LoopConfig {
   readonly keylog: boolean;
   readonly opaque: boolean;
   readonly deviceTls: boolean;
-  /** DNS is answered (in the primary): flows to bare addresses are named from its answers. */
+  /** Flows to bare addresses are named from the run's DNS answers (the primary's listeners, any loop's SOCKS5 UDP). */
   readonly dnsNames: boolean;
 }
 

@@ -54,6 +54,8 @@ const taps = new TapSender(send);
 async function start(config: LoopConfig): Promise<void> {
   const bus = new EventBus();
   bus.on('flow:end', (flow) => flows.handOver(flow));
+  // Its own SOCKS5 UDP answers at once (the primary also sends them back, with every other loop's).
+  if (config.dnsNames) bus.on('flow:end', (flow) => names?.learnFrom(flow));
   bus.on('tls:failed', (failure) => send({ t: 'tls-failed', failure }));
   bus.on('client:refused', (refusal) => send({ t: 'refused', refusal }));
   bus.on('log', (entry) => send({ t: 'log', entry }));

@@ -26,6 +26,7 @@ import { FlowRenumbering } from './flow-renumbering.js';
 import type { FromLoop, LoopConfig, ToLoop } from './loop-messages.js';
 import { TapReceiver } from './remote-taps.js';
 import { flowBacklogBytes } from './loop-backlog.js';
+import { dnsLesson } from '../dns/dns-names.js';
 
 /** What a capture session needs of its proxy, whether one loop in-process or several. */
 export type ProxyEngine = Pick<InterceptingProxy, 'start' | 'stop' | 'port' | 'transparentPort' | 'leafStats'>;
@@ -72,10 +73,11 @@ export class ProxyLoops implements ProxyEngine {
     this.#events = options.events;
     this.#flowsByLoop = new Array<number>(count).fill(0);
     if (options.nameOf) {
-      // DNS is answered here: every loop learns the names its flows to bare addresses are given.
+      // Every DNS answer of the run (this process's listeners, a loop's SOCKS5 UDP) reaches every
+      // loop: the connection that follows it may land on any of them.
       this.#events.on('flow:end', (flow) => {
-        if (flow.kind !== 'dns' || flow.dns.rcode !== 'NOERROR' || flow.dns.answers.length === 0) return;
-        this.#broadcast({ t: 'dns', name: flow.dns.name, answers: flow.dns.answers, atMs: Date.parse(flow.endedAt) });
+        const lesson = dnsLesson(flow);
+        if (lesson) this.#broadcast({ t: 'dns', ...lesson });
       });
     }
   }

@@ -1,6 +1,8 @@
 import t from 'tap';
-import { DnsNames, dnsNameGraceMs } from '../../../src/proxy/dns/dns-names.js';
-import type { DnsAnswer } from '../../../src/model/flow.js';
+import { DnsNames, dnsLesson, dnsNameGraceMs } from '../../../src/proxy/dns/dns-names.js';
+import type { DnsAnswer, Flow } from '../../../src/model/flow.js';
+import { dnsFlow } from '../../helpers/dns-flows.js';
+import { makeFlow } from '../../helpers/flows.js';
 
 const a = (name: string, data: string, ttl = 60): DnsAnswer => ({ name, type: 'A', ttl, data });
 const aaaa = (name: string, data: string, ttl = 60): DnsAnswer => ({ name, type: 'AAAA', ttl, data });
@@ -92,4 +94,24 @@ t.test('nameOf defaults to now', async (t) => {
   const names = new DnsNames();
   names.learn('now.example', [a('now.example', '198.51.100.1')], Date.now());
   t.equal(names.nameOf('198.51.100.1'), 'now.example');
+});
+
+t.test('the map learns from dns flows: an answer with addresses teaches, anything else does not', async (t) => {
+  const at = '2026-11-27T18:30:11.000Z';
+  const rows: ReadonlyArray<readonly [what: string, flow: Flow, lesson: boolean]> = [
+    ['an answer with an address', dnsFlow('photos.example.com', { at, dns: { answers: [a('photos.example.com', '203.0.113.5')] } }), true],
+    ['NXDOMAIN', dnsFlow('photos.example.com', { at, dns: { rcode: 'NXDOMAIN', answers: [a('photos.example.com', '203.0.113.5')] } }), false],
+    ['NOERROR with no answers (NODATA)', dnsFlow('photos.example.com', { at }), false],
+    ['a malformed question (no name)', dnsFlow('', { at, dns: { answers: [a('x.example.com', '203.0.113.5')] } }), false],
+    ['SERVFAIL', dnsFlow('photos.example.com', { at, dns: { rcode: 'SERVFAIL' } }), false],
+    ['an HTTP flow', makeFlow({ kind: 'http' }), false],
+  ];
+  for (const [what, flow, teaches] of rows) {
+    const lesson = dnsLesson(flow);
+    t.equal(lesson !== undefined, teaches, what);
+    const names = new DnsNames();
+    names.learnFrom(flow);
+    t.equal(names.nameOf('203.0.113.5', Date.parse(at)), teaches ? 'photos.example.com' : undefined, `${what}: the map`);
+  }
+  t.same(dnsLesson(rows[0]![1]), { name: 'photos.example.com', answers: [a('photos.example.com', '203.0.113.5')], atMs: Date.parse(at) }, 'learned as of the moment the answer left');
 });
