@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
-import type { TlsVersionName } from './layers/client-hello.js';
+import type { TlsVersionRange } from './layers/client-hello.js';
 import type { DeviceOffer } from './upstream.js';
 
 export interface TlsFacts {
@@ -14,8 +14,8 @@ export interface TlsFacts {
   sni?: string;
   /** What the client offered by ALPN, in its order. */
   clientAlpn: readonly string[];
-  /** The oldest TLS version the client offered (client-hello.ts). */
-  clientOldestVersion?: TlsVersionName;
+  /** The TLS versions the client offered, oldest to newest (client-hello.ts). */
+  clientVersions?: TlsVersionRange;
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -53,7 +53,7 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 export function deviceOffer(context: ConnectionContext): DeviceOffer {
   const facts = context.tls;
   if (!facts) return NO_OFFER;
-  return facts.clientOldestVersion ? { alpn: facts.clientAlpn, oldestVersion: facts.clientOldestVersion } : { alpn: facts.clientAlpn };
+  return facts.clientVersions ? { alpn: facts.clientAlpn, versions: facts.clientVersions } : { alpn: facts.clientAlpn };
 }
 
 const NO_OFFER: DeviceOffer = { alpn: [] };

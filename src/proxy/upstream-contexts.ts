@@ -1,12 +1,16 @@
 // The TLS contexts of our connections to servers: the roots we trust (Node's bundled Mozilla roots
-// plus --upstream-ca), the oldest TLS version we speak, and the lab's client certificate for a host
+// plus --upstream-ca), the TLS versions we speak, and the lab's client certificate for a host
 // (--client-cert).
 //
-// The oldest version is the lab's (--upstream-tls-min, TLS 1.2 by default), or older when the
-// device itself offered older (its ClientHello, client-hello.ts): an Android 4.4 app reaches its
-// vendor's TLS 1.0 server directly, so it reaches it through us too. A device that offers only
-// TLS 1.2 and up does not get that lowering: it would not have reached such a server either.
-// Nothing the device did not already accept is weakened, and certificates are checked as ever.
+// The versions follow the device's ClientHello (client-hello.ts):
+// - The oldest is the lab's (--upstream-tls-min, TLS 1.2 by default), or older when the device
+//   itself offered older: an Android 4.4 app reaches its vendor's TLS 1.0 server directly, so it
+//   reaches it through us too. A device that offers only TLS 1.2 and up does not get that
+//   lowering: it would not have reached such a server either. Nothing the device did not already
+//   accept is weakened, and certificates are checked as ever.
+// - The newest is the device's: a server sees the version it would have agreed on with the
+//   device (TLS 1.2 for an Android 9 app, not our TLS 1.3), and one that speaks only newer
+//   versions than the device refuses us as it would have refused the device.
 //
 // Extra roots go into a SecureContext built once, not into `ca`: https.Agent turns `ca` into its
 // pool key on every request (all ~140 root PEMs concatenated: it was 56% of the CPU under small
@@ -14,7 +18,7 @@
 // Node's default store, so the bundled roots are listed too.
 
 import tls from 'node:tls';
-import type { TlsVersionName } from './layers/client-hello.js';
+import { isOlderTls, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -25,13 +29,11 @@ export interface ClientCertificate {
   readonly keyPem: string;
 }
 
-const AGE: Record<TlsVersionName, number> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2': 2, 'TLSv1.3': 3 };
-
 export class UpstreamContexts {
   readonly #roots: { ca?: string[] };
   readonly #labFloor: UpstreamTlsMin;
   readonly #certificates: ReadonlyMap<string, ClientCertificate>;
-  /** By floor, then `host` ('' for no client certificate); undefined is Node's default context. */
+  /** By versions, then `host` ('' for no client certificate); undefined is Node's default context. */
   readonly #built = new Map<string, tls.SecureContext | undefined>();
 
   /** `certificates` by lower-case host. A certificate and key that do not belong together throw here, at start. */
@@ -39,23 +41,26 @@ export class UpstreamContexts {
     this.#roots = upstreamCaPems.length > 0 ? { ca: [...tls.rootCertificates, ...upstreamCaPems] } : {};
     this.#labFloor = labFloor ?? 'TLSv1.2';
     this.#certificates = certificates ?? new Map();
-    this.for(undefined, this.#labFloor);
-    for (const host of this.#certificates.keys()) this.for(host, this.#labFloor);
+    const versions = this.versionsFor(undefined);
+    this.for(undefined, versions);
+    for (const host of this.#certificates.keys()) this.for(host, versions);
   }
 
-  /** The floor for a device that offered `deviceOldest` (the lab's when unknown). */
-  floorFor(deviceOldest: TlsVersionName | undefined): UpstreamTlsMin {
-    return deviceOldest !== undefined && AGE[deviceOldest] < AGE[this.#labFloor] ? (deviceOldest as UpstreamTlsMin) : this.#labFloor;
+  /** What we speak to the server of a device that offered `offered` (the lab's floor and TLS 1.3 when unknown). */
+  versionsFor(offered: TlsVersionRange | undefined): UpstreamVersions {
+    const oldest = offered !== undefined && isOlderTls(offered.oldest, this.#labFloor) ? (offered.oldest as UpstreamTlsMin) : this.#labFloor;
+    // Never below the floor: a device's newest is at least its oldest, and the floor is at most that.
+    return { oldest, newest: offered?.newest ?? 'TLSv1.3' };
   }
 
   /** The context for a server: with its client certificate when the lab gave one; undefined for Node's default. */
-  for(host: string | undefined, floor: UpstreamTlsMin = this.#labFloor): tls.SecureContext | undefined {
+  for(host: string | undefined, versions: UpstreamVersions = this.versionsFor(undefined)): tls.SecureContext | undefined {
     const lower = host?.toLowerCase();
     const certified = lower !== undefined && this.#certificates.has(lower) ? lower : '';
-    const key = `${floor} ${certified}`;
+    const key = `${versionsKey(versions)} ${certified}`;
     if (this.#built.has(key)) return this.#built.get(key);
     const certificate = certified ? this.#certificates.get(certified) : undefined;
-    const options: tls.SecureContextOptions = { ...this.#roots, ...floorOptions(floor), ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}) };
+    const options: tls.SecureContextOptions = { ...this.#roots, ...versionOptions(versions), ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}) };
     const context = Object.keys(options).length > 0 ? tls.createSecureContext(options) : undefined;
     this.#built.set(key, context);
     return context;
@@ -66,10 +71,22 @@ export class UpstreamContexts {
   }
 }
 
-/** tls options for a floor; none for Node's default (TLS 1.2, security level 1). */
-function floorOptions(floor: UpstreamTlsMin): { minVersion?: tls.SecureVersion; ciphers?: string } {
-  if (floor === 'TLSv1.2') return {};
+/** The versions we speak to one server, oldest to newest. */
+export interface UpstreamVersions {
+  readonly oldest: UpstreamTlsMin;
+  readonly newest: TlsVersionName;
+}
+
+/** One text per range: part of the keys of contexts and probes. */
+export function versionsKey(versions: UpstreamVersions): string {
+  return `${versions.oldest}-${versions.newest}`;
+}
+
+/** tls options for a range of versions; none for Node's default (TLS 1.2 to 1.3, security level 1). */
+function versionOptions(versions: UpstreamVersions): { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; ciphers?: string } {
+  const newest = versions.newest === 'TLSv1.3' ? {} : { maxVersion: versions.newest };
+  if (versions.oldest === 'TLSv1.2') return newest;
   // OpenSSL 3 refuses TLS < 1.2 above security level 0 (SHA-1 handshake signatures); the suites
   // are what old servers have (the device side offers the same, leaf-store.ts).
-  return { minVersion: floor, ciphers: `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEVEL=0` };
+  return { minVersion: versions.oldest, ...newest, ciphers: `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEVEL=0` };
 }

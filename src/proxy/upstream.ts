@@ -16,8 +16,8 @@ import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
 import type { LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
-import { UpstreamContexts, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
-import type { TlsVersionName } from './layers/client-hello.js';
+import { UpstreamContexts, versionsKey, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
+import { tlsVersionNamed, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
 
 export type { ClientCertificate, UpstreamTlsMin } from './upstream-contexts.js';
 
@@ -43,21 +43,23 @@ export interface UpstreamOptions {
 
 /**
  * What the device's ClientHello offered that our connection to its server follows: its ALPN list
- * (the server chooses from it, as it would have), and the oldest TLS version it speaks (how old a
- * server we speak to for it: upstream-contexts.ts).
+ * (the server chooses from it, as it would have), and the TLS versions it speaks (which ones we
+ * speak to its server: upstream-contexts.ts).
  */
 export interface DeviceOffer {
   readonly alpn: readonly string[];
-  readonly oldestVersion?: TlsVersionName;
+  readonly versions?: TlsVersionRange;
 }
 
 /** What an eager look at the server found, before we answer the device's ClientHello. */
 export type UpstreamProbe =
   /**
-   * The server finished its handshake; `alpn` is what it chose from the device's offer,
-   * `certificate` the names and kind of key of its certificate (ca/leaf-shape.ts), when its handshake was seen.
+   * The server finished its handshake; `alpn` is what it chose from the device's offer, `version`
+   * the TLS version it agreed on, `certificate` the names and kind of key of its certificate
+   * (ca/leaf-shape.ts), when its handshake was seen. Without `socket`, these are remembered from
+   * the last look (no connection was made for this one), and `cipher` is absent.
    */
-  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: string; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
+  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: TlsVersionName; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
@@ -119,7 +121,7 @@ export class UpstreamConnector {
   readonly #options: UpstreamOptions;
   readonly #contexts: UpstreamContexts;
   /** Servers whose last probe was plain (no h2, no client certificate): not probed again for a while. */
-  readonly #probed = new Map<string, { until: number; alpn?: string; certificate: LeafShape | undefined }>();
+  readonly #probed = new Map<string, { until: number; alpn?: string; version: TlsVersionName | undefined; certificate: LeafShape | undefined }>();
   /** Sessions of the servers we spoke to: the next connection to one resumes (probe and relays alike). */
   readonly sessions = new UpstreamSessions();
   /** Given to every connection agent (one function, not one per device connection). */
@@ -155,9 +157,9 @@ export class UpstreamConnector {
    * (first-connection.ts); it is asked for only when the server is asked.
    */
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
-    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${this.#contexts.floorFor(offer.oldestVersion)}`;
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}`;
     const known = this.#probed.get(key);
-    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.certificate ? { certificate: known.certificate } : {}), ...(known.alpn ? { alpn: known.alpn } : {}) };
+    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.certificate ? { certificate: known.certificate } : {}), ...(known.alpn ? { alpn: known.alpn } : {}), ...(known.version ? { version: known.version } : {}) };
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
@@ -176,7 +178,7 @@ export class UpstreamConnector {
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
-      version: socket.getProtocol() ?? undefined, cipher: socket.getCipher()?.standardName, certificate: this.sessions.certificateOf(socket),
+      version: tlsVersionNamed(socket.getProtocol()), cipher: socket.getCipher()?.standardName, certificate: this.sessions.certificateOf(socket),
     });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
@@ -192,7 +194,7 @@ export class UpstreamConnector {
     if (facts.alpn !== 'h2') {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
-      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, certificate: facts.certificate, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
+      this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, version: facts.version, certificate: facts.certificate, ...(facts.alpn ? { alpn: facts.alpn } : {}) });
       if (this.#probed.size > limits.probeMemoryEntries) this.#probed.delete(this.#probed.keys().next().value!);
     }
     // The connection that answered is the one the device's traffic then rides on: the server sees
@@ -202,9 +204,9 @@ export class UpstreamConnector {
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
   connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
-    const floor = this.#contexts.floorFor(offer.oldestVersion);
+    const versions = this.#contexts.versionsFor(offer.versions);
     return new ConnectionAgent({
-      rejectUnauthorized: !this.#options.insecureUpstream, alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, floor), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      rejectUnauthorized: !this.#options.insecureUpstream, alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -229,7 +231,7 @@ export class UpstreamConnector {
 
   /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
   connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket): Promise<tls.TLSSocket> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.floorFor(offer.oldestVersion));
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions));
     const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
@@ -280,8 +282,8 @@ export class UpstreamConnector {
    * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
    * server's certificate must name.
    */
-  secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceOldest?: TlsVersionName): Promise<tls.TLSSocket> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.floorFor(deviceOldest));
+  secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange): Promise<tls.TLSSocket> {
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(deviceVersions));
     const checkIdentity = identityCheckFor(host, servername);
     return this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),

@@ -4,7 +4,7 @@
 // both times; through phonehome the mail sent must also be a `mail` finding.
 
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -12,7 +12,8 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
-import { getOriginCa, tempDir, testLookup, within } from '../helpers/lab.js';
+import { getOriginCa, pemFile, tempDir, testLookup } from '../helpers/lab.js';
+import { runProgram } from '../helpers/run-client.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
@@ -107,22 +108,9 @@ async function startServer(scenario: Scenario): Promise<{ port: number; received
 
 /** openssl s_client, straight or through the proxy; its input all at once, as a pipelining mail app sends it. */
 async function sClient(args: string[], input: string): Promise<string> {
-  const child = spawn('openssl', ['s_client', ...args, '-quiet', '-verify_return_error'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(input);
-  const [code] = (await within(once(child, 'exit'), 20_000, 'openssl s_client to exit')) as [number | null];
+  const { code, stdout, stderr } = await runProgram('openssl', ['s_client', ...args, '-quiet', '-verify_return_error'], input, 20_000);
   if (code !== 0) throw new Error(`openssl s_client failed (${code}): ${stderr}`);
   return stdout;
-}
-
-function pemFile(pem: string): string {
-  const file = path.join(tempDir(), 'ca.pem');
-  fs.writeFileSync(file, pem);
-  return file;
 }
 
 for (const scenario of scenarios) {

@@ -7,71 +7,41 @@
 // speaks only ECDSA (an IoT TLS stack built without RSA) reaches an ECDSA server through phonehome.
 
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { CertificateAuthority, type LeafKeyType } from '../../src/proxy/ca/certificate-authority.js';
-import { getOriginCa, socks5Connect, startLab, tempDir, within } from '../helpers/lab.js';
+import { getOriginCa, pemFile, socks5Connect, startLab, tempDir, within } from '../helpers/lab.js';
+import { runProgram, type ProgramRun } from '../helpers/run-client.js';
+import { startOneRequestTlsOrigin, type OneRequestTlsOrigin } from '../helpers/tls-origin.js';
 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
 
 const SERVER_NAMES = ['legacy.example.test', 'cdn.example.test', '*.static.example.test'];
 
-interface NamedOrigin {
-  readonly port: number;
+interface NamedOrigin extends OneRequestTlsOrigin {
   /** Per connection: the SNI it carried (false for none). */
   readonly sniSeen: Array<string | false>;
-  /** Requests that reached the server. */
-  readonly requests: string[];
-  close(): void;
 }
 
 /** An HTTP/1.0 server over TLS whose certificate, from `ca`, names SERVER_NAMES and not 127.0.0.1. */
 async function startNamedOrigin(ca: CertificateAuthority, keyType: LeafKeyType = 'rsa'): Promise<NamedOrigin> {
   const leaf = ca.issueLeaf(SERVER_NAMES, keyType);
   const sniSeen: Array<string | false> = [];
-  const requests: string[] = [];
-  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
-    socket.on('error', () => undefined);
+  const origin = await startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the named server', (socket) => {
     sniSeen.push((socket as tls.TLSSocket & { servername: string | false }).servername);
-    let head = '';
-    socket.on('data', (chunk: Buffer) => {
-      head += chunk.toString('latin1');
-      if (!head.includes('\r\n\r\n')) return;
-      requests.push(head.split('\r\n')[0]!);
-      socket.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the named server');
-    });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, sniSeen, requests, close: () => server.close() };
-}
-
-function pemFile(pem: string): string {
-  const file = path.join(tempDir(), 'ca.pem');
-  fs.writeFileSync(file, pem);
-  return file;
+  return { ...origin, sniSeen };
 }
 
 /**
  * `openssl s_client` to 127.0.0.1:port checking `name`, through `proxyPort` when given; without
  * SNI unless `sni`; `extra`: more options (the TLS version, suites, signature algorithms).
  */
-async function sClientByAddress(options: { port: number; name: string; caFile: string; proxyPort?: number; sni?: boolean; extra?: string[] }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function sClientByAddress(options: { port: number; name: string; caFile: string; proxyPort?: number; sni?: boolean; extra?: string[] }): Promise<ProgramRun> {
   const args = ['s_client', '-connect', `127.0.0.1:${options.port}`, ...(options.sni ? ['-servername', options.name] : ['-noservername']), '-verify_hostname', options.name, '-verify_return_error', '-CAfile', options.caFile, '-quiet', ...(options.extra ?? [])];
   if (options.proxyPort !== undefined) args.push('-proxy', `127.0.0.1:${options.proxyPort}`);
-  const child = spawn('openssl', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(`GET /feed HTTP/1.0\r\nHost: ${options.name}\r\n\r\n`);
-  const [code] = (await within(once(child, 'exit'), 20_000, 'openssl s_client to exit')) as [number | null];
-  return { code, stdout, stderr };
+  return runProgram('openssl', args, `GET /feed HTTP/1.0\r\nHost: ${options.name}\r\n\r\n`, 20_000);
 }
 
 t.test('no SNI, by address: openssl checking a name the server\'s certificate carries gets through, as directly; the server still sees no SNI', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {

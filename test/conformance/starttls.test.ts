@@ -16,7 +16,8 @@ import { resolveCaptureOptions } from '../../src/app/options.js';
 import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 import type { Flow } from '../../src/model/flow.js';
-import { connectTunnel, getOriginCa, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, pemFile, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
+import { runProgram, type ProgramRun } from '../helpers/run-client.js';
 
 type Protocol = 'smtp' | 'imap' | 'pop3';
 
@@ -31,7 +32,8 @@ interface MailServer {
 }
 
 /** A small SMTP, IMAP or POP3 server: clear text, STARTTLS (or a refusal), then the same dialogue in TLS. */
-async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority; tls10Only?: boolean }): Promise<MailServer> {
+/** `tlsVersions`: what the server's TLS speaks, when not today's defaults. */
+async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority; tlsVersions?: tls.SecureContextOptions }): Promise<MailServer> {
   const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname);
   let plain = '';
   let secure = '';
@@ -55,8 +57,7 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
     const upgrade = (): void => {
       io.removeAllListeners('data');
       upgraded = true;
-      const old = options.tls10Only ? { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' } as const : {};
-      const secured = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem, ...old }) });
+      const secured = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem, ...options.tlsVersions }) });
       secured.on('error', () => undefined);
       io = secured;
       secured.on('data', onData);
@@ -150,27 +151,13 @@ const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
  * `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it
  * ends. It checks `verifyName` (default `host`) and sends it as SNI, except to an address: no SNI.
  */
-async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string; extraArgs?: string[] }): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string; extraArgs?: string[] }): Promise<ProgramRun> {
   const verifyName = options.verifyName ?? options.host;
   const sni = net.isIP(options.host) === 0 ? ['-servername', options.host] : ['-noservername'];
-  const child = spawn('openssl', [
+  return runProgram('openssl', [
     's_client', '-starttls', options.protocol, '-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`,
     ...sni, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', verifyName, '-crlf', '-quiet', ...(options.extraArgs ?? []),
-  ], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => { stdout += c.toString('latin1'); });
-  child.stderr.on('data', (c: Buffer) => { stderr += c.toString('latin1'); });
-  child.stdin.on('error', () => undefined);
-  child.stdin.end(options.input);
-  const [code] = (await within(once(child, 'exit'), 20_000, `openssl s_client -starttls ${options.protocol} to exit`)) as [number | null];
-  return { code, stdout, stderr };
-}
-
-function pemFile(pem: string): string {
-  const file = path.join(tempDir(), 'ca.pem');
-  fs.writeFileSync(file, pem);
-  return file;
+  ], options.input, 20_000);
 }
 
 const mailText = [
@@ -256,7 +243,7 @@ t.test('IMAP STARTTLS to an address, no SNI (a mail app given the server\'s addr
 t.test('an old mail app (TLS 1.0) and its TLS 1.0-only server after STARTTLS: they reach each other through phonehome as directly, decrypted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
   const lab = await startLab();
   t.teardown(() => lab.close());
-  const smtp = await startMailServer('smtp', { hostname: 'oldmail.example.test', tls10Only: true });
+  const smtp = await startMailServer('smtp', { hostname: 'oldmail.example.test', tlsVersions: { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' } });
   t.teardown(() => smtp.close());
   const input = ['EHLO phone', 'QUIT', ''].join('\n');
   const result = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'oldmail.example.test', port: smtp.port, caFile: pemFile(lab.ca.certPem), input, extraArgs: ['-tls1', '-cipher', 'DEFAULT:@SECLEVEL=0'] });
@@ -264,6 +251,18 @@ t.test('an old mail app (TLS 1.0) and its TLS 1.0-only server after STARTTLS: th
   t.equal(smtp.secure(), input.replace(/\n/g, '\r\n'), 'the server read what the client sent after STARTTLS');
   const flow = await lab.next('flow:end', (f) => f.target.host === 'oldmail.example.test');
   t.ok(flow.tags.includes('starttls:smtp'), `decrypted (${flow.tags})`);
+});
+
+t.test('a mail app with TLS 1.3 and its TLS 1.2 server after STARTTLS: TLS 1.2 on both sides, as directly', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const smtp = await startMailServer('smtp', { hostname: 'mail12.example.test', tlsVersions: { maxVersion: 'TLSv1.2' } });
+  t.teardown(() => smtp.close());
+  const input = ['EHLO phone', 'QUIT', ''].join('\n');
+  const result = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'mail12.example.test', port: smtp.port, caFile: pemFile(lab.ca.certPem), input, extraArgs: ['-brief'] });
+  t.equal(result.code, 0, `openssl succeeded: ${result.stderr}`);
+  t.match(result.stderr, /Protocol version: TLSv1\.2\b/, 'the app spoke TLS 1.2 to phonehome, as it would have to its server');
+  t.equal(smtp.secure(), input.replace(/\n/g, '\r\n'), 'the server read what the client sent after STARTTLS');
 });
 
 t.test('a device that refuses our CA after STARTTLS: the host is learned, and its next STARTTLS is not intercepted', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {

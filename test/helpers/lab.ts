@@ -24,6 +24,13 @@ export function tempDir(prefix = 'phonehome-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/** A PEM written to a file of its own (a CA for a client's -CAfile / --cacert), in a new temporary folder. */
+export function pemFile(pem: string): string {
+  const file = path.join(tempDir(), 'ca.pem');
+  fs.writeFileSync(file, pem);
+  return file;
+}
+
 /** Resolves *.test to 127.0.0.1, everything else as usual. */
 export const testLookup = loopbackLookup('.test');
 

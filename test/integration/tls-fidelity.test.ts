@@ -38,11 +38,11 @@ async function http10(secure: tls.TLSSocket, request: string): Promise<string> {
 }
 
 t.test('an Android 4.4 client (TLS 1.0, its suites, no SNI) is decrypted; the flow records both sides\' TLS', async (t) => {
-  const origin = await startOrigin({ tls: true, hostname: 'legacy.example.test', handler: (_req, res) => res.end('hello old phone') });
-  t.teardown(() => origin.close());
+  // A server of its time: TLS 1.0 still on, beside today's versions.
+  const port = await startTlsServer(t, 'legacy.example.test', 'hello old phone', { minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0' });
   const lab = await startLab();
   t.teardown(() => lab.close());
-  const secure = await tlsViaProxy(lab.port, `legacy.example.test:${origin.port}`, {
+  const secure = await tlsViaProxy(lab.port, `legacy.example.test:${port}`, {
     host: '127.0.0.1', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS, ca: lab.ca.certPem,
     // No SNI: the leaf must still name the CONNECT host.
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity('legacy.example.test', cert),
@@ -53,7 +53,7 @@ t.test('an Android 4.4 client (TLS 1.0, its suites, no SNI) is decrypted; the fl
   t.match(answer, /hello old phone$/);
   const flow = await lab.next('flow:end', (f) => f.kind === 'http');
   t.notOk(flow.sni, 'the client sent no SNI');
-  t.match(flow.tls, { client: { version: 'TLSv1', cipher: /^TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA$/ }, server: { version: 'TLSv1.3' } });
+  t.match(flow.tls, { client: { version: 'TLSv1', cipher: /^TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA$/ }, server: { version: 'TLSv1' } }, 'the server spoke the TLS 1.0 the app offered, as directly');
   t.equal(lab.passthrough.learned().length, 0);
 });
 
@@ -175,9 +175,10 @@ t.test('--client-cert: a certificate and key that do not belong together are a o
 });
 
 /** An HTTPS server that speaks only TLS 1.0 (an old lab or vendor server), answering `body`; its port. */
-async function startTls10Server(t: Test, hostname: string, body: string): Promise<number> {
+/** An HTTPS server for `hostname` speaking only TLS 1.0 (unless `versions` says otherwise). */
+async function startTlsServer(t: Test, hostname: string, body: string, versions: tls.SecureContextOptions = { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' }): Promise<number> {
   const leaf = getOriginCa().issueLeaf(hostname);
-  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'AES128-SHA:@SECLEVEL=0' }, (_req, res) => res.end(body));
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, ...versions }, (_req, res) => res.end(body));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
@@ -185,7 +186,7 @@ async function startTls10Server(t: Test, hostname: string, body: string): Promis
 }
 
 t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, and with it the request goes through', async (t) => {
-  const port = await startTls10Server(t, 'old.example.test', 'old server');
+  const port = await startTlsServer(t, 'old.example.test', 'old server');
   const strict = await startLab();
   t.teardown(() => strict.close());
   const refused = await http10(await tlsViaProxy(strict.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: strict.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
@@ -196,11 +197,11 @@ t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, a
   const answer = await http10(await tlsViaProxy(lenient.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: lenient.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
   t.match(answer, /^HTTP\/1\.1 200[^]*old server$/);
   const flow = await lenient.next('flow:end', (f) => f.kind === 'http');
-  t.match(flow.tls, { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1' } });
+  t.match(flow.tls, { client: { version: 'TLSv1.3' }, server: { version: 'TLSv1' } }, 'the lab bridged a server older than the device speaks: the device side is not held to its version');
 });
 
 t.test('an Android 4.4 app and its TLS 1.0-only server: through without --upstream-tls-min, as directly (it offered TLS 1.0 itself); openssl -tls1 too', async (t) => {
-  const port = await startTls10Server(t, 'vendor.example.test', 'old vendor server');
+  const port = await startTlsServer(t, 'vendor.example.test', 'old vendor server');
   const android = { servername: 'vendor.example.test', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS } as const;
   const request = 'GET /sync HTTP/1.1\r\nHost: vendor.example.test\r\nConnection: close\r\n\r\n';
   const directSocket = tls.connect({ host: '127.0.0.1', port, ...android, ca: getOriginCa().certPem });

@@ -8,21 +8,46 @@
 // default (HttpsURLConnection before API 20), and a proxy that refuses them sees nothing of what
 // they would have sent. OpenSSL 3 refuses TLS < 1.2 below security level 0 (their handshakes sign
 // with SHA-1), so the device side runs at @SECLEVEL=0 with Node's default suites plus the plain-RSA
-// CBC suites old stacks offer first. The upstream side keeps Node's defaults (TLS >= 1.2,
-// verified): weakening what we accept from a device exposes nothing the device did not already send.
+// CBC suites old stacks offer first. The upstream side is verified as ever, and goes below TLS 1.2
+// only for a device that does (upstream-contexts.ts): weakening what we accept from a device
+// exposes nothing the device did not already send.
+//
+// No newer than the server, though: once we know the version the server chose for the device's
+// offer (the eager probe), the device side offers nothing newer, so the device agrees on the
+// version it would have agreed on directly (`newestForDevice`). A device that refuses that version
+// (a Java 8 client with TLS 1.0 disabled, meeting a TLS 1.0 server) refuses it here too, and its
+// data goes nowhere, as directly; the flow records what it would have spoken, not what we could.
+// The one exception is the lab's own: a server older than anything the device offered was reached
+// only because of --upstream-tls-min, which bridges such servers on purpose.
 
 import tls from 'node:tls';
 import { limits } from '../../limits.js';
 import type { CertificateAuthority, IssuedLeaf } from '../ca/certificate-authority.js';
 import type { LeafShape } from './leaf-shape.js';
+import { isOlderTls, type TlsVersionName, type TlsVersionRange } from '../layers/client-hello.js';
 
 /** Cipher suites for the device side: today's defaults first, then what old Android and iOS offer. */
 export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0`;
 
+/**
+ * The newest TLS version to offer a device: the one its server agreed on, unless that is older
+ * than anything the device offered (the lab's --upstream-tls-min bridged it); TLS 1.3 when unknown.
+ */
+export function newestForDevice(server: TlsVersionName | undefined, device: TlsVersionRange | undefined): TlsVersionName {
+  if (!server || (device && isOlderTls(server, device.oldest))) return 'TLSv1.3';
+  return server;
+}
+
+/** A leaf, and its TLS contexts by the newest version they offer (made when first asked for). */
+interface HeldLeaf {
+  readonly leaf: IssuedLeaf;
+  readonly contexts: Map<TlsVersionName, tls.SecureContext>;
+}
+
 export class LeafStore {
   readonly #ca: CertificateAuthority;
   /** Keyed by the leaf's kind of key and names, space-separated in their order (the first is the subject). */
-  readonly #contexts = new Map<string, tls.SecureContext>();
+  readonly #leaves = new Map<string, HeldLeaf>();
   readonly #onIssued: ((shape: LeafShape, leaf: IssuedLeaf) => void) | undefined;
   #issued = 0;
 
@@ -38,23 +63,33 @@ export class LeafStore {
   }
 
   get cachedCount(): number {
-    return this.#contexts.size;
+    return this.#leaves.size;
   }
 
-  /** `shape.names`: validated host names and addresses, the first the subject (leaf-shape.ts). */
-  contextFor(shape: LeafShape): tls.SecureContext {
+  /**
+   * `shape.names`: validated host names and addresses, the first the subject (leaf-shape.ts).
+   * `newest`: the newest TLS version to offer the device (the server's choice), TLS 1.3 when unknown.
+   */
+  contextFor(shape: LeafShape, newest: TlsVersionName = 'TLSv1.3'): tls.SecureContext {
     const key = keyOf(shape);
-    const cached = this.#contexts.get(key);
-    if (cached) {
+    let held = this.#leaves.get(key);
+    if (held) {
       // Re-insert: Map keeps insertion order, so the oldest entry is the least recently used.
-      this.#contexts.delete(key);
-      this.#contexts.set(key, cached);
-      return cached;
+      this.#leaves.delete(key);
+      this.#leaves.set(key, held);
+    } else {
+      const leaf = this.#ca.issueLeaf(shape.names, shape.keyType);
+      this.#issued++;
+      held = this.#hold(key, leaf);
+      this.#onIssued?.(shape, leaf);
     }
-    const leaf = this.#ca.issueLeaf(shape.names, shape.keyType);
-    this.#issued++;
-    const context = this.#cache(key, leaf);
-    this.#onIssued?.(shape, leaf);
+    let context = held.contexts.get(newest);
+    if (!context) {
+      context = tls.createSecureContext({
+        key: held.leaf.keyPem, cert: held.leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS,
+      });
+      held.contexts.set(newest, context);
+    }
     return context;
   }
 
@@ -65,19 +100,17 @@ export class LeafStore {
    */
   adopt(shape: LeafShape, leaf: IssuedLeaf): void {
     const key = keyOf(shape);
-    if (!this.#contexts.has(key)) this.#cache(key, leaf);
+    if (!this.#leaves.has(key)) this.#hold(key, leaf);
   }
 
-  #cache(key: string, leaf: IssuedLeaf): tls.SecureContext {
-    const context = tls.createSecureContext({
-      key: leaf.keyPem, cert: leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: DEVICE_SIDE_CIPHERS,
-    });
-    this.#contexts.set(key, context);
-    if (this.#contexts.size > limits.leafCacheEntries) {
-      const oldest = this.#contexts.keys().next().value;
-      if (oldest !== undefined) this.#contexts.delete(oldest);
+  #hold(key: string, leaf: IssuedLeaf): HeldLeaf {
+    const held: HeldLeaf = { leaf, contexts: new Map() };
+    this.#leaves.set(key, held);
+    if (this.#leaves.size > limits.leafCacheEntries) {
+      const oldest = this.#leaves.keys().next().value;
+      if (oldest !== undefined) this.#leaves.delete(oldest);
     }
-    return context;
+    return held;
   }
 }
 

@@ -8,12 +8,30 @@
 export type ClientHelloResult =
   | { readonly kind: 'partial' }
   | { readonly kind: 'invalid'; readonly reason: string }
-  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly oldestVersion: TlsVersionName };
+  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly versions: TlsVersionRange };
 
 export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
+/** The TLS versions a client speaks, oldest to newest. */
+export interface TlsVersionRange {
+  readonly oldest: TlsVersionName;
+  readonly newest: TlsVersionName;
+}
+
 /** The TLS versions by their wire numbers (SSL 3 and drafts are not spoken here). */
 const VERSIONS = new Map<number, TlsVersionName>([[0x0301, 'TLSv1'], [0x0302, 'TLSv1.1'], [0x0303, 'TLSv1.2'], [0x0304, 'TLSv1.3']]);
+const VERSION_NAMES: ReadonlySet<string> = new Set(VERSIONS.values());
+const AGE: Readonly<Record<TlsVersionName, number>> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2': 2, 'TLSv1.3': 3 };
+
+/** Whether `a` is an older TLS version than `b`. */
+export function isOlderTls(a: TlsVersionName, b: TlsVersionName): boolean {
+  return AGE[a] < AGE[b];
+}
+
+/** A version as Node names it (`getProtocol()`), when it is one we speak. */
+export function tlsVersionNamed(text: string | null | undefined): TlsVersionName | undefined {
+  return text && VERSION_NAMES.has(text) ? (text as TlsVersionName) : undefined;
+}
 
 /** The first byte of a TLS handshake record, and so of every ClientHello. */
 export const RECORD_HANDSHAKE = 0x16;
@@ -60,6 +78,8 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   if (handshake === 'partial') return bytes.length > maxClientHelloBytes + 5 * 8 ? { kind: 'invalid', reason: 'ClientHello too large' } : { kind: 'partial' };
   if (typeof handshake === 'string') return { kind: 'invalid', reason: handshake };
   const body = handshake.subarray(4);
+  // client_version: the newest version of a client without supported_versions (TLS 1.3 clients say 1.2 here).
+  const legacyNewest = body.length >= 2 ? legacyVersion(body.readUInt16BE(0)) : 'TLSv1';
   let at = 2 + 32; // client_version, random
   const skip = (lengthBytes: 1 | 2): boolean => {
     if (at + lengthBytes > body.length) return false;
@@ -69,14 +89,14 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   };
   if (!skip(1) || !skip(2) || !skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' };
   // No extensions at all (old clients): no SNI, no ALPN.
-  if (at === body.length) return { kind: 'client-hello', alpn: [], oldestVersion: LEGACY_OLDEST };
+  if (at === body.length) return { kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyNewest } };
   if (at + 2 > body.length) return { kind: 'invalid', reason: 'truncated extensions' };
   const end = at + 2 + body.readUInt16BE(at);
   if (end > body.length) return { kind: 'invalid', reason: 'extensions run past the ClientHello' };
   at += 2;
   let sni: string | undefined;
   let alpn: string[] = [];
-  let oldestVersion: TlsVersionName | undefined;
+  let offered: TlsVersionRange | undefined;
   while (at + 4 <= end) {
     const type = body.readUInt16BE(at);
     const length = body.readUInt16BE(at + 2);
@@ -85,29 +105,43 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     if (at > end) return { kind: 'invalid', reason: 'an extension runs past the extension list' };
     if (type === EXTENSION_SERVER_NAME) sni = readServerName(data);
     else if (type === EXTENSION_ALPN) alpn = readProtocols(data);
-    else if (type === EXTENSION_SUPPORTED_VERSIONS) oldestVersion = readOldestVersion(data);
+    else if (type === EXTENSION_SUPPORTED_VERSIONS) offered = readSupportedVersions(data);
   }
-  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, oldestVersion: oldestVersion ?? LEGACY_OLDEST };
+  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest } };
 }
 
 /**
  * A ClientHello without supported_versions (a client without TLS 1.3: Android before 10, old iOS,
  * IoT stacks) states only its newest version, and such clients speak every version down to TLS
- * 1.0; taken as TLS 1.0. (One that refuses TLS 1.0 all the same, such as a Java 8 with it
- * disabled, is then let reach a TLS 1.0-only server through us, where directly it would not.)
+ * 1.0; taken as TLS 1.0. One that refuses TLS 1.0 all the same (a Java 8 with it disabled) still
+ * refuses it through us: the device side offers no newer version than the server chose
+ * (leaf-store.ts), so that device meets the TLS 1.0 it would have met directly.
  */
 const LEGACY_OLDEST: TlsVersionName = 'TLSv1';
 
-/** The oldest TLS version in a supported_versions list; GREASE and drafts are skipped. */
-function readOldestVersion(data: Buffer): TlsVersionName | undefined {
+/** The oldest and newest TLS versions in a supported_versions list; GREASE and drafts are skipped. */
+function readSupportedVersions(data: Buffer): TlsVersionRange | undefined {
   if (data.length < 1) return undefined;
   const end = Math.min(data.length, 1 + data[0]!);
   let oldest: number | undefined;
+  let newest: number | undefined;
   for (let at = 1; at + 2 <= end; at += 2) {
     const version = data.readUInt16BE(at);
-    if (VERSIONS.has(version) && (oldest === undefined || version < oldest)) oldest = version;
+    if (!VERSIONS.has(version)) continue;
+    if (oldest === undefined || version < oldest) oldest = version;
+    if (newest === undefined || version > newest) newest = version;
   }
-  return oldest === undefined ? undefined : VERSIONS.get(oldest);
+  return oldest === undefined || newest === undefined ? undefined : { oldest: VERSIONS.get(oldest)!, newest: VERSIONS.get(newest)! };
+}
+
+/**
+ * A legacy client_version as a version we speak: SSL 3 and older as TLS 1.0 (the device side
+ * refuses them anyway), anything past TLS 1.2 as TLS 1.2 (TLS 1.3 is only ever offered by
+ * supported_versions, RFC 8446 §4.2.1).
+ */
+function legacyVersion(wire: number): TlsVersionName {
+  if (wire >= 0x0303) return 'TLSv1.2';
+  return VERSIONS.get(wire) ?? 'TLSv1';
 }
 
 function readServerName(data: Buffer): string | undefined {

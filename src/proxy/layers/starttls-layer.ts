@@ -15,7 +15,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
-import type { LeafStore } from '../ca/leaf-store.js';
+import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
@@ -24,7 +24,7 @@ import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
 import { upstreamFailure, type UpstreamConnector } from '../upstream.js';
 import { beforeTlsWrap, readAgain } from '../socket-peek.js';
-import { parseClientHello, type ClientHelloResult } from './client-hello.js';
+import { parseClientHello, tlsVersionNamed, type ClientHelloResult, type TlsVersionName } from './client-hello.js';
 import { decideNextLayer, type NextLayer } from './next-layer.js';
 import { peekClientHello, readClientHello } from './read-client-hello.js';
 import { StartTlsWatcher, type GiveUpCode, type MailProtocol } from './starttls-watcher.js';
@@ -284,7 +284,7 @@ class StartTlsConnection {
   #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }, peeked = false): void {
     const context = this.#context;
     const sni = hello.sni ? validateHost(hello.sni) : undefined;
-    context.tls = { clientAlpn: hello.alpn, clientOldestVersion: hello.oldestVersion, ...(sni?.ok ? { sni: sni.host } : {}) };
+    context.tls = { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(sni?.ok ? { sni: sni.host } : {}) };
     const name = context.tls.sni ?? context.target.host;
     const passthrough = this.#options.passthrough.decide(name);
     if (passthrough) {
@@ -294,7 +294,7 @@ class StartTlsConnection {
     }
     const servername = upstreamServername(context);
     // The server first: a device's TLS is never completed for a server we could not verify.
-    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.oldestVersion).then((serverTls) => {
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions).then((serverTls) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
         return;
@@ -307,7 +307,7 @@ class StartTlsConnection {
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
       if (!peeked) this.#device.unshift(helloBytes);
-      this.#terminateDevice(name, leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate())));
+      this.#terminateDevice(name, leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate())), tlsVersionNamed(serverTls.getProtocol()));
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
@@ -316,13 +316,16 @@ class StartTlsConnection {
     });
   }
 
-  /** `name`: the one a refusal is learned by (SNI, else the target); `leaf`: what our leaf looks like (ca/leaf-shape.ts). */
-  #terminateDevice(name: string, leaf: LeafShape): void {
+  /**
+   * `name`: the one a refusal is learned by (SNI, else the target); `leaf`: what our leaf looks
+   * like (ca/leaf-shape.ts); `serverVersion`: the server's TLS version, the newest the device is offered.
+   */
+  #terminateDevice(name: string, leaf: LeafShape, serverVersion: TlsVersionName | undefined): void {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
-    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf) });
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.clientVersions)) });
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {

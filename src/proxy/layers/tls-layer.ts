@@ -17,7 +17,7 @@ import type { EventBus } from '../../flow/events.js';
 import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
-import type { LeafStore } from '../ca/leaf-store.js';
+import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, type LeafShape } from '../ca/leaf-shape.js';
 import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
@@ -28,6 +28,7 @@ import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
 import { beforeTlsWrap, readAgain } from '../socket-peek.js';
 import { readClientHello } from './read-client-hello.js';
+import type { TlsVersionName } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
@@ -74,7 +75,7 @@ export class TlsLayer {
       if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
       context.tls = hello.kind === 'client-hello'
-        ? { clientAlpn: hello.alpn, clientOldestVersion: hello.oldestVersion, ...(sni?.ok ? { sni: sni.host } : {}) }
+        ? { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(sni?.ok ? { sni: sni.host } : {}) }
         : { clientAlpn: [] };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.
@@ -100,12 +101,15 @@ export class TlsLayer {
           return;
         }
         let certificate: LeafShape | undefined;
+        let serverVersion: TlsVersionName | undefined;
         if (probe.outcome === 'ok') {
-          if (probe.version) context.tls!.upstreamVersion = probe.version;
+          // The record names this connection's server side: a remembered look made none.
+          if (probe.socket && probe.version) context.tls!.upstreamVersion = probe.version;
           if (probe.cipher) context.tls!.upstreamCipher = probe.cipher;
           certificate = probe.certificate;
+          serverVersion = probe.version;
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafShape(upstreamServername(context), target.host, certificate));
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafShape(upstreamServername(context), target.host, certificate), serverVersion);
       });
     });
   }
@@ -116,8 +120,11 @@ export class TlsLayer {
     this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
   }
 
-  /** `leaf`: what our leaf names, and its kind of key (ca/leaf-shape.ts). */
-  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, leaf: LeafShape): void {
+  /**
+   * `leaf`: what our leaf names, and its kind of key (ca/leaf-shape.ts). `serverVersion`: the TLS
+   * version the server agreed on for the device's offer; the device is offered none newer (leaf-store.ts).
+   */
+  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, leaf: LeafShape, serverVersion: TlsVersionName | undefined): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
     const tap = this.#tapDevice(context, plan);
@@ -125,7 +132,7 @@ export class TlsLayer {
     else beforeTlsWrap(socket);
     const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
       isServer: true,
-      secureContext: leaves.contextFor(leaf),
+      secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.clientVersions)),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     const keylog = this.#options.keylog;

@@ -71,46 +71,53 @@ t.test('real hellos from Node\'s TLS client: server name and ALPN offer', async 
   ];
   for (const [options, name, protocols] of rows) {
     const hello = parseClientHello(await realHello(options));
-    t.same(hello, { kind: 'client-hello', ...(name ? { sni: name } : {}), alpn: protocols, oldestVersion: 'TLSv1.2' }, JSON.stringify(options));
+    t.same(hello, { kind: 'client-hello', ...(name ? { sni: name } : {}), alpn: protocols, versions: { oldest: 'TLSv1.2', newest: 'TLSv1.3' } }, JSON.stringify(options));
   }
 });
 
-t.test('the oldest TLS version offered: supported_versions when there is one, else TLS 1.0 (a client without TLS 1.3 states only its newest)', async (t) => {
-  const real: Array<[tls.ConnectionOptions, string]> = [
-    [{ servername: 'a.example' }, 'TLSv1.2'],
-    [{ servername: 'a.example', minVersion: 'TLSv1.3' }, 'TLSv1.3'],
-    [{ servername: 'a.example', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'TLSv1'],
-    [{ servername: 'a.example', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'TLSv1'],
-    [{ servername: 'a.example', maxVersion: 'TLSv1.2' }, 'TLSv1'],
+t.test('the TLS versions offered: supported_versions when there is one, else TLS 1.0 up to the hello\'s own version (a client without TLS 1.3 states only its newest)', async (t) => {
+  const real: Array<[tls.ConnectionOptions, string, string]> = [
+    [{ servername: 'a.example' }, 'TLSv1.2', 'TLSv1.3'],
+    [{ servername: 'a.example', minVersion: 'TLSv1.3' }, 'TLSv1.3', 'TLSv1.3'],
+    [{ servername: 'a.example', minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'TLSv1', 'TLSv1.3'],
+    [{ servername: 'a.example', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'TLSv1', 'TLSv1'],
+    [{ servername: 'a.example', minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' }, 'TLSv1', 'TLSv1.1'],
+    [{ servername: 'a.example', maxVersion: 'TLSv1.2' }, 'TLSv1', 'TLSv1.2'],
   ];
-  for (const [options, oldest] of real) {
+  for (const [options, oldest, newest] of real) {
     const hello = parseClientHello(await realHello(options));
-    t.equal(hello.kind === 'client-hello' ? hello.oldestVersion : hello.kind, oldest, `Node's client, ${JSON.stringify(options)}`);
+    t.same(hello.kind === 'client-hello' ? hello.versions : hello.kind, { oldest, newest }, `Node's client, ${JSON.stringify(options)}`);
   }
   const versions = (...list: number[]): Buffer => extension(43, Buffer.concat([Buffer.from([list.length * 2]), ...list.map(u16)]));
-  const built: Array<[Buffer, string, string]> = [
-    [versions(0x0a0a, 0x0304, 0x0303), 'TLSv1.2', 'GREASE first, as Chromium sends it'],
-    [versions(0x0304, 0x0303, 0x0302, 0x0301), 'TLSv1', 'down to TLS 1.0'],
-    [versions(0x7f1c, 0x0304), 'TLSv1.3', 'a draft version is not one'],
-    [versions(0x0300, 0x0304), 'TLSv1.3', 'SSL 3 is not spoken here'],
-    [versions(0x1a1a), 'TLSv1', 'nothing known: as a legacy hello'],
-    [extension(43, Buffer.alloc(0)), 'TLSv1', 'an empty extension'],
-    [extension(43, Buffer.from([9, 3, 4])), 'TLSv1.3', 'a list longer than the extension: what is there'],
+  const built: Array<[Buffer, string, string, string]> = [
+    [versions(0x0a0a, 0x0304, 0x0303), 'TLSv1.2', 'TLSv1.3', 'GREASE first, as Chromium sends it'],
+    [versions(0x0304, 0x0303, 0x0302, 0x0301), 'TLSv1', 'TLSv1.3', 'down to TLS 1.0'],
+    [versions(0x0301, 0x0303, 0x0302), 'TLSv1', 'TLSv1.2', 'in any order'],
+    [versions(0x7f1c, 0x0304), 'TLSv1.3', 'TLSv1.3', 'a draft version is not one'],
+    [versions(0x0300, 0x0304), 'TLSv1.3', 'TLSv1.3', 'SSL 3 is not spoken here'],
+    [versions(0x1a1a), 'TLSv1', 'TLSv1.2', 'nothing known: as a legacy hello (this one says TLS 1.2)'],
+    [extension(43, Buffer.alloc(0)), 'TLSv1', 'TLSv1.2', 'an empty extension'],
+    [extension(43, Buffer.from([9, 3, 4])), 'TLSv1.3', 'TLSv1.3', 'a list longer than the extension: what is there'],
   ];
-  for (const [ext, oldest, what] of built) {
+  for (const [ext, oldest, newest, what] of built) {
     const hello = parseClientHello(builtHello([sni('c.example'), ext]));
-    t.equal(hello.kind === 'client-hello' ? hello.oldestVersion : hello.kind, oldest, what);
+    t.same(hello.kind === 'client-hello' ? hello.versions : hello.kind, { oldest, newest }, what);
+  }
+  for (const [wire, newest] of [[0x0300, 'TLSv1'], [0x0301, 'TLSv1'], [0x0302, 'TLSv1.1'], [0x0303, 'TLSv1.2'], [0x0304, 'TLSv1.2']] as const) {
+    const hello = builtHello([sni('d.example')]);
+    hello.writeUInt16BE(wire, 9);
+    t.same(parseClientHello(hello), { kind: 'client-hello', sni: 'd.example', alpn: [], versions: { oldest: 'TLSv1', newest } }, `a legacy hello of version ${wire.toString(16)}`);
   }
 });
 
 t.test('built hellos: split, fragmented, minimal and hostile', async (t) => {
   const whole = builtHello([sni('a.example'), alpn('h2', 'http/1.1')]);
-  t.same(parseClientHello(whole), { kind: 'client-hello', sni: 'a.example', alpn: ['h2', 'http/1.1'], oldestVersion: 'TLSv1' });
+  t.same(parseClientHello(whole), { kind: 'client-hello', sni: 'a.example', alpn: ['h2', 'http/1.1'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } });
   for (const cut of [1, 4, 5, 9, whole.length - 1]) t.same(parseClientHello(whole.subarray(0, cut)), { kind: 'partial' }, `cut after ${cut} bytes`);
   const fragmented = builtHello([sni('b.example'), alpn('h2')], [10, 20, 1000]);
-  t.same(parseClientHello(fragmented), { kind: 'client-hello', sni: 'b.example', alpn: ['h2'], oldestVersion: 'TLSv1' }, 'one hello over three TLS records');
-  t.same(parseClientHello(builtHello(undefined)), { kind: 'client-hello', alpn: [], oldestVersion: 'TLSv1' }, 'no extensions at all');
-  t.same(parseClientHello(builtHello([alpn('h2')])), { kind: 'client-hello', alpn: ['h2'], oldestVersion: 'TLSv1' }, 'no SNI');
+  t.same(parseClientHello(fragmented), { kind: 'client-hello', sni: 'b.example', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'one hello over three TLS records');
+  t.same(parseClientHello(builtHello(undefined)), { kind: 'client-hello', alpn: [], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'no extensions at all');
+  t.same(parseClientHello(builtHello([alpn('h2')])), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'no SNI');
   t.equal(parseClientHello(Buffer.from('GET / HTTP/1.1\r\n\r\n')).kind, 'invalid', 'not TLS');
   t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 0])).kind, 'invalid', 'empty record');
   t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 4, 2, 0, 0, 0])).kind, 'invalid', 'a ServerHello, not a ClientHello');
