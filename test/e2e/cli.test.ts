@@ -4,12 +4,15 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import type tls from 'node:tls';
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { installRoot } from '../../src/util/install-paths.js';
 import { cli, startCapture } from '../helpers/cli.js';
-import { httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { getOriginCa, httpsViaProxy, httpViaProxy, startOrigin, tempDir } from '../helpers/lab.js';
+import { runProgram } from '../helpers/run-client.js';
+import { startOneRequestTlsOrigin } from '../helpers/tls-origin.js';
 import { originCaFile } from '../helpers/capture-run.js';
 import { installForAnotherUser } from '../helpers/install-for-another-user.js';
 
@@ -187,6 +190,25 @@ t.test('capture: start-up warnings (--keylog, --insecure-upstream) reach stderr;
   const lines = bad.stderr.toString().trim().split('\n');
   t.equal(lines.length, 1, bad.stderr.toString());
   t.match(lines[0], /--keylog .*keys\.log/);
+});
+
+for (const threads of ['1', '2']) t.test(`capture --threads ${threads}: a device that sends an address as its TLS server name gets through, the server sees the same name, and the console shows no Node deprecation warning`, { skip: spawnSync('openssl', ['version']).status !== 0 && 'openssl not installed' }, async (t) => {
+  const leaf = getOriginCa().issueLeaf('127.0.0.1');
+  const names: Array<string | false> = [];
+  const origin = await startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, 'HTTP/1.0 200 OK\r\n\r\nfrom origin', (socket) => names.push((socket as tls.TLSSocket & { servername: string | false }).servername));
+  t.teardown(() => origin.close());
+  const dir = tempDir();
+  const caDir = path.join(dir, 'ca');
+  const { child, port, stderr } = await startCapture(['--threads', threads, '--out', path.join(dir, 'run'), '--ca-dir', caDir, '--upstream-ca', originCaFile()]);
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const args = ['s_client', '-proxy', `127.0.0.1:${port}`, '-connect', `127.0.0.1:${origin.port}`, '-servername', '127.0.0.1', '-CAfile', path.join(caDir, 'ca.pem'), '-verify_return_error', '-quiet'];
+  const device = await runProgram('openssl', args, 'GET /feed HTTP/1.0\r\n\r\n', 20_000);
+  t.equal(device.code, 0, device.stderr);
+  t.match(device.stdout, /from origin$/);
+  t.same(names, ['127.0.0.1'], 'the server got the address as the server name, as the device sent it');
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  t.notMatch(stderr(), /DeprecationWarning|DEP0123/, 'no Node warning on the console');
 });
 
 t.test('capture tells, once, why a server could not be reached: a forgotten --upstream-ca names the fix', async (t) => {

@@ -96,7 +96,9 @@ export class ProxyLoops implements ProxyEngine {
   }
 
   async start(): Promise<{ host: string; port: number }> {
-    cluster.setupPrimary({ exec: workerModule, args: [], serialization: 'advanced' });
+    // The loops share the console: quiet about deprecations when this process is (cli.ts says why).
+    const execArgv = process.noDeprecation ? [...process.execArgv, '--no-deprecation'] : process.execArgv;
+    cluster.setupPrimary({ exec: workerModule, args: [], execArgv, serialization: 'advanced' });
     // Every loop listens on the same address and port; with port 0 the cluster gives them all the same one.
     const started = await Promise.allSettled(Array.from({ length: this.#count }, (_, i) => this.#startLoop(i + 1)));
     const failed = started.find((result) => result.status === 'rejected');
