@@ -123,6 +123,11 @@ export const limits = {
   /** DNS: how long the upstream may take before the device gets SERVFAIL; a device's TCP connection idle this long is closed. */
   dnsUpstreamTimeoutMs: 5_000,
   dnsTcpIdleMs: 30_000,
+  /**
+   * UDP relayed over SOCKS5 (not DNS): a destination silent this long has its flow recorded and its
+   * mapping dropped, as a NAT drops a UDP mapping (Linux conntrack keeps a replied one 120 s).
+   */
+  udpIdleMs: 120_000,
   /** Ciphertext of passthrough and opaque flows kept in opaque.pcapng by default (--opaque-limit), for phonehome decrypt. */
   defaultOpaqueLimitBytes: 256 * 1024 * 1024,
   /** HTTP/2 towards devices, beyond the settings above: header pairs per list, refused streams and invalid frames a session may send before it is closed. */

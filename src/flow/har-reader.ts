@@ -232,7 +232,7 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
     const kind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
     const connection = { ...common, bytesUp: countOr(ph['bytesUp'], up.length), bytesDown: countOr(ph['bytesDown'], down.length) };
     // Only a raw stream carries what each side sent; phonehome writes none for the other kinds.
-    if (kind === 'raw') return { ...connection, kind, scheme: 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}) };
+    if (kind === 'raw') return { ...connection, kind, scheme: url.startsWith('udp://') ? 'udp' : 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}) };
     return { ...connection, kind, scheme: 'tls' };
   }
 

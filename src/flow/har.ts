@@ -157,7 +157,7 @@ export function flowToHarEntry(flow: Flow, options: HarEntryOptions): HarEntry {
   }
   if (flow.dns) return dnsEntry(flow, flow.dns, base, phonehome);
   // Tunnels, raw streams, TLS failures and rejected requests: a CONNECT-shaped entry.
-  const scheme = flow.kind === 'raw' ? 'tcp' : 'https';
+  const scheme = flow.kind === 'raw' ? (flow.scheme === 'udp' ? 'udp' : 'tcp') : 'https';
   const host = flow.target.host.includes(':') ? `[${flow.target.host}]` : flow.target.host;
   if (flow.stream && !options.omitBodies) {
     phonehome['stream'] = { up: withFields(encode(flow.stream.up.bytes), harBodyFacts(flow.stream.up)), down: withFields(encode(flow.stream.down.bytes), harBodyFacts(flow.stream.down)) };

@@ -145,7 +145,7 @@ export interface Endpoint {
 }
 
 /** How a flow's traffic was carried, as its URL or record names it. */
-export type FlowScheme = 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls' | 'dns';
+export type FlowScheme = 'http' | 'https' | 'ws' | 'wss' | 'tcp' | 'tls' | 'udp' | 'dns';
 
 /** What each side of a raw stream sent, captured up to a limit. */
 export interface StreamRecord {
@@ -265,10 +265,11 @@ export interface TunnelFlow extends FlowBase, Absent<'request' | 'response' | 'm
   readonly scheme: 'tls';
 }
 
-/** A non-HTTP stream (SMTP, IMAP, POP3…), relayed and captured. */
+/** A non-HTTP stream (SMTP, IMAP, POP3…, or UDP datagrams), relayed and captured. */
 export interface RawFlow extends FlowBase, Absent<'request' | 'response' | 'messages' | 'grpc' | 'dns'> {
   readonly kind: 'raw';
-  readonly scheme: 'tcp' | 'tls';
+  /** `udp`: the datagrams between a device and one address and port, joined in order each way (SOCKS5 UDP ASSOCIATE). */
+  readonly scheme: 'tcp' | 'tls' | 'udp';
   /**
    * What each side sent. Always there on a live capture; absent when read back from a file written
    * without bodies (redacted), or for a capture-file session the offline layers could not read.

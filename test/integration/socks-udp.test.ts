@@ -1,19 +1,36 @@
 // SOCKS5 UDP ASSOCIATE (src/proxy/modes/socks-udp-association.ts) with a real client: PySocks, as a
 // VPN app forwards a phone's DNS. The same question goes straight to a resolver of the test's own and
 // through phonehome: the answers must be the same bytes, and through phonehome the question is a
-// `dns` flow. QUIC is not relayed (a rejected flow, once), and only the client that asked may send.
+// `dns` flow. Other UDP (NTP here) is relayed the same way and is a `raw` flow of scheme `udp`.
+// QUIC is not relayed (a rejected flow, once), and only the client that asked may send.
 // The resolver listens on port 53 of a loopback address of its own: root only (helpers/socks-udp.ts).
 
 import t from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { once } from 'node:events';
 import dnsPacket from 'dns-packet';
+import { EventEmitter, once } from 'node:events';
 import type { Flow } from '../../src/model/flow.js';
+import { SocksUdpAssociation } from '../../src/proxy/modes/socks-udp-association.js';
 import { startLab, within } from '../helpers/lab.js';
 import { askOverSocks as ask, dnsQuestion as question, ownLoopback, socksUdpSkip as skip, startResolver } from '../helpers/socks-udp.js';
 
 const RESOLVER = ownLoopback(1);
+const NTP_SERVER = ownLoopback(3);
+
+/** An NTP-shaped server: answers each 48-byte-or-more request with 48 bytes, and keeps what it got. */
+async function startNtpServer(ip: string): Promise<{ port: number; received: Buffer[]; close(): void }> {
+  const socket = dgram.createSocket('udp4');
+  const received: Buffer[] = [];
+  socket.on('message', (message, from) => {
+    received.push(message);
+    const answer = Buffer.alloc(48, 0x24);
+    socket.send(answer, from.port, from.address);
+  });
+  socket.bind(0, ip);
+  await once(socket, 'listening');
+  return { port: socket.address().port, received, close: () => socket.close() };
+}
 
 t.test('PySocks sends its DNS through UDP ASSOCIATE: the same answer as straight to the resolver, and a dns flow', { skip }, async (t) => {
   const resolver = await startResolver(RESOLVER);
@@ -30,7 +47,28 @@ t.test('PySocks sends its DNS through UDP ASSOCIATE: the same answer as straight
   t.ok(flow.tags.includes('socks:udp'));
 });
 
+t.test('NTP (any UDP but DNS and QUIC) through UDP ASSOCIATE: the same answer as straight to the server, from its address, and one raw udp flow with both sides', { skip }, async (t) => {
+  const server = await startNtpServer(NTP_SERVER);
+  t.teardown(() => server.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const request = Buffer.concat([Buffer.from([0x23]), Buffer.alloc(39), Buffer.from('phone-clock')]);
+  const direct = await ask(NTP_SERVER, server.port, request);
+  const proxied = await ask(NTP_SERVER, server.port, request, lab.port);
+  t.match(direct, new RegExp(` ${NTP_SERVER.replace(/\./g, '\\.')} ${server.port}$`));
+  t.equal(proxied, direct, 'the same bytes, from the server\'s address and port');
+  t.same(server.received.map((b) => b.toString('hex')), [request.toString('hex'), request.toString('hex')], 'the server got the datagram as sent, both times');
+  // The association ends with PySocks's TCP connection: the destination's flow is recorded then.
+  const flow = await lab.next('flow:end', (f: Flow) => f.kind === 'raw');
+  t.match(flow, { kind: 'raw', scheme: 'udp', mode: 'socks5', target: { host: NTP_SERVER, port: server.port }, destination: { ip: NTP_SERVER, port: server.port }, bytesUp: request.length, bytesDown: 48 });
+  t.equal(flow.kind === 'raw' ? flow.stream?.up.bytes.toString('hex') : '', request.toString('hex'), 'what the device sent');
+  t.equal(flow.kind === 'raw' ? flow.stream?.down.bytes.length : 0, 48, 'what the server answered');
+  t.ok(flow.tags.includes('socks:udp'));
+});
+
 t.test('QUIC (UDP 443) over UDP ASSOCIATE is not relayed: a rejected flow that says so, once per destination', { skip }, async (t) => {
+  const server = await startNtpServer('127.0.0.1');
+  t.teardown(() => server.close());
   const lab = await startLab();
   t.teardown(() => lab.close());
   const { socket: control, reply } = await udpAssociate(lab.port);
@@ -39,10 +77,9 @@ t.test('QUIC (UDP 443) over UDP ASSOCIATE is not relayed: a rejected flow that s
   const sender = dgram.createSocket('udp4');
   t.teardown(() => sender.close());
   for (let i = 0; i < 3; i++) sender.send(datagram('127.0.0.1', 443, Buffer.from('quic initial')), reply.port, reply.ip);
-  // Then NTP: its flow comes after the three QUIC datagrams were handled (one socket, in order).
-  sender.send(datagram('127.0.0.1', 123, Buffer.alloc(48)), reply.port, reply.ip);
-  const ntp = await lab.next('flow:end', (f: Flow) => f.kind === 'rejected' && f.target.port === 123);
-  t.match(ntp.error, /UDP to port 123 over SOCKS5 is not relayed/);
+  // Then NTP: its answer comes after the three QUIC datagrams were handled (one socket, in order).
+  sender.send(datagram('127.0.0.1', server.port, Buffer.alloc(48)), reply.port, reply.ip);
+  await within(once(sender, 'message'), 10_000, 'the NTP answer');
   const quic = lab.flows.filter((f) => f.kind === 'rejected' && f.target.port === 443);
   t.equal(quic.length, 1, 'three QUIC datagrams, one flow');
   t.match(quic[0], { mode: 'socks5', target: { host: '127.0.0.1', port: 443 } });
@@ -79,6 +116,32 @@ t.test('only the client that asked may send through its association, and it ends
   };
   await within(closed(), 10_000, 'the relay socket to close');
   t.pass('the relay socket is closed');
+});
+
+t.test('a relayed destination silent for the idle time is recorded then, and the next datagram to it starts a new flow', async (t) => {
+  const server = await startNtpServer('127.0.0.1');
+  t.teardown(() => server.close());
+  const recorded = new EventEmitter();
+  let open = 0;
+  const association = await SocksUdpAssociation.open({
+    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false, bodyLimitBytes: 1024, udpIdleMs: 50,
+    pending: () => { open++; return () => { open--; }; },
+    record: (flow) => recorded.emit('flow', flow), rejected: () => undefined,
+  });
+  t.teardown(() => association.close());
+  const device = dgram.createSocket('udp4');
+  device.bind(0, '127.0.0.1');
+  await once(device, 'listening');
+  t.teardown(() => device.close());
+  const { ip, port } = association.bound;
+  for (const round of [1, 2]) {
+    device.send(datagram('127.0.0.1', server.port, Buffer.from(`tick ${round}`)), port, ip);
+    await within(once(device, 'message'), 10_000, `answer ${round}`);
+    t.equal(open, 1, `round ${round}: one flow open`);
+    const [flow] = (await within(once(recorded, 'flow'), 10_000, `flow ${round} after the idle time`)) as [Flow];
+    t.match(flow, { kind: 'raw', scheme: 'udp', bytesUp: 6, bytesDown: 48 }, `round ${round}: recorded once silent`);
+    t.equal(open, 0, 'and no longer counted as open');
+  }
 });
 
 /** A SOCKS5 UDP ASSOCIATE by hand (no method needed beyond "no authentication"), with the bound address. */

@@ -2,8 +2,8 @@
 // first byte. This is how every app of a phone gets in without root: a VPN app (PCAPdroid,
 // tun2socks) forwards all TCP to phonehome over SOCKS5. Like every mode, it only learns where a
 // connection is going, checks who may ask, and hands the stream to the shared layers.
-// CONNECT, and SOCKS5's UDP ASSOCIATE for DNS (socks-udp-association.ts); BIND (either version)
-// is answered "command not supported" and recorded.
+// CONNECT, and SOCKS5's UDP ASSOCIATE (DNS, and other UDP but QUIC: socks-udp-association.ts);
+// BIND (either version) is answered "command not supported" and recorded.
 
 import type net from 'node:net';
 import type { Endpoint } from '../../model/flow.js';
@@ -27,6 +27,8 @@ export interface SocksModeOptions {
   readonly auth?: ProxyAuth;
   readonly layers: LayerStack;
   readonly isSelf: (target: Target) => boolean;
+  /** Kept of what UDP ASSOCIATE relays, per destination and way (--body-limit). */
+  readonly bodyLimitBytes: number;
 }
 
 /** Bytes a SOCKS handshake may take before it is refused (the largest legal one is under 600). */
@@ -163,6 +165,7 @@ export class SocksMode {
     const tracker = this.#options.tracker;
     SocksUdpAssociation.open({
       client, localAddress: normalizeClientIp(socket.localAddress), isSelf: this.#options.isSelf,
+      bodyLimitBytes: this.#options.bodyLimitBytes, pending: () => tracker.pending(),
       record: (flow) => tracker.record(flow),
       rejected: (target, reason, tags) => tracker.rejected(client, 'socks5', target, reason, tags),
     }).then((association) => {

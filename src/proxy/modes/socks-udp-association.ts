@@ -6,10 +6,15 @@
 // - DNS (port 53) goes to the resolver the device chose, as it would directly; the device gets the
 //   answer as the DNS listener gives it (HTTPS/SVCB records removed: dns-https-strip.ts), and each
 //   question is a `dns` flow.
-// - Any other UDP is not relayed, and each destination it was for is a `rejected` flow, once per
-//   association: phonehome records what it relays, and a UDP stream is no flow it has. QUIC (UDP
-//   443) is the one that matters, and apps fall back from it to TCP, as behind the WireGuard
-//   mode's firewall.
+// - QUIC (UDP 443) is not relayed, and each destination is a `rejected` flow, once per association:
+//   apps fall back from it to TCP, which phonehome decrypts, as behind the WireGuard mode's firewall.
+//   So is UDP to a name (tun2socks apps send addresses) and to phonehome itself.
+// - Any other UDP (NTP, STUN and the calls behind it, games, an IoT device's own protocol) is
+//   relayed, as a NAT would: the server answers to our address, and its datagrams go back to the
+//   device from its own address and port. Each destination is one `raw` flow of scheme `udp`
+//   (recorder/udp-exchange.ts), recorded once it has been silent for `limits.udpIdleMs` or the
+//   association ends. Until 2026-12-06 it was refused too, and a phone behind such an app lost its
+//   clock sync and its calls.
 //
 // Only the client that asked, from the address of its TCP connection, may send through an
 // association (never an open relay), and an association ends with that TCP connection.
@@ -22,6 +27,7 @@ import { limits } from '../../limits.js';
 import { normalizeClientIp } from '../access/client-access.js';
 import { parseTarget, type Target } from '../access/target.js';
 import { deviceAnswer, dnsFlow, type DeviceAnswer } from '../dns/dns-exchange.js';
+import { UdpExchange } from '../recorder/udp-exchange.js';
 import { parseSocks5Datagram, socks5Datagram } from './socks-protocol.js';
 
 export interface SocksUdpAssociationOptions {
@@ -32,8 +38,21 @@ export interface SocksUdpAssociationOptions {
   readonly record: (flow: Flow) => void;
   readonly rejected: (target: { host: string; port: number }, reason: string, tags: string[]) => void;
   readonly isSelf: (target: Target) => boolean;
+  /** Kept of each relayed destination's datagrams, each way (--body-limit). */
+  readonly bodyLimitBytes: number;
+  /** Counts a relayed destination as a flow still to be recorded, so stopping waits for it (FlowTracker.pending). */
+  readonly pending: () => () => void;
   /** How long a resolver may take (default `limits.dnsUpstreamTimeoutMs`). */
   readonly timeoutMs?: number;
+  /** How long a relayed destination may be silent before its flow is recorded (default `limits.udpIdleMs`). */
+  readonly udpIdleMs?: number;
+}
+
+/** A destination datagrams are relayed to, and what passed so far. */
+interface Relayed {
+  readonly exchange: UdpExchange;
+  readonly settled: () => void;
+  idle: NodeJS.Timeout;
 }
 
 /** A question on its way to the device's resolver. */
@@ -57,6 +76,8 @@ export class SocksUdpAssociation {
   readonly #pending = new Map<string, Pending>();
   /** Destinations refused (and recorded) already. */
   readonly #refused = new Set<string>();
+  /** Destinations relayed to, by `address|port` (the address as the kernel writes it). */
+  readonly #relayed = new Map<string, Relayed>();
   /** The client's UDP port, from its first datagram: answers go there. */
   #clientPort: number | undefined;
   #closed = false;
@@ -91,6 +112,7 @@ export class SocksUdpAssociation {
     if (this.#closed) return;
     this.#closed = true;
     for (const [key, pending] of this.#pending) this.#finish(key, pending, undefined, 'the SOCKS5 association ended before the resolver answered', 'dns:stopped');
+    for (const key of [...this.#relayed.keys()]) this.#endRelay(key);
     this.#relay.close();
     for (const socket of this.#upstreams.values()) socket.close();
   }
@@ -107,23 +129,55 @@ export class SocksUdpAssociation {
     const parsed = parseTarget(`${datagram.address.type === 'ipv6' ? `[${datagram.address.host}]` : datagram.address.host}:${datagram.port}`);
     if (!parsed.ok) return;
     const target = parsed.target;
-    if (target.port !== DNS_PORT || target.hostKind === 'dns' || this.#options.isSelf(target)) {
+    if (target.port === 443 || target.hostKind === 'dns' || this.#options.isSelf(target)) {
       this.#refuse(target, this.#options.isSelf(target));
       return;
     }
-    this.#ask(target, datagram.payload);
+    if (target.port === DNS_PORT) this.#ask(target, datagram.payload);
+    else this.#forward(target, datagram.payload);
+  }
+
+  /** Any other UDP: on to its server, as a NAT sends it, and recorded per destination. */
+  #forward(target: Target, payload: Buffer): void {
+    const key = `${canonicalIp(target.host)}|${target.port}`;
+    let relayed = this.#relayed.get(key);
+    if (!relayed) {
+      if (this.#relayed.size >= limits.serversPerProxyConnection) {
+        this.#refuse(target, false, `UDP over SOCKS5 to more than ${limits.serversPerProxyConnection} destinations at once from one association is not relayed`);
+        return;
+      }
+      const exchange = new UdpExchange({ client: this.#options.client, mode: 'socks5', target, bodyLimitBytes: this.#options.bodyLimitBytes, tags: ['socks:udp'] });
+      relayed = { exchange, settled: this.#options.pending(), idle: this.#idleTimer(key) };
+      this.#relayed.set(key, relayed);
+    } else {
+      relayed.idle.refresh();
+    }
+    relayed.exchange.fromDevice(payload);
+    this.#upstream(target.hostKind === 'ipv6' ? 'udp6' : 'udp4').send(payload, target.port, target.host);
+  }
+
+  #idleTimer(key: string): NodeJS.Timeout {
+    return setTimeout(() => this.#endRelay(key), this.#options.udpIdleMs ?? limits.udpIdleMs);
+  }
+
+  /** A relayed destination is over (silent, or the association ended): its flow is recorded. */
+  #endRelay(key: string): void {
+    const relayed = this.#relayed.get(key);
+    if (!relayed) return;
+    this.#relayed.delete(key);
+    clearTimeout(relayed.idle);
+    this.#options.record(relayed.exchange.flow());
+    relayed.settled();
   }
 
   /** Not relayed: recorded once per destination. */
-  #refuse(target: Target, self: boolean): void {
+  #refuse(target: Target, self: boolean, why?: string): void {
     const key = `${target.host}|${target.port}`;
     if (this.#refused.has(key) || this.#refused.size >= limits.serversPerProxyConnection) return;
     this.#refused.add(key);
-    const reason = self ? 'UDP over SOCKS5 to phonehome itself is not relayed' : target.port === 443
+    const reason = why ?? (self ? 'UDP over SOCKS5 to phonehome itself is not relayed' : target.port === 443
       ? 'UDP 443 (QUIC) over SOCKS5 is not relayed: apps fall back to TCP, which phonehome decrypts'
-      : target.port === DNS_PORT
-        ? 'DNS over SOCKS5 to a resolver named, not addressed, is not relayed'
-        : `UDP to port ${target.port} over SOCKS5 is not relayed (phonehome relays DNS only)`;
+      : `UDP over SOCKS5 to a name (${target.host}), not an address, is not relayed`);
     this.#options.rejected({ host: target.host, port: target.port }, reason, ['socks:udp-not-relayed', ...(target.port === 443 ? ['quic'] : [])]);
   }
 
@@ -150,16 +204,26 @@ export class SocksUdpAssociation {
     let socket = this.#upstreams.get(family);
     if (!socket) {
       socket = dgram.createSocket(family);
-      socket.on('message', (message, from) => this.#fromResolver(message, from));
+      socket.on('message', (message, from) => this.#fromServer(message, from));
       socket.on('error', () => undefined);
       this.#upstreams.set(family, socket);
     }
     return socket;
   }
 
-  #fromResolver(message: Buffer, from: dgram.RemoteInfo): void {
-    if (message.length < 12 || this.#closed) return;
-    const key = `${canonicalIp(normalizeClientIp(from.address))}|${message.readUInt16BE(0)}`;
+  /** A datagram from a server: a resolver's answer, or a relayed destination's. */
+  #fromServer(message: Buffer, from: dgram.RemoteInfo): void {
+    if (this.#closed) return;
+    const address = canonicalIp(normalizeClientIp(from.address));
+    const relayed = this.#relayed.get(`${address}|${from.port}`);
+    if (relayed) {
+      relayed.idle.refresh();
+      relayed.exchange.fromServer(message);
+      if (this.#clientPort !== undefined) this.#relay.send(socks5Datagram(from.address, from.port, message), this.#clientPort, this.#options.client.ip);
+      return;
+    }
+    if (message.length < 12) return;
+    const key = `${address}|${message.readUInt16BE(0)}`;
     const pending = this.#pending.get(key);
     if (!pending || from.port !== pending.target.port) return;
     const answer = deviceAnswer(message, pending.query, 'udp');

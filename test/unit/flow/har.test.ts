@@ -64,10 +64,20 @@ t.test('raw streams and WebSocket messages survive the round trip', async (t) =>
   t.equal(rawBack?.kind, 'raw');
   t.equal(rawBack?.stream?.up.bytes.toString(), 'EHLO phone\r\n');
   t.equal(rawBack?.stream?.down.bytes.toString(), '220 hi\r\n');
+  t.equal(rawBack?.scheme, 'tcp');
   t.equal(wsBack?.kind, 'websocket');
   t.equal(wsBack?.messages?.[0]?.data.toString(), '{"sms":"hi"}');
   t.same([...(wsBack?.messages?.[1]?.data ?? [])], [1, 2, 3]);
   t.equal(wsBack?.messages?.[1]?.fromClient, false);
+});
+
+t.test('a UDP exchange relayed over SOCKS5 is a udp:// entry, and reads back as one', async (t) => {
+  const udp = makeFlow({ kind: 'raw', scheme: 'udp', request: undefined, response: undefined, target: { host: '203.0.113.9', port: 123 }, stream: { up: body(Buffer.alloc(48, 0x23)), down: body(Buffer.alloc(48, 0x24)) } });
+  const entry = flowToHarEntry(udp, { omitBodies: false });
+  t.equal(entry.request.url, 'udp://203.0.113.9:123/');
+  const [back] = readHar(JSON.stringify({ log: { entries: [entry] } }));
+  t.match(back, { kind: 'raw', scheme: 'udp', target: { host: '203.0.113.9', port: 123 } });
+  t.equal(back?.kind === 'raw' ? back.stream?.down.bytes.length : 0, 48);
 });
 
 t.test('--redact leaves bodies out of the HAR', async (t) => {

@@ -1,0 +1,51 @@
+// The datagrams between a device and one address and port, as one `raw` flow of scheme `udp`:
+// what each side sent, joined in order (the first --body-limit bytes kept, every byte counted), so
+// the detectors read UDP payloads as they read a TCP stream's. Datagram boundaries are not kept.
+// No sockets here: the relay pushes what passed.
+
+import { BodyCapture } from '../../flow/body-capture.js';
+import { newFlowId, type CaptureMode, type Endpoint, type RawFlow } from '../../model/flow.js';
+
+export interface UdpExchangeStart {
+  readonly client: Endpoint;
+  readonly mode: CaptureMode;
+  readonly target: { readonly host: string; readonly port: number };
+  readonly bodyLimitBytes: number;
+  readonly tags: readonly string[];
+}
+
+export class UdpExchange {
+  readonly #start: UdpExchangeStart;
+  readonly #startedAt = new Date();
+  readonly #up: BodyCapture;
+  readonly #down: BodyCapture;
+
+  constructor(start: UdpExchangeStart) {
+    this.#start = start;
+    this.#up = new BodyCapture(start.bodyLimitBytes);
+    this.#down = new BodyCapture(start.bodyLimitBytes);
+  }
+
+  fromDevice(payload: Buffer): void {
+    this.#up.push(payload);
+  }
+
+  fromServer(payload: Buffer): void {
+    this.#down.push(payload);
+  }
+
+  /** The flow as it stands; `error`: why it ended, when it did not simply go quiet. */
+  flow(error?: string): RawFlow {
+    const endedAt = new Date();
+    const { client, mode, target, tags } = this.#start;
+    return {
+      id: newFlowId(), kind: 'raw', scheme: 'udp',
+      startedAt: this.#startedAt.toISOString(), endedAt: endedAt.toISOString(), durationMs: endedAt.getTime() - this.#startedAt.getTime(),
+      client, mode, target: { host: target.host, port: target.port }, destination: { ip: target.host, port: target.port },
+      bytesUp: this.#up.totalBytes, bytesDown: this.#down.totalBytes,
+      stream: { up: this.#up.result(), down: this.#down.result() },
+      ...(error ? { error } : {}),
+      tags: [...tags],
+    };
+  }
+}
