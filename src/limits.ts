@@ -6,7 +6,7 @@ const MiB = 1024 * 1024;
 export const limits = {
   /** Largest body captured for inspection per message (`--body-limit`). */
   defaultBodyLimitBytes: 32 * MiB,
-  /** Bytes of a raw (non-HTTP) stream captured per direction. */
+  /** Bytes of a raw (non-HTTP) stream captured per direction; of UDP relayed over SOCKS5 too, per destination. */
   rawStreamCaptureBytes: 4 * MiB,
   /** WebSocket and gRPC messages captured per flow (beyond it they are counted), and bytes per WebSocket message (a gRPC message may use the body limit). */
   messagesPerFlow: 10_000,

@@ -115,7 +115,7 @@ export class InterceptingProxy {
       plainAgent: () => this.#upstream.plainConnectionAgent(),
       ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     });
-    this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target), bodyLimitBytes: options.bodyLimitBytes });
+    this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });
     this.#transparentMode = new TransparentMode({ tracker, layers, isSelf: (target) => this.#isSelf(target), ...(options.peerOf ? { peerOf: options.peerOf } : {}) });
     if (options.transparent) {
       this.#transparentListener = net.createServer(DEVICE_SOCKET_OPTIONS, (socket) => this.#accept(socket, () => this.#transparentMode.handle(socket)));

@@ -124,7 +124,7 @@ t.test('a relayed destination silent for the idle time is recorded then, and the
   const recorded = new EventEmitter();
   let open = 0;
   const association = await SocksUdpAssociation.open({
-    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false, bodyLimitBytes: 1024, udpIdleMs: 50,
+    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false, udpIdleMs: 50,
     pending: () => { open++; return () => { open--; }; },
     record: (flow) => recorded.emit('flow', flow), rejected: () => undefined,
   });

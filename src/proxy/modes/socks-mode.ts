@@ -27,8 +27,6 @@ export interface SocksModeOptions {
   readonly auth?: ProxyAuth;
   readonly layers: LayerStack;
   readonly isSelf: (target: Target) => boolean;
-  /** Kept of what UDP ASSOCIATE relays, per destination and way (--body-limit). */
-  readonly bodyLimitBytes: number;
 }
 
 /** Bytes a SOCKS handshake may take before it is refused (the largest legal one is under 600). */
@@ -165,7 +163,7 @@ export class SocksMode {
     const tracker = this.#options.tracker;
     SocksUdpAssociation.open({
       client, localAddress: normalizeClientIp(socket.localAddress), isSelf: this.#options.isSelf,
-      bodyLimitBytes: this.#options.bodyLimitBytes, pending: () => tracker.pending(),
+      pending: () => tracker.pending(),
       record: (flow) => tracker.record(flow),
       rejected: (target, reason, tags) => tracker.rejected(client, 'socks5', target, reason, tags),
     }).then((association) => {

@@ -38,8 +38,6 @@ export interface SocksUdpAssociationOptions {
   readonly record: (flow: Flow) => void;
   readonly rejected: (target: { host: string; port: number }, reason: string, tags: string[]) => void;
   readonly isSelf: (target: Target) => boolean;
-  /** Kept of each relayed destination's datagrams, each way (--body-limit). */
-  readonly bodyLimitBytes: number;
   /** Counts a relayed destination as a flow still to be recorded, so stopping waits for it (FlowTracker.pending). */
   readonly pending: () => () => void;
   /** How long a resolver may take (default `limits.dnsUpstreamTimeoutMs`). */
@@ -146,7 +144,7 @@ export class SocksUdpAssociation {
         this.#refuse(target, false, `UDP over SOCKS5 to more than ${limits.serversPerProxyConnection} destinations at once from one association is not relayed`);
         return;
       }
-      const exchange = new UdpExchange({ client: this.#options.client, mode: 'socks5', target, bodyLimitBytes: this.#options.bodyLimitBytes, tags: ['socks:udp'] });
+      const exchange = new UdpExchange({ client: this.#options.client, mode: 'socks5', target, tags: ['socks:udp'] });
       relayed = { exchange, settled: this.#options.pending(), idle: this.#idleTimer(key) };
       this.#relayed.set(key, relayed);
     } else {

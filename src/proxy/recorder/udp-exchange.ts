@@ -1,16 +1,17 @@
 // The datagrams between a device and one address and port, as one `raw` flow of scheme `udp`:
-// what each side sent, joined in order (the first --body-limit bytes kept, every byte counted), so
+// what each side sent, joined in order (kept as a TCP stream's: the first
+// `limits.rawStreamCaptureBytes` each way; every byte counted), so
 // the detectors read UDP payloads as they read a TCP stream's. Datagram boundaries are not kept.
 // No sockets here: the relay pushes what passed.
 
 import { BodyCapture } from '../../flow/body-capture.js';
+import { limits } from '../../limits.js';
 import { newFlowId, type CaptureMode, type Endpoint, type RawFlow } from '../../model/flow.js';
 
 export interface UdpExchangeStart {
   readonly client: Endpoint;
   readonly mode: CaptureMode;
   readonly target: { readonly host: string; readonly port: number };
-  readonly bodyLimitBytes: number;
   readonly tags: readonly string[];
 }
 
@@ -22,8 +23,8 @@ export class UdpExchange {
 
   constructor(start: UdpExchangeStart) {
     this.#start = start;
-    this.#up = new BodyCapture(start.bodyLimitBytes);
-    this.#down = new BodyCapture(start.bodyLimitBytes);
+    this.#up = new BodyCapture(limits.rawStreamCaptureBytes);
+    this.#down = new BodyCapture(limits.rawStreamCaptureBytes);
   }
 
   fromDevice(payload: Buffer): void {
