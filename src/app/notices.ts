@@ -13,23 +13,34 @@ export interface NoticeOptions {
   readonly now?: () => number;
 }
 
-type Kind = 'upstream-certificate' | 'upstream-tls-version' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
+type Kind = 'upstream-certificate' | 'accepted-invalid-certificate' | 'upstream-tls-version' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
 
 /** One line for a failed flow, or nothing when its failure is not one a person can act on. Read from the flow's `upstream:` tag, made where the error happened. */
 export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: string } | undefined {
+  const accepted = flow.tags.find((t) => t.startsWith(ACCEPTED_INVALID));
+  if (accepted) {
+    const where = `${flowHost(flow)}:${flow.target.port}`;
+    return { kind: 'accepted-invalid-certificate', key: flowHost(flow), line: `${where}: the device accepted a certificate as invalid as its server's (${accepted.slice(ACCEPTED_INVALID.length)}): it does not check certificates there; its traffic is decrypted and goes on to the server unchecked, as its own would have` };
+  }
   const tag = flow.tags.find((t) => t.startsWith('upstream:'));
   if (!tag || flow.kind === 'rejected') return undefined;
   const host = flowHost(flow);
   const where = `${host}:${flow.target.port}`;
   const code = tag.slice('upstream:'.length);
   if (code.startsWith('certificate:')) {
-    return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${code.slice('certificate:'.length)}); the device got 502. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
+    const outcome = flow.tags.includes('tls:refused-invalid-certificate')
+      ? 'the device was shown one as invalid and refused it, as it would have refused the server\'s; its connections pass through from now on'
+      : 'the device got 502';
+    return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${code.slice('certificate:'.length)}); ${outcome}. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
   }
   if (code === 'tls-version') return { kind: 'upstream-tls-version', key: host, line: `${where}: the server speaks only TLS older than 1.2; the device got 502. An old lab server? Run with --upstream-tls-min 1.0` };
   if (code === 'dns') return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };
   if (UNREACHABLE.has(code)) return { kind: 'unreachable', key: where, line: `${where}: could not be reached (${code})` };
   return undefined;
 }
+
+/** The tag of a flow whose device accepted a leaf as invalid as its server's certificate (tls-layer.ts). */
+const ACCEPTED_INVALID = 'tls:accepted-invalid-certificate:';
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
 

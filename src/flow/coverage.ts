@@ -24,6 +24,8 @@ export type CoverageClass =
   | 'passthrough-configured'
   /** an opaque tunnel: the server asks for a client certificate only the device holds (mutual TLS) */
   | 'passthrough-client-certificate'
+  /** an opaque tunnel: the server's certificate does not verify, and the device refused a leaf as invalid */
+  | 'passthrough-invalid-certificate'
   /** TLS read from a capture file (analyze FILE.pcap) that no key opened */
   | 'no-keys'
   /** a client that refused our certificate: nothing passed */
@@ -61,6 +63,7 @@ function inspected(flow: HttpFlow | WebSocketFlow | RawFlow): { bytesUpInspected
 function tunnelClass(flow: Flow): CoverageClass {
   if (flow.tags.includes('passthrough:configured')) return 'passthrough-configured';
   if (flow.tags.includes('passthrough:client-certificate')) return 'passthrough-client-certificate';
+  if (flow.tags.includes('passthrough:invalid-certificate')) return 'passthrough-invalid-certificate';
   if (flow.tags.includes('opaque:no-keys')) return 'no-keys';
   return 'passthrough-learned';
 }

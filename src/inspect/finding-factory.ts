@@ -76,5 +76,6 @@ function clientOf(flow: Flow): Finding['client'] {
 function opaqueWhy(flow: Flow): string {
   if (flow.tags.includes('opaque:no-keys')) return 'was not decrypted (the capture file and --keylog had no keys for it)';
   if (flow.tags.includes('passthrough:client-certificate')) return 'passed through undecrypted (the server requires a client certificate only the device holds)';
+  if (flow.tags.includes('passthrough:invalid-certificate')) return 'passed through undecrypted (the server\'s certificate does not verify, and the device refused one as invalid)';
   return `passed through undecrypted (${flow.tags.includes('passthrough:learned') ? 'pinned app' : '--passthrough'})`;
 }

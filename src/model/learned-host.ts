@@ -6,6 +6,9 @@ export interface LearnedHost {
   readonly host: string;
   readonly time: string;
   readonly reason: string;
-  /** Absent for a pinning client (files of earlier runs have none either). */
-  readonly kind?: 'client-certificate';
+  /**
+   * Absent for a pinning client (files of earlier runs have none either). `invalid-certificate`:
+   * the device refused a leaf as invalid as its server's certificate, as it would have refused that.
+   */
+  readonly kind?: 'client-certificate' | 'invalid-certificate';
 }

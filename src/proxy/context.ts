@@ -25,6 +25,11 @@ export interface TlsFacts {
   /** The server side's, when we learned them before answering the device. */
   upstreamVersion?: string;
   upstreamCipher?: string;
+  /**
+   * Why the server's certificate did not verify (Node's code), when the device was shown a leaf as
+   * invalid (ca/leaf-shape.ts, mirroredInvalidShape) rather than a good one.
+   */
+  serverUnverified?: string;
   /** The device sent at least one byte after the handshake: whatever happens next, it trusted us. */
   clientSpoke?: boolean;
 }
@@ -53,7 +58,7 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 export function deviceOffer(context: ConnectionContext): DeviceOffer {
   const facts = context.tls;
   if (!facts) return NO_OFFER;
-  return facts.clientVersions ? { alpn: facts.clientAlpn, versions: facts.clientVersions } : { alpn: facts.clientAlpn };
+  return { alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.serverUnverified ? { acceptsUnverified: true } : {}) };
 }
 
 const NO_OFFER: DeviceOffer = { alpn: [] };

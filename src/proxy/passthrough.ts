@@ -9,9 +9,11 @@ import { pinningVerdict } from './pinning-verdict.js';
 
 /**
  * Why a host is tunnelled: `--passthrough`; `learned` from a client that refused our certificate;
- * `client-certificate`: the server asks for a client certificate only the device holds.
+ * `client-certificate`: the server asks for a client certificate only the device holds;
+ * `invalid-certificate`: the server's certificate does not verify, and the device refused a leaf
+ * as invalid (it meets the server's own from then on, and decides on that as directly).
  */
-export type PassthroughReason = 'configured' | 'learned' | 'client-certificate';
+export type PassthroughReason = 'configured' | 'learned' | 'client-certificate' | 'invalid-certificate';
 
 /** `*` matches any run of characters, dots included; everything else literally, case-insensitive. */
 export function compileHostPattern(pattern: string): RegExp {
@@ -67,6 +69,11 @@ export class PassthroughPolicy {
   /** The server wants a client certificate we do not hold (mutual TLS): only the device can go on. */
   recordClientCertificate(host: string, reason: string, now = new Date()): LearnedHost | undefined {
     return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'client-certificate' }, true);
+  }
+
+  /** The device refused a leaf as invalid as its server's certificate (ca/leaf-shape.ts): not pinning, but its connections pass through from now on. */
+  recordInvalidCertificate(host: string, reason: string, now = new Date()): LearnedHost | undefined {
+    return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'invalid-certificate' }, true);
   }
 
   /**

@@ -14,7 +14,7 @@ import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
-import type { LeafShape } from './ca/leaf-shape.js';
+import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
 import { UpstreamContexts, versionsKey, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import { tlsVersionNamed, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
@@ -49,6 +49,12 @@ export interface UpstreamOptions {
 export interface DeviceOffer {
   readonly alpn: readonly string[];
   readonly versions?: TlsVersionRange;
+  /**
+   * The device accepted a certificate as invalid as its server's (ca/leaf-shape.ts,
+   * mirroredInvalidShape): it does not check, so its server connections are not checked either,
+   * as its own would not have been.
+   */
+  readonly acceptsUnverified?: boolean;
 }
 
 /** What an eager look at the server found, before we answer the device's ClientHello. */
@@ -60,6 +66,11 @@ export type UpstreamProbe =
    * the last look (no connection was made for this one), and `cipher` is absent.
    */
   | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: TlsVersionName; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
+  /**
+   * The server's certificate did not verify (`code`, as Node names why), and a connection that
+   * did not check it is `socket`: the device is shown a leaf as invalid, and decides.
+   */
+  | { readonly outcome: 'unverified'; readonly code: string; readonly reason: string; readonly alpn?: string; readonly version?: TlsVersionName; readonly certificate: LeafShape; readonly period: { readonly notBefore: string; readonly notAfter: string }; readonly socket: tls.TLSSocket }
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
@@ -175,6 +186,7 @@ export class UpstreamConnector {
       }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
+      if (TLS_VERIFY_CODES.has(code) && !this.#options.insecureUpstream) return this.#lookUnverified(host, port, servername, offer, code, error);
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
@@ -202,11 +214,36 @@ export class UpstreamConnector {
     return { outcome: 'ok', ...facts, socket };
   }
 
+  /**
+   * A server whose certificate did not verify, looked at again without checking it: what its
+   * certificate is, for a leaf as invalid (ca/leaf-shape.ts). Failed as before when that look fails too.
+   */
+  async #lookUnverified(host: string, port: number, servername: string | undefined, offer: DeviceOffer, code: string, error: unknown): Promise<UpstreamProbe> {
+    let socket: tls.TLSSocket;
+    try {
+      socket = await this.connectTls(host, port, servername, { ...offer, acceptsUnverified: true });
+    } catch {
+      return { outcome: 'failed', reason: describeUpstreamError(error) };
+    }
+    const peer = socket.getPeerCertificate();
+    const notBefore = new Date(peer.valid_from);
+    const notAfter = new Date(peer.valid_to);
+    if (!peer.valid_from || Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+      socket.destroy();
+      return { outcome: 'failed', reason: describeUpstreamError(error) };
+    }
+    const version = tlsVersionNamed(socket.getProtocol());
+    return {
+      outcome: 'unverified', code, reason: describeUpstreamError(error), certificate: shapeOfServerCertificate(peer), period: { notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() }, socket,
+      ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}),
+    };
+  }
+
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
   connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
     const versions = this.#contexts.versionsFor(offer.versions);
     return new ConnectionAgent({
-      rejectUnauthorized: !this.#options.insecureUpstream, alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -235,7 +272,8 @@ export class UpstreamConnector {
     const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
-    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: !this.#options.insecureUpstream };
+    const verify = this.#verifies(offer);
+    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: verify };
     if (servername) connectOptions.servername = servername;
     const checkIdentity = identityCheckFor(host, servername);
     if (checkIdentity) connectOptions.checkServerIdentity = checkIdentity;
@@ -249,8 +287,9 @@ export class UpstreamConnector {
       connectOptions.socket = watchedConnection(host, port, this.#options.lookup, watcher);
       socket = tls.connect(connectOptions);
     } else {
-      const key = { host, port, servername, context: secureContext, verified: !this.#options.insecureUpstream };
-      const session = this.sessions.get(key);
+      const key = { host, port, servername, context: secureContext, verified: verify };
+      // An unchecked connection starts afresh: its certificate is the point of it (a resumed one shows none).
+      const session = verify ? this.sessions.get(key) : undefined;
       // Over the connection made before the device was answered (first-connection.ts), if given.
       if (connected) connectOptions.socket = connected;
       else {
@@ -260,14 +299,21 @@ export class UpstreamConnector {
       }
       if (session) connectOptions.session = session;
       socket = tls.connect(connectOptions);
-      this.sessions.remember(socket, key);
-      socket.once('error', () => this.sessions.forget(key));
+      if (verify) {
+        this.sessions.remember(socket, key);
+        socket.once('error', () => this.sessions.forget(key));
+      }
     }
     // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
     socket.setNoDelay(true);
     return this.#whenSecure(socket);
   }
 
+
+  /** Whether a server connection for `offer` checks the server's certificate. */
+  #verifies(offer: DeviceOffer): boolean {
+    return !this.#options.insecureUpstream && offer.acceptsUnverified !== true;
+  }
 
   destroy(): void {
     this.#probed.clear();

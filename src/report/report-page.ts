@@ -245,7 +245,7 @@ function coverageSection(model: ReportModel): string {
   const learned = s.passthrough?.learned ?? [];
   const configured = s.passthrough?.configured ?? [];
   if (learned.length + configured.length > 0) {
-    parts.push(`<h3>Not decrypted</h3><ul>${learned.map((l) => `<li><code>${shown(l.host, 200)}</code>: ${shown(l.reason ?? 'refused our certificate', 200)} (${l.kind === 'client-certificate' ? 'the server requires a client certificate only the device holds' : 'learned'})</li>`).join('')}${configured.map((h) => `<li><code>${shown(h, 200)}</code> (configured --passthrough)</li>`).join('')}</ul>`);
+    parts.push(`<h3>Not decrypted</h3><ul>${learned.map((l) => `<li><code>${shown(l.host, 200)}</code>: ${shown(l.reason ?? 'refused our certificate', 200)} (${l.kind === 'client-certificate' ? 'the server requires a client certificate only the device holds' : l.kind === 'invalid-certificate' ? 'the server\'s certificate does not verify, and the device refused one as invalid' : 'learned'})</li>`).join('')}${configured.map((h) => `<li><code>${shown(h, 200)}</code> (configured --passthrough)</li>`).join('')}</ul>`);
   }
   parts.push(tlsVersionsPart(s.tls));
   const unseen = Object.entries(s.coverage?.unseenByHost ?? {});

@@ -47,8 +47,8 @@ export interface Origin {
   close(): Promise<void>;
 }
 
-/** Starts an HTTP or HTTPS origin on 127.0.0.1:0 with a certificate for `hostname`. */
-export async function startOrigin(options: { tls: boolean; hostname?: string; ca?: CertificateAuthority; handler: http.RequestListener }): Promise<Origin> {
+/** Starts an HTTP or HTTPS origin on 127.0.0.1:0 with a certificate for `hostname` (one name or several). */
+export async function startOrigin(options: { tls: boolean; hostname?: string | readonly string[]; ca?: CertificateAuthority; handler: http.RequestListener }): Promise<Origin> {
   let server: http.Server | https.Server;
   if (options.tls) {
     const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname ?? 'api.example.test');
@@ -202,11 +202,14 @@ export async function startH2Origin(options: { hostname?: string; allowHttp1?: b
   };
 }
 
-/** A device's HTTP/2 connection through the proxy: CONNECT, TLS offering `alpn`, then an h2 session when h2 was agreed. */
-export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[] }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
+/**
+ * A device's HTTP/2 connection through the proxy: CONNECT, TLS offering `alpn`, then an h2 session
+ * when h2 was agreed. `checks: false`: a device that takes any certificate.
+ */
+export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[]; checks?: boolean }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
   const { socket, status } = await connectTunnel(options.proxyPort, `${options.host}:${options.port}`);
   if (status !== 200) throw new Error(`CONNECT answered ${status}`);
-  const secure = tls.connect({ socket, ca: options.trust, servername: options.host, ALPNProtocols: options.alpn ?? ['h2', 'http/1.1'] });
+  const secure = tls.connect({ socket, ca: options.trust, servername: options.host, ALPNProtocols: options.alpn ?? ['h2', 'http/1.1'], rejectUnauthorized: options.checks !== false });
   await once(secure, 'secureConnect');
   if (secure.alpnProtocol !== 'h2') return { tls: secure };
   const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure });

@@ -36,7 +36,7 @@ t.test('#15 twenty simultaneous CONNECTs to one new host issue one leaf', async 
 
 t.test('#10 #11 nothing is written to the console, not even on upstream failures and resets', async (t) => {
   const lab = await startLab();
-  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('ok') });
+  const origin = await startOrigin({ tls: true, hostname: 'reset.example.test', handler: (_req, res) => res.end('ok') });
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const written: string[] = [];
   const saved = { error: console.error, log: console.log, debug: console.debug, info: console.info, warn: console.warn };

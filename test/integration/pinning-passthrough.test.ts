@@ -32,7 +32,7 @@ t.test('a pinning client fails once, is recorded, then passes through and works'
 });
 
 t.test('an app that checks pins after the handshake and hangs up is learned too', async (t) => {
-  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('real server') });
+  const origin = await startOrigin({ tls: true, hostname: 'okhttp.example.test', handler: (_req, res) => res.end('real server') });
   const lab = await startLab();
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const { socket } = await connectTunnel(lab.port, `okhttp.example.test:${origin.port}`);

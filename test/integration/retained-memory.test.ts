@@ -53,6 +53,7 @@ const MAX_RETAINED_BYTES_PER_FLOW = 1000;
 
 t.test("the capture's heap does not grow with the number of flows", async (t) => {
   const origin = await startOrigin({
+    hostname: ['api.example.test', 'cdn.example.test'],
     tls: true,
     handler: (req, res) => {
       req.resume();

@@ -271,7 +271,7 @@ async function giveUpMidHandshake(proxyPort: number, authority: string, serverna
 }
 
 t.test('a connection given up mid-handshake is not "pinned" when the device already sent that host data; from a device that never did, it still is', async (t) => {
-  const origin = await startOrigin({ tls: true, hostname: 'app.example.test', handler: (_req, res) => res.end('ok') });
+  const origin = await startOrigin({ tls: true, hostname: ['app.example.test', 'other.example.test'], handler: (_req, res) => res.end('ok') });
   t.teardown(() => origin.close());
   const lab = await startLab();
   t.teardown(() => lab.close());

@@ -94,6 +94,28 @@ function validity(cert: forge.pki.Certificate, now: Date, days: number): void {
   cert.validity.notAfter = new Date(now.getTime() + days * DAY_MS);
 }
 
+/** A new self-signed CA certificate and its key. */
+function newCaCertificate(commonName: string, unit: string, now: Date): { certPem: string; privateKey: KeyObject } {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forgePublicKey(publicKey);
+  cert.serialNumber = randomSerialHex();
+  validity(cert, now, limits.caValidityYears * 365);
+  const subject = [
+    { name: 'commonName', value: commonName },
+    { name: 'organizationName', value: 'phonehome' },
+    { name: 'organizationalUnitName', value: unit },
+  ];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  return { certPem: signedCertificatePem(cert, privateKey), privateKey };
+}
+
 export class CertificateAuthority {
   readonly dir: string;
   readonly certPem: string;
@@ -168,25 +190,7 @@ export class CertificateAuthority {
   }
 
   static #create(certFile: string, keyFile: string, now: Date): void {
-    const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const cert = forge.pki.createCertificate();
-    cert.publicKey = forgePublicKey(publicKey);
-    cert.serialNumber = randomSerialHex();
-    validity(cert, now, limits.caValidityYears * 365);
-    const shortId = crypto.randomBytes(3).toString('hex');
-    const subject = [
-      { name: 'commonName', value: `phonehome lab CA ${shortId}` },
-      { name: 'organizationName', value: 'phonehome' },
-      { name: 'organizationalUnitName', value: 'privacy lab interception CA - do not trust outside the lab' },
-    ];
-    cert.setSubject(subject);
-    cert.setIssuer(subject);
-    cert.setExtensions([
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
-      { name: 'subjectKeyIdentifier' },
-    ]);
-    const certPem = signedCertificatePem(cert, privateKey);
+    const { certPem, privateKey } = newCaCertificate(`phonehome lab CA ${crypto.randomBytes(3).toString('hex')}`, 'privacy lab interception CA - do not trust outside the lab', now);
     const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     // Key first, exclusive and 0600 from the start: it is never world-readable, not even briefly.
     fs.writeFileSync(keyFile, keyPem, { mode: 0o600, flag: 'wx' });
@@ -194,10 +198,19 @@ export class CertificateAuthority {
   }
 
   /**
+   * A CA that lives in memory for one run and that no device was ever told to trust: its leaves
+   * stand in for a server certificate that no trusted CA signed (ca/leaf-shape.ts, `untrusted`).
+   */
+  static untrusted(now = new Date()): CertificateAuthority {
+    const { certPem, privateKey } = newCaCertificate(`phonehome untrusted CA ${crypto.randomBytes(3).toString('hex')}`, 'stands in for an unverifiable server - installed nowhere', now);
+    return new CertificateAuthority('', certPem, privateKey);
+  }
+
+  /**
    * Issues a leaf for DNS names (wildcards too) and IP addresses: all in its SAN, the first one also
    * its subject's CN (informative; clients check the SAN). One name, or the list leaf-shape.ts makes.
    */
-  issueLeaf(names: string | readonly string[], keyType: LeafKeyType = 'rsa', now = new Date()): IssuedLeaf {
+  issueLeaf(names: string | readonly string[], keyType: LeafKeyType = 'rsa', now = new Date(), period?: { readonly notBefore: Date; readonly notAfter: Date }): IssuedLeaf {
     const list = typeof names === 'string' ? [names] : names;
     const first = list[0];
     if (first === undefined) throw new CaError('PH_ERR_CA', 'a leaf certificate needs a name');
@@ -205,7 +218,13 @@ export class CertificateAuthority {
     const key = (this.#leafKeys[keyType] ??= leafKey(keyType));
     cert.publicKey = this.#placeholderPublicKey;
     cert.serialNumber = randomSerialHex();
-    validity(cert, now, limits.leafValidityDays);
+    if (period) {
+      // The server's own dates: an expired server certificate is mirrored by an expired leaf.
+      cert.validity.notBefore = period.notBefore;
+      cert.validity.notAfter = period.notAfter;
+    } else {
+      validity(cert, now, limits.leafValidityDays);
+    }
     cert.setSubject([{ name: 'commonName', value: first.length <= 64 ? first : first.slice(0, 64) }, { name: 'organizationName', value: 'phonehome' }]);
     cert.setIssuer(this.#caForgeCert.subject.attributes);
     cert.setExtensions([

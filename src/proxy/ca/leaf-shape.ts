@@ -31,6 +31,30 @@ export interface ServerCertificate {
 export interface LeafShape {
   readonly names: readonly string[];
   readonly keyType: LeafKeyType;
+  /** The server's validity period (ISO times), copied where the server's certificate is out of date. */
+  readonly period?: { readonly notBefore: string; readonly notAfter: string };
+  /** Signed by a CA no device trusts, where no trusted CA signed the server's certificate. */
+  readonly untrusted?: true;
+}
+
+/** Node's verification codes for a certificate outside its validity period. */
+const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+/**
+ * The leaf for a server whose certificate did not verify (`code`, as Node names why), as invalid in
+ * the same way, so the device decides as it would have directly: a device that checks refuses it,
+ * one that does not accepts it.
+ * - out of date: the usual leaf, with the server's validity period;
+ * - a name the certificate lacks: the server's names only, without the one the device asked for
+ *   (no names at all: a name no device asks for);
+ * - anything else (self-signed, an unknown or broken chain, revoked): the usual leaf, signed by a
+ *   CA no device trusts.
+ * `usual`: the leaf leafShape gives; `server`: the server's names and key; `period`: its validity.
+ */
+export function mirroredInvalidShape(code: string, usual: LeafShape, server: LeafShape, period: { notBefore: string; notAfter: string }): LeafShape {
+  if (OUT_OF_DATE.has(code)) return { ...usual, period };
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') return { names: server.names.length > 0 ? [...server.names] : ['phonehome.invalid'], keyType: server.keyType };
+  return { ...usual, untrusted: true };
 }
 
 /** The names and the kind of key of a server's certificate. */

@@ -22,7 +22,7 @@
 
 import tls from 'node:tls';
 import { limits } from '../../limits.js';
-import type { CertificateAuthority, IssuedLeaf } from '../ca/certificate-authority.js';
+import { CertificateAuthority, type IssuedLeaf } from '../ca/certificate-authority.js';
 import type { LeafShape } from './leaf-shape.js';
 import { isOlderTls, type TlsVersionName, type TlsVersionRange } from '../layers/client-hello.js';
 
@@ -49,6 +49,8 @@ export class LeafStore {
   /** Keyed by the leaf's kind of key and names, space-separated in their order (the first is the subject). */
   readonly #leaves = new Map<string, HeldLeaf>();
   readonly #onIssued: ((shape: LeafShape, leaf: IssuedLeaf) => void) | undefined;
+  /** Signs the leaves that stand in for unverifiable servers (made when first needed). */
+  #untrustedCa: CertificateAuthority | undefined;
   #issued = 0;
 
   /** `onIssued`: told of every leaf issued here, so other proxy loops can adopt it (threads/). */
@@ -78,16 +80,16 @@ export class LeafStore {
       this.#leaves.delete(key);
       this.#leaves.set(key, held);
     } else {
-      const leaf = this.#ca.issueLeaf(shape.names, shape.keyType);
+      const leaf = this.#issue(shape);
       this.#issued++;
       held = this.#hold(key, leaf);
       this.#onIssued?.(shape, leaf);
     }
     let context = held.contexts.get(newest);
     if (!context) {
-      context = tls.createSecureContext({
-        key: held.leaf.keyPem, cert: held.leaf.certPem + this.#ca.certPem, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS,
-      });
+      // An untrusted leaf goes alone, as a server whose issuer nobody knows sends its own.
+      const chain = shape.untrusted ? held.leaf.certPem : held.leaf.certPem + this.#ca.certPem;
+      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS });
       held.contexts.set(newest, context);
     }
     return context;
@@ -103,6 +105,12 @@ export class LeafStore {
     if (!this.#leaves.has(key)) this.#hold(key, leaf);
   }
 
+  #issue(shape: LeafShape): IssuedLeaf {
+    const period = shape.period ? { notBefore: new Date(shape.period.notBefore), notAfter: new Date(shape.period.notAfter) } : undefined;
+    const ca = shape.untrusted ? (this.#untrustedCa ??= CertificateAuthority.untrusted()) : this.#ca;
+    return ca.issueLeaf(shape.names, shape.keyType, new Date(), period);
+  }
+
   #hold(key: string, leaf: IssuedLeaf): HeldLeaf {
     const held: HeldLeaf = { leaf, contexts: new Map() };
     this.#leaves.set(key, held);
@@ -115,5 +123,6 @@ export class LeafStore {
 }
 
 function keyOf(shape: LeafShape): string {
-  return `${shape.keyType} ${shape.names.join(' ')}`;
+  const flaw = `${shape.untrusted ? 'untrusted ' : ''}${shape.period ? `${shape.period.notBefore}/${shape.period.notAfter} ` : ''}`;
+  return `${flaw}${shape.keyType} ${shape.names.join(' ')}`;
 }

@@ -191,6 +191,8 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
 /** Tags that tell how a request arrived; a Host (or :authority) that names another server is worth a look. */
 export function connectionTags(context: ConnectionContext, authority: string | undefined): string[] {
   const tags = [context.tls ? 'decrypted' : context.mode === 'http' ? 'connect:plain' : 'plain'];
+  // The device accepted a leaf as invalid as its server's certificate (tls-layer.ts).
+  if (context.tls?.serverUnverified) tags.push(`tls:accepted-invalid-certificate:${context.tls.serverUnverified}`);
   const parsed = authority ? parseTarget(authority, context.target.port) : undefined;
   const sni = context.tls?.sni;
   // Only a named target can be contradicted: a redirected connection (or a client that dialled an

@@ -48,7 +48,8 @@ export class RawLayer {
       host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
       ...(connectTls ? { connect: connectTls } : { connected: takeFirstConnection(context) }),
     }, (result) => {
-      const tags = [...(connectTls ? ['decrypted'] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
+      const unverified = context.tls?.serverUnverified;
+      const tags = [...(connectTls ? ['decrypted'] : []), ...(unverified ? [`tls:accepted-invalid-certificate:${unverified}`] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
       this.#tracker.end(streamFlow('raw', connectTls ? 'tls' : 'tcp', context, result, tags));
     });

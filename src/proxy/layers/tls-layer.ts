@@ -18,7 +18,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
-import { leafShape, type LeafShape } from '../ca/leaf-shape.js';
+import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shape.js';
 import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
@@ -109,7 +109,16 @@ export class TlsLayer {
           certificate = probe.certificate;
           serverVersion = probe.version;
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leafShape(upstreamServername(context), target.host, certificate), serverVersion);
+        let leaf = leafShape(upstreamServername(context), target.host, probe.outcome === 'unverified' ? probe.certificate : certificate);
+        if (probe.outcome === 'unverified') {
+          // The device decides, on a leaf as invalid as the server's certificate: refused, nothing
+          // of it leaves, as directly; accepted, its traffic goes to the server unchecked, as its own would.
+          context.tls!.serverUnverified = probe.code;
+          if (probe.version) context.tls!.upstreamVersion = probe.version;
+          serverVersion = probe.version;
+          leaf = mirroredInvalidShape(probe.code, leaf, probe.certificate, probe.period);
+        }
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leaf, serverVersion);
       });
     });
   }
@@ -259,8 +268,29 @@ export class TlsLayer {
 
   /** Learns a pinned host when the verdict says so; a failed handshake is a flow of its own either way. */
   #judge(context: ConnectionContext, verdict: PinningVerdict): void {
+    const invalid = context.tls?.serverUnverified;
+    if (invalid !== undefined) {
+      this.#judgeInvalid(context, verdict, invalid);
+      return;
+    }
     const learned = verdict.pinned ? this.#options.passthrough.learnPinned(pinnedName(context), verdict.reason) !== undefined : false;
     if (verdict.failedHandshake || learned) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], learned, verdict.pinned);
+  }
+
+  /**
+   * The device was shown a leaf as invalid as its server's certificate (`code`). A refusal is what
+   * it would have done directly, not pinning: its connections to the host pass through from now
+   * on, to meet the server's own certificate, and nothing is said to be pinned.
+   */
+  #judgeInvalid(context: ConnectionContext, verdict: PinningVerdict, code: string): void {
+    if (!verdict.pinned) {
+      if (verdict.failedHandshake) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], false, false);
+      return;
+    }
+    const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${verdict.reason}`;
+    const learned = this.#options.passthrough.recordInvalidCertificate(pinnedName(context), reason) !== undefined;
+    // `upstream:certificate:` as any flow whose server did not verify: the notice names --upstream-ca (app/notices.ts).
+    this.#tlsFailedFlow(context, reason, [...verdict.tags, `upstream:certificate:${code}`, 'tls:refused-invalid-certificate', ...(learned ? ['passthrough:invalid-certificate'] : [])], false, false);
   }
 
   #tlsFailedFlow(context: ConnectionContext, reason: string, tags: string[], learned: boolean, rejected: boolean): void {
@@ -287,7 +317,9 @@ export class TlsLayer {
  */
 export function planAlpn(offered: readonly string[], probe: UpstreamProbe): AlpnPlan {
   const h1 = offered.includes('http/1.1');
-  if (probe.outcome === 'ok') {
+  // An unverified server's connection serves the device that accepts a leaf as invalid (it is
+  // closed with the device's connection when the device refuses).
+  if (probe.outcome === 'ok' || probe.outcome === 'unverified') {
     if (probe.alpn === 'h2' && probe.socket) {
       const socket = probe.socket;
       const session = http2.connect('https://upstream', { createConnection: () => socket, settings: { enablePush: false } });

@@ -4,7 +4,7 @@
 // only an address.
 
 import t from 'tap';
-import { leafShape, namesOfServerCertificate, shapeOfServerCertificate } from '../../../src/proxy/ca/leaf-shape.js';
+import { leafShape, mirroredInvalidShape, namesOfServerCertificate, shapeOfServerCertificate } from '../../../src/proxy/ca/leaf-shape.js';
 
 t.test('the names of a server certificate', async (t) => {
   const table: Array<{ what: string; subjectaltname?: string; cn?: string; names: string[] }> = [
@@ -50,4 +50,20 @@ t.test('the leaf\'s names: the asked name first, else the server\'s own only; th
   t.same(names(undefined, { names: [], keyType: 'rsa' }), ['10.0.0.1'], 'a certificate naming no host: the address');
   t.equal(leafShape('cdn.example', '10.0.0.1', server).keyType, 'ec', 'the server\'s kind of key');
   t.equal(leafShape('cdn.example', '10.0.0.1', undefined).keyType, 'rsa', 'RSA when the server was not seen');
+});
+
+t.test('a leaf as invalid as a server certificate that did not verify, by Node\'s reason', async (t) => {
+  const server = { names: ['cdn.example', '*.cdn.example'], keyType: 'ec' } as const;
+  const usual = leafShape('app.example', '10.0.0.1', server);
+  const period = { notBefore: '2024-01-01T00:00:00.000Z', notAfter: '2025-01-01T00:00:00.000Z' };
+  const rows: Array<[code: string, expected: object, what: string]> = [
+    ['CERT_HAS_EXPIRED', { ...usual, period }, 'expired: the usual leaf with the server\'s dates'],
+    ['CERT_NOT_YET_VALID', { ...usual, period }, 'not yet valid: the same'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', { names: ['cdn.example', '*.cdn.example'], keyType: 'ec' }, 'other names: the server\'s alone, without the one asked for'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', { ...usual, untrusted: true }, 'self-signed: signed by a CA nobody trusts'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', { ...usual, untrusted: true }, 'an unknown issuer: the same'],
+    ['CERT_REVOKED', { ...usual, untrusted: true }, 'anything else: the same'],
+  ];
+  for (const [code, expected, what] of rows) t.same(mirroredInvalidShape(code, usual, server, period), expected, what);
+  t.same(mirroredInvalidShape('ERR_TLS_CERT_ALTNAME_INVALID', usual, { names: [], keyType: 'rsa' }, period).names, ['phonehome.invalid'], 'a certificate that names nothing: a name nobody asks for');
 });

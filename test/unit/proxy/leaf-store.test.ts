@@ -2,6 +2,10 @@
 // the device speaks), and the leaf store: one leaf per shape, one context per newest version.
 
 import t from 'tap';
+import tls from 'node:tls';
+import net from 'node:net';
+import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import { LeafStore, newestForDevice } from '../../../src/proxy/ca/leaf-store.js';
 import type { TlsVersionName, TlsVersionRange } from '../../../src/proxy/layers/client-hello.js';
 import { CertificateAuthority } from '../../../src/proxy/ca/certificate-authority.js';
@@ -31,3 +35,36 @@ t.test('one leaf per shape, one context per newest version', async (t) => {
   t.equal(store.issuedCount, 1, 'one leaf signed for both');
   t.equal(store.cachedCount, 1);
 });
+
+t.test('leaves that stand in for a server certificate that did not verify: the server\'s dates, or an issuer nobody trusts, each a leaf of its own', async (t) => {
+  const ca = CertificateAuthority.loadOrCreate(tempDir());
+  const store = new LeafStore(ca);
+  const names = ['b.example'];
+  const good = store.contextFor({ names, keyType: 'rsa' });
+  const expired = store.contextFor({ names, keyType: 'rsa', period: { notBefore: '2020-01-01T00:00:00.000Z', notAfter: '2021-01-01T00:00:00.000Z' } });
+  const untrusted = store.contextFor({ names, keyType: 'rsa', untrusted: true });
+  t.equal(new Set([good, expired, untrusted]).size, 3, 'three leaves');
+  t.equal(store.issuedCount, 3);
+  const ours = new X509Certificate(ca.certPem);
+  const expiredLeaf = await leafShownBy(expired);
+  t.ok(new Date(expiredLeaf.validTo).getTime() < Date.now(), 'the expired one is out of date');
+  t.ok(expiredLeaf.checkIssued(ours), 'and issued by our CA');
+  t.notOk((await leafShownBy(untrusted)).checkIssued(ours), 'the untrusted one is not');
+  t.ok((await leafShownBy(good)).checkIssued(ours));
+});
+
+/** The certificate a TLS server with `context` shows a client (over loopback). */
+async function leafShownBy(context: tls.SecureContext): Promise<X509Certificate> {
+  const server = tls.createServer({ SNICallback: (_name, done) => done(null, context) }, (socket) => socket.end());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const client = tls.connect({ host: '127.0.0.1', port: (server.address() as net.AddressInfo).port, servername: 'b.example', rejectUnauthorized: false });
+    await once(client, 'secureConnect');
+    const raw = client.getPeerCertificate().raw;
+    client.destroy();
+    return new X509Certificate(raw);
+  } finally {
+    server.close();
+  }
+}
