@@ -288,8 +288,10 @@ export class UpstreamConnector {
       socket = tls.connect(connectOptions);
     } else {
       const key = { host, port, servername, context: secureContext, verified: verify };
-      // An unchecked connection starts afresh: its certificate is the point of it (a resumed one shows none).
-      const session = verify ? this.sessions.get(key) : undefined;
+      // For a device that accepted an invalid certificate, connections start afresh: the look at
+      // its server is for the server's certificate, and a resumed connection shows none.
+      const resumable = offer.acceptsUnverified !== true;
+      const session = resumable ? this.sessions.get(key) : undefined;
       // Over the connection made before the device was answered (first-connection.ts), if given.
       if (connected) connectOptions.socket = connected;
       else {
@@ -299,7 +301,7 @@ export class UpstreamConnector {
       }
       if (session) connectOptions.session = session;
       socket = tls.connect(connectOptions);
-      if (verify) {
+      if (resumable) {
         this.sessions.remember(socket, key);
         socket.once('error', () => this.sessions.forget(key));
       }
