@@ -1,5 +1,5 @@
 // A server whose certificate does not verify (out of date, for other names, signed by a CA nobody
-// trusts), with `openssl s_client` as the device, straight and through phonehome. The device is
+// trusts), with `openssl s_client` and curl as the device, straight and through phonehome. The device is
 // shown a leaf as invalid in the same way, and decides as it would have directly:
 // - a device that checks (-verify_return_error) refuses it with the same complaint, sends nothing,
 //   and is not taken for a pinning app; its next connection passes through to meet the server's own
@@ -111,3 +111,32 @@ for (const flaw of flaws) {
     t.equal(lab.passthrough.learned().length, 0, 'nothing learned');
   });
 }
+
+const haveCurl = spawnSync('curl', ['--version']).status === 0;
+
+t.test('curl, checking and with -k: the same exit and complaint straight and through phonehome, for each flaw', { skip: !haveCurl && 'curl not installed' }, async (t) => {
+  for (const flaw of flaws) {
+    const origin = await flaw.start();
+    const checking = await startLab();
+    const lax = await startLab();
+    try {
+      const url = `https://${NAME}:${origin.port}/album`;
+      const curl = (caFile: string, extra: string[]) => runProgram('curl', ['-sS', '--max-time', '20', '--cacert', caFile, ...extra, url], '', 30_000);
+      const direct = await curl(pemFile(getOriginCa().certPem), ['--resolve', `${NAME}:${origin.port}:127.0.0.1`]);
+      const proxied = await curl(pemFile(checking.ca.certPem), ['-x', `http://127.0.0.1:${checking.port}`]);
+      t.not(direct.code, 0, `${flaw.name}: refused directly (${direct.stderr.split('\n')[0]})`);
+      t.equal(proxied.code, direct.code, `${flaw.name}: the same exit through phonehome (${proxied.stderr.split('\n')[0]})`);
+      t.equal(proxied.stderr.replace(/^curl: \(\d+\) /, ''), direct.stderr.replace(/^curl: \(\d+\) /, ''), `${flaw.name}: the same complaint`);
+      const directLax = await curl(pemFile(getOriginCa().certPem), ['-k', '--resolve', `${NAME}:${origin.port}:127.0.0.1`]);
+      const proxiedLax = await curl(pemFile(lax.ca.certPem), ['-k', '-x', `http://127.0.0.1:${lax.port}`]);
+      t.equal(directLax.code, 0, `${flaw.name}: -k gets through directly`);
+      t.equal(proxiedLax.code, 0, `${flaw.name}: and through phonehome (${proxiedLax.stderr.trim()})`);
+      t.equal(proxiedLax.stdout, directLax.stdout, `${flaw.name}: the same answer`);
+      t.same(origin.requests, ['GET /album HTTP/1.1', 'GET /album HTTP/1.1'], `${flaw.name}: the server got the -k requests only`);
+    } finally {
+      origin.close();
+      await checking.close();
+      await lax.close();
+    }
+  }
+});
