@@ -219,22 +219,23 @@ export class UpstreamConnector {
    * certificate is, for a leaf as invalid (ca/leaf-shape.ts). Failed as before when that look fails too.
    */
   async #lookUnverified(host: string, port: number, servername: string | undefined, offer: DeviceOffer, code: string, error: unknown): Promise<UpstreamProbe> {
+    const reason = describeUpstreamError(error);
     let socket: tls.TLSSocket;
     try {
       socket = await this.connectTls(host, port, servername, { ...offer, acceptsUnverified: true });
     } catch {
-      return { outcome: 'failed', reason: describeUpstreamError(error) };
+      return { outcome: 'failed', reason };
     }
     const peer = socket.getPeerCertificate();
     const notBefore = new Date(peer.valid_from);
     const notAfter = new Date(peer.valid_to);
     if (!peer.valid_from || Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
       socket.destroy();
-      return { outcome: 'failed', reason: describeUpstreamError(error) };
+      return { outcome: 'failed', reason };
     }
     const version = tlsVersionNamed(socket.getProtocol());
     return {
-      outcome: 'unverified', code, reason: describeUpstreamError(error), certificate: shapeOfServerCertificate(peer), period: { notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() }, socket,
+      outcome: 'unverified', code, reason, certificate: shapeOfServerCertificate(peer), period: { notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() }, socket,
       ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}),
     };
   }

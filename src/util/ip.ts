@@ -5,6 +5,19 @@ export function unmapIpv4(address: string): string {
   return /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] ?? address;
 }
 
+/**
+ * An IPv6 address in one spelling: compressed and lower-case (RFC 5952, as the URL parser writes it),
+ * whatever form it came in (`2620:00fe:0:0:0:0:0:fe` and `2620:fe::fe` alike); lower-cased only when
+ * the parser refuses it (a zone, `%eth0`).
+ */
+export function compressedIpv6(address: string): string {
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return address.toLowerCase();
+  }
+}
+
 /** 16 bytes of an IPv6 address, IPv4-mapped (`::ffff:a.b.c.d`) included; a zone (`%eth0`) is dropped. */
 export function ipv6Bytes(address: string): Buffer {
   const text = address.replace(/%.*$/, '');

@@ -8,6 +8,7 @@
 
 import net from 'node:net';
 import type { DnsAnswer, Flow } from '../../model/flow.js';
+import { compressedIpv6 } from '../../util/ip.js';
 import { limits } from '../../limits.js';
 
 /**
@@ -168,10 +169,5 @@ function normalAddress(text: string): string | undefined {
   const family = net.isIP(bare);
   if (family === 4) return bare;
   if (family !== 6) return undefined;
-  try {
-    // The URL parser writes IPv6 in its canonical compressed form (RFC 5952).
-    return new URL(`http://[${bare}]/`).hostname.slice(1, -1);
-  } catch {
-    return bare.toLowerCase();
-  }
+  return compressedIpv6(bare);
 }

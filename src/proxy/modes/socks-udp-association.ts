@@ -29,6 +29,7 @@ import { parseTarget, type Target } from '../access/target.js';
 import { deviceAnswer, dnsFlow, type DeviceAnswer } from '../dns/dns-exchange.js';
 import { UdpExchange } from '../recorder/udp-exchange.js';
 import { parseSocks5Datagram, socks5Datagram } from './socks-protocol.js';
+import { compressedIpv6 } from '../../util/ip.js';
 
 export interface SocksUdpAssociationOptions {
   /** The client of the TCP connection that asked: only its address may send. */
@@ -127,8 +128,9 @@ export class SocksUdpAssociation {
     const parsed = parseTarget(`${datagram.address.type === 'ipv6' ? `[${datagram.address.host}]` : datagram.address.host}:${datagram.port}`);
     if (!parsed.ok) return;
     const target = parsed.target;
-    if (target.port === 443 || target.hostKind === 'dns' || this.#options.isSelf(target)) {
-      this.#refuse(target, this.#options.isSelf(target));
+    const self = this.#options.isSelf(target);
+    if (target.port === 443 || target.hostKind === 'dns' || self) {
+      this.#refuse(target, self);
       return;
     }
     if (target.port === DNS_PORT) this.#ask(target, datagram.payload);
@@ -243,7 +245,7 @@ export class SocksUdpAssociation {
   }
 }
 
-/** One text for one address: IPv6 as the kernel writes it (2620:fe::fe, whatever form the client gave). */
+/** One text for one address: IPv6 compressed (2620:fe::fe, whatever form the client or the kernel gave). */
 function canonicalIp(ip: string): string {
-  return net.isIPv6(ip) ? new net.SocketAddress({ address: ip, family: 'ipv6' }).address : ip;
+  return net.isIPv6(ip) ? compressedIpv6(ip) : ip;
 }

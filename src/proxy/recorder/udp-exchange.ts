@@ -35,8 +35,8 @@ export class UdpExchange {
     this.#down.push(payload);
   }
 
-  /** The flow as it stands; `error`: why it ended, when it did not simply go quiet. */
-  flow(error?: string): RawFlow {
+  /** The flow as it stands. */
+  flow(): RawFlow {
     const endedAt = new Date();
     const { client, mode, target, tags } = this.#start;
     return {
@@ -45,7 +45,6 @@ export class UdpExchange {
       client, mode, target: { host: target.host, port: target.port }, destination: { ip: target.host, port: target.port },
       bytesUp: this.#up.totalBytes, bytesDown: this.#down.totalBytes,
       stream: { up: this.#up.result(), down: this.#down.result() },
-      ...(error ? { error } : {}),
       tags: [...tags],
     };
   }
