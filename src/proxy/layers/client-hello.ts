@@ -1,9 +1,10 @@
-// Reads the server name (SNI), the offered application protocols (ALPN) and the oldest TLS version
+// Reads the server name (SNI), the offered application protocols (ALPN) and the TLS versions
 // offered from a TLS ClientHello, before any TLS library sees it: the ALPN answer to the device
 // depends on what the real server accepts, and that must be asked before our handshake with the
-// device starts (Node's ALPN callback is synchronous); the oldest version is how old a server we
-// may speak to on the device's behalf (upstream.ts). Pure and bounded; a ClientHello may span several TLS records and
-// several reads, so an incomplete one says how it stands instead of guessing.
+// device starts (Node's ALPN callback is synchronous); the versions are the ones we may speak to
+// the server on the device's behalf (upstream-contexts.ts). Pure and bounded; a ClientHello may
+// span several TLS records and several reads, so an incomplete one says how it stands instead of
+// guessing.
 
 export type ClientHelloResult =
   | { readonly kind: 'partial' }
@@ -20,17 +21,17 @@ export interface TlsVersionRange {
 
 /** The TLS versions by their wire numbers (SSL 3 and drafts are not spoken here). */
 const VERSIONS = new Map<number, TlsVersionName>([[0x0301, 'TLSv1'], [0x0302, 'TLSv1.1'], [0x0303, 'TLSv1.2'], [0x0304, 'TLSv1.3']]);
-const VERSION_NAMES: ReadonlySet<string> = new Set(VERSIONS.values());
-const AGE: Readonly<Record<TlsVersionName, number>> = { TLSv1: 0, 'TLSv1.1': 1, 'TLSv1.2': 2, 'TLSv1.3': 3 };
+/** The same, by name: a newer version has a larger wire number. */
+const WIRE_NUMBERS: ReadonlyMap<string, number> = new Map([...VERSIONS].map(([wire, name]) => [name, wire]));
 
 /** Whether `a` is an older TLS version than `b`. */
 export function isOlderTls(a: TlsVersionName, b: TlsVersionName): boolean {
-  return AGE[a] < AGE[b];
+  return WIRE_NUMBERS.get(a)! < WIRE_NUMBERS.get(b)!;
 }
 
 /** A version as Node names it (`getProtocol()`), when it is one we speak. */
 export function tlsVersionNamed(text: string | null | undefined): TlsVersionName | undefined {
-  return text && VERSION_NAMES.has(text) ? (text as TlsVersionName) : undefined;
+  return text && WIRE_NUMBERS.has(text) ? (text as TlsVersionName) : undefined;
 }
 
 /** The first byte of a TLS handshake record, and so of every ClientHello. */

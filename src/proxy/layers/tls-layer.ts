@@ -102,21 +102,20 @@ export class TlsLayer {
         }
         let certificate: LeafShape | undefined;
         let serverVersion: TlsVersionName | undefined;
-        if (probe.outcome === 'ok') {
+        if (probe.outcome === 'ok' || probe.outcome === 'unverified') {
           // The record names this connection's server side: a remembered look made none.
           if (probe.socket && probe.version) context.tls!.upstreamVersion = probe.version;
-          if (probe.cipher) context.tls!.upstreamCipher = probe.cipher;
+          if (probe.outcome === 'ok' && probe.cipher) context.tls!.upstreamCipher = probe.cipher;
           certificate = probe.certificate;
           serverVersion = probe.version;
         }
-        let leaf = leafShape(upstreamServername(context), target.host, probe.outcome === 'unverified' ? probe.certificate : certificate);
+        const usual = leafShape(upstreamServername(context), target.host, certificate);
+        let leaf = usual;
         if (probe.outcome === 'unverified') {
           // The device decides, on a leaf as invalid as the server's certificate: refused, nothing
           // of it leaves, as directly; accepted, its traffic goes to the server unchecked, as its own would.
           context.tls!.serverUnverified = probe.code;
-          if (probe.version) context.tls!.upstreamVersion = probe.version;
-          serverVersion = probe.version;
-          leaf = mirroredInvalidShape(probe.code, leaf, probe.certificate, probe.period);
+          leaf = mirroredInvalidShape(probe.code, usual, probe.certificate, probe.period);
         }
         this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leaf, serverVersion);
       });
@@ -269,8 +268,8 @@ export class TlsLayer {
   /** Learns a pinned host when the verdict says so; a failed handshake is a flow of its own either way. */
   #judge(context: ConnectionContext, verdict: PinningVerdict): void {
     const invalid = context.tls?.serverUnverified;
-    if (invalid !== undefined) {
-      this.#judgeInvalid(context, verdict, invalid);
+    if (invalid !== undefined && verdict.pinned) {
+      this.#refusedInvalid(context, verdict, invalid);
       return;
     }
     const learned = verdict.pinned ? this.#options.passthrough.learnPinned(pinnedName(context), verdict.reason) !== undefined : false;
@@ -278,15 +277,11 @@ export class TlsLayer {
   }
 
   /**
-   * The device was shown a leaf as invalid as its server's certificate (`code`). A refusal is what
-   * it would have done directly, not pinning: its connections to the host pass through from now
-   * on, to meet the server's own certificate, and nothing is said to be pinned.
+   * The device refused a leaf as invalid as its server's certificate (`code`). That is what it
+   * would have done directly, not pinning: its connections to the host pass through from now on,
+   * to meet the server's own certificate, and nothing is said to be pinned.
    */
-  #judgeInvalid(context: ConnectionContext, verdict: PinningVerdict, code: string): void {
-    if (!verdict.pinned) {
-      if (verdict.failedHandshake) this.#tlsFailedFlow(context, verdict.reason, [...verdict.tags], false, false);
-      return;
-    }
+  #refusedInvalid(context: ConnectionContext, verdict: PinningVerdict, code: string): void {
     const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${verdict.reason}`;
     const learned = this.#options.passthrough.recordInvalidCertificate(pinnedName(context), reason) !== undefined;
     // `upstream:certificate:` as any flow whose server did not verify: the notice names --upstream-ca (app/notices.ts).
