@@ -67,14 +67,32 @@ export type UpstreamProbe =
    */
   | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: TlsVersionName; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
   /**
-   * The server's certificate did not verify (`code`, as Node names why), and a connection that
-   * did not check it is `socket`: the device is shown a leaf as invalid, and decides.
+   * The server's certificate did not verify, and a connection that did not check it is `socket`:
+   * the device is shown a leaf as invalid, and decides.
    */
-  | { readonly outcome: 'unverified'; readonly code: string; readonly reason: string; readonly alpn?: string; readonly version?: TlsVersionName; readonly certificate: LeafShape; readonly period: { readonly notBefore: string; readonly notAfter: string }; readonly socket: tls.TLSSocket }
+  | ({ readonly outcome: 'unverified'; readonly alpn?: string; readonly version?: TlsVersionName; readonly socket: tls.TLSSocket } & UnverifiedServer)
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
   | { readonly outcome: 'failed'; readonly reason: string };
+
+/**
+ * A server whose certificate did not verify, as a connection that did not check it saw it: why
+ * (`code`, as Node names it; `reason`, one line), and its certificate's names, kind of key and
+ * validity, for a leaf as invalid in the same way (ca/leaf-shape.ts, mirroredInvalidShape).
+ */
+export interface UnverifiedServer {
+  readonly code: string;
+  readonly reason: string;
+  readonly certificate: LeafShape;
+  readonly period: { readonly notBefore: string; readonly notAfter: string };
+}
+
+/** A TLS connection made over one already open (STARTTLS); `unverified` when the server's certificate did not verify. */
+export interface ExistingConnectionSecured {
+  readonly socket: tls.TLSSocket;
+  readonly unverified?: UnverifiedServer;
+}
 
 const TLS_VERIFY_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -226,18 +244,13 @@ export class UpstreamConnector {
     } catch {
       return { outcome: 'failed', reason };
     }
-    const peer = socket.getPeerCertificate();
-    const notBefore = new Date(peer.valid_from);
-    const notAfter = new Date(peer.valid_to);
-    if (!peer.valid_from || Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    const seen = unverifiedServer(socket, code, reason);
+    if (!seen) {
       socket.destroy();
       return { outcome: 'failed', reason };
     }
     const version = tlsVersionNamed(socket.getProtocol());
-    return {
-      outcome: 'unverified', code, reason, certificate: shapeOfServerCertificate(peer), period: { notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() }, socket,
-      ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}),
-    };
+    return { outcome: 'unverified', ...seen, socket, ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}) };
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
@@ -330,13 +343,30 @@ export class UpstreamConnector {
    * TLS over a connection already open to the server (STARTTLS), with the same roots and checks as
    * connectTls; resolved once the handshake is done. Without a `servername`, `host` is what the
    * server's certificate must name.
+   *
+   * A certificate that does not verify for a reason a device would see too (out of date, other
+   * names, an unknown CA) resolves with `unverified`, as a probe does: there is no second
+   * connection to look at it with, as the dialogue before the switch cannot be played again, so
+   * this one does not stop at the check, and the caller sends nothing on it unless the device
+   * accepts a leaf as invalid. Any other failure, or an invalid certificate with a flaw we cannot
+   * mirror, rejects as before.
    */
-  secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange): Promise<tls.TLSSocket> {
+  async secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange): Promise<ExistingConnectionSecured> {
     const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(deviceVersions));
     const checkIdentity = identityCheckFor(host, servername);
-    return this.#whenSecure(tls.connect({
-      socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: !this.#options.insecureUpstream, ...(secureContext ? { secureContext } : {}),
+    const secured = await this.#whenSecure(tls.connect({
+      socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),
     }));
+    if (secured.authorized || this.#options.insecureUpstream) return { socket: secured };
+    // Node keeps only the code of a check that failed without stopping the handshake.
+    const code = String(secured.authorizationError);
+    const failure = Object.assign(new Error('seen over STARTTLS'), { code });
+    const seen = TLS_VERIFY_CODES.has(code) ? unverifiedServer(secured, code, describeUpstreamError(failure)) : undefined;
+    if (!seen) {
+      secured.destroy();
+      throw failure;
+    }
+    return { socket: secured, unverified: seen };
   }
 
   /** Our side of every upstream handshake: keys to the key log, a deadline, resolved once secure. */
@@ -357,6 +387,15 @@ export class UpstreamConnector {
     });
   }
 
+}
+
+/** What an unchecked connection shows of a server whose certificate failed `code`; undefined when its dates cannot be read. */
+function unverifiedServer(socket: tls.TLSSocket, code: string, reason: string): UnverifiedServer | undefined {
+  const peer = socket.getPeerCertificate();
+  const notBefore = new Date(peer.valid_from);
+  const notAfter = new Date(peer.valid_to);
+  if (!peer.valid_from || Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) return undefined;
+  return { code, reason, certificate: shapeOfServerCertificate(peer), period: { notBefore: notBefore.toISOString(), notAfter: notAfter.toISOString() } };
 }
 
 /** A TCP connection whose incoming bytes the watcher sees before TLS does. */

@@ -12,51 +12,25 @@
 
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
 import type { Flow } from '../../src/model/flow.js';
 import { noticeForFlow } from '../../src/app/notices.js';
-import { getOriginCa, pemFile, startLab, tempDir } from '../helpers/lab.js';
+import { certificateFlaws } from '../helpers/certificate-flaws.js';
+import { getOriginCa, pemFile, startLab } from '../helpers/lab.js';
 import { runProgram } from '../helpers/run-client.js';
 import { startOneRequestTlsOrigin, type OneRequestTlsOrigin } from '../helpers/tls-origin.js';
 
 const skip = spawnSync('openssl', ['version']).status !== 0 && 'openssl not installed';
 const NAME = 'device.example.test';
-const DAY = 86_400_000;
-
-interface Flaw {
-  readonly name: string;
-  /** Node's code for it, as phonehome's look at the server finds it. */
-  readonly code: string;
-  /** openssl's verify error number for it: the device's complaint. */
-  readonly verifyError: RegExp;
-  readonly start: () => Promise<OneRequestTlsOrigin>;
-}
 
 const answer = 'HTTP/1.0 200 OK\r\n\r\nfrom the server';
 
-const flaws: Flaw[] = [
-  {
-    name: 'out of date (expired a year ago)', code: 'CERT_HAS_EXPIRED', verifyError: /verify error:num=10:/,
-    start: () => {
-      const leaf = getOriginCa().issueLeaf(NAME, 'rsa', new Date(), { notBefore: new Date(Date.now() - 730 * DAY), notAfter: new Date(Date.now() - 365 * DAY) });
-      return startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, answer);
-    },
+const flaws = certificateFlaws.map((flaw) => ({
+  ...flaw,
+  start: (): Promise<OneRequestTlsOrigin> => {
+    const leaf = flaw.leaf(NAME);
+    return startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, answer);
   },
-  {
-    name: 'for other names', code: 'ERR_TLS_CERT_ALTNAME_INVALID', verifyError: /verify error:num=62:/,
-    start: () => {
-      const leaf = getOriginCa().issueLeaf(['other.example.test', 'cdn.other.example.test']);
-      return startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, answer);
-    },
-  },
-  {
-    name: 'signed by a CA nobody trusts', code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', verifyError: /verify error:num=2[01]:/,
-    start: () => {
-      const leaf = CertificateAuthority.loadOrCreate(tempDir('phonehome-stranger-ca-')).issueLeaf(NAME);
-      return startOneRequestTlsOrigin({ key: leaf.keyPem, cert: leaf.certPem }, answer);
-    },
-  },
-];
+}));
 
 /** openssl s_client as the device, to 127.0.0.1:port with SNI NAME, checking NAME; `checks`: it refuses what does not verify. */
 function device(options: { port: number; caFile: string; proxyPort?: number; checks: boolean }) {

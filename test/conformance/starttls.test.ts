@@ -2,7 +2,8 @@
 // CONNECT, against mail servers of our own on 127.0.0.1:0 that speak clear text and then upgrade
 // with a certificate of the origin CA. The dialogue must pass unchanged both ways, the flow must
 // hold it decrypted, and the mail in it must become a finding. Also: a device that refuses our CA
-// (learned, then passed through), a server that refuses STARTTLS, and one we cannot verify.
+// (learned, then passed through), a server that refuses STARTTLS, and one whose certificate does
+// not verify: shown to the app as it is, which refuses it or goes on as it would directly.
 
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
@@ -13,9 +14,11 @@ import tls from 'node:tls';
 import { once } from 'node:events';
 import { CaptureSession } from '../../src/app/capture-session.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
-import { CertificateAuthority } from '../../src/proxy/ca/certificate-authority.js';
+import type { IssuedLeaf } from '../../src/proxy/ca/certificate-authority.js';
+import { noticeForFlow } from '../../src/app/notices.js';
 import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 import type { Flow } from '../../src/model/flow.js';
+import { certificateFlaws } from '../helpers/certificate-flaws.js';
 import { connectTunnel, getOriginCa, pemFile, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
 import { runProgram, type ProgramRun } from '../helpers/run-client.js';
 
@@ -33,8 +36,9 @@ interface MailServer {
 
 /** A small SMTP, IMAP or POP3 server: clear text, STARTTLS (or a refusal), then the same dialogue in TLS. */
 /** `tlsVersions`: what the server's TLS speaks, when not today's defaults. */
-async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; ca?: CertificateAuthority; tlsVersions?: tls.SecureContextOptions }): Promise<MailServer> {
-  const leaf = (options.ca ?? getOriginCa()).issueLeaf(options.hostname);
+/** `leaf`: the server's certificate, when not one of the origin CA for `hostname`. */
+async function startMailServer(protocol: Protocol, options: { hostname: string; refuse?: boolean; leaf?: IssuedLeaf; tlsVersions?: tls.SecureContextOptions }): Promise<MailServer> {
+  const leaf = options.leaf ?? getOriginCa().issueLeaf(options.hostname);
   let plain = '';
   let secure = '';
   let closedOne: () => void = () => undefined;
@@ -148,15 +152,18 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
 const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
 
 /**
- * `openssl s_client -starttls` through the proxy; resolves with its output and exit code once it
- * ends. It checks `verifyName` (default `host`) and sends it as SNI, except to an address: no SNI.
+ * `openssl s_client -starttls` through the proxy (straight to 127.0.0.1 without `proxyPort`);
+ * resolves with its output and exit code once it ends. It checks `verifyName` (default `host`),
+ * refusing what does not verify unless `checks` is false, and sends `host` as SNI, except to an
+ * address: no SNI.
  */
-async function sClient(options: { protocol: Protocol; proxyPort: number; host: string; port: number; caFile: string; input: string; verifyName?: string; extraArgs?: string[] }): Promise<ProgramRun> {
+async function sClient(options: { protocol: Protocol; proxyPort?: number; host: string; port: number; caFile: string; input: string; verifyName?: string; checks?: boolean; extraArgs?: string[] }): Promise<ProgramRun> {
   const verifyName = options.verifyName ?? options.host;
   const sni = net.isIP(options.host) === 0 ? ['-servername', options.host] : ['-noservername'];
+  const route = options.proxyPort === undefined ? ['-connect', `127.0.0.1:${options.port}`] : ['-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`];
   return runProgram('openssl', [
-    's_client', '-starttls', options.protocol, '-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`,
-    ...sni, '-CAfile', options.caFile, '-verify_return_error', '-verify_hostname', verifyName, '-crlf', '-quiet', ...(options.extraArgs ?? []),
+    's_client', '-starttls', options.protocol, ...route, ...sni, '-CAfile', options.caFile, ...(options.checks === false ? [] : ['-verify_return_error']),
+    '-verify_hostname', verifyName, '-crlf', '-quiet', ...(options.extraArgs ?? []),
   ], options.input, 20_000);
 }
 
@@ -455,30 +462,63 @@ t.test('a client that pipelines after STARTTLS: not intercepted, every byte rela
   t.ok(flow.tags.includes('starttls:pipelined'), `tagged (${flow.tags})`);
 });
 
-t.test('a server we cannot verify after STARTTLS: the device is closed before any handshake, and the flow says why', async (t) => {
-  const lab = await startLab();
-  t.teardown(() => lab.close());
-  const stranger = CertificateAuthority.loadOrCreate(tempDir('phonehome-stranger-ca-'));
-  const server = await startMailServer('smtp', { hostname: 'rogue.example.test', ca: stranger });
-  t.teardown(() => server.close());
-  const { socket, waitFor } = await dialogue(lab.port, `rogue.example.test:${server.port}`);
-  await waitFor(/220 .*\r\n/);
-  socket.write('EHLO phone\r\n');
-  await waitFor(/250 AUTH PLAIN\r\n/);
-  socket.write('STARTTLS\r\n');
-  await waitFor(/220 2\.0\.0 .*\r\n/);
-  const device = tls.connect({ socket, servername: 'rogue.example.test', ca: lab.ca.certPem });
-  let secured = false;
-  device.on('secureConnect', () => { secured = true; });
-  device.on('error', () => undefined);
-  // Not once(): it rejects on the 'error' the closed handshake brings.
-  await within(new Promise((resolve) => device.once('close', resolve)), 10_000, 'the device connection to close');
-  t.notOk(secured, 'the device never completed a handshake');
-  const flow = await lab.next('flow:end', (f) => f.target.host === 'rogue.example.test');
-  t.match(flow.error, /upstream certificate verification failed/);
-  t.ok(flow.tags.includes('starttls:upstream-failed'), `tagged (${flow.tags})`);
-  t.notOk(flow.tags.includes('starttls'));
-});
+for (const flaw of certificateFlaws) {
+  t.test(`a mail server whose certificate is ${flaw.name}, after STARTTLS: a mail app that checks refuses it through phonehome as directly, sends nothing, and is not taken for pinning`, { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const server = await startMailServer('smtp', { hostname: 'rogue.example.test', leaf: flaw.leaf('rogue.example.test') });
+    t.teardown(() => server.close());
+    const input = ['EHLO phone', 'AUTH PLAIN AGphbmUAc2VjcmV0', 'QUIT', ''].join('\n');
+    const direct = await sClient({ protocol: 'smtp', host: 'rogue.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), input });
+    t.not(direct.code, 0, 'refused directly');
+    t.match(direct.stdout + direct.stderr, flaw.verifyError, 'directly: its complaint');
+    const proxied = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'rogue.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), input });
+    t.not(proxied.code, 0, 'refused through phonehome');
+    t.match(proxied.stdout + proxied.stderr, flaw.verifyError, 'through phonehome: the same complaint');
+    t.equal(server.secure(), '', 'nothing reached the server after STARTTLS, either way: not the password');
+    const flow = await lab.next('flow:end', (f) => f.target.host === 'rogue.example.test');
+    t.ok(flow.tags.includes('tls:refused-invalid-certificate') && flow.tags.includes(`upstream:certificate:${flaw.code}`), `the refusal is recorded as such (${flow.tags})`);
+    t.notOk(flow.tags.includes('tls:certificate-rejected'), 'not as pinning');
+    t.notOk(flow.tags.includes('starttls'), 'nothing decrypted');
+    t.match(lab.passthrough.learned(), [{ host: 'rogue.example.test', kind: 'invalid-certificate' }], 'its STARTTLS passes through from now on');
+
+    // The next connection meets the server's own certificate, and the app refuses it as directly
+    // (by hand, not with openssl: see the pinned scenario above).
+    const { socket, waitFor } = await dialogue(lab.port, `rogue.example.test:${server.port}`);
+    await waitFor(/220 .*\r\n/);
+    socket.write('EHLO phone\r\n');
+    await waitFor(/250 AUTH PLAIN\r\n/);
+    socket.write('STARTTLS\r\n');
+    await waitFor(/220 2\.0\.0 .*\r\n/);
+    const device = tls.connect({ socket, servername: 'rogue.example.test', ca: [getOriginCa().certPem, lab.ca.certPem] });
+    const refused = await within(new Promise<Error>((resolve) => device.once('error', resolve)), 10_000, 'the app to refuse the server');
+    t.equal((refused as Error & { code?: string }).code, flaw.code, `refused for the server's own flaw (${refused.message})`);
+    const passed = await lab.next('flow:end', (f) => f.target.host === 'rogue.example.test' && f.id !== flow.id);
+    t.ok(passed.tags.includes('passthrough:invalid-certificate'), `passed through (${passed.tags})`);
+  });
+
+  t.test(`a mail server whose certificate is ${flaw.name}, after STARTTLS: a mail app that does not check gets through as directly, decrypted, and the flow says it took an invalid certificate`, { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const server = await startMailServer('smtp', { hostname: 'lax.example.test', leaf: flaw.leaf('lax.example.test') });
+    t.teardown(() => server.close());
+    const input = ['EHLO phone', 'MAIL FROM:<jane@example.com>', 'RCPT TO:<bob@example.org>', 'DATA', mailText, '.', 'QUIT', ''].join('\n');
+    const direct = await sClient({ protocol: 'smtp', host: 'lax.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), input, checks: false });
+    t.equal(direct.code, 0, `directly: ${direct.stderr}`);
+    const secureDirect = server.secure();
+    const proxied = await sClient({ protocol: 'smtp', proxyPort: lab.port, host: 'lax.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), input, checks: false });
+    t.equal(proxied.code, 0, `through phonehome: ${proxied.stderr}`);
+    t.match(proxied.stdout + proxied.stderr, flaw.verifyError, 'the app saw the same flaw, and went on');
+    t.equal(secureDirect, input.replace(/\n/g, '\r\n'), 'directly, the server read the mail');
+    t.equal(server.secure().slice(secureDirect.length), secureDirect, 'through phonehome, the same bytes');
+    t.match(proxied.stdout, /250 2\.0\.0 queued as 42\r\n221 2\.0\.0 Bye/, 'and the app read the same replies');
+    const flow = await lab.next('flow:end', (f) => f.target.host === 'lax.example.test');
+    t.ok(flow.tags.includes('starttls:smtp') && flow.tags.includes(`tls:accepted-invalid-certificate:${flaw.code}`), `decrypted, and tagged (${flow.tags})`);
+    t.notOk(flow.error, 'no error');
+    t.match(noticeForFlow(flow)?.line, /the device accepted a certificate as invalid as its server's .*: it does not check certificates there/, 'the console and the terminal UI say so');
+    t.equal(lab.passthrough.learned().length, 0, 'nothing learned');
+  });
+}
 
 t.test('a device that trusts our CA but closes right after the handshake without a byte (an app\'s pin check) is learned too', async (t) => {
   const lab = await startLab();

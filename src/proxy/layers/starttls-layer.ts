@@ -4,7 +4,9 @@
 // same connection (verified, like every upstream), and only then with the device using our CA; the
 // decrypted continuation is relayed and captured into the same flow, tagged `starttls`. Whatever
 // the watcher cannot follow, and every host passed through, is relayed as it is: a witness never
-// alters the dialogue. A device that refuses our certificate teaches the passthrough policy.
+// alters the dialogue. A device that refuses our certificate teaches the passthrough policy. A
+// server whose certificate does not verify is shown to the device as it is, by a leaf as invalid
+// (as the TLS layer does): a mail app that checks refuses it, one that does not goes on.
 
 import net from 'node:net';
 import tls from 'node:tls';
@@ -16,7 +18,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
-import { leafShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
+import { leafShape, mirroredInvalidShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -294,7 +296,7 @@ class StartTlsConnection {
     }
     const servername = upstreamServername(context);
     // The server first: a device's TLS is never completed for a server we could not verify.
-    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions).then((serverTls) => {
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions).then(({ socket: serverTls, unverified }) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
         return;
@@ -307,7 +309,14 @@ class StartTlsConnection {
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
       if (!peeked) this.#device.unshift(helloBytes);
-      this.#terminateDevice(name, leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate())), tlsVersionNamed(serverTls.getProtocol()));
+      let leaf = leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate()));
+      if (unverified) {
+        // As the TLS layer does: the device decides on a leaf as invalid as the server's
+        // certificate. Nothing is sent on the server's TLS until it has accepted one.
+        context.tls!.serverUnverified = unverified.code;
+        leaf = mirroredInvalidShape(unverified.code, leaf, unverified.certificate, unverified.period);
+      }
+      this.#terminateDevice(name, leaf, tlsVersionNamed(serverTls.getProtocol()));
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
@@ -341,12 +350,18 @@ class StartTlsConnection {
       const verdict = pinningVerdict(handshakeDone
         ? { stage: 'after-handshake', clientSpoke: this.#decryptedUp > 0, msAfterHandshake: Date.now() - facts.handshakeAtMs! }
         : { stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) });
+      const invalid = facts.serverUnverified;
+      if (invalid !== undefined && verdict.pinned) {
+        this.#refusedInvalid(name, verdict.reason, [...verdict.tags], invalid);
+        return;
+      }
       const learned = verdict.pinned ? this.#options.passthrough.learnPinned(name, verdict.reason) !== undefined : false;
       if (verdict.failedHandshake || learned) this.#refusal(name, verdict.reason, [...verdict.tags], learned, verdict.pinned);
     });
     deviceTls.once('secure', () => {
       facts.handshakeAtMs = Date.now();
       this.#tag('starttls', `starttls:${this.#watcher.protocol ?? 'unknown'}`);
+      if (facts.serverUnverified !== undefined) this.#tag(`tls:accepted-invalid-certificate:${facts.serverUnverified}`);
       this.#pumps = [
         forward(deviceTls, this.#serverSide, (chunk) => {
           this.#decryptedUp += chunk.length;
@@ -374,6 +389,17 @@ class StartTlsConnection {
       flowId: context.id, time: new Date().toISOString(), client: context.client, host: context.target.host, port: context.target.port,
       ...(sni ? { sni } : {}), reason: `${reason} (after STARTTLS, as ${name})`, learnedPassthrough: learned,
     });
+  }
+
+  /**
+   * The device refused a leaf as invalid as its server's certificate (`code`), as it would have
+   * refused the server's: not pinning. Its next connections pass through to meet the server's own.
+   */
+  #refusedInvalid(name: string, why: string, tags: string[], code: string): void {
+    const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${why}`;
+    const learned = this.#options.passthrough.recordInvalidCertificate(name, reason) !== undefined;
+    // `upstream:certificate:` as any flow whose server did not verify: the notice names --upstream-ca (app/notices.ts).
+    this.#refusal(name, reason, [...tags, `upstream:certificate:${code}`, 'tls:refused-invalid-certificate', ...(learned ? ['passthrough:invalid-certificate'] : [])], false, false);
   }
 
   #tag(...tags: string[]): void {
