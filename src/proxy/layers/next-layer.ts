@@ -2,6 +2,7 @@
 // (mitmproxy's next_layer): every mode (HTTP proxy CONNECT, SOCKS5, transparent) learns where a
 // connection was going and then asks this. Pure, so it is table-tested without sockets.
 
+import { readRequestLine } from './http1-request-line.js';
 import type { MailProtocol } from './starttls-watcher.js';
 
 export type NextLayer =
@@ -28,8 +29,6 @@ export const serverFirstPorts: ReadonlySet<number> = new Set([21, 22, 23, 25, 11
 /** Ports whose protocol has a STARTTLS: SMTP (relay, submission, the common alternative), POP3, IMAP, XMPP clients. */
 export const startTlsPorts: ReadonlyMap<number, MailProtocol> = new Map([[25, 'smtp'], [587, 'smtp'], [2525, 'smtp'], [110, 'pop3'], [143, 'imap'], [5222, 'xmpp']]);
 
-// Known methods only: a line like "EHLO phone" or "USER bob" is another protocol, not HTTP.
-const HTTP_REQUEST_LINE = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|TRACE|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|REPORT|SEARCH|MKCALENDAR|ACL|MERGE|PURGE|SUBSCRIBE|NOTIFY) \S/;
 const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n';
 
 /**
@@ -48,7 +47,9 @@ export function decideNextLayer(first: Buffer | undefined, port: number, silent 
   if (first[0] === 0x16) return { layer: 'tls' };
   const head = first.subarray(0, 16).toString('latin1');
   if (head.startsWith(HTTP2_PREFACE.slice(0, Math.min(head.length, HTTP2_PREFACE.length))) && head.length >= 4) return { layer: 'http2' };
-  if (HTTP_REQUEST_LINE.test(head)) return { layer: 'http1' };
+  // A line like "EHLO phone" or "USER bob" is another protocol, and so is one our HTTP/1 parser
+  // would misread (RTSP's `OPTIONS rtsp://… RTSP/1.0`) or refuse (a method it does not know).
+  if (readRequestLine(first) === 'http1') return { layer: 'http1' };
   // XMPP clients open the stream; a mail client may speak before the greeting (pipelining).
   if (mail) return { layer: 'starttls', protocol: mail, why: 'client-speaks-first' };
   return { layer: 'raw', why: 'not-tls-or-http' };

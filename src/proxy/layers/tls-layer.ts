@@ -225,14 +225,14 @@ export class TlsLayer {
       decided(now, undefined);
       return;
     }
-    // Wait for the first decrypted bytes: they tell a client that trusts us (and, without ALPN,
-    // what it speaks). With ALPN the layer is known; the wait only learns that the client spoke.
+    // Wait for the first decrypted bytes: they tell a client that trusts us, and what it speaks
+    // (with ALPN http/1.1 too: a request line our parser cannot read is relayed as it is).
     const onData = (chunk: Buffer): void => {
       clearTimeout(timer);
       tlsSocket.pause();
       tlsFacts.clientSpoke = true;
       this.#options.passthrough.recordTrust(context.client.ip, pinnedName(context));
-      decided(now.layer === 'wait' ? decideAfterTls(undefined, context.target.port, chunk) : now, chunk);
+      decided(decideAfterTls(tlsFacts.alpn, context.target.port, chunk), chunk);
     };
     const timer = now.layer === 'wait'
       ? setTimeout(() => {

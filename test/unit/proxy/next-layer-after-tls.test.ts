@@ -3,7 +3,11 @@ import { decideAfterTls } from '../../../src/proxy/layers/next-layer-after-tls.j
 
 const rows: Array<[string, Parameters<typeof decideAfterTls>, ReturnType<typeof decideAfterTls>]> = [
   ['ALPN h2', ['h2', 443], { layer: 'http2' }],
-  ['ALPN http/1.1, even with odd first bytes', ['http/1.1', 443, Buffer.from('\x10\x20')], { layer: 'http1' }],
+  ['ALPN http/1.1 and a request line', ['http/1.1', 443, Buffer.from('GET / HTTP/1.1\r\n')], { layer: 'http1' }],
+  ['ALPN http/1.1, nothing read yet', ['http/1.1', 443], { layer: 'http1' }],
+  ['ALPN http/1.1, a request line cut short in its method', ['http/1.1', 443, Buffer.from('PROP')], { layer: 'http1' }],
+  ['ALPN http/1.1, a method the parser does not know: relayed as it is, for the server to answer', ['http/1.1', 443, Buffer.from('BREW /pot HTTP/1.1\r\n')], { layer: 'raw', why: 'not-http' }],
+  ['ALPN http/1.1, odd first bytes: the server answers them, not our parser', ['http/1.1', 443, Buffer.from('\x10\x20')], { layer: 'raw', why: 'not-http' }],
   ['ALPN of another protocol (imap)', ['imap', 993], { layer: 'raw', why: 'alpn' }],
   ['no ALPN, SMTPS port, nothing yet: the server speaks first', [undefined, 465], { layer: 'raw', why: 'server-speaks-first' }],
   ['no ALPN, IMAPS port', [undefined, 993], { layer: 'raw', why: 'server-speaks-first' }],

@@ -1,0 +1,83 @@
+// Request lines Node's HTTP/1 parser cannot carry as written, with curl, direct and through the
+// proxy under test (a CONNECT tunnel, and SOCKS5): they must reach the server as the client wrote
+// them, and its answer the client, as a byte stream (src/proxy/layers/http1-request-line.ts).
+// - RTSP, as an IP camera's player starts it: curl's `OPTIONS * RTSP/1.0` (VLC and ffmpeg send
+//   `OPTIONS rtsp://cam/stream RTSP/1.0`, in the unit table) was read as HTTP and sent on as
+//   HTTP/1.0, and the camera's `RTSP/1.0 200 OK` could not be read back: the player got an error.
+// - An HTTP method the parser does not know (`BREW`), over TLS with ALPN http/1.1: the client got
+//   a 400 of ours where the server answers it.
+
+import t from 'tap';
+import type { Flow } from '../../src/model/flow.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type RunContext } from './differential.js';
+import { startLab } from '../helpers/lab.js';
+import { runProgram } from '../helpers/run-client.js';
+
+const skip = missingCommand('curl', 'curl');
+
+/** curl's arguments for a mode: direct pins the name to 127.0.0.1, the proxied modes name the proxy (a tunnel for any protocol). */
+function route(context: RunContext): string[] {
+  const { port, hostname } = context.origin;
+  if (context.mode === 'direct') return ['--resolve', `${hostname}:${port}:127.0.0.1`];
+  return context.mode === 'http-proxy'
+    ? ['--proxy', `http://127.0.0.1:${context.proxy.httpPort}`, '--proxytunnel', '--suppress-connect-headers']
+    : ['--proxy', `socks5h://127.0.0.1:${context.proxy.socksPort}`];
+}
+
+/** An RTSP server's answer to each whole request, with its CSeq sent back. */
+function rtspAnswer(received: Buffer): Buffer | undefined {
+  const text = received.toString('latin1');
+  if (!text.includes('\r\n\r\n')) return undefined;
+  const cseq = /^CSeq: *(\d+)/im.exec(text)?.[1] ?? '0';
+  return Buffer.from(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n`, 'latin1');
+}
+
+/** curl to its end; a client that failed fails the run, so that two equal failures are not taken for fidelity. */
+async function curl(args: readonly string[]): Promise<string> {
+  const result = await runClient('curl', ['-q', '-sS', '-i', '--max-time', '20', ...args]);
+  if (result.status !== 0) throw new Error(`curl failed: ${result.text}`);
+  return result.text;
+}
+
+t.test('RTSP with curl (a camera player\'s first request, OPTIONS): it reaches the camera as written, and the camera\'s answer the player', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const origin = await startRecordingOrigin({ hostname: 'cam.example.test', script: rtspAnswer });
+  t.teardown(() => origin.close());
+  await differential(t, proxy, origin, {
+    name: 'curl RTSP OPTIONS',
+    closesConnections: true,
+    run: (context) => curl([...route(context), `rtsp://${origin.hostname}:${origin.port}/stream`]),
+  });
+});
+
+/** Answers a whole request with a teapot: the server's own answer to a method it knows. */
+function teapot(received: Buffer): Buffer | undefined {
+  return received.includes('\r\n\r\n') ? Buffer.from('HTTP/1.1 418 I am a teapot\r\nContent-Length: 4\r\nConnection: close\r\n\r\ntea\n') : undefined;
+}
+
+t.test('an HTTP method the parser does not know, over TLS (curl -X BREW): the server\'s answer, not ours', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const origin = await startRecordingOrigin({ tls: true, hostname: 'pot.example.test', script: teapot });
+  t.teardown(() => origin.close());
+  await differential(t, proxy, origin, {
+    name: 'curl -X BREW https',
+    closesConnections: true,
+    run: (context) => curl(['--http1.1', '--cacert', context.caFile, ...route(context), '-X', 'BREW', `https://${origin.hostname}:${origin.port}/pot`]),
+  });
+});
+
+t.test('the RTSP dialogue is captured as a stream and says why it was not read as HTTP', { skip }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const origin = await startRecordingOrigin({ hostname: 'cam.example.test', script: rtspAnswer });
+  t.teardown(() => origin.close());
+  const run = await runProgram('curl', ['-q', '-sS', '--max-time', '20', '--proxy', `socks5h://127.0.0.1:${lab.port}`, `rtsp://cam.example.test:${origin.port}/stream`], '', 30_000);
+  t.equal(run.code, 0, `curl: ${run.stderr}`);
+  const flow: Flow = await lab.next('flow:end', (f) => f.target.host === 'cam.example.test');
+  t.equal(flow.kind, 'raw');
+  t.ok(flow.tags.includes('stream:not-tls-or-http'), `tagged (${flow.tags})`);
+  t.match(flow.stream?.up.bytes.toString('latin1'), /^OPTIONS \* RTSP\/1\.0\r\nCSeq: 1\r\n/, 'the request as curl wrote it');
+  t.match(flow.stream?.down.bytes.toString('latin1'), /^RTSP\/1\.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS/, 'the camera\'s answer');
+});
