@@ -6,6 +6,9 @@
 //   HTTP/1.0, and the camera's `RTSP/1.0 200 OK` could not be read back: the player got an error.
 // - An HTTP method the parser does not know (`BREW`), over TLS with ALPN http/1.1: the client got
 //   a 400 of ours where the server answers it.
+// - A device with an HTTP proxy of its own behind phonehome (a proxy setting, under a transparent
+//   or WireGuard capture): its absolute-form request went on as a path, which that proxy would
+//   take for a request to itself, and its CONNECT got a 405 of ours.
 
 import t from 'tap';
 import type { Flow } from '../../src/model/flow.js';
@@ -32,10 +35,13 @@ function rtspAnswer(received: Buffer): Buffer | undefined {
   return Buffer.from(`RTSP/1.0 200 OK\r\nCSeq: ${cseq}\r\nPublic: OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE\r\n\r\n`, 'latin1');
 }
 
-/** curl to its end; a client that failed fails the run, so that two equal failures are not taken for fidelity. */
-async function curl(args: readonly string[]): Promise<string> {
+/**
+ * curl to its end. A run that did not end as the scenario expects (a success, or the complaint
+ * `fails`) fails, so that two equal failures are not taken for fidelity.
+ */
+async function curl(args: readonly string[], fails?: RegExp): Promise<string> {
   const result = await runClient('curl', ['-q', '-sS', '-i', '--max-time', '20', ...args]);
-  if (result.status !== 0) throw new Error(`curl failed: ${result.text}`);
+  if (fails ? !fails.test(result.stderr) : result.status !== 0) throw new Error(`curl did not end as expected: ${result.text}`);
   return result.text;
 }
 
@@ -80,4 +86,37 @@ t.test('the RTSP dialogue is captured as a stream and says why it was not read a
   t.ok(flow.tags.includes('stream:not-tls-or-http'), `tagged (${flow.tags})`);
   t.match(flow.stream?.up.bytes.toString('latin1'), /^OPTIONS \* RTSP\/1\.0\r\nCSeq: 1\r\n/, 'the request as curl wrote it');
   t.match(flow.stream?.down.bytes.toString('latin1'), /^RTSP\/1\.0 200 OK\r\nCSeq: 1\r\nPublic: OPTIONS/, 'the camera\'s answer');
+});
+
+/** Answers a whole request as a device's own proxy would: a page for a GET, a refusal for a CONNECT. */
+function devicesProxy(received: Buffer): Buffer | undefined {
+  const text = received.toString('latin1');
+  if (!text.includes('\r\n\r\n')) return undefined;
+  return Buffer.from(text.startsWith('CONNECT ')
+    ? 'HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n'
+    : `HTTP/1.1 200 OK\r\nContent-Length: ${text.indexOf(' HTTP/')}\r\nConnection: close\r\n\r\n${text.slice(0, text.indexOf(' HTTP/'))}`);
+}
+
+t.test('a device with a proxy of its own, behind phonehome (curl --preproxy through SOCKS5): its absolute-form GET and its CONNECT reach that proxy as written', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const origin = await startRecordingOrigin({ hostname: 'office-proxy.example.test', script: devicesProxy });
+  t.teardown(() => origin.close());
+  // The device's proxy is the origin; phonehome is between them, as a transparent or WireGuard
+  // capture would be (curl's --preproxy: its connection to the proxy goes through SOCKS5).
+  const viaDevicesProxy = (context: RunContext, url: string) => [
+    '--proxy', `http://127.0.0.1:${origin.port}`, ...(context.mode === 'direct' ? [] : ['--preproxy', `socks5h://127.0.0.1:${context.proxy.socksPort}`]), url,
+  ];
+  await differential(t, proxy, origin, {
+    name: 'curl GET through a proxy of its own',
+    modes: ['socks5'],
+    closesConnections: true,
+    run: (context) => curl(viaDevicesProxy(context, 'http://news.example.test/today?edition=1')),
+  });
+  await differential(t, proxy, origin, {
+    name: 'curl CONNECT to a proxy of its own that refuses',
+    modes: ['socks5'],
+    closesConnections: true,
+    run: (context) => curl(viaDevicesProxy(context, 'https://news.example.test/'), /CONNECT tunnel failed, response 403/),
+  });
 });

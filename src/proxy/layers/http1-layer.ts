@@ -38,6 +38,8 @@ export interface ExchangeRoute {
   readonly agent?: http.Agent;
   readonly url: string;
   readonly tags: readonly string[];
+  /** The device uses phonehome as its HTTP proxy (RelayPlan.sentToUsAsProxy). */
+  readonly sentToUsAsProxy: boolean;
   /** The request's fields as the device sent them, where phonehome took some out (h2c-upgrade-offer.ts). */
   readonly deviceRawHeaders?: readonly string[];
 }
@@ -165,7 +167,7 @@ export class Http1Layer {
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
       ...(route.tls ? { servername: upstreamNameOf(route.sni, route.target) ?? '' } : {}),
-      insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
+      sentToUsAsProxy: route.sentToUsAsProxy, insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
 
@@ -184,7 +186,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent.nodeAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
-    tags: connectionTags(context, req.headers.host),
+    tags: connectionTags(context, req.headers.host), sentToUsAsProxy: context.mode === 'http',
   };
 }
 

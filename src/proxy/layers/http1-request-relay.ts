@@ -11,8 +11,10 @@
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,
 // Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
 // chunked with trailers, or until close) and the server's 1xx answers. What is still changed:
-//   - absolute-form request targets become origin-form, and Proxy-* request headers stay with
-//     the proxy (they are addressed to us);
+//   - from a device that uses phonehome as its HTTP proxy (the proxy port, and its CONNECT
+//     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
+//     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
+//     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
 //   - the device's status line says HTTP/1.1 whatever the server's said (Node's ServerResponse
 //     writes its own version, as RFC 9110 §6.2 asks of an intermediary);
@@ -20,7 +22,7 @@
 //     delivered (the bytes, their order and the trailers are the server's or the device's);
 //   - an HTTP/1.0 device never gets chunked framing, trailers or a 1xx it cannot read: a
 //     chunked answer reaches it as the body until close;
-//   - an HTTP/1.0 device that asked the proxy to keep its connection (Proxy-Connection:
+//   - an HTTP/1.0 device that asked phonehome as its proxy to keep its connection (Proxy-Connection:
 //     keep-alive) is told Connection and Proxy-Connection: keep-alive on a length-delimited
 //     answer, as before: without it a 1.0 client must reconnect for every request, and the
 //     connection it keeps is the one to us.
@@ -67,7 +69,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   /** The server's head went to the device: a failure from here on cuts its response. */
   let relaying = false;
   const http10Device = req.httpVersion === '1.0';
-  const path = upstreamTarget(req.method, req.url ?? '/');
+  const path = upstreamTarget(req.method, req.url ?? '/', plan.sentToUsAsProxy);
   // A device that ends its side once its request is sent still reads the answer (half-close.ts;
   // Node's server then ends the connection after it, httpAllowHalfOpen in makeHttpServer).
   keepOpenAfterDeviceEnds(req.socket);
@@ -110,7 +112,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     const socket = response.socket;
     observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
-      if (writeResponseHead(res, response, req, upstream.shouldKeepAlive)) observer.tag(altSvcH3RemovedTag);
+      if (writeResponseHead(res, response, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -124,7 +126,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   upstream.on('error', fail);
 
   try {
-    storeRequestHead(upstream, req, path);
+    storeRequestHead(upstream, req, path, plan.sentToUsAsProxy);
   } catch (error) {
     fail(error);
     done();
@@ -190,19 +192,20 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
 }
 
 /**
- * The device's request line (origin-form) and header block, as sent, less the Proxy-* headers.
+ * The device's request line (`path`: its target as upstreamTarget says) and header block, as
+ * sent, less the Proxy-* headers when they were addressed to us (`sentToUsAsProxy`).
  * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
  * Connection: keep-alive (our agents keep connections) and, to a POST without a body,
  * Transfer-Encoding: chunked. Headers the device did send set the framing as usual.
  */
-export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string): void {
+export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean): void {
   upstream.removeHeader('Connection');
   upstream.removeHeader('Content-Length');
   upstream.removeHeader('Transfer-Encoding');
   const raw = req.rawHeaders;
   const headers: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!/^proxy-/i.test(raw[i]!)) headers.push(raw[i]!, raw[i + 1]!);
+    if (!sentToUsAsProxy || !/^proxy-/i.test(raw[i]!)) headers.push(raw[i]!, raw[i + 1]!);
   }
   // An HTTP/1.0 request stays one, so the server answers it as it would have answered the device.
   const version = req.httpVersion === '1.0' ? '1.0' : '1.1';
@@ -216,7 +219,7 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
  * the body as it comes and closes the device's connection after it, as the server did.
  * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage, serverKeepsConnection: boolean): boolean {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
   res.sendDate = false;
   // An answer after which the server closes its connection (HTTP/1.0 without keep-alive; a
   // Connection: close is among the fields below) ends the device's after it, as direct.
@@ -248,7 +251,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   }
   const status = response.statusCode ?? 502;
   const bodiless = req.method === 'HEAD' || status === 204 || status === 304;
-  if (http10Device && !connection && (lengthKnown || bodiless) && /^keep-alive$/i.test(String(req.headers['proxy-connection'] ?? ''))) {
+  if (sentToUsAsProxy && http10Device && !connection && (lengthKnown || bodiless) && /^keep-alive$/i.test(String(req.headers['proxy-connection'] ?? ''))) {
     headers.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
   }
   res.writeHead(status, response.statusMessage ?? '', headers);

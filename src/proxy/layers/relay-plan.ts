@@ -18,6 +18,15 @@ export interface RelayPlan {
    * target's name; '' for a client that gave only an address (no SNI, as it sent none: upstream-identity.ts).
    */
   readonly servername?: string;
+  /**
+   * The device uses phonehome as its HTTP proxy (absolute-form to the proxy port, or inside its
+   * CONNECT tunnel): what it addresses to a proxy is ours and does not go on, as it would not
+   * send it to its server direct: an absolute-form target becomes origin-form, Proxy-* fields
+   * stay here (wget sends them inside its TLS tunnel too). False where the device does not speak
+   * HTTP to phonehome (SOCKS5, transparent, WireGuard): its head goes on as written, to its server
+   * or to a proxy of its own.
+   */
+  readonly sentToUsAsProxy: boolean;
   /** Skip upstream certificate verification for this request (only with --insecure-upstream). */
   readonly insecure: boolean;
   /** The device connection's own upstream agent (decrypted connections); the shared pool otherwise. */

@@ -10,13 +10,17 @@ export function pathOf(url: string): string {
 }
 
 /**
- * The request target that goes to the server: the path and query, or `*` for an OPTIONS about the
- * server as a whole (RFC 9112 section 3.2.4: the asterisk-form, which a client of a proxy sends as
- * an absolute URL without a path). Until 2026-12-06 such a request went on as `OPTIONS /`, a
- * question about the root resource instead of the server.
+ * The request target that goes to the server. For a device that uses phonehome as its HTTP proxy
+ * (`sentToUsAsProxy`, RelayPlan): the path and query, or `*` for an OPTIONS about the server as a
+ * whole (RFC 9112 section 3.2.4: the asterisk-form, which a client of a proxy sends as an
+ * absolute URL without a path; until 2026-12-06 it went on as `OPTIONS /`, a question about the
+ * root resource). Otherwise (SOCKS5, transparent, WireGuard) as the device wrote it,
+ * absolute-form included, which a device sends to a proxy of its own (a proxy setting behind a
+ * transparent or WireGuard capture); until 2026-12-06 it went on as a path, which that proxy
+ * takes for a request to itself.
  */
-export function upstreamTarget(method: string | undefined, url: string): string {
-  if (url === '*') return '*';
+export function upstreamTarget(method: string | undefined, url: string, sentToUsAsProxy: boolean): string {
+  if (!sentToUsAsProxy || url === '*') return url;
   if (method === 'OPTIONS' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*$/i.test(url)) return '*';
   return pathOf(url);
 }

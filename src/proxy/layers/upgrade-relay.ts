@@ -106,7 +106,7 @@ class UpgradeTunnel {
     this.#socket.on('error', this.#onEarlySocketError);
     this.#socket.once('close', this.#onEarlySocketClose);
 
-    const path = upstreamTarget(req.method, req.url ?? '/');
+    const path = upstreamTarget(req.method, req.url ?? '/', plan.sentToUsAsProxy);
     const upstream = upstreamRequest(plan, this.#agents, req.method, path);
     this.#upstream = upstream;
     // A server that accepts the connection and never answers the upgrade is given up on.
@@ -128,7 +128,7 @@ class UpgradeTunnel {
       this.#socket.destroy();
     });
     try {
-      storeRequestHead(upstream, req, path);
+      storeRequestHead(upstream, req, path, plan.sentToUsAsProxy);
     } catch (error) {
       upstream.destroy();
       this.#refuse(400, 'Bad Request', `the upgrade request could not be relayed: ${describeError(error)}`);

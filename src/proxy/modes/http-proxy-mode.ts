@@ -113,7 +113,7 @@ export class HttpProxyMode {
     }
     const client = clientOf(req.socket);
     const agent = this.#upstreams.agentFor(req.socket, target).nodeAgent;
-    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, ...(offered ? { tags: [H2C_DECLINED_TAG], deviceRawHeaders: offered } : { tags: [] }) });
+    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, sentToUsAsProxy: true, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, ...(offered ? { tags: [H2C_DECLINED_TAG], deviceRawHeaders: offered } : { tags: [] }) });
   }
 
   #installPage(): { wireguard?: () => WireguardInfo | undefined } {
@@ -136,7 +136,7 @@ export class HttpProxyMode {
     const agent = this.#upstreams.agentFor(req.socket, parsed.target).nodeAgent;
     const scheme = isWebSocketUpgrade(req) ? 'ws' : 'http';
     // A refused upgrade's connection comes back here: its next request is one to the proxy again.
-    this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] }, (resumed) => this.handle(resumed));
+    this.#options.http1.upgrade(req, socket, head, { client: clientOf(req.socket), connection: proxyConnectionId(req.socket), mode: 'http', target: parsed.target, tls: false, agent, sentToUsAsProxy: true, url: `${scheme}://${formatAuthority(parsed.target, 80)}${absolute[2] || '/'}`, tags: [] }, (resumed) => this.handle(resumed));
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -16,7 +16,7 @@ t.test('the path and query of origin-form and absolute-form targets', async (t) 
   for (const [url, path] of table) t.equal(pathOf(url), path, url);
 });
 
-t.test('OPTIONS about the server itself goes on as *; nothing else does', async (t) => {
+t.test('to phonehome as a proxy: OPTIONS about the server itself goes on as *; nothing else does', async (t) => {
   const table: Array<[string, string, string]> = [
     ['OPTIONS', '*', '*'],
     ['OPTIONS', 'http://api.example.test:8080', '*'],
@@ -27,5 +27,11 @@ t.test('OPTIONS about the server itself goes on as *; nothing else does', async 
     ['GET', 'http://api.example.test:8080', '/'],
     ['GET', '/*', '/*'],
   ];
-  for (const [method, url, target] of table) t.equal(upstreamTarget(method, url), target, `${method} ${url}`);
+  for (const [method, url, target] of table) t.equal(upstreamTarget(method, url, true), target, `${method} ${url}`);
+});
+
+t.test('on a connection with one destination, the target goes on as the device wrote it', async (t) => {
+  for (const [method, url] of [['GET', 'http://api.example.test/abs?q=1'], ['GET', '/a'], ['OPTIONS', '*'], ['OPTIONS', 'http://api.example.test:8080']]) {
+    t.equal(upstreamTarget(method, url!, false), url, `${method} ${url}`);
+  }
 });
