@@ -1,5 +1,5 @@
 // curl, direct and through the proxy under test (HTTP proxy and SOCKS5): HTTP/1.1 GET and POST in
-// clear and over TLS, HTTP/2 over TLS, a chunked upload and a compressed answer. The origin's
+// clear and over TLS, HTTP/2 over TLS, a chunked upload, a compressed answer and a SHOUTcast one. The origin's
 // record and curl's output (-i: status line, headers, body) must be the same in every mode.
 
 import crypto from 'node:crypto';
@@ -202,6 +202,23 @@ body sha256 ${crypto.createHash('sha256').update(fs.readFileSync(body)).digest('
     await differential(t, proxy, origin, {
       name: 'curl chunked upload',
       run: async (c) => (await runClient('curl', curlArgs(c, `https://${origin.hostname}:${origin.port}/chunked`, ['--http1.1', '-H', 'Transfer-Encoding: chunked', '--data-binary', 'one chunk of an upload of unknown length']))).text,
+    }, knownDifferences);
+  });
+
+  t.test('a SHOUTcast server\'s `ICY 200 OK` (curl --http0.9 prints the answer\'s bytes as they came)', async (t) => {
+    const origin = await startRecordingOrigin({
+      hostname: 'radio.example.test', closeAfterScript: true,
+      script: (received) => (received.includes('\r\n\r\n') ? Buffer.from('ICY 200 OK\r\nicy-name: Radio Conformance\r\nicy-metaint: 8192\r\n\r\nmp3-frames') : undefined),
+    });
+    t.teardown(() => origin.close());
+    await differential(t, proxy, origin, {
+      name: 'curl SHOUTcast ICY answer',
+      closesConnections: true,
+      run: async (c) => {
+        const result = await runClient('curl', curlArgs(c, `http://${origin.hostname}:${origin.port}/stream`, ['--http0.9', '-H', 'Icy-MetaData: 1']));
+        if (!result.stdout.toString().startsWith('ICY 200 OK\r\n')) throw new Error(`not the server's answer: ${result.text}`);
+        return result.text;
+      },
     }, knownDifferences);
   });
 

@@ -40,6 +40,28 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
     await differential(t, proxy, origin, { name: 'okhttp GET + JSON POST (h2, ECDSA)', run: runAgainst(origin) }, knownDifferences);
   });
 
+  t.test('a SHOUTcast radio stream (`ICY 200 OK`), in clear and over TLS: a radio app\'s player reads it through phonehome as directly', async (t) => {
+    const classPath = await compileJava(t, ['okhttp/RadioClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
+    const shoutcast = (received: Buffer): Buffer | undefined => received.includes('\r\n\r\n')
+      ? Buffer.from('ICY 200 OK\r\nicy-notice1: <BR>This stream requires Winamp<BR>\r\nicy-name: Radio Conformance\r\nicy-metaint: 8192\r\ncontent-type: audio/mpeg\r\n\r\nID3-and-then-mp3-frames', 'latin1')
+      : undefined;
+    for (const secure of [false, true]) {
+      const origin = await startRecordingOrigin({ tls: secure, hostname: 'radio.example.test', script: shoutcast, closeAfterScript: true });
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, {
+        name: `okhttp SHOUTcast stream (${secure ? 'https' : 'http'})`,
+        closesConnections: true,
+        run: async (context) => {
+          const { mode, port } = clientProxyArgs(context);
+          const result = await runClient('java', ['-cp', classPath, 'RadioClient', mode, String(port), context.caFile, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/stream`]);
+          // Two equal failures are not fidelity: the player must have read the stream.
+          if (!/^http\/1\.0 200 OK\n[^]*ID3-and-then-mp3-frames/.test(result.stdout.toString())) throw new Error(`the player did not read the stream: ${result.text}`);
+          return result.text;
+        },
+      }, knownDifferences);
+    }
+  });
+
   t.test('an origin speaking HTTP/1.1 only', async (t) => {
     const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());

@@ -129,6 +129,8 @@ export interface OriginOptions {
   readonly handler?: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
   /** Answers raw bytes: called with all bytes received so far on a connection; what it returns is sent once. */
   readonly script?: (received: Buffer) => Buffer | undefined;
+  /** After the script's answer the origin ends the connection (a server whose body runs until close). */
+  readonly closeAfterScript?: boolean;
   /** Relays each connection's bytes (after TLS) to this plain TCP port on 127.0.0.1, e.g. a broker. */
   readonly relayTo?: number;
   /** The kind of key of the origin's certificate; default RSA. */
@@ -221,7 +223,11 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
         if (answered || received.length > MAX_RECORDED_BYTES) return;
         received = Buffer.concat([received, c]);
         const answer = options.script!(received);
-        if (answer) { answered = true; conn.write(answer); }
+        if (answer) {
+          answered = true;
+          if (options.closeAfterScript) conn.end(answer);
+          else conn.write(answer);
+        }
       });
       return;
     }

@@ -10,14 +10,13 @@
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,
 // Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
-// chunked with trailers, or until close) and the server's 1xx answers. What is still changed:
+// chunked with trailers, or until close), the server's 1xx answers and its status line's version
+// (HTTP/1.0, and SHOUTcast's ICY: icy-status-line.ts). What is still changed:
 //   - from a device that uses phonehome as its HTTP proxy (the proxy port, and its CONNECT
 //     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
 //     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
-//   - the device's status line says HTTP/1.1 whatever the server's said (Node's ServerResponse
-//     writes its own version, as RFC 9110 §6.2 asks of an intermediary);
 //   - chunked bodies are chunked again as they pass, so chunk sizes follow what each read
 //     delivered (the bytes, their order and the trailers are the server's or the device's);
 //   - an HTTP/1.0 device never gets chunked framing, trailers or a 1xx it cannot read: a
@@ -31,6 +30,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
@@ -42,6 +42,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
+import { readIcyStatusLine, type StatusLineVersion } from './icy-status-line.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
@@ -75,6 +76,8 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   keepOpenAfterDeviceEnds(req.socket);
 
   const upstream = upstreamRequest(plan, agents, req.method, path);
+  let icy = false;
+  upstream.once('socket', (socket: net.Socket) => readIcyStatusLine(socket, () => { icy = true; }));
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
   const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
@@ -110,9 +113,10 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     answer = response;
     response.on('error', fail);
     const socket = response.socket;
-    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+    const version: StatusLineVersion = icy ? 'ICY' : `HTTP/${response.httpVersion}`;
+    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
-      if (writeResponseHead(res, response, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
+      if (writeResponseHead(res, response, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -219,7 +223,7 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
  * the body as it comes and closes the device's connection after it, as the server did.
  * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, version: StatusLineVersion, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
   res.sendDate = false;
   // An answer after which the server closes its connection (HTTP/1.0 without keep-alive; a
   // Connection: close is among the fields below) ends the device's after it, as direct.
@@ -256,11 +260,12 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   }
   res.writeHead(status, response.statusMessage ?? '', headers);
   // Node writes every status line as HTTP/1.1. An HTTP/1.0 server's answer says so to the device,
-  // as it would direct (its client reads the connection's persistence and framing from it). The
-  // head is written out with the first bytes of the body, so it can still be changed here.
-  if (response.httpVersion !== '1.1') {
+  // as it would direct (its client reads the connection's persistence and framing from it), and
+  // a SHOUTcast server's says ICY (icy-status-line.ts). The head is written out with the first
+  // bytes of the body, so it can still be changed here.
+  if (version !== 'HTTP/1.1') {
     const head = res as unknown as { _header: string };
-    head._header = `HTTP/${response.httpVersion}${head._header.slice('HTTP/1.1'.length)}`;
+    head._header = `${version}${head._header.slice('HTTP/1.1'.length)}`;
   }
   return altSvcChanged;
 }
