@@ -9,11 +9,14 @@
 // - A device with an HTTP proxy of its own behind phonehome (a proxy setting, under a transparent
 //   or WireGuard capture): its absolute-form request went on as a path, which that proxy would
 //   take for a request to itself, and its CONNECT got a 405 of ours.
+// - Firmware that writes a UTF-8 path as it is: llhttp refuses the byte, and the device got a 400.
 
+import net from 'node:net';
+import { once } from 'node:events';
 import t from 'tap';
 import type { Flow } from '../../src/model/flow.js';
 import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type RunContext } from './differential.js';
-import { startLab } from '../helpers/lab.js';
+import { socks5Connect, startLab, within } from '../helpers/lab.js';
 import { runProgram } from '../helpers/run-client.js';
 
 const skip = missingCommand('curl', 'curl');
@@ -119,4 +122,31 @@ t.test('a device with a proxy of its own, behind phonehome (curl --preproxy thro
     closesConnections: true,
     run: (context) => curl(viaDevicesProxy(context, 'https://news.example.test/'), /CONNECT tunnel failed, response 403/),
   });
+});
+
+t.test('firmware that writes a UTF-8 path as it is (no client of ours does; curl percent-encodes): the server answers it, as directly', async (t) => {
+  const origin = await startRecordingOrigin({ hostname: 'thermostat.example.test', script: teapot, closeAfterScript: true });
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const request = Buffer.from('GET /r\u00e9glages HTTP/1.1\r\nHost: thermostat.example.test\r\n\r\n', 'utf8');
+  const exchange = async (socket: net.Socket): Promise<string> => {
+    const received: Buffer[] = [];
+    socket.on('data', (c: Buffer) => received.push(c));
+    socket.resume();
+    socket.write(request);
+    await within(once(socket, 'close'), 10_000, 'the answer and the close');
+    return Buffer.concat(received).toString('latin1');
+  };
+  const directSocket = net.connect(origin.port, '127.0.0.1');
+  await once(directSocket, 'connect');
+  const direct = await exchange(directSocket);
+  const directRecord = origin.transcript();
+  await origin.reset();
+  const { socket, reply } = await socks5Connect(lab.port, { host: 'thermostat.example.test', port: origin.port });
+  t.equal(reply, 0, 'SOCKS5 connected');
+  const proxied = await exchange(socket);
+  t.match(direct, /^HTTP\/1\.1 418 /, 'directly, the server\'s answer');
+  t.equal(proxied, direct, 'through phonehome, the same bytes');
+  t.equal(origin.transcript(), directRecord, 'and the server read the same bytes');
 });

@@ -7,7 +7,9 @@
 //     player got nothing;
 //   - a method the parser does not know (`BREW`, an app's own verb) got a 400 of ours, where the
 //     server answers it;
-//   - a version other than 1.0 and 1.1 (`HTTP/1.2`), read leniently, went on as HTTP/1.1.
+//   - a version other than 1.0 and 1.1 (`HTTP/1.2`), read leniently, went on as HTTP/1.1;
+//   - a request target with raw bytes above 0x7F (firmware that writes a UTF-8 path as it is) or
+//     a DEL got a 400 of ours: llhttp refuses them even when lenient.
 // Such a connection is relayed as a byte stream instead, as it is, and captured (raw-layer.ts).
 // Pure; the parser's methods are Node's own list (http.METHODS). CONNECT is left out: on a
 // connection whose destination is known it is a device talking to a proxy of its own beyond us,
@@ -18,8 +20,8 @@ import http from 'node:http';
 const PARSER_METHODS: ReadonlySet<string> = new Set(http.METHODS.filter((method) => method !== 'CONNECT'));
 const LONGEST_METHOD = Math.max(...[...PARSER_METHODS].map((method) => method.length));
 
-/** The rest of the line after the method: a request target, and one of the versions the layer relays. */
-const TARGET_AND_VERSION = /^ \S+ HTTP\/1\.[01]\r?$/;
+/** The rest of the line after the method: a request target of visible ASCII, and one of the versions the layer relays. */
+const TARGET_AND_VERSION = /^ [\x21-\x7e]+ HTTP\/1\.[01]\r?$/;
 
 /**
  * `http1`: a request line the HTTP/1 layer relays faithfully (a method the parser knows, and
