@@ -39,6 +39,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { UpstreamSessions } from './upstream-sessions.js';
 import { identityCheckFor } from './upstream-identity.js';
+import { isReset } from './connection-reset.js';
 
 /** How one device connection's server connections are made (UpstreamConnector.connectionAgent). */
 export interface ConnectionAgentOptions {
@@ -97,7 +98,7 @@ export class ConnectionAgent {
   readonly #waiting: Waiting[] = [];
   /** Sockets whose TCP keep-alive is already on. */
   readonly #keptAlive = new WeakSet<net.Socket>();
-  #onServerGone: (() => void) | undefined;
+  #onServerGone: ((reset: boolean) => void) | undefined;
 
   constructor(options: ConnectionAgentOptions) {
     this.#options = options;
@@ -135,10 +136,11 @@ export class ConnectionAgent {
 
   /**
    * `listener` is called each time the server connection is gone with no request waiting for
-   * one: closed by the server (idle, or after an answer), not kept after an exchange, or failed.
-   * Not when an upgrade takes it, nor after release().
+   * one: closed by the server (idle, or after an answer), not kept after an exchange, or failed;
+   * `reset` when the server reset it (connection-reset.ts). Not when an upgrade takes it, nor
+   * after release().
    */
-  whenServerGone(listener: () => void): void {
+  whenServerGone(listener: (reset: boolean) => void): void {
     this.#onServerGone = listener;
   }
 
@@ -173,7 +175,9 @@ export class ConnectionAgent {
     this.#servername = servername;
     this.#idle = false;
     socket.on('free', () => this.#onFree(socket));
-    socket.on('close', () => this.#onGone(socket, true));
+    let reset = false;
+    socket.on('error', (error) => { reset ||= isReset(error); });
+    socket.on('close', () => this.#onGone(socket, true, reset));
     // An upgrade (WebSocket) takes the connection for itself.
     socket.on('agentRemove', () => {
       socket.removeAllListeners('free');
@@ -311,13 +315,13 @@ export class ConnectionAgent {
   }
 
   /** The connection closed or was taken: a waiting request gets a new one; else the device connection is told a closed one is gone. */
-  #onGone(socket: AgentSocket, closed: boolean): void {
+  #onGone(socket: AgentSocket, closed: boolean, reset = false): void {
     if (socket !== this.#socket) return;
     this.#socket = undefined;
     this.#idle = false;
     const next = this.#waiting.shift();
     if (next) this.#open(next.req, next.target, next.servername);
-    else if (closed && this.keepAlive) this.#onServerGone?.();
+    else if (closed && this.keepAlive) this.#onServerGone?.(reset);
   }
 }
 

@@ -17,6 +17,7 @@ import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
+import { resetConnection } from '../connection-reset.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
@@ -86,7 +87,7 @@ export class Http1Layer {
       socket.once('close', () => agent.release());
     }
     // And the device's goes when the server's does (makeHttpServer's keepAliveTimeout says why).
-    context.upstreamAgent.whenServerGone(() => this.#endWithItsServer(socket));
+    context.upstreamAgent.whenServerGone((reset) => this.#endWithItsServer(socket, reset));
     this.#server.emit('connection', socket);
     // The socket may have been paused for sniffing, and a paused stream does not start flowing
     // when the HTTP parser adds its 'data' listener.
@@ -124,9 +125,11 @@ export class Http1Layer {
    * direct. A request the device sends after, before it has seen the end, is never read (checked
    * on Node 20, plain and decrypted, by test/integration/server-paced-keep-alive.test.ts): direct,
    * it would have met a closed connection, and the device's client sends it again on a new one.
+   * A server that reset its connection resets the device's (connection-reset.ts).
    */
-  #endWithItsServer(socket: Duplex): void {
-    if (!socket.destroyed && !socket.writableEnded) socket.end();
+  #endWithItsServer(socket: Duplex, reset: boolean): void {
+    if (reset) resetConnection(socket);
+    else if (!socket.destroyed && !socket.writableEnded) socket.end();
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {

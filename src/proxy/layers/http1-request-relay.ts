@@ -34,6 +34,7 @@ import type net from 'node:net';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
+import { isReset, resetConnection } from '../connection-reset.js';
 import { headerSafe } from '../replies.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
@@ -88,17 +89,22 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     }
     upstream.destroy();
     answer?.destroy();
+    // A server's reset reaches the device as one (connection-reset.ts): mid-body, a body that runs
+    // until close would otherwise look whole.
+    const serverReset = side === 'upstream' && isReset(err);
     if (!res.headersSent && !res.destroyed && side === 'upstream' && serverHungUp(err)) {
       // The server ended the connection without answering: the device's ends the same way, so its
       // client does what it does direct (see serverHungUp).
-      res.destroy();
+      if (serverReset) resetConnection(req.socket);
+      else res.destroy();
     } else if (!res.headersSent && !res.destroyed) {
       const body = `phonehome: the request could not be completed: ${failure}\n`;
       res.writeHead(502, 'Bad Gateway', { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'x-phonehome-error': headerSafe(failure) });
       res.end(body);
     } else if (relaying && !res.writableFinished) {
       // Mid-body: the client must see a broken response, not a short one that looks whole.
-      res.destroy();
+      if (serverReset) resetConnection(req.socket);
+      else res.destroy();
     }
   };
 

@@ -21,6 +21,7 @@ import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
 import { upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
+import { isReset, layeredOver, resetConnection } from '../connection-reset.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict } from '../pinning-verdict.js';
@@ -335,6 +336,7 @@ class StartTlsConnection {
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
     const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.clientVersions)) });
+    layeredOver(deviceTls, this.#device);
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {
@@ -409,6 +411,8 @@ class StartTlsConnection {
   #failUpstream(err: unknown): void {
     const failure = upstreamFailure(err);
     if (this.#error === undefined) this.#tag(failure.tag);
+    // A server's reset reaches the device as one (connection-reset.ts).
+    if (isReset(err)) resetConnection(this.#deviceSide);
     this.#fail(failure.reason);
   }
 

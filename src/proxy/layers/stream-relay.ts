@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { BodyCapture, type CapturedBody } from '../../flow/body-capture.js';
 import { describeError } from '../../util/errors.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
+import { isReset, resetConnection } from '../connection-reset.js';
 import { refuse } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import type { ConnectionTap } from '../connection-tap.js';
@@ -97,7 +98,9 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   client.on('error', (err: Error) => {
     error ??= `client: ${describeError(err)}`;
     client.destroy();
-    upstream?.destroy();
+    // A device's reset reaches the server as one (connection-reset.ts).
+    if (upstream && isReset(err)) resetConnection(upstream);
+    else upstream?.destroy();
   });
   // A client that is gone can receive nothing more: drop upstream too (pipe() only ends it on a
   // clean end, not on destroy). The other way, pipe() ends the client after the last byte.
@@ -118,7 +121,9 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     }
     socket.on('error', (err: Error) => {
       upstreamFailed(err);
-      client.destroy();
+      // A server's reset reaches the device as one, after the bytes before it (connection-reset.ts).
+      if (isReset(err)) resetConnection(client);
+      else client.destroy();
       socket.destroy();
     });
     socket.on('close', () => {

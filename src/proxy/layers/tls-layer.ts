@@ -22,6 +22,7 @@ import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shap
 import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
+import { layeredOver } from '../connection-reset.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
@@ -138,11 +139,14 @@ export class TlsLayer {
     const tap = this.#tapDevice(context, plan);
     if (tap) readAgain(socket);
     else beforeTlsWrap(socket);
-    const tlsSocket = new tls.TLSSocket((tap ? tappedDuplex(socket, tap) : socket) as net.Socket, {
+    const carrier = tap ? tappedDuplex(socket, tap) : socket;
+    if (carrier !== socket) layeredOver(carrier, socket);
+    const tlsSocket = new tls.TLSSocket(carrier as net.Socket, {
       isServer: true,
       secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.clientVersions)),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
+    layeredOver(tlsSocket, carrier);
     const keylog = this.#options.keylog;
     if (keylog) tlsSocket.on('keylog', (line) => keylog(line));
     if (tap) {

@@ -41,6 +41,7 @@ import { headerSafe, refuse } from '../replies.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
 import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
+import { isReset, resetConnection } from '../connection-reset.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
@@ -239,7 +240,9 @@ class UpgradeTunnel {
       relayBody(from, to, seen);
       from.on('error', (error: Error) => {
         this.#failure ??= side === 'server' ? upstreamFailure(error).reason : `device: ${describeError(error)}`;
-        to.destroy();
+        // A reset reaches the other side as one (connection-reset.ts).
+        if (isReset(error)) resetConnection(to);
+        else to.destroy();
       });
       from.once('close', () => {
         // The other side is told the end (relayBody ends it on an 'end'; a side cut without one

@@ -1,0 +1,140 @@
+// A reset crosses as a reset (src/proxy/connection-reset.ts), straight and through phonehome. A
+// server that resets its connection after part of its answer: the client reads the part and then
+// "Connection reset by peer", never a clean end, which would say the answer was whole.
+// - curl, HTTP/1.0 bodies that run until close, in clear and decrypted, through the HTTP proxy
+//   and SOCKS5: before, curl took the cut body for a whole one (exit 0 where direct it says 56);
+// - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device);
+// - the other way: a device that resets its connection resets the server's.
+// Each reset comes once the other side has read what came before it, as the test sees: a reset
+// that arrives with unread bytes is read as a clean end by some stacks (libuv's among them), direct
+// as well as through phonehome, so that race is left out.
+
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import t from 'tap';
+import { getOriginCa, pemFile, socks5Connect, startLab, within } from '../helpers/lab.js';
+import { missingCommand } from './differential.js';
+
+const skip = missingCommand('curl', 'curl');
+const NAME = 'updates.example.test';
+
+/** A server that answers each connection's first bytes with `answer`, and resets every connection when told. */
+async function startResettingServer(secure: boolean, answer: string): Promise<{ port: number; resetAll(): void; close(): void }> {
+  const leaf = getOriginCa().issueLeaf(NAME);
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((raw) => {
+    connections.add(raw);
+    raw.on('error', () => undefined);
+    raw.once('close', () => connections.delete(raw));
+    const io = secure ? new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem }) }) : raw;
+    io.on('error', () => undefined);
+    io.once('data', () => io.write(answer));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    resetAll: () => { for (const raw of connections) raw.resetAndDestroy(); },
+    close: () => server.close(),
+  };
+}
+
+/** curl fetching a body that runs until close; the server resets once curl has written the first half out (-N: unbuffered). */
+async function curlUntilReset(server: { resetAll(): void }, url: string, route: readonly string[], caFile: string): Promise<string> {
+  const child = spawn('curl', ['-q', '-sS', '-N', '-i', '--max-time', '20', '--cacert', caFile, ...route, url], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let reset = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('latin1');
+    if (!reset && stdout.includes('first half')) {
+      reset = true;
+      server.resetAll();
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  const [code] = (await within(once(child, 'close'), 30_000, 'curl to end')) as [number | null];
+  return `exit ${code}\n${stdout}\n${stderr.trim()}`;
+}
+
+t.test('curl and a server that resets after half its answer: the same half, then the same reset', { skip }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  for (const secure of [false, true]) {
+    const server = await startResettingServer(secure, 'HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nthe first half of a firmware image');
+    t.teardown(() => server.close());
+    const url = `${secure ? 'https' : 'http'}://${NAME}:${server.port}/firmware.bin`;
+    const direct = await curlUntilReset(server, url, ['--resolve', `${NAME}:${server.port}:127.0.0.1`], pemFile(getOriginCa().certPem));
+    t.match(direct, /^exit 56\n[^]*first half of a firmware image\ncurl: \(56\) Recv failure: Connection reset by peer$/, `${url}: directly, the half and the reset`);
+    for (const route of [['--proxy', `http://127.0.0.1:${lab.port}`, '--suppress-connect-headers'], ['--proxy', `socks5h://127.0.0.1:${lab.port}`]]) {
+      t.equal(await curlUntilReset(server, url, route, pemFile(lab.ca.certPem)), direct, `${url} through ${route[1]!.split(':')[0]}: the same`);
+    }
+  }
+});
+
+/** What a device reads of a stream until it ends (its bytes, and `end` or the error's code); `read` is told the first bytes. */
+async function readToTheEnd(socket: net.Socket, read: () => void): Promise<string> {
+  let received = '';
+  socket.once('data', read);
+  socket.on('data', (chunk: Buffer) => { received += chunk.toString('latin1'); });
+  socket.resume(); // a SOCKS5 socket comes paused
+  const ending = await within(new Promise<string>((resolve) => {
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('end', () => resolve('end'));
+  }), 10_000, 'the stream to end');
+  socket.destroy();
+  return `${JSON.stringify(received)} then ${ending}`;
+}
+
+t.test('a stream that is not HTTP, in clear and decrypted: the server\'s answer, then its reset', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  for (const secure of [false, true]) {
+    const server = await startResettingServer(secure, '\x20\x02\x00\x00');
+    t.teardown(() => server.close());
+    const exchange = async (through: boolean): Promise<string> => {
+      const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port: server.port })).socket : net.connect(server.port, '127.0.0.1');
+      if (!through) await once(tcp, 'connect');
+      let device: net.Socket = tcp;
+      if (secure) {
+        device = tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem] });
+        await once(device, 'secureConnect');
+      }
+      device.write(Buffer.from('\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00', 'latin1'));
+      return readToTheEnd(device, () => server.resetAll());
+    };
+    const direct = await exchange(false);
+    t.match(direct, /then ECONNRESET$/, `${secure ? 'decrypted' : 'in clear'}: directly, the answer, then a reset (${direct})`);
+    t.equal(await exchange(true), direct, `${secure ? 'decrypted' : 'in clear'}: through phonehome, the same`);
+  }
+});
+
+t.test('a device that resets its connection resets the server\'s, as directly', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const endings: string[] = [];
+  let heard: () => void = () => undefined;
+  let received: () => void = () => undefined;
+  const server = net.createServer((socket) => {
+    socket.once('data', () => received());
+    socket.once('error', (error: NodeJS.ErrnoException) => { endings.push(error.code ?? error.message); heard(); });
+    socket.once('end', () => { endings.push('end'); heard(); });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  for (const through of [false, true]) {
+    const ended = new Promise<void>((resolve) => { heard = resolve; });
+    const arrived = new Promise<void>((resolve) => { received = resolve; });
+    const device = through ? (await socks5Connect(lab.port, { host: '127.0.0.1', port })).socket : net.connect(port, '127.0.0.1');
+    if (!through) await once(device, 'connect');
+    device.write('PING\r\n');
+    await within(arrived, 10_000, 'the server to read the device\'s bytes');
+    device.resetAndDestroy();
+    await within(ended, 10_000, 'the server to hear the end');
+  }
+  t.same(endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
+});
