@@ -30,7 +30,6 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type net from 'node:net';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
@@ -43,7 +42,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
-import { readIcyStatusLine, type StatusLineVersion } from './icy-status-line.js';
+import { statusLineVersion, watchForIcy, type StatusLineVersion } from './icy-status-line.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
@@ -77,8 +76,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   keepOpenAfterDeviceEnds(req.socket);
 
   const upstream = upstreamRequest(plan, agents, req.method, path);
-  let icy = false;
-  upstream.once('socket', (socket: net.Socket) => readIcyStatusLine(socket, () => { icy = true; }));
+  upstream.once('socket', watchForIcy);
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
   const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
@@ -119,7 +117,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     answer = response;
     response.on('error', fail);
     const socket = response.socket;
-    const version: StatusLineVersion = icy ? 'ICY' : `HTTP/${response.httpVersion}`;
+    const version = statusLineVersion(response);
     observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
       if (writeResponseHead(res, response, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
