@@ -3,7 +3,8 @@
 // "Connection reset by peer", never a clean end, which would say the answer was whole.
 // - curl, HTTP/1.0 bodies that run until close, in clear and decrypted, through the HTTP proxy
 //   and SOCKS5: before, curl took the cut body for a whole one (exit 0 where direct it says 56);
-// - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device);
+// - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device), and one
+//   after an HTTP upgrade;
 // - the other way: a device that resets its connection resets the server's.
 // Each reset comes once the other side has read what came before it, as the test sees: a reset
 // that arrives with unread bytes is read as a clean end by some stacks (libuv's among them), direct
@@ -137,4 +138,42 @@ t.test('a device that resets its connection resets the server\'s, as directly', 
     await within(ended, 10_000, 'the server to hear the end');
   }
   t.same(endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
+});
+
+t.test('after an upgrade (a protocol of its own after 101, as Docker\'s attach): the server\'s reset reaches the device as one', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections.add(socket);
+    socket.on('error', () => undefined);
+    socket.once('data', () => socket.write('HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nattached'));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const exchange = async (through: boolean): Promise<string> => {
+    const device = through ? (await socks5Connect(lab.port, { host: '127.0.0.1', port })).socket : net.connect(port, '127.0.0.1');
+    if (!through) await once(device, 'connect');
+    device.write('POST /containers/1/attach HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n');
+    let read = '';
+    const ending = within(new Promise<string>((resolve) => {
+      device.on('data', (chunk: Buffer) => {
+        read += chunk.toString('latin1');
+        // The server resets once the device has read what it sent after the 101.
+        if (read.endsWith('attached')) for (const socket of connections) socket.resetAndDestroy();
+      });
+      device.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      device.once('end', () => resolve('end'));
+    }), 10_000, 'the upgraded stream to end');
+    device.resume();
+    const how = await ending;
+    device.destroy();
+    connections.clear();
+    return `${JSON.stringify(read)} then ${how}`;
+  };
+  const direct = await exchange(false);
+  t.match(direct, /attached" then ECONNRESET$/, `directly: ${direct}`);
+  t.equal(await exchange(true), direct, 'through phonehome, the same 101, the same bytes and the same reset');
 });
