@@ -71,9 +71,18 @@ export class PassthroughPolicy {
     return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'client-certificate' }, true);
   }
 
-  /** The device refused a leaf as invalid as its server's certificate (ca/leaf-shape.ts): not pinning, but its connections pass through from now on. */
-  recordInvalidCertificate(host: string, reason: string, now = new Date()): LearnedHost | undefined {
-    return this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'invalid-certificate' }, true);
+  /**
+   * The device refused a leaf as invalid as its server's certificate (ca/leaf-shape.ts), on a
+   * connection of the TLS layer's or of STARTTLS's: not pinning, but its connections pass through
+   * from now on, to meet the server's own certificate. `code` names the certificate's flaw as Node
+   * does, `why` how the device refused (the pinning verdict's reason). Returns what the refusal's
+   * flow says: its reason and tags, `upstream:certificate:CODE` among them as on any flow whose
+   * server did not verify, so the notice names --upstream-ca (app/notices.ts).
+   */
+  refusedInvalidCertificate(host: string, code: string, why: string, now = new Date()): { reason: string; tags: string[] } {
+    const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${why}`;
+    const learned = this.#learn({ host: host.toLowerCase(), time: now.toISOString(), reason, kind: 'invalid-certificate' }, true) !== undefined;
+    return { reason, tags: [`upstream:certificate:${code}`, 'tls:refused-invalid-certificate', ...(learned ? ['passthrough:invalid-certificate'] : [])] };
   }
 
   /**

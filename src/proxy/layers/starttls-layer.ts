@@ -296,7 +296,8 @@ class StartTlsConnection {
       return;
     }
     const servername = upstreamServername(context);
-    // The server first: a device's TLS is never completed for a server we could not verify.
+    // The server first: a device's TLS is completed only for a server we verified, or with a leaf
+    // as invalid as the certificate of one we could not (secureExisting).
     this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions).then(({ socket: serverTls, unverified }) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
@@ -354,7 +355,9 @@ class StartTlsConnection {
         : { stage: 'handshake', ...(handshakeError !== undefined ? { error: handshakeError } : {}) });
       const invalid = facts.serverUnverified;
       if (invalid !== undefined && verdict.pinned) {
-        this.#refusedInvalid(name, verdict.reason, [...verdict.tags], invalid);
+        // What it would have done directly, not pinning (PassthroughPolicy.refusedInvalidCertificate).
+        const refused = this.#options.passthrough.refusedInvalidCertificate(name, invalid, verdict.reason);
+        this.#refusal(name, refused.reason, [...verdict.tags, ...refused.tags], false, false);
         return;
       }
       const learned = verdict.pinned ? this.#options.passthrough.learnPinned(name, verdict.reason) !== undefined : false;
@@ -391,17 +394,6 @@ class StartTlsConnection {
       flowId: context.id, time: new Date().toISOString(), client: context.client, host: context.target.host, port: context.target.port,
       ...(sni ? { sni } : {}), reason: `${reason} (after STARTTLS, as ${name})`, learnedPassthrough: learned,
     });
-  }
-
-  /**
-   * The device refused a leaf as invalid as its server's certificate (`code`), as it would have
-   * refused the server's: not pinning. Its next connections pass through to meet the server's own.
-   */
-  #refusedInvalid(name: string, why: string, tags: string[], code: string): void {
-    const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${why}`;
-    const learned = this.#options.passthrough.recordInvalidCertificate(name, reason) !== undefined;
-    // `upstream:certificate:` as any flow whose server did not verify: the notice names --upstream-ca (app/notices.ts).
-    this.#refusal(name, reason, [...tags, `upstream:certificate:${code}`, 'tls:refused-invalid-certificate', ...(learned ? ['passthrough:invalid-certificate'] : [])], false, false);
   }
 
   #tag(...tags: string[]): void {

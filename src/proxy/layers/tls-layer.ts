@@ -286,10 +286,8 @@ export class TlsLayer {
    * to meet the server's own certificate, and nothing is said to be pinned.
    */
   #refusedInvalid(context: ConnectionContext, verdict: PinningVerdict, code: string): void {
-    const reason = `the device refused a certificate as invalid as its server's (${code}), as it would have refused the server's: ${verdict.reason}`;
-    const learned = this.#options.passthrough.recordInvalidCertificate(pinnedName(context), reason) !== undefined;
-    // `upstream:certificate:` as any flow whose server did not verify: the notice names --upstream-ca (app/notices.ts).
-    this.#tlsFailedFlow(context, reason, [...verdict.tags, `upstream:certificate:${code}`, 'tls:refused-invalid-certificate', ...(learned ? ['passthrough:invalid-certificate'] : [])], false, false);
+    const { reason, tags } = this.#options.passthrough.refusedInvalidCertificate(pinnedName(context), code, verdict.reason);
+    this.#tlsFailedFlow(context, reason, [...verdict.tags, ...tags], false, false);
   }
 
   #tlsFailedFlow(context: ConnectionContext, reason: string, tags: string[], learned: boolean, rejected: boolean): void {
