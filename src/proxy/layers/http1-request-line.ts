@@ -28,7 +28,11 @@ const TARGET_AND_VERSION = /^ [\x21-\x7e]+ HTTP\/1\.[01]\r?$/;
  * HTTP/1.0 or 1.1 when the line's end has come); `other`: not one; `too-short`: not enough yet to
  * tell (no space after a method it could still be).
  */
-export function readRequestLine(first: Buffer): 'http1' | 'other' | 'too-short' {
+export function readRequestLine(bytes: Buffer): 'http1' | 'other' | 'too-short' {
+  // Empty lines before a request are read past (RFC 9112 section 2.2; llhttp does).
+  let start = 0;
+  while (start < bytes.length && (bytes[start] === 0x0d || bytes[start] === 0x0a)) start++;
+  const first = start === 0 ? bytes : bytes.subarray(start);
   const space = first.indexOf(0x20);
   if (space < 0) {
     if (first.length > LONGEST_METHOD) return 'other';

@@ -17,6 +17,8 @@ const rows: Array<[string, string, ReturnType<typeof readRequestLine>]> = [
   ['only the method and its space so far', 'GET ', 'http1'],
   ['a method cut short', 'PROPF', 'too-short'],
   ['nothing at all', '', 'too-short'],
+  ['an empty line before the request (read past, as llhttp does)', '\r\nGET / HTTP/1.1\r\n', 'http1'],
+  ['only empty lines so far', '\r\n', 'too-short'],
   ['RTSP: OPTIONS with RTSP/1.0 (llhttp reads it as HTTP)', 'OPTIONS rtsp://cam.local:554/stream RTSP/1.0\r\nCSeq: 1\r\n', 'other'],
   ['RTSP: DESCRIBE', 'DESCRIBE rtsp://cam.local/stream RTSP/1.0\r\n', 'other'],
   ['Icecast\'s SOURCE with ICE/1.0', 'SOURCE /live ICE/1.0\r\n', 'other'],
