@@ -162,6 +162,18 @@ t.test('a client that speaks only ECDSA (TLS 1.2 suites, TLS 1.3 signature algor
     return curve;
   };
   t.equal(await keyOf(ecOrigin.port), 'prime256v1', 'an ECDSA server: an ECDSA leaf, also for a client that speaks both');
+
+  // A P-384 server and a device that offers only the signature its server needs: in TLS 1.3 a
+  // signature names its curve, so a P-256 leaf cannot sign one it takes.
+  const p384Origin = await startNamedOrigin(getOriginCa(), 'ec-p384');
+  t.teardown(() => p384Origin.close());
+  const p384Only = ['-tls1_3', '-sigalgs', 'ecdsa_secp384r1_sha384'];
+  const direct = await sClientByAddress({ port: p384Origin.port, name: 'legacy.example.test', sni: true, caFile: originCaFile, extra: p384Only });
+  t.equal(direct.code, 0, `direct, P-384 only: ${direct.stderr}`);
+  const proxied = await sClientByAddress({ port: p384Origin.port, name: 'legacy.example.test', sni: true, caFile: labCaFile, proxyPort: lab.port, extra: p384Only });
+  t.equal(proxied.code, 0, `through phonehome, P-384 only: ${proxied.stderr}`);
+  t.equal(proxied.stdout, direct.stdout, 'the same answer');
+  t.equal(await keyOf(p384Origin.port), 'secp384r1', 'a P-384 server: a P-384 leaf');
   const rsaOrigin = await startNamedOrigin(getOriginCa());
   t.teardown(() => rsaOrigin.close());
   t.equal(await keyOf(rsaOrigin.port), undefined, 'an RSA server: an RSA leaf');

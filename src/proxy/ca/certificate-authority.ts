@@ -38,8 +38,11 @@ export interface IssuedLeaf {
   readonly keyPem: string;
 }
 
-/** The kind of key a leaf carries: RSA, or ECDSA on P-256 (ca/leaf-shape.ts says which one when). */
-export type LeafKeyType = 'rsa' | 'ec';
+/** The kind of key a leaf carries: RSA, or ECDSA on P-256 (`ec`), P-384 or P-521 (ca/leaf-shape.ts says which one when). */
+export type LeafKeyType = 'rsa' | 'ec' | 'ec-p384' | 'ec-p521';
+
+/** OpenSSL's name of each ECDSA kind's curve. */
+const CURVE_OF: Readonly<Record<Exclude<LeafKeyType, 'rsa'>, string>> = { ec: 'prime256v1', 'ec-p384': 'secp384r1', 'ec-p521': 'secp521r1' };
 
 /** The key pair every leaf of one kind shares, and its public half as a certificate carries it. */
 interface LeafKey {
@@ -48,7 +51,7 @@ interface LeafKey {
 }
 
 function leafKey(type: LeafKeyType): LeafKey {
-  const { privateKey, publicKey } = type === 'rsa' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const { privateKey, publicKey } = type === 'rsa' ? crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }) : crypto.generateKeyPairSync('ec', { namedCurve: CURVE_OF[type] });
   return {
     pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     spki: forge.asn1.fromDer(publicKey.export({ type: 'spki', format: 'der' }).toString('binary')),

@@ -9,6 +9,9 @@
 // - a browser reuses an HTTP/2 connection for the other names the certificate covers, as directly;
 // - a device that speaks only ECDSA (an IoT TLS stack built with its ECDSA suites alone) meets an
 //   ECDSA leaf where its server has an ECDSA certificate: an RSA one has nothing it can verify.
+//   The curve is the server's too (P-256, P-384 or P-521; another one gives P-256): in TLS 1.3 a
+//   signature names its curve, and a device that offers only ecdsa_secp384r1_sha384 (as its
+//   P-384 server needs) cannot take a P-256 leaf's (until 2026-12-06 every ECDSA leaf was P-256).
 //   Every other device gets the kind of key it would have got.
 //
 // Pure: the server's certificate comes in as Node gives it (`subjectaltname`, the subject's CN,
@@ -59,7 +62,13 @@ export function mirroredInvalidShape(code: string, usual: LeafShape, server: Lea
 
 /** The names and the kind of key of a server's certificate. */
 export function shapeOfServerCertificate(certificate: ServerCertificate): LeafShape {
-  return { names: namesOfServerCertificate(certificate), keyType: certificate.asn1Curve ? 'ec' : 'rsa' };
+  return { names: namesOfServerCertificate(certificate), keyType: keyTypeOfCurve(certificate.asn1Curve) };
+}
+
+/** The kind of leaf key for a server key on `curve` (none: RSA); a curve we do not issue on gives P-256. */
+function keyTypeOfCurve(curve: string | undefined): LeafKeyType {
+  if (curve === undefined) return 'rsa';
+  return curve === 'secp384r1' ? 'ec-p384' : curve === 'secp521r1' ? 'ec-p521' : 'ec';
 }
 
 /** One entry of Node's subjectaltname: `TYPE:value`, the value JSON-quoted when it holds a comma or quote. */

@@ -73,6 +73,11 @@ t.test('an ECDSA leaf: a P-256 key of its own (one for every ECDSA leaf), signed
   t.equal(leaf.subjectAltName, 'DNS:ec.example.com, IP Address:10.1.2.3');
   t.equal(ca.issueLeaf('other.example.com', 'ec').keyPem, issued.keyPem, 'one key for every ECDSA leaf');
   t.not(ca.issueLeaf('other.example.com').keyPem, issued.keyPem, 'another for the RSA ones');
+  for (const [keyType, curve] of [['ec-p384', 'secp384r1'], ['ec-p521', 'secp521r1']] as const) {
+    const other = new X509Certificate(ca.issueLeaf('ec.example.com', keyType).certPem);
+    t.equal(other.publicKey.asymmetricKeyDetails?.namedCurve, curve, `${keyType}: on ${curve}`);
+    t.ok(other.verify(caX.publicKey), `${keyType}: signed by the CA`);
+  }
   const text = execFileSync('openssl', ['x509', '-noout', '-ext', 'keyUsage'], { input: issued.certPem, encoding: 'utf8' });
   t.match(text, /critical\n\s+Digital Signature\n/, 'an EC key signs: no Key Encipherment (RFC 5480)');
   t.match(execFileSync('openssl', ['x509', '-noout', '-ext', 'keyUsage'], { input: ca.issueLeaf('rsa.example.com').certPem, encoding: 'utf8' }), /Digital Signature, Key Encipherment/, 'an RSA one also');

@@ -32,9 +32,11 @@ t.test('a certificate naming more hosts than the limit gives the limit\'s worth'
   t.equal(names[0], 'h0.example');
 });
 
-t.test('the kind of key: ECDSA when the server\'s key is on a curve, else RSA', async (t) => {
+t.test('the kind of key: ECDSA on the server\'s curve when its key is on one, else RSA', async (t) => {
   t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'prime256v1' }), { names: ['ec.example'], keyType: 'ec' });
-  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'secp384r1' }), { names: ['ec.example'], keyType: 'ec' }, 'P-384 too (our leaf is P-256)');
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'secp384r1' }), { names: ['ec.example'], keyType: 'ec-p384' }, 'P-384');
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'secp521r1' }), { names: ['ec.example'], keyType: 'ec-p521' }, 'P-521');
+  t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:ec.example', asn1Curve: 'brainpoolP256r1' }), { names: ['ec.example'], keyType: 'ec' }, 'a curve we do not issue on: P-256');
   t.same(shapeOfServerCertificate({ subjectaltname: 'DNS:rsa.example' }), { names: ['rsa.example'], keyType: 'rsa' });
 });
 
