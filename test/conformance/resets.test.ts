@@ -5,6 +5,7 @@
 //   and SOCKS5: before, curl took the cut body for a whole one (exit 0 where direct it says 56);
 // - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device), and one
 //   after an HTTP upgrade;
+// - an HTTP/2 connection (curl --http2): reset, not closed gracefully;
 // - the other way: a device that resets its connection resets the server's.
 // Each reset comes once the other side has read what came before it, as the test sees: a reset
 // that arrives with unread bytes is read as a clean end by some stacks (libuv's among them), direct
@@ -15,7 +16,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import t from 'tap';
-import { getOriginCa, pemFile, socks5Connect, startLab, within } from '../helpers/lab.js';
+import { getOriginCa, pemFile, socks5Connect, startH2Origin, startLab, within } from '../helpers/lab.js';
 import { missingCommand } from './differential.js';
 
 const skip = missingCommand('curl', 'curl');
@@ -176,4 +177,30 @@ t.test('after an upgrade (a protocol of its own after 101, as Docker\'s attach):
   const direct = await exchange(false);
   t.match(direct, /attached" then ECONNRESET$/, `directly: ${direct}`);
   t.equal(await exchange(true), direct, 'through phonehome, the same 101, the same bytes and the same reset');
+});
+
+t.test('HTTP/2 with curl: a server that resets its connection mid-answer resets the device\'s connection, as directly (not a graceful close)', { skip }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const raws = new Set<net.Socket>();
+  const origin = await startH2Origin({
+    hostname: NAME,
+    onStream: (stream) => {
+      stream.on('error', () => undefined);
+      stream.respond({ ':status': 200, 'content-type': 'application/octet-stream' });
+      stream.write('the first half of a firmware image');
+    },
+  });
+  t.teardown(() => origin.close());
+  origin.server.on('connection', (raw: net.Socket) => {
+    raws.add(raw);
+    raw.on('error', () => undefined);
+  });
+  const server = { resetAll: () => { for (const raw of raws) raw.resetAndDestroy(); raws.clear(); } };
+  const url = `https://${NAME}:${origin.port}/firmware.bin`;
+  const direct = await curlUntilReset(server, url, ['--http2', '--resolve', `${NAME}:${origin.port}:127.0.0.1`], pemFile(getOriginCa().certPem));
+  t.match(direct, /first half of a firmware image\ncurl: \(56\) Recv failure: Connection reset by peer$/, `directly, the half and the reset: ${direct}`);
+  for (const route of [['--proxy', `http://127.0.0.1:${lab.port}`, '--suppress-connect-headers'], ['--proxy', `socks5h://127.0.0.1:${lab.port}`]]) {
+    t.equal(await curlUntilReset(server, url, ['--http2', ...route], pemFile(lab.ca.certPem)), direct, `through ${route[1]!.split(':')[0]}: the same`);
+  }
 });

@@ -18,6 +18,7 @@ import { relayBody } from './body-relay.js';
 import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
+import { isReset, resetConnection } from '../connection-reset.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
 import { urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
@@ -99,7 +100,12 @@ export class Http2Layer {
     const upstream = connection.upstream;
     if (!('session' in upstream)) return;
     const server = upstream.session;
-    server.on('error', (error) => this.#events.log('debug', `HTTP/2 upstream session: ${describeError(error)}`));
+    server.on('error', (error) => {
+      this.#events.log('debug', `HTTP/2 upstream session: ${describeError(error)}`);
+      // A server that reset its connection resets the device's: direct, every stream on it would
+      // have died with it, not closed gracefully (connection-reset.ts).
+      if (isReset(error)) resetConnection(connection.socket);
+    });
     server.setTimeout(limits.socketIdleTimeoutMs, () => server.close());
     // GOAWAY both ways: the side that stays gets a graceful close, so open streams can finish.
     server.on('goaway', (code) => {
