@@ -31,6 +31,8 @@ interface MailServer {
   readonly secure: () => string;
   /** Resolves when a connection has closed. */
   readonly closed: () => Promise<void>;
+  /** Resets every connection (RST), as a server that crashed. */
+  resetAll(): void;
   close(): Promise<void>;
 }
 
@@ -142,6 +144,7 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
       closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
       return awaited;
     },
+    resetAll: () => { for (const socket of sockets) socket.resetAndDestroy(); },
     close: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
@@ -293,12 +296,7 @@ t.test('a device that refuses our CA after STARTTLS: the host is learned, and it
   // Next time the device reaches the real server, whose certificate it trusts. (By hand, not with
   // openssl: a passed-through tunnel answers CONNECT once the server is reached, so the greeting
   // may come in the same segment, and s_client's proxy code drops what follows the 200.)
-  const { socket, waitFor } = await dialogue(lab.port, `pinned.example.test:${server.port}`);
-  await waitFor(/220 .*\r\n/);
-  socket.write('EHLO phone\r\n');
-  await waitFor(/250 AUTH PLAIN\r\n/);
-  socket.write('STARTTLS\r\n');
-  await waitFor(/220 2\.0\.0 .*\r\n/);
+  const socket = await smtpUpToTls(await dialogue(lab.port, `pinned.example.test:${server.port}`));
   const device = tls.connect({ socket, servername: 'pinned.example.test', ca: getOriginCa().certPem });
   await within(once(device, 'secureConnect'), 10_000, 'the handshake with the real server');
   let replies = '';
@@ -317,6 +315,28 @@ async function dialogue(proxyPort: number, target: string) {
   const { socket, status, head } = await connectTunnel(proxyPort, target);
   if (status !== 200) throw new Error(`CONNECT answered ${status}`);
   // The greeting may come with the CONNECT answer.
+  return conversation(socket, head);
+}
+
+/** The same device straight to the server. */
+async function directDialogue(port: number) {
+  const socket = net.connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  return conversation(socket, Buffer.alloc(0));
+}
+
+/** An SMTP app's way to TLS, by hand: the greeting, EHLO, STARTTLS and its go-ahead; the socket is then ready for its ClientHello. */
+async function smtpUpToTls({ socket, waitFor }: { socket: net.Socket; waitFor: (pattern: RegExp) => Promise<string> }): Promise<net.Socket> {
+  await waitFor(/220 .*\r\n/);
+  socket.write('EHLO phone\r\n');
+  await waitFor(/250 AUTH PLAIN\r\n/);
+  socket.write('STARTTLS\r\n');
+  await waitFor(/220 2\.0\.0 .*\r\n/);
+  return socket;
+}
+
+/** Waits for each reply on `socket`, whose first bytes (`head`) were read already. */
+function conversation(socket: net.Socket, head: Buffer) {
   let received = head.toString('latin1');
   const waitFor = (pattern: RegExp): Promise<string> => within(new Promise<string>((resolve, reject) => {
     const check = (): void => {
@@ -353,12 +373,7 @@ t.test('after STARTTLS the device\'s ClientHello is left for the TLS stack to re
   };
   t.teardown(() => { net.Socket.prototype.push = push; });
 
-  const { socket, waitFor } = await dialogue(lab.port, `upload.example.test:${server.port}`);
-  await waitFor(/220 .*\r\n/);
-  socket.write('EHLO phone\r\n');
-  await waitFor(/250 AUTH PLAIN\r\n/);
-  socket.write('STARTTLS\r\n');
-  await waitFor(/220 2\.0\.0 .*\r\n/);
+  const socket = await smtpUpToTls(await dialogue(lab.port, `upload.example.test:${server.port}`));
   const device = tls.connect({ socket, servername: 'upload.example.test', ca: lab.ca.certPem });
   await within(once(device, 'secureConnect'), 10_000, 'the handshake with phonehome');
   let replies = '';
@@ -484,12 +499,7 @@ for (const flaw of certificateFlaws) {
 
     // The next connection meets the server's own certificate, and the app refuses it as directly
     // (by hand, not with openssl: see the pinned scenario above).
-    const { socket, waitFor } = await dialogue(lab.port, `rogue.example.test:${server.port}`);
-    await waitFor(/220 .*\r\n/);
-    socket.write('EHLO phone\r\n');
-    await waitFor(/250 AUTH PLAIN\r\n/);
-    socket.write('STARTTLS\r\n');
-    await waitFor(/220 2\.0\.0 .*\r\n/);
+    const socket = await smtpUpToTls(await dialogue(lab.port, `rogue.example.test:${server.port}`));
     const device = tls.connect({ socket, servername: 'rogue.example.test', ca: [getOriginCa().certPem, lab.ca.certPem] });
     const refused = await within(new Promise<Error>((resolve) => device.once('error', resolve)), 10_000, 'the app to refuse the server');
     t.equal((refused as Error & { code?: string }).code, flaw.code, `refused for the server's own flaw (${refused.message})`);
@@ -519,6 +529,35 @@ for (const flaw of certificateFlaws) {
     t.equal(lab.passthrough.learned().length, 0, 'nothing learned');
   });
 }
+
+t.test('a mail server that resets its connection after STARTTLS: the app reads the reply before it, then the reset, as directly (not a clean close)', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'crash.example.test' });
+  t.teardown(() => server.close());
+  const session = async (through: boolean): Promise<string> => {
+    const socket = await smtpUpToTls(through ? await dialogue(lab.port, `crash.example.test:${server.port}`) : await directDialogue(server.port));
+    const device = tls.connect({ socket, servername: 'crash.example.test', ca: [getOriginCa().certPem, lab.ca.certPem] });
+    await within(once(device, 'secureConnect'), 10_000, 'the handshake');
+    let replies = '';
+    const ending = within(new Promise<string>((resolve) => {
+      device.on('data', (chunk: Buffer) => {
+        replies += chunk.toString('latin1');
+        // The server crashes once the app has read its reply.
+        if (/250 AUTH PLAIN\r\n$/.test(replies)) server.resetAll();
+      });
+      device.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      device.once('end', () => resolve('end'));
+    }), 10_000, 'the session to end');
+    device.write('EHLO phone\r\n');
+    const how = await ending;
+    device.destroy();
+    return `${JSON.stringify(replies)} then ${how}`;
+  };
+  const direct = await session(false);
+  t.match(direct, /250 AUTH PLAIN\\r\\n" then ECONNRESET$/, `directly: ${direct}`);
+  t.equal(await session(true), direct, 'through phonehome, the same');
+});
 
 t.test('a device that trusts our CA but closes right after the handshake without a byte (an app\'s pin check) is learned too', async (t) => {
   const lab = await startLab();
