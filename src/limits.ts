@@ -128,6 +128,14 @@ export const limits = {
    * mapping dropped, as a NAT drops a UDP mapping (Linux conntrack keeps a replied one 120 s).
    */
   udpIdleMs: 120_000,
+  /**
+   * UDP relayed over SOCKS5: destinations one association relays at once (a call's ICE checks
+   * reach a few dozen), and how many of them have their bytes captured; the others are counted
+   * only, so that an association's memory stays bounded (each captured one may hold
+   * `rawStreamCaptureBytes` each way).
+   */
+  udpDestinationsPerAssociation: 256,
+  udpCapturedDestinationsPerAssociation: 16,
   /** Ciphertext of passthrough and opaque flows kept in opaque.pcapng by default (--opaque-limit), for phonehome decrypt. */
   defaultOpaqueLimitBytes: 256 * 1024 * 1024,
   /** HTTP/2 towards devices, beyond the settings above: header pairs per list, refused streams and invalid frames a session may send before it is closed. */

@@ -12,6 +12,7 @@ import dnsPacket from 'dns-packet';
 import { EventEmitter, once } from 'node:events';
 import type { Flow } from '../../src/model/flow.js';
 import { SocksUdpAssociation } from '../../src/proxy/modes/socks-udp-association.js';
+import { limits } from '../../src/limits.js';
 import { startLab, within } from '../helpers/lab.js';
 import { askOverSocks as ask, dnsQuestion as question, ownLoopback, socksUdpSkip as skip, startResolver } from '../helpers/socks-udp.js';
 
@@ -174,3 +175,34 @@ function isBound(port: number): Promise<boolean> {
     probe.bind(port, '127.0.0.1', () => probe.close(() => resolve(false)));
   });
 }
+
+t.test('many destinations at once (a call\'s ICE checks): all relayed and recorded; past the first few, counted and not kept', async (t) => {
+  // More than the captured ones (16), and than the 16 relayed before 2026-12-06.
+  const servers = await Promise.all(Array.from({ length: 24 }, () => startNtpServer('127.0.0.1')));
+  t.teardown(() => { for (const server of servers) server.close(); });
+  const flows: Flow[] = [];
+  const association = await SocksUdpAssociation.open({
+    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false,
+    pending: () => () => undefined, record: (flow) => flows.push(flow), rejected: () => undefined,
+  });
+  t.teardown(() => association.close());
+  const device = dgram.createSocket('udp4');
+  device.bind(0, '127.0.0.1');
+  await once(device, 'listening');
+  t.teardown(() => device.close());
+  const { ip, port } = association.bound;
+  const answeredFrom = new Set<number>();
+  const allAnswered = new Promise<void>((resolve) => device.on('message', (message: Buffer) => {
+    answeredFrom.add(message.readUInt16BE(8)); // the SOCKS5 header names the server's port
+    if (answeredFrom.size === servers.length) resolve();
+  }));
+  for (const server of servers) device.send(datagram('127.0.0.1', server.port, Buffer.from('binding request')), port, ip);
+  await within(allAnswered, 10_000, `answers from all ${servers.length} servers`);
+  association.close();
+  t.equal(flows.length, servers.length, 'one flow per destination');
+  const kept = flows.filter((flow) => !flow.tags.includes('udp:not-captured'));
+  t.equal(kept.length, limits.udpCapturedDestinationsPerAssociation, 'the first ones kept');
+  t.ok(flows.every((flow) => flow.bytesUp === 15 && flow.bytesDown === 48), 'every byte counted');
+  t.ok(kept.every((flow) => flow.stream?.up.bytes.toString() === 'binding request'), 'the kept ones hold the bytes');
+  t.ok(flows.filter((flow) => flow.tags.includes('udp:not-captured')).every((flow) => flow.stream?.up.bytes.length === 0), 'the others hold none');
+});

@@ -13,7 +13,9 @@
 //   relayed, as a NAT would: the server answers to our address, and its datagrams go back to the
 //   device from its own address and port. Each destination is one `raw` flow of scheme `udp`
 //   (recorder/udp-exchange.ts), recorded once it has been silent for `limits.udpIdleMs` or the
-//   association ends. Until 2026-12-06 it was refused too, and a phone behind such an app lost its
+//   association ends. Up to `limits.udpDestinationsPerAssociation` destinations are relayed at
+//   once; past the first `limits.udpCapturedDestinationsPerAssociation`, their bytes are counted
+//   and not kept (tagged `udp:not-captured`), to bound an association's memory. Until 2026-12-06 it was refused too, and a phone behind such an app lost its
 //   clock sync and its calls.
 //
 // Only the client that asked, from the address of its TCP connection, may send through an
@@ -142,11 +144,14 @@ export class SocksUdpAssociation {
     const key = `${canonicalIp(target.host)}|${target.port}`;
     let relayed = this.#relayed.get(key);
     if (!relayed) {
-      if (this.#relayed.size >= limits.serversPerProxyConnection) {
-        this.#refuse(target, false, `UDP over SOCKS5 to more than ${limits.serversPerProxyConnection} destinations at once from one association is not relayed`);
+      if (this.#relayed.size >= limits.udpDestinationsPerAssociation) {
+        this.#refuse(target, false, `UDP over SOCKS5 to more than ${limits.udpDestinationsPerAssociation} destinations at once from one association is not relayed`);
         return;
       }
-      const exchange = new UdpExchange({ client: this.#options.client, mode: 'socks5', target, tags: ['socks:udp'] });
+      // Past the first few destinations at once, the bytes are counted, not kept: relayed all the
+      // same (until 2026-12-06 the 17th was refused, and a call's ICE checks with it).
+      const captured = this.#relayed.size < limits.udpCapturedDestinationsPerAssociation;
+      const exchange = new UdpExchange({ client: this.#options.client, mode: 'socks5', target, tags: captured ? ['socks:udp'] : ['socks:udp', 'udp:not-captured'], ...(captured ? {} : { captureBytes: 0 }) });
       relayed = { exchange, settled: this.#options.pending(), idle: this.#idleTimer(key) };
       this.#relayed.set(key, relayed);
     } else {

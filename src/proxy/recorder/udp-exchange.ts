@@ -13,6 +13,8 @@ export interface UdpExchangeStart {
   readonly mode: CaptureMode;
   readonly target: { readonly host: string; readonly port: number };
   readonly tags: readonly string[];
+  /** Bytes kept each way (default `limits.rawStreamCaptureBytes`); 0 counts them only. */
+  readonly captureBytes?: number;
 }
 
 export class UdpExchange {
@@ -23,8 +25,9 @@ export class UdpExchange {
 
   constructor(start: UdpExchangeStart) {
     this.#start = start;
-    this.#up = new BodyCapture(limits.rawStreamCaptureBytes);
-    this.#down = new BodyCapture(limits.rawStreamCaptureBytes);
+    const captureBytes = start.captureBytes ?? limits.rawStreamCaptureBytes;
+    this.#up = new BodyCapture(captureBytes);
+    this.#down = new BodyCapture(captureBytes);
   }
 
   fromDevice(payload: Buffer): void {
