@@ -5,13 +5,13 @@
 // QUIC is not relayed (a rejected flow, once), and only the client that asked may send.
 // The resolver listens on port 53 of a loopback address of its own: root only (helpers/socks-udp.ts).
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import dnsPacket from 'dns-packet';
 import { EventEmitter, once } from 'node:events';
 import type { Flow } from '../../src/model/flow.js';
-import { SocksUdpAssociation } from '../../src/proxy/modes/socks-udp-association.js';
+import { SocksUdpAssociation, type SocksUdpAssociationOptions } from '../../src/proxy/modes/socks-udp-association.js';
 import { limits } from '../../src/limits.js';
 import { startLab, within } from '../helpers/lab.js';
 import { askOverSocks as ask, dnsQuestion as question, ownLoopback, socksUdpSkip as skip, startResolver } from '../helpers/socks-udp.js';
@@ -124,17 +124,9 @@ t.test('a relayed destination silent for the idle time is recorded then, and the
   t.teardown(() => server.close());
   const recorded = new EventEmitter();
   let open = 0;
-  const association = await SocksUdpAssociation.open({
-    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false, udpIdleMs: 50,
-    pending: () => { open++; return () => { open--; }; },
-    record: (flow) => recorded.emit('flow', flow), rejected: () => undefined,
+  const { device, ip, port } = await associationOnLoopback(t, {
+    udpIdleMs: 50, pending: () => { open++; return () => { open--; }; }, record: (flow) => recorded.emit('flow', flow),
   });
-  t.teardown(() => association.close());
-  const device = dgram.createSocket('udp4');
-  device.bind(0, '127.0.0.1');
-  await once(device, 'listening');
-  t.teardown(() => device.close());
-  const { ip, port } = association.bound;
   for (const round of [1, 2]) {
     device.send(datagram('127.0.0.1', server.port, Buffer.from(`tick ${round}`)), port, ip);
     await within(once(device, 'message'), 10_000, `answer ${round}`);
@@ -144,6 +136,17 @@ t.test('a relayed destination silent for the idle time is recorded then, and the
     t.equal(open, 0, 'and no longer counted as open');
   }
 });
+
+/** An association for a device on 127.0.0.1 (no SOCKS5 connection: the association alone), and that device's UDP socket. */
+async function associationOnLoopback(t: Test, options: Pick<SocksUdpAssociationOptions, 'pending' | 'record' | 'udpIdleMs'>) {
+  const association = await SocksUdpAssociation.open({ client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false, rejected: () => undefined, ...options });
+  t.teardown(() => association.close());
+  const device = dgram.createSocket('udp4');
+  device.bind(0, '127.0.0.1');
+  await once(device, 'listening');
+  t.teardown(() => device.close());
+  return { association, device, ...association.bound };
+}
 
 /** A SOCKS5 UDP ASSOCIATE by hand (no method needed beyond "no authentication"), with the bound address. */
 async function udpAssociate(proxyPort: number): Promise<{ socket: net.Socket; reply: { code: number; ip: string; port: number } }> {
@@ -181,16 +184,7 @@ t.test('many destinations at once (a call\'s ICE checks): all relayed and record
   const servers = await Promise.all(Array.from({ length: 24 }, () => startNtpServer('127.0.0.1')));
   t.teardown(() => { for (const server of servers) server.close(); });
   const flows: Flow[] = [];
-  const association = await SocksUdpAssociation.open({
-    client: { ip: '127.0.0.1', port: 0 }, localAddress: '127.0.0.1', isSelf: () => false,
-    pending: () => () => undefined, record: (flow) => flows.push(flow), rejected: () => undefined,
-  });
-  t.teardown(() => association.close());
-  const device = dgram.createSocket('udp4');
-  device.bind(0, '127.0.0.1');
-  await once(device, 'listening');
-  t.teardown(() => device.close());
-  const { ip, port } = association.bound;
+  const { association, device, ip, port } = await associationOnLoopback(t, { pending: () => () => undefined, record: (flow) => flows.push(flow) });
   const answeredFrom = new Set<number>();
   const allAnswered = new Promise<void>((resolve) => device.on('message', (message: Buffer) => {
     answeredFrom.add(message.readUInt16BE(8)); // the SOCKS5 header names the server's port
