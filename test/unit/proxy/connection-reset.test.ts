@@ -41,17 +41,25 @@ function ending(device: net.Socket): Promise<string> {
   }), 10_000, 'the device to see the end');
 }
 
+/**
+ * Writes `text` on `ourSide` and resets it once `device` has read it (a reset arriving with unread
+ * bytes reads as an end in libuv); how the device saw the end, once `tcp` (our TCP socket) closed.
+ */
+async function resetAfterRead(ourSide: net.Socket, tcp: net.Socket, device: net.Socket, text: string): Promise<string> {
+  const seen = ending(device);
+  ourSide.write(text);
+  await once(device, 'data');
+  const closed = once(tcp, 'close');
+  resetConnection(ourSide);
+  const how = await seen;
+  await within(closed, 10_000, 'our TCP socket to close');
+  return how;
+}
+
 t.test('a plain connection: the device reads what was written, then the reset', async (t) => {
   const { ours, device, close } = await pair();
   t.teardown(close);
-  const seen = ending(device);
-  ours.write('the last bytes');
-  // Once the device has read them: a reset arriving with unread bytes reads as an end in libuv.
-  await once(device, 'data');
-  const closed = once(ours, 'close');
-  resetConnection(ours);
-  t.equal(await seen, 'the last bytes then ECONNRESET');
-  await within(closed, 10_000, 'our socket to close');
+  t.equal(await resetAfterRead(ours, ours, device, 'the last bytes'), 'the last bytes then ECONNRESET');
 });
 
 t.test('under a TLS socket of ours, the TCP connection beneath is reset: the device\'s TLS reads ECONNRESET', async (t) => {
@@ -63,13 +71,7 @@ t.test('under a TLS socket of ours, the TCP connection beneath is reset: the dev
   layeredOver(ourTls, ours);
   const deviceTls = tls.connect({ socket: device, servername: 'reset.example.test', ca: getOriginCa().certPem });
   await once(deviceTls, 'secureConnect');
-  const seen = ending(deviceTls);
-  ourTls.write('decrypted bytes');
-  await once(deviceTls, 'data');
-  const closed = once(ours, 'close');
-  resetConnection(ourTls);
-  t.equal(await seen, 'decrypted bytes then ECONNRESET');
-  await within(closed, 10_000, 'the TCP socket beneath to close');
+  t.equal(await resetAfterRead(ourTls, ours, deviceTls, 'decrypted bytes'), 'decrypted bytes then ECONNRESET', 'and the TCP socket beneath closed');
 });
 
 t.test('a connection ended already is destroyed, not reset, and closes', async (t) => {
