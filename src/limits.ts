@@ -54,10 +54,15 @@ export const limits = {
   /** Silence on a device connection after which TCP keepalive probes start (a phone gone from the Wi-Fi). */
   deviceKeepAliveDelayMs: 60_000,
   /**
-   * Largest HTTP/1 header block (request line and headers, or status line and headers) we parse
-   * from a device or a server; Node's default is 16 KiB, and apps send larger (cookies, tokens).
+   * Largest HTTP/1 head (request line or status line, and headers) we parse from a device, and from
+   * a server. Past them phonehome answers for the server (431 or 502), so each is as large as the
+   * most generous common peer reads, or the device would fail only through phonehome: Go's servers
+   * read 1 MiB of request head (nginx 32 KiB, Node 16 KiB); Chromium and OkHttp read 256 KiB of
+   * answer head, curl 300 KiB and Java's HttpClient 384 KiB. Node's default is 16 KiB; until
+   * 2026-12-07 both were 64 KiB, and a server's 100 KiB of cookies was a 502 of ours.
    */
-  http1MaxHeaderBytes: 64 * 1024,
+  http1MaxRequestHeadBytes: 1024 * 1024,
+  http1MaxResponseHeadBytes: 512 * 1024,
   /** Headers must arrive within this time; bodies may take as long as they need (uploads). */
   headersTimeoutMs: 30_000,
   /**
@@ -97,9 +102,19 @@ export const limits = {
   pinnedTrustGraceMs: 300,
   /** How long we wait for the rest of a TLS ClientHello that arrived in pieces. */
   clientHelloTimeoutMs: 10_000,
-  /** HTTP/2 towards devices: streams open at once per connection, and the largest header list. */
+  /** HTTP/2 towards devices: streams open at once per connection. */
   h2MaxConcurrentStreams: 128,
-  h2MaxHeaderListBytes: 64 * 1024,
+  /**
+   * HTTP/2 header lists, both ways (a request from a device, an answer from a server). Node's
+   * HTTP/2 (nghttp2) reads a head of at most nine frames of 16 KiB and ends the whole connection
+   * past that (its guard against CONTINUATION floods; Node has no setting for it). A list whose
+   * decoded size is under 128 KiB is never longer than that on the wire, so that is the size
+   * phonehome announces (SETTINGS_MAX_HEADER_LIST_SIZE): a peer that would send more refuses that
+   * one request, as Chromium does, rather than lose its connection. Fields: Node's default of 128
+   * made an answer with 200 cookies a broken connection of ours; the size bounds them anyway.
+   */
+  h2MaxHeaderListBytes: 128 * 1024,
+  h2MaxHeaderListPairs: 4_096,
   /** HTTP/2 rapid-reset guard (CVE-2023-44487): streams a client may reset in a burst, refilled at this rate per second. */
   h2ClientResetBurst: 200,
   h2ClientResetsPerSecond: 50,
@@ -138,8 +153,7 @@ export const limits = {
   udpCapturedDestinationsPerAssociation: 16,
   /** Ciphertext of passthrough and opaque flows kept in opaque.pcapng by default (--opaque-limit), for phonehome decrypt. */
   defaultOpaqueLimitBytes: 256 * 1024 * 1024,
-  /** HTTP/2 towards devices, beyond the settings above: header pairs per list, refused streams and invalid frames a session may send before it is closed. */
-  h2MaxHeaderListPairs: 256,
+  /** HTTP/2 towards devices, beyond the settings above: refused streams and invalid frames a session may send before it is closed. */
   h2MaxSessionRejectedStreams: 100,
   h2MaxSessionInvalidFrames: 1_000,
   /** A socket we refused is drained for at most this long, then destroyed. */

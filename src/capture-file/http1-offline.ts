@@ -17,13 +17,13 @@ import { webSocketFlow } from './websocket-offline.js';
 
 type Head<T> = { kind: 'head'; head: T; end: number } | { kind: 'incomplete' } | { kind: 'bad'; reason: string } | { kind: 'nothing' };
 
-function readHead<T>(direction: RecordedDirection, start: number, parse: (bytes: Buffer) => { ok: true; head: T } | { ok: false; reason: string }): Head<T> {
+function readHead<T>(direction: RecordedDirection, start: number, maxBytes: number, parse: (bytes: Buffer) => { ok: true; head: T } | { ok: false; reason: string }): Head<T> {
   // Empty lines before a message are passed over (RFC 9112 §2.2: some clients add one after a body).
   let from = start;
   while (from < direction.length && from - start < 4 && (direction.byteAt(from) === 0x0d || direction.byteAt(from) === 0x0a)) from++;
   if (from >= direction.length) return { kind: 'nothing' };
-  const end = direction.headEnd(from, from + limits.http1MaxHeaderBytes);
-  if (end < 0) return direction.length - from >= limits.http1MaxHeaderBytes ? { kind: 'bad', reason: `head longer than ${limits.http1MaxHeaderBytes} bytes` } : { kind: 'incomplete' };
+  const end = direction.headEnd(from, from + maxBytes);
+  if (end < 0) return direction.length - from >= maxBytes ? { kind: 'bad', reason: `head longer than ${maxBytes} bytes` } : { kind: 'incomplete' };
   const parsed = parse(direction.slice(from, end));
   return parsed.ok ? { kind: 'head', head: parsed.head, end } : { kind: 'bad', reason: parsed.reason };
 }
@@ -69,7 +69,7 @@ export function http1Flows(connection: OfflineConnection, up: RecordedDirection,
     if (u < up.length || d < down.length) flows.push(rawFlow(connection, up, down, 'unparsed', { up: u, down: d, ...(error ? { error } : {}), tags: [tag] }));
   };
   while (u < up.length) {
-    const request = readHead(up, u, parseRequestHead);
+    const request = readHead(up, u, limits.http1MaxRequestHeadBytes, parseRequestHead);
     if (request.kind === 'nothing') {
       u = up.length;
       break;
@@ -94,7 +94,7 @@ export function http1Flows(connection: OfflineConnection, up: RecordedDirection,
     let response: ResponseHeadLine | undefined;
     for (;;) {
       if (d >= down.length) break;
-      const read = readHead(down, d, parseResponseHead);
+      const read = readHead(down, d, limits.http1MaxResponseHeadBytes, parseResponseHead);
       if (read.kind === 'nothing') {
         d = down.length;
         break;

@@ -154,6 +154,8 @@ export interface RecordingOrigin {
 
 interface Segment { readonly connection: number; readonly kind: 'tls' | 'bytes' | 'h2' | 'note'; chunks: Buffer[] }
 
+const GENEROUS_HEAD_BYTES = 1024 * 1024;
+
 /** Largest record of one run; a scenario past it is a broken scenario, not a bigger buffer. */
 const MAX_RECORDED_BYTES = 8 * 1024 * 1024;
 
@@ -187,11 +189,13 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
   const inner: { h1?: http.Server; h2?: http2.Http2Server; h2Connections: Map<number, number> } = { h2Connections: new Map() };
   if (options.handler) {
     const handler = options.handler;
-    inner.h1 = http.createServer((req, res) => { res.sendDate = false; handler(req, res); });
+    // Heads as large as generous servers read and send (Go's 1 MiB), so that a scenario with a large
+    // head measures the proxy, not Node's defaults (16 KiB; 64 KiB and 128 fields in HTTP/2).
+    inner.h1 = http.createServer({ maxHeaderSize: GENEROUS_HEAD_BYTES }, (req, res) => { res.sendDate = false; handler(req, res); });
     inner.h1.listen(0, '127.0.0.1');
     await once(inner.h1, 'listening');
     if (accepted.includes('h2')) {
-      inner.h2 = http2.createServer((req, res) => { res.sendDate = false; handler(req, res); });
+      inner.h2 = http2.createServer({ maxSendHeaderBlockLength: GENEROUS_HEAD_BYTES, maxHeaderListPairs: 10_000, settings: { maxHeaderListSize: GENEROUS_HEAD_BYTES } }, (req, res) => { res.sendDate = false; handler(req, res); });
       // HTTP/2 is recorded request by request, as received (see the file's head).
       const onStream = (stream: http2.ServerHttp2Stream, _headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]): void => {
         const connection = inner.h2Connections.get(stream.session?.socket?.remotePort ?? 0) ?? 0;

@@ -611,7 +611,7 @@ t.test('Public-Key-Pins is still dropped, the rest of the head as sent', async (
   t.equal(peer.text, 'HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Length: 2\r\n\r\nok');
 });
 
-t.test(`a header block over ${limits.http1MaxHeaderBytes} bytes: 431 that says why, and a rejected flow`, async (t) => {
+t.test(`a header block over ${limits.http1MaxRequestHeadBytes} bytes: 431 that says why, and a rejected flow`, async (t) => {
   const lab = await startLab();
   const plain = await startRawOrigin(false);
   const secure = await startRawOrigin(true);
@@ -625,10 +625,10 @@ t.test(`a header block over ${limits.http1MaxHeaderBytes} bytes: 431 that says w
   secure.script = count;
   for (const [route, origin] of [['absolute-form', plain], ['tunnel-tls', secure]] as const) {
     const { peer, head } = await connectClient(route, lab, origin.port);
-    peer.write(head(`GET /too-big HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nCookie: ${'c'.repeat(70_000)}\r\n\r\n`));
+    peer.write(head(`GET /too-big HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nCookie: ${'c'.repeat(limits.http1MaxRequestHeadBytes)}\r\n\r\n`));
     await peer.waitClose();
     t.match(peer.text, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/, route);
-    t.match(peer.text, new RegExp(`\\r\\n\\r\\nphonehome: 431 Request Header Fields Too Large: the request line and headers are larger than ${limits.http1MaxHeaderBytes} bytes`));
+    t.match(peer.text, new RegExp(`\\r\\n\\r\\nphonehome: 431 Request Header Fields Too Large: the request line and headers are larger than ${limits.http1MaxRequestHeadBytes} bytes`));
     const length = Number(/Content-Length: (\d+)/.exec(peer.text)?.[1]);
     t.equal(peer.text.length - headEnd(peer.text), length, 'the body is as long as announced');
   }

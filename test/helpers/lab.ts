@@ -180,9 +180,10 @@ export async function getWithAgent(agent: https.Agent, url: string): Promise<Cli
 }
 
 /** An HTTP/2 origin on 127.0.0.1:0 (TLS, ALPN h2; `allowHttp1` also accepts HTTP/1.1 clients). */
-export async function startH2Origin(options: { hostname?: string; allowHttp1?: boolean; settings?: http2.Settings; onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void }): Promise<Origin & { sessions: Set<http2.ServerHttp2Session> }> {
+export async function startH2Origin(options: { hostname?: string; allowHttp1?: boolean; settings?: http2.Settings; limits?: GenerousHeadLimits; onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void }): Promise<Origin & { sessions: Set<http2.ServerHttp2Session> }> {
   const leaf = getOriginCa().issueLeaf(options.hostname ?? 'api.example.test');
-  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: options.allowHttp1 ?? false, ...(options.settings ? { settings: options.settings } : {}) });
+  const settings = { ...options.settings, ...(options.limits ? { maxHeaderListSize: options.limits.headBytes } : {}) };
+  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem, allowHTTP1: options.allowHttp1 ?? false, settings, ...(options.limits ? h2HeadLimits(options.limits) : {}) });
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
@@ -206,15 +207,22 @@ export async function startH2Origin(options: { hostname?: string; allowHttp1?: b
  * A device's HTTP/2 connection through the proxy: CONNECT, TLS offering `alpn`, then an h2 session
  * when h2 was agreed. `checks: false`: a device that takes any certificate.
  */
-export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[]; checks?: boolean }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
+export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[]; checks?: boolean; limits?: GenerousHeadLimits }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
   const { socket, status } = await connectTunnel(options.proxyPort, `${options.host}:${options.port}`);
   if (status !== 200) throw new Error(`CONNECT answered ${status}`);
   const secure = tls.connect({ socket, ca: options.trust, servername: options.host, ALPNProtocols: options.alpn ?? ['h2', 'http/1.1'], rejectUnauthorized: options.checks !== false });
   await once(secure, 'secureConnect');
   if (secure.alpnProtocol !== 'h2') return { tls: secure };
-  const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure });
+  const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure, ...(options.limits ? { ...h2HeadLimits(options.limits), settings: { maxHeaderListSize: options.limits.headBytes } } : {}) });
   session.on('error', () => undefined);
   return { tls: secure, session };
+}
+
+/** Head sizes an HTTP/2 peer of a test sends and reads, past Node's defaults (64 KiB sent, 128 fields). */
+export interface GenerousHeadLimits { readonly headBytes: number; readonly fields: number }
+
+function h2HeadLimits(limits: GenerousHeadLimits): { maxSendHeaderBlockLength: number; maxHeaderListPairs: number } {
+  return { maxSendHeaderBlockLength: limits.headBytes, maxHeaderListPairs: limits.fields };
 }
 
 /** One HTTP/2 request on a session: status, headers, body and trailers. */

@@ -1,10 +1,12 @@
 // HTTP/2 end to end through the proxy: ALPN follows the real server, each stream is a flow with
 // HTTP/2.0, trailers and resets cross both ways, and hostile clients are cut off alone.
 
+import crypto from 'node:crypto';
 import http2 from 'node:http2';
 import { once } from 'node:events';
 import t from 'tap';
 import { flowToHarEntry } from '../../src/flow/har.js';
+import { limits } from '../../src/limits.js';
 import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin, within } from '../helpers/lab.js';
 import { heldAt, patternChecker, patternedChunk, pingRounds, writePattern } from '../helpers/held-back.js';
 
@@ -170,18 +172,50 @@ t.test('a client that resets streams faster than the bound (rapid reset) is cut 
   other.session!.close();
 });
 
-t.test('oversized request headers are refused without harm to the connection\'s neighbours', async (t) => {
+t.test('heads past Node\'s HTTP/2 defaults cross both ways: 100 KiB of request headers, 200 cookies in the answer', async (t) => {
+  // Go's servers read 1 MiB of request head; Chromium reads 256 KiB of answer head, curl and the
+  // JDK more. Until 2026-12-07 phonehome advertised 64 KiB to devices, sent at most 64 KiB and 128
+  // fields to them, and ended the device's whole connection (GOAWAY) on a larger answer.
+  const generous = { headBytes: 2 * limits.http1MaxRequestHeadBytes, fields: 10_000 };
+  // nghttp2, under Node and curl alike, reads no single field past 64 KiB, and no head in more than
+  // nine frames of 16 KiB (its guard against CONTINUATION floods): two fields of 50 KiB.
+  const tokens = Array.from({ length: 2 }, (_, i) => [`x-token-${i}`, String(i).repeat(50 * 1024)] as const);
+  let receivedBytes = 0;
+  const origin = await startH2Origin({
+    limits: generous,
+    onStream: (stream, headers) => {
+      receivedBytes = tokens.reduce((sum, [name]) => sum + String(headers[name] ?? '').length, 0);
+      stream.respond({ ':status': 200, 'set-cookie': Array.from({ length: 200 }, (_, i) => `c${i}=${'v'.repeat(500)}`) });
+      stream.end('ok');
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem, limits: generous });
+  const response = await h2Request(session!, { ':method': 'GET', ':path': '/big', ...Object.fromEntries(tokens) });
+  t.equal(response.status, 200);
+  t.equal(receivedBytes, 100 * 1024, 'the server got the request\'s headers whole');
+  t.equal((response.headers['set-cookie'] ?? []).length, 200, 'the device got every cookie');
+  t.equal(response.body.toString(), 'ok');
+  session!.close();
+});
+
+t.test('a request head past what Node\'s HTTP/2 reads (nine frames) ends that device\'s connection, not its neighbours\'', async (t) => {
   const origin = await startH2Origin({ onStream: (stream) => { stream.respond({ ':status': 200 }); stream.end('ok'); } });
   const lab = await startLab();
   t.teardown(async () => { await lab.close(); await origin.close(); });
-  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
-  const big = session!.request({ ':method': 'GET', ':path': '/big', 'x-big': 'a'.repeat(200_000) });
+  const generous = { headBytes: 2 * limits.http1MaxRequestHeadBytes, fields: 10_000 };
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem, limits: generous });
+  const goaway = once(session!, 'goaway');
+  // 300 KiB that HPACK cannot shrink much (random base64): about 14 frames.
+  const big = session!.request({ ':method': 'GET', ':path': '/big', ...Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`x-big-${i}`, crypto.randomBytes(37.5 * 1024).toString('base64')])) });
   big.on('error', () => undefined);
   let status: number | undefined;
   big.on('response', (h) => { status = Number(h[':status']); });
   big.resume();
   await new Promise((resolve) => big.once('close', resolve));
-  t.not(status, 200, 'the oversized request did not go through');
+  t.equal(status, undefined, 'no answer came for the oversized request');
+  t.ok(await within(goaway, 10_000, 'a GOAWAY'), 'the device was told its connection ends');
   const other = await h2ViaProxy({ proxyPort: lab.port, host: 'api.example.test', port: origin.port, trust: lab.ca.certPem });
   const response = await h2Request(other.session!, { ':method': 'GET', ':path': '/fine' });
   t.equal(response.status, 200);

@@ -225,7 +225,7 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
  * reused one. The proxy port's absolute-form connections reach many servers: 15 s, as before.
  */
 export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void, keepAliveTimeoutMs: number): http.Server {
-  const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxHeaderBytes });
+  const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxRequestHeadBytes });
   server.timeout = limits.socketIdleTimeoutMs;
   server.maxHeadersCount = EVERY_HEADER_LINE;
   // A device that closes its side after its request still gets the answer (half-close.ts): Node's
@@ -253,7 +253,7 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, re
   const code = err.code ?? '';
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
     const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
-    const why = code === 'HPE_HEADER_OVERFLOW' ? `the request line and headers are larger than ${limits.http1MaxHeaderBytes} bytes, phonehome's limit` : undefined;
+    const why = code === 'HPE_HEADER_OVERFLOW' ? `the request line and headers are larger than ${limits.http1MaxRequestHeadBytes} bytes, phonehome's limit` : undefined;
     record(why ? `malformed request: ${why}` : `malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
     if (socket.writable && !(socket as net.Socket).bytesWritten) {
       const body = `phonehome: ${status}${why ? `: ${why}` : ''}\n`;

@@ -191,7 +191,7 @@ export function serverHungUp(err: unknown): boolean {
 /** A request to the planned server on the plan's agent (the device connection's own, or the shared pool); its head is storeRequestHead's. */
 export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method: string | undefined, path: string): http.ClientRequest {
   const request = (plan.tls ? https : http).request({
-    ...upstreamParserOptions, host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxHeaderBytes,
+    ...upstreamParserOptions, host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxResponseHeadBytes,
     agent: plan.agent ?? (plan.tls ? (plan.insecure ? agents.insecureHttps : agents.https) : agents.http),
     ...(plan.tls && plan.servername !== undefined ? { servername: plan.servername } : {}),
   });

@@ -17,6 +17,7 @@ import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { relayBody } from './body-relay.js';
 import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
+import { deviceSessionOptions } from './http2-session-options.js';
 import { describeError } from '../../util/errors.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -66,12 +67,7 @@ export class Http2Layer {
     // stream alive until a full collection (lean-async-resource-bind.ts).
     installLeanAsyncResourceBind();
     // Never listens: decrypted sockets are handed to it. Its limits are what devices get.
-    this.#server = http2.createServer({
-      settings: { enablePush: false, maxConcurrentStreams: limits.h2MaxConcurrentStreams, maxHeaderListSize: limits.h2MaxHeaderListBytes },
-      maxHeaderListPairs: limits.h2MaxHeaderListPairs,
-      maxSessionRejectedStreams: limits.h2MaxSessionRejectedStreams,
-      maxSessionInvalidFrames: limits.h2MaxSessionInvalidFrames,
-    });
+    this.#server = http2.createServer(deviceSessionOptions);
     this.#server.on('session', (session) => this.#onSession(session));
     this.#server.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => this.#onStream(stream, headers, flags, rawHeaders));
   }

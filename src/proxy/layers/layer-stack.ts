@@ -20,6 +20,7 @@ import type { PassthroughPolicy } from '../passthrough.js';
 import type { RawLayer, TunnelReply } from './raw-layer.js';
 import type { StartTlsLayer } from './starttls-layer.js';
 import type { TlsLayer } from './tls-layer.js';
+import { upstreamSessionOptions } from './http2-session-options.js';
 
 export interface Layers {
   readonly tls: TlsLayer;
@@ -137,7 +138,7 @@ export class LayerStack {
         // Clear-text HTTP/2 with prior knowledge: the server is spoken to the same way.
         socket.unshift(first);
         const server = takeFirstConnection(context);
-        const session = http2.connect(`http://${formatAuthority(context.target)}`, { settings: { enablePush: false }, ...(server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {}) });
+        const session = http2.connect(`http://${formatAuthority(context.target)}`, { ...upstreamSessionOptions, ...(server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {}) });
         session.on('error', () => undefined); // reported on the streams that use it
         this.#layers.http2.handle(socket, context, { session });
         return;

@@ -35,6 +35,7 @@ import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
 import { tappedDuplex } from './tapped-duplex.js';
+import { upstreamSessionOptions } from './http2-session-options.js';
 import { withFields } from '../../util/with-fields.js';
 
 export interface TlsLayerOptions {
@@ -319,7 +320,7 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
   if (probe.outcome === 'ok' || probe.outcome === 'unverified') {
     if (probe.alpn === 'h2' && probe.socket) {
       const socket = probe.socket;
-      const session = http2.connect('https://upstream', { createConnection: () => socket, settings: { enablePush: false } });
+      const session = http2.connect('https://upstream', { ...upstreamSessionOptions, createConnection: () => socket });
       session.on('error', () => undefined); // reported on the streams that use it
       return { protocols: ['h2'], http2: { session } };
     }

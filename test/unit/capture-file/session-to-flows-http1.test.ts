@@ -7,6 +7,7 @@ import net from 'node:net';
 import t from 'tap';
 import { sessionToFlows } from '../../../src/capture-file/session-to-flows.js';
 import type { RecordedSession, RecordedTls } from '../../../src/capture-file/recorded-session.js';
+import { limits } from '../../../src/limits.js';
 import { headerValue, type Flow } from '../../../src/model/flow.js';
 import { within } from '../../helpers/lab.js';
 import { cutSession, startSessionRecorder } from '../../helpers/session-recorder.js';
@@ -231,6 +232,24 @@ t.test('interim 1xx responses are passed over; a truncated body is kept with an 
   t.equal(flows[1]!.response!.body.bytes.toString(), 'only part');
   t.match(flows[1]!.error, /capture ended 91 bytes before the end of the response body/);
   t.equal(flows[1]!.request!.url, 'http://a.test/cut', 'the Host names the URL, the default port left out');
+});
+
+t.test('heads as large as live capture reads: 200 KiB of request head and of answer head are an exchange; past the limits, a remainder', async (t) => {
+  const cookies = (name: string, kib: number): string => Array.from({ length: kib }, (_, i) => `${name}: c${i}=${'v'.repeat(1000)}\r\n`).join('');
+  const [big] = flowsOf([
+    [true, `GET /big HTTP/1.1\r\nHost: a.test\r\n${cookies('Cookie', 200)}\r\n`],
+    [false, `HTTP/1.1 200 OK\r\n${cookies('Set-Cookie', 200)}Content-Length: 2\r\n\r\nok`],
+  ]);
+  t.equal(big!.kind, 'http');
+  t.equal(big!.request!.headers.length, 201);
+  t.equal(big!.response!.headers.length, 201);
+  t.equal(big!.response!.body.bytes.toString(), 'ok');
+
+  const [tooLong] = flowsOf([
+    [true, 'GET /ok HTTP/1.1\r\nHost: a.test\r\n\r\n'],
+    [false, `HTTP/1.1 200 OK\r\n${cookies('Set-Cookie', limits.http1MaxResponseHeadBytes / 1000)}Content-Length: 0\r\n\r\n`],
+  ]);
+  t.match(tooLong!.error, new RegExp(`head longer than ${limits.http1MaxResponseHeadBytes} bytes`));
 });
 
 t.test('what cannot be parsed becomes a raw remainder that says why', async (t) => {
