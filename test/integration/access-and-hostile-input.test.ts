@@ -2,6 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ClientAccess } from '../../src/proxy/access/client-access.js';
+import { limits } from '../../src/limits.js';
 import { ProxyAuth } from '../../src/proxy/access/proxy-auth.js';
 import { flowToHarEntry } from '../../src/flow/har.js';
 import { readHar } from '../../src/flow/har-reader.js';
@@ -56,7 +57,7 @@ const hostile: Array<[string, string | Buffer, RegExp]> = [
   ['an unbracketed IPv6 CONNECT', 'CONNECT 2001:db8::1:443 HTTP/1.1\r\n\r\n', /^HTTP\/1.1 400/],
   ['credentials in an absolute URL', 'GET http://user:pw@a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\n\r\n', /^HTTP\/1.1 400/],
   ['an https:// URL without CONNECT', 'GET https://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\n\r\n', /^HTTP\/1.1 400/],
-  ['headers larger than 64 KiB', `GET http://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, /^HTTP\/1.1 431[\s\S]*larger than 65536 bytes/],
+  ['headers larger than 1 MiB', `GET http://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\nX-Big: ${'a'.repeat(limits.http1MaxRequestHeadBytes)}\r\n\r\n`, new RegExp(`^HTTP/1.1 431[\\s\\S]*larger than ${limits.http1MaxRequestHeadBytes} bytes`)],
   ['bytes that are not HTTP', Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a, 0x0d, 0x0a]), /^HTTP\/1.1 400/],
   ['a request to the proxy itself', '', /^HTTP\/1.1 508/],
 ];

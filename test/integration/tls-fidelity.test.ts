@@ -12,6 +12,7 @@ import tls from 'node:tls';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { resolveCaptureOptions } from '../../src/app/options.js';
+import { limits } from '../../src/limits.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
 import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, within } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
@@ -99,7 +100,7 @@ t.test('a client that trusted us and was refused a request (431) does not make i
   const lab = await startLab();
   t.teardown(() => lab.close());
   const secure = await tlsViaProxy(lab.port, `big.example.test:${origin.port}`, { servername: 'big.example.test', ca: lab.ca.certPem });
-  const answer = await http10(secure, `GET / HTTP/1.1\r\nHost: big.example.test\r\nX-Huge: ${'a'.repeat(200 * 1024)}\r\nConnection: close\r\n\r\n`);
+  const answer = await http10(secure, `GET / HTTP/1.1\r\nHost: big.example.test\r\nX-Huge: ${'a'.repeat(limits.http1MaxRequestHeadBytes)}\r\nConnection: close\r\n\r\n`);
   t.match(answer, /^HTTP\/1\.1 431 /);
   await lab.next('flow:end', (f) => f.kind === 'rejected');
   t.same(lab.passthrough.learned(), [], 'nothing learned');
