@@ -40,6 +40,7 @@ import tls from 'node:tls';
 import type { UpstreamSessions } from './upstream-sessions.js';
 import { identityCheckFor } from './upstream-identity.js';
 import { isReset } from './connection-reset.js';
+import { connectTlsOverTcp } from './tls-over-tcp.js';
 
 /** How one device connection's server connections are made (UpstreamConnector.connectionAgent). */
 export interface ConnectionAgentOptions {
@@ -269,11 +270,11 @@ export class ConnectionAgent {
     const key = { host, port, servername: servername || undefined, context: secureContext, verified: rejectUnauthorized };
     const session = sessions.get(key);
     const checkIdentity = identityCheckFor(host, servername);
-    const socket = tls.connect({
-      ...(connected ? { socket: connected } : { host, port, ...(lookup ? { lookup } : {}) }), servername, rejectUnauthorized, ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}),
+    const socket = connectTlsOverTcp({
+      servername, rejectUnauthorized, ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}),
       ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
       ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}),
-    });
+    }, { host, port, lookup }, connected);
     // Nagle against delayed ACKs held a request body's last TLS record back by 40 ms.
     socket.setNoDelay(true);
     sessions.remember(socket, key);

@@ -16,6 +16,7 @@ import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
 import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
+import { connectTlsOverTcp } from './tls-over-tcp.js';
 import { UpstreamContexts, versionsKey, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import { tlsVersionNamed, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
 
@@ -306,15 +307,9 @@ export class UpstreamConnector {
       // its server is for the server's certificate, and a resumed connection shows none.
       const resumable = offer.acceptsUnverified !== true;
       const session = resumable ? this.sessions.get(key) : undefined;
-      // Over the connection made before the device was answered (first-connection.ts), if given.
-      if (connected) connectOptions.socket = connected;
-      else {
-        connectOptions.host = host;
-        connectOptions.port = port;
-        connectOptions.lookup = this.#options.lookup;
-      }
       if (session) connectOptions.session = session;
-      socket = tls.connect(connectOptions);
+      // Over the connection made before the device was answered (first-connection.ts), if given.
+      socket = connectTlsOverTcp(connectOptions, { host, port, lookup: this.#options.lookup }, connected);
       if (resumable) {
         this.sessions.remember(socket, key);
         socket.once('error', () => this.sessions.forget(key));

@@ -6,7 +6,8 @@
 // - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device), and one
 //   after an HTTP upgrade;
 // - an HTTP/2 connection (curl --http2): reset, not closed gracefully;
-// - the other way: a device that resets its connection resets the server's.
+// - the other way: a device that resets its connection resets the server's, in clear and
+//   decrypted (a raw stream, and a stream after a 101 over TLS).
 // Each reset comes once the other side has read what came before it, as the test sees: a reset
 // that arrives with unread bytes is read as a clean end by some stacks (libuv's among them), direct
 // as well as through phonehome, so that race is left out.
@@ -39,6 +40,36 @@ async function startResettingServer(secure: boolean, answer: string): Promise<{ 
   return {
     port: (server.address() as net.AddressInfo).port,
     resetAll: () => { for (const raw of connections) raw.resetAndDestroy(); },
+    close: () => server.close(),
+  };
+}
+
+/**
+ * A server that hears how each connection ends (`end`, or the error's code), over TLS or not, and
+ * answers each connection's first bytes with `answer` (if any). `nextEnd` resolves when the next
+ * ending is heard; `firstBytes` when the next connection's first bytes are read.
+ */
+async function startEndHearingServer(secure: boolean, answer?: string): Promise<{ port: number; endings: string[]; nextEnd(): Promise<void>; firstBytes(): Promise<void>; close(): void }> {
+  const leaf = getOriginCa().issueLeaf(NAME);
+  const endings: string[] = [];
+  let heard: () => void = () => undefined;
+  let received: () => void = () => undefined;
+  const server = net.createServer((raw) => {
+    // Over TLS, the server's TLS socket hears what its TCP connection does.
+    const socket = secure ? new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem }) }) : raw;
+    socket.once('data', () => {
+      if (answer) socket.write(answer);
+      received();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => { endings.push(error.code ?? error.message); heard(); });
+    socket.once('end', () => { endings.push('end'); heard(); });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port, endings,
+    nextEnd: () => new Promise((resolve) => { heard = resolve; }),
+    firstBytes: () => new Promise((resolve) => { received = resolve; }),
     close: () => server.close(),
   };
 }
@@ -113,32 +144,29 @@ t.test('a stream that is not HTTP, in clear and decrypted: the server\'s answer,
   }
 });
 
-t.test('a device that resets its connection resets the server\'s, as directly', async (t) => {
+t.test('a device that resets its connection resets the server\'s, as directly, in clear and decrypted', async (t) => {
   const lab = await startLab();
   t.teardown(() => lab.close());
-  const endings: string[] = [];
-  let heard: () => void = () => undefined;
-  let received: () => void = () => undefined;
-  const server = net.createServer((socket) => {
-    socket.once('data', () => received());
-    socket.once('error', (error: NodeJS.ErrnoException) => { endings.push(error.code ?? error.message); heard(); });
-    socket.once('end', () => { endings.push('end'); heard(); });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => server.close());
-  const port = (server.address() as net.AddressInfo).port;
-  for (const through of [false, true]) {
-    const ended = new Promise<void>((resolve) => { heard = resolve; });
-    const arrived = new Promise<void>((resolve) => { received = resolve; });
-    const device = through ? (await socks5Connect(lab.port, { host: '127.0.0.1', port })).socket : net.connect(port, '127.0.0.1');
-    if (!through) await once(device, 'connect');
-    device.write('PING\r\n');
-    await within(arrived, 10_000, 'the server to read the device\'s bytes');
-    device.resetAndDestroy();
-    await within(ended, 10_000, 'the server to hear the end');
+  for (const secure of [false, true]) {
+    const server = await startEndHearingServer(secure);
+    t.teardown(() => server.close());
+    for (const through of [false, true]) {
+      const ended = server.nextEnd();
+      const arrived = server.firstBytes();
+      const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port: server.port })).socket : net.connect(server.port, '127.0.0.1');
+      if (!through) await once(tcp, 'connect');
+      const device = secure ? tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem] }) : tcp;
+      if (secure) await once(device, 'secureConnect');
+      device.write('PING\r\n');
+      await within(arrived, 10_000, 'the server to read the device\'s bytes');
+      // Not from inside the server's read: a TLS 1.3 server that meets the reset there reads it
+      // as an end, direct as well (Node 20).
+      await new Promise(setImmediate);
+      tcp.resetAndDestroy();
+      await within(ended, 10_000, 'the server to hear the end');
+    }
+    t.same(server.endings, ['ECONNRESET', 'ECONNRESET'], `${secure ? 'decrypted' : 'in clear'}: the server heard a reset both times`);
   }
-  t.same(endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
 });
 
 t.test('after an upgrade (a protocol of its own after 101, as Docker\'s attach): the server\'s reset reaches the device as one', async (t) => {
@@ -177,6 +205,30 @@ t.test('after an upgrade (a protocol of its own after 101, as Docker\'s attach):
   const direct = await exchange(false);
   t.match(direct, /attached" then ECONNRESET$/, `directly: ${direct}`);
   t.equal(await exchange(true), direct, 'through phonehome, the same 101, the same bytes and the same reset');
+});
+
+t.test('after an upgrade over TLS (Docker\'s attach on 2376): the device\'s reset reaches the server as one', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startEndHearingServer(true, 'HTTP/1.1 101 UPGRADED\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\nattached');
+  t.teardown(() => server.close());
+  for (const through of [false, true]) {
+    const ended = server.nextEnd();
+    const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port: server.port })).socket : net.connect(server.port, '127.0.0.1');
+    if (!through) await once(tcp, 'connect');
+    const device = tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem], ALPNProtocols: ['http/1.1'] });
+    await once(device, 'secureConnect');
+    device.write(`POST /containers/1/attach HTTP/1.1\r\nHost: ${NAME}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`);
+    let read = '';
+    await within(new Promise<void>((resolve) => device.on('data', (chunk: Buffer) => {
+      read += chunk.toString('latin1');
+      if (read.endsWith('attached')) resolve();
+    })), 10_000, 'the 101 and the first bytes after it');
+    await new Promise(setImmediate); // not from inside a read (see the test above)
+    tcp.resetAndDestroy();
+    await within(ended, 10_000, 'the server to hear the end');
+  }
+  t.same(server.endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
 });
 
 t.test('HTTP/2 with curl: a server that resets its connection mid-answer resets the device\'s connection, as directly (not a graceful close)', { skip }, async (t) => {
