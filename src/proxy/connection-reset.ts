@@ -22,6 +22,18 @@ export function layeredOver(outer: Duplex, inner: Duplex): void {
   beneath.set(outer, inner);
 }
 
+/** Device connections that their device reset, as the HTTP/1 parser heard (answerClientError). */
+const resetByDevice = new WeakSet<Duplex>();
+
+/** Says that the device reset `socket`; what it had begun to send is then cut by a reset upstream too. */
+export function noteResetByDevice(socket: Duplex): void {
+  resetByDevice.add(socket);
+}
+
+export function wasResetByDevice(socket: Duplex): boolean {
+  return resetByDevice.has(socket);
+}
+
 /**
  * Whether an error is the peer's reset, as the socket read it. Node's HTTP client also says
  * ECONNRESET ("socket hang up", "aborted") for a server that closed cleanly too early; those

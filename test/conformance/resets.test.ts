@@ -144,28 +144,36 @@ t.test('a stream that is not HTTP, in clear and decrypted: the server\'s answer,
   }
 });
 
-t.test('a device that resets its connection resets the server\'s, as directly, in clear and decrypted', async (t) => {
+t.test('a device that resets its connection resets the server\'s, as directly: a stream, and an HTTP/1 upload, in clear and decrypted', async (t) => {
+  // An upload's case: an app that gives up on it (killed, or its connection cut). Direct, the
+  // server learns the body will not come by a reset, not by a clean close after part of a body.
   const lab = await startLab();
   t.teardown(() => lab.close());
-  for (const secure of [false, true]) {
-    const server = await startEndHearingServer(secure);
-    t.teardown(() => server.close());
-    for (const through of [false, true]) {
-      const ended = server.nextEnd();
-      const arrived = server.firstBytes();
-      const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port: server.port })).socket : net.connect(server.port, '127.0.0.1');
-      if (!through) await once(tcp, 'connect');
-      const device = secure ? tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem] }) : tcp;
-      if (secure) await once(device, 'secureConnect');
-      device.write('PING\r\n');
-      await within(arrived, 10_000, 'the server to read the device\'s bytes');
-      // Not from inside the server's read: a TLS 1.3 server that meets the reset there reads it
-      // as an end, direct as well (Node 20).
-      await new Promise(setImmediate);
-      tcp.resetAndDestroy();
-      await within(ended, 10_000, 'the server to hear the end');
+  const sent = [
+    ['a stream', 'PING\r\n'],
+    ['an upload', `POST /upload HTTP/1.1\r\nHost: ${NAME}\r\nContent-Type: image/jpeg\r\nContent-Length: 100000\r\n\r\n${'j'.repeat(1000)}`],
+  ] as const;
+  for (const [what, bytes] of sent) {
+    for (const secure of [false, true]) {
+      const server = await startEndHearingServer(secure);
+      t.teardown(() => server.close());
+      for (const through of [false, true]) {
+        const ended = server.nextEnd();
+        const arrived = server.firstBytes();
+        const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port: server.port })).socket : net.connect(server.port, '127.0.0.1');
+        if (!through) await once(tcp, 'connect');
+        const device = secure ? tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem], ALPNProtocols: ['http/1.1'] }) : tcp;
+        if (secure) await once(device, 'secureConnect');
+        device.write(bytes);
+        await within(arrived, 10_000, 'the server to read the device\'s first bytes');
+        // Not from inside the server's read: a TLS 1.3 server that meets the reset there reads it
+        // as an end, direct as well (Node 20).
+        await new Promise(setImmediate);
+        tcp.resetAndDestroy();
+        await within(ended, 10_000, 'the server to hear the end');
+      }
+      t.same(server.endings, ['ECONNRESET', 'ECONNRESET'], `${what}, ${secure ? 'decrypted' : 'in clear'}: the server heard a reset both times`);
     }
-    t.same(server.endings, ['ECONNRESET', 'ECONNRESET'], `${secure ? 'decrypted' : 'in clear'}: the server heard a reset both times`);
   }
 });
 

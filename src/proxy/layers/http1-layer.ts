@@ -17,7 +17,7 @@ import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import { ExchangeRecorder, streamParts, type PartWriting } from '../recorder/exchange-recorder.js';
 import { refuse, respondText } from '../replies.js';
-import { resetConnection } from '../connection-reset.js';
+import { isReset, noteResetByDevice, resetConnection } from '../connection-reset.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
@@ -250,6 +250,9 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, re
   // malformed too: one answer and one record per connection, and no destroy that would cut the
   // answer still on its way (over TLS it was lost that way).
   if (refused.has(socket)) return;
+  // The device reset its connection: a request it was sending is cut by a reset upstream too
+  // (http1-request-relay.ts), as its server would have read direct.
+  if (isReset(err)) noteResetByDevice(socket);
   const code = err.code ?? '';
   if (code !== 'ECONNRESET' && code !== 'EPIPE' && code !== 'ERR_STREAM_DESTROYED') {
     const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';

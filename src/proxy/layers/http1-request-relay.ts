@@ -29,11 +29,12 @@
 // hangs up without answering ends the device's connection the same way (serverHungUp).
 
 import http from 'node:http';
+import type { Duplex } from 'node:stream';
 import https from 'node:https';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
-import { isReset, resetConnection } from '../connection-reset.js';
+import { isReset, resetConnection, wasResetByDevice } from '../connection-reset.js';
 import { headerSafe } from '../replies.js';
 import type { ExchangeObserver } from '../recorder/exchange-recorder.js';
 import { altSvcH3RemovedTag, withoutHttp3 } from './alt-svc.js';
@@ -85,7 +86,7 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
       failure = side === 'client' ? `client: ${describeError(err)}` : said.reason;
       if (side === 'upstream') observer.tag(said.tag);
     }
-    upstream.destroy();
+    cutUpstream(upstream, req.socket);
     answer?.destroy();
     // A server's reset reaches the device as one (connection-reset.ts): mid-body, a body that runs
     // until close would otherwise look whole.
@@ -144,19 +145,26 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
     // The client went away mid-upload: stop sending upstream.
-    if (!req.complete) upstream.destroy();
+    if (!req.complete) cutUpstream(upstream, req.socket);
   });
   res.on('finish', () => done());
   res.on('close', () => {
     if (res.writableFinished) return;
     // The client stopped reading the response: nothing more is fetched for it.
+    cutUpstream(upstream, req.socket);
     answer?.destroy();
-    upstream.destroy();
     done('client closed the connection before the response was complete');
   });
   // A chunked request may end with trailers too (a checksum the device computed as it sent): they
   // go on with it. Until 2026-12-06 they were dropped.
   relayBody(req, upstream, (chunk) => observer.data(true, chunk), () => endWithTrailers(req, upstream, true, observer));
+}
+
+/** Stops a request to the server; by a reset when the device reset its own connection (connection-reset.ts). */
+function cutUpstream(upstream: http.ClientRequest, device: Duplex): void {
+  // The reset destroys the connection, and the request with it; a destroy first would close it cleanly.
+  if (upstream.socket && wasResetByDevice(device)) resetConnection(upstream.socket);
+  else upstream.destroy();
 }
 
 /** Ends a relayed body: the trailers its message ended with, if any, recorded and written, then the end. */
