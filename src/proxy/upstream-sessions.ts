@@ -37,6 +37,7 @@ export class UpstreamSessions {
   readonly #certificates = new WeakMap<tls.TLSSocket, LeafShape | undefined>();
   /** The session each remembered connection was offered, if any. */
   readonly #resumedFrom = new WeakMap<tls.TLSSocket, Kept | undefined>();
+  readonly #disowned = new WeakSet<tls.TLSSocket>();
   readonly #contextIds = new WeakMap<tls.SecureContext, number>();
   #nextContextId = 1;
   readonly #maxEntries: number;
@@ -68,6 +69,7 @@ export class UpstreamSessions {
     const key = this.#key(of);
     const resumedFrom = this.#sessions.get(key);
     socket.on('session', (session: Buffer) => {
+      if (this.#disowned.has(socket)) return;
       const kept = { session, certificate: this.#certificateOf(socket, resumedFrom) };
       this.#sessions.delete(key);
       this.#sessions.set(key, kept);
@@ -91,6 +93,15 @@ export class UpstreamSessions {
   /** A session the server refused to resume (or a failed handshake): not offered again. */
   forget(of: SessionKey): void {
     this.#sessions.delete(this.#key(of));
+  }
+
+  /**
+   * A remembered connection turned out not to be what its key says (a server that did not verify,
+   * on a connection checked after its handshake): what it kept is dropped, and later tickets too.
+   */
+  disown(socket: tls.TLSSocket, of: SessionKey): void {
+    this.#disowned.add(socket);
+    this.forget(of);
   }
 
   clear(): void {

@@ -192,7 +192,10 @@ export class UpstreamConnector {
     if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.certificate ? { certificate: known.certificate } : {}), ...(known.alpn ? { alpn: known.alpn } : {}), ...(known.version ? { version: known.version } : {}) };
     let socket: tls.TLSSocket;
     try {
-      socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.());
+      // Checked after the handshake: a server that does not verify is looked at on this same
+      // connection, which then serves a device that accepts a leaf as invalid (until 2026-12-07 a
+      // second connection did, and the server saw two for each of the device's).
+      socket = await this.connectTls(host, port, servername, offer, undefined, firstConnection?.(), true);
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
@@ -205,9 +208,10 @@ export class UpstreamConnector {
       }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
-      if (TLS_VERIFY_CODES.has(code) && !this.#options.insecureUpstream) return this.#lookUnverified(host, port, servername, offer, code, error);
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
+    const failure = this.#verifies(offer) ? verificationFailure(socket, host, servername) : undefined;
+    if (failure) return lookUnverified(socket, failure);
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
       version: tlsVersionNamed(socket.getProtocol()), cipher: socket.getCipher()?.standardName, certificate: this.sessions.certificateOf(socket),
     });
@@ -231,27 +235,6 @@ export class UpstreamConnector {
     // The connection that answered is the one the device's traffic then rides on: the server sees
     // one connection per device connection, with the device's own ALPN offer, as it would directly.
     return { outcome: 'ok', ...facts, socket };
-  }
-
-  /**
-   * A server whose certificate did not verify, looked at again without checking it: what its
-   * certificate is, for a leaf as invalid (ca/leaf-shape.ts). Failed as before when that look fails too.
-   */
-  async #lookUnverified(host: string, port: number, servername: string | undefined, offer: DeviceOffer, code: string, error: unknown): Promise<UpstreamProbe> {
-    const reason = describeUpstreamError(error);
-    let socket: tls.TLSSocket;
-    try {
-      socket = await this.connectTls(host, port, servername, { ...offer, acceptsUnverified: true });
-    } catch {
-      return { outcome: 'failed', reason };
-    }
-    const seen = unverifiedServer(socket, code, reason);
-    if (!seen) {
-      socket.destroy();
-      return { outcome: 'failed', reason };
-    }
-    const version = tlsVersionNamed(socket.getProtocol());
-    return { outcome: 'unverified', ...seen, socket, ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}) };
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
@@ -281,14 +264,19 @@ export class UpstreamConnector {
     for (const key of this.#probed.keys()) if (key.startsWith(prefix)) this.#probed.delete(key);
   }
 
-  /** A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done. */
-  connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket): Promise<tls.TLSSocket> {
+  /**
+   * A verified (unless --insecure-upstream) TLS connection, resolved once the handshake is done.
+   * `checkedAfter`: the handshake completes whatever the server's certificate, and the caller checks
+   * it (`socket.authorized`, verificationFailure): a server that does not verify is then looked at
+   * on the same connection (probe).
+   */
+  connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket, checkedAfter = false): Promise<tls.TLSSocket> {
     const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions));
     const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
     const verify = this.#verifies(offer);
-    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: verify };
+    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: verify && !checkedAfter };
     if (servername) connectOptions.servername = servername;
     const checkIdentity = identityCheckFor(host, servername);
     if (checkIdentity) connectOptions.checkServerIdentity = checkIdentity;
@@ -313,6 +301,8 @@ export class UpstreamConnector {
       if (resumable) {
         this.sessions.remember(socket, key);
         socket.once('error', () => this.sessions.forget(key));
+        // Its sessions are kept as verified ones only if it was.
+        if (verify && checkedAfter) socket.once('secureConnect', () => { if (!socket.authorized) this.sessions.disown(socket, key); });
       }
     }
     // Nagle against delayed ACKs stalls small requests by ~40 ms (see the listener).
@@ -352,10 +342,9 @@ export class UpstreamConnector {
     const secured = await this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),
     }));
-    if (secured.authorized || this.#options.insecureUpstream) return { socket: secured };
-    // Node keeps only the code of a check that failed without stopping the handshake.
-    const code = String(secured.authorizationError);
-    const failure = Object.assign(new Error('seen over STARTTLS'), { code });
+    const failure = this.#options.insecureUpstream ? undefined : verificationFailure(secured, host, servername);
+    if (!failure) return { socket: secured };
+    const code = (failure as { code?: string }).code ?? '';
     const seen = TLS_VERIFY_CODES.has(code) ? unverifiedServer(secured, code, describeUpstreamError(failure)) : undefined;
     if (!seen) {
       secured.destroy();
@@ -382,6 +371,38 @@ export class UpstreamConnector {
     });
   }
 
+}
+
+/**
+ * Why a connection checked after its handshake (connectTls's `checkedAfter`) did not verify, as
+ * tls.connect would have failed it: OpenSSL's verdict on the chain, then the names. Undefined
+ * when it verified.
+ */
+function verificationFailure(socket: tls.TLSSocket, host: string, servername: string | undefined): Error | undefined {
+  if (socket.authorized) return undefined;
+  // Node keeps only the code on the socket; its handle still has the chain's error with OpenSSL's
+  // words (what tls.connect itself reads), and the names are checked as tls.connect does.
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => Error | null } })._handle;
+  const chain = handle?.verifyError?.();
+  if (chain) return chain;
+  const names = (identityCheckFor(host, servername) ?? tls.checkServerIdentity)(servername ?? host, socket.getPeerCertificate());
+  return names ?? Object.assign(new Error('the certificate did not verify'), { code: String(socket.authorizationError) });
+}
+
+/**
+ * A server whose certificate did not verify, as its connection shows it: the certificate, for a
+ * leaf as invalid (ca/leaf-shape.ts), when the flaw is one a device would see too; else failed.
+ */
+function lookUnverified(socket: tls.TLSSocket, failure: Error): UpstreamProbe {
+  const code = (failure as { code?: string }).code ?? '';
+  const reason = describeUpstreamError(failure);
+  const seen = TLS_VERIFY_CODES.has(code) ? unverifiedServer(socket, code, reason) : undefined;
+  if (!seen) {
+    socket.destroy();
+    return { outcome: 'failed', reason };
+  }
+  const version = tlsVersionNamed(socket.getProtocol());
+  return { outcome: 'unverified', ...seen, socket, ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}) };
 }
 
 /** What an unchecked connection shows of a server whose certificate failed `code`; undefined when its dates cannot be read. */

@@ -52,6 +52,7 @@ for (const flaw of flaws) {
     t.not(proxied.code, 0, 'refused through phonehome');
     t.match(proxied.stdout + proxied.stderr, flaw.verifyError, 'through phonehome: the same complaint');
     t.same(origin.requests, [], 'no request reached the server, either way');
+    t.equal(origin.connections(), 2, 'one connection each way: phonehome looked at the server once');
     const failed = await lab.next('flow:end', (f: Flow) => f.kind === 'tls-failed');
     t.ok(failed.tags.includes('tls:refused-invalid-certificate'), `the refusal is recorded as such (${failed.tags})`);
     t.match(noticeForFlow(failed)?.line, new RegExp(`could not be verified \\(${flaw.code}\\); the device was shown one as invalid and refused it.*--upstream-ca FILE`), 'the notice still names --upstream-ca for a lab server');
@@ -78,6 +79,7 @@ for (const flaw of flaws) {
     t.match(proxied.stdout, /\r\n\r\nfrom the server/, 'the same answer');
     t.match(proxied.stdout + proxied.stderr, flaw.verifyError, 'the device saw the same flaw, and went on');
     t.same(origin.requests, ['GET /album HTTP/1.0', 'GET /album HTTP/1.0'], 'the server got the request both times');
+    t.equal(origin.connections(), 2, 'over one connection each time: phonehome looked at the server on the one the device then used');
     const flow = await lab.next('flow:end', (f: Flow) => f.kind === 'http');
     t.ok(flow.tags.includes(`tls:accepted-invalid-certificate:${flaw.code}`), `tagged (${flow.tags})`);
     t.equal(flow.kind === 'http' ? flow.request.url : '', `https://${NAME}:${origin.port}/album`);

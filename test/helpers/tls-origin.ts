@@ -9,6 +9,8 @@ export interface OneRequestTlsOrigin {
   readonly port: number;
   /** The request line of each request that reached the server. */
   readonly requests: string[];
+  /** TCP connections the server accepted, handshakes that failed included. */
+  connections(): number;
   close(): void;
 }
 
@@ -28,7 +30,9 @@ export async function startOneRequestTlsOrigin(options: tls.TlsOptions, answer: 
   });
   // A device that refuses the handshake is part of the scenarios, not an error of the server.
   server.on('tlsClientError', () => undefined);
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  return { port: (server.address() as net.AddressInfo).port, requests, close: () => server.close() };
+  return { port: (server.address() as net.AddressInfo).port, requests, connections: () => connections, close: () => server.close() };
 }

@@ -70,3 +70,16 @@ t.test('a connection that resumed a session shows its server\'s certificate as t
   sessions.remember(stranger, { ...base, port: 8443 });
   t.equal(sessions.certificateOf(stranger), undefined, 'resumed from no session of ours: not known');
 });
+
+t.test('a connection disowned (checked after its handshake, and it did not verify) keeps nothing, before or after', async (t) => {
+  const sessions = new UpstreamSessions();
+  const socket = stubSocket();
+  sessions.remember(socket, base);
+  socket.emit('session', Buffer.from('TLS 1.2: during the handshake'));
+  sessions.disown(socket, base);
+  t.equal(sessions.get(base), undefined, 'what it kept is gone');
+  socket.emit('session', Buffer.from('TLS 1.3: a ticket after it'));
+  t.equal(sessions.get(base), undefined, 'and a later ticket is not kept');
+  socketGiving(sessions, base)('verified');
+  t.equal(sessions.get(base)?.toString(), 'verified', 'another connection to the server keeps its own');
+});
