@@ -19,8 +19,8 @@
 /**
  * Header lines read per head: 0 is Node's "all of them". Its default keeps the first thousand or so
  * and drops the rest without a word, from what goes on and from the record alike; a head's size
- * is bounded anyway (limits.http1MaxRequestHeadBytes and http1MaxResponseHeadBytes). Set as `maxHeadersCount` on the server and on
- * each upstream request (neither takes it as an option).
+ * is bounded anyway (limits.http1MaxRequestHeadBytes, http1MaxResponseHeadBytes). Set as
+ * `maxHeadersCount` on the server and on each upstream request (neither takes it as an option).
  */
 export const EVERY_HEADER_LINE = 0;
 

@@ -29,8 +29,8 @@
 // hangs up without answering ends the device's connection the same way (serverHungUp).
 
 import http from 'node:http';
-import type { Duplex } from 'node:stream';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
 import { keepOpenAfterDeviceEnds } from '../half-close.js';
