@@ -5,7 +5,8 @@
 //   and SOCKS5: before, curl took the cut body for a whole one (exit 0 where direct it says 56);
 // - a stream that is not HTTP, in clear and decrypted (Node's net and tls as the device), and one
 //   after an HTTP upgrade;
-// - an HTTP/2 connection (curl --http2): reset, not closed gracefully;
+// - an HTTP/2 connection (curl --http2): reset, not closed gracefully, and the other way (Node's
+//   HTTP/2 client as the device);
 // - the other way: a device that resets its connection resets the server's, in clear and
 //   decrypted (a raw stream, and a stream after a 101 over TLS).
 // Each reset comes once the other side has read what came before it, as the test sees: a reset
@@ -13,6 +14,7 @@
 // as well as through phonehome, so that race is left out.
 
 import { spawn } from 'node:child_process';
+import http2 from 'node:http2';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -237,6 +239,54 @@ t.test('after an upgrade over TLS (Docker\'s attach on 2376): the device\'s rese
     await within(ended, 10_000, 'the server to hear the end');
   }
   t.same(server.endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
+});
+
+t.test('HTTP/2: a device that resets its connection mid-answer resets the server\'s, as directly (not a graceful close)', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const leaf = getOriginCa().issueLeaf(NAME);
+  const server = http2.createSecureServer({ key: leaf.keyPem, cert: leaf.certPem });
+  const endings: string[] = [];
+  let heard: () => void = () => undefined;
+  let answering: () => void = () => undefined;
+  // The server's TLS connection hears how the connection ends: a reset, or an end after GOAWAY.
+  server.on('secureConnection', (socket: tls.TLSSocket) => {
+    socket.once('error', (error: NodeJS.ErrnoException) => { endings.push(error.code ?? error.message); heard(); });
+    socket.once('end', () => { endings.push('end'); heard(); });
+  });
+  server.on('stream', (stream) => {
+    stream.on('error', () => undefined);
+    stream.respond({ ':status': 200 });
+    stream.write('the first part of a long answer');
+    answering();
+  });
+  server.on('sessionError', () => undefined);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  for (const through of [false, true]) {
+    const ended = new Promise<void>((resolve) => { heard = resolve; });
+    const tcp = through ? (await socks5Connect(lab.port, { host: NAME, port })).socket : net.connect(port, '127.0.0.1');
+    if (!through) await once(tcp, 'connect');
+    const device = tls.connect({ socket: tcp, servername: NAME, ca: [getOriginCa().certPem, lab.ca.certPem], ALPNProtocols: ['h2'] });
+    await once(device, 'secureConnect');
+    const session = http2.connect(`https://${NAME}:${port}`, { createConnection: () => device });
+    session.on('error', () => undefined);
+    const request = session.request({ ':path': '/feed' });
+    request.on('error', () => undefined);
+    const firstPart = new Promise<void>((resolve) => request.once('data', () => resolve()));
+    await within(new Promise<void>((resolve) => { answering = resolve; }), 10_000, 'the server to answer');
+    await within(firstPart, 10_000, 'the device to read the first part');
+    // A ping answered: the server has read all the device sent (its window updates too), so the
+    // reset does not arrive with unread bytes, which the server's TCP would read as an end.
+    await within(new Promise<void>((resolve) => session.ping(() => resolve())), 10_000, 'a ping answered');
+    await new Promise(setImmediate); // not from inside a read (see above)
+    tcp.resetAndDestroy();
+    await within(ended, 10_000, 'the server to hear the end');
+    session.destroy();
+  }
+  t.same(endings, ['ECONNRESET', 'ECONNRESET'], 'the server heard a reset both times');
 });
 
 t.test('HTTP/2 with curl: a server that resets its connection mid-answer resets the device\'s connection, as directly (not a graceful close)', { skip }, async (t) => {

@@ -33,7 +33,11 @@ import { withFields } from '../../util/with-fields.js';
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
 /** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
-export type Http2Upstream = { readonly session: http2.ClientHttp2Session } | { readonly error: string };
+/**
+ * The server side of a device's HTTP/2 connection: a session (and, when phonehome made it, the
+ * connection under it, which a device's reset resets), or why there is none.
+ */
+export type Http2Upstream = { readonly session: http2.ClientHttp2Session; readonly socket?: Duplex } | { readonly error: string };
 
 interface Connection {
   readonly context: ConnectionContext;
@@ -96,6 +100,10 @@ export class Http2Layer {
     const upstream = connection.upstream;
     if (!('session' in upstream)) return;
     const server = upstream.session;
+    // A device that reset its connection resets the server's, as it would have direct; a graceful
+    // close (GOAWAY, then the end) would say the device left in good order.
+    const underServer = upstream.socket;
+    if (underServer) connection.socket.once('error', (error) => { if (isReset(error)) resetConnection(underServer); });
     server.on('error', (error) => {
       this.#events.log('debug', `HTTP/2 upstream session: ${describeError(error)}`);
       // A server that reset its connection resets the device's: direct, every stream on it would

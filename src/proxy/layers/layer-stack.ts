@@ -140,7 +140,7 @@ export class LayerStack {
         const server = takeFirstConnection(context);
         const session = http2.connect(`http://${formatAuthority(context.target)}`, { ...upstreamSessionOptions, ...(server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {}) });
         session.on('error', () => undefined); // reported on the streams that use it
-        this.#layers.http2.handle(socket, context, { session });
+        this.#layers.http2.handle(socket, context, { session, ...(server ? { socket: server } : {}) });
         return;
       }
       case 'raw':

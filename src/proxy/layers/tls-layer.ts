@@ -322,7 +322,7 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
       const socket = probe.socket;
       const session = http2.connect('https://upstream', { ...upstreamSessionOptions, createConnection: () => socket });
       session.on('error', () => undefined); // reported on the streams that use it
-      return { protocols: ['h2'], http2: { session } };
+      return { protocols: ['h2'], http2: { session, socket } };
     }
     const reserved = probe.socket ? { reserved: probe.socket } : {};
     if (probe.alpn && offered.includes(probe.alpn)) return { protocols: [probe.alpn], ...reserved };
