@@ -33,6 +33,8 @@ interface MailServer {
   readonly closed: () => Promise<void>;
   /** Resets every connection (RST), as a server that crashed. */
   resetAll(): void;
+  /** Resolves with how the next connection to end ended, as the server read it: `end`, or the error's code. */
+  readonly nextEnding: () => Promise<string>;
   close(): Promise<void>;
 }
 
@@ -46,8 +48,15 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
   let closedOne: () => void = () => undefined;
   let closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
   const sockets = new Set<net.Socket>();
+  let ended: (how: string) => void = () => undefined;
   const server = net.createServer((raw) => {
     sockets.add(raw);
+    // How the connection ends, read by what reads it: the TCP socket, then the TLS one over it.
+    const hear = (socket: net.Socket): void => {
+      socket.once('error', (error: NodeJS.ErrnoException) => ended(error.code ?? error.message));
+      socket.once('end', () => ended('end'));
+    };
+    hear(raw);
     raw.on('error', () => undefined);
     raw.on('close', () => {
       sockets.delete(raw);
@@ -65,6 +74,7 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
       upgraded = true;
       const secured = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem, ...options.tlsVersions }) });
       secured.on('error', () => undefined);
+      hear(secured);
       io = secured;
       secured.on('data', onData);
     };
@@ -145,6 +155,7 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
       return awaited;
     },
     resetAll: () => { for (const socket of sockets) socket.resetAndDestroy(); },
+    nextEnding: () => new Promise((resolve) => { ended = resolve; }),
     close: () => new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
       server.close(() => resolve());
@@ -530,15 +541,21 @@ for (const flaw of certificateFlaws) {
   });
 }
 
+/** An SMTP session up to and through STARTTLS, straight or through phonehome: the TCP socket and the app's TLS over it, handshake done. */
+async function smtpInTls(lab: { port: number; ca: { certPem: string } }, server: MailServer, host: string, through: boolean): Promise<{ socket: net.Socket; device: tls.TLSSocket }> {
+  const socket = await smtpUpToTls(through ? await dialogue(lab.port, `${host}:${server.port}`) : await directDialogue(server.port));
+  const device = tls.connect({ socket, servername: host, ca: [getOriginCa().certPem, lab.ca.certPem] });
+  await within(once(device, 'secureConnect'), 10_000, 'the handshake');
+  return { socket, device };
+}
+
 t.test('a mail server that resets its connection after STARTTLS: the app reads the reply before it, then the reset, as directly (not a clean close)', async (t) => {
   const lab = await startLab();
   t.teardown(() => lab.close());
   const server = await startMailServer('smtp', { hostname: 'crash.example.test' });
   t.teardown(() => server.close());
   const session = async (through: boolean): Promise<string> => {
-    const socket = await smtpUpToTls(through ? await dialogue(lab.port, `crash.example.test:${server.port}`) : await directDialogue(server.port));
-    const device = tls.connect({ socket, servername: 'crash.example.test', ca: [getOriginCa().certPem, lab.ca.certPem] });
-    await within(once(device, 'secureConnect'), 10_000, 'the handshake');
+    const { device } = await smtpInTls(lab, server, 'crash.example.test', through);
     let replies = '';
     const ending = within(new Promise<string>((resolve) => {
       device.on('data', (chunk: Buffer) => {
@@ -557,6 +574,29 @@ t.test('a mail server that resets its connection after STARTTLS: the app reads t
   const direct = await session(false);
   t.match(direct, /250 AUTH PLAIN\\r\\n" then ECONNRESET$/, `directly: ${direct}`);
   t.equal(await session(true), direct, 'through phonehome, the same');
+});
+
+t.test('a mail app that resets its connection after STARTTLS (killed mid-session): the server reads a reset, as directly (not a clean close)', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'quit.example.test' });
+  t.teardown(() => server.close());
+  const session = async (through: boolean): Promise<string> => {
+    const ending = server.nextEnding();
+    const { socket, device } = await smtpInTls(lab, server, 'quit.example.test', through);
+    device.on('error', () => undefined);
+    device.write('EHLO phone\r\n');
+    let replies = '';
+    await within(new Promise<void>((resolve) => device.on('data', (chunk: Buffer) => {
+      replies += chunk.toString('latin1');
+      if (/250 AUTH PLAIN\r\n$/.test(replies)) resolve();
+    })), 10_000, 'the reply to EHLO');
+    await new Promise(setImmediate); // not from inside a read: the server has read all the app sent
+    socket.resetAndDestroy();
+    return within(ending, 10_000, 'the server to hear the end');
+  };
+  t.equal(await session(false), 'ECONNRESET', 'directly, the server reads a reset');
+  t.equal(await session(true), 'ECONNRESET', 'through phonehome, the same');
 });
 
 t.test('a device that trusts our CA but closes right after the handshake without a byte (an app\'s pin check) is learned too', async (t) => {

@@ -127,7 +127,7 @@ class StartTlsConnection {
   #closed = 0;
   #finished = false;
   #undecided: Undecided | undefined;
-  readonly #onDeviceError = (err: Error): void => this.#fail(`client: ${describeError(err)}`);
+  readonly #onDeviceError = (err: Error): void => this.#failDevice(err);
   readonly #onDeviceClose = (): void => {
     this.#serverSide.destroy();
     this.#server.destroy();
@@ -342,7 +342,7 @@ class StartTlsConnection {
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));
     deviceTls.on('error', (err) => {
       if (facts.handshakeAtMs === undefined) handshakeError ??= err;
-      else this.#fail(`client: ${describeError(err)}`);
+      else this.#failDevice(err);
     });
     deviceTls.once('close', () => {
       // The TLS socket sits on the device's TCP socket, which does not close with it by itself.
@@ -398,6 +398,12 @@ class StartTlsConnection {
 
   #tag(...tags: string[]): void {
     for (const tag of tags) if (!this.#tags.includes(tag)) this.#tags.push(tag);
+  }
+
+  /** The device's side failed; its reset reaches the server as one (connection-reset.ts), on the TCP connection under our TLS. */
+  #failDevice(err: unknown): void {
+    if (isReset(err)) resetConnection(this.#server);
+    this.#fail(`client: ${describeError(err)}`);
   }
 
   #failUpstream(err: unknown): void {
