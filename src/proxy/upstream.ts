@@ -344,8 +344,7 @@ export class UpstreamConnector {
     }));
     const failure = this.#options.insecureUpstream ? undefined : verificationFailure(secured, host, servername);
     if (!failure) return { socket: secured };
-    const code = (failure as { code?: string }).code ?? '';
-    const seen = TLS_VERIFY_CODES.has(code) ? unverifiedServer(secured, code, describeUpstreamError(failure)) : undefined;
+    const seen = unverifiedServer(secured, failure);
     if (!seen) {
       secured.destroy();
       throw failure;
@@ -394,19 +393,24 @@ function verificationFailure(socket: tls.TLSSocket, host: string, servername: st
  * leaf as invalid (ca/leaf-shape.ts), when the flaw is one a device would see too; else failed.
  */
 function lookUnverified(socket: tls.TLSSocket, failure: Error): UpstreamProbe {
-  const code = (failure as { code?: string }).code ?? '';
-  const reason = describeUpstreamError(failure);
-  const seen = TLS_VERIFY_CODES.has(code) ? unverifiedServer(socket, code, reason) : undefined;
+  const seen = unverifiedServer(socket, failure);
   if (!seen) {
     socket.destroy();
-    return { outcome: 'failed', reason };
+    return { outcome: 'failed', reason: describeUpstreamError(failure) };
   }
   const version = tlsVersionNamed(socket.getProtocol());
   return { outcome: 'unverified', ...seen, socket, ...(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}), ...(version ? { version } : {}) };
 }
 
-/** What an unchecked connection shows of a server whose certificate failed `code`; undefined when its dates cannot be read. */
-function unverifiedServer(socket: tls.TLSSocket, code: string, reason: string): UnverifiedServer | undefined {
+/**
+ * What a connection shows of a server whose certificate failed its check (`failure`, from
+ * verificationFailure); undefined when the flaw is not one a leaf can mirror (TLS_VERIFY_CODES)
+ * or the certificate's dates cannot be read.
+ */
+function unverifiedServer(socket: tls.TLSSocket, failure: Error): UnverifiedServer | undefined {
+  const code = (failure as { code?: string }).code ?? '';
+  if (!TLS_VERIFY_CODES.has(code)) return undefined;
+  const reason = describeUpstreamError(failure);
   const peer = socket.getPeerCertificate();
   const notBefore = new Date(peer.valid_from);
   const notAfter = new Date(peer.valid_to);
