@@ -263,6 +263,27 @@ body sha256 ${crypto.createHash('sha256').update(fs.readFileSync(body)).digest('
     }, knownDifferences);
   });
 
+  t.test('a server that repeats its Content-Length with one value (NanoHTTPD), on two lines and as a list, in clear and over TLS', async (t) => {
+    for (const [name, head] of [['two lines', 'Content-Type: image/jpeg\r\nContent-Length: 5\r\nETag: "f00962f7"\r\nContent-Length: 5'], ['a list', 'Content-Length: 5, 5']] as const) {
+      for (const secure of [false, true]) {
+        const origin = await startRecordingOrigin({
+          tls: secure, hostname: 'camera.example.test',
+          script: (received) => (received.includes('\r\n\r\n') ? Buffer.from(`HTTP/1.1 200 OK\r\n${head}\r\n\r\nimage`) : undefined),
+        });
+        t.teardown(() => origin.close());
+        await differential(t, proxy, origin, {
+          name: `curl repeated Content-Length, ${name} (${secure ? 'https' : 'http'})`,
+          run: async (c) => {
+            const result = await runClient('curl', curlArgs(c, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/snapshot.jpg`, []));
+            // Two equal failures are not fidelity: curl must have read the answer.
+            if (!/^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\nimage$/.test(result.stdout.toString())) throw new Error(`not the server's answer: ${result.text}`);
+            return result.text;
+          },
+        }, knownDifferences);
+      }
+    }
+  });
+
   t.test('a server that closes a kept connection as the next request arrives: curl sends it again on a new one', async (t) => {
     // The keep-alive race every client expects (a server's idle timeout meeting the next request).
     // Its first connection answers one request and closes at the second, unanswered; later ones

@@ -41,7 +41,7 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
   });
 
   t.test('a SHOUTcast radio stream (`ICY 200 OK`), in clear and over TLS: a radio app\'s player reads it through phonehome as directly', async (t) => {
-    const classPath = await compileJava(t, ['okhttp/RadioClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
+    const classPath = await compileJava(t, ['okhttp/GetClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
     const shoutcast = (received: Buffer): Buffer | undefined => received.includes('\r\n\r\n')
       ? Buffer.from('ICY 200 OK\r\nicy-notice1: <BR>This stream requires Winamp<BR>\r\nicy-name: Radio Conformance\r\nicy-metaint: 8192\r\ncontent-type: audio/mpeg\r\n\r\nID3-and-then-mp3-frames', 'latin1')
       : undefined;
@@ -53,9 +53,29 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
         closesConnections: true,
         run: async (context) => {
           const { mode, port } = clientProxyArgs(context);
-          const result = await runClient('java', ['-cp', classPath, 'RadioClient', mode, String(port), context.caFile, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/stream`]);
+          const result = await runClient('java', ['-cp', classPath, 'GetClient', mode, String(port), context.caFile, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/stream`, 'Icy-MetaData', '1', 'User-Agent', 'radio-conformance']);
           // Two equal failures are not fidelity: the player must have read the stream.
           if (!/^http\/1\.0 200 OK\n[^]*ID3-and-then-mp3-frames/.test(result.stdout.toString())) throw new Error(`the player did not read the stream: ${result.text}`);
+          return result.text;
+        },
+      }, knownDifferences);
+    }
+  });
+
+  t.test('a camera\'s web server (NanoHTTPD) that repeats its Content-Length: the app reads the snapshot through phonehome as directly', async (t) => {
+    const classPath = await compileJava(t, ['okhttp/GetClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
+    const nanohttpd = (received: Buffer): Buffer | undefined => received.includes('\r\n\r\n')
+      ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nDate: Fri, 7 Oct 2016 07:08:40 GMT\r\nContent-Length: 8\r\nConnection: keep-alive\r\nContent-Length: 8\r\n\r\nsnapshot')
+      : undefined;
+    for (const secure of [false, true]) {
+      const origin = await startRecordingOrigin({ tls: secure, hostname: 'camera.example.test', script: nanohttpd });
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, {
+        name: `okhttp repeated Content-Length (${secure ? 'https' : 'http'})`,
+        run: async (context) => {
+          const { mode, port } = clientProxyArgs(context);
+          const result = await runClient('java', ['-cp', classPath, 'GetClient', mode, String(port), context.caFile, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/snapshot.jpg`]);
+          if (!/^http\/1\.1 200 OK\n[^]*\n\nsnapshot\n$/.test(result.stdout.toString())) throw new Error(`the app did not read the snapshot: ${result.text}`);
           return result.text;
         },
       }, knownDifferences);

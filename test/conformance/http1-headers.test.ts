@@ -550,6 +550,44 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'a Content-Length repeated with one value (NanoHTTPD), in a kept connection\'s second answer too',
+    origin: async (peer) => {
+      await peer.waitFor(hasLengthBody, 'the request');
+      // The first exchange on a connection starts at its first byte.
+      peer.write(peer.start === 0 ? 'HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nContent-Length: 5\r\nETag: f00962f7\r\nContent-Length: 5\r\n\r\nimage'
+        : 'HTTP/1.1 200 OK\r\ncontent-length: 4\r\nContent-Length: 4\r\n\r\nmore');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /photo.jpg HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'image');
+      peer.write(head(`GET /more HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'more');
+    },
+  },
+  {
+    name: 'a Content-Length given as a list of one value (`5, 5`)',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /list HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'hello');
+    },
+  },
+  {
+    name: 'a 100 Continue, then an answer with its Content-Length repeated',
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request head');
+      peer.write('HTTP/1.1 100 Continue\r\n\r\n');
+      await peer.waitFor(hasLengthBody, 'the body');
+      peer.write('HTTP/1.1 201 Created\r\nContent-Length: 6\r\nContent-Length: 6\r\n\r\nstored');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`));
+      await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
+      peer.write('hello');
+      await endsWith(peer, 'stored');
+    },
+  },
+  {
     name: 'a 60 kB header block passes both ways',
     origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
     client: async (peer, head, authority) => {
@@ -597,6 +635,23 @@ t.test('the HAR records the head the device sent, with its case and repeats', as
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/headers?x=1') ?? false);
   t.same(flow.request?.headers, [['Host', `${HOST}:${origin.port}`], ['X-Dup', 'a'], ['user-AGENT', 'raw/1'], ['X-Dup', 'b'], ['ACCEPT', '*/*'], ['Proxy-Connection', 'keep-alive']]);
   t.same(flow.response?.headers, [['X-Dup', '1'], ['content-TYPE', 'text/plain'], ['x-dup', '2'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '5']]);
+});
+
+t.test('a repeated Content-Length is recorded as sent; lengths that differ are a 502 that says why', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  await run(scenarios.find((scenario) => scenario.name.includes('NanoHTTPD'))!, 'absolute-form', origin, lab);
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/photo.jpg') ?? false);
+  t.same(flow.response?.headers, [['Content-Type', 'image/jpeg'], ['Content-Length', '5'], ['ETag', 'f00962f7'], ['Content-Length', '5']]);
+
+  // Which length frames the body is not ours to guess (RFC 9112 §6.3); Chromium refuses it too.
+  origin.script = answer('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!');
+  const { peer, head } = await connectClient('absolute-form', lab, origin.port);
+  peer.write(head(`GET /differ HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`));
+  await peer.waitFor(hasLengthBody, 'the answer');
+  peer.destroy();
+  t.match(peer.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*x-phonehome-error: upstream: HPE_UNEXPECTED_CONTENT_LENGTH: Parse Error: Duplicate Content-Length\r\n/);
 });
 
 t.test('Public-Key-Pins is still dropped, the rest of the head as sent', async (t) => {

@@ -10,8 +10,9 @@
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,
 // Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
-// chunked with trailers, or until close), the server's 1xx answers and its status line's version
-// (HTTP/1.0, and SHOUTcast's ICY: icy-status-line.ts). What is still changed:
+// chunked with trailers, or until close), the server's 1xx answers, its status line's version
+// (HTTP/1.0, and SHOUTcast's ICY) and a Content-Length it repeats, which Node's parser reads only
+// once answer-head-watch.ts has shown it the head another way. What is still changed:
 //   - from a device that uses phonehome as its HTTP proxy (the proxy port, and its CONNECT
 //     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
@@ -43,7 +44,8 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
-import { statusLineVersion, watchForIcy, type StatusLineVersion } from './icy-status-line.js';
+import type { StatusLineVersion } from './icy-status-line.js';
+import { answerHeaderList, answerStatusVersion, watchAnswerHeads } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
@@ -77,7 +79,6 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   keepOpenAfterDeviceEnds(req.socket);
 
   const upstream = upstreamRequest(plan, agents, req.method, path);
-  upstream.once('socket', watchForIcy);
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
   const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
@@ -118,10 +119,11 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     answer = response;
     response.on('error', fail);
     const socket = response.socket;
-    const version = statusLineVersion(response);
-    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(response.rawHeaders) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+    const version = answerStatusVersion(response);
+    const fields = answerHeaderList(response);
+    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(fields) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
-      if (writeResponseHead(res, response, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
+      if (writeResponseHead(res, response, fields, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -196,7 +198,11 @@ export function serverHungUp(err: unknown): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE';
 }
 
-/** A request to the planned server on the plan's agent (the device connection's own, or the shared pool); its head is storeRequestHead's. */
+/**
+ * A request to the planned server on the plan's agent (the device connection's own, or the shared
+ * pool); its head is storeRequestHead's. Its answer's head is looked at before Node's parser reads
+ * it (answer-head-watch.ts): take its version and fields from answerStatusVersion and answerHeaderList.
+ */
 export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method: string | undefined, path: string): http.ClientRequest {
   const request = (plan.tls ? https : http).request({
     ...upstreamParserOptions, host: plan.host, port: plan.port, method, path, setHost: false, maxHeaderSize: limits.http1MaxResponseHeadBytes,
@@ -204,6 +210,7 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
     ...(plan.tls && plan.servername !== undefined ? { servername: plan.servername } : {}),
   });
   request.maxHeadersCount = EVERY_HEADER_LINE;
+  request.once('socket', watchAnswerHeads);
   return request;
 }
 
@@ -235,7 +242,7 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
  * the body as it comes and closes the device's connection after it, as the server did.
  * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, version: StatusLineVersion, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, raw: readonly string[], version: StatusLineVersion, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
   res.sendDate = false;
   // An answer after which the server closes its connection (HTTP/1.0 without keep-alive; a
   // Connection: close is among the fields below) ends the device's after it, as direct.
@@ -244,7 +251,6 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   res.removeHeader('Content-Length');
   res.removeHeader('Transfer-Encoding');
   const http10Device = req.httpVersion === '1.0';
-  const raw = response.rawHeaders;
   const headers: string[] = [];
   let lengthKnown = false;
   let connection = false;

@@ -4,18 +4,11 @@
 // Node's parser does not (it knows HTTP/, RTSP/ and ICE/): the device got a 502 of ours, and its
 // radio stayed silent only through phonehome.
 //
-// So the first bytes a server connection reads are looked at before Node's parser reads them:
-// `ICY ` becomes `ICE/1.0 `, which the parser reads as version 1.0 (ICE is Icecast's old word for
-// the same thing), and the device gets its status line back as the server wrote it (`ICY`). A
-// SHOUTcast server answers once and closes, so only a connection's first answer is looked at.
-//
-// How: net.Socket hands what it reads to push(), which emits it to the parser. Each server
-// connection gets its own push() once, when its first request is given it, and keeps it: a
-// property added per request and deleted after turned every server socket into a slow
-// dictionary object, about 30 µs more CPU per small request (measured with
-// scripts/profile-capture.mjs).
-
-import type net from 'node:net';
+// So a connection's first answer head is looked at before Node's parser reads it
+// (answer-head-watch.ts): `ICY ` becomes `ICE/1.0 `, which the parser reads as version 1.0 (ICE
+// is Icecast's old word for the same thing), and the device gets its status line back as the
+// server wrote it (`ICY`). A SHOUTcast server answers once and closes, so only a connection's
+// first answer is looked at.
 
 const ICY = Buffer.from('ICY ', 'latin1');
 const READ_BY_THE_PARSER_AS = Buffer.from('ICE/1.0 ', 'latin1');
@@ -23,31 +16,12 @@ const READ_BY_THE_PARSER_AS = Buffer.from('ICE/1.0 ', 'latin1');
 /** What a status line says its version is, as the device must read it: `ICY` for SHOUTcast's. */
 export type StatusLineVersion = 'ICY' | `HTTP/${string}`;
 
-const watched = new WeakSet<net.Socket>();
-const answeredIcy = new WeakSet<net.Socket>();
-
-type Pushing = net.Socket & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
-
-/** Looks at the first bytes `socket` reads, before any listener does (once per socket; later calls do nothing). */
-export function watchForIcy(socket: net.Socket): void {
-  if (watched.has(socket)) return;
-  watched.add(socket);
-  const own = socket as Pushing;
-  const push = own.push;
-  let first = true;
-  own.push = function pushWatched(this: net.Socket, chunk: unknown, encoding?: BufferEncoding): boolean {
-    if (first && Buffer.isBuffer(chunk) && chunk.length > 0) {
-      first = false;
-      if (chunk.length >= ICY.length && chunk.subarray(0, ICY.length).equals(ICY)) {
-        answeredIcy.add(this);
-        return push.call(this, Buffer.concat([READ_BY_THE_PARSER_AS, chunk.subarray(ICY.length)]), encoding);
-      }
-    }
-    return push.call(this, chunk, encoding);
-  };
+/** Whether the bytes from `from` start a SHOUTcast status line. */
+export function startsIcy(bytes: Buffer, from: number): boolean {
+  return bytes.length - from >= ICY.length && bytes.compare(ICY, 0, ICY.length, from, from + ICY.length) === 0;
 }
 
-/** The version of an answer's status line as its server wrote it. */
-export function statusLineVersion(response: { readonly httpVersion: string; readonly socket: net.Socket | null }): StatusLineVersion {
-  return response.socket && answeredIcy.has(response.socket) ? 'ICY' : `HTTP/${response.httpVersion}`;
+/** A SHOUTcast head (startsIcy) as Node's parser reads it. */
+export function icyAsTheParserReads(head: Buffer): Buffer {
+  return Buffer.concat([READ_BY_THE_PARSER_AS, head.subarray(ICY.length)]);
 }

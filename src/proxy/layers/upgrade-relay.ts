@@ -43,6 +43,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
+import { answerHeaderList } from './answer-head-watch.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 
@@ -211,7 +212,8 @@ class UpgradeTunnel {
     }
     const observer = this.#observer;
     const address = { ip: serverSocket.remoteAddress, port: serverSocket.remotePort };
-    const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) };
+    const fields = answerHeaderList(response);
+    const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(fields) };
     let fromClient: (chunk: Buffer) => void;
     let fromServer: (chunk: Buffer) => void;
     if (this.#webSocket) {
@@ -229,7 +231,7 @@ class UpgradeTunnel {
     // Long quiet stretches are normal on an upgraded connection; each side's own timeouts apply.
     serverSocket.setTimeout(0);
     (socket as net.Socket).setTimeout?.(0);
-    socket.write(responseHead(response));
+    socket.write(responseHead(response, fields));
     // The device's `head` went with its request; the server's comes with its 101.
     if (this.#webSocket && this.#head.length > 0) fromClient(this.#head);
     if (serverHead.length > 0) {
@@ -272,7 +274,8 @@ class UpgradeTunnel {
     const req = this.#req;
     const status = response.statusCode ?? 502;
     this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
-    this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(response.rawHeaders) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
+    const fields = answerHeaderList(response);
+    this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(fields) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
     const socket = this.#socket;
     this.#refusalRelayed = true;
     response.once('close', () => this.#finish());
@@ -285,7 +288,7 @@ class UpgradeTunnel {
     const delimited = bodiless || chunked || response.headers['content-length'] !== undefined;
     const resume = this.#plan.resume;
     const keep = resume !== undefined && delimited && response.httpVersion === '1.1' && req.httpVersion === '1.1' && !saysClose(response.headers.connection) && !saysClose(req.headers.connection);
-    socket.write(responseHead(response));
+    socket.write(responseHead(response, fields));
     response.on('data', (chunk: Buffer) => {
       this.#observer.data(false, chunk);
       if (socket.destroyed) return;
@@ -353,8 +356,8 @@ function announcedBodyBytes(req: http.IncomingMessage): number {
  * order, case and repeats; but Public-Key-Pins, dropped as from every answer (a pin on our
  * certificate would lock the device out, see http1-request-relay.ts).
  */
-function responseHead(response: http.IncomingMessage): string {
-  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(response.rawHeaders, /^public-key-pins(-report-only)?$/i)}\r\n`;
+function responseHead(response: http.IncomingMessage, fields: readonly string[]): string {
+  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(fields, /^public-key-pins(-report-only)?$/i)}\r\n`;
 }
 
 /** Whether a Connection field says the connection ends after this message. */

@@ -1,0 +1,160 @@
+// Each answer head a server connection reads, looked at before Node's parser reads it. Two kinds
+// of head that the devices' own clients read are refused by the parser, which made them a 502 of
+// ours: SHOUTcast's `ICY 200 OK` (icy-status-line.ts) and a Content-Length sent more than once with
+// one value (repeated-content-length.ts). The parser is shown a head it reads; the device and the
+// record get the head as the server wrote it (answerStatusVersion, answerHeaderList).
+//
+// Which bytes are a head: the first ones after each request is given the connection (Node's client
+// sends a request only once the last answer is done, and a server answers a request once it has
+// it), and those after an informational (1xx) head. A head that comes in several reads is held
+// until its empty line, since the parser can do nothing with part of one either; past the answer
+// head limit it goes on as it is, for the parser to refuse. Anything that does not start like a
+// status line goes on untouched, and so does everything after a final head: bodies are not looked at.
+//
+// How: net.Socket hands what it reads to push(), which emits it to the parser. Each server
+// connection gets its own push() once, when its first request is given it, and keeps it; its
+// state lives here, keyed by the socket: a property added per request and deleted after turned
+// every server socket into a slow dictionary object, about 30 µs more CPU per small request
+// (measured with scripts/profile-capture.mjs).
+
+import type net from 'node:net';
+import { limits } from '../../limits.js';
+import { icyAsTheParserReads, startsIcy, type StatusLineVersion } from './icy-status-line.js';
+import { mendRepeatedContentLength, restoredHeaderList, type HeaderLineSetAside } from './repeated-content-length.js';
+
+type Pushing = net.Socket & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
+
+const watches = new WeakMap<net.Socket, AnswerHeadWatch>();
+
+/** The next bytes `socket` reads start an answer head: looked at before any listener reads them. Called as each request is given the socket. */
+export function watchAnswerHeads(socket: net.Socket): void {
+  const watch = watches.get(socket);
+  if (watch) watch.expectHead();
+  else watches.set(socket, new AnswerHeadWatch(socket as Pushing));
+}
+
+/** The version of an answer's status line as its server wrote it: `ICY` for SHOUTcast's. */
+export function answerStatusVersion(response: { readonly httpVersion: string; readonly socket: net.Socket | null }): StatusLineVersion {
+  return response.socket && watches.get(response.socket)?.answeredIcy ? 'ICY' : `HTTP/${response.httpVersion}`;
+}
+
+/**
+ * An answer's header list as its server wrote it: the parser's, with the lines it was not shown
+ * put back. Call once per answer, from its 'response' event: what was set aside is handed over once.
+ */
+export function answerHeaderList(response: { readonly rawHeaders: string[]; readonly socket: net.Socket | null }): string[] {
+  const setAside = response.socket ? watches.get(response.socket)?.takeSetAside() : undefined;
+  return setAside ? restoredHeaderList(response.rawHeaders, setAside) : response.rawHeaders;
+}
+
+const LF = 0x0a;
+const SPACE = 0x20;
+const HTTP_SLASH = Buffer.from('HTTP/', 'latin1');
+/** A head ends with an empty line: CR LF, or a bare LF (some firmware; the parser is lenient about it). */
+const EMPTY_LINE_AFTER_CRLF = Buffer.from('\n\r\n', 'latin1');
+const EMPTY_LINE_AFTER_LF = Buffer.from('\n\n', 'latin1');
+
+class AnswerHeadWatch {
+  readonly #socket: Pushing;
+  readonly #push: Pushing['push'];
+  #expectingHead = true;
+  #first = true;
+  /** The start of a head whose empty line has not come yet. */
+  #held: Buffer | undefined;
+  #setAside: readonly HeaderLineSetAside[] | undefined;
+  answeredIcy = false;
+
+  constructor(socket: Pushing) {
+    this.#socket = socket;
+    this.#push = socket.push;
+    const watch = this;
+    socket.push = function pushWatched(chunk: unknown, encoding?: BufferEncoding): boolean {
+      return watch.#expectingHead ? watch.#read(chunk, encoding) : watch.#push.call(this, chunk, encoding);
+    };
+  }
+
+  expectHead(): void {
+    this.#expectingHead = true;
+  }
+
+  takeSetAside(): readonly HeaderLineSetAside[] | undefined {
+    const setAside = this.#setAside;
+    this.#setAside = undefined;
+    return setAside;
+  }
+
+  /** What the connection read while a head was expected: heads looked at, then passed on with what follows them. */
+  #read(chunk: unknown, encoding?: BufferEncoding): boolean {
+    if (!Buffer.isBuffer(chunk)) {
+      // The end of the stream (null): a head still held goes first, for the parser to judge.
+      if (this.#held) this.#pass(this.#held);
+      this.#held = undefined;
+      this.#expectingHead = false;
+      return this.#push.call(this.#socket, chunk, encoding);
+    }
+    const bytes = this.#held ? Buffer.concat([this.#held, chunk]) : chunk;
+    this.#held = undefined;
+    let from = 0;
+    for (;;) {
+      const end = endOfHead(bytes, from);
+      if (end < 0) {
+        if (bytes.length - from <= limits.http1MaxResponseHeadBytes) {
+          this.#held = bytes.subarray(from);
+          return from === 0 || this.#pass(bytes.subarray(0, from));
+        }
+        this.#expectingHead = false;
+        return this.#pass(bytes);
+      }
+      const first = this.#first;
+      this.#first = false;
+      if (first && startsIcy(bytes, from)) {
+        this.answeredIcy = true;
+        this.#expectingHead = false;
+        this.#pass(bytes.subarray(0, from));
+        return this.#passFinalHead(icyAsTheParserReads(bytes.subarray(from, end)), bytes.subarray(end));
+      }
+      const status = statusClass(bytes, from);
+      if (status === 'informational') {
+        from = end;
+        continue;
+      }
+      this.#expectingHead = false;
+      if (status === 'final') {
+        this.#pass(bytes.subarray(0, from));
+        return this.#passFinalHead(bytes.subarray(from, end), bytes.subarray(end));
+      }
+      // A 101 (what follows is another protocol) or not a status line at all: as it came.
+      return this.#pass(bytes);
+    }
+  }
+
+  #passFinalHead(head: Buffer, rest: Buffer): boolean {
+    const mended = mendRepeatedContentLength(head);
+    this.#setAside = mended?.setAside;
+    return this.#pass(rest.length === 0 ? mended?.head ?? head : Buffer.concat([mended?.head ?? head, rest]));
+  }
+
+  #pass(bytes: Buffer): boolean {
+    return bytes.length === 0 || this.#push.call(this.#socket, bytes);
+  }
+}
+
+/** Where the head that starts at `from` ends (after its empty line), or -1 while it has not. */
+function endOfHead(bytes: Buffer, from: number): number {
+  const crlf = bytes.indexOf(EMPTY_LINE_AFTER_CRLF, from);
+  // A bare-LF empty line is looked for only before the first CR LF one, so a body is not searched.
+  const lf = bytes.subarray(0, crlf < 0 ? bytes.length : crlf + 1).indexOf(EMPTY_LINE_AFTER_LF, from);
+  if (lf >= 0) return lf + 2;
+  return crlf < 0 ? -1 : crlf + 3;
+}
+
+/** What kind of head starts at `from`: HTTP/x.y then a status code. */
+function statusClass(bytes: Buffer, from: number): 'informational' | 'switching' | 'final' | 'other' {
+  if (bytes.length - from < HTTP_SLASH.length || bytes.compare(HTTP_SLASH, 0, HTTP_SLASH.length, from, from + HTTP_SLASH.length) !== 0) return 'other';
+  const space = bytes.indexOf(SPACE, from);
+  if (space < 0 || space + 4 > bytes.length || space > bytes.indexOf(LF, from)) return 'other';
+  const code = bytes.toString('latin1', space + 1, space + 4);
+  if (!/^\d{3}$/.test(code)) return 'other';
+  if (code === '101') return 'switching';
+  return code[0] === '1' ? 'informational' : 'final';
+}

@@ -1,0 +1,107 @@
+// Each answer head, looked at before Node's parser reads it (src/proxy/layers/answer-head-watch.ts).
+// A socket's push() is what its handle calls with what it read; here the tests call it, in the
+// pieces a connection may deliver, and read what a 'data' listener (Node's parser) is given.
+
+import t from 'tap';
+import net from 'node:net';
+import { once } from 'node:events';
+import { answerHeaderList, answerStatusVersion, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
+import { limits } from '../../../src/limits.js';
+
+/** A socket as a server connection: all its reader has been given so far, and a push() standing for its handle. */
+function serverConnection(): { socket: net.Socket; read: () => string; deliver: (...pieces: string[]) => void } {
+  const socket = new net.Socket();
+  let read = '';
+  return {
+    socket,
+    read: () => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null) read += chunk.toString('latin1');
+      return read;
+    },
+    deliver: (...pieces) => { for (const piece of pieces) socket.push(Buffer.from(piece, 'latin1')); },
+  };
+}
+
+const REPEATED = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\nContent-Length: 2\r\n\r\n';
+const AS_THE_PARSER_READS = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: b\r\n\r\n';
+
+t.test('a repeated length is shown once; the header list comes back whole, once', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  deliver(`${REPEATED}ok`);
+  t.equal(read(), `${AS_THE_PARSER_READS}ok`);
+  const response = { rawHeaders: ['Content-Length', '2', 'X-A', 'b'], socket };
+  t.same(answerHeaderList(response), ['Content-Length', '2', 'X-A', 'b', 'Content-Length', '2'], 'as the server sent it');
+  t.same(answerHeaderList(response), ['Content-Length', '2', 'X-A', 'b'], 'handed over once: the next answer has its own');
+});
+
+t.test('a head that comes in pieces is held until its empty line, then looked at whole', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  deliver(REPEATED.slice(0, 30), REPEATED.slice(30, 50));
+  t.equal(read(), '', 'nothing yet: the parser could do nothing with part of a head');
+  deliver(`${REPEATED.slice(50)}o`, 'k');
+  t.equal(read(), `${AS_THE_PARSER_READS}ok`, 'the head mended; the body after it as it came');
+});
+
+t.test('an informational head goes on at once; the final one after it is looked at', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  deliver('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Len');
+  t.equal(read(), 'HTTP/1.1 100 Continue\r\n\r\n', 'the 100 releases the device\'s body: it is not held');
+  deliver(`gth: 2\r\nX-A: b\r\nContent-Length: 2\r\n\r\nok`);
+  t.equal(read(), `HTTP/1.1 100 Continue\r\n\r\n${AS_THE_PARSER_READS}ok`);
+});
+
+t.test('on a kept connection each request\'s answer is looked at; bodies are not', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  const body = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n';
+  deliver('HTTP/1.1 200 OK\r\nContent-Length: 57\r\n\r\n', body);
+  t.equal(read(), `HTTP/1.1 200 OK\r\nContent-Length: 57\r\n\r\n${body}`, 'a body that reads like a head is the body');
+  watchAnswerHeads(socket);
+  deliver(`${REPEATED}ok`);
+  t.equal(read().slice(-AS_THE_PARSER_READS.length - 2), `${AS_THE_PARSER_READS}ok`, 'the second request\'s answer');
+});
+
+t.test('a SHOUTcast status line on a connection\'s first answer is read as HTTP/1.0; its version is ICY', async (t) => {
+  const first = serverConnection();
+  watchAnswerHeads(first.socket);
+  first.deliver('ICY 200 OK\r\nicy-name: R\r\n\r\nmp3');
+  t.equal(first.read(), 'ICE/1.0 200 OK\r\nicy-name: R\r\n\r\nmp3');
+  t.equal(answerStatusVersion({ httpVersion: '1.0', socket: first.socket }), 'ICY');
+  const other = serverConnection();
+  watchAnswerHeads(other.socket);
+  other.deliver('HTTP/1.0 200 OK\r\n\r\n');
+  t.equal(answerStatusVersion({ httpVersion: '1.0', socket: other.socket }), 'HTTP/1.0');
+});
+
+t.test('what is not a head, a 101 and what follows it, and an endless head go on as they came', async (t) => {
+  const notHead = serverConnection();
+  watchAnswerHeads(notHead.socket);
+  notHead.deliver('SSH-2.0-OpenSSH\r\n\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n');
+  t.equal(notHead.read(), 'SSH-2.0-OpenSSH\r\n\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n');
+
+  const upgrade = serverConnection();
+  watchAnswerHeads(upgrade.socket);
+  const switched = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n';
+  upgrade.deliver(switched);
+  t.equal(upgrade.read(), switched, 'after a 101 the bytes are another protocol\'s');
+
+  const endless = serverConnection();
+  watchAnswerHeads(endless.socket);
+  const line = `X-Filler: ${'x'.repeat(1000)}\r\n`;
+  const pieces = ['HTTP/1.1 200 OK\r\n', ...Array.from({ length: Math.ceil(limits.http1MaxResponseHeadBytes / line.length) + 1 }, () => line)];
+  endless.deliver(...pieces);
+  t.equal(endless.read(), pieces.join(''), 'past the head limit, all of it, for the parser to refuse');
+});
+
+t.test('a head cut short by the end of the connection goes to the parser before the end', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  deliver('HTTP/1.1 200 OK\r\nContent-Le');
+  const ended = once(socket, 'end');
+  socket.push(null);
+  t.equal(read(), 'HTTP/1.1 200 OK\r\nContent-Le');
+  await ended;
+});
