@@ -62,10 +62,10 @@ t.test('OkHttp', { skip: skip ?? false }, async (t) => {
     }
   });
 
-  t.test('a camera\'s web server (NanoHTTPD) that repeats its Content-Length: the app reads the snapshot through phonehome as directly', async (t) => {
+  t.test('a camera\'s web server that repeats its Content-Length (NanoHTTPD) and puts a space before a colon: the app reads the snapshot through phonehome as directly', async (t) => {
     const classPath = await compileJava(t, ['okhttp/GetClient.java', 'okhttp/OkHttpClients.java', 'java/PemTrust.java'], okhttpJars);
     const nanohttpd = (received: Buffer): Buffer | undefined => received.includes('\r\n\r\n')
-      ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nDate: Fri, 7 Oct 2016 07:08:40 GMT\r\nContent-Length: 8\r\nConnection: keep-alive\r\nContent-Length: 8\r\n\r\nsnapshot')
+      ? Buffer.from('HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nDate: Fri, 7 Oct 2016 07:08:40 GMT\r\nContent-Length: 8\r\nConnection: keep-alive\r\nServer : camera/1.0\r\nContent-Length: 8\r\n\r\nsnapshot')
       : undefined;
     for (const secure of [false, true]) {
       const origin = await startRecordingOrigin({ tls: secure, hostname: 'camera.example.test', script: nanohttpd });

@@ -270,6 +270,14 @@ function answer(bytes: string, options: { close?: boolean; until?: (text: string
   };
 }
 
+/** A client that GETs `path` and waits for the answer to end with `suffix`. */
+function getUntil(path: string, suffix: string): Scenario['client'] {
+  return async (peer, head, authority) => {
+    peer.write(head(`GET ${path} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+    await endsWith(peer, suffix);
+  };
+}
+
 const headDone = (peer: RawPeer): Promise<void> => peer.waitFor((text) => hasHead(text.slice(text.lastIndexOf('HTTP/1.1 '))), 'a whole response head');
 const endsWith = (peer: RawPeer, suffix: string): Promise<void> => peer.waitFor((text) => text.endsWith(suffix), `the answer ending ${JSON.stringify(suffix)}`);
 
@@ -306,10 +314,7 @@ const scenarios: Scenario[] = [
       peer.write('HTTP/1.1 103 Early Hints\r\nLink: </app.css>; rel=preload; as=style\r\nX-Hint: 1\r\n\r\n');
       peer.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
     },
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /page HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, '\r\n\r\nok');
-    },
+    client: getUntil('/page', '\r\n\r\nok'),
   },
   {
     name: "Expect: 100-continue is answered by the server's 100",
@@ -409,30 +414,23 @@ const scenarios: Scenario[] = [
     rewritten: { origin: crlfHead },
   },
   {
-    name: 'an answer whose lines end in a bare LF reaches the device, in CRLF',
+    name: 'an answer whose lines end in a bare LF reaches the device as sent (until 2026-12-07: in CRLF)',
     origin: answer('HTTP/1.1 200 OK\nContent-Type: text/plain\nContent-Length: 3\n\nyes'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /lf-answer HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, 'yes');
-    },
-    rewritten: { client: crlfHead },
+    client: getUntil('/lf-answer', 'yes'),
   },
   {
-    name: 'a header folded on the next line (obs-fold) is read both ways, and goes on as one line (the CRLF out, the fold\'s whitespace kept)',
+    name: 'a header folded on the next line (obs-fold) is read both ways: the request\'s goes on as one line (the CRLF out, the fold\'s whitespace kept), the answer\'s as sent',
     origin: answer('HTTP/1.1 200 OK\r\nX-Folded: one\r\n two\r\nContent-Length: 2\r\n\r\nok'),
     client: async (peer, head, authority) => {
       peer.write(head(`GET /fold HTTP/1.1\r\nHost: ${authority}\r\nX-Note: first\r\n\tsecond\r\n\r\n`));
       await endsWith(peer, '\r\n\r\nok');
     },
-    rewritten: { origin: (direct) => direct.replace('first\r\n\tsecond', 'first\tsecond'), client: (direct) => direct.replace('one\r\n two', 'one two') },
+    rewritten: { origin: (direct) => direct.replace('first\r\n\tsecond', 'first\tsecond') },
   },
   {
     name: 'a chunk size followed by spaces is read, and the body goes on chunked',
     origin: answer('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2  \r\nok\r\n0\r\n\r\n'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /chunks HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, '0\r\n\r\n');
-    },
+    client: getUntil('/chunks', '0\r\n\r\n'),
     rewritten: { client: (direct) => direct.replace('2  \r\n', '2\r\n') },
   },
   {
@@ -493,18 +491,12 @@ const scenarios: Scenario[] = [
   {
     name: 'a status line\'s reason phrase passes as written (two spaces before it, a Latin-1 letter, a space after)',
     origin: answer('HTTP/1.1 299  Tr\xe8s bien \r\nContent-Length: 2\r\n\r\nok'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /r HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, 'ok');
-    },
+    client: getUntil('/r', 'ok'),
   },
   {
     name: 'an answer with both Content-Length and chunked framing is read as chunked (RFC 9112 section 6.3), as a direct client reads it',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 50\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /clte HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, '0\r\n\r\n');
-    },
+    client: getUntil('/clte', '0\r\n\r\n'),
   },
   {
     name: 'OPTIONS * (a question about the server itself) goes on as OPTIONS *; a proxy client\'s absolute URL without a path means the same',
@@ -528,10 +520,7 @@ const scenarios: Scenario[] = [
   {
     name: 'an HTTP/1.0 server\'s keep-alive answer says HTTP/1.0 and keep-alive',
     origin: answer('HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nok'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /old2 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, 'ok');
-    },
+    client: getUntil('/old2', 'ok'),
   },
   {
     name: 'a request body compressed and chunked (Transfer-Encoding: gzip, chunked) goes as sent',
@@ -544,10 +533,7 @@ const scenarios: Scenario[] = [
   {
     name: 'a 32 kB request target goes as sent',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: hasHead }),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /q?${'a=1&'.repeat(8000)} HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, 'ok');
-    },
+    client: getUntil(`/q?${'a=1&'.repeat(8000)}`, 'ok'),
   },
   {
     name: 'a Content-Length repeated with one value (NanoHTTPD), in a kept connection\'s second answer too',
@@ -567,10 +553,7 @@ const scenarios: Scenario[] = [
   {
     name: 'a Content-Length given as a list of one value (`5, 5`)',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 5, 5\r\n\r\nhello'),
-    client: async (peer, head, authority) => {
-      peer.write(head(`GET /list HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
-      await endsWith(peer, 'hello');
-    },
+    client: getUntil('/list', 'hello'),
   },
   {
     name: 'a 100 Continue, then an answer with its Content-Length repeated',
@@ -585,6 +568,56 @@ const scenarios: Scenario[] = [
       await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
       peer.write('hello');
       await endsWith(peer, 'stored');
+    },
+  },
+  {
+    name: 'an answer head arrives byte for byte: whitespace around values, and a status line without a reason (until 2026-12-07: `Name: value` with one space, and `HTTP/1.1 200 `)',
+    origin: answer('HTTP/1.1 200\r\nX-A:b\r\nX-B:\tc  \r\nX-C:   d\r\nContent-Length: 2\r\n\r\nok'),
+    client: getUntil('/ws', 'ok'),
+  },
+  {
+    name: 'lines that are not quite fields reach the device as sent: a space before a colon, no colon, a name with a space (until 2026-12-07: a 502)',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Type : text/plain\r\nGarbage\r\nX Foo: bar\r\nContent-Length: 2\r\n\r\nok'),
+    client: getUntil('/odd', 'ok'),
+  },
+  {
+    name: 'a status line in lower case, or with two spaces before its code, as sent (until 2026-12-07: a 502)',
+    origin: async (peer) => {
+      await peer.waitFor(hasLengthBody, 'the request');
+      peer.write(peer.start === 0 ? 'http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' : 'HTTP/1.1  201 Created\r\nContent-Length: 4\r\n\r\nmade');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /lower HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'ok');
+      peer.write(head(`GET /spaces HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'made');
+    },
+  },
+  {
+    name: 'a control byte in a header value reaches the other side as sent, both ways (until 2026-12-07: a 502 that named the field)',
+    origin: answer('HTTP/1.1 200 OK\r\nX-Raw: a\x01b\x7fc\r\nContent-Length: 2\r\n\r\nok'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /ctl HTTP/1.1\r\nHost: ${authority}\r\nX-Device: d\x01e\x7ff\r\n\r\n`));
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    name: 'an upgrade\'s 101 arrives byte for byte (until 2026-12-07: its lines written again)',
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the upgrade request');
+      peer.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade:chat\r\nConnection:  Upgrade\r\n\r\nhello from chat');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /chat HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n`));
+      await endsWith(peer, 'hello from chat');
+    },
+  },
+  {
+    name: 'an upgrade refused with a repeated Content-Length: the refusal as sent (until 2026-12-07: a 502)',
+    origin: answer('HTTP/1.1 403 Forbidden\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nno', { until: hasHead }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /chat HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n`));
+      await endsWith(peer, 'no');
     },
   },
   {
@@ -637,13 +670,16 @@ t.test('the HAR records the head the device sent, with its case and repeats', as
   t.same(flow.response?.headers, [['X-Dup', '1'], ['content-TYPE', 'text/plain'], ['x-dup', '2'], ['Set-Cookie', 'a=1'], ['Set-Cookie', 'b=2'], ['Content-Length', '5']]);
 });
 
-t.test('a repeated Content-Length is recorded as sent; lengths that differ are a 502 that says why', async (t) => {
+t.test('a repeated Content-Length and lines that are not quite fields are recorded as sent; lengths that differ are a 502 that says why', async (t) => {
   const lab = await startLab();
   const origin = await startRawOrigin(false);
   t.teardown(async () => { await lab.close(); await origin.close(); });
   await run(scenarios.find((scenario) => scenario.name.includes('NanoHTTPD'))!, 'absolute-form', origin, lab);
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/photo.jpg') ?? false);
   t.same(flow.response?.headers, [['Content-Type', 'image/jpeg'], ['Content-Length', '5'], ['ETag', 'f00962f7'], ['Content-Length', '5']]);
+  await run(scenarios.find((scenario) => scenario.name.includes('not quite fields'))!, 'absolute-form', origin, lab);
+  const odd = await lab.next('flow:end', (f) => f.request?.url.endsWith('/odd') ?? false);
+  t.same(odd.response?.headers, [['Content-Type ', 'text/plain'], ['Garbage', ''], ['X Foo', 'bar'], ['Content-Length', '2']], 'each line, its name as written');
 
   // Which length frames the body is not ours to guess (RFC 9112 §6.3); Chromium refuses it too.
   origin.script = answer('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!');

@@ -1,8 +1,8 @@
-// Each answer head a server connection reads, looked at before Node's parser reads it. Two kinds
-// of head that the devices' own clients read are refused by the parser, which made them a 502 of
-// ours: SHOUTcast's `ICY 200 OK` (icy-status-line.ts) and a Content-Length sent more than once with
-// one value (repeated-content-length.ts). The parser is shown a head it reads; the device and the
-// record get the head as the server wrote it (answerStatusVersion, answerHeaderList).
+// Each answer head a server connection reads, looked at before Node's parser reads it. Heads that
+// the devices' own clients read and the parser refuses (a repeated Content-Length, SHOUTcast's
+// `ICY 200 OK`, whitespace before a colon...: answer-head-for-parser.ts) were a 502 of ours; now the
+// parser is shown a head it reads, and the device gets the head the server wrote, byte for byte
+// (takeAnswerHead: its bytes, and its lines for the record).
 //
 // Which bytes are a head: the first ones after each request is given the connection (Node's client
 // sends a request only once the last answer is done, and a server answers a request once it has
@@ -19,8 +19,8 @@
 
 import type net from 'node:net';
 import { limits } from '../../limits.js';
-import { icyAsTheParserReads, startsIcy, type StatusLineVersion } from './icy-status-line.js';
-import { mendRepeatedContentLength, restoredHeaderList, type HeaderLineSetAside } from './repeated-content-length.js';
+import { startsIcy, type StatusLineVersion } from './icy-status-line.js';
+import { headForTheParser, restoredHeaderList, type HeaderLineSetAside } from './answer-head-for-parser.js';
 
 type Pushing = net.Socket & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
 
@@ -38,18 +38,31 @@ export function answerStatusVersion(response: { readonly httpVersion: string; re
   return response.socket && watches.get(response.socket)?.answeredIcy ? 'ICY' : `HTTP/${response.httpVersion}`;
 }
 
-/**
- * An answer's header list as its server wrote it: the parser's, with the lines it was not shown
- * put back. Call once per answer, from its 'response' event: what was set aside is handed over once.
- */
-export function answerHeaderList(response: { readonly rawHeaders: string[]; readonly socket: net.Socket | null }): string[] {
-  const setAside = response.socket ? watches.get(response.socket)?.takeSetAside() : undefined;
-  return setAside ? restoredHeaderList(response.rawHeaders, setAside) : response.rawHeaders;
+/** An answer's head as its server wrote it. */
+export interface AnswerHead {
+  /** Its header lines (names and values), as the parser's rawHeaders lists them; with the lines it was not shown put back. */
+  readonly fields: string[];
+  /** Its bytes, status line to empty line; undefined for a socket that is not watched. */
+  readonly asSent: Buffer | undefined;
+}
+
+/** An answer's head as its server wrote it. Call once per answer, from its 'response' (or 'upgrade') event: it is handed over once. */
+export function takeAnswerHead(response: { readonly rawHeaders: string[]; readonly socket: net.Socket | null }): AnswerHead {
+  const watch = response.socket ? watches.get(response.socket) : undefined;
+  if (!watch) return { fields: response.rawHeaders, asSent: undefined };
+  const asSent = watch.asSent;
+  const setAside = watch.setAside;
+  watch.asSent = undefined;
+  watch.setAside = undefined;
+  return { fields: setAside ? restoredHeaderList(response.rawHeaders, setAside) : response.rawHeaders, asSent };
 }
 
 const LF = 0x0a;
 const SPACE = 0x20;
-const HTTP_SLASH = Buffer.from('HTTP/', 'latin1');
+const TAB = 0x09;
+/** `HTTP/` in upper case: OR-ing 0x20 into a letter makes it lower case. */
+const HTTP_SLASH_LOWER = [0x68, 0x74, 0x74, 0x70];
+const SLASH = 0x2f;
 /** A head ends with an empty line: CR LF, or a bare LF (some firmware; the parser is lenient about it). */
 const EMPTY_LINE_AFTER_CRLF = Buffer.from('\n\r\n', 'latin1');
 const EMPTY_LINE_AFTER_LF = Buffer.from('\n\n', 'latin1');
@@ -61,7 +74,9 @@ class AnswerHeadWatch {
   #first = true;
   /** The start of a head whose empty line has not come yet. */
   #held: Buffer | undefined;
-  #setAside: readonly HeaderLineSetAside[] | undefined;
+  /** The last final head, until its answer takes it. */
+  asSent: Buffer | undefined;
+  setAside: readonly HeaderLineSetAside[] | undefined;
   answeredIcy = false;
 
   constructor(socket: Pushing) {
@@ -75,12 +90,6 @@ class AnswerHeadWatch {
 
   expectHead(): void {
     this.#expectingHead = true;
-  }
-
-  takeSetAside(): readonly HeaderLineSetAside[] | undefined {
-    const setAside = this.#setAside;
-    this.#setAside = undefined;
-    return setAside;
   }
 
   /** What the connection read while a head was expected: heads looked at, then passed on with what follows them. */
@@ -107,13 +116,7 @@ class AnswerHeadWatch {
       }
       const first = this.#first;
       this.#first = false;
-      if (first && startsIcy(bytes, from)) {
-        this.answeredIcy = true;
-        this.#expectingHead = false;
-        this.#pass(bytes.subarray(0, from));
-        return this.#passFinalHead(icyAsTheParserReads(bytes.subarray(from, end)), bytes.subarray(end));
-      }
-      const status = statusClass(bytes, from);
+      const status = statusClass(bytes, from, first);
       if (status === 'informational') {
         from = end;
         continue;
@@ -121,17 +124,24 @@ class AnswerHeadWatch {
       this.#expectingHead = false;
       if (status === 'final') {
         this.#pass(bytes.subarray(0, from));
-        return this.#passFinalHead(bytes.subarray(from, end), bytes.subarray(end));
+        return this.#passFinalHead(bytes.subarray(from, end), bytes.subarray(end), first);
       }
-      // A 101 (what follows is another protocol) or not a status line at all: as it came.
+      // A 101 (what follows is another protocol; its head is handed on as sent) or not a status
+      // line at all: as it came.
+      if (status === 'switching') {
+        this.asSent = bytes.subarray(from, end);
+        this.setAside = undefined;
+      }
       return this.#pass(bytes);
     }
   }
 
-  #passFinalHead(head: Buffer, rest: Buffer): boolean {
-    const mended = mendRepeatedContentLength(head);
-    this.#setAside = mended?.setAside;
-    return this.#pass(rest.length === 0 ? mended?.head ?? head : Buffer.concat([mended?.head ?? head, rest]));
+  #passFinalHead(head: Buffer, rest: Buffer, first: boolean): boolean {
+    const view = headForTheParser(head, first);
+    this.asSent = head;
+    this.setAside = view?.setAside;
+    if (view?.icy) this.answeredIcy = true;
+    return this.#pass(!view ? (rest.length === 0 ? head : Buffer.concat([head, rest])) : Buffer.concat([view.head, rest]));
   }
 
   #pass(bytes: Buffer): boolean {
@@ -148,13 +158,28 @@ function endOfHead(bytes: Buffer, from: number): number {
   return crlf < 0 ? -1 : crlf + 3;
 }
 
-/** What kind of head starts at `from`: HTTP/x.y then a status code. */
-function statusClass(bytes: Buffer, from: number): 'informational' | 'switching' | 'final' | 'other' {
-  if (bytes.length - from < HTTP_SLASH.length || bytes.compare(HTTP_SLASH, 0, HTTP_SLASH.length, from, from + HTTP_SLASH.length) !== 0) return 'other';
+/**
+ * What kind of head starts at `from`: HTTP/x.y (in any case) then a status code, or on a
+ * connection's first answer SHOUTcast's ICY (always final).
+ */
+function statusClass(bytes: Buffer, from: number, first: boolean): 'informational' | 'switching' | 'final' | 'other' {
+  if (first && startsIcy(bytes, from)) return 'final';
+  if (!startsHttpSlash(bytes, from)) return 'other';
   const space = bytes.indexOf(SPACE, from);
-  if (space < 0 || space + 4 > bytes.length || space > bytes.indexOf(LF, from)) return 'other';
-  const code = bytes.toString('latin1', space + 1, space + 4);
+  if (space < 0 || space > bytes.indexOf(LF, from)) return 'other';
+  // Some servers put more than one space (or a tab) before the code: curl reads it.
+  let codeStart = space + 1;
+  while (bytes[codeStart] === SPACE || bytes[codeStart] === TAB) codeStart++;
+  if (codeStart + 3 > bytes.length) return 'other';
+  const code = bytes.toString('latin1', codeStart, codeStart + 3);
   if (!/^\d{3}$/.test(code)) return 'other';
   if (code === '101') return 'switching';
   return code[0] === '1' ? 'informational' : 'final';
+}
+
+/** Whether `HTTP/` starts at `from`, in any case (some servers write `http/1.1`). */
+function startsHttpSlash(bytes: Buffer, from: number): boolean {
+  if (bytes.length - from < 5 || bytes[from + 4] !== SLASH) return false;
+  for (let i = 0; i < 4; i++) if ((bytes[from + i]! | 0x20) !== HTTP_SLASH_LOWER[i]) return false;
+  return true;
 }

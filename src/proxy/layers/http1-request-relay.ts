@@ -45,17 +45,20 @@ import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
 import type { StatusLineVersion } from './icy-status-line.js';
-import { answerHeaderList, answerStatusVersion, watchAnswerHeads } from './answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
  * Node 20 has no public way to send a header list without adding its own Connection header
  * (`setDefaultHeaders: false` came in Node 22.5) nor to write an arbitrary 1xx block. These are
- * the two methods its own code uses for that; test/conformance/http1-headers.test.ts pins them.
+ * the two methods its own code uses for that, and the head they leave for the writer, which we
+ * replace with the lines as sent; test/conformance/http1-headers.test.ts pins them.
  */
 interface OutgoingInternals {
   /** What http.request does with an array of headers, here with the device's request line. */
   _storeHeader(firstLine: string, headers: readonly string[]): void;
+  /** The head _storeHeader (or writeHead) made, written out with the first bytes of the body. */
+  _header: string;
   /** What writeContinue and writeEarlyHints use: bytes before the response, in pipeline order. */
   _writeRaw(data: string, encoding: BufferEncoding): boolean;
 }
@@ -120,10 +123,10 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     response.on('error', fail);
     const socket = response.socket;
     const version = answerStatusVersion(response);
-    const fields = answerHeaderList(response);
-    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(fields) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
+    const head = takeAnswerHead(response);
+    observer.response({ status: response.statusCode ?? 0, statusText: response.statusMessage ?? '', httpVersion: version, headers: headerPairs(head.fields) }, { ip: socket?.remoteAddress, port: socket?.remotePort });
     try {
-      if (writeResponseHead(res, response, fields, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
+      if (writeResponseHead(res, response, head, version, req, upstream.shouldKeepAlive, plan.sentToUsAsProxy)) observer.tag(altSvcH3RemovedTag);
     } catch (error) {
       // A header value Node's parser let in but its writer refuses: said, never thrown.
       fail(error);
@@ -219,7 +222,10 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
  * sent, less the Proxy-* headers when they were addressed to us (`sentToUsAsProxy`).
  * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
  * Connection: keep-alive (our agents keep connections) and, to a POST without a body,
- * Transfer-Encoding: chunked. Headers the device did send set the framing as usual.
+ * Transfer-Encoding: chunked. Headers the device did send set the framing as usual: Node is given
+ * those, and the head it would write is replaced
+ * by the device's lines, which its writer would have refused with a control byte in a value
+ * (a 502 of ours until 2026-12-07, where the server read it direct).
  */
 export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean): void {
   upstream.removeHeader('Connection');
@@ -227,22 +233,37 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   upstream.removeHeader('Transfer-Encoding');
   const raw = req.rawHeaders;
   const headers: string[] = [];
+  const framing: string[] = [];
+  let expect = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    if (!sentToUsAsProxy || !/^proxy-/i.test(raw[i]!)) headers.push(raw[i]!, raw[i + 1]!);
+    const name = raw[i]!;
+    if (sentToUsAsProxy && /^proxy-/i.test(name)) continue;
+    headers.push(name, raw[i + 1]!);
+    const lower = name.toLowerCase();
+    if (FRAMING_FIELDS.has(lower)) framing.push(name, raw[i + 1]!);
+    if (lower === 'expect') expect = true;
   }
   // An HTTP/1.0 request stays one, so the server answers it as it would have answered the device.
   const version = req.httpVersion === '1.0' ? '1.0' : '1.1';
-  (upstream as unknown as OutgoingInternals)._storeHeader(`${req.method ?? 'GET'} ${path} HTTP/${version}\r\n`, headers);
+  const requestLine = `${req.method ?? 'GET'} ${path} HTTP/${version}\r\n`;
+  const internals = upstream as unknown as OutgoingInternals;
+  internals._storeHeader(requestLine, framing);
+  internals._header = `${requestLine}${fieldLines(headers)}\r\n`;
+  // What Node does for a request that expects 100-continue: its head goes at once, before the body.
+  if (expect) upstream.flushHeaders();
 }
 
 /**
- * The server's status and header block for the device, as sent. sendDate and removeHeader() are
- * Node's public ways to keep it from adding Date, Connection (with Keep-Alive), Content-Length or
- * Transfer-Encoding: with neither length nor chunked framing from the server, Node then writes
- * the body as it comes and closes the device's connection after it, as the server did.
- * Alt-Svc goes without its HTTP/3 alternatives (alt-svc.ts says why): true when that changed it.
+ * The server's status and header block for the device, as sent: the bytes the server wrote
+ * (answer-head-watch.ts), unless this answer must change (Public-Key-Pins, an Alt-Svc's HTTP/3, an
+ * HTTP/1.0 device), when its lines are written again. Node frames the body by the fields it is
+ * given (length, chunked, or until close; Connection), and its own head is replaced before it goes
+ * out: it writes the head with the first bytes of the body. sendDate and removeHeader() keep it
+ * from adding Date, Connection (with Keep-Alive), Content-Length or Transfer-Encoding: with
+ * neither length nor chunked framing from the server, Node writes the body as it comes and closes
+ * the device's connection after it, as the server did. True when an Alt-Svc lost its HTTP/3 (alt-svc.ts).
  */
-function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, raw: readonly string[], version: StatusLineVersion, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
+function writeResponseHead(res: http.ServerResponse, response: http.IncomingMessage, head: AnswerHead, version: StatusLineVersion, req: http.IncomingMessage, serverKeepsConnection: boolean, sentToUsAsProxy: boolean): boolean {
   res.sendDate = false;
   // An answer after which the server closes its connection (HTTP/1.0 without keep-alive; a
   // Connection: close is among the fields below) ends the device's after it, as direct.
@@ -251,42 +272,62 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   res.removeHeader('Content-Length');
   res.removeHeader('Transfer-Encoding');
   const http10Device = req.httpVersion === '1.0';
-  const headers: string[] = [];
+  const raw = head.fields;
+  /** The lines the device is given when they are written again. */
+  const shown: string[] = [];
+  /** The fields Node frames the body by (the others are only text to it). */
+  const framing: string[] = [];
+  let changed = http10Device;
   let lengthKnown = false;
   let connection = false;
   let altSvcChanged = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toLowerCase();
-    if (name === 'public-key-pins' || name === 'public-key-pins-report-only') continue;
-    // An HTTP/1.0 client cannot read chunked framing (RFC 9112 §6.1): Node unchunks, and the
-    // body then runs until close.
-    if (http10Device && (name === 'transfer-encoding' || name === 'trailer')) continue;
-    if (name === 'content-length') lengthKnown = true;
-    if (name === 'connection') connection = true;
-    if (name === 'alt-svc') {
-      const value = withoutHttp3(raw[i + 1]!);
-      if (value !== raw[i + 1]) altSvcChanged = true;
-      if (value !== undefined) headers.push(raw[i]!, value);
+    const name = raw[i]!;
+    const value = raw[i + 1]!;
+    const lower = name.toLowerCase();
+    if (lower === 'public-key-pins' || lower === 'public-key-pins-report-only') {
+      changed = true;
       continue;
     }
-    headers.push(raw[i]!, raw[i + 1]!);
+    // An HTTP/1.0 client cannot read chunked framing (RFC 9112 §6.1): Node unchunks, and the
+    // body then runs until close.
+    if (http10Device && (lower === 'transfer-encoding' || lower === 'trailer')) continue;
+    if (lower === 'alt-svc') {
+      const kept = withoutHttp3(value);
+      if (kept === value) {
+        shown.push(name, value);
+        continue;
+      }
+      altSvcChanged = changed = true;
+      if (kept !== undefined) shown.push(name, kept);
+      continue;
+    }
+    shown.push(name, value);
+    if (FRAMING_FIELDS.has(lower)) {
+      framing.push(name, value);
+      if (lower === 'content-length') lengthKnown = true;
+      if (lower === 'connection') connection = true;
+    }
   }
   const status = response.statusCode ?? 502;
+  const reason = response.statusMessage ?? '';
   const bodiless = req.method === 'HEAD' || status === 204 || status === 304;
   if (sentToUsAsProxy && http10Device && !connection && (lengthKnown || bodiless) && /^keep-alive$/i.test(String(req.headers['proxy-connection'] ?? ''))) {
-    headers.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
+    shown.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
+    framing.push('Connection', 'keep-alive');
   }
-  res.writeHead(status, response.statusMessage ?? '', headers);
-  // Node writes every status line as HTTP/1.1. An HTTP/1.0 server's answer says so to the device,
-  // as it would direct (its client reads the connection's persistence and framing from it), and
-  // a SHOUTcast server's says ICY (icy-status-line.ts). The head is written out with the first
-  // bytes of the body, so it can still be changed here.
-  if (version !== 'HTTP/1.1') {
-    const head = res as unknown as { _header: string };
-    head._header = `${version}${head._header.slice('HTTP/1.1'.length)}`;
-  }
+  res.writeHead(status, reason, framing);
+  // Node writes every status line as HTTP/1.1; written again, an HTTP/1.0 server's answer says so
+  // to the device, as it would direct (its client reads the connection's persistence and framing
+  // from it), and a SHOUTcast server's says ICY.
+  (res as unknown as OutgoingInternals)._header = !changed && head.asSent ? head.asSent.toString('latin1')
+    : `${version} ${status} ${reason}\r\n${fieldLines(shown)}\r\n`;
   return altSvcChanged;
 }
+
+/** The fields Node's writer reads to frame a body and to keep or end the connection. */
+const FRAMING_FIELDS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'trailer']);
+
 
 /** A 1xx head as the server sent it (its reason phrase and headers), in HTTP/1.1. */
 function informationalHead(info: http.InformationEvent): string {

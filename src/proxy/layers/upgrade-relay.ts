@@ -43,7 +43,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
-import { answerHeaderList } from './answer-head-watch.js';
+import { takeAnswerHead, type AnswerHead } from './answer-head-watch.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 
@@ -212,8 +212,8 @@ class UpgradeTunnel {
     }
     const observer = this.#observer;
     const address = { ip: serverSocket.remoteAddress, port: serverSocket.remotePort };
-    const fields = answerHeaderList(response);
-    const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(fields) };
+    const head = takeAnswerHead(response);
+    const answer = { status: 101, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(head.fields) };
     let fromClient: (chunk: Buffer) => void;
     let fromServer: (chunk: Buffer) => void;
     if (this.#webSocket) {
@@ -231,7 +231,7 @@ class UpgradeTunnel {
     // Long quiet stretches are normal on an upgraded connection; each side's own timeouts apply.
     serverSocket.setTimeout(0);
     (socket as net.Socket).setTimeout?.(0);
-    socket.write(responseHead(response, fields));
+    socket.write(responseHead(response, head));
     // The device's `head` went with its request; the server's comes with its 101.
     if (this.#webSocket && this.#head.length > 0) fromClient(this.#head);
     if (serverHead.length > 0) {
@@ -274,8 +274,8 @@ class UpgradeTunnel {
     const req = this.#req;
     const status = response.statusCode ?? 502;
     this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
-    const fields = answerHeaderList(response);
-    this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(fields) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
+    const head = takeAnswerHead(response);
+    this.#observer.response({ status, statusText: response.statusMessage ?? '', httpVersion: `HTTP/${response.httpVersion}`, headers: headerPairs(head.fields) }, { ip: response.socket?.remoteAddress, port: response.socket?.remotePort });
     const socket = this.#socket;
     this.#refusalRelayed = true;
     response.once('close', () => this.#finish());
@@ -288,7 +288,7 @@ class UpgradeTunnel {
     const delimited = bodiless || chunked || response.headers['content-length'] !== undefined;
     const resume = this.#plan.resume;
     const keep = resume !== undefined && delimited && response.httpVersion === '1.1' && req.httpVersion === '1.1' && !saysClose(response.headers.connection) && !saysClose(req.headers.connection);
-    socket.write(responseHead(response, fields));
+    socket.write(responseHead(response, head));
     response.on('data', (chunk: Buffer) => {
       this.#observer.data(false, chunk);
       if (socket.destroyed) return;
@@ -352,12 +352,15 @@ function announcedBodyBytes(req: http.IncomingMessage): number {
 }
 
 /**
- * The server's answer head as it wrote it: its status line's version and text, its fields in
- * order, case and repeats; but Public-Key-Pins, dropped as from every answer (a pin on our
+ * The server's answer head as it wrote it: its bytes (answer-head-watch.ts), or, when it carries
+ * Public-Key-Pins, its lines written again without it, as from every answer (a pin on our
  * certificate would lock the device out, see http1-request-relay.ts).
  */
-function responseHead(response: http.IncomingMessage, fields: readonly string[]): string {
-  return `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(fields, /^public-key-pins(-report-only)?$/i)}\r\n`;
+function responseHead(response: http.IncomingMessage, head: AnswerHead): Buffer {
+  const pins = /^public-key-pins(-report-only)?$/i;
+  if (head.asSent && !head.fields.some((field, i) => i % 2 === 0 && pins.test(field))) return head.asSent;
+  // Latin-1, as the parser read it: a reason phrase or a value with a byte above 0x7F goes back as that byte.
+  return Buffer.from(`HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(head.fields, pins)}\r\n`, 'latin1');
 }
 
 /** Whether a Connection field says the connection ends after this message. */

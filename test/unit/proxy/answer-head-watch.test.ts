@@ -5,7 +5,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { answerHeaderList, answerStatusVersion, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
 import { limits } from '../../../src/limits.js';
 
 /** A socket as a server connection: all its reader has been given so far, and a push() standing for its handle. */
@@ -31,8 +31,10 @@ t.test('a repeated length is shown once; the header list comes back whole, once'
   deliver(`${REPEATED}ok`);
   t.equal(read(), `${AS_THE_PARSER_READS}ok`);
   const response = { rawHeaders: ['Content-Length', '2', 'X-A', 'b'], socket };
-  t.same(answerHeaderList(response), ['Content-Length', '2', 'X-A', 'b', 'Content-Length', '2'], 'as the server sent it');
-  t.same(answerHeaderList(response), ['Content-Length', '2', 'X-A', 'b'], 'handed over once: the next answer has its own');
+  const head = takeAnswerHead(response);
+  t.same(head.fields, ['Content-Length', '2', 'X-A', 'b', 'Content-Length', '2'], 'its lines as the server sent them');
+  t.equal(head.asSent?.toString('latin1'), REPEATED, 'its bytes as the server sent them');
+  t.same(takeAnswerHead(response), { fields: ['Content-Length', '2', 'X-A', 'b'], asSent: undefined }, 'handed over once: the next answer has its own');
 });
 
 t.test('a head that comes in pieces is held until its empty line, then looked at whole', async (t) => {
