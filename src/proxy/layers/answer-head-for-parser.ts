@@ -17,7 +17,7 @@
 // Lengths that differ stay the parser's to refuse (a 502 that says why): a proxy must not guess
 // which one frames the body (RFC 9112 §6.3), and Chromium refuses them too.
 
-import { icyAsTheParserReads, startsIcy } from './icy-status-line.js';
+import { ICY, icyAsTheParserReads } from './icy-status-line.js';
 
 /** A header line the parser is not shown as written, and what it was: `index` counts header lines from 0. */
 export interface HeaderLineSetAside {
@@ -47,13 +47,13 @@ const CONTENT_LENGTH_LINE = /\ncontent-length[ \t]*:([^\r\n]*)/gi;
 const LENIENT_STATUS_LINE = /^http\/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?$/i;
 
 /**
- * `head` (status line to the empty line) as Node's parser reads it, with what was set aside; undefined
- * when the parser reads it as it is (nearly every answer: this is on every answer's path).
- * `firstOnConnection`: only a connection's first answer may be SHOUTcast's.
+ * A head (status line to the empty line, as Latin-1 text: one character a byte) as Node's parser
+ * reads it, with what was set aside; undefined when the parser reads it as it is (nearly every
+ * answer: this is on every answer's path). `firstOnConnection`: only a connection's first answer
+ * may be SHOUTcast's.
  */
-export function headForTheParser(head: Buffer, firstOnConnection: boolean): ParserView | undefined {
-  const text = head.toString('latin1');
-  const icy = firstOnConnection && startsIcy(head, 0);
+export function headForTheParser(text: string, firstOnConnection: boolean): ParserView | undefined {
+  const icy = firstOnConnection && text.startsWith(ICY);
   if (!icy && READABLE_STATUS_LINE.test(text) && !UNREADABLE_LINE.test(text) && !repeatsLength(text)) return undefined;
 
   const [statusLine, ...lines] = headLines(text);
@@ -77,7 +77,7 @@ export function headForTheParser(head: Buffer, firstOnConnection: boolean): Pars
     parserLines.push(`${view.name}: ${view.value}${line.continuation}`);
   }
   const parserStatus = icy ? undefined : readableStatusLine(statusLine!.text);
-  const statusBytes = icy ? icyAsTheParserReads(Buffer.from(statusLine!.text, 'latin1')).toString('latin1') : parserStatus;
+  const statusBytes = icy ? icyAsTheParserReads(statusLine!.text) : parserStatus;
   return {
     head: Buffer.from(`${statusBytes}\r\n${parserLines.map((line) => `${line}\r\n`).join('')}\r\n`, 'latin1'),
     setAside,

@@ -42,8 +42,8 @@ export function answerStatusVersion(response: { readonly httpVersion: string; re
 export interface AnswerHead {
   /** Its header lines (names and values), as the parser's rawHeaders lists them; with the lines it was not shown put back. */
   readonly fields: string[];
-  /** Its bytes, status line to empty line; undefined for a socket that is not watched. */
-  readonly asSent: Buffer | undefined;
+  /** Its bytes, status line to empty line, as Latin-1 text (one character a byte); undefined for a socket that is not watched. */
+  readonly asSent: string | undefined;
 }
 
 /** An answer's head as its server wrote it. Call once per answer, from its 'response' (or 'upgrade') event: it is handed over once. */
@@ -75,7 +75,7 @@ class AnswerHeadWatch {
   /** The start of a head whose empty line has not come yet. */
   #held: Buffer | undefined;
   /** The last final head, until its answer takes it. */
-  asSent: Buffer | undefined;
+  asSent: string | undefined;
   setAside: readonly HeaderLineSetAside[] | undefined;
   answeredIcy = false;
 
@@ -123,25 +123,28 @@ class AnswerHeadWatch {
       }
       this.#expectingHead = false;
       if (status === 'final') {
-        this.#pass(bytes.subarray(0, from));
-        return this.#passFinalHead(bytes.subarray(from, end), bytes.subarray(end), first);
+        return this.#passFinalHead(bytes, from, end, first);
       }
       // A 101 (what follows is another protocol; its head is handed on as sent) or not a status
       // line at all: as it came.
       if (status === 'switching') {
-        this.asSent = bytes.subarray(from, end);
+        this.asSent = bytes.toString('latin1', from, end);
         this.setAside = undefined;
       }
       return this.#pass(bytes);
     }
   }
 
-  #passFinalHead(head: Buffer, rest: Buffer, first: boolean): boolean {
-    const view = headForTheParser(head, first);
-    this.asSent = head;
+  /** `bytes` with a final head from `from` to `end`: passed on as they came when the parser reads the head, else with the head it reads. */
+  #passFinalHead(bytes: Buffer, from: number, end: number, first: boolean): boolean {
+    const text = bytes.toString('latin1', from, end);
+    const view = headForTheParser(text, first);
+    this.asSent = text;
     this.setAside = view?.setAside;
-    if (view?.icy) this.answeredIcy = true;
-    return this.#pass(!view ? (rest.length === 0 ? head : Buffer.concat([head, rest])) : Buffer.concat([view.head, rest]));
+    if (!view) return this.#pass(bytes);
+    if (view.icy) this.answeredIcy = true;
+    this.#pass(bytes.subarray(0, from));
+    return this.#pass(Buffer.concat([view.head, bytes.subarray(end)]));
   }
 
   #pass(bytes: Buffer): boolean {

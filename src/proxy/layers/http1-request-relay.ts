@@ -320,7 +320,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   // Node writes every status line as HTTP/1.1; written again, an HTTP/1.0 server's answer says so
   // to the device, as it would direct (its client reads the connection's persistence and framing
   // from it), and a SHOUTcast server's says ICY.
-  (res as unknown as OutgoingInternals)._header = !changed && head.asSent ? head.asSent.toString('latin1')
+  (res as unknown as OutgoingInternals)._header = !changed && head.asSent !== undefined ? head.asSent
     : `${version} ${status} ${reason}\r\n${fieldLines(shown)}\r\n`;
   return altSvcChanged;
 }

@@ -10,18 +10,19 @@
 // server wrote it (`ICY`). A SHOUTcast server answers once and closes, so only a connection's
 // first answer is looked at.
 
-const ICY = Buffer.from('ICY ', 'latin1');
-const READ_BY_THE_PARSER_AS = Buffer.from('ICE/1.0 ', 'latin1');
+/** How a SHOUTcast status line starts. */
+export const ICY = 'ICY ';
+const READ_BY_THE_PARSER_AS = 'ICE/1.0 ';
 
 /** What a status line says its version is, as the device must read it: `ICY` for SHOUTcast's. */
 export type StatusLineVersion = 'ICY' | `HTTP/${string}`;
 
 /** Whether the bytes from `from` start a SHOUTcast status line. */
 export function startsIcy(bytes: Buffer, from: number): boolean {
-  return bytes.length - from >= ICY.length && bytes.compare(ICY, 0, ICY.length, from, from + ICY.length) === 0;
+  return bytes.length - from >= ICY.length && bytes.toString('latin1', from, from + ICY.length) === ICY;
 }
 
-/** A SHOUTcast head (startsIcy) as Node's parser reads it. */
-export function icyAsTheParserReads(head: Buffer): Buffer {
-  return Buffer.concat([READ_BY_THE_PARSER_AS, head.subarray(ICY.length)]);
+/** A SHOUTcast status line (it starts with ICY) as Node's parser reads it. */
+export function icyAsTheParserReads(statusLine: string): string {
+  return `${READ_BY_THE_PARSER_AS}${statusLine.slice(ICY.length)}`;
 }

@@ -358,9 +358,9 @@ function announcedBodyBytes(req: http.IncomingMessage): number {
  */
 function responseHead(response: http.IncomingMessage, head: AnswerHead): Buffer {
   const pins = /^public-key-pins(-report-only)?$/i;
-  if (head.asSent && !head.fields.some((field, i) => i % 2 === 0 && pins.test(field))) return head.asSent;
+  const kept = head.asSent !== undefined && !head.fields.some((field, i) => i % 2 === 0 && pins.test(field));
   // Latin-1, as the parser read it: a reason phrase or a value with a byte above 0x7F goes back as that byte.
-  return Buffer.from(`HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(head.fields, pins)}\r\n`, 'latin1');
+  return Buffer.from(kept ? head.asSent! : `HTTP/${response.httpVersion} ${response.statusCode ?? 0} ${response.statusMessage ?? ''}\r\n${fieldLines(head.fields, pins)}\r\n`, 'latin1');
 }
 
 /** Whether a Connection field says the connection ends after this message. */

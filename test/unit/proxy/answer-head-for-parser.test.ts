@@ -6,12 +6,13 @@
 import t from 'tap';
 import { headForTheParser, restoredHeaderList } from '../../../src/proxy/layers/answer-head-for-parser.js';
 
-const head = (lines: readonly string[], end = '\r\n', status = 'HTTP/1.1 200 OK'): Buffer => Buffer.from(`${status}${end}${lines.map((line) => `${line}${end}`).join('')}${end}`, 'latin1');
+/** A head as the parser's view takes it: Latin-1 text. */
+const head = (lines: readonly string[], end = '\r\n', status = 'HTTP/1.1 200 OK'): string => `${status}${end}${lines.map((line) => `${line}${end}`).join('')}${end}`;
 
 /** The header list Node's parser reports for a head it reads: names and values, the whitespace around values dropped. */
-function parsed(bytes: Buffer): string[] {
+function parsed(text: string): string[] {
   const raw: string[] = [];
-  for (const line of bytes.toString('latin1').split(/\r?\n/).slice(1)) {
+  for (const line of text.split(/\r?\n/).slice(1)) {
     if (line === '') break;
     const colon = line.indexOf(':');
     raw.push(colon < 0 ? line : line.slice(0, colon), colon < 0 ? '' : line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, ''));
@@ -40,8 +41,8 @@ t.test('shown to the parser in a form it reads; the list the device gets is the 
     const view = headForTheParser(original, false);
     t.ok(view, `${row.name}: shown another way`);
     if (!view) continue;
-    t.equal(view.head.toString('latin1'), head(row.parserReads, '\r\n', row.parserStatus ?? row.status).toString('latin1'), `${row.name}: what the parser reads`);
-    t.same(restoredHeaderList(parsed(view.head), view.setAside), parsed(original), `${row.name}: the list as the server sent it`);
+    t.equal(view.head.toString('latin1'), head(row.parserReads, '\r\n', row.parserStatus ?? row.status), `${row.name}: what the parser reads`);
+    t.same(restoredHeaderList(parsed(view.head.toString('latin1')), view.setAside), parsed(original), `${row.name}: the list as the server sent it`);
   }
 });
 
@@ -72,7 +73,7 @@ t.test('left alone: the parser reads it as it is, or must refuse it', async (t) 
   ];
   for (const row of table) {
     const view = headForTheParser(head(row.lines, '\r\n', row.status), false);
-    t.ok(view === undefined || view.setAside.length === 0 && view.head.equals(head(row.lines, '\r\n', row.status)), row.name);
+    t.ok(view === undefined || view.setAside.length === 0 && view.head.toString('latin1') === head(row.lines, '\r\n', row.status), row.name);
   }
   t.equal(headForTheParser(head(['Content-Type: text/plain', 'Content-Length: 5']), false), undefined, 'the common answer is not copied at all');
 });

@@ -33,7 +33,7 @@ t.test('a repeated length is shown once; the header list comes back whole, once'
   const response = { rawHeaders: ['Content-Length', '2', 'X-A', 'b'], socket };
   const head = takeAnswerHead(response);
   t.same(head.fields, ['Content-Length', '2', 'X-A', 'b', 'Content-Length', '2'], 'its lines as the server sent them');
-  t.equal(head.asSent?.toString('latin1'), REPEATED, 'its bytes as the server sent them');
+  t.equal(head.asSent, REPEATED, 'its bytes as the server sent them');
   t.same(takeAnswerHead(response), { fields: ['Content-Length', '2', 'X-A', 'b'], asSent: undefined }, 'handed over once: the next answer has its own');
 });
 
