@@ -113,6 +113,8 @@ export class InterceptingProxy {
     this.#httpMode = new HttpProxyMode({
       tracker, ca: options.ca, ...(options.auth ? { auth: options.auth } : {}), layers, http1: this.#http1, isSelf: (target) => this.#isSelf(target),
       plainAgent: () => this.#upstream.plainConnectionAgent(),
+      // No ALPN: what a client that speaks HTTP/1.1 over its own TLS offers (axios, curl --http1.1).
+      tlsAgent: () => this.#upstream.connectionAgent(undefined, { alpn: [] }),
       ...(options.wireguard ? { wireguard: options.wireguard } : {}),
     });
     this.#socksMode = new SocksMode({ tracker, ...(options.auth ? { auth: options.auth } : {}), layers, isSelf: (target) => this.#isSelf(target) });

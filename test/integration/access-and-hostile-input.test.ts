@@ -56,7 +56,8 @@ const hostile: Array<[string, string | Buffer, RegExp]> = [
   ['a CONNECT to port 0', 'CONNECT a.example.test:0 HTTP/1.1\r\n\r\n', /^HTTP\/1.1 400/],
   ['an unbracketed IPv6 CONNECT', 'CONNECT 2001:db8::1:443 HTTP/1.1\r\n\r\n', /^HTTP\/1.1 400/],
   ['credentials in an absolute URL', 'GET http://user:pw@a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\n\r\n', /^HTTP\/1.1 400/],
-  ['an https:// URL without CONNECT', 'GET https://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\n\r\n', /^HTTP\/1.1 400/],
+  // (An https:// URL is no longer one: phonehome makes the TLS connection, clients-axios.test.ts.)
+  ['a URL of a scheme that is not HTTP', 'GET ftp://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\n\r\n', /^HTTP\/1.1 400/],
   ['headers larger than 1 MiB', `GET http://a.example.test/ HTTP/1.1\r\nHost: a.example.test\r\nX-Big: ${'a'.repeat(limits.http1MaxRequestHeadBytes)}\r\n\r\n`, new RegExp(`^HTTP/1.1 431[\\s\\S]*larger than ${limits.http1MaxRequestHeadBytes} bytes`)],
   ['bytes that are not HTTP', Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0d, 0x0a, 0x0d, 0x0a]), /^HTTP\/1.1 400/],
   ['a request to the proxy itself', '', /^HTTP\/1.1 508/],

@@ -3,6 +3,12 @@
 // hands over: CONNECT tunnels to the layer stack (which decides passthrough),
 // absolute-form requests to the HTTP/1 layer. Requests for the proxy's own address get the CA
 // install page.
+//
+// An absolute-form `https://` URL (`GET https://host/ HTTP/1.1`, sent in clear to the proxy) asks
+// the proxy to make the TLS connection itself. Squid and mitmproxy do, and clients send it: axios
+// in Node did for every https URL behind an HTTP proxy, and so do small HTTP stacks that have no
+// CONNECT. phonehome answered it with a 400 of its own; now it connects over TLS, verified as any
+// upstream, and the flow says the device sent it in clear (HTTPS_SENT_IN_CLEAR).
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,12 +38,18 @@ export interface HttpProxyModeOptions {
   readonly isSelf: (target: Target) => boolean;
   /** A new upstream for one server of one device connection (UpstreamConnector.plainConnectionAgent). */
   readonly plainAgent: () => ConnectionAgent;
+  /** The same over TLS, for an absolute-form https:// URL (UpstreamConnector.connectionAgent). */
+  readonly tlsAgent: () => ConnectionAgent;
   /** The running WireGuard endpoint, for the install page's /wireguard (--wireguard). */
   readonly wireguard?: () => WireguardInfo | undefined;
 }
 
 const PROXY_AUTH_REQUIRED = 'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="phonehome"\r\nConnection: close\r\n\r\n';
 const ABSOLUTE_HTTP_URL = /^http:\/\/([^/?#]*)([^#]*)/i;
+/** An absolute-form URL a request may name: http, or https for TLS that phonehome makes. */
+const ABSOLUTE_URL = /^(https?):\/\/([^/?#]*)([^#]*)/i;
+/** The tag of a request whose https:// URL the device sent in clear, for phonehome to make the TLS connection. */
+export const HTTPS_SENT_IN_CLEAR = 'proxy:https-sent-in-clear';
 
 export class HttpProxyMode {
   readonly #options: HttpProxyModeOptions;
@@ -48,7 +60,7 @@ export class HttpProxyMode {
 
   constructor(options: HttpProxyModeOptions) {
     this.#options = options;
-    this.#upstreams = new ProxyConnectionUpstreams(options.plainAgent);
+    this.#upstreams = new ProxyConnectionUpstreams((tls) => (tls ? options.tlsAgent() : options.plainAgent()));
     this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])), limits.keepAliveTimeoutMs);
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
@@ -88,22 +100,24 @@ export class HttpProxyMode {
       respondText(res, 407, 'proxy authentication required', { 'proxy-authenticate': 'Basic realm="phonehome"' });
       return;
     }
-    const absolute = ABSOLUTE_HTTP_URL.exec(url);
+    const absolute = ABSOLUTE_URL.exec(url);
     if (!absolute) {
       this.#rejected(req, { host: '', port: 0 }, `unsupported request target ${JSON.stringify(url.slice(0, 80))}`, 'client:bad-target');
-      respondText(res, 400, 'phonehome expects absolute http:// URLs, or CONNECT for https');
+      respondText(res, 400, 'phonehome expects absolute http:// or https:// URLs, or CONNECT');
       return;
     }
-    const authority = absolute[1]!;
-    const parsed = authority.includes('@') ? { ok: false as const, reason: 'credentials in the URL authority' } : parseTarget(authority, 80);
+    const tls = absolute[1]!.toLowerCase() === 'https';
+    const defaultPort = tls ? 443 : 80;
+    const authority = absolute[2]!;
+    const parsed = authority.includes('@') ? { ok: false as const, reason: 'credentials in the URL authority' } : parseTarget(authority, defaultPort);
     if (!parsed.ok) {
       this.#rejected(req, { host: '', port: 0 }, `bad target: ${parsed.reason}`, 'client:bad-target');
       respondText(res, 400, `bad target: ${parsed.reason}`);
       return;
     }
     const target = parsed.target;
-    if (target.host === INSTALL_HOST) {
-      serveInstallPage(this.#options.ca, absolute[2] || '/', res, { ...this.#installPage(), authorized: true });
+    if (target.host === INSTALL_HOST && !tls) {
+      serveInstallPage(this.#options.ca, absolute[3] || '/', res, { ...this.#installPage(), authorized: true });
       return;
     }
     if (this.#options.isSelf(target)) {
@@ -112,8 +126,12 @@ export class HttpProxyMode {
       return;
     }
     const client = clientOf(req.socket);
-    const agent = this.#upstreams.agentFor(req.socket, target).nodeAgent;
-    this.#options.http1.exchange(req, res, { client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls: false, agent, sentToUsAsProxy: true, url: `http://${formatAuthority(target, 80)}${absolute[2] || '/'}`, ...(offered ? { tags: [H2C_DECLINED_TAG], deviceRawHeaders: offered } : { tags: [] }) });
+    const agent = this.#upstreams.agentFor(req.socket, target, tls).nodeAgent;
+    const tags = [...(tls ? [HTTPS_SENT_IN_CLEAR] : []), ...(offered ? [H2C_DECLINED_TAG] : [])];
+    this.#options.http1.exchange(req, res, {
+      client, connection: proxyConnectionId(req.socket), mode: 'http', target, tls, agent, sentToUsAsProxy: true,
+      url: `${tls ? 'https' : 'http'}://${formatAuthority(target, defaultPort)}${absolute[3] || '/'}`, tags, ...(offered ? { deviceRawHeaders: offered } : {}),
+    });
   }
 
   #installPage(): { wireguard?: () => WireguardInfo | undefined } {

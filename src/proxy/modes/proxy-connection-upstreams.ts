@@ -1,5 +1,5 @@
-// The servers one device's HTTP proxy connection reaches with absolute-form requests (plain http://
-// URLs and ws:// upgrades), each with a connection of its own that lives no longer than the
+// The servers one device's HTTP proxy connection reaches with absolute-form requests (http:// and
+// https:// URLs, ws:// upgrades), each with a connection of its own that lives no longer than the
 // device's connection. Direct, a device that makes three connections for three requests shows the
 // server three connections, and two devices never share one; through a shared pool the server saw
 // one connection for all of them (found by wget, which starts a new process and connection for each
@@ -13,15 +13,16 @@ import { formatAuthority, type Target } from '../access/target.js';
 import type { ConnectionAgent } from '../connection-agent.js';
 
 export class ProxyConnectionUpstreams {
-  readonly #newAgent: () => ConnectionAgent;
+  /** A new upstream, in clear or over TLS that phonehome makes itself (an https:// URL). */
+  readonly #newAgent: (tls: boolean) => ConnectionAgent;
   readonly #byConnection = new WeakMap<Duplex, Map<string, ConnectionAgent>>();
 
-  constructor(newAgent: () => ConnectionAgent) {
+  constructor(newAgent: (tls: boolean) => ConnectionAgent) {
     this.#newAgent = newAgent;
   }
 
-  /** The upstream of `target` for requests on the device connection `socket`. */
-  agentFor(socket: Duplex, target: Target): ConnectionAgent {
+  /** The upstream of `target` for requests on the device connection `socket`, over TLS when `tls`. */
+  agentFor(socket: Duplex, target: Target, tls = false): ConnectionAgent {
     let agents = this.#byConnection.get(socket);
     if (!agents) {
       const mine = new Map<string, ConnectionAgent>();
@@ -32,7 +33,7 @@ export class ProxyConnectionUpstreams {
         mine.clear();
       });
     }
-    const key = formatAuthority(target);
+    const key = `${tls ? 'https' : 'http'}://${formatAuthority(target)}`;
     const known = agents.get(key);
     if (known) {
       // Most recently used last: the first entry is the one to let go.
@@ -45,7 +46,7 @@ export class ProxyConnectionUpstreams {
       agents.delete(oldestKey);
       oldest.release();
     }
-    const agent = this.#newAgent();
+    const agent = this.#newAgent(tls);
     agents.set(key, agent);
     return agent;
   }

@@ -10,12 +10,12 @@ import type { ConnectionAgent } from '../../../src/proxy/connection-agent.js';
 import { ProxyConnectionUpstreams } from '../../../src/proxy/modes/proxy-connection-upstreams.js';
 import type { Target } from '../../../src/proxy/access/target.js';
 
-interface CountingAgent { readonly n: number; released: boolean; release(): void }
+interface CountingAgent { readonly n: number; readonly tls: boolean; released: boolean; release(): void }
 
 function upstreams(): { upstreams: ProxyConnectionUpstreams; made: CountingAgent[] } {
   const made: CountingAgent[] = [];
-  const make = (): ConnectionAgent => {
-    const agent: CountingAgent = { n: made.length, released: false, release() { this.released = true; } };
+  const make = (tls: boolean): ConnectionAgent => {
+    const agent: CountingAgent = { n: made.length, tls, released: false, release() { this.released = true; } };
     made.push(agent);
     return agent as unknown as ConnectionAgent;
   };
@@ -35,6 +35,15 @@ t.test('one upstream per server and connection, reused', async (t) => {
   a.destroy();
   await new Promise((resolve) => a.once('close', resolve));
   t.same(made.map((m) => m.released), [true, true, false], "the closed connection's upstreams are let go, the other's kept");
+});
+
+t.test('the same server over TLS (an https:// URL) and in clear: an upstream each, of its kind', async (t) => {
+  const { upstreams: u, made } = upstreams();
+  const a = new PassThrough();
+  const secure = u.agentFor(a, server(1), true);
+  t.not(secure, u.agentFor(a, server(1)), 'in clear: another upstream');
+  t.equal(u.agentFor(a, server(1), true), secure, 'over TLS again: the same');
+  t.same(made.map((m) => m.tls), [true, false]);
 });
 
 t.test('past the bound the least recently used is let go', async (t) => {
