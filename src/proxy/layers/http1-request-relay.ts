@@ -10,9 +10,9 @@
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,
 // Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
-// chunked with trailers, or until close), the server's 1xx answers, its status line's version
-// (HTTP/1.0, and SHOUTcast's ICY) and a Content-Length it repeats, which Node's parser reads only
-// once answer-head-watch.ts has shown it the head another way. What is still changed:
+// chunked with trailers, or until close), the server's 1xx answers, and its answer head byte for
+// byte (answer-head-watch.ts: also what Node's parser reads only when shown another way, such as
+// SHOUTcast's ICY or a repeated Content-Length). What is still changed:
 //   - from a device that uses phonehome as its HTTP proxy (the proxy port, and its CONNECT
 //     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
@@ -204,7 +204,7 @@ export function serverHungUp(err: unknown): boolean {
 /**
  * A request to the planned server on the plan's agent (the device connection's own, or the shared
  * pool); its head is storeRequestHead's. Its answer's head is looked at before Node's parser reads
- * it (answer-head-watch.ts): take its version and fields from answerStatusVersion and answerHeaderList.
+ * it (answer-head-watch.ts): take its version and head from answerStatusVersion and takeAnswerHead.
  */
 export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method: string | undefined, path: string): http.ClientRequest {
   const request = (plan.tls ? https : http).request({
@@ -223,9 +223,9 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
  * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
  * Connection: keep-alive (our agents keep connections) and, to a POST without a body,
  * Transfer-Encoding: chunked. Headers the device did send set the framing as usual: Node is given
- * those, and the head it would write is replaced
- * by the device's lines, which its writer would have refused with a control byte in a value
- * (a 502 of ours until 2026-12-07, where the server read it direct).
+ * those, and the head it would write is replaced by the device's lines, which its writer would
+ * have refused with a control byte in a value (a 502 of ours until 2026-12-07, where the server
+ * read it direct).
  */
 export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean): void {
   upstream.removeHeader('Connection');
