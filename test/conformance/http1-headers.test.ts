@@ -621,6 +621,28 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'informational heads arrive byte for byte too: a 100 as the server words it, a 103 without spaces (until 2026-12-07: written again)',
+    origin: async (peer) => {
+      if (peer.start > 0) {
+        await answer('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain')(peer);
+        return;
+      }
+      await peer.waitFor(hasHead, 'the request head');
+      peer.write('HTTP/1.1 100 continue please\r\nX-Seen:yes\r\n\r\n');
+      await peer.waitFor(hasLengthBody, 'the body');
+      peer.write('HTTP/1.1 103 Early Hints\r\nLink:</app.css>; rel=preload\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nstored');
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`));
+      await peer.waitFor((text) => text.includes('X-Seen:yes\r\n\r\n'), 'the 100');
+      peer.write('hello');
+      await endsWith(peer, 'stored');
+      // The device's connection is kept after an answer its 100 preceded, as direct: a second request is answered.
+      peer.write(head(`GET /again HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await endsWith(peer, 'again');
+    },
+  },
+  {
     name: 'a 60 kB header block passes both ways',
     origin: answer(`HTTP/1.1 200 OK\r\nX-Big-Answer: ${'b'.repeat(60_000)}\r\nContent-Length: 2\r\n\r\nok`),
     client: async (peer, head, authority) => {

@@ -2,7 +2,7 @@
 // the devices' own clients read and the parser refuses (a repeated Content-Length, SHOUTcast's
 // `ICY 200 OK`, whitespace before a colon...: answer-head-for-parser.ts) were a 502 of ours; now the
 // parser is shown a head it reads, and the device gets the head the server wrote, byte for byte
-// (takeAnswerHead: its bytes, and its lines for the record).
+// (takeAnswerHead: its bytes, and its lines for the record; takeInformationalHead for a 1xx).
 //
 // Which bytes are a head: the first ones after each request is given the connection (Node's client
 // sends a request only once the last answer is done, and a server answers a request once it has
@@ -57,6 +57,11 @@ export function takeAnswerHead(response: { readonly rawHeaders: string[]; readon
   return { fields: setAside ? restoredHeaderList(response.rawHeaders, setAside) : response.rawHeaders, asSent };
 }
 
+/** The next informational (1xx) head `socket` read, as Latin-1 text, in the order they came; undefined when none waits. Call from each 'information' event. */
+export function takeInformationalHead(socket: net.Socket | null): string | undefined {
+  return socket ? watches.get(socket)?.informational?.shift() : undefined;
+}
+
 const LF = 0x0a;
 const SPACE = 0x20;
 const TAB = 0x09;
@@ -76,6 +81,8 @@ class AnswerHeadWatch {
   #held: Buffer | undefined;
   /** The last final head, until its answer takes it. */
   asSent: string | undefined;
+  /** The informational heads of the current answer not yet taken (rare: made when one comes). */
+  informational: string[] | undefined;
   setAside: readonly HeaderLineSetAside[] | undefined;
   answeredIcy = false;
 
@@ -90,6 +97,7 @@ class AnswerHeadWatch {
 
   expectHead(): void {
     this.#expectingHead = true;
+    this.informational = undefined;
   }
 
   /** What the connection read while a head was expected: heads looked at, then passed on with what follows them. */
@@ -118,6 +126,7 @@ class AnswerHeadWatch {
       this.#first = false;
       const status = statusClass(bytes, from, first);
       if (status === 'informational') {
+        (this.informational ??= []).push(bytes.toString('latin1', from, end));
         from = end;
         continue;
       }

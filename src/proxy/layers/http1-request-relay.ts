@@ -10,7 +10,7 @@
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
 // raw header lists with their case, order and repeats, no header of Node's own (Connection,
 // Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
-// chunked with trailers, or until close), the server's 1xx answers, and its answer head byte for
+// chunked with trailers, or until close), the server's answer heads (1xx and final) byte for
 // byte (answer-head-watch.ts: also what Node's parser reads only when shown another way, such as
 // SHOUTcast's ICY or a repeated Content-Length). What is still changed:
 //   - from a device that uses phonehome as its HTTP proxy (the proxy port, and its CONNECT
@@ -45,7 +45,7 @@ import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
 import type { StatusLineVersion } from './icy-status-line.js';
-import { answerStatusVersion, takeAnswerHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, takeInformationalHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
@@ -61,6 +61,8 @@ interface OutgoingInternals {
   _header: string;
   /** What writeContinue and writeEarlyHints use: bytes before the response, in pipeline order. */
   _writeRaw(data: string, encoding: BufferEncoding): boolean;
+  /** What writeContinue sets: a 100 went to a device that expected one, so its connection may be kept. */
+  _sent100: boolean;
 }
 
 export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResponse, plan: RelayPlan, agents: UpstreamAgents): void {
@@ -112,10 +114,14 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   };
 
   upstream.on('information', (info: http.InformationEvent) => {
+    const asSent = takeInformationalHead(upstream.socket);
     if (http10Device || res.headersSent) return;
-    // The device's Expect: 100-continue went to the server; its 100 releases the device's body.
-    if (info.statusCode === 100 && info.rawHeaders.length === 0) res.writeContinue();
-    else (res as unknown as OutgoingInternals)._writeRaw(informationalHead(info), 'latin1');
+    // As the server wrote it (answer-head-watch.ts), before the answer, in pipeline order.
+    const internals = res as unknown as OutgoingInternals;
+    internals._writeRaw(asSent ?? informationalHead(info), 'latin1');
+    // The device's Expect: 100-continue went to the server; its 100 releases the device's body,
+    // and Node keeps the connection after the answer only when it knows a 100 went (writeContinue's flag).
+    if (info.statusCode === 100) internals._sent100 = true;
   });
 
   upstream.on('response', (response: http.IncomingMessage) => {
@@ -329,7 +335,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
 const FRAMING_FIELDS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'trailer']);
 
 
-/** A 1xx head as the server sent it (its reason phrase and headers), in HTTP/1.1. */
+/** A 1xx head written again from what the parser read (its reason phrase and headers), in HTTP/1.1: for a server connection not watched. */
 function informationalHead(info: http.InformationEvent): string {
   return `HTTP/1.1 ${info.statusCode} ${info.statusMessage}\r\n${fieldLines(info.rawHeaders)}\r\n`;
 }

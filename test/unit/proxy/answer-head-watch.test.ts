@@ -5,7 +5,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { answerStatusVersion, takeAnswerHead, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, takeInformationalHead, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
 import { limits } from '../../../src/limits.js';
 
 /** A socket as a server connection: all its reader has been given so far, and a push() standing for its handle. */
@@ -53,6 +53,20 @@ t.test('an informational head goes on at once; the final one after it is looked 
   t.equal(read(), 'HTTP/1.1 100 Continue\r\n\r\n', 'the 100 releases the device\'s body: it is not held');
   deliver(`gth: 2\r\nX-A: b\r\nContent-Length: 2\r\n\r\nok`);
   t.equal(read(), `HTTP/1.1 100 Continue\r\n\r\n${AS_THE_PARSER_READS}ok`);
+});
+
+t.test('informational heads are kept as sent, in order, for their events; a new request starts afresh', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket);
+  deliver('HTTP/1.1 100 continue please\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink:</a.css>\r\n\r\n');
+  read();
+  t.equal(takeInformationalHead(socket), 'HTTP/1.1 100 continue please\r\n\r\n');
+  t.equal(takeInformationalHead(socket), 'HTTP/1.1 103 Early Hints\r\nLink:</a.css>\r\n\r\n');
+  t.equal(takeInformationalHead(socket), undefined, 'none waits');
+  deliver('HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  watchAnswerHeads(socket);
+  t.equal(takeInformationalHead(socket), undefined, 'one not taken goes with its answer');
+  t.equal(takeInformationalHead(null), undefined, 'no socket, none');
 });
 
 t.test('on a kept connection each request\'s answer is looked at; bodies are not', async (t) => {
