@@ -20,7 +20,8 @@ const knownDifferences: KnownDifferences = {};
 
 /**
  * axios names its Host field `host` when it talks to a proxy and `Host` direct: the client's
- * doing, not the proxy's, so the origin's records are compared with that one name in lower case.
+ * doing, not the proxy's, so the origin's records are compared with that one name in lower case
+ * (Scenario.proxyDialect).
  */
 const hostInLowerCase = (transcript: string): string => transcript.replace(/^Host: /gm, 'host: ');
 
@@ -55,7 +56,7 @@ t.test('axios 1.6 (an https:// URL sent to the proxy in clear)', async (t) => {
     await differential(t, proxy, origin, {
       name: `axios GET + JSON POST (${secure ? 'https' : 'http'})`,
       modes: ['http-proxy'],
-      originView: hostInLowerCase,
+      proxyDialect: hostInLowerCase,
       run: async (context) => {
         const text = await runAxios(context);
         // Two equal failures are not fidelity: axios must have read the answers.

@@ -9,15 +9,11 @@ import path from 'node:path';
 import t from 'tap';
 import { chromium } from 'playwright-core';
 import { tempDir } from '../helpers/lab.js';
-import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, withoutConnectionKeepAlive, type KnownDifferences, type RunContext } from './differential.js';
 import { startWebSocketOrigin } from './websocket-origin.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  // Not a proxy defect: Chromium speaks its own dialect to an HTTP proxy, sending Proxy-Connection
-  // where it sends Connection direct, and Proxy-* headers are the proxy's to drop (documented).
-  'chromium page + fetch POST (http) @ http-proxy origin': 'Chromium sends Proxy-Connection: keep-alive to a proxy in place of Connection: keep-alive, which phonehome drops as documented: the origin gets neither (expected)',
-};
+const knownDifferences: KnownDifferences = {};
 
 const chromiumPath = [process.env['CHROMIUM_PATH'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p): p is string => !!p && fs.existsSync(p));
 
@@ -123,7 +119,8 @@ t.test('Chromium', { skip: skip ?? false }, async (t) => {
   t.test('a page in clear (HTTP/1.1)', async (t) => {
     const origin = await startRecordingOrigin({ handler: handler as never });
     t.teardown(() => origin.close());
-    await differential(t, proxy, origin, { name: 'chromium page + fetch POST (http)', run: runChromium, originView: requestsSorted }, knownDifferences);
+    // Chromium's Proxy-Connection, the proxy's to keep, in place of Connection (withoutConnectionKeepAlive).
+    await differential(t, proxy, origin, { name: 'chromium page + fetch POST (http)', run: runChromium, originView: requestsSorted, proxyDialect: withoutConnectionKeepAlive }, knownDifferences);
   });
 
   for (const secure of [true, false]) {

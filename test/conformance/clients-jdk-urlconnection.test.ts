@@ -8,17 +8,11 @@
 
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, withoutConnectionKeepAlive, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 import { compileJava, jdkMissing, runJava } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  // Not a proxy defect: like Chromium, HttpURLConnection sends Proxy-Connection: keep-alive to an
-  // HTTP proxy where it sends Connection: keep-alive direct, and Proxy-* headers are the proxy's
-  // to drop (documented). curl sends no Connection direct and Proxy-Connection to a proxy, so
-  // turning one into the other would be wrong for curl: no rule fits both.
-  'jdk-urlconnection GET + POSTs + PUT (http) @ http-proxy origin': 'HttpURLConnection sends Proxy-Connection: keep-alive to a proxy in place of Connection: keep-alive, which phonehome drops as documented: the origin gets neither (expected)',
-};
+const knownDifferences: KnownDifferences = {};
 
 t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => {
   const classPath = await compileJava(t, ['jdk-urlconnection/UrlConnectionClient.java', 'java/PemTrust.java']);
@@ -40,6 +34,7 @@ t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => 
   t.test('an origin in clear', async (t) => {
     const origin = await startRecordingOrigin({ handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
-    await differential(t, proxy, origin, { name: 'jdk-urlconnection GET + POSTs + PUT (http)', run: runAgainst(origin) }, knownDifferences);
+    // HttpURLConnection's Proxy-Connection, the proxy's to keep, in place of Connection (withoutConnectionKeepAlive).
+    await differential(t, proxy, origin, { name: 'jdk-urlconnection GET + POSTs + PUT (http)', run: runAgainst(origin), proxyDialect: withoutConnectionKeepAlive }, knownDifferences);
   });
 });

@@ -456,6 +456,13 @@ export interface Scenario {
   readonly closesConnections?: boolean;
   /** Turns the origin's transcript into the form compared, e.g. requests sorted for a browser. */
   readonly originView?: (transcript: string) => string;
+  /**
+   * What the client writes another way when it talks to an HTTP proxy, undone in the origin's
+   * transcripts (direct and proxied alike) before they are compared in the http-proxy mode: the
+   * client's doing, not the proxy's (Chromium sends Proxy-Connection where it sends Connection
+   * direct). Everything else in the record is still compared byte for byte.
+   */
+  readonly proxyDialect?: (transcript: string) => string;
 }
 
 /**
@@ -472,6 +479,16 @@ export async function runScenario(proxy: ProxyUnderTest, origin: RecordingOrigin
   const client = await scenario.run({ mode, proxy, origin, ...trust });
   if (scenario.closesConnections) await within(origin.allClosed(), 10_000, `the origin's connections to close after ${scenario.name} @ ${mode}`);
   return { client, origin: (scenario.originView ?? ((s: string) => s))(origin.transcript()) };
+}
+
+/**
+ * The dialect of Chromium and of HttpURLConnection to an HTTP proxy (Scenario.proxyDialect): they
+ * send `Proxy-Connection: keep-alive`, which is the proxy's and goes no further, where direct they
+ * send `Connection: keep-alive`. curl sends Proxy-Connection to a proxy and no Connection direct,
+ * so a proxy that turned one into the other would be wrong for curl: no rule fits both.
+ */
+export function withoutConnectionKeepAlive(transcript: string): string {
+  return transcript.split('\n').filter((line) => line !== 'Connection: keep-alive\\r\\n').join('\n');
 }
 
 /** Known differences of one scenario, the same in each of `modes`. */
@@ -507,11 +524,13 @@ export async function differential(t: Test, proxy: ProxyUnderTest, origin: Recor
       appendTableRow({ proxy: proxy.name, scenario: scenario.name, mode, identical: false, error: error instanceof Error ? error.message.split('\n')[0] : String(error) });
       throw error;
     }
-    const originDifference = firstDifference(direct.origin, proxied.origin);
+    const dialect = mode === 'http-proxy' && scenario.proxyDialect ? scenario.proxyDialect : (transcript: string) => transcript;
+    const [expectedOrigin, seenOrigin] = [dialect(direct.origin), dialect(proxied.origin)];
+    const originDifference = firstDifference(expectedOrigin, seenOrigin);
     const clientDifference = firstDifference(direct.client, proxied.client);
     appendTableRow({ proxy: proxy.name, scenario: scenario.name, mode, identical: !originDifference && !clientDifference, origin: originDifference, client: clientDifference });
     if (originKnown) t.pass(`${label}: the origin's record is known to differ`, { skip: `${originKnown} (CONFORMANCE_ALL=1 compares it)` });
-    else t.equal(proxied.origin, direct.origin, `${label}: the origin received what it receives direct`);
+    else t.equal(seenOrigin, expectedOrigin, `${label}: the origin received what it receives direct`);
     if (clientKnown) t.pass(`${label}: the client's output is known to differ`, { skip: `${clientKnown} (CONFORMANCE_ALL=1 compares it)` });
     else t.equal(proxied.client, direct.client, `${label}: the client got what it gets direct`);
   }
