@@ -278,6 +278,26 @@ function getUntil(path: string, suffix: string): Scenario['client'] {
   };
 }
 
+/** Answers Expect: 100-continue with a 100, reads the body, then answers `final`. */
+function continueThenAnswer(final: string): OriginScript {
+  return async (peer) => {
+    await peer.waitFor(hasHead, 'the request head');
+    peer.write('HTTP/1.1 100 Continue\r\n\r\n');
+    await peer.waitFor(hasLengthBody, 'the body');
+    peer.write(final);
+  };
+}
+
+/** POSTs `body` with Expect: 100-continue, sends it once the 100 came, and waits for the answer to end with `suffix`. */
+function uploadAfterContinue(body: string, suffix: string): Scenario['client'] {
+  return async (peer, head, authority) => {
+    peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: ${body.length}\r\nExpect: 100-continue\r\n\r\n`));
+    await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
+    peer.write(body);
+    await endsWith(peer, suffix);
+  };
+}
+
 const headDone = (peer: RawPeer): Promise<void> => peer.waitFor((text) => hasHead(text.slice(text.lastIndexOf('HTTP/1.1 '))), 'a whole response head');
 const endsWith = (peer: RawPeer, suffix: string): Promise<void> => peer.waitFor((text) => text.endsWith(suffix), `the answer ending ${JSON.stringify(suffix)}`);
 
@@ -318,18 +338,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: "Expect: 100-continue is answered by the server's 100",
-    origin: async (peer) => {
-      await peer.waitFor(hasHead, 'the request head');
-      peer.write('HTTP/1.1 100 Continue\r\n\r\n');
-      await peer.waitFor(hasLengthBody, 'the body');
-      peer.write('HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nstored');
-    },
-    client: async (peer, head, authority) => {
-      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n`));
-      await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
-      peer.write('hello world');
-      await endsWith(peer, 'stored');
-    },
+    origin: continueThenAnswer('HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nstored'),
+    client: uploadAfterContinue('hello world', 'stored'),
   },
   {
     name: 'Expect: 100-continue refused by the server: its final answer, no 100 from us',
@@ -557,18 +567,8 @@ const scenarios: Scenario[] = [
   },
   {
     name: 'a 100 Continue, then an answer with its Content-Length repeated',
-    origin: async (peer) => {
-      await peer.waitFor(hasHead, 'the request head');
-      peer.write('HTTP/1.1 100 Continue\r\n\r\n');
-      await peer.waitFor(hasLengthBody, 'the body');
-      peer.write('HTTP/1.1 201 Created\r\nContent-Length: 6\r\nContent-Length: 6\r\n\r\nstored');
-    },
-    client: async (peer, head, authority) => {
-      peer.write(head(`POST /upload HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n`));
-      await peer.waitFor((text) => text.includes('100 Continue\r\n\r\n'), 'the 100 Continue');
-      peer.write('hello');
-      await endsWith(peer, 'stored');
-    },
+    origin: continueThenAnswer('HTTP/1.1 201 Created\r\nContent-Length: 6\r\nContent-Length: 6\r\n\r\nstored'),
+    client: uploadAfterContinue('hello', 'stored'),
   },
   {
     name: 'an answer head arrives byte for byte: whitespace around values, and a status line without a reason (until 2026-12-07: `Name: value` with one space, and `HTTP/1.1 200 `)',
