@@ -5,6 +5,7 @@
 // Pure and table-tested.
 
 import type { HeaderList } from '../model/flow.js';
+import { TOKEN, TOKEN_CHARACTER } from '../util/http-token.js';
 
 export interface RequestHeadLine {
   readonly kind: 'request';
@@ -25,7 +26,7 @@ export interface ResponseHeadLine {
 
 export type ParsedHead<T> = { readonly ok: true; readonly head: T } | { readonly ok: false; readonly reason: string };
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const REQUEST_LINE = new RegExp(`^(${TOKEN_CHARACTER}+) (\\S+) (HTTP\\/\\d\\.\\d)$`);
 const VERSION = /^HTTP\/1\.[01]$/;
 
 function lines(head: Buffer): string[] {
@@ -52,7 +53,7 @@ function headerFields(rawLines: readonly string[]): ParsedHead<HeaderList> {
 /** `head`: the bytes up to and including the empty line. */
 export function parseRequestHead(head: Buffer): ParsedHead<RequestHeadLine> {
   const [first = '', ...rest] = lines(head);
-  const match = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) (\S+) (HTTP\/\d\.\d)$/.exec(first);
+  const match = REQUEST_LINE.exec(first);
   if (!match) return { ok: false, reason: `not an HTTP/1 request line: ${JSON.stringify(first.slice(0, 60))}` };
   if (!VERSION.test(match[3]!)) return { ok: false, reason: `unsupported HTTP version ${match[3]}` };
   const headers = headerFields(rest);

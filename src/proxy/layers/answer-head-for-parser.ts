@@ -17,6 +17,7 @@
 // Lengths that differ stay the parser's to refuse (a 502 that says why): a proxy must not guess
 // which one frames the body (RFC 9112 §6.3), and Chromium refuses them too.
 
+import { TOKEN, TOKEN_CHARACTER } from '../../util/http-token.js';
 import { ICY, icyAsTheParserReads } from './icy-status-line.js';
 
 /** A header line the parser is not shown as written, and what it was: `index` counts header lines from 0. */
@@ -40,8 +41,7 @@ export interface ParserView {
 /** What llhttp reads as a status line: HTTP/x.y, one space, three digits. */
 const READABLE_STATUS_LINE = /^HTTP\/\d\.\d \d{3}[ \r\n]/;
 /** A line that is none of: a field (a token, then a colon), a folded continuation, the empty line. */
-const UNREADABLE_LINE = /\n(?![!#$%&'*+.^_`|~0-9A-Za-z-]+:|[ \t]|\r?\n|$)/;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const UNREADABLE_LINE = new RegExp(`\\n(?!${TOKEN_CHARACTER}+:|[ \\t]|\\r?\\n|$)`);
 const CONTENT_LENGTH_LINE = /\ncontent-length[ \t]*:([^\r\n]*)/gi;
 /** A status line curl and Chromium read: the version in any case, spaces or tabs between the parts. */
 const LENIENT_STATUS_LINE = /^http\/(\d)\.(\d)[ \t]+(\d{3})(?:[ \t]+(.*))?$/i;
