@@ -91,9 +91,10 @@ export const limits = {
   probeMemoryMs: 10 * 60_000,
   probeMemoryEntries: 10_000,
   /**
-   * After a TLS 1.3 handshake with a server, how long we wait for its first word (a session ticket,
-   * or the alert that says it wanted a client certificate) before answering the device. Servers
-   * send tickets right after the handshake; one that sends none costs this once per probe period.
+   * After a TLS 1.3 handshake with a server that asked for a client certificate, how long we wait
+   * for its first word (a session ticket, or the alert that says it required one) before answering
+   * the device. Servers send tickets right after the handshake; one that sends none costs this once
+   * per probe period. Servers that did not ask are not waited for.
    */
   clientCertificateProbeMs: 250,
   /** (device, host) pairs remembered as trusting our CA, so an unused connection's close is not taken for pinning. */

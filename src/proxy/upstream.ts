@@ -217,8 +217,9 @@ export class UpstreamConnector {
     });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
-    // certificate_required alert), bounded for servers that send no tickets.
-    if (socket.getProtocol() === 'TLSv1.3' && !this.#contexts.hasCertificate(servername ?? host)) {
+    // certificate_required alert), bounded for servers that send no tickets. Only a server that
+    // asked is waited for, which is rare: the rest cost the device no round trip more than direct.
+    if (socket.getProtocol() === 'TLSv1.3' && askedForClientCertificate(socket) && !this.#contexts.hasCertificate(servername ?? host)) {
       const refused = await firstWordAfterHandshake(socket);
       if (refused) {
         socket.destroy();
@@ -471,6 +472,17 @@ class UpstreamHttpsAgent extends https.Agent {
     this.#sessions.remember(socket, key);
     return socket;
   }
+}
+
+/**
+ * Whether the server sent a CertificateRequest in the handshake just made. A client learns the
+ * server's signature algorithms only from that message (its signature_algorithms extension), and
+ * OpenSSL lists the ones both sides share from it: an empty list means no request. (A request whose
+ * algorithms share none with ours reads as none; OpenSSL offers every common one, so a server that
+ * could verify a certificate at all shares some.)
+ */
+function askedForClientCertificate(socket: tls.TLSSocket): boolean {
+  return socket.getSharedSigalgs().length > 0;
 }
 
 /**

@@ -162,6 +162,42 @@ for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
   });
 }
 
+/** `openssl s_server -www` for `hostname` with these extra arguments, on a port of its choosing; its port. */
+async function startOpensslServer(t: Test, hostname: string, extra: string[]): Promise<number> {
+  const leaf = getOriginCa().issueLeaf(hostname);
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'key.pem'), leaf.keyPem);
+  fs.writeFileSync(path.join(dir, 'cert.pem'), leaf.certPem);
+  const server = spawn('openssl', ['s_server', '-accept', '127.0.0.1:0', '-key', path.join(dir, 'key.pem'), '-cert', path.join(dir, 'cert.pem'), '-www', ...extra], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => { server.kill(); });
+  let printed = '';
+  const port = await within(new Promise<number>((resolve, reject) => {
+    server.stdout.on('data', (chunk: Buffer) => {
+      printed += chunk.toString('latin1');
+      const accept = /^ACCEPT [^\n]*:(\d+)$/m.exec(printed);
+      if (accept) resolve(Number(accept[1]));
+    });
+    server.once('exit', (code) => reject(new Error(`openssl s_server exited (${code}): ${printed}`)));
+  }), 10_000, 'openssl s_server to listen');
+  return port;
+}
+
+t.test('a TLS 1.3 server that asks for no client certificate is not waited on before the device\'s handshake (one that sends no session tickets, as openssl -num_tickets 0)', async (t) => {
+  const port = await startOpensslServer(t, 'quiet.example.test', ['-tls1_3', '-num_tickets', '0']);
+  // Only a server that asked for a certificate is waited for; with this wait made endless, a wait
+  // for this server's first word (which never comes) shows as a handshake that never finishes.
+  const mutable = limits as { clientCertificateProbeMs: number };
+  const probeMs = mutable.clientCertificateProbeMs;
+  mutable.clientCertificateProbeMs = 3_600_000;
+  t.teardown(() => { mutable.clientCertificateProbeMs = probeMs; });
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `quiet.example.test:${port}`, { servername: 'quiet.example.test', ca: lab.ca.certPem });
+  t.match(await http10(secure, 'GET / HTTP/1.0\r\nHost: quiet.example.test\r\n\r\n'), /^HTTP\/1\.0 200 ok\r\n[^]*Protocol *: TLSv1\.3/, 'the server answered over TLS 1.3');
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.match(flow, { tags: ['decrypted'], tls: { server: { version: 'TLSv1.3' } } });
+});
+
 t.test('--client-cert: a certificate and key that do not belong together are a one-line error', async (t) => {
   const a = deviceCertificate();
   const b = deviceCertificate();
