@@ -27,11 +27,12 @@ const SNIFF_BYTES = 24;
 export function chooseLayer(session: RecordedSession, first: Buffer): OfflineLayer {
   if (session.tls && !session.tls.decrypted) return { layer: 'tunnel' };
   // A server that spoke first (an SMTP or IMAP greeting) had a client that waited: the live stack
-  // decides such a connection in the silence, before the client's first bytes.
+  // decides such a connection on the server's first bytes, before the client's.
   const serverFirst = session.chunks.find((chunk) => chunk.data.length > 0)?.fromClient === false;
   const bytes = first.length > 0 && !serverFirst ? first : undefined;
   // The whole session is known: a client that sent nothing was silent, never still to be waited for.
-  const decided = session.tls ? decideAfterTls(session.tls.alpn, session.server.port, bytes, true) : decideNextLayer(bytes, session.server.port, true);
+  const quiet = serverFirst ? 'server-speaks-first' : 'client-silent';
+  const decided = session.tls ? decideAfterTls(session.tls.alpn, session.server.port, bytes, quiet) : decideNextLayer(bytes, session.server.port, quiet);
   switch (decided.layer) {
     case 'http1':
     case 'http2':

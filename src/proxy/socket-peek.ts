@@ -37,8 +37,11 @@ interface StreamHandle {
 /** What the peek saw: the bytes waiting (a copy; they are still unread), and why it stopped. */
 export interface PeekResult {
   readonly bytes: Buffer;
-  /** 'failed': the connection broke (reset by the device); the caller closes it. */
-  readonly outcome: 'enough' | 'silence' | 'timeout' | 'ended' | 'failed';
+  /**
+   * 'failed': the connection broke (reset by the device); the caller closes it. 'stopped': the
+   * caller's signal ended the peek.
+   */
+  readonly outcome: 'enough' | 'silence' | 'timeout' | 'ended' | 'failed' | 'stopped';
 }
 
 export interface PeekOptions {
@@ -50,6 +53,8 @@ export interface PeekOptions {
   readonly restMs: number;
   /** The most bytes looked at. */
   readonly maxBytes: number;
+  /** Ends the peek early ('stopped'), when something else has decided first. */
+  readonly signal?: AbortSignal;
 }
 
 let addon: Addon | null | undefined;
@@ -108,6 +113,7 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
     finished = true;
     clearTimeout(timer);
     socket.off('close', stop);
+    options.signal?.removeEventListener('abort', onAbort);
     native.unwatch(watch);
   };
   const finish = (outcome: PeekResult['outcome']): void => {
@@ -120,8 +126,10 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
     stop();
     if (!socket.destroyed) done({ bytes, outcome });
   };
+  const onAbort = (): void => finish('stopped');
   let timer = setTimeout(() => finish('silence'), options.silenceMs);
   socket.once('close', stop);
+  options.signal?.addEventListener('abort', onAbort);
   function look(events: number): void {
     if (finished) return;
     if (socket.destroyed) {

@@ -76,6 +76,7 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   t.match(results.httpsNamedWithoutSni, { status: 200, body: 'cloud got GET /named-no-sni for cloud.example.test, SNI none' }, 'no SNI, a host name checked: through, and still no SNI upstream');
   t.match(results.plainHttp, { status: 200, body: /cloud got GET \/plain \(0 bytes\) for plain\.example\.test/ });
   t.match(results.smtp.transcript, /221 bye/);
+  t.match(results.smtpOnAnOddPort.transcript, /^220 cloud ESMTP\r\n[^]*221 bye/);
   t.equal(results.refusedPort.outcome, 'ECONNRESET', 'a port the cloud refuses: the phone\'s connection is reset (until 2026-12-06 closed, as if the server had answered nothing)');
 
   // The JDK's HttpClient offers h2c with every plain request it makes without a proxy; until
@@ -109,6 +110,10 @@ t.test('a hotspot in network namespaces: the phone\'s HTTPS (SNI and none), HTTP
   }
   const raw = entries.filter((e) => e._phonehome['kind'] === 'raw').map((e) => e.request.url);
   t.ok(raw.includes(`tcp://${net.cloud}:25/`), `SMTP is a raw stream to the original address (${raw.join(', ')})`);
+  // Until 2026-12-07 a port that does not say who speaks first held the greeting until the phone
+  // had been silent for the sniff window (500 ms), and the flow said `stream:client-silent`.
+  const odd = entries.find((e) => e.request.url === `tcp://${net.cloud}:2526/`);
+  t.ok((odd?._phonehome['tags'] as string[] | undefined)?.includes('stream:server-speaks-first'), `on a port of its own, decided by the server's greeting, passed on as it came (${JSON.stringify(odd?._phonehome['tags'])})`);
   const refused = entries.find((e) => e.request.url === `tcp://${net.cloud}:9/`);
   t.ok((refused?._phonehome['tags'] as string[] | undefined)?.includes('upstream:ECONNREFUSED'), `the refused connection is a flow that says so: ${JSON.stringify(refused?._phonehome)}`);
 

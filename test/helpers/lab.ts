@@ -17,6 +17,7 @@ import { ClientAccess, defaultAllowedClients } from '../../src/proxy/access/clie
 import { InterceptingProxy, type InterceptingProxyOptions } from '../../src/proxy/intercepting-proxy.js';
 import { PassthroughPolicy } from '../../src/proxy/passthrough.js';
 import { EventBus, type PhonehomeEvents } from '../../src/flow/events.js';
+import { limits } from '../../src/limits.js';
 import { loopbackLookup } from '../../src/util/loopback-lookup.js';
 import type { Flow } from '../../src/model/flow.js';
 
@@ -290,6 +291,20 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     timer = setTimeout(() => reject(new Error(`no ${what} within ${ms} ms`)), ms);
   });
   return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** The names of limits.ts's numbers (not its tables). */
+type NumericLimit = { [K in keyof typeof limits]: (typeof limits)[K] extends number ? K : never }[keyof typeof limits];
+
+/**
+ * Sets one of phonehome's limits (limits.ts) for the rest of test `t`, and puts it back at its end:
+ * a wait made endless, so that a wait that should not happen shows as a hang that `within` reports.
+ */
+export function withLimit(t: { teardown(fn: () => void): void }, name: NumericLimit, value: number): void {
+  const mutable = limits as unknown as Record<NumericLimit, number>;
+  const before = mutable[name];
+  mutable[name] = value;
+  t.teardown(() => { mutable[name] = before; });
 }
 
 /** Polls `ready` until it holds, with a deadline that fails the test with what was awaited. */

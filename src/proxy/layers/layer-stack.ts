@@ -7,13 +7,15 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { formatAuthority } from '../access/target.js';
+import type { CaptureMode } from '../../model/flow.js';
 import type { ConnectionContext } from '../context.js';
 import { openFirstConnection, takeFirstConnection } from '../first-connection.js';
 import { readAgain } from '../socket-peek.js';
 import { refuse } from '../replies.js';
 import { upstreamFailure } from '../upstream.js';
 import { peekClientHello, peekedClientHello } from './read-client-hello.js';
-import { decideNextLayer, type NextLayer } from './next-layer.js';
+import { decideNextLayer, type ClientQuiet, type NextLayer } from './next-layer.js';
+import { onServerFirstWord } from './server-first-word.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer } from './http2-layer.js';
 import type { PassthroughPolicy } from '../passthrough.js';
@@ -28,6 +30,20 @@ export interface Layers {
   readonly http2: Http2Layer;
   readonly raw: RawLayer;
   readonly starttls: StartTlsLayer;
+}
+
+/** Modes whose device is told nothing before its server speaks: it connected (redirected) to the server itself. */
+const MODES_WITHOUT_A_REPLY: ReadonlySet<CaptureMode> = new Set(['transparent', 'wireguard']);
+
+/**
+ * A connection whose client has not spoken yet, and what decides it: its first bytes (read, or a
+ * ClientHello left unread), its silence, or its server's first bytes (`serverSpoke`).
+ */
+interface Waiting {
+  readonly serverSpoke?: AbortSignal;
+  readonly quiet: (why: ClientQuiet) => void;
+  readonly spoke: (first: Buffer) => void;
+  readonly hello: (bytes: Buffer) => void;
 }
 
 export class LayerStack {
@@ -81,8 +97,31 @@ export class LayerStack {
       this.#run(decision, socket, head, context);
       return;
     }
-    if (this.#peek(socket, context)) return;
-    this.#read(socket, context);
+    // The client's first bytes decide, or its silence; or, where the device was sent nothing yet,
+    // its server's first bytes when they come first (server-first-word.ts): the client waits for
+    // that greeting. After a CONNECT's 200 or a SOCKS reply a near server's greeting would reach
+    // the device with the reply, and a client that reads its proxy's answer through a buffer
+    // loses what came with it (openssl s_client -proxy then waits for a greeting it already had:
+    // the STARTTLS conformance tests). There the client's silence still decides.
+    const serverSpoke = MODES_WITHOUT_A_REPLY.has(context.mode) && context.firstConnection ? new AbortController() : undefined;
+    const stopListening = serverSpoke ? onServerFirstWord(context.firstConnection, () => serverSpoke.abort()) : () => undefined;
+    const port = context.target.port;
+    const waiting: Waiting = {
+      ...(serverSpoke ? { serverSpoke: serverSpoke.signal } : {}),
+      quiet: (why) => {
+        stopListening();
+        this.#run(decideNextLayer(undefined, port, why), socket, Buffer.alloc(0), context);
+      },
+      spoke: (first) => {
+        stopListening();
+        this.#run(decideNextLayer(first, port), socket, first, context);
+      },
+      hello: (bytes) => {
+        stopListening();
+        this.#layers.tls.handle(socket, bytes, context, true);
+      },
+    };
+    if (!this.#peek(socket, waiting)) this.#read(socket, waiting);
   }
 
   /**
@@ -90,7 +129,7 @@ export class LayerStack {
    * whole ClientHello goes to the TLS layer still unread, so that the TLS stack reads it itself.
    * Anything else is read as before. False when this socket cannot be peeked.
    */
-  #peek(socket: Duplex, context: ConnectionContext): boolean {
+  #peek(socket: Duplex, waiting: Waiting): boolean {
     return peekClientHello(socket, limits.connectSniffTimeoutMs, (result) => {
       const { bytes, outcome } = result;
       if (outcome === 'failed') {
@@ -98,30 +137,45 @@ export class LayerStack {
         return;
       }
       if (peekedClientHello(result)) {
-        this.#layers.tls.handle(socket, bytes, context, true);
+        waiting.hello(bytes);
         return;
       }
       readAgain(socket);
-      if (outcome === 'silence') this.#run(decideNextLayer(undefined, context.target.port, true), socket, Buffer.alloc(0), context);
-      else this.#read(socket, context);
-    });
+      if (outcome === 'silence') waiting.quiet('client-silent');
+      else if (outcome === 'stopped' && bytes.length === 0) waiting.quiet('server-speaks-first');
+      // What the client did send (not a ClientHello, or one cut short) is read, and decides.
+      else this.#read(socket, waiting);
+    }, waiting.serverSpoke);
   }
 
-  /** Reads the client's first bytes (or learns its silence) and decides from them. */
-  #read(socket: Duplex, context: ConnectionContext): void {
-    // A client that says nothing is waiting for a server that speaks first (SMTP, IMAP, POP3 on
-    // unusual ports).
+  /** Reads the client's first bytes (or learns its silence, or that its server spoke first) and decides. */
+  #read(socket: Duplex, waiting: Waiting): void {
+    const { serverSpoke } = waiting;
     const onData = (chunk: Buffer): void => {
-      clearTimeout(timer);
+      stop();
       socket.pause();
-      this.#run(decideNextLayer(chunk, context.target.port), socket, chunk, context);
+      waiting.spoke(chunk);
+    };
+    const onServerSpoke = (): void => {
+      stop();
+      waiting.quiet('server-speaks-first');
+    };
+    const stop = (): void => {
+      clearTimeout(timer);
+      socket.off('data', onData);
+      serverSpoke?.removeEventListener('abort', onServerSpoke);
     };
     const timer = setTimeout(() => {
-      socket.off('data', onData);
-      this.#run(decideNextLayer(undefined, context.target.port, true), socket, Buffer.alloc(0), context);
+      stop();
+      waiting.quiet('client-silent');
     }, limits.connectSniffTimeoutMs);
-    socket.once('data', onData);
     socket.once('close', () => clearTimeout(timer));
+    if (serverSpoke?.aborted) {
+      onServerSpoke();
+      return;
+    }
+    serverSpoke?.addEventListener('abort', onServerSpoke);
+    socket.once('data', onData);
     socket.resume();
   }
 

@@ -4,7 +4,7 @@
 // so a client that waits is not mistaken for one that has nothing to say. Pure, table-tested.
 
 import { readRequestLine } from './http1-request-line.js';
-import { decideNextLayer } from './next-layer.js';
+import { decideNextLayer, type ClientQuiet } from './next-layer.js';
 
 export type LayerAfterTls =
   | { readonly layer: 'http1' }
@@ -19,17 +19,18 @@ export const implicitTlsServerFirstPorts: ReadonlySet<number> = new Set([465, 56
 
 /**
  * `alpn`: what we agreed with the device (undefined when it offered none, or we chose none).
- * `first`: its first decrypted bytes, when it sent some. `silent`: it said nothing for the sniff window.
+ * `first`: its first decrypted bytes, when it sent some. `quiet`: without them, why the client is not
+ * waited for any longer: it said nothing for the sniff window, or the server spoke first.
  * With ALPN http/1.1 the first bytes still have a say: a request line our HTTP/1 parser would
  * refuse or misread (a method it does not know) is relayed as it is (http1-request-line.ts).
  */
-export function decideAfterTls(alpn: string | undefined, port: number, first?: Buffer, silent = false): LayerAfterTls {
+export function decideAfterTls(alpn: string | undefined, port: number, first?: Buffer, quiet?: ClientQuiet): LayerAfterTls {
   if (alpn === 'h2') return { layer: 'http2' };
   if (alpn === 'http/1.1' || alpn === 'http/1.0') return first && readRequestLine(first) === 'other' ? { layer: 'raw', why: 'not-http' } : { layer: 'http1' };
   if (alpn) return { layer: 'raw', why: 'alpn' };
   if (!first || first.length === 0) {
     if (implicitTlsServerFirstPorts.has(port)) return { layer: 'raw', why: 'server-speaks-first' };
-    return silent ? { layer: 'raw', why: 'client-silent' } : { layer: 'wait' };
+    return quiet ? { layer: 'raw', why: quiet } : { layer: 'wait' };
   }
   const plain = decideNextLayer(first, port);
   if (plain.layer === 'http1' || plain.layer === 'http2') return plain;

@@ -32,17 +32,23 @@ export const startTlsPorts: ReadonlyMap<number, MailProtocol> = new Map([[25, 's
 const HTTP2_PREFACE = 'PRI * HTTP/2.0\r\n';
 
 /**
- * `first`: the client's first bytes, or undefined when it has sent none yet.
- * `silent`: the client stayed quiet for the sniff window (it waits for a server that speaks first).
+ * Why nothing more is waited for from a client that has sent nothing: it stayed quiet for the sniff
+ * window, or its server spoke first (the client waits for that greeting).
  */
-export function decideNextLayer(first: Buffer | undefined, port: number, silent = false): NextLayer {
+export type ClientQuiet = 'client-silent' | 'server-speaks-first';
+
+/**
+ * `first`: the client's first bytes, or undefined when it has sent none yet.
+ * `quiet`: without bytes, why the client is not waited for any longer (else it is: 'wait').
+ */
+export function decideNextLayer(first: Buffer | undefined, port: number, quiet?: ClientQuiet): NextLayer {
   const mail = startTlsPorts.get(port);
   if (!first || first.length === 0) {
     if (mail && serverFirstPorts.has(port)) return { layer: 'starttls', protocol: mail, why: 'server-speaks-first' };
     if (serverFirstPorts.has(port)) return { layer: 'raw', why: 'server-speaks-first' };
     // A client that waits expects a greeting: a mail server on another port would be recognised
     // by it, and anything else is relayed as raw would relay it.
-    return silent ? { layer: 'starttls', protocol: mail, why: 'client-silent' } : { layer: 'wait' };
+    return quiet ? { layer: 'starttls', protocol: mail, why: quiet } : { layer: 'wait' };
   }
   if (first[0] === 0x16) return { layer: 'tls' };
   const head = first.subarray(0, 16).toString('latin1');

@@ -11,11 +11,12 @@ import { maxClientHelloBytes, parseClientHello, RECORD_HANDSHAKE, type ClientHel
 /**
  * Looks at the device's first bytes without reading them until they are a whole ClientHello, or
  * plainly not one (any first byte but a TLS handshake record's), or the device stays silent for
- * `silenceMs`, stops short, or takes longer than the ClientHello timeout. False, with nothing
- * started, when this socket cannot be peeked: the caller reads it (readClientHello).
+ * `silenceMs`, stops short, or takes longer than the ClientHello timeout, or `signal` stops it.
+ * False, with nothing started, when this socket cannot be peeked: the caller reads it
+ * (readClientHello).
  */
-export function peekClientHello(socket: Duplex, silenceMs: number, done: (result: PeekResult) => void): boolean {
-  return peekSocket(socket, { enough: wholeClientHelloOrOther, silenceMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64 }, done);
+export function peekClientHello(socket: Duplex, silenceMs: number, done: (result: PeekResult) => void, signal?: AbortSignal): boolean {
+  return peekSocket(socket, { enough: wholeClientHelloOrOther, silenceMs, restMs: limits.clientHelloTimeoutMs, maxBytes: maxClientHelloBytes + 64, ...(signal ? { signal } : {}) }, done);
 }
 
 /**

@@ -31,6 +31,8 @@ import { beforeTlsWrap, readAgain } from '../socket-peek.js';
 import { readClientHello } from './read-client-hello.js';
 import type { TlsVersionName } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
+import type { ClientQuiet } from './next-layer.js';
+import { onServerFirstWord } from './server-first-word.js';
 import type { Http1Layer } from './http1-layer.js';
 import type { Http2Layer, Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
@@ -231,23 +233,32 @@ export class TlsLayer {
       return;
     }
     // Wait for the first decrypted bytes: they tell a client that trusts us, and what it speaks
-    // (with ALPN http/1.1 too: a request line our parser cannot read is relayed as it is).
+    // (with ALPN http/1.1 too: a request line our parser cannot read is relayed as it is). Without
+    // ALPN the client may be waiting for its server instead (implicit-TLS mail on a port of its
+    // own): its silence decides, or the server's first bytes on the connection that answered the
+    // probe, when they come first (server-first-word.ts).
     const onData = (chunk: Buffer): void => {
-      clearTimeout(timer);
+      stop();
       tlsSocket.pause();
       tlsFacts.clientSpoke = true;
       this.#options.passthrough.recordTrust(context.client.ip, pinnedName(context));
       decided(decideAfterTls(tlsFacts.alpn, context.target.port, chunk), chunk);
     };
-    const timer = now.layer === 'wait'
-      ? setTimeout(() => {
-        tlsSocket.off('data', onData);
-        tlsSocket.pause();
-        decided(decideAfterTls(undefined, context.target.port, undefined, true), undefined);
-      }, limits.connectSniffTimeoutMs)
-      : undefined;
+    const quiet = (why: ClientQuiet): void => {
+      stop();
+      tlsSocket.pause();
+      decided(decideAfterTls(undefined, context.target.port, undefined, why), undefined);
+    };
+    const waits = now.layer === 'wait';
+    const timer = waits ? setTimeout(() => quiet('client-silent'), limits.connectSniffTimeoutMs) : undefined;
+    const stopListening = waits ? onServerFirstWord(plan.reserved, () => quiet('server-speaks-first')) : () => undefined;
+    const stop = (): void => {
+      clearTimeout(timer);
+      stopListening();
+      tlsSocket.off('data', onData);
+    };
     tlsSocket.once('data', onData);
-    tlsSocket.once('close', () => clearTimeout(timer));
+    tlsSocket.once('close', stop);
   }
 
   #dispatch(tlsSocket: tls.TLSSocket, context: ConnectionContext, plan: AlpnPlan, decision: LayerAfterTls): void {

@@ -151,7 +151,7 @@ t.test('an SMTP dialogue is one raw flow with both sides captured', async (t) =>
   t.match(flow.stream!.down.bytes.toString(), /^220 mail\.test ESMTP[\s\S]*221 bye/);
   t.equal(flow.bytesUp, session.bytesUp);
   t.equal(flow.bytesDown, session.bytesDown);
-  t.ok(flow.tags.includes('stream:raw') && flow.tags.includes('stream:client-silent'), 'the server spoke first: decided as the live stack decides a waiting client');
+  t.ok(flow.tags.includes('stream:raw') && flow.tags.includes('stream:server-speaks-first'), 'the server spoke first: decided as the live stack decides it, on the greeting');
 });
 
 const baseSession: RecordedSession = {

@@ -18,7 +18,10 @@ const rows: Array<[string, Parameters<typeof decideAfterTls>, ReturnType<typeof 
   ['no ALPN, MQTT CONNECT on 8883', [undefined, 8883, Buffer.from([0x10, 0x12, 0x00, 0x04, 0x4d, 0x51, 0x54, 0x54])], { layer: 'raw', why: 'not-http' }],
   ['no ALPN, "EHLO" is not HTTP', [undefined, 2525, Buffer.from('EHLO phone\r\n')], { layer: 'raw', why: 'not-http' }],
   ['no ALPN, a ClientHello inside TLS is relayed, not decrypted twice', [undefined, 443, Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05])], { layer: 'raw', why: 'not-http' }],
-  ['no ALPN, silent past the sniff window', [undefined, 5223, undefined, true], { layer: 'raw', why: 'client-silent' }],
+  ['no ALPN, silent past the sniff window', [undefined, 5223, undefined, 'client-silent'], { layer: 'raw', why: 'client-silent' }],
+  ['no ALPN, nothing yet, and the server spoke first (IMAPS on a port of its own)', [undefined, 9993, undefined, 'server-speaks-first'], { layer: 'raw', why: 'server-speaks-first' }],
+  ['no ALPN, the client\'s request decides even once the server spoke', [undefined, 9993, Buffer.from('GET / HTTP/1.1\r\n'), 'server-speaks-first'], { layer: 'http1' }],
+  ['ALPN h2: the server speaking first changes nothing', ['h2', 9993, undefined, 'server-speaks-first'], { layer: 'http2' }],
 ];
 for (const [name, args, expected] of rows) {
   t.test(name, async (t) => {

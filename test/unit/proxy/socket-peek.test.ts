@@ -141,6 +141,20 @@ t.test('a device that stays silent is reported as silent, and its socket reads a
   t.equal(line.toString(), 'EHLO phone\r\n');
 });
 
+t.test('a peek stopped by its signal (the server spoke first) reports it once, and what the device sent is all still there to read', { skip }, async (t) => {
+  const [client, device] = await connectedPair(t);
+  const serverSpoke = new AbortController();
+  const reports: PeekResult[] = [];
+  t.ok(peekSocket(device, options({ signal: serverSpoke.signal }), (result) => reports.push(result)), 'peeked');
+  client.write(Buffer.from([0x16, 0x03]));
+  serverSpoke.abort();
+  serverSpoke.signal.dispatchEvent(new Event('abort'));
+  t.same(reports.map((r) => r.outcome), ['stopped']);
+  readAgain(device);
+  const [first] = await once(device, 'data') as [Buffer];
+  t.same([...first], [0x16, 0x03], 'nothing was read: it all comes to the reader');
+});
+
 t.test('a device that stops short and closes ends the peek with what it sent, which is still read after', { skip }, async (t) => {
   const [client, device] = await connectedPair(t);
   const { result } = peek(device, options());
