@@ -70,15 +70,21 @@ function percentDecoded(id: string): string {
 
 /**
  * HTTP/2 response headers for the device (a header object, Node's shape): their Alt-Svc without
- * QUIC alternatives, in place. True when that changed it.
+ * QUIC alternatives, in place. True when that changed it. An Alt-Svc that came back after other
+ * fields is under another case of the name (http2-header-fields.ts): each is looked at.
  */
 export function dropHttp3FromHeaders(headers: Record<string, string | string[] | number | undefined>): boolean {
-  const sent = headers['alt-svc'];
-  if (sent === undefined) return false;
-  const text = Array.isArray(sent) ? sent.join(', ') : String(sent);
-  const value = withoutHttp3(text);
-  if (value === text) return false;
-  if (value === undefined) delete headers['alt-svc'];
-  else headers['alt-svc'] = value;
-  return true;
+  if (headers['alt-svc'] === undefined) return false;
+  let changed = false;
+  for (const key of Object.keys(headers)) {
+    if (key.toLowerCase() !== 'alt-svc') continue;
+    const sent = headers[key]!;
+    const text = Array.isArray(sent) ? sent.join(', ') : String(sent);
+    const value = withoutHttp3(text);
+    if (value === text) continue;
+    changed = true;
+    if (value === undefined) delete headers[key];
+    else headers[key] = value;
+  }
+  return changed;
 }

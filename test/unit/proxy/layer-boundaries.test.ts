@@ -60,4 +60,8 @@ t.test("HTTP/2 response headers: Alt-Svc's HTTP/3 offer removed says so; nothing
   t.notOk('alt-svc' in only, 'nothing left: the header goes');
   t.equal(dropHttp3FromHeaders({ 'alt-svc': 'h2=":443"' }), false);
   t.equal(dropHttp3FromHeaders({}), false);
+  // An Alt-Svc that came back after other fields goes under another case of the name (http2-header-fields.ts).
+  const apart: Record<string, string> = { 'alt-svc': 'h2=":443"', 'x-b': '2', 'Alt-svc': 'h3=":443", h2=":8443"' };
+  t.equal(dropHttp3FromHeaders(apart), true);
+  t.same(Object.entries(apart), [['alt-svc', 'h2=":443"'], ['x-b', '2'], ['Alt-svc', 'h2=":8443"']], 'the later one too, in its place');
 });
