@@ -94,7 +94,8 @@ export function peekSocket(socket: Duplex, options: PeekOptions, done: (result: 
   const native = load();
   const handle = handleOf(socket);
   const fd = handle?.fd;
-  if (!native || !handle || typeof fd !== 'number' || fd < 0 || !handle.readStop || !handle.readStart || socket.destroyed || socket.readableLength > 0) return false;
+  // A signal already given: nothing to watch for (the caller reads, and sees the signal there).
+  if (!native || !handle || typeof fd !== 'number' || fd < 0 || !handle.readStop || !handle.readStart || socket.destroyed || socket.readableLength > 0 || options.signal?.aborted) return false;
   if (handle.readStop() !== 0) return false;
   let watch: object;
   try {

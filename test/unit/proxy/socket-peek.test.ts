@@ -153,6 +153,8 @@ t.test('a peek stopped by its signal (the server spoke first) reports it once, a
   readAgain(device);
   const [first] = await once(device, 'data') as [Buffer];
   t.same([...first], [0x16, 0x03], 'nothing was read: it all comes to the reader');
+  const [, later] = await connectedPair(t);
+  t.equal(peekSocket(later, options({ signal: AbortSignal.abort() }), () => t.fail('no peek was started')), false, 'a signal given already: no peek (the caller reads)');
 });
 
 t.test('a device that stops short and closes ends the peek with what it sent, which is still read after', { skip }, async (t) => {
