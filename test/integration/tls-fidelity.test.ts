@@ -198,6 +198,23 @@ t.test('a TLS 1.3 server that asks for no client certificate is not waited on be
   t.match(flow, { tags: ['decrypted'], tls: { server: { version: 'TLSv1.3' } } });
 });
 
+t.test('a TLS 1.3 server that asks for a client certificate without requiring one: waited for (its ticket says it took none), then decrypted', async (t) => {
+  const leaf = getOriginCa().issueLeaf('optional.example.test');
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.3' }, (req, res) => {
+    res.end(`certificate: ${(req.socket as tls.TLSSocket).getPeerCertificate().subject ? 'yes' : 'none'}`);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `optional.example.test:${(server.address() as net.AddressInfo).port}`, { servername: 'optional.example.test', ca: lab.ca.certPem });
+  t.match(await http10(secure, 'GET / HTTP/1.1\r\nHost: optional.example.test\r\nConnection: close\r\n\r\n'), /certificate: none$/);
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.match(flow, { tags: ['decrypted'], tls: { server: { version: 'TLSv1.3' } } }, 'decrypted, not passed through');
+  t.same(lab.passthrough.learned(), [], 'nothing learned');
+});
+
 t.test('--client-cert: a certificate and key that do not belong together are a one-line error', async (t) => {
   const a = deviceCertificate();
   const b = deviceCertificate();
