@@ -12,8 +12,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import t from 'tap';
-import { connectTunnel, startLab, startOrigin, withLimit, within } from '../helpers/lab.js';
+import t, { type Test } from 'tap';
+import type http from 'node:http';
+import { connectTunnel, startLab, startOrigin, withLimit, within, type Lab, type Origin } from '../helpers/lab.js';
 
 const HOST = 'api.example.test';
 
@@ -32,15 +33,24 @@ function countConnections(server: net.Server): { count: number } {
   return counter;
 }
 
-t.test('a ClientHello that comes after the sniff window is still decrypted', async (t) => {
+/**
+ * An origin (over TLS or not) and a lab with a 1 ms sniff window, and a tunnel to the origin whose
+ * client has been late: the window has run out when this resolves.
+ */
+async function lateTunnel(t: Test, overTls: boolean, handler: http.RequestListener): Promise<{ lab: Lab; origin: Origin; socket: net.Socket; connections: { count: number } }> {
   withLimit(t, 'connectSniffTimeoutMs', 1);
-  const origin = await startOrigin({ tls: true, handler: (_req, res) => res.end('late but decrypted') });
+  const origin = await startOrigin({ tls: overTls, handler });
   const connections = countConnections(origin.server as net.Server);
   const lab = await startLab();
   t.teardown(async () => { await lab.close(); await origin.close(); });
   const { socket, status } = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
   t.equal(status, 200);
   await beLate();
+  return { lab, origin, socket, connections };
+}
+
+t.test('a ClientHello that comes after the sniff window is still decrypted', async (t) => {
+  const { lab, origin, socket, connections } = await lateTunnel(t, true, (_req, res) => res.end('late but decrypted'));
   const secure = tls.connect({ socket, servername: HOST, ca: lab.ca.certPem });
   await within(once(secure, 'secureConnect'), 10_000, 'the handshake with our certificate');
   secure.write(`GET /late HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: close\r\n\r\n`);
@@ -55,14 +65,7 @@ t.test('a ClientHello that comes after the sniff window is still decrypted', asy
 });
 
 t.test('an HTTP request that comes after the sniff window is parsed as HTTP', async (t) => {
-  withLimit(t, 'connectSniffTimeoutMs', 1);
-  const origin = await startOrigin({ tls: false, handler: (req, res) => res.end(`got ${req.url}`) });
-  const connections = countConnections(origin.server as net.Server);
-  const lab = await startLab();
-  t.teardown(async () => { await lab.close(); await origin.close(); });
-  const { socket, status } = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
-  t.equal(status, 200);
-  await beLate();
+  const { lab, origin, socket, connections } = await lateTunnel(t, false, (req, res) => res.end(`got ${req.url}`));
   socket.write(`GET /slow HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: close\r\n\r\n`);
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
