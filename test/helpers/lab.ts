@@ -281,6 +281,24 @@ export async function socks5Connect(proxyPort: number, target: { host: string; p
   return { socket, reply: reply[1]! };
 }
 
+/** A server on 127.0.0.1:0 and one client connected to it: [client, the server's socket]. */
+export async function connectedPair(t: { teardown(fn: () => void): void }, serverOptions: net.ServerOpts = {}): Promise<[net.Socket, net.Socket]> {
+  const server = net.createServer(serverOptions);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
+  t.teardown(() => {
+    client.destroy();
+    serverSide.destroy();
+    server.close();
+  });
+  serverSide.on('error', () => undefined);
+  client.on('error', () => undefined);
+  return [client, serverSide];
+}
+
 /**
  * A deadline for an awaited event: a regression fails the test with what was awaited, instead of
  * hanging until the runner's timeout. Not a sleep: it resolves as soon as the event comes.

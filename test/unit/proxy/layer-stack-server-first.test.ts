@@ -16,7 +16,7 @@ import { openFirstConnection, takeFirstConnection } from '../../../src/proxy/fir
 import { LayerStack, type Layers } from '../../../src/proxy/layers/layer-stack.js';
 import type { PassthroughPolicy } from '../../../src/proxy/passthrough.js';
 import { socketPeekAvailable } from '../../../src/proxy/socket-peek.js';
-import { withLimit, within } from '../../helpers/lab.js';
+import { connectedPair, withLimit, within } from '../../helpers/lab.js';
 
 interface Handed {
   readonly layer: string;
@@ -77,18 +77,6 @@ function streamDevice(): Duplex {
   return new Duplex({ read: () => undefined, write: (_chunk, _encoding, callback) => callback() });
 }
 
-/** A device on a real TCP connection (peeked where the addon is built): [what the device writes on, what the stack is given]. */
-async function socketDevice(t: Test): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const phone = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const [[device]] = await Promise.all([accepted, once(phone, 'connect')]);
-  t.teardown(() => { phone.destroy(); device.destroy(); server.close(); });
-  return [phone, device];
-}
-
 /** Reads the first connection the way the layer that takes it does, until `text` has come. */
 async function readFirstConnection(context: ConnectionContext, text: string): Promise<string> {
   const server = takeFirstConnection(context)!;
@@ -104,7 +92,7 @@ async function readFirstConnection(context: ConnectionContext, text: string): Pr
 const GREETING = 'J\u0000\u0000\u0000\n8.0.36\u0000'; // how a MySQL server's greeting begins
 const devices: Array<[string, (t: Test) => Promise<Duplex>, string | false]> = [
   ['a device read in JavaScript', async () => streamDevice(), false],
-  ['a peeked device', async (t) => (await socketDevice(t))[1], socketPeekAvailable() ? false : 'the socket-peek addon is not built here'],
+  ['a peeked device', async (t) => (await connectedPair(t))[1], socketPeekAvailable() ? false : 'the socket-peek addon is not built here'],
 ];
 
 for (const [name, makeDevice, skip] of devices) {
@@ -151,7 +139,7 @@ t.test('a device read in JavaScript that speaks first decides, and the server is
 t.test('a peeked device that speaks first decides, and the server is no longer listened to', { skip: socketPeekAvailable() ? false : 'the socket-peek addon is not built here' }, async (t) => {
   withLimit(t, 'connectSniffTimeoutMs', 3_600_000);
   const { stack, next } = recordingStack();
-  const [phone, device] = await socketDevice(t);
+  const [phone, device] = await connectedPair(t); // a device on a real TCP connection: peeked
   const context = await connectedContext(t, await startServer(t, undefined));
   stack.start(device, context, Buffer.alloc(0));
   phone.write('EHLO phone\r\n');

@@ -2,7 +2,7 @@
 // native/socket-peek): real sockets on 127.0.0.1. What the peek saw is still there for whoever
 // reads the socket next: JavaScript after readAgain(), or a TLS socket made on it.
 
-import t, { type Test } from 'tap';
+import t from 'tap';
 import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
@@ -13,30 +13,12 @@ import { LayerStack, type Layers } from '../../../src/proxy/layers/layer-stack.j
 import type { PassthroughPolicy } from '../../../src/proxy/passthrough.js';
 import { parseClientHello } from '../../../src/proxy/layers/client-hello.js';
 import { beforeTlsWrap, peekSocket, readAgain, socketPeekAvailable, type PeekOptions, type PeekResult } from '../../../src/proxy/socket-peek.js';
-import { getOriginCa } from '../../helpers/lab.js';
+import { connectedPair, getOriginCa } from '../../helpers/lab.js';
 
 const skip = socketPeekAvailable() ? false : 'the socket-peek addon is not built here (Linux only; node native/build.mjs)';
 
 const wholeHello = (bytes: Buffer): boolean => parseClientHello(bytes).kind !== 'partial';
 const options = (overrides: Partial<PeekOptions> = {}): PeekOptions => ({ enough: wholeHello, silenceMs: 5_000, restMs: 5_000, maxBytes: 64 * 1024, ...overrides });
-
-/** A server on 127.0.0.1:0 and one client connected to it: [client, the server's socket]. */
-async function connectedPair(t: Test, serverOptions: net.ServerOpts = {}): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer(serverOptions);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const accepted = once(server, 'connection') as Promise<[net.Socket]>;
-  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
-  t.teardown(() => {
-    client.destroy();
-    serverSide.destroy();
-    server.close();
-  });
-  serverSide.on('error', () => undefined);
-  client.on('error', () => undefined);
-  return [client, serverSide];
-}
 
 /** The ClientHello Node's TLS client sends for `servername`, as bytes. */
 async function realClientHello(servername: string): Promise<Buffer> {
