@@ -182,14 +182,20 @@ export class UpstreamConnector {
    * Looks at the server before we answer the device (mitmproxy's eager connection strategy): does it
    * answer, which of the device's ALPN protocols does it choose, does it want a client certificate?
    * The connection that answered is handed back for the device's traffic; a server that answered
-   * without h2 is not asked first again for a while (later answers carry no socket).
+   * an ALPN offer without h2 is not asked first again for a while (later answers carry no socket).
+   * A device that offers no ALPN gets that connection every time (what is remembered only spares
+   * it the wait for a client certificate request): it may be waiting for its server to speak first
+   * (a mail, IRC or IoT server on a port of its own), and only a connection made before it is
+   * answered hears that greeting (server-first-word.ts). Without one, the greeting waited for the
+   * device's silence (500 ms) on every connection but the first.
    * `firstConnection` gives the TCP connection already made to the server, when there is one
    * (first-connection.ts); it is asked for only when the server is asked.
    */
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
     const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}`;
     const known = this.#probed.get(key);
-    if (known && known.until > Date.now()) return { outcome: 'ok', ...(known.certificate ? { certificate: known.certificate } : {}), ...(known.alpn ? { alpn: known.alpn } : {}), ...(known.version ? { version: known.version } : {}) };
+    const remembered = known && known.until > Date.now() ? known : undefined;
+    if (remembered && offer.alpn.length > 0) return { outcome: 'ok', ...(remembered.certificate ? { certificate: remembered.certificate } : {}), ...(remembered.alpn ? { alpn: remembered.alpn } : {}), ...(remembered.version ? { version: remembered.version } : {}) };
     let socket: tls.TLSSocket;
     try {
       // Checked after the handshake: a server that does not verify is looked at on this same
@@ -219,7 +225,8 @@ export class UpstreamConnector {
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
     // certificate_required alert), bounded for servers that send no tickets. Only a server that
     // asked is waited for, which is rare: the rest cost the device no round trip more than direct.
-    if (socket.getProtocol() === 'TLSv1.3' && askedForClientCertificate(socket) && !this.#contexts.hasCertificate(servername ?? host)) {
+    // One that took us without a certificate lately is not waited for again.
+    if (!remembered && socket.getProtocol() === 'TLSv1.3' && askedForClientCertificate(socket) && !this.#contexts.hasCertificate(servername ?? host)) {
       const refused = await firstWordAfterHandshake(socket);
       if (refused) {
         socket.destroy();
@@ -227,7 +234,7 @@ export class UpstreamConnector {
       }
       if (socket.destroyed) return { outcome: 'failed', reason: 'upstream: the server closed the connection right after the TLS handshake' };
     }
-    if (facts.alpn !== 'h2') {
+    if (facts.alpn !== 'h2' && !remembered) {
       // Asked once; the next device connections to it are answered without a look first.
       this.#probed.delete(key);
       this.#probed.set(key, { until: Date.now() + limits.probeMemoryMs, version: facts.version, certificate: facts.certificate, ...(facts.alpn ? { alpn: facts.alpn } : {}) });

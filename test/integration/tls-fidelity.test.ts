@@ -97,6 +97,34 @@ t.test('SMTPS (implicit TLS, the server speaks first): the greeting arrives, the
   t.match(summary.tls, { client: { 'TLSv1.3': { flows: 1, hosts: ['smtps.example.test'], devices: ['127.0.0.1'] } } });
 });
 
+t.test('a server that speaks first on a port of its own (IRC over TLS) greets every connection at once, not only the first', async (t) => {
+  // The first connection to a host is asked before the device is answered, and the greeting comes
+  // on that connection. A later one, while the answer was remembered, had no connection to hear it
+  // on, and waited for the client's silence: with that window made endless, it never came.
+  withLimit(t, 'connectSniffTimeoutMs', 3_600_000);
+  const leaf = getOriginCa().issueLeaf('irc.example.test');
+  let connections = 0;
+  const server = tls.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (socket) => {
+    connections++;
+    socket.on('error', () => undefined);
+    socket.write(':irc.example.test NOTICE * :*** Looking up your hostname\r\n');
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const authority = `irc.example.test:${(server.address() as net.AddressInfo).port}`;
+  for (const which of ['first', 'second', 'third']) {
+    // No ALPN, as IRC clients offer none.
+    const secure = await tlsViaProxy(lab.port, authority, { servername: 'irc.example.test', ca: lab.ca.certPem });
+    const [greeting] = await within(once(secure, 'data'), 10_000, `the ${which} connection's greeting`) as [Buffer];
+    t.match(greeting.toString(), /^:irc\.example\.test NOTICE \* :\*\*\* Looking up your hostname\r\n$/, `the ${which} connection is greeted`);
+    secure.destroy();
+  }
+  t.equal(connections, 3, 'one server connection per device connection, as directly');
+});
+
 t.test('a client that trusted us and was refused a request (431) does not make its host "pinned"', async (t) => {
   const origin = await startOrigin({ tls: true, hostname: 'big.example.test', handler: (_req, res) => res.end('ok') });
   t.teardown(() => origin.close());
@@ -212,6 +240,23 @@ t.test('a TLS 1.3 server that asks for a client certificate without requiring on
   t.match(await http10(secure, 'GET / HTTP/1.1\r\nHost: optional.example.test\r\nConnection: close\r\n\r\n'), /certificate: none$/);
   const flow = await lab.next('flow:end', (f) => f.kind === 'http');
   t.match(flow, { tags: ['decrypted'], tls: { server: { version: 'TLSv1.3' } } }, 'decrypted, not passed through');
+  t.same(lab.passthrough.learned(), [], 'nothing learned');
+});
+
+t.test('a device without ALPN: its server is connected before every answer, but one that took us without a certificate is not waited for again', async (t) => {
+  // Asks for a certificate, requires none, sends no tickets: its first word never comes.
+  const port = await startOpensslServer(t, 'asks.example.test', ['-tls1_3', '-num_tickets', '0', '-verify', '1']);
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const authority = `asks.example.test:${port}`;
+  const get = async (): Promise<string> => http10(await tlsViaProxy(lab.port, authority, { servername: 'asks.example.test', ca: lab.ca.certPem }), 'GET / HTTP/1.0\r\nHost: asks.example.test\r\n\r\n');
+  await t.test('the first connection waits for the server\'s first word, a moment here', async (t) => {
+    withLimit(t, 'clientCertificateProbeMs', 50);
+    t.match(await get(), /^HTTP\/1\.0 200 ok\r\n/);
+  });
+  // Made endless: a second wait shows as a handshake that never finishes.
+  withLimit(t, 'clientCertificateProbeMs', 3_600_000);
+  t.match(await get(), /^HTTP\/1\.0 200 ok\r\n/, 'the next connection is answered without the wait');
   t.same(lab.passthrough.learned(), [], 'nothing learned');
 });
 
