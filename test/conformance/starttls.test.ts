@@ -19,7 +19,7 @@ import { noticeForFlow } from '../../src/app/notices.js';
 import { socketPeekAvailable } from '../../src/proxy/socket-peek.js';
 import type { Flow } from '../../src/model/flow.js';
 import { certificateFlaws } from '../helpers/certificate-flaws.js';
-import { connectTunnel, getOriginCa, pemFile, startLab, tempDir, testLookup, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, pemFile, startLab, tempDir, testLookup, withLimit, within } from '../helpers/lab.js';
 import { runProgram, type ProgramRun } from '../helpers/run-client.js';
 
 type Protocol = 'smtp' | 'imap' | 'pop3';
@@ -410,11 +410,11 @@ t.test('after STARTTLS the device\'s ClientHello is left for the TLS stack to re
 
 const haveCurl = spawnSync('curl', ['--version']).status === 0;
 
-/** curl sending `mail` over SMTP with STARTTLS required (through a CONNECT tunnel when `proxyPort` is given). */
-async function curlMail(options: { host: string; port: number; caFile: string; proxyPort?: number; mail: string }): Promise<{ code: number | null; stderr: string }> {
+/** curl sending `mail` over SMTP with STARTTLS required (through a CONNECT tunnel when `proxyPort` is given, or SOCKS5 with `socks`). */
+async function curlMail(options: { host: string; port: number; caFile: string; proxyPort?: number; socks?: boolean; mail: string }): Promise<{ code: number | null; stderr: string }> {
   const route = options.proxyPort === undefined
     ? ['--resolve', `${options.host}:${options.port}:127.0.0.1`]
-    : ['--proxy', `http://127.0.0.1:${options.proxyPort}`, '--proxytunnel'];
+    : options.socks ? ['--proxy', `socks5h://127.0.0.1:${options.proxyPort}`] : ['--proxy', `http://127.0.0.1:${options.proxyPort}`, '--proxytunnel'];
   const child = spawn('curl', [
     '-sS', '--max-time', '20', '--ssl-reqd', '--cacert', options.caFile, ...route,
     `smtp://${options.host}:${options.port}`, '--mail-from', 'jane@example.com', '--mail-rcpt', 'bob@example.org', '-T', '-',
@@ -445,6 +445,25 @@ t.test('curl sends a 2 MB mail over SMTP STARTTLS through CONNECT: the server re
   const flow = await lab.next('flow:end', (f) => f.target.host === 'curlmail.example.test');
   t.ok(flow.tags.includes('starttls:smtp'), `tagged (${flow.tags})`);
   t.match(flow.stream?.up.bytes.toString('latin1'), /STARTTLS\r\nEHLO \S+\r\nMAIL FROM:<jane@example\.com>[^\r]*\r\nRCPT TO:<bob@example\.org>\r\nDATA\r\nFrom: Jane/, 'the flow holds the decrypted mail');
+});
+
+t.test('curl sends a mail over SMTP STARTTLS through SOCKS5, on a port that does not say who speaks first: the greeting comes behind the reply at once', { skip: !haveCurl && 'curl not installed' }, async (t) => {
+  // Endless: a greeting held for the client's silence would never come (curl waits for it).
+  withLimit(t, 'connectSniffTimeoutMs', 3_600_000);
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'socksmail.example.test' });
+  t.teardown(() => server.close());
+  const direct = await curlMail({ host: 'socksmail.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), mail: mailText });
+  t.equal(direct.code, 0, `curl direct succeeded: ${direct.stderr}`);
+  const [plainDirect, secureDirect] = [server.plain(), server.secure()];
+  const through = await curlMail({ host: 'socksmail.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), proxyPort: lab.port, socks: true, mail: mailText });
+  t.equal(through.code, 0, `curl through phonehome's SOCKS5 succeeded: ${through.stderr}`);
+  t.equal(server.plain().slice(plainDirect.length), plainDirect, 'the clear-text dialogue, as direct');
+  t.equal(server.secure().slice(secureDirect.length), secureDirect, 'every byte after STARTTLS, as direct');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'socksmail.example.test');
+  t.equal(flow.mode, 'socks5');
+  t.ok(flow.tags.includes('starttls') && flow.tags.includes('stream:server-speaks-first'), `decided on the greeting, decrypted after STARTTLS (${flow.tags})`);
 });
 
 t.test('a server that refuses STARTTLS: the dialogue goes on in clear text, relayed and captured', async (t) => {

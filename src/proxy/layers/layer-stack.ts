@@ -32,8 +32,16 @@ export interface Layers {
   readonly starttls: StartTlsLayer;
 }
 
-/** Modes whose device is told nothing before its server speaks: it connected (redirected) to the server itself. */
-const MODES_WITHOUT_A_REPLY: ReadonlySet<CaptureMode> = new Set(['transparent', 'wireguard']);
+/**
+ * Modes where a server's greeting may reach the device as soon as it comes. A redirected device
+ * (transparent, WireGuard) was told nothing: it connected to the server itself. A SOCKS5 reply's
+ * length is set by its address type, and clients read exactly that much (curl, Java's socket, the
+ * tun2socks of VPN apps), as they must: a SOCKS server relays a greeting right behind its reply.
+ * A CONNECT's 200 is a head of any length, which a client may read through a buffer and lose what
+ * came with it (openssl s_client -proxy waits then for a greeting it already had: the STARTTLS
+ * conformance tests); there the client's silence still decides.
+ */
+const MODES_WHERE_A_GREETING_PASSES_AT_ONCE: ReadonlySet<CaptureMode> = new Set(['transparent', 'wireguard', 'socks5']);
 
 /**
  * A connection whose client has not spoken yet, and what decides it: its first bytes (read, or a
@@ -97,13 +105,10 @@ export class LayerStack {
       this.#run(decision, socket, head, context);
       return;
     }
-    // The client's first bytes decide, or its silence; or, where the device was sent nothing yet,
-    // its server's first bytes when they come first (server-first-word.ts): the client waits for
-    // that greeting. After a CONNECT's 200 or a SOCKS reply a near server's greeting would reach
-    // the device with the reply, and a client that reads its proxy's answer through a buffer
-    // loses what came with it (openssl s_client -proxy then waits for a greeting it already had:
-    // the STARTTLS conformance tests). There the client's silence still decides.
-    const serverSpoke = MODES_WITHOUT_A_REPLY.has(context.mode) && context.firstConnection ? new AbortController() : undefined;
+    // The client's first bytes decide, or its silence; or, where the mode lets a greeting pass at
+    // once (above), its server's first bytes when they come first (server-first-word.ts): the
+    // client waits for that greeting.
+    const serverSpoke = MODES_WHERE_A_GREETING_PASSES_AT_ONCE.has(context.mode) && context.firstConnection ? new AbortController() : undefined;
     const stopListening = serverSpoke ? onServerFirstWord(context.firstConnection, () => serverSpoke.abort()) : () => undefined;
     const port = context.target.port;
     const waiting: Waiting = {
