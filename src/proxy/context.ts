@@ -7,6 +7,7 @@ import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../mod
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
 import type { TlsVersionRange } from './layers/client-hello.js';
+import type { ServerKeyKind } from './layers/server-key-kind.js';
 import type { DeviceOffer } from './upstream.js';
 
 export interface TlsFacts {
@@ -16,6 +17,8 @@ export interface TlsFacts {
   clientAlpn: readonly string[];
   /** The TLS versions the client offered, oldest to newest (client-hello.ts). */
   clientVersions?: TlsVersionRange;
+  /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
+  clientServerKey?: ServerKeyKind;
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -58,7 +61,10 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 export function deviceOffer(context: ConnectionContext): DeviceOffer {
   const facts = context.tls;
   if (!facts) return NO_OFFER;
-  return { alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.serverUnverified ? { acceptsUnverified: true } : {}) };
+  return {
+    alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.clientServerKey ? { serverKey: facts.clientServerKey } : {}),
+    ...(facts.serverUnverified ? { acceptsUnverified: true } : {}),
+  };
 }
 
 const NO_OFFER: DeviceOffer = { alpn: [] };

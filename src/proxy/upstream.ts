@@ -19,6 +19,7 @@ import { identityCheckFor } from './upstream-identity.js';
 import { connectTlsOverTcp } from './tls-over-tcp.js';
 import { UpstreamContexts, versionsKey, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import { tlsVersionNamed, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
+import type { ServerKeyKind } from './layers/server-key-kind.js';
 
 export type { ClientCertificate, UpstreamTlsMin } from './upstream-contexts.js';
 
@@ -50,6 +51,8 @@ export interface UpstreamOptions {
 export interface DeviceOffer {
   readonly alpn: readonly string[];
   readonly versions?: TlsVersionRange;
+  /** The only kind of server key the device can verify, when it cannot verify both: the server is asked for that kind (server-key-kind.ts). */
+  readonly serverKey?: ServerKeyKind;
   /**
    * The device accepted a certificate as invalid as its server's (ca/leaf-shape.ts,
    * mirroredInvalidShape): it does not check, so its server connections are not checked either,
@@ -192,7 +195,7 @@ export class UpstreamConnector {
    * (first-connection.ts); it is asked for only when the server is asked.
    */
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
-    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}`;
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}|${offer.serverKey ?? ''}`;
     const known = this.#probed.get(key);
     const remembered = known && known.until > Date.now() ? known : undefined;
     if (remembered && offer.alpn.length > 0) return { outcome: 'ok', ...(remembered.certificate ? { certificate: remembered.certificate } : {}), ...(remembered.alpn ? { alpn: remembered.alpn } : {}), ...(remembered.version ? { version: remembered.version } : {}) };
@@ -249,7 +252,7 @@ export class UpstreamConnector {
   connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
     const versions = this.#contexts.versionsFor(offer.versions);
     return new ConnectionAgent({
-      rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions, offer.serverKey), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -279,7 +282,7 @@ export class UpstreamConnector {
    * on the same connection (probe).
    */
   connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket, checkedAfter = false): Promise<tls.TLSSocket> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions));
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
     const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
@@ -344,8 +347,8 @@ export class UpstreamConnector {
    * accepts a leaf as invalid. Any other failure, or an invalid certificate with a flaw we cannot
    * mirror, rejects as before.
    */
-  async secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange): Promise<ExistingConnectionSecured> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(deviceVersions));
+  async secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange, deviceServerKey?: ServerKeyKind): Promise<ExistingConnectionSecured> {
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(deviceVersions), deviceServerKey);
     const checkIdentity = identityCheckFor(host, servername);
     const secured = await this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),

@@ -213,6 +213,43 @@ async function startOpensslServer(t: Test, hostname: string, extra: string[]): P
   return port;
 }
 
+/** Key and certificate files of an origin leaf of `keyType` for `hostname`, for openssl's -key/-cert or -dkey/-dcert. */
+function originLeafFiles(hostname: string, keyType: 'rsa' | 'ec'): { key: string; cert: string } {
+  const leaf = getOriginCa().issueLeaf(hostname, keyType);
+  const dir = tempDir();
+  fs.writeFileSync(path.join(dir, 'key.pem'), leaf.keyPem);
+  fs.writeFileSync(path.join(dir, 'cert.pem'), leaf.certPem);
+  return { key: path.join(dir, 'key.pem'), cert: path.join(dir, 'cert.pem') };
+}
+
+// A server with an RSA and an ECDSA certificate shows each client one it can verify (Cloudflare
+// does, preferring ECDSA). A device limited to one kind of key met a leaf of the kind the server
+// preferred for our OpenSSL, and shared no cipher suite with it.
+const rows: Array<[string, tls.ConnectionOptions, string, 'rsa' | 'ecdsa', RegExp]> = [
+  ['an RSA-only device (TLS 1.2, RSA suites alone: old Android, IoT stacks)', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA' },
+    'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA', 'rsa', /Cipher is ECDHE-RSA-AES128-GCM-SHA256/],
+  ['an ECDSA-only device (TLS 1.2, ECDSA suites alone)', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256' },
+    'ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256', 'ecdsa', /Cipher is ECDHE-ECDSA-AES128-GCM-SHA256/],
+  // In TLS 1.3 the signature schemes choose the certificate, and a server that can sign either way
+  // signs with ECDSA for a client that offers it first.
+  ['a TLS 1.3 device that signs with RSA alone (rsa_pss_rsae_sha256)', { minVersion: 'TLSv1.3', sigalgs: 'rsa_pss_rsae_sha256' },
+    'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256', 'rsa', /Protocol *: TLSv1\.3/],
+];
+for (const [device, deviceOptions, preferred, keyType, serverSaw] of rows) {
+  t.test(`${device}, and a server with both kinds of certificate that prefers the other: shown a leaf of its kind, as directly`, async (t) => {
+    const hostname = 'dual.example.test';
+    const ecdsa = originLeafFiles(hostname, 'ec');
+    const port = await startOpensslServer(t, hostname, ['-dkey', ecdsa.key, '-dcert', ecdsa.cert, '-serverpref', '-cipher', preferred]);
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const secure = await tlsViaProxy(lab.port, `${hostname}:${port}`, { servername: hostname, ca: lab.ca.certPem, ...deviceOptions });
+    t.equal(secure.getPeerCertificate().asn1Curve === undefined ? 'rsa' : 'ecdsa', keyType, `the leaf's key is ${keyType}`);
+    const page = await http10(secure, `GET / HTTP/1.0\r\nHost: ${hostname}\r\n\r\n`);
+    t.match(page, /^HTTP\/1\.0 200 ok\r\n/);
+    t.match(page, serverSaw, 'the server agreed with us on what it agrees on with the device');
+  });
+}
+
 t.test('a TLS 1.3 server that asks for no client certificate is not waited on before the device\'s handshake (one that sends no session tickets, as openssl -num_tickets 0)', async (t) => {
   const port = await startOpensslServer(t, 'quiet.example.test', ['-tls1_3', '-num_tickets', '0']);
   // Only a server that asked for a certificate is waited for; with this wait made endless, a wait

@@ -1,15 +1,21 @@
-// Reads the server name (SNI), the offered application protocols (ALPN) and the TLS versions
-// offered from a TLS ClientHello, before any TLS library sees it: the ALPN answer to the device
-// depends on what the real server accepts, and that must be asked before our handshake with the
-// device starts (Node's ALPN callback is synchronous); the versions are the ones we may speak to
-// the server on the device's behalf (upstream-contexts.ts). Pure and bounded; a ClientHello may
-// span several TLS records and several reads, so an incomplete one says how it stands instead of
-// guessing.
+// Reads the server name (SNI), the offered application protocols (ALPN), the TLS versions
+// offered and the kind of server key the client can verify from a TLS ClientHello, before any TLS
+// library sees it: the ALPN answer to the device depends on what the real server accepts, and that
+// must be asked before our handshake with the device starts (Node's ALPN callback is synchronous);
+// the versions, and a kind of key the device is limited to, shape what we offer the server on the
+// device's behalf (upstream-contexts.ts). Pure and bounded; a ClientHello may span several TLS
+// records and several reads, so an incomplete one says how it stands instead of guessing.
+
+import { onlyServerKeyKind, type ServerKeyKind } from './server-key-kind.js';
 
 export type ClientHelloResult =
   | { readonly kind: 'partial' }
   | { readonly kind: 'invalid'; readonly reason: string }
-  | { readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly versions: TlsVersionRange };
+  | {
+    readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly versions: TlsVersionRange;
+    /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
+    readonly serverKey?: ServerKeyKind;
+  };
 
 export type TlsVersionName = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
@@ -40,6 +46,7 @@ const HANDSHAKE_CLIENT_HELLO = 1;
 const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_ALPN = 16;
 const EXTENSION_SUPPORTED_VERSIONS = 43;
+const EXTENSION_SIGNATURE_ALGORITHMS = 13;
 
 /** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
 export const maxClientHelloBytes = 32 * 1024;
@@ -88,9 +95,13 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     at += lengthBytes + length;
     return at <= body.length;
   };
-  if (!skip(1) || !skip(2) || !skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' };
+  if (!skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' }; // legacy_session_id
+  const suitesStart = at + 2;
+  if (!skip(2)) return { kind: 'invalid', reason: 'truncated ClientHello' };
+  const suites = readUint16List(body.subarray(suitesStart, at));
+  if (!skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' }; // compression methods
   // No extensions at all (old clients): no SNI, no ALPN.
-  if (at === body.length) return { kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyNewest } };
+  if (at === body.length) return withServerKey({ kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyNewest } }, suites, undefined);
   if (at + 2 > body.length) return { kind: 'invalid', reason: 'truncated extensions' };
   const end = at + 2 + body.readUInt16BE(at);
   if (end > body.length) return { kind: 'invalid', reason: 'extensions run past the ClientHello' };
@@ -98,6 +109,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   let sni: string | undefined;
   let alpn: string[] = [];
   let offered: TlsVersionRange | undefined;
+  let schemes: number[] | undefined;
   while (at + 4 <= end) {
     const type = body.readUInt16BE(at);
     const length = body.readUInt16BE(at + 2);
@@ -107,8 +119,22 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     if (type === EXTENSION_SERVER_NAME) sni = readServerName(data);
     else if (type === EXTENSION_ALPN) alpn = readProtocols(data);
     else if (type === EXTENSION_SUPPORTED_VERSIONS) offered = readSupportedVersions(data);
+    else if (type === EXTENSION_SIGNATURE_ALGORITHMS) schemes = data.length >= 2 ? readUint16List(data.subarray(2, 2 + data.readUInt16BE(0))) : [];
   }
-  return { kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest } };
+  return withServerKey({ kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest } }, suites, schemes);
+}
+
+/** The hello with the one kind of server key its client can verify, when there is one. */
+function withServerKey(hello: Extract<ClientHelloResult, { kind: 'client-hello' }>, suites: readonly number[], schemes: readonly number[] | undefined): ClientHelloResult {
+  const serverKey = onlyServerKeyKind({ suites, schemes, upToTls12: hello.versions.oldest !== 'TLSv1.3', tls13: hello.versions.newest === 'TLSv1.3' });
+  return serverKey ? { ...hello, serverKey } : hello;
+}
+
+/** Big-endian 16-bit values (a cipher suite list, a signature scheme list); an odd last byte is ignored. */
+function readUint16List(data: Buffer): number[] {
+  const values: number[] = [];
+  for (let at = 0; at + 2 <= data.length; at += 2) values.push(data.readUInt16BE(at));
+  return values;
 }
 
 /**

@@ -287,7 +287,7 @@ class StartTlsConnection {
   #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }, peeked = false): void {
     const context = this.#context;
     const sni = hello.sni ? validateHost(hello.sni) : undefined;
-    context.tls = { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(sni?.ok ? { sni: sni.host } : {}) };
+    context.tls = { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni?.ok ? { sni: sni.host } : {}) };
     const name = context.tls.sni ?? context.target.host;
     const passthrough = this.#options.passthrough.decide(name);
     if (passthrough) {
@@ -298,7 +298,7 @@ class StartTlsConnection {
     const servername = upstreamServername(context);
     // The server first: a device's TLS is completed only for a server we verified, or with a leaf
     // as invalid as the certificate of one we could not (secureExisting).
-    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions).then(({ socket: serverTls, unverified }) => {
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions, hello.serverKey).then(({ socket: serverTls, unverified }) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
         return;

@@ -79,7 +79,7 @@ export class TlsLayer {
       if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
       context.tls = hello.kind === 'client-hello'
-        ? { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(sni?.ok ? { sni: sni.host } : {}) }
+        ? { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni?.ok ? { sni: sni.host } : {}) }
         : { clientAlpn: [] };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.

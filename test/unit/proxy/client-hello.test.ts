@@ -75,6 +75,25 @@ t.test('real hellos from Node\'s TLS client: server name and ALPN offer', async 
   }
 });
 
+t.test('the one kind of server key a real hello can verify: none said when it can verify both', async (t) => {
+  const rows: Array<[string, tls.ConnectionOptions, 'rsa' | 'ecdsa' | undefined]> = [
+    ['Node\'s defaults: both', {}, undefined],
+    ['TLS 1.2, RSA suites alone (ECDHE_RSA, RSA)', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA' }, 'rsa'],
+    ['TLS 1.2, DHE_RSA alone', { maxVersion: 'TLSv1.2', ciphers: 'DHE-RSA-AES256-GCM-SHA384' }, 'rsa'],
+    ['TLS 1.2, ECDSA suites alone', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-CHACHA20-POLY1305' }, 'ecdsa'],
+    ['TLS 1.0, an Android 4.4 app\'s suites (both kinds)', { minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA:@SECLEVEL=0' }, undefined],
+    ['TLS 1.3 alone, RSA-PSS schemes alone', { minVersion: 'TLSv1.3', sigalgs: 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384' }, 'rsa'],
+    ['TLS 1.3 alone, ECDSA schemes alone', { minVersion: 'TLSv1.3', sigalgs: 'ecdsa_secp256r1_sha256' }, 'ecdsa'],
+    // Look-alikes: a narrow part of the offer is not the whole of it.
+    ['TLS 1.3 with ECDSA schemes alone, and TLS 1.2 RSA suites: RSA in 1.2, ECDSA in 1.3', { sigalgs: 'ecdsa_secp256r1_sha256:rsa_pkcs1_sha256', ciphers: 'TLS_AES_128_GCM_SHA256:ECDHE-RSA-AES128-GCM-SHA256' }, undefined],
+    ['TLS 1.3 alone with PKCS#1 RSA schemes and ECDSA: TLS 1.3 cannot sign PKCS#1, so ECDSA alone', { minVersion: 'TLSv1.3', sigalgs: 'rsa_pkcs1_sha256:ecdsa_secp256r1_sha256' }, 'ecdsa'],
+  ];
+  for (const [what, options, serverKey] of rows) {
+    const hello = parseClientHello(await realHello({ servername: 'a.example', ...options }));
+    t.equal(hello.kind === 'client-hello' ? hello.serverKey : 'not a hello', serverKey, what);
+  }
+});
+
 t.test('the TLS versions offered: supported_versions when there is one, else TLS 1.0 up to the hello\'s own version (a client without TLS 1.3 states only its newest)', async (t) => {
   const real: Array<[tls.ConnectionOptions, string, string]> = [
     [{ servername: 'a.example' }, 'TLSv1.2', 'TLSv1.3'],
