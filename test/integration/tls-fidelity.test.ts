@@ -250,6 +250,16 @@ for (const [device, deviceOptions, preferred, keyType, serverSaw] of rows) {
   });
 }
 
+t.test('a device that offers finite-field Diffie-Hellman alone (DHE_RSA, no elliptic curves) is decrypted, as its server takes it directly', async (t) => {
+  // openssl s_server has DH parameters of its own; the device side needs its own too.
+  const port = await startOpensslServer(t, 'dhe.example.test', []);
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const secure = await tlsViaProxy(lab.port, `dhe.example.test:${port}`, { servername: 'dhe.example.test', ca: lab.ca.certPem, maxVersion: 'TLSv1.2', ciphers: 'DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-SHA' });
+  t.equal(secure.getCipher().name, 'DHE-RSA-AES128-GCM-SHA256');
+  t.match(await http10(secure, 'GET / HTTP/1.0\r\nHost: dhe.example.test\r\n\r\n'), /^HTTP\/1\.0 200 ok\r\n/);
+});
+
 t.test('a TLS 1.3 server that asks for no client certificate is not waited on before the device\'s handshake (one that sends no session tickets, as openssl -num_tickets 0)', async (t) => {
   const port = await startOpensslServer(t, 'quiet.example.test', ['-tls1_3', '-num_tickets', '0']);
   // Only a server that asked for a certificate is waited for; with this wait made endless, a wait

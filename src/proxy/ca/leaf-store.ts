@@ -8,7 +8,11 @@
 // default (HttpsURLConnection before API 20), and a proxy that refuses them sees nothing of what
 // they would have sent. OpenSSL 3 refuses TLS < 1.2 below security level 0 (their handshakes sign
 // with SHA-1), so the device side runs at @SECLEVEL=0 with Node's default suites plus the plain-RSA
-// CBC suites old stacks offer first. The upstream side is verified as ever, and goes below TLS 1.2
+// CBC suites old stacks offer first. Its DHE suites (finite-field Diffie-Hellman, in Node's
+// defaults) work only with DH parameters, which Node leaves out unless asked: `dhparam: 'auto'`
+// takes OpenSSL's well-known groups (RFC 7919) sized to the leaf's key. Until 2026-12-07 a device
+// that offered DHE_RSA alone (a TLS stack built without elliptic curves that insists on forward
+// secrecy) met a handshake failure through phonehome and a page directly. The upstream side is verified as ever, and goes below TLS 1.2
 // only for a device that does (upstream-contexts.ts): weakening what we accept from a device
 // exposes nothing the device did not already send.
 //
@@ -89,7 +93,7 @@ export class LeafStore {
     if (!context) {
       // An untrusted leaf goes alone, as a server whose issuer nobody knows sends its own.
       const chain = shape.untrusted ? held.leaf.certPem : held.leaf.certPem + this.#ca.certPem;
-      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS });
+      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS, dhparam: 'auto' });
       held.contexts.set(newest, context);
     }
     return context;
