@@ -250,6 +250,21 @@ for (const [device, deviceOptions, preferred, keyType, serverSaw] of rows) {
   });
 }
 
+for (const [device, deviceOptions, cipher] of [
+  ['a TLS 1.3 device with AES-CCM alone (IoT stacks)', { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_CCM_SHA256' }, 'TLS_AES_128_CCM_SHA256'],
+  ['a TLS 1.3 device with AES-CCM-8 alone', { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_CCM_8_SHA256' }, 'TLS_AES_128_CCM_8_SHA256'],
+  ['a TLS 1.2 device with Camellia alone', { maxVersion: 'TLSv1.2', ciphers: 'CAMELLIA128-SHA:@SECLEVEL=0' }, 'CAMELLIA128-SHA'],
+] as const) {
+  t.test(`${device} is decrypted, as a server that has the suite takes it directly`, async (t) => {
+    const port = await startOpensslServer(t, 'suites.example.test', ['-ciphersuites', 'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256', '-cipher', 'ALL:@SECLEVEL=0']);
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const secure = await tlsViaProxy(lab.port, `suites.example.test:${port}`, { servername: 'suites.example.test', ca: lab.ca.certPem, ...deviceOptions });
+    t.equal(secure.getCipher().name, cipher, 'the device side agreed on the device\'s suite');
+    t.match(await http10(secure, 'GET / HTTP/1.0\r\nHost: suites.example.test\r\n\r\n'), /^HTTP\/1\.0 200 ok\r\n/);
+  });
+}
+
 t.test('a device that offers finite-field Diffie-Hellman alone (DHE_RSA, no elliptic curves) is decrypted, as its server takes it directly', async (t) => {
   // openssl s_server has DH parameters of its own; the device side needs its own too.
   const port = await startOpensslServer(t, 'dhe.example.test', []);

@@ -30,8 +30,15 @@ import { CertificateAuthority, type IssuedLeaf } from '../ca/certificate-authori
 import type { LeafShape } from './leaf-shape.js';
 import { isOlderTls, type TlsVersionName, type TlsVersionRange } from '../layers/client-hello.js';
 
-/** Cipher suites for the device side: today's defaults first, then what old Android and iOS offer. */
-export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:DES-CBC3-SHA:@SECLEVEL=0`;
+/**
+ * Cipher suites for the device side: today's defaults first, then what old Android and iOS offer,
+ * and what constrained and regional stacks may offer alone: TLS 1.3's AES-CCM suites (IoT stacks
+ * built for AES-CCM hardware; OpenSSL leaves them out of TLS 1.3 unless asked) and Camellia (which
+ * Node's defaults leave out). The device's order decides among them, as a server's default does, so
+ * a device that offers today's suites first gets one of them. Until 2026-12-07 a device that
+ * offered only these met a handshake failure through phonehome and a page directly.
+ */
+export const DEVICE_SIDE_CIPHERS = `${tls.DEFAULT_CIPHERS.replace(':!CAMELLIA', '')}:TLS_AES_128_CCM_SHA256:TLS_AES_128_CCM_8_SHA256:AES128-SHA:AES256-SHA:DES-CBC3-SHA:CAMELLIA:@SECLEVEL=0`;
 
 /**
  * The newest TLS version to offer a device: the one its server agreed on, unless that is older
