@@ -6,7 +6,7 @@ import type net from 'node:net';
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
-import type { TlsVersionRange } from './layers/client-hello.js';
+import type { ClientHelloResult, TlsVersionRange } from './layers/client-hello.js';
 import type { ServerKeyKind } from './layers/server-key-kind.js';
 import type { DeviceOffer } from './upstream.js';
 
@@ -55,6 +55,11 @@ export interface ConnectionContext {
 
 export function newConnectionContext(mode: CaptureMode, client: Endpoint, target: Target): ConnectionContext {
   return { id: newFlowId(), mode, client, target, startedMs: Date.now(), exchanges: 0 };
+}
+
+/** What a device's ClientHello told (`sni`: its server name, once validated), before our handshake with it. */
+export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'client-hello' }>, sni: string | undefined): TlsFacts {
+  return { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni !== undefined ? { sni } : {}) };
 }
 
 /** What the device's ClientHello offered that the connections to its server follow (upstream.ts). */

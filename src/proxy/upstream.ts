@@ -347,8 +347,8 @@ export class UpstreamConnector {
    * accepts a leaf as invalid. Any other failure, or an invalid certificate with a flaw we cannot
    * mirror, rejects as before.
    */
-  async secureExisting(socket: net.Socket, host: string, servername: string | undefined, deviceVersions?: TlsVersionRange, deviceServerKey?: ServerKeyKind): Promise<ExistingConnectionSecured> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(deviceVersions), deviceServerKey);
+  async secureExisting(socket: net.Socket, host: string, servername: string | undefined, offer: DeviceOffer): Promise<ExistingConnectionSecured> {
+    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
     const checkIdentity = identityCheckFor(host, servername);
     const secured = await this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),

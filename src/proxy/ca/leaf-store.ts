@@ -8,13 +8,15 @@
 // default (HttpsURLConnection before API 20), and a proxy that refuses them sees nothing of what
 // they would have sent. OpenSSL 3 refuses TLS < 1.2 below security level 0 (their handshakes sign
 // with SHA-1), so the device side runs at @SECLEVEL=0 with Node's default suites plus the plain-RSA
-// CBC suites old stacks offer first. Its DHE suites (finite-field Diffie-Hellman, in Node's
-// defaults) work only with DH parameters, which Node leaves out unless asked: `dhparam: 'auto'`
-// takes OpenSSL's well-known groups (RFC 7919) sized to the leaf's key. Until 2026-12-07 a device
-// that offered DHE_RSA alone (a TLS stack built without elliptic curves that insists on forward
-// secrecy) met a handshake failure through phonehome and a page directly. The upstream side is verified as ever, and goes below TLS 1.2
+// CBC suites old stacks offer first. The upstream side is verified as ever, and goes below TLS 1.2
 // only for a device that does (upstream-contexts.ts): weakening what we accept from a device
 // exposes nothing the device did not already send.
+//
+// The DHE suites among Node's defaults (finite-field Diffie-Hellman) work only with DH parameters,
+// which Node leaves out unless asked: `dhparam: 'auto'` takes OpenSSL's well-known groups (RFC
+// 7919) sized to the leaf's key. Until 2026-12-07 a device that offered DHE_RSA alone (a TLS stack
+// built without elliptic curves that insists on forward secrecy) met a handshake failure through
+// phonehome and a page directly.
 //
 // No newer than the server, though: once we know the version the server chose for the device's
 // offer (the eager probe), the device side offers nothing newer, so the device agrees on the

@@ -19,7 +19,7 @@ import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
-import { upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
 import { isReset, layeredOver, resetConnection } from '../connection-reset.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -287,7 +287,7 @@ class StartTlsConnection {
   #upgrade(helloBytes: Buffer, hello: ClientHelloResult & { kind: 'client-hello' }, peeked = false): void {
     const context = this.#context;
     const sni = hello.sni ? validateHost(hello.sni) : undefined;
-    context.tls = { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni?.ok ? { sni: sni.host } : {}) };
+    context.tls = tlsFactsOfHello(hello, sni?.ok ? sni.host : undefined);
     const name = context.tls.sni ?? context.target.host;
     const passthrough = this.#options.passthrough.decide(name);
     if (passthrough) {
@@ -298,7 +298,7 @@ class StartTlsConnection {
     const servername = upstreamServername(context);
     // The server first: a device's TLS is completed only for a server we verified, or with a leaf
     // as invalid as the certificate of one we could not (secureExisting).
-    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, hello.versions, hello.serverKey).then(({ socket: serverTls, unverified }) => {
+    this.#options.upstream.secureExisting(this.#server, context.target.host, servername, deviceOffer(context)).then(({ socket: serverTls, unverified }) => {
       if (this.#device.destroyed) {
         serverTls.destroy();
         return;

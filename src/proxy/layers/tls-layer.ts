@@ -19,7 +19,7 @@ import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shape.js';
-import { deviceOffer, upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
 import { layeredOver } from '../connection-reset.js';
@@ -78,9 +78,7 @@ export class TlsLayer {
     readClientHello(socket, first, (bytes, hello) => {
       if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
-      context.tls = hello.kind === 'client-hello'
-        ? { clientAlpn: hello.alpn, clientVersions: hello.versions, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni?.ok ? { sni: sni.host } : {}) }
-        : { clientAlpn: [] };
+      context.tls = hello.kind === 'client-hello' ? tlsFactsOfHello(hello, sni?.ok ? sni.host : undefined) : { clientAlpn: [] };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.
       const passthrough = sni?.ok && sni.host !== context.target.host ? this.#options.passthrough.decide(sni.host) : undefined;
