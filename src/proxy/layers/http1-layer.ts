@@ -23,6 +23,7 @@ import { isWebSocketUpgrade, type HttpRelay } from './relay-plan.js';
 import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-upgrade-offer.js';
 import { pathOf } from './request-path.js';
 import { deviceParserOptions, EVERY_HEADER_LINE } from './http1-leniency.js';
+import { AnswersInFlight } from './answers-in-flight.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -66,6 +67,8 @@ export class Http1Layer {
   readonly #contexts = new WeakMap<Duplex, ConnectionContext>();
   /** How WebSockets and gRPC-Web calls still open are written in parts: one for every exchange. */
   readonly #parts: PartWriting;
+  /** Answers still being written to devices: a connection whose server is gone ends after them. */
+  readonly #answers = new AnswersInFlight();
 
   constructor(options: Http1LayerOptions) {
     this.#options = options;
@@ -128,8 +131,14 @@ export class Http1Layer {
    * A server that reset its connection resets the device's (connection-reset.ts).
    */
   #endWithItsServer(socket: Duplex, reset: boolean): void {
-    if (reset) resetConnection(socket);
-    else if (!socket.destroyed && !socket.writableEnded) socket.end();
+    if (reset) {
+      resetConnection(socket);
+      return;
+    }
+    // An answer still on its way to the device is written whole first (answers-in-flight.ts).
+    this.#answers.whenWritten(socket, () => {
+      if (!socket.destroyed && !socket.writableEnded) socket.end();
+    });
   }
 
   #onRequest(req: http.IncomingMessage, res: http.ServerResponse): void {
@@ -139,6 +148,7 @@ export class Http1Layer {
       return;
     }
     context.exchanges++;
+    this.#answers.track(req.socket, res);
     const route = routeOf(req, context, 'http');
     const offered = takeDeclinedH2cOffer(req);
     this.exchange(req, res, offered ? { ...route, tags: [...route.tags, H2C_DECLINED_TAG], deviceRawHeaders: offered } : route);
