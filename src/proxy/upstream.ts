@@ -248,11 +248,15 @@ export class UpstreamConnector {
     return { outcome: 'ok', ...facts, socket };
   }
 
+  /** The TLS context for a server of a device that offered `offer`: its versions, and the one kind of server key it can verify. */
+  #contextFor(host: string | undefined, offer: DeviceOffer): tls.SecureContext | undefined {
+    return this.#contexts.for(host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
+  }
+
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */
   connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
-    const versions = this.#contexts.versionsFor(offer.versions);
     return new ConnectionAgent({
-      rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contexts.for(host, versions, offer.serverKey), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contextFor(host, offer), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -282,7 +286,7 @@ export class UpstreamConnector {
    * on the same connection (probe).
    */
   connectTls(host: string, port: number, servername: string | undefined, offer: DeviceOffer, watcher?: ServerHandshakeWatcher, connected?: net.Socket, checkedAfter = false): Promise<tls.TLSSocket> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
+    const secureContext = this.#contextFor(servername ?? host, offer);
     const alpn = offer.alpn;
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
@@ -348,7 +352,7 @@ export class UpstreamConnector {
    * mirror, rejects as before.
    */
   async secureExisting(socket: net.Socket, host: string, servername: string | undefined, offer: DeviceOffer): Promise<ExistingConnectionSecured> {
-    const secureContext = this.#contexts.for(servername ?? host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
+    const secureContext = this.#contextFor(servername ?? host, offer);
     const checkIdentity = identityCheckFor(host, servername);
     const secured = await this.#whenSecure(tls.connect({
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),
