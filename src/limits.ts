@@ -78,6 +78,11 @@ export const limits = {
   serversPerProxyConnection: 16,
   /** Servers whose last TLS session we keep to resume the next connection (upstream-sessions.ts). */
   upstreamTlsSessions: 1_000,
+  /**
+   * TLS contexts for servers, one per distinct device ClientHello (upstream-contexts.ts): a lab's
+   * devices have a handful of TLS stacks each. Each holds its own copy of the roots with --upstream-ca.
+   */
+  upstreamTlsContexts: 64,
   /** Connections a client may hold open at once, to keep one device from exhausting descriptors. */
   maxConnections: 4_096,
   /** On stop, how long open flows may take to close after their sockets were destroyed. */

@@ -3,20 +3,29 @@
 // (--client-cert).
 //
 // The versions follow the device's ClientHello (client-hello.ts):
-// - The oldest is the lab's (--upstream-tls-min, TLS 1.2 by default), or older when the device
-//   itself offered older: an Android 4.4 app reaches its vendor's TLS 1.0 server directly, so it
-//   reaches it through us too. A device that offers only TLS 1.2 and up does not get that
-//   lowering: it would not have reached such a server either. Nothing the device did not already
-//   accept is weakened, and certificates are checked as ever.
+// - The oldest is the device's: an Android 4.4 app reaches its vendor's TLS 1.0 server directly,
+//   so it reaches it through us too, and a server older than the device refuses us as it would
+//   have refused the device (a TLS 1.3-only app and a TLS 1.2 server; until 2026-12-07 we spoke
+//   TLS 1.2 to it and bridged them). Nothing the device did not already accept is weakened, and
+//   certificates are checked as ever. Only a lab that sets --upstream-tls-min lowers it to that,
+//   to reach its old servers on purpose. (TLS 1.2 is the oldest we speak when there is no device
+//   hello to follow.)
 // - The newest is the device's: a server sees the version it would have agreed on with the
 //   device (TLS 1.2 for an Android 9 app, not our TLS 1.3), and one that speaks only newer
 //   versions than the device refuses us as it would have refused the device.
 //
+// The cipher suites are the device's own, in its order, where OpenSSL speaks them
+// (upstream-cipher-suites.ts): a server chooses from what it would have chosen from.
+//
 // A device that can verify only one kind of server key (RSA or ECDSA: server-key-kind.ts) has its
 // server asked for that kind alone: our cipher suites and signature schemes are narrowed to it. A
 // server with a certificate of each kind then shows us the one it would have shown the device,
-// and our leaf is of that kind too (ca/leaf-shape.ts). A device that can verify both gets our
-// usual offer, and its server chooses as before.
+// and our leaf is of that kind too (ca/leaf-shape.ts).
+//
+// So there is a context per distinct device hello (a handful per device: its system's TLS stack,
+// a browser's, an app's own), bounded (limits.upstreamTlsContexts), the least recently used
+// forgotten first. One costs about 0.2 ms to build, or 20 ms with --upstream-ca (the roots are
+// parsed again for each).
 //
 // Extra roots go into a SecureContext built once, not into `ca`: https.Agent turns `ca` into its
 // pool key on every request (all ~140 root PEMs concatenated: it was 56% of the CPU under small
@@ -26,6 +35,8 @@
 import tls from 'node:tls';
 import { isOlderTls, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
 import type { ServerKeyKind } from './layers/server-key-kind.js';
+import { limits } from '../limits.js';
+import { offerableSuites } from './upstream-cipher-suites.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -39,42 +50,63 @@ export interface ClientCertificate {
 export class UpstreamContexts {
   readonly #roots: { ca?: string[] };
   readonly #labFloor: UpstreamTlsMin;
+  /** Whether the lab set the floor (--upstream-tls-min): then a server older than the device is bridged. */
+  readonly #floorAskedFor: boolean;
   readonly #certificates: ReadonlyMap<string, ClientCertificate>;
-  /** By versions, the one kind of server key asked for ('' for either), then `host` ('' for no client certificate); undefined is Node's default context. */
+  /** By versions, the one kind of server key asked for ('' for either), the suites, then `host` ('' for no client certificate); undefined is Node's default context. Least recently used first. */
   readonly #built = new Map<string, tls.SecureContext | undefined>();
 
   /** `certificates` by lower-case host. A certificate and key that do not belong together throw here, at start. */
   constructor(upstreamCaPems: readonly string[], labFloor: UpstreamTlsMin | undefined, certificates: ReadonlyMap<string, ClientCertificate> | undefined) {
     this.#roots = upstreamCaPems.length > 0 ? { ca: [...tls.rootCertificates, ...upstreamCaPems] } : {};
     this.#labFloor = labFloor ?? 'TLSv1.2';
+    this.#floorAskedFor = labFloor !== undefined;
     this.#certificates = certificates ?? new Map();
     const versions = this.versionsFor(undefined);
-    this.for(undefined, versions);
-    for (const host of this.#certificates.keys()) this.for(host, versions);
+    this.for(undefined, { versions });
+    for (const host of this.#certificates.keys()) this.for(host, { versions });
   }
 
   /** What we speak to the server of a device that offered `offered` (the lab's floor and TLS 1.3 when unknown). */
   versionsFor(offered: TlsVersionRange | undefined): UpstreamVersions {
-    const oldest = offered !== undefined && isOlderTls(offered.oldest, this.#labFloor) ? (offered.oldest as UpstreamTlsMin) : this.#labFloor;
-    // Never below the floor: a device's newest is at least its oldest, and the floor is at most that.
-    return { oldest, newest: offered?.newest ?? 'TLSv1.3' };
+    if (offered === undefined) return { oldest: this.#labFloor, newest: 'TLSv1.3' };
+    // The device's own oldest, lowered to the lab's floor only when the lab asked for one.
+    const oldest = this.#floorAskedFor && isOlderTls(this.#labFloor, offered.oldest) ? this.#labFloor : offered.oldest;
+    return { oldest, newest: offered.newest };
   }
 
   /**
-   * The context for a server: with its client certificate when the lab gave one, asking for
-   * `serverKey` alone when the device can verify only that kind; undefined for Node's default.
+   * The context for a server: with its client certificate when the lab gave one, and the ClientHello
+   * `hello` asks for (the device's versions, suites and one kind of server key); undefined for
+   * Node's default. Built once per distinct hello, the least recently used forgotten past a bound.
    */
-  for(host: string | undefined, versions: UpstreamVersions = this.versionsFor(undefined), serverKey?: ServerKeyKind): tls.SecureContext | undefined {
+  for(host: string | undefined, hello: UpstreamHello = { versions: this.versionsFor(undefined) }): tls.SecureContext | undefined {
     const lower = host?.toLowerCase();
     const certified = lower !== undefined && this.#certificates.has(lower) ? lower : '';
-    const key = `${versionsKey(versions)} ${serverKey ?? ''} ${certified}`;
-    if (this.#built.has(key)) return this.#built.get(key);
+    const mirrored = hello.deviceSuites ? ciphersOffering(hello.deviceSuites, hello.versions, hello.serverKey) : undefined;
+    const ciphers = mirrored ?? ourCiphers(hello.versions, hello.serverKey);
+    const key = `${versionsKey(hello.versions)} ${hello.serverKey ?? ''} ${ciphers ?? ''} ${certified}`;
+    if (this.#built.has(key)) {
+      const context = this.#built.get(key);
+      this.#built.delete(key);
+      this.#built.set(key, context);
+      return context;
+    }
     const certificate = certified ? this.#certificates.get(certified) : undefined;
-    const options: tls.SecureContextOptions = {
-      ...this.#roots, ...versionOptions(versions), ...(serverKey ? serverKeyOptions(serverKey, versions) : {}), ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}),
+    const fixed: tls.SecureContextOptions = {
+      ...this.#roots, ...versionOptions(hello.versions), ...(hello.serverKey ? { sigalgs: SIGNATURE_SCHEMES[hello.serverKey] } : {}),
+      ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}),
     };
-    const context = Object.keys(options).length > 0 ? tls.createSecureContext(options) : undefined;
+    let context: tls.SecureContext | undefined;
+    try {
+      context = ciphers !== undefined || Object.keys(fixed).length > 0 ? tls.createSecureContext({ ...fixed, ...(ciphers !== undefined ? { ciphers } : {}) }) : undefined;
+    } catch (error) {
+      // A device's list that OpenSSL takes none of at these versions: our own list, as before.
+      if (mirrored === undefined) throw error;
+      return this.for(host, { versions: hello.versions, ...(hello.serverKey ? { serverKey: hello.serverKey } : {}) });
+    }
     this.#built.set(key, context);
+    if (this.#built.size > limits.upstreamTlsContexts) this.#built.delete(this.#built.keys().next().value!);
     return context;
   }
 
@@ -83,9 +115,18 @@ export class UpstreamContexts {
   }
 }
 
+/** What our ClientHello to one server follows of the device's. */
+export interface UpstreamHello {
+  readonly versions: UpstreamVersions;
+  /** The only kind of server key the device can verify, when it cannot verify both. */
+  readonly serverKey?: ServerKeyKind;
+  /** The device's cipher suites by IANA number, in its order (GREASE left out: client-hello.ts). */
+  readonly deviceSuites?: readonly number[];
+}
+
 /** The versions we speak to one server, oldest to newest. */
 export interface UpstreamVersions {
-  readonly oldest: UpstreamTlsMin;
+  readonly oldest: TlsVersionName;
   readonly newest: TlsVersionName;
 }
 
@@ -94,16 +135,46 @@ export function versionsKey(versions: UpstreamVersions): string {
   return `${versions.oldest}-${versions.newest}`;
 }
 
-/** tls options for a range of versions; none for Node's default (TLS 1.2 to 1.3, security level 1). */
-function versionOptions(versions: UpstreamVersions): { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion; ciphers?: string } {
+/** tls options for a range of versions; none for Node's default (TLS 1.2 to 1.3). */
+function versionOptions(versions: UpstreamVersions): { minVersion?: tls.SecureVersion; maxVersion?: tls.SecureVersion } {
   const newest = versions.newest === 'TLSv1.3' ? {} : { maxVersion: versions.newest };
-  if (versions.oldest === 'TLSv1.2') return newest;
-  // OpenSSL 3 refuses TLS < 1.2 above security level 0 (SHA-1 handshake signatures); the suites
-  // are what old servers have (the device side offers the same, leaf-store.ts).
-  return { minVersion: versions.oldest, ...newest, ciphers: OLD_SERVER_CIPHERS };
+  return versions.oldest === 'TLSv1.2' ? newest : { minVersion: versions.oldest, ...newest };
 }
 
-const OLD_SERVER_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEVEL=0`;
+/**
+ * Our own suites, for a device whose list we do not have (or none of it is in the table): Node's
+ * default, with what old servers have for an older floor, narrowed to one kind of server key when
+ * the device can verify only that kind; undefined for Node's default as it is.
+ */
+function ourCiphers(versions: UpstreamVersions, serverKey: ServerKeyKind | undefined): string | undefined {
+  const older = olderThanTls12(versions);
+  if (!older && !serverKey) return undefined;
+  return `${older ? OLD_SERVER_CIPHERS : tls.DEFAULT_CIPHERS}${serverKey ? ONLY_KIND[serverKey] : ''}`;
+}
+
+/**
+ * The device's suites (upstream-cipher-suites.ts), as a `ciphers` option; where it has none of the
+ * table for TLS 1.3 or for older versions, ours stand in for that part. undefined when it has none
+ * at all.
+ */
+function ciphersOffering(deviceSuites: readonly number[], versions: UpstreamVersions, serverKey: ServerKeyKind | undefined): string | undefined {
+  const device = offerableSuites(deviceSuites);
+  if (device.tls13.length === 0 && device.upToTls12.length === 0) return undefined;
+  const ours = (ourCiphers(versions, undefined) ?? tls.DEFAULT_CIPHERS).split(':');
+  const tls13 = device.tls13.length > 0 ? device.tls13 : ours.filter((name) => name.startsWith('TLS_'));
+  const upToTls12 = device.upToTls12.length > 0 ? device.upToTls12 : ours.filter((name) => !name.startsWith('TLS_') && !name.startsWith('@'));
+  const level = olderThanTls12(versions) ? [SECURITY_LEVEL_0] : [];
+  return `${[...tls13, ...upToTls12, ...level].join(':')}${serverKey ? ONLY_KIND[serverKey] : ''}`;
+}
+
+function olderThanTls12(versions: UpstreamVersions): boolean {
+  return isOlderTls(versions.oldest, 'TLSv1.2');
+}
+
+// OpenSSL 3 refuses TLS < 1.2 above security level 0 (SHA-1 handshake signatures); the suites are
+// what old servers have (the device side offers the same, leaf-store.ts).
+const SECURITY_LEVEL_0 = '@SECLEVEL=0';
+const OLD_SERVER_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:${SECURITY_LEVEL_0}`;
 
 /**
  * Our offer narrowed to one kind of server key: up to TLS 1.2 the suites whose server signs with
@@ -111,9 +182,8 @@ const OLD_SERVER_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:@SECLEV
  * schemes (RSA signs in PSS there; PKCS#1 is for TLS 1.2 and its SHA-1 for older servers, which
  * only the security level 0 of an older floor lets through).
  */
-function serverKeyOptions(kind: ServerKeyKind, versions: UpstreamVersions): { ciphers: string; sigalgs: string } {
-  const suites = versions.oldest === 'TLSv1.2' ? tls.DEFAULT_CIPHERS : OLD_SERVER_CIPHERS;
-  return kind === 'rsa'
-    ? { ciphers: `${suites}:!aECDSA`, sigalgs: 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:rsa_pkcs1_sha256:rsa_pkcs1_sha384:rsa_pkcs1_sha512:RSA+SHA1' }
-    : { ciphers: `${suites}:!aRSA`, sigalgs: 'ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:ECDSA+SHA1' };
-}
+const ONLY_KIND: Readonly<Record<ServerKeyKind, string>> = { rsa: ':!aECDSA', ecdsa: ':!aRSA' };
+const SIGNATURE_SCHEMES: Readonly<Record<ServerKeyKind, string>> = {
+  rsa: 'rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:rsa_pkcs1_sha256:rsa_pkcs1_sha384:rsa_pkcs1_sha512:RSA+SHA1',
+  ecdsa: 'ecdsa_secp256r1_sha256:ecdsa_secp384r1_sha384:ecdsa_secp521r1_sha512:ECDSA+SHA1',
+};

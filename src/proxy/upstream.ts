@@ -53,6 +53,8 @@ export interface DeviceOffer {
   readonly versions?: TlsVersionRange;
   /** The only kind of server key the device can verify, when it cannot verify both: the server is asked for that kind (server-key-kind.ts). */
   readonly serverKey?: ServerKeyKind;
+  /** The device's cipher suites by IANA number, in its order: the server is offered them (upstream-cipher-suites.ts). */
+  readonly suites?: readonly number[];
   /**
    * The device accepted a certificate as invalid as its server's (ca/leaf-shape.ts,
    * mirroredInvalidShape): it does not check, so its server connections are not checked either,
@@ -66,10 +68,15 @@ export type UpstreamProbe =
   /**
    * The server finished its handshake; `alpn` is what it chose from the device's offer, `version`
    * the TLS version it agreed on, `certificate` the names and kind of key of its certificate
-   * (ca/leaf-shape.ts), when its handshake was seen. Without `socket`, these are remembered from
-   * the last look (no connection was made for this one), and `cipher` is absent.
+   * (ca/leaf-shape.ts), when its handshake was seen; `cipher` the suite it agreed on (IANA name, for
+   * the record) and `suite` the same by OpenSSL's name (for the device side: leaf-store.ts). Without
+   * `socket`, these are remembered from the last look (no connection was made for this one), and
+   * `cipher` and `suite` are absent.
    */
-  | { readonly outcome: 'ok'; readonly alpn?: string; readonly version?: TlsVersionName; readonly cipher?: string; readonly certificate?: LeafShape; readonly socket?: tls.TLSSocket }
+  | {
+    readonly outcome: 'ok'; readonly alpn?: string; readonly version?: TlsVersionName; readonly cipher?: string; readonly suite?: string; readonly certificate?: LeafShape;
+    readonly socket?: tls.TLSSocket;
+  }
   /**
    * The server's certificate did not verify, and a connection that did not check it is `socket`:
    * the device is shown a leaf as invalid, and decides.
@@ -195,7 +202,7 @@ export class UpstreamConnector {
    * (first-connection.ts); it is asked for only when the server is asked.
    */
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
-    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}|${offer.serverKey ?? ''}`;
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}|${offer.serverKey ?? ''}|${offer.suites?.join(',') ?? ''}`;
     const known = this.#probed.get(key);
     const remembered = known && known.until > Date.now() ? known : undefined;
     if (remembered && offer.alpn.length > 0) return { outcome: 'ok', ...(remembered.certificate ? { certificate: remembered.certificate } : {}), ...(remembered.alpn ? { alpn: remembered.alpn } : {}), ...(remembered.version ? { version: remembered.version } : {}) };
@@ -221,8 +228,9 @@ export class UpstreamConnector {
     }
     const failure = this.#verifies(offer) ? verificationFailure(socket, host, servername) : undefined;
     if (failure) return lookUnverified(socket, failure);
+    const agreed = socket.getCipher();
     const facts = withFields(socket.alpnProtocol ? { alpn: socket.alpnProtocol } : {}, {
-      version: tlsVersionNamed(socket.getProtocol()), cipher: socket.getCipher()?.standardName, certificate: this.sessions.certificateOf(socket),
+      version: tlsVersionNamed(socket.getProtocol()), cipher: agreed?.standardName, suite: agreed?.name, certificate: this.sessions.certificateOf(socket),
     });
     // TLS 1.3 sends the CertificateRequest encrypted, and a server that required a certificate
     // says so only after our Finished: wait for its first word (a session ticket, data, or the
@@ -248,9 +256,9 @@ export class UpstreamConnector {
     return { outcome: 'ok', ...facts, socket };
   }
 
-  /** The TLS context for a server of a device that offered `offer`: its versions, and the one kind of server key it can verify. */
+  /** The TLS context for a server of a device that offered `offer`: its versions, its suites, and the one kind of server key it can verify. */
   #contextFor(host: string | undefined, offer: DeviceOffer): tls.SecureContext | undefined {
-    return this.#contexts.for(host, this.#contexts.versionsFor(offer.versions), offer.serverKey);
+    return this.#contexts.for(host, withFields({ versions: this.#contexts.versionsFor(offer.versions) }, { serverKey: offer.serverKey, deviceSuites: offer.suites }));
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */

@@ -101,3 +101,22 @@ t.test('the TLS versions agreed on, straight to the server and through phonehome
     });
   }
 });
+
+// Until 2026-12-07 phonehome spoke TLS 1.2 to such a server all the same, and bridged the two: the
+// server got a request it never gets from the device. Now it is offered TLS 1.3 alone, as by the
+// device, and refuses; the device is told why in a 502 (as for any server older than the device
+// and the lab allow), and a lab that wants the bridge sets --upstream-tls-min.
+t.test('a device with TLS 1.3 alone and a TLS 1.2-only server: no request reaches the server through phonehome, as directly', { skip }, async (t) => {
+  const origin = await startOrigin('TLSv1.2', 'TLSv1.2');
+  t.teardown(() => origin.close());
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const direct = await device({ port: origin.port, caFile: pemFile(getOriginCa().certPem), flags: ['-tls1_3'] });
+  t.equal(direct.version, undefined, `directly, no handshake: ${direct.stderr}`);
+  const proxied = await device({ port: origin.port, caFile: pemFile(lab.ca.certPem), proxyPort: lab.port, flags: ['-tls1_3'] });
+  t.match(proxied.stdout, /^HTTP\/1\.1 502 [^]*--upstream-tls-min/, 'through phonehome, the device is told why');
+  t.same(origin.versions, [], 'the server finished no handshake either way');
+  t.equal(origin.requests.length, 0, 'and got no request');
+  const flow = await lab.next('flow:end', (f: Flow) => f.kind === 'http');
+  t.ok(flow.tags.includes('upstream:tls-version'), `the flow says the server's version was refused: ${flow.tags.join(' ')}`);
+});

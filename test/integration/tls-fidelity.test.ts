@@ -43,18 +43,25 @@ t.test('an Android 4.4 client (TLS 1.0, its suites, no SNI) is decrypted; the fl
   const port = await startTlsServer(t, 'legacy.example.test', 'hello old phone', { minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: 'DEFAULT:@SECLEVEL=0' });
   const lab = await startLab();
   t.teardown(() => lab.close());
-  const secure = await tlsViaProxy(lab.port, `legacy.example.test:${port}`, {
-    host: '127.0.0.1', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS, ca: lab.ca.certPem,
+  const android44: tls.ConnectionOptions = {
+    host: '127.0.0.1', minVersion: 'TLSv1', maxVersion: 'TLSv1', ciphers: ANDROID_44_CIPHERS,
     // No SNI: the leaf must still name the CONNECT host.
     checkServerIdentity: (_host, cert) => tls.checkServerIdentity('legacy.example.test', cert),
-  });
+  };
+  const direct = tls.connect({ ...android44, port, ca: getOriginCa().certPem });
+  await within(once(direct, 'secureConnect'), 10_000, 'the direct handshake');
+  const directSuite = direct.getCipher().standardName;
+  direct.destroy();
+  const secure = await tlsViaProxy(lab.port, `legacy.example.test:${port}`, { ...android44, ca: lab.ca.certPem });
   t.equal(secure.getProtocol(), 'TLSv1');
   const answer = await http10(secure, 'GET /feed HTTP/1.0\r\nHost: legacy.example.test\r\n\r\n');
   t.match(answer, /^HTTP\/1\.[01] 200/);
   t.match(answer, /hello old phone$/);
   const flow = await lab.next('flow:end', (f) => f.kind === 'http');
   t.notOk(flow.sni, 'the client sent no SNI');
-  t.match(flow.tls, { client: { version: 'TLSv1', cipher: /^TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA$/ }, server: { version: 'TLSv1' } }, 'the server spoke the TLS 1.0 the app offered, as directly');
+  // This server prefers its own order (OpenSSL's DEFAULT: AES-256 first), so not the app's first RSA suite.
+  t.equal(directSuite, 'TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA', 'directly, the server chose its preferred suite of the app\'s');
+  t.match(flow.tls, { client: { version: 'TLSv1', cipher: directSuite }, server: { version: 'TLSv1', cipher: directSuite } }, 'the server spoke the TLS 1.0 the app offered, and both sides agreed on the suite agreed on directly');
   t.equal(lab.passthrough.learned().length, 0);
 });
 
@@ -262,6 +269,39 @@ for (const [device, deviceOptions, cipher] of [
     const secure = await tlsViaProxy(lab.port, `suites.example.test:${port}`, { servername: 'suites.example.test', ca: lab.ca.certPem, ...deviceOptions });
     t.equal(secure.getCipher().name, cipher, 'the device side agreed on the device\'s suite');
     t.match(await http10(secure, 'GET / HTTP/1.0\r\nHost: suites.example.test\r\n\r\n'), /^HTTP\/1\.0 200 ok\r\n/);
+  });
+}
+
+// The server chooses from our ClientHello's suites. It listed OpenSSL's default, not the device's:
+// a server that takes only a suite the device offers beyond that refused us, and one that follows
+// the client's order agreed on another suite with us than with the device. openssl s_server -www
+// prints the suites it shares with its client in the client's order, and the one it chose: the
+// same directly and through the lab.
+for (const [device, deviceOptions, serverOptions, chosen] of [
+  ['a TLS 1.2 device that puts an old suite first, and a server that follows the client\'s order', { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256:CAMELLIA128-SHA' },
+    ['-cipher', 'ALL:@SECLEVEL=0'], 'AES128-SHA'],
+  ['a TLS 1.3 device with its own order (AES-128 first, as Chrome)', { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384' },
+    [], 'TLS_AES_128_GCM_SHA256'],
+  ['a TLS 1.2 device with Camellia among its suites, and a server with Camellia alone', { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:CAMELLIA128-SHA' },
+    ['-cipher', 'CAMELLIA128-SHA'], 'CAMELLIA128-SHA'],
+  ['a TLS 1.3 device with AES-CCM among its suites, and a server with AES-CCM alone (IoT)', { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256' },
+    ['-ciphersuites', 'TLS_AES_128_CCM_SHA256'], 'TLS_AES_128_CCM_SHA256'],
+] as const) {
+  t.test(`${device}: the server is offered the device's suites, and agrees on the one it agrees on directly`, async (t) => {
+    const hostname = 'order.example.test';
+    const port = await startOpensslServer(t, hostname, [...serverOptions]);
+    const request = `GET / HTTP/1.0\r\nHost: ${hostname}\r\n\r\n`;
+    const direct = tls.connect({ host: '127.0.0.1', port, servername: hostname, ca: getOriginCa().certPem, ...deviceOptions });
+    await within(once(direct, 'secureConnect'), 10_000, 'the direct handshake');
+    const directPage = await http10(direct, request);
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const secure = await tlsViaProxy(lab.port, `${hostname}:${port}`, { servername: hostname, ca: lab.ca.certPem, ...deviceOptions });
+    const page = await http10(secure, request);
+    const whatTheServerSaw = (text: string): string => /Ciphers common between both SSL end points:\n[^]*?\n(?=Signature Algorithms)|Cipher is \S+/g.exec(text) ? [...text.matchAll(/Ciphers common between both SSL end points:\n[^]*?\n(?=Signature Algorithms)|Cipher is \S+/g)].map((m) => m[0]).join('\n') : text;
+    t.match(directPage, `Cipher is ${chosen}`, 'directly, the server chose this');
+    t.equal(whatTheServerSaw(page), whatTheServerSaw(directPage), 'through the lab, the server shared the same suites in the same order and chose the same');
+    t.equal(secure.getCipher().name, chosen, 'and the device side agreed on it too');
   });
 }
 

@@ -27,6 +27,7 @@
 // only because of --upstream-tls-min, which bridges such servers on purpose.
 
 import tls from 'node:tls';
+import { offerableSuites } from '../upstream-cipher-suites.js';
 import { limits } from '../../limits.js';
 import { CertificateAuthority, type IssuedLeaf } from '../ca/certificate-authority.js';
 import type { LeafShape } from './leaf-shape.js';
@@ -51,10 +52,24 @@ export function newestForDevice(server: TlsVersionName | undefined, device: TlsV
   return server;
 }
 
-/** A leaf, and its TLS contexts by the newest version they offer (made when first asked for). */
+/**
+ * The suite to agree on with the device: the one its server agreed on with us, when the device
+ * offered it (the server was offered the device's own suites: upstream-cipher-suites.ts). The
+ * device then gets the suite it gets directly, not the first of its list we have; until
+ * 2026-12-07 a device that listed `ECDHE-RSA-AES128-GCM-SHA256` before `CAMELLIA128-SHA`, whose
+ * server takes only Camellia, agreed on the first with us. undefined leaves it to the device's
+ * order (a look at the server made no connection, or the suite is not one the device offered).
+ */
+export function suiteForDevice(serverSuite: string | undefined, deviceSuites: readonly number[] | undefined): string | undefined {
+  if (serverSuite === undefined || deviceSuites === undefined) return undefined;
+  const offered = offerableSuites(deviceSuites);
+  return offered.tls13.includes(serverSuite) || offered.upToTls12.includes(serverSuite) ? serverSuite : undefined;
+}
+
+/** A leaf, and its TLS contexts by the newest version they offer and the suite they put first (made when first asked for). */
 interface HeldLeaf {
   readonly leaf: IssuedLeaf;
-  readonly contexts: Map<TlsVersionName, tls.SecureContext>;
+  readonly contexts: Map<string, tls.SecureContext>;
 }
 
 export class LeafStore {
@@ -84,8 +99,9 @@ export class LeafStore {
   /**
    * `shape.names`: validated host names and addresses, the first the subject (leaf-shape.ts).
    * `newest`: the newest TLS version to offer the device (the server's choice), TLS 1.3 when unknown.
+   * `suite`: the one to agree on, which the device offered (suiteForDevice); else the device's order decides.
    */
-  contextFor(shape: LeafShape, newest: TlsVersionName = 'TLSv1.3'): tls.SecureContext {
+  contextFor(shape: LeafShape, newest: TlsVersionName = 'TLSv1.3', suite?: string): tls.SecureContext {
     const key = keyOf(shape);
     let held = this.#leaves.get(key);
     if (held) {
@@ -98,12 +114,15 @@ export class LeafStore {
       held = this.#hold(key, leaf);
       this.#onIssued?.(shape, leaf);
     }
-    let context = held.contexts.get(newest);
+    const variant = suite ? `${newest} ${suite}` : newest;
+    let context = held.contexts.get(variant);
     if (!context) {
       // An untrusted leaf goes alone, as a server whose issuer nobody knows sends its own.
       const chain = shape.untrusted ? held.leaf.certPem : held.leaf.certPem + this.#ca.certPem;
-      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ciphers: DEVICE_SIDE_CIPHERS, dhparam: 'auto' });
-      held.contexts.set(newest, context);
+      // The suite first and our order honoured: the device offered it, so it is the one agreed on.
+      const ciphers = suite ? { ciphers: `${suite}:${DEVICE_SIDE_CIPHERS}`, honorCipherOrder: true } : { ciphers: DEVICE_SIDE_CIPHERS };
+      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ...ciphers, dhparam: 'auto' });
+      held.contexts.set(variant, context);
     }
     return context;
   }

@@ -13,6 +13,8 @@ export type ClientHelloResult =
   | { readonly kind: 'invalid'; readonly reason: string }
   | {
     readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly versions: TlsVersionRange;
+    /** The cipher suites by IANA number, in the client's order, GREASE and signalling values left out. */
+    readonly suites: readonly number[];
     /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
     readonly serverKey?: ServerKeyKind;
   };
@@ -101,7 +103,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   const suites = readUint16List(body.subarray(suitesStart, at));
   if (!skip(1)) return { kind: 'invalid', reason: 'truncated ClientHello' }; // compression methods
   // No extensions at all (old clients): no SNI, no ALPN.
-  if (at === body.length) return withServerKey({ kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyNewest } }, suites, undefined);
+  if (at === body.length) return withServerKey({ kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyNewest }, suites: realSuites(suites) }, suites, undefined);
   if (at + 2 > body.length) return { kind: 'invalid', reason: 'truncated extensions' };
   const end = at + 2 + body.readUInt16BE(at);
   if (end > body.length) return { kind: 'invalid', reason: 'extensions run past the ClientHello' };
@@ -121,7 +123,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     else if (type === EXTENSION_SUPPORTED_VERSIONS) offered = readSupportedVersions(data);
     else if (type === EXTENSION_SIGNATURE_ALGORITHMS) schemes = data.length >= 2 ? readUint16List(data.subarray(2, 2 + data.readUInt16BE(0))) : [];
   }
-  return withServerKey({ kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest } }, suites, schemes);
+  return withServerKey({ kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest }, suites: realSuites(suites) }, suites, schemes);
 }
 
 /** The hello with the one kind of server key its client can verify, when there is one. */
@@ -129,6 +131,22 @@ function withServerKey(hello: Extract<ClientHelloResult, { kind: 'client-hello' 
   const serverKey = onlyServerKeyKind({ suites, schemes, upToTls12: hello.versions.oldest !== 'TLSv1.3', tls13: hello.versions.newest === 'TLSv1.3' });
   return serverKey ? { ...hello, serverKey } : hello;
 }
+
+/**
+ * The suites that name a cipher suite: GREASE values (RFC 8701: 0x0A0A, 0x1A1A … 0xFAFA, random
+ * per connection in Chrome and OkHttp) and the signalling values (empty renegotiation info, and
+ * the fallback signal of a client retrying with an older version) are left out.
+ */
+function realSuites(suites: readonly number[]): number[] {
+  return suites.filter((suite) => !isGrease(suite) && suite !== SCSV_EMPTY_RENEGOTIATION_INFO && suite !== SCSV_FALLBACK);
+}
+
+function isGrease(value: number): boolean {
+  return (value & 0x0f0f) === 0x0a0a && value >> 8 === (value & 0xff);
+}
+
+const SCSV_EMPTY_RENEGOTIATION_INFO = 0x00ff;
+const SCSV_FALLBACK = 0x5600;
 
 /** Big-endian 16-bit values (a cipher suite list, a signature scheme list); an odd last byte is ignored. */
 function readUint16List(data: Buffer): number[] {

@@ -17,7 +17,7 @@ import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
-import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
+import { newestForDevice, suiteForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
 import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
@@ -318,7 +318,7 @@ class StartTlsConnection {
         context.tls!.serverUnverified = unverified.code;
         leaf = mirroredInvalidShape(unverified.code, leaf, unverified.certificate, unverified.period);
       }
-      this.#terminateDevice(name, leaf, tlsVersionNamed(serverTls.getProtocol()));
+      this.#terminateDevice(name, leaf, tlsVersionNamed(serverTls.getProtocol()), serverTls.getCipher()?.name);
     }, (error: unknown) => {
       // A device that left meanwhile took the server connection with it: not the server's fault.
       if (this.#device.destroyed) return;
@@ -329,14 +329,15 @@ class StartTlsConnection {
 
   /**
    * `name`: the one a refusal is learned by (SNI, else the target); `leaf`: what our leaf looks
-   * like (ca/leaf-shape.ts); `serverVersion`: the server's TLS version, the newest the device is offered.
+   * like (ca/leaf-shape.ts); `serverVersion`: the server's TLS version, the newest the device is
+   * offered; `serverSuite`: the server's suite, agreed on with the device too (leaf-store.ts).
    */
-  #terminateDevice(name: string, leaf: LeafShape, serverVersion: TlsVersionName | undefined): void {
+  #terminateDevice(name: string, leaf: LeafShape, serverVersion: TlsVersionName | undefined, serverSuite: string | undefined): void {
     const { leaves, keylog } = this.#options;
     const facts = this.#context.tls!;
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
-    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.clientVersions)) });
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.clientVersions), suiteForDevice(serverSuite, facts.clientSuites)) });
     layeredOver(deviceTls, this.#device);
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));

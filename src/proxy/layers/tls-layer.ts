@@ -17,7 +17,7 @@ import type { EventBus } from '../../flow/events.js';
 import type { Flow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
-import { newestForDevice, type LeafStore } from '../ca/leaf-store.js';
+import { newestForDevice, suiteForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shape.js';
 import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
@@ -104,6 +104,8 @@ export class TlsLayer {
         }
         let certificate: LeafShape | undefined;
         let serverVersion: TlsVersionName | undefined;
+        let serverSuite: string | undefined;
+        if (probe.outcome === 'ok' && probe.socket) serverSuite = probe.suite;
         if (probe.outcome === 'ok' || probe.outcome === 'unverified') {
           // The record names this connection's server side: a remembered look made none.
           if (probe.socket && probe.version) context.tls!.upstreamVersion = probe.version;
@@ -119,7 +121,7 @@ export class TlsLayer {
           context.tls!.serverUnverified = probe.code;
           leaf = mirroredInvalidShape(probe.code, usual, probe.certificate, probe.period);
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leaf, serverVersion);
+        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leaf, serverVersion, serverSuite);
       });
     });
   }
@@ -132,9 +134,10 @@ export class TlsLayer {
 
   /**
    * `leaf`: what our leaf names, and its kind of key (ca/leaf-shape.ts). `serverVersion`: the TLS
-   * version the server agreed on for the device's offer; the device is offered none newer (leaf-store.ts).
+   * version the server agreed on for the device's offer; the device is offered none newer, and
+   * `serverSuite`, the suite it agreed on, is agreed on with the device too (leaf-store.ts).
    */
-  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, leaf: LeafShape, serverVersion: TlsVersionName | undefined): void {
+  #terminate(socket: Duplex, context: ConnectionContext, plan: AlpnPlan, leaf: LeafShape, serverVersion: TlsVersionName | undefined, serverSuite: string | undefined): void {
     const { leaves } = this.#options;
     const tlsFacts = context.tls!;
     const tap = this.#tapDevice(context, plan);
@@ -144,7 +147,7 @@ export class TlsLayer {
     if (carrier !== socket) layeredOver(carrier, socket);
     const tlsSocket = new tls.TLSSocket(carrier as net.Socket, {
       isServer: true,
-      secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.clientVersions)),
+      secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.clientVersions), suiteForDevice(serverSuite, tlsFacts.clientSuites)),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     layeredOver(tlsSocket, carrier);

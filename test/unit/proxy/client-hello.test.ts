@@ -71,8 +71,26 @@ t.test('real hellos from Node\'s TLS client: server name and ALPN offer', async 
   ];
   for (const [options, name, protocols] of rows) {
     const hello = parseClientHello(await realHello(options));
-    t.same(hello, { kind: 'client-hello', ...(name ? { sni: name } : {}), alpn: protocols, versions: { oldest: 'TLSv1.2', newest: 'TLSv1.3' } }, JSON.stringify(options));
+    t.match(hello, { kind: 'client-hello', sni: name, alpn: protocols, versions: { oldest: 'TLSv1.2', newest: 'TLSv1.3' } }, JSON.stringify(options));
   }
+});
+
+t.test('the cipher suites, in the client\'s order, without GREASE and signalling values', async (t) => {
+  // Node's TLS 1.2 client adds the empty-renegotiation-info signal (0x00FF) after its suites.
+  const node = parseClientHello(await realHello({ servername: 'a.example', maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256:CAMELLIA128-SHA' }));
+  t.match(node, { kind: 'client-hello', suites: [0x002f, 0xc02f, 0x0041] });
+  t.equal(node.kind === 'client-hello' && node.suites.length, 3, 'the signal left out');
+  const tls13 = parseClientHello(await realHello({ servername: 'b.example', minVersion: 'TLSv1.3', ciphers: 'TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256' }));
+  t.match(tls13, { kind: 'client-hello', suites: [0x1303, 0x1301] }, 'TLS 1.3\'s, in the order asked');
+  // Chrome and OkHttp put a random GREASE value first, and a retrying client the fallback signal last.
+  const body = Buffer.concat([
+    Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(10), Buffer.from([0x7a, 0x7a, 0x13, 0x01, 0xc0, 0x2b, 0x56, 0x00, 0xda, 0xda]), Buffer.from([1, 0]),
+  ]);
+  const greased = Buffer.concat([Buffer.from([0x16, 3, 1]), u16(body.length + 4), Buffer.from([1, 0, body.length >> 8, body.length & 0xff]), body]);
+  t.match(parseClientHello(greased), { kind: 'client-hello', suites: [0x1301, 0xc02b] }, 'GREASE and TLS_FALLBACK_SCSV left out');
+  const notGrease = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32, 7), Buffer.from([0]), u16(4), Buffer.from([0x0a, 0x1a, 0x00, 0x0a]), Buffer.from([1, 0])]);
+  const lookAlike = Buffer.concat([Buffer.from([0x16, 3, 1]), u16(notGrease.length + 4), Buffer.from([1, 0, notGrease.length >> 8, notGrease.length & 0xff]), notGrease]);
+  t.match(parseClientHello(lookAlike), { kind: 'client-hello', suites: [0x0a1a, 0x000a] }, 'look-alikes of GREASE are kept (two different bytes; 3DES)');
 });
 
 t.test('the one kind of server key a real hello can verify: none said when it can verify both', async (t) => {
@@ -125,18 +143,18 @@ t.test('the TLS versions offered: supported_versions when there is one, else TLS
   for (const [wire, newest] of [[0x0300, 'TLSv1'], [0x0301, 'TLSv1'], [0x0302, 'TLSv1.1'], [0x0303, 'TLSv1.2'], [0x0304, 'TLSv1.2']] as const) {
     const hello = builtHello([sni('d.example')]);
     hello.writeUInt16BE(wire, 9);
-    t.same(parseClientHello(hello), { kind: 'client-hello', sni: 'd.example', alpn: [], versions: { oldest: 'TLSv1', newest } }, `a legacy hello of version ${wire.toString(16)}`);
+    t.same(parseClientHello(hello), { kind: 'client-hello', sni: 'd.example', alpn: [], versions: { oldest: 'TLSv1', newest }, suites: [0x1301] }, `a legacy hello of version ${wire.toString(16)}`);
   }
 });
 
 t.test('built hellos: split, fragmented, minimal and hostile', async (t) => {
   const whole = builtHello([sni('a.example'), alpn('h2', 'http/1.1')]);
-  t.same(parseClientHello(whole), { kind: 'client-hello', sni: 'a.example', alpn: ['h2', 'http/1.1'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } });
+  t.same(parseClientHello(whole), { kind: 'client-hello', sni: 'a.example', alpn: ['h2', 'http/1.1'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] });
   for (const cut of [1, 4, 5, 9, whole.length - 1]) t.same(parseClientHello(whole.subarray(0, cut)), { kind: 'partial' }, `cut after ${cut} bytes`);
   const fragmented = builtHello([sni('b.example'), alpn('h2')], [10, 20, 1000]);
-  t.same(parseClientHello(fragmented), { kind: 'client-hello', sni: 'b.example', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'one hello over three TLS records');
-  t.same(parseClientHello(builtHello(undefined)), { kind: 'client-hello', alpn: [], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'no extensions at all');
-  t.same(parseClientHello(builtHello([alpn('h2')])), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'no SNI');
+  t.same(parseClientHello(fragmented), { kind: 'client-hello', sni: 'b.example', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'one hello over three TLS records');
+  t.same(parseClientHello(builtHello(undefined)), { kind: 'client-hello', alpn: [], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'no extensions at all');
+  t.same(parseClientHello(builtHello([alpn('h2')])), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'no SNI');
   t.equal(parseClientHello(Buffer.from('GET / HTTP/1.1\r\n\r\n')).kind, 'invalid', 'not TLS');
   t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 0])).kind, 'invalid', 'empty record');
   t.equal(parseClientHello(Buffer.from([0x16, 3, 1, 0, 4, 2, 0, 0, 0])).kind, 'invalid', 'a ServerHello, not a ClientHello');

@@ -28,9 +28,9 @@ t.test('a TLS record of exactly 16,384 + 2,048 bytes is waited for; one byte lon
 
 t.test('the ALPN list stops at an empty name or a name running past the list', async (t) => {
   const h2 = Buffer.concat([Buffer.from([2]), Buffer.from('h2')]);
-  t.same(parseClientHello(hello(alpnRaw(h2))), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'a good list');
-  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([h2, Buffer.from([0]), h2])))), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'an empty name ends it');
-  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([Buffer.from([5]), Buffer.from('h2')])))), { kind: 'client-hello', alpn: [], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' } }, 'a name longer than the list is dropped');
+  t.same(parseClientHello(hello(alpnRaw(h2))), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'a good list');
+  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([h2, Buffer.from([0]), h2])))), { kind: 'client-hello', alpn: ['h2'], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'an empty name ends it');
+  t.same(parseClientHello(hello(alpnRaw(Buffer.concat([Buffer.from([5]), Buffer.from('h2')])))), { kind: 'client-hello', alpn: [], versions: { oldest: 'TLSv1', newest: 'TLSv1.2' }, suites: [0x1301] }, 'a name longer than the list is dropped');
 });
 
 t.test("the server's compression answer is read as permessage-deflate only when it names it", async (t) => {
