@@ -391,6 +391,15 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    name: 'an HTTP/1.0 device gets the answer head byte for byte too (until 2026-12-07: written again, `Name: value` with one space)',
+    proxyConnection: false,
+    origin: answer('HTTP/1.0 200 OK\r\nX-A:b\r\nX-B:\tc  \r\nServer:  old-firmware/1.0 \r\n\r\nuntil the server closes', { close: true }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /status HTTP/1.0\r\nHost: ${authority}\r\n\r\n`));
+      await peer.waitClose();
+    },
+  },
+  {
     name: 'a POST without a body gets no framing header added',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npong'),
     client: async (peer, head, authority) => {

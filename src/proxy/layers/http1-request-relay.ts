@@ -283,7 +283,9 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   const shown: string[] = [];
   /** The fields Node frames the body by (the others are only text to it). */
   const framing: string[] = [];
-  let changed = http10Device;
+  // Only what is written differently rewrites the head; until 2026-12-07 every answer to an
+  // HTTP/1.0 device was written again, its whitespace evened out.
+  let changed = false;
   let lengthKnown = false;
   let connection = false;
   let altSvcChanged = false;
@@ -297,7 +299,10 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
     }
     // An HTTP/1.0 client cannot read chunked framing (RFC 9112 §6.1): Node unchunks, and the
     // body then runs until close.
-    if (http10Device && (lower === 'transfer-encoding' || lower === 'trailer')) continue;
+    if (http10Device && (lower === 'transfer-encoding' || lower === 'trailer')) {
+      changed = true;
+      continue;
+    }
     if (lower === 'alt-svc') {
       const kept = withoutHttp3(value);
       if (kept === value) {
@@ -321,6 +326,7 @@ function writeResponseHead(res: http.ServerResponse, response: http.IncomingMess
   if (sentToUsAsProxy && http10Device && !connection && (lengthKnown || bodiless) && /^keep-alive$/i.test(String(req.headers['proxy-connection'] ?? ''))) {
     shown.push('Proxy-Connection', 'keep-alive', 'Connection', 'keep-alive');
     framing.push('Connection', 'keep-alive');
+    changed = true;
   }
   res.writeHead(status, reason, framing);
   // Node writes every status line as HTTP/1.1; written again, an HTTP/1.0 server's answer says so
