@@ -721,6 +721,32 @@ t.test('a repeated Content-Length and lines that are not quite fields are record
   t.match(peer.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*x-phonehome-error: upstream: HPE_UNEXPECTED_CONTENT_LENGTH: Parse Error: Duplicate Content-Length\r\n/);
 });
 
+t.test('a request the parser refuses is answered with a 400 that says why on every route: in a plain CONNECT tunnel, and after a first answer on a kept connection', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  origin.script = answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: hasHead });
+  // Two lengths that differ: no one can tell which frames the body (RFC 9112 §6.3).
+  const malformed = `POST /upload HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc`;
+  // Until 2026-12-07 the tunnel's connection was closed without a word: its CONNECT answer counted
+  // as an answer already written on it.
+  const tunnel = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
+  t.equal(tunnel.status, 200);
+  const inTunnel = new RawPeer(tunnel.socket);
+  inTunnel.write(malformed);
+  await inTunnel.waitClose();
+  t.match(inTunnel.text, /^HTTP\/1\.1 400 Bad Request\r\n[^]*phonehome: 400 Bad Request\n$/, 'in a plain tunnel');
+  // And on the proxy port, once a first exchange is done on the connection.
+  const { peer, head } = await connectClient('absolute-form', lab, origin.port);
+  peer.write(head(`GET /first HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`));
+  await endsWith(peer, 'ok');
+  peer.write(head(malformed));
+  await peer.waitClose();
+  t.match(peer.text, /^HTTP\/1\.1 200 OK\r\n[^]*ok(?:HTTP\/1\.1 400 Bad Request\r\n)/, 'after a first answer');
+  const rejected = await lab.next('flow:end', (f) => f.kind === 'rejected');
+  t.match(rejected.error, /Duplicate Content-Length/, 'and a rejected flow says why');
+});
+
 t.test('Public-Key-Pins is still dropped, the rest of the head as sent', async (t) => {
   const lab = await startLab();
   const origin = await startRawOrigin(true);

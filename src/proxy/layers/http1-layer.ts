@@ -268,7 +268,10 @@ export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, re
     const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
     const why = code === 'HPE_HEADER_OVERFLOW' ? `the request line and headers are larger than ${limits.http1MaxRequestHeadBytes} bytes, phonehome's limit` : undefined;
     record(why ? `malformed request: ${why}` : `malformed request: ${describeError(err)}`, `client:${code || 'bad-request'}`);
-    if (socket.writable && !(socket as net.Socket).bytesWritten) {
+    // Answered unless an answer is being written on the connection (a 400 would land inside it).
+    // Until 2026-12-07 any byte written before closed it without a word: a CONNECT tunnel's own
+    // answer, or a kept connection's earlier exchanges.
+    if (socket.writable && !(socket as Duplex & { _httpMessage?: http.ServerResponse | null })._httpMessage) {
       const body = `phonehome: ${status}${why ? `: ${why}` : ''}\n`;
       refused.add(socket);
       refuse(socket, `HTTP/1.1 ${status}\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
