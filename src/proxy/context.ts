@@ -19,8 +19,10 @@ export interface TlsFacts {
   clientVersions?: TlsVersionRange;
   /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
   clientServerKey?: ServerKeyKind;
-  /** The client's cipher suites by IANA number, in its order, GREASE left out. */
+  /** The client's cipher suites, signature schemes and groups by IANA number, in its order, GREASE left out. */
   clientSuites?: readonly number[];
+  clientSchemes?: readonly number[];
+  clientGroups?: readonly number[];
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -62,7 +64,8 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 /** What a device's ClientHello told (`sni`: its server name, once validated), before our handshake with it. */
 export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'client-hello' }>, sni: string | undefined): TlsFacts {
   return {
-    clientAlpn: hello.alpn, clientVersions: hello.versions, clientSuites: hello.suites, ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni !== undefined ? { sni } : {}),
+    clientAlpn: hello.alpn, clientVersions: hello.versions, clientSuites: hello.suites, ...(hello.schemes ? { clientSchemes: hello.schemes } : {}), ...(hello.groups ? { clientGroups: hello.groups } : {}),
+    ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni !== undefined ? { sni } : {}),
   };
 }
 
@@ -72,7 +75,7 @@ export function deviceOffer(context: ConnectionContext): DeviceOffer {
   if (!facts) return NO_OFFER;
   return {
     alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.clientServerKey ? { serverKey: facts.clientServerKey } : {}),
-    ...(facts.clientSuites ? { suites: facts.clientSuites } : {}),
+    ...(facts.clientSuites ? { suites: facts.clientSuites } : {}), ...(facts.clientSchemes ? { schemes: facts.clientSchemes } : {}), ...(facts.clientGroups ? { groups: facts.clientGroups } : {}),
     ...(facts.serverUnverified ? { acceptsUnverified: true } : {}),
   };
 }

@@ -14,8 +14,9 @@
 //   device (TLS 1.2 for an Android 9 app, not our TLS 1.3), and one that speaks only newer
 //   versions than the device refuses us as it would have refused the device.
 //
-// The cipher suites are the device's own, in its order, where OpenSSL speaks them
-// (upstream-cipher-suites.ts): a server chooses from what it would have chosen from.
+// The cipher suites, signature schemes and groups are the device's own, in its order, where
+// OpenSSL speaks them (upstream-cipher-suites.ts, upstream-hello-extensions.ts): a server chooses
+// from what it would have chosen from.
 //
 // A device that can verify only one kind of server key (RSA or ECDSA: server-key-kind.ts) has its
 // server asked for that kind alone: our cipher suites and signature schemes are narrowed to it. A
@@ -37,6 +38,7 @@ import { isOlderTls, type TlsVersionName, type TlsVersionRange } from './layers/
 import type { ServerKeyKind } from './layers/server-key-kind.js';
 import { limits } from '../limits.js';
 import { offerableSuites } from './upstream-cipher-suites.js';
+import { groupsOffering, signatureSchemesOffering } from './upstream-hello-extensions.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -85,7 +87,10 @@ export class UpstreamContexts {
     const certified = lower !== undefined && this.#certificates.has(lower) ? lower : '';
     const mirrored = hello.deviceSuites ? ciphersOffering(hello.deviceSuites, hello.versions, hello.serverKey) : undefined;
     const ciphers = mirrored ?? ourCiphers(hello.versions, hello.serverKey);
-    const key = `${versionsKey(hello.versions)} ${hello.serverKey ?? ''} ${ciphers ?? ''} ${certified}`;
+    const deviceSigalgs = hello.deviceSchemes ? signatureSchemesOffering(hello.deviceSchemes) : undefined;
+    const sigalgs = deviceSigalgs ?? (hello.serverKey ? SIGNATURE_SCHEMES[hello.serverKey] : undefined);
+    const groups = hello.deviceGroups ? groupsOffering(hello.deviceGroups) : undefined;
+    const key = `${versionsKey(hello.versions)} ${hello.serverKey ?? ''} ${ciphers ?? ''} ${sigalgs ?? ''} ${groups ?? ''} ${certified}`;
     if (this.#built.has(key)) {
       const context = this.#built.get(key);
       this.#built.delete(key);
@@ -93,16 +98,14 @@ export class UpstreamContexts {
       return context;
     }
     const certificate = certified ? this.#certificates.get(certified) : undefined;
-    const fixed: tls.SecureContextOptions = {
-      ...this.#roots, ...versionOptions(hello.versions), ...(hello.serverKey ? { sigalgs: SIGNATURE_SCHEMES[hello.serverKey] } : {}),
-      ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}),
-    };
+    const fixed: tls.SecureContextOptions = { ...this.#roots, ...versionOptions(hello.versions), ...(certificate ? { cert: certificate.certPem, key: certificate.keyPem } : {}) };
+    const device = { ...(ciphers !== undefined ? { ciphers } : {}), ...(sigalgs !== undefined ? { sigalgs } : {}), ...(groups !== undefined ? { ecdhCurve: groups } : {}) };
     let context: tls.SecureContext | undefined;
     try {
-      context = ciphers !== undefined || Object.keys(fixed).length > 0 ? tls.createSecureContext({ ...fixed, ...(ciphers !== undefined ? { ciphers } : {}) }) : undefined;
+      context = Object.keys(fixed).length > 0 || Object.keys(device).length > 0 ? tls.createSecureContext({ ...fixed, ...device }) : undefined;
     } catch (error) {
-      // A device's list that OpenSSL takes none of at these versions: our own list, as before.
-      if (mirrored === undefined) throw error;
+      // Lists of the device's that OpenSSL takes nothing from at these versions: our own, as before.
+      if (mirrored === undefined && deviceSigalgs === undefined && groups === undefined) throw error;
       return this.for(host, { versions: hello.versions, ...(hello.serverKey ? { serverKey: hello.serverKey } : {}) });
     }
     this.#built.set(key, context);
@@ -122,6 +125,9 @@ export interface UpstreamHello {
   readonly serverKey?: ServerKeyKind;
   /** The device's cipher suites by IANA number, in its order (GREASE left out: client-hello.ts). */
   readonly deviceSuites?: readonly number[];
+  /** Its signature schemes and groups, the same way. */
+  readonly deviceSchemes?: readonly number[];
+  readonly deviceGroups?: readonly number[];
 }
 
 /** The versions we speak to one server, oldest to newest. */
@@ -180,7 +186,8 @@ const OLD_SERVER_CIPHERS = `${tls.DEFAULT_CIPHERS}:AES128-SHA:AES256-SHA:${SECUR
  * Our offer narrowed to one kind of server key: up to TLS 1.2 the suites whose server signs with
  * it (OpenSSL's `!aECDSA` or `!aRSA` leaves the rest out for good), in TLS 1.3 the signature
  * schemes (RSA signs in PSS there; PKCS#1 is for TLS 1.2 and its SHA-1 for older servers, which
- * only the security level 0 of an older floor lets through).
+ * only the security level 0 of an older floor lets through). The device's own schemes, when it
+ * sent any we offer, stand in for these.
  */
 const ONLY_KIND: Readonly<Record<ServerKeyKind, string>> = { rsa: ':!aECDSA', ecdsa: ':!aRSA' };
 const SIGNATURE_SCHEMES: Readonly<Record<ServerKeyKind, string>> = {

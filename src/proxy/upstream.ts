@@ -55,6 +55,9 @@ export interface DeviceOffer {
   readonly serverKey?: ServerKeyKind;
   /** The device's cipher suites by IANA number, in its order: the server is offered them (upstream-cipher-suites.ts). */
   readonly suites?: readonly number[];
+  /** The device's signature schemes and groups, the same way (upstream-hello-extensions.ts). */
+  readonly schemes?: readonly number[];
+  readonly groups?: readonly number[];
   /**
    * The device accepted a certificate as invalid as its server's (ca/leaf-shape.ts,
    * mirroredInvalidShape): it does not check, so its server connections are not checked either,
@@ -202,7 +205,7 @@ export class UpstreamConnector {
    * (first-connection.ts); it is asked for only when the server is asked.
    */
   async probe(host: string, port: number, servername: string | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): Promise<UpstreamProbe> {
-    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}|${offer.serverKey ?? ''}|${offer.suites?.join(',') ?? ''}`;
+    const key = `${probeKeyPrefix(host, port)}${servername ?? ''}|${offer.alpn.join(',')}|${versionsKey(this.#contexts.versionsFor(offer.versions))}|${offer.serverKey ?? ''}|${offer.suites?.join(',') ?? ''}|${offer.schemes?.join(',') ?? ''}|${offer.groups?.join(',') ?? ''}`;
     const known = this.#probed.get(key);
     const remembered = known && known.until > Date.now() ? known : undefined;
     if (remembered && offer.alpn.length > 0) return { outcome: 'ok', ...(remembered.certificate ? { certificate: remembered.certificate } : {}), ...(remembered.alpn ? { alpn: remembered.alpn } : {}), ...(remembered.version ? { version: remembered.version } : {}) };
@@ -256,9 +259,11 @@ export class UpstreamConnector {
     return { outcome: 'ok', ...facts, socket };
   }
 
-  /** The TLS context for a server of a device that offered `offer`: its versions, its suites, and the one kind of server key it can verify. */
+  /** The TLS context for a server of a device that offered `offer`: its versions, suites, signature schemes and groups, and the one kind of server key it can verify. */
   #contextFor(host: string | undefined, offer: DeviceOffer): tls.SecureContext | undefined {
-    return this.#contexts.for(host, withFields({ versions: this.#contexts.versionsFor(offer.versions) }, { serverKey: offer.serverKey, deviceSuites: offer.suites }));
+    return this.#contexts.for(host, withFields({ versions: this.#contexts.versionsFor(offer.versions) }, {
+      serverKey: offer.serverKey, deviceSuites: offer.suites, deviceSchemes: offer.schemes, deviceGroups: offer.groups,
+    }));
   }
 
   /** The upstream of one decrypted device connection, for the HTTP/1 and WebSocket relays (connection-agent.ts). */

@@ -272,11 +272,12 @@ for (const [device, deviceOptions, cipher] of [
   });
 }
 
-// The server chooses from our ClientHello's suites. It listed OpenSSL's default, not the device's:
-// a server that takes only a suite the device offers beyond that refused us, and one that follows
-// the client's order agreed on another suite with us than with the device. openssl s_server -www
-// prints the suites it shares with its client in the client's order, and the one it chose: the
-// same directly and through the lab.
+// The server chooses from our ClientHello's suites, signature schemes and groups. They were
+// OpenSSL's defaults, not the device's: a server that takes only a suite the device offers beyond
+// them refused us, and one that follows the client's order agreed on another suite with us than
+// with the device. openssl s_server -www prints what its client offered (the suites it shares with
+// it in the client's order, the signature schemes, the groups) and the suite it chose: the same
+// directly and through the lab.
 for (const [device, deviceOptions, serverOptions, chosen] of [
   ['a TLS 1.2 device that puts an old suite first, and a server that follows the client\'s order', { maxVersion: 'TLSv1.2', ciphers: 'AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256:CAMELLIA128-SHA' },
     ['-cipher', 'ALL:@SECLEVEL=0'], 'AES128-SHA'],
@@ -286,8 +287,10 @@ for (const [device, deviceOptions, serverOptions, chosen] of [
     ['-cipher', 'CAMELLIA128-SHA'], 'CAMELLIA128-SHA'],
   ['a TLS 1.3 device with AES-CCM among its suites, and a server with AES-CCM alone (IoT)', { minVersion: 'TLSv1.3', ciphers: 'TLS_AES_128_GCM_SHA256:TLS_AES_128_CCM_SHA256' },
     ['-ciphersuites', 'TLS_AES_128_CCM_SHA256'], 'TLS_AES_128_CCM_SHA256'],
+  ['a device with signature schemes and groups of its own (P-256 first, no SHA-1, as an IoT stack)', { sigalgs: 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256:rsa_pkcs1_sha256', ecdhCurve: 'P-256:X25519' },
+    [], 'TLS_AES_256_GCM_SHA384'],
 ] as const) {
-  t.test(`${device}: the server is offered the device's suites, and agrees on the one it agrees on directly`, async (t) => {
+  t.test(`${device}: the server is offered what the device offers, and agrees on the suite it agrees on directly`, async (t) => {
     const hostname = 'order.example.test';
     const port = await startOpensslServer(t, hostname, [...serverOptions]);
     const request = `GET / HTTP/1.0\r\nHost: ${hostname}\r\n\r\n`;
@@ -298,11 +301,17 @@ for (const [device, deviceOptions, serverOptions, chosen] of [
     t.teardown(() => lab.close());
     const secure = await tlsViaProxy(lab.port, `${hostname}:${port}`, { servername: hostname, ca: lab.ca.certPem, ...deviceOptions });
     const page = await http10(secure, request);
-    const whatTheServerSaw = (text: string): string => /Ciphers common between both SSL end points:\n[^]*?\n(?=Signature Algorithms)|Cipher is \S+/g.exec(text) ? [...text.matchAll(/Ciphers common between both SSL end points:\n[^]*?\n(?=Signature Algorithms)|Cipher is \S+/g)].map((m) => m[0]).join('\n') : text;
     t.match(directPage, `Cipher is ${chosen}`, 'directly, the server chose this');
-    t.equal(whatTheServerSaw(page), whatTheServerSaw(directPage), 'through the lab, the server shared the same suites in the same order and chose the same');
+    t.equal(whatTheServerSaw(page), whatTheServerSaw(directPage), 'through the lab, the server was offered the same and chose the same');
     t.equal(secure.getCipher().name, chosen, 'and the device side agreed on it too');
   });
+}
+
+/** What openssl s_server -www prints of its client's offer and of its choice. */
+function whatTheServerSaw(page: string): string {
+  const shared = /Ciphers common between both SSL end points:\n([^]*?)\n(?=Signature Algorithms|Supported groups|---)/.exec(page)?.[1];
+  const lines = page.split('\n').filter((line) => /^(Signature Algorithms|Supported groups): |Cipher is /.test(line));
+  return [`shared suites: ${shared ?? '(none printed)'}`, ...lines].join('\n');
 }
 
 t.test('a device that offers finite-field Diffie-Hellman alone (DHE_RSA, no elliptic curves) is decrypted, as its server takes it directly', async (t) => {

@@ -1,8 +1,8 @@
-// Reads the server name (SNI), the offered application protocols (ALPN), the TLS versions
-// offered and the kind of server key the client can verify from a TLS ClientHello, before any TLS
-// library sees it: the ALPN answer to the device depends on what the real server accepts, and that
-// must be asked before our handshake with the device starts (Node's ALPN callback is synchronous);
-// the versions, and a kind of key the device is limited to, shape what we offer the server on the
+// Reads the server name (SNI), the offered application protocols (ALPN), the TLS versions, cipher
+// suites, signature schemes and groups offered, and the kind of server key the client can verify,
+// from a TLS ClientHello, before any TLS library sees it: the ALPN answer to the device depends on
+// what the real server accepts, and that must be asked before our handshake with the device
+// starts (Node's ALPN callback is synchronous); the rest shapes what we offer the server on the
 // device's behalf (upstream-contexts.ts). Pure and bounded; a ClientHello may span several TLS
 // records and several reads, so an incomplete one says how it stands instead of guessing.
 
@@ -15,6 +15,9 @@ export type ClientHelloResult =
     readonly kind: 'client-hello'; readonly sni?: string; readonly alpn: readonly string[]; readonly versions: TlsVersionRange;
     /** The cipher suites by IANA number, in the client's order, GREASE and signalling values left out. */
     readonly suites: readonly number[];
+    /** signature_algorithms and supported_groups by IANA number, in the client's order, GREASE left out; absent without the extension. */
+    readonly schemes?: readonly number[];
+    readonly groups?: readonly number[];
     /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
     readonly serverKey?: ServerKeyKind;
   };
@@ -49,6 +52,7 @@ const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_ALPN = 16;
 const EXTENSION_SUPPORTED_VERSIONS = 43;
 const EXTENSION_SIGNATURE_ALGORITHMS = 13;
+const EXTENSION_SUPPORTED_GROUPS = 10;
 
 /** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
 export const maxClientHelloBytes = 32 * 1024;
@@ -112,6 +116,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   let alpn: string[] = [];
   let offered: TlsVersionRange | undefined;
   let schemes: number[] | undefined;
+  let groups: number[] | undefined;
   while (at + 4 <= end) {
     const type = body.readUInt16BE(at);
     const length = body.readUInt16BE(at + 2);
@@ -121,9 +126,13 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     if (type === EXTENSION_SERVER_NAME) sni = readServerName(data);
     else if (type === EXTENSION_ALPN) alpn = readProtocols(data);
     else if (type === EXTENSION_SUPPORTED_VERSIONS) offered = readSupportedVersions(data);
-    else if (type === EXTENSION_SIGNATURE_ALGORITHMS) schemes = data.length >= 2 ? readUint16List(data.subarray(2, 2 + data.readUInt16BE(0))) : [];
+    else if (type === EXTENSION_SIGNATURE_ALGORITHMS) schemes = readListOfUint16(data);
+    else if (type === EXTENSION_SUPPORTED_GROUPS) groups = readListOfUint16(data);
   }
-  return withServerKey({ kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest }, suites: realSuites(suites) }, suites, schemes);
+  return withServerKey({
+    kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest }, suites: realSuites(suites),
+    ...(schemes ? { schemes: schemes.filter((scheme) => !isGrease(scheme)) } : {}), ...(groups ? { groups: groups.filter((group) => !isGrease(group)) } : {}),
+  }, suites, schemes);
 }
 
 /** The hello with the one kind of server key its client can verify, when there is one. */
@@ -147,6 +156,11 @@ function isGrease(value: number): boolean {
 
 const SCSV_EMPTY_RENEGOTIATION_INFO = 0x00ff;
 const SCSV_FALLBACK = 0x5600;
+
+/** An extension's list of 16-bit values: its two-byte length, then the values. */
+function readListOfUint16(data: Buffer): number[] {
+  return data.length >= 2 ? readUint16List(data.subarray(2, 2 + data.readUInt16BE(0))) : [];
+}
 
 /** Big-endian 16-bit values (a cipher suite list, a signature scheme list); an odd last byte is ignored. */
 function readUint16List(data: Buffer): number[] {

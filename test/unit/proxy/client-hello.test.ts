@@ -93,6 +93,16 @@ t.test('the cipher suites, in the client\'s order, without GREASE and signalling
   t.match(parseClientHello(lookAlike), { kind: 'client-hello', suites: [0x0a1a, 0x000a] }, 'look-alikes of GREASE are kept (two different bytes; 3DES)');
 });
 
+t.test('the signature schemes and groups, in the client\'s order, without GREASE; absent without the extension', async (t) => {
+  const node = parseClientHello(await realHello({ servername: 'c.example', sigalgs: 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256', ecdhCurve: 'P-256:X25519' }));
+  t.match(node, { kind: 'client-hello', schemes: [0x0403, 0x0804], groups: [0x0017, 0x001d] });
+  const list = (values: number[]): Buffer => Buffer.concat([u16(values.length * 2), ...values.map((value) => u16(value))]);
+  const greased = parseClientHello(builtHello([extension(10, list([0x3a3a, 0x001d, 0x0017])), extension(13, list([0x0403, 0x0804]))]));
+  t.match(greased, { kind: 'client-hello', groups: [0x001d, 0x0017], schemes: [0x0403, 0x0804] }, 'GREASE out of the groups');
+  const without = parseClientHello(builtHello([alpn('h2')]));
+  t.ok(without.kind === 'client-hello' && without.schemes === undefined && without.groups === undefined, 'a hello without them (TLS 1.0 clients) has none');
+});
+
 t.test('the one kind of server key a real hello can verify: none said when it can verify both', async (t) => {
   const rows: Array<[string, tls.ConnectionOptions, 'rsa' | 'ecdsa' | undefined]> = [
     ['Node\'s defaults: both', {}, undefined],

@@ -63,3 +63,17 @@ t.test('the device\'s suites: a context per distinct list, built once, bounded; 
   for (const pair of pairs.slice(0, limits.upstreamTlsContexts)) bounded.for('a.example', { versions, deviceSuites: pair });
   t.not(bounded.for('a.example', { versions, deviceSuites: [0x002f] }), first, 'the least recently used is forgotten past the bound (and built again)');
 });
+
+t.test('the device\'s signature schemes and groups: part of the context\'s key; ones OpenSSL refuses together fall back to ours', async (t) => {
+  const contexts = new UpstreamContexts([], undefined, undefined);
+  const versions = { oldest: 'TLSv1.2', newest: 'TLSv1.3' } as const;
+  const base = contexts.for('a.example', { versions, deviceSuites: [0x1301, 0xc02f] });
+  const withSchemes = contexts.for('a.example', { versions, deviceSuites: [0x1301, 0xc02f], deviceSchemes: [0x0403, 0x0804] });
+  t.not(withSchemes, base, 'schemes of its own: a context of its own');
+  t.equal(contexts.for('b.example', { versions, deviceSuites: [0x1301, 0xc02f], deviceSchemes: [0x0403, 0x0804] }), withSchemes, 'shared by every host');
+  const withGroups = contexts.for('a.example', { versions, deviceSuites: [0x1301, 0xc02f], deviceGroups: [0x0017, 0x001d] });
+  t.ok(withGroups && withGroups !== base && withGroups !== withSchemes, 'groups of its own too');
+  t.equal(contexts.for('a.example', { versions, deviceSuites: [0x1301, 0xc02f], deviceSchemes: [0x0709], deviceGroups: [0x11ec] }), base, 'none that we offer: as without them');
+  // TLS 1.3 cannot sign with PKCS#1 alone: OpenSSL takes the list, and the handshake would fail as the device's would.
+  t.ok(contexts.for('a.example', { versions, deviceSchemes: [0x0401] }), 'a list OpenSSL takes is not second-guessed');
+});
