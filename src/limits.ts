@@ -108,8 +108,11 @@ export const limits = {
   pinnedTrustGraceMs: 300,
   /** How long we wait for the rest of a TLS ClientHello that arrived in pieces. */
   clientHelloTimeoutMs: 10_000,
-  /** HTTP/2 towards devices: streams open at once per connection. */
+  /** HTTP/2 towards devices: streams open at once per connection (less when its server allows fewer). */
   h2MaxConcurrentStreams: 128,
+  /** HTTP/2 towards devices: the largest stream window and HPACK table a device is given, when its server gives more. */
+  h2MaxStreamWindowBytes: 16 * 1024 * 1024,
+  h2MaxHeaderTableBytes: 64 * 1024,
   /**
    * HTTP/2 header lists, both ways (a request from a device, an answer from a server). Node's
    * HTTP/2 (nghttp2) reads a head of at most nine frames of 16 KiB and ends the whole connection

@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import t from 'tap';
 import { flowToHarEntry } from '../../src/flow/har.js';
 import { limits } from '../../src/limits.js';
-import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin, within } from '../helpers/lab.js';
+import { getOriginCa, h2Request, h2ViaProxy, startH2Origin, startLab, startOrigin, until, within } from '../helpers/lab.js';
 import { heldAt, patternChecker, patternedChunk, pingRounds, writePattern } from '../helpers/held-back.js';
 
 t.test('an h2 device and an h2 server talk HTTP/2 through the proxy; the flow and its HAR entry say HTTP/2.0', async (t) => {
@@ -500,4 +500,33 @@ for (const [name, early] of Object.entries(earlyAnswers)) t.test(`a server that 
   t.equal(flow.error, undefined, 'not an error: the server chose to');
   t.ok(flow.tags.includes('h2:server-rst-stream-0'), 'the flow says the server stopped the device');
   t.ok((flow.request?.body.totalBytes ?? total) < total, `the part the device sent is recorded (${flow.request?.body.totalBytes} bytes)`);
+});
+
+const HOST = 'api.example.test';
+
+t.test('the device is told its server\'s SETTINGS (how many streams, window, frame and table sizes), as direct; bounded where they would be our memory', async (t) => {
+  const serverSettings: http2.Settings = { maxConcurrentStreams: 7, initialWindowSize: 1_048_576, maxFrameSize: 32_768, headerTableSize: 8_192, maxHeaderListSize: 20_000 };
+  const told = ['maxConcurrentStreams', 'initialWindowSize', 'maxFrameSize', 'headerTableSize', 'maxHeaderListSize'] as const;
+  const pick = (settings: http2.Settings): Partial<http2.Settings> => Object.fromEntries(told.map((name) => [name, settings[name]]));
+  const origin = await startH2Origin({ settings: serverSettings, onStream: (stream) => { stream.respond({ ':status': 200 }); stream.end('ok'); } });
+  const generous = await startH2Origin({ settings: { maxConcurrentStreams: 1_000, initialWindowSize: 2 ** 30, headerTableSize: 1 << 20 }, onStream: (stream) => { stream.respond({ ':status': 200 }); stream.end('ok'); } });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); await generous.close(); });
+  // OkHttp opens a second connection once a server's streams are all in use: the device must see
+  // the server's MAX_CONCURRENT_STREAMS to spread its requests as it would direct.
+  const direct = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem, servername: HOST });
+  await once(direct, 'remoteSettings');
+  t.same(pick(direct.remoteSettings), serverSettings, 'direct, the server\'s');
+  direct.close();
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: origin.port, trust: lab.ca.certPem, alpn: ['h2'] });
+  await until(() => session!.remoteSettings.maxConcurrentStreams === 7, 10_000, 'the server\'s SETTINGS through the proxy');
+  t.same(pick(session!.remoteSettings), serverSettings, 'through the proxy, the same');
+  session!.close();
+  const { session: bounded } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: generous.port, trust: lab.ca.certPem, alpn: ['h2'] });
+  await until(() => bounded!.remoteSettings.initialWindowSize !== 65_535, 10_000, 'the generous server\'s SETTINGS through the proxy');
+  t.same(pick(bounded!.remoteSettings), { maxConcurrentStreams: limits.h2MaxConcurrentStreams, initialWindowSize: limits.h2MaxStreamWindowBytes, maxFrameSize: 16_384, headerTableSize: limits.h2MaxHeaderTableBytes, maxHeaderListSize: limits.h2MaxHeaderListBytes }, 'a server more generous than our bounds: ours');
+  const get = bounded!.request({ ':path': '/' });
+  get.resume();
+  await once(get, 'end');
+  bounded!.close();
 });

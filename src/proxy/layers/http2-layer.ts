@@ -17,7 +17,7 @@ import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { relayBody } from './body-relay.js';
 import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
-import { deviceSessionOptions } from './http2-session-options.js';
+import { DEVICE_SETTINGS_AT_FIRST, deviceSessionOptions, settingsToTell } from './http2-session-options.js';
 import { describeError } from '../../util/errors.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -128,20 +128,21 @@ export class Http2Layer {
     });
     // Server push is refused when offered anyway (we advertised enablePush: false).
     server.on('stream', (pushed) => pushed.close(NGHTTP2_REFUSED_STREAM));
-    // WebSockets over HTTP/2 (RFC 8441) are allowed to the device when, and once, its server
-    // allows them: a browser then opens its WebSockets on this connection as it would direct,
-    // instead of on a connection of their own in HTTP/1.1 (http2-websocket-tunnel.ts).
-    const allowExtendedConnect = (): boolean => {
-      if (!allowsExtendedConnect(server)) return false;
-      if (!session.destroyed) session.settings({ enableConnectProtocol: true });
-      return true;
+    // The device is told its server's SETTINGS once they come (settingsToTell): its limits, and
+    // WebSockets over HTTP/2 (RFC 8441) when, and once, the server allows them, so that a browser
+    // opens its WebSockets on this connection as it would direct, instead of on a connection of
+    // their own in HTTP/1.1 (http2-websocket-tunnel.ts).
+    let told = DEVICE_SETTINGS_AT_FIRST;
+    const tellServerSettings = (): void => {
+      // Empty until the server's SETTINGS came (it may have before the device's session began).
+      if (session.destroyed || server.remoteSettings.maxFrameSize === undefined) return;
+      const changed = settingsToTell(told, server.remoteSettings);
+      if (!changed) return;
+      session.settings(changed);
+      told = { ...told, ...changed };
     };
-    if (!allowExtendedConnect()) {
-      const onSettings = (): void => {
-        if (allowExtendedConnect()) server.off('remoteSettings', onSettings);
-      };
-      server.on('remoteSettings', onSettings);
-    }
+    tellServerSettings();
+    server.on('remoteSettings', tellServerSettings);
   }
 
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {

@@ -23,3 +23,39 @@ export const upstreamSessionOptions = {
   ...anyHeadWeRead,
   settings: { enablePush: false, maxHeaderListSize: limits.h2MaxHeaderListBytes },
 } satisfies http2.ClientSessionOptions;
+
+/** What a device is told of its connection at first: Node's defaults and our own limits (deviceSessionOptions). */
+export const DEVICE_SETTINGS_AT_FIRST: Readonly<http2.Settings> = {
+  headerTableSize: 4_096, initialWindowSize: 65_535, maxFrameSize: 16_384, maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+  maxHeaderListSize: limits.h2MaxHeaderListBytes, enableConnectProtocol: false,
+};
+
+/**
+ * The SETTINGS to send a device, told `told` so far, once its server has sent `server`: the
+ * server's own, so the device paces and spreads its streams as it would direct. OkHttp opens
+ * another connection when a server's MAX_CONCURRENT_STREAMS is reached, so the server sees as many
+ * connections as direct; a device sends as much before a WINDOW_UPDATE, frames as large and an
+ * HPACK table as large. Bounded by ours where the device's use of them is our memory: no more
+ * streams at once than we take, no larger head, a window and a table of at most
+ * limits.h2MaxStreamWindowBytes and limits.h2MaxHeaderTableBytes. Extended CONNECT is allowed once
+ * the server allows it, and never taken back (RFC 8441 §3). Only what changes: undefined for nothing.
+ * Until 2026-12-07 a device was told Node's defaults whatever its server said (extended CONNECT aside).
+ */
+export function settingsToTell(told: Readonly<http2.Settings>, server: Readonly<http2.Settings>): http2.Settings | undefined {
+  const wanted: http2.Settings = {
+    headerTableSize: Math.min(server.headerTableSize ?? 4_096, limits.h2MaxHeaderTableBytes),
+    initialWindowSize: Math.min(server.initialWindowSize ?? 65_535, limits.h2MaxStreamWindowBytes),
+    maxFrameSize: server.maxFrameSize ?? 16_384,
+    maxConcurrentStreams: Math.min(server.maxConcurrentStreams ?? Infinity, limits.h2MaxConcurrentStreams),
+    maxHeaderListSize: Math.min(server.maxHeaderListSize ?? Infinity, limits.h2MaxHeaderListBytes),
+    enableConnectProtocol: told.enableConnectProtocol === true || server.enableConnectProtocol === true,
+  };
+  const changed: http2.Settings = {};
+  let any = false;
+  for (const name of Object.keys(wanted) as Array<keyof http2.Settings>) {
+    if (wanted[name] === told[name]) continue;
+    (changed as Record<string, unknown>)[name] = wanted[name];
+    any = true;
+  }
+  return any ? changed : undefined;
+}
