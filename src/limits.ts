@@ -110,9 +110,14 @@ export const limits = {
   clientHelloTimeoutMs: 10_000,
   /** HTTP/2 towards devices: streams open at once per connection (less when its server allows fewer). */
   h2MaxConcurrentStreams: 128,
-  /** HTTP/2 towards devices: the largest stream window and HPACK table a device is given, when its server gives more. */
+  /**
+   * HTTP/2: the largest stream window, HPACK table and connection window one side is given when
+   * the other gives more (http2-session-options.ts): what a side that stops reading can leave in
+   * our buffers.
+   */
   h2MaxStreamWindowBytes: 16 * 1024 * 1024,
   h2MaxHeaderTableBytes: 64 * 1024,
+  h2MaxConnectionWindowBytes: 16 * 1024 * 1024,
   /**
    * HTTP/2 header lists, both ways (a request from a device, an answer from a server). Node's
    * HTTP/2 (nghttp2) reads a head of at most nine frames of 16 KiB and ends the whole connection

@@ -206,15 +206,16 @@ export async function startH2Origin(options: { hostname?: string; allowHttp1?: b
 
 /**
  * A device's HTTP/2 connection through the proxy: CONNECT, TLS offering `alpn`, then an h2 session
- * when h2 was agreed. `checks: false`: a device that takes any certificate.
+ * when h2 was agreed. `checks: false`: a device that takes any certificate; `settings`: the SETTINGS the device sends.
  */
-export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[]; checks?: boolean; limits?: GenerousHeadLimits }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
+export async function h2ViaProxy(options: { proxyPort: number; host: string; port: number; trust: string; alpn?: string[]; checks?: boolean; limits?: GenerousHeadLimits; settings?: http2.Settings }): Promise<{ tls: tls.TLSSocket; session?: http2.ClientHttp2Session }> {
   const { socket, status } = await connectTunnel(options.proxyPort, `${options.host}:${options.port}`);
   if (status !== 200) throw new Error(`CONNECT answered ${status}`);
   const secure = tls.connect({ socket, ca: options.trust, servername: options.host, ALPNProtocols: options.alpn ?? ['h2', 'http/1.1'], rejectUnauthorized: options.checks !== false });
   await once(secure, 'secureConnect');
   if (secure.alpnProtocol !== 'h2') return { tls: secure };
-  const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure, ...(options.limits ? { ...h2HeadLimits(options.limits), settings: { maxHeaderListSize: options.limits.headBytes } } : {}) });
+  const settings = { ...options.settings, ...(options.limits ? { maxHeaderListSize: options.limits.headBytes } : {}) };
+  const session = http2.connect(`https://${options.host}:${options.port}`, { createConnection: () => secure, settings, ...(options.limits ? h2HeadLimits(options.limits) : {}) });
   session.on('error', () => undefined);
   return { tls: secure, session };
 }

@@ -514,13 +514,23 @@ t.test('the device is told its server\'s SETTINGS (how many streams, window, fra
   t.teardown(async () => { await lab.close(); await origin.close(); await generous.close(); });
   // OkHttp opens a second connection once a server's streams are all in use: the device must see
   // the server's MAX_CONCURRENT_STREAMS to spread its requests as it would direct.
+  // And its connection window (Chrome's servers give 15 MiB), seen after a first request.
+  (origin.server as unknown as http2.Http2SecureServer).on('session', (session) => session.setLocalWindowSize(10 * 1024 * 1024));
+  const connectionWindowAfterGet = async (session: http2.ClientHttp2Session): Promise<number | undefined> => {
+    const get = session.request({ ':path': '/' });
+    get.resume();
+    await once(get, 'end');
+    return session.state.remoteWindowSize;
+  };
   const direct = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem, servername: HOST });
   await once(direct, 'remoteSettings');
   t.same(pick(direct.remoteSettings), serverSettings, 'direct, the server\'s');
+  t.equal(await connectionWindowAfterGet(direct), 10 * 1024 * 1024, 'and its connection window');
   direct.close();
   const { session } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: origin.port, trust: lab.ca.certPem, alpn: ['h2'] });
   await until(() => session!.remoteSettings.maxConcurrentStreams === 7, 10_000, 'the server\'s SETTINGS through the proxy');
   t.same(pick(session!.remoteSettings), serverSettings, 'through the proxy, the same');
+  t.equal(await connectionWindowAfterGet(session!), 10 * 1024 * 1024, 'and the same connection window');
   session!.close();
   const { session: bounded } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: generous.port, trust: lab.ca.certPem, alpn: ['h2'] });
   await until(() => bounded!.remoteSettings.initialWindowSize !== 65_535, 10_000, 'the generous server\'s SETTINGS through the proxy');
@@ -529,4 +539,36 @@ t.test('the device is told its server\'s SETTINGS (how many streams, window, fra
   get.resume();
   await once(get, 'end');
   bounded!.close();
+});
+
+t.test('the server is told the device\'s windows, frame and table sizes, as direct: a download from a distant server is not held to 64 KiB a round trip', async (t) => {
+  // What each connection's server saw at its first stream.
+  const seen: Array<Record<string, number | undefined>> = [];
+  const origin = await startH2Origin({
+    onStream: (stream) => {
+      const session = stream.session!;
+      const { initialWindowSize, maxFrameSize, headerTableSize } = session.remoteSettings;
+      seen.push({ initialWindowSize, maxFrameSize, headerTableSize, connectionWindow: session.state.remoteWindowSize });
+      stream.respond({ ':status': 200 });
+      stream.end('ok');
+    },
+  });
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  // Chrome's: a 6 MiB stream window, a 15 MiB connection window, a 64 KiB table.
+  const deviceSettings: http2.Settings = { initialWindowSize: 6 * 1024 * 1024, maxFrameSize: 65_536, headerTableSize: 65_536 };
+  const fetchOnce = async (session: http2.ClientHttp2Session): Promise<void> => {
+    session.setLocalWindowSize(15 * 1024 * 1024);
+    const get = session.request({ ':path': '/' });
+    get.resume();
+    await once(get, 'end');
+    session.close();
+  };
+  const direct = http2.connect(`https://127.0.0.1:${origin.port}`, { ca: getOriginCa().certPem, servername: HOST, settings: deviceSettings });
+  await once(direct, 'connect');
+  await fetchOnce(direct);
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: origin.port, trust: lab.ca.certPem, alpn: ['h2'], settings: deviceSettings });
+  await fetchOnce(session!);
+  t.same(seen[0], { ...deviceSettings, connectionWindow: 15 * 1024 * 1024 }, 'direct, the device\'s');
+  t.same(seen[1], seen[0], 'through the proxy, the same');
 });

@@ -17,7 +17,7 @@ import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { relayBody } from './body-relay.js';
 import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
-import { DEVICE_SETTINGS_AT_FIRST, deviceSessionOptions, settingsToTell } from './http2-session-options.js';
+import { connectionWindowToGive, DEVICE_SETTINGS_AT_FIRST, deviceSessionOptions, deviceSettingsToTell, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell } from './http2-session-options.js';
 import { describeError } from '../../util/errors.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -50,6 +50,8 @@ interface Connection {
   resetRefilledMs: number;
   resetsSeen: number;
   closedForAbuse: boolean;
+  /** Each side was given the other's connection window (#giveConnectionWindows). */
+  windowGiven: boolean;
 }
 
 export class Http2Layer {
@@ -79,7 +81,7 @@ export class Http2Layer {
   /** Takes a connection on which the device speaks HTTP/2 (ALPN h2, or h2c with prior knowledge). */
   handle(socket: Duplex, context: ConnectionContext, upstream: Http2Upstream): void {
     // 'session' is emitted synchronously inside 'connection': that is how the session meets its context.
-    this.#pending = { context, socket, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false };
+    this.#pending = { context, socket, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false, windowGiven: false };
     try {
       this.#server.emit('connection', socket);
     } finally {
@@ -128,21 +130,28 @@ export class Http2Layer {
     });
     // Server push is refused when offered anyway (we advertised enablePush: false).
     server.on('stream', (pushed) => pushed.close(NGHTTP2_REFUSED_STREAM));
-    // The device is told its server's SETTINGS once they come (settingsToTell): its limits, and
-    // WebSockets over HTTP/2 (RFC 8441) when, and once, the server allows them, so that a browser
-    // opens its WebSockets on this connection as it would direct, instead of on a connection of
-    // their own in HTTP/1.1 (http2-websocket-tunnel.ts).
-    let told = DEVICE_SETTINGS_AT_FIRST;
-    const tellServerSettings = (): void => {
-      // Empty until the server's SETTINGS came (it may have before the device's session began).
-      if (session.destroyed || server.remoteSettings.maxFrameSize === undefined) return;
-      const changed = settingsToTell(told, server.remoteSettings);
-      if (!changed) return;
-      session.settings(changed);
-      told = { ...told, ...changed };
-    };
-    tellServerSettings();
-    server.on('remoteSettings', tellServerSettings);
+    // Each side is told the other's SETTINGS once they come (http2-session-options.ts): the device
+    // its server's limits, and WebSockets over HTTP/2 (RFC 8441) when, and once, the server allows
+    // them, so that a browser opens its WebSockets on this connection as it would direct, instead
+    // of on a connection of their own in HTTP/1.1 (http2-websocket-tunnel.ts); the server the
+    // device's windows, without which a download from a distant server came 64 KiB a round trip.
+    passSettings(server, session, DEVICE_SETTINGS_AT_FIRST, deviceSettingsToTell);
+    passSettings(session, server, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell);
+  }
+
+  /**
+   * Gives each side the other's connection window, once, at the device's first stream: each
+   * side's WINDOW_UPDATE follows its SETTINGS, and by the device's first request both have come
+   * (nothing has been sent either way yet, so what we may send a side is its whole window).
+   */
+  #giveConnectionWindows(connection: Connection): void {
+    if (connection.windowGiven || !('session' in connection.upstream)) return;
+    connection.windowGiven = true;
+    const { session: device, upstream: { session: server } } = connection;
+    const toServer = connectionWindowToGive(SERVER_SETTINGS_AT_FIRST.initialWindowSize!, device.state.remoteWindowSize ?? 0);
+    if (toServer !== undefined && !server.destroyed) server.setLocalWindowSize(toServer);
+    const toDevice = connectionWindowToGive(DEVICE_SETTINGS_AT_FIRST.initialWindowSize!, server.state.remoteWindowSize ?? 0);
+    if (toDevice !== undefined && !device.destroyed) device.setLocalWindowSize(toDevice);
   }
 
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
@@ -173,6 +182,7 @@ export class Http2Layer {
     stream.on('trailers', (_trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => recorder.trailers(true, headerPairs(raw)));
 
     const upstream = connection.upstream;
+    this.#giveConnectionWindows(connection);
     if (method === 'CONNECT' && headers[':protocol'] !== undefined && 'session' in upstream && allowsExtendedConnect(upstream.session)) {
       relayExtendedConnect(stream, headers, rawHeaders, upstream.session, connection.socket, recorder, fail);
     } else if (method === 'CONNECT') {
@@ -320,4 +330,22 @@ export class Http2Layer {
       connection.upstream.session.destroy();
     }
   }
+}
+
+/**
+ * Tells `to` the SETTINGS that `toTell` makes of `from`'s (`atFirst`: what `to` was told when its
+ * session began), now and each time `from` sends new ones; only what changed goes.
+ */
+function passSettings(from: http2.Http2Session, to: http2.Http2Session, atFirst: Readonly<http2.Settings>, toTell: (told: Readonly<http2.Settings>, peer: Readonly<http2.Settings>) => http2.Settings | undefined): void {
+  let told = atFirst;
+  const tell = (): void => {
+    // Empty until `from`'s SETTINGS came (they may have before this session began).
+    if (to.destroyed || from.remoteSettings.maxFrameSize === undefined) return;
+    const changed = toTell(told, from.remoteSettings);
+    if (!changed) return;
+    to.settings(changed);
+    told = { ...told, ...changed };
+  };
+  tell();
+  from.on('remoteSettings', tell);
 }
