@@ -572,3 +572,25 @@ t.test('the server is told the device\'s windows, frame and table sizes, as dire
   t.same(seen[0], { ...deviceSettings, connectionWindow: 15 * 1024 * 1024 }, 'direct, the device\'s');
   t.same(seen[1], seen[0], 'through the proxy, the same');
 });
+
+t.test('PINGs reach the other side with their payload: a server sees the device\'s keepalive pings, a device its server\'s', async (t) => {
+  const serverHeard: string[] = [];
+  let serverSession: http2.Http2Session | undefined;
+  const origin = await startH2Origin({ onStream: (stream) => { serverSession = stream.session!; stream.respond({ ':status': 200 }); stream.end('ok'); } });
+  (origin.server as unknown as http2.Http2SecureServer).on('session', (session) => session.on('ping', (payload: Buffer) => serverHeard.push(payload.toString('latin1'))));
+  const lab = await startLab();
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  const { session } = await h2ViaProxy({ proxyPort: lab.port, host: HOST, port: origin.port, trust: lab.ca.certPem, alpn: ['h2'] });
+  const get = session!.request({ ':path': '/' });
+  get.resume();
+  await once(get, 'end');
+  const deviceHeard: string[] = [];
+  session!.on('ping', (payload: Buffer) => deviceHeard.push(payload.toString('latin1')));
+  for (const payload of ['grpc-ka1', 'grpc-ka2']) await new Promise<void>((resolve, reject) => session!.ping(Buffer.from(payload), (error) => (error ? reject(error) : resolve())));
+  await until(() => serverHeard.length === 2, 10_000, 'the device\'s pings at the server');
+  t.same(serverHeard, ['grpc-ka1', 'grpc-ka2'], 'the server heard the device\'s pings');
+  await new Promise<void>((resolve, reject) => serverSession!.ping(Buffer.from('server-1'), (error) => (error ? reject(error) : resolve())));
+  await until(() => deviceHeard.length === 1, 10_000, 'the server\'s ping at the device');
+  t.same(deviceHeard, ['server-1'], 'and the device its server\'s');
+  session!.close();
+});

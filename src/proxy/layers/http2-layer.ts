@@ -137,6 +137,11 @@ export class Http2Layer {
     // device's windows, without which a download from a distant server came 64 KiB a round trip.
     passSettings(server, session, DEVICE_SETTINGS_AT_FIRST, deviceSettingsToTell);
     passSettings(session, server, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell);
+    // PINGs go on to the other side, with their payload (Node answers each itself): a gRPC server
+    // that enforces its keepalive policy sees the device's pings and may send GOAWAY
+    // too_many_pings as it would direct, and a device sees its server's liveness checks.
+    passPings(session, server);
+    passPings(server, session);
   }
 
   /**
@@ -348,4 +353,16 @@ function passSettings(from: http2.Http2Session, to: http2.Http2Session, atFirst:
   };
   tell();
   from.on('remoteSettings', tell);
+}
+
+/** Each PING `from` receives is sent on to `to` with the same payload (its answer is not waited for: Node has answered `from`). */
+function passPings(from: http2.Http2Session, to: http2.Http2Session): void {
+  from.on('ping', (payload: Buffer) => {
+    if (to.destroyed || to.closed) return;
+    try {
+      to.ping(payload, () => undefined);
+    } catch {
+      // Too many pings still unanswered on `to` (Node keeps at most 10): this one is not passed on.
+    }
+  });
 }
