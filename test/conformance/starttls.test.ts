@@ -171,7 +171,7 @@ const haveOpenssl = spawnSync('openssl', ['version']).status === 0;
  * refusing what does not verify unless `checks` is false, and sends `host` as SNI, except to an
  * address: no SNI.
  */
-async function sClient(options: { protocol: Protocol; proxyPort?: number; host: string; port: number; caFile: string; input: string; verifyName?: string; checks?: boolean; extraArgs?: string[] }): Promise<ProgramRun> {
+async function sClient(options: { protocol: Protocol | 'xmpp'; proxyPort?: number; host: string; port: number; caFile: string; input: string; verifyName?: string; checks?: boolean; extraArgs?: string[] }): Promise<ProgramRun> {
   const verifyName = options.verifyName ?? options.host;
   const sni = net.isIP(options.host) === 0 ? ['-servername', options.host] : ['-noservername'];
   const route = options.proxyPort === undefined ? ['-connect', `127.0.0.1:${options.port}`] : ['-connect', `${options.host}:${options.port}`, '-proxy', `127.0.0.1:${options.proxyPort}`];
@@ -637,4 +637,76 @@ t.test('a device that trusts our CA but closes right after the handshake without
   t.ok(flow.tags.includes('tls:closed-without-request') && flow.tags.includes('passthrough:learned'), `tags say so (${flow.tags})`);
   t.same(lab.passthrough.learned().map((h) => h.host), ['pincheck.example.test']);
   t.equal(server.secure(), '', 'the server got nothing after the handshake');
+});
+
+/**
+ * A small XMPP server (RFC 6120): the client opens the stream, is offered STARTTLS, told to
+ * proceed, and opens it again in TLS. What it read in clear text and in TLS is kept.
+ */
+async function startXmppServer(hostname: string): Promise<{ port: number; plain: () => string; secure: () => string; close: () => Promise<void> }> {
+  const leaf = getOriginCa().issueLeaf(hostname);
+  let plain = '';
+  let secure = '';
+  const sockets = new Set<net.Socket>();
+  const header = `<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client' from='${hostname}' id='s1' version='1.0'>`;
+  const server = net.createServer((raw) => {
+    sockets.add(raw);
+    raw.on('error', () => undefined);
+    raw.on('close', () => sockets.delete(raw));
+    raw.on('data', function onPlain(chunk: Buffer) {
+      plain += chunk.toString('latin1');
+      if (/<stream:stream[^>]*>$/.test(plain)) raw.write(`${header}<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls></stream:features>`);
+      if (!plain.endsWith("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")) return;
+      raw.off('data', onPlain);
+      raw.write("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+      const secured = new tls.TLSSocket(raw, { isServer: true, secureContext: tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem }) });
+      secured.on('error', () => undefined);
+      secured.on('data', (inTls: Buffer) => {
+        secure += inTls.toString('latin1');
+        if (/<stream:stream[^>]*>\n?$/.test(secure)) secured.write(`${header}<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>`);
+        if (secure.includes('</stream:stream>')) secured.end('</stream:stream>');
+      });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    plain: () => plain,
+    secure: () => secure,
+    close: () => new Promise((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+t.test('XMPP STARTTLS via openssl on a port of its own: known by its stream header, relayed unchanged, decrypted, and the message is in the flow', { skip: !haveOpenssl && 'openssl not installed' }, async (t) => {
+  const hostname = 'chat.example.test';
+  const input = [
+    `<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client' to='${hostname}' version='1.0'>`,
+    `<message to='bob@${hostname}' type='chat'><body>A 18h devant la gare. Mon numero: +33 6 12 34 56 78.</body></message>`,
+    '</stream:stream>', '',
+  ].join('\n');
+  const run = async (through: { port: number; caPem: string } | undefined): Promise<{ plain: string; secure: string; code: number | null; stderr: string }> => {
+    const server = await startXmppServer(hostname);
+    t.teardown(() => server.close());
+    const result = await sClient({
+      protocol: 'xmpp', host: hostname, port: server.port, caFile: pemFile(through ? through.caPem : getOriginCa().certPem), input,
+      ...(through ? { proxyPort: through.port } : {}), extraArgs: ['-xmpphost', hostname],
+    });
+    return { plain: server.plain(), secure: server.secure(), code: result.code, stderr: result.stderr };
+  };
+  const direct = await run(undefined);
+  t.equal(direct.code, 0, `directly, openssl succeeded: ${direct.stderr}`);
+  t.match(direct.secure, /<body>A 18h devant la gare/, 'directly, the message went in TLS');
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const proxied = await run({ port: lab.port, caPem: lab.ca.certPem });
+  t.equal(proxied.code, 0, `through phonehome, openssl succeeded: ${proxied.stderr}`);
+  t.equal(proxied.plain, direct.plain, 'the server read the same clear text');
+  t.equal(proxied.secure, direct.secure, 'and the same in TLS');
+  const flow = await lab.next('flow:end', (f) => f.target.host === hostname);
+  t.ok(flow.tags.includes('starttls:xmpp'), `tagged (${flow.tags})`);
+  t.match(flow.stream?.up.bytes.toString('latin1'), /<body>A 18h devant la gare\. Mon numero: \+33 6 12 34 56 78\.<\/body>/, 'the message decrypted in the flow');
 });

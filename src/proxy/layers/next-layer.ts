@@ -58,5 +58,16 @@ export function decideNextLayer(first: Buffer | undefined, port: number, quiet?:
   if (readRequestLine(first) === 'http1') return { layer: 'http1' };
   // XMPP clients open the stream; a mail client may speak before the greeting (pipelining).
   if (mail) return { layer: 'starttls', protocol: mail, why: 'client-speaks-first' };
+  // An XMPP stream on a port of its own (a messaging app's server, a self-hosted one): until
+  // 2026-12-07 only port 5222 was watched for its STARTTLS, and elsewhere the stream was relayed
+  // raw, its TLS part never decrypted.
+  if (opensXmppStream(first)) return { layer: 'starttls', protocol: 'xmpp', why: 'client-speaks-first' };
   return { layer: 'raw', why: 'not-tls-or-http' };
+}
+
+/** An XMPP client's first bytes: its stream header (RFC 6120 §4.7), after an XML declaration, a byte-order mark or whitespace. */
+const XMPP_STREAM_OPENING = /^(?:\uFEFF|\xEF\xBB\xBF)?\s*(?:<\?xml[^>]{0,200}\?>\s*)?<stream:stream[\s>]/;
+
+function opensXmppStream(first: Buffer): boolean {
+  return XMPP_STREAM_OPENING.test(first.subarray(0, 512).toString('latin1'));
 }

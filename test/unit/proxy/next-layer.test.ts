@@ -27,6 +27,10 @@ const rows: Array<[string, Buffer | undefined, number, ClientQuiet | undefined, 
   ['nothing yet on FTP\'s port: raw', undefined, 21, undefined, 'raw'],
   ['nothing yet on XMPP\'s port: the client opens the stream, wait', undefined, 5222, undefined, 'wait'],
   ['an XMPP stream header on 5222', Buffer.from("<?xml version='1.0'?><stream:stream to='x'>"), 5222, undefined, 'starttls'],
+  ['an XMPP stream header on a port of its own (openssl -starttls xmpp)', Buffer.from("<stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:client' to='chat.example' version='1.0'>"), 5280, undefined, 'starttls'],
+  ['an XMPP stream header after an XML declaration, on 443', Buffer.from("<?xml version='1.0'?>\n<stream:stream to='x' version='1.0'>"), 443, undefined, 'starttls'],
+  ['look-alike: other XML on a port of its own', Buffer.from("<?xml version='1.0'?><methodCall><methodName>x</methodName>"), 9000, undefined, 'raw'],
+  ['look-alike: a stream element named otherwise', Buffer.from('<stream:streaming>'), 9000, undefined, 'raw'],
   ['an SMTP client that speaks before the greeting on 25', Buffer.from('EHLO phone\r\n'), 25, undefined, 'starttls'],
   ['a ClientHello on 587 (not STARTTLS, TLS from the first byte)', Buffer.from([0x16, 3, 1]), 587, undefined, 'tls'],
   ['nothing yet on 443: wait', undefined, 443, undefined, 'wait'],
@@ -43,6 +47,7 @@ t.same(decideNextLayer(undefined, 25), { layer: 'starttls', protocol: 'smtp', wh
 t.same(decideNextLayer(undefined, 143), { layer: 'starttls', protocol: 'imap', why: 'server-speaks-first' });
 t.same(decideNextLayer(undefined, 110), { layer: 'starttls', protocol: 'pop3', why: 'server-speaks-first' });
 t.same(decideNextLayer(Buffer.from('<stream:stream>'), 5222), { layer: 'starttls', protocol: 'xmpp', why: 'client-speaks-first' });
+t.same(decideNextLayer(Buffer.from("<stream:stream to='x'>"), 5280), { layer: 'starttls', protocol: 'xmpp', why: 'client-speaks-first' }, 'XMPP known by its stream header, whatever the port');
 t.same(decideNextLayer(undefined, 8443, 'client-silent'), { layer: 'starttls', protocol: undefined, why: 'client-silent' });
 t.same(decideNextLayer(undefined, 5900, 'server-speaks-first'), { layer: 'starttls', protocol: undefined, why: 'server-speaks-first' }, 'a VNC server\'s greeting on a port we do not know');
 t.same(decideNextLayer(undefined, 22, 'client-silent'), { layer: 'raw', why: 'server-speaks-first' }, 'a known port says it first');
