@@ -1,5 +1,6 @@
 // HTTP/2 towards the device and towards the server. Each client connection gets its own upstream
-// HTTP/2 session (the one the TLS layer opened while asking the server for h2), so GOAWAY can be
+// HTTP/2 session, on the connection the TLS layer made while asking the server for h2, opened once
+// the device's SETTINGS have come (each side is told the other's), so GOAWAY and PING can be
 // passed on both ways. Each stream is one flow: request and response bodies are piped with
 // HTTP/2 flow control (a slow reader stalls its stream, not the connection or our memory),
 // trailers are relayed, RST_STREAM is passed on with its code, server push is refused, and a
@@ -10,6 +11,7 @@
 // (http2-header-fields.ts).
 
 import http2 from 'node:http2';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
 import { headerPairs, newFlowId } from '../../model/flow.js';
@@ -17,7 +19,7 @@ import { altSvcH3RemovedTag, dropHttp3FromHeaders } from './alt-svc.js';
 import { relayBody } from './body-relay.js';
 import { sendFields } from './http2-header-fields.js';
 import { limits } from '../../limits.js';
-import { connectionWindowToGive, DEVICE_SETTINGS_AT_FIRST, deviceSessionOptions, deviceSettingsToTell, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell } from './http2-session-options.js';
+import { connectionWindowToGive, DEVICE_SETTINGS_AT_FIRST, deviceSessionOptions, deviceSettingsToTell, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell, upstreamSessionOptions } from './http2-session-options.js';
 import { describeError } from '../../util/errors.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { installLeanAsyncResourceBind } from '../../util/lean-async-resource-bind.js';
@@ -32,12 +34,27 @@ import { withFields } from '../../util/with-fields.js';
 
 const { NGHTTP2_NO_ERROR, NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM, NGHTTP2_ENHANCE_YOUR_CALM } = http2.constants;
 
-/** The server side of a device's HTTP/2 connection: its upstream session, or why there is none. */
 /**
- * The server side of a device's HTTP/2 connection: a session (and, when phonehome made it, the
- * connection under it, which a device's reset resets), or why there is none.
+ * The server side of a device's HTTP/2 connection: how to open its session (over `socket`, the
+ * connection phonehome made, which a device's reset resets), or why there is none. The session is
+ * opened once the device's SETTINGS have come, so that the server's first SETTINGS are the
+ * device's (upstreamOpener).
  */
-export type Http2Upstream = { readonly session: http2.ClientHttp2Session; readonly socket?: Duplex } | { readonly error: string };
+export type Http2Upstream = { readonly open: (settings: http2.Settings) => http2.ClientHttp2Session; readonly socket?: net.Socket } | { readonly error: string };
+
+/**
+ * An Http2Upstream that opens a session to `url` with `options` (a connection already made:
+ * `createConnection` and its `socket`). Until 2026-12-07 the session was opened before the device
+ * was answered, and the server saw Node's SETTINGS first, the device's in a second frame after.
+ */
+export function upstreamOpener(url: string, options: http2.ClientSessionOptions, socket?: net.Socket): Http2Upstream {
+  const open = (settings: http2.Settings): http2.ClientHttp2Session => {
+    const session = http2.connect(url, { ...upstreamSessionOptions, ...options, settings: { ...upstreamSessionOptions.settings, ...settings } });
+    session.on('error', () => undefined); // reported on the streams that use it
+    return session;
+  };
+  return socket ? { open, socket } : { open };
+}
 
 interface Connection {
   readonly context: ConnectionContext;
@@ -50,8 +67,10 @@ interface Connection {
   resetRefilledMs: number;
   resetsSeen: number;
   closedForAbuse: boolean;
-  /** Each side was given the other's connection window (#giveConnectionWindows). */
+  /** The server was given the device's connection window (#giveServerTheDeviceWindow). */
   windowGiven: boolean;
+  /** The server's session, once opened (#serverOf). */
+  server: http2.ClientHttp2Session | undefined;
 }
 
 export class Http2Layer {
@@ -81,7 +100,7 @@ export class Http2Layer {
   /** Takes a connection on which the device speaks HTTP/2 (ALPN h2, or h2c with prior knowledge). */
   handle(socket: Duplex, context: ConnectionContext, upstream: Http2Upstream): void {
     // 'session' is emitted synchronously inside 'connection': that is how the session meets its context.
-    this.#pending = { context, socket, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false, windowGiven: false };
+    this.#pending = { context, socket, upstream, resetTokens: limits.h2ClientResetBurst, resetRefilledMs: Date.now(), resetsSeen: 0, closedForAbuse: false, windowGiven: false, server: undefined };
     try {
       this.#server.emit('connection', socket);
     } finally {
@@ -100,12 +119,29 @@ export class Http2Layer {
     session.setTimeout(limits.socketIdleTimeoutMs, () => session.close());
     session.on('error', (error) => this.#events.log('debug', `HTTP/2 client session: ${describeError(error)}`));
     const upstream = connection.upstream;
-    if (!('session' in upstream)) return;
-    const server = upstream.session;
+    if (!('open' in upstream)) return;
     // A device that reset its connection resets the server's, as it would have direct; a graceful
     // close (GOAWAY, then the end) would say the device left in good order.
     const underServer = upstream.socket;
     if (underServer) connection.socket.once('error', (error) => { if (isReset(error)) resetConnection(underServer); });
+    // The server's session opens with the device's SETTINGS (or at its first stream, should that
+    // come first); a device that leaves before takes the server's connection with it.
+    session.once('remoteSettings', () => this.#serverOf(connection));
+    session.once('close', () => { if (!connection.server) underServer?.destroy(); });
+  }
+
+  /**
+   * The server's session of `connection`, opened now when it is not yet, with the device's SETTINGS
+   * as its first (bounded: serverSettingsToTell); undefined when there is none (`upstream.error`).
+   */
+  #serverOf(connection: Connection): http2.ClientHttp2Session | undefined {
+    if (connection.server) return connection.server;
+    const upstream = connection.upstream;
+    if (!('open' in upstream)) return undefined;
+    const { session } = connection;
+    const firstSettings = session.remoteSettings.maxFrameSize === undefined ? undefined : serverSettingsToTell(SERVER_SETTINGS_AT_FIRST, session.remoteSettings);
+    const server = upstream.open(firstSettings ?? {});
+    connection.server = server;
     server.on('error', (error) => {
       this.#events.log('debug', `HTTP/2 upstream session: ${describeError(error)}`);
       // A server that reset its connection resets the device's: direct, every stream on it would
@@ -136,27 +172,31 @@ export class Http2Layer {
     // of on a connection of their own in HTTP/1.1 (http2-websocket-tunnel.ts); the server the
     // device's windows, without which a download from a distant server came 64 KiB a round trip.
     passSettings(server, session, DEVICE_SETTINGS_AT_FIRST, deviceSettingsToTell);
-    passSettings(session, server, SERVER_SETTINGS_AT_FIRST, serverSettingsToTell);
+    passSettings(session, server, { ...SERVER_SETTINGS_AT_FIRST, ...firstSettings }, serverSettingsToTell);
     // PINGs go on to the other side, with their payload (Node answers each itself): a gRPC server
     // that enforces its keepalive policy sees the device's pings and may send GOAWAY
     // too_many_pings as it would direct, and a device sees its server's liveness checks.
     passPings(session, server);
     passPings(server, session);
+    // And the device is given the server's connection window, once the server's WINDOW_UPDATE,
+    // which follows its SETTINGS, has been read (after the read that brought them).
+    server.once('remoteSettings', () => setImmediate(() => {
+      const window = connectionWindowToGive(DEVICE_SETTINGS_AT_FIRST.initialWindowSize!, server.state.remoteWindowSize ?? 0);
+      if (window !== undefined && !session.destroyed) session.setLocalWindowSize(window);
+    }));
+    return server;
   }
 
   /**
-   * Gives each side the other's connection window, once, at the device's first stream: each
-   * side's WINDOW_UPDATE follows its SETTINGS, and by the device's first request both have come
-   * (nothing has been sent either way yet, so what we may send a side is its whole window).
+   * Gives the server the device's connection window, once, at the device's first stream: the
+   * device's WINDOW_UPDATE follows its SETTINGS, and by its first request it has come (nothing has
+   * been sent to the device yet, so what we may send it is its whole window).
    */
-  #giveConnectionWindows(connection: Connection): void {
-    if (connection.windowGiven || !('session' in connection.upstream)) return;
+  #giveServerTheDeviceWindow(connection: Connection, server: http2.ClientHttp2Session): void {
+    if (connection.windowGiven) return;
     connection.windowGiven = true;
-    const { session: device, upstream: { session: server } } = connection;
-    const toServer = connectionWindowToGive(SERVER_SETTINGS_AT_FIRST.initialWindowSize!, device.state.remoteWindowSize ?? 0);
-    if (toServer !== undefined && !server.destroyed) server.setLocalWindowSize(toServer);
-    const toDevice = connectionWindowToGive(DEVICE_SETTINGS_AT_FIRST.initialWindowSize!, server.state.remoteWindowSize ?? 0);
-    if (toDevice !== undefined && !device.destroyed) device.setLocalWindowSize(toDevice);
+    const window = connectionWindowToGive(SERVER_SETTINGS_AT_FIRST.initialWindowSize!, connection.session.state.remoteWindowSize ?? 0);
+    if (window !== undefined && !server.destroyed) server.setLocalWindowSize(window);
   }
 
   #onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]): void {
@@ -186,21 +226,22 @@ export class Http2Layer {
     };
     stream.on('trailers', (_trailers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) => recorder.trailers(true, headerPairs(raw)));
 
-    const upstream = connection.upstream;
-    this.#giveConnectionWindows(connection);
-    if (method === 'CONNECT' && headers[':protocol'] !== undefined && 'session' in upstream && allowsExtendedConnect(upstream.session)) {
-      relayExtendedConnect(stream, headers, rawHeaders, upstream.session, connection.socket, recorder, fail);
+    const server = this.#serverOf(connection);
+    if (server) this.#giveServerTheDeviceWindow(connection, server);
+    if (method === 'CONNECT' && headers[':protocol'] !== undefined && server && allowsExtendedConnect(server)) {
+      relayExtendedConnect(stream, headers, rawHeaders, server, connection.socket, recorder, fail);
     } else if (method === 'CONNECT') {
       // A plain CONNECT is a proxy request, which we do not serve inside a connection to a server.
       fail('CONNECT inside HTTP/2 is not supported');
       respondError(stream, 405, 'CONNECT inside HTTP/2 is not supported', recorder);
-    } else if (!('session' in connection.upstream)) {
-      fail(connection.upstream.error);
-      respondError(stream, 502, connection.upstream.error, recorder);
+    } else if (!server) {
+      const why = 'error' in connection.upstream ? connection.upstream.error : 'no upstream HTTP/2 session';
+      fail(why);
+      respondError(stream, 502, why, recorder);
     } else {
       // A request whose HEADERS ended the stream (a GET) has no body to wait for.
       const endStream = (flags & http2.constants.NGHTTP2_FLAG_END_STREAM) !== 0;
-      this.#relay(stream, headers, rawHeaders, endStream, connection, recorder, fail);
+      this.#relay(stream, headers, rawHeaders, endStream, server, connection, recorder, fail);
     }
 
     stream.once('close', () => {
@@ -216,8 +257,7 @@ export class Http2Layer {
     });
   }
 
-  #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], endStream: boolean, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
-    const upstream = (connection.upstream as { session: http2.ClientHttp2Session }).session;
+  #relay(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[], endStream: boolean, upstream: http2.ClientHttp2Session, connection: Connection, recorder: ExchangeRecorder, fail: (reason: string) => void): void {
     const upstreamStream = openServerStream(stream, headers, rawHeaders, upstream, endStream ? { endStream: true } : { waitForTrailers: true }, recorder, fail);
     if (!upstreamStream) return;
     let clientTrailers: { headers: http2.IncomingHttpHeaders; raw: string[] } | undefined;
@@ -330,9 +370,11 @@ export class Http2Layer {
     session.goaway(NGHTTP2_ENHANCE_YOUR_CALM);
     session.close();
     setTimeout(() => session.destroy(), limits.stopGraceMs).unref();
-    if ('session' in connection.upstream) {
-      destroyedByProxy.add(connection.upstream.session);
-      connection.upstream.session.destroy();
+    if (connection.server) {
+      destroyedByProxy.add(connection.server);
+      connection.server.destroy();
+    } else if ('open' in connection.upstream) {
+      connection.upstream.socket?.destroy();
     }
   }
 }

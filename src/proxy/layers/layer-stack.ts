@@ -2,7 +2,6 @@
 // bytes, or its silence) and given to the TLS, HTTP/1, HTTP/2 or raw layer. Whatever a mode is,
 // what follows is the same.
 
-import http2 from 'node:http2';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
@@ -17,12 +16,11 @@ import { peekClientHello, peekedClientHello } from './read-client-hello.js';
 import { decideNextLayer, type ClientQuiet, type NextLayer } from './next-layer.js';
 import { onServerFirstWord } from './server-first-word.js';
 import type { Http1Layer } from './http1-layer.js';
-import type { Http2Layer } from './http2-layer.js';
+import { upstreamOpener, type Http2Layer } from './http2-layer.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import type { RawLayer, TunnelReply } from './raw-layer.js';
 import type { StartTlsLayer } from './starttls-layer.js';
 import type { TlsLayer } from './tls-layer.js';
-import { upstreamSessionOptions } from './http2-session-options.js';
 
 export interface Layers {
   readonly tls: TlsLayer;
@@ -197,9 +195,8 @@ export class LayerStack {
         // Clear-text HTTP/2 with prior knowledge: the server is spoken to the same way.
         socket.unshift(first);
         const server = takeFirstConnection(context);
-        const session = http2.connect(`http://${formatAuthority(context.target)}`, { ...upstreamSessionOptions, ...(server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {}) });
-        session.on('error', () => undefined); // reported on the streams that use it
-        this.#layers.http2.handle(socket, context, { session, ...(server ? { socket: server } : {}) });
+        const connect = server ? { createConnection: () => server } : this.#lookup ? { lookup: this.#lookup } : {};
+        this.#layers.http2.handle(socket, context, upstreamOpener(`http://${formatAuthority(context.target)}`, connect, server));
         return;
       }
       case 'raw':

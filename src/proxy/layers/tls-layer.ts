@@ -9,7 +9,6 @@
 // HTTP/1, or a decrypted raw stream (SMTPS, IMAPS, MQTT…). Clients that refuse our certificate
 // teach the passthrough policy (pinning), and the failure is a flow of its own.
 
-import http2 from 'node:http2';
 import type net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
@@ -34,10 +33,9 @@ import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
 import type { ClientQuiet } from './next-layer.js';
 import { onServerFirstWord } from './server-first-word.js';
 import type { Http1Layer } from './http1-layer.js';
-import type { Http2Layer, Http2Upstream } from './http2-layer.js';
+import { upstreamOpener, type Http2Layer, type Http2Upstream } from './http2-layer.js';
 import type { RawLayer } from './raw-layer.js';
 import { tappedDuplex } from './tapped-duplex.js';
-import { upstreamSessionOptions } from './http2-session-options.js';
 import { withFields } from '../../util/with-fields.js';
 
 export interface TlsLayerOptions {
@@ -158,7 +156,7 @@ export class TlsLayer {
       tlsSocket.once('secure', () => tap.secure());
     }
     const dropSession = (): void => {
-      if (plan.http2 && 'session' in plan.http2) plan.http2.session.destroy();
+      if (plan.http2 && 'open' in plan.http2) plan.http2.socket?.destroy();
     };
     // Whatever layer takes the connection, its server side goes when the device does.
     tlsSocket.once('close', () => {
@@ -210,7 +208,7 @@ export class TlsLayer {
   #tapDevice(context: ConnectionContext, plan: AlpnPlan): TlsConnectionTap | undefined {
     const observer = this.#options.deviceTls;
     if (!observer) return undefined;
-    const server = plan.reserved ?? (plan.http2 && 'session' in plan.http2 ? plan.http2.session.socket : undefined);
+    const server = plan.reserved ?? (plan.http2 && 'open' in plan.http2 ? plan.http2.socket : undefined);
     const ip = server?.remoteAddress ?? (context.target.hostKind === 'dns' ? '192.0.2.1' : context.target.host);
     const port = server?.remotePort ?? context.target.port;
     try {
@@ -332,9 +330,7 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
   if (probe.outcome === 'ok' || probe.outcome === 'unverified') {
     if (probe.alpn === 'h2' && probe.socket) {
       const socket = probe.socket;
-      const session = http2.connect('https://upstream', { ...upstreamSessionOptions, createConnection: () => socket });
-      session.on('error', () => undefined); // reported on the streams that use it
-      return { protocols: ['h2'], http2: { session, socket } };
+      return { protocols: ['h2'], http2: upstreamOpener('https://upstream', { createConnection: () => socket }, socket) };
     }
     const reserved = probe.socket ? { reserved: probe.socket } : {};
     if (probe.alpn && offered.includes(probe.alpn)) return { protocols: [probe.alpn], ...reserved };
