@@ -55,7 +55,7 @@ export class UpstreamContexts {
   /** Whether the lab set the floor (--upstream-tls-min): then a server older than the device is bridged. */
   readonly #floorAskedFor: boolean;
   readonly #certificates: ReadonlyMap<string, ClientCertificate>;
-  /** By versions, the one kind of server key asked for ('' for either), the suites, then `host` ('' for no client certificate); undefined is Node's default context. Least recently used first. */
+  /** By versions, the one kind of server key asked for ('' for either), the suites, schemes and groups, then `host` ('' for no client certificate); undefined is Node's default context. Least recently used first. */
   readonly #built = new Map<string, tls.SecureContext | undefined>();
 
   /** `certificates` by lower-case host. A certificate and key that do not belong together throw here, at start. */
@@ -79,8 +79,9 @@ export class UpstreamContexts {
 
   /**
    * The context for a server: with its client certificate when the lab gave one, and the ClientHello
-   * `hello` asks for (the device's versions, suites and one kind of server key); undefined for
-   * Node's default. Built once per distinct hello, the least recently used forgotten past a bound.
+   * `hello` asks for (the device's versions, suites, signature schemes, groups and one kind of
+   * server key); undefined for Node's default. Built once per distinct hello, the least recently
+   * used forgotten past a bound.
    */
   for(host: string | undefined, hello: UpstreamHello = { versions: this.versionsFor(undefined) }): tls.SecureContext | undefined {
     const lower = host?.toLowerCase();
