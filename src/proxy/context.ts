@@ -11,8 +11,14 @@ import type { ServerKeyKind } from './layers/server-key-kind.js';
 import type { DeviceOffer } from './upstream.js';
 
 export interface TlsFacts {
-  /** The validated server name of the ClientHello, when there was one. */
+  /** The validated server name of the ClientHello, when there was one (lower case, no trailing dot). */
   sni?: string;
+  /**
+   * The server name as the device wrote it, when validating it changed it (upper case, a trailing
+   * dot): what its server is sent (upstreamServername). Until 2026-12-07 a server read `big.test`
+   * where the device sent `BIG.TEST` or `big.test.`, which a server may answer otherwise.
+   */
+  sniAsSent?: string;
   /** What the client offered by ALPN, in its order. */
   clientAlpn: readonly string[];
   /** The TLS versions the client offered, oldest to newest (client-hello.ts). */
@@ -66,6 +72,7 @@ export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'clien
   return {
     clientAlpn: hello.alpn, clientVersions: hello.versions, clientSuites: hello.suites, ...(hello.schemes ? { clientSchemes: hello.schemes } : {}), ...(hello.groups ? { clientGroups: hello.groups } : {}),
     ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni !== undefined ? { sni } : {}),
+    ...(sni !== undefined && hello.sni !== undefined && hello.sni !== sni ? { sniAsSent: hello.sni } : {}),
   };
 }
 
@@ -87,6 +94,11 @@ const NO_OFFER: DeviceOffer = { alpn: [] };
  * device that gave only an address gets none: upstream-identity.ts says what is checked then.
  */
 export function upstreamServername(context: ConnectionContext): string | undefined {
+  return upstreamNameOf(context.tls?.sniAsSent ?? context.tls?.sni, context.target);
+}
+
+/** The name our leaf for this connection names: the validated SNI, else the target when it is a name. */
+export function leafServername(context: ConnectionContext): string | undefined {
   return upstreamNameOf(context.tls?.sni, context.target);
 }
 

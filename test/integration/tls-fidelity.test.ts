@@ -500,3 +500,30 @@ t.test('a connection given up mid-handshake is not "pinned" when the device alre
   await giveUpMidHandshake(lab.port, `other.example.test:${origin.port}`, 'other.example.test');
   t.match(await lab.next('tls:failed'), { host: 'other.example.test', learnedPassthrough: true }, 'learned as pinned');
 });
+
+t.test('the server name goes to the server as the device wrote it (upper case, a trailing dot), on the first connection and the next; the record keeps it validated', async (t) => {
+  const leaf = getOriginCa().issueLeaf('case.example.test');
+  const heard: string[] = [];
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (_req, res) => res.end('ok'));
+  // Read from each handshake, resumed ones too.
+  server.on('secureConnection', (socket: tls.TLSSocket & { servername?: string | false }) => heard.push(String(socket.servername)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
+  const port = (server.address() as net.AddressInfo).port;
+  const asWritten = 'Case.Example.TEST.';
+  const request = 'GET / HTTP/1.1\r\nHost: case.example.test\r\nConnection: close\r\n\r\n';
+  const device: tls.ConnectionOptions = { servername: asWritten, ALPNProtocols: ['http/1.1'] };
+  const direct = tls.connect({ host: '127.0.0.1', port, ca: getOriginCa().certPem, ...device });
+  await within(once(direct, 'secureConnect'), 10_000, 'the direct handshake');
+  t.match(await http10(direct, request), /ok$/);
+  t.same(heard, [asWritten], 'directly, the server reads the name as written');
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  // The second connection is answered from what the first learned of the server (ALPN http/1.1):
+  // its server connection is made by the HTTP/1 layer, not by the look before the answer.
+  for (let round = 0; round < 2; round++) t.match(await http10(await tlsViaProxy(lab.port, `case.example.test:${port}`, { ca: lab.ca.certPem, ...device }), request), /ok$/);
+  t.same(heard, [asWritten, asWritten, asWritten], 'through the lab, the same, both times');
+  const flow = await lab.next('flow:end', (f) => f.kind === 'http');
+  t.equal(flow.sni, 'case.example.test', 'the record keeps the validated name');
+});

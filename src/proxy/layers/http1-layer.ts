@@ -34,6 +34,8 @@ export interface ExchangeRoute {
   readonly target: Target;
   readonly tls: boolean;
   readonly sni?: string;
+  /** The SNI as the device wrote it, when it differs from `sni` (TlsFacts.sniAsSent): what the server is sent. */
+  readonly sniAsSent?: string;
   readonly alpn?: string;
   readonly tlsRecord?: TlsRecord;
   /** The connection's own upstream agent, when it has one. */
@@ -179,7 +181,7 @@ export class Http1Layer {
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
-      ...(route.tls ? { servername: upstreamNameOf(route.sni, route.target) ?? '' } : {}),
+      ...(route.tls ? { servername: upstreamNameOf(route.sniAsSent ?? route.sni, route.target) ?? '' } : {}),
       sentToUsAsProxy: route.sentToUsAsProxy, insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
@@ -196,7 +198,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   const scheme = kind === 'ws' ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
   return {
     client: context.client, connection: context.id, mode: context.mode, target: context.target, tls: secure,
-    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.sniAsSent ? { sniAsSent: context.tls.sniAsSent } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent.nodeAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host), sentToUsAsProxy: context.mode === 'http',

@@ -19,7 +19,7 @@ import { describeError } from '../../util/errors.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, suiteForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, shapeOfServerCertificate, type LeafShape } from '../ca/leaf-shape.js';
-import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, leafServername, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import { takeFirstConnection } from '../first-connection.js';
 import { isReset, layeredOver, resetConnection } from '../connection-reset.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -311,7 +311,7 @@ class StartTlsConnection {
       this.#server.setTimeout(0);
       serverTls.setTimeout(limits.socketIdleTimeoutMs, () => this.#fail(`idle for ${limits.socketIdleTimeoutMs} ms`));
       if (!peeked) this.#device.unshift(helloBytes);
-      let leaf = leafShape(servername, context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate()));
+      let leaf = leafShape(leafServername(context), context.target.host, shapeOfServerCertificate(serverTls.getPeerCertificate()));
       if (unverified) {
         // As the TLS layer does: the device decides on a leaf as invalid as the server's
         // certificate. Nothing is sent on the server's TLS until it has accepted one.

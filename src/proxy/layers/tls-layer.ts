@@ -18,7 +18,7 @@ import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, suiteForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shape.js';
-import { deviceOffer, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, leafServername, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
 import { layeredOver } from '../connection-reset.js';
@@ -111,7 +111,7 @@ export class TlsLayer {
           certificate = probe.certificate;
           serverVersion = probe.version;
         }
-        const usual = leafShape(upstreamServername(context), target.host, certificate);
+        const usual = leafShape(leafServername(context), target.host, certificate);
         let leaf = usual;
         if (probe.outcome === 'unverified') {
           // The device decides, on a leaf as invalid as the server's certificate: refused, nothing
