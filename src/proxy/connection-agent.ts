@@ -49,6 +49,8 @@ export interface ConnectionAgentOptions {
   readonly rejectUnauthorized: boolean;
   /** The device's ALPN offer, passed on; empty when it made none. */
   readonly alpn: readonly string[];
+  /** Ask the server to staple an OCSP response, as the device did (DeviceOffer.asksOcsp). */
+  readonly requestOcsp?: boolean;
   readonly lookup?: net.LookupFunction;
   readonly contextFor: (host: string | undefined) => tls.SecureContext | undefined;
   readonly sessions: UpstreamSessions;
@@ -272,7 +274,7 @@ export class ConnectionAgent {
     const checkIdentity = identityCheckFor(host, servername);
     const socket = connectTlsOverTcp({
       servername, rejectUnauthorized, ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}),
-      ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}),
+      ...(alpn.length > 0 ? { ALPNProtocols: [...alpn] } : {}), ...(this.#options.requestOcsp ? { requestOCSP: true } : {}),
       ...(secureContext ? { secureContext } : {}), ...(session ? { session } : {}),
     }, { host, port, lookup }, connected);
     // Nagle against delayed ACKs held a request body's last TLS record back by 40 ms.

@@ -29,6 +29,8 @@ export interface TlsFacts {
   clientSuites?: readonly number[];
   clientSchemes?: readonly number[];
   clientGroups?: readonly number[];
+  /** The client asked its server to staple an OCSP response. */
+  clientAsksOcsp?: boolean;
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -71,7 +73,7 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'client-hello' }>, sni: string | undefined): TlsFacts {
   return {
     clientAlpn: hello.alpn, clientVersions: hello.versions, clientSuites: hello.suites, ...(hello.schemes ? { clientSchemes: hello.schemes } : {}), ...(hello.groups ? { clientGroups: hello.groups } : {}),
-    ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(sni !== undefined ? { sni } : {}),
+    ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(hello.asksOcsp ? { clientAsksOcsp: true } : {}), ...(sni !== undefined ? { sni } : {}),
     ...(sni !== undefined && hello.sni !== undefined && hello.sni !== sni ? { sniAsSent: hello.sni } : {}),
   };
 }
@@ -83,6 +85,7 @@ export function deviceOffer(context: ConnectionContext): DeviceOffer {
   return {
     alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.clientServerKey ? { serverKey: facts.clientServerKey } : {}),
     ...(facts.clientSuites ? { suites: facts.clientSuites } : {}), ...(facts.clientSchemes ? { schemes: facts.clientSchemes } : {}), ...(facts.clientGroups ? { groups: facts.clientGroups } : {}),
+    ...(facts.clientAsksOcsp ? { asksOcsp: true } : {}),
     ...(facts.serverUnverified ? { acceptsUnverified: true } : {}),
   };
 }

@@ -21,7 +21,13 @@ export interface TcpTarget {
  * for the certificate check when there is no `servername`, as in tls.connect); it is the caller's
  * own object for this one connection, filled by assignment (util/with-fields.ts says why).
  */
-export function connectTlsOverTcp(options: tls.ConnectionOptions, server: TcpTarget, connected?: net.Socket): tls.TLSSocket {
+/**
+ * tls.connect's options, with `requestOCSP`, which tls.connect hands to the TLSSocket it makes
+ * (status_request in the ClientHello) though @types/node leaves it out of ConnectionOptions.
+ */
+export type UpstreamTlsOptions = tls.ConnectionOptions & { requestOCSP?: boolean };
+
+export function connectTlsOverTcp(options: UpstreamTlsOptions, server: TcpTarget, connected?: net.Socket): tls.TLSSocket {
   const tcp = connected ?? net.connect({ host: server.host, port: server.port, noDelay: true, ...(server.lookup ? { lookup: server.lookup } : {}) });
   options.socket = tcp;
   options.host = server.host;

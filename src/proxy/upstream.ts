@@ -16,7 +16,7 @@ import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
 import { shapeOfServerCertificate, type LeafShape } from './ca/leaf-shape.js';
 import { identityCheckFor } from './upstream-identity.js';
-import { connectTlsOverTcp } from './tls-over-tcp.js';
+import { connectTlsOverTcp, type UpstreamTlsOptions } from './tls-over-tcp.js';
 import { UpstreamContexts, versionsKey, type ClientCertificate, type UpstreamTlsMin } from './upstream-contexts.js';
 import { tlsVersionNamed, type TlsVersionName, type TlsVersionRange } from './layers/client-hello.js';
 import type { ServerKeyKind } from './layers/server-key-kind.js';
@@ -58,6 +58,8 @@ export interface DeviceOffer {
   /** The device's signature schemes and groups, the same way (upstream-hello-extensions.ts). */
   readonly schemes?: readonly number[];
   readonly groups?: readonly number[];
+  /** The device asks its server to staple an OCSP response: so do we (the staple is not shown to the device, whose leaf is ours). */
+  readonly asksOcsp?: boolean;
   /**
    * The device accepted a certificate as invalid as its server's (ca/leaf-shape.ts,
    * mirroredInvalidShape): it does not check, so its server connections are not checked either,
@@ -270,6 +272,7 @@ export class UpstreamConnector {
   connectionAgent(reserved: tls.TLSSocket | undefined, offer: DeviceOffer, firstConnection?: () => net.Socket | undefined): ConnectionAgent {
     return new ConnectionAgent({
       rejectUnauthorized: this.#verifies(offer), alpn: offer.alpn, contextFor: (host) => this.#contextFor(host, offer), sessions: this.sessions, serverChoseHttp2: this.#forgetProbes,
+      ...(offer.asksOcsp ? { requestOcsp: true } : {}),
       ...(reserved ? { reserved } : {}), ...(firstConnection ? { firstConnection } : {}), ...(this.#options.lookup ? { lookup: this.#options.lookup } : {}), ...(this.#options.keylog ? { keylog: this.#options.keylog } : {}),
     });
   }
@@ -304,12 +307,13 @@ export class UpstreamConnector {
     // Built by assignment, once per upstream connection: a literal that begins with a spread and
     // adds keys makes a hidden class per object (util/with-fields.ts).
     const verify = this.#verifies(offer);
-    const connectOptions: tls.ConnectionOptions = { rejectUnauthorized: verify && !checkedAfter };
+    const connectOptions: UpstreamTlsOptions = { rejectUnauthorized: verify && !checkedAfter };
     if (servername) connectOptions.servername = servername;
     const checkIdentity = identityCheckFor(host, servername);
     if (checkIdentity) connectOptions.checkServerIdentity = checkIdentity;
     if (alpn.length > 0) connectOptions.ALPNProtocols = [...alpn];
     if (secureContext) connectOptions.secureContext = secureContext;
+    if (offer.asksOcsp) connectOptions.requestOCSP = true;
     // The watched connection reads the server's bytes through JavaScript (slower), so it is
     // only used to tell why a handshake failed, in full; every other one is native end to end
     // and resumes the server's last session when there is one.
@@ -367,9 +371,11 @@ export class UpstreamConnector {
   async secureExisting(socket: net.Socket, host: string, servername: string | undefined, offer: DeviceOffer): Promise<ExistingConnectionSecured> {
     const secureContext = this.#contextFor(servername ?? host, offer);
     const checkIdentity = identityCheckFor(host, servername);
-    const secured = await this.#whenSecure(tls.connect({
+    const options: UpstreamTlsOptions = {
       socket, host, ...(servername ? { servername } : {}), ...(checkIdentity ? { checkServerIdentity: checkIdentity } : {}), rejectUnauthorized: false, ...(secureContext ? { secureContext } : {}),
-    }));
+      ...(offer.asksOcsp ? { requestOCSP: true } : {}),
+    };
+    const secured = await this.#whenSecure(tls.connect(options));
     const failure = this.#options.insecureUpstream ? undefined : verificationFailure(secured, host, servername);
     if (!failure) return { socket: secured };
     const seen = unverifiedServer(secured, failure);

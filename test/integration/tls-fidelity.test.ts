@@ -13,6 +13,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { limits } from '../../src/limits.js';
+import { parseClientHello } from '../../src/proxy/layers/client-hello.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
 import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, withLimit, within } from '../helpers/lab.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
@@ -526,4 +527,41 @@ t.test('the server name goes to the server as the device wrote it (upper case, a
   t.same(heard, [asWritten, asWritten, asWritten], 'through the lab, the same, both times');
   const flow = await lab.next('flow:end', (f) => f.kind === 'http');
   t.equal(flow.sni, 'case.example.test', 'the record keeps the validated name');
+});
+
+t.test('a device that asks its server to staple an OCSP response (status_request) has its server asked too; one that does not, does not', async (t) => {
+  const leaf = getOriginCa().issueLeaf('ocsp.example.test');
+  const server = https.createServer({ key: leaf.keyPem, cert: leaf.certPem }, (_req, res) => res.end('ok'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  // In front of it, what each connection's ClientHello asks (a resumed handshake asks the server's
+  // OCSP callback nothing, so the hello itself is read).
+  const asked: boolean[] = [];
+  const front = net.createServer((inbound) => {
+    const outbound = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    inbound.once('data', (first: Buffer) => {
+      const hello = parseClientHello(first);
+      asked.push(hello.kind === 'client-hello' && hello.asksOcsp === true);
+    });
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('error', () => outbound.destroy());
+    outbound.on('error', () => inbound.destroy());
+  });
+  front.listen(0, '127.0.0.1');
+  await once(front, 'listening');
+  t.teardown(() => new Promise<void>((resolve) => { front.close(); server.closeAllConnections(); server.close(() => resolve()); }));
+  const port = (front.address() as net.AddressInfo).port;
+  const request = 'GET / HTTP/1.1\r\nHost: ocsp.example.test\r\nConnection: close\r\n\r\n';
+  const device = (requestOCSP: boolean): tls.ConnectionOptions => ({ servername: 'ocsp.example.test', ALPNProtocols: ['http/1.1'], ...(requestOCSP ? { requestOCSP } : {}) });
+  const direct = tls.connect({ host: '127.0.0.1', port, ca: getOriginCa().certPem, ...device(true) });
+  await within(once(direct, 'secureConnect'), 10_000, 'the direct handshake');
+  t.match(await http10(direct, request), /ok$/);
+  t.same(asked, [true], 'directly, the server is asked');
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  // The second connection's server connection is the HTTP/1 layer's (the first taught what the server speaks).
+  for (let round = 0; round < 2; round++) t.match(await http10(await tlsViaProxy(lab.port, `ocsp.example.test:${port}`, { ca: lab.ca.certPem, ...device(true) }), request), /ok$/);
+  t.same(asked, [true, true, true], 'through the lab, asked on both connections');
+  t.match(await http10(await tlsViaProxy(lab.port, `ocsp.example.test:${port}`, { ca: lab.ca.certPem, ...device(false) }), request), /ok$/);
+  t.same(asked, [true, true, true, false], 'a device that does not ask: neither do we');
 });

@@ -18,6 +18,8 @@ export type ClientHelloResult =
     /** signature_algorithms and supported_groups by IANA number, in the client's order, GREASE left out; absent without the extension. */
     readonly schemes?: readonly number[];
     readonly groups?: readonly number[];
+    /** The client asks its server to staple an OCSP response (status_request). */
+    readonly asksOcsp?: boolean;
     /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
     readonly serverKey?: ServerKeyKind;
   };
@@ -53,6 +55,7 @@ const EXTENSION_ALPN = 16;
 const EXTENSION_SUPPORTED_VERSIONS = 43;
 const EXTENSION_SIGNATURE_ALGORITHMS = 13;
 const EXTENSION_SUPPORTED_GROUPS = 10;
+const EXTENSION_STATUS_REQUEST = 5;
 
 /** Largest ClientHello we wait for (real ones, post-quantum key shares included, are under 4 KiB). */
 export const maxClientHelloBytes = 32 * 1024;
@@ -117,6 +120,7 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
   let offered: TlsVersionRange | undefined;
   let schemes: number[] | undefined;
   let groups: number[] | undefined;
+  let asksOcsp = false;
   while (at + 4 <= end) {
     const type = body.readUInt16BE(at);
     const length = body.readUInt16BE(at + 2);
@@ -128,10 +132,12 @@ export function parseClientHello(bytes: Buffer): ClientHelloResult {
     else if (type === EXTENSION_SUPPORTED_VERSIONS) offered = readSupportedVersions(data);
     else if (type === EXTENSION_SIGNATURE_ALGORITHMS) schemes = readListOfUint16(data);
     else if (type === EXTENSION_SUPPORTED_GROUPS) groups = readListOfUint16(data);
+    else if (type === EXTENSION_STATUS_REQUEST) asksOcsp = true;
   }
   return withServerKey({
     kind: 'client-hello', ...(sni !== undefined ? { sni } : {}), alpn, versions: offered ?? { oldest: LEGACY_OLDEST, newest: legacyNewest }, suites: realSuites(suites),
     ...(schemes ? { schemes: schemes.filter((scheme) => !isGrease(scheme)) } : {}), ...(groups ? { groups: groups.filter((group) => !isGrease(group)) } : {}),
+    ...(asksOcsp ? { asksOcsp } : {}),
   }, suites, schemes);
 }
 

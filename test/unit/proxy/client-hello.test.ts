@@ -93,6 +93,12 @@ t.test('the cipher suites, in the client\'s order, without GREASE and signalling
   t.match(parseClientHello(lookAlike), { kind: 'client-hello', suites: [0x0a1a, 0x000a] }, 'look-alikes of GREASE are kept (two different bytes; 3DES)');
 });
 
+t.test('whether the client asks its server to staple an OCSP response (status_request)', async (t) => {
+  t.match(parseClientHello(await realHello({ servername: 'o.example', requestOCSP: true } as tls.ConnectionOptions)), { kind: 'client-hello', asksOcsp: true }, 'Node with requestOCSP');
+  const plain = parseClientHello(await realHello({ servername: 'o.example' }));
+  t.ok(plain.kind === 'client-hello' && plain.asksOcsp === undefined, 'Node without it: not said');
+});
+
 t.test('the signature schemes and groups, in the client\'s order, without GREASE; absent without the extension', async (t) => {
   const node = parseClientHello(await realHello({ servername: 'c.example', sigalgs: 'ecdsa_secp256r1_sha256:rsa_pss_rsae_sha256', ecdhCurve: 'P-256:X25519' }));
   t.match(node, { kind: 'client-hello', schemes: [0x0403, 0x0804], groups: [0x0017, 0x001d] });
