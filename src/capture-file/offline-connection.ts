@@ -41,7 +41,7 @@ export function offlineConnection(session: RecordedSession, options: OfflineOpti
     id: `${session.client.ip}:${session.client.port}@${session.startedAt}`, mode: options.mode ?? 'transparent', client: session.client, target, startedMs: Date.parse(session.startedAt) || 0, exchanges: 0,
     ...(tls ? {
       tls: {
-        clientAlpn: tls.alpn ? [tls.alpn] : [],
+        offered: { alpn: tls.alpn ? [tls.alpn] : [] },
         ...(tls.sni ? { sni: tls.sni } : {}),
         ...(tls.alpn ? { alpn: tls.alpn } : {}),
         ...(tls.version ? { version: tls.version } : {}),

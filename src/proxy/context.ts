@@ -6,8 +6,7 @@ import type net from 'node:net';
 import { isRedirected, newFlowId, type CaptureMode, type Endpoint } from '../model/flow.js';
 import { formatAuthority, parseTarget, type Target } from './access/target.js';
 import type { ConnectionAgent } from './connection-agent.js';
-import type { ClientHelloResult, TlsVersionRange } from './layers/client-hello.js';
-import type { ServerKeyKind } from './layers/server-key-kind.js';
+import type { ClientHelloResult } from './layers/client-hello.js';
 import type { DeviceOffer } from './upstream.js';
 
 export interface TlsFacts {
@@ -19,18 +18,12 @@ export interface TlsFacts {
    * where the device sent `BIG.TEST` or `big.test.`, which a server may answer otherwise.
    */
   sniAsSent?: string;
-  /** What the client offered by ALPN, in its order. */
-  clientAlpn: readonly string[];
-  /** The TLS versions the client offered, oldest to newest (client-hello.ts). */
-  clientVersions?: TlsVersionRange;
-  /** The only kind of server key the client can verify, when it cannot verify both (server-key-kind.ts). */
-  clientServerKey?: ServerKeyKind;
-  /** The client's cipher suites, signature schemes and groups by IANA number, in its order, GREASE left out. */
-  clientSuites?: readonly number[];
-  clientSchemes?: readonly number[];
-  clientGroups?: readonly number[];
-  /** The client asked its server to staple an OCSP response. */
-  clientAsksOcsp?: boolean;
+  /**
+   * What the client's ClientHello offered that the connections to its server follow (its ALPN
+   * list, versions, suites, schemes, groups, OCSP request, one kind of server key): read once, and
+   * handed as it is to upstream.ts (deviceOffer).
+   */
+  offered: DeviceOffer;
   /** What we answered (`h2`, `http/1.1`), once the handshake is done. */
   alpn?: string;
   handshakeAtMs?: number;
@@ -71,9 +64,12 @@ export function newConnectionContext(mode: CaptureMode, client: Endpoint, target
 
 /** What a device's ClientHello told (`sni`: its server name, once validated), before our handshake with it. */
 export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'client-hello' }>, sni: string | undefined): TlsFacts {
+  const offered: DeviceOffer = {
+    alpn: hello.alpn, versions: hello.versions, suites: hello.suites, ...(hello.schemes ? { schemes: hello.schemes } : {}), ...(hello.groups ? { groups: hello.groups } : {}),
+    ...(hello.serverKey ? { serverKey: hello.serverKey } : {}), ...(hello.asksOcsp ? { asksOcsp: true } : {}),
+  };
   return {
-    clientAlpn: hello.alpn, clientVersions: hello.versions, clientSuites: hello.suites, ...(hello.schemes ? { clientSchemes: hello.schemes } : {}), ...(hello.groups ? { clientGroups: hello.groups } : {}),
-    ...(hello.serverKey ? { clientServerKey: hello.serverKey } : {}), ...(hello.asksOcsp ? { clientAsksOcsp: true } : {}), ...(sni !== undefined ? { sni } : {}),
+    offered, ...(sni !== undefined ? { sni } : {}),
     ...(sni !== undefined && hello.sni !== undefined && hello.sni !== sni ? { sniAsSent: hello.sni } : {}),
   };
 }
@@ -82,15 +78,11 @@ export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'clien
 export function deviceOffer(context: ConnectionContext): DeviceOffer {
   const facts = context.tls;
   if (!facts) return NO_OFFER;
-  return {
-    alpn: facts.clientAlpn, ...(facts.clientVersions ? { versions: facts.clientVersions } : {}), ...(facts.clientServerKey ? { serverKey: facts.clientServerKey } : {}),
-    ...(facts.clientSuites ? { suites: facts.clientSuites } : {}), ...(facts.clientSchemes ? { schemes: facts.clientSchemes } : {}), ...(facts.clientGroups ? { groups: facts.clientGroups } : {}),
-    ...(facts.clientAsksOcsp ? { asksOcsp: true } : {}),
-    ...(facts.serverUnverified ? { acceptsUnverified: true } : {}),
-  };
+  return facts.serverUnverified ? { ...facts.offered, acceptsUnverified: true } : facts.offered;
 }
 
-const NO_OFFER: DeviceOffer = { alpn: [] };
+/** What a connection without a ClientHello offered: nothing. */
+export const NO_OFFER: DeviceOffer = { alpn: [] };
 
 /**
  * The name to send and verify upstream: the device's SNI, else the target when it is a name. A

@@ -337,7 +337,7 @@ class StartTlsConnection {
     const facts = this.#context.tls!;
     let handshakeError: unknown;
     beforeTlsWrap(this.#device);
-    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.clientVersions), suiteForDevice(serverSuite, facts.clientSuites)) });
+    const deviceTls = new tls.TLSSocket(this.#device as net.Socket, { isServer: true, secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, facts.offered.versions), suiteForDevice(serverSuite, facts.offered.suites)) });
     layeredOver(deviceTls, this.#device);
     this.#deviceSide = deviceTls;
     if (keylog) deviceTls.on('keylog', (line) => keylog(line));

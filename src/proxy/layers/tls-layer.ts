@@ -18,7 +18,7 @@ import { limits } from '../../limits.js';
 import { validateHost } from '../access/target.js';
 import { newestForDevice, suiteForDevice, type LeafStore } from '../ca/leaf-store.js';
 import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shape.js';
-import { deviceOffer, leafServername, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
+import { deviceOffer, leafServername, NO_OFFER, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
 import { layeredOver } from '../connection-reset.js';
@@ -76,7 +76,7 @@ export class TlsLayer {
     readClientHello(socket, first, (bytes, hello) => {
       if (!peeked) socket.unshift(bytes);
       const sni = hello.kind === 'client-hello' && hello.sni ? validateHost(hello.sni) : undefined;
-      context.tls = hello.kind === 'client-hello' ? tlsFactsOfHello(hello, sni?.ok ? sni.host : undefined) : { clientAlpn: [] };
+      context.tls = hello.kind === 'client-hello' ? tlsFactsOfHello(hello, sni?.ok ? sni.host : undefined) : { offered: NO_OFFER };
       // The name decides too: a redirected or SOCKS connection to an address may carry the SNI of
       // a host to pass through (or one learned as pinned). Its mode has already answered the client.
       const passthrough = sni?.ok && sni.host !== context.target.host ? this.#options.passthrough.decide(sni.host) : undefined;
@@ -119,7 +119,7 @@ export class TlsLayer {
           context.tls!.serverUnverified = probe.code;
           leaf = mirroredInvalidShape(probe.code, usual, probe.certificate, probe.period);
         }
-        this.#terminate(socket, context, planAlpn(context.tls!.clientAlpn, probe), leaf, serverVersion, serverSuite);
+        this.#terminate(socket, context, planAlpn(context.tls!.offered.alpn, probe), leaf, serverVersion, serverSuite);
       });
     });
   }
@@ -145,7 +145,7 @@ export class TlsLayer {
     if (carrier !== socket) layeredOver(carrier, socket);
     const tlsSocket = new tls.TLSSocket(carrier as net.Socket, {
       isServer: true,
-      secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.clientVersions), suiteForDevice(serverSuite, tlsFacts.clientSuites)),
+      secureContext: leaves.contextFor(leaf, newestForDevice(serverVersion, tlsFacts.offered.versions), suiteForDevice(serverSuite, tlsFacts.offered.suites)),
       ...(plan.protocols ? { ALPNProtocols: plan.protocols } : {}),
     });
     layeredOver(tlsSocket, carrier);

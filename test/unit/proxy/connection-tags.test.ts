@@ -12,7 +12,7 @@ function context(mode: CaptureMode, target: string, sni?: string): ConnectionCon
   const parsed = parseTarget(target);
   if (!parsed.ok) throw new Error(parsed.reason);
   const ctx = newConnectionContext(mode, { ip: '10.0.0.2', port: 40000 }, parsed.target);
-  if (sni !== undefined) ctx.tls = { sni, clientAlpn: [] };
+  if (sni !== undefined) ctx.tls = { sni, offered: { alpn: [] } };
   return ctx;
 }
 
