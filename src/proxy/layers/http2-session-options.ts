@@ -24,10 +24,12 @@ export const upstreamSessionOptions = {
   settings: { enablePush: false, maxHeaderListSize: limits.h2MaxHeaderListBytes },
 } satisfies http2.ClientSessionOptions;
 
-/** What a device is told of its connection at first: Node's defaults and our own limits (deviceSessionOptions). */
+/** The initial values of the SETTINGS a session does not send (RFC 9113 §6.5.2), which Node leaves as they are. */
+const INITIAL_SETTINGS = { headerTableSize: 4_096, initialWindowSize: 65_535, maxFrameSize: 16_384 } as const satisfies http2.Settings;
+
+/** What a device is told of its connection at first: the initial values and our own limits (deviceSessionOptions). */
 export const DEVICE_SETTINGS_AT_FIRST: Readonly<http2.Settings> = {
-  headerTableSize: 4_096, initialWindowSize: 65_535, maxFrameSize: 16_384, maxConcurrentStreams: limits.h2MaxConcurrentStreams,
-  maxHeaderListSize: limits.h2MaxHeaderListBytes, enableConnectProtocol: false,
+  ...INITIAL_SETTINGS, maxConcurrentStreams: deviceSessionOptions.settings.maxConcurrentStreams, maxHeaderListSize: deviceSessionOptions.settings.maxHeaderListSize, enableConnectProtocol: false,
 };
 
 /**
@@ -49,10 +51,8 @@ export function deviceSettingsToTell(told: Readonly<http2.Settings>, server: Rea
   });
 }
 
-/** What a server is told of its connection at first: Node's defaults and ours (upstreamSessionOptions). */
-export const SERVER_SETTINGS_AT_FIRST: Readonly<http2.Settings> = {
-  headerTableSize: 4_096, initialWindowSize: 65_535, maxFrameSize: 16_384, maxHeaderListSize: limits.h2MaxHeaderListBytes,
-};
+/** What a server is told of its connection at first: the initial values and ours (upstreamSessionOptions). */
+export const SERVER_SETTINGS_AT_FIRST: Readonly<http2.Settings> = { ...INITIAL_SETTINGS, maxHeaderListSize: upstreamSessionOptions.settings.maxHeaderListSize };
 
 /**
  * The SETTINGS to send a server, told `told` so far, once the device has sent `device`: the
@@ -78,9 +78,9 @@ export function connectionWindowToGive(given: number, otherSide: number): number
 /** The settings of one side's flow and framing, as the other is told them (bounded where they are our memory). */
 function flowSettingsOf(peer: Readonly<http2.Settings>): http2.Settings {
   return {
-    headerTableSize: Math.min(peer.headerTableSize ?? 4_096, limits.h2MaxHeaderTableBytes),
-    initialWindowSize: Math.min(peer.initialWindowSize ?? 65_535, limits.h2MaxStreamWindowBytes),
-    maxFrameSize: peer.maxFrameSize ?? 16_384,
+    headerTableSize: Math.min(peer.headerTableSize ?? INITIAL_SETTINGS.headerTableSize, limits.h2MaxHeaderTableBytes),
+    initialWindowSize: Math.min(peer.initialWindowSize ?? INITIAL_SETTINGS.initialWindowSize, limits.h2MaxStreamWindowBytes),
+    maxFrameSize: peer.maxFrameSize ?? INITIAL_SETTINGS.maxFrameSize,
     maxHeaderListSize: Math.min(peer.maxHeaderListSize ?? Infinity, limits.h2MaxHeaderListBytes),
   };
 }
