@@ -50,13 +50,16 @@ export interface OfferableSuites {
 
 /** The device's suites that are in the table, in the device's order; the rest are left out (either list may be empty). */
 export function offerableSuites(deviceSuites: readonly number[]): OfferableSuites {
-  const tls13: string[] = [];
-  const upToTls12: string[] = [];
-  for (const suite of deviceSuites) {
-    const name = OFFERABLE_SUITES.get(suite);
-    if (name === undefined) continue;
-    const list = name.startsWith('TLS_') ? tls13 : upToTls12;
-    if (!list.includes(name)) list.push(name);
+  const names = namesInOrder(OFFERABLE_SUITES, deviceSuites);
+  return { tls13: names.filter((name) => name.startsWith('TLS_')), upToTls12: names.filter((name) => !name.startsWith('TLS_')) };
+}
+
+/** The names `table` gives the IANA numbers of a device's list, in its order, each once; numbers not in it are left out. */
+export function namesInOrder(table: ReadonlyMap<number, string>, numbers: readonly number[]): string[] {
+  const names: string[] = [];
+  for (const number of numbers) {
+    const name = table.get(number);
+    if (name !== undefined && !names.includes(name)) names.push(name);
   }
-  return { tls13, upToTls12 };
+  return names;
 }

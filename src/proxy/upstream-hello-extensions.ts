@@ -12,6 +12,8 @@
 // device offers TLS older than 1.2: upstream-contexts.ts). A device with none in a table keeps
 // our default for that list. Pure.
 
+import { namesInOrder } from './upstream-cipher-suites.js';
+
 /** By IANA number, OpenSSL's name of each signature scheme we may offer (RFC 8446 §4.2.3; SHA-1 and SHA-224 for TLS 1.2). */
 const SCHEMES: ReadonlyMap<number, string> = new Map([
   [0x0403, 'ecdsa_secp256r1_sha256'], [0x0503, 'ecdsa_secp384r1_sha384'], [0x0603, 'ecdsa_secp521r1_sha512'],
@@ -43,10 +45,6 @@ export function groupsOffering(deviceGroups: readonly number[]): string | undefi
 }
 
 function namesIn(table: ReadonlyMap<number, string>, numbers: readonly number[]): string | undefined {
-  const names: string[] = [];
-  for (const number of numbers) {
-    const name = table.get(number);
-    if (name !== undefined && !names.includes(name)) names.push(name);
-  }
+  const names = namesInOrder(table, numbers);
   return names.length > 0 ? names.join(':') : undefined;
 }
