@@ -530,9 +530,10 @@ export async function differential(t: Test, proxy: ProxyUnderTest, origin: Recor
     const clientDifference = firstDifference(direct.client, proxied.client);
     appendTableRow({ proxy: proxy.name, scenario: scenario.name, mode, identical: !originDifference && !clientDifference, origin: originDifference, client: clientDifference });
     if (originKnown) t.pass(`${label}: the origin's record is known to differ`, { skip: `${originKnown} (CONFORMANCE_ALL=1 compares it)` });
-    else t.equal(seenOrigin, expectedOrigin, `${label}: the origin received what it receives direct`);
+    // The first difference goes in the name, which a CI summary keeps where it cuts the diff.
+    else t.equal(seenOrigin, expectedOrigin, `${label}: the origin received what it receives direct${originDifference ? ` (${originDifference})` : ''}`);
     if (clientKnown) t.pass(`${label}: the client's output is known to differ`, { skip: `${clientKnown} (CONFORMANCE_ALL=1 compares it)` });
-    else t.equal(proxied.client, direct.client, `${label}: the client got what it gets direct`);
+    else t.equal(proxied.client, direct.client, `${label}: the client got what it gets direct${clientDifference ? ` (${clientDifference})` : ''}`);
   }
 }
 
