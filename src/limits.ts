@@ -62,6 +62,12 @@ export const limits = {
    * 2026-12-07 both were 64 KiB, and a server's 100 KiB of cookies was a 502 of ours.
    */
   http1MaxRequestHeadBytes: 1024 * 1024,
+  /**
+   * A device's chunked body as it framed it, held for a relay that has not taken it yet
+   * (request-bodies-as-sent.ts); past it the body is framed again by Node, as when not followed.
+   * The relay takes it as it reads the request, so this is a bound, not a buffer that fills.
+   */
+  unclaimedChunkedBodyBytes: 1024 * 1024,
   http1MaxResponseHeadBytes: 512 * 1024,
   /** Headers must arrive within this time; bodies may take as long as they need (uploads). */
   headersTimeoutMs: 30_000,

@@ -11,12 +11,7 @@ import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, st
 import { compileJava, jdkMissing, runJava } from './java-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  // The JDK writes its streamed body in chunks of 16,384 bytes; over TLS a chunk and its size line
-  // do not fit one record, and phonehome chunks again what each read delivered (16,361 + 23 bytes):
-  // the same bytes in other chunks. See http1-request-relay.ts, "What is still changed".
-  'jdk-httpclient GET + POSTs (http/1.1 over TLS) @ http-proxy origin': 'a chunked body is chunked again as the reads deliver it (same bytes, other chunk sizes)',
-};
+const knownDifferences: KnownDifferences = {};
 
 const skip = jdkMissing;
 

@@ -8,16 +8,10 @@
 
 import path from 'node:path';
 import t from 'tap';
-import { bothModes, clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  // http.client writes chunk sizes in upper-case hex (ED8); phonehome chunks the body again as it
-  // is read and writes them in lower case (ed8): the same bytes, framed in other characters. See
-  // http1-request-relay.ts, "What is still changed".
-  ...bothModes('python urllib + http.client (https)', { origin: 'a chunked body is chunked again (chunk sizes in lower-case hex)' }, ['http-proxy']),
-  ...bothModes('python urllib + http.client (http)', { origin: 'a chunked body is chunked again (chunk sizes in lower-case hex)' }, ['http-proxy']),
-};
+const knownDifferences: KnownDifferences = {};
 
 const client = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'conformance_client.py');
 const skip = missingCommand('python3', 'python3');

@@ -508,6 +508,29 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // Node's parser hands over only the data; relayed as read, the server got one chunk per read,
+    // sizes in lower-case hex, and no extensions (request-bodies-as-sent.ts).
+    name: 'a chunked request goes in the device\'s own chunks: upper-case sizes, extensions, trailers, written in pieces',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => text.endsWith('X-Sum: 7\r\n\r\n') }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /chunks HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n`) + '0A;part=1;name="first one"\r\n0123456789\r\n1F');
+      peer.write(`4\r\n${'x'.repeat(0x1f4 - 3)}`);
+      peer.write('abc\r\n0;last\r\nX-Sum: 7\r\n\r\n');
+      await endsWith(peer, 'ok');
+    },
+  },
+  {
+    // A form the framing reader does not follow (here a space after a size, which the lenient
+    // parser reads) is framed again by Node from there, whole chunks on both sides of the change.
+    name: 'a chunked request with a size line of another form: the chunks before it as sent, the rest framed again',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => text.endsWith('0\r\n\r\n') }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /chunks HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n`) + 'A\r\n0123456789\r\n3 \r\nabc\r\n0\r\n\r\n');
+      await endsWith(peer, 'ok');
+    },
+    rewritten: { origin: (direct) => direct.replace('A\r\n0123456789\r\n3 \r\nabc\r\n', 'A\r\n0123456789\r\n3\r\nabc\r\n') },
+  },
+  {
     name: 'a status line\'s reason phrase passes as written (two spaces before it, a Latin-1 letter, a space after)',
     origin: answer('HTTP/1.1 299  Tr\xe8s bien \r\nContent-Length: 2\r\n\r\nok'),
     client: getUntil('/r', 'ok'),

@@ -18,8 +18,10 @@
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
 //     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
-//   - chunked bodies are chunked again as they pass, so chunk sizes follow what each read
-//     delivered (the bytes, their order and the trailers are the server's or the device's);
+//   - a server's chunked answer is chunked again as it passes, so chunk sizes follow what each
+//     read delivered (the bytes, their order and the trailers are the server's). A device's
+//     chunked request goes in its own chunks (chunked-body-relay.ts), unless a line of it takes a
+//     form only our lenient parser reads: from that chunk on it is chunked again too;
 //   - an HTTP/1.0 device never gets chunked framing, trailers or a 1xx it cannot read: a
 //     chunked answer reaches it as the body until close;
 //   - an HTTP/1.0 device that asked phonehome as its proxy to keep its connection (Proxy-Connection:
@@ -44,6 +46,8 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
+import { relayChunkedAsSent } from './chunked-body-relay.js';
+import { takeChunkedBodyAsSent } from './request-bodies-as-sent.js';
 import type { StatusLineVersion } from './icy-status-line.js';
 import { answerStatusVersion, takeAnswerHead, takeInformationalHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
@@ -168,7 +172,12 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   });
   // A chunked request may end with trailers too (a checksum the device computed as it sent): they
   // go on with it. Until 2026-12-06 they were dropped.
-  relayBody(req, upstream, (chunk) => observer.data(true, chunk), () => endWithTrailers(req, upstream, true, observer));
+  const seen = (chunk: Buffer): void => observer.data(true, chunk);
+  const ended = (): void => endWithTrailers(req, upstream, true, observer);
+  // A chunked body goes in the device's own chunks when its connection's framing is followed.
+  const asSent = takeChunkedBodyAsSent(req);
+  if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => fail(new Error(reason), 'client'));
+  else relayBody(req, upstream, seen, ended);
 }
 
 /** Stops a request to the server; by a reset when the device reset its own connection (connection-reset.ts). */

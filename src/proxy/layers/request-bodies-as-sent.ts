@@ -1,0 +1,210 @@
+// The device's chunked request bodies as it framed them, for the relay to send on unchanged
+// (chunked-framing.ts says why). Node's parser reads a device connection in C++ and hands over
+// only what is inside the chunks; so each connection our HTTP/1 servers take is also read here, in
+// step with the parser: after it, from the same 'data' events (Node's listener comes first, and a
+// 'data' listener of ours makes Node feed its parser from JavaScript too, which is the cost).
+//
+// Keeping in step: the parser emits 'request' while it reads the bytes that end a request's head,
+// before this listener is given those bytes. So each head found here already has its request
+// noted (noteRequest, from the server's first 'request' listener), in order, with the framing the
+// parser chose for its body: none, a length to skip, or chunked, read here. A head found with no
+// request noted for it (an upgrade or a CONNECT, which leave the parser; a head the parser
+// refused), or one that does not start with its request's method, a bare CR (which the lenient
+// parser may take for a line end), a head past the size limit, a body framing not read here: each
+// ends the watch for the rest of the connection, and its later bodies are framed again by Node,
+// as they all were before. The watch never guesses: a body it follows is the parser's too.
+
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { limits } from '../../limits.js';
+import { ChunkedFramingReader, type FramingPiece } from './chunked-framing.js';
+
+/** A chunked body's pieces as the device framed them, kept until the relay takes them (bounded: an unclaimed body is dropped). */
+export class ChunkedBodyAsSent {
+  #held: FramingPiece[] | undefined = [];
+  #heldBytes = 0;
+  #sink: ((piece: FramingPiece) => void) | undefined;
+
+  /** Pieces so far, then each as it is read; false when they are no longer all there (too many held before the claim). */
+  claim(sink: (piece: FramingPiece) => void): boolean {
+    const held = this.#held;
+    if (!held) return false;
+    this.#held = undefined;
+    this.#sink = sink;
+    for (const piece of held) sink(piece);
+    return true;
+  }
+
+  deliver(piece: FramingPiece): void {
+    if (this.#sink) {
+      this.#sink(piece);
+      return;
+    }
+    if (!this.#held) return;
+    this.#held.push(piece);
+    if ('bytes' in piece) this.#heldBytes += piece.bytes.length;
+    if (this.#heldBytes > limits.unclaimedChunkedBodyBytes) this.#held = undefined;
+  }
+}
+
+type Framing =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'length'; remaining: number }
+  | { readonly kind: 'chunked'; readonly body: ChunkedBodyAsSent; readonly reader: ChunkedFramingReader };
+
+const EMPTY = Buffer.alloc(0);
+const watches = new WeakMap<Duplex, RequestFramingWatch>();
+const bodies = new WeakMap<http.IncomingMessage, ChunkedBodyAsSent>();
+
+/** Follows `socket`'s requests from here on, with the parser that was just given it (a parser given it again starts a new watch). */
+export function watchRequestFraming(socket: Duplex): void {
+  watches.get(socket)?.stop('the connection was given to a parser again');
+  watches.set(socket, new RequestFramingWatch(socket));
+}
+
+/** Notes a request the parser read, in order: call from the server's first 'request' listener. */
+export function noteRequest(req: http.IncomingMessage): void {
+  watches.get(req.socket)?.expect(req);
+}
+
+/** The device's own framing of `req`'s chunked body, when its connection's watch follows it; taken once. */
+export function takeChunkedBodyAsSent(req: http.IncomingMessage): ChunkedBodyAsSent | undefined {
+  const body = bodies.get(req);
+  bodies.delete(req);
+  return body;
+}
+
+/** The body framing Node's parser reads for a request, from its headers; undefined for one not followed here. */
+function framingOf(req: http.IncomingMessage): Framing | undefined {
+  const transferEncoding = req.headers['transfer-encoding'];
+  if (transferEncoding !== undefined) {
+    // Chunked last is chunked, whatever a Content-Length says (the lenient parser takes it so).
+    if (!/(?:^|,)[ \t]*chunked[ \t]*$/i.test(transferEncoding)) return undefined;
+    const body = new ChunkedBodyAsSent();
+    bodies.set(req, body);
+    return { kind: 'chunked', body, reader: new ChunkedFramingReader() };
+  }
+  const length = req.headers['content-length'];
+  if (length === undefined) return { kind: 'none' };
+  return /^\d{1,15}$/.test(length) ? { kind: 'length', remaining: Number(length) } : undefined;
+}
+
+class RequestFramingWatch {
+  readonly #socket: Duplex;
+  /** Requests the parser read whose heads this watch has not reached yet. */
+  readonly #expected: { readonly method: string; readonly framing: Framing | undefined }[] = [];
+  /** A head's bytes so far. */
+  #head: Buffer = EMPTY;
+  /** The body being followed. */
+  #body: Exclude<Framing, { kind: 'none' }> | undefined;
+  #stopped = false;
+  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+
+  constructor(socket: Duplex) {
+    this.#socket = socket;
+    socket.on('data', this.#onData);
+  }
+
+  expect(req: http.IncomingMessage): void {
+    if (!this.#stopped) this.#expected.push({ method: req.method ?? '', framing: framingOf(req) });
+  }
+
+  /**
+   * Follows no more of the connection. Bodies not reached yet go as Node frames them, from their
+   * start; one being read, which only a reader's 'unsure' leaves at a chunk boundary, is cut.
+   */
+  stop(reason: string): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#socket.off('data', this.#onData);
+    const body = this.#body;
+    if (body?.kind === 'chunked' && !body.reader.done) body.body.deliver({ kind: 'cut', reason });
+    for (const { framing } of this.#expected) if (framing?.kind === 'chunked') framing.body.deliver({ kind: 'unsure', reason });
+    this.#expected.length = 0;
+    this.#head = EMPTY;
+    this.#body = undefined;
+  }
+
+  #read(chunk: Buffer): void {
+    let at = 0;
+    while (at < chunk.length && !this.#stopped) {
+      const body = this.#body;
+      if (!body) {
+        at = this.#readHead(chunk, at);
+        continue;
+      }
+      if (body.kind === 'length') {
+        const take = Math.min(body.remaining, chunk.length - at);
+        body.remaining -= take;
+        at += take;
+        if (body.remaining === 0) this.#body = undefined;
+        continue;
+      }
+      const rest = at === 0 ? chunk : chunk.subarray(at);
+      at = chunk.length;
+      for (const piece of body.reader.read(rest)) {
+        body.body.deliver(piece);
+        if (piece.kind === 'end') {
+          this.#body = undefined;
+          at = chunk.length - piece.rest.length;
+        } else if (piece.kind === 'unsure') {
+          this.#body = undefined;
+          this.stop(piece.reason);
+        }
+      }
+    }
+  }
+
+  /** Reads head bytes from `at`; returns where the body (or the next head) starts, or the end of `chunk` while the head is not whole. */
+  #readHead(chunk: Buffer, at: number): number {
+    if (this.#head.length === 0) {
+      // The parser skips line ends before a request line (a client's stray CRLF after a body).
+      while (at < chunk.length && (chunk[at] === 0x0d || chunk[at] === 0x0a)) at++;
+      if (at === chunk.length) return at;
+    }
+    const held = this.#head.length;
+    const head = held === 0 ? chunk.subarray(at) : Buffer.concat([this.#head, chunk.subarray(at)]);
+    const end = headEnd(head, Math.max(0, held - 2));
+    if (end === 'bare CR') {
+      this.stop('a bare CR in a request head');
+      return chunk.length;
+    }
+    if (end === undefined) {
+      if (head.length > limits.http1MaxRequestHeadBytes) this.stop('a request head past its limit');
+      else this.#head = head;
+      return chunk.length;
+    }
+    this.#head = EMPTY;
+    const request = this.#expected.shift();
+    if (!request || !request.framing || !startsWithMethod(head, request.method)) {
+      this.stop(!request ? 'a head the parser gave no request for (an upgrade, a CONNECT)' : !request.framing ? 'a body framing not followed' : 'a head that does not start with its method');
+      return chunk.length;
+    }
+    const framing = request.framing;
+    this.#body = framing.kind === 'none' || (framing.kind === 'length' && framing.remaining === 0) ? undefined : framing;
+    return at + end - held;
+  }
+}
+
+/**
+ * Where a head ends (after its empty line), looking from `from`; undefined while it is not whole;
+ * 'bare CR' for a CR not followed by LF before that (the lenient parser may end a line there).
+ */
+function headEnd(head: Buffer, from: number): number | 'bare CR' | undefined {
+  let end: number | undefined;
+  for (let lf = head.indexOf(0x0a, from); lf >= 0 && end === undefined; lf = head.indexOf(0x0a, lf + 1)) {
+    const next = head[lf + 1];
+    if (next === 0x0a) end = lf + 2;
+    else if (next === 0x0d && head[lf + 2] === 0x0a) end = lf + 3;
+  }
+  const last = end ?? head.length;
+  for (let cr = head.indexOf(0x0d, from); cr >= 0 && cr < last; cr = head.indexOf(0x0d, cr + 1)) {
+    // A CR at the very end of what came so far waits for the next byte.
+    if (cr + 1 < head.length && head[cr + 1] !== 0x0a) return 'bare CR';
+  }
+  return end;
+}
+
+function startsWithMethod(head: Buffer, method: string): boolean {
+  return method.length > 0 && head.length > method.length && head[method.length] === 0x20 && head.toString('latin1', 0, method.length) === method;
+}

@@ -1,0 +1,123 @@
+// A device connection's chunked request bodies as it framed them, followed in step with Node's
+// parser (src/proxy/layers/request-bodies-as-sent.ts): on a real connection to our HTTP/1 server
+// (makeHttpServer), requests pipelined in one write, and what stops the following.
+
+import t, { type Test } from 'tap';
+import net from 'node:net';
+import http from 'node:http';
+import { once } from 'node:events';
+import { makeHttpServer } from '../../../src/proxy/layers/http1-layer.js';
+import { takeChunkedBodyAsSent } from '../../../src/proxy/layers/request-bodies-as-sent.js';
+import { limits } from '../../../src/limits.js';
+
+interface Seen {
+  readonly request: string;
+  /** The body as the device framed it (framing and data), when it was followed to its end. */
+  sent?: string;
+  /** Why the following stopped, for a body that was not followed to its end. */
+  stopped?: string;
+  /** What the parser read of the body. */
+  data: string;
+}
+
+/**
+ * Our HTTP/1 server on 127.0.0.1, sent `bytes` (or written to by them), taking the body of each
+ * request as sent at once, or once the parser has read it all (`late`), and answering each with a
+ * 204. Resolves with what it saw once `expected` requests were answered.
+ */
+async function serve(t: Test, bytes: string | ((client: net.Socket) => Promise<void>), expected: number, late = false): Promise<Seen[]> {
+  const server = makeHttpServer((_err, socket) => socket.destroy(), 0);
+  const seen: Seen[] = [];
+  const allSeen = new Promise<void>((resolve) => {
+    server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const entry: Seen = { request: `${req.method} ${req.url}`, data: '' };
+      seen.push(entry);
+      const take = (): void => {
+        const asSent = takeChunkedBodyAsSent(req);
+        if (!asSent) return;
+        let sent = '';
+        const claimed = asSent.claim((piece) => {
+          if (piece.kind === 'framing' || piece.kind === 'data') sent += piece.bytes.toString('latin1');
+          else if (piece.kind === 'end') entry.sent = sent;
+          else entry.stopped = piece.reason;
+        });
+        if (!claimed) entry.stopped = 'not kept';
+      };
+      if (!late) take();
+      req.on('data', (chunk: Buffer) => { entry.data += chunk.toString('latin1'); });
+      req.on('end', () => {
+        if (late) take();
+        res.writeHead(204).end();
+        if (seen.length === expected) resolve();
+      });
+    });
+  });
+  const listener = net.createServer((socket) => server.emit('connection', socket)).listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const client = net.connect({ port: (listener.address() as net.AddressInfo).port, host: '127.0.0.1', noDelay: true });
+  t.teardown(() => { client.destroy(); listener.close(); });
+  client.on('data', () => undefined);
+  if (typeof bytes === 'string') client.write(Buffer.from(bytes, 'latin1'));
+  else await bytes(client);
+  await allSeen;
+  return seen;
+}
+
+const CHUNKED = 'POST /b HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n';
+
+t.test('pipelined: a length body, a stray CRLF, chunked bodies around a GET, each followed in step', async (t) => {
+  const upper = '0A;part=1\r\n0123456789\r\nED8\r\n' + 'y'.repeat(0xed8) + '\r\n0\r\nX-Sum: 9\r\n\r\n';
+  const small = '5\r\nhello\r\n0\r\n\r\n';
+  const seen = await serve(t, 'POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\n\r\n5\r\nab\r\n' + '\r\n'
+    + CHUNKED + upper + 'GET /c HTTP/1.1\r\nHost: a\r\n\r\n' + CHUNKED.replace('/b', '/d') + small, 4);
+  t.same(seen.map((s) => s.request), ['POST /a', 'POST /b', 'GET /c', 'POST /d']);
+  t.equal(seen[0]!.sent, undefined, 'a length-delimited body (which looks chunked) is not taken for one');
+  t.equal(seen[1]!.sent, upper, 'upper-case sizes, an extension and trailers, as sent');
+  t.equal(seen[1]!.data, '0123456789' + 'y'.repeat(0xed8), 'the parser read the same data');
+  t.equal(seen[3]!.sent, small, 'the next chunked body, after a GET');
+});
+
+t.test('a body in pieces: its framing comes whole', async (t) => {
+  const body = '3;x="a b"\r\nabc\r\n1\r\nd\r\n0\r\n\r\n';
+  const seen = await serve(t, async (client) => {
+    // Each byte its own write, each written once the last one left: as many reads as bytes.
+    for (const byte of Buffer.from(CHUNKED + body, 'latin1')) await new Promise<void>((resolve) => client.write(Buffer.of(byte), () => resolve()));
+  }, 1);
+  t.equal(seen[0]!.sent, body);
+  t.equal(seen[0]!.data, 'abcd');
+});
+
+t.test('a form the reader does not follow: that body stops at a boundary, and the connection is no longer followed', async (t) => {
+  const seen = await serve(t, CHUNKED + '3\r\nabc\r\n2 \r\nde\r\n0\r\n\r\n', 1);
+  t.equal(seen[0]!.sent, undefined);
+  t.match(seen[0]!.stopped, /chunk-size line of another form/);
+  t.equal(seen[0]!.data, 'abcde', 'the parser read it whole');
+});
+
+t.test('a connection no longer followed: bodies the parser had noted are told so before any of them is taken', async (t) => {
+  const seen = await serve(t, CHUNKED + '3\r\nabc\r\n2 \r\nde\r\n0\r\n\r\n' + CHUNKED.replace('/b', '/c') + '1\r\nz\r\n0\r\n\r\n', 2);
+  t.equal(seen[0]!.sent, undefined);
+  t.match(seen[0]!.stopped, /chunk-size line of another form/);
+  t.equal(seen[0]!.data, 'abcde', 'the parser read it whole');
+  t.equal(seen[1]!.sent, undefined, 'the next body, read in the same write: none of it taken');
+  t.match(seen[1]!.stopped, /chunk-size line of another form/, 'told at once, so Node frames it from its start');
+  t.equal(seen[1]!.data, 'z');
+});
+
+t.test('a connection no longer followed: a later chunked body is not taken at all', async (t) => {
+  const seen = await serve(t, async (client) => {
+    client.write(CHUNKED + '2 \r\nab\r\n0\r\n\r\n');
+    await once(client, 'data');
+    client.write(CHUNKED.replace('/b', '/c') + '1\r\nz\r\n0\r\n\r\n');
+  }, 2);
+  t.same(seen[1], { request: 'POST /c', data: 'z' }, 'Node frames it, as before');
+});
+
+t.test('a body not taken while it came is not kept past its bound', async (t) => {
+  const saved = limits.unclaimedChunkedBodyBytes;
+  (limits as { unclaimedChunkedBodyBytes: number }).unclaimedChunkedBodyBytes = 1024;
+  t.teardown(() => { (limits as { unclaimedChunkedBodyBytes: number }).unclaimedChunkedBodyBytes = saved; });
+  const seen = await serve(t, CHUNKED + '800\r\n' + 'q'.repeat(0x800) + '\r\n0\r\n\r\n', 1, true);
+  t.equal(seen[0]!.stopped, 'not kept');
+  t.equal(seen[0]!.data.length, 0x800);
+});
