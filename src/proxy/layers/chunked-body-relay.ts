@@ -64,12 +64,22 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRe
     misread(reason);
   };
 
+  let ended = false;
+  let checkScheduled = false;
   const finishIfDone = (): void => {
-    if (!parserEnded || stopped) return;
+    if (!parserEnded || stopped || ended) return;
     if (framed && (!framingEnded || waiting.length > 0 || parsedBytes > 0)) {
-      stop('the device\'s chunked body ended for the parser before its framing did');
+      // The framing of a read is shown after the parser's callbacks for it, and the ticks they
+      // queued, have run (parser-bytes.ts), so the parser's end may come first; it comes within
+      // the same read, before the next turn of the event loop.
+      if (checkScheduled) return;
+      checkScheduled = true;
+      setImmediate(() => {
+        if (!ended && !stopped && framed && (!framingEnded || waiting.length > 0 || parsedBytes > 0)) stop('the device\'s chunked body ended for the parser and not for its framing');
+      });
       return;
     }
+    ended = true;
     onEnd();
   };
 

@@ -1,12 +1,11 @@
 // The device's chunked request bodies as it framed them, for the relay to send on unchanged
 // (chunked-framing.ts says why). Node's parser reads a device connection in C++ and hands over
 // only what is inside the chunks; so each connection our HTTP/1 servers take is also read here, in
-// step with the parser: after it, from the same 'data' events (Node's listener comes first, and a
-// 'data' listener of ours makes Node feed its parser from JavaScript too, which is the cost: about
-// 15 % more CPU per uploaded MB, measured with scripts/profile-capture.mjs --upload 64).
+// step with the parser: each read is shown here just after the parser read it (parser-bytes.ts,
+// which says what that costs and how it is kept small).
 //
 // Keeping in step: the parser emits 'request' while it reads the bytes that end a request's head,
-// before this listener is given those bytes. So each head found here already has its request
+// before this watch is shown those bytes. So each head found here already has its request
 // noted (noteRequest, from the server's first 'request' listener), in order, with the framing the
 // parser chose for its body: none, a length to skip, or chunked, read here. A head found with no
 // request noted for it (an upgrade or a CONNECT, which leave the parser; a head the parser
@@ -19,6 +18,7 @@ import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { ChunkedFramingReader, type FramingPiece } from './chunked-framing.js';
+import { showParserBytes } from './parser-bytes.js';
 
 /** A chunked body's pieces as the device framed them, kept until the relay takes them (bounded: an unclaimed body is dropped). */
 export class ChunkedBodyAsSent {
@@ -91,7 +91,6 @@ function framingOf(req: http.IncomingMessage): Framing | undefined {
 }
 
 class RequestFramingWatch {
-  readonly #socket: Duplex;
   /** Requests the parser read whose heads this watch has not reached yet. */
   readonly #expected: { readonly method: string; readonly framing: Framing | undefined }[] = [];
   /** A head's bytes so far. */
@@ -99,11 +98,15 @@ class RequestFramingWatch {
   /** The body being followed. */
   #body: Exclude<Framing, { kind: 'none' }> | undefined;
   #stopped = false;
-  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+  readonly #stopReading: () => void;
 
   constructor(socket: Duplex) {
-    this.#socket = socket;
-    socket.on('data', this.#onData);
+    this.#stopReading = showParserBytes(socket, {
+      countOnly: () => (this.#body?.kind === 'length' ? this.#body.remaining : 0),
+      count: (length) => this.#count(length),
+      read: (bytes) => this.#read(bytes),
+      lost: (reason) => this.stop(reason),
+    });
   }
 
   expect(req: http.IncomingMessage): void {
@@ -117,13 +120,21 @@ class RequestFramingWatch {
   stop(reason: string): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#socket.off('data', this.#onData);
+    this.#stopReading();
     const body = this.#body;
     if (body?.kind === 'chunked' && !body.reader.done) body.body.deliver({ kind: 'cut', reason });
     for (const { framing } of this.#expected) if (framing?.kind === 'chunked') framing.body.deliver({ kind: 'unsure', reason });
     this.#expected.length = 0;
     this.#head = EMPTY;
     this.#body = undefined;
+  }
+
+  /** Bytes of a length-delimited body, counted. */
+  #count(length: number): void {
+    const body = this.#body;
+    if (body?.kind !== 'length') return;
+    body.remaining -= length;
+    if (body.remaining === 0) this.#body = undefined;
   }
 
   #read(chunk: Buffer): void {
@@ -136,9 +147,8 @@ class RequestFramingWatch {
       }
       if (body.kind === 'length') {
         const take = Math.min(body.remaining, chunk.length - at);
-        body.remaining -= take;
+        this.#count(take);
         at += take;
-        if (body.remaining === 0) this.#body = undefined;
         continue;
       }
       const rest = at === 0 ? chunk : chunk.subarray(at);
