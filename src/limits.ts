@@ -63,9 +63,9 @@ export const limits = {
    */
   http1MaxRequestHeadBytes: 1024 * 1024,
   /**
-   * A device's chunked body as it framed it, held for a relay that has not taken it yet
-   * (request-bodies-as-sent.ts); past it the body is framed again by Node, as when not followed.
-   * The relay takes it as it reads the request, so this is a bound, not a buffer that fills.
+   * A chunked body as its sender framed it, held for a relay that has not taken it yet
+   * (chunked-framing.ts); past it the body is framed again by Node, as when not followed. The
+   * relay takes it as it reads the request or answer head, so this is a bound, not a buffer that fills.
    */
   unclaimedChunkedBodyBytes: 1024 * 1024,
   http1MaxResponseHeadBytes: 512 * 1024,

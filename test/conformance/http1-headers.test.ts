@@ -520,6 +520,18 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // The server's chunks too (answer-head-watch.ts): relayed as read, the device got one chunk
+    // per read, sizes in lower-case hex, and no extensions.
+    name: 'a chunked answer goes in the server\'s own chunks: upper-case sizes, extensions, trailers, written in pieces',
+    origin: async (peer) => {
+      await peer.waitFor(hasLengthBody, 'the request');
+      peer.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n0A;part=1;name="first one"\r\n0123456789\r\n1F');
+      peer.write(`4\r\n${'x'.repeat(0x1f4 - 3)}`);
+      peer.write('abc\r\n0;last\r\nX-Sum: 7\r\n\r\n');
+    },
+    client: getUntil('/chunks', 'X-Sum: 7\r\n\r\n'),
+  },
+  {
     // A form the framing reader does not follow (here a space after a size, which the lenient
     // parser reads) is framed again by Node from there, whole chunks on both sides of the change.
     name: 'a chunked request with a size line of another form: the chunks before it as sent, the rest framed again',

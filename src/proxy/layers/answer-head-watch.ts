@@ -9,7 +9,9 @@
 // it), and those after an informational (1xx) head. A head that comes in several reads is held
 // until its empty line, since the parser can do nothing with part of one either; past the answer
 // head limit it goes on as it is, for the parser to refuse. Anything that does not start like a
-// status line goes on untouched, and so does everything after a final head: bodies are not looked at.
+// status line goes on untouched, and so does everything after a final head: a body is not
+// changed, and only a chunked one is looked at, for its framing as the server wrote it
+// (chunked-framing.ts), which the relay sends on (takeChunkedAnswerAsSent, chunked-body-relay.ts).
 //
 // How: net.Socket hands what it reads to push(), which emits it to the parser. Each server
 // connection gets its own push() once, when its first request is given it, and keeps it; its
@@ -21,16 +23,28 @@ import type net from 'node:net';
 import { limits } from '../../limits.js';
 import { startsIcy, type StatusLineVersion } from './icy-status-line.js';
 import { headForTheParser, restoredHeaderList, type HeaderLineSetAside } from './answer-head-for-parser.js';
+import { ChunkedBodyAsSent, ChunkedFramingReader } from './chunked-framing.js';
 
 type Pushing = net.Socket & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
 
 const watches = new WeakMap<net.Socket, AnswerHeadWatch>();
 
-/** The next bytes `socket` reads start an answer head: looked at before any listener reads them. Called as each request is given the socket. */
-export function watchAnswerHeads(socket: net.Socket): void {
-  const watch = watches.get(socket);
-  if (watch) watch.expectHead();
-  else watches.set(socket, new AnswerHeadWatch(socket as Pushing));
+/**
+ * The next bytes `socket` reads start an answer head: looked at before any listener reads them.
+ * Called as each request is given the socket, with its method (a HEAD's answer has no body).
+ */
+export function watchAnswerHeads(socket: net.Socket, method?: string): void {
+  const watch = watches.get(socket) ?? new AnswerHeadWatch(socket as Pushing);
+  watches.set(socket, watch);
+  watch.expectHead(method === 'HEAD');
+}
+
+/** A chunked answer's body as its server framed it (chunked-framing.ts), when its head said chunked; taken once, from the 'response' event. */
+export function takeChunkedAnswerAsSent(response: { readonly socket: net.Socket | null }): ChunkedBodyAsSent | undefined {
+  const watch = response.socket ? watches.get(response.socket) : undefined;
+  const body = watch?.chunkedBody;
+  if (watch) watch.chunkedBody = undefined;
+  return body;
 }
 
 /** The version of an answer's status line as its server wrote it: `ICY` for SHOUTcast's. */
@@ -85,19 +99,41 @@ class AnswerHeadWatch {
   informational: string[] | undefined;
   setAside: readonly HeaderLineSetAside[] | undefined;
   answeredIcy = false;
+  /** The answer expected has no body whatever its head says (it answers a HEAD). */
+  #bodiless = false;
+  /** The current answer's chunked framing, read as it passes, until it ends. */
+  #framing: { readonly reader: ChunkedFramingReader; readonly body: ChunkedBodyAsSent } | undefined;
+  /** The last chunked answer's body as sent, until its answer takes it. */
+  chunkedBody: ChunkedBodyAsSent | undefined;
 
   constructor(socket: Pushing) {
     this.#socket = socket;
     this.#push = socket.push;
     const watch = this;
     socket.push = function pushWatched(chunk: unknown, encoding?: BufferEncoding): boolean {
-      return watch.#expectingHead ? watch.#read(chunk, encoding) : watch.#push.call(this, chunk, encoding);
+      if (watch.#expectingHead) return watch.#read(chunk, encoding);
+      if (watch.#framing && Buffer.isBuffer(chunk)) watch.#follow(chunk);
+      return watch.#push.call(this, chunk, encoding);
     };
   }
 
-  expectHead(): void {
+  expectHead(bodiless: boolean): void {
     this.#expectingHead = true;
+    this.#bodiless = bodiless;
     this.informational = undefined;
+    // A connection goes to the next request only once the last answer ended.
+    this.#framing = undefined;
+    this.chunkedBody?.discard();
+    this.chunkedBody = undefined;
+  }
+
+  /** The framing of a chunked answer's next bytes. */
+  #follow(bytes: Buffer): void {
+    const framing = this.#framing!;
+    for (const piece of framing.reader.read(bytes)) {
+      framing.body.deliver(piece);
+      if (piece.kind === 'end' || piece.kind === 'unsure') this.#framing = undefined;
+    }
   }
 
   /** What the connection read while a head was expected: heads looked at, then passed on with what follows them. */
@@ -150,6 +186,11 @@ class AnswerHeadWatch {
     const view = headForTheParser(text, first);
     this.asSent = text;
     this.setAside = view?.setAside;
+    if (!this.#bodiless && framedInChunks(text)) {
+      this.chunkedBody = new ChunkedBodyAsSent();
+      this.#framing = { reader: new ChunkedFramingReader(), body: this.chunkedBody };
+      if (end < bytes.length) this.#follow(bytes.subarray(end));
+    }
     if (!view) return this.#pass(bytes);
     if (view.icy) this.answeredIcy = true;
     this.#pass(bytes.subarray(0, from));
@@ -159,6 +200,20 @@ class AnswerHeadWatch {
   #pass(bytes: Buffer): boolean {
     return bytes.length === 0 || this.#push.call(this.#socket, bytes);
   }
+}
+
+/**
+ * Whether an answer head frames its body in chunks, as the parser reads it: not a 204 or a 304
+ * (no body), and chunked the last coding of its one Transfer-Encoding line (a field sent twice, or
+ * folded onto the next line, is not followed: the body is then framed again by Node).
+ */
+function framedInChunks(head: string): boolean {
+  const status = /^\S+[ \t]+(\d{3})/.exec(head)?.[1];
+  if (status === undefined || status === '204' || status === '304') return false;
+  // One line only: the parser joins several, and which coding is last is then theirs to say.
+  if ((head.match(/\ntransfer-encoding[ \t]*:/gi)?.length ?? 0) !== 1) return false;
+  const codings = /\ntransfer-encoding[ \t]*:([^\r\n]*)\r?\n(?![ \t])/i.exec(head)?.[1];
+  return codings !== undefined && /(?:^|,)[ \t]*chunked[ \t]*$/i.test(codings);
 }
 
 /** Where the head that starts at `from` ends (after its empty line), or -1 while it has not. */

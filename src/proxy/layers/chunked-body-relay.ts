@@ -1,24 +1,24 @@
-// A device's chunked request body sent on in its own framing (request-bodies-as-sent.ts), where
-// relayBody would have let Node frame each read as a chunk of its own. Two readings of the same
-// bytes meet here: the parser's (the data, which the recorder is shown, as for every body) and
-// the device's framing. The framing's data goes out only once the parser has read the same
-// bytes, and is checked against them: the server gets what is recorded, or nothing more. Where
-// the framing stops being followed (a line of a form it does not read, at a chunk boundary), the
-// rest goes as before: the parser's data, framed by Node, with the trailers it read.
+// A chunked body sent on in its sender's own framing: a device's request (request-bodies-as-sent.ts)
+// or a server's answer (answer-head-watch.ts), where relayBody would have let Node frame each read
+// as a chunk of its own. Two readings of the same bytes meet here: the parser's (the data, which
+// the recorder is shown, as for every body) and the sender's framing. The framing's data goes out
+// only once the parser has read the same bytes, and is checked against them: the other side gets
+// what is recorded, or nothing more. Where the framing stops being followed (a line of a form it
+// does not read, at a chunk boundary), the rest goes as before: the parser's data, framed by Node,
+// with the trailers it read.
 
 import type http from 'node:http';
-import type { FramingPiece } from './chunked-framing.js';
-import type { ChunkedBodyAsSent } from './request-bodies-as-sent.js';
+import type { ChunkedBodyAsSent, FramingPiece } from './chunked-framing.js';
 
 /** What Node's writer frames by: chunked, until the framing is ours to write. */
 interface ChunkedWriter { chunkedEncoding: boolean }
 
 /**
- * Relays `from`'s body to `to` in the framing `asSent` reads, each chunk of data shown to `seen`
- * as the parser reads it. `onEnd` ends `to` (its trailers are the framing's, or Node's after a
- * fallback); `misread` stops the exchange if the two readings ever differ.
+ * Relays `from`'s body to `to`, whose head says chunked, in the framing `asSent` reads, each chunk
+ * of data shown to `seen` as the parser reads it. `onEnd` ends `to` (its trailers are the
+ * framing's, or Node's after a fallback); `misread` stops the exchange if the two readings differ.
  */
-export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRequest, asSent: ChunkedBodyAsSent, seen: (chunk: Buffer) => void, onEnd: () => void, misread: (reason: string) => void): void {
+export function relayChunkedAsSent(from: http.IncomingMessage, to: http.OutgoingMessage, asSent: ChunkedBodyAsSent, seen: (chunk: Buffer) => void, onEnd: () => void, misread: (reason: string) => void): void {
   const writer = to as unknown as ChunkedWriter;
   /** The device's framing goes out; false once it is no longer followed. */
   let framed = true;
@@ -75,7 +75,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRe
       if (checkScheduled) return;
       checkScheduled = true;
       setImmediate(() => {
-        if (!ended && !stopped && framed && (!framingEnded || waiting.length > 0 || parsedBytes > 0)) stop('the device\'s chunked body ended for the parser and not for its framing');
+        if (!ended && !stopped && framed && (!framingEnded || waiting.length > 0 || parsedBytes > 0)) stop('a chunked body ended for the parser and not for its framing');
       });
       return;
     }
@@ -90,7 +90,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRe
         const same = takeParsed(piece.bytes.length);
         if (!same) return;
         if (!same.equals(piece.bytes)) {
-          stop('the device\'s chunked body read two ways');
+          stop('a chunked body read two ways');
           return;
         }
         write(piece.bytes);
@@ -99,7 +99,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRe
       } else if (piece.kind === 'end') {
         framingEnded = true;
       } else if (piece.kind === 'cut') {
-        stop(`the device's chunked framing was lost mid-chunk: ${piece.reason}`);
+        stop(`a chunked body's framing was lost mid-chunk: ${piece.reason}`);
         return;
       } else {
         // From here Node frames what the parser reads, starting with what it read already.
@@ -129,7 +129,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.ClientRe
     parserEnded = true;
     flush();
   });
-  const claimed = asSent.claim((piece) => {
+  const claimed = asSent.claim((piece: FramingPiece) => {
     waiting.push(piece);
     flush();
   });

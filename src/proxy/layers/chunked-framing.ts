@@ -16,6 +16,8 @@
 // The last chunk and its trailers are held until their empty line: once "0" went out, a fallback
 // could not add trailers of its own.
 
+import { limits } from '../../limits.js';
+
 /** What one call to `read` found, in order: bytes to send on as they are, and whether the body ended or can no longer be followed. */
 export type FramingPiece =
   | { readonly kind: 'framing'; readonly bytes: Buffer }
@@ -139,5 +141,38 @@ export class ChunkedFramingReader {
     this.#state = { at: 'ended' };
     out.push({ kind: 'unsure', reason });
     return out;
+  }
+}
+
+/** A chunked body's pieces as its sender framed them, kept until a relay takes them (bounded: a body not taken is dropped). */
+export class ChunkedBodyAsSent {
+  #held: FramingPiece[] | undefined = [];
+  #heldBytes = 0;
+  #sink: ((piece: FramingPiece) => void) | undefined;
+
+  /** Pieces so far, then each as it is read; false when they are no longer all there (too many held before the claim). */
+  claim(sink: (piece: FramingPiece) => void): boolean {
+    const held = this.#held;
+    if (!held) return false;
+    this.#held = undefined;
+    this.#sink = sink;
+    for (const piece of held) sink(piece);
+    return true;
+  }
+
+  /** Not to be taken: nothing more is held. */
+  discard(): void {
+    this.#held = undefined;
+  }
+
+  deliver(piece: FramingPiece): void {
+    if (this.#sink) {
+      this.#sink(piece);
+      return;
+    }
+    if (!this.#held) return;
+    this.#held.push(piece);
+    if ('bytes' in piece) this.#heldBytes += piece.bytes.length;
+    if (this.#heldBytes > limits.unclaimedChunkedBodyBytes) this.#held = undefined;
   }
 }

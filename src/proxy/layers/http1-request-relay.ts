@@ -18,10 +18,10 @@
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
 //     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
-//   - a server's chunked answer is chunked again as it passes, so chunk sizes follow what each
-//     read delivered (the bytes, their order and the trailers are the server's). A device's
-//     chunked request goes in its own chunks (chunked-body-relay.ts), unless a line of it takes a
-//     form only our lenient parser reads: from that chunk on it is chunked again too;
+//   - a chunked body goes in its sender's own chunks (chunked-body-relay.ts) unless a line of it
+//     takes a form only our lenient parser reads, or an answer's Transfer-Encoding comes on two
+//     lines: from there it is chunked again as it passes, so chunk sizes follow what each read
+//     delivered (the bytes, their order and the trailers are the sender's);
 //   - an HTTP/1.0 device never gets chunked framing, trailers or a 1xx it cannot read: a
 //     chunked answer reaches it as the body until close;
 //   - an HTTP/1.0 device that asked phonehome as its proxy to keep its connection (Proxy-Connection:
@@ -33,6 +33,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { headerPairs } from '../../model/flow.js';
@@ -49,7 +50,7 @@ import { relayBody } from './body-relay.js';
 import { relayChunkedAsSent } from './chunked-body-relay.js';
 import { takeChunkedBodyAsSent } from './request-bodies-as-sent.js';
 import type { StatusLineVersion } from './icy-status-line.js';
-import { answerStatusVersion, takeAnswerHead, takeInformationalHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, takeChunkedAnswerAsSent, takeInformationalHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
 
 /**
@@ -145,7 +146,15 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     relaying = true;
     // Chunked responses may end with trailers (gRPC-Web servers and some APIs use them). Node
     // sends them only with chunked framing, which an HTTP/1.0 device does not get.
-    relayBody(response, res, (chunk) => observer.data(false, chunk), () => endWithTrailers(response, res, false, observer));
+    const seen = (chunk: Buffer): void => observer.data(false, chunk);
+    const ended = (): void => endWithTrailers(response, res, false, observer);
+    // In the server's own chunks, when the device gets chunks (not an HTTP/1.0 device).
+    const asSent = takeChunkedAnswerAsSent(response);
+    if (asSent && (res as unknown as { chunkedEncoding: boolean }).chunkedEncoding) relayChunkedAsSent(response, res, asSent, seen, ended, (reason) => fail(new Error(reason)));
+    else {
+      asSent?.discard();
+      relayBody(response, res, seen, ended);
+    }
   });
   upstream.on('error', fail);
 
@@ -228,7 +237,7 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
     ...(plan.tls && plan.servername !== undefined ? { servername: plan.servername } : {}),
   });
   request.maxHeadersCount = EVERY_HEADER_LINE;
-  request.once('socket', watchAnswerHeads);
+  request.once('socket', (socket: net.Socket) => watchAnswerHeads(socket, method));
   return request;
 }
 

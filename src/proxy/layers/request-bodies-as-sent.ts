@@ -17,36 +17,8 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
-import { ChunkedFramingReader, type FramingPiece } from './chunked-framing.js';
+import { ChunkedBodyAsSent, ChunkedFramingReader } from './chunked-framing.js';
 import { showParserBytes } from './parser-bytes.js';
-
-/** A chunked body's pieces as the device framed them, kept until the relay takes them (bounded: an unclaimed body is dropped). */
-export class ChunkedBodyAsSent {
-  #held: FramingPiece[] | undefined = [];
-  #heldBytes = 0;
-  #sink: ((piece: FramingPiece) => void) | undefined;
-
-  /** Pieces so far, then each as it is read; false when they are no longer all there (too many held before the claim). */
-  claim(sink: (piece: FramingPiece) => void): boolean {
-    const held = this.#held;
-    if (!held) return false;
-    this.#held = undefined;
-    this.#sink = sink;
-    for (const piece of held) sink(piece);
-    return true;
-  }
-
-  deliver(piece: FramingPiece): void {
-    if (this.#sink) {
-      this.#sink(piece);
-      return;
-    }
-    if (!this.#held) return;
-    this.#held.push(piece);
-    if ('bytes' in piece) this.#heldBytes += piece.bytes.length;
-    if (this.#heldBytes > limits.unclaimedChunkedBodyBytes) this.#held = undefined;
-  }
-}
 
 type Framing =
   | { readonly kind: 'none' }

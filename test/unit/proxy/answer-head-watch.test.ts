@@ -5,7 +5,7 @@
 import t from 'tap';
 import net from 'node:net';
 import { once } from 'node:events';
-import { answerStatusVersion, takeAnswerHead, takeInformationalHead, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
+import { answerStatusVersion, takeAnswerHead, takeChunkedAnswerAsSent, takeInformationalHead, watchAnswerHeads } from '../../../src/proxy/layers/answer-head-watch.js';
 import { limits } from '../../../src/limits.js';
 
 /** A socket as a server connection: all its reader has been given so far, and a push() standing for its handle. */
@@ -120,4 +120,50 @@ t.test('a head cut short by the end of the connection goes to the parser before 
   socket.push(null);
   t.equal(read(), 'HTTP/1.1 200 OK\r\nContent-Le');
   await ended;
+});
+
+/** The framing a chunked answer's body is taken with: what it sent, and whether it ended. */
+function framingTaken(socket: net.Socket): { sent: string; ended: boolean } | undefined {
+  const body = takeChunkedAnswerAsSent({ socket });
+  if (!body) return undefined;
+  const taken = { sent: '', ended: false };
+  body.claim((piece) => {
+    if (piece.kind === 'framing' || piece.kind === 'data') taken.sent += piece.bytes.toString('latin1');
+    else if (piece.kind === 'end') taken.ended = true;
+  });
+  return taken;
+}
+
+t.test('a chunked answer\'s framing is taken as the server wrote it, across reads', async (t) => {
+  const { socket, read, deliver } = serverConnection();
+  watchAnswerHeads(socket, 'GET');
+  const body = '0A;x=1\r\n0123456789\r\nED8\r\n' + 'y'.repeat(0xed8) + '\r\n0\r\nX-Sum: 1\r\n\r\n';
+  deliver(`HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${body.slice(0, 30)}`);
+  const taken = framingTaken(socket);
+  deliver(body.slice(30, 100), body.slice(100));
+  t.same(taken, { sent: body, ended: true });
+  t.equal(read(), `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n${body}`, 'the parser is given the same bytes');
+  t.equal(takeChunkedAnswerAsSent({ socket }), undefined, 'taken once');
+});
+
+t.test('answers without a chunked body are not taken for one (look-alikes)', async (t) => {
+  const heads: [string, string, string][] = [
+    ['the answer to a HEAD', 'HEAD', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['204', 'GET', 'HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['304', 'GET', 'HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['chunked not last', 'GET', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n'],
+    ['two Transfer-Encoding lines', 'GET', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n'],
+    ['a folded Transfer-Encoding', 'GET', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n'],
+    ['a length', 'GET', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Transfer-Encoding: chunked\r\n\r\n'],
+  ];
+  for (const [name, method, head] of heads) {
+    const { socket, deliver } = serverConnection();
+    watchAnswerHeads(socket, method);
+    deliver(`${head}5\r\nhello\r\n0\r\n\r\n`);
+    t.equal(takeChunkedAnswerAsSent({ socket }), undefined, name);
+  }
+  const { socket, deliver } = serverConnection();
+  watchAnswerHeads(socket, 'GET');
+  deliver('HTTP/1.1 200 OK\r\ntransfer-encoding:  gzip , CHUNKED \r\n\r\n');
+  t.ok(takeChunkedAnswerAsSent({ socket }), 'chunked last, in any case and spacing: taken');
 });
