@@ -23,7 +23,7 @@
 // --upload MB: instead of small requests, POST bodies of MB megabytes (--uploads of them, one after
 // another on one warm connection, as the bench's upload row does); it prints MB/s of each and the
 // subject's CPU per MB (needs `npm run build:bench`). With --download the same bodies come the
-// other way: GETs answered with MB megabytes.
+// other way: GETs answered with MB megabytes (--chunked: in chunks, without a length).
 // --ws KB: instead of small requests, one wss WebSocket through the CONNECT tunnel to an echo
 // origin, binary messages of KB kibibytes (random) sent one at a time, each after the echo of the one before
 // (--messages of them, after --warm 20: the bench's own WebSocket scenario, so it needs `npm run
@@ -87,6 +87,7 @@ const warmRequests = Number(option('warm', 100));
 const uploadMb = Number(option('upload', 0));
 const uploads = Number(option('uploads', 3));
 const download = args.includes('--download');
+const chunkedDownload = args.includes('--chunked');
 const h2Streams = Number(option('h2', 0));
 const wsKb = Number(option('ws', 0));
 const grpcKb = Number(option('grpc', 0));
@@ -119,7 +120,8 @@ const origin = https.createServer({ key: leaf.keyPem, cert: leaf.certPem, keepAl
   req.on('end', () => {
     const size = /^\/download\?size=(\d+)$/.exec(req.url ?? '')?.[1];
     if (size === undefined) return void res.end(body);
-    res.writeHead(200, { 'content-length': size });
+    // --chunked: no length, so Node frames each write as a chunk (a server streaming its answer).
+    res.writeHead(200, chunkedDownload ? {} : { 'content-length': size });
     writeBody(res, Number(size));
   });
 });

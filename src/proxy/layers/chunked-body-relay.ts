@@ -83,7 +83,8 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.Outgoing
     onEnd();
   };
 
-  const flush = (): void => {
+  /** Sends what both readings agree on so far; stops at a piece whose data the parser has not read yet. */
+  const sendAgreed = (): void => {
     while (framed && waiting.length > 0 && !stopped) {
       const piece = waiting[0]!;
       if (piece.kind === 'data') {
@@ -109,6 +110,16 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.Outgoing
         parsedBytes = 0;
       }
       waiting.shift();
+    }
+  };
+
+  const flush = (): void => {
+    // A chunk's size line, data and CRLF are three writes: corked, they leave in one.
+    to.cork();
+    try {
+      sendAgreed();
+    } finally {
+      to.uncork();
     }
     finishIfDone();
   };
