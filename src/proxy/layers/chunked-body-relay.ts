@@ -20,7 +20,7 @@ interface ChunkedWriter { chunkedEncoding: boolean }
  */
 export function relayChunkedAsSent(from: http.IncomingMessage, to: http.OutgoingMessage, asSent: ChunkedBodyAsSent, seen: (chunk: Buffer) => void, onEnd: () => void, misread: (reason: string) => void): void {
   const writer = to as unknown as ChunkedWriter;
-  /** The device's framing goes out; false once it is no longer followed. */
+  /** The sender's framing goes out; false once it is no longer followed. */
   let framed = true;
   /** The parser's data not yet matched by the framing's (in framed mode), oldest first. */
   const parsed: Buffer[] = [];

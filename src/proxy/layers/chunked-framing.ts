@@ -7,10 +7,10 @@
 // Only the strict form is read (RFC 9112 §7.1): a size line of hex digits, extensions of tokens or
 // quoted strings, and CRLF after every line and chunk. Our parser is lenient (http1-leniency.ts: a
 // bare LF, spaces after a size, a chunk without its CRLF...), and a reader of ours that guessed how
-// llhttp reads such a line could put the two out of step, and the server would read another body
-// than the one recorded. So a line of another form ends the reading where the bytes still agree,
+// llhttp reads such a line could put the two out of step, and the receiver would read another
+// body than the one recorded. So a line of another form ends the reading where the bytes still agree,
 // at a chunk's boundary (`unsure`), and the rest of the body is framed again as before. A chunk
-// whose data is not followed by CRLF is closed with the CRLF it lacked first: the server must
+// whose data is not followed by CRLF is closed with the CRLF it lacked first: the receiver must
 // read whole chunks.
 //
 // The last chunk and its trailers are held until their empty line: once "0" went out, a fallback
