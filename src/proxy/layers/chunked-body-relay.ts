@@ -14,7 +14,7 @@ import type { ChunkedBodyAsSent, FramingPiece } from './chunked-framing.js';
 interface ChunkedWriter { chunkedEncoding: boolean }
 
 /**
- * Relays `from`'s body to `to`, whose head says chunked, in the framing `asSent` reads, each chunk
+ * Relays `from`'s body to `to`, whose head (stored already) says chunked, in the framing `asSent` reads, each chunk
  * of data shown to `seen` as the parser reads it. `onEnd` ends `to` (its trailers are the
  * framing's, or Node's after a fallback); `misread` stops the exchange if the two readings differ.
  */
