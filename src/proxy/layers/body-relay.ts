@@ -18,14 +18,25 @@
 import type { Readable, Writable } from 'node:stream';
 
 export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) => void, onEnd: () => void = () => { if (!to.destroyed) to.end(); }): void {
-  let onDrain: (() => void) | undefined;
+  const write = writeHolding(from, to);
   from.on('data', (chunk: Buffer) => {
     seen(chunk);
-    if (to.destroyed || to.write(chunk)) return;
+    write(chunk);
+  });
+  from.on('end', onEnd);
+}
+
+/**
+ * Writes to `to`, pausing `from` while `to` is full, until its 'drain' (one listener, added the
+ * first time and kept); a destroyed `to` is skipped. Also chunked-body-relay.ts's writer.
+ */
+export function writeHolding(from: Readable, to: Writable): (bytes: Buffer) => void {
+  let onDrain: (() => void) | undefined;
+  return (bytes) => {
+    if (to.destroyed || to.write(bytes)) return;
     from.pause();
     if (onDrain) return;
     onDrain = () => from.resume();
     to.on('drain', onDrain);
-  });
-  from.on('end', onEnd);
+  };
 }

@@ -9,6 +9,7 @@
 
 import type http from 'node:http';
 import type { ChunkedBodyAsSent, FramingPiece } from './chunked-framing.js';
+import { writeHolding } from './body-relay.js';
 
 /** What Node's writer frames by: chunked, until the framing is ours to write. */
 interface ChunkedWriter { chunkedEncoding: boolean }
@@ -30,15 +31,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.Outgoing
   let framingEnded = false;
   let parserEnded = false;
   let stopped = false;
-  let onDrain: (() => void) | undefined;
-
-  const write = (bytes: Buffer): void => {
-    if (to.destroyed || to.write(bytes)) return;
-    from.pause();
-    if (onDrain) return;
-    onDrain = () => from.resume();
-    to.on('drain', onDrain);
-  };
+  const write = writeHolding(from, to);
 
   /** Takes `length` bytes of the parser's data, if it has read that many. */
   const takeParsed = (length: number): Buffer | undefined => {
