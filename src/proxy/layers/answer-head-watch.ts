@@ -23,7 +23,7 @@ import type net from 'node:net';
 import { limits } from '../../limits.js';
 import { startsIcy, type StatusLineVersion } from './icy-status-line.js';
 import { headForTheParser, restoredHeaderList, type HeaderLineSetAside } from './answer-head-for-parser.js';
-import { ChunkedBodyAsSent, ChunkedFramingReader } from './chunked-framing.js';
+import { ChunkedBodyAsSent, ChunkedFramingReader, endsInChunked } from './chunked-framing.js';
 
 type Pushing = net.Socket & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
 
@@ -213,7 +213,7 @@ function framedInChunks(head: string): boolean {
   // One line only: the parser joins several, and which coding is last is then theirs to say.
   if ((head.match(/\ntransfer-encoding[ \t]*:/gi)?.length ?? 0) !== 1) return false;
   const codings = /\ntransfer-encoding[ \t]*:([^\r\n]*)\r?\n(?![ \t])/i.exec(head)?.[1];
-  return codings !== undefined && /(?:^|,)[ \t]*chunked[ \t]*$/i.test(codings);
+  return codings !== undefined && endsInChunked(codings);
 }
 
 /** Where the head that starts at `from` ends (after its empty line), or -1 while it has not. */

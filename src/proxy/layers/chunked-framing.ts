@@ -35,6 +35,11 @@ const SIZE_LINE = /^([0-9A-Fa-f]{1,13})(?:;[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:=(?:[!#
 /** A trailer field line (with its CRLF), strict: a token, a colon, a value of visible characters, spaces and tabs. */
 const TRAILER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[ \t\x21-\x7e\x80-\xff]*\r\n$/;
 
+/** Whether a Transfer-Encoding value ends in chunked, which is what frames a message in chunks (RFC 9112 §6.1), in any case and spacing. */
+export function endsInChunked(codings: string): boolean {
+  return /(?:^|,)[ \t]*chunked[ \t]*$/i.test(codings);
+}
+
 const CRLF = Buffer.from('\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 

@@ -59,26 +59,26 @@ export function showParserBytes(socket: Duplex, reader: ParserBytesReader): () =
     socket.on('data', onData);
     return () => { socket.off('data', onData); };
   }
-  /** After the parser read `bytes` (or the read it is in, fetched only when needed), `parsed` of them. */
-  const show = (parsed: unknown, bytes: () => Buffer): void => {
+  /** After the parser read `bytes` (undefined: the read it is in, copied out only when needed), `parsed` of them. */
+  const show = (parsed: unknown, bytes: Buffer | undefined): void => {
     try {
       if (typeof parsed !== 'number') reader.lost('the parser refused what it read');
       else if (parsed > 0 && reader.countOnly() >= parsed) reader.count(parsed);
-      else if (parsed > 0) reader.read(bytes());
+      else if (parsed > 0) reader.read(bytes ?? parser.getCurrentBuffer());
     } catch (error) {
       reader.lost(`reading alongside the parser failed: ${String(error)}`);
     }
   };
   const onExecute = parser[kOnExecute] as (ret: unknown) => unknown;
   const afterRead = (ret: unknown): unknown => {
-    show(ret, () => parser.getCurrentBuffer());
+    show(ret, undefined);
     return onExecute(ret);
   };
   // Own properties over the prototype's method, taken away again when this stops: parsers are
   // reused for later connections.
   const execute = (bytes: Buffer): unknown => {
     const ret = Object.getPrototypeOf(parser).execute.call(parser, bytes) as unknown;
-    show(ret, () => bytes);
+    show(ret, bytes);
     return ret;
   };
   const restore = (): void => {

@@ -17,7 +17,7 @@
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
-import { ChunkedBodyAsSent, ChunkedFramingReader } from './chunked-framing.js';
+import { ChunkedBodyAsSent, ChunkedFramingReader, endsInChunked } from './chunked-framing.js';
 import { showParserBytes } from './parser-bytes.js';
 
 type Framing =
@@ -52,7 +52,7 @@ function framingOf(req: http.IncomingMessage): Framing | undefined {
   const transferEncoding = req.headers['transfer-encoding'];
   if (transferEncoding !== undefined) {
     // Chunked last is chunked, whatever a Content-Length says (the lenient parser takes it so).
-    if (!/(?:^|,)[ \t]*chunked[ \t]*$/i.test(transferEncoding)) return undefined;
+    if (!endsInChunked(transferEncoding)) return undefined;
     const body = new ChunkedBodyAsSent();
     bodies.set(req, body);
     return { kind: 'chunked', body, reader: new ChunkedFramingReader() };
