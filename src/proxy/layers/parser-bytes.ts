@@ -34,6 +34,8 @@ export interface ParserBytesReader {
 
 /** Node's HTTP parser as its server leaves it on `socket.parser`, with what is used here. */
 interface ServerParser {
+  /** The connection it reads; Node sets it for each, and clears it when the parser is freed. */
+  socket?: unknown;
   execute(bytes: Buffer): unknown;
   getCurrentBuffer(): Buffer;
   [callback: number]: unknown;
@@ -74,11 +76,15 @@ export function showParserBytes(socket: Duplex, reader: ParserBytesReader): () =
     show(ret, undefined);
     return onExecute(ret);
   };
-  // Own properties over the prototype's method, taken away again when this stops: parsers are
-  // reused for later connections.
+  // Own properties over the prototype's method, taken away again when this stops. Parsers are
+  // reused for later connections (Node sets kOnExecute afresh for each): a parser no longer this
+  // socket's takes its own execute back at its first call. No 'close' listener does it: Node adds
+  // one per answer in flight, and a device that pipelines ten requests would then pass Node's
+  // limit of ten and print a warning.
   const execute = (bytes: Buffer): unknown => {
     const ret = Object.getPrototypeOf(parser).execute.call(parser, bytes) as unknown;
-    show(ret, bytes);
+    if (parser.socket === socket) show(ret, bytes);
+    else restore();
     return ret;
   };
   const restore = (): void => {
@@ -87,6 +93,5 @@ export function showParserBytes(socket: Duplex, reader: ParserBytesReader): () =
   };
   parser[kOnExecute] = afterRead;
   parser.execute = execute;
-  socket.once('close', restore);
   return restore;
 }

@@ -7,7 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { once } from 'node:events';
 import { makeHttpServer } from '../../../src/proxy/layers/http1-layer.js';
-import { takeChunkedBodyAsSent } from '../../../src/proxy/layers/request-bodies-as-sent.js';
+import { takeChunkedBodyAsSent, watchRequestFraming } from '../../../src/proxy/layers/request-bodies-as-sent.js';
 import { limits } from '../../../src/limits.js';
 
 interface Seen {
@@ -139,4 +139,27 @@ t.test('a body not taken while it came is not kept past its bound', async (t) =>
   const seen = await serve(t, CHUNKED + '800\r\n' + 'q'.repeat(0x800) + '\r\n0\r\n\r\n', 1, true);
   t.equal(seen[0]!.stopped, 'not kept');
   t.equal(seen[0]!.data.length, 0x800);
+});
+
+t.test('a watch adds no \'close\' listener: Node adds one per answer in flight and warns past ten', async (t) => {
+  const server = makeHttpServer((_err, socket) => socket.destroy(), 0);
+  const counts: number[] = [];
+  const given = new Promise<void>((resolve) => {
+    server.prependListener('connection', (socket: net.Socket) => { counts.push(socket.listenerCount('close')); });
+    server.on('connection', (socket: net.Socket) => {
+      counts.push(socket.listenerCount('close'));
+      // Given to a parser again, as after a refused upgrade: a new watch each time.
+      for (let i = 0; i < 3; i++) watchRequestFraming(socket);
+      counts.push(socket.listenerCount('close'));
+      resolve();
+    });
+  });
+  const listener = net.createServer((socket) => server.emit('connection', socket)).listen(0, '127.0.0.1');
+  await once(listener, 'listening');
+  const client = net.connect((listener.address() as net.AddressInfo).port, '127.0.0.1');
+  t.teardown(() => { client.destroy(); listener.close(); });
+  await given;
+  const [before, withNode, afterWatches] = counts;
+  t.equal(afterWatches, withNode, 'no listener of ours');
+  t.ok(before !== undefined && withNode! >= before, 'Node\'s own are there');
 });
