@@ -63,6 +63,19 @@ t.test('curl', { skip }, async (t) => {
     }, knownDifferences);
   });
 
+  t.test('HTTP/1.1 headers as curl writes them: an empty one (-H "X;"), none after a colon, a tab (in clear and over TLS)', async (t) => {
+    // curl sends -H lines as given: `X-Empty:` with nothing after the colon, `X-Tight:value`.
+    const headers = ['-H', 'X-Empty;', '-H', 'X-Tight:value', '-H', 'X-Tab:\tvalue'];
+    for (const secure of [false, true]) {
+      const origin = await startRecordingOrigin(secure ? { tls: true, alpn: ['http/1.1'], handler: echo as never } : { handler: echo as never });
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, {
+        name: `curl header spacing ${secure ? 'https' : 'http'}`,
+        run: async (c) => (await runClient('curl', curlArgs(c, `${secure ? 'https' : 'http'}://${origin.hostname}:${origin.port}/spacing`, ['--http1.1', ...headers]))).text,
+      }, knownDifferences);
+    }
+  });
+
   t.test('HTTP/1.1 in clear with an h2c offer (--http2 on an http:// URL)', async (t) => {
     // The JDK's HttpClient makes the same offer with every plain request it sends without a proxy.
     const origin = await startRecordingOrigin({ handler: echo as never });

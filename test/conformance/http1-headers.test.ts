@@ -509,7 +509,7 @@ const scenarios: Scenario[] = [
   },
   {
     // Node's parser hands over only the data; relayed as read, the server got one chunk per read,
-    // sizes in lower-case hex, and no extensions (request-bodies-as-sent.ts).
+    // sizes in lower-case hex, and no extensions (requests-as-sent.ts).
     name: 'a chunked request goes in the device\'s own chunks: upper-case sizes, extensions, trailers, written in pieces',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => text.endsWith('X-Sum: 7\r\n\r\n') }),
     client: async (peer, head, authority) => {
@@ -620,6 +620,31 @@ const scenarios: Scenario[] = [
     client: getUntil('/ws', 'ok'),
   },
   {
+    name: 'a request head arrives byte for byte: no space after a colon, a tab, spaces after a value, an empty value (until 2026-12-07: `Name: value` with one space)',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'),
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /spacing HTTP/1.1\r\nHost: ${authority}\r\nX-Empty:\r\nX-Tight:value\r\nX-Tab:\tvalue\t\r\nX-Wide:   spaced out   \r\nUser-Agent: raw/1\r\n\r\n`));
+      await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+  {
+    name: 'request heads byte for byte on a kept connection: pipelined in one write, and one written a byte at a time',
+    origin: async (peer) => {
+      const answers = ['one', 'two', 'three'];
+      for (let answered = 0; answered < answers.length; answered++) {
+        // The first request's body follows its head: it is answered once the body is in too.
+        await peer.waitFor((text) => (text.match(/\r\n\r\n/g) ?? []).length > answered && (answered > 0 || text.includes('abc')), 'a request');
+        peer.write(`HTTP/1.1 200 OK\r\nContent-Length: ${answers[answered]!.length}\r\n\r\n${answers[answered]}`);
+      }
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /one HTTP/1.1\r\nHost: ${authority}\r\nX-A:1\r\nContent-Length: 3\r\n\r\n`) + 'abc' + head(`GET /two HTTP/1.1\r\nHost: ${authority}\r\nX-B:\t2 \r\n\r\n`));
+      await endsWith(peer, 'two');
+      for (const byte of head(`GET /three HTTP/1.1\r\nHost: ${authority}\r\nX-C:  3\r\n\r\n`)) peer.write(byte);
+      await endsWith(peer, 'three');
+    },
+  },
+  {
     name: 'lines that are not quite fields reach the device as sent: a space before a colon, no colon, a name with a space (until 2026-12-07: a 502)',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Type : text/plain\r\nGarbage\r\nX Foo: bar\r\nContent-Length: 2\r\n\r\nok'),
     client: getUntil('/odd', 'ok'),
@@ -646,13 +671,13 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'an upgrade\'s 101 arrives byte for byte (until 2026-12-07: its lines written again)',
+    name: 'an upgrade request and its 101 arrive byte for byte (until 2026-12-07: their lines written again, `Name: value`)',
     origin: async (peer) => {
       await peer.waitFor(hasHead, 'the upgrade request');
       peer.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade:chat\r\nConnection:  Upgrade\r\n\r\nhello from chat');
     },
     client: async (peer, head, authority) => {
-      peer.write(head(`GET /chat HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: chat\r\n\r\n`));
+      peer.write(head(`GET /chat HTTP/1.1\r\nHost: ${authority}\r\nConnection:Upgrade\r\nUpgrade:\tchat \r\n\r\n`));
       await endsWith(peer, 'hello from chat');
     },
   },

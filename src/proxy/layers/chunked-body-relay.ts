@@ -1,4 +1,4 @@
-// A chunked body sent on in its sender's own framing: a device's request (request-bodies-as-sent.ts)
+// A chunked body sent on in its sender's own framing: a device's request (requests-as-sent.ts)
 // or a server's answer (answer-head-watch.ts), where relayBody would have let Node frame each read
 // as a chunk of its own. Two readings of the same bytes meet here: the parser's (the data, which
 // the recorder is shown, as for every body) and the sender's framing. The framing's data goes out

@@ -26,7 +26,7 @@ export type FramingPiece =
   | { readonly kind: 'end'; readonly rest: Buffer }
   /** A line of a form not read here: what went out so far ends at a chunk boundary, and the rest is not followed. */
   | { readonly kind: 'unsure'; readonly reason: string }
-  /** The body can no longer be followed, and not at a chunk boundary (request-bodies-as-sent.ts: its connection's watch stopped). */
+  /** The body can no longer be followed, and not at a chunk boundary (requests-as-sent.ts: its connection's watch stopped). */
   | { readonly kind: 'cut'; readonly reason: string };
 
 /** A chunk-size line (with its CRLF), strict: up to 13 hex digits (a number JavaScript holds exactly; llhttp's bound is 64 bits), then `;name` or `;name=value` extensions without spaces. */

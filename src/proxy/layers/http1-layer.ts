@@ -24,7 +24,7 @@ import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-u
 import { pathOf } from './request-path.js';
 import { deviceParserOptions, EVERY_HEADER_LINE } from './http1-leniency.js';
 import { AnswersInFlight } from './answers-in-flight.js';
-import { noteRequest, watchRequestFraming } from './request-bodies-as-sent.js';
+import { noteRequest, watchRequestFraming } from './requests-as-sent.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -240,7 +240,7 @@ export function clientOf(socket: Duplex | undefined): Endpoint {
 export function makeHttpServer(onClientError: (err: NodeJS.ErrnoException, socket: Duplex) => void, keepAliveTimeoutMs: number): http.Server {
   const server = http.createServer({ ...deviceParserOptions, requestTimeout: 0, headersTimeout: limits.headersTimeoutMs, keepAliveTimeout: keepAliveTimeoutMs, maxHeaderSize: limits.http1MaxRequestHeadBytes });
   // Each connection's chunked bodies as the device framed them: these listeners come after Node's
-  // own 'connection' one and before any other 'request' one (request-bodies-as-sent.ts).
+  // own 'connection' one and before any other 'request' one (requests-as-sent.ts).
   server.on('connection', watchRequestFraming);
   server.on('request', noteRequest);
   server.timeout = limits.socketIdleTimeoutMs;

@@ -8,8 +8,9 @@
 // later, for what is now upgrade-relay.ts; the library is gone.)
 //
 // A witness must not change the traffic, so heads go through as they were sent (issue 19): the
-// raw header lists with their case, order and repeats, no header of Node's own (Connection,
-// Keep-Alive, Date, Transfer-Encoding, Content-Length), the framing the sender chose (length,
+// device's header lines as it wrote them, whitespace included (request-head-as-sent.ts), no
+// header of Node's own (Connection, Keep-Alive, Date, Transfer-Encoding, Content-Length), the
+// framing the sender chose (length,
 // chunked with trailers, or until close), the server's answer heads (1xx and final) byte for
 // byte (answer-head-watch.ts: also what Node's parser reads only when shown another way, such as
 // SHOUTcast's ICY or a repeated Content-Length). What is still changed:
@@ -17,6 +18,9 @@
 //     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
 //     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
+//   - a request head with a line not in strict form (a bare LF, a fold), or on a connection the
+//     watch no longer follows (requests-as-sent.ts), is written again from the parser's reading:
+//     its names with their case, order and repeats, each line `Name: value` in CRLF;
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
 //   - a chunked body goes in its sender's own chunks (chunked-body-relay.ts) unless a line of it
 //     takes a form only our lenient parser reads, or an answer's Transfer-Encoding comes on two
@@ -48,7 +52,8 @@ import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
 import { relayChunkedAsSent } from './chunked-body-relay.js';
-import { takeChunkedBodyAsSent } from './request-bodies-as-sent.js';
+import { takeChunkedBodyAsSent, withHeadAsSent } from './requests-as-sent.js';
+import { fieldLinesAsSent } from './request-head-as-sent.js';
 import type { StatusLineVersion } from './icy-status-line.js';
 import { answerStatusVersion, takeAnswerHead, takeChunkedAnswerAsSent, takeInformationalHead, watchAnswerHeads, type AnswerHead } from './answer-head-watch.js';
 import { EVERY_HEADER_LINE, upstreamParserOptions } from './http1-leniency.js';
@@ -158,14 +163,6 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
   });
   upstream.on('error', fail);
 
-  try {
-    storeRequestHead(upstream, req, path, plan.sentToUsAsProxy);
-  } catch (error) {
-    fail(error);
-    done();
-    return;
-  }
-
   req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
     // The client went away mid-upload: stop sending upstream.
@@ -179,14 +176,26 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     answer?.destroy();
     done('client closed the connection before the response was complete');
   });
-  // A chunked request may end with trailers too (a checksum the device computed as it sent): they
-  // go on with it. Until 2026-12-06 they were dropped.
-  const seen = (chunk: Buffer): void => observer.data(true, chunk);
-  const ended = (): void => endWithTrailers(req, upstream, true, observer);
-  // A chunked body goes in the device's own chunks when its connection's framing is followed.
-  const asSent = takeChunkedBodyAsSent(req);
-  if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => fail(new Error(reason), 'client'));
-  else relayBody(req, upstream, seen, ended);
+  // The head goes with the device's own header lines where its connection's watch read them
+  // (requests-as-sent.ts), which may be later in this turn: nothing is written upstream before.
+  withHeadAsSent(req, (headAsSent) => {
+    if (finished) return;
+    try {
+      storeRequestHead(upstream, req, path, plan.sentToUsAsProxy, headAsSent);
+    } catch (error) {
+      fail(error);
+      done();
+      return;
+    }
+    // A chunked request may end with trailers too (a checksum the device computed as it sent): they
+    // go on with it. Until 2026-12-06 they were dropped.
+    const seen = (chunk: Buffer): void => observer.data(true, chunk);
+    const ended = (): void => endWithTrailers(req, upstream, true, observer);
+    // A chunked body goes in the device's own chunks when its connection's framing is followed.
+    const asSent = takeChunkedBodyAsSent(req);
+    if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => fail(new Error(reason), 'client'));
+    else relayBody(req, upstream, seen, ended);
+  });
 }
 
 /** Stops a request to the server; by a reset when the device reset its own connection (connection-reset.ts). */
@@ -243,7 +252,9 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
 
 /**
  * The device's request line (`path`: its target as upstreamTarget says) and header block, as
- * sent, less the Proxy-* headers when they were addressed to us (`sentToUsAsProxy`).
+ * sent, less the Proxy-* headers when they were addressed to us (`sentToUsAsProxy`). The header
+ * lines are the device's own bytes where `headAsSent` (its head as read beside the parser) has
+ * them in strict form (request-head-as-sent.ts), else written again as `Name: value`.
  * removeHeader() is Node's public way to say "do not add this one yourself": without it Node adds
  * Connection: keep-alive (our agents keep connections) and, to a POST without a body,
  * Transfer-Encoding: chunked. Headers the device did send set the framing as usual: Node is given
@@ -251,7 +262,10 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
  * have refused with a control byte in a value (a 502 of ours until 2026-12-07, where the server
  * read it direct).
  */
-export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean): void {
+/** Headers addressed to a proxy: ours to read when the device asked phonehome as its proxy. */
+const PROXY_FIELD = /^proxy-/i;
+
+export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean, headAsSent?: string): void {
   upstream.removeHeader('Connection');
   upstream.removeHeader('Content-Length');
   upstream.removeHeader('Transfer-Encoding');
@@ -261,7 +275,7 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   let expect = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    if (sentToUsAsProxy && /^proxy-/i.test(name)) continue;
+    if (sentToUsAsProxy && PROXY_FIELD.test(name)) continue;
     headers.push(name, raw[i + 1]!);
     const lower = name.toLowerCase();
     if (FRAMING_FIELDS.has(lower)) framing.push(name, raw[i + 1]!);
@@ -272,7 +286,8 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   const requestLine = `${req.method ?? 'GET'} ${path} HTTP/${version}\r\n`;
   const internals = upstream as unknown as OutgoingInternals;
   internals._storeHeader(requestLine, framing);
-  internals._header = `${requestLine}${fieldLines(headers)}\r\n`;
+  const linesAsSent = headAsSent === undefined ? undefined : fieldLinesAsSent(headAsSent, raw, sentToUsAsProxy ? PROXY_FIELD : undefined);
+  internals._header = `${requestLine}${linesAsSent ?? fieldLines(headers)}\r\n`;
   // What Node does for a request that expects 100-continue: its head goes at once, before the body.
   if (expect) upstream.flushHeaders();
 }

@@ -1,5 +1,5 @@
 // Each piece of a connection's bytes, shown to a reader just after Node's HTTP/1 server parser read
-// it, for request-bodies-as-sent.ts. The plain way, a 'data' listener on the socket, makes Node
+// it, for requests-as-sent.ts. The plain way, a 'data' listener on the socket, makes Node
 // stop reading the socket in C++ and feed its parser from JavaScript streams instead: measured
 // with scripts/profile-capture.mjs --upload 64, about 15 % more CPU per uploaded MB. So the reader
 // is called where the parser is fed, in both of Node's ways:
@@ -10,7 +10,7 @@
 //   - from JavaScript (bytes put back after the first look at a connection, a stream of ours, or a
 //     socket someone added a 'data' listener to), Node's 'data' listener calls `execute`.
 // Both are Node 20 internals, like the writer's in http1-request-relay.ts; the conformance tests
-// (http1-headers, the JDK and Python clients) and test/unit/proxy/request-bodies-as-sent.test.ts
+// (http1-headers, the JDK and Python clients) and test/unit/proxy/requests-as-sent.test.ts
 // fail if they change. Where they are missing, a 'data' listener does the same, at its cost.
 //
 // In the C++ way, the callbacks the parser made for a read (a request, its body's data, its end)

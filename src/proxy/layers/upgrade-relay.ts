@@ -43,6 +43,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import { relayBody } from './body-relay.js';
 import { isReset, resetConnection } from '../connection-reset.js';
 import { fieldLines, serverHungUp, storeRequestHead, upstreamRequest } from './http1-request-relay.js';
+import { takeUpgradeHeadAsSent } from './requests-as-sent.js';
 import { takeAnswerHead, type AnswerHead } from './answer-head-watch.js';
 import { isWebSocketUpgrade, type RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
@@ -130,7 +131,7 @@ class UpgradeTunnel {
       this.#socket.destroy();
     });
     try {
-      storeRequestHead(upstream, req, path, plan.sentToUsAsProxy);
+      storeRequestHead(upstream, req, path, plan.sentToUsAsProxy, takeUpgradeHeadAsSent(req));
     } catch (error) {
       upstream.destroy();
       this.#refuse(400, 'Bad Request', `the upgrade request could not be relayed: ${describeError(error)}`);

@@ -1,8 +1,9 @@
-// The device's chunked request bodies as it framed them, for the relay to send on unchanged
+// The device's requests as it wrote them, for the relay to send on unchanged: each request's head
+// (request-head-as-sent.ts says what of it goes as sent) and its chunked body's framing
 // (chunked-framing.ts says why). Node's parser reads a device connection in C++ and hands over
-// only what is inside the chunks; so each connection our HTTP/1 servers take is also read here, in
-// step with the parser: each read is shown here just after the parser read it (parser-bytes.ts,
-// which says what that costs and how it is kept small).
+// each value trimmed and only what is inside the chunks; so each connection our HTTP/1 servers
+// take is also read here, in step with the parser: each read is shown here just after the parser
+// read it (parser-bytes.ts, which says what that costs and how it is kept small).
 //
 // Keeping in step: the parser emits 'request' while it reads the bytes that end a request's head,
 // before this watch is shown those bytes. So each head found here already has its request
@@ -11,8 +12,14 @@
 // request noted for it (an upgrade or a CONNECT, which leave the parser; a head the parser
 // refused), or one that does not start with its request's method, a bare CR (which the lenient
 // parser may take for a line end), a head past the size limit, a body framing not read here: each
-// ends the watch for the rest of the connection, and its later bodies are framed again by Node,
-// as they all were before. The watch never guesses: a body it follows is the parser's too.
+// ends the watch for the rest of the connection, and its later requests are written again from the
+// parser's reading, as they all were before. The watch never guesses: what it hands over is what
+// the parser read too.
+//
+// A relay that wants a head the watch has not reached yet (it is in the read the parser is in)
+// waits for it: withHeadAsSent calls back once the watch reads it, in the same turn of the event
+// loop, or at once with nothing where the watch will not. An upgrade request's head is the last
+// one the watch reads on its connection, before the parser hands the request over.
 
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -28,16 +35,46 @@ type Framing =
 const EMPTY = Buffer.alloc(0);
 const watches = new WeakMap<Duplex, RequestFramingWatch>();
 const bodies = new WeakMap<http.IncomingMessage, ChunkedBodyAsSent>();
+/** Heads read before their relay asked for them (latin1, through the empty line). */
+const heads = new WeakMap<http.IncomingMessage, string>();
+/** The head that took a connection out of the parser (an upgrade, a CONNECT), for its relay. */
+const leavingHeads = new WeakMap<Duplex, string>();
 
 /** Follows `socket`'s requests from here on, with the parser that was just given it (a parser given it again starts a new watch). */
 export function watchRequestFraming(socket: Duplex): void {
   watches.get(socket)?.stop('the connection was given to a parser again');
+  leavingHeads.delete(socket);
   watches.set(socket, new RequestFramingWatch(socket));
 }
 
 /** Notes a request the parser read, in order: call from the server's first 'request' listener. */
 export function noteRequest(req: http.IncomingMessage): void {
   watches.get(req.socket)?.expect(req);
+}
+
+/**
+ * Calls `use` with `req`'s head as the device sent it (latin1, through its empty line) once its
+ * connection's watch has read it: at once when it has, later in the same turn when the parser's
+ * read holds it, at once with undefined when the watch does not follow `req`.
+ */
+export function withHeadAsSent(req: http.IncomingMessage, use: (head: string | undefined) => void): void {
+  const head = heads.get(req);
+  if (head !== undefined) {
+    heads.delete(req);
+    use(head);
+  } else if (!watches.get(req.socket)?.waitForHead(req, use)) {
+    use(undefined);
+  }
+}
+
+/**
+ * The head of an upgrade request as the device sent it, when its connection's watch read it: the
+ * parser hands such a request over after its read was shown here ('upgrade', not 'request'). Taken once.
+ */
+export function takeUpgradeHeadAsSent(req: http.IncomingMessage): string | undefined {
+  const head = leavingHeads.get(req.socket);
+  leavingHeads.delete(req.socket);
+  return head !== undefined && head.startsWith(`${req.method} `) ? head : undefined;
 }
 
 /** The device's own framing of `req`'s chunked body, when its connection's watch follows it; taken once. */
@@ -62,17 +99,26 @@ function framingOf(req: http.IncomingMessage): Framing | undefined {
   return /^\d{1,15}$/.test(length) ? { kind: 'length', remaining: Number(length) } : undefined;
 }
 
+interface ExpectedRequest {
+  readonly req: http.IncomingMessage;
+  readonly framing: Framing | undefined;
+  /** A relay waiting for the head (withHeadAsSent). */
+  waiting?: (head: string | undefined) => void;
+}
+
 class RequestFramingWatch {
   /** Requests the parser read whose heads this watch has not reached yet. */
-  readonly #expected: { readonly method: string; readonly framing: Framing | undefined }[] = [];
+  readonly #expected: ExpectedRequest[] = [];
   /** A head's bytes so far. */
   #head: Buffer = EMPTY;
   /** The body being followed. */
   #body: Exclude<Framing, { kind: 'none' }> | undefined;
   #stopped = false;
+  readonly #socket: Duplex;
   readonly #stopReading: () => void;
 
   constructor(socket: Duplex) {
+    this.#socket = socket;
     this.#stopReading = showParserBytes(socket, {
       countOnly: () => (this.#body?.kind === 'length' ? this.#body.remaining : 0),
       count: (length) => this.#count(length),
@@ -82,7 +128,15 @@ class RequestFramingWatch {
   }
 
   expect(req: http.IncomingMessage): void {
-    if (!this.#stopped) this.#expected.push({ method: req.method ?? '', framing: framingOf(req) });
+    if (!this.#stopped) this.#expected.push({ req, framing: framingOf(req) });
+  }
+
+  /** Has `use` called with `req`'s head when it is read (or undefined if the watch stops first); false when `req` is not expected. */
+  waitForHead(req: http.IncomingMessage, use: (head: string | undefined) => void): boolean {
+    const request = this.#expected.find((expected) => expected.req === req);
+    if (!request) return false;
+    request.waiting = use;
+    return true;
   }
 
   /**
@@ -95,8 +149,9 @@ class RequestFramingWatch {
     this.#stopReading();
     const body = this.#body;
     if (body?.kind === 'chunked' && !body.reader.done) body.body.deliver({ kind: 'cut', reason });
-    for (const { framing } of this.#expected) if (framing?.kind === 'chunked') framing.body.deliver({ kind: 'unsure', reason });
-    this.#expected.length = 0;
+    const expected = this.#expected.splice(0);
+    for (const { framing } of expected) if (framing?.kind === 'chunked') framing.body.deliver({ kind: 'unsure', reason });
+    for (const { waiting } of expected) waiting?.(undefined);
     this.#head = EMPTY;
     this.#body = undefined;
   }
@@ -159,12 +214,17 @@ class RequestFramingWatch {
     }
     this.#head = EMPTY;
     const request = this.#expected.shift();
-    if (!request || !request.framing || !startsWithMethod(head, request.method)) {
+    if (!request) leavingHeads.set(this.#socket, head.toString('latin1', 0, end));
+    if (!request || !request.framing || !startsWithMethod(head, request.req.method ?? '')) {
       this.stop(!request ? 'a head the parser gave no request for (an upgrade, a CONNECT)' : !request.framing ? 'a body framing not followed' : 'a head that does not start with its method');
+      request?.waiting?.(undefined);
       return chunk.length;
     }
     const framing = request.framing;
     this.#body = framing.kind === 'none' || (framing.kind === 'length' && framing.remaining === 0) ? undefined : framing;
+    const asSent = head.toString('latin1', 0, end);
+    if (request.waiting) request.waiting(asSent);
+    else heads.set(request.req, asSent);
     return at + end - held;
   }
 }

@@ -1,5 +1,5 @@
-// A device connection's chunked request bodies as it framed them, followed in step with Node's
-// parser (src/proxy/layers/request-bodies-as-sent.ts): on a real connection to our HTTP/1 server
+// A device connection's requests as it wrote them, heads and chunked bodies, followed in step with
+// Node's parser (src/proxy/layers/requests-as-sent.ts): on a real connection to our HTTP/1 server
 // (makeHttpServer), requests pipelined in one write, and what stops the following.
 
 import t, { type Test } from 'tap';
@@ -7,7 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { once } from 'node:events';
 import { makeHttpServer } from '../../../src/proxy/layers/http1-layer.js';
-import { takeChunkedBodyAsSent, watchRequestFraming } from '../../../src/proxy/layers/request-bodies-as-sent.js';
+import { takeChunkedBodyAsSent, watchRequestFraming, withHeadAsSent } from '../../../src/proxy/layers/requests-as-sent.js';
 import { limits } from '../../../src/limits.js';
 
 interface Seen {
@@ -77,6 +77,54 @@ t.test('pipelined: a length body, a stray CRLF, chunked bodies around a GET, eac
   t.equal(seen[1]!.sent, upper, 'upper-case sizes, an extension and trailers, as sent');
   t.equal(seen[1]!.data, '0123456789' + 'y'.repeat(0xed8), 'the parser read the same data');
   t.equal(seen[3]!.sent, small, 'the next chunked body, after a GET');
+});
+
+/** A head as withHeadAsSent hands it over, and whether it came within the call. */
+interface HeadSeen { readonly url: string | undefined; readonly head: string | undefined; readonly atOnce: boolean }
+
+/** Asks for `req`'s head as sent, recording what comes into `heads`. */
+function askHead(req: http.IncomingMessage, heads: HeadSeen[]): void {
+  let within = true;
+  withHeadAsSent(req, (head) => heads.push({ url: req.url, head, atOnce: within }));
+  within = false;
+}
+
+t.test('each request\'s head as sent: asked for when the request comes, it is handed over once the watch has read it', async (t) => {
+  const first = 'POST /a HTTP/1.1\r\nHost: a\r\nX-A:1\r\nContent-Length: 3\r\n\r\n';
+  const second = 'GET /b HTTP/1.1\r\nHost:  b \r\nX-Empty:\r\n\r\n';
+  const heads: HeadSeen[] = [];
+  // A stray CRLF between the two, which the parser skips.
+  await serve(t, `${first}abc\r\n${second}`, 2, false, (req) => askHead(req, heads));
+  t.same(heads, [
+    { url: '/a', head: first, atOnce: false },
+    { url: '/b', head: second, atOnce: false },
+  ], 'in order, each after the parser\'s request (its read is shown to the watch after)');
+});
+
+t.test('a head asked for once the watch has read it comes at once; one written a byte at a time comes whole', async (t) => {
+  const head = 'GET /late HTTP/1.1\r\nHost: a\r\nX-B:\t2 \r\n\r\n';
+  const heads: HeadSeen[] = [];
+  await serve(t, async (client) => {
+    for (const byte of Buffer.from(head, 'latin1')) await new Promise<void>((resolve) => client.write(Buffer.of(byte), () => resolve()));
+  }, 1, false, (req) => req.on('end', () => setImmediate(() => askHead(req, heads))));
+  t.same(heads, [{ url: '/late', head, atOnce: true }]);
+});
+
+t.test('a request the watch no longer follows gets no head: the relay writes it again', async (t) => {
+  // The watch stops at the chunk size followed by a space; the GET after it is in the same write.
+  const heads: HeadSeen[] = [];
+  await serve(t, CHUNKED + '3\r\nabc\r\n2 \r\nde\r\n0\r\n\r\nGET /c HTTP/1.1\r\nHost: a\r\n\r\n', 2, false, (req) => askHead(req, heads));
+  t.same(heads, [
+    { url: '/b', head: CHUNKED, atOnce: false },
+    { url: '/c', head: undefined, atOnce: false },
+  ]);
+  const after: HeadSeen[] = [];
+  await serve(t, async (client) => {
+    client.write(CHUNKED + '2 \r\nab\r\n0\r\n\r\n');
+    await once(client, 'data');
+    client.write('GET /d HTTP/1.1\r\nHost: a\r\n\r\n');
+  }, 2, false, (req) => askHead(req, after));
+  t.same(after[1], { url: '/d', head: undefined, atOnce: true }, 'a request after the watch stopped: at once');
 });
 
 t.test('a body in pieces: its framing comes whole', async (t) => {
