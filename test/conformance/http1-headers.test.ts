@@ -255,10 +255,12 @@ function manyFields(prefix: string): string {
   return Array.from({ length: 1_500 }, (_, n) => `${prefix}-${n}: ${n}\r\n`).join('');
 }
 
-/** A head whose lines end in a bare LF, as phonehome writes it again: each line ends in CRLF; the body is left alone. */
+/** A head with lines that end in a bare LF, as phonehome writes it again: each line ends in CRLF; the body is left alone. */
 function crlfHead(text: string): string {
-  const end = text.indexOf('\n\n');
-  return end < 0 ? text : text.slice(0, end + 2).replace(/\r?\n/g, '\r\n') + text.slice(end + 2);
+  const end = /\n\r?\n/.exec(text);
+  if (!end) return text;
+  const bodyAt = end.index + end[0].length;
+  return text.slice(0, bodyAt).replace(/\r?\n/g, '\r\n') + text.slice(bodyAt);
 }
 
 /** Answers one request (head and Content-Length body) with `bytes`, then closes when asked. */
@@ -424,10 +426,18 @@ const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'a request whose lines end in a bare LF is read, and goes on in CRLF',
+    name: 'a request whose lines all end in a bare LF is read, and goes on as sent (until 2026-12-07: in CRLF)',
     origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => /\n\r?\nhi$/.test(text) }),
     client: async (peer, head, authority) => {
       peer.write(head(`POST /lf HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 2\r\n\r\n`).replace(/\r\n/g, '\n') + 'hi');
+      await endsWith(peer, '\r\n\r\nok');
+    },
+  },
+  {
+    name: 'a request whose line ends are mixed (one bare LF among CRLFs) is read, and goes on in CRLF',
+    origin: answer('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok', { until: (text) => /\n\r?\nhi$/.test(text) }),
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /mixed HTTP/1.1\r\nHost: ${authority}\r\nX-Firmware: 2.1\r\nContent-Length: 2\r\n\r\n`).replace('X-Firmware: 2.1\r\n', 'X-Firmware: 2.1\n') + 'hi');
       await endsWith(peer, '\r\n\r\nok');
     },
     rewritten: { origin: crlfHead },

@@ -10,9 +10,11 @@
 // Node's `insecureHTTPParser` turns llhttp's leniencies on (these, and a few more of the kind, such
 // as an HTTP version other than 1.0 and 1.1); it is "insecure" for a server that trusts
 // its own reading of the bytes against a front proxy's. Here no other party reads them: phonehome
-// writes every head again and frames every body itself (http1-request-relay.ts), or sends a
-// device's own chunks only in their strict form, checked against what the parser read
-// (chunked-body-relay.ts), so the server reads the request as phonehome read it, and recorded it,
+// sends a device's header lines as written only where each is strict, all end alike, and they say
+// what the parser read (request-head-as-sent.ts), and writes the head again otherwise; it frames
+// every body itself (http1-request-relay.ts), or sends a device's own chunks only in their strict
+// form, checked against what the parser read (chunked-body-relay.ts); so the server reads the
+// request as phonehome read it, and recorded it,
 // and each device connection has its own upstream connection (connection-agent.ts), so no device
 // can reach another one's exchanges.
 // What llhttp refuses even so stays a 400 or a 502 that says why (README, "Limits, honestly"), as

@@ -18,9 +18,9 @@
 //     tunnels), absolute-form request targets become origin-form, and Proxy-* request headers
 //     stay with us (they are addressed to us); in SOCKS5, transparent and WireGuard modes they go
 //     on as written (to a proxy of the device's own, RelayPlan.sentToUsAsProxy);
-//   - a request head with a line not in strict form (a bare LF, a fold), or on a connection the
-//     watch no longer follows (requests-as-sent.ts), is written again from the parser's reading:
-//     its names with their case, order and repeats, each line `Name: value` in CRLF;
+//   - a request head with a line not in strict form (a fold, line ends mixed), or on a connection
+//     the watch no longer follows (requests-as-sent.ts), is written again from the parser's
+//     reading: its names with their case, order and repeats, each line `Name: value` in CRLF;
 //   - Public-Key-Pins(-Report-Only) is dropped: a pin on our certificate would lock the device out;
 //   - a chunked body goes in its sender's own chunks (chunked-body-relay.ts) unless a line of it
 //     takes a form only our lenient parser reads, or an answer's Transfer-Encoding comes on two
@@ -283,11 +283,11 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   }
   // An HTTP/1.0 request stays one, so the server answers it as it would have answered the device.
   const version = req.httpVersion === '1.0' ? '1.0' : '1.1';
-  const requestLine = `${req.method ?? 'GET'} ${path} HTTP/${version}\r\n`;
+  const requestLine = `${req.method ?? 'GET'} ${path} HTTP/${version}`;
   const internals = upstream as unknown as OutgoingInternals;
-  internals._storeHeader(requestLine, framing);
-  const linesAsSent = headAsSent === undefined ? undefined : fieldLinesAsSent(headAsSent, raw, sentToUsAsProxy ? PROXY_FIELD : undefined);
-  internals._header = `${requestLine}${linesAsSent ?? fieldLines(headers)}\r\n`;
+  internals._storeHeader(`${requestLine}\r\n`, framing);
+  const asSent = headAsSent === undefined ? undefined : fieldLinesAsSent(headAsSent, raw, sentToUsAsProxy ? PROXY_FIELD : undefined);
+  internals._header = asSent ? `${requestLine}${asSent.lineEnd}${asSent.lines}${asSent.lineEnd}` : `${requestLine}\r\n${fieldLines(headers)}\r\n`;
   // What Node does for a request that expects 100-continue: its head goes at once, before the body.
   if (expect) upstream.flushHeaders();
 }

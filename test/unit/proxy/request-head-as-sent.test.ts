@@ -19,22 +19,29 @@ const kept: Array<[string, string, string[]]> = [
 
 for (const [name, fields, raw] of kept) {
   t.test(`kept as sent: ${name}`, async (t) => {
-    t.equal(fieldLinesAsSent(`${line}${fields}\r\n`, raw), fields);
+    t.same(fieldLinesAsSent(`${line}${fields}\r\n`, raw), { lines: fields, lineEnd: '\r\n' });
+    // The same head as firmware that prints "\n" writes it: bare LF on every line.
+    const lf = fields.replace(/\r\n/g, '\n');
+    t.same(fieldLinesAsSent(`GET /x HTTP/1.1\n${lf}\n`, raw), { lines: lf, lineEnd: '\n' }, 'in bare LF');
   });
 }
 
 t.test('lines whose names `dropped` matches are left out, the rest kept as sent', async (t) => {
   const head = `${line}Host:a\r\nProxy-Connection: keep-alive\r\nproxy-authorization:x\r\nAccept:  */*\r\n\r\n`;
   const raw = ['Host', 'a', 'Proxy-Connection', 'keep-alive', 'proxy-authorization', 'x', 'Accept', '*/*'];
-  t.equal(fieldLinesAsSent(head, raw, /^proxy-/i), 'Host:a\r\nAccept:  */*\r\n');
-  t.equal(fieldLinesAsSent(head, raw), 'Host:a\r\nProxy-Connection: keep-alive\r\nproxy-authorization:x\r\nAccept:  */*\r\n');
+  t.same(fieldLinesAsSent(head, raw, /^proxy-/i), { lines: 'Host:a\r\nAccept:  */*\r\n', lineEnd: '\r\n' });
+  t.same(fieldLinesAsSent(head, raw), { lines: 'Host:a\r\nProxy-Connection: keep-alive\r\nproxy-authorization:x\r\nAccept:  */*\r\n', lineEnd: '\r\n' });
 });
 
 // Look-alikes: each is a head the lenient parser may read, or read another way; none is given back.
 const refused: Array<[string, string, string[]]> = [
-  ['lines ending in a bare LF', `${line}Host: a\n\n`, ['Host', 'a']],
-  ['a request line ending in a bare LF', 'GET /x HTTP/1.1\nHost: a\r\n\r\n', ['Host', 'a']],
+  ['header lines in bare LF after a request line in CRLF', `${line}Host: a\n\n`, ['Host', 'a']],
+  ['a request line in bare LF before lines in CRLF', 'GET /x HTTP/1.1\nHost: a\r\n\r\n', ['Host', 'a']],
+  ['one line in bare LF among lines in CRLF', `${line}X-A: 1\nX-B: 2\r\n\r\n`, ['X-A', '1', 'X-B', '2']],
+  ['a head in CRLF ending with a bare LF', `${line}X-A: 1\r\n\n`, ['X-A', '1']],
   ['a bare CR inside a line', `${line}X-A: 1\r2\r\n\r\n`, ['X-A', '1\r2']],
+  ['a bare CR inside a line of a head in bare LF', 'GET /x HTTP/1.1\nX-A: 1\r2\n\n', ['X-A', '1\r2']],
+  ['a folded line in bare LF', 'GET /x HTTP/1.1\nX-Note: first\n second\n\n', ['X-Note', 'first second']],
   ['a folded line (obs-fold)', `${line}X-Note: first\r\n\tsecond\r\n\r\n`, ['X-Note', 'first\tsecond']],
   ['a space before the colon', `${line}Host : a\r\n\r\n`, ['Host', 'a']],
   ['a line without a colon', `${line}Garbage\r\n\r\n`, ['Garbage', '']],
