@@ -250,6 +250,9 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
   return request;
 }
 
+/** Headers addressed to a proxy: ours to read when the device asked phonehome as its proxy. */
+const PROXY_FIELD = /^proxy-/i;
+
 /**
  * The device's request line (`path`: its target as upstreamTarget says) and header block, as
  * sent, less the Proxy-* headers when they were addressed to us (`sentToUsAsProxy`). The header
@@ -262,9 +265,6 @@ export function upstreamRequest(plan: RelayPlan, agents: UpstreamAgents, method:
  * have refused with a control byte in a value (a 502 of ours until 2026-12-07, where the server
  * read it direct).
  */
-/** Headers addressed to a proxy: ours to read when the device asked phonehome as its proxy. */
-const PROXY_FIELD = /^proxy-/i;
-
 export function storeRequestHead(upstream: http.ClientRequest, req: http.IncomingMessage, path: string, sentToUsAsProxy: boolean, headAsSent?: string): void {
   upstream.removeHeader('Connection');
   upstream.removeHeader('Content-Length');
