@@ -18,7 +18,8 @@
 //
 // A relay that wants a head the watch has not reached yet (it is in the read the parser is in)
 // waits for it: withHeadAsSent calls back once the watch reads it, in the same turn of the event
-// loop, or at once with nothing where the watch will not. An upgrade request's head is the last
+// loop, or at once with nothing where the watch will not (and, should the watch not have read it
+// by the next turn, with nothing then). An upgrade request's head is the last
 // one the watch reads on its connection, before the parser hands the request over.
 
 import type http from 'node:http';
@@ -62,9 +63,36 @@ export function withHeadAsSent(req: http.IncomingMessage, use: (head: string | u
   if (head !== undefined) {
     heads.delete(req);
     use(head);
-  } else if (!watches.get(req.socket)?.waitForHead(req, use)) {
-    use(undefined);
+    return;
   }
+  let answered = false;
+  const answer = (asSent: string | undefined): void => {
+    if (answered) return;
+    answered = true;
+    use(asSent);
+  };
+  if (watches.get(req.socket)?.waitForHead(req, answer)) goOnWithoutNextTurn(answer);
+  else answer(undefined);
+}
+
+/** Relays waiting for a head in this turn of the event loop (withHeadAsSent). */
+let waitingThisTurn: Array<(head: undefined) => void> = [];
+
+/**
+ * A safety net: the watch is shown a head in the turn its request came in (parser-bytes.ts), so a
+ * relay still waiting at the next turn (a Node whose parser no longer calls what parser-bytes
+ * hooks, say) goes on without it, its head written again, rather than wait for ever. One
+ * immediate serves every request of a turn.
+ */
+function goOnWithoutNextTurn(answer: (head: undefined) => void): void {
+  if (waitingThisTurn.length === 0) {
+    setImmediate(() => {
+      const late = waitingThisTurn;
+      waitingThisTurn = [];
+      for (const giveUp of late) giveUp(undefined);
+    });
+  }
+  waitingThisTurn.push(answer);
 }
 
 /**

@@ -7,7 +7,7 @@ import net from 'node:net';
 import http from 'node:http';
 import { once } from 'node:events';
 import { makeHttpServer } from '../../../src/proxy/layers/http1-layer.js';
-import { takeChunkedBodyAsSent, watchRequestFraming, withHeadAsSent } from '../../../src/proxy/layers/requests-as-sent.js';
+import { noteRequest, takeChunkedBodyAsSent, watchRequestFraming, withHeadAsSent } from '../../../src/proxy/layers/requests-as-sent.js';
 import { limits } from '../../../src/limits.js';
 
 interface Seen {
@@ -125,6 +125,21 @@ t.test('a request the watch no longer follows gets no head: the relay writes it 
     client.write('GET /d HTTP/1.1\r\nHost: a\r\n\r\n');
   }, 2, false, (req) => askHead(req, after));
   t.same(after[1], { url: '/d', head: undefined, atOnce: true }, 'a request after the watch stopped: at once');
+});
+
+t.test('a head the watch has not read by the next turn: the relay goes on without it, once', async (t) => {
+  let socket: net.Socket | undefined;
+  await serve(t, 'GET /a HTTP/1.1\r\nHost: a\r\n\r\n', 1, false, (req) => { socket = req.socket as net.Socket; });
+  // A request the parser never read on that connection: the watch expects it, and no head comes.
+  const phantom = { socket, method: 'GET', headers: {} } as unknown as http.IncomingMessage;
+  noteRequest(phantom);
+  const heads: HeadSeen[] = [];
+  askHead(phantom, heads);
+  t.same(heads, [], 'not at once');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(heads, [{ url: undefined, head: undefined, atOnce: false }], 'at the next turn, without a head');
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(heads.length, 1, 'once');
 });
 
 t.test('a body in pieces: its framing comes whole', async (t) => {
