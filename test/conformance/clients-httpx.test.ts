@@ -1,0 +1,40 @@
+// HTTPX (Debian's python3-httpx 0.23, with h2 and socksio), the async-era Python client, whose
+// HTTP/2 is the pure-Python h2 stack: direct and through the proxy under test, as an HTTP proxy and
+// over SOCKS5, a GET with a header sent twice, a JSON POST and an upload streamed without a length,
+// to an HTTP/2 origin over TLS, an HTTP/1.1 one, and one in clear. The client is
+// test/fixtures/python/httpx_client.py, run with Debian's Python (/usr/bin/python3, where Debian's
+// packages are). The origin's record and what HTTPX got must be the same in every mode.
+
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import t from 'tap';
+import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+
+/** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
+const knownDifferences: KnownDifferences = {};
+
+const python = '/usr/bin/python3';
+const client = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'httpx_client.py');
+const skip = spawnSync(python, ['-c', 'import httpx, h2, socksio'], { stdio: 'ignore' }).status === 0 ? false : 'HTTPX is not installed for Debian\'s Python (apt-get install python3-httpx python3-socksio)';
+
+t.test('HTTPX', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const run = async (context: RunContext): Promise<string> => {
+    const { mode, port } = clientProxyArgs(context);
+    const { origin } = context;
+    return (await runClient(python, [client, mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`])).text;
+  };
+  const origins: Array<[string, string, () => Promise<RecordingOrigin>]> = [
+    ['an HTTP/2 origin over TLS', 'httpx (https, HTTP/2)', () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never })],
+    ['an HTTP/1.1 origin over TLS', 'httpx (https, HTTP/1.1)', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never })],
+    ['an origin in clear (absolute-form requests to the HTTP proxy)', 'httpx (http)', () => startRecordingOrigin({ handler: jsonEchoHandler as never })],
+  ];
+  for (const [title, name, start] of origins) {
+    t.test(title, async (t) => {
+      const origin = await start();
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, { name, run }, knownDifferences);
+    });
+  }
+});
