@@ -270,13 +270,11 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   upstream.removeHeader('Content-Length');
   upstream.removeHeader('Transfer-Encoding');
   const raw = req.rawHeaders;
-  const headers: string[] = [];
+  const dropped = sentToUsAsProxy ? PROXY_FIELD : undefined;
   const framing: string[] = [];
   let expect = false;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
-    if (sentToUsAsProxy && PROXY_FIELD.test(name)) continue;
-    headers.push(name, raw[i + 1]!);
     const lower = name.toLowerCase();
     if (FRAMING_FIELDS.has(lower)) framing.push(name, raw[i + 1]!);
     if (lower === 'expect') expect = true;
@@ -286,8 +284,8 @@ export function storeRequestHead(upstream: http.ClientRequest, req: http.Incomin
   const requestLine = `${req.method ?? 'GET'} ${path} HTTP/${version}`;
   const internals = upstream as unknown as OutgoingInternals;
   internals._storeHeader(`${requestLine}\r\n`, framing);
-  const asSent = headAsSent === undefined ? undefined : fieldLinesAsSent(headAsSent, raw, sentToUsAsProxy ? PROXY_FIELD : undefined);
-  internals._header = asSent ? `${requestLine}${asSent.lineEnd}${asSent.lines}${asSent.lineEnd}` : `${requestLine}\r\n${fieldLines(headers)}\r\n`;
+  const asSent = headAsSent === undefined ? undefined : fieldLinesAsSent(headAsSent, raw, dropped);
+  internals._header = asSent ? `${requestLine}${asSent.lineEnd}${asSent.lines}${asSent.lineEnd}` : `${requestLine}\r\n${fieldLines(raw, dropped)}\r\n`;
   // What Node does for a request that expects 100-continue: its head goes at once, before the body.
   if (expect) upstream.flushHeaders();
 }
