@@ -10,7 +10,7 @@
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differentialPerOrigin, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
@@ -63,18 +63,11 @@ t.test('Go net/http', { skip: skip ?? false }, async (t) => {
     const result = await runClient(client, [mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`]);
     return result.text;
   };
-  const origins: Array<[string, string, () => Promise<RecordingOrigin>, ((transcript: string) => string)?]> = [
-    ['an HTTP/1.1 origin over TLS', 'go net/http (https, HTTP/1.1)', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never })],
-    ['an HTTP/2 origin over TLS', 'go net/http (https, HTTP/2)', () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never }), h2FieldsSorted],
-    ['an origin in clear (absolute-form requests to the HTTP proxy)', 'go net/http (http)', () => startRecordingOrigin({ handler: jsonEchoHandler as never })],
-  ];
-  for (const [title, name, start, originView] of origins) {
-    t.test(title, async (t) => {
-      const origin = await start();
-      t.teardown(() => origin.close());
-      await differential(t, proxy, origin, { name, run, ...(originView ? { originView } : {}) }, knownDifferences);
-    });
-  }
+  differentialPerOrigin(t, proxy, [
+    { title: 'an HTTP/1.1 origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'go net/http (https, HTTP/1.1)', run } },
+    { title: 'an HTTP/2 origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'go net/http (https, HTTP/2)', run, originView: h2FieldsSorted } },
+    { title: 'an origin in clear (absolute-form requests to the HTTP proxy)', start: () => startRecordingOrigin({ handler: jsonEchoHandler as never }), scenario: { name: 'go net/http (http)', run } },
+  ], knownDifferences);
 });
 
 t.test('h2FieldsSorted sorts each HTTP/2 request\'s fields by name, keeping pseudo-headers first and one name\'s values in order', async (t) => {

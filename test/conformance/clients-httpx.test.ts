@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differentialPerOrigin, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
@@ -25,16 +25,9 @@ t.test('HTTPX', { skip }, async (t) => {
     const { origin } = context;
     return (await runClient(python, [client, mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`])).text;
   };
-  const origins: Array<[string, string, () => Promise<RecordingOrigin>]> = [
-    ['an HTTP/2 origin over TLS', 'httpx (https, HTTP/2)', () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never })],
-    ['an HTTP/1.1 origin over TLS', 'httpx (https, HTTP/1.1)', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never })],
-    ['an origin in clear (absolute-form requests to the HTTP proxy)', 'httpx (http)', () => startRecordingOrigin({ handler: jsonEchoHandler as never })],
-  ];
-  for (const [title, name, start] of origins) {
-    t.test(title, async (t) => {
-      const origin = await start();
-      t.teardown(() => origin.close());
-      await differential(t, proxy, origin, { name, run }, knownDifferences);
-    });
-  }
+  differentialPerOrigin(t, proxy, [
+    { title: 'an HTTP/2 origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'httpx (https, HTTP/2)', run } },
+    { title: 'an HTTP/1.1 origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'httpx (https, HTTP/1.1)', run } },
+    { title: 'an origin in clear (absolute-form requests to the HTTP proxy)', start: () => startRecordingOrigin({ handler: jsonEchoHandler as never }), scenario: { name: 'httpx (http)', run } },
+  ], knownDifferences);
 });

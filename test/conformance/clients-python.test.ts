@@ -8,7 +8,7 @@
 
 import path from 'node:path';
 import t from 'tap';
-import { clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { clientProxyArgs, differentialPerOrigin, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
@@ -26,15 +26,8 @@ async function runPython(context: RunContext): Promise<string> {
 t.test('Python urllib and http.client', { skip: skip ?? false }, async (t) => {
   const proxy = await startProxyUnderTest();
   t.teardown(() => proxy.close());
-  const origins: Array<[string, string, () => Promise<RecordingOrigin>]> = [
-    ['an origin over TLS', 'python urllib + http.client (https)', () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never })],
-    ['an origin in clear (absolute-form requests to the proxy)', 'python urllib + http.client (http)', () => startRecordingOrigin({ handler: jsonEchoHandler as never })],
-  ];
-  for (const [title, name, start] of origins) {
-    t.test(title, async (t) => {
-      const origin = await start();
-      t.teardown(() => origin.close());
-      await differential(t, proxy, origin, { name, run: runPython, modes: ['http-proxy'] }, knownDifferences);
-    });
-  }
+  differentialPerOrigin(t, proxy, [
+    { title: 'an origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'python urllib + http.client (https)', run: runPython, modes: ['http-proxy'] } },
+    { title: 'an origin in clear (absolute-form requests to the proxy)', start: () => startRecordingOrigin({ handler: jsonEchoHandler as never }), scenario: { name: 'python urllib + http.client (http)', run: runPython, modes: ['http-proxy'] } },
+  ], knownDifferences);
 });

@@ -537,6 +537,24 @@ export async function differential(t: Test, proxy: ProxyUnderTest, origin: Recor
   }
 }
 
+/** One origin a client's scenario runs against: its subtest's title, how it starts, and the scenario. */
+export interface OriginCase {
+  readonly title: string;
+  readonly start: () => Promise<RecordingOrigin>;
+  readonly scenario: Scenario;
+}
+
+/** Runs each case's scenario differentially against its origin, in a subtest of its own that closes the origin. */
+export function differentialPerOrigin(t: Test, proxy: ProxyUnderTest, cases: readonly OriginCase[], known: KnownDifferences = {}): void {
+  for (const { title, start, scenario } of cases) {
+    t.test(title, async (t) => {
+      const origin = await start();
+      t.teardown(() => origin.close());
+      await differential(t, proxy, origin, scenario, known);
+    });
+  }
+}
+
 function appendTableRow(row: Record<string, unknown>): void {
   const file = process.env['CONFORMANCE_TABLE'];
   if (file) fs.appendFileSync(file, `${JSON.stringify(row)}\n`);
