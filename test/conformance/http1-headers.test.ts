@@ -799,13 +799,17 @@ t.test('a request the parser refuses is answered with a 400 that says why on eve
   // Two lengths that differ: no one can tell which frames the body (RFC 9112 §6.3).
   const malformed = `POST /upload HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nabc`;
   // Until 2026-12-07 the tunnel's connection was closed without a word: its CONNECT answer counted
-  // as an answer already written on it.
+  // as an answer already written on it. (A tunnel's first request goes to its server as a stream
+  // when the parser would refuse its head: test/conformance/request-lines.test.ts. A later one
+  // cannot.)
   const tunnel = await connectTunnel(lab.port, `${HOST}:${origin.port}`);
   t.equal(tunnel.status, 200);
   const inTunnel = new RawPeer(tunnel.socket);
+  inTunnel.write(`GET /first HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`);
+  await endsWith(inTunnel, 'ok');
   inTunnel.write(malformed);
   await inTunnel.waitClose();
-  t.match(inTunnel.text, /^HTTP\/1\.1 400 Bad Request\r\n[^]*phonehome: 400 Bad Request\n$/, 'in a plain tunnel');
+  t.match(inTunnel.text, /^HTTP\/1\.1 200 OK\r\n[^]*okHTTP\/1\.1 400 Bad Request\r\n[^]*phonehome: 400 Bad Request\n$/, 'in a plain tunnel');
   // And on the proxy port, once a first exchange is done on the connection.
   const { peer, head } = await connectClient('absolute-form', lab, origin.port);
   peer.write(head(`GET /first HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`));

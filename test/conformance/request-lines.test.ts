@@ -10,6 +10,9 @@
 //   or WireGuard capture): its absolute-form request went on as a path, which that proxy would
 //   take for a request to itself, and its CONNECT got a 405 of ours.
 // - Firmware that writes a UTF-8 path as it is: llhttp refuses the byte, and the device got a 400.
+// The same for a first head the parser refuses even when lenient (src/proxy/layers/http1-head-refusal.ts),
+// which curl sends as it is told to: a space before a header's colon or inside its name, over TLS,
+// and `Content-Length` twice, in clear. The device got a 400 of ours where its server answered.
 
 import net from 'node:net';
 import { once } from 'node:events';
@@ -149,4 +152,49 @@ t.test('firmware that writes a UTF-8 path as it is (no client of ours does; curl
   t.match(direct, /^HTTP\/1\.1 418 /, 'directly, the server\'s answer');
   t.equal(proxied, direct, 'through phonehome, the same bytes');
   t.equal(origin.transcript(), directRecord, 'and the server read the same bytes');
+});
+
+/** Answers a whole request, its body read by its first Content-Length, with what the server read of it. */
+function lengthReader(received: Buffer): Buffer | undefined {
+  const text = received.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const length = Number(/^Content-Length: *(\d+)/im.exec(text)?.[1] ?? '0');
+  if (received.length < end + 4 + length) return undefined;
+  const body = `read ${length} bytes of body\n`;
+  return Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`, 'latin1');
+}
+
+t.test('a head our parser refuses even when lenient, from curl: the server reads it as curl wrote it, and curl gets its answer', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const tlsOrigin = await startRecordingOrigin({ tls: true, hostname: 'legacy.example.test', script: teapot });
+  t.teardown(() => tlsOrigin.close());
+  await differential(t, proxy, tlsOrigin, {
+    name: 'curl, a space before a colon and in a name, https',
+    closesConnections: true,
+    run: (context) => curl(['--http1.1', '--cacert', context.caFile, ...route(context), '-H', 'X-Device-Id : 7', '-H', 'X Build: 2', `https://${tlsOrigin.hostname}:${tlsOrigin.port}/status`]),
+  });
+  const origin = await startRecordingOrigin({ hostname: 'meter.example.test', script: lengthReader });
+  t.teardown(() => origin.close());
+  await differential(t, proxy, origin, {
+    name: 'curl, Content-Length twice, http',
+    closesConnections: true,
+    run: (context) => curl([...route(context), '-H', 'Content-Length: 9', '-H', 'Content-Length: 9', '--data-binary', 'kwh=12.5\n', `http://${origin.hostname}:${origin.port}/reading`]),
+  });
+});
+
+t.test('such a connection is captured as a stream that says why, with the head as curl wrote it', { skip }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const origin = await startRecordingOrigin({ hostname: 'meter.example.test', script: lengthReader });
+  t.teardown(() => origin.close());
+  const run = await runProgram('curl', ['-q', '-sS', '--max-time', '20', '--proxy', `socks5h://127.0.0.1:${lab.port}`, '-H', 'Content-Length: 9', '-H', 'Content-Length: 9', '--data-binary', 'kwh=12.5\n', `http://meter.example.test:${origin.port}/reading`], '', 30_000);
+  t.equal(run.code, 0, `curl: ${run.stderr}`);
+  t.equal(run.stdout, 'read 9 bytes of body\n', 'the server\'s answer');
+  const flow: Flow = await lab.next('flow:end', (f) => f.target.host === 'meter.example.test');
+  t.equal(flow.kind, 'raw');
+  t.ok(flow.tags.includes('stream:http1-parser-refuses'), `tagged (${flow.tags})`);
+  t.match(flow.stream?.up.bytes.toString('latin1'), /^POST \/reading HTTP\/1\.1\r\n[^]*Content-Length: 9\r\nContent-Length: 9\r\n[^]*\r\n\r\nkwh=12\.5\n$/, 'the request as curl wrote it');
+  t.match(flow.stream?.down.bytes.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n/, 'the server\'s answer');
 });

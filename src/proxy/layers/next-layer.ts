@@ -2,6 +2,7 @@
 // (mitmproxy's next_layer): every mode (HTTP proxy CONNECT, SOCKS5, transparent) learns where a
 // connection was going and then asks this. Pure, so it is table-tested without sockets.
 
+import { firstHeadRefusal } from './http1-head-refusal.js';
 import { readRequestLine } from './http1-request-line.js';
 import type { MailProtocol } from './starttls-watcher.js';
 
@@ -12,8 +13,11 @@ export type NextLayer =
   | { readonly layer: 'http1' }
   /** The HTTP/2 connection preface in clear text (h2c with prior knowledge). */
   | { readonly layer: 'http2' }
-  /** Anything else, relayed as a byte stream and captured; `why` says how we know. */
-  | { readonly layer: 'raw'; readonly why: 'server-speaks-first' | 'client-silent' | 'not-tls-or-http' }
+  /**
+   * Anything else, relayed as a byte stream and captured; `why` says how we know
+   * (`http1-parser-refuses`: an HTTP/1 request whose head our parser would refuse, http1-head-refusal.ts).
+   */
+  | { readonly layer: 'raw'; readonly why: 'server-speaks-first' | 'client-silent' | 'not-tls-or-http' | 'http1-parser-refuses' }
   /**
    * A dialogue that may switch to TLS half-way (STARTTLS): relayed and captured like raw, and
    * decrypted after the switch. `protocol` is the port's, or undefined when the server's greeting
@@ -54,8 +58,9 @@ export function decideNextLayer(first: Buffer | undefined, port: number, quiet?:
   const head = first.subarray(0, 16).toString('latin1');
   if (head.startsWith(HTTP2_PREFACE.slice(0, Math.min(head.length, HTTP2_PREFACE.length))) && head.length >= 4) return { layer: 'http2' };
   // A line like "EHLO phone" or "USER bob" is another protocol, and so is one our HTTP/1 parser
-  // would misread (RTSP's `OPTIONS rtsp://… RTSP/1.0`) or refuse (a method it does not know).
-  if (readRequestLine(first) === 'http1') return { layer: 'http1' };
+  // would misread (RTSP's `OPTIONS rtsp://… RTSP/1.0`) or refuse (a method it does not know); a
+  // request whose head it would refuse is relayed as it is too, for its server to answer.
+  if (readRequestLine(first) === 'http1') return firstHeadRefusal(first) === undefined ? { layer: 'http1' } : { layer: 'raw', why: 'http1-parser-refuses' };
   // XMPP clients open the stream; a mail client may speak before the greeting (pipelining).
   if (mail) return { layer: 'starttls', protocol: mail, why: 'client-speaks-first' };
   // An XMPP stream on a port of its own (a messaging app's server, a self-hosted one): until

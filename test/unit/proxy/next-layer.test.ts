@@ -18,6 +18,10 @@ const rows: Array<[string, Buffer | undefined, number, ClientQuiet | undefined, 
   ['a method the parser does not know (BREW)', Buffer.from('BREW /pot HTTP/1.1\r\n'), 80, undefined, 'raw'],
   ['CONNECT to a proxy of the device\'s own, beyond us', Buffer.from('CONNECT example.com:443 HTTP/1.1\r\n'), 3128, undefined, 'raw'],
   ['HTTP/1.2: a version the layer would send on as 1.1', Buffer.from('GET / HTTP/1.2\r\n'), 80, undefined, 'raw'],
+  ['a whole head our parser would refuse (a space before a colon): relayed as it is', Buffer.from('GET / HTTP/1.1\r\nX-Id : 7\r\n\r\n'), 80, undefined, 'raw'],
+  ['the same head cut short just after the space: refused as surely', Buffer.from('GET / HTTP/1.1\r\nX-Id '), 80, undefined, 'raw'],
+  ['the same head cut short before the space: the layer\'s parser decides, as before', Buffer.from('GET / HTTP/1.1\r\nX-Id'), 80, undefined, 'http1'],
+  ['a whole head our parser reads', Buffer.from('GET / HTTP/1.1\r\nX-Id:7\r\n\r\n'), 80, undefined, 'http1'],
   ['nothing yet on SMTP\'s port: the server speaks first, and may agree to STARTTLS', undefined, 25, undefined, 'starttls'],
   ['nothing yet on IMAP\'s port', undefined, 143, undefined, 'starttls'],
   ['nothing yet on POP3\'s port', undefined, 110, undefined, 'starttls'],
@@ -53,3 +57,4 @@ t.same(decideNextLayer(undefined, 5900, 'server-speaks-first'), { layer: 'startt
 t.same(decideNextLayer(undefined, 22, 'client-silent'), { layer: 'raw', why: 'server-speaks-first' }, 'a known port says it first');
 t.same(decideNextLayer(undefined, 22), { layer: 'raw', why: 'server-speaks-first' });
 t.equal((decideNextLayer(Buffer.from([1, 2, 3]), 8443) as { why?: string }).why, 'not-tls-or-http');
+t.same(decideNextLayer(Buffer.from('POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na'), 8080), { layer: 'raw', why: 'http1-parser-refuses' }, 'Content-Length sent twice: the server answers it');
