@@ -13,7 +13,7 @@ export interface NoticeOptions {
   readonly now?: () => number;
 }
 
-type Kind = 'upstream-certificate' | 'accepted-invalid-certificate' | 'upstream-tls-version' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
+type Kind = 'upstream-certificate' | 'accepted-invalid-certificate' | 'upstream-tls-version' | 'upstream-tls-refused' | 'dns' | 'unreachable' | 'refused-client' | 'pinned';
 
 /** One line for a failed flow, or nothing when its failure is not one a person can act on. Read from the flow's `upstream:` tag, made where the error happened. */
 export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: string } | undefined {
@@ -33,11 +33,19 @@ export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: stri
       : 'the device got 502';
     return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${code.slice('certificate:'.length)}); ${outcome}. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
   }
+  if (flow.tags.includes('tls:server-refused')) {
+    const alert = flow.tags.find((t) => t.startsWith(SERVER_ALERT))?.slice(SERVER_ALERT.length) ?? '?';
+    const older = code === 'tls-version' ? '. An old lab server that speaks only TLS older than the device? --upstream-tls-min 1.0 bridges them' : '';
+    return { kind: 'upstream-tls-refused', key: host, line: `${where}: the server refused the device's TLS offer (alert ${alert}); the device was sent the same alert, as it would have been directly${older}` };
+  }
   if (code === 'tls-version') return { kind: 'upstream-tls-version', key: host, line: `${where}: the server speaks only TLS older than 1.2; the device got 502. An old lab server? Run with --upstream-tls-min 1.0` };
   if (code === 'dns') return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };
   if (UNREACHABLE.has(code)) return { kind: 'unreachable', key: where, line: `${where}: could not be reached (${code})` };
   return undefined;
 }
+
+/** The tag of a flow whose server refused the device's TLS offer, with the alert's number (tls-layer.ts). */
+const SERVER_ALERT = 'tls:server-alert-';
 
 /** The tag of a flow whose device accepted a leaf as invalid as its server's certificate (tls-layer.ts). */
 const ACCEPTED_INVALID = 'tls:accepted-invalid-certificate:';

@@ -11,6 +11,7 @@ import { Duplex } from 'node:stream';
 import { limits } from '../limits.js';
 import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
+import { serverRefusal, type ServerRefusal } from './layers/server-tls-refusal.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
@@ -89,6 +90,11 @@ export type UpstreamProbe =
   | ({ readonly outcome: 'unverified'; readonly alpn?: string; readonly version?: TlsVersionName; readonly socket: tls.TLSSocket } & UnverifiedServer)
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
+  /**
+   * The server refused the device's offer with an alert (layers/server-tls-refusal.ts): the device
+   * is sent the same. `failure` says it for the record.
+   */
+  | ({ readonly outcome: 'refused'; readonly failure: UpstreamFailure } & ServerRefusal)
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
   | { readonly outcome: 'failed'; readonly reason: string };
 
@@ -229,6 +235,8 @@ export class UpstreamConnector {
       }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
+      const refusal = serverRefusal(error);
+      if (refusal) return { outcome: 'refused', ...refusal, failure: upstreamFailure(error) };
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const failure = this.#verifies(offer) ? verificationFailure(socket, host, servername) : undefined;

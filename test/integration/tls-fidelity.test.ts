@@ -11,6 +11,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { noticeForFlow } from '../../src/app/notices.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
 import { limits } from '../../src/limits.js';
 import { parseClientHello } from '../../src/proxy/layers/client-hello.js';
@@ -396,13 +397,19 @@ async function startTlsServer(t: Test, hostname: string, body: string, versions:
   return (server.address() as net.AddressInfo).port;
 }
 
-t.test('an old lab server (TLS 1.0 only): a 502 that names --upstream-tls-min, and with it the request goes through', async (t) => {
+t.test('an old lab server (TLS 1.0 only) and a device of today: refused with its alert, as directly, the record naming --upstream-tls-min; with it the request goes through', async (t) => {
   const port = await startTlsServer(t, 'old.example.test', 'old server');
+  const directly = tls.connect({ host: '127.0.0.1', port, servername: 'old.example.test', ca: getOriginCa().certPem });
+  const [directError] = await within(once(directly, 'error'), 10_000, 'the direct refusal') as [NodeJS.ErrnoException];
+  t.equal(directError.code, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', 'directly, the server refuses the device with protocol_version');
   const strict = await startLab();
   t.teardown(() => strict.close());
-  const refused = await http10(await tlsViaProxy(strict.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: strict.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');
-  t.match(refused, /^HTTP\/1\.1 502 /);
-  t.match(refused, /--upstream-tls-min 1\.0/);
+  // Until 2026-12-07 the device was answered with a handshake of ours, and its request with a 502.
+  const refused = await tlsViaProxy(strict.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: strict.ca.certPem }).then(() => undefined, (error: NodeJS.ErrnoException) => error);
+  t.equal(refused?.code, directError.code, 'through phonehome, the same alert');
+  const failed = await strict.next('flow:end', (f) => f.target.host === 'old.example.test');
+  t.match(failed, { kind: 'tls-failed', tags: ['tls:server-refused', 'tls:server-alert-70', 'upstream:tls-version'] });
+  t.match(noticeForFlow(failed)?.line, /refused the device's TLS offer \(alert 70\)[^]*--upstream-tls-min 1\.0 bridges them/, 'the console names the option');
   const lenient = await startLab({ upstreamTlsMin: 'TLSv1' });
   t.teardown(() => lenient.close());
   const answer = await http10(await tlsViaProxy(lenient.port, `old.example.test:${port}`, { servername: 'old.example.test', ca: lenient.ca.certPem }), 'GET / HTTP/1.1\r\nHost: old.example.test\r\nConnection: close\r\n\r\n');

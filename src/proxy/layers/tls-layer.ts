@@ -27,6 +27,7 @@ import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
 import { beforeTlsWrap, readAgain } from '../socket-peek.js';
+import { alertRecord } from './server-tls-refusal.js';
 import { readClientHello } from './read-client-hello.js';
 import type { TlsVersionName } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
@@ -100,6 +101,10 @@ export class TlsLayer {
           this.#passThrough(socket, context, 'client-certificate');
           return;
         }
+        if (probe.outcome === 'refused') {
+          this.#refuseAsItsServerDid(socket, context, probe);
+          return;
+        }
         let certificate: LeafShape | undefined;
         let serverVersion: TlsVersionName | undefined;
         let serverSuite: string | undefined;
@@ -128,6 +133,20 @@ export class TlsLayer {
     socket.pause();
     readAgain(socket);
     this.#options.raw.tunnel(socket, Buffer.alloc(0), context, why, { established: () => undefined, failed: () => socket.destroy() });
+  }
+
+  /**
+   * The server refused the device's offer: the device is sent its alert, in clear, before any
+   * handshake of ours, and the connection ends (server-tls-refusal.ts). Its ClientHello is read
+   * first: a socket closed with bytes unread would be reset, and the alert could be lost with it.
+   */
+  #refuseAsItsServerDid(socket: Duplex, context: ConnectionContext, refusal: Extract<UpstreamProbe, { outcome: 'refused' }>): void {
+    readAgain(socket);
+    socket.on('data', () => undefined);
+    socket.resume();
+    socket.end(alertRecord(refusal.alert, context.tls?.offered.versions?.newest));
+    const reason = `the server refused the device's TLS offer with alert ${refusal.name} (${refusal.alert}); the device was sent the same alert (${refusal.failure.reason})`;
+    this.#tlsFailedFlow(context, reason, ['tls:server-refused', `tls:server-alert-${refusal.alert}`, refusal.failure.tag], false, false);
   }
 
   /**
@@ -343,7 +362,7 @@ export function planAlpn(offered: readonly string[], probe: UpstreamProbe): Alpn
     return reserved;
   }
   if (h1) return { protocols: ['http/1.1'] };
-  if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: probe.reason } };
+  if (offered.includes('h2')) return { protocols: ['h2'], http2: { error: probe.outcome === 'refused' ? probe.failure.reason : probe.reason } };
   return {};
 }
 
