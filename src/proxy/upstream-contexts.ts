@@ -38,7 +38,7 @@ import { isOlderTls, type TlsVersionName, type TlsVersionRange } from './layers/
 import type { ServerKeyKind } from './layers/server-key-kind.js';
 import { limits } from '../limits.js';
 import { offerableSuites } from './upstream-cipher-suites.js';
-import { groupsOffering, signatureSchemesOffering } from './upstream-hello-extensions.js';
+import { groupsOffering, signatureSchemesImplied, signatureSchemesOffering } from './upstream-hello-extensions.js';
 
 /** The oldest TLS version we speak to servers (--upstream-tls-min); 1.2 unless a lab says otherwise. */
 export type UpstreamTlsMin = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2';
@@ -88,7 +88,7 @@ export class UpstreamContexts {
     const certified = lower !== undefined && this.#certificates.has(lower) ? lower : '';
     const mirrored = hello.deviceSuites ? ciphersOffering(hello.deviceSuites, hello.versions, hello.serverKey) : undefined;
     const ciphers = mirrored ?? ourCiphers(hello.versions, hello.serverKey);
-    const deviceSigalgs = hello.deviceSchemes ? signatureSchemesOffering(hello.deviceSchemes) : undefined;
+    const deviceSigalgs = hello.deviceSchemes ? signatureSchemesOffering(hello.deviceSchemes) : saysNoSchemes(hello) ? signatureSchemesImplied(hello.serverKey) : undefined;
     const sigalgs = deviceSigalgs ?? (hello.serverKey ? SIGNATURE_SCHEMES[hello.serverKey] : undefined);
     const groups = hello.deviceGroups ? groupsOffering(hello.deviceGroups) : undefined;
     const key = `${versionsKey(hello.versions)} ${hello.serverKey ?? ''} ${ciphers ?? ''} ${sigalgs ?? ''} ${groups ?? ''} ${certified}`;
@@ -135,6 +135,14 @@ export interface UpstreamHello {
 export interface UpstreamVersions {
   readonly oldest: TlsVersionName;
   readonly newest: TlsVersionName;
+}
+
+/**
+ * A device hello of TLS 1.2 without signature_algorithms (TLS 1.0 and 1.1 have no such extension,
+ * and OpenSSL sends none for them).
+ */
+function saysNoSchemes(hello: UpstreamHello): boolean {
+  return hello.deviceSuites !== undefined && hello.deviceSchemes === undefined && hello.versions.newest === 'TLSv1.2';
 }
 
 /** One text per range: part of the keys of contexts and probes. */

@@ -12,6 +12,7 @@
 // device offers TLS older than 1.2: upstream-contexts.ts). A device with none in a table keeps
 // our default for that list. Pure.
 
+import type { ServerKeyKind } from './layers/server-key-kind.js';
 import { namesInOrder } from './upstream-cipher-suites.js';
 
 /** By IANA number, OpenSSL's name of each signature scheme we may offer (RFC 8446 §4.2.3; SHA-1 and SHA-224 for TLS 1.2). */
@@ -37,6 +38,21 @@ const GROUPS: ReadonlyMap<number, string> = new Map([
 /** The device's signature schemes as an OpenSSL list (`tls` option `sigalgs`), in its order; undefined when none is in the table. */
 export function signatureSchemesOffering(deviceSchemes: readonly number[]): string | undefined {
   return namesIn(SCHEMES, deviceSchemes);
+}
+
+/**
+ * What a server reads from a TLS 1.2 ClientHello without signature_algorithms (RFC 5246
+ * §7.4.1.4.1): that the client takes SHA-1 signatures only, by the key its suite names. BusyBox's
+ * own TLS (its `wget`'s and `ssl_client`'s, on routers and cameras) sends no such extension, and
+ * a server whose OpenSSL 3 refuses SHA-1 signatures refuses it (`no suitable signature algorithm`).
+ * OpenSSL always sends the extension: with its default list we offered SHA-256 and better, and
+ * such a device reached through us a server that refuses it direct. This list, sent instead, says
+ * what the device's silence says (one key, for a device that verifies only one kind). As OpenSSL
+ * names it; it takes SHA-1 only at security level 0, which such a hello's versions already set
+ * (upstream-contexts.ts: a hello without supported_versions is read as TLS 1.0 to 1.2).
+ */
+export function signatureSchemesImplied(serverKey: ServerKeyKind | undefined): string {
+  return serverKey === 'rsa' ? 'RSA+SHA1' : serverKey === 'ecdsa' ? 'ECDSA+SHA1' : 'RSA+SHA1:ECDSA+SHA1';
 }
 
 /** The device's groups as an OpenSSL list (`tls` option `ecdhCurve`), in its order; undefined when none is in the table. */

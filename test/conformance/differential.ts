@@ -135,6 +135,8 @@ export interface OriginOptions {
   readonly relayTo?: number;
   /** The kind of key of the origin's certificate; default RSA. */
   readonly keyType?: LeafKeyType;
+  /** More of its TLS settings (suites and security level, say), over Node's defaults. */
+  readonly tlsOptions?: tls.SecureContextOptions;
 }
 
 export interface RecordingOrigin {
@@ -162,7 +164,7 @@ const MAX_RECORDED_BYTES = 8 * 1024 * 1024;
 export async function startRecordingOrigin(options: OriginOptions): Promise<RecordingOrigin> {
   const hostname = options.hostname ?? 'api.example.test';
   const leaf = getOriginCa().issueLeaf(hostname, options.keyType);
-  const secureContext = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem });
+  const secureContext = tls.createSecureContext({ ...options.tlsOptions, key: leaf.keyPem, cert: leaf.certPem });
   const accepted = options.alpn ?? ['http/1.1'];
   let segments: Segment[] = [];
   let recorded = 0;

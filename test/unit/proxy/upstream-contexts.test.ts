@@ -77,3 +77,12 @@ t.test('the device\'s signature schemes and groups: part of the context\'s key; 
   // TLS 1.3 cannot sign with PKCS#1 alone: OpenSSL takes the list, and the handshake would fail as the device's would.
   t.ok(contexts.for('a.example', { versions, deviceSchemes: [0x0401] }), 'a list OpenSSL takes is not second-guessed');
 });
+
+t.test('a TLS 1.2 hello without signature schemes (BusyBox) has a context of its own (SHA-1 only: test/conformance/clients-busybox.test.ts)', async (t) => {
+  const contexts = new UpstreamContexts([], undefined, undefined);
+  const upTo12 = { oldest: 'TLSv1', newest: 'TLSv1.2' } as const;
+  const silent = contexts.for('a.example', { versions: upTo12, deviceSuites: [0xc02f, 0x009c] });
+  const named = contexts.for('a.example', { versions: upTo12, deviceSuites: [0xc02f, 0x009c], deviceSchemes: [0x0401] });
+  t.ok(silent && named && silent !== named, 'not the one of a device that names its schemes');
+  t.equal(contexts.for('b.example', { versions: upTo12, deviceSuites: [0xc02f, 0x009c] }), silent, 'shared by every host');
+});

@@ -3,7 +3,7 @@
 
 import t from 'tap';
 import tls from 'node:tls';
-import { groupsOffering, signatureSchemesOffering } from '../../../src/proxy/upstream-hello-extensions.js';
+import { groupsOffering, signatureSchemesImplied, signatureSchemesOffering } from '../../../src/proxy/upstream-hello-extensions.js';
 
 t.test('signature schemes: the device\'s, in its order', async (t) => {
   const rows: Array<[string, number[], string | undefined]> = [
@@ -37,4 +37,11 @@ t.test('every name in the tables is one OpenSSL takes', async (t) => {
   for (const scheme of schemes) t.doesNotThrow(() => tls.createSecureContext({ sigalgs: scheme }), scheme);
   for (const group of groups) t.doesNotThrow(() => tls.createSecureContext({ ecdhCurve: group }), group);
   t.doesNotThrow(() => tls.createSecureContext({ sigalgs: schemes.join(':'), ecdhCurve: groups.join(':') }), 'and all of them together');
+});
+
+t.test('a TLS 1.2 hello without signature_algorithms (BusyBox): SHA-1 only, by the key it can verify, as RFC 5246 reads its silence', async (t) => {
+  t.equal(signatureSchemesImplied(undefined), 'RSA+SHA1:ECDSA+SHA1');
+  t.equal(signatureSchemesImplied('rsa'), 'RSA+SHA1');
+  t.equal(signatureSchemesImplied('ecdsa'), 'ECDSA+SHA1');
+  for (const list of ['RSA+SHA1:ECDSA+SHA1', 'RSA+SHA1', 'ECDSA+SHA1']) t.doesNotThrow(() => tls.createSecureContext({ sigalgs: list, ciphers: 'DEFAULT:@SECLEVEL=0' }), `${list}: OpenSSL takes it`);
 });
