@@ -162,6 +162,25 @@ const CLIENT_CERT_REQUIRED_CODES = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_RE
 /** Alerts a TLS 1.2 server sends for a missing client certificate, among other reasons. */
 const AMBIGUOUS_HANDSHAKE_CODES = new Set(['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', 'ECONNRESET']);
 
+/** The bytes a server had sent when our handshake with it failed, by the handshake's error. */
+const serverBytesAtFailure = new WeakMap<object, number>();
+
+/** Keeps, for a failed handshake, how many bytes its server had sent (the TCP socket's count: what TLS read). */
+function noteServerBytesOnFailure(secure: tls.TLSSocket, tcp: net.Socket): void {
+  secure.once('error', (error: unknown) => {
+    if (typeof error === 'object' && error !== null) serverBytesAtFailure.set(error, tcp.bytesRead);
+  });
+}
+
+/** The size of a TLS record holding one alert: its 5-byte header, a level and a description. */
+const ALERT_RECORD_BYTES = 7;
+
+/** Whether a server answered our ClientHello with one alert and nothing before it (no ServerHello). */
+function answeredWithAnAlertAlone(error: unknown): boolean {
+  const bytes = typeof error === 'object' && error !== null ? serverBytesAtFailure.get(error) : undefined;
+  return bytes !== undefined && bytes <= ALERT_RECORD_BYTES;
+}
+
 /** What a probe's memory key starts with: one server's entries, whatever the SNI and the offer. */
 function probeKeyPrefix(host: string, port: number): string {
   return `${host}|${port}|`;
@@ -227,8 +246,10 @@ export class UpstreamConnector {
       const code = (error as { code?: string }).code ?? '';
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
       // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. Ask
-      // again, this time reading its handshake, to tell that from a real failure.
-      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host)) {
+      // again, this time reading its handshake, to tell that from a real failure; unless its
+      // answer was that alert alone, before any handshake of its own that could have asked
+      // (a server that refuses the offer: a second ClientHello it would not have seen direct).
+      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host) && !answeredWithAnAlertAlone(error)) {
         const watcher = new ServerHandshakeWatcher();
         await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
         if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
@@ -338,6 +359,7 @@ export class UpstreamConnector {
       if (session) connectOptions.session = session;
       // Over the connection made before the device was answered (first-connection.ts), if given.
       socket = connectTlsOverTcp(connectOptions, { host, port, lookup: this.#options.lookup }, connected);
+      noteServerBytesOnFailure(socket, connectOptions.socket as net.Socket);
       if (resumable) {
         this.sessions.remember(socket, key);
         socket.once('error', () => this.sessions.forget(key));

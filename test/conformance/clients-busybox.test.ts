@@ -19,10 +19,7 @@ const TLS_REQUEST = new URL('../fixtures/busybox/tls-request.sh', import.meta.ur
 const skip = missingCommand('busybox', 'busybox') ?? missingCommand('bash', 'bash');
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  'BusyBox TLS to a server that refuses SHA-1 @ http-proxy origin':
-    'the server is asked twice: a server that fails a TLS 1.2 handshake with handshake_failure is asked again, its handshake read, to tell one that wanted a client certificate (src/proxy/upstream.ts, probe): two ClientHellos where the device sends one',
-};
+const knownDifferences: KnownDifferences = {};
 
 /** A firmware server's answer to a whole request: what it read, and the connection closed. */
 function firmwareServer(received: Buffer): Buffer | undefined {
