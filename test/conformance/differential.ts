@@ -484,14 +484,18 @@ export async function runScenario(proxy: ProxyUnderTest, origin: RecordingOrigin
 }
 
 /**
- * The dialect of Chromium and of HttpURLConnection to an HTTP proxy (Scenario.proxyDialect): they
- * send `Proxy-Connection: keep-alive`, which is the proxy's and goes no further, where direct they
- * send `Connection: keep-alive`. curl sends Proxy-Connection to a proxy and no Connection direct,
- * so a proxy that turned one into the other would be wrong for curl: no rule fits both.
+ * The dialect of Chromium, HttpURLConnection and Apache HttpClient to an HTTP proxy
+ * (Scenario.proxyDialect): they send `Proxy-Connection: keep-alive` (Apache: `Keep-Alive`), which
+ * is the proxy's and goes no further, where direct they send `Connection: keep-alive`. curl sends
+ * Proxy-Connection to a proxy and no Connection direct, so a proxy that turned one into the other
+ * would be wrong for curl: no rule fits both.
  */
 export function withoutConnectionKeepAlive(transcript: string): string {
-  return transcript.split('\n').filter((line) => line !== 'Connection: keep-alive\\r\\n').join('\n');
+  return transcript.split('\n').filter((line) => !CONNECTION_KEEP_ALIVE.test(line)).join('\n');
 }
+
+/** A Connection: keep-alive line of the transcript, in either case of its value. */
+const CONNECTION_KEEP_ALIVE = /^Connection: keep-alive\\r\\n$/i;
 
 /** Known differences of one scenario, the same in each of `modes`. */
 export function bothModes(scenario: string, reasons: { origin?: string; client?: string }, modes: readonly ProxiedMode[] = ['http-proxy', 'socks5']): Record<string, string> {
