@@ -34,9 +34,10 @@ export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: stri
     return { kind: 'upstream-certificate', key: host, line: `${where}: the server's certificate could not be verified (${code.slice('certificate:'.length)}); ${outcome}. A lab server? Trust its CA with --upstream-ca FILE (or --insecure-upstream, stated in every output)` };
   }
   if (flow.tags.includes('tls:server-refused')) {
-    const alert = flow.tags.find((t) => t.startsWith(SERVER_ALERT))?.slice(SERVER_ALERT.length) ?? '?';
+    const alert = flow.tags.find((t) => t.startsWith(SERVER_ALERT))?.slice(SERVER_ALERT.length);
+    const how = alert !== undefined ? `alert ${alert}` : flow.tags.includes('tls:server-reset') ? 'a reset' : 'a close without a word';
     const older = code === 'tls-version' ? '. An old lab server that speaks only TLS older than the device? --upstream-tls-min 1.0 bridges them' : '';
-    return { kind: 'upstream-tls-refused', key: host, line: `${where}: the server refused the device's TLS offer (alert ${alert}); the device was sent the same alert, as it would have been directly${older}` };
+    return { kind: 'upstream-tls-refused', key: host, line: `${where}: the server refused the device's TLS offer (${how}); the device met the same, as it would have directly${older}` };
   }
   if (code === 'tls-version') return { kind: 'upstream-tls-version', key: host, line: `${where}: the server speaks only TLS older than 1.2; the device got 502. An old lab server? Run with --upstream-tls-min 1.0` };
   if (code === 'dns') return { kind: 'dns', key: host, line: `${host}: the name did not resolve (DNS); the device got an error` };

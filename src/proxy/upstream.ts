@@ -94,7 +94,7 @@ export type UpstreamProbe =
    * The server refused the device's offer with an alert (layers/server-tls-refusal.ts): the device
    * is sent the same. `failure` says it for the record.
    */
-  | ({ readonly outcome: 'refused'; readonly failure: UpstreamFailure } & ServerRefusal)
+  | { readonly outcome: 'refused'; readonly refusal: ServerRefusal; readonly failure: UpstreamFailure }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */
   | { readonly outcome: 'failed'; readonly reason: string };
 
@@ -163,21 +163,25 @@ const CLIENT_CERT_REQUIRED_CODES = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_RE
 const AMBIGUOUS_HANDSHAKE_CODES = new Set(['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', 'ECONNRESET']);
 
 /** The bytes a server had sent when our handshake with it failed, by the handshake's error. */
-const serverBytesAtFailure = new WeakMap<object, number>();
+const serverBytesAtFailures = new WeakMap<object, number>();
 
 /** Keeps, for a failed handshake, how many bytes its server had sent (the TCP socket's count: what TLS read). */
 function noteServerBytesOnFailure(secure: tls.TLSSocket, tcp: net.Socket): void {
   secure.once('error', (error: unknown) => {
-    if (typeof error === 'object' && error !== null) serverBytesAtFailure.set(error, tcp.bytesRead);
+    if (typeof error === 'object' && error !== null) serverBytesAtFailures.set(error, tcp.bytesRead);
   });
+}
+
+function serverBytesAtFailure(error: unknown): number | undefined {
+  return typeof error === 'object' && error !== null ? serverBytesAtFailures.get(error) : undefined;
 }
 
 /** The size of a TLS record holding one alert: its 5-byte header, a level and a description. */
 const ALERT_RECORD_BYTES = 7;
 
-/** Whether a server answered our ClientHello with one alert and nothing before it (no ServerHello). */
-function answeredWithAnAlertAlone(error: unknown): boolean {
-  const bytes = typeof error === 'object' && error !== null ? serverBytesAtFailure.get(error) : undefined;
+/** Whether a server's whole answer to our ClientHello was one alert, or nothing (no ServerHello). */
+function refusedBeforeAnyHandshake(error: unknown): boolean {
+  const bytes = serverBytesAtFailure(error);
   return bytes !== undefined && bytes <= ALERT_RECORD_BYTES;
 }
 
@@ -247,17 +251,18 @@ export class UpstreamConnector {
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
       // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. Ask
       // again, this time reading its handshake, to tell that from a real failure; unless its
-      // answer was that alert alone, before any handshake of its own that could have asked
-      // (a server that refuses the offer: a second ClientHello it would not have seen direct).
-      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host) && !answeredWithAnAlertAlone(error)) {
+      // answer was that alert alone, or a reset with nothing before it: no handshake of its own
+      // could have asked (a server that refuses the offer: a second ClientHello it would not
+      // have seen direct).
+      if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host) && !refusedBeforeAnyHandshake(error)) {
         const watcher = new ServerHandshakeWatcher();
         await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
         if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
       }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
-      const refusal = serverRefusal(error);
-      if (refusal) return { outcome: 'refused', ...refusal, failure: upstreamFailure(error) };
+      const refusal = serverRefusal(error, serverBytesAtFailure(error));
+      if (refusal) return { outcome: 'refused', refusal, failure: upstreamFailure(error) };
       return { outcome: 'failed', reason: describeUpstreamError(error) };
     }
     const failure = this.#verifies(offer) ? verificationFailure(socket, host, servername) : undefined;

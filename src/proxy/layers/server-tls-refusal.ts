@@ -1,13 +1,20 @@
 // A server that refuses the TLS offer made on a device's behalf, and the same refusal said to the
 // device. Before we answer a device's ClientHello we offer its server what the device offered
-// (upstream-contexts.ts). A server that shares nothing with that offer refuses it with an alert:
-// no suite, signature scheme or version in common (handshake_failure, protocol_version,
-// insufficient_security), a name it does not serve (unrecognized_name), a hello it cannot read.
-// Direct, the device gets that alert. Until 2026-12-07 it got our certificate instead, a
-// handshake that succeeded and then a 502 for each request: BusyBox's TLS (no signature_algorithms,
-// so SHA-1 only) reached through us a server that refuses it direct, and a device that never gets
-// through was recorded talking to it. Now it is sent the server's alert, before any handshake of
-// ours, as a server sends one: in clear, fatal, and the connection closed. Pure.
+// (upstream-contexts.ts). A server that will not take that offer says so in one of three ways,
+// each before any handshake of its own:
+//   - an alert: no suite, signature scheme or version in common (handshake_failure,
+//     protocol_version, insufficient_security), a name it does not serve (unrecognized_name), a
+//     hello it cannot read;
+//   - a reset: a server or a filter in front of it that will not serve that name or that hello
+//     (SNI filtering, a firewall);
+//   - a close without a word.
+// Direct, the device meets the same. Until 2026-12-07 it got our certificate instead, a handshake
+// that succeeded and then a 502 for each request: BusyBox's TLS (no signature_algorithms, so SHA-1
+// only) reached through us a server that refuses it direct, and a device that never gets through
+// was recorded talking to its server. Now the device meets what we met: the server's alert, in
+// clear and fatal, as a server sends one, then the connection closed; a reset; or a close. A
+// reset or a close counts only when the server had sent nothing before it: one that comes in the
+// middle of a handshake the server began may be ours to cause. Pure.
 
 import type { TlsVersionName } from './client-hello.js';
 
@@ -24,25 +31,41 @@ const ALERT_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['ERR_SSL_TLSV1_UNRECOGNIZED_NAME', 112],
 ]);
 
-/** A server's refusal: its alert's number and name. */
-export interface ServerRefusal {
-  readonly alert: number;
-  readonly name: string;
-}
+/** A server's refusal: its alert (number and name), its reset, or its close. */
+export type ServerRefusal =
+  | { readonly kind: 'alert'; readonly alert: number; readonly name: string }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'closed' };
 
 /**
- * The refusing alert a server sent, read from the error of our handshake with it: Node's code, or
- * OpenSSL's `SSL alert number N` (where the error came through a write, code EPROTO). undefined
- * for anything else: an alert of another kind (a certificate one, no_application_protocol), one
- * we sent, a reset, a timeout.
+ * How a server refused, read from the error of our handshake with it and `serverBytes`, what it
+ * had sent by then: a refusing alert (Node's code, or OpenSSL's `SSL alert number N` where the
+ * error came through a write, code EPROTO), or, from a server that sent nothing, a reset (an
+ * errno ECONNRESET) or a close (Node's ECONNRESET without an errno). undefined for anything else:
+ * an alert of another kind (a certificate one, no_application_protocol), one we sent, a reset or
+ * close in a handshake the server began, a timeout.
  */
-export function serverRefusal(error: unknown): ServerRefusal | undefined {
-  const code = String((error as { code?: unknown } | null)?.code ?? '');
-  const message = String((error as { message?: unknown } | null)?.message ?? '');
-  const fromMessage = /\bSSL alert number (\d{1,3})\b/.exec(message)?.[1];
-  const alert = ALERT_BY_CODE.get(code) ?? (fromMessage !== undefined ? Number(fromMessage) : undefined);
+export function serverRefusal(error: unknown, serverBytes: number | undefined): ServerRefusal | undefined {
+  const { code, errno, message } = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const codeText = typeof code === 'string' ? code : '';
+  const fromMessage = /\bSSL alert number (\d{1,3})\b/.exec(typeof message === 'string' ? message : '')?.[1];
+  const alert = ALERT_BY_CODE.get(codeText) ?? (fromMessage !== undefined ? Number(fromMessage) : undefined);
   const name = alert === undefined ? undefined : REFUSING_ALERTS.get(alert);
-  return alert !== undefined && name !== undefined ? { alert, name } : undefined;
+  if (alert !== undefined && name !== undefined) return { kind: 'alert', alert, name };
+  if (codeText !== 'ECONNRESET' || serverBytes !== 0) return undefined;
+  return typeof errno === 'number' ? { kind: 'reset' } : { kind: 'closed' };
+}
+
+/** What the record of a refused connection says of it, and its tag (`tls:server-alert-40`, `tls:server-reset`, `tls:server-closed`). */
+export function describeRefusal(refusal: ServerRefusal): { readonly words: string; readonly tag: string } {
+  switch (refusal.kind) {
+    case 'alert':
+      return { words: `with alert ${refusal.name} (${refusal.alert}); the device was sent the same alert`, tag: `tls:server-alert-${refusal.alert}` };
+    case 'reset':
+      return { words: 'by resetting the connection before any answer; the device\'s connection was reset too', tag: 'tls:server-reset' };
+    case 'closed':
+      return { words: 'by closing the connection without a word; the device\'s connection was closed too', tag: 'tls:server-closed' };
+  }
 }
 
 /** The record version of an alert to a device whose newest version is `newest` (TLS 1.3 writes 1.2's). */

@@ -21,13 +21,13 @@ import { leafShape, mirroredInvalidShape, type LeafShape } from '../ca/leaf-shap
 import { deviceOffer, leafServername, NO_OFFER, tlsFactsOfHello, upstreamServername, type ConnectionContext } from '../context.js';
 import type { DeviceTlsObserver, TlsConnectionTap } from '../connection-tap.js';
 import { takeFirstConnection } from '../first-connection.js';
-import { layeredOver } from '../connection-reset.js';
+import { layeredOver, resetConnection } from '../connection-reset.js';
 import type { FlowTracker } from '../flow-tracker.js';
 import type { PassthroughPolicy } from '../passthrough.js';
 import { pinningVerdict, type PinningVerdict } from '../pinning-verdict.js';
 import type { UpstreamConnector, UpstreamProbe } from '../upstream.js';
 import { beforeTlsWrap, readAgain } from '../socket-peek.js';
-import { alertRecord } from './server-tls-refusal.js';
+import { alertRecord, describeRefusal } from './server-tls-refusal.js';
 import { readClientHello } from './read-client-hello.js';
 import type { TlsVersionName } from './client-hello.js';
 import { decideAfterTls, type LayerAfterTls } from './next-layer-after-tls.js';
@@ -136,17 +136,21 @@ export class TlsLayer {
   }
 
   /**
-   * The server refused the device's offer: the device is sent its alert, in clear, before any
-   * handshake of ours, and the connection ends (server-tls-refusal.ts). Its ClientHello is read
-   * first: a socket closed with bytes unread would be reset, and the alert could be lost with it.
+   * The server refused the device's offer: the device meets the same, before any handshake of ours
+   * (server-tls-refusal.ts): the server's alert in clear and the connection closed, a reset, or a
+   * close. Its ClientHello is read first: a socket closed with bytes unread would be reset, and
+   * the alert could be lost with it.
    */
-  #refuseAsItsServerDid(socket: Duplex, context: ConnectionContext, refusal: Extract<UpstreamProbe, { outcome: 'refused' }>): void {
+  #refuseAsItsServerDid(socket: Duplex, context: ConnectionContext, probe: Extract<UpstreamProbe, { outcome: 'refused' }>): void {
     readAgain(socket);
     socket.on('data', () => undefined);
     socket.resume();
-    socket.end(alertRecord(refusal.alert, context.tls?.offered.versions?.newest));
-    const reason = `the server refused the device's TLS offer with alert ${refusal.name} (${refusal.alert}); the device was sent the same alert (${refusal.failure.reason})`;
-    this.#tlsFailedFlow(context, reason, ['tls:server-refused', `tls:server-alert-${refusal.alert}`, refusal.failure.tag], false, false);
+    const { refusal } = probe;
+    if (refusal.kind === 'alert') socket.end(alertRecord(refusal.alert, context.tls?.offered.versions?.newest));
+    else if (refusal.kind === 'reset') resetConnection(socket);
+    else socket.end();
+    const { words, tag } = describeRefusal(refusal);
+    this.#tlsFailedFlow(context, `the server refused the device's TLS offer ${words} (${probe.failure.reason})`, ['tls:server-refused', tag, probe.failure.tag], false, false);
   }
 
   /**
