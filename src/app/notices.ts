@@ -35,7 +35,7 @@ export function noticeForFlow(flow: Flow): { kind: Kind; key: string; line: stri
   }
   if (flow.tags.includes('tls:server-refused')) {
     const alert = flow.tags.find((t) => t.startsWith(SERVER_ALERT))?.slice(SERVER_ALERT.length);
-    const how = alert !== undefined ? `alert ${alert}` : flow.tags.includes('tls:server-reset') ? 'a reset' : 'a close without a word';
+    const how = alert !== undefined ? `alert ${alert}` : flow.tags.includes('tls:server-reset') ? 'a reset' : flow.tags.includes('tls:server-silent') ? 'no answer' : 'a close without a word';
     const older = code === 'tls-version' ? '. An old lab server that speaks only TLS older than the device? --upstream-tls-min 1.0 bridges them' : '';
     return { kind: 'upstream-tls-refused', key: host, line: `${where}: the server refused the device's TLS offer (${how}); the device met the same, as it would have directly${older}` };
   }

@@ -162,19 +162,27 @@ const CLIENT_CERT_REQUIRED_CODES = new Set(['ERR_SSL_TLSV13_ALERT_CERTIFICATE_RE
 /** Alerts a TLS 1.2 server sends for a missing client certificate, among other reasons. */
 const AMBIGUOUS_HANDSHAKE_CODES = new Set(['ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE', 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE', 'ERR_SSL_TLSV1_ALERT_ACCESS_DENIED', 'ECONNRESET']);
 
-/** The bytes a server had sent when our handshake with it failed, by the handshake's error. */
-const serverBytesAtFailures = new WeakMap<object, number>();
+/** What a server had sent when our handshake with it failed (undefined: its TCP connection never opened), by the handshake's error. */
+const serverBytesAtFailures = new WeakMap<object, number | undefined>();
 
-/** Keeps, for a failed handshake, how many bytes its server had sent (the TCP socket's count: what TLS read). */
+/**
+ * Keeps, for a failed handshake, how many bytes its server had sent (the TCP socket's count: what
+ * TLS read), or that its TCP connection never opened.
+ */
 function noteServerBytesOnFailure(secure: tls.TLSSocket, tcp: net.Socket): void {
+  let opened = !tcp.connecting;
+  if (!opened) tcp.once('connect', () => { opened = true; });
   secure.once('error', (error: unknown) => {
-    if (typeof error === 'object' && error !== null) serverBytesAtFailures.set(error, tcp.bytesRead);
+    if (typeof error === 'object' && error !== null) serverBytesAtFailures.set(error, opened ? tcp.bytesRead : undefined);
   });
 }
 
 function serverBytesAtFailure(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null ? serverBytesAtFailures.get(error) : undefined;
 }
+
+/** The code of our own deadline on a server's handshake (limits.upstreamConnectTimeoutMs); Node's server names its own so. */
+const HANDSHAKE_TIMEOUT = 'ERR_TLS_HANDSHAKE_TIMEOUT';
 
 /** The size of a TLS record holding one alert: its 5-byte header, a level and a description. */
 const ALERT_RECORD_BYTES = 7;
@@ -426,7 +434,7 @@ export class UpstreamConnector {
     return new Promise((resolve, reject) => {
       const keylog = this.#options.keylog;
       if (keylog) socket.on('keylog', (line) => keylog(line));
-      const timer = setTimeout(() => socket.destroy(new Error(`no TLS handshake within ${limits.upstreamConnectTimeoutMs} ms`)), limits.upstreamConnectTimeoutMs);
+      const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`no TLS handshake within ${limits.upstreamConnectTimeoutMs} ms`), { code: HANDSHAKE_TIMEOUT })), limits.upstreamConnectTimeoutMs);
       socket.once('secureConnect', () => {
         clearTimeout(timer);
         socket.off('error', reject);

@@ -7,14 +7,16 @@
 //     hello it cannot read;
 //   - a reset: a server or a filter in front of it that will not serve that name or that hello
 //     (SNI filtering, a firewall);
-//   - a close without a word.
+//   - a close without a word;
+//   - silence: a server (or a filter) that takes the connection and never answers the hello.
 // Direct, the device meets the same. Until 2026-12-07 it got our certificate instead, a handshake
 // that succeeded and then a 502 for each request: BusyBox's TLS (no signature_algorithms, so SHA-1
 // only) reached through us a server that refuses it direct, and a device that never gets through
-// was recorded talking to its server. Now the device meets what we met: the server's alert, in
-// clear and fatal, as a server sends one, then the connection closed; a reset; or a close. A
-// reset or a close counts only when the server had sent nothing before it: one that comes in the
-// middle of a handshake the server began may be ours to cause. Pure.
+// was recorded talking to its server, and what it then sent was recorded as leaving for a server
+// it would never have reached. Now the device meets what we met: the server's alert, in clear and
+// fatal, as a server sends one, then the connection closed; a reset; a close; or no answer, until
+// the device gives up. A reset, a close or silence counts only when the server had sent nothing:
+// one in the middle of a handshake the server began may be ours to cause. Pure.
 
 import type { TlsVersionName } from './client-hello.js';
 
@@ -35,15 +37,17 @@ const ALERT_BY_CODE: ReadonlyMap<string, number> = new Map([
 export type ServerRefusal =
   | { readonly kind: 'alert'; readonly alert: number; readonly name: string }
   | { readonly kind: 'reset' }
-  | { readonly kind: 'closed' };
+  | { readonly kind: 'closed' }
+  | { readonly kind: 'silent' };
 
 /**
  * How a server refused, read from the error of our handshake with it and `serverBytes`, what it
  * had sent by then: a refusing alert (Node's code, or OpenSSL's `SSL alert number N` where the
  * error came through a write, code EPROTO), or, from a server that sent nothing, a reset (an
- * errno ECONNRESET) or a close (Node's ECONNRESET without an errno). undefined for anything else:
- * an alert of another kind (a certificate one, no_application_protocol), one we sent, a reset or
- * close in a handshake the server began, a timeout.
+ * errno ECONNRESET), a close (Node's ECONNRESET without an errno) or silence (our deadline,
+ * `ERR_TLS_HANDSHAKE_TIMEOUT`, on a connection that opened). undefined for anything else: an alert
+ * of another kind (a certificate one, no_application_protocol), one we sent, a reset, close or
+ * deadline in a handshake the server began, a connection that never opened.
  */
 export function serverRefusal(error: unknown, serverBytes: number | undefined): ServerRefusal | undefined {
   const { code, errno, message } = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
@@ -52,7 +56,9 @@ export function serverRefusal(error: unknown, serverBytes: number | undefined): 
   const alert = ALERT_BY_CODE.get(codeText) ?? (fromMessage !== undefined ? Number(fromMessage) : undefined);
   const name = alert === undefined ? undefined : REFUSING_ALERTS.get(alert);
   if (alert !== undefined && name !== undefined) return { kind: 'alert', alert, name };
-  if (codeText !== 'ECONNRESET' || serverBytes !== 0) return undefined;
+  if (serverBytes !== 0) return undefined;
+  if (codeText === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { kind: 'silent' };
+  if (codeText !== 'ECONNRESET') return undefined;
   return typeof errno === 'number' ? { kind: 'reset' } : { kind: 'closed' };
 }
 
@@ -65,6 +71,8 @@ export function describeRefusal(refusal: ServerRefusal): { readonly words: strin
       return { words: 'by resetting the connection before any answer; the device\'s connection was reset too', tag: 'tls:server-reset' };
     case 'closed':
       return { words: 'by closing the connection without a word; the device\'s connection was closed too', tag: 'tls:server-closed' };
+    case 'silent':
+      return { words: 'by never answering it; the device was left waiting, as directly, until it gave up', tag: 'tls:server-silent' };
   }
 }
 

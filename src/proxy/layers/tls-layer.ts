@@ -137,20 +137,32 @@ export class TlsLayer {
 
   /**
    * The server refused the device's offer: the device meets the same, before any handshake of ours
-   * (server-tls-refusal.ts): the server's alert in clear and the connection closed, a reset, or a
-   * close. Its ClientHello is read first: a socket closed with bytes unread would be reset, and
-   * the alert could be lost with it.
+   * (server-tls-refusal.ts): the server's alert in clear and the connection closed, a reset, a
+   * close, or no answer until it gives up (its flow is then recorded when it does, so that it
+   * says how long the device waited). Its ClientHello is read first: a socket closed with bytes
+   * unread would be reset, and the alert could be lost with it.
    */
   #refuseAsItsServerDid(socket: Duplex, context: ConnectionContext, probe: Extract<UpstreamProbe, { outcome: 'refused' }>): void {
     readAgain(socket);
     socket.on('data', () => undefined);
     socket.resume();
     const { refusal } = probe;
+    const { words, tag } = describeRefusal(refusal);
+    const record = (): void => this.#tlsFailedFlow(context, `the server refused the device's TLS offer ${words} (${probe.failure.reason})`, ['tls:server-refused', tag, probe.failure.tag], false, false);
+    if (refusal.kind === 'silent') {
+      // As long as a home router would keep the connection (limits.socketIdleTimeoutMs).
+      const giveUp = setTimeout(() => socket.destroy(), limits.socketIdleTimeoutMs);
+      giveUp.unref();
+      socket.once('close', () => {
+        clearTimeout(giveUp);
+        record();
+      });
+      return;
+    }
     if (refusal.kind === 'alert') socket.end(alertRecord(refusal.alert, context.tls?.offered.versions?.newest));
     else if (refusal.kind === 'reset') resetConnection(socket);
     else socket.end();
-    const { words, tag } = describeRefusal(refusal);
-    this.#tlsFailedFlow(context, `the server refused the device's TLS offer ${words} (${probe.failure.reason})`, ['tls:server-refused', tag, probe.failure.tag], false, false);
+    record();
   }
 
   /**

@@ -26,6 +26,7 @@ t.test('which failed flows become notices: read from the tag made where the erro
   t.match(refused?.line, /refused the device's TLS offer \(alert 40\); the device met the same/);
   t.match(noticeForFlow(makeFlow({ kind: 'tls-failed', tags: ['tls:server-refused', 'tls:server-reset', 'upstream:ECONNRESET'] }))?.line, /refused the device's TLS offer \(a reset\)/, 'a reset');
   t.match(noticeForFlow(makeFlow({ kind: 'tls-failed', tags: ['tls:server-refused', 'tls:server-closed', 'upstream:ECONNRESET'] }))?.line, /refused the device's TLS offer \(a close without a word\)/, 'a close');
+  t.match(noticeForFlow(makeFlow({ kind: 'tls-failed', tags: ['tls:server-refused', 'tls:server-silent', 'upstream:ERR_TLS_HANDSHAKE_TIMEOUT'] }))?.line, /refused the device's TLS offer \(no answer\)/, 'silence');
   t.notMatch(refused?.line, /502|upstream-tls-min/, 'no 502 was sent, and no option changes it');
   const older = noticeForFlow(makeFlow({ kind: 'tls-failed', tags: ['tls:server-refused', 'tls:server-alert-70', 'upstream:tls-version'] }));
   t.match(older?.line, /\(alert 70\)[^]*--upstream-tls-min 1\.0 bridges them/, 'one older than the device: the option that bridges them');

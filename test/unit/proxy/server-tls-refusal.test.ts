@@ -26,7 +26,10 @@ const rows: Array<[string, Error, number | undefined, ServerRefusal | undefined]
   ['look-alike: our own refusal of the server (it sent an old version)', error('ERR_SSL_UNSUPPORTED_PROTOCOL', 'unsupported protocol'), 90, undefined],
   ['look-alike: a certificate that does not verify', error('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate'), 1200, undefined],
   ['look-alike: unreachable', error('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1', -111), 0, undefined],
-  ['look-alike: a timeout', new Error('no TLS handshake within 10000 ms'), 0, undefined],
+  ['no answer by our deadline, on a connection that opened', error('ERR_TLS_HANDSHAKE_TIMEOUT', 'no TLS handshake within 15000 ms'), 0, { kind: 'silent' }],
+  ['look-alike: our deadline on a connection that never opened (a SYN dropped)', error('ERR_TLS_HANDSHAKE_TIMEOUT', 'no TLS handshake within 15000 ms'), undefined, undefined],
+  ['look-alike: our deadline in a handshake the server began (a slow server)', error('ERR_TLS_HANDSHAKE_TIMEOUT', 'no TLS handshake within 15000 ms'), 1200, undefined],
+  ['look-alike: a deadline of another kind', new Error('no TLS handshake within 10000 ms'), 0, undefined],
   ['look-alike: a number in other words', error('EPROTO', 'SSL alert number 4000'), 7, undefined],
 ];
 
@@ -40,6 +43,7 @@ t.test('what the record says, and its tag', async (t) => {
   t.same(describeRefusal({ kind: 'alert', alert: 40, name: 'handshake failure' }), { words: 'with alert handshake failure (40); the device was sent the same alert', tag: 'tls:server-alert-40' });
   t.equal(describeRefusal({ kind: 'reset' }).tag, 'tls:server-reset');
   t.equal(describeRefusal({ kind: 'closed' }).tag, 'tls:server-closed');
+  t.equal(describeRefusal({ kind: 'silent' }).tag, 'tls:server-silent');
 });
 
 t.test('the alert a device is sent: fatal, in clear, in a record of its newest version', async (t) => {
