@@ -91,8 +91,9 @@ export type UpstreamProbe =
   /** The server asked for a client certificate we do not hold: only the device can talk to it. */
   | { readonly outcome: 'client-certificate'; readonly reason: string }
   /**
-   * The server refused the device's offer with an alert (layers/server-tls-refusal.ts): the device
-   * is sent the same. `failure` says it for the record.
+   * The server refused the device's offer before any handshake of its own, with an alert, a reset,
+   * a close or silence (layers/server-tls-refusal.ts): the device meets the same. `failure` says
+   * it for the record.
    */
   | { readonly outcome: 'refused'; readonly refusal: ServerRefusal; readonly failure: UpstreamFailure }
   /** Unreachable, unverifiable, or a TLS it and we do not share; `reason` is one line. */

@@ -1,6 +1,6 @@
 // A server that refuses the TLS offer made on a device's behalf, and the same refusal said to the
 // device. Before we answer a device's ClientHello we offer its server what the device offered
-// (upstream-contexts.ts). A server that will not take that offer says so in one of three ways,
+// (upstream-contexts.ts). A server that will not take that offer says so in one of four ways,
 // each before any handshake of its own:
 //   - an alert: no suite, signature scheme or version in common (handshake_failure,
 //     protocol_version, insufficient_security), a name it does not serve (unrecognized_name), a
@@ -33,7 +33,7 @@ const ALERT_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['ERR_SSL_TLSV1_UNRECOGNIZED_NAME', 112],
 ]);
 
-/** A server's refusal: its alert (number and name), its reset, or its close. */
+/** A server's refusal: its alert (number and name), its reset, its close, or its silence. */
 export type ServerRefusal =
   | { readonly kind: 'alert'; readonly alert: number; readonly name: string }
   | { readonly kind: 'reset' }
@@ -62,7 +62,7 @@ export function serverRefusal(error: unknown, serverBytes: number | undefined): 
   return typeof errno === 'number' ? { kind: 'reset' } : { kind: 'closed' };
 }
 
-/** What the record of a refused connection says of it, and its tag (`tls:server-alert-40`, `tls:server-reset`, `tls:server-closed`). */
+/** What the record of a refused connection says of it, and its tag (`tls:server-alert-40`, `tls:server-reset`, `tls:server-closed`, `tls:server-silent`). */
 export function describeRefusal(refusal: ServerRefusal): { readonly words: string; readonly tag: string } {
   switch (refusal.kind) {
     case 'alert':
