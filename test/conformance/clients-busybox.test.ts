@@ -4,10 +4,10 @@
 // minimal: a few AES suites, two groups, and no signature_algorithms at all, which tells a server
 // it takes SHA-1 signatures only (RFC 5246 §7.4.1.4.1). A server whose OpenSSL 3 refuses SHA-1
 // signatures (Node's, at its default security level) refuses it: handshake_failure. Through
-// phonehome it got through until 2026-12-07, because our ClientHello offered SHA-256 and better
-// (src/proxy/upstream-hello-extensions.ts), and then the device was answered with a handshake of
-// ours and a 502 for its request, where direct it gets the server's alert
-// (src/proxy/layers/server-tls-refusal.ts).
+// phonehome it got through until 2026-12-07: our ClientHello offered SHA-256 and better
+// (src/proxy/upstream-hello-extensions.ts). With that mended, the server refused us, and the
+// device was still answered with a handshake of ours and a 502 for its request, where direct it
+// gets the server's alert (src/proxy/layers/server-tls-refusal.ts).
 
 import t from 'tap';
 import type { Flow } from '../../src/model/flow.js';
