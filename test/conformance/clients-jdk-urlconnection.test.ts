@@ -6,13 +6,21 @@
 // compiled with javac into a temporary folder. The origin's record and what the client got must be
 // the same in every mode.
 
+import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
-import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, startProxyUnderTest, startRecordingOrigin, withoutConnectionKeepAlive, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { startLab, tempDir } from '../helpers/lab.js';
+import { clientProxyArgs, differential, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, withoutConnectionKeepAlive, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 import { compileJava, jdkMissing, runJava } from './java-clients.js';
 
+/** The JDK's switch for an SSL 2.0-format ClientHello, as old Java apps set it. */
+const SSLV2_HELLO = '-Dhttps.protocols=SSLv2Hello,TLSv1,TLSv1.1,TLSv1.2';
+
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {};
+const knownDifferences: KnownDifferences = {
+  'jdk-urlconnection with SSLv2Hello (https) @ http-proxy origin':
+    'a device that sends no SNI (an SSL 2.0-format hello has no extensions) and names its server in its CONNECT: phonehome sends that name as SNI upstream, where direct the server reads none (src/proxy/context.ts, upstreamNameOf); over SOCKS5 the JDK gives an address, and no SNI goes',
+};
 
 t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => {
   const classPath = await compileJava(t, ['jdk-urlconnection/UrlConnectionClient.java', 'java/PemTrust.java']);
@@ -29,6 +37,31 @@ t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => 
     const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never });
     t.teardown(() => origin.close());
     await differential(t, proxy, origin, { name: 'jdk-urlconnection GET + POSTs + PUT (https)', run: runAgainst(origin) }, knownDifferences);
+  });
+
+  t.test('an old Java app\'s SSL 2.0-format ClientHello (https.protocols with SSLv2Hello, the default of Java 6): decrypted, and the server reads what it reads direct', async (t) => {
+    // A server of that era's settings (SHA-1 signatures: such a hello names no signature scheme).
+    const origin = await startRecordingOrigin({ tls: true, alpn: ['http/1.1'], handler: jsonEchoHandler as never, tlsOptions: { ciphers: 'DEFAULT:@SECLEVEL=0' } });
+    t.teardown(() => origin.close());
+    const hosts = path.join(work, 'hosts-sslv2');
+    fs.writeFileSync(hosts, `127.0.0.1 ${origin.hostname}\n`);
+    const run = async (context: RunContext): Promise<string> => {
+      const { mode, port } = clientProxyArgs(context);
+      const java = await runClient('java', [SSLV2_HELLO, `-Djdk.net.hosts.file=${hosts}`, '-cp', classPath, 'UrlConnectionClient', mode, String(port), context.caFile, `https://${origin.hostname}:${origin.port}`]);
+      if (java.status !== 0) throw new Error(`the client failed: ${java.text}`);
+      return java.text;
+    };
+    await differential(t, proxy, origin, { name: 'jdk-urlconnection with SSLv2Hello (https)', run }, knownDifferences);
+    // Until 2026-12-07 the hello was not taken for TLS: relayed as a raw stream, never decrypted.
+    const lab = await startLab();
+    t.teardown(() => lab.close());
+    const caFile = path.join(work, 'lab-ca.pem');
+    fs.writeFileSync(caFile, lab.ca.certPem);
+    const java = await runClient('java', [SSLV2_HELLO, '-cp', classPath, 'UrlConnectionClient', 'http', String(lab.port), caFile, `https://${origin.hostname}:${origin.port}`]);
+    t.equal(java.status, 0, `through a capture: ${java.text.slice(0, 300)}`);
+    const flow = await lab.next('flow:end', (f) => f.kind === 'http' && f.target.port === origin.port);
+    t.ok(flow.tags.includes('decrypted'), `its requests were decrypted (${flow.tags})`);
+    t.equal(flow.request?.url, `https://${origin.hostname}:${origin.port}/profile?id=42`);
   });
 
   t.test('an origin in clear', async (t) => {

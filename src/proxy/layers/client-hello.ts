@@ -48,7 +48,7 @@ export function tlsVersionNamed(text: string | null | undefined): TlsVersionName
 }
 
 /** The first byte of a TLS handshake record, and so of every ClientHello. */
-export const RECORD_HANDSHAKE = 0x16;
+const RECORD_HANDSHAKE = 0x16;
 const HANDSHAKE_CLIENT_HELLO = 1;
 const EXTENSION_SERVER_NAME = 0;
 const EXTENSION_ALPN = 16;
@@ -90,7 +90,45 @@ function handshakeBytes(bytes: Buffer): Buffer | 'partial' | string {
   }
 }
 
+/**
+ * Whether `bytes` open a ClientHello: a TLS handshake record, or the SSL 2.0-format hello that
+ * offers TLS (sslv2ClientHello); 'too-short' while fewer than the five bytes that tell the latter
+ * have come.
+ */
+export function opensClientHello(bytes: Buffer): 'yes' | 'no' | 'too-short' {
+  if (bytes.length === 0) return 'too-short';
+  if (bytes[0] === RECORD_HANDSHAKE) return 'yes';
+  if ((bytes[0]! & 0x80) === 0) return 'no';
+  if (bytes.length < 5) return 'too-short';
+  return bytes[2] === HANDSHAKE_CLIENT_HELLO && bytes[3] === 3 && bytes[4]! <= 3 ? 'yes' : 'no';
+}
+
+/**
+ * An SSL 2.0-format ClientHello that offers TLS (RFC 5246 appendix E.2): how Java 6, OpenSSL 0.9.8
+ * clients by default and a JDK with `SSLv2Hello` enabled wrap their hello, for servers that
+ * spoke only SSL 2.0. A two-byte record header with its high bit set, message type 1, the newest
+ * version (3.x: TLS; SSL 2.0 itself, 0.2, is not read), the lengths of the cipher specs (three
+ * bytes each, those of TLS suites beginning with 0), of the session id and of the challenge, then
+ * those. No extensions: no SNI, no ALPN, no signature schemes. OpenSSL still reads it and answers
+ * in TLS records. Until 2026-12-07 such a hello was relayed as a raw stream: faithful, but never
+ * decrypted.
+ */
+function sslv2ClientHello(bytes: Buffer): ClientHelloResult {
+  if (opensClientHello(bytes) !== 'yes') return bytes.length < 5 ? { kind: 'partial' } : { kind: 'invalid', reason: 'not a TLS handshake record' };
+  const length = ((bytes[0]! & 0x7f) << 8) | bytes[1]!;
+  if (bytes.length < 2 + length) return { kind: 'partial' };
+  const body = bytes.subarray(2, 2 + length);
+  if (body.length < 9) return { kind: 'invalid', reason: 'truncated SSL 2.0-format ClientHello' };
+  const specsLength = body.readUInt16BE(3);
+  if (specsLength % 3 !== 0 || 9 + specsLength + body.readUInt16BE(5) + body.readUInt16BE(7) > body.length) return { kind: 'invalid', reason: 'SSL 2.0-format ClientHello lengths run past it' };
+  const suites: number[] = [];
+  for (let at = 9; at < 9 + specsLength; at += 3) if (body[at] === 0) suites.push(body.readUInt16BE(at + 1));
+  return withServerKey({ kind: 'client-hello', alpn: [], versions: { oldest: LEGACY_OLDEST, newest: legacyVersion(body.readUInt16BE(1)) }, suites: realSuites(suites) }, suites, undefined);
+}
+
 export function parseClientHello(bytes: Buffer): ClientHelloResult {
+  // An SSL 2.0-format record header (high bit set) is never a TLS record's first byte.
+  if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) return sslv2ClientHello(bytes);
   const handshake = handshakeBytes(bytes.subarray(0, maxClientHelloBytes + 5 * 8));
   if (handshake === 'partial') return bytes.length > maxClientHelloBytes + 5 * 8 ? { kind: 'invalid', reason: 'ClientHello too large' } : { kind: 'partial' };
   if (typeof handshake === 'string') return { kind: 'invalid', reason: handshake };

@@ -2,6 +2,7 @@
 // (mitmproxy's next_layer): every mode (HTTP proxy CONNECT, SOCKS5, transparent) learns where a
 // connection was going and then asks this. Pure, so it is table-tested without sockets.
 
+import { opensClientHello } from './client-hello.js';
 import { firstHeadRefusal } from './http1-head-refusal.js';
 import { readRequestLine } from './http1-request-line.js';
 import type { MailProtocol } from './starttls-watcher.js';
@@ -54,7 +55,8 @@ export function decideNextLayer(first: Buffer | undefined, port: number, quiet?:
     // by it, and anything else is relayed as raw would relay it.
     return quiet ? { layer: 'starttls', protocol: mail, why: quiet } : { layer: 'wait' };
   }
-  if (first[0] === 0x16) return { layer: 'tls' };
+  // A TLS record, or an SSL 2.0-format hello that offers TLS (old Java and OpenSSL clients).
+  if (opensClientHello(first) === 'yes') return { layer: 'tls' };
   const head = first.subarray(0, 16).toString('latin1');
   if (head.startsWith(HTTP2_PREFACE.slice(0, Math.min(head.length, HTTP2_PREFACE.length))) && head.length >= 4) return { layer: 'http2' };
   // A line like "EHLO phone" or "USER bob" is another protocol, and so is one our HTTP/1 parser

@@ -6,11 +6,11 @@
 import type { Duplex } from 'node:stream';
 import { limits } from '../../limits.js';
 import { peekSocket, type PeekResult } from '../socket-peek.js';
-import { maxClientHelloBytes, parseClientHello, RECORD_HANDSHAKE, type ClientHelloResult } from './client-hello.js';
+import { maxClientHelloBytes, opensClientHello, parseClientHello, type ClientHelloResult } from './client-hello.js';
 
 /**
  * Looks at the device's first bytes without reading them until they are a whole ClientHello, or
- * plainly not one (any first byte but a TLS handshake record's), or the device stays silent for
+ * plainly not one (opensClientHello), or the device stays silent for
  * `silenceMs`, stops short, or takes longer than the ClientHello timeout, or `signal` stops it.
  * False, with nothing started, when this socket cannot be peeked: the caller reads it
  * (readClientHello).
@@ -24,11 +24,12 @@ export function peekClientHello(socket: Duplex, silenceMs: number, done: (result
  * for the TLS library to refuse): what wholeClientHelloOrOther said when it said enough.
  */
 export function peekedClientHello(result: PeekResult): boolean {
-  return result.outcome === 'enough' && result.bytes[0] === RECORD_HANDSHAKE;
+  return result.outcome === 'enough' && opensClientHello(result.bytes) === 'yes';
 }
 
 function wholeClientHelloOrOther(bytes: Buffer): boolean {
-  return bytes.length > 0 && (bytes[0] !== RECORD_HANDSHAKE || parseClientHello(bytes).kind !== 'partial');
+  const opens = opensClientHello(bytes);
+  return opens === 'no' || (opens === 'yes' && parseClientHello(bytes).kind !== 'partial');
 }
 
 /**

@@ -189,3 +189,33 @@ t.test('built hellos: split, fragmented, minimal and hostile', async (t) => {
   }
   t.same([...kinds.keys()].filter((k) => !['partial', 'invalid', 'client-hello'].includes(k)), [], 'one corrupted byte anywhere: an answer, never a throw');
 });
+
+// The SSL 2.0-format ClientHello of Debian's JDK 17 with SSLv2Hello enabled (https.protocols), as
+// caught from it: the format Java 6 and OpenSSL 0.9.8 clients sent by default.
+const JDK_SSLV2_HELLO = Buffer.from('8095010303006c0000002000c02c00c02b00cca900c03000cca800c02f00009f00ccaa0000a300009e0000a200c02400c02800c02300c02700006b00006a00006700004000c00a0700c000c01400c00906004000c01300003900003800003300003200009d00009c00003d00003c00003500002f0000ff9b0bbcaa7fff9fbdcb2244412deca09c56169b53f6ab796380a775dd81cbe9c2', 'hex');
+
+t.test('an SSL 2.0-format ClientHello that offers TLS (an old Java or OpenSSL client): its versions and TLS suites, no SNI or ALPN', async (t) => {
+  const hello = parseClientHello(JDK_SSLV2_HELLO);
+  t.equal(hello.kind, 'client-hello');
+  if (hello.kind !== 'client-hello') return;
+  t.same(hello.versions, { oldest: 'TLSv1', newest: 'TLSv1.2' }, 'TLS 1.2 at most, down to 1.0 as any hello without supported_versions');
+  t.equal(hello.suites[0], 0xc02c, 'its first TLS suite first');
+  t.notOk(hello.suites.includes(0x00ff), 'the renegotiation signal left out');
+  t.notOk(hello.suites.includes(0x00c0), 'an SSL 2.0 cipher spec (07 00 c0: its first byte not 0) is not read as a TLS suite');
+  t.equal(hello.suites.length, 33, 'its 36 specs: 34 TLS ones, less the renegotiation signal');
+  t.equal(hello.sni, undefined);
+  t.same(hello.alpn, []);
+  t.equal(hello.schemes, undefined, 'no signature schemes: the upstream offer says what their absence means');
+  t.same(parseClientHello(JDK_SSLV2_HELLO.subarray(0, 100)), { kind: 'partial' }, 'cut short: partial');
+  t.same(parseClientHello(JDK_SSLV2_HELLO.subarray(0, 3)), { kind: 'partial' }, 'too short to tell: partial');
+});
+
+t.test('look-alikes of an SSL 2.0-format hello are not read as one', async (t) => {
+  const sslv2Itself = Buffer.from(JDK_SSLV2_HELLO);
+  sslv2Itself.writeUInt16BE(0x0002, 3);
+  t.equal(parseClientHello(sslv2Itself).kind, 'invalid', 'SSL 2.0 itself (version 0.2)');
+  t.equal(parseClientHello(Buffer.from([0x80, 0x10, 0x05, 0x03, 0x01, 0, 0, 0, 0])).kind, 'invalid', 'a binary protocol with the high bit set, message type 5');
+  const lying = Buffer.from(JDK_SSLV2_HELLO);
+  lying.writeUInt16BE(0x0fff, 5);
+  t.equal(parseClientHello(lying).kind, 'invalid', 'lengths that run past the record');
+});

@@ -6,6 +6,10 @@ import { decideNextLayer, type ClientQuiet } from '../../../src/proxy/layers/nex
 const rows: Array<[string, Buffer | undefined, number, ClientQuiet | undefined, string]> = [
   ['a ClientHello', Buffer.from([0x16, 3, 1, 0, 200, 1]), 443, undefined, 'tls'],
   ['a ClientHello on an odd port', Buffer.from([0x16, 3, 3]), 8443, undefined, 'tls'],
+  ['an SSL 2.0-format ClientHello that offers TLS 1.2 (an old Java or OpenSSL client)', Buffer.from('8095010303006c0000002000c02c', 'hex'), 443, undefined, 'tls'],
+  ['look-alike: SSL 2.0 itself (version 0.2)', Buffer.from('802e0100020015', 'hex'), 443, undefined, 'raw'],
+  ['look-alike: a binary protocol with the high bit set', Buffer.from([0x80, 0x10, 0x05, 0x03, 0x01]), 9000, undefined, 'raw'],
+  ['look-alike: four bytes with the high bit set, too few to tell', Buffer.from([0x80, 0x95, 0x01, 0x03]), 9000, undefined, 'raw'],
   ['an HTTP/1.1 request line', Buffer.from('GET /index.html HTTP/1.1\r\n'), 80, undefined, 'http1'],
   ['a POST', Buffer.from('POST /upload HTTP/1.1\r\n'), 8080, undefined, 'http1'],
   ['the h2c preface', Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 80, undefined, 'http2'],
