@@ -19,6 +19,14 @@ export interface TlsFacts {
    */
   sniAsSent?: string;
   /**
+   * The ClientHello had no server name at all (an SSL 2.0-format hello, Java 6, IoT stacks): its
+   * server is sent none either (upstreamServername), and its certificate is still checked against
+   * the target's name when the device gave one. Until 2026-12-07 a device that named its server
+   * in a CONNECT had that name sent as SNI, where direct the server read none: a server with
+   * several sites on one address may answer the two otherwise.
+   */
+  noSniSent?: true;
+  /**
    * What the client's ClientHello offered that the connections to its server follow (its ALPN
    * list, versions, suites, schemes, groups, OCSP request, one kind of server key): read once, and
    * handed as it is to upstream.ts (deviceOffer).
@@ -71,6 +79,7 @@ export function tlsFactsOfHello(hello: Extract<ClientHelloResult, { kind: 'clien
   return {
     offered, ...(sni !== undefined ? { sni } : {}),
     ...(sni !== undefined && hello.sni !== undefined && hello.sni !== sni ? { sniAsSent: hello.sni } : {}),
+    ...(hello.sni === undefined ? { noSniSent: true } : {}),
   };
 }
 
@@ -86,10 +95,12 @@ export const NO_OFFER: DeviceOffer = { alpn: [] };
 
 /**
  * The name to send and verify upstream: the device's SNI, else the target when it is a name. A
- * device that gave only an address gets none: upstream-identity.ts says what is checked then.
+ * device whose ClientHello had no server name gets none sent (TlsFacts.noSniSent): the server's
+ * certificate is then checked against the target's name by tls.connect itself (its host), or,
+ * for a device that gave only an address, as upstream-identity.ts says.
  */
 export function upstreamServername(context: ConnectionContext): string | undefined {
-  return upstreamNameOf(context.tls?.sniAsSent ?? context.tls?.sni, context.target);
+  return context.tls?.noSniSent ? undefined : upstreamNameOf(context.tls?.sniAsSent ?? context.tls?.sni, context.target);
 }
 
 /** The name our leaf for this connection names: the validated SNI, else the target when it is a name. */

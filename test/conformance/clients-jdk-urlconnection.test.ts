@@ -17,10 +17,7 @@ import { compileJava, jdkMissing, runJava } from './java-clients.js';
 const SSLV2_HELLO = '-Dhttps.protocols=SSLv2Hello,TLSv1,TLSv1.1,TLSv1.2';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
-const knownDifferences: KnownDifferences = {
-  'jdk-urlconnection with SSLv2Hello (https) @ http-proxy origin':
-    'a device that sends no SNI (an SSL 2.0-format hello has no extensions) and names its server in its CONNECT: phonehome sends that name as SNI upstream, where direct the server reads none (src/proxy/context.ts, upstreamNameOf); over SOCKS5 the JDK gives an address, and no SNI goes',
-};
+const knownDifferences: KnownDifferences = {};
 
 t.test('the JDK HttpURLConnection', { skip: jdkMissing ?? false }, async (t) => {
   const classPath = await compileJava(t, ['jdk-urlconnection/UrlConnectionClient.java', 'java/PemTrust.java']);

@@ -37,6 +37,8 @@ export interface ExchangeRoute {
   readonly sni?: string;
   /** The SNI as the device wrote it, when it differs from `sni` (TlsFacts.sniAsSent): what the server is sent. */
   readonly sniAsSent?: string;
+  /** The device's ClientHello had no server name: none is sent upstream either (TlsFacts.noSniSent). */
+  readonly noSniSent?: true;
   readonly alpn?: string;
   readonly tlsRecord?: TlsRecord;
   /** The connection's own upstream agent, when it has one. */
@@ -182,7 +184,8 @@ export class Http1Layer {
     );
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
-      ...(route.tls ? { servername: upstreamNameOf(route.sniAsSent ?? route.sni, route.target) ?? '' } : {}),
+      // '' sends none: Node's agent would otherwise name the Host header.
+      ...(route.tls ? { servername: route.noSniSent ? '' : upstreamNameOf(route.sniAsSent ?? route.sni, route.target) ?? '' } : {}),
       sentToUsAsProxy: route.sentToUsAsProxy, insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
@@ -199,7 +202,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   const scheme = kind === 'ws' ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
   return {
     client: context.client, connection: context.id, mode: context.mode, target: context.target, tls: secure,
-    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.sniAsSent ? { sniAsSent: context.tls.sniAsSent } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.sniAsSent ? { sniAsSent: context.tls.sniAsSent } : {}), ...(context.tls?.noSniSent ? { noSniSent: true } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent.nodeAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host), sentToUsAsProxy: context.mode === 'http',
