@@ -92,15 +92,20 @@ function handshakeBytes(bytes: Buffer): Buffer | 'partial' | string {
 
 /**
  * Whether `bytes` open a ClientHello: a TLS handshake record, or the SSL 2.0-format hello that
- * offers TLS (sslv2ClientHello); 'too-short' while fewer than the five bytes that tell the latter
- * have come.
+ * offers TLS (sslv2ClientHello); 'too-short' while the bytes so far fit the latter's first five
+ * and do not yet tell. Each byte that does not fit says 'no' at once, so that another protocol's
+ * short first message with its high bit set is not held back while we wait for more.
  */
 export function opensClientHello(bytes: Buffer): 'yes' | 'no' | 'too-short' {
   if (bytes.length === 0) return 'too-short';
   if (bytes[0] === RECORD_HANDSHAKE) return 'yes';
   if ((bytes[0]! & 0x80) === 0) return 'no';
-  if (bytes.length < 5) return 'too-short';
-  return bytes[2] === HANDSHAKE_CLIENT_HELLO && bytes[3] === 3 && bytes[4]! <= 3 ? 'yes' : 'no';
+  // The record's length (a hello has at least 9 bytes), the message type, TLS's major version, its minor.
+  if (bytes.length >= 2 && (((bytes[0]! & 0x7f) << 8) | bytes[1]!) < 9) return 'no';
+  if (bytes.length >= 3 && bytes[2] !== HANDSHAKE_CLIENT_HELLO) return 'no';
+  if (bytes.length >= 4 && bytes[3] !== 3) return 'no';
+  if (bytes.length >= 5) return bytes[4]! <= 3 ? 'yes' : 'no';
+  return 'too-short';
 }
 
 /**

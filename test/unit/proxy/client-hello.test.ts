@@ -219,3 +219,20 @@ t.test('look-alikes of an SSL 2.0-format hello are not read as one', async (t) =
   lying.writeUInt16BE(0x0fff, 5);
   t.equal(parseClientHello(lying).kind, 'invalid', 'lengths that run past the record');
 });
+
+t.test('which first bytes open a ClientHello: a byte that cannot fit an SSL 2.0-format hello says no at once', async (t) => {
+  const { opensClientHello } = await import('../../../src/proxy/layers/client-hello.js');
+  const rows: Array<[string, number[], ReturnType<typeof opensClientHello>]> = [
+    ['a TLS record', [0x16], 'yes'],
+    ['nothing yet', [], 'too-short'],
+    ['plain text', [0x47, 0x45], 'no'],
+    ['the JDK\'s SSL 2.0-format hello, whole header', [...JDK_SSLV2_HELLO.subarray(0, 5)], 'yes'],
+    ['its first byte alone', [0x80], 'too-short'],
+    ['its first four bytes', [...JDK_SSLV2_HELLO.subarray(0, 4)], 'too-short'],
+    ['a high bit and a length too short for a hello', [0x80, 0x04], 'no'],
+    ['a high bit and another message type', [0x80, 0x20, 0x05], 'no'],
+    ['SSL 2.0 itself (major version 0)', [0x80, 0x2e, 0x01, 0x00], 'no'],
+    ['a minor version past TLS 1.2', [0x80, 0x2e, 0x01, 0x03, 0x09], 'no'],
+  ];
+  for (const [name, bytes, expected] of rows) t.equal(opensClientHello(Buffer.from(bytes)), expected, name);
+});
