@@ -11,7 +11,7 @@ import { Duplex } from 'node:stream';
 import { limits } from '../limits.js';
 import { describeError } from '../util/errors.js';
 import { ServerHandshakeWatcher } from './layers/server-handshake-watcher.js';
-import { serverRefusal, type ServerRefusal } from './layers/server-tls-refusal.js';
+import { HANDSHAKE_TIMEOUT, serverRefusal, type ServerRefusal } from './layers/server-tls-refusal.js';
 import { UpstreamSessions } from './upstream-sessions.js';
 import { ConnectionAgent } from './connection-agent.js';
 import { withFields } from '../util/with-fields.js';
@@ -181,9 +181,6 @@ function noteServerBytesOnFailure(secure: tls.TLSSocket, tcp: net.Socket): void 
 function serverBytesAtFailure(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null ? serverBytesAtFailures.get(error) : undefined;
 }
-
-/** The code of our own deadline on a server's handshake (limits.upstreamConnectTimeoutMs); Node's server names its own so. */
-const HANDSHAKE_TIMEOUT = 'ERR_TLS_HANDSHAKE_TIMEOUT';
 
 /** The size of a TLS record holding one alert: its 5-byte header, a level and a description. */
 const ALERT_RECORD_BYTES = 7;

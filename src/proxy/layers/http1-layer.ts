@@ -11,7 +11,7 @@ import { limits } from '../../limits.js';
 import { describeError } from '../../util/errors.js';
 import { normalizeClientIp } from '../access/client-access.js';
 import { parseTarget, type Target } from '../access/target.js';
-import { upstreamNameOf, urlAuthority, type ConnectionContext } from '../context.js';
+import { upstreamNameOf, upstreamServername, urlAuthority, type ConnectionContext } from '../context.js';
 import { tlsRecordFor } from '../tls-record.js';
 import { takeFirstConnection } from '../first-connection.js';
 import type { FlowTracker } from '../flow-tracker.js';
@@ -35,10 +35,12 @@ export interface ExchangeRoute {
   readonly target: Target;
   readonly tls: boolean;
   readonly sni?: string;
-  /** The SNI as the device wrote it, when it differs from `sni` (TlsFacts.sniAsSent): what the server is sent. */
-  readonly sniAsSent?: string;
-  /** The device's ClientHello had no server name: none is sent upstream either (TlsFacts.noSniSent). */
-  readonly noSniSent?: true;
+  /**
+   * The name the server is sent, from the device's ClientHello (upstreamServername: its SNI as
+   * written, none when it sent none); absent where the device sent no ClientHello to us (an
+   * `https://` request to the proxy port in clear), whose server is sent the target's name.
+   */
+  readonly upstreamServername?: string;
   readonly alpn?: string;
   readonly tlsRecord?: TlsRecord;
   /** The connection's own upstream agent, when it has one. */
@@ -185,7 +187,7 @@ export class Http1Layer {
     return {
       tls: route.tls, host: route.target.host, port: route.target.port,
       // '' sends none: Node's agent would otherwise name the Host header.
-      ...(route.tls ? { servername: route.noSniSent ? '' : upstreamNameOf(route.sniAsSent ?? route.sni, route.target) ?? '' } : {}),
+      ...(route.tls ? { servername: route.upstreamServername ?? upstreamNameOf(undefined, route.target) ?? '' } : {}),
       sentToUsAsProxy: route.sentToUsAsProxy, insecure: this.#options.insecureUpstream, ...(route.agent ? { agent: route.agent } : {}), observer: recorder,
     };
   }
@@ -202,7 +204,7 @@ export function routeOf(req: http.IncomingMessage, context: ConnectionContext, k
   const scheme = kind === 'ws' ? (secure ? 'wss' : 'ws') : secure ? 'https' : 'http';
   return {
     client: context.client, connection: context.id, mode: context.mode, target: context.target, tls: secure,
-    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls?.sniAsSent ? { sniAsSent: context.tls.sniAsSent } : {}), ...(context.tls?.noSniSent ? { noSniSent: true } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
+    ...(context.tls?.sni ? { sni: context.tls.sni } : {}), ...(context.tls ? { upstreamServername: upstreamServername(context) ?? '' } : {}), ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
     ...tlsRecordFor(context), ...(context.upstreamAgent ? { agent: context.upstreamAgent.nodeAgent } : {}),
     url: `${scheme}://${urlAuthority(context, req.headers.host)}${pathOf(req.url ?? '/')}`,
     tags: connectionTags(context, req.headers.host), sentToUsAsProxy: context.mode === 'http',

@@ -33,6 +33,9 @@ const ALERT_BY_CODE: ReadonlyMap<string, number> = new Map([
   ['ERR_SSL_TLSV1_UNRECOGNIZED_NAME', 112],
 ]);
 
+/** The code of our own deadline on a server's handshake (upstream.ts); Node's server names its own so. */
+export const HANDSHAKE_TIMEOUT = 'ERR_TLS_HANDSHAKE_TIMEOUT';
+
 /** A server's refusal: its alert (number and name), its reset, its close, or its silence. */
 export type ServerRefusal =
   | { readonly kind: 'alert'; readonly alert: number; readonly name: string }
@@ -57,7 +60,7 @@ export function serverRefusal(error: unknown, serverBytes: number | undefined): 
   const name = alert === undefined ? undefined : REFUSING_ALERTS.get(alert);
   if (alert !== undefined && name !== undefined) return { kind: 'alert', alert, name };
   if (serverBytes !== 0) return undefined;
-  if (codeText === 'ERR_TLS_HANDSHAKE_TIMEOUT') return { kind: 'silent' };
+  if (codeText === HANDSHAKE_TIMEOUT) return { kind: 'silent' };
   if (codeText !== 'ECONNRESET') return undefined;
   return typeof errno === 'number' ? { kind: 'reset' } : { kind: 'closed' };
 }
