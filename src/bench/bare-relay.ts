@@ -21,7 +21,8 @@ const contextFor = (host: string): tls.SecureContext => {
   let context = contexts.get(host);
   if (!context) {
     const leaf = ca.issueLeaf(host);
-    context = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem + ca.certPem });
+    // The leaf alone, as phonehome sends it (ca/leaf-store.ts).
+    context = tls.createSecureContext({ key: leaf.keyPem, cert: leaf.certPem });
     contexts.set(host, context);
   }
   return context;
