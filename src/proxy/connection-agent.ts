@@ -64,7 +64,7 @@ export interface ConnectionAgentOptions {
 }
 
 /** What ClientRequest hands addRequest: the options of http.request. */
-interface RequestTarget {
+export interface RequestTarget {
   readonly host?: string | null;
   readonly port?: number | string | null;
   readonly servername?: string;
@@ -145,6 +145,48 @@ export class ConnectionAgent {
    */
   whenServerGone(listener: (reset: boolean) => void): void {
     this.#onServerGone = listener;
+  }
+
+  /**
+   * The server connection for what the device sends next, taken from this agent for good (the rest
+   * of a device connection relayed as bytes, after a request our parser refused): the kept one
+   * when there is one, as direct the device would send on it; else a new one (the probe's when it
+   * is still unused), offering the device's ALPN list without h2 (the device speaks HTTP/1 on it).
+   * Resolved once it can carry bytes. The agent serves no more requests, and no longer tells of a
+   * server connection gone. `target` as a request's: the server, and the TLS name planned.
+   */
+  takeConnection(target: RequestTarget): Promise<net.Socket> {
+    this.keepAlive = false;
+    this.#onServerGone = undefined;
+    const kept = this.#socket;
+    if (kept && this.#idle && kept.writable && !kept.destroyed) {
+      this.#socket = undefined;
+      this.#idle = false;
+      kept.removeAllListeners('free');
+      kept.removeAllListeners('agentRemove');
+      kept.off('error', destroyOnIdleError);
+      kept.ref();
+      return Promise.resolve(kept);
+    }
+    kept?.destroy();
+    this.#socket = undefined;
+    const reserved = this.#takeReserved();
+    if (reserved) return Promise.resolve(reserved);
+    const servername = this.#options.plain ? '' : serverNameOf(target);
+    const socket = this.#connect(target, servername, this.#options.alpn.filter((protocol) => protocol !== 'h2'));
+    return new Promise((resolve, reject) => {
+      const ready = this.#options.plain ? 'connect' : 'secureConnect';
+      const onReady = (): void => {
+        socket.off('error', reject);
+        resolve(socket);
+      };
+      // A TCP connection made before (first-connection.ts) is connected already.
+      if (this.#options.plain && !socket.connecting) onReady();
+      else {
+        socket.once(ready, onReady);
+        socket.once('error', reject);
+      }
+    });
   }
 
   /**

@@ -97,13 +97,14 @@ export class InterceptingProxy {
       ...(options.upstreamTlsMin ? { tlsMin: options.upstreamTlsMin } : {}), ...(options.clientCertificates ? { clientCertificates: options.clientCertificates } : {}),
     });
     const tracker = this.#tracker;
+    const raw = new RawLayer(tracker, options.events, options.lookup, options.opaqueObserver);
     this.#http1 = new Http1Layer({
       tracker, relay: new RequestOrUpgradeRelay(this.#upstream.agents), bodyLimitBytes: options.bodyLimitBytes, insecureUpstream: options.insecureUpstream,
       plainAgent: (firstConnection) => this.#upstream.plainConnectionAgent(firstConnection),
       onMalformed: (client, mode, reason, tag) => tracker.rejected(client, mode, { host: '', port: 0 }, reason, [tag]),
+      relayRest: (socket, rest, context, why, connect) => raw.relay(socket, rest, context, why, connect),
     });
     const http2 = new Http2Layer(tracker, options.events, options.bodyLimitBytes);
-    const raw = new RawLayer(tracker, options.events, options.lookup, options.opaqueObserver);
     const tls = new TlsLayer({
       events: options.events, tracker, leaves: this.#leaves, upstream: this.#upstream, passthrough: options.passthrough, http1: this.#http1, http2, raw, ...(options.keylog ? { keylog: options.keylog } : {}),
       ...(options.deviceTlsObserver ? { deviceTls: options.deviceTlsObserver } : {}),

@@ -127,8 +127,12 @@ export interface OriginOptions {
   readonly alpn?: readonly string[];
   /** Answers HTTP/1.1 requests, and HTTP/2 ones when 'h2' is accepted (Node's compatibility API). */
   readonly handler?: (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
-  /** Answers raw bytes: called with all bytes received so far on a connection; what it returns is sent once. */
-  readonly script?: (received: Buffer) => Buffer | undefined;
+  /**
+   * Answers raw bytes: called with all bytes received so far on a connection; what it returns is
+   * sent once. A script that returns `{ answer, used }` answers each request: the bytes it used
+   * are dropped, and it is called again with the rest (a server that keeps its connections).
+   */
+  readonly script?: (received: Buffer) => Buffer | ScriptAnswer | undefined;
   /** After the script's answer the origin ends the connection (a server whose body runs until close). */
   readonly closeAfterScript?: boolean;
   /** Relays each connection's bytes (after TLS) to this plain TCP port on 127.0.0.1, e.g. a broker. */
@@ -137,6 +141,12 @@ export interface OriginOptions {
   readonly keyType?: LeafKeyType;
   /** More of its TLS settings (suites and security level, say), over Node's defaults. */
   readonly tlsOptions?: tls.SecureContextOptions;
+}
+
+/** One answer of a script that answers each request on a connection, and how many bytes of it it used. */
+export interface ScriptAnswer {
+  readonly answer: Buffer;
+  readonly used: number;
 }
 
 export interface RecordingOrigin {
@@ -228,11 +238,19 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
         record(connection(), 'bytes', c);
         if (answered || received.length > MAX_RECORDED_BYTES) return;
         received = Buffer.concat([received, c]);
-        const answer = options.script!(received);
-        if (answer) {
-          answered = true;
-          if (options.closeAfterScript) conn.end(answer);
-          else conn.write(answer);
+        for (;;) {
+          const answer = options.script!(received);
+          if (!answer) break;
+          if (Buffer.isBuffer(answer)) {
+            answered = true;
+            if (options.closeAfterScript) conn.end(answer);
+            else conn.write(answer);
+            break;
+          }
+          // A server that keeps its connection: the next request is read from what is left.
+          received = received.subarray(answer.used);
+          conn.write(answer.answer);
+          if (answer.used <= 0) break;
         }
       });
       return;

@@ -18,7 +18,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import t from 'tap';
 import type { Flow } from '../../src/model/flow.js';
-import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type RunContext } from './differential.js';
+import { differential, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type RunContext, type ScriptAnswer } from './differential.js';
 import { socks5Connect, startLab, within } from '../helpers/lab.js';
 import { runProgram } from '../helpers/run-client.js';
 
@@ -182,6 +182,78 @@ t.test('a head our parser refuses even when lenient, from curl: the server reads
     closesConnections: true,
     run: (context) => curl([...route(context), '-H', 'Content-Length: 9', '-H', 'Content-Length: 9', '--data-binary', 'kwh=12.5\n', `http://${origin.hostname}:${origin.port}/reading`]),
   });
+});
+
+/**
+ * A server that keeps its connections: each whole request (its body read by its first
+ * Content-Length) is answered with its request line, as read, and the connection kept.
+ */
+function keptConnectionServer(received: Buffer): ScriptAnswer | undefined {
+  const end = received.indexOf('\r\n\r\n');
+  if (end < 0) return undefined;
+  const head = received.toString('latin1', 0, end);
+  const length = Number(/^Content-Length: *(\d+)/im.exec(head)?.[1] ?? '0');
+  if (received.length < end + 4 + length) return undefined;
+  const body = `read ${JSON.stringify(head.slice(0, head.indexOf('\r\n')))} and ${length} bytes of body\n`;
+  return { answer: Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n${body}`, 'latin1'), used: end + 4 + length };
+}
+
+t.test('a later request on a kept connection whose head our parser refuses, from curl (--next): the server reads it on the same connection, and curl gets its answer', { skip }, async (t) => {
+  const proxy = await startProxyUnderTest();
+  t.teardown(() => proxy.close());
+  const tlsOrigin = await startRecordingOrigin({ tls: true, hostname: 'legacy.example.test', script: keptConnectionServer });
+  t.teardown(() => tlsOrigin.close());
+  await differential(t, proxy, tlsOrigin, {
+    name: 'curl --next, a space before a colon in the second request, https',
+    closesConnections: true,
+    run: (context) => {
+      const each = ['--http1.1', '--cacert', context.caFile, ...route(context)];
+      const url = `https://${tlsOrigin.hostname}:${tlsOrigin.port}`;
+      return curl([...each, `${url}/status`, '--next', ...each, '-H', 'X-Device-Id : 7', `${url}/report`, '--next', ...each, `${url}/status`]);
+    },
+  });
+  const origin = await startRecordingOrigin({ hostname: 'meter.example.test', script: keptConnectionServer });
+  t.teardown(() => origin.close());
+  await differential(t, proxy, origin, {
+    name: 'curl --next, Content-Length twice in the second request, http',
+    closesConnections: true,
+    run: (context) => {
+      const url = `http://${origin.hostname}:${origin.port}`;
+      return curl([...route(context), `${url}/config`, '--next', ...route(context), '-H', 'Content-Length: 9', '-H', 'Content-Length: 9', '--data-binary', 'kwh=12.5\n', `${url}/reading`]);
+    },
+  });
+});
+
+t.test('a refused later request is captured as a stream after the connection\'s HTTP flows, from its head on, and one pipelined behind a request waits for that request\'s answer', async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const origin = await startRecordingOrigin({ hostname: 'meter.example.test', script: keptConnectionServer });
+  t.teardown(() => origin.close());
+  // A hand-written device: curl does not pipeline. Both requests in one write, then a third.
+  const { socket, reply } = await socks5Connect(lab.port, { host: 'meter.example.test', port: origin.port });
+  t.equal(reply, 0, 'SOCKS5 connected');
+  let received = '';
+  socket.on('data', (c: Buffer) => { received += c.toString('latin1'); });
+  socket.resume();
+  const answers = (n: number): Promise<void> => within(new Promise<void>((resolve) => {
+    const check = (): void => { if ((received.match(/HTTP\/1\.1 200 OK/g) ?? []).length >= n) { socket.off('data', check); resolve(); } };
+    socket.on('data', check);
+    check();
+  }), 10_000, `${n} answers`);
+  socket.write('GET /config HTTP/1.1\r\nHost: meter.example.test\r\n\r\nPOST /reading HTTP/1.1\r\nHost: meter.example.test\r\nContent-Length: 9\r\nContent-Length: 9\r\n\r\nkwh=12.5\n');
+  await answers(2);
+  socket.write('GET /status HTTP/1.1\r\nHost: meter.example.test\r\n\r\n');
+  await answers(3);
+  t.match(received, /read "GET \/config HTTP\/1\.1"[^]*read "POST \/reading HTTP\/1\.1" and 9 bytes[^]*read "GET \/status HTTP\/1\.1"/, 'the server\'s three answers, in order');
+  t.equal(origin.transcript().match(/^--- connection/gm)?.length, 1, 'all on the one server connection, as direct');
+  const first: Flow = await lab.next('flow:end', (f) => f.target.host === 'meter.example.test');
+  t.equal(first.kind, 'http', 'the request before it is an HTTP flow');
+  t.equal(first.request?.url, `http://meter.example.test:${origin.port}/config`);
+  socket.end();
+  const rest: Flow = await lab.next('flow:end', (f) => f.target.host === 'meter.example.test' && f.kind === 'raw');
+  t.ok(rest.tags.includes('stream:http1-parser-refuses'), `the rest is a stream that says why (${rest.tags})`);
+  t.match(rest.stream?.up.bytes.toString('latin1'), /^POST \/reading HTTP\/1\.1\r\n[^]*Content-Length: 9\r\nContent-Length: 9\r\n\r\nkwh=12\.5\nGET \/status HTTP\/1\.1\r\n/, 'from the refused head on, as the device wrote it');
+  t.match(rest.stream?.down.bytes.toString('latin1'), /^HTTP\/1\.1 200 OK\r\n[^]*read "POST \/reading/, 'with the server\'s answers from then on');
 });
 
 t.test('such a connection is captured as a stream that says why, with the head as curl wrote it', { skip }, async (t) => {

@@ -258,3 +258,37 @@ t.test('release: an idle connection closes now, a busy one when its exchange is 
   if (!answer.socket.destroyed) await once(answer.socket, 'close');
   t.pass('and its connection closed after it');
 });
+
+t.test('takeConnection: the kept connection, taken for good, carries raw bytes; the agent tells of it no more', async (t) => {
+  const origin = await countingOrigin(t);
+  const { agent } = deviceAgent(t);
+  let told = false;
+  agent.whenServerGone(() => { told = true; });
+  const first = await get(agent, origin.port, '/1');
+  const taken = await agent.takeConnection({ host: 'api.example.test', port: origin.port, servername: 'api.example.test' });
+  t.equal(taken, first.socket, 'the connection the request went on');
+  const answer = new Promise<string>((resolve) => {
+    let text = '';
+    taken.on('data', (chunk: Buffer) => { text += chunk.toString('latin1'); if (text.endsWith('answer to /raw')) resolve(text); });
+  });
+  taken.write('GET /raw HTTP/1.1\r\nHost: api.example.test\r\n\r\n');
+  t.match(await answer, /^HTTP\/1\.1 200 OK\r\n/, 'the server answers what is written on it');
+  t.same([...origin.arrivedOn.values()], [0, 0], 'on the one connection');
+  taken.destroy();
+  await once(taken, 'close');
+  t.notOk(told, 'its close is not the agent\'s to tell');
+});
+
+t.test('takeConnection with none kept: the probe\'s when unused, else a new one for the planned name', async (t) => {
+  const origin = await countingOrigin(t);
+  const probe = new UpstreamConnector({ upstreamCaPems: [getOriginCa().certPem], insecureUpstream: false, lookup: testLookup });
+  t.teardown(() => probe.destroy());
+  const reserved = await probe.connectTls('api.example.test', origin.port, 'api.example.test', { alpn: ['http/1.1'] });
+  const target = { host: 'api.example.test', port: origin.port, servername: 'api.example.test' };
+  t.equal(await deviceAgent(t, reserved).agent.takeConnection(target), reserved, 'the probe\'s');
+  const fresh = await deviceAgent(t).agent.takeConnection(target) as tls.TLSSocket;
+  t.teardown(() => { fresh.destroy(); reserved.destroy(); });
+  t.ok(fresh.encrypted && !fresh.connecting, 'a new one, ready');
+  await until(() => origin.connections.length === 2, 5000, 'the server to see it');
+  t.equal(origin.connections[1]!.servername, 'api.example.test', 'with the planned name');
+});

@@ -13,7 +13,7 @@ import type { Duplex } from 'node:stream';
 
 export class AnswersInFlight {
   readonly #open = new WeakMap<Duplex, number>();
-  readonly #afterwards = new WeakMap<Duplex, () => void>();
+  readonly #afterwards = new WeakMap<Duplex, Array<() => void>>();
 
   /** `answer` is being written on `connection` until it closes (finished, or cut). */
   track(connection: Duplex, answer: http.ServerResponse): void {
@@ -22,15 +22,19 @@ export class AnswersInFlight {
       const left = (this.#open.get(connection) ?? 1) - 1;
       this.#open.set(connection, left);
       if (left > 0) return;
-      const action = this.#afterwards.get(connection);
+      const actions = this.#afterwards.get(connection) ?? [];
       this.#afterwards.delete(connection);
-      action?.();
+      for (const action of actions) action();
     });
   }
 
-  /** Runs `action` now when no answer is being written on `connection`, else once the last one is. */
+  /** Runs `action` now when no answer is being written on `connection`, else once the last one is (actions in the order given). */
   whenWritten(connection: Duplex, action: () => void): void {
     if ((this.#open.get(connection) ?? 0) === 0) action();
-    else this.#afterwards.set(connection, action);
+    else {
+      const actions = this.#afterwards.get(connection);
+      if (actions) actions.push(action);
+      else this.#afterwards.set(connection, [action]);
+    }
   }
 }

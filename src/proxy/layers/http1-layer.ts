@@ -1,6 +1,8 @@
 // HTTP/1.x on a connection whose destination is known (inside a CONNECT tunnel, decrypted or not;
 // later SOCKS5 and transparent connections): Node's parser reads the requests, the HTTP relay
-// forwards them, and each request or WebSocket becomes one flow through the ExchangeRecorder.
+// forwards them, and each request or WebSocket becomes one flow through the ExchangeRecorder. A
+// request head the parser refuses turns the rest of such a connection into a byte stream to the
+// same server (#relayRest), one raw flow.
 // Absolute-form requests to the proxy port come here too, through exchange().
 
 import http from 'node:http';
@@ -24,7 +26,8 @@ import { declineH2cOffer, H2C_DECLINED_TAG, takeDeclinedH2cOffer } from './h2c-u
 import { pathOf } from './request-path.js';
 import { deviceParserOptions, EVERY_HEADER_LINE } from './http1-leniency.js';
 import { AnswersInFlight } from './answers-in-flight.js';
-import { noteRequest, watchRequestFraming } from './requests-as-sent.js';
+import { noteRequest, takeRefusedRequest, watchRequestFraming } from './requests-as-sent.js';
+import { leaveHttpServer } from './leave-http-server.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -62,6 +65,12 @@ export interface Http1LayerOptions {
   readonly plainAgent: (firstConnection?: () => net.Socket | undefined) => ConnectionAgent;
   /** A malformed request on a connection: recorded as a rejected flow. */
   readonly onMalformed: (client: Endpoint, mode: CaptureMode, reason: string, tag: string) => void;
+  /**
+   * The rest of a device connection, from a request head Node's parser refused (`rest`: what the
+   * device sent from that head on), relayed as bytes to its server (RawLayer.relay) on the
+   * connection `connect` gives.
+   */
+  readonly relayRest: (socket: Duplex, rest: Buffer, context: ConnectionContext, why: string, connect: () => Promise<net.Socket>) => void;
 }
 
 /** No idle bound of our own between a one-destination connection's requests (see makeHttpServer). */
@@ -194,8 +203,45 @@ export class Http1Layer {
 
   #onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
     const context = this.#contexts.get(socket);
-    answerClientError(err, socket, (reason, tag) => this.#options.onMalformed(context?.client ?? clientOf(socket), context?.mode ?? 'http', reason, tag));
+    const record = (reason: string, tag: string): void => this.#options.onMalformed(context?.client ?? clientOf(socket), context?.mode ?? 'http', reason, tag);
+    // A request head the parser refused, on a connection with one destination: the server reads
+    // it direct, and answers it its own way (http1-head-refusal.ts decides so for a first head
+    // seen whole; this is any later one, or one that came in pieces).
+    const rest = isRefusedHead(err) ? takeRefusedRequest(socket) : undefined;
+    if (context && rest && leaveHttpServer(socket)) {
+      this.#relayRest(socket, rest, context, () => record(`malformed request: ${describeError(err)}; its server's connection ended before it could be relayed`, `client:${err.code ?? 'bad-request'}`));
+      return;
+    }
+    answerClientError(err, socket, record);
   }
+
+  /**
+   * Relays the rest of a connection as bytes, from a request head the parser refused, once the
+   * answers to the requests before it are written: direct, the server reads those bytes after
+   * them, on the same connection, which is the one it goes on here too (ConnectionAgent.takeConnection).
+   * A server connection that ended meanwhile ends the device's too, as it would otherwise
+   * (#endWithItsServer); what the device sent is then only recorded (`lost`).
+   */
+  #relayRest(socket: Duplex, rest: Buffer, context: ConnectionContext, lost: () => void): void {
+    const agent = context.upstreamAgent;
+    let serverGone: { reset: boolean } | undefined;
+    agent?.whenServerGone((reset) => { serverGone = { reset }; });
+    this.#answers.whenWritten(socket, () => {
+      if (!agent || serverGone || socket.destroyed || socket.writableEnded) {
+        lost();
+        if (serverGone) this.#endWithItsServer(socket, serverGone.reset);
+        else if (!socket.destroyed && !socket.writableEnded) socket.end();
+        return;
+      }
+      const target = { host: context.target.host, port: context.target.port, ...(context.tls ? { servername: upstreamServername(context) ?? '' } : {}) };
+      this.#options.relayRest(socket, rest, context, 'http1-parser-refuses', () => agent.takeConnection(target));
+    });
+  }
+}
+
+/** A parse error of a request head (not one past our size limit, which has its own answer). */
+function isRefusedHead(err: NodeJS.ErrnoException): boolean {
+  return typeof err.code === 'string' && err.code.startsWith('HPE_') && err.code !== 'HPE_HEADER_OVERFLOW';
 }
 
 /** The route of a request on a connection whose destination is known. */

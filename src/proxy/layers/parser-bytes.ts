@@ -28,8 +28,11 @@ export interface ParserBytesReader {
   count(length: number): void;
   /** The next bytes the parser read. */
   read(bytes: Buffer): void;
-  /** The parser refused what it read, or this reading failed: nothing more comes. */
-  lost(reason: string): void;
+  /**
+   * The parser refused what it read (`refused`: that read, whole), or this reading failed:
+   * nothing more comes.
+   */
+  lost(reason: string, refused?: Buffer): void;
 }
 
 /** Node's HTTP parser as its server leaves it on `socket.parser`, with what is used here. */
@@ -64,7 +67,7 @@ export function showParserBytes(socket: Duplex, reader: ParserBytesReader): () =
   /** After the parser read `bytes` (undefined: the read it is in, copied out only when needed), `parsed` of them. */
   const show = (parsed: unknown, bytes: Buffer | undefined): void => {
     try {
-      if (typeof parsed !== 'number') reader.lost('the parser refused what it read');
+      if (typeof parsed !== 'number') reader.lost('the parser refused what it read', bytes ?? parser.getCurrentBuffer());
       else if (parsed > 0 && reader.countOnly() >= parsed) reader.count(parsed);
       else if (parsed > 0) reader.read(bytes ?? parser.getCurrentBuffer());
     } catch (error) {

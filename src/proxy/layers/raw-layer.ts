@@ -40,18 +40,21 @@ export class RawLayer {
 
   /**
    * A stream we relay and capture (up to a limit per direction) for the detectors. A decrypted one
-   * (SMTPS, IMAPS, MQTT over TLS…) comes with `connectTls`, which opens the server side.
+   * (SMTPS, IMAPS, MQTT over TLS…) comes with `connect`, which opens the server side; so does the
+   * rest of an HTTP/1 connection, plain or decrypted, after a request our parser refused
+   * (Http1Layer), whose server connection is the one its requests went on.
    */
-  relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string, connectTls?: () => Promise<net.Socket>): void {
+  relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string, connect?: () => Promise<net.Socket>): void {
     this.#tracker.begin(context.id, context.client, context.target, 'connect');
+    const decrypted = context.tls !== undefined;
     relayStream(socket, {
       host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
-      ...(connectTls ? { connect: connectTls } : { connected: takeFirstConnection(context) }),
+      ...(connect ? { connect } : { connected: takeFirstConnection(context) }),
     }, (result) => {
       const unverified = context.tls?.serverUnverified;
-      const tags = [...(connectTls ? ['decrypted'] : []), ...(unverified ? [`tls:accepted-invalid-certificate:${unverified}`] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
+      const tags = [...(decrypted ? ['decrypted'] : []), ...(unverified ? [`tls:accepted-invalid-certificate:${unverified}`] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
-      this.#tracker.end(streamFlow('raw', connectTls ? 'tls' : 'tcp', context, result, tags));
+      this.#tracker.end(streamFlow('raw', decrypted ? 'tls' : 'tcp', context, result, tags));
     });
   }
 

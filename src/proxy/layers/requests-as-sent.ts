@@ -40,6 +40,8 @@ const bodies = new WeakMap<http.IncomingMessage, ChunkedBodyAsSent>();
 const heads = new WeakMap<http.IncomingMessage, string>();
 /** The head that took a connection out of the parser (an upgrade, a CONNECT), for its relay. */
 const leavingHeads = new WeakMap<Duplex, string>();
+/** What the device sent from the first byte of a head the parser refused, through the read it refused (takeRefusedRequest). */
+const refusedRequests = new WeakMap<Duplex, Buffer>();
 
 /** Follows `socket`'s requests from here on, with the parser that was just given it (a parser given it again starts a new watch). */
 export function watchRequestFraming(socket: Duplex): void {
@@ -105,6 +107,18 @@ export function takeUpgradeHeadAsSent(req: http.IncomingMessage): string | undef
   return head !== undefined && head.startsWith(`${req.method} `) ? head : undefined;
 }
 
+/**
+ * After Node's parser refused a request head on `socket` (its 'clientError'): the bytes the device
+ * sent from that head's first byte through the read the parser refused, when the watch followed
+ * the connection to that head; undefined when it did not, or when the refusal came inside a body.
+ * Every request before it was read whole (the parser handed each over). Taken once.
+ */
+export function takeRefusedRequest(socket: Duplex): Buffer | undefined {
+  const rest = refusedRequests.get(socket);
+  refusedRequests.delete(socket);
+  return rest;
+}
+
 /** The device's own framing of `req`'s chunked body, when its connection's watch follows it; taken once. */
 export function takeChunkedBodyAsSent(req: http.IncomingMessage): ChunkedBodyAsSent | undefined {
   const body = bodies.get(req);
@@ -142,6 +156,8 @@ class RequestFramingWatch {
   /** The body being followed. */
   #body: Exclude<Framing, { kind: 'none' }> | undefined;
   #stopped = false;
+  /** Reading the read the parser refused: the first head with no request is where it refused. */
+  #refusing = false;
   readonly #socket: Duplex;
   readonly #stopReading: () => void;
 
@@ -151,8 +167,23 @@ class RequestFramingWatch {
       countOnly: () => (this.#body?.kind === 'length' ? this.#body.remaining : 0),
       count: (length) => this.#count(length),
       read: (bytes) => this.#read(bytes),
-      lost: (reason) => this.stop(reason),
+      lost: (reason, refused) => this.#refusedIn(refused, reason),
     });
+  }
+
+  /**
+   * The parser refused `read` (or the reading failed: no read). The requests it handed over from
+   * that read are followed to their ends as usual; the head it refused on is the first one with
+   * no request, whole or not, and what the device sent from its first byte is kept for the layer
+   * (takeRefusedRequest). Then the watch stops.
+   */
+  #refusedIn(read: Buffer | undefined, reason: string): void {
+    if (read && !this.#stopped) {
+      this.#refusing = true;
+      this.#read(read);
+      this.#refusing = false;
+    }
+    this.stop(reason);
   }
 
   expect(req: http.IncomingMessage): void {
@@ -223,6 +254,7 @@ class RequestFramingWatch {
 
   /** Reads head bytes from `at`; returns where the body (or the next head) starts, or the end of `chunk` while the head is not whole. */
   #readHead(chunk: Buffer, at: number): number {
+    const from = at;
     if (this.#head.length === 0) {
       // The parser skips line ends before a request line (a client's stray CRLF after a body).
       while (at < chunk.length && (chunk[at] === 0x0d || chunk[at] === 0x0a)) at++;
@@ -233,6 +265,12 @@ class RequestFramingWatch {
     const end = headEnd(head, Math.max(0, held - 2));
     if (end === 'bare CR') {
       this.stop('a bare CR in a request head');
+      return chunk.length;
+    }
+    if (this.#refusing && (end === undefined || this.#expected.length === 0)) {
+      // From the line ends the parser skipped before it, as the server would read them.
+      refusedRequests.set(this.#socket, Buffer.from(held === 0 ? chunk.subarray(from) : head));
+      this.stop('the parser refused a request head');
       return chunk.length;
     }
     if (end === undefined) {
