@@ -21,6 +21,8 @@ import type { Flow } from '../../src/model/flow.js';
 import { certificateFlaws } from '../helpers/certificate-flaws.js';
 import { connectTunnel, getOriginCa, pemFile, startLab, tempDir, testLookup, withLimit, within } from '../helpers/lab.js';
 import { runProgram, type ProgramRun } from '../helpers/run-client.js';
+import { defaultDetectors } from '../../src/inspect/detect/registry.js';
+import { inspectFlow } from '../../src/inspect/inspector.js';
 
 type Protocol = 'smtp' | 'imap' | 'pop3';
 
@@ -464,6 +466,55 @@ t.test('curl sends a mail over SMTP STARTTLS through SOCKS5, on a port that does
   const flow = await lab.next('flow:end', (f) => f.target.host === 'socksmail.example.test');
   t.equal(flow.mode, 'socks5');
   t.ok(flow.tags.includes('starttls') && flow.tags.includes('stream:server-speaks-first'), `decided on the greeting, decrypted after STARTTLS (${flow.tags})`);
+});
+
+const haveMsmtp = spawnSync('msmtp', ['--version']).status === 0;
+
+/** A phone's mail with a photo attached, as a mail app writes it (MIME, base64 lines of 76). */
+function mailWithPhoto(): string {
+  const photo = fs.readFileSync(new URL('../fixtures/photos/camera.jpg', import.meta.url)).toString('base64').replace(/.{76}/g, '$&\n');
+  return [
+    // Its own Message-ID: msmtp makes a random one for a mail without.
+    'Message-ID: <20141012183140.7c9e@phone.example.test>', 'From: Jane <jane@example.com>', 'To: bob@example.org', 'Subject: Photo de la gare', 'Date: Sun, 12 Oct 2014 18:31:40 +0200', 'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="phone-7c9e"', '', '--phone-7c9e', 'Content-Type: text/plain; charset=utf-8', '', 'La voila. A demain.', '',
+    '--phone-7c9e', 'Content-Type: image/jpeg', 'Content-Transfer-Encoding: base64', 'Content-Disposition: attachment; filename="IMG_20141012_183005.jpg"', '',
+    photo, '--phone-7c9e--', '',
+  ].join('\n');
+}
+
+/** msmtp (GnuTLS) sends `mail` with STARTTLS: straight to 127.0.0.1, or by name through a SOCKS5 proxy. */
+function msmtpMail(options: { host: string; port: number; caFile: string; socksPort?: number; mail: string }): Promise<ProgramRun> {
+  const route = options.socksPort === undefined
+    ? ['--host=127.0.0.1', `--tls-host-override=${options.host}`]
+    : [`--host=${options.host}`, '--proxy-host=127.0.0.1', `--proxy-port=${options.socksPort}`];
+  return runProgram('msmtp', [
+    ...route, `--port=${options.port}`, '--domain=phone.example.test', '--tls=on', '--tls-starttls=on', `--tls-trust-file=${options.caFile}`,
+    '--auth=off', '--from=jane@example.com', '--timeout=20', 'bob@example.org',
+  ], options.mail, 30_000);
+}
+
+t.test('msmtp (GnuTLS) sends a mail with a photo over SMTP STARTTLS through SOCKS5: the server reads what it reads direct, and the mail and its photo are found', { skip: !haveMsmtp && 'msmtp not installed (apt-get install msmtp)' }, async (t) => {
+  const lab = await startLab();
+  t.teardown(() => lab.close());
+  const server = await startMailServer('smtp', { hostname: 'msmtp.example.test' });
+  t.teardown(() => server.close());
+  const mail = mailWithPhoto();
+  const direct = await msmtpMail({ host: 'msmtp.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), mail });
+  t.equal(direct.code, 0, `msmtp direct: ${direct.stderr}`);
+  await server.closed();
+  const [plainDirect, secureDirect] = [server.plain(), server.secure()];
+  const through = await msmtpMail({ host: 'msmtp.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), socksPort: lab.port, mail });
+  t.equal(through.code, 0, `msmtp through phonehome: ${through.stderr}`);
+  t.equal(through.stdout + through.stderr, direct.stdout + direct.stderr, 'msmtp said what it says direct');
+  t.match(secureDirect, /^EHLO phone\.example\.test\r\nMAIL FROM:<jane@example\.com>\r\nRCPT TO:<bob@example\.org>\r\nDATA\r\n/, 'direct, msmtp\'s dialogue after STARTTLS');
+  t.equal(server.plain().slice(plainDirect.length), plainDirect, 'the clear-text dialogue, as direct');
+  t.equal(server.secure().slice(secureDirect.length), secureDirect, 'every byte after STARTTLS, as direct');
+  const flow = await lab.next('flow:end', (f) => f.target.host === 'msmtp.example.test');
+  t.ok(flow.tags.includes('starttls:smtp'), `tagged (${flow.tags})`);
+  t.match(flow.stream?.up.bytes.toString('latin1'), /STARTTLS\r\nEHLO phone\.example\.test\r\nMAIL FROM:<jane@example\.com>/, 'the flow holds the dialogue decrypted');
+  const findings = inspectFlow(flow, defaultDetectors).drafts;
+  t.match(findings.find((f) => f.category === 'mail')?.summary, /from jane@example\.com to bob@example\.org, 'Photo de la gare'/, 'the mail is a finding');
+  t.ok(findings.some((f) => f.category === 'photo'), `and so is the photo in it (${findings.map((f) => f.category)})`);
 });
 
 t.test('a server that refuses STARTTLS: the dialogue goes on in clear text, relayed and captured', async (t) => {
