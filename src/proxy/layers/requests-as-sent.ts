@@ -16,6 +16,12 @@
 // parser's reading, as they all were before. The watch never guesses: what it hands over is what
 // the parser read too.
 //
+// When the parser refuses a read, the watch is shown that read too: the requests the parser
+// handed over from it are followed as usual, and the first head with no request (whole or not)
+// is the one it refused. What the device sent from that head's first byte (earlier pieces of it
+// included) is kept for the HTTP/1 layer, which relays the rest of the connection as bytes
+// (takeRefusedRequest). A refusal inside a body keeps nothing.
+//
 // A relay that wants a head the watch has not reached yet (it is in the read the parser is in)
 // waits for it: withHeadAsSent calls back once the watch reads it, in the same turn of the event
 // loop, or at once with nothing where the watch will not (and, should the watch not have read it
