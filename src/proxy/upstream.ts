@@ -182,6 +182,26 @@ function serverBytesAtFailure(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null ? serverBytesAtFailures.get(error) : undefined;
 }
 
+/** Whether the server had asked for a client certificate in the clear when our handshake with it failed, by the handshake's error; absent when we never learned. */
+const certificateRequestsAtFailures = new WeakMap<object, boolean>();
+
+/**
+ * Learns whether the server asks for a client certificate in the clear part of its handshake
+ * (TLS 1.2 and older), for the error should the handshake fail: a server that wanted one and got
+ * none fails it with a generic alert. Node has no event for the request, but a client derives
+ * its keys (Node's 'keylog') only once it has read the server's whole first flight, a
+ * CertificateRequest included, and OpenSSL shares signature schemes with a server only when it
+ * asked (askedForClientCertificate). In TLS 1.3 the first keys come right after the ServerHello,
+ * before the request, which is encrypted: a server's clear part never holds one there.
+ */
+function noteCertificateRequestOnFailure(secure: tls.TLSSocket): void {
+  let asked: boolean | undefined;
+  secure.once('keylog', () => { asked = askedForClientCertificate(secure); });
+  secure.once('error', (error: unknown) => {
+    if (asked !== undefined && typeof error === 'object' && error !== null) certificateRequestsAtFailures.set(error, asked);
+  });
+}
+
 /** The size of a TLS record holding one alert: its 5-byte header, a level and a description. */
 const ALERT_RECORD_BYTES = 7;
 
@@ -255,15 +275,21 @@ export class UpstreamConnector {
     } catch (error) {
       const code = (error as { code?: string }).code ?? '';
       if (CLIENT_CERT_REQUIRED_CODES.has(code)) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
-      // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. Ask
-      // again, this time reading its handshake, to tell that from a real failure; unless its
-      // answer was that alert alone, or a reset with nothing before it: no handshake of its own
-      // could have asked (a server that refuses the offer: a second ClientHello it would not
-      // have seen direct).
+      // TLS 1.2: a server that wanted a certificate fails the handshake with a generic alert. The
+      // handshake that failed says whether it asked (noteCertificateRequestOnFailure). Where it
+      // could not (ours failed before its key exchange), ask again, this time reading the
+      // server's handshake, to tell that from a real failure; unless its answer was that alert
+      // alone, or a reset with nothing before it: no handshake of its own could have asked. Each
+      // ClientHello more is one the server would not have seen direct: until 2026-12-07 every
+      // such failure was asked twice.
       if (AMBIGUOUS_HANDSHAKE_CODES.has(code) && !this.#contexts.hasCertificate(servername ?? host) && !refusedBeforeAnyHandshake(error)) {
-        const watcher = new ServerHandshakeWatcher();
-        await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
-        if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
+        const asked = certificateRequestsAtFailures.get(error as object);
+        if (asked === true) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
+        if (asked === undefined) {
+          const watcher = new ServerHandshakeWatcher();
+          await this.connectTls(host, port, servername, offer, watcher).then((again) => again.destroy(), () => undefined);
+          if (watcher.certificateRequested) return { outcome: 'client-certificate', reason: `the server asks for a client certificate (${code})` };
+        }
       }
       // A server that speaks only HTTP/1.1 may refuse an h2-only offer outright (TLS alert 120).
       if (code === 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL') return { outcome: 'ok', alpn: 'http/1.1' };
@@ -371,6 +397,8 @@ export class UpstreamConnector {
       // Over the connection made before the device was answered (first-connection.ts), if given.
       socket = connectTlsOverTcp(connectOptions, { host, port, lookup: this.#options.lookup }, connected);
       noteServerBytesOnFailure(socket, connectOptions.socket as net.Socket);
+      // A probe's failure may have to say whether its server wanted a client certificate.
+      if (checkedAfter) noteCertificateRequestOnFailure(socket);
       if (resumable) {
         this.sessions.remember(socket, key);
         socket.once('error', () => this.sessions.forget(key));

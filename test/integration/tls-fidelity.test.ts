@@ -179,6 +179,8 @@ for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
       seen.push(String(peer.subject?.CN ?? ''));
       res.end('device known');
     });
+    let connections = 0;
+    server.on('connection', () => { connections++; });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     t.teardown(() => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }));
@@ -190,6 +192,9 @@ for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
     t.match(await http10(secure, 'GET / HTTP/1.1\r\nHost: mtls.example.test\r\nConnection: close\r\n\r\n'), /device known$/, 'the device reached the real server on its first try');
     const tunnel = await lab.next('flow:end', (f) => f.kind === 'tunnel');
     t.same(tunnel.tags, ['passthrough:client-certificate']);
+    // Our look first, then the device's own. Until 2026-12-07 a TLS 1.2 server was asked a second
+    // time to tell its request apart from another failure: three ClientHellos for the device's one.
+    t.equal(connections, 2, 'the server saw our look at it and the device\'s connection, no more');
     t.match(lab.passthrough.learned(), [{ host: 'mtls.example.test', kind: 'client-certificate', reason: /client certificate/ }]);
 
     const decrypting = await startLab({ clientCertificates: new Map([['mtls.example.test', { certPem: device.certPem, keyPem: device.keyPem }]]) });
