@@ -134,3 +134,12 @@ t.test('each kind of later head the parser refuses is kept from its first byte',
     t.equal((await refused).rest, head, name);
   }
 });
+
+t.test('a connection Node\'s server does not hold is not touched: the caller answers as before', async (t) => {
+  const socket = new Duplex({ read() { /* nothing */ }, write(_chunk, _encoding, done) { done(); } });
+  const onData = (): void => undefined;
+  socket.on('data', onData);
+  t.notOk(leaveHttpServer(socket), 'not taken');
+  t.same(socket.listeners('data'), [onData], 'its listeners as they were');
+  t.notOk(socket.isPaused(), 'and still flowing');
+});
