@@ -2,10 +2,11 @@
 // test/fixtures/device-tls/, built at test time against Debian's library, that spends a small
 // device's day with its cloud: the server here, and the requests it is given on its command line.
 
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { tempDir } from '../helpers/lab.js';
+import { pemFile, tempDir } from '../helpers/lab.js';
 import { clientProxyArgs, missingCommand, runClient, type RunContext } from './differential.js';
 
 /** A firmware image's size: many records of whatever size the device asked for. */
@@ -65,17 +66,53 @@ export async function buildDeviceClient(t: Test, client: DeviceClient): Promise<
   return built.status === 0 ? program : undefined;
 }
 
+/** How a device's day differs from the usual one. */
+export interface DeviceDayOptions {
+  /** More environment for the program (its own certificate, say). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The device trusts its server's CA besides the proxy's: its connection may pass through untouched. */
+  readonly trustsServerToo?: boolean;
+}
+
+/**
+ * The server's record without the connections that carried nothing past their ClientHello: the
+ * look phonehome takes at a server before it answers the device (upstream.ts, probe), which a
+ * mutual-TLS server refuses for want of a certificate, and whose connection the device's then
+ * does not ride (it passes through on its own). Connections are numbered again in order.
+ */
+export function withoutHandshakeOnlyConnections(transcript: string): string {
+  const segments = transcript.split(/\n(?=--- connection \d+ )/).filter((segment) => segment.length > 0);
+  const connectionOf = (segment: string): string => /^--- connection (\d+) /.exec(segment)?.[1] ?? '';
+  const carried = new Set(segments.filter((segment) => !/^--- connection \d+ tls\n/.test(segment)).map(connectionOf));
+  const numbers = new Map<string, number>();
+  return segments.filter((segment) => carried.has(connectionOf(segment))).map((segment) => {
+    const connection = connectionOf(segment);
+    if (!numbers.has(connection)) numbers.set(connection, numbers.size + 1);
+    return segment.replace(/^--- connection \d+ /, `--- connection ${numbers.get(connection)} `);
+  }).join('\n');
+}
+
 /**
  * A scenario's run: the program for the context's mode, server and CA, with `settings` (its own
  * arguments after the CA file) and the device's day. Throws unless it ended well, so a scenario
  * that fails direct is never compared as "the same failure".
  */
-export function deviceDay(program: string, library: string, settings: readonly string[]): (context: RunContext) => Promise<string> {
+export function deviceDay(program: string, library: string, settings: readonly string[], options: DeviceDayOptions = {}): (context: RunContext) => Promise<string> {
   return async (context) => {
     const { mode, port } = clientProxyArgs(context);
     const { origin } = context;
-    const text = (await runClient(program, [mode, String(port), String(origin.port), origin.hostname, context.caFile, ...settings, ...DEVICE_DAY])).text;
-    if (!text.startsWith('exit 0\n')) throw new Error(`the ${library} client failed: ${text.slice(0, 300)}`);
+    // A device whose connection passes through untouched meets its server's own certificate.
+    const caFile = options.trustsServerToo ? pemFile(context.proxy.caPem + origin.caPem) : context.caFile;
+    const text = (await runClient(program, [mode, String(port), String(origin.port), origin.hostname, caFile, ...settings, ...DEVICE_DAY], { env: options.env ?? {} })).text;
+    if (!text.startsWith('exit 0\n')) throw new Error(`the ${library} client failed (${context.mode}): ${/^error .*$/m.exec(text)?.[0] ?? text.slice(0, 300)}`);
     return text;
   };
+}
+
+/** A device's own certificate (self-signed, for client authentication), as an IoT hub provisions one: PEM files. */
+export function deviceCertificate(): { certPem: string; certFile: string; keyFile: string } {
+  const dir = tempDir('conformance-device-cert-');
+  const [keyFile, certFile] = [path.join(dir, 'device.key'), path.join(dir, 'device.pem')];
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=esp32-7c9e', '-keyout', keyFile, '-out', certFile, '-days', '2', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
+  return { certPem: fs.readFileSync(certFile, 'utf8'), certFile, keyFile };
 }

@@ -141,6 +141,12 @@ export interface OriginOptions {
   readonly keyType?: LeafKeyType;
   /** More of its TLS settings (suites and security level, say), over Node's defaults. */
   readonly tlsOptions?: tls.SecureContextOptions;
+  /**
+   * Requires a client certificate issued by this CA (PEM), as a mutual-TLS server (an IoT hub)
+   * does; its sessions resume (OpenSSL refuses to resume one that checked a certificate without a
+   * session id context, which tls.createServer sets and a TLSSocket of our own must be given).
+   */
+  readonly clientCertificateCa?: string;
 }
 
 /** One answer of a script that answers each request on a connection, and how many bytes of it it used. */
@@ -174,7 +180,8 @@ const MAX_RECORDED_BYTES = 8 * 1024 * 1024;
 export async function startRecordingOrigin(options: OriginOptions): Promise<RecordingOrigin> {
   const hostname = options.hostname ?? 'api.example.test';
   const leaf = getOriginCa().issueLeaf(hostname, options.keyType);
-  const secureContext = tls.createSecureContext({ ...options.tlsOptions, key: leaf.keyPem, cert: leaf.certPem });
+  const secureContext = tls.createSecureContext({ ...options.tlsOptions, key: leaf.keyPem, cert: leaf.certPem, ...(options.clientCertificateCa ? { ca: options.clientCertificateCa, sessionIdContext: 'conformance-origin' } : {}) });
+  const clientCertificate = options.clientCertificateCa ? { requestCert: true, rejectUnauthorized: true } : {};
   const accepted = options.alpn ?? ['http/1.1'];
   let segments: Segment[] = [];
   let recorded = 0;
@@ -299,7 +306,7 @@ export async function startRecordingOrigin(options: OriginOptions): Promise<Reco
       }
       const chosen = hello.alpn.length === 0 ? undefined : accepted.find((p) => hello.alpn.includes(p));
       record(n, 'tls', `tls sni=${hello.sni ?? '(none)'} alpn-offered=${hello.alpn.join(',') || '(none)'} chosen=${chosen ?? '(none)'}`);
-      const secure = new tls.TLSSocket(replay(socket, head), { isServer: true, secureContext, ...(chosen ? { ALPNProtocols: [chosen] } : {}) });
+      const secure = new tls.TLSSocket(replay(socket, head), { isServer: true, secureContext, ...clientCertificate, ...(chosen ? { ALPNProtocols: [chosen] } : {}) });
       secure.on('error', () => socket.destroy());
       secure.once('secure', () => serve(secure, () => n, secure.alpnProtocol || undefined));
     };
