@@ -16,7 +16,8 @@
 
 import t from 'tap';
 import { differentialPerOrigin, startProxyUnderTest, startRecordingOrigin, type KnownDifferences } from './differential.js';
-import { buildDeviceClient, deviceApi, deviceCertificate, deviceDay, missingToBuild, withoutHandshakeOnlyConnections, type DeviceClient } from './device-clients.js';
+import { deviceCertificate } from '../helpers/device-certificate.js';
+import { buildDeviceClient, deviceApi, deviceDay, missingToBuild, withoutHandshakeOnlyConnections, type DeviceClient } from './device-clients.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};

@@ -2,7 +2,6 @@
 // test/fixtures/device-tls/, built at test time against Debian's library, that spends a small
 // device's day with its cloud: the server here, and the requests it is given on its command line.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
@@ -107,12 +106,4 @@ export function deviceDay(program: string, library: string, settings: readonly s
     if (!text.startsWith('exit 0\n')) throw new Error(`the ${library} client failed (${context.mode}): ${/^error .*$/m.exec(text)?.[0] ?? text.slice(0, 300)}`);
     return text;
   };
-}
-
-/** A device's own certificate (self-signed, for client authentication), as an IoT hub provisions one: PEM files. */
-export function deviceCertificate(): { certPem: string; certFile: string; keyFile: string } {
-  const dir = tempDir('conformance-device-cert-');
-  const [keyFile, certFile] = [path.join(dir, 'device.key'), path.join(dir, 'device.pem')];
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=esp32-7c9e', '-keyout', keyFile, '-out', certFile, '-days', '2', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
-  return { certPem: fs.readFileSync(certFile, 'utf8'), certFile, keyFile };
 }

@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { noticeForFlow } from '../../src/app/notices.js';
 import { resolveCaptureOptions } from '../../src/app/options.js';
@@ -17,6 +17,7 @@ import { limits } from '../../src/limits.js';
 import { parseClientHello } from '../../src/proxy/layers/client-hello.js';
 import { serveSmtp } from '../helpers/smtp-server.js';
 import { connectTunnel, getOriginCa, startLab, startOrigin, tempDir, withLimit, within } from '../helpers/lab.js';
+import { deviceCertificate } from '../helpers/device-certificate.js';
 import { startCaptureRun } from '../helpers/capture-run.js';
 
 /** What HttpsURLConnection on Android 4.4 offers by default: TLS 1.0 only, these suites, first to last. */
@@ -158,16 +159,6 @@ t.test('a client that closes right after the handshake without a byte is still l
   const failure = await lab.next('tls:failed');
   t.match(failure, { host: 'pin.example.test', learnedPassthrough: true });
 });
-
-/** A self-signed client certificate (extended key usage clientAuth), as a device would hold. */
-function deviceCertificate(): { certPem: string; keyPem: string; file: string } {
-  const dir = tempDir('phonehome-device-cert-');
-  const [key, cert] = [path.join(dir, 'device.key'), path.join(dir, 'device.pem')];
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=device-0042', '-keyout', key, '-out', cert, '-days', '2', '-addext', 'extendedKeyUsage=clientAuth'], { stdio: 'ignore' });
-  const both = path.join(dir, 'device-both.pem');
-  fs.writeFileSync(both, fs.readFileSync(cert, 'utf8') + fs.readFileSync(key, 'utf8'));
-  return { certPem: fs.readFileSync(cert, 'utf8'), keyPem: fs.readFileSync(key, 'utf8'), file: both };
-}
 
 for (const maxVersion of ['TLSv1.3', 'TLSv1.2'] as const) {
   t.test(`mutual TLS (${maxVersion}): a device with a client certificate passes through; with --client-cert it is decrypted`, async (t) => {

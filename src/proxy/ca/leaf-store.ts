@@ -117,16 +117,15 @@ export class LeafStore {
     const variant = suite ? `${newest} ${suite}` : newest;
     let context = held.contexts.get(variant);
     if (!context) {
+      // The suite first and our order honoured: the device offered it, so it is the one agreed on.
+      const ciphers = suite ? { ciphers: `${suite}:${DEVICE_SIDE_CIPHERS}`, honorCipherOrder: true } : { ciphers: DEVICE_SIDE_CIPHERS };
       // The leaf goes alone, as a server whose certificate a root signed sends it: the device
       // holds our CA, and a root is never needed on the wire. Until 2026-12-07 the CA went with
       // it, about a kilobyte more in every handshake: an Mbed TLS device (ESP32 firmware) that
       // asks for 1024-byte records cannot read a Certificate message split across records, and
       // was refused by us where its server's own leaf fit one
       // (test/conformance/clients-mbedtls.test.ts).
-      const chain = held.leaf.certPem;
-      // The suite first and our order honoured: the device offered it, so it is the one agreed on.
-      const ciphers = suite ? { ciphers: `${suite}:${DEVICE_SIDE_CIPHERS}`, honorCipherOrder: true } : { ciphers: DEVICE_SIDE_CIPHERS };
-      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: chain, minVersion: 'TLSv1', maxVersion: newest, ...ciphers, dhparam: 'auto' });
+      context = tls.createSecureContext({ key: held.leaf.keyPem, cert: held.leaf.certPem, minVersion: 'TLSv1', maxVersion: newest, ...ciphers, dhparam: 'auto' });
       held.contexts.set(variant, context);
     }
     return context;
