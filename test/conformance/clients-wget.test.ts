@@ -10,17 +10,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { tempDir } from '../helpers/lab.js';
-import { clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
+import { cannotRunWithTestNames, clientProxyArgs, differential, jsonEchoHandler, missingCommand, runClientWithTestNames, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RecordingOrigin, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
 
-const notRoot = process.getuid?.() === 0 ? undefined : 'wget runs with its own /etc/hosts in a mount namespace, which needs root';
-const skip = missingCommand('wget', 'wget') ?? missingCommand('unshare', 'util-linux') ?? notRoot;
+const skip = missingCommand('wget', 'wget') ?? cannotRunWithTestNames;
 
 t.test('GNU Wget', { skip: skip ?? false }, async (t) => {
   const work = tempDir('conformance-wget-');
-  const hosts = path.join(work, 'hosts');
   const form = path.join(work, 'form.txt');
   fs.writeFileSync(form, 'name=Ada&phone=%2B44+20+7946+0000&note=caf%C3%A9');
   const photo = path.join(work, 'IMG_0001.jpg');
@@ -29,7 +27,6 @@ t.test('GNU Wget', { skip: skip ?? false }, async (t) => {
   t.teardown(() => proxy.close());
 
   const runAgainst = (origin: RecordingOrigin) => async (context: RunContext): Promise<string> => {
-    fs.writeFileSync(hosts, `127.0.0.1 localhost\n127.0.0.1 ${origin.hostname}\n`);
     const { mode, port } = clientProxyArgs(context);
     const scheme = origin.tls ? 'https' : 'http';
     const base = `${scheme}://${origin.hostname}:${origin.port}`;
@@ -41,10 +38,8 @@ t.test('GNU Wget', { skip: skip ?? false }, async (t) => {
     ];
     let out = '';
     for (const call of calls) {
-      const wget = ['wget', '--no-config', '--quiet', '--save-headers', '-O', '-', '--tries=1', '--timeout=30', `--ca-certificate=${context.caFile}`, ...proxyArgs, ...call];
-      // /etc/hosts of this run only: a private mount namespace and a bind mount over it.
-      const script = 'mount --bind "$0" /etc/hosts && exec "$@"';
-      const run = await runClient('unshare', ['--mount', 'sh', '-c', script, hosts, ...wget]);
+      const wget = ['--no-config', '--quiet', '--save-headers', '-O', '-', '--tries=1', '--timeout=30', `--ca-certificate=${context.caFile}`, ...proxyArgs, ...call];
+      const run = await runClientWithTestNames([origin.hostname], 'wget', wget);
       out += `${run.text}\n`;
     }
     return out;

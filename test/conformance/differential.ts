@@ -633,3 +633,20 @@ export async function runClient(command: string, args: readonly string[], option
   const out = Buffer.concat(stdout);
   return { status, stdout: out, stderr, text: `exit ${status}\n${escapeBytes(out)}${stderr ? `\nstderr: ${stderr}` : ''}` };
 }
+
+/** Why runClientWithTestNames cannot run here, or undefined when it can. */
+export const cannotRunWithTestNames: string | undefined = process.getuid?.() !== 0 ? 'a client that resolves names itself runs with its own /etc/hosts in a mount namespace, which needs root'
+  : missingCommand('unshare', 'util-linux');
+
+/**
+ * Runs a client that resolves names itself and has no setting to send one elsewhere (wget, Qt)
+ * where /etc/hosts sends `names` to 127.0.0.1, where the suite's servers listen: a mount namespace
+ * of its own, with a file bound over /etc/hosts (unshare; root). Through a proxy the names go to
+ * the proxy and this changes nothing.
+ */
+export async function runClientWithTestNames(names: readonly string[], command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<{ status: number | null; stdout: Buffer; stderr: string; text: string }> {
+  const hosts = path.join(tempDir('conformance-hosts-'), 'hosts');
+  fs.writeFileSync(hosts, `127.0.0.1 localhost\n${names.map((name) => `127.0.0.1 ${name}\n`).join('')}`);
+  const script = 'mount --bind "$0" /etc/hosts && exec "$@"';
+  return runClient('unshare', ['--mount', 'sh', '-c', script, hosts, command, ...args], options);
+}
