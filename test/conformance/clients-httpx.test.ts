@@ -5,17 +5,15 @@
 // test/fixtures/python/httpx_client.py, run with Debian's Python (/usr/bin/python3, where Debian's
 // packages are). The origin's record and what HTTPX got must be the same in every mode.
 
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { clientProxyArgs, differentialPerOrigin, jsonEchoHandler, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { clientProxyArgs, debianPython, differentialPerOrigin, jsonEchoHandler, missingPythonModules, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
 
-const python = '/usr/bin/python3';
 const client = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'httpx_client.py');
-const skip = spawnSync(python, ['-c', 'import httpx, h2, socksio'], { stdio: 'ignore' }).status === 0 ? false : 'HTTPX is not installed for Debian\'s Python (apt-get install python3-httpx python3-socksio)';
+const skip = missingPythonModules('import httpx, h2, socksio', 'HTTPX', 'python3-httpx python3-socksio') ?? false;
 
 t.test('HTTPX', { skip }, async (t) => {
   const proxy = await startProxyUnderTest();
@@ -23,7 +21,7 @@ t.test('HTTPX', { skip }, async (t) => {
   const run = async (context: RunContext): Promise<string> => {
     const { mode, port } = clientProxyArgs(context);
     const { origin } = context;
-    return (await runClient(python, [client, mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`])).text;
+    return (await runClient(debianPython, [client, mode, String(port), context.caFile, `${origin.tls ? 'https' : 'http'}://${origin.hostname}:${origin.port}`])).text;
   };
   differentialPerOrigin(t, proxy, [
     { title: 'an HTTP/2 origin over TLS', start: () => startRecordingOrigin({ tls: true, alpn: ['h2', 'http/1.1'], handler: jsonEchoHandler as never }), scenario: { name: 'httpx (https, HTTP/2)', run } },

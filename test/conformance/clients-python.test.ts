@@ -9,9 +9,8 @@
 // as an HTTP proxy and over SOCKS5 (test/fixtures/python/requests_client.py).
 
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { clientProxyArgs, differentialPerOrigin, jsonEchoHandler, missingCommand, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { clientProxyArgs, debianPython, differentialPerOrigin, jsonEchoHandler, missingCommand, missingPythonModules, runClient, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
@@ -36,9 +35,7 @@ t.test('Python urllib and http.client', { skip: skip ?? false }, async (t) => {
 });
 
 const requestsClient = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'requests_client.py');
-/** Debian's Python, where Debian's Requests and PySocks are (a python3 earlier on PATH may lack them). */
-const debianPython = '/usr/bin/python3';
-const noRequests = spawnSync(debianPython, ['-c', 'import requests, socks'], { stdio: 'ignore' }).status === 0 ? undefined : 'Requests is not installed for Debian\'s Python (apt-get install python3-requests python3-socks)';
+const noRequests = missingPythonModules('import requests, socks', 'Requests', 'python3-requests python3-socks');
 
 t.test('Python Requests (urllib3), a photo uploaded as a form too', { skip: skip ?? noRequests ?? false }, async (t) => {
   const proxy = await startProxyUnderTest();

@@ -6,18 +6,15 @@
 // over TLS with HTTP/2 (Qt offers h2 by ALPN when the app allows it), and in clear. Qt resolves
 // names itself, so a direct run has its own /etc/hosts (runClientWithTestNames).
 
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { cannotRunWithTestNames, clientProxyArgs, differentialPerOrigin, jsonEchoHandler, runClientWithTestNames, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { cannotRunWithTestNames, clientProxyArgs, debianPython, differentialPerOrigin, jsonEchoHandler, missingPythonModules, runClientWithTestNames, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
 
 const qtClient = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'qt_client.py');
-/** Debian's Python, where Debian's PyQt5 is (a python3 earlier on PATH may lack it). */
-const debianPython = '/usr/bin/python3';
-const noQt = spawnSync(debianPython, ['-c', 'from PyQt5 import QtNetwork'], { stdio: 'ignore' }).status === 0 ? undefined : 'PyQt5 is not installed for Debian\'s Python (apt-get install python3-pyqt5)';
+const noQt = missingPythonModules('from PyQt5 import QtNetwork', 'PyQt5', 'python3-pyqt5');
 
 t.test('Qt QNetworkAccessManager, a photo uploaded as a form and as a PUT too', { skip: noQt ?? cannotRunWithTestNames ?? false }, async (t) => {
   const proxy = await startProxyUnderTest();

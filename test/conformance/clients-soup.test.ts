@@ -11,18 +11,15 @@
 // the same through a bare SOCKS5 relay that reads nothing, so a proxied run can never match a
 // direct one that spoke HTTP/2.
 
-import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import t from 'tap';
-import { cannotRunWithTestNames, clientProxyArgs, differentialPerOrigin, jsonEchoHandler, runClientWithTestNames, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
+import { cannotRunWithTestNames, clientProxyArgs, debianPython, differentialPerOrigin, jsonEchoHandler, missingPythonModules, runClientWithTestNames, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
 const knownDifferences: KnownDifferences = {};
 
 const soupClient = path.join(import.meta.dirname, '..', 'fixtures', 'python', 'soup_client.py');
-/** Debian's Python, where Debian's PyGObject is (a python3 earlier on PATH may lack it). */
-const debianPython = '/usr/bin/python3';
-const noSoup = spawnSync(debianPython, ['-c', 'import gi; gi.require_version("Soup", "3.0"); from gi.repository import Soup'], { stdio: 'ignore' }).status === 0 ? undefined : 'libsoup 3 is not installed for Debian\'s Python (apt-get install python3-gi gir1.2-soup-3.0 glib-networking)';
+const noSoup = missingPythonModules('import gi; gi.require_version("Soup", "3.0"); from gi.repository import Soup', 'libsoup 3', 'python3-gi gir1.2-soup-3.0 glib-networking');
 
 t.test('libsoup 3, a photo uploaded as a form and as a PUT too', { skip: noSoup ?? cannotRunWithTestNames ?? false }, async (t) => {
   const proxy = await startProxyUnderTest();

@@ -28,7 +28,7 @@ import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
 import { once } from 'node:events';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Duplex } from 'node:stream';
 import type { Test } from 'tap';
 import type { LeafKeyType } from '../../src/proxy/ca/certificate-authority.js';
@@ -649,4 +649,12 @@ export async function runClientWithTestNames(names: readonly string[], command: 
   fs.writeFileSync(hosts, `127.0.0.1 localhost\n${names.map((name) => `127.0.0.1 ${name}\n`).join('')}`);
   const script = 'mount --bind "$0" /etc/hosts && exec "$@"';
   return runClient('unshare', ['--mount', 'sh', '-c', script, hosts, command, ...args], options);
+}
+
+/** Debian's Python, where Debian's Python packages are (the python3 first on PATH, pyenv's here, may lack them). */
+export const debianPython = '/usr/bin/python3';
+
+/** Why Debian's Python cannot run `imports` (Python statements), naming the packages to install, or undefined when it can. */
+export function missingPythonModules(imports: string, what: string, install: string): string | undefined {
+  return spawnSync(debianPython, ['-c', imports], { stdio: 'ignore' }).status === 0 ? undefined : `${what} is not installed for Debian's Python (apt-get install ${install})`;
 }
