@@ -102,6 +102,8 @@ export class ConnectionAgent {
   /** Sockets whose TCP keep-alive is already on. */
   readonly #keptAlive = new WeakSet<net.Socket>();
   #onServerGone: ((reset: boolean) => void) | undefined;
+  /** The device ended its side: the server connection's ends once the device's requests are written (endWritingAfterRequests). */
+  #deviceEnded = false;
 
   constructor(options: ConnectionAgentOptions) {
     this.#options = options;
@@ -145,6 +147,21 @@ export class ConnectionAgent {
    */
   whenServerGone(listener: (reset: boolean) => void): void {
     this.#onServerGone = listener;
+  }
+
+  /**
+   * The device ended its side of its connection (a FIN: it sends nothing more, and may still read).
+   * Direct, its server would read that end after the device's last request; here the server
+   * connection's writing side ends once every request given to this agent has been written to it
+   * (the one in flight, and those waiting behind it), and the answer is still read. Until
+   * 2026-12-07 the server never read it: one that answers only then, or ends a request its client
+   * left (nginx's 499, a long poll), kept waiting, and the device's connection stayed half-open
+   * with it. Call it only while the device's requests all go through this agent (not once an
+   * upgrade or a refused head has taken the connection): the HTTP/1 layer says when.
+   */
+  endWritingAfterRequests(): void {
+    this.#deviceEnded = true;
+    this.#endWritingIfDone();
   }
 
   /**
@@ -280,6 +297,25 @@ export class ConnectionAgent {
     req.onSocket(socket);
     const timeout = this.#ownTimeout(req);
     if (timeout !== undefined) socket.setTimeout(timeout);
+    if (this.#deviceEnded) req.once('finish', () => this.#endWritingIfDone());
+  }
+
+  /**
+   * Ends the server connection's writing side once the device has ended its own and the last of
+   * its requests is written (endWritingAfterRequests). A request not yet given the connection (one
+   * waiting, or one waiting for its TLS handshake) comes back here from #give.
+   */
+  #endWritingIfDone(): void {
+    const socket = this.#socket;
+    if (!this.#deviceEnded || this.#waiting.length > 0 || !socket || socket.destroyed || socket.writableEnded) return;
+    if (this.#idle) {
+      socket.end();
+      return;
+    }
+    const req = socket._httpMessage;
+    if (!req) return;
+    if (req.writableFinished) socket.end();
+    else req.once('finish', () => this.#endWritingIfDone());
   }
 
   /** The timeout a request set for itself, when it differs from the agent's. */

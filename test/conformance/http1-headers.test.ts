@@ -481,6 +481,41 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // A server that answers once its client is done sending (or drops a request whose client went,
+    // as nginx does with its 499): direct it reads the device's end; until 2026-12-07 it never did
+    // through phonehome, and both waited, the device's connection left half-open.
+    name: 'a device that ends its side after its request: its server reads that end, as direct, and answers after it',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request');
+      await peer.waitEnd();
+      peer.write('HTTP/1.1 200 OK\r\nContent-Length: 9\r\nConnection: close\r\n\r\nyou ended');
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /ended HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'a device that pipelines two requests and ends its side: its server reads the end after both, and answers both',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor((text) => (text.match(/\r\n\r\n/g) ?? []).length >= 1, 'the first request');
+      peer.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none');
+      await peer.waitFor((text) => (text.match(/\r\n\r\n/g) ?? []).length >= 2, 'the second request');
+      await peer.waitEnd();
+      peer.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\ntwo');
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /1 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`) + head(`GET /2 HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
     name: 'a device that ends its side right after an upgrade request and its first bytes still reads what the server sends after the 101',
     proxyConnection: false,
     origin: async (peer) => {

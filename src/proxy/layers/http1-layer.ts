@@ -85,6 +85,8 @@ export class Http1Layer {
   readonly #parts: PartWriting;
   /** Answers still being written to devices: a connection whose server is gone ends after them. */
   readonly #answers = new AnswersInFlight();
+  /** Connections our parser no longer reads alone: an upgrade took them, or it refused what came. */
+  readonly #leftTheParser = new WeakSet<Duplex>();
 
   constructor(options: Http1LayerOptions) {
     this.#options = options;
@@ -107,6 +109,12 @@ export class Http1Layer {
     }
     // And the device's goes when the server's does (makeHttpServer's keepAliveTimeout says why).
     context.upstreamAgent.whenServerGone((reset) => this.#endWithItsServer(socket, reset));
+    // The device's end reaches its server after its requests, as direct; not once the connection
+    // left our parser (an upgrade, a refused head), whose relay passes the end on itself.
+    const agent = context.upstreamAgent;
+    socket.once('end', () => {
+      if (!this.#leftTheParser.has(socket)) agent.endWritingAfterRequests();
+    });
     this.#server.emit('connection', socket);
     // The socket may have been paused for sniffing, and a paused stream does not start flowing
     // when the HTTP parser adds its 'data' listener.
@@ -174,6 +182,7 @@ export class Http1Layer {
     const context = this.#contexts.get(req.socket);
     // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
     if (context && declineH2cOffer(req, socket, head, (s) => this.#parseAgain(s))) return;
+    this.#leftTheParser.add(req.socket);
     if (!context) {
       refuse(socket, 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       return;
@@ -202,6 +211,7 @@ export class Http1Layer {
   }
 
   #onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    this.#leftTheParser.add(socket);
     const context = this.#contexts.get(socket);
     const record = (reason: string, tag: string): void => this.#options.onMalformed(context?.client ?? clientOf(socket), context?.mode ?? 'http', reason, tag);
     // A request head the parser refused, on a connection with one destination: the server reads

@@ -61,7 +61,10 @@ export class HttpProxyMode {
   constructor(options: HttpProxyModeOptions) {
     this.#options = options;
     this.#upstreams = new ProxyConnectionUpstreams((tls) => (tls ? options.tlsAgent() : options.plainAgent()));
-    this.#server = makeHttpServer((err, socket) => answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag])), limits.keepAliveTimeoutMs);
+    this.#server = makeHttpServer((err, socket) => {
+      this.#upstreams.leftTheParser(socket);
+      answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag]));
+    }, limits.keepAliveTimeoutMs);
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('connect', (req, socket, head) => this.#onConnect(req, socket, head));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
@@ -141,6 +144,7 @@ export class HttpProxyMode {
   #onUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     // An h2c offer is read again as an ordinary request, without it (h2c-upgrade-offer.ts).
     if (declineH2cOffer(req, socket, head, (again) => this.handle(again))) return;
+    this.#upstreams.leftTheParser(req.socket);
     const absolute = ABSOLUTE_HTTP_URL.exec(req.url ?? '');
     const parsed = absolute ? parseTarget(absolute[1]!, 80) : undefined;
     if (!this.#authorized(req)) {
@@ -158,6 +162,7 @@ export class HttpProxyMode {
   }
 
   #onConnect(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.#upstreams.leftTheParser(req.socket);
     socket.on('error', () => undefined);
     if (!this.#authorized(req)) {
       refuse(socket, PROXY_AUTH_REQUIRED);

@@ -16,9 +16,19 @@ export class ProxyConnectionUpstreams {
   /** A new upstream, in clear or over TLS that phonehome makes itself (an https:// URL). */
   readonly #newAgent: (tls: boolean) => ConnectionAgent;
   readonly #byConnection = new WeakMap<Duplex, Map<string, ConnectionAgent>>();
+  /** Device connections whose end no longer goes to their servers (leftTheParser). */
+  readonly #left = new WeakSet<Duplex>();
 
   constructor(newAgent: (tls: boolean) => ConnectionAgent) {
     this.#newAgent = newAgent;
+  }
+
+  /**
+   * `socket` left the proxy's parser (an upgrade, a CONNECT, a request it refused): what the
+   * device sends now is not a request of these upstreams', so its end is not theirs to pass on.
+   */
+  leftTheParser(socket: Duplex): void {
+    this.#left.add(socket);
   }
 
   /** The upstream of `target` for requests on the device connection `socket`, over TLS when `tls`. */
@@ -31,6 +41,12 @@ export class ProxyConnectionUpstreams {
       socket.once('close', () => {
         for (const agent of mine.values()) agent.release();
         mine.clear();
+      });
+      // The device's end reaches each of its servers after its requests there, as it would have
+      // reached the one it talked to direct (ConnectionAgent.endWritingAfterRequests).
+      socket.once('end', () => {
+        if (this.#left.has(socket)) return;
+        for (const agent of mine.values()) agent.endWritingAfterRequests();
       });
     }
     const key = `${tls ? 'https' : 'http'}://${formatAuthority(target)}`;
