@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import puppeteer from 'puppeteer-core';
+import { createRequire } from 'node:module';
 import { tempDir } from '../helpers/lab.js';
 import { differential, missingCommand, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 import { handler, nssDatabaseTrusting, page, requestsSorted, webSocketPage } from './browser-pages.js';
@@ -40,6 +40,15 @@ function withFieldsFirefoxAlwaysSends(transcript: string): string {
   }
   return out.join('\n');
 }
+
+/**
+ * puppeteer-core's CommonJS build, by require: loaded as an ES module it failed in a fresh clone's
+ * first `npm test` ("Cannot find module .../chromium-bidi/lib/cjs/bidiMapper/BidiMapper.js.js"),
+ * and passed on every run after. Not pinned down: tap builds its plugin set (package.json drops
+ * @tapjs/typescript) during its first run, which is the likely difference. A require goes past ES
+ * module loaders, and with it a fresh clone's first run passes.
+ */
+const puppeteer = createRequire(import.meta.url)('puppeteer-core') as typeof import('puppeteer-core').default;
 
 const firefoxPath = [process.env['FIREFOX_PATH'], '/usr/bin/firefox-esr', '/usr/bin/firefox'].find((p): p is string => !!p && fs.existsSync(p));
 
