@@ -325,7 +325,7 @@ t.test('a device that refuses our CA after STARTTLS: the host is learned, and it
 
 /** A device by hand: CONNECT, the greeting, then each line and the server's full reply. */
 async function dialogue(proxyPort: number, target: string) {
-  const { socket, status, head } = await connectTunnel(proxyPort, target);
+  const { socket, status, head } = await within(connectTunnel(proxyPort, target), 10_000, `the answer to CONNECT ${target}`);
   if (status !== 200) throw new Error(`CONNECT answered ${status}`);
   // The greeting may come with the CONNECT answer.
   return conversation(socket, head);
@@ -334,7 +334,7 @@ async function dialogue(proxyPort: number, target: string) {
 /** The same device straight to the server. */
 async function directDialogue(port: number) {
   const socket = net.connect(port, '127.0.0.1');
-  await once(socket, 'connect');
+  await within(once(socket, 'connect'), 10_000, 'the connection to the mail server');
   return conversation(socket, Buffer.alloc(0));
 }
 
@@ -501,7 +501,7 @@ t.test('msmtp (GnuTLS) sends a mail with a photo over SMTP STARTTLS through SOCK
   const mail = mailWithPhoto();
   const direct = await msmtpMail({ host: 'msmtp.example.test', port: server.port, caFile: pemFile(getOriginCa().certPem), mail });
   t.equal(direct.code, 0, `msmtp direct: ${direct.stderr}`);
-  await server.closed();
+  await within(server.closed(), 10_000, 'the mail server to see the direct connection close');
   const [plainDirect, secureDirect] = [server.plain(), server.secure()];
   const through = await msmtpMail({ host: 'msmtp.example.test', port: server.port, caFile: pemFile(lab.ca.certPem), socksPort: lab.port, mail });
   t.equal(through.code, 0, `msmtp through phonehome: ${through.stderr}`);
