@@ -1,6 +1,7 @@
 // HTTP/1 heads and framing as sent (issue 19, "Headers as sent"). Each scenario runs once straight
-// to a raw origin and once through phonehome — plain HTTP proxy (absolute-form) against a plain
-// origin, and a CONNECT tunnel with TLS against a TLS origin — and the two runs must agree byte for
+// to a raw origin and through phonehome by each route a device takes — against a plain origin, the
+// plain HTTP proxy (absolute-form), a CONNECT tunnel in clear and SOCKS5; against a TLS origin, a
+// CONNECT tunnel with TLS — and each proxied run must agree with the direct one byte for
 // byte: what the origin received and what the client received. The origin and the client are raw
 // sockets that record every byte and send exactly the bytes chosen here. The only difference a
 // proxied request may carry is the documented one: the absolute-form request line and Proxy-*
@@ -21,7 +22,7 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { limits } from '../../src/limits.js';
-import { connectTunnel, getOriginCa, startLab, tempDir, within, type Lab } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, socks5Connect, startLab, tempDir, within, type Lab } from '../helpers/lab.js';
 
 const HOST = 'api.example.test';
 const DEADLINE_MS = 10_000;
@@ -198,7 +199,7 @@ async function startRawOrigin(secure: boolean): Promise<RawOrigin> {
   return origin;
 }
 
-type Route = 'direct' | 'absolute-form' | 'direct-tls' | 'tunnel-tls';
+type Route = 'direct' | 'absolute-form' | 'tunnel' | 'socks5' | 'direct-tls' | 'tunnel-tls';
 
 /** A client connection by the given route; `head` rewrites a request head for that route. */
 async function connectClient(route: Route, lab: Lab, port: number, proxyConnection = true): Promise<{ peer: RawPeer; head: (text: string) => string }> {
@@ -218,6 +219,16 @@ async function connectClient(route: Route, lab: Lab, port: number, proxyConnecti
       .replace(/^(\S+) (\/\S*) /, `$1 http://${HOST}:${port}$2 `)
       .replace(/\r\n\r\n/, proxyConnection ? '\r\nProxy-Connection: keep-alive\r\n\r\n' : '\r\n\r\n');
     return { peer, head };
+  }
+  if (route === 'tunnel' || route === 'socks5') {
+    // A client that asks for a connection and then speaks as it would direct: the head as is.
+    const connected = route === 'tunnel'
+      ? await connectTunnel(lab.port, `${HOST}:${port}`).then(({ status, socket }) => ({ ok: status === 200, socket, answer: `CONNECT answered ${status}` }))
+      : await socks5Connect(lab.port, { host: HOST, port }).then(({ reply, socket }) => ({ ok: reply === 0, socket, answer: `SOCKS5 replied ${reply}` }));
+    if (!connected.ok) throw new Error(connected.answer);
+    const peer = new RawPeer(connected.socket);
+    connected.socket.resume();
+    return { peer, head: asIs };
   }
   let carrier: net.Socket | undefined;
   if (route === 'tunnel-tls') {
@@ -779,14 +790,14 @@ async function run(scenario: Scenario, route: Route, origin: RawOrigin, lab: Lab
   return { origin: Buffer.concat(origin.take()).toString('latin1'), client: peer.text };
 }
 
-t.test('HTTP/1 heads and framing through phonehome are as sent (raw origin, raw client)', async (t) => {
+t.test('HTTP/1 heads and framing through phonehome are as sent, by every route (raw origin, raw client)', async (t) => {
   const lab = await startLab();
   const plain = await startRawOrigin(false);
   const secure = await startRawOrigin(true);
   t.teardown(async () => { await lab.close(); await plain.close(); await secure.close(); });
   for (const scenario of scenarios) {
     await t.test(scenario.name, async (t) => {
-      for (const [direct, proxied, origin] of [['direct', 'absolute-form', plain], ['direct-tls', 'tunnel-tls', secure]] as const) {
+      for (const [direct, proxied, origin] of [['direct', 'absolute-form', plain], ['direct', 'tunnel', plain], ['direct', 'socks5', plain], ['direct-tls', 'tunnel-tls', secure]] as const) {
         const expected = await run(scenario, direct, origin, lab);
         const seen = await run(scenario, proxied, origin, lab);
         t.equal(seen.origin, scenario.rewritten?.origin?.(expected.origin) ?? expected.origin, `${proxied}: the origin received what a direct client sends`);
