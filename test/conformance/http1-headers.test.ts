@@ -837,6 +837,32 @@ t.test('a repeated Content-Length and lines that are not quite fields are record
   t.match(peer.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*x-phonehome-error: upstream: HPE_UNEXPECTED_CONTENT_LENGTH: Parse Error: Duplicate Content-Length\r\n/);
 });
 
+t.test('an answer in another protocol (an SMTP greeting) from a server that then waits: a 502 that says why, at once, to a request and to an upgrade', async (t) => {
+  const lab = await startLab();
+  const plain = await startRawOrigin(false);
+  const secure = await startRawOrigin(true);
+  t.teardown(async () => { await lab.close(); await plain.close(); await secure.close(); });
+  // It greets and waits for a command, as a mail server on a port the device took for HTTP's.
+  // Direct the device's client reads the line and gives up; until 2026-12-08 the line was held
+  // for the empty line a head ends with, and the device waited with nothing.
+  const greet: OriginScript = async (peer) => {
+    await peer.waitFor(hasHead, 'the request');
+    peer.write('220 mail.example.test ESMTP ready\r\n');
+  };
+  plain.script = greet;
+  secure.script = greet;
+  for (const [route, origin] of [['absolute-form', plain], ['tunnel-tls', secure]] as const) {
+    for (const [what, fields, opened] of [['a request', '', 'the request could not be completed'], ['a WebSocket upgrade', 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n', 'the WebSocket could not be opened']] as const) {
+      const { peer, head } = await connectClient(route, lab, origin.port);
+      peer.write(head(`GET /mail HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n${fields}\r\n`));
+      await peer.waitFor(hasLengthBody, `the answer to ${what}`);
+      peer.destroy();
+      t.match(peer.text, /^HTTP\/1\.1 502 Bad Gateway\r\n/i, `${route}, ${what}: a 502`);
+      t.match(peer.text, new RegExp(`phonehome: ${opened}: upstream: HPE_INVALID_CONSTANT`), 'that says the answer was not HTTP');
+    }
+  }
+});
+
 t.test('a later request the parser refuses: in a plain CONNECT tunnel its server reads it and answers it; to the proxy port, a 400 that says why', async (t) => {
   const lab = await startLab();
   const origin = await startRawOrigin(false);

@@ -9,7 +9,11 @@
 // it), and those after an informational (1xx) head. A head that comes in several reads is held
 // until its empty line, since the parser can do nothing with part of one either; past the answer
 // head limit it goes on as it is, for the parser to refuse. Anything that does not start like a
-// status line goes on untouched, and so does everything after a final head: a body is not
+// status line goes on untouched and at once (until 2026-12-08 it was held for an empty line too:
+// a server that answered a request with a line of another protocol, such as an SMTP greeting,
+// and then waited, left the device waiting with nothing, where direct its client reads the line
+// and gives up; the parser now refuses it at once, a 502 that says why), and so does everything
+// after a final head: a body is not
 // changed, and only a chunked one is looked at, for its framing as the server wrote it
 // (chunked-framing.ts), which the relay sends on (takeChunkedAnswerAsSent, chunked-body-relay.ts).
 //
@@ -21,7 +25,7 @@
 
 import type net from 'node:net';
 import { limits } from '../../limits.js';
-import { startsIcy, type StatusLineVersion } from './icy-status-line.js';
+import { ICY, startsIcy, type StatusLineVersion } from './icy-status-line.js';
 import { headForTheParser, restoredHeaderList, type HeaderLineSetAside } from './answer-head-for-parser.js';
 import { ChunkedBodyAsSent, ChunkedFramingReader, endsInChunked } from './chunked-framing.js';
 
@@ -77,6 +81,7 @@ export function takeInformationalHead(socket: net.Socket | null): string | undef
 }
 
 const LF = 0x0a;
+const CR = 0x0d;
 const SPACE = 0x20;
 const TAB = 0x09;
 /** `HTTP/` in upper case: OR-ing 0x20 into a letter makes it lower case. */
@@ -151,7 +156,7 @@ class AnswerHeadWatch {
     for (;;) {
       const end = endOfHead(bytes, from);
       if (end < 0) {
-        if (bytes.length - from <= limits.http1MaxResponseHeadBytes) {
+        if (bytes.length - from <= limits.http1MaxResponseHeadBytes && mayStartStatusLine(bytes, from, this.#first)) {
           this.#held = bytes.subarray(from);
           return from === 0 || this.#pass(bytes.subarray(0, from));
         }
@@ -242,6 +247,20 @@ function statusClass(bytes: Buffer, from: number, first: boolean): 'informationa
   if (!/^\d{3}$/.test(code)) return 'other';
   if (code === '101') return 'switching';
   return code[0] === '1' ? 'informational' : 'final';
+}
+
+/**
+ * Whether the bytes from `from`, the start of a head not yet whole, may still become a status
+ * line: what is there so far begins `HTTP/` (in any case) or, on a connection's first answer,
+ * `ICY `. Empty lines before it are the parser's to skip.
+ */
+function mayStartStatusLine(bytes: Buffer, from: number, first: boolean): boolean {
+  let at = from;
+  while (at < bytes.length && (bytes[at] === CR || bytes[at] === LF)) at++;
+  const seen = bytes.length - at;
+  if (first && bytes.toString('latin1', at, at + Math.min(seen, ICY.length)) === ICY.slice(0, seen)) return true;
+  for (let i = 0; i < Math.min(seen, HTTP_SLASH_LOWER.length); i++) if ((bytes[at + i]! | 0x20) !== HTTP_SLASH_LOWER[i]) return false;
+  return seen <= HTTP_SLASH_LOWER.length || bytes[at + HTTP_SLASH_LOWER.length] === SLASH;
 }
 
 /** Whether `HTTP/` starts at `from`, in any case (some servers write `http/1.1`). */

@@ -112,6 +112,38 @@ t.test('what is not a head, a 101 and what follows it, and an endless head go on
   t.equal(endless.read(), pieces.join(''), 'past the head limit, all of it, for the parser to refuse');
 });
 
+t.test('the start of a head not yet whole is held; bytes that cannot start one go on at once, whole or not', async (t) => {
+  // Each: what a server connection's first read brings, and whether it may still become a head.
+  const cases: ReadonlyArray<readonly [bytes: string, held: boolean, why: string]> = [
+    ['HTTP/1.1 200 OK\r\nContent-Le', true, 'a status line and part of a field'],
+    ['HT', true, 'the first letters of HTTP/'],
+    ['http/1.1 2', true, 'in lower case'],
+    ['HTTP', true, 'HTTP, the slash still to come'],
+    ['\r\nHTTP/1.1 200', true, 'behind an empty line, which the parser skips'],
+    ['ICY 200 OK\r\n', true, "SHOUTcast's, on a connection's first answer"],
+    ['IC', true, "the start of SHOUTcast's"],
+    ['220 mail.example ESMTP\r\n250 OK\r\n', false, 'an SMTP greeting'],
+    ['SSH-2.0-OpenSSH_9.6\r\n', false, "an SSH server's"],
+    ['HTTPS 200 OK\r\n', false, 'HTTP and then not a slash'],
+    ['HTX', false, 'H, T and then not T'],
+    ['\x16\x03\x03\x00\x02', false, 'a TLS record'],
+    ['{"error":"no"}', false, 'JSON without a head (HTTP/0.9)'],
+  ];
+  for (const [bytes, held, why] of cases) {
+    const { socket, read, deliver } = serverConnection();
+    watchAnswerHeads(socket);
+    deliver(bytes);
+    t.equal(read(), held ? '' : bytes, `${why}: ${held ? 'held for its empty line' : 'on at once, for the parser to refuse'}`);
+  }
+  const kept = serverConnection();
+  watchAnswerHeads(kept.socket);
+  kept.deliver('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n');
+  kept.read();
+  watchAnswerHeads(kept.socket);
+  kept.deliver('IC');
+  t.equal(kept.read(), 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nIC', "ICY only on a connection's first answer: on a kept one, IC is not a head");
+});
+
 t.test('a head cut short by the end of the connection goes to the parser before the end', async (t) => {
   const { socket, read, deliver } = serverConnection();
   watchAnswerHeads(socket);
