@@ -863,6 +863,28 @@ t.test('an answer in another protocol (an SMTP greeting) from a server that then
   }
 });
 
+t.test('a 101 to a request that asked for no upgrade: a 502 that says so, and the flow says it too', async (t) => {
+  const lab = await startLab();
+  const plain = await startRawOrigin(false);
+  const secure = await startRawOrigin(true);
+  t.teardown(async () => { await lab.close(); await plain.close(); await secure.close(); });
+  // Node's client drops such a connection without a word to the request; until 2026-12-08 the
+  // device then waited with nothing for good. (Direct, curl reads the 101 and what follows as a
+  // body until the close; a browser fails the request.)
+  const switches = answer('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nframes');
+  plain.script = switches;
+  secure.script = switches;
+  for (const [route, origin] of [['absolute-form', plain], ['socks5', plain], ['tunnel-tls', secure]] as const) {
+    const { peer, head } = await connectClient(route, lab, origin.port);
+    peer.write(head(`GET /no-upgrade-asked HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`));
+    await peer.waitFor(hasLengthBody, 'the answer');
+    peer.destroy();
+    t.match(peer.text, /^HTTP\/1\.1 502 Bad Gateway\r\n[^]*\r\n\r\nphonehome: the request could not be completed: upstream: the server answered 101 Switching Protocols to a request that asked for no upgrade\n$/, route);
+    const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/no-upgrade-asked') ?? false);
+    t.match(flow.error, /asked for no upgrade/, 'the flow says why');
+  }
+});
+
 t.test('a later request the parser refuses: in a plain CONNECT tunnel its server reads it and answers it; to the proxy port, a 400 that says why', async (t) => {
   const lab = await startLab();
   const origin = await startRawOrigin(false);

@@ -162,6 +162,14 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     }
   });
   upstream.on('error', fail);
+  // A 101 to a request that asked for no upgrade: Node's client then drops the connection without
+  // an event for the request, and until 2026-12-08 the device waited with nothing for good. The
+  // device did not ask to switch protocols, and its connection is in the middle of an HTTP
+  // exchange with us; it gets a 502 that says what the server did.
+  upstream.on('upgrade', (response: http.IncomingMessage, socket: Duplex) => {
+    socket.destroy();
+    fail(new Error(`the server answered ${response.statusCode ?? 101} Switching Protocols to a request that asked for no upgrade`));
+  });
 
   req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
