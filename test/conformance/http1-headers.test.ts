@@ -543,6 +543,27 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // An upgrade a server refuses with an answer until the close that it ends once its client has
+    // ended (as a server of the device's own may). Until 2026-12-08 what the device sent after the
+    // answer began, and its end, waited unread: the server and the device both waited for good.
+    name: 'an upgrade refused with an answer until the close: what the device sends after it, and its end, reach the server, which then ends its answer',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the upgrade request');
+      peer.write('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nno upgrade here; ');
+      await peer.waitEnd();
+      peer.write(`you then said: ${peer.text.slice(headEnd(peer.text))}`);
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /lines HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n`));
+      await peer.waitFor((text) => text.endsWith('no upgrade here; '), 'the refusal');
+      peer.write('goodbye');
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
     name: 'two requests pipelined in one packet are answered in order, on one server connection',
     origin: async (peer) => {
       for (let answered = 0; answered < 2; answered++) {
@@ -883,6 +904,28 @@ t.test('a 101 to a request that asked for no upgrade: a 502 that says so, and th
     const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/no-upgrade-asked') ?? false);
     t.match(flow.error, /asked for no upgrade/, 'the flow says why');
   }
+});
+
+t.test('a refused WebSocket upgrade: the frames the device sent before the answer, and the bytes after it, are recorded as the request\'s body', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  origin.script = async (peer) => {
+    await peer.waitFor(hasHead, 'the upgrade request');
+    peer.write('HTTP/1.0 403 Forbidden\r\n\r\nno');
+    await peer.waitEnd();
+    peer.end();
+  };
+  const early = '\x81\x85abcd\x09\x07\x0f\x08\x0e';
+  const { peer, head } = await connectClient('absolute-form', lab, origin.port);
+  peer.write(`${head(`GET /refused HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`)}${early}`);
+  await peer.waitFor((text) => text.endsWith('no'), 'the refusal');
+  peer.write('late');
+  peer.end();
+  await peer.waitClose();
+  const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/refused') ?? false);
+  t.equal(flow.response?.status, 403);
+  t.equal(flow.request?.body.bytes.toString('latin1'), `${early}late`, 'both, in order: they left the device, and are inspected like any body');
 });
 
 t.test('a later request the parser refuses: in a plain CONNECT tunnel its server reads it and answers it; to the proxy port, a 400 that says why', async (t) => {

@@ -289,6 +289,18 @@ class UpgradeTunnel {
     const delimited = bodiless || chunked || response.headers['content-length'] !== undefined;
     const resume = this.#plan.resume;
     const keep = resume !== undefined && delimited && response.httpVersion === '1.1' && req.httpVersion === '1.1' && !saysClose(response.headers.connection) && !saysClose(req.headers.connection);
+    // A WebSocket's frames sent before the answer went with the request (#head); with no 101 they
+    // are read as the request's body, like any other bytes the device sent.
+    if (this.#webSocket && this.#head.length > 0) this.#observer.data(true, this.#head);
+    // An answer after which the connection ends (until its close, or a side said close): what the
+    // device sends from here on, and its end, go on to the server as they come, as direct, where a
+    // server may end such an answer only once its client has ended. Until 2026-12-08 they waited
+    // unread, and such a server and the device both waited for good.
+    const server = response.socket;
+    if (!keep && this.#bodyLeft === 0 && server) {
+      relayBody(socket, server, (chunk) => this.#observer.data(true, chunk), () => { if (!server.destroyed && !server.writableEnded) server.end(); });
+      socket.resume();
+    }
     socket.write(responseHead(response, head));
     response.on('data', (chunk: Buffer) => {
       this.#observer.data(false, chunk);
