@@ -203,7 +203,18 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     const asSent = takeChunkedBodyAsSent(req);
     if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => fail(new Error(reason), 'client'));
     else relayBody(req, upstream, seen, ended);
+    // Node writes a request's head with its first body bytes. A body that has not come by the end
+    // of this turn (a device that sends its head, then its body later, or in events over a
+    // chunked request) would hold the head back with it, where direct the server has the head at
+    // once and may answer it before the body (a 401 or a 413 before an upload). Until 2026-12-08
+    // it waited, and a device that gave up before its body had sent its server nothing.
+    if (!req.complete) setImmediate(() => flushHeadAlone(upstream));
   });
+}
+
+/** Writes a request's head now, alone, unless it went already (with body bytes, or once the device expected a 100). */
+function flushHeadAlone(upstream: http.ClientRequest): void {
+  if (!upstream.destroyed && !(upstream as unknown as { _headerSent: boolean })._headerSent) upstream.flushHeaders();
 }
 
 /** Stops a request to the server; by a reset when the device reset its own connection (connection-reset.ts). */
