@@ -578,6 +578,93 @@ const scenarios: Scenario[] = [
     },
   },
   {
+    // Until 2026-12-08 the device got a 400 of ours (Node's parser calls it malformed), and the
+    // server's request was never ended: the server never read the device's end, and waited.
+    name: 'a device that ends its side in the middle of its upload: its server reads the body as far as it came, then the end, and its own answer reaches the device',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request head');
+      await peer.waitEnd();
+      peer.write(`HTTP/1.1 400 Bad Request\r\nContent-Length: 22\r\nConnection: close\r\n\r\ngot ${String(peer.text.length - headEnd(peer.text)).padStart(2, '0')} bytes, then end`);
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`PUT /photo.jpg HTTP/1.1\r\nHost: ${authority}\r\nContent-Length: 100\r\n\r\n\xff\xd8\xff\xe0 half a photo`));
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
+    name: 'a device that ends its side in the middle of a chunked upload: its server reads the chunks as far as they came, no last chunk, then the end, and its own answer reaches the device',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request head');
+      await peer.waitEnd();
+      const body = peer.text.slice(headEnd(peer.text));
+      peer.write(`HTTP/1.1 400 Bad Request\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /events HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nevent1\r\nA\r\nevent2`));
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
+    // A size line our lenient parser reads and the framing reader does not (spaces after it): the
+    // chunks go framed again as they pass (see the chunk-size scenario above), and still no last
+    // chunk is added, which would make the body look whole.
+    name: 'a device that ends its side in the middle of a chunked upload framed again as it passes: no last chunk is added, and the server\'s answer reaches the device',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request head');
+      await peer.waitEnd();
+      peer.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 9\r\nConnection: close\r\n\r\ncut short');
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /events HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n6  \r\nevent1\r\nA\r\nevent2`));
+      peer.end();
+      await peer.waitClose();
+    },
+    // Framed again, the last chunk's size is what came of it.
+    rewritten: { origin: (direct) => direct.replace('6  \r\nevent1\r\nA\r\nevent2', '6\r\nevent1\r\n6\r\nevent2\r\n') },
+  },
+  {
+    name: 'a device that ends its side in the middle of a chunked upload its server has answered already: the server reads the end, and both connections close',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor((text) => text.endsWith('half\r\n'), 'the first chunk');
+      peer.write('HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nthanks');
+      await peer.waitEnd();
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`POST /events HTTP/1.1\r\nHost: ${authority}\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nhalf\r\n`));
+      await peer.waitFor((text) => text.endsWith('thanks'), 'the answer');
+      peer.end();
+      await peer.waitClose();
+    },
+  },
+  {
+    // Node's parser took the excess for a malformed next answer and dropped the connection: until
+    // 2026-12-08 the device got nothing. Direct, its client reads the answer and drops the excess.
+    name: 'an answer with more bytes than its Content-Length: the answer reaches the device whole, without the excess (a client drops it)',
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the request');
+      peer.write('HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello, and more');
+      await peer.waitEnd();
+      peer.end();
+    },
+    client: async (peer, head, authority) => {
+      peer.write(head(`GET /excess HTTP/1.1\r\nHost: ${authority}\r\n\r\n`));
+      await peer.waitFor((text) => text.endsWith('hello') || text.endsWith('more'), 'the answer');
+      peer.end();
+      await peer.waitClose();
+    },
+    rewritten: { client: (direct) => direct.replace(/, and more$/, '') },
+  },
+  {
     name: 'two requests pipelined in one packet are answered in order, on one server connection',
     origin: async (peer) => {
       for (let answered = 0; answered < 2; answered++) {
@@ -940,6 +1027,25 @@ t.test('a refused WebSocket upgrade: the frames the device sent before the answe
   const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith('/refused') ?? false);
   t.equal(flow.response?.status, 403);
   t.equal(flow.request?.body.bytes.toString('latin1'), `${early}late`, 'both, in order: they left the device, and are inspected like any body');
+});
+
+t.test('an answer with more bytes than its Content-Length: the flow is tagged; in a tunnel the device\'s connection ends after the answer, as the server\'s did', async (t) => {
+  const lab = await startLab();
+  const origin = await startRawOrigin(false);
+  t.teardown(async () => { await lab.close(); await origin.close(); });
+  origin.script = answer('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello, and more');
+  for (const route of ['absolute-form', 'tunnel'] as const) {
+    const { peer, head } = await connectClient(route, lab, origin.port);
+    peer.write(head(`GET /excess-${route} HTTP/1.1\r\nHost: ${HOST}:${origin.port}\r\n\r\n`));
+    await peer.waitFor((text) => text.endsWith('hello'), 'the answer');
+    // On the proxy port the device's connection is to phonehome, and may go on to other servers.
+    if (route === 'tunnel') await peer.waitClose();
+    peer.destroy();
+    t.match(peer.text, /\r\n\r\nhello$/, `${route}: the answer, whole`);
+    const flow = await lab.next('flow:end', (f) => f.request?.url.endsWith(`/excess-${route}`) ?? false);
+    t.equal(flow.error, undefined, 'not a failed exchange');
+    t.ok(flow.tags?.includes('upstream:bytes-after-answer'), 'tagged: its server wrote bytes after it');
+  }
 });
 
 t.test('a later request the parser refuses: in a plain CONNECT tunnel its server reads it and answers it; to the proxy port, a 400 that says why', async (t) => {

@@ -28,6 +28,7 @@ import { deviceParserOptions, EVERY_HEADER_LINE } from './http1-leniency.js';
 import { AnswersInFlight } from './answers-in-flight.js';
 import { noteRequest, takeRefusedRequest, watchRequestFraming } from './requests-as-sent.js';
 import { leaveHttpServer } from './leave-http-server.js';
+import { endRequestWhereDeviceEnded } from './request-cut-by-device-end.js';
 
 /** How one request arrived and where it goes. */
 export interface ExchangeRoute {
@@ -211,6 +212,8 @@ export class Http1Layer {
   }
 
   #onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    // The device ended its side mid-body: its requests still go through the agent, which passes that end on.
+    if (endRequestWhereDeviceEnded(err, socket)) return;
     this.#leftTheParser.add(socket);
     const context = this.#contexts.get(socket);
     const record = (reason: string, tag: string): void => this.#options.onMalformed(context?.client ?? clientOf(socket), context?.mode ?? 'http', reason, tag);

@@ -51,6 +51,7 @@ import { upstreamFailure, type UpstreamAgents } from '../upstream.js';
 import type { RelayPlan } from './relay-plan.js';
 import { upstreamTarget } from './request-path.js';
 import { relayBody } from './body-relay.js';
+import { endCutShort, endedWhereDeviceEnded } from './request-cut-by-device-end.js';
 import { relayChunkedAsSent } from './chunked-body-relay.js';
 import { takeChunkedBodyAsSent, withHeadAsSent } from './requests-as-sent.js';
 import { fieldLinesAsSent } from './request-head-as-sent.js';
@@ -97,6 +98,15 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 
   /** Upstream (or the client's request stream) failed: a 502 when nothing was sent yet, else a cut. */
   const fail = (err: unknown, side: 'upstream' | 'client' = 'upstream'): void => {
+    // Bytes after a whole answer that do not start another (a server that writes more than its
+    // Content-Length says): Node's parser calls them an error and drops the connection. Direct,
+    // the device's client reads the answer and drops the rest (curl says "Excess found"); until
+    // 2026-12-08 it got nothing at all. The answer goes on whole; the server's connection is gone,
+    // so the device's ends after it (ConnectionAgent.whenServerGone).
+    if (side === 'upstream' && answer?.complete && isParseError(err)) {
+      observer.tag(bytesAfterAnswerTag);
+      return;
+    }
     if (failure === undefined) {
       const said = upstreamFailure(err);
       failure = side === 'client' ? `client: ${describeError(err)}` : said.reason;
@@ -173,7 +183,8 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 
   req.on('error', (error: Error) => fail(error, 'client'));
   req.on('close', () => {
-    // The client went away mid-upload: stop sending upstream.
+    // The client went away mid-upload: stop sending upstream. (One that only ended its side there
+    // gets no 'close': its request ends with what came, request-cut-by-device-end.ts.)
     if (!req.complete) cutUpstream(upstream, req.socket);
   });
   res.on('finish', () => done());
@@ -198,10 +209,15 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     // A chunked request may end with trailers too (a checksum the device computed as it sent): they
     // go on with it. Until 2026-12-06 they were dropped.
     const seen = (chunk: Buffer): void => observer.data(true, chunk);
-    const ended = (): void => endWithTrailers(req, upstream, true, observer);
+    // A device that ended its side in the middle of the body: the server reads as much, then the end.
+    const cutShort = (): void => {
+      observer.tag(requestCutShortTag);
+      endCutShort(upstream);
+    };
+    const ended = (): void => (endedWhereDeviceEnded(req) ? cutShort() : endWithTrailers(req, upstream, true, observer));
     // A chunked body goes in the device's own chunks when its connection's framing is followed.
     const asSent = takeChunkedBodyAsSent(req);
-    if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => fail(new Error(reason), 'client'));
+    if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => (endedWhereDeviceEnded(req) ? cutShort() : fail(new Error(reason), 'client')));
     else relayBody(req, upstream, seen, ended);
     // Node writes a request's head with its first body bytes. A body that has not come by the end
     // of this turn (a device that sends its head, then its body later, or in events over a
@@ -215,6 +231,18 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
 /** Writes a request's head now, alone, unless it went already (with body bytes, or once the device expected a 100). */
 function flushHeadAlone(upstream: http.ClientRequest): void {
   if (!upstream.destroyed && !(upstream as unknown as { _headerSent: boolean })._headerSent) upstream.flushHeaders();
+}
+
+/** The tag of an exchange whose device ended its side before the request body it announced was whole. */
+export const requestCutShortTag = 'client:ended-mid-request';
+
+/** The tag of an exchange whose server wrote bytes after its whole answer that start no other. */
+export const bytesAfterAnswerTag = 'upstream:bytes-after-answer';
+
+/** An error of Node's HTTP parser (llhttp's codes), as opposed to one of the connection. */
+function isParseError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code.startsWith('HPE_');
 }
 
 /** Stops a request to the server; by a reset when the device reset its own connection (connection-reset.ts). */

@@ -27,6 +27,7 @@ import { isWebSocketUpgrade } from '../layers/relay-plan.js';
 import { refuse, respondText } from '../replies.js';
 import type { WireguardInfo } from '../../model/wireguard-info.js';
 import { ProxyConnectionUpstreams } from './proxy-connection-upstreams.js';
+import { endRequestWhereDeviceEnded } from '../layers/request-cut-by-device-end.js';
 
 export interface HttpProxyModeOptions {
   readonly tracker: FlowTracker;
@@ -62,6 +63,8 @@ export class HttpProxyMode {
     this.#options = options;
     this.#upstreams = new ProxyConnectionUpstreams((tls) => (tls ? options.tlsAgent() : options.plainAgent()));
     this.#server = makeHttpServer((err, socket) => {
+      // The device ended its side mid-body: its servers read that end after its requests (ProxyConnectionUpstreams).
+      if (endRequestWhereDeviceEnded(err, socket)) return;
       this.#upstreams.leftTheParser(socket);
       answerClientError(err, socket, (reason, tag) => options.tracker.rejected(clientOf(socket), 'http', { host: '', port: 0 }, reason, [tag]));
     }, limits.keepAliveTimeoutMs);
