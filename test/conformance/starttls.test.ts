@@ -31,7 +31,7 @@ interface MailServer {
   /** What the server read, in clear text before STARTTLS and decrypted after. */
   readonly plain: () => string;
   readonly secure: () => string;
-  /** Resolves when a connection has closed. */
+  /** Resolves when a connection has closed: each close answers one call, made before or after it. */
   readonly closed: () => Promise<void>;
   /** Resets every connection (RST), as a server that crashed. */
   resetAll(): void;
@@ -47,8 +47,9 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
   const leaf = options.leaf ?? getOriginCa().issueLeaf(options.hostname);
   let plain = '';
   let secure = '';
-  let closedOne: () => void = () => undefined;
-  let closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
+  // Each close is claimed by one closed() call, whichever comes first: the close, or the call.
+  let closesUnclaimed = 0;
+  const awaitingClose: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   let ended: (how: string) => void = () => undefined;
   const server = net.createServer((raw) => {
@@ -62,7 +63,9 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
     raw.on('error', () => undefined);
     raw.on('close', () => {
       sockets.delete(raw);
-      closedOne();
+      const waiter = awaitingClose.shift();
+      if (waiter) waiter();
+      else closesUnclaimed++;
     });
     let io: net.Socket | tls.TLSSocket = raw;
     let upgraded = false;
@@ -151,10 +154,15 @@ async function startMailServer(protocol: Protocol, options: { hostname: string; 
     port: (server.address() as net.AddressInfo).port,
     plain: () => plain,
     secure: () => secure,
+    // Until 2026-12-08 a call made before the close replaced the resolver that close would call,
+    // and waited for good: msmtp's run hung so now and then, when its process had exited before
+    // the server read the end of its connection.
     closed: () => {
-      const awaited = closedPromise;
-      closedPromise = new Promise<void>((resolve) => { closedOne = resolve; });
-      return awaited;
+      if (closesUnclaimed > 0) {
+        closesUnclaimed--;
+        return Promise.resolve();
+      }
+      return new Promise<void>((resolve) => { awaitingClose.push(resolve); });
     },
     resetAll: () => { for (const socket of sockets) socket.resetAndDestroy(); },
     nextEnding: () => new Promise((resolve) => { ended = resolve; }),
