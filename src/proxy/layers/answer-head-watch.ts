@@ -87,6 +87,7 @@ const TAB = 0x09;
 /** `HTTP/` in upper case: OR-ing 0x20 into a letter makes it lower case. */
 const HTTP_SLASH_LOWER = [0x68, 0x74, 0x74, 0x70];
 const SLASH = 0x2f;
+const DOT = 0x2e;
 /** A head ends with an empty line: CR LF, or a bare LF (some firmware; the parser is lenient about it). */
 const EMPTY_LINE_AFTER_CRLF = Buffer.from('\n\r\n', 'latin1');
 const EMPTY_LINE_AFTER_LF = Buffer.from('\n\n', 'latin1');
@@ -251,16 +252,31 @@ function statusClass(bytes: Buffer, from: number, first: boolean): 'informationa
 
 /**
  * Whether the bytes from `from`, the start of a head not yet whole, may still become a status
- * line: what is there so far begins `HTTP/` (in any case) or, on a connection's first answer,
- * `ICY `. Empty lines before it are the parser's to skip.
+ * line: what is there so far begins as one does, `HTTP/`, a digit, a dot, a digit and a space or
+ * a tab (HTTP/ in any case, as statusClass reads it), or on a connection's first answer `ICY `.
+ * Empty lines before it are the parser's to skip.
  */
 function mayStartStatusLine(bytes: Buffer, from: number, first: boolean): boolean {
   let at = from;
   while (at < bytes.length && (bytes[at] === CR || bytes[at] === LF)) at++;
-  const seen = bytes.length - at;
+  const seen = Math.min(bytes.length - at, STATUS_LINE_START.length);
   if (first && bytes.toString('latin1', at, at + Math.min(seen, ICY.length)) === ICY.slice(0, seen)) return true;
-  for (let i = 0; i < Math.min(seen, HTTP_SLASH_LOWER.length); i++) if ((bytes[at + i]! | 0x20) !== HTTP_SLASH_LOWER[i]) return false;
-  return seen <= HTTP_SLASH_LOWER.length || bytes[at + HTTP_SLASH_LOWER.length] === SLASH;
+  for (let i = 0; i < seen; i++) if (!STATUS_LINE_START[i]!(bytes[at + i]!)) return false;
+  return true;
+}
+
+/** How a status line starts, a byte at a time: `HTTP/` (in any case), a digit, a dot, a digit, a space or a tab. */
+const STATUS_LINE_START: ReadonlyArray<(byte: number) => boolean> = [
+  ...HTTP_SLASH_LOWER.map((letter) => (byte: number) => (byte | 0x20) === letter),
+  (byte) => byte === SLASH,
+  isDigit,
+  (byte) => byte === DOT,
+  isDigit,
+  (byte) => byte === SPACE || byte === TAB,
+];
+
+function isDigit(byte: number): boolean {
+  return byte >= 0x30 && byte <= 0x39;
 }
 
 /** Whether `HTTP/` starts at `from`, in any case (some servers write `http/1.1`). */

@@ -126,6 +126,12 @@ t.test('the start of a head not yet whole is held; bytes that cannot start one g
     ['SSH-2.0-OpenSSH_9.6\r\n', false, "an SSH server's"],
     ['HTTPS 200 OK\r\n', false, 'HTTP and then not a slash'],
     ['HTX', false, 'H, T and then not T'],
+    ['HTTP/1.1', true, 'a version, the space still to come'],
+    ['HTTP/1.\f 204 No Content\r\n', false, 'a version with a control byte for its minor digit'],
+    ['HTTP/x.1 200 OK\r\n', false, 'a version that is not a number'],
+    ['HTTP/1,1 200 OK\r\n', false, 'a comma for the dot'],
+    ['HTTP/1.1200 OK\r\n', false, 'no space after the version'],
+    ['HTTP/1.1\t200 OK\r\n', true, 'a tab after the version (the parser takes it)'],
     ['\x16\x03\x03\x00\x02', false, 'a TLS record'],
     ['{"error":"no"}', false, 'JSON without a head (HTTP/0.9)'],
   ];
