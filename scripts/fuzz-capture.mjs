@@ -25,9 +25,8 @@
 // Exit code 1 when the capture died or stopped answering, 2 when a session broke a rule.
 //
 // What it found on 2026-12-08 is in the README (What happens to traffic). What it still reports,
-// known and left: a device that ends its side while its WebSocket upgrade's answer is still
-// incomplete (its end is read only once the answer is whole), and one that pipelines a request
-// behind an answer its server never ends (Node's client writes the next request after the answer).
+// known and left: a device that pipelines a request behind an answer its server never ends, then
+// ends its side (Node's client writes the next request, and so the end, after that answer).
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';

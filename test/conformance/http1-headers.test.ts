@@ -261,6 +261,13 @@ interface Scenario {
   readonly rewritten?: { readonly origin?: (direct: string) => string; readonly client?: (direct: string) => string };
 }
 
+/** A client that sends an upgrade request, ends its side at once, and reads until the connection closes. */
+async function upgradeRequestThenEnd(peer: RawPeer, head: (text: string) => string, authority: string): Promise<void> {
+  peer.write(head(`GET /lines HTTP/1.1\r\nHost: ${authority}\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\n`));
+  peer.end();
+  await peer.waitClose();
+}
+
 /** 1,500 short header lines named `prefix`-n. */
 function manyFields(prefix: string): string {
   return Array.from({ length: 1_500 }, (_, n) => `${prefix}-${n}: ${n}\r\n`).join('');
@@ -541,6 +548,30 @@ const scenarios: Scenario[] = [
       peer.end();
       await peer.waitClose();
     },
+  },
+  {
+    // A client that gives up on a slow handshake. Until 2026-12-08 the device's socket was not read
+    // before the answer, so its end waited: the server, which answers only then, waited with it.
+    name: 'a device that ends its side right after an upgrade request: its server reads that end before it answers, as direct, and its refusal reaches the device',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the upgrade request');
+      await peer.waitEnd();
+      peer.write('HTTP/1.1 403 Forbidden\r\nContent-Length: 13\r\nConnection: close\r\n\r\nyou had ended');
+      peer.end();
+    },
+    client: upgradeRequestThenEnd,
+  },
+  {
+    name: 'a device that ends its side right after an upgrade request: its server reads that end, then switches and says goodbye, and the device reads both',
+    proxyConnection: false,
+    origin: async (peer) => {
+      await peer.waitFor(hasHead, 'the upgrade request');
+      await peer.waitEnd();
+      peer.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: lines\r\n\r\ngoodbye');
+      peer.end();
+    },
+    client: upgradeRequestThenEnd,
   },
   {
     // An upgrade a server refuses with an answer until the close that it ends once its client has

@@ -86,6 +86,8 @@ class UpgradeTunnel {
   #bodyLeft = 0;
   /** The first reason the connection ended badly; recorded as the flow's error. */
   #failure: string | undefined;
+  /** Takes the watch for a device's end before the answer away (#watchForEarlyEnd). */
+  #stopWatchingForEarlyEnd: () => void = () => undefined;
   #finished = false;
 
   constructor(req: http.IncomingMessage, socket: Duplex, head: Buffer, plan: RelayPlan, agents: UpstreamAgents, live: Set<() => void>) {
@@ -150,6 +152,7 @@ class UpgradeTunnel {
     this.#bodyLeft = Math.max(0, announcedBodyBytes(req) - this.#head.length);
     if (this.#bodyLeft === 0) {
       upstream.end();
+      this.#watchForEarlyEnd();
       return;
     }
     // Node sends a request's head with its first body bytes; the server must have it now.
@@ -169,6 +172,7 @@ class UpgradeTunnel {
       this.#stopPassingBody();
       if (body.length < chunk.length) socket.unshift(chunk.subarray(body.length));
       upstream.end();
+      this.#watchForEarlyEnd();
     } else if (!flowing) {
       socket.pause();
       upstream.once('drain', this.#resumeBody);
@@ -176,6 +180,44 @@ class UpgradeTunnel {
   };
 
   readonly #resumeBody = (): void => void this.#socket.resume();
+
+  /**
+   * Until the server answers, the device's socket is not read: what follows the request belongs
+   * to the new protocol, or to the next request. A device that ends its side meanwhile, having
+   * sent nothing more (one that gives up on a slow handshake), has that end passed on at once,
+   * as direct, where a server may answer only then, or drop a client that left. It is seen where
+   * the socket's end is pushed (its read of the FIN), which happens whether or not anyone reads.
+   * Until 2026-12-08 the server read it only once its answer had come whole, and one that waited
+   * for it kept the device waiting until our 15 s.
+   */
+  #watchForEarlyEnd(): void {
+    const socket = this.#socket as Duplex & { push(chunk: unknown, encoding?: BufferEncoding): boolean };
+    const push = socket.push;
+    const watched = (chunk: unknown, encoding?: BufferEncoding): boolean => {
+      if (chunk === null) {
+        this.#stopWatchingForEarlyEnd();
+        if (socket.readableLength === 0) this.#endServerWritingEarly();
+      }
+      return push.call(socket, chunk, encoding);
+    };
+    socket.push = watched;
+    this.#stopWatchingForEarlyEnd = () => {
+      if (socket.push === watched) socket.push = push;
+      this.#stopWatchingForEarlyEnd = () => undefined;
+    };
+  }
+
+  /** The server connection's writing side ends once the request is written, before any answer. */
+  #endServerWritingEarly(): void {
+    const upstream = this.#upstream;
+    if (!upstream) return;
+    const end = (): void => {
+      const server = upstream.socket;
+      if (server && !server.destroyed && !server.writableEnded && !this.#serverSocket && !this.#refusalRelayed) server.end();
+    };
+    if (upstream.writableFinished) end();
+    else upstream.once('finish', end);
+  }
 
   /** The device's socket is read no more until the 101 (or the refusal's end) hands it on. */
   #stopPassingBody(): void {
@@ -200,6 +242,7 @@ class UpgradeTunnel {
 
   /** The server said 101: its answer to the device as it came, then the bytes both ways. */
   #open(response: http.IncomingMessage, serverSocket: net.Socket, serverHead: Buffer): void {
+    this.#stopWatchingForEarlyEnd();
     const socket = this.#socket;
     this.#serverSocket = serverSocket;
     socket.off('error', this.#onEarlySocketError);
@@ -272,6 +315,7 @@ class UpgradeTunnel {
    * said `Connection: close`, ends it.
    */
   #relayRefusal(response: http.IncomingMessage): void {
+    this.#stopWatchingForEarlyEnd();
     const req = this.#req;
     const status = response.statusCode ?? 502;
     this.#failure ??= `upstream answered the ${this.#protocol} upgrade with ${status}`;
@@ -298,7 +342,10 @@ class UpgradeTunnel {
     // unread, and such a server and the device both waited for good.
     const server = response.socket;
     if (!keep && this.#bodyLeft === 0 && server) {
-      relayBody(socket, server, (chunk) => this.#observer.data(true, chunk), () => { if (!server.destroyed && !server.writableEnded) server.end(); });
+      const endServer = (): void => { if (!server.destroyed && !server.writableEnded) server.end(); };
+      relayBody(socket, server, (chunk) => this.#observer.data(true, chunk), endServer);
+      // An end read while the body passed, before anyone listened for it here.
+      if (socket.readableEnded) endServer();
       socket.resume();
     }
     socket.write(responseHead(response, head));
@@ -349,6 +396,7 @@ class UpgradeTunnel {
   }
 
   #finish(): void {
+    this.#stopWatchingForEarlyEnd();
     if (this.#finished) return;
     this.#finished = true;
     this.#live.delete(this.#end);
