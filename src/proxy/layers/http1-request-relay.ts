@@ -224,13 +224,32 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     // chunked request) would hold the head back with it, where direct the server has the head at
     // once and may answer it before the body (a 401 or a 413 before an upload). Until 2026-12-08
     // it waited, and a device that gave up before its body had sent its server nothing.
-    if (!req.complete) setImmediate(() => flushHeadAlone(upstream));
+    if (announcesBody(req)) flushHeadAtEndOfTurn(upstream);
   });
 }
 
-/** Writes a request's head now, alone, unless it went already (with body bytes, or once the device expected a 100). */
-function flushHeadAlone(upstream: http.ClientRequest): void {
-  if (!upstream.destroyed && !(upstream as unknown as { _headerSent: boolean })._headerSent) upstream.flushHeaders();
+/** Whether a request says a body follows its head (a length above 0, or a Transfer-Encoding). */
+function announcesBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
+}
+
+/** Requests whose head goes alone at the end of this turn, if no body bytes took it along before. */
+let headsToFlush: http.ClientRequest[] = [];
+
+/** One immediate for every request of a turn: small uploads come many to a turn. */
+function flushHeadAtEndOfTurn(upstream: http.ClientRequest): void {
+  if (headsToFlush.length === 0) setImmediate(flushHeadsAlone);
+  headsToFlush.push(upstream);
+}
+
+/** Writes each head now, alone, unless it went already (with body bytes, or once the device expected a 100). */
+function flushHeadsAlone(): void {
+  const heads = headsToFlush;
+  headsToFlush = [];
+  for (const upstream of heads) {
+    if (!upstream.destroyed && !(upstream as unknown as { _headerSent: boolean })._headerSent) upstream.flushHeaders();
+  }
 }
 
 /** The tag of an exchange whose device ended its side before the request body it announced was whole. */
