@@ -8,14 +8,14 @@
 // sends a request only once the last answer is done, and a server answers a request once it has
 // it), and those after an informational (1xx) head. A head that comes in several reads is held
 // until its empty line, since the parser can do nothing with part of one either; past the answer
-// head limit it goes on as it is, for the parser to refuse. Anything that does not start like a
-// status line goes on untouched and at once (until 2026-12-08 it was held for an empty line too:
-// a server that answered a request with a line of another protocol, such as an SMTP greeting,
-// and then waited, left the device waiting with nothing, where direct its client reads the line
-// and gives up; the parser now refuses it at once, a 502 that says why), and so does everything
-// after a final head: a body is not
-// changed, and only a chunked one is looked at, for its framing as the server wrote it
-// (chunked-framing.ts), which the relay sends on (takeChunkedAnswerAsSent, chunked-body-relay.ts).
+// head limit it goes on as it is, for the parser to refuse. Bytes that cannot start a status line
+// (mayStartStatusLine) go on untouched and at once. Until 2026-12-08 they were held for an empty
+// line too: a server that answered a request with a line of another protocol, such as an SMTP
+// greeting, and then waited, left the device waiting with nothing, where direct its client reads
+// the line and gives up; the parser now refuses it at once, a 502 that says why. Everything after
+// a final head goes on untouched too: a body is not changed, and only a chunked one is looked at,
+// for its framing as the server wrote it (chunked-framing.ts), which the relay sends on
+// (takeChunkedAnswerAsSent, chunked-body-relay.ts).
 //
 // How: net.Socket hands what it reads to push(), which emits it to the parser. Each server
 // connection gets its own push() once, when its first request is given it, and keeps it; its
