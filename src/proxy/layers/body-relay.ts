@@ -17,8 +17,8 @@
 
 import type { Readable, Writable } from 'node:stream';
 
-export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) => void, onEnd: () => void = () => { if (!to.destroyed) to.end(); }): void {
-  const write = writeHolding(from, to);
+export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) => void, onEnd: () => void = () => { if (!to.destroyed) to.end(); }, readAhead = 0): void {
+  const write = writeHolding(from, to, readAhead);
   from.on('data', (chunk: Buffer) => {
     seen(chunk);
     write(chunk);
@@ -29,11 +29,13 @@ export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) =>
 /**
  * Writes to `to`, pausing `from` while `to` is full, until its 'drain' (one listener, added the
  * first time and kept); a destroyed `to` is skipped. Also chunked-body-relay.ts's writer.
+ * `readAhead` bytes may wait in `to` before `from` is paused (limits.requestBodyReadAheadBytes
+ * says why a device's body is read so); by default `to` is full at its high-water mark.
  */
-export function writeHolding(from: Readable, to: Writable): (bytes: Buffer) => void {
+export function writeHolding(from: Readable, to: Writable, readAhead = 0): (bytes: Buffer) => void {
   let onDrain: (() => void) | undefined;
   return (bytes) => {
-    if (to.destroyed || to.write(bytes)) return;
+    if (to.destroyed || to.write(bytes) || to.writableLength < readAhead) return;
     from.pause();
     if (onDrain) return;
     onDrain = () => from.resume();

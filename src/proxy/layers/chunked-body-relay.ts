@@ -18,8 +18,9 @@ interface ChunkedWriter { chunkedEncoding: boolean }
  * Relays `from`'s body to `to`, whose head (stored already) says chunked, in the framing `asSent` reads, each chunk
  * of data shown to `seen` as the parser reads it. `onEnd` ends `to` (its trailers are the
  * framing's, or Node's after a fallback); `misread` stops the exchange if the two readings differ.
+ * `readAhead` is writeHolding's.
  */
-export function relayChunkedAsSent(from: http.IncomingMessage, to: http.OutgoingMessage, asSent: ChunkedBodyAsSent, seen: (chunk: Buffer) => void, onEnd: () => void, misread: (reason: string) => void): void {
+export function relayChunkedAsSent(from: http.IncomingMessage, to: http.OutgoingMessage, asSent: ChunkedBodyAsSent, seen: (chunk: Buffer) => void, onEnd: () => void, misread: (reason: string) => void, readAhead = 0): void {
   const writer = to as unknown as ChunkedWriter;
   /** The sender's framing goes out; false once it is no longer followed. */
   let framed = true;
@@ -31,7 +32,7 @@ export function relayChunkedAsSent(from: http.IncomingMessage, to: http.Outgoing
   let framingEnded = false;
   let parserEnded = false;
   let stopped = false;
-  const write = writeHolding(from, to);
+  const write = writeHolding(from, to, readAhead);
 
   /** Takes `length` bytes of the parser's data, if it has read that many. */
   const takeParsed = (length: number): Buffer | undefined => {

@@ -217,8 +217,11 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     const ended = (): void => (endedWhereDeviceEnded(req) ? cutShort() : endWithTrailers(req, upstream, true, observer));
     // A chunked body goes in the device's own chunks when its connection's framing is followed.
     const asSent = takeChunkedBodyAsSent(req);
-    if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => (endedWhereDeviceEnded(req) ? cutShort() : fail(new Error(reason), 'client')));
-    else relayBody(req, upstream, seen, ended);
+    // The body is read as a server reads it, at once, while the server's connection is still
+    // being made (limits.requestBodyReadAheadBytes).
+    const readAhead = limits.requestBodyReadAheadBytes;
+    if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => (endedWhereDeviceEnded(req) ? cutShort() : fail(new Error(reason), 'client')), readAhead);
+    else relayBody(req, upstream, seen, ended, readAhead);
     // Node writes a request's head with its first body bytes. A body that has not come by the end
     // of this turn (a device that sends its head, then its body later, or in events over a
     // chunked request) would hold the head back with it, where direct the server has the head at
