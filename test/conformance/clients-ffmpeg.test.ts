@@ -64,8 +64,8 @@ function mediaHandler(req: Parameters<typeof jsonEchoHandler>[0] & { headers: Re
  * The camera's uploads speak TLS 1.2 (GnuTLS's priority file, as a firmware image may set it).
  * Over TLS 1.3 FFmpeg closes with a session ticket unread, so its kernel resets the connection and
  * drops what it had not yet sent: whether an upload arrives whole is then a race of when the
- * tickets come (README, Limits), which a busy machine loses through phonehome. TLS 1.2's ticket
- * comes within the handshake, so FFmpeg's close is a clean one.
+ * tickets come (README, Limits), which a busy machine loses now and then, direct too. TLS 1.2's
+ * ticket comes within the handshake, so FFmpeg's close is a clean one.
  */
 function cameraTls(): NodeJS.ProcessEnv {
   const file = path.join(tempDir('conformance-ffmpeg-gnutls-'), 'priority.conf');

@@ -217,8 +217,8 @@ export function relayHttpRequest(req: http.IncomingMessage, res: http.ServerResp
     const ended = (): void => (endedWhereDeviceEnded(req) ? cutShort() : endWithTrailers(req, upstream, true, observer));
     // A chunked body goes in the device's own chunks when its connection's framing is followed.
     const asSent = takeChunkedBodyAsSent(req);
-    // The body is read as a server reads it, at once, while the server's connection is still
-    // being made (limits.requestBodyReadAheadBytes).
+    // The body is read as a server reads it, as it comes: up to limits.requestBodyReadAheadBytes
+    // may wait for the server before the device is paused.
     const readAhead = limits.requestBodyReadAheadBytes;
     if (asSent) relayChunkedAsSent(req, upstream, asSent, seen, ended, (reason) => (endedWhereDeviceEnded(req) ? cutShort() : fail(new Error(reason), 'client')), readAhead);
     else relayBody(req, upstream, seen, ended, readAhead);
