@@ -30,7 +30,7 @@ export function relayBody(from: Readable, to: Writable, seen: (chunk: Buffer) =>
  * Writes to `to`, pausing `from` while `to` is full, until its 'drain' (one listener, added the
  * first time and kept); a destroyed `to` is skipped. Also chunked-body-relay.ts's writer.
  * `readAhead` bytes may wait in `to` before `from` is paused (limits.requestBodyReadAheadBytes
- * says why a device's body is read so); by default `to` is full at its high-water mark.
+ * and upgradedReadAheadBytes say why); by default `to` is full at its high-water mark.
  */
 export function writeHolding(from: Readable, to: Writable, readAhead = 0): (bytes: Buffer) => void {
   let onDrain: (() => void) | undefined;

@@ -283,7 +283,8 @@ class UpgradeTunnel {
       socket.write(serverHead);
     }
     for (const [from, to, seen, side] of [[socket, serverSocket, fromClient, 'device'], [serverSocket, socket, fromServer, 'server']] as const) {
-      relayBody(from, to, seen);
+      // Each side is read as it sends, up to a limit waiting for the other (limits.upgradedReadAheadBytes).
+      relayBody(from, to, seen, undefined, limits.upgradedReadAheadBytes);
       from.on('error', (error: Error) => {
         this.#failure ??= side === 'server' ? upstreamFailure(error).reason : `device: ${describeError(error)}`;
         // A reset reaches the other side as one (connection-reset.ts).
