@@ -103,7 +103,11 @@ t.test('SMTPS (implicit TLS, the server speaks first): the greeting arrives, the
   const mail = findings.find((f) => f.category === 'mail');
   t.match(mail?.summary, /^Mail sent over SMTP from jane@example\.com to bob@example\.org, 'Photos de vacances'$/);
   t.notOk(findings.find((f) => f.category === 'credential'), 'a login inside TLS is not a clear-text password');
+  // The client spoke only after the greeting, and was done well within pinnedCloseWindowMs: that
+  // is a mail app that trusted us, not one that closed at once to refuse our certificate.
+  t.notOk(findings.find((f) => f.category === 'tls-pinned'), 'not taken for pinning');
   const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.same(summary.passthrough.learned, [], 'nothing learned: its next connection is decrypted too');
   t.match(summary.tls, { client: { 'TLSv1.3': { flows: 1, hosts: ['smtps.example.test'], devices: ['127.0.0.1'] } } });
 });
 

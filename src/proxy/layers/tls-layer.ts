@@ -274,8 +274,7 @@ export class TlsLayer {
     const onData = (chunk: Buffer): void => {
       stop();
       tlsSocket.pause();
-      tlsFacts.clientSpoke = true;
-      this.#options.passthrough.recordTrust(context.client.ip, pinnedName(context));
+      this.#deviceSpoke(context);
       decided(decideAfterTls(tlsFacts.alpn, context.target.port, chunk), chunk);
     };
     const quiet = (why: ClientQuiet): void => {
@@ -308,11 +307,23 @@ export class TlsLayer {
         const target = context.target;
         const reserved = plan.reserved && !plan.reserved.destroyed ? plan.reserved : undefined;
         this.#options.raw.relay(tlsSocket, undefined, context, decision.why, () => (reserved ? Promise.resolve(reserved) : this.#options.upstream.connectTls(target.host, target.port, upstreamServername(context), deviceOffer(context), undefined, takeFirstConnection(context))));
+        // Decided before the device said a word (its port, its server's greeting, its silence): a
+        // byte it sends later shows it trusted our certificate all the same. Without this, a mail
+        // app that waits for its server's greeting and is done within pinnedCloseWindowMs (mbsync
+        // over IMAPS: 41 ms) closed as if it had sent nothing, and its host was learned as pinned.
+        // Added after the relay paused the socket, so the listener only watches.
+        if (!context.tls!.clientSpoke) tlsSocket.once('data', () => this.#deviceSpoke(context));
         return;
       }
       case 'wait':
         tlsSocket.destroy();
     }
+  }
+
+  /** The device sent its first decrypted byte: it trusts our certificate for this host. */
+  #deviceSpoke(context: ConnectionContext): void {
+    context.tls!.clientSpoke = true;
+    this.#options.passthrough.recordTrust(context.client.ip, pinnedName(context));
   }
 
   /** Learns a pinned host when the verdict says so; a failed handshake is a flow of its own either way. */
