@@ -1,7 +1,12 @@
 // What a mail client said in a raw SMTP, IMAP or POP3 stream: the messages it sent (SMTP DATA,
-// IMAP APPEND literals), the credentials it gave (AUTH PLAIN/LOGIN, LOGIN, USER/PASS), and whether
-// it switched to TLS (STARTTLS: the rest is readable only when phonehome intercepted the upgrade). Sans-IO: client bytes in, facts out.
+// IMAP APPEND literals), the credentials it gave (SMTP and POP3 AUTH PLAIN/LOGIN, IMAP LOGIN and
+// AUTHENTICATE PLAIN/LOGIN, POP3 USER/PASS), and whether it switched to TLS (STARTTLS: the rest is
+// readable only when phonehome intercepted the upgrade). An IMAP client that switched on
+// compression (COMPRESS DEFLATE, RFC 4978: Thunderbird, K-9 Mail and mbsync do when the server
+// offers it, as Gmail and Dovecot do) sends the rest as one raw deflate stream: inflated, when
+// asked, and read on. Sans-IO: client bytes in, facts out.
 
+import zlib from 'node:zlib';
 import type { View } from '../detect/detector.js';
 import { childLayer, type Decoder } from './layer.js';
 
@@ -20,6 +25,37 @@ export interface MailConversation {
   readonly credentials: MailCredential[];
   readonly envelope: { from?: string; to: string[] };
   readonly starttls: boolean;
+  /**
+   * The client sent IMAP COMPRESS DEFLATE. `messagesBefore`: how many of `messages` it sent
+   * before; `inflated`: whether what followed was inflated and read (false when not asked, or
+   * when it was not deflate: the server refused and the client went on in clear, read as such);
+   * `problem`: why not, when it could not be.
+   */
+  readonly compressed?: { readonly messagesBefore: number; readonly inflated: boolean; readonly problem?: string };
+}
+
+export interface MailClientOptions {
+  /** Inflate what follows an IMAP COMPRESS DEFLATE, up to this many bytes. Absent: not inflated. */
+  readonly inflateCap?: number;
+}
+
+/**
+ * What followed the client's COMPRESS DEFLATE, inflated: undefined when it is not a deflate
+ * stream of IMAP commands (the server said NO and the client went on in clear text). The stream
+ * is never ended (RFC 4978 flushes, it does not finish), and a capture may cut it anywhere: a
+ * sync flush at the end gives what was readable.
+ */
+function inflateImapTail(tail: Buffer, cap: number): { text?: string; problem?: string } {
+  let inflated: Buffer;
+  try {
+    inflated = zlib.inflateRawSync(tail, { maxOutputLength: cap, finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return { problem: `expands beyond ${cap} bytes (decompression bomb?): not inspected` };
+    return {};
+  }
+  const text = inflated.toString('latin1');
+  // A tagged command, as every IMAP client line after COMPRESS is.
+  return /^[!-~]+ [A-Za-z]+[ \r]/.test(text) ? { text } : {};
 }
 
 function b64(text: string): string {
@@ -39,14 +75,16 @@ function unquoteImap(word: string | undefined): string {
 
 const SMTP_VERB = /^(EHLO|HELO|MAIL FROM|RCPT TO|AUTH|STARTTLS)\b/i;
 
-export function parseMailClient(bytes: Buffer): MailConversation {
-  const text = bytes.toString('latin1');
+export function parseMailClient(bytes: Buffer, options: MailClientOptions = {}): MailConversation {
+  let text = bytes.toString('latin1');
   const messages: Buffer[] = [];
   const credentials: MailCredential[] = [];
   const envelope: { from?: string; to: string[] } = { to: [] };
   let protocol: MailConversation['protocol'];
   let starttls = false;
-  let pending: { mechanism: 'login' | 'plain'; user?: string } | undefined;
+  let compressed: MailConversation['compressed'];
+  // A SASL exchange under way (SMTP or POP3 AUTH, IMAP AUTHENTICATE): its next lines are its own.
+  let pending: { protocol: MailCredential['protocol']; command: string; mechanism: 'login' | 'plain'; user?: string } | undefined;
   let pos = 0;
   const nextLine = (): string => {
     const eol = text.indexOf('\r\n', pos);
@@ -54,32 +92,60 @@ export function parseMailClient(bytes: Buffer): MailConversation {
     pos = eol < 0 ? text.length : eol + 2;
     return line;
   };
-  const addPlain = (payload: string): void => {
+  const addPlain = (sasl: { protocol: MailCredential['protocol']; command: string }, payload: string): void => {
     const creds = plainCredentials(payload);
-    if (creds) credentials.push({ protocol: 'smtp', mechanism: 'AUTH PLAIN', user: creds.user, passwordLength: creds.password.length, afterStartTls: starttls });
+    if (creds) credentials.push({ protocol: sasl.protocol, mechanism: `${sasl.command} PLAIN`, user: creds.user, passwordLength: creds.password.length, afterStartTls: starttls });
+  };
+  const startSasl = (sasl: { protocol: MailCredential['protocol']; command: string }, mechanismWord: string, initial: string | undefined): void => {
+    const mechanism = mechanismWord.toLowerCase() as 'plain' | 'login';
+    // "=" is an empty initial response (RFC 4954, 4959); the exchange goes on as without one.
+    const response = initial === '=' ? undefined : initial;
+    if (mechanism === 'plain' && response) addPlain(sasl, response);
+    else pending = { ...sasl, mechanism, ...(response ? { user: b64(response) } : {}) };
   };
 
   while (pos < text.length) {
     const line = nextLine();
     if (pending) {
-      // The continuation lines of AUTH: PLAIN sends one, LOGIN sends the user, then the password.
-      if (pending.mechanism === 'plain') {
-        addPlain(line);
+      // The continuation lines of a SASL exchange: PLAIN sends one, LOGIN sends the user, then
+      // the password; "*" cancels it (RFC 4954, 3501).
+      if (line === '*') pending = undefined;
+      else if (pending.mechanism === 'plain') {
+        addPlain(pending, line);
         pending = undefined;
       } else if (pending.user === undefined) {
         pending.user = b64(line);
       } else {
-        credentials.push({ protocol: 'smtp', mechanism: 'AUTH LOGIN', user: pending.user, passwordLength: b64(line).length, afterStartTls: starttls });
+        credentials.push({ protocol: pending.protocol, mechanism: `${pending.command} LOGIN`, user: pending.user, passwordLength: b64(line).length, afterStartTls: starttls });
         pending = undefined;
       }
       continue;
     }
     if (SMTP_VERB.test(line)) protocol ??= 'smtp';
+    // POP3's own words (RFC 2449, 2595, 1939): its AUTH is POP3's, not SMTP's.
+    if (/^(CAPA|STLS|APOP \S+ \S+)$/i.test(line)) protocol ??= 'pop3';
     const auth = /^AUTH (PLAIN|LOGIN)(?: (\S+))?$/i.exec(line);
     if (auth) {
-      const mechanism = auth[1]!.toLowerCase() as 'plain' | 'login';
-      if (mechanism === 'plain' && auth[2]) addPlain(auth[2]);
-      else pending = { mechanism, ...(auth[2] ? { user: b64(auth[2]) } : {}) };
+      startSasl({ protocol: protocol === 'pop3' ? 'pop3' : 'smtp', command: 'AUTH' }, auth[1]!, auth[2]);
+      continue;
+    }
+    // IMAP: "tag AUTHENTICATE PLAIN [initial response]" (SASL-IR, RFC 4959), as curl, mbsync and most mail apps log in.
+    const authenticate = /^\S+ AUTHENTICATE (PLAIN|LOGIN)(?: (\S+))?$/i.exec(line);
+    if (authenticate) {
+      protocol = 'imap';
+      startSasl({ protocol: 'imap', command: 'AUTHENTICATE' }, authenticate[1]!, authenticate[2]);
+      continue;
+    }
+    // IMAP COMPRESS DEFLATE: from the next byte on, the client's side is one raw deflate stream
+    // (once: the text read on is the inflated one).
+    if (compressed === undefined && /^\S+ COMPRESS DEFLATE$/i.test(line)) {
+      protocol = 'imap';
+      const tail = options.inflateCap === undefined ? {} : inflateImapTail(bytes.subarray(pos), options.inflateCap);
+      compressed = { messagesBefore: messages.length, inflated: tail.text !== undefined, ...(tail.problem ? { problem: tail.problem } : {}) };
+      if (tail.text !== undefined) text = text.slice(0, pos) + tail.text;
+      // Not asked to inflate, or too big: nothing after it is read. No login can follow (COMPRESS
+      // is for a session already logged in), so the credentials are all known.
+      else if (options.inflateCap === undefined || tail.problem) break;
       continue;
     }
     const mailFrom = /^MAIL FROM:\s*<([^>]*)>/i.exec(line);
@@ -126,16 +192,22 @@ export function parseMailClient(bytes: Buffer): MailConversation {
       }
     }
   }
-  return { protocol, messages, credentials, envelope, starttls };
+  return { protocol, messages, credentials, envelope, starttls, ...(compressed ? { compressed } : {}) };
 }
 
 /** The messages a mail client sent in a raw stream, as layers of their own. */
 export const mailProtocolDecoder: Decoder = {
   name: 'mail-protocol',
-  decode(view) {
+  decode(view, budget) {
     if (view.origin !== 'stream' || view.direction !== 'request' || view.depth !== 0) return [];
-    const conversation = parseMailClient(view.bytes);
+    const conversation = parseMailClient(view.bytes, { inflateCap: budget.outputCap(view.bytes.length) });
+    const compressed = conversation.compressed;
+    if (compressed?.problem) budget.note(`IMAP COMPRESS DEFLATE at ${view.path.join(' > ')} ${compressed.problem}`);
     const label = conversation.protocol === 'imap' ? 'imap:append' : 'smtp:data';
-    return conversation.messages.map((message, index): View => childLayer(view, message, `${label}[${index}]`, { contentType: 'message/rfc822' }));
+    return conversation.messages.map((message, index): View => {
+      // Where it was on the wire: a message sent after COMPRESS was inside the deflate stream.
+      const step = compressed?.inflated && index >= compressed.messagesBefore ? `imap:deflate:append[${index}]` : `${label}[${index}]`;
+      return childLayer(view, message, step, { contentType: 'message/rfc822' });
+    });
   },
 };
