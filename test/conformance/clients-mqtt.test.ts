@@ -6,12 +6,11 @@
 // which keeps the name, and the TLS SNI, the same in both runs.
 
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import t from 'tap';
-import { tempDir, until } from '../helpers/lab.js';
+import { tempDir, unusedPort, until } from '../helpers/lab.js';
 import { differential, missingCommand, runClient, startPlainSocksRelay, startProxyUnderTest, startRecordingOrigin, type KnownDifferences, type RunContext } from './differential.js';
 
 /** Comparisons that differ today, with why; they run with CONFORMANCE_ALL=1. */
@@ -20,17 +19,9 @@ const knownDifferences: KnownDifferences = {};
 const mosquittoPath = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => fs.existsSync(p));
 const skip = mosquittoPath === undefined ? 'mosquitto is not installed (apt-get install mosquitto)' : missingCommand('mosquitto_pub', 'mosquitto-clients') ?? missingCommand('mosquitto_sub', 'mosquitto-clients');
 
-async function freePort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** A mosquitto broker on 127.0.0.1 (plain MQTT, anonymous), ready when it says it is listening. */
 async function startBroker(): Promise<{ port: number; stop(): Promise<void> }> {
-  const port = await freePort();
+  const port = await unusedPort();
   const config = path.join(tempDir('conformance-mosquitto-'), 'mosquitto.conf');
   fs.writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\nlog_type all\n`);
   const child = spawn(mosquittoPath!, ['-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });

@@ -334,3 +334,16 @@ export async function until(ready: () => boolean, ms: number, what: string): Pro
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * A port on 127.0.0.1 that nothing listens on now: for a server program that must be told its
+ * port (mosquitto, Dovecot), or for a connection that must be refused.
+ */
+export async function unusedPort(): Promise<number> {
+  const server = net.createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
+}

@@ -8,21 +8,11 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import t from 'tap';
-import { connectTunnel, getOriginCa, socks5Connect, startLab, within } from '../helpers/lab.js';
+import { connectTunnel, getOriginCa, socks5Connect, startLab, unusedPort, within } from '../helpers/lab.js';
 import { missingCommand, runClient } from '../conformance/differential.js';
 
-/** A port on 127.0.0.1 that nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as net.AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 t.test('a server that refuses: SOCKS5 reply 5 and a 502 to CONNECT, not a tunnel that closes once the device has spoken', async (t) => {
-  const port = await closedPort();
+  const port = await unusedPort();
   const lab = await startLab();
   t.teardown(() => lab.close());
 
@@ -39,7 +29,7 @@ t.test('a server that refuses: SOCKS5 reply 5 and a 502 to CONNECT, not a tunnel
 });
 
 t.test('curl to a refused port through phonehome fails as through a proxy that connects first, not with an empty reply', { skip: missingCommand('curl', 'curl') }, async (t) => {
-  const port = await closedPort();
+  const port = await unusedPort();
   const lab = await startLab();
   t.teardown(() => lab.close());
   const url = `https://api.example.test:${port}/`;
