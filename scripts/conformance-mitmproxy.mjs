@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const files = ['curl', 'chromium', 'okhttp', 'okhttp-websocket', 'jdk-httpclient', 'jdk-websocket', 'jdk-urlconnection', 'apache-httpclient', 'undici', 'axios', 'python', 'httpx', 'wget', 'busybox', 'mbedtls', 'bearssl', 'wolfssl', 'go', 'grpc', 'mqtt', 'firefox', 'qt', 'soup', 'ffmpeg'].map((name) => `test/conformance/clients-${name}.test.ts`);
+const files = ['curl', 'chromium', 'okhttp', 'okhttp-websocket', 'jdk-httpclient', 'jdk-websocket', 'jdk-urlconnection', 'apache-httpclient', 'undici', 'axios', 'python', 'httpx', 'wget', 'busybox', 'mbedtls', 'bearssl', 'wolfssl', 'go', 'grpc', 'mqtt', 'firefox', 'qt', 'soup', 'ffmpeg', 'apt'].map((name) => `test/conformance/clients-${name}.test.ts`);
 const wanted = process.argv[2] ? [process.argv[2]] : ['mitmproxy', 'phonehome'];
 for (const proxy of wanted) {
   if (proxy !== 'mitmproxy' && proxy !== 'phonehome') {
