@@ -6,8 +6,18 @@ const MiB = 1024 * 1024;
 export const limits = {
   /** Largest body captured for inspection per message (`--body-limit`). */
   defaultBodyLimitBytes: 32 * MiB,
-  /** Bytes of a raw (non-HTTP) stream captured per direction; of UDP relayed over SOCKS5 too, per destination. */
+  /** Bytes of a raw (non-HTTP) stream captured per direction, per part; of UDP relayed over SOCKS5 too, per destination. */
   rawStreamCaptureBytes: 4 * MiB,
+  /**
+   * A raw stream still open (an IMAP session, an MQTT link) is written in parts: a part is cut once
+   * its first bytes are this old, or once a side has filled its capture…
+   */
+  rawStreamPartIntervalMs: 60_000,
+  /**
+   * …where both sides have been quiet this long. A client waits for its answer between commands,
+   * so the pause falls between them; 10 s, so that a slow link stalling mid-upload is not cut.
+   */
+  rawStreamPartQuietMs: 10_000,
   /** WebSocket and gRPC messages captured per flow (beyond it they are counted), and bytes per WebSocket message (a gRPC message may use the body limit). */
   messagesPerFlow: 10_000,
   webSocketMessageCaptureBytes: 1 * MiB,

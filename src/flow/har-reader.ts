@@ -173,12 +173,13 @@ function countOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : fallback;
 }
 
-/** `_phonehome.part`: which part of a long-lived WebSocket or gRPC call an entry is, when every field is sound. */
+/** `_phonehome.part`: which part of a long-lived WebSocket, gRPC call or raw stream an entry is, when every field is sound. */
 function flowPart(value: unknown): FlowPart | undefined {
   if (!isObject(value) || typeof value['of'] !== 'string' || value['of'].length === 0 || value['of'].length > 128) return undefined;
-  const { index, firstMessage, last } = value;
+  const { index, firstMessage, last, bytesBefore } = value;
   if (!Number.isSafeInteger(index) || (index as number) < 1 || !Number.isSafeInteger(firstMessage) || (firstMessage as number) < 0 || typeof last !== 'boolean') return undefined;
-  return { of: value['of'], index: index as number, firstMessage: firstMessage as number, last };
+  const offsets = isObject(bytesBefore) && [bytesBefore['up'], bytesBefore['down']].every((n) => Number.isSafeInteger(n) && (n as number) >= 0) ? { bytesBefore: { up: bytesBefore['up'] as number, down: bytesBefore['down'] as number } } : {};
+  return { of: value['of'], index: index as number, firstMessage: firstMessage as number, last, ...offsets };
 }
 
 const appConfidences: readonly AppConfidence[] = ['high', 'medium', 'low'];
@@ -232,7 +233,10 @@ export function harEntryToFlow(entry: Json, index: number): Flow {
     const kind = (['tunnel', 'raw', 'tls-failed', 'rejected'] as const).find((k) => k === ph['kind']) ?? (stream ? 'raw' : 'tunnel');
     const connection = { ...common, bytesUp: countOr(ph['bytesUp'], up.length), bytesDown: countOr(ph['bytesDown'], down.length) };
     // Only a raw stream carries what each side sent; phonehome writes none for the other kinds.
-    if (kind === 'raw') return { ...connection, kind, scheme: url.startsWith('udp://') ? 'udp' : 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}) };
+    if (kind === 'raw') {
+      const part = flowPart(ph['part']);
+      return { ...connection, kind, scheme: url.startsWith('udp://') ? 'udp' : 'tcp', ...(stream ? { stream: { up: body(up, undefined), down: body(down, undefined) } } : {}), ...(part ? { part } : {}) };
+    }
     return { ...connection, kind, scheme: 'tls' };
   }
 

@@ -230,20 +230,24 @@ export interface HttpFlow extends FlowBase, Absent<'stream' | 'dns'> {
 }
 
 /**
- * A long-lived exchange (a WebSocket, a gRPC call) is written in parts as it goes, so its messages
- * are inspected (and kept safe on disk) while it is still open, and memory does not grow with its
- * age. Each part is a flow of its own; the parts of one exchange share `of`, its first part's id.
- * Every part repeats the request head; only the first part's request and response are inspected.
+ * A long-lived exchange (a WebSocket, a gRPC call, a raw stream such as an IMAP session) is written
+ * in parts as it goes, so what it carries is inspected (and kept safe on disk) while it is still
+ * open, and memory does not grow with its age. Each part is a flow of its own; the parts of one
+ * exchange share `of`, its first part's id. Every part of a WebSocket or gRPC call repeats the
+ * request head; only the first part's request and response are inspected. A raw stream is cut only
+ * where both sides were quiet (stream-relay.ts), so each part holds whole commands.
  */
 export interface FlowPart {
   /** The first part's flow id (the first part names itself). */
   readonly of: string;
   /** 1, 2, 3… in the order written. */
   readonly index: number;
-  /** This part's first message, counted over the whole exchange from 0 (what finding paths say). */
+  /** This part's first message, counted over the whole exchange from 0 (what finding paths say); 0 for a raw stream. */
   readonly firstMessage: number;
   /** True for the part written when the exchange ended; the others were written while it was open. */
   readonly last: boolean;
+  /** A raw stream's: how many bytes each side sent before this part (where its bytes start in the stream). */
+  readonly bytesBefore?: { readonly up: number; readonly down: number };
 }
 
 /** A WebSocket connection: its upgrade request, the server's answer and its messages. */
@@ -275,6 +279,8 @@ export interface RawFlow extends FlowBase, Absent<'request' | 'response' | 'mess
    * without bodies (redacted), or for a capture-file session the offline layers could not read.
    */
   readonly stream?: StreamRecord;
+  /** A stream still open was written in parts (FlowPart): which one this is. */
+  readonly part?: FlowPart;
 }
 
 /** A client that refused our certificate: nothing passed. */
@@ -313,9 +319,9 @@ export interface DnsFlow extends FlowBase, Absent<'request' | 'response' | 'mess
  */
 export type Flow = HttpFlow | WebSocketFlow | TunnelFlow | RawFlow | TlsFailedFlow | RejectedFlow | DnsFlow;
 
-/** Which part of a long-lived exchange a flow is, whatever its kind (only HTTP and WebSocket flows have parts). */
+/** Which part of a long-lived exchange a flow is, whatever its kind (only HTTP, WebSocket and raw stream flows have parts). */
 export function partOf(flow: Flow): FlowPart | undefined {
-  return flow.kind === 'http' || flow.kind === 'websocket' ? flow.part : undefined;
+  return flow.kind === 'http' || flow.kind === 'websocket' || flow.kind === 'raw' ? flow.part : undefined;
 }
 
 /** A second or later part of a long-lived exchange: its bytes count, but it is not another exchange. */

@@ -1,11 +1,12 @@
 // Byte streams we do not parse: non-HTTP protocols (SMTP, IMAP, POP3…), relayed and captured for
 // the detectors, and opaque TLS tunnels (passthrough: configured, or learned from pinning), relayed
-// and only measured. Both are one flow per connection, with bytes, duration and destination.
+// and only measured. Both are one flow per connection, with bytes, duration and destination; a
+// captured stream that lasts is written in parts while open (stream-cut-points.ts says where).
 
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { EventBus } from '../../flow/events.js';
-import type { RawFlow, TlsRecord, TunnelFlow } from '../../model/flow.js';
+import { newFlowId, type RawFlow, type TlsRecord, type TunnelFlow } from '../../model/flow.js';
 import { limits } from '../../limits.js';
 import type { TunnelObserver } from '../connection-tap.js';
 import type { ConnectionContext } from '../context.js';
@@ -15,6 +16,7 @@ import type { PassthroughReason } from '../passthrough.js';
 import { tlsRecordOf } from '../tls-record.js';
 import { upstreamFailure } from '../upstream.js';
 import { describeError } from '../../util/errors.js';
+import { mayCutStreamAfter } from './stream-cut-points.js';
 import { relayStream, type StreamRelayResult } from './stream-relay.js';
 import { withFields } from '../../util/with-fields.js';
 
@@ -47,15 +49,17 @@ export class RawLayer {
   relay(socket: Duplex, first: Buffer | undefined, context: ConnectionContext, why: string, connect?: () => Promise<net.Socket>): void {
     this.#tracker.begin(context.id, context.client, context.target, 'connect');
     const decrypted = context.tls !== undefined;
-    relayStream(socket, {
-      host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
-      ...(connect ? { connect } : { connected: takeFirstConnection(context) }),
-    }, (result) => {
+    const flowOf = (result: StreamRelayResult): TunnelFlow | RawFlow => {
       const unverified = context.tls?.serverUnverified;
       const tags = [...(decrypted ? ['decrypted'] : []), ...(unverified ? [`tls:accepted-invalid-certificate:${unverified}`] : []), 'stream:raw', `stream:${why}`, ...(result.errorTag ? [result.errorTag] : [])];
       if (result.up?.truncated || result.down?.truncated) tags.push('inspected:partial');
-      this.#tracker.end(streamFlow('raw', decrypted ? 'tls' : 'tcp', context, result, tags));
-    });
+      return streamFlow('raw', decrypted ? 'tls' : 'tcp', context, result, tags);
+    };
+    relayStream(socket, {
+      host: context.target.host, port: context.target.port, firstBytes: first, captureBytes: limits.rawStreamCaptureBytes, idleTimeoutMs: limits.socketIdleTimeoutMs, lookup: this.#lookup,
+      ...(connect ? { connect } : { connected: takeFirstConnection(context) }),
+      parts: { intervalMs: limits.rawStreamPartIntervalMs, quietMs: limits.rawStreamPartQuietMs, mayCut: mayCutStreamAfter, onPart: (part) => this.#tracker.record(flowOf(part)) },
+    }, (result) => this.#tracker.end(flowOf(result)));
   }
 
   /** A device connection whose server could not be reached before it was answered (first-connection.ts): a flow that says why. */
@@ -95,8 +99,11 @@ export class RawLayer {
 
 function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: ConnectionContext, result: StreamRelayResult, tags: string[]): TunnelFlow | RawFlow {
   const now = Date.now();
+  // A part after the first is a flow of its own, from its own start; the first keeps the connection's.
+  const place = result.part;
+  const startedMs = place && place.index > 1 ? place.startedMs : context.startedMs;
   const connection = {
-    id: context.id, startedAt: new Date(context.startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - context.startedMs,
+    id: place && place.index > 1 ? newFlowId() : context.id, startedAt: new Date(startedMs).toISOString(), endedAt: new Date(now).toISOString(), durationMs: now - startedMs,
     client: context.client, mode: context.mode, target: { host: context.target.host, port: context.target.port },
     ...(context.tls?.sni ? { sni: context.tls.sni } : {}),
     ...(context.tls?.alpn ? { alpn: context.tls.alpn } : {}),
@@ -107,7 +114,8 @@ function streamFlow(kind: 'tunnel' | 'raw', scheme: 'tls' | 'tcp', context: Conn
   };
   // A tunnel is measured only (its captureBytes is 0): what each side sent is a raw stream's.
   if (kind === 'tunnel') return withFields(connection, { kind, scheme: 'tls' as const });
-  return withFields(connection, result.up && result.down ? { kind, scheme, stream: { up: result.up, down: result.down } } : { kind, scheme });
+  const part = place ? { part: { of: context.id, index: place.index, firstMessage: 0, last: place.last, bytesBefore: place.bytesBefore } } : {};
+  return withFields(connection, result.up && result.down ? { kind, scheme, stream: { up: result.up, down: result.down }, ...part } : { kind, scheme, ...part });
 }
 
 function withTls(record: TlsRecord | undefined): { tls?: TlsRecord } {

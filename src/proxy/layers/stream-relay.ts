@@ -1,6 +1,7 @@
 // Relays bytes between a client socket and an upstream TCP connection, with backpressure (pipe),
 // byte counts, optional bounded capture of each direction, and an idle timeout. Used for opaque
-// TLS tunnels (passthrough) and for non-HTTP streams inside CONNECT (SMTP, IMAP, POP3…).
+// TLS tunnels (passthrough) and for non-HTTP streams inside CONNECT (SMTP, IMAP, POP3…). A
+// captured stream still open may be handed on in parts (StreamParts), cut where it went quiet.
 
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -13,6 +14,7 @@ import { upstreamFailure } from '../upstream.js';
 import type { ConnectionTap } from '../connection-tap.js';
 
 export interface StreamRelayResult {
+  /** Of this part, when the stream was cut in parts; else of the whole stream. */
   readonly bytesUp: number;
   readonly bytesDown: number;
   readonly destination?: { ip: string; port: number };
@@ -21,6 +23,41 @@ export interface StreamRelayResult {
   readonly error?: string;
   /** The machine-readable side of an upstream failure (`upstream:ECONNREFUSED`…), when there was one. */
   readonly errorTag?: string;
+  /** Which part this is, once the stream was cut: absent for a stream handed on whole. */
+  readonly part?: StreamPartPlace;
+}
+
+export interface StreamPartPlace {
+  /** 1, 2, 3… */
+  readonly index: number;
+  /** The bytes each side sent before this part. */
+  readonly bytesBefore: { readonly up: number; readonly down: number };
+  /** The part handed to `done`, when the stream ended. */
+  readonly last: boolean;
+  /** When this part began (the stream's start for the first). */
+  readonly startedMs: number;
+}
+
+/**
+ * How a captured stream still open is cut in parts, so that what it carries is inspected and on
+ * disk while it lasts (an IMAP session held for hours, an MQTT link held for days) and each part
+ * has a capture of its own. A part ends only where both sides have been quiet for `quietMs`: a
+ * client waits for its answer between commands, so a pause that long falls between them, not
+ * inside a mail or a packet.
+ */
+export interface StreamParts {
+  /** A part of the stream still open; the last part goes to `done`. */
+  readonly onPart: (part: StreamRelayResult) => void;
+  /** A part is cut once its first bytes are this old, or once a side has filled its capture… */
+  readonly intervalMs: number;
+  /** …at the first moment both sides have been quiet this long. */
+  readonly quietMs: number;
+  /**
+   * Whether the stream can still be cut, given the client's bytes of the part under way. False
+   * once what follows cannot be read without what came before (IMAP after COMPRESS DEFLATE): the
+   * rest of the stream then stays one part.
+   */
+  readonly mayCut: (clientBytes: Buffer) => boolean;
 }
 
 export interface StreamRelayOptions {
@@ -48,12 +85,14 @@ export interface StreamRelayOptions {
    * each chunk as it passes (opaque.pcapng). Absent, nothing is attached.
    */
   readonly observe?: (destination: { ip: string; port: number }) => ConnectionTap | undefined;
+  /** Cut a captured stream still open in parts; absent, it is handed on whole when it ends. */
+  readonly parts?: StreamParts;
 }
 
 /** Connects upstream and relays until both sides are closed; `done` is called exactly once. */
 export function relayStream(client: Duplex, options: StreamRelayOptions, done: (result: StreamRelayResult) => void): { destroy(): void } {
-  const up = new BodyCapture(options.captureBytes);
-  const down = new BodyCapture(options.captureBytes);
+  let up = new BodyCapture(options.captureBytes);
+  let down = new BodyCapture(options.captureBytes);
   let error: string | undefined;
   let errorTag: string | undefined;
   let destination: { ip: string; port: number } | undefined;
@@ -65,18 +104,35 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   // The device may end its side and still read the server's answer (half-close.ts).
   keepOpenAfterDeviceEnds(client);
 
+  const parts = options.captureBytes > 0 ? options.parts : undefined;
+  const cutting = parts ? new PartCutter(parts, options.captureBytes) : undefined;
+  const result = (last: boolean): StreamRelayResult => ({
+    bytesUp: up.totalBytes,
+    bytesDown: down.totalBytes,
+    destination,
+    ...(options.captureBytes > 0 ? { up: up.result(), down: down.result() } : {}),
+    ...(error ? { error } : {}),
+    ...(errorTag ? { errorTag } : {}),
+    // A part cut while open, or the last of a stream that was cut: a stream never cut is whole.
+    ...(cutting && (!last || cutting.cuts > 0) ? { part: cutting.place(last) } : {}),
+  });
+  const cutPart = (): boolean => {
+    if (finished || clientClosed || upstreamClosed) return false;
+    if (!parts!.mayCut(up.result().bytes)) return false;
+    const part = result(false);
+    cutting!.cut(up.totalBytes, down.totalBytes);
+    up = new BodyCapture(options.captureBytes);
+    down = new BodyCapture(options.captureBytes);
+    parts!.onPart(part);
+    return true;
+  };
+
   const finish = (): void => {
     if (finished || !clientClosed || !upstreamClosed) return;
     finished = true;
     tap?.close();
-    done({
-      bytesUp: up.totalBytes,
-      bytesDown: down.totalBytes,
-      destination,
-      ...(options.captureBytes > 0 ? { up: up.result(), down: down.result() } : {}),
-      ...(error ? { error } : {}),
-      ...(errorTag ? { errorTag } : {}),
-    });
+    cutting?.stop();
+    done(result(true));
   };
   const upstreamFailed = (err: unknown): void => {
     if (error !== undefined) return;
@@ -146,10 +202,13 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     // Passive taps for counting and capture; pipe() does the forwarding and the backpressure.
     if (tap) {
       const seen = tap;
-      client.on('data', (chunk: Buffer) => { up.push(chunk); seen.data(true, chunk); });
-      socket.on('data', (chunk: Buffer) => { down.push(chunk); seen.data(false, chunk); });
+      client.on('data', (chunk: Buffer) => { up.push(chunk); seen.data(true, chunk); cutting?.saw(up.totalBytes, down.totalBytes, cutPart); });
+      socket.on('data', (chunk: Buffer) => { down.push(chunk); seen.data(false, chunk); cutting?.saw(up.totalBytes, down.totalBytes, cutPart); });
       client.once('end', () => seen.end(true));
       socket.once('end', () => seen.end(false));
+    } else if (cutting) {
+      client.on('data', (chunk: Buffer) => { up.push(chunk); cutting.saw(up.totalBytes, down.totalBytes, cutPart); });
+      socket.on('data', (chunk: Buffer) => { down.push(chunk); cutting.saw(up.totalBytes, down.totalBytes, cutPart); });
     } else {
       client.on('data', (chunk: Buffer) => up.push(chunk));
       socket.on('data', (chunk: Buffer) => down.push(chunk));
@@ -183,4 +242,73 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
       upstream?.destroy();
     },
   };
+}
+
+/**
+ * When to cut a stream in parts: one timer per stream while bytes pass, none while it is idle.
+ * The timer looks every `quietMs`: bytes since its last look mean the stream is not quiet yet; a
+ * quiet stream is cut once the part is due (old enough, or a side's capture full), else looked
+ * at again when it will be due.
+ */
+class PartCutter {
+  readonly #parts: StreamParts;
+  readonly #captureBytes: number;
+  #timer: NodeJS.Timeout | undefined;
+  #bytesSinceLook = false;
+  #partStartedMs = Date.now();
+  #before = { up: 0, down: 0 };
+  #full = false;
+  /** Set once the stream may no longer be cut (mayCut said no). */
+  #whole = false;
+  cuts = 0;
+
+  constructor(parts: StreamParts, captureBytes: number) {
+    this.#parts = parts;
+    this.#captureBytes = captureBytes;
+  }
+
+  /** Bytes passed; `cut` cuts the part under way when it is time (false when it may not). */
+  saw(upBytes: number, downBytes: number, cut: () => boolean): void {
+    this.#bytesSinceLook = true;
+    if (upBytes >= this.#captureBytes || downBytes >= this.#captureBytes) this.#full = true;
+    if (this.#timer === undefined && !this.#whole) this.#arm(this.#parts.quietMs, cut);
+  }
+
+  #arm(ms: number, cut: () => boolean): void {
+    this.#timer = setTimeout(() => this.#look(cut), ms);
+    this.#timer.unref();
+  }
+
+  #look(cut: () => boolean): void {
+    this.#timer = undefined;
+    if (this.#bytesSinceLook) {
+      this.#bytesSinceLook = false;
+      this.#arm(this.#parts.quietMs, cut);
+      return;
+    }
+    const dueInMs = this.#partStartedMs + this.#parts.intervalMs - Date.now();
+    if (dueInMs > 0 && !this.#full) {
+      this.#arm(Math.max(dueInMs, this.#parts.quietMs), cut);
+      return;
+    }
+    if (!cut()) this.#whole = true;
+  }
+
+  /** The part under way was handed on: the next starts after these bytes. */
+  cut(upBytes: number, downBytes: number): void {
+    this.cuts++;
+    this.#before = { up: this.#before.up + upBytes, down: this.#before.down + downBytes };
+    this.#partStartedMs = Date.now();
+    this.#full = false;
+  }
+
+  /** Where the part under way stands (before its cut). */
+  place(last: boolean): StreamPartPlace {
+    return { index: this.cuts + 1, bytesBefore: this.#before, last, startedMs: this.#partStartedMs };
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
 }

@@ -45,8 +45,8 @@ export class FlowRenumbering {
 
   flow(flow: Flow): Flow {
     const renumbered = { ...flow, id: this.idOf(flow.id), ...(flow.connection !== undefined ? { connection: this.idOf(flow.connection) } : {}) };
-    // The parts of a long-lived WebSocket or gRPC call point at their first part's id.
-    return (renumbered.kind === 'websocket' || renumbered.kind === 'http') && renumbered.part ? { ...renumbered, part: { ...renumbered.part, of: this.idOf(renumbered.part.of) } } : renumbered;
+    // The parts of a long-lived WebSocket, gRPC call or raw stream point at their first part's id.
+    return (renumbered.kind === 'websocket' || renumbered.kind === 'http' || renumbered.kind === 'raw') && renumbered.part ? { ...renumbered, part: { ...renumbered.part, of: this.idOf(renumbered.part.of) } } : renumbered;
   }
 
   tlsFailure(failure: TlsFailure): TlsFailure {

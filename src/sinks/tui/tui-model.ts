@@ -139,7 +139,11 @@ function kindDetail(flow: Flow): string[] {
     case 'http':
     case 'websocket':
     case 'rejected': return exchangeDetail(flow);
-    case 'raw': return flow.stream ? ['', '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes)] : [];
+    case 'raw': {
+      const part = flow.part;
+      const partText = part ? [`── part ${part.index} of stream ${part.of}${part.last ? ', the last' : ', still open'}; from byte ${part.bytesBefore?.up ?? 0} up and ${part.bytesBefore?.down ?? 0} down`] : [];
+      return flow.stream ? ['', ...partText, '── client sent:', ...bodyPreview(flow.stream.up.bytes), '', '── server sent:', ...bodyPreview(flow.stream.down.bytes)] : [];
+    }
     case 'dns': {
       const dns = flow.dns;
       return [

@@ -1,7 +1,8 @@
 // A WebSocket or gRPC call still open is written in parts: by count, by age and by bytes, each
 // part a flow of its own that reads back from the HAR, renumbers across loops, and is inspected
-// without reading the request twice. Fed by hand (no sockets); the live path is in
-// test/integration/stream-parts.test.ts.
+// without reading the request twice; a raw stream's parts renumber and show the same way. Fed by
+// hand (no sockets); the live paths are in test/integration/stream-parts.test.ts and
+// raw-stream-parts.test.ts.
 
 import t from 'tap';
 import { flowToHarEntry } from '../../../src/flow/har.js';
@@ -227,4 +228,16 @@ t.test('the terminal UI says which part a flow is', async (t) => {
   ws.recorder.done();
   t.ok(flowRow(ws.parts[0]!).detail.includes('── 2 WebSocket message(s) (part 1 of fl-000042, still open; messages from #0)'));
   t.ok(flowRow(ws.last()!).detail.includes('── 1 WebSocket message(s) (part 2 of fl-000042, the last; messages from #2)'));
+});
+
+t.test('a raw stream\'s parts: renumbered across loops to the run-wide first id, and the terminal UI says where each starts', async (t) => {
+  const base = { startedAt: '2026-12-08T04:00:00.000Z', endedAt: '2026-12-08T04:01:00.000Z', durationMs: 60_000, client: context.client, target: { host: 'imap.example.com', port: 993 }, tags: ['decrypted', 'stream:raw'], kind: 'raw' as const, scheme: 'tls' as const };
+  const stream = (up: string, down: string) => ({ up: { bytes: Buffer.from(up), totalBytes: up.length, truncated: false }, down: { bytes: Buffer.from(down), totalBytes: down.length, truncated: false } });
+  const first: Flow = { ...base, id: 'fl-000007', bytesUp: 9, bytesDown: 12, stream: stream('a1 NOOP\r\n', 'a1 OK done\r\n'), part: { of: 'fl-000007', index: 1, firstMessage: 0, last: false, bytesBefore: { up: 0, down: 0 } } };
+  const last: Flow = { ...base, id: 'fl-000009', bytesUp: 11, bytesDown: 0, stream: stream('a2 LOGOUT\r\n', ''), part: { of: 'fl-000007', index: 2, firstMessage: 0, last: true, bytesBefore: { up: 9, down: 12 } } };
+  const loop = new FlowRenumbering(2);
+  const [one, two] = [first, last].map((f) => loop.flow(f));
+  t.equal(two!.kind === 'raw' ? two!.part?.of : undefined, one!.id, 'the last part points at the first by its new id');
+  t.ok(flowRow(last).detail.includes('── part 2 of stream fl-000007, the last; from byte 9 up and 12 down'));
+  t.ok(flowRow(first).detail.includes('── part 1 of stream fl-000007, still open; from byte 0 up and 0 down'));
 });
