@@ -197,6 +197,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     if (options.firstBytes && options.firstBytes.length > 0) {
       up.push(options.firstBytes);
       tap?.data(true, options.firstBytes);
+      cutting?.saw(up.totalBytes, down.totalBytes, cutPart);
       socket.write(options.firstBytes);
     }
     // Passive taps for counting and capture; pipe() does the forwarding and the backpressure.
