@@ -69,8 +69,23 @@ function plainCredentials(payload: string): { user: string; password: string } |
   return { user: parts[1], password: parts[2] };
 }
 
-function unquoteImap(word: string | undefined): string {
-  return (word ?? '').replace(/^"(.*)"$/, '$1').replace(/\\(.)/g, '$1');
+/**
+ * An IMAP astring at `at` in `text` (RFC 3501): a quoted string, a literal ({N} or {N+}, CRLF,
+ * then N bytes) or an atom; its value and where it ends. Undefined when none is there.
+ */
+function readImapString(text: string, at: number): { value: string; next: number } | undefined {
+  if (text[at] === '"') {
+    const quoted = /^"((?:[^"\\\r\n]|\\.)*)"/.exec(text.slice(at, at + 4096));
+    return quoted ? { value: quoted[1]!.replace(/\\(.)/g, '$1'), next: at + quoted[0].length } : undefined;
+  }
+  const literal = /^\{(\d{1,6})\+?\}\r\n/.exec(text.slice(at, at + 16));
+  if (literal) {
+    const start = at + literal[0].length;
+    const size = Number(literal[1]);
+    return start + size <= text.length ? { value: text.slice(start, start + size), next: start + size } : undefined;
+  }
+  const atom = /^[^\s"{}()]+/.exec(text.slice(at, at + 4096));
+  return atom ? { value: atom[0], next: at + atom[0].length } : undefined;
 }
 
 const SMTP_VERB = /^(EHLO|HELO|MAIL FROM|RCPT TO|AUTH|STARTTLS)\b/i;
@@ -86,7 +101,11 @@ export function parseMailClient(bytes: Buffer, options: MailClientOptions = {}):
   // A SASL exchange under way (SMTP or POP3 AUTH, IMAP AUTHENTICATE): its next lines are its own.
   let pending: { protocol: MailCredential['protocol']; command: string; mechanism: 'login' | 'plain'; user?: string } | undefined;
   let pos = 0;
+  let lineStart = 0;
+  // SMTP BDAT chunks (RFC 3030) of the message under way, joined at its LAST.
+  let chunks: string[] = [];
   const nextLine = (): string => {
+    lineStart = pos;
     const eol = text.indexOf('\r\n', pos);
     const line = text.slice(pos, eol < 0 ? text.length : eol);
     pos = eol < 0 ? text.length : eol + 2;
@@ -153,6 +172,19 @@ export function parseMailClient(bytes: Buffer, options: MailClientOptions = {}):
     const rcpt = /^RCPT TO:\s*<([^>]*)>/i.exec(line);
     if (rcpt) envelope.to.push(rcpt[1]!);
     if (/^(\S+ )?(STARTTLS|STLS)$/i.test(line)) starttls = true;
+    // BDAT: the message in chunks of a stated size, each right after its command, no dot (RFC 3030).
+    const bdat = /^BDAT (\d+)( LAST)?$/i.exec(line);
+    if (bdat) {
+      protocol ??= 'smtp';
+      const size = Number(bdat[1]);
+      chunks.push(text.slice(pos, pos + size));
+      pos = Math.min(text.length, pos + size);
+      if (bdat[2]) {
+        messages.push(Buffer.from(chunks.join(''), 'latin1'));
+        chunks = [];
+      }
+      continue;
+    }
     if (/^DATA$/i.test(line)) {
       // The message runs to a line with a single dot; leading dots are doubled (RFC 5321 4.5.2).
       const body: string[] = [];
@@ -164,19 +196,34 @@ export function parseMailClient(bytes: Buffer, options: MailClientOptions = {}):
       messages.push(Buffer.from(body.join('\r\n'), 'latin1'));
       continue;
     }
-    // IMAP: "tag LOGIN user pass", and "tag APPEND mailbox (flags) {N}" followed by N bytes.
-    const imapLogin = /^\S+ LOGIN ("(?:[^"\\]|\\.)*"|\S+) ("(?:[^"\\]|\\.)*"|\S+)$/i.exec(line);
-    if (imapLogin) {
-      protocol = 'imap';
-      credentials.push({ protocol: 'imap', mechanism: 'LOGIN', user: unquoteImap(imapLogin[1]), passwordLength: unquoteImap(imapLogin[2]).length, afterStartTls: starttls });
-      continue;
+    // IMAP: "tag LOGIN user pass", each a quoted string, an atom or a literal ({N} then N bytes:
+    // what clients send for a password with quotes, backslashes or 8-bit characters).
+    const loginCommand = /^\S+ LOGIN /i.exec(line);
+    if (loginCommand) {
+      const user = readImapString(text, lineStart + loginCommand[0].length);
+      const pass = user && text[user.next] === ' ' ? readImapString(text, user.next + 1) : undefined;
+      if (user && pass && (text.startsWith('\r\n', pass.next) || pass.next === text.length)) {
+        protocol = 'imap';
+        credentials.push({ protocol: 'imap', mechanism: 'LOGIN', user: user.value, passwordLength: pass.value.length, afterStartTls: starttls });
+        pos = Math.min(text.length, pass.next + 2);
+        continue;
+      }
     }
+    // "tag APPEND mailbox (flags) {N}" followed by N bytes; with MULTIAPPEND (RFC 3502) the command
+    // goes on after them with " (flags) {N}" and another message.
     const append = /^\S+ APPEND .*\{(\d+)\+?\}$/i.exec(line);
     if (append) {
       protocol = 'imap';
-      const size = Number(append[1]);
-      messages.push(Buffer.from(text.slice(pos, pos + size), 'latin1'));
-      pos = Math.min(text.length, pos + size);
+      let size = Number(append[1]);
+      for (;;) {
+        messages.push(Buffer.from(text.slice(pos, pos + size), 'latin1'));
+        pos = Math.min(text.length, pos + size);
+        const eol = text.indexOf('\r\n', pos);
+        const more = eol < 0 ? null : /^ .*\{(\d+)\+?\}$/.exec(text.slice(pos, eol));
+        if (!more) break;
+        size = Number(more[1]);
+        pos = eol + 2;
+      }
       continue;
     }
     // POP3: USER then PASS.
@@ -192,6 +239,8 @@ export function parseMailClient(bytes: Buffer, options: MailClientOptions = {}):
       }
     }
   }
+  // BDAT chunks whose LAST never came (a capture cut, a session still open): what was sent of it.
+  if (chunks.length > 0) messages.push(Buffer.from(chunks.join(''), 'latin1'));
   return { protocol, messages, credentials, envelope, starttls, ...(compressed ? { compressed } : {}) };
 }
 
