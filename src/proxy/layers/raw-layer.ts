@@ -1,7 +1,8 @@
 // Byte streams we do not parse: non-HTTP protocols (SMTP, IMAP, POP3…), relayed and captured for
 // the detectors, and opaque TLS tunnels (passthrough: configured, or learned from pinning), relayed
-// and only measured. Both are one flow per connection, with bytes, duration and destination; a
-// captured stream that lasts is written in parts while open (stream-cut-points.ts says where).
+// and only measured. Each is a flow with its bytes, duration and destination: one per connection,
+// except a captured stream that lasts, written in parts while open (one flow per part;
+// stream-relay.ts says when, stream-cut-points.ts where not).
 
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
