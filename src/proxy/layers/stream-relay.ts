@@ -105,7 +105,8 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
   keepOpenAfterDeviceEnds(client);
 
   const parts = options.captureBytes > 0 ? options.parts : undefined;
-  const cutting = parts ? new PartCutter(parts, options.captureBytes) : undefined;
+  // A side whose capture is full makes its part due: what it sends next is only counted.
+  const cutting = parts ? new PartCutter(parts, () => cutPart(), () => up.totalBytes >= options.captureBytes || down.totalBytes >= options.captureBytes) : undefined;
   const result = (last: boolean): StreamRelayResult => ({
     bytesUp: up.totalBytes,
     bytesDown: down.totalBytes,
@@ -120,7 +121,7 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     if (finished || clientClosed || upstreamClosed) return false;
     if (!parts!.mayCut(up.result().bytes)) return false;
     const part = result(false);
-    cutting!.cut(up.totalBytes, down.totalBytes);
+    cutting!.handedOn(up.totalBytes, down.totalBytes);
     up = new BodyCapture(options.captureBytes);
     down = new BodyCapture(options.captureBytes);
     parts!.onPart(part);
@@ -197,22 +198,19 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
     if (options.firstBytes && options.firstBytes.length > 0) {
       up.push(options.firstBytes);
       tap?.data(true, options.firstBytes);
-      cutting?.saw(up.totalBytes, down.totalBytes, cutPart);
+      cutting?.saw();
       socket.write(options.firstBytes);
     }
     // Passive taps for counting and capture; pipe() does the forwarding and the backpressure.
     if (tap) {
       const seen = tap;
-      client.on('data', (chunk: Buffer) => { up.push(chunk); seen.data(true, chunk); cutting?.saw(up.totalBytes, down.totalBytes, cutPart); });
-      socket.on('data', (chunk: Buffer) => { down.push(chunk); seen.data(false, chunk); cutting?.saw(up.totalBytes, down.totalBytes, cutPart); });
+      client.on('data', (chunk: Buffer) => { up.push(chunk); seen.data(true, chunk); cutting?.saw(); });
+      socket.on('data', (chunk: Buffer) => { down.push(chunk); seen.data(false, chunk); cutting?.saw(); });
       client.once('end', () => seen.end(true));
       socket.once('end', () => seen.end(false));
-    } else if (cutting) {
-      client.on('data', (chunk: Buffer) => { up.push(chunk); cutting.saw(up.totalBytes, down.totalBytes, cutPart); });
-      socket.on('data', (chunk: Buffer) => { down.push(chunk); cutting.saw(up.totalBytes, down.totalBytes, cutPart); });
     } else {
-      client.on('data', (chunk: Buffer) => up.push(chunk));
-      socket.on('data', (chunk: Buffer) => down.push(chunk));
+      client.on('data', (chunk: Buffer) => { up.push(chunk); cutting?.saw(); });
+      socket.on('data', (chunk: Buffer) => { down.push(chunk); cutting?.saw(); });
     }
     client.pipe(socket);
     socket.pipe(client);
@@ -253,54 +251,55 @@ export function relayStream(client: Duplex, options: StreamRelayOptions, done: (
  */
 class PartCutter {
   readonly #parts: StreamParts;
-  readonly #captureBytes: number;
+  /** Cuts the part under way; false when it may not be cut (the stream then stays whole). */
+  readonly #cut: () => boolean;
+  /** Whether a side has filled the part's capture (the part is then due). */
+  readonly #full: () => boolean;
   #timer: NodeJS.Timeout | undefined;
   #bytesSinceLook = false;
   #partStartedMs = Date.now();
   #before = { up: 0, down: 0 };
-  #full = false;
   /** Set once the stream may no longer be cut (mayCut said no). */
   #whole = false;
   cuts = 0;
 
-  constructor(parts: StreamParts, captureBytes: number) {
+  constructor(parts: StreamParts, cut: () => boolean, full: () => boolean) {
     this.#parts = parts;
-    this.#captureBytes = captureBytes;
+    this.#cut = cut;
+    this.#full = full;
   }
 
-  /** Bytes passed; `cut` cuts the part under way when it is time (false when it may not). */
-  saw(upBytes: number, downBytes: number, cut: () => boolean): void {
+  /** Bytes passed. */
+  saw(): void {
     this.#bytesSinceLook = true;
-    if (upBytes >= this.#captureBytes || downBytes >= this.#captureBytes) this.#full = true;
-    if (this.#timer === undefined && !this.#whole) this.#arm(this.#parts.quietMs, cut);
+    if (this.#timer === undefined && !this.#whole) this.#arm(this.#parts.quietMs);
   }
 
-  #arm(ms: number, cut: () => boolean): void {
-    this.#timer = setTimeout(() => this.#look(cut), ms);
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => this.#look(), ms);
     this.#timer.unref();
   }
 
-  #look(cut: () => boolean): void {
+  #look(): void {
     this.#timer = undefined;
     if (this.#bytesSinceLook) {
       this.#bytesSinceLook = false;
-      this.#arm(this.#parts.quietMs, cut);
+      this.#arm(this.#parts.quietMs);
       return;
     }
     const dueInMs = this.#partStartedMs + this.#parts.intervalMs - Date.now();
-    if (dueInMs > 0 && !this.#full) {
-      this.#arm(Math.max(dueInMs, this.#parts.quietMs), cut);
+    if (dueInMs > 0 && !this.#full()) {
+      this.#arm(Math.max(dueInMs, this.#parts.quietMs));
       return;
     }
-    if (!cut()) this.#whole = true;
+    if (!this.#cut()) this.#whole = true;
   }
 
   /** The part under way was handed on: the next starts after these bytes. */
-  cut(upBytes: number, downBytes: number): void {
+  handedOn(upBytes: number, downBytes: number): void {
     this.cuts++;
     this.#before = { up: this.#before.up + upBytes, down: this.#before.down + downBytes };
     this.#partStartedMs = Date.now();
-    this.#full = false;
   }
 
   /** Where the part under way stands (before its cut). */
